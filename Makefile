@@ -1,0 +1,100 @@
+# Top-level build. Conventions (no need to edit this file to add code):
+#   common/*.c                 -> build/libcommon.a (every service and test links it)
+#   services/<svc>/*.c         -> build/bin/<svc>  (main.c holds main(); the other
+#                                 files are also linked into unit tests, so their
+#                                 public names must carry a service-specific prefix)
+#   tests/unit/test_<x>.c      -> build/tests/test_<x> (cmocka), also built with
+#                                 ASan/UBSan under build/asan/
+#   contracts/*.sol            -> contracts/build/<Name>.json (abi + bytecode, solc from npm)
+CC       ?= cc
+BUILD    ?= build
+OPT      ?= -O2
+CFLAGS   ?= $(OPT) -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Icommon -MMD -MP
+LDLIBS   += -lpaho-mqtt3as -ljansson -lcurl -lwebsockets -lsecp256k1 -lpthread -lm
+SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+SERVICES := simulator detector chainlogger gateway
+COMMON_SRC := $(wildcard common/*.c)
+SVC_LIB_SRC := $(filter-out %/main.c,$(foreach s,$(SERVICES),$(wildcard services/$(s)/*.c)))
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+
+define objs
+$(patsubst %.c,$(1)/obj/%.o,$(2))
+endef
+
+COMMON_OBJ := $(call objs,$(BUILD),$(COMMON_SRC))
+BINS := $(addprefix $(BUILD)/bin/,$(SERVICES))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+ASAN_DIR := $(BUILD)/asan
+ASAN_COMMON_OBJ := $(call objs,$(ASAN_DIR),$(COMMON_SRC))
+ASAN_UNIT_BINS := $(patsubst tests/unit/%.c,$(ASAN_DIR)/tests/%,$(UNIT_SRC))
+CONTRACTS := $(patsubst contracts/%.sol,contracts/build/%.json,$(wildcard contracts/*.sol))
+
+.PHONY: all deps run run-cluster test unit unit-asan bench soak fuzz clean format contracts
+all: $(BINS) $(CONTRACTS)
+
+deps:
+	scripts/install-deps.sh
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(ASAN_DIR)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -O1 $(SAN) -c $< -o $@
+
+$(BUILD)/libcommon.a: $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(ASAN_DIR)/libcommon.a: $(ASAN_COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+# One binary per service: its own objects plus the common library.
+define service_rule
+$(BUILD)/bin/$(1): $(call objs,$(BUILD),$(wildcard services/$(1)/*.c)) $(BUILD)/libcommon.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach s,$(SERVICES),$(eval $(call service_rule,$(s))))
+
+$(BUILD)/tests/%: tests/unit/%.c $(call objs,$(BUILD),$(SVC_LIB_SRC)) $(BUILD)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -Iservices -o $@ $^ -lcmocka $(LDLIBS)
+
+$(ASAN_DIR)/tests/%: tests/unit/%.c $(call objs,$(ASAN_DIR),$(SVC_LIB_SRC)) $(ASAN_DIR)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -O1 $(SAN) -Itests/unit -Iservices -o $@ $^ -lcmocka $(LDLIBS)
+
+contracts: $(CONTRACTS)
+contracts/build/%.json: contracts/%.sol scripts/compile-contract.js
+	@mkdir -p $(dir $@)
+	node scripts/compile-contract.js $< $@
+
+unit: $(UNIT_BINS)
+unit-asan: $(ASAN_UNIT_BINS)
+
+# The README's two commands.
+run:
+	scripts/run.sh
+
+test:
+	scripts/install-deps.sh --test
+	$(MAKE) all unit unit-asan
+	tests/run.sh
+
+bench:
+	scripts/install-deps.sh --test
+	$(MAKE) all
+	bench/run.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,71 @@
+/*
+ * mqtt — the one MQTT client wrapper every service uses, over paho's
+ * MQTTAsync. It owns connection, automatic reconnect (with backoff, across a
+ * list of broker URIs), re-subscription after every reconnect, and the
+ * message callback contract. Services say which topics and what to do with
+ * a message; nothing else.
+ *
+ * Threads: paho runs callbacks on its own thread, one at a time. The
+ * message callback may call mqtt_client_publish().
+ */
+#ifndef COMMON_MQTT_H
+#define COMMON_MQTT_H
+
+#include <stddef.h>
+
+typedef struct mqtt_client mqtt_client; /* opaque */
+
+/** Message callback. topic is NUL-terminated; payload is not (len bytes).
+ *  Both are valid only during the call.
+ *  Returns: 1 when the message is handled (it is then acknowledged to the
+ *           broker for QoS 1/2), 0 to have it delivered again later (use this
+ *           when it could not be stored durably yet). */
+typedef int (*mqtt_message_cb)(void *user, const char *topic, const void *payload, size_t len);
+
+/** Connection-state callback: connected = 1 on (re)connect, 0 on loss. */
+typedef void (*mqtt_state_cb)(void *user, int connected);
+
+typedef struct {
+    const char *uris;      /* comma-separated broker URIs, e.g. "tcp://127.0.0.1:1883,tcp://..." */
+    const char *client_id; /* must be unique per broker; required for persistent sessions */
+    const char *username;  /* NULL for none */
+    const char *password;  /* NULL for none; never logged */
+    const char *ca_file;   /* TLS CA file for ssl:// URIs, or NULL */
+    int clean_session;     /* 0 = persistent session (QoS 1 messages kept while away) */
+    int keepalive_s;       /* 0 = 20 s */
+    const char *const *topics; /* subscriptions, re-made on every connect; may be NULL */
+    int ntopics;
+    int sub_qos;             /* QoS for all subscriptions */
+    int max_buffered;        /* messages buffered while disconnected (0 = 10000) */
+    int max_inflight;        /* outstanding QoS>0 messages (0 = 1000) */
+    mqtt_message_cb on_message; /* may be NULL for publish-only clients */
+    mqtt_state_cb on_state;     /* may be NULL */
+    void *user;
+} mqtt_options;
+
+/** Create a client and start connecting in the background; it keeps
+ *  reconnecting until destroyed. All strings in `opt` are copied.
+ *  Out: *out: the client, owned by the caller (mqtt_client_destroy).
+ *  Returns: 0, or -1 on invalid options or out of memory (reason logged). */
+int mqtt_client_create(mqtt_client **out, const mqtt_options *opt);
+
+/** Wait until connected, at most timeout_ms. Returns 0 when connected, -1 on timeout. */
+int mqtt_client_wait_connected(mqtt_client *c, int timeout_ms);
+
+/** 1 while connected, else 0. Thread-safe. */
+int mqtt_client_is_connected(mqtt_client *c);
+
+/** Queue a message. Does not block on the network; while disconnected the
+ *  message is buffered (up to max_buffered).
+ *  Returns: 0 when queued, -1 when the buffer is full or the client failed. */
+int mqtt_client_publish(mqtt_client *c, const char *topic, const void *payload, size_t len,
+                        int qos, int retain);
+
+/** Wait until every queued message has been handed to the broker (QoS 0)
+ *  or acknowledged (QoS 1/2), at most timeout_ms. Returns 0 or -1 on timeout. */
+int mqtt_client_flush(mqtt_client *c, int timeout_ms);
+
+/** Disconnect (waiting at most 1 s for pending messages) and free. NULL is ok. */
+void mqtt_client_destroy(mqtt_client *c);
+
+#endif

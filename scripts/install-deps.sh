@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs everything the stack and its tests need, idempotently.
+#   scripts/install-deps.sh            build + run dependencies (Debian packages, npm tools)
+#   scripts/install-deps.sh --test     also what the tests need (cmocka, chromium, compose, ...)
+# Debian packages go through apt-get; Node tools through `npm ci` against the
+# committed lockfile in tools/. Nothing is fetched at run time.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+want_test=0
+for a in "$@"; do
+  case "$a" in
+    --test) want_test=1 ;;
+    *) echo "usage: $0 [--test]" >&2; exit 2 ;;
+  esac
+done
+
+pkgs=(build-essential pkg-config ca-certificates
+      libpaho-mqtt-dev libjansson-dev libcurl4-openssl-dev libwebsockets-dev
+      libsecp256k1-dev mosquitto mosquitto-clients nodejs npm)
+if [ "$want_test" = 1 ]; then
+  pkgs+=(libcmocka-dev clang docker-compose chromium nats-server procps python3-sklearn)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+# nodejs/npm may come from elsewhere (e.g. a preinstalled Node); accept any working pair.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  tmp=()
+  for p in "${missing[@]}"; do [ "$p" = nodejs ] || [ "$p" = npm ] || tmp+=("$p"); done
+  missing=("${tmp[@]+"${tmp[@]}"}")
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "install-deps: apt-get install ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  if [ "$(id -u)" != 0 ]; then sudo=sudo; else sudo=; fi
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Node tools (ganache, solc, playwright-core, uPlot) pinned by tools/package-lock.json.
+if [ ! -d "$here/tools/node_modules" ] || [ "$here/tools/package-lock.json" -nt "$here/tools/node_modules/.stamp" ]; then
+  echo "install-deps: npm ci in tools/"
+  (cd "$here/tools" && npm ci --no-audit --no-fund --loglevel=error)
+  touch "$here/tools/node_modules/.stamp"
+fi

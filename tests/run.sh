@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs every test and ends with the line "N passed, N failed".
+#   unit tests:        build/tests/test_*        (cmocka)
+#   the same under ASan/UBSan: build/asan/tests/test_*
+#   integration tests: tests/integration/*.sh    (exit 0 pass, 77 skipped, else fail)
+# TESTS=pattern runs only tests whose name contains the pattern.
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+pass=0 failn=0 skipn=0 failed=()
+out=$ROOT/tests/out
+mkdir -p "$out"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+run_one() {
+    local name=$1; shift
+    if [ -n "${TESTS:-}" ] && [[ "$name" != *"$TESTS"* ]]; then return; fi
+    local start=$SECONDS log=$out/${name//\//_}.log
+    "$@" >"$log" 2>&1 </dev/null
+    local rc=$?
+    local dt=$((SECONDS - start))
+    if [ $rc = 0 ]; then
+        pass=$((pass + 1)); printf 'PASS %-50s %3ds\n' "$name" "$dt"
+    elif [ $rc = 77 ]; then
+        skipn=$((skipn + 1)); printf 'SKIP %-50s %s\n' "$name" "$(grep -m1 SKIP "$log")"
+    else
+        failn=$((failn + 1)); failed+=("$name")
+        printf 'FAIL %-50s %3ds (rc=%d)\n' "$name" "$dt" "$rc"
+        tail -n 40 "$log" | sed 's/^/    | /'
+    fi
+}
+
+for t in build/tests/test_*; do
+    [ -x "$t" ] && run_one "unit/$(basename "$t")" "$t"
+done
+for t in build/asan/tests/test_*; do
+    [ -x "$t" ] && run_one "asan/$(basename "$t")" "$t"
+done
+for t in tests/integration/*.sh; do
+    [ -f "$t" ] && run_one "integration/$(basename "$t" .sh)" bash "$t"
+done
+
+echo
+[ ${#failed[@]} -gt 0 ] && echo "failed: ${failed[*]}"
+echo "$pass passed, $failn failed, $skipn skipped"
+[ $failn = 0 ] && [ $pass -gt 0 ]
