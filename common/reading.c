@@ -1,0 +1,176 @@
+/*
+ * reading — see reading.h. Decoding is strict where it matters (types,
+ * finiteness, sizes, timestamps) and lenient where devices differ
+ * (unknown non-numeric members are ignored).
+ */
+#include "reading.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const err_names[] = {"ok",        "too_large", "json",     "type", "no_metric",
+                                        "sensor_id", "timestamp", "too_many", "format"};
+
+const char *reading_strerror(int err)
+{
+    if (err > 0 || err < READING_ERR_FORMAT)
+        return "unknown";
+    return err_names[-err];
+}
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+int sensor_id_valid(const char *id)
+{
+    if (!id)
+        return 0;
+    size_t n = 0;
+    for (const char *p = id; *p; p++, n++) {
+        char c = *p;
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '_' || c == '-' || c == '.' || c == ':';
+        if (!ok || n >= SENSOR_ID_MAX - 1)
+            return 0;
+    }
+    return n > 0;
+}
+
+int reading_find(const reading *r, const char *name)
+{
+    for (int i = 0; i < r->n; i++)
+        if (strcmp(r->m[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+int reading_add(reading *r, const char *name, double value)
+{
+    size_t len = strlen(name);
+    if (len == 0 || len >= READING_NAME_MAX)
+        return READING_ERR_FORMAT;
+    int i = reading_find(r, name);
+    if (i >= 0) {
+        r->m[i].value = value;
+        return 0;
+    }
+    if (r->n >= READING_MAX_METRICS)
+        return READING_ERR_TOO_MANY;
+    memcpy(r->m[r->n].name, name, len + 1);
+    r->m[r->n].value = value;
+    r->n++;
+    return 0;
+}
+
+int reading_decode_json(const char *sensor_id, const void *payload, size_t len, double now,
+                        reading *out, char *err, size_t errlen)
+{
+    int rc = 0;
+    json_t *root = NULL;
+    json_error_t jerr;
+
+    if (!sensor_id_valid(sensor_id)) {
+        set_err(err, errlen, "invalid sensor id");
+        return READING_ERR_SENSOR;
+    }
+    if (len > READING_MAX_PAYLOAD) {
+        set_err(err, errlen, "payload of %zu bytes exceeds %d", len, READING_MAX_PAYLOAD);
+        return READING_ERR_TOO_LARGE;
+    }
+    /* jansson rejects NaN/Infinity literals and reports 1e999 as overflow;
+     * JSON_REJECT_DUPLICATES stops a second "temperature" hiding the first. */
+    root = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        set_err(err, errlen, "invalid JSON: %s", jerr.text);
+        return READING_ERR_JSON;
+    }
+    if (!json_is_object(root)) {
+        set_err(err, errlen, "a reading must be a JSON object");
+        rc = READING_ERR_TYPE;
+        goto out;
+    }
+    memset(out, 0, sizeof *out);
+    memcpy(out->sensor_id, sensor_id, strlen(sensor_id) + 1);
+    out->ts = now;
+
+    const char *key;
+    json_t *val;
+    json_object_foreach(root, key, val)
+    {
+        if (strcmp(key, "ts") == 0) {
+            if (!json_is_number(val)) {
+                set_err(err, errlen, "ts must be a number of Unix seconds");
+                rc = READING_ERR_TYPE;
+                goto out;
+            }
+            double ts = json_number_value(val);
+            if (!isfinite(ts) || ts < 0 || ts > now + READING_MAX_FUTURE_S) {
+                set_err(err, errlen, "ts %.3f is out of range", ts);
+                rc = READING_ERR_TS;
+                goto out;
+            }
+            out->ts = ts;
+            continue;
+        }
+        if (!json_is_number(val))
+            continue; /* strings, objects, booleans: not metrics */
+        double v = json_number_value(val);
+        if (!isfinite(v)) {
+            set_err(err, errlen, "metric '%s' is not finite", key);
+            rc = READING_ERR_TYPE;
+            goto out;
+        }
+        int arc = reading_add(out, key, v);
+        if (arc == READING_ERR_TOO_MANY) {
+            set_err(err, errlen, "more than %d metrics", READING_MAX_METRICS);
+            rc = arc;
+            goto out;
+        }
+        if (arc != 0) {
+            set_err(err, errlen, "metric name '%.40s' is too long", key);
+            rc = arc;
+            goto out;
+        }
+    }
+    if (out->n == 0) {
+        set_err(err, errlen, "no numeric metric in reading");
+        rc = READING_ERR_NO_METRIC;
+    }
+out:
+    json_decref(root);
+    return rc;
+}
+
+int reading_encode_json(const reading *r, char *buf, size_t cap)
+{
+    int rc = -1;
+    json_t *o = json_object();
+    if (!o || !isfinite(r->ts))
+        goto out;
+    if (json_object_set_new(o, "ts", json_real(r->ts)) != 0)
+        goto out;
+    for (int i = 0; i < r->n; i++) {
+        if (!isfinite(r->m[i].value))
+            goto out;
+        if (json_object_set_new(o, r->m[i].name, json_real(r->m[i].value)) != 0)
+            goto out;
+    }
+    size_t n = json_dumpb(o, buf, cap, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+    if (n == 0 || n >= cap)
+        goto out;
+    buf[n] = '\0';
+    rc = (int)n;
+out:
+    json_decref(o);
+    return rc;
+}
