@@ -3,6 +3,31 @@
  * C: the calldata that logs a batch of anomalies, and the decoding of its
  * events back into anomalies, so the chain logger writes and the gateway
  * and `chainlogger verify` read with the same code.
+ *
+ * On-chain encoding (one "record" per anomaly; all integers big-endian):
+ *
+ *   off  size  field
+ *   0    1     sensor_len  (1..64)
+ *   1    1     metric_len  (1..31)
+ *   2    2     expl_len    (0..511)
+ *   4    sl    sensor_id            \
+ *        1     0x00                  |  the id preimage of anomaly_make_id():
+ *        ml    metric                |  the contract hashes these bytes itself,
+ *        1     0x00                  |  so an on-chain id always matches its
+ *        8     ts_ms (int64)         |  content
+ *        1     type (0..2)          /
+ *        8     value  (IEEE-754 binary64 bits, exact)
+ *        8     score  (IEEE-754 binary64 bits, exact)
+ *        el    explanation (UTF-8 as received)
+ *
+ * logBatch(uint64 firstSeq, bytes packed) takes the records concatenated;
+ * record i carries the logger's sequence number firstSeq + i. For each it
+ * emits
+ *   AnomalyLogged(bytes32 indexed id, bytes32 indexed sensorHash,
+ *                 address indexed logger, uint64 seq, bytes record)
+ * with sensorHash = keccak256(sensor_id). Timestamps are kept to the
+ * millisecond (ts decodes as ts_ms / 1000.0); value and score are exact.
+ * expected_low/high and model_version are not stored (NaN / -1 on decode).
  */
 #ifndef COMMON_ALOG_H
 #define COMMON_ALOG_H
@@ -13,6 +38,11 @@
 
 #include "anomaly.h"
 
+#define ALOG_MAX_BATCH 200         /* records per logBatch (the contract enforces it) */
+#define ALOG_RECORD_MAX (4 + 64 + 1 + 31 + 1 + 9 + 16 + 511)
+#define ALOG_EVENT_SIG "AnomalyLogged(bytes32,bytes32,address,uint64,bytes)"
+#define ALOG_BATCH_SIG "logBatch(uint64,bytes)"
+
 /** Where an anomaly sits on chain. */
 typedef struct {
     char tx_hash[67];  /* "0x" + 64 hex */
@@ -22,18 +52,29 @@ typedef struct {
     uint64_t seq;      /* the logger's sequence number for this anomaly */
 } alog_proof;
 
+/** Encode one anomaly as a record (layout above) into out[0..cap-1].
+ *  Returns: the record length, or -1 when a field is out of range (empty or
+ *  over-long sensor/metric, non-finite value/score/ts, bad type) or cap is too small. */
+int alog_encode_record(const anomaly *a, uint8_t *out, size_t cap);
+
+/** Decode one record from rec[0..len-1] (the whole buffer must be exactly one record).
+ *  Out: *out (id is computed from the preimage). Returns 0 or -1 when malformed. */
+int alog_decode_record(const uint8_t *rec, size_t len, anomaly *out);
+
 /** Build the calldata of one transaction logging a[0..n-1], whose per-logger
  *  sequence numbers are first_seq, first_seq+1, ...
  *  Out: *out: malloc'd calldata owned by the caller (free); *len its size.
  *  Returns: 0, or -1 on invalid input (n == 0, too many, over-long strings) or no memory. */
 int alog_encode_batch(const anomaly *a, size_t n, uint64_t first_seq, uint8_t **out, size_t *len);
 
-/** topic0 of the per-anomaly event, as "0x" + 64 hex (static string). */
+/** topic0 of the per-anomaly event, as "0x" + 64 hex (static string). Thread-safe. */
 const char *alog_event_topic(void);
 
 /** Decode one log object as returned by eth_getLogs or in a receipt's "logs".
  *  Returns: 0 and fills *out (and *proof when not NULL), or -1 when the log
- *  is not an AnomalyLogger event or is malformed (never crashes on bad input). */
+ *  is not an AnomalyLogger event, is malformed, its id or sensor topic does
+ *  not match its record, or it was removed by a reorg ("removed": true).
+ *  Never crashes on bad input. */
 int alog_decode_log(const json_t *log, anomaly *out, alog_proof *proof);
 
 #endif
