@@ -57,17 +57,17 @@ $(ASAN_DIR)/libcommon.a: $(ASAN_COMMON_OBJ)
 define service_rule
 $(BUILD)/bin/$(1): $(call objs,$(BUILD),$(wildcard services/$(1)/*.c)) $(BUILD)/libcommon.a
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CFLAGS) -o $$@ $$^ $$(LDLIBS)
+	$$(CC) $$(CFLAGS) -o $$@ $$(filter %.o %.a,$$^) $$(LDLIBS)
 endef
 $(foreach s,$(SERVICES),$(eval $(call service_rule,$(s))))
 
 $(BUILD)/tests/%: tests/unit/%.c $(call objs,$(BUILD),$(SVC_LIB_SRC)) $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -Iservices -o $@ $^ -lcmocka $(LDLIBS)
+	$(CC) $(CFLAGS) -Itests/unit -Iservices -o $@ $(filter %.c %.o %.a,$^) -lcmocka $(LDLIBS)
 
 $(ASAN_DIR)/tests/%: tests/unit/%.c $(call objs,$(ASAN_DIR),$(SVC_LIB_SRC)) $(ASAN_DIR)/libcommon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -O1 $(SAN) -Itests/unit -Iservices -o $@ $^ -lcmocka $(LDLIBS)
+	$(CC) $(CFLAGS) -O1 $(SAN) -Itests/unit -Iservices -o $@ $(filter %.c %.o %.a,$^) -lcmocka $(LDLIBS)
 
 contracts: $(CONTRACTS)
 contracts/build/%.json: contracts/%.sol scripts/compile-contract.js

@@ -68,6 +68,12 @@ static void on_subscribe_failure(void *ctx, MQTTAsync_failureData *resp)
     log_error("mqtt_subscribe_failed code=%d", resp ? resp->code : -1);
 }
 
+static void on_subscribe_success(void *ctx, MQTTAsync_successData *resp)
+{
+    (void)ctx;
+    log_debug("mqtt_subscribed qos=%d", resp ? resp->alt.qos : -1);
+}
+
 static void on_connect_success(void *ctx, MQTTAsync_successData *resp)
 {
     mqtt_client *c = ctx;
@@ -75,6 +81,7 @@ static void on_connect_success(void *ctx, MQTTAsync_successData *resp)
     if (c->ntopics > 0) {
         MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
         ro.onFailure = on_subscribe_failure;
+        ro.onSuccess = on_subscribe_success;
         ro.context = c;
         int rc = MQTTAsync_subscribeMany(c->h, c->ntopics, c->topics, c->qos, &ro);
         if (rc != MQTTASYNC_SUCCESS)
@@ -102,8 +109,9 @@ static int on_message_arrived(void *ctx, char *topic, int topic_len, MQTTAsync_m
 {
     mqtt_client *c = ctx;
     int handled = 1;
-    /* topic_len > 0 means the topic has embedded NULs: not ours, drop it. */
-    if (topic_len == 0 && c->opt.on_message)
+    /* paho passes either 0 or the real length; a length other than strlen
+     * means embedded NULs: not a topic of ours, drop it. */
+    if ((topic_len == 0 || (size_t)topic_len == strlen(topic)) && c->opt.on_message)
         handled = c->opt.on_message(c->opt.user, topic, m->payload, (size_t)m->payloadlen);
     if (handled) {
         MQTTAsync_freeMessage(&m);

@@ -6,6 +6,7 @@
 #define COMMON_RPC_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 typedef struct rpc_client rpc_client; /* opaque; not thread-safe: one per thread */
 
