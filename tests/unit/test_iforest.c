@@ -1,11 +1,13 @@
 /* Isolation Forest against its definition: c(n), score bounds, outliers
  * above inliers, determinism by seed, batch = single, explanations, and
  * the model file (round trip bit-exact, corruption rejected). */
-#include <cmocka.h>
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
+// clang-format on
 
 #include <math.h>
 #include <stdio.h>
