@@ -14,7 +14,7 @@ for a in "$@"; do
   esac
 done
 
-pkgs=(build-essential pkg-config ca-certificates
+pkgs=(build-essential pkg-config ca-certificates curl make
       libpaho-mqtt-dev libjansson-dev libcurl4-openssl-dev libwebsockets-dev
       libsecp256k1-dev mosquitto mosquitto-clients nodejs npm)
 if [ "$want_test" = 1 ]; then

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# `make run`: the whole stack natively, in the foreground.
+#   broker (mosquitto) -> simulator -> detector -> chain logger -> Ganache,
+#   and the gateway serving REST, WebSocket and the dashboard.
+# Installs what is missing, builds, starts everything, prints the dashboard
+# URL, writes each process's log to $STATE_DIR/logs/, stops all on Ctrl-C.
+# Settings (environment): STATE_DIR (./state), MQTT_PORT (1883), MQTT_BIND
+# (0.0.0.0), RPC_PORT (8545), GATEWAY_PORT (8080), KEY_FILE, SIMULATOR (1 =
+# start the simulator; 0 = only real sensors), plus every service setting
+# in the README, passed through as is.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+
+"$ROOT/scripts/install-deps.sh"
+make -j"$(nproc)" all >/dev/null
+
+export STATE_DIR=${STATE_DIR:-$ROOT/state}
+STATE_DIR=$(mkdir -p "$STATE_DIR" && cd "$STATE_DIR" && pwd)
+export STATE_DIR
+MQTT_PORT=${MQTT_PORT:-1883}
+MQTT_BIND=${MQTT_BIND:-0.0.0.0}
+RPC_PORT=${RPC_PORT:-8545}
+export GATEWAY_PORT=${GATEWAY_PORT:-8080}
+export CHAIN_ID=${CHAIN_ID:-1337}
+export MQTT_URL=${MQTT_URL:-tcp://127.0.0.1:$MQTT_PORT}
+export RPC_URL=${RPC_URL:-http://127.0.0.1:$RPC_PORT}
+SIMULATOR=${SIMULATOR:-1}
+LOGS=$STATE_DIR/logs
+mkdir -p "$LOGS" "$STATE_DIR/mosquitto" "$STATE_DIR/ganache"
+
+pids=()
+names=()
+stopping=0
+stop_all() {
+    [ "$stopping" = 1 ] && return
+    stopping=1
+    echo
+    echo "stopping..."
+    # Services first, then the chain and the broker they write to.
+    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
+    for _ in $(seq 1 50); do
+        alive=0
+        for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+        [ $alive = 0 ] && break
+        sleep 0.1
+    done
+    for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+    echo "stopped; logs are in $LOGS"
+}
+trap stop_all EXIT
+trap 'exit 130' INT TERM
+
+start() { # start NAME CMD...
+    local name=$1; shift
+    "$@" >>"$LOGS/$name.log" 2>&1 &
+    pids+=($!)
+    names+=("$name")
+}
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_port() { # wait_port NAME PORT SECONDS
+    for _ in $(seq 1 $(($3 * 10))); do port_open "$2" && return 0; sleep 0.1; done
+    echo "error: $1 did not open port $2; see $LOGS/$1.log" >&2
+    tail -n 20 "$LOGS/$1.log" >&2 || true
+    exit 1
+}
+
+for p in "$MQTT_PORT" "$RPC_PORT" "$GATEWAY_PORT"; do
+    if port_open "$p"; then
+        echo "error: port $p is already in use (set MQTT_PORT, RPC_PORT or GATEWAY_PORT)" >&2
+        exit 1
+    fi
+done
+
+# Broker: configuration kept in the repository, filled in for this state dir.
+sed -e "s|@STATE_DIR@|$STATE_DIR|g" -e "s|@MQTT_PORT@|$MQTT_PORT|g" -e "s|@MQTT_BIND@|$MQTT_BIND|g" \
+    config/mosquitto.conf.in >"$STATE_DIR/mosquitto.conf"
+start mosquitto mosquitto -c "$STATE_DIR/mosquitto.conf"
+wait_port mosquitto "$MQTT_PORT" 10
+
+# Dev chain: deterministic accounts, database in the state dir so a restart
+# keeps the chain (and the deployed contract).
+start ganache node "$ROOT/tools/node_modules/ganache/dist/node/cli.js" \
+    --server.host 127.0.0.1 --server.port "$RPC_PORT" --chain.chainId "$CHAIN_ID" \
+    --wallet.deterministic --database.dbPath "$STATE_DIR/ganache" --logging.quiet \
+    --miner.blockGasLimit 30000000
+wait_port ganache "$RPC_PORT" 60
+
+# The chain logger's key: Ganache's first deterministic account unless a key
+# file is given. Kept readable by the owner only; never printed.
+if [ -z "${KEY_FILE:-}" ] && [ -z "${PRIVATE_KEY:-}" ]; then
+    KEY_FILE=$STATE_DIR/logger.key
+    if [ ! -f "$KEY_FILE" ]; then
+        (umask 077 && echo 4f3edf983ac636a65a842ce7c78d9aa706d3b113bce9c46f30d7d21715b23b1d >"$KEY_FILE")
+    fi
+    export KEY_FILE
+fi
+
+# Deploy the contract when none is recorded for this chain (idempotent).
+CONTRACT_ADDRESS=${CONTRACT_ADDRESS:-$(build/bin/chainlogger deploy 2>>"$LOGS/deploy.log")}
+export CONTRACT_ADDRESS
+echo "contract: $CONTRACT_ADDRESS on chain $CHAIN_ID ($RPC_URL)"
+
+start chainlogger build/bin/chainlogger
+start detector build/bin/detector
+start gateway build/bin/gateway
+wait_port gateway "$GATEWAY_PORT" 20
+if [ "$SIMULATOR" = 1 ]; then
+    start simulator build/bin/simulator
+fi
+
+cat <<MSG
+
+  Dashboard:  http://localhost:$GATEWAY_PORT/
+  MQTT:       tcp://localhost:$MQTT_PORT   (readings on sensors/{id}/readings)
+  Chain:      $RPC_URL  (chain id $CHAIN_ID, contract $CONTRACT_ADDRESS)
+  Logs:       $LOGS/
+
+  Try:  for i in \$(seq 300); do mosquitto_pub -p $MQTT_PORT -t sensors/demo/readings -m "{\"temperature\": 21.\$((RANDOM%10))}"; done
+        mosquitto_pub -p $MQTT_PORT -t sensors/demo/readings -m '{"temperature": 1000}'
+  Ctrl-C stops everything.
+
+MSG
+
+# Stay in the foreground; if a process dies, say so and stop the stack.
+while true; do
+    for i in "${!pids[@]}"; do
+        if ! kill -0 "${pids[$i]}" 2>/dev/null; then
+            echo "error: ${names[$i]} exited; see $LOGS/${names[$i]}.log" >&2
+            tail -n 20 "$LOGS/${names[$i]}.log" >&2 || true
+            exit 1
+        fi
+    done
+    sleep 1
+done
