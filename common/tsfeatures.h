@@ -1,0 +1,124 @@
+/*
+ * tsfeatures — streaming time-series features of one metric of one sensor,
+ * the context that makes isolation work on a stream.
+ *
+ * Per stream the state holds (fixed size, no allocation per reading):
+ *   - the last TSFEATURES_MAX_LAGS values (lags, for lagged deltas);
+ *   - the recent mean and spread (EWMA over `recent_n` readings);
+ *   - a learned daily profile: TSFEATURES_BINS bins of the time of day, each
+ *     an EWMA of the value's deviation from a slow baseline `level`; the
+ *     baseline is an EWMA over `level_days` days of the deseasonalised
+ *     value (x minus the daily shape, as in additive Holt-Winters) and
+ *     carries the season and the weather, the profile the daily shape. The
+ *     expected value at time t is level + profile interpolated between bin
+ *     centres. During the first day the bins learn plain means; after a
+ *     day they are split into level + shape;
+ *   - the spread of residuals against that expectation, and a short EWMA
+ *     of the residual (a level-shift detector).
+ *
+ * Feature vector (all normalised by the stream's own spread, so one model
+ * fits sensors of any unit and scale), TSFEATURES_FIXED + lags floats:
+ *   [0] z_recent   (x - recent mean) / recent spread
+ *   [1] z_context  (x - expected(time of day)) / residual spread
+ *   [2] shift      short EWMA of z_context (sustained level change)
+ *   [3] spread     log2 of short / long residual variance (noise change)
+ *   [4..] delta_k  (x - x[t-k]) / (sqrt(k) * spread of 1-step deltas)
+ *
+ * Time is the reading's ts, never the wall clock: the time of day, the
+ * day of year and every time-based decay come from ts, so a replayed or
+ * accelerated stream behaves like a live one. Hours are UTC.
+ *
+ * Thread-safety: functions touch only the state they are given.
+ */
+#ifndef COMMON_TSFEATURES_H
+#define COMMON_TSFEATURES_H
+
+#include <stdint.h>
+
+#define TSFEATURES_MAX_LAGS 6
+#define TSFEATURES_BINS 48 /* 30-minute bins */
+#define TSFEATURES_FIXED 4
+#define TSFEATURES_MAX_DIM (TSFEATURES_FIXED + TSFEATURES_MAX_LAGS)
+
+enum {
+    TSFEATURE_Z_RECENT = 0,
+    TSFEATURE_Z_CONTEXT = 1,
+    TSFEATURE_SHIFT = 2,
+    TSFEATURE_SPREAD = 3,
+    TSFEATURE_DELTA1 = 4,
+};
+
+typedef struct {
+    int lags;            /* lagged deltas, 1..TSFEATURES_MAX_LAGS (default 3) */
+    double recent_n;     /* readings in the recent mean/spread EWMA (default 60) */
+    double short_n;      /* readings in the short shift/spread EWMA (default 6) */
+    double level_days;   /* time constant of the slow baseline, days (default 1) */
+    double profile_days; /* memory of the daily profile, days (default 7) */
+} tsfeatures_params;
+
+/* One stream's state. Plain data: may be copied, saved and restored with
+ * memcpy (see tsfeatures_state_valid before trusting a loaded one). */
+typedef struct {
+    double last_ts;                 /* ts of the last reading folded in (0 = none) */
+    double interval;                /* EWMA of the sampling interval, s */
+    double mean, var;               /* recent mean and variance */
+    double dvar;                    /* EWMA of squared 1-step delta */
+    double level;                   /* slow baseline */
+    double rvar;                    /* long EWMA of squared residual vs expected */
+    double rshort;                  /* short EWMA of the normalised residual */
+    double rvshort;                 /* short EWMA of the squared residual */
+    double lo, hi;                  /* slowly decaying min/max of the values seen */
+    double first_ts;                /* ts of the first reading learned */
+    uint32_t phase;                 /* 0: first day, prof[] holds raw bin means; 1: level + shape */
+    uint32_t n;                     /* readings folded in */
+    uint32_t nres;                  /* readings in rvar since the profile took over */
+    uint32_t nlag;                  /* valid entries in lag[] */
+    float lag[TSFEATURES_MAX_LAGS]; /* lag[0] = previous value */
+    float prof[TSFEATURES_BINS];    /* mean deviation from level per bin */
+    uint16_t prof_n[TSFEATURES_BINS]; /* readings seen per bin (saturates) */
+} tsfeatures_state;
+
+/* What the features mean in the metric's own units, for explanations and
+ * classification. Filled by tsfeatures_compute. */
+typedef struct {
+    double expected;    /* expected value for this time of day */
+    double expected_sd; /* spread of the residual around it */
+    double recent_mean, recent_sd;
+    double day_lo, day_hi;   /* range of expected values over the day (+- 2 sd) */
+    double seen_lo, seen_hi; /* range of values seen recently */
+    int profile_ready;       /* 1 when this time of day has been learned */
+    double hour;             /* UTC hour of day of ts, 0..24 */
+    int day_of_year;         /* 1..366, the season context */
+} tsfeatures_info;
+
+void tsfeatures_params_default(tsfeatures_params *p);
+
+/** Feature vector length for these params: TSFEATURES_FIXED + lags. */
+int tsfeatures_dim(const tsfeatures_params *p);
+
+/** Name of feature j ("z_recent", "z_context", "shift", "spread",
+ *  "delta1", ...). Returns a static string. */
+const char *tsfeatures_name(int j);
+
+void tsfeatures_init(tsfeatures_state *s);
+
+/** Compute the feature vector of value x at time ts against the state
+ *  before this reading (the state is not changed).
+ *  Out: out[0..tsfeatures_dim-1]; info (may be NULL).
+ *  Allocates nothing. Returns 0, or -1 when x or ts is not finite. */
+int tsfeatures_compute(const tsfeatures_params *p, const tsfeatures_state *s, double ts, double x,
+                       float *out, tsfeatures_info *info);
+
+/** Fold the reading into the state. learn = 1 updates every statistic;
+ *  learn = 0 (a flagged reading) only moves the lags, the clock and the
+ *  short shift/spread averages, so an anomaly is not absorbed into what
+ *  "normal" means while a sustained one still builds up. Readings older than
+ *  the last one are folded in without moving the clock back. */
+void tsfeatures_update(const tsfeatures_params *p, tsfeatures_state *s, double ts, double x,
+                       int learn);
+
+/** 1 when a state read from disk is plausible (finite numbers, counts in
+ *  range), else 0. */
+int tsfeatures_state_valid(const tsfeatures_state *s);
+
+#endif

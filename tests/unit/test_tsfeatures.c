@@ -1,0 +1,157 @@
+/* Streaming features: the daily profile is learned from ts (not the wall
+ * clock), spikes, contextual values and level shifts show in the right
+ * features, flagged readings are not absorbed, compute has no side effect. */
+// clang-format off
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+// clang-format on
+
+#include <math.h>
+#include <string.h>
+
+#include "tsfeatures.h"
+
+#define T0 1609459200.0 /* 2021-01-01 00:00:00 UTC */
+#define STEP 300.0      /* 5-minute readings */
+
+/* A daily cycle: 20 +- 3 with its maximum at 15:00 UTC, tiny deterministic noise. */
+static double daily(double ts)
+{
+    double h = fmod(ts, 86400.0) / 3600.0;
+    double noise = 0.05 * sin(ts * 0.37);
+    return 20.0 + 3.0 * cos((h - 15.0) / 24.0 * 2 * M_PI) + noise;
+}
+
+static void feed(const tsfeatures_params *p, tsfeatures_state *s, double from, double to)
+{
+    for (double ts = from; ts < to; ts += STEP)
+        tsfeatures_update(p, s, ts, daily(ts), 1);
+}
+
+static void test_profile_learned(void **state)
+{
+    (void)state;
+    tsfeatures_params p;
+    tsfeatures_params_default(&p);
+    tsfeatures_state s;
+    tsfeatures_init(&s);
+    float f[TSFEATURES_MAX_DIM];
+    tsfeatures_info info;
+    feed(&p, &s, T0, T0 + 4 * 86400);
+    assert_int_equal(tsfeatures_dim(&p), 7);
+    double ts = T0 + 4 * 86400 + 15 * 3600; /* 15:00, the daily max */
+    assert_int_equal(tsfeatures_compute(&p, &s, ts, daily(ts), f, &info), 0);
+    assert_true(info.profile_ready);
+    assert_true(fabs(info.expected - daily(ts)) < 0.3);
+    assert_true(fabs(f[TSFEATURE_Z_CONTEXT]) < 4);
+    assert_true(fabs(info.hour - 15.0) < 1e-9);
+    assert_int_equal(info.day_of_year, 5);
+    assert_true(info.day_lo < 17.2 && info.day_hi > 22.8);
+    /* 03:00 expected near the minimum */
+    ts = T0 + 4 * 86400 + 3 * 3600;
+    tsfeatures_compute(&p, &s, ts, daily(ts), f, &info);
+    assert_true(fabs(info.expected - daily(ts)) < 0.3);
+}
+
+static void test_compute_is_pure_and_spike(void **state)
+{
+    (void)state;
+    tsfeatures_params p;
+    tsfeatures_params_default(&p);
+    tsfeatures_state s, copy;
+    tsfeatures_init(&s);
+    feed(&p, &s, T0, T0 + 3 * 86400);
+    memcpy(&copy, &s, sizeof(s));
+    float f[TSFEATURES_MAX_DIM];
+    double ts = T0 + 3 * 86400;
+    assert_int_equal(tsfeatures_compute(&p, &s, ts, 1000.0, f, NULL), 0);
+    assert_memory_equal(&copy, &s, sizeof(s));
+    assert_true(f[TSFEATURE_Z_RECENT] > 50);
+    assert_true(f[TSFEATURE_Z_CONTEXT] > 50);
+    assert_true(f[TSFEATURE_DELTA1] > 50);
+    /* a flagged reading moves the lags but not the statistics */
+    double mean = s.mean, level = s.level, rvar = s.rvar;
+    tsfeatures_update(&p, &s, ts, 1000.0, 0);
+    assert_true(s.mean == mean && s.level == level && s.rvar == rvar);
+    assert_true(s.lag[0] == 1000.0f);
+    /* non-finite input is rejected */
+    assert_int_equal(tsfeatures_compute(&p, &s, ts, NAN, f, NULL), -1);
+    assert_int_equal(tsfeatures_compute(&p, &s, INFINITY, 1.0, f, NULL), -1);
+    assert_true(tsfeatures_state_valid(&s));
+    s.var = NAN;
+    assert_false(tsfeatures_state_valid(&s));
+}
+
+static void test_contextual(void **state)
+{
+    (void)state;
+    tsfeatures_params p;
+    tsfeatures_params_default(&p);
+    tsfeatures_state s;
+    tsfeatures_init(&s);
+    feed(&p, &s, T0, T0 + 4 * 86400);
+    float f[TSFEATURES_MAX_DIM];
+    tsfeatures_info info;
+    /* 03:00 (the minimum, ~17) with the afternoon's 23: normal for the day, not for the hour */
+    double ts = T0 + 4 * 86400 + 3 * 3600;
+    tsfeatures_compute(&p, &s, ts, 23.0, f, &info);
+    assert_true(f[TSFEATURE_Z_CONTEXT] > 8);
+    assert_true(23.0 > info.day_lo && 23.0 < info.day_hi);
+}
+
+static void test_level_shift(void **state)
+{
+    (void)state;
+    tsfeatures_params p;
+    tsfeatures_params_default(&p);
+    tsfeatures_state s;
+    tsfeatures_init(&s);
+    feed(&p, &s, T0, T0 + 4 * 86400);
+    float f[TSFEATURES_MAX_DIM];
+    double ts = T0 + 4 * 86400, prev_shift = 0;
+    /* +1.5 sustained and flagged (not learned): each reading's shift grows */
+    for (int k = 0; k < 6; k++, ts += STEP) {
+        double x = daily(ts) + 1.5;
+        tsfeatures_compute(&p, &s, ts, x, f, NULL);
+        assert_true(f[TSFEATURE_SHIFT] > prev_shift);
+        prev_shift = f[TSFEATURE_SHIFT];
+        tsfeatures_update(&p, &s, ts, x, 0);
+    }
+    assert_true(prev_shift > 3);
+}
+
+static void test_first_readings(void **state)
+{
+    (void)state;
+    tsfeatures_params p;
+    tsfeatures_params_default(&p);
+    tsfeatures_state s;
+    tsfeatures_init(&s);
+    float f[TSFEATURES_MAX_DIM];
+    tsfeatures_info info;
+    assert_int_equal(tsfeatures_compute(&p, &s, T0, 5.0, f, &info), 0);
+    for (int j = 0; j < tsfeatures_dim(&p); j++)
+        assert_true(f[j] == 0.0f);
+    assert_false(info.profile_ready);
+    /* a flat line stays at z = 0 */
+    for (int k = 0; k < 100; k++)
+        tsfeatures_update(&p, &s, T0 + k * STEP, 5.0, 1);
+    tsfeatures_compute(&p, &s, T0 + 100 * STEP, 5.0, f, NULL);
+    for (int j = 0; j < tsfeatures_dim(&p); j++)
+        if (j != TSFEATURE_SPREAD)
+            assert_true(isfinite(f[j]) && fabs(f[j]) < 1e-3);
+    assert_true(f[TSFEATURE_SPREAD] == -1.0f); /* quieter than usual: log2(1/2) */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_profile_learned), cmocka_unit_test(test_compute_is_pure_and_spike),
+        cmocka_unit_test(test_contextual),      cmocka_unit_test(test_level_shift),
+        cmocka_unit_test(test_first_readings),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
