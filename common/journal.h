@@ -1,0 +1,113 @@
+/*
+ * journal — the chain logger's durable, append-only write-ahead log of
+ * anomalies and their on-chain progress.
+ *
+ * Each anomaly is an entry (numbered 0, 1, 2, ... in acceptance order)
+ * that moves through
+ *     ACCEPTED --(batch signed: seq, nonce, tx hash)--> SENT --(receipt)--> CONFIRMED
+ * and every transition is one record appended to the file. On open, the
+ * records are replayed to rebuild the entries; a torn or corrupt tail (a
+ * crash in the middle of a write) is detected by each record's length and
+ * CRC-32C, and cut off. Compaction rewrites the file with the minimum
+ * records for the current state (write to a temp file, fsync, rename).
+ *
+ * Record: u32 payload length (LE) | u32 CRC-32C of payload (LE) | payload;
+ * payload[0] is the record type. The file starts with a header record.
+ *
+ * Thread-safety: every function locks the journal's mutex, so the MQTT
+ * callback can append while the sender thread reads and marks entries.
+ */
+#ifndef COMMON_JOURNAL_H
+#define COMMON_JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct journal journal; /* opaque */
+
+typedef enum {
+    JOURNAL_ACCEPTED = 0,
+    JOURNAL_SENT = 1,
+    JOURNAL_CONFIRMED = 2,
+} journal_state;
+
+#define JOURNAL_REC_MAX 1024 /* largest payload an entry may carry */
+
+/** One entry, as returned by journal_get (a copy). */
+typedef struct {
+    uint64_t index;
+    uint8_t id[32];
+    journal_state state;
+    uint64_t seq;        /* SENT, CONFIRMED */
+    uint64_t nonce;      /* SENT: nonce of the transaction that carries it */
+    uint8_t tx_hash[32]; /* SENT: last transaction sent; CONFIRMED: the one that logged it */
+    uint64_t block;      /* CONFIRMED */
+    uint32_t log_index;  /* CONFIRMED */
+    uint16_t len;        /* bytes in data */
+    uint8_t data[JOURNAL_REC_MAX]; /* the payload given to journal_append */
+} journal_entry;
+
+enum {
+    JOURNAL_ERR_IO = -1,    /* read/write/fsync failed (errno logged) */
+    JOURNAL_ERR_NOMEM = -2,
+    JOURNAL_ERR_ARG = -3,   /* bad argument (index out of range, payload too long) */
+    JOURNAL_ERR_STATE = -4, /* transition not allowed from the entry's state */
+    JOURNAL_ERR_FORMAT = -5 /* not a journal file (bad header) */
+};
+
+/** Open (creating if absent) the journal at `path`, replay it, and cut a torn tail.
+ *  Args: do_fsync: 1 to fsync on every journal_sync (0 only for benchmarks/tests).
+ *  Out: *out owned by the caller (journal_close); *dropped (may be NULL): bytes
+ *       discarded from a torn tail.
+ *  Returns: 0 or a negative JOURNAL_ERR_*. May block on disk I/O. */
+int journal_open(journal **out, const char *path, int do_fsync, size_t *dropped);
+void journal_close(journal *j);
+
+/** Append a new ACCEPTED entry with `id` and payload data[0..len-1], then
+ *  fsync, so the entry survives a crash once this returns 0.
+ *  Out: *index (may be NULL): the entry's index (also for a duplicate).
+ *  Returns: 0 when appended, 1 when an entry with this id already exists
+ *  (nothing written), or a negative JOURNAL_ERR_*. */
+int journal_append(journal *j, const uint8_t id[32], const uint8_t *data, size_t len,
+                   uint64_t *index);
+
+/** Record that entries first..first+n-1 (ACCEPTED or SENT) were signed into
+ *  the transaction tx_hash with `nonce`, carrying seqs first_seq.. in order.
+ *  Buffered: call journal_sync before broadcasting the transaction.
+ *  Returns: 0 or a negative JOURNAL_ERR_* (nothing changed then). */
+int journal_mark_sent(journal *j, uint64_t first, uint32_t n, uint64_t first_seq, uint64_t nonce,
+                      const uint8_t tx_hash[32]);
+
+/** Record that entry `index` is on chain (SENT or ACCEPTED -> CONFIRMED) with
+ *  the given seq. Buffered; call journal_sync to make it durable.
+ *  Returns: 0, or a negative JOURNAL_ERR_*. Confirming a CONFIRMED entry again is an error. */
+int journal_mark_confirmed(journal *j, uint64_t index, uint64_t seq, const uint8_t tx_hash[32],
+                           uint64_t block, uint32_t log_index);
+
+/** Write buffered records and fsync. Returns 0 or JOURNAL_ERR_IO. */
+int journal_sync(journal *j);
+
+/** Number of entries. */
+uint64_t journal_count(journal *j);
+/** Index of the first entry that is not CONFIRMED (journal_count when none). */
+uint64_t journal_first_pending(journal *j);
+/** Highest seq ever assigned + 1 (0 when none). */
+uint64_t journal_next_seq(journal *j);
+
+/** Copy entry `index` into *out. Returns 0 or JOURNAL_ERR_ARG. */
+int journal_get(journal *j, uint64_t index, journal_entry *out);
+/** Find the entry with `id`. Returns its index, or -1. */
+int64_t journal_find(journal *j, const uint8_t id[32]);
+
+/** Block until journal_count() > `count` or timeout_ms elapses.
+ *  Returns 1 when there are more entries, 0 on timeout. */
+int journal_wait(journal *j, uint64_t count, int timeout_ms);
+
+/** Rewrite the file with one record per entry state (temp file, fsync, rename).
+ *  Returns 0 or a negative JOURNAL_ERR_* (the old file stays valid on failure). */
+int journal_compact(journal *j);
+
+/** Bytes in the journal file (for compaction policy and metrics). */
+uint64_t journal_file_size(journal *j);
+
+#endif

@@ -1,0 +1,234 @@
+/* Unit tests for common/journal: durability across reopen, state
+ * transitions, duplicates, torn and corrupt tails, compaction. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "journal.h"
+
+static char dir[64], path[128];
+
+static int setup(void **state)
+{
+    (void)state;
+    strcpy(dir, "/tmp/test_journal.XXXXXX");
+    if (!mkdtemp(dir))
+        return -1;
+    snprintf(path, sizeof path, "%s/j.log", dir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char tmp[160];
+    unlink(path);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    unlink(tmp);
+    rmdir(dir);
+    return 0;
+}
+
+static void mkid(uint8_t id[32], int i)
+{
+    memset(id, 0, 32);
+    for (int k = 0; k < 32; k++)
+        id[k] = (uint8_t)(i * 131 + k * 7 + (i >> 8));
+    memcpy(id, &i, sizeof i);
+}
+
+static void fill(journal *j, int from, int to)
+{
+    for (int i = from; i < to; i++) {
+        uint8_t id[32], data[40];
+        uint64_t idx;
+        mkid(id, i);
+        memset(data, i & 0xff, sizeof data);
+        assert_int_equal(journal_append(j, id, data, (size_t)(10 + i % 30), &idx), 0);
+        assert_int_equal(idx, (uint64_t)i);
+    }
+}
+
+static void test_roundtrip(void **state)
+{
+    (void)state;
+    journal *j;
+    uint8_t tx[32], id[32];
+    journal_entry e;
+    size_t dropped = 99;
+    memset(tx, 0xaa, 32);
+
+    assert_int_equal(journal_open(&j, path, 1, &dropped), 0);
+    assert_int_equal(dropped, 0);
+    fill(j, 0, 100);
+    /* A duplicate id is reported, not appended. */
+    mkid(id, 5);
+    uint64_t idx = 0;
+    assert_int_equal(journal_append(j, id, (const uint8_t *)"x", 1, &idx), 1);
+    assert_int_equal(idx, 5);
+    assert_int_equal(journal_count(j), 100);
+
+    assert_int_equal(journal_mark_sent(j, 0, 50, 1000, 7, tx), 0);
+    assert_int_equal(journal_mark_sent(j, 90, 20, 0, 0, tx), JOURNAL_ERR_ARG);
+    for (int i = 0; i < 30; i++)
+        assert_int_equal(journal_mark_confirmed(j, (uint64_t)i, 1000 + (uint64_t)i, tx, 42, (uint32_t)i), 0);
+    assert_int_equal(journal_mark_confirmed(j, 3, 1003, tx, 42, 3), JOURNAL_ERR_STATE);
+    assert_int_equal(journal_mark_sent(j, 0, 5, 1, 1, tx), JOURNAL_ERR_STATE);
+    assert_int_equal(journal_sync(j), 0);
+    assert_int_equal(journal_first_pending(j), 30);
+    assert_int_equal(journal_next_seq(j), 1050);
+    journal_close(j);
+
+    /* Everything is back after reopening. */
+    assert_int_equal(journal_open(&j, path, 1, &dropped), 0);
+    assert_int_equal(dropped, 0);
+    assert_int_equal(journal_count(j), 100);
+    assert_int_equal(journal_first_pending(j), 30);
+    assert_int_equal(journal_next_seq(j), 1050);
+    assert_int_equal(journal_get(j, 10, &e), 0);
+    assert_int_equal(e.state, JOURNAL_CONFIRMED);
+    assert_int_equal(e.seq, 1010);
+    assert_int_equal(e.block, 42);
+    assert_int_equal(e.log_index, 10);
+    assert_int_equal(journal_get(j, 40, &e), 0);
+    assert_int_equal(e.state, JOURNAL_SENT);
+    assert_int_equal(e.seq, 1040);
+    assert_int_equal(e.nonce, 7);
+    assert_memory_equal(e.tx_hash, tx, 32);
+    assert_int_equal(journal_get(j, 77, &e), 0);
+    assert_int_equal(e.state, JOURNAL_ACCEPTED);
+    assert_int_equal(e.len, 10 + 77 % 30);
+    assert_int_equal(e.data[0], 77);
+    mkid(id, 77);
+    assert_memory_equal(e.id, id, 32);
+    assert_int_equal(journal_find(j, id), 77);
+    mkid(id, 1000);
+    assert_int_equal(journal_find(j, id), -1);
+    assert_int_equal(journal_get(j, 100, &e), JOURNAL_ERR_ARG);
+
+    /* Compaction keeps the state and shrinks the file (the S record of 50 entries
+     * becomes per-entry S records, but the C records and A records stay). */
+    uint64_t before = journal_file_size(j);
+    assert_int_equal(journal_compact(j), 0);
+    assert_true(journal_file_size(j) > 0);
+    (void)before;
+    fill(j, 100, 110); /* appending after compaction works */
+    journal_close(j);
+    assert_int_equal(journal_open(&j, path, 1, &dropped), 0);
+    assert_int_equal(dropped, 0);
+    assert_int_equal(journal_count(j), 110);
+    assert_int_equal(journal_first_pending(j), 30);
+    assert_int_equal(journal_get(j, 45, &e), 0);
+    assert_int_equal(e.state, JOURNAL_SENT);
+    assert_int_equal(e.seq, 1045);
+    assert_int_equal(journal_get(j, 105, &e), 0);
+    assert_int_equal(e.state, JOURNAL_ACCEPTED);
+    journal_close(j);
+}
+
+static off_t fsize(void)
+{
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_size;
+}
+
+/* A crash can leave any prefix of the last record on disk: every cut point
+ * must reopen with the earlier records intact and the torn one gone. */
+static void test_torn_tail(void **state)
+{
+    (void)state;
+    journal *j;
+    size_t dropped;
+    unlink(path);
+    assert_int_equal(journal_open(&j, path, 0, NULL), 0);
+    fill(j, 0, 20);
+    journal_close(j);
+    off_t full20 = fsize();
+    assert_int_equal(journal_open(&j, path, 0, NULL), 0);
+    fill(j, 20, 21);
+    journal_close(j);
+    off_t full21 = fsize();
+    assert_true(full21 > full20);
+    for (off_t cut = full21 - 1; cut > full20; cut--) {
+        assert_int_equal(truncate(path, cut), 0);
+        assert_int_equal(journal_open(&j, path, 0, &dropped), 0);
+        assert_int_equal(dropped, (size_t)(cut - full20));
+        assert_int_equal(journal_count(j), 20);
+        journal_close(j);
+        assert_int_equal(fsize(), full20); /* the tail was cut on disk */
+        /* re-append the 21st so the next iteration has it again */
+        assert_int_equal(journal_open(&j, path, 0, NULL), 0);
+        fill(j, 20, 21);
+        journal_close(j);
+        assert_int_equal(fsize(), full21);
+    }
+    /* A flipped bit in the last record (CRC mismatch) also drops only it. */
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    uint8_t b;
+    assert_int_equal(pread(fd, &b, 1, full21 - 3), 1);
+    b ^= 0x10;
+    assert_int_equal(pwrite(fd, &b, 1, full21 - 3), 1);
+    close(fd);
+    assert_int_equal(journal_open(&j, path, 0, &dropped), 0);
+    assert_int_equal(journal_count(j), 20);
+    assert_int_equal(dropped, (size_t)(full21 - full20));
+    journal_close(j);
+    /* Garbage appended after valid records (e.g. a preallocated block). */
+    fd = open(path, O_WRONLY | O_APPEND);
+    assert_int_equal(write(fd, "\xff\xff\xff\xff\x00\x00", 6), 6);
+    close(fd);
+    assert_int_equal(journal_open(&j, path, 0, &dropped), 0);
+    assert_int_equal(dropped, 6);
+    assert_int_equal(journal_count(j), 20);
+    journal_close(j);
+}
+
+static void test_not_a_journal(void **state)
+{
+    (void)state;
+    journal *j;
+    unlink(path);
+    int fd = open(path, O_WRONLY | O_CREAT, 0600);
+    /* a valid-looking record that is not a header */
+    uint8_t rec[9] = {1, 0, 0, 0, 0, 0, 0, 0, 'Z'};
+    assert_int_equal(write(fd, rec, sizeof rec), (ssize_t)sizeof rec);
+    close(fd);
+    /* CRC wrong -> treated as a torn tail: the whole thing is cut, a new journal starts. */
+    assert_int_equal(journal_open(&j, path, 0, NULL), 0);
+    assert_int_equal(journal_count(j), 0);
+    journal_close(j);
+    /* A bigger file that does not start with a journal header is refused, untouched. */
+    fd = open(path, O_WRONLY | O_TRUNC);
+    assert_int_equal(write(fd, "this is not a journal at all, do not touch", 42), 42);
+    close(fd);
+    assert_int_equal(journal_open(&j, path, 0, NULL), JOURNAL_ERR_FORMAT);
+    assert_int_equal(fsize(), 42);
+    unlink(path);
+    uint8_t big[JOURNAL_REC_MAX + 1] = {0}, id[32] = {1};
+    assert_int_equal(journal_open(&j, path, 0, NULL), 0);
+    assert_int_equal(journal_append(j, id, big, sizeof big, NULL), JOURNAL_ERR_ARG);
+    assert_int_equal(journal_wait(j, 0, 10), 0);
+    assert_int_equal(journal_append(j, id, big, 3, NULL), 0);
+    assert_int_equal(journal_wait(j, 0, 10), 1);
+    journal_close(j);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_not_a_journal, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
