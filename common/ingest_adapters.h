@@ -1,0 +1,193 @@
+/*
+ * ingest_adapters — internal to the ingest module (common/ingest*.c); no
+ * service includes this. It holds the context layout that the mapping
+ * parser (ingest_mapping.c) fills and the adapters read, the adapter entry
+ * points, and the normalisation helpers every adapter shares
+ * (ingest_norm.c): metric names, units, sensor ids, timestamps, topic
+ * matching.
+ *
+ * Adapter contract: ia_<format>_decode() returns IA_NOT_MINE when the topic
+ * is not one of its topics (the router then tries the next adapter), else
+ * what ingest_decode() returns: the number of readings (0 = valid message
+ * with nothing to score), or a negative READING_ERR_*.
+ */
+#ifndef COMMON_INGEST_ADAPTERS_H
+#define COMMON_INGEST_ADAPTERS_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+#include "ingest.h"
+#include "reading.h"
+
+#define IA_NOT_MINE (-1000)
+#define IA_MAX_METRICS 16       /* allow-listed metric names per adapter */
+#define IA_NAME_MAX 192         /* a device's natural name (friendly name, base name) */
+#define IA_STATE_PAYLOAD_MAX 64 /* a plain-number state payload */
+
+/* Unit families: what a unit measures, and so which canonical unit it is
+ * converted to (degC, hPa, %RH). */
+enum ia_family { IA_FAM_UNKNOWN = 0, IA_FAM_TEMPERATURE, IA_FAM_PRESSURE, IA_FAM_HUMIDITY };
+
+/* Metrics an adapter passes on, after name normalisation, and the unit each
+ * has when the format does not say (Zigbee2MQTT, ESPHome states). */
+typedef struct {
+    int n;
+    char name[IA_MAX_METRICS][READING_NAME_MAX];
+    char unit[IA_MAX_METRICS][16]; /* "" = canonical unit of the metric */
+} ia_metrics;
+
+/* One sensor entry of the mapping file. Strings owned by the context. */
+typedef struct {
+    char *source;     /* adapter name, or NULL for "any" (profile-only entries) */
+    char *name;       /* the device's natural name in that adapter, or NULL */
+    char *id;         /* sensor id (valid per sensor_id_valid) */
+    char *profile;    /* NULL when unset */
+    char *label;      /* NULL when unset */
+    double threshold; /* NAN when unset */
+} ia_sensor;
+
+/* ESPHome / Home Assistant state topic: one metric of one grouped sensor. */
+typedef struct {
+    char *topic;
+    int group;  /* index into esphome.groups */
+    int member; /* index of the metric within the group */
+    char metric[READING_NAME_MAX];
+    enum ia_family fam;
+    char unit[16];
+} ia_state;
+
+/* A grouped sensor: the latest values of its members since the last
+ * emitted reading (see ingest_esphome.c for when one is emitted). */
+typedef struct {
+    char id[SENSOR_ID_MAX];
+    int nmembers;
+    unsigned have; /* bit i: member i has a pending value */
+    double val[READING_MAX_METRICS];
+    char metric[READING_MAX_METRICS][READING_NAME_MAX];
+    double first_ts;
+} ia_group;
+
+struct ingest {
+    /* subscriptions, NULL-free, owned */
+    char **topics;
+    int ntopics;
+
+    struct {
+        int enabled;
+        char *topic; /* filter, capture = friendly name (may contain '/') */
+        char *id_prefix;
+        ia_metrics metrics;
+    } z2m;
+    struct {
+        int enabled;
+        char *topic; /* filter with one '+': the device topic */
+        char *id_prefix;
+        ia_metrics metrics;
+        int device_time;  /* use "Time" instead of receipt time */
+        int utc_offset_s; /* for a Time without zone */
+        char **ignore;    /* sensor object names skipped (chip temperature, ...) */
+        int nignore;
+    } tasmota;
+    struct {
+        int enabled;
+        ia_state *states;
+        int nstates;
+        ia_group *groups;
+        int ngroups;
+        pthread_mutex_t lock; /* guards groups[].have/val/first_ts */
+        int lock_init;
+    } esphome;
+    struct {
+        int enabled;
+        char **topics; /* filters; the last level captured is the fallback sensor name */
+        int ntopics;
+        char *id_prefix;
+        ia_metrics metrics;
+    } senml;
+
+    ia_sensor *sensors;
+    int nsensors;
+
+    /* counters, updated with __atomic builtins (see ingest_counters) */
+    unsigned long messages[INGEST_NADAPTERS], readings[INGEST_NADAPTERS], ignored[INGEST_NADAPTERS],
+        errors[INGEST_NADAPTERS];
+    unsigned long by_error[INGEST_NERRORS];
+    unsigned long unmatched;
+};
+
+/* ---- adapters (one file each) ---------------------------------------- */
+int ia_native_decode(ingest *ig, const char *topic, const char *payload, size_t len, double now,
+                     reading *out, int cap, char *err, size_t errlen);
+int ia_z2m_decode(ingest *ig, const char *topic, const char *payload, size_t len, double now,
+                  reading *out, int cap, char *err, size_t errlen);
+int ia_tasmota_decode(ingest *ig, const char *topic, const char *payload, size_t len, double now,
+                      reading *out, int cap, char *err, size_t errlen);
+int ia_esphome_decode(ingest *ig, const char *topic, const char *payload, size_t len, double now,
+                      reading *out, int cap, char *err, size_t errlen);
+int ia_senml_decode(ingest *ig, const char *topic, const char *payload, size_t len, double now,
+                    reading *out, int cap, char *err, size_t errlen);
+
+/* ---- mapping file (ingest_mapping.c) --------------------------------- */
+/** Fill ig's adapter settings from the mapping file at `path`.
+ *  Returns 0, or -1 with the reason in err (path of the offending key). */
+int ia_mapping_load(ingest *ig, const char *path, char *err, size_t errlen);
+/** Same from a JSON text (used by tests). */
+int ia_mapping_parse(ingest *ig, const char *text, size_t len, char *err, size_t errlen);
+/** Free everything ia_mapping_* allocated. */
+void ia_mapping_free(ingest *ig);
+
+/* ---- normalisation (ingest_norm.c) ----------------------------------- */
+void ia_set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/** Canonical metric name for a device's field name: case-insensitive
+ *  aliases ("Temperature", "temp" -> "temperature"; "hum", "rh" ->
+ *  "humidity"; "press", "baro" -> "pressure"); any other name lower-cased.
+ *  Out: out (cap bytes). Returns 0, or -1 when it does not fit. */
+int ia_metric_name(const char *field, char *out, size_t cap);
+
+/** Family of a canonical metric name (temperature/pressure/humidity). */
+enum ia_family ia_metric_family(const char *metric);
+
+/** Family of a unit string (see ingest_norm.c for the accepted spellings),
+ *  IA_FAM_UNKNOWN for units we do not convert. */
+enum ia_family ia_unit_family(const char *unit);
+
+/** Convert `v` in `unit` to the canonical unit of `fam` (degC, hPa, %RH).
+ *  unit NULL or "" means already canonical.
+ *  Returns 0, or -1 when the unit is not one of family `fam`. */
+int ia_unit_convert(enum ia_family fam, const char *unit, double v, double *out);
+
+/** Index of `metric` in m, or -1 when the adapter does not pass it on. */
+int ia_metrics_find(const ia_metrics *m, const char *metric);
+
+/** Normalise, filter, convert and append one device value to r.
+ *  Returns 1 when added, 0 when the metric is not allow-listed, or a
+ *  negative READING_ERR_* (unit of the wrong family, too many metrics). */
+int ia_add_value(const ia_metrics *m, reading *r, const char *field, const char *unit, double v,
+                 char *err, size_t errlen);
+
+/** Sensor id for a device's natural name: the mapping file's id for
+ *  (source, name) when it has one, else id_prefix + name with every
+ *  character outside [A-Za-z0-9_.:-] replaced by '_' (truncated to 64).
+ *  Returns 0, or READING_ERR_SENSOR when the result is empty. */
+int ia_sensor_id(const ingest *ig, const char *source, const char *id_prefix, const char *name,
+                 char out[SENSOR_ID_MAX]);
+
+/** MQTT filter match ('+' one level, '#' the rest). When `cap` is given,
+ *  the level matched by the first '+' (or, without '+', the text matched
+ *  by '#') is copied into it.
+ *  Returns 1 on a match, 0 otherwise, -1 when the capture does not fit. */
+int ia_topic_match(const char *filter, const char *topic, char *cap, size_t capn);
+
+/** Parse an ISO 8601 date-time "YYYY-MM-DDTHH:MM:SS[.fff][Z|+hh:mm|-hh:mm|+hhmm]"
+ *  (a space may replace 'T'). A time without zone is local time at
+ *  `default_offset_s` east of UTC. Returns 0 and *out (Unix s), or -1. */
+int ia_parse_iso8601(const char *s, int default_offset_s, double *out);
+
+/** Check a timestamp against the rules of reading.h (not negative, not
+ *  more than READING_MAX_FUTURE_S after now). Returns 0 or READING_ERR_TS. */
+int ia_check_ts(double ts, double now, char *err, size_t errlen);
+
+#endif
