@@ -18,9 +18,11 @@
  *   - otherwise the name bn+n is split at its last '/' or ':'
  *     ("dev7/temperature" -> sensor dev7, metric temperature); without a
  *     separator the sensor is the last level of the MQTT topic;
- *   - n empty (RFC examples name the device in bn and let the unit say the
- *     quantity): the metric comes from the unit's family (Cel -> temperature,
- *     %RH or "/" -> humidity, Pa -> pressure).
+ *   - when that gives no metric we score (n empty, as in RFC examples that
+ *     name the device in bn or n and let the unit say the quantity, or a
+ *     name like "probe2"), the whole name bn+n is the sensor and the metric
+ *     comes from the unit's family (Cel -> temperature, %RH or "/" ->
+ *     humidity, Pa -> pressure); without such a unit the record is skipped.
  * Time: bt + t; values below 2^28 are relative to now (section 4.5.3).
  * Values: bv + v; records with only vs/vb/vd/s are skipped (not scored).
  * A field ending in '_' is "must understand" (section 4.4): we do not, so
@@ -127,6 +129,21 @@ static int split_name(const senml_base *b, const char *n, const char *topic_name
     return 0;
 }
 
+/* The resolved name bn + n as the sensor's natural name (trailing
+ * separators removed); the topic's last level when there is no name. */
+static int whole_name(const senml_base *b, const char *n, const char *topic_name, char *sensor,
+                      size_t scap)
+{
+    int w = b->bn[0] || n[0] ? snprintf(sensor, scap, "%s%s", b->bn, n)
+                             : snprintf(sensor, scap, "%s", topic_name);
+    if (w < 0 || (size_t)w >= scap)
+        return -1;
+    size_t l = (size_t)w;
+    while (l && strchr(":/._-", sensor[l - 1]))
+        sensor[--l] = '\0';
+    return l ? 0 : -1;
+}
+
 static const char *family_metric(enum ia_family fam)
 {
     return fam == IA_FAM_TEMPERATURE ? "temperature"
@@ -186,21 +203,27 @@ int ia_senml_decode(ingest *ig, const char *topic, const char *payload, size_t l
         if (!jv)
             continue; /* string, boolean, data or sum record: not scored */
         const char *unit = ju ? json_string_value(ju) : b.bu;
-        char sensor[IA_NAME_MAX], field[IA_NAME_MAX], metric[READING_NAME_MAX];
-        if (split_name(&b, jn ? json_string_value(jn) : "", topic_name, sensor, sizeof sensor,
-                       field, sizeof field) != 0) {
+        const char *n = jn ? json_string_value(jn) : "";
+        char sensor[2 * IA_NAME_MAX], field[IA_NAME_MAX], metric[READING_NAME_MAX];
+        if (split_name(&b, n, topic_name, sensor, sizeof sensor, field, sizeof field) != 0) {
             ia_set_err(err, errlen, "record %zu: no usable sensor name", i);
             rc = READING_ERR_SENSOR;
             goto out;
         }
-        if (field[0]) {
-            if (ia_metric_name(field, metric, sizeof metric) != 0)
-                continue; /* longer than any metric we pass on */
-        } else {
+        if (!field[0] || ia_metric_name(field, metric, sizeof metric) != 0 ||
+            ia_metrics_find(&ig->senml.metrics, metric) < 0) {
+            /* The name is not "<device><sep><metric>": the whole name is the
+             * device and the unit says what is measured (RFC 8428 5.1.1:
+             * {"n":"urn:dev:ow:10e2073a01080063","u":"Cel","v":23.1}). */
             const char *fm = family_metric(ia_unit_family(unit));
             if (!fm)
-                continue;
+                continue; /* neither name nor unit is one we score */
             snprintf(metric, sizeof metric, "%s", fm);
+            if (whole_name(&b, n, topic_name, sensor, sizeof sensor) != 0) {
+                ia_set_err(err, errlen, "record %zu: no usable sensor name", i);
+                rc = READING_ERR_SENSOR;
+                goto out;
+            }
         }
         if (ia_metrics_find(&ig->senml.metrics, metric) < 0)
             continue;
