@@ -11,6 +11,7 @@
  * -> sim_live + sim_pub (MQTT) or sim_csv (files). docs/simulator.md is the
  * user's guide.
  */
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -88,6 +89,27 @@ static const config_option opts[] = {
 
 static volatile sig_atomic_t stop_flag;
 
+/* A relative profile path that does not exist from the working directory is
+ * tried relative to the repository the binary lives in (build/bin/../..),
+ * so `build/bin/simulator` works from any directory. */
+static const char *resolve_profiles(const char *path, char *buf, size_t cap)
+{
+    if (path[0] == '/' || access(path, R_OK) == 0)
+        return path;
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return path;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return path;
+    *slash = '\0';
+    if ((size_t)snprintf(buf, cap, "%s/../../%s", exe, path) >= cap || access(buf, R_OK) != 0)
+        return path;
+    return buf;
+}
+
 static void on_signal(int sig)
 {
     (void)sig;
@@ -118,7 +140,9 @@ int main(int argc, char **argv)
     }
     log_init("simulator", lvl);
 
-    if (sim_profiles_load(profiles_path, &set, err, sizeof err) < 0) {
+    char pbuf[PATH_MAX + 64];
+    if (sim_profiles_load(resolve_profiles(profiles_path, pbuf, sizeof pbuf), &set, err,
+                          sizeof err) < 0) {
         log_error("profiles_invalid error=\"%s\"", err);
         goto out;
     }
