@@ -310,3 +310,8 @@ int tsfeatures_state_valid(const tsfeatures_state *s)
             return 0;
     return 1;
 }
+
+int tsfeatures_expected(const tsfeatures_state *s, double ts, double *expected, double *sd)
+{
+    return expected_at(s, ts, expected, sd);
+}

@@ -117,6 +117,11 @@ int tsfeatures_compute(const tsfeatures_params *p, const tsfeatures_state *s, do
 void tsfeatures_update(const tsfeatures_params *p, tsfeatures_state *s, double ts, double x,
                        int learn);
 
+/** Expected value and residual spread at time ts from the state (not
+ *  changed). Returns 1 when the learned daily profile covers ts, 0 when it
+ *  falls back on the recent mean and spread. */
+int tsfeatures_expected(const tsfeatures_state *s, double ts, double *expected, double *sd);
+
 /** 1 when a state read from disk is plausible (finite numbers, counts in
  *  range), else 0. */
 int tsfeatures_state_valid(const tsfeatures_state *s);

@@ -1,0 +1,1103 @@
+/*
+ * det_engine — see det_engine.h for the model and the decision rules.
+ *
+ * Layout: sensors live in an open-addressing hash table of pointers
+ * (allocated once per new sensor); each sensor holds a small array of
+ * streams, one per metric, each a fixed-size struct (features, event
+ * state, the remembered reading of a pending alert). Models are a short
+ * array, one per metric name.
+ */
+#include "det_engine.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define MAX_MODELS 32
+#define MIN_TRAIN 64    /* vectors needed for a first forest */
+#define PRESENT_MIN 100 /* consecutive readings with a metric before its absence is a dropout */
+
+enum { ST_IDLE = 0, ST_PENDING, ST_POINT, ST_STUCK, ST_CHANGE, ST_CONTEXT };
+enum { CH_SHIFT = 0, CH_SPREAD = 1 };
+
+typedef struct {
+    char metric[READING_NAME_MAX];
+    iforest *forest;
+    long version;
+    float *pool; /* pool_cap x dim */
+    uint32_t pool_n;
+    uint64_t pool_seen;
+    uint32_t since_train;
+} det_model;
+
+/* The reading an alert is pending on, with what is needed to explain it. */
+typedef struct {
+    double ts, value, score, expected, sd, day_lo, day_hi;
+    float vec[TSFEATURES_MAX_DIM];
+    long version;
+} det_pending;
+
+typedef struct {
+    int16_t model;    /* index into e->models */
+    uint8_t state;    /* ST_* */
+    uint8_t change;   /* CH_* of an active change */
+    uint32_t learned; /* readings learned */
+    uint32_t present; /* consecutive readings carrying this metric */
+    uint16_t calm, cooldown, same_run, max_run, pend_n;
+    float last;
+    double ev_ts; /* start of the active event */
+    det_pending p;
+    tsfeatures_state fs;
+} det_stream;
+
+typedef struct {
+    char id[SENSOR_ID_MAX];
+    uint32_t readings;
+    uint32_t nstreams;
+    det_stream *streams;
+} det_sensor;
+
+struct det_engine {
+    det_config cfg;
+    int dim;
+    det_model models[MAX_MODELS];
+    int nmodels;
+    long version; /* last model version handed out */
+    det_sensor **table;
+    size_t cap, count;
+    uint64_t rng;
+    float *train_buf;
+    det_stats st;
+};
+
+/* ---- configuration ---------------------------------------------------- */
+
+void det_config_default(det_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->warmup = 300;
+    c->retrain_every = 5000;
+    c->pool_cap = 4096;
+    iforest_params_default(&c->forest);
+    tsfeatures_params_default(&c->feat);
+    c->threshold = 0.55;
+    c->z_min = 6.0;
+    c->shift_min = 4.0;
+    c->spread_min = 2.5;
+    c->z_absurd = 25.0;
+    c->end_n = 6;
+    c->stuck_min = 10;
+    c->change_max_s = 86400.0;
+}
+
+int det_config_load_thresholds(det_config *c, const char *path, char *err, size_t errlen)
+{
+    int rc = -1;
+    json_error_t jerr;
+    json_t *root = json_load_file(path, 0, &jerr), *def, *sensors;
+    if (!root) {
+        snprintf(err, errlen, "%s: %s (line %d)", path, jerr.text, jerr.line);
+        goto out;
+    }
+    def = json_object_get(root, "default");
+    if (def) {
+        if (!json_is_number(def) || json_number_value(def) <= 0 || json_number_value(def) >= 1) {
+            snprintf(err, errlen, "%s: \"default\" must be a number in (0, 1)", path);
+            goto out;
+        }
+        c->threshold = json_number_value(def);
+    }
+    sensors = json_object_get(root, "sensors");
+    if (sensors) {
+        const char *key;
+        json_t *v;
+        if (!json_is_object(sensors)) {
+            snprintf(err, errlen, "%s: \"sensors\" must be an object", path);
+            goto out;
+        }
+        c->noverrides = 0;
+        json_object_foreach(sensors, key, v)
+        {
+            if (!json_is_number(v) || json_number_value(v) <= 0 || json_number_value(v) >= 1 ||
+                strlen(key) >= SENSOR_ID_MAX || c->noverrides >= DET_MAX_OVERRIDES) {
+                snprintf(err, errlen,
+                         "%s: sensor \"%.64s\": threshold must be in (0, 1) "
+                         "(at most %d entries)",
+                         path, key, DET_MAX_OVERRIDES);
+                goto out;
+            }
+            det_override *o = &c->overrides[c->noverrides++];
+            snprintf(o->prefix, sizeof(o->prefix), "%s", key);
+            o->threshold = json_number_value(v);
+        }
+    }
+    rc = 0;
+out:
+    json_decref(root);
+    return rc;
+}
+
+double det_engine_threshold(const det_engine *e, const char *sensor_id)
+{
+    size_t best = 0;
+    double thr = e->cfg.threshold;
+    for (int k = 0; k < e->cfg.noverrides; k++) {
+        const det_override *o = &e->cfg.overrides[k];
+        size_t n = strlen(o->prefix);
+        if (n > best && strncmp(sensor_id, o->prefix, n) == 0) {
+            best = n;
+            thr = o->threshold;
+        }
+    }
+    return thr;
+}
+
+const char *det_metric_unit(const char *metric)
+{
+    if (strcmp(metric, "temperature") == 0)
+        return "degC";
+    if (strcmp(metric, "humidity") == 0)
+        return "%RH";
+    if (strcmp(metric, "pressure") == 0)
+        return "hPa";
+    return "";
+}
+
+/* Values no sensor of that kind can report: always a point anomaly. */
+static int physically_absurd(const char *metric, double v)
+{
+    if (strcmp(metric, "temperature") == 0)
+        return v > 150.0 || v < -90.0;
+    if (strcmp(metric, "humidity") == 0)
+        return v > 100.5 || v < -0.5;
+    if (strcmp(metric, "pressure") == 0)
+        return v > 1100.0 || v < 300.0;
+    return 0;
+}
+
+/* ---- lifecycle -------------------------------------------------------- */
+
+int det_engine_create(det_engine **out, const det_config *cfg)
+{
+    *out = NULL;
+    if (cfg->warmup < 2 || cfg->pool_cap < MIN_TRAIN || cfg->feat.lags < 1 ||
+        cfg->feat.lags > TSFEATURES_MAX_LAGS || cfg->end_n < 1)
+        return -1;
+    det_engine *e = calloc(1, sizeof(*e));
+    if (!e)
+        return -1;
+    e->cfg = *cfg;
+    e->dim = tsfeatures_dim(&cfg->feat);
+    e->cap = 1024;
+    e->table = calloc(e->cap, sizeof(*e->table));
+    e->train_buf = malloc((size_t)cfg->pool_cap * e->dim * sizeof(float));
+    e->rng = cfg->forest.seed ^ 0x5deece66dULL;
+    if (!e->table || !e->train_buf) {
+        det_engine_destroy(e);
+        return -1;
+    }
+    *out = e;
+    return 0;
+}
+
+void det_engine_destroy(det_engine *e)
+{
+    if (!e)
+        return;
+    for (size_t k = 0; k < e->cap && e->table; k++) {
+        if (e->table[k]) {
+            free(e->table[k]->streams);
+            free(e->table[k]);
+        }
+    }
+    free(e->table);
+    for (int m = 0; m < e->nmodels; m++) {
+        iforest_destroy(e->models[m].forest);
+        free(e->models[m].pool);
+    }
+    free(e->train_buf);
+    free(e);
+}
+
+/* ---- sensors and streams ---------------------------------------------- */
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+static det_sensor **slot_of(det_sensor **table, size_t cap, const char *id)
+{
+    size_t i = hash_str(id) & (cap - 1);
+    while (table[i] && strcmp(table[i]->id, id) != 0)
+        i = (i + 1) & (cap - 1);
+    return &table[i];
+}
+
+static det_sensor *find_sensor(const det_engine *e, const char *id)
+{
+    return *slot_of(e->table, e->cap, id);
+}
+
+static int grow_table(det_engine *e)
+{
+    size_t ncap = e->cap * 2;
+    det_sensor **nt = calloc(ncap, sizeof(*nt));
+    if (!nt)
+        return -1;
+    for (size_t k = 0; k < e->cap; k++)
+        if (e->table[k])
+            *slot_of(nt, ncap, e->table[k]->id) = e->table[k];
+    free(e->table);
+    e->table = nt;
+    e->cap = ncap;
+    return 0;
+}
+
+static det_sensor *get_sensor(det_engine *e, const char *id)
+{
+    det_sensor **slot = slot_of(e->table, e->cap, id);
+    if (*slot)
+        return *slot;
+    if ((e->count + 1) * 10 > e->cap * 7) {
+        if (grow_table(e) != 0)
+            return NULL;
+        slot = slot_of(e->table, e->cap, id);
+    }
+    det_sensor *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    snprintf(s->id, sizeof(s->id), "%s", id);
+    *slot = s;
+    e->count++;
+    e->st.sensors = e->count;
+    return s;
+}
+
+static int model_index(det_engine *e, const char *metric, int create)
+{
+    for (int m = 0; m < e->nmodels; m++)
+        if (strcmp(e->models[m].metric, metric) == 0)
+            return m;
+    if (!create || e->nmodels >= MAX_MODELS)
+        return -1;
+    det_model *md = &e->models[e->nmodels];
+    memset(md, 0, sizeof(*md));
+    md->pool = malloc((size_t)e->cfg.pool_cap * e->dim * sizeof(float));
+    if (!md->pool)
+        return -1;
+    snprintf(md->metric, sizeof(md->metric), "%s", metric);
+    md->version = -1;
+    return e->nmodels++;
+}
+
+static det_stream *get_stream(det_engine *e, det_sensor *s, const char *metric)
+{
+    for (uint32_t k = 0; k < s->nstreams; k++)
+        if (strcmp(e->models[s->streams[k].model].metric, metric) == 0)
+            return &s->streams[k];
+    int m = model_index(e, metric, 1);
+    if (m < 0)
+        return NULL;
+    det_stream *ns = realloc(s->streams, (s->nstreams + 1) * sizeof(*ns));
+    if (!ns)
+        return NULL;
+    s->streams = ns;
+    det_stream *st = &ns[s->nstreams++];
+    memset(st, 0, sizeof(*st));
+    st->model = (int16_t)m;
+    tsfeatures_init(&st->fs);
+    e->st.streams++;
+    return st;
+}
+
+/* ---- models ----------------------------------------------------------- */
+
+static uint64_t rng_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* Reservoir sampling (Vitter's algorithm R) with a floor: the first
+ * pool_cap vectors are all kept, later ones replace a random slot with
+ * probability pool_cap/seen, but never below 1/4, so the pool keeps
+ * following a slowly drifting normal. */
+static void pool_add(det_engine *e, det_model *md, const float *vec)
+{
+    md->pool_seen++;
+    size_t cap = (size_t)e->cfg.pool_cap, slot;
+    if (md->pool_n < cap) {
+        slot = md->pool_n++;
+    } else {
+        uint64_t r = rng_next(&e->rng);
+        double keep = (double)cap / (double)md->pool_seen;
+        if (keep < 0.25)
+            keep = 0.25;
+        if ((double)(r >> 11) * 0x1.0p-53 >= keep)
+            return;
+        slot = rng_next(&e->rng) % cap;
+    }
+    memcpy(md->pool + slot * e->dim, vec, (size_t)e->dim * sizeof(float));
+}
+
+static int train_model(det_engine *e, det_model *md)
+{
+    iforest *f = NULL;
+    iforest_params p = e->cfg.forest;
+    p.seed = e->cfg.forest.seed + (uint64_t)(e->version + 1);
+    int rc = iforest_train(&f, &p, md->pool, md->pool_n, e->dim);
+    if (rc != 0) {
+        log_warn("train_failed metric=%s n=%u err=%s", md->metric, md->pool_n,
+                 iforest_strerror(rc));
+        return -1;
+    }
+    iforest_destroy(md->forest);
+    md->forest = f;
+    md->version = ++e->version;
+    md->since_train = 0;
+    e->st.trainings++;
+    log_info("model_trained metric=%s version=%ld vectors=%u trees=%d psi=%d", md->metric,
+             md->version, md->pool_n, iforest_ntrees(f), iforest_psi(f));
+    return 0;
+}
+
+long det_engine_model_version(const det_engine *e, const char *metric)
+{
+    for (int m = 0; m < e->nmodels; m++)
+        if (strcmp(e->models[m].metric, metric) == 0)
+            return e->models[m].forest ? e->models[m].version : -1;
+    return -1;
+}
+
+int det_engine_is_scored(const det_engine *e, const char *sensor_id, const char *metric)
+{
+    det_sensor *s = find_sensor(e, sensor_id);
+    if (!s)
+        return 0;
+    for (uint32_t k = 0; k < s->nstreams; k++) {
+        const det_stream *st = &s->streams[k];
+        const det_model *md = &e->models[st->model];
+        if (strcmp(md->metric, metric) == 0)
+            return md->forest && st->learned >= (uint32_t)e->cfg.warmup;
+    }
+    return 0;
+}
+
+/* ---- explanations ----------------------------------------------------- */
+
+static const char *feature_words(int j)
+{
+    switch (j) {
+    case TSFEATURE_Z_RECENT:
+        return "its recent average";
+    case TSFEATURE_Z_CONTEXT:
+        return "its usual value for this time of day";
+    case TSFEATURE_SHIFT:
+        return "a sustained shift";
+    case TSFEATURE_SPREAD:
+        return "its usual noise";
+    default:
+        return "the previous readings";
+    }
+}
+
+/* Compact number: 48.2, 1013.25 -> 1013.2, 0.0123 */
+static void num(char *buf, size_t n, double v)
+{
+    double a = fabs(v);
+    if (a >= 100)
+        snprintf(buf, n, "%.1f", v);
+    else if (a >= 10)
+        snprintf(buf, n, "%.1f", v);
+    else if (a >= 1 || a == 0)
+        snprintf(buf, n, "%.2f", v);
+    else
+        snprintf(buf, n, "%.3g", v);
+}
+
+static void hhmm(char *buf, size_t n, double ts)
+{
+    double t = fmod(ts, 86400.0);
+    if (t < 0)
+        t += 86400.0;
+    int m = (int)(t / 60.0);
+    snprintf(buf, n, "%02d:%02d UTC", m / 60, m % 60);
+}
+
+/* Fill everything of an anomaly but the explanation text. */
+static void fill_alert(anomaly *a, const char *sensor_id, const char *metric, anomaly_type type,
+                       const det_pending *p)
+{
+    memset(a, 0, sizeof(*a));
+    snprintf(a->sensor_id, sizeof(a->sensor_id), "%s", sensor_id);
+    snprintf(a->metric, sizeof(a->metric), "%s", metric);
+    a->ts = p->ts;
+    a->value = p->value;
+    a->score = p->score < 0 ? 0 : p->score > 1 ? 1 : p->score;
+    a->type = type;
+    a->expected_low = p->expected - 3.0 * p->sd;
+    a->expected_high = p->expected + 3.0 * p->sd;
+    a->model_version = p->version;
+}
+
+/* Which feature isolated the reading and after how many splits. */
+static void isolation_words(const det_engine *e, const det_model *md, const det_pending *p,
+                            char *buf, size_t n)
+{
+    double contrib[IFOREST_MAX_DIM], splits = 0, normal = 0;
+    if (!md->forest) {
+        buf[0] = 0;
+        return;
+    }
+    iforest_explain(md->forest, p->vec, contrib, &splits, &normal);
+    int best = 0;
+    for (int j = 1; j < e->dim; j++)
+        if (contrib[j] > contrib[best])
+            best = j;
+    snprintf(buf, n, "; isolated after %.1f splits where normal readings need %.1f, mostly by %s",
+             splits, normal, feature_words(best));
+}
+
+static void explain_point(const det_engine *e, const det_model *md, anomaly *a,
+                          const det_pending *p, const char *extra)
+{
+    const char *unit = det_metric_unit(a->metric);
+    char v[32], lo[32], hi[32], at[32], iso[160];
+    num(v, sizeof(v), p->value);
+    num(lo, sizeof(lo), a->expected_low);
+    num(hi, sizeof(hi), a->expected_high);
+    hhmm(at, sizeof(at), p->ts);
+    isolation_words(e, md, p, iso, sizeof(iso));
+    const char *dir = p->value > p->expected ? "above" : "below";
+    snprintf(a->explanation, sizeof(a->explanation),
+             "%s %s%s%s is far %s this sensor's usual %s-%s%s%s at %s%s%s", a->metric, v,
+             *unit ? " " : "", unit, dir, lo, hi, *unit ? " " : "", unit, at, iso,
+             extra ? extra : "");
+}
+
+static void explain_context(const det_engine *e, const det_model *md, anomaly *a,
+                            const det_pending *p)
+{
+    const char *unit = det_metric_unit(a->metric);
+    const char *sp = *unit ? " " : "";
+    char v[32], lo[32], hi[32], dlo[32], dhi[32], at[32], iso[160];
+    num(v, sizeof(v), p->value);
+    num(lo, sizeof(lo), a->expected_low);
+    num(hi, sizeof(hi), a->expected_high);
+    num(dlo, sizeof(dlo), p->day_lo);
+    num(dhi, sizeof(dhi), p->day_hi);
+    hhmm(at, sizeof(at), p->ts);
+    isolation_words(e, md, p, iso, sizeof(iso));
+    snprintf(a->explanation, sizeof(a->explanation),
+             "%s %s%s%s would be ordinary at another time (this sensor ranges %s-%s%s%s over "
+             "the day) but not at %s, when %s-%s%s%s is expected%s",
+             a->metric, v, sp, unit, dlo, dhi, sp, unit, at, lo, hi, sp, unit, iso);
+}
+
+static void explain_change_start(const det_engine *e, const det_model *md, anomaly *a,
+                                 const det_pending *p, int change)
+{
+    const char *unit = det_metric_unit(a->metric);
+    const char *sp = *unit ? " " : "";
+    char d[32], ex[32], at[32], iso[160];
+    num(d, sizeof(d), fabs(p->value - p->expected));
+    num(ex, sizeof(ex), p->expected);
+    hhmm(at, sizeof(at), p->ts);
+    isolation_words(e, md, p, iso, sizeof(iso));
+    if (change == CH_SPREAD) {
+        double ratio = exp2(p->vec[TSFEATURE_SPREAD] + 1.0);
+        snprintf(a->explanation, sizeof(a->explanation),
+                 "%s became erratic at %s: its noise is about %.0fx the usual variance around "
+                 "the expected %s%s%s (change started)%s",
+                 a->metric, at, ratio, ex, sp, unit, iso);
+    } else {
+        snprintf(a->explanation, sizeof(a->explanation),
+                 "%s shifted %s by %s%s%s from the expected %s%s%s and stays there (change "
+                 "started at %s)%s",
+                 a->metric, p->value > p->expected ? "up" : "down", d, sp, unit, ex, sp, unit, at,
+                 iso);
+    }
+}
+
+static void explain_change_end(anomaly *a, const det_pending *p, double start_ts, int settled)
+{
+    const char *unit = det_metric_unit(a->metric);
+    const char *sp = *unit ? " " : "";
+    char lo[32], hi[32], at[32];
+    num(lo, sizeof(lo), a->expected_low);
+    num(hi, sizeof(hi), a->expected_high);
+    hhmm(at, sizeof(at), start_ts);
+    double hours = (p->ts - start_ts) / 3600.0;
+    if (settled)
+        snprintf(a->explanation, sizeof(a->explanation),
+                 "%s change that began at %s has lasted %.1f h: accepted as the new normal, "
+                 "this sensor is being re-learned (change ended)",
+                 a->metric, at, hours);
+    else
+        snprintf(a->explanation, sizeof(a->explanation),
+                 "%s change that began at %s ended after %.1f h: readings are back within the "
+                 "expected %s-%s%s%s (change ended)",
+                 a->metric, at, hours, lo, hi, sp, unit);
+}
+
+/* ---- the decision ----------------------------------------------------- */
+
+static int emit(det_engine *e, anomaly *alerts, int cap, int *na, anomaly *a)
+{
+    anomaly_make_id(a);
+    e->st.anomalies++;
+    e->st.by_type[a->type]++;
+    if (*na < cap)
+        alerts[(*na)++] = *a;
+    return 0;
+}
+
+/* Is this a value that is usual at another time of day (contextual)
+ * rather than a new level (change point)? Judged on the pending reading:
+ * the onset was smooth (no step from the previous reading) and the value
+ * is closer to what is expected 12 hours away, or inside the day's range. */
+static int looks_contextual(const det_engine *e, const det_stream *st, const det_pending *p)
+{
+    if (!st->fs.phase)
+        return 0; /* no daily profile yet: no context to judge by */
+    double dev = fabs(p->value - p->expected);
+    double step = fabs(p->vec[TSFEATURE_DELTA1]);
+    if (step > e->cfg.z_min)
+        return 0; /* it jumped: a level change */
+    double other, osd;
+    if (tsfeatures_expected(&st->fs, p->ts + 43200.0, &other, &osd) &&
+        fabs(p->value - other) < 0.5 * dev)
+        return 1;
+    return p->value >= p->day_lo && p->value <= p->day_hi;
+}
+
+static void reset_stream(det_stream *st)
+{
+    int16_t model = st->model;
+    memset(st, 0, sizeof(*st));
+    st->model = model;
+    tsfeatures_init(&st->fs);
+}
+
+static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, double ts, double x,
+                           det_result *res, anomaly *alerts, int cap, int *na)
+{
+    const det_config *c = &e->cfg;
+    det_model *md = &e->models[st->model];
+    float vec[TSFEATURES_MAX_DIM];
+    tsfeatures_info info;
+    if (tsfeatures_compute(&c->feat, &st->fs, ts, x, vec, &info) != 0)
+        return;
+
+    int scored = md->forest && st->learned >= (uint32_t)c->warmup;
+    double score = scored ? iforest_score(md->forest, vec) : 0.0;
+    int repeated = st->fs.nlag > 0 && (float)x == st->last;
+    if (repeated) {
+        if (st->same_run < UINT16_MAX)
+            st->same_run++;
+    } else {
+        if (st->state == ST_IDLE && st->same_run > st->max_run)
+            st->max_run = st->same_run;
+        st->same_run = 0;
+    }
+
+    int learn = 1;
+    if (scored) {
+        e->st.scored++;
+        double zc = vec[TSFEATURE_Z_CONTEXT], zr = vec[TSFEATURE_Z_RECENT];
+        double sh = vec[TSFEATURE_SHIFT], sp = vec[TSFEATURE_SPREAD];
+        int absurd = physically_absurd(md->metric, x) ||
+                     (fabs(zc) >= c->z_absurd && fabs(zr) >= c->z_absurd);
+        int material = fabs(zc) >= c->z_min || fabs(sh) >= c->shift_min || sp >= c->spread_min;
+        int candidate = absurd || (score >= det_engine_threshold(e, sen->id) && material);
+        int calm_now =
+            fabs(sh) < c->shift_min / 2 && fabs(zc) < c->z_min / 2 && sp < c->spread_min / 2;
+        unsigned stuck_need = (unsigned)c->stuck_min;
+        if (stuck_need < 2u * st->max_run + 2u)
+            stuck_need = 2u * st->max_run + 2u;
+        det_pending cur = {.ts = ts,
+                           .value = x,
+                           .score = score,
+                           .expected = info.expected,
+                           .sd = info.expected_sd,
+                           .day_lo = info.day_lo,
+                           .day_hi = info.day_hi,
+                           .version = md->version};
+        memcpy(cur.vec, vec, sizeof(cur.vec));
+        anomaly a;
+
+        switch (st->state) {
+        case ST_IDLE:
+            if (st->cooldown > 0)
+                st->cooldown--;
+            if (st->same_run + 1u >= stuck_need) {
+                fill_alert(&a, sen->id, md->metric, ANOMALY_POINT, &cur);
+                a.score = score > 0.5 ? score : 0.5;
+                char v[32];
+                num(v, sizeof(v), x);
+                snprintf(a.explanation, sizeof(a.explanation),
+                         "%s has been stuck at %s%s%s for %u readings; this sensor's value "
+                         "normally changes at least every %u readings",
+                         md->metric, v, *det_metric_unit(md->metric) ? " " : "",
+                         det_metric_unit(md->metric), st->same_run + 1u, st->max_run + 1u);
+                emit(e, alerts, cap, na, &a);
+                st->state = ST_STUCK;
+                learn = 0;
+            } else if (candidate && (st->cooldown == 0 || absurd)) {
+                learn = 0;
+                if (absurd) {
+                    fill_alert(&a, sen->id, md->metric, ANOMALY_POINT, &cur);
+                    explain_point(e, md, &a, &cur,
+                                  physically_absurd(md->metric, x)
+                                      ? " (a value no working sensor reports)"
+                                      : NULL);
+                    emit(e, alerts, cap, na, &a);
+                    st->state = ST_POINT;
+                } else {
+                    st->p = cur;
+                    st->pend_n = 1;
+                    st->state = ST_PENDING;
+                }
+            }
+            break;
+        case ST_PENDING:
+            if (candidate || !calm_now) {
+                learn = 0;
+                if (!candidate && st->pend_n < 3) {
+                    /* neither calm nor anomalous: wait one more reading */
+                    st->pend_n++;
+                    break;
+                }
+                /* Sustained: a change point or a contextual anomaly. */
+                int spread = st->p.vec[TSFEATURE_SPREAD] >= c->spread_min ||
+                             (sp >= c->spread_min && fabs(sh) < c->shift_min);
+                if (!spread && looks_contextual(e, st, &st->p)) {
+                    fill_alert(&a, sen->id, md->metric, ANOMALY_CONTEXTUAL, &st->p);
+                    explain_context(e, md, &a, &st->p);
+                    st->state = ST_CONTEXT;
+                } else {
+                    st->change = spread ? CH_SPREAD : CH_SHIFT;
+                    fill_alert(&a, sen->id, md->metric, ANOMALY_CHANGE_POINT, &st->p);
+                    explain_change_start(e, md, &a, &st->p, st->change);
+                    st->state = ST_CHANGE;
+                }
+                emit(e, alerts, cap, na, &a);
+                st->ev_ts = st->p.ts;
+                st->calm = 0;
+            } else {
+                /* Back to normal at once: it was a point anomaly. */
+                fill_alert(&a, sen->id, md->metric, ANOMALY_POINT, &st->p);
+                explain_point(e, md, &a, &st->p, NULL);
+                emit(e, alerts, cap, na, &a);
+                st->state = ST_IDLE;
+                st->cooldown = 2;
+            }
+            break;
+        case ST_POINT:
+            if (candidate) {
+                learn = 0;
+            } else {
+                st->state = ST_IDLE;
+                st->cooldown = 2;
+            }
+            break;
+        case ST_STUCK:
+            if (repeated) {
+                learn = 0;
+            } else {
+                st->state = ST_IDLE;
+                st->cooldown = 2;
+            }
+            break;
+        case ST_CHANGE:
+        case ST_CONTEXT:
+            learn = 0;
+            st->calm = calm_now ? st->calm + 1 : 0;
+            if (st->calm >= c->end_n) {
+                if (st->state == ST_CHANGE) {
+                    fill_alert(&a, sen->id, md->metric, ANOMALY_CHANGE_POINT, &cur);
+                    explain_change_end(&a, &cur, st->ev_ts, 0);
+                    emit(e, alerts, cap, na, &a);
+                }
+                st->state = ST_IDLE;
+                st->cooldown = 2;
+                learn = 1;
+            } else if (ts - st->ev_ts > c->change_max_s) {
+                if (st->state == ST_CHANGE) {
+                    fill_alert(&a, sen->id, md->metric, ANOMALY_CHANGE_POINT, &cur);
+                    explain_change_end(&a, &cur, st->ev_ts, 1);
+                    emit(e, alerts, cap, na, &a);
+                }
+                reset_stream(st); /* the old normal is gone: learn anew */
+                learn = 1;
+            }
+            break;
+        }
+    }
+
+    if (res) {
+        res->value = x;
+        res->score = score;
+        res->scored = scored;
+        res->flagged = !learn;
+    }
+    st->last = (float)x;
+    tsfeatures_update(&c->feat, &st->fs, ts, x, learn);
+    if (!learn)
+        return;
+    st->learned++;
+    if (st->learned > (uint32_t)c->warmup / 2)
+        pool_add(e, md, vec);
+    md->since_train++;
+    if ((!md->forest && st->learned >= (uint32_t)c->warmup && md->pool_n >= MIN_TRAIN) ||
+        (md->forest && md->since_train >= (uint32_t)c->retrain_every))
+        train_model(e, md);
+}
+
+int det_engine_process(det_engine *e, const reading *r, det_result *res, anomaly *alerts, int cap)
+{
+    int na = 0;
+    det_sensor *s = get_sensor(e, r->sensor_id);
+    if (!s)
+        return -1;
+    e->st.readings++;
+    s->readings++;
+    for (int k = 0; k < r->n; k++) {
+        det_result *rk = res ? &res[k] : NULL;
+        if (rk) {
+            memset(rk, 0, sizeof(*rk));
+            snprintf(rk->metric, sizeof(rk->metric), "%s", r->m[k].name);
+            rk->value = r->m[k].value;
+        }
+        det_stream *st = get_stream(e, s, r->m[k].name);
+        if (!st)
+            continue; /* too many metric names or out of memory: skip this metric */
+        if (st->present < UINT32_MAX)
+            st->present++;
+        process_metric(e, s, st, r->ts, r->m[k].value, rk, alerts, cap, &na);
+    }
+    /* Dropout: a metric this sensor always sends is missing. */
+    for (uint32_t k = 0; k < s->nstreams; k++) {
+        det_stream *st = &s->streams[k];
+        const det_model *md = &e->models[st->model];
+        if (reading_find(r, md->metric) >= 0)
+            continue;
+        if (st->present >= PRESENT_MIN && st->state == ST_IDLE && md->forest &&
+            st->learned >= (uint32_t)e->cfg.warmup) {
+            anomaly a;
+            det_pending p = {.ts = r->ts,
+                             .value = st->last,
+                             .score = 1.0,
+                             .expected = st->last,
+                             .sd = 0,
+                             .version = md->version};
+            fill_alert(&a, s->id, md->metric, ANOMALY_POINT, &p);
+            a.expected_low = a.expected_high = NAN;
+            snprintf(a.explanation, sizeof(a.explanation),
+                     "%s is missing from this reading although the sensor sent it in each of "
+                     "its previous %u readings (value shown is the last one received)",
+                     md->metric, st->present);
+            emit(e, alerts, cap, &na, &a);
+        }
+        st->present = 0;
+    }
+    return na;
+}
+
+void det_engine_stats(const det_engine *e, det_stats *out)
+{
+    *out = e->st;
+}
+
+size_t det_engine_bytes(const det_engine *e)
+{
+    size_t b =
+        sizeof(*e) + e->cap * sizeof(*e->table) + (size_t)e->cfg.pool_cap * e->dim * sizeof(float);
+    for (size_t k = 0; k < e->cap; k++)
+        if (e->table[k])
+            b += sizeof(det_sensor) + e->table[k]->nstreams * sizeof(det_stream);
+    for (int m = 0; m < e->nmodels; m++) {
+        b += (size_t)e->cfg.pool_cap * e->dim * sizeof(float);
+        if (e->models[m].forest)
+            b += iforest_bytes(e->models[m].forest);
+    }
+    return b;
+}
+
+/* ---- persistence --------------------------------------------------------
+ * forest-<metric>.bin: "DETM", version, model version, metric name, the
+ *   training pool, FNV-1a checksum, then the forest (iforest_write).
+ * sensors.bin: "DETS", version, sizeof(det_stream), count, then per sensor
+ *   its id, reading count, streams (metric name + raw det_stream), and a
+ *   trailing FNV-1a checksum. The raw struct ties the file to this build's
+ *   layout: the size check rejects files from a different layout, which
+ *   then means a fresh warm-up, never garbage. */
+
+#define DETM_VERSION 1
+#define DETS_VERSION 1
+
+typedef struct {
+    FILE *fp;
+    uint64_t h;
+    int err;
+} wr;
+
+static void wr_bytes(wr *w, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t k = 0; k < n; k++) {
+        w->h ^= b[k];
+        w->h *= 0x100000001b3ULL;
+    }
+    if (fwrite(p, 1, n, w->fp) != n)
+        w->err = 1;
+}
+
+static int rd_bytes(wr *w, void *p, size_t n)
+{
+    if (fread(p, 1, n, w->fp) != n)
+        return -1;
+    const unsigned char *b = p;
+    for (size_t k = 0; k < n; k++) {
+        w->h ^= b[k];
+        w->h *= 0x100000001b3ULL;
+    }
+    return 0;
+}
+
+static int finish_file(FILE *fp, const char *tmp, const char *path, int err)
+{
+    if (fflush(fp) != 0 || fsync(fileno(fp)) != 0)
+        err = 1;
+    if (fclose(fp) != 0)
+        err = 1;
+    if (!err && rename(tmp, path) != 0)
+        err = 1;
+    if (err) {
+        log_error("save_failed file=%s err=%s", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+static int save_model(const det_engine *e, const det_model *md, const char *dir)
+{
+    char path[4096], tmp[4100];
+    snprintf(path, sizeof(path), "%s/forest-%s.bin", dir, md->metric);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *fp = fopen(tmp, "wb");
+    if (!fp) {
+        log_error("save_failed file=%s err=%s", tmp, strerror(errno));
+        return -1;
+    }
+    wr w = {.fp = fp, .h = 0xcbf29ce484222325ULL};
+    uint32_t v = DETM_VERSION, dim = (uint32_t)e->dim, n = md->pool_n;
+    int64_t ver = md->version;
+    wr_bytes(&w, "DETM", 4);
+    wr_bytes(&w, &v, 4);
+    wr_bytes(&w, &ver, 8);
+    wr_bytes(&w, md->metric, sizeof(md->metric));
+    wr_bytes(&w, &dim, 4);
+    wr_bytes(&w, &n, 4);
+    wr_bytes(&w, &md->pool_seen, 8);
+    wr_bytes(&w, md->pool, (size_t)n * dim * sizeof(float));
+    uint64_t h = w.h;
+    wr_bytes(&w, &h, 8);
+    if (!w.err && iforest_write(md->forest, fp) != 0)
+        w.err = 1;
+    return finish_file(fp, tmp, path, w.err);
+}
+
+static int load_model(det_engine *e, const char *path)
+{
+    int rc = -1;
+    FILE *fp = fopen(path, "rb");
+    iforest *f = NULL;
+    if (!fp)
+        return -1;
+    wr r = {.fp = fp, .h = 0xcbf29ce484222325ULL};
+    char magic[4], metric[READING_NAME_MAX];
+    uint32_t v, dim, n;
+    int64_t ver;
+    uint64_t seen, h, stored;
+    if (rd_bytes(&r, magic, 4) || memcmp(magic, "DETM", 4) || rd_bytes(&r, &v, 4) ||
+        v != DETM_VERSION || rd_bytes(&r, &ver, 8) || rd_bytes(&r, metric, sizeof(metric)) ||
+        rd_bytes(&r, &dim, 4) || dim != (uint32_t)e->dim || rd_bytes(&r, &n, 4) ||
+        n > (uint32_t)e->cfg.pool_cap || rd_bytes(&r, &seen, 8))
+        goto out;
+    metric[sizeof(metric) - 1] = 0;
+    int m = model_index(e, metric, 1);
+    if (m < 0)
+        goto out;
+    det_model *md = &e->models[m];
+    if (rd_bytes(&r, md->pool, (size_t)n * dim * sizeof(float)))
+        goto out;
+    h = r.h;
+    if (fread(&stored, 1, 8, fp) != 8 || stored != h)
+        goto out;
+    if (iforest_read(&f, fp) != 0 || iforest_dim(f) != e->dim)
+        goto out;
+    iforest_destroy(md->forest);
+    md->forest = f;
+    f = NULL;
+    md->version = ver;
+    md->pool_n = n;
+    md->pool_seen = seen;
+    md->since_train = 0;
+    if (ver > e->version)
+        e->version = ver;
+    rc = 0;
+out:
+    if (rc != 0)
+        log_warn("model_rejected file=%s (corrupt or from another version)", path);
+    iforest_destroy(f);
+    fclose(fp);
+    return rc;
+}
+
+static int save_sensors(const det_engine *e, const char *dir)
+{
+    char path[4096], tmp[4100];
+    snprintf(path, sizeof(path), "%s/sensors.bin", dir);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *fp = fopen(tmp, "wb");
+    if (!fp) {
+        log_error("save_failed file=%s err=%s", tmp, strerror(errno));
+        return -1;
+    }
+    wr w = {.fp = fp, .h = 0xcbf29ce484222325ULL};
+    uint32_t v = DETS_VERSION, ss = sizeof(det_stream), dim = (uint32_t)e->dim;
+    uint64_t count = e->count;
+    wr_bytes(&w, "DETS", 4);
+    wr_bytes(&w, &v, 4);
+    wr_bytes(&w, &ss, 4);
+    wr_bytes(&w, &dim, 4);
+    wr_bytes(&w, &count, 8);
+    for (size_t k = 0; k < e->cap; k++) {
+        const det_sensor *s = e->table[k];
+        if (!s)
+            continue;
+        wr_bytes(&w, s->id, sizeof(s->id));
+        wr_bytes(&w, &s->readings, 4);
+        wr_bytes(&w, &s->nstreams, 4);
+        for (uint32_t j = 0; j < s->nstreams; j++) {
+            wr_bytes(&w, e->models[s->streams[j].model].metric, READING_NAME_MAX);
+            wr_bytes(&w, &s->streams[j], sizeof(det_stream));
+        }
+    }
+    uint64_t h = w.h;
+    wr_bytes(&w, &h, 8);
+    return finish_file(fp, tmp, path, w.err);
+}
+
+static int load_sensors(det_engine *e, const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/sensors.bin", dir);
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return 0;
+    int loaded = 0, ok = 0;
+    wr r = {.fp = fp, .h = 0xcbf29ce484222325ULL};
+    char magic[4];
+    uint32_t v, ss, dim;
+    uint64_t count, stored;
+    if (rd_bytes(&r, magic, 4) || memcmp(magic, "DETS", 4) || rd_bytes(&r, &v, 4) ||
+        v != DETS_VERSION || rd_bytes(&r, &ss, 4) || ss != sizeof(det_stream) ||
+        rd_bytes(&r, &dim, 4) || dim != (uint32_t)e->dim || rd_bytes(&r, &count, 8))
+        goto out;
+    for (uint64_t i = 0; i < count; i++) {
+        char id[SENSOR_ID_MAX];
+        uint32_t readings, ns;
+        if (rd_bytes(&r, id, sizeof(id)) || rd_bytes(&r, &readings, 4) || rd_bytes(&r, &ns, 4) ||
+            ns > MAX_MODELS)
+            goto out;
+        id[SENSOR_ID_MAX - 1] = 0;
+        if (!sensor_id_valid(id))
+            goto out;
+        det_sensor *s = get_sensor(e, id);
+        if (!s)
+            goto out;
+        s->readings = readings;
+        for (uint32_t j = 0; j < ns; j++) {
+            char metric[READING_NAME_MAX];
+            det_stream tmp;
+            if (rd_bytes(&r, metric, sizeof(metric)) || rd_bytes(&r, &tmp, sizeof(tmp)))
+                goto out;
+            metric[READING_NAME_MAX - 1] = 0;
+            if (!tsfeatures_state_valid(&tmp.fs) || tmp.state > ST_CONTEXT)
+                goto out;
+            det_stream *st = get_stream(e, s, metric);
+            if (!st)
+                goto out;
+            int16_t model = st->model;
+            *st = tmp;
+            st->model = model;
+        }
+        loaded++;
+    }
+    if (fread(&stored, 1, 8, fp) != 8 || stored != r.h)
+        goto out;
+    ok = 1;
+out:
+    fclose(fp);
+    if (!ok) {
+        log_warn("sensors_rejected file=%s restored=%d (corrupt or from another build); "
+                 "affected sensors warm up again",
+                 path, loaded);
+    }
+    return loaded;
+}
+
+int det_engine_save(det_engine *e, const char *dir)
+{
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        log_error("save_failed dir=%s err=%s", dir, strerror(errno));
+        return -1;
+    }
+    int rc = 0;
+    for (int m = 0; m < e->nmodels; m++)
+        if (e->models[m].forest && save_model(e, &e->models[m], dir) != 0)
+            rc = -1;
+    if (save_sensors(e, dir) != 0)
+        rc = -1;
+    return rc;
+}
+
+int det_engine_load(det_engine *e, const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0; /* fresh start */
+    /* Models first: streams refer to them by metric name. */
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        size_t n = strlen(de->d_name);
+        if (n > 10 && strncmp(de->d_name, "forest-", 7) == 0 &&
+            strcmp(de->d_name + n - 4, ".bin") == 0) {
+            char path[4096];
+            snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+            if (load_model(e, path) == 0)
+                log_info("model_loaded file=%s version=%ld", path, e->version);
+        }
+    }
+    closedir(d);
+    return load_sensors(e, dir);
+}

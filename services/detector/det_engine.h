@@ -1,0 +1,139 @@
+/*
+ * det_engine — the detector's scoring engine: per-sensor streaming state,
+ * per-metric Isolation Forests, classification into point / contextual /
+ * change_point, debouncing and plain-words explanations. MQTT, files and
+ * CSVs live elsewhere (main.c, det_store.c, det_replay.c); the live service
+ * and `detector replay` run exactly this code.
+ *
+ * Models. Every (sensor, metric) stream keeps its own features (see
+ * tsfeatures.h): its own mean, spread and daily profile, so the feature
+ * vector is already normalised by what is usual for that sensor. One
+ * forest per metric name then scores the normalised vectors of all
+ * sensors: 100 trees are ~300 KiB, far too much per sensor at 100k
+ * sensors, while the per-sensor part stays ~2 KiB. A forest is (re)trained
+ * from a reservoir of recent vectors that were not flagged; the first
+ * training happens as soon as one stream finished its warm-up.
+ *
+ * Warm-up: a stream is scored once it has learned `warmup` readings and
+ * its metric has a forest. Every anomaly carries the model_version of the
+ * forest that scored it (a counter over all trainings, persisted).
+ *
+ * Decision, per reading of a warmed-up stream:
+ *   candidate = forest score >= threshold (per sensor / id prefix) AND the
+ *               deviation is material: |z_context| >= z_min, or a
+ *               sustained shift, or a noise change, or a stuck value
+ *   IDLE     + candidate: absurd (|z| >= z_absurd) -> point now;
+ *                          otherwise PENDING (remember the reading)
+ *   PENDING  + calm      -> point alert for the remembered reading
+ *   PENDING  + candidate -> sustained: contextual when the value is usual
+ *                          for another time of day, else change_point
+ *                          (start); flagged readings are not learned
+ *   CHANGE   + end_n calm readings -> change_point (end) alert
+ * One event, one alert (a change point: one at its start, one at its end).
+ *
+ * Thread-safety: none; the caller serialises calls (the service holds a
+ * mutex). Processing allocates only when a sensor or metric is new, or
+ * when a forest is retrained.
+ */
+#ifndef DET_ENGINE_H
+#define DET_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "anomaly.h"
+#include "iforest.h"
+#include "reading.h"
+#include "tsfeatures.h"
+
+#define DET_MAX_OVERRIDES 64
+
+typedef struct {
+    char prefix[SENSOR_ID_MAX]; /* sensor id or id prefix ("office-") */
+    double threshold;
+} det_override;
+
+typedef struct {
+    int warmup;        /* readings learned before a stream is scored (300) */
+    int retrain_every; /* learned vectors per metric between retrainings (5000) */
+    int pool_cap;      /* training vectors kept per metric (4096) */
+    iforest_params forest;
+    tsfeatures_params feat;
+    double threshold;    /* forest score threshold, default for all sensors (0.55) */
+    double z_min;        /* minimum |z_context| of a point/contextual alert (6) */
+    double shift_min;    /* minimum sustained shift, in residual sds (4) */
+    double spread_min;   /* minimum log2 noise ratio of a spread change (2.5) */
+    double z_absurd;     /* |z| at which a point alert goes out at once (25) */
+    int end_n;           /* calm readings that end a change (6) */
+    int stuck_min;       /* identical readings that make a stuck value (10) */
+    double change_max_s; /* a change lasting longer becomes the new normal (1 day) */
+    int noverrides;
+    det_override overrides[DET_MAX_OVERRIDES]; /* per-sensor/profile thresholds */
+} det_config;
+
+/* Per-metric outcome of one reading (for replay and tests). */
+typedef struct {
+    char metric[READING_NAME_MAX];
+    double value;
+    double score; /* forest score, 0 when not scored */
+    int scored;   /* 1 when past warm-up and a forest exists */
+    int flagged;  /* 1 when the reading is part of an anomalous event */
+} det_result;
+
+typedef struct det_engine det_engine; /* opaque */
+
+typedef struct {
+    uint64_t readings, scored, anomalies, sensors, streams, trainings;
+    uint64_t by_type[3];
+} det_stats;
+
+void det_config_default(det_config *c);
+
+/** Load per-sensor/profile thresholds from JSON
+ *  {"default": 0.55, "sensors": {"demo": 0.6, "office-": 0.58}}
+ *  (keys ending in '-' or matching a prefix apply to every sensor id that
+ *  starts with them; the longest match wins).
+ *  Returns 0, or -1 with a reason in err. */
+int det_config_load_thresholds(det_config *c, const char *path, char *err, size_t errlen);
+
+/** Create an engine. Returns 0 or -1 (out of memory / invalid config).
+ *  Out: *out, owned by the caller (det_engine_destroy). cfg is copied. */
+int det_engine_create(det_engine **out, const det_config *cfg);
+void det_engine_destroy(det_engine *e);
+
+/** Process one reading: every metric is featurised, scored, classified.
+ *  Out: alerts[0..cap-1] the anomalies to publish (ids set); res (may be
+ *       NULL) receives one det_result per metric of r (r->n entries).
+ *  Returns the number of anomalies written (>= 0), or -1 when the engine
+ *  is out of memory for a new sensor (the reading is then dropped). */
+int det_engine_process(det_engine *e, const reading *r, det_result *res, anomaly *alerts, int cap);
+
+/** Threshold that applies to a sensor. */
+double det_engine_threshold(const det_engine *e, const char *sensor_id);
+
+void det_engine_stats(const det_engine *e, det_stats *out);
+
+/** Bytes of heap held per live sensor on average (state + index), for
+ *  the memory benchmark, and in total (forests included). */
+size_t det_engine_bytes(const det_engine *e);
+
+/** Save all models and sensor states under dir (created if needed):
+ *  dir/forest-<metric>.bin and dir/sensors.bin, each written to a
+ *  temporary file and renamed. Returns 0 or -1 (reason logged). */
+int det_engine_save(det_engine *e, const char *dir);
+
+/** Load what det_engine_save wrote. A missing directory is not an error
+ *  (fresh start, returns 0); a corrupt file is skipped with a warning.
+ *  Returns the number of sensors restored, or -1 on out of memory. */
+int det_engine_load(det_engine *e, const char *dir);
+
+/** Model version currently scoring `metric`, or -1 when none. */
+long det_engine_model_version(const det_engine *e, const char *metric);
+
+/** Whether (sensor, metric) is past warm-up and scored. */
+int det_engine_is_scored(const det_engine *e, const char *sensor_id, const char *metric);
+
+/** Unit of a well-known metric ("degC", "%RH", "hPa"), or "". */
+const char *det_metric_unit(const char *metric);
+
+#endif

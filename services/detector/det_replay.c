@@ -1,0 +1,303 @@
+/*
+ * det_replay — see det_replay.h.
+ *
+ * Alerts can refer to an earlier row than the one being processed (a point
+ * alert goes out when the next reading shows the stream is calm again), so
+ * rows are held in a short ring and written when they leave it; an alert
+ * is attached to the row it refers to (same ts and metric).
+ */
+#include "det_replay.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+#define LINE_MAX_BYTES 65536
+#define RING 16
+#define MAX_WINDOWS 256
+
+typedef struct {
+    char ts_text[64];
+    double ts;
+    int n;
+    det_result res[READING_MAX_METRICS];
+    int alert[READING_MAX_METRICS]; /* anomaly_type, or -1 */
+    int end[READING_MAX_METRICS];   /* 1 when the alert ends a change */
+    char expl[READING_MAX_METRICS][ANOMALY_EXPLANATION_MAX];
+} row;
+
+typedef struct {
+    double lo, hi;
+} window;
+
+int det_parse_time(const char *s, double *ts)
+{
+    while (*s == ' ' || *s == '"')
+        s++;
+    int y, mo, d, h = 0, mi = 0;
+    double sec = 0;
+    char sep;
+    int n = sscanf(s, "%d-%d-%d%c%d:%d:%lf", &y, &mo, &d, &sep, &h, &mi, &sec);
+    if (n >= 3) {
+        if (n > 3 && sep != ' ' && sep != 'T')
+            return -1;
+        if (mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
+            sec < 0 || sec >= 61)
+            return -1;
+        struct tm tm = {0};
+        tm.tm_year = y - 1900;
+        tm.tm_mon = mo - 1;
+        tm.tm_mday = d;
+        tm.tm_hour = h;
+        tm.tm_min = mi;
+        time_t t = timegm(&tm);
+        if (t == (time_t)-1)
+            return -1;
+        *ts = (double)t + sec;
+        return 0;
+    }
+    char *end;
+    double v = strtod(s, &end);
+    while (*end == ' ' || *end == '"' || *end == '\r' || *end == '\n')
+        end++;
+    if (end == s || *end || !isfinite(v) || v < 0)
+        return -1;
+    *ts = v;
+    return 0;
+}
+
+/* Split a CSV line in place on commas (no quoted commas in our inputs;
+ * surrounding quotes and blanks are trimmed). Returns the field count. */
+static int split(char *line, char **f, int max)
+{
+    int n = 0;
+    char *p = line;
+    line[strcspn(line, "\r\n")] = 0;
+    while (n < max) {
+        char *c = strchr(p, ',');
+        if (c)
+            *c = 0;
+        while (*p == ' ' || *p == '"')
+            p++;
+        size_t len = strlen(p);
+        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '"'))
+            p[--len] = 0;
+        f[n++] = p;
+        if (!c)
+            break;
+        p = c + 1;
+    }
+    return n;
+}
+
+static void csv_text(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', out);
+        fputc(*s, out);
+    }
+    fputc('"', out);
+}
+
+static int load_windows(const char *file, const char *key, window *w, int max)
+{
+    json_error_t jerr;
+    json_t *root = json_load_file(file, 0, &jerr);
+    int n = 0;
+    if (!root) {
+        log_warn("windows_unreadable file=%s err=%s", file, jerr.text);
+        return 0;
+    }
+    json_t *list = json_object_get(root, key), *pair;
+    size_t i;
+    if (!json_is_array(list))
+        log_warn("windows_missing file=%s key=%s", file, key);
+    json_array_foreach(list, i, pair)
+    {
+        const char *a = json_string_value(json_array_get(pair, 0));
+        const char *b = json_string_value(json_array_get(pair, 1));
+        if (n < max && a && b && det_parse_time(a, &w[n].lo) == 0 &&
+            det_parse_time(b, &w[n].hi) == 0)
+            n++;
+    }
+    json_decref(root);
+    return n;
+}
+
+static void write_row(FILE *out, const row *r, int nab, const window *w, int nw)
+{
+    if (!out)
+        return;
+    if (nab) {
+        int label = 0;
+        for (int k = 0; k < nw; k++)
+            if (r->ts >= w[k].lo && r->ts <= w[k].hi)
+                label = 1;
+        /* A detection is an alert that starts an event; below it, the
+         * forest score scaled into [0, 0.5) keeps the ranking. */
+        double s = r->alert[0] >= 0 && !r->end[0] ? 1.0 : 0.4999 * r->res[0].score;
+        fprintf(out, "%s,%.17g,%.6f,%d\n", r->ts_text, r->res[0].value, s, label);
+        return;
+    }
+    for (int k = 0; k < r->n; k++) {
+        fprintf(out, "%s,%s,%.17g,%.6f,%d,", r->ts_text, r->res[k].metric, r->res[k].value,
+                r->res[k].score, r->res[k].flagged);
+        if (r->alert[k] >= 0) {
+            fputs(anomaly_type_name((anomaly_type)r->alert[k]), out);
+            fputc(',', out);
+            csv_text(out, r->expl[k]);
+        } else {
+            fputc(',', out);
+        }
+        fputc('\n', out);
+    }
+}
+
+long det_replay_run(det_engine *e, const char *csv_path, const det_replay_opts *o, FILE *out)
+{
+    long rows = -1, bad = 0;
+    char *line = NULL;
+    row *ring = NULL;
+    window win[MAX_WINDOWS];
+    int nw = 0;
+    FILE *fp = fopen(csv_path, "r");
+    char *f[READING_MAX_METRICS + 1];
+    char names[READING_MAX_METRICS][READING_NAME_MAX];
+    if (!fp) {
+        log_error("replay_open_failed file=%s", csv_path);
+        return -1;
+    }
+    line = malloc(LINE_MAX_BYTES);
+    ring = calloc(RING, sizeof(*ring));
+    if (!line || !ring)
+        goto out;
+    if (!fgets(line, LINE_MAX_BYTES, fp)) {
+        log_error("replay_empty file=%s", csv_path);
+        goto out;
+    }
+    int ncol = split(line, f, READING_MAX_METRICS + 1);
+    if (ncol < 2) {
+        log_error("replay_header file=%s: need a time column and at least one value column",
+                  csv_path);
+        goto out;
+    }
+    int nmet = ncol - 1;
+    if (o->nab)
+        nmet = 1;
+    for (int k = 0; k < nmet; k++) {
+        if (!*f[k + 1] || strlen(f[k + 1]) >= READING_NAME_MAX) {
+            log_error("replay_header file=%s: bad column name %d", csv_path, k + 2);
+            goto out;
+        }
+        snprintf(names[k], sizeof(names[k]), "%s", f[k + 1]);
+    }
+    if (o->nab && o->windows_file) {
+        char key[512];
+        if (o->windows_key) {
+            snprintf(key, sizeof(key), "%s", o->windows_key);
+        } else {
+            /* last two path components: category/file.csv */
+            const char *p = csv_path + strlen(csv_path), *slash = NULL;
+            int seen = 0;
+            while (p > csv_path) {
+                p--;
+                if (*p == '/' && ++seen == 2) {
+                    slash = p + 1;
+                    break;
+                }
+            }
+            snprintf(key, sizeof(key), "%s", slash ? slash : csv_path);
+        }
+        nw = load_windows(o->windows_file, key, win, MAX_WINDOWS);
+    }
+    if (out) {
+        if (o->nab)
+            fputs("timestamp,value,anomaly_score,label\n", out);
+        else
+            fputs("timestamp,metric,value,score,flagged,type,explanation\n", out);
+    }
+
+    rows = 0;
+    long head = 0; /* rows written so far */
+    anomaly alerts[2 * READING_MAX_METRICS + 4];
+    while (fgets(line, LINE_MAX_BYTES, fp)) {
+        int n = split(line, f, READING_MAX_METRICS + 1);
+        if (n == 1 && !*f[0])
+            continue; /* blank line */
+        reading r;
+        memset(&r, 0, sizeof(r));
+        snprintf(r.sensor_id, sizeof(r.sensor_id), "%s", o->sensor_id ? o->sensor_id : "replay");
+        if (det_parse_time(f[0], &r.ts) != 0) {
+            if (bad++ < 5)
+                log_warn("replay_bad_row file=%s row=%ld reason=time", csv_path, rows + 2);
+            continue;
+        }
+        for (int k = 0; k < nmet && k + 1 < n; k++) {
+            char *end;
+            double v = strtod(f[k + 1], &end);
+            if (end == f[k + 1] || *end || !isfinite(v))
+                continue; /* missing or malformed cell */
+            reading_add(&r, names[k], v);
+        }
+        if (r.n == 0) {
+            if (bad++ < 5)
+                log_warn("replay_bad_row file=%s row=%ld reason=no_value", csv_path, rows + 2);
+            if (!o->nab)
+                continue;
+        }
+        /* Free the ring slot of the oldest row. */
+        if (rows - head >= RING) {
+            write_row(out, &ring[head % RING], o->nab, win, nw);
+            head++;
+        }
+        row *cur = &ring[rows % RING];
+        memset(cur, 0, sizeof(*cur));
+        snprintf(cur->ts_text, sizeof(cur->ts_text), "%s", f[0]);
+        cur->ts = r.ts;
+        cur->n = r.n;
+        for (int k = 0; k < READING_MAX_METRICS; k++)
+            cur->alert[k] = -1;
+        int na = r.n ? det_engine_process(e, &r, cur->res, alerts,
+                                          (int)(sizeof(alerts) / sizeof(alerts[0])))
+                     : 0;
+        if (o->nab && r.n == 0) { /* keep one output row per input row */
+            cur->n = 1;
+            snprintf(cur->res[0].metric, sizeof(cur->res[0].metric), "%s", names[0]);
+            cur->res[0].value = NAN;
+        }
+        rows++;
+        for (int a = 0; a < na; a++) {
+            row *target = cur;
+            for (long j = rows - 1; j >= head && j >= rows - RING; j--) {
+                if (fabs(ring[j % RING].ts - alerts[a].ts) < 1e-6) {
+                    target = &ring[j % RING];
+                    break;
+                }
+            }
+            for (int k = 0; k < target->n; k++) {
+                if (strcmp(target->res[k].metric, alerts[a].metric) == 0) {
+                    target->alert[k] = alerts[a].type;
+                    target->end[k] = strstr(alerts[a].explanation, "(change ended)") != NULL;
+                    snprintf(target->expl[k], sizeof(target->expl[k]), "%s", alerts[a].explanation);
+                }
+            }
+        }
+    }
+    while (head < rows) {
+        write_row(out, &ring[head % RING], o->nab, win, nw);
+        head++;
+    }
+    if (bad)
+        log_warn("replay_bad_rows file=%s count=%ld", csv_path, bad);
+out:
+    free(line);
+    free(ring);
+    fclose(fp);
+    return rows;
+}

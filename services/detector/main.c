@@ -1,0 +1,388 @@
+/*
+ * detector — scores every sensor reading with a streaming Isolation Forest
+ * and publishes anomalies.
+ *
+ *   detector [run]                   live: MQTT readings in, anomalies out
+ *   detector replay FILE.csv [--nab] the same engine over a CSV (stdout)
+ *   detector train FILE.csv --out DIR  learn from history, save models to DIR
+ *
+ * Live: subscribes to ingest_topics() (or part/K/sensors/+/readings with
+ * --partition K --partitions N) at QoS 1, decodes with ingest_decode,
+ * scores with det_engine, publishes each anomaly as JSON on
+ * anomalies/{sensor_id} at QoS 1. Models and sensor states are saved to
+ * $STATE_DIR/models every SAVE_INTERVAL seconds and on exit, and loaded at
+ * start, so a restarted detector resumes without a new warm-up.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "anomaly.h"
+#include "config.h"
+#include "det_engine.h"
+#include "det_replay.h"
+#include "ingest.h"
+#include "log.h"
+#include "mqtt.h"
+#include "reading.h"
+
+static const char *mqtt_url, *mqtt_user, *mqtt_pass, *mqtt_ca, *state_dir, *log_level;
+static const char *thresholds_file, *ingest_map, *client_id, *windows_file, *windows_key;
+static const char *out_dir, *sensor_id_opt;
+static long warmup, trees, psi, seed, lags, retrain_every, save_interval, stats_interval;
+static long partition, partitions;
+static double threshold, z_min;
+static int nab;
+
+static const config_option opts[] = {
+    {"mqtt-url", "MQTT_URL", CONFIG_STR, "tcp://127.0.0.1:1883", "broker URI(s), comma-separated",
+     &mqtt_url},
+    {"mqtt-username", "MQTT_USERNAME", CONFIG_STR, NULL, "broker user name", &mqtt_user},
+    {"mqtt-password", "MQTT_PASSWORD", CONFIG_STR, NULL, "broker password", &mqtt_pass},
+    {"mqtt-ca-file", "MQTT_CA_FILE", CONFIG_STR, NULL, "CA file for ssl:// brokers", &mqtt_ca},
+    {"client-id", "DETECTOR_CLIENT_ID", CONFIG_STR, NULL,
+     "MQTT client id (default detector or detector-pK)", &client_id},
+    {"state-dir", "STATE_DIR", CONFIG_STR, "./state", "models are kept in STATE_DIR/models",
+     &state_dir},
+    {"log-level", "LOG_LEVEL", CONFIG_STR, "info", "debug, info, warn or error", &log_level},
+    {"ingest-map", "INGEST_MAP", CONFIG_STR, NULL, "ingest mapping file (device formats)",
+     &ingest_map},
+    {"warmup", "WARMUP", CONFIG_INT, "300", "readings learned before a sensor is scored", &warmup},
+    {"trees", "IF_TREES", CONFIG_INT, "100", "trees per forest", &trees},
+    {"psi", "IF_PSI", CONFIG_INT, "256", "subsample size per tree", &psi},
+    {"seed", "IF_SEED", CONFIG_INT, "1", "training seed (same seed, same models)", &seed},
+    {"lags", "FEATURE_LAGS", CONFIG_INT, "3", "lagged deltas in the feature vector (1..6)", &lags},
+    {"retrain-every", "RETRAIN_EVERY", CONFIG_INT, "5000",
+     "normal readings per metric between retrainings", &retrain_every},
+    {"threshold", "THRESHOLD", CONFIG_DBL, "0.55", "forest score threshold (0..1)", &threshold},
+    {"z-min", "Z_MIN", CONFIG_DBL, "6", "minimum deviation, in the sensor's own spreads", &z_min},
+    {"thresholds-file", "THRESHOLDS_FILE", CONFIG_STR, NULL,
+     "JSON per-sensor/profile thresholds {\"default\":..,\"sensors\":{\"id-or-prefix\":..}}",
+     &thresholds_file},
+    {"save-interval", "SAVE_INTERVAL", CONFIG_INT, "30", "seconds between model saves",
+     &save_interval},
+    {"stats-interval", "STATS_INTERVAL", CONFIG_INT, "60", "seconds between stats log lines",
+     &stats_interval},
+    {"partition", "DETECTOR_PARTITION", CONFIG_INT, "-1",
+     "serve only partition K (part/K/sensors/+/readings)", &partition},
+    {"partitions", "DETECTOR_PARTITIONS", CONFIG_INT, "0", "number of partitions (0 = off)",
+     &partitions},
+    {"nab", NULL, CONFIG_BOOL, "0", "replay: write NAB results format", &nab},
+    {"windows", NULL, CONFIG_STR, NULL, "replay --nab: NAB windows.json for the label column",
+     &windows_file},
+    {"windows-key", NULL, CONFIG_STR, NULL, "replay --nab: key in windows.json", &windows_key},
+    {"sensor-id", NULL, CONFIG_STR, "replay", "replay/train: sensor id of the CSV's readings",
+     &sensor_id_opt},
+    {"out", NULL, CONFIG_STR, NULL, "train: directory to save models to", &out_dir},
+};
+#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+
+/* ---- live service ------------------------------------------------------- */
+
+typedef struct {
+    pthread_mutex_t lock; /* guards engine and counters */
+    det_engine *engine;
+    ingest *ig;
+    mqtt_client *mqtt;
+    int prefix_len; /* bytes of "part/K/" to strip from topics */
+    uint64_t bad[9];
+    uint64_t published, publish_failed;
+} service;
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (double)t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static int on_message(void *user, const char *topic, const void *payload, size_t len)
+{
+    service *sv = user;
+    reading rs[16];
+    anomaly alerts[32];
+    char err[160];
+    const char *t = topic;
+    if (sv->prefix_len > 0 && strlen(topic) > (size_t)sv->prefix_len)
+        t = topic + sv->prefix_len;
+    int n = ingest_decode(sv->ig, t, payload, len, now_s(), rs, 16, err, sizeof(err));
+    if (n < 0) {
+        pthread_mutex_lock(&sv->lock);
+        int kind = -n < 9 ? -n : 0;
+        sv->bad[kind]++;
+        pthread_mutex_unlock(&sv->lock);
+        log_rate(kind, 10.0, LOG_WARN, "bad_reading topic=%s kind=%s reason=\"%s\"", topic,
+                 reading_strerror(n), err);
+        return 1; /* bad input is dropped, never redelivered */
+    }
+    for (int i = 0; i < n; i++) {
+        pthread_mutex_lock(&sv->lock);
+        int na = det_engine_process(sv->engine, &rs[i], NULL, alerts, 32);
+        pthread_mutex_unlock(&sv->lock);
+        if (na < 0) {
+            log_rate(10, 10.0, LOG_ERROR, "sensor_dropped sensor=%s reason=out_of_memory",
+                     rs[i].sensor_id);
+            continue;
+        }
+        for (int a = 0; a < na; a++) {
+            char buf[2048], tp[SENSOR_ID_MAX + 16];
+            int blen = anomaly_to_json(&alerts[a], buf, sizeof(buf));
+            snprintf(tp, sizeof(tp), "anomalies/%s", alerts[a].sensor_id);
+            if (blen < 0 || mqtt_client_publish(sv->mqtt, tp, buf, (size_t)blen, 1, 0) != 0) {
+                sv->publish_failed++;
+                log_rate(11, 10.0, LOG_ERROR, "publish_failed topic=%s id=%s", tp, alerts[a].id);
+                continue;
+            }
+            sv->published++;
+            log_info("anomaly sensor=%s metric=%s type=%s score=%.3f value=%g model_version=%ld "
+                     "id=%.16s",
+                     alerts[a].sensor_id, alerts[a].metric, anomaly_type_name(alerts[a].type),
+                     alerts[a].score, alerts[a].value, alerts[a].model_version, alerts[a].id);
+        }
+    }
+    return 1;
+}
+
+static void log_stats(service *sv)
+{
+    det_stats st;
+    uint64_t bad = 0;
+    pthread_mutex_lock(&sv->lock);
+    det_engine_stats(sv->engine, &st);
+    for (int k = 0; k < 9; k++)
+        bad += sv->bad[k];
+    pthread_mutex_unlock(&sv->lock);
+    log_info("stats readings=%llu scored=%llu anomalies=%llu point=%llu contextual=%llu "
+             "change_point=%llu sensors=%llu streams=%llu trainings=%llu bad=%llu "
+             "published=%llu publish_failed=%llu",
+             (unsigned long long)st.readings, (unsigned long long)st.scored,
+             (unsigned long long)st.anomalies, (unsigned long long)st.by_type[0],
+             (unsigned long long)st.by_type[1], (unsigned long long)st.by_type[2],
+             (unsigned long long)st.sensors, (unsigned long long)st.streams,
+             (unsigned long long)st.trainings, (unsigned long long)bad,
+             (unsigned long long)sv->published, (unsigned long long)sv->publish_failed);
+}
+
+static int save_models(service *sv, const char *dir)
+{
+    pthread_mutex_lock(&sv->lock);
+    int rc = det_engine_save(sv->engine, dir);
+    pthread_mutex_unlock(&sv->lock);
+    return rc;
+}
+
+static int run_live(det_engine *engine)
+{
+    int rc = 1;
+    service sv = {.engine = engine};
+    char models_dir[4096], topic[64], cid[64];
+    const char *const *topics;
+    const char *part_topic[1];
+    int ntopics;
+    pthread_mutex_init(&sv.lock, NULL);
+
+    if (mkdir(state_dir, 0755) != 0 && access(state_dir, W_OK) != 0) {
+        log_error("state_dir_unusable dir=%s", state_dir);
+        goto out;
+    }
+    snprintf(models_dir, sizeof(models_dir), "%s/models", state_dir);
+    int restored = det_engine_load(engine, models_dir);
+    if (restored < 0)
+        goto out;
+    log_info("models_restored dir=%s sensors=%d", models_dir, restored);
+
+    if (ingest_create(&sv.ig, ingest_map) != 0)
+        goto out;
+    topics = ingest_topics(sv.ig, &ntopics);
+    if (partitions > 0) {
+        if (partition < 0 || partition >= partitions) {
+            log_error("bad_partition partition=%ld partitions=%ld", partition, partitions);
+            goto out;
+        }
+        snprintf(topic, sizeof(topic), "part/%ld/sensors/+/readings", partition);
+        sv.prefix_len = snprintf(cid, sizeof(cid), "part/%ld/", partition);
+        part_topic[0] = topic;
+        topics = part_topic;
+        ntopics = 1;
+    }
+    if (client_id)
+        snprintf(cid, sizeof(cid), "%s", client_id);
+    else if (partitions > 0)
+        snprintf(cid, sizeof(cid), "detector-p%ld", partition);
+    else
+        snprintf(cid, sizeof(cid), "detector");
+
+    mqtt_options mo = {.uris = mqtt_url,
+                       .client_id = cid,
+                       .username = mqtt_user,
+                       .password = mqtt_pass,
+                       .ca_file = mqtt_ca,
+                       .clean_session = 0,
+                       .topics = topics,
+                       .ntopics = ntopics,
+                       .sub_qos = 1,
+                       .on_message = on_message,
+                       .user = &sv};
+    if (mqtt_client_create(&sv.mqtt, &mo) != 0)
+        goto out;
+    for (int k = 0; k < ntopics; k++)
+        log_info("subscribed topic=%s qos=1", topics[k]);
+    log_info("started client_id=%s warmup=%ld trees=%ld psi=%ld threshold=%.3f state=%s", cid,
+             warmup, trees, psi, threshold, models_dir);
+
+    time_t last_save = time(NULL), last_stats = time(NULL);
+    while (!stop_flag) {
+        usleep(200 * 1000);
+        time_t t = time(NULL);
+        if (save_interval > 0 && t - last_save >= save_interval) {
+            save_models(&sv, models_dir);
+            last_save = t;
+        }
+        if (stats_interval > 0 && t - last_stats >= stats_interval) {
+            log_stats(&sv);
+            last_stats = t;
+        }
+    }
+    log_info("stopping");
+    rc = 0;
+out:
+    /* Stop message delivery before the final save so nothing is lost
+     * between the save and the exit. */
+    if (sv.mqtt) {
+        mqtt_client_flush(sv.mqtt, 2000);
+        mqtt_client_destroy(sv.mqtt);
+        sv.mqtt = NULL;
+    }
+    if (rc == 0) {
+        if (save_models(&sv, models_dir) != 0)
+            rc = 1;
+        log_stats(&sv);
+    }
+    ingest_destroy(sv.ig);
+    pthread_mutex_destroy(&sv.lock);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    char *pos[64];
+    int npos = 0, rc = 1;
+    enum log_level lvl;
+    det_engine *engine = NULL;
+    det_config cfg;
+
+    if (argc > 64) {
+        fprintf(stderr, "detector: too many arguments\n");
+        return 2;
+    }
+    int prc = config_parse(opts, NOPTS, argc, argv, pos, &npos);
+    if (prc == CONFIG_HELP) {
+        printf(
+            "\nsubcommands: run (default) | replay FILE.csv [--nab] | train FILE.csv --out DIR\n");
+        return 0;
+    }
+    if (prc != 0)
+        return 2;
+    if (log_level_parse(log_level, &lvl) != 0) {
+        fprintf(stderr, "detector: bad LOG_LEVEL '%s'\n", log_level);
+        return 2;
+    }
+    log_init("detector", lvl);
+
+    det_config_default(&cfg);
+    cfg.warmup = (int)warmup;
+    cfg.forest.ntrees = (int)trees;
+    cfg.forest.psi = (int)psi;
+    cfg.forest.seed = (uint64_t)seed;
+    cfg.feat.lags = (int)lags;
+    cfg.retrain_every = (int)retrain_every;
+    cfg.threshold = threshold;
+    cfg.z_min = z_min;
+    if (warmup < 2 || warmup > 10000000 || trees < 1 || trees > IFOREST_MAX_TREES || psi < 2 ||
+        psi > (1 << IFOREST_MAX_DEPTH) || lags < 1 || lags > TSFEATURES_MAX_LAGS ||
+        retrain_every < 1 || !(threshold > 0 && threshold < 1) || !(z_min > 0)) {
+        log_error("bad_config: check WARMUP (>=2), IF_TREES, IF_PSI, FEATURE_LAGS (1..6), "
+                  "THRESHOLD (0..1), Z_MIN (>0)");
+        return 2;
+    }
+    if (thresholds_file) {
+        char err[256];
+        if (det_config_load_thresholds(&cfg, thresholds_file, err, sizeof(err)) != 0) {
+            log_error("bad_thresholds_file reason=\"%s\"", err);
+            return 2;
+        }
+    }
+    if (det_engine_create(&engine, &cfg) != 0) {
+        log_error("engine_create_failed");
+        return 1;
+    }
+
+    const char *cmd = npos > 0 ? pos[0] : "run";
+    if (strcmp(cmd, "run") == 0 && npos <= 1) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_signal;
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        rc = run_live(engine);
+    } else if ((strcmp(cmd, "replay") == 0 || strcmp(cmd, "train") == 0) && npos == 2) {
+        int train = strcmp(cmd, "train") == 0;
+        if (train && !out_dir) {
+            log_error("train needs --out DIR");
+            rc = 2;
+            goto out;
+        }
+        det_replay_opts ro = {.sensor_id = sensor_id_opt,
+                              .nab = nab,
+                              .windows_file = windows_file,
+                              .windows_key = windows_key};
+        long rows = det_replay_run(engine, pos[1], &ro, train ? NULL : stdout);
+        if (rows < 0)
+            goto out;
+        det_stats st;
+        det_engine_stats(engine, &st);
+        log_info("%s_done file=%s rows=%ld scored=%llu anomalies=%llu trainings=%llu", cmd, pos[1],
+                 rows, (unsigned long long)st.scored, (unsigned long long)st.anomalies,
+                 (unsigned long long)st.trainings);
+        if (train) {
+            if (st.trainings == 0) {
+                log_error("train_failed: not enough rows to learn a model (need > WARMUP=%ld)",
+                          warmup);
+                goto out;
+            }
+            if (mkdir(out_dir, 0755) != 0 && access(out_dir, W_OK) != 0) {
+                log_error("out_dir_unusable dir=%s", out_dir);
+                goto out;
+            }
+            char models_dir[4096];
+            snprintf(models_dir, sizeof(models_dir), "%s/models", out_dir);
+            if (det_engine_save(engine, models_dir) != 0)
+                goto out;
+            log_info("train_saved dir=%s (start the detector with STATE_DIR=%s to use it)",
+                     models_dir, out_dir);
+        }
+        rc = 0;
+    } else {
+        fprintf(stderr, "usage: detector [run] | replay FILE.csv [--nab] | train FILE.csv --out "
+                        "DIR   (--help for options)\n");
+        rc = 2;
+    }
+out:
+    det_engine_destroy(engine);
+    return rc;
+}
