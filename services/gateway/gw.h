@@ -1,0 +1,69 @@
+/*
+ * gw — the gateway's shared context: its configuration and the modules
+ * main.c wires together. Each module keeps its own locking; this struct is
+ * filled once at start-up and only read afterwards.
+ *
+ * Modules and threads:
+ *   lws thread (main)   gw_http (REST, static files), gw_ws (clients, fan-out)
+ *   paho thread         gw_feed (MQTT readings/anomalies/confirmations in)
+ *   chain threads       gw_chain (follower + verifier)
+ *   shared, locked      gw_store (sensors), gw_cache (chain anomalies),
+ *                       gw_bus (messages to the lws thread), gw_metrics
+ */
+#ifndef GW_H
+#define GW_H
+
+#include "gw_bus.h"
+#include "gw_cache.h"
+#include "gw_chain.h"
+#include "gw_metrics.h"
+#include "gw_store.h"
+#include "ingest.h"
+#include "mqtt.h"
+
+typedef struct {
+    const char *host;
+    long port;
+    const char *www_dir;
+    const char *vendor_dir;  /* uPlot's dist directory, served at /vendor/uplot/ */
+    const char *token;       /* bearer token for writes; NULL/"" = none */
+    const char *cors_origin; /* "" = same-origin only, "*" = any, or a comma list */
+    const char *ws_origins;  /* same forms, for WebSocket upgrades */
+    long max_body;           /* request body limit, bytes */
+    long ws_max_msg;         /* client message limit, bytes */
+    long ws_queue;           /* per-client queue length, messages */
+    long ws_slow_s;          /* a client dropping messages this long is disconnected */
+    long ws_max_clients;
+    long ws_snapshot; /* newest anomalies sent on connect */
+    long max_batch;   /* readings per POST */
+    const char *mqtt_url, *mqtt_username, *mqtt_password, *mqtt_ca_file, *mqtt_client_id;
+    const char *rpc_url;
+    long chain_id;
+    const char *contract;
+    const char *state_dir;
+    const char *mapping; /* ingest mapping file */
+    long ring_len, max_sensors, stale_s, poll_ms;
+} gw_config;
+
+typedef struct gw_ws gw_ws; /* see gw_ws.h */
+
+/* lws gives each connection one block of per-session memory, used first by
+ * gw_http (plain requests) or gw_ws (after an upgrade); its first int says
+ * which, so neither module misreads the other's state. */
+enum { GW_ROLE_NONE = 0, GW_ROLE_HTTP = 1, GW_ROLE_WS = 2 };
+
+typedef struct gw {
+    const gw_config *cfg;
+    gw_metrics metrics;
+    gw_store *store;
+    gw_cache *cache;
+    gw_bus *bus;
+    gw_chain *chain;   /* NULL in unit tests */
+    mqtt_client *mqtt; /* NULL in unit tests */
+    ingest *ig;
+    gw_ws *ws;
+    struct lws_context *lws;
+    double started; /* Unix s */
+} gw;
+
+#endif

@@ -1,0 +1,88 @@
+/*
+ * gw_api — the REST handlers, separated from libwebsockets: a request goes
+ * in as a plain struct, a response (status, content type, body, or a file
+ * to serve, or a pending chain verification) comes out. gw_http does the
+ * lws side; unit tests call gw_api_handle() directly.
+ *
+ * Routes (all bodies JSON unless said otherwise):
+ *   GET  /healthz                    200 when broker and chain are reachable, else 503
+ *   GET  /readyz                     200 when connected and the chain cache is synced
+ *   GET  /metrics                    Prometheus text format
+ *   GET  /api/chain                  chain id, redacted RPC URL, contract, head, sync state
+ *   GET  /api/anomalies              from the chain cache; sensor_id, type, since, until,
+ *                                    limit (1..1000, default 100), cursor
+ *   GET  /api/anomalies/{id}         one anomaly with its proof, verified against its receipt
+ *   GET  /api/sensors                every known sensor with last reading/anomaly and status
+ *   GET  /api/sensors/{id}/readings  recent readings (since=, limit=) in columns
+ *   POST /api/readings               one reading object or an array of them, each with
+ *                                    "sensor_id"; published to sensors/{id}/readings
+ *   GET  /, /<file>                  the dashboard (WWW_DIR); /vendor/uplot/<file> (VENDOR_DIR)
+ */
+#ifndef GW_API_H
+#define GW_API_H
+
+#include <stddef.h>
+
+#include "gw.h"
+
+enum { GW_M_GET = 1, GW_M_POST, GW_M_OPTIONS, GW_M_HEAD, GW_M_OTHER };
+
+#define GW_MAX_ARGS 16
+
+typedef struct {
+    char name[32];
+    char value[256];
+} gw_arg;
+
+typedef struct {
+    int method;               /* GW_M_* */
+    const char *path;         /* decoded path, without the query */
+    gw_arg args[GW_MAX_ARGS]; /* decoded query arguments */
+    int nargs;
+    int args_overflow; /* more arguments (or longer) than fit: a 400 */
+    const char *body;  /* POST body (not NUL-terminated), may be NULL */
+    size_t body_len;
+    const char *authorization; /* the Authorization header, or NULL */
+} gw_request;
+
+typedef struct {
+    int status;
+    const char *content_type; /* static string */
+    char *body;               /* malloc'd, owned by the response (gw_api_response_free) */
+    size_t len;
+    int auth_challenge;    /* add WWW-Authenticate: Bearer */
+    int no_store;          /* add Cache-Control: no-store (API answers) */
+    char *file;            /* malloc'd path of a static file to serve instead of body */
+    const char *file_type; /* its MIME type */
+    gw_verify_job *job;    /* set: the answer comes when this job completes */
+} gw_response;
+
+/** Handle one request. Fills *rs (zero it first). Never fails: errors are
+ *  responses (4xx/5xx JSON {"error": "...", "code": "..."}). Call from the
+ *  lws thread (reads gw_ws state for /metrics). */
+void gw_api_handle(gw *g, const gw_request *rq, gw_response *rs);
+
+/** Free what a response owns (not a submitted job). */
+void gw_api_response_free(gw_response *rs);
+
+/** Fill rs with a JSON error {"error": message, "code": code}. */
+void gw_api_error(gw_response *rs, int status, const char *code, const char *message);
+
+/** 1 when the Authorization header carries the configured bearer token
+ *  (compared in constant time), or no token is configured; else 0. */
+int gw_api_authorized(const gw *g, const char *authorization);
+
+/** Whether a browser Origin may talk to us under a policy:
+ *  policy "" or NULL: only the same origin (Origin's host[:port] equals the
+ *  Host header); "*": any; otherwise a comma-separated list of exact
+ *  origins (e.g. "https://a.example,http://localhost:3000"), plus the same
+ *  origin. A request without Origin (not from a browser) is allowed.
+ *  Returns 1 when allowed, 0 otherwise. */
+int gw_api_origin_allowed(const char *policy, const char *origin, const char *host);
+
+/** Resolve a URL path to a file under the dashboard or vendor directory,
+ *  refusing anything that could escape them ("..", backslashes, NUL,
+ *  hidden files). Out: path (malloc'd), mime. Returns 0, or -1 when refused. */
+int gw_api_static_path(const gw_config *cfg, const char *url_path, char **path, const char **mime);
+
+#endif

@@ -1,0 +1,339 @@
+/*
+ * gw_cache — see gw_cache.h.
+ *
+ * Layout: a growable array of entries in chain order plus an
+ * open-addressing table of entry indices keyed by the anomaly id. Ids are
+ * Keccak-256 hex, so the first 16 hex digits are already a uniform hash.
+ * A page walks the array backwards from the cursor (binary search) and
+ * stops after `limit` matches; with no filter that is exactly `limit`
+ * steps. A rare filter can walk far, but each step is a few comparisons on
+ * fields stored in the entry, never JSON work.
+ */
+#include "gw_cache.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw_buf.h"
+#include "hex.h"
+
+typedef struct {
+    char id[ANOMALY_ID_HEX];
+    char sensor_id[SENSOR_ID_MAX];
+    double ts;
+    int type;
+    alog_proof proof;
+    char *json; /* the API item */
+    size_t json_len;
+} entry;
+
+struct gw_cache {
+    pthread_rwlock_t lock;
+    entry *e;
+    size_t n, cap;
+    uint32_t *idx; /* entry index + 1; 0 = empty */
+    size_t idx_cap;
+};
+
+int gw_cache_create(gw_cache **out)
+{
+    gw_cache *c = calloc(1, sizeof *c);
+    if (!c)
+        return -1;
+    pthread_rwlock_init(&c->lock, NULL);
+    *out = c;
+    return 0;
+}
+
+static void clear_locked(gw_cache *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        free(c->e[i].json);
+    free(c->e);
+    free(c->idx);
+    c->e = NULL;
+    c->idx = NULL;
+    c->n = c->cap = c->idx_cap = 0;
+}
+
+void gw_cache_destroy(gw_cache *c)
+{
+    if (!c)
+        return;
+    clear_locked(c);
+    pthread_rwlock_destroy(&c->lock);
+    free(c);
+}
+
+void gw_cache_clear(gw_cache *c)
+{
+    pthread_rwlock_wrlock(&c->lock);
+    clear_locked(c);
+    pthread_rwlock_unlock(&c->lock);
+}
+
+size_t gw_cache_count(gw_cache *c)
+{
+    pthread_rwlock_rdlock(&c->lock);
+    size_t n = c->n;
+    pthread_rwlock_unlock(&c->lock);
+    return n;
+}
+
+static uint64_t id_hash(const char *id)
+{
+    uint8_t b[8];
+    char h[17];
+    memcpy(h, id, 16);
+    h[16] = '\0';
+    if (hex_decode(b, sizeof b, h) != 8) {
+        uint64_t x = 1469598103934665603ULL; /* not hex: FNV-1a */
+        for (const char *p = id; *p; p++)
+            x = (x ^ (unsigned char)*p) * 1099511628211ULL;
+        return x;
+    }
+    uint64_t x = 0;
+    for (int i = 0; i < 8; i++)
+        x = x << 8 | b[i];
+    return x;
+}
+
+/* Slot of id in the index: its slot when present, else the empty slot
+ * where it would go. Caller holds a lock; idx_cap > 0. */
+static size_t idx_slot(const gw_cache *c, const char *id)
+{
+    size_t mask = c->idx_cap - 1;
+    for (size_t i = id_hash(id) & mask;; i = (i + 1) & mask) {
+        uint32_t v = c->idx[i];
+        if (v == 0 || strcmp(c->e[v - 1].id, id) == 0)
+            return i;
+    }
+}
+
+static int idx_grow(gw_cache *c)
+{
+    size_t ncap = c->idx_cap ? c->idx_cap * 2 : 1024;
+    uint32_t *old = c->idx;
+    size_t ocap = c->idx_cap;
+    c->idx = calloc(ncap, sizeof *c->idx);
+    if (!c->idx) {
+        c->idx = old;
+        return -1;
+    }
+    c->idx_cap = ncap;
+    for (size_t i = 0; i < ocap; i++)
+        if (old[i])
+            c->idx[idx_slot(c, c->e[old[i] - 1].id)] = old[i];
+    free(old);
+    return 0;
+}
+
+json_t *gw_cache_item_json(const anomaly *a, const alog_proof *p)
+{
+    char buf[2048];
+    int n = anomaly_to_json(a, buf, sizeof buf);
+    if (n < 0)
+        return NULL;
+    json_t *o = json_loadb(buf, (size_t)n, 0, NULL);
+    if (!o)
+        return NULL;
+    if (json_object_set_new(o, "tx_hash", json_string(p->tx_hash)) ||
+        json_object_set_new(o, "block_number", json_integer((json_int_t)p->block_number)) ||
+        json_object_set_new(o, "log_index", json_integer((json_int_t)p->log_index)) ||
+        json_object_set_new(o, "logger", json_string(p->logger)) ||
+        json_object_set_new(o, "seq", json_integer((json_int_t)p->seq))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static int after(const alog_proof *p, uint64_t block, uint32_t log)
+{
+    return p->block_number > block || (p->block_number == block && p->log_index > log);
+}
+
+int gw_cache_add(gw_cache *c, const anomaly *a, const alog_proof *p)
+{
+    int rc = -1;
+    json_t *item = gw_cache_item_json(a, p);
+    if (!item)
+        return -1;
+    char *js = json_dumps(item, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+    json_decref(item);
+    if (!js)
+        return -1;
+
+    pthread_rwlock_wrlock(&c->lock);
+    if (c->n > 0 && !after(p, c->e[c->n - 1].proof.block_number, c->e[c->n - 1].proof.log_index)) {
+        rc = 1;
+        goto out;
+    }
+    if (c->n >= UINT32_MAX - 1)
+        goto out;
+    /* Keep the index at most half full. */
+    if ((c->n + 1) * 2 > c->idx_cap && idx_grow(c) != 0)
+        goto out;
+    size_t slot = idx_slot(c, a->id);
+    if (c->idx[slot] != 0) {
+        rc = 1; /* the contract refuses duplicates; be safe anyway */
+        goto out;
+    }
+    if (c->n == c->cap) {
+        size_t ncap = c->cap ? c->cap * 2 : 1024;
+        entry *ne = realloc(c->e, ncap * sizeof *ne);
+        if (!ne)
+            goto out;
+        c->e = ne;
+        c->cap = ncap;
+    }
+    entry *e = &c->e[c->n];
+    memcpy(e->id, a->id, sizeof e->id);
+    memcpy(e->sensor_id, a->sensor_id, sizeof e->sensor_id);
+    e->ts = a->ts;
+    e->type = (int)a->type;
+    e->proof = *p;
+    e->json = js;
+    e->json_len = strlen(js);
+    js = NULL;
+    c->n++;
+    c->idx[slot] = (uint32_t)c->n;
+    rc = 0;
+out:
+    pthread_rwlock_unlock(&c->lock);
+    free(js);
+    return rc;
+}
+
+int gw_cache_cursor_parse(const char *s, gw_cache_query *q)
+{
+    char *end;
+    if (!s || *s < '0' || *s > '9')
+        return -1;
+    unsigned long long b = strtoull(s, &end, 10);
+    if (*end != '-' || end[1] < '0' || end[1] > '9')
+        return -1;
+    unsigned long long l = strtoull(end + 1, &end, 10);
+    if (*end != '\0' || l > UINT32_MAX)
+        return -1;
+    q->has_cursor = 1;
+    q->cur_block = b;
+    q->cur_log = (uint32_t)l;
+    return 0;
+}
+
+static int matches(const entry *e, const gw_cache_query *q)
+{
+    if (q->type >= 0 && e->type != q->type)
+        return 0;
+    if (!isnan(q->since) && e->ts < q->since)
+        return 0;
+    if (!isnan(q->until) && e->ts > q->until)
+        return 0;
+    if (q->sensor_id && strcmp(e->sensor_id, q->sensor_id) != 0)
+        return 0;
+    return 1;
+}
+
+/* Number of entries strictly before (block, log): a lower bound search. */
+static size_t lower_bound(const gw_cache *c, uint64_t block, uint32_t log)
+{
+    size_t lo = 0, hi = c->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const alog_proof *p = &c->e[mid].proof;
+        if (p->block_number < block || (p->block_number == block && p->log_index < log))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+char *gw_cache_page(gw_cache *c, const gw_cache_query *q, const json_t *extra, size_t *len)
+{
+    gw_buf b = {0};
+    json_t *tail = NULL;
+    size_t count = 0, total;
+    char cursor[48] = "";
+
+    gw_buf_puts(&b, "{\"items\":[");
+    pthread_rwlock_rdlock(&c->lock);
+    total = c->n;
+    size_t i = q->has_cursor ? lower_bound(c, q->cur_block, q->cur_log) : c->n;
+    size_t last = 0;
+    while (i > 0 && count < q->limit) {
+        i--;
+        const entry *e = &c->e[i];
+        if (!matches(e, q))
+            continue;
+        if (count)
+            gw_buf_append(&b, ",", 1);
+        gw_buf_append(&b, e->json, e->json_len);
+        count++;
+        last = i;
+    }
+    /* More may follow only when the page is full and older entries exist. */
+    if (count == q->limit && last > 0)
+        snprintf(cursor, sizeof cursor, "%" PRIu64 "-%" PRIu32, c->e[last].proof.block_number,
+                 c->e[last].proof.log_index);
+    pthread_rwlock_unlock(&c->lock);
+
+    /* The rest of the document is built by jansson and spliced after the
+     * items: its "{" is replaced by ",". */
+    tail = json_pack("{s:I, s:o, s:I}", "count", (json_int_t)count, "next_cursor",
+                     cursor[0] ? json_string(cursor) : json_null(), "total", (json_int_t)total);
+    if (!tail)
+        goto fail;
+    if (extra && json_object_update(tail, (json_t *)extra) != 0)
+        goto fail;
+    char *t = json_dumps(tail, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (!t)
+        goto fail;
+    gw_buf_append(&b, "],", 2);
+    gw_buf_puts(&b, t + 1);
+    free(t);
+    json_decref(tail);
+    return gw_buf_take(&b, len);
+fail:
+    json_decref(tail);
+    gw_buf_free(&b);
+    return NULL;
+}
+
+int gw_cache_get(gw_cache *c, const char *id, char **item_json, alog_proof *proof)
+{
+    int rc = -1;
+    if (!id || strlen(id) != ANOMALY_ID_HEX - 1)
+        return -1;
+    pthread_rwlock_rdlock(&c->lock);
+    if (c->idx_cap) {
+        uint32_t v = c->idx[idx_slot(c, id)];
+        if (v) {
+            const entry *e = &c->e[v - 1];
+            char *copy = malloc(e->json_len + 1);
+            if (copy) {
+                memcpy(copy, e->json, e->json_len + 1);
+                *item_json = copy;
+                if (proof)
+                    *proof = e->proof;
+                rc = 0;
+            }
+        }
+    }
+    pthread_rwlock_unlock(&c->lock);
+    return rc;
+}
+
+void gw_cache_newest(gw_cache *c, size_t n, void (*fn)(void *, const char *, size_t), void *arg)
+{
+    pthread_rwlock_rdlock(&c->lock);
+    size_t start = c->n > n ? c->n - n : 0;
+    for (size_t i = start; i < c->n; i++)
+        fn(arg, c->e[i].json, c->e[i].json_len);
+    pthread_rwlock_unlock(&c->lock);
+}

@@ -1,0 +1,568 @@
+/*
+ * gw_chain — see gw_chain.h.
+ *
+ * Follower: each poll asks eth_blockNumber, then reads the blocks after the
+ * last one read with eth_getLogs(address = contract, topics = [event
+ * topic]) in ranges. The range adapts to the density of events: it halves
+ * when a call fails or returns many logs (a node may refuse or time out on
+ * huge answers) and doubles when answers are small, so a sparse chain of
+ * millions of blocks and a dense one of 100,000 anomalies both sync in few
+ * calls. When the head moves backwards (a dev chain restarted from scratch),
+ * the cache is cleared and the chain read again.
+ *
+ * Verifier: re-fetches the receipt of the anomaly's transaction and checks
+ * that it succeeded, sits in the recorded block, contains the recorded log
+ * at the recorded index, emitted by the contract, and that the log decodes
+ * to exactly the cached item. The id itself is recomputed on chain by the
+ * contract and re-checked by alog_decode_log, so content and id agree.
+ */
+#include "gw_chain.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "hex.h"
+#include "log.h"
+#include "rpc.h"
+
+#define RANGE_MIN 1
+#define RANGE_START 1000
+#define RANGE_MAX 100000
+#define LOGS_HIGH 4000 /* shrink the range above this many logs per call */
+#define LOGS_LOW 500   /* grow it below this many */
+#define VERIFY_QUEUE_MAX 256
+
+struct gw_chain {
+    gw_chain_options opt;
+    char *rpc_url, *state_dir;
+    char contract[43];
+    pthread_t follower, verifier;
+    int follower_started, verifier_started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stop;
+    gw_chain_status st;
+    gw_verify_job *queue, *done;
+    int nqueue;
+};
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Sleep up to ms unless stopping. Returns 1 when stopping. */
+static int nap(gw_chain *c, long ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&c->mu);
+    while (!c->stop && pthread_cond_timedwait(&c->cv, &c->mu, &until) != ETIMEDOUT) {
+    }
+    int stop = c->stop;
+    pthread_mutex_unlock(&c->mu);
+    return stop;
+}
+
+static int stopping(gw_chain *c)
+{
+    pthread_mutex_lock(&c->mu);
+    int s = c->stop;
+    pthread_mutex_unlock(&c->mu);
+    return s;
+}
+
+static int address_valid(const char *a)
+{
+    if (!a || strlen(a) != 42 || a[0] != '0' || (a[1] != 'x' && a[1] != 'X'))
+        return 0;
+    uint8_t b[20];
+    return hex_decode(b, sizeof b, a) == 20;
+}
+
+static void set_contract(gw_chain *c, const char *addr)
+{
+    pthread_mutex_lock(&c->mu);
+    for (int i = 0; i < 42; i++)
+        c->contract[i] = (char)(i < 2                                ? "0x"[i]
+                                : (addr[i] >= 'A' && addr[i] <= 'F') ? addr[i] - 'A' + 'a'
+                                                                     : addr[i]);
+    c->contract[42] = '\0';
+    memcpy(c->st.contract, c->contract, sizeof c->contract);
+    c->st.has_contract = 1;
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* Read $STATE_DIR/contract-<chain_id>.json. Returns 1 when found. */
+static int load_contract_file(gw_chain *c)
+{
+    char path[4096];
+    json_error_t jerr;
+    snprintf(path, sizeof path, "%s/contract-%ld.json", c->state_dir, c->opt.chain_id);
+    json_t *root = json_load_file(path, 0, &jerr);
+    if (!root)
+        return 0;
+    const char *addr = json_string_value(json_object_get(root, "address"));
+    int ok = address_valid(addr);
+    if (ok) {
+        set_contract(c, addr);
+        log_info("contract_found address=%s file=%s", c->contract, path);
+    } else {
+        log_rate(20, 30, LOG_WARN, "contract_file_invalid file=%s", path);
+    }
+    json_decref(root);
+    return ok;
+}
+
+static void mark_ok(gw_chain *c, int ok)
+{
+    pthread_mutex_lock(&c->mu);
+    if (ok) {
+        c->st.reachable = 1;
+        c->st.last_ok = wall_now();
+    } else {
+        c->st.reachable = 0;
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (!ok)
+        gw_metrics_err(c->opt.metrics, GW_ERR_RPC);
+}
+
+static json_t *hex_qty(uint64_t v)
+{
+    char buf[24];
+    snprintf(buf, sizeof buf, "0x%" PRIx64, v);
+    return json_string(buf);
+}
+
+static void announce(gw_chain *c, const anomaly *a, const alog_proof *p)
+{
+    if (!c->opt.bus)
+        return;
+    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "id", a->id, "sensor_id", a->sensor_id,
+                          "tx_hash", p->tx_hash, "block_number", (json_int_t)p->block_number,
+                          "log_index", (json_int_t)p->log_index, "source", "chain");
+    if (!o)
+        return;
+    gw_msg *m = gw_msg_from_json(GW_KIND_LOGGED, a->sensor_id, o);
+    json_decref(o);
+    if (m && gw_bus_push(c->opt.bus, m) != 0)
+        gw_metrics_err(c->opt.metrics, GW_ERR_BUS_OVERFLOW);
+}
+
+/* Read events in [from, to]. Returns the number of logs, or -1 on failure. */
+static long read_range(gw_chain *c, rpc_client *rpc, uint64_t from, uint64_t to, int announce_new)
+{
+    char err[256];
+    json_t *res = NULL;
+    json_t *filter = json_pack("{s:o, s:o, s:s, s:[s]}", "fromBlock", hex_qty(from), "toBlock",
+                               hex_qty(to), "address", c->contract, "topics", alog_event_topic());
+    if (!filter)
+        return -1;
+    int rc = rpc_call(rpc, "eth_getLogs", json_pack("[o]", filter), &res, err, sizeof err);
+    if (rc != 0) {
+        log_rate(21, 10, LOG_WARN,
+                 "chain_getlogs_failed from=%" PRIu64 " to=%" PRIu64 " err=\"%s\"", from, to, err);
+        mark_ok(c, 0);
+        return -1;
+    }
+    mark_ok(c, 1);
+    if (!json_is_array(res)) {
+        json_decref(res);
+        gw_metrics_err(c->opt.metrics, GW_ERR_RPC);
+        return -1;
+    }
+    size_t i;
+    json_t *lg;
+    json_array_foreach(res, i, lg)
+    {
+        anomaly a;
+        alog_proof p;
+        if (alog_decode_log(lg, &a, &p) != 0) {
+            gw_metrics_err(c->opt.metrics, GW_ERR_CHAIN_LOG_INVALID);
+            log_rate(22, 10, LOG_WARN, "chain_log_invalid block_from=%" PRIu64, from);
+            continue;
+        }
+        int arc = gw_cache_add(c->opt.cache, &a, &p);
+        if (arc == 0 && announce_new)
+            announce(c, &a, &p);
+        else if (arc < 0)
+            log_rate(23, 10, LOG_ERROR, "chain_cache_add_failed id=%s", a.id);
+    }
+    long n = (long)json_array_size(res);
+    json_decref(res);
+    return n;
+}
+
+static void *follower_main(void *arg)
+{
+    gw_chain *c = arg;
+    rpc_client *rpc = NULL;
+    char err[256];
+    uint64_t next = 0; /* first block not read yet */
+    uint64_t range = RANGE_START;
+    int chain_id_checked = 0;
+
+    if (rpc_client_create(&rpc, c->rpc_url, c->opt.timeout_ms) != 0) {
+        log_error("chain_rpc_create_failed");
+        return NULL;
+    }
+    while (!stopping(c)) {
+        uint64_t head;
+        if (rpc_call_u64(rpc, "eth_blockNumber", json_array(), &head, err, sizeof err) != 0) {
+            log_rate(24, 10, LOG_WARN, "chain_unreachable err=\"%s\"", err);
+            mark_ok(c, 0);
+            nap(c, c->opt.poll_ms);
+            continue;
+        }
+        mark_ok(c, 1);
+        if (!chain_id_checked) {
+            uint64_t id;
+            if (rpc_call_u64(rpc, "eth_chainId", json_array(), &id, err, sizeof err) == 0) {
+                chain_id_checked = 1;
+                pthread_mutex_lock(&c->mu);
+                c->st.chain_id_seen = (long)id;
+                pthread_mutex_unlock(&c->mu);
+                if ((long)id != c->opt.chain_id)
+                    log_error("chain_id_mismatch configured=%ld node=%" PRIu64, c->opt.chain_id,
+                              id);
+            }
+        }
+        pthread_mutex_lock(&c->mu);
+        int has_contract = c->st.has_contract;
+        uint64_t prev_head = c->st.head;
+        c->st.head = head;
+        pthread_mutex_unlock(&c->mu);
+        if (!has_contract && !load_contract_file(c)) {
+            log_rate(25, 30, LOG_INFO, "chain_waiting_for_contract state_dir=%s", c->state_dir);
+            nap(c, c->opt.poll_ms);
+            continue;
+        }
+        if (next > 0 && head + 1 < next) {
+            log_warn("chain_reset head=%" PRIu64 " previous=%" PRIu64 " action=rescan", head,
+                     prev_head);
+            gw_cache_clear(c->opt.cache);
+            next = 0;
+            pthread_mutex_lock(&c->mu);
+            c->st.synced = 0;
+            c->st.caught_up = 0;
+            pthread_mutex_unlock(&c->mu);
+        }
+        while (next <= head && !stopping(c)) {
+            uint64_t to = next + range - 1 < head ? next + range - 1 : head;
+            pthread_mutex_lock(&c->mu);
+            int announce_new = c->st.caught_up;
+            pthread_mutex_unlock(&c->mu);
+            long n = read_range(c, rpc, next, to, announce_new);
+            if (n < 0) {
+                if (range > RANGE_MIN) {
+                    range /= 2;
+                    continue;
+                }
+                break;
+            }
+            if (n > LOGS_HIGH && range > RANGE_MIN)
+                range /= 2;
+            else if (n < LOGS_LOW && range < RANGE_MAX)
+                range *= 2;
+            next = to + 1;
+            pthread_mutex_lock(&c->mu);
+            c->st.synced = to;
+            if (to == head && !c->st.caught_up) {
+                c->st.caught_up = 1;
+                log_info("chain_synced block=%" PRIu64 " anomalies=%zu", to,
+                         gw_cache_count(c->opt.cache));
+            }
+            pthread_mutex_unlock(&c->mu);
+        }
+        nap(c, c->opt.poll_ms);
+    }
+    rpc_client_destroy(rpc);
+    return NULL;
+}
+
+/* ---- verification ---------------------------------------------------- */
+
+static int hex_eq(const char *a, const char *b)
+{
+    return a && b && strcasecmp(a, b) == 0;
+}
+
+json_t *gw_chain_verify_result(const char *item_json, const alog_proof *proof, const char *contract,
+                               const json_t *receipt, uint64_t head)
+{
+    json_t *item = json_loads(item_json, 0, NULL);
+    if (!item)
+        return NULL;
+    const char *reason = NULL;
+    int found = 0, status_ok = 0, block_ok = 0, log_ok = 0, address_ok = 0, content_ok = 0;
+
+    if (!json_is_object(receipt)) {
+        reason = "transaction receipt not found";
+        goto done;
+    }
+    found = 1;
+    status_ok = hex_eq(json_string_value(json_object_get(receipt, "status")), "0x1");
+    uint64_t bn;
+    block_ok = hex_to_u64(json_string_value(json_object_get(receipt, "blockNumber")), &bn) == 0 &&
+               bn == proof->block_number;
+    json_t *logs = json_object_get(receipt, "logs"), *lg = NULL, *x;
+    size_t i;
+    json_array_foreach(logs, i, x)
+    {
+        uint64_t li;
+        if (hex_to_u64(json_string_value(json_object_get(x, "logIndex")), &li) == 0 &&
+            li == proof->log_index) {
+            lg = x;
+            break;
+        }
+    }
+    if (lg) {
+        log_ok = 1;
+        address_ok = hex_eq(json_string_value(json_object_get(lg, "address")), contract);
+        anomaly a;
+        alog_proof p;
+        if (alog_decode_log(lg, &a, &p) == 0) {
+            json_t *again = gw_cache_item_json(&a, &p);
+            content_ok = again && json_equal(again, item);
+            json_decref(again);
+        }
+    }
+    if (!status_ok)
+        reason = "transaction failed or status unknown";
+    else if (!block_ok)
+        reason = "transaction is not in the recorded block";
+    else if (!log_ok)
+        reason = "no log at the recorded index";
+    else if (!address_ok)
+        reason = "log not emitted by the contract";
+    else if (!content_ok)
+        reason = "log content differs from the cached anomaly";
+done:;
+    int verified = reason == NULL;
+    json_t *checks =
+        json_pack("{s:b, s:b, s:b, s:b, s:b, s:b}", "receipt_found", found, "status_success",
+                  status_ok, "block_matches", block_ok, "log_present", log_ok,
+                  "emitted_by_contract", address_ok, "content_matches", content_ok);
+    json_t *ver = json_pack("{s:b, s:o, s:s}", "verified", verified, "checks", checks, "contract",
+                            contract ? contract : "");
+    if (ver) {
+        json_object_set_new(ver, "reason", reason ? json_string(reason) : json_null());
+        if (verified && head >= proof->block_number)
+            json_object_set_new(ver, "confirmations",
+                                json_integer((json_int_t)(head - proof->block_number + 1)));
+    }
+    json_object_set_new(item, "verified", json_boolean(verified));
+    json_object_set_new(item, "verification", ver ? ver : json_null());
+    return item;
+}
+
+static void verify_one(gw_chain *c, rpc_client *rpc, gw_verify_job *j)
+{
+    char err[256];
+    json_t *receipt = NULL;
+    int rc = rpc_call(rpc, "eth_getTransactionReceipt", json_pack("[s]", j->proof.tx_hash),
+                      &receipt, err, sizeof err);
+    if (rc != 0) {
+        mark_ok(c, 0);
+        json_t *e = json_pack("{s:s, s:s}", "error", "chain unreachable: cannot verify now", "code",
+                              "chain_unavailable");
+        j->result_json = e ? json_dumps(e, JSON_COMPACT) : NULL;
+        json_decref(e);
+        j->status = 503;
+        return;
+    }
+    mark_ok(c, 1);
+    gw_chain_status st;
+    gw_chain_status_get(c, &st);
+    json_t *out = gw_chain_verify_result(j->item_json, &j->proof, st.contract, receipt, st.head);
+    json_decref(receipt);
+    j->result_json =
+        out ? json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15)) : NULL;
+    json_decref(out);
+    j->status = j->result_json ? 200 : 500;
+}
+
+static void *verifier_main(void *arg)
+{
+    gw_chain *c = arg;
+    rpc_client *rpc = NULL;
+    if (rpc_client_create(&rpc, c->rpc_url, c->opt.timeout_ms) != 0) {
+        log_error("chain_rpc_create_failed role=verifier");
+        return NULL;
+    }
+    for (;;) {
+        pthread_mutex_lock(&c->mu);
+        while (!c->stop && !c->queue)
+            pthread_cond_wait(&c->cv, &c->mu);
+        if (c->stop) {
+            pthread_mutex_unlock(&c->mu);
+            break;
+        }
+        gw_verify_job *j = c->queue;
+        c->queue = j->next;
+        c->nqueue--;
+        pthread_mutex_unlock(&c->mu);
+
+        verify_one(c, rpc, j);
+
+        pthread_mutex_lock(&c->mu);
+        j->next = c->done;
+        c->done = j;
+        pthread_mutex_unlock(&c->mu);
+        if (c->opt.wake)
+            c->opt.wake(c->opt.wake_arg);
+    }
+    rpc_client_destroy(rpc);
+    return NULL;
+}
+
+int gw_chain_verify_submit(gw_chain *c, gw_verify_job *job)
+{
+    pthread_mutex_lock(&c->mu);
+    if (c->nqueue >= VERIFY_QUEUE_MAX) {
+        pthread_mutex_unlock(&c->mu);
+        return -1;
+    }
+    job->next = NULL;
+    gw_verify_job **pp = &c->queue;
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = job;
+    c->nqueue++;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    return 0;
+}
+
+gw_verify_job *gw_chain_take_done(gw_chain *c)
+{
+    pthread_mutex_lock(&c->mu);
+    gw_verify_job *d = c->done;
+    c->done = NULL;
+    pthread_mutex_unlock(&c->mu);
+    return d;
+}
+
+void gw_verify_job_free(gw_verify_job *job)
+{
+    if (!job)
+        return;
+    free(job->item_json);
+    free(job->result_json);
+    free(job);
+}
+
+/* ---- lifecycle -------------------------------------------------------- */
+
+void gw_chain_status_get(gw_chain *c, gw_chain_status *out)
+{
+    pthread_mutex_lock(&c->mu);
+    *out = c->st;
+    /* Reachable means a recent success, not merely the last call's result. */
+    if (out->last_ok > 0 && wall_now() - out->last_ok > 3.0 * (double)c->opt.poll_ms / 1000.0 + 5)
+        out->reachable = 0;
+    pthread_mutex_unlock(&c->mu);
+}
+
+void gw_chain_redact_url(const char *url, char *out, size_t cap)
+{
+    if (!cap)
+        return;
+    out[0] = '\0';
+    if (!url)
+        return;
+    const char *scheme = strstr(url, "://");
+    const char *host = scheme ? scheme + 3 : url;
+    const char *slash = strchr(host, '/');
+    const char *at = strchr(host, '@');
+    if (at && (!slash || at < slash))
+        host = at + 1;
+    size_t n = 0;
+    if (scheme) {
+        size_t sl = (size_t)(scheme + 3 - url);
+        n = sl < cap - 1 ? sl : cap - 1;
+        memcpy(out, url, n);
+    }
+    for (const char *p = host; *p && *p != '?' && *p != '#' && n < cap - 1; p++)
+        out[n++] = *p;
+    out[n] = '\0';
+}
+
+int gw_chain_start(gw_chain **out, const gw_chain_options *opt)
+{
+    gw_chain *c = calloc(1, sizeof *c);
+    if (!c)
+        return -1;
+    c->opt = *opt;
+    if (c->opt.poll_ms <= 0)
+        c->opt.poll_ms = 500;
+    if (c->opt.timeout_ms <= 0)
+        c->opt.timeout_ms = 10000;
+    c->rpc_url = strdup(opt->rpc_url ? opt->rpc_url : "http://127.0.0.1:8545");
+    c->state_dir = strdup(opt->state_dir ? opt->state_dir : "./state");
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    c->st.chain_id_seen = -1;
+    if (!c->rpc_url || !c->state_dir)
+        goto fail;
+    if (opt->contract && opt->contract[0]) {
+        if (!address_valid(opt->contract)) {
+            log_error("contract_address_invalid value=%s", opt->contract);
+            goto fail;
+        }
+        set_contract(c, opt->contract);
+    }
+    if (pthread_create(&c->follower, NULL, follower_main, c) != 0)
+        goto fail;
+    c->follower_started = 1;
+    if (pthread_create(&c->verifier, NULL, verifier_main, c) != 0)
+        goto fail;
+    c->verifier_started = 1;
+    *out = c;
+    return 0;
+fail:
+    log_error("chain_start_failed");
+    gw_chain_stop(c);
+    return -1;
+}
+
+void gw_chain_stop(gw_chain *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->mu);
+    c->stop = 1;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    if (c->follower_started)
+        pthread_join(c->follower, NULL);
+    if (c->verifier_started)
+        pthread_join(c->verifier, NULL);
+    for (gw_verify_job *lists[2] = {c->queue, c->done}, **l = lists; l < lists + 2; l++) {
+        while (*l) {
+            gw_verify_job *n = (*l)->next;
+            gw_verify_job_free(*l);
+            *l = n;
+        }
+    }
+    pthread_cond_destroy(&c->cv);
+    pthread_mutex_destroy(&c->mu);
+    free(c->rpc_url);
+    free(c->state_dir);
+    free(c);
+}

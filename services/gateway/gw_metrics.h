@@ -1,0 +1,80 @@
+/*
+ * gw_metrics — the gateway's counters and gauges, rendered in the
+ * Prometheus text exposition format for GET /metrics.
+ *
+ * Counters are plain 64-bit integers updated with relaxed atomics, so any
+ * thread (paho's callback thread, the lws thread, the chain thread) can
+ * count without a lock. Per-second rates are computed by gw_metrics_tick(),
+ * called once a second from the lws thread, over a sliding 10 s window.
+ */
+#ifndef GW_METRICS_H
+#define GW_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Errors by kind: each has a stable label value in gateway_errors_total. */
+typedef enum {
+    GW_ERR_READING_INVALID = 0, /* a reading message that did not decode */
+    GW_ERR_ANOMALY_INVALID,     /* anomalies/+ message that did not decode */
+    GW_ERR_LOGGED_INVALID,      /* chain/logged/+ message that did not decode */
+    GW_ERR_SENSOR_TABLE_FULL,   /* a new sensor beyond GATEWAY_MAX_SENSORS */
+    GW_ERR_HTTP_BAD_REQUEST,    /* 400 answers */
+    GW_ERR_HTTP_UNAUTHORIZED,   /* 401 answers */
+    GW_ERR_HTTP_FORBIDDEN,      /* 403 answers (Origin/CORS) */
+    GW_ERR_HTTP_TOO_LARGE,      /* 413 answers */
+    GW_ERR_HTTP_NOT_FOUND,      /* 404 answers */
+    GW_ERR_WS_BAD_MESSAGE,      /* a client message that is not a valid command */
+    GW_ERR_WS_TOO_LARGE,        /* a client message above WS_MAX_MESSAGE_BYTES */
+    GW_ERR_WS_ORIGIN,           /* a WebSocket upgrade refused for its Origin */
+    GW_ERR_RPC,                 /* a failed JSON-RPC call to the chain */
+    GW_ERR_CHAIN_LOG_INVALID,   /* an event log on chain that did not decode */
+    GW_ERR_PUBLISH,             /* an MQTT publish that could not be queued */
+    GW_ERR_BUS_OVERFLOW,        /* pushes dropped because the lws thread fell behind */
+    GW_ERR__COUNT
+} gw_err_kind;
+
+/* Counted events whose per-second rate is also exported. */
+typedef enum {
+    GW_RATE_READINGS = 0, /* readings received from MQTT */
+    GW_RATE_ANOMALIES,    /* anomalies received from MQTT */
+    GW_RATE_LOGGED,       /* chain confirmations received from MQTT */
+    GW_RATE_WS_SENT,      /* WebSocket messages handed to clients */
+    GW_RATE__COUNT
+} gw_rate_kind;
+
+typedef struct {
+    uint64_t err[GW_ERR__COUNT];
+    uint64_t events[GW_RATE__COUNT];
+    double rate[GW_RATE__COUNT]; /* per second over the last window; lws thread only */
+    uint64_t http_requests[6];   /* index = status / 100 (1..5) */
+    uint64_t ws_dropped;         /* messages dropped for slow clients */
+    uint64_t ws_slow_disconnects;
+    uint64_t ws_rejected_clients; /* connections refused above WS_MAX_CLIENTS */
+    /* Ring of per-second event counts for the rate window. */
+    uint64_t hist[GW_RATE__COUNT][11];
+    int hist_pos, hist_n;
+} gw_metrics;
+
+/** Zero all counters. */
+void gw_metrics_init(gw_metrics *m);
+
+/** Count one error of `kind`. Thread-safe (relaxed atomic). */
+void gw_metrics_err(gw_metrics *m, gw_err_kind kind);
+
+/** Add `n` events of `kind`. Thread-safe (relaxed atomic). */
+void gw_metrics_event(gw_metrics *m, gw_rate_kind kind, uint64_t n);
+
+/** Add n to a counter field of m (e.g. &m->ws_dropped). Thread-safe. */
+void gw_metrics_add(uint64_t *counter, uint64_t n);
+
+/** Read a counter. Thread-safe. */
+uint64_t gw_metrics_get(const uint64_t *counter);
+
+/** Update the per-second rates; call once a second from one thread. */
+void gw_metrics_tick(gw_metrics *m);
+
+/** Label value of an error kind ("reading_invalid", ...). */
+const char *gw_metrics_err_name(gw_err_kind kind);
+
+#endif

@@ -1,0 +1,327 @@
+/*
+ * gateway — one process serving the REST API, the WebSocket feed and the
+ * dashboard with libwebsockets, fed by MQTT (readings, anomalies, chain
+ * confirmations) and by the chain itself (AnomalyLogger events).
+ *
+ * main() parses the configuration, creates the modules (gw.h lists them and
+ * their threads), and runs the lws event loop on this thread until SIGINT
+ * or SIGTERM. Messages produced on other threads reach the loop through the
+ * bus (gw_bus) and lws_cancel_service(); a one-second lws timer updates
+ * rates and disconnects slow WebSocket clients.
+ */
+#include <libwebsockets.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "gw.h"
+#include "gw_feed.h"
+#include "gw_http.h"
+#include "gw_ws.h"
+#include "log.h"
+
+static gw G;
+static gw_config C;
+static const char *log_level_name;
+static volatile sig_atomic_t stop_flag;
+static lws_sorted_usec_list_t tick_sul;
+
+static const config_option opts[] = {
+    {"host", "GATEWAY_HOST", CONFIG_STR, "0.0.0.0", "address to listen on", &C.host},
+    {"port", "GATEWAY_PORT", CONFIG_INT, "8080", "HTTP/WebSocket port", &C.port},
+    {"www-dir", "WWW_DIR", CONFIG_STR, NULL,
+     "dashboard files (default: services/gateway/www next to the build)", &C.www_dir},
+    {"uplot-dir", "UPLOT_DIR", CONFIG_STR, NULL,
+     "uPlot dist directory served at /vendor/uplot/ (default: tools/node_modules/uplot/dist)",
+     &C.vendor_dir},
+    {"token", "GATEWAY_TOKEN", CONFIG_STR, NULL,
+     "bearer token required for POST /api/readings (unset = no token)", &C.token},
+    {"cors-origin", "CORS_ORIGIN", CONFIG_STR, "",
+     "origins allowed cross-origin: '' same-origin only, '*' any, or a comma list", &C.cors_origin},
+    {"ws-allowed-origins", "WS_ALLOWED_ORIGINS", CONFIG_STR, "",
+     "WebSocket Origin policy: '' same-origin only, '*' any, or a comma list", &C.ws_origins},
+    {"max-body-bytes", "MAX_BODY_BYTES", CONFIG_INT, "65536", "request body limit (413 above)",
+     &C.max_body},
+    {"ws-max-message-bytes", "WS_MAX_MESSAGE_BYTES", CONFIG_INT, "4096",
+     "client WebSocket message limit (closed with 1009 above)", &C.ws_max_msg},
+    {"ws-queue", "WS_QUEUE_MESSAGES", CONFIG_INT, "1024",
+     "messages queued per WebSocket client before dropping", &C.ws_queue},
+    {"ws-slow-client-s", "WS_SLOW_CLIENT_S", CONFIG_INT, "5",
+     "disconnect a client that keeps dropping messages this long", &C.ws_slow_s},
+    {"ws-max-clients", "WS_MAX_CLIENTS", CONFIG_INT, "10000", "WebSocket clients at most",
+     &C.ws_max_clients},
+    {"ws-snapshot", "WS_SNAPSHOT", CONFIG_INT, "50",
+     "newest on-chain anomalies sent to a client on connect", &C.ws_snapshot},
+    {"max-batch", "MAX_BATCH_READINGS", CONFIG_INT, "1000", "readings per POST at most",
+     &C.max_batch},
+    {"mqtt-url", "MQTT_URL", CONFIG_STR, "tcp://127.0.0.1:1883", "broker URI(s), comma-separated",
+     &C.mqtt_url},
+    {"mqtt-username", "MQTT_USERNAME", CONFIG_STR, NULL, "broker user", &C.mqtt_username},
+    {"mqtt-password", "MQTT_PASSWORD", CONFIG_STR, NULL, "broker password (never logged)",
+     &C.mqtt_password},
+    {"mqtt-ca-file", "MQTT_CA_FILE", CONFIG_STR, NULL, "CA file for ssl:// broker URIs",
+     &C.mqtt_ca_file},
+    {"mqtt-client-id", "GATEWAY_MQTT_CLIENT_ID", CONFIG_STR, NULL,
+     "MQTT client id (default gateway-<pid>)", &C.mqtt_client_id},
+    {"rpc-url", "RPC_URL", CONFIG_STR, "http://127.0.0.1:8545", "JSON-RPC endpoint", &C.rpc_url},
+    {"chain-id", "CHAIN_ID", CONFIG_INT, "1337", "expected chain id", &C.chain_id},
+    {"contract-address", "CONTRACT_ADDRESS", CONFIG_STR, NULL,
+     "AnomalyLogger address (default: read $STATE_DIR/contract-<chain_id>.json)", &C.contract},
+    {"state-dir", "STATE_DIR", CONFIG_STR, "./state", "state directory", &C.state_dir},
+    {"sensors-mapping", "INGEST_MAPPING", CONFIG_STR, NULL,
+     "ingest mapping file enabling more device formats", &C.mapping},
+    {"ring-size", "GATEWAY_RING_SIZE", CONFIG_INT, "600", "recent readings kept per sensor",
+     &C.ring_len},
+    {"max-sensors", "GATEWAY_MAX_SENSORS", CONFIG_INT, "2048", "sensors tracked at most",
+     &C.max_sensors},
+    {"stale-s", "SENSOR_STALE_S", CONFIG_INT, "30", "a sensor silent this long is 'stale'",
+     &C.stale_s},
+    {"chain-poll-ms", "CHAIN_POLL_MS", CONFIG_INT, "500", "new-block polling interval", &C.poll_ms},
+    {"log-level", "LOG_LEVEL", CONFIG_STR, "info", "debug, info, warn or error", &log_level_name},
+};
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+    if (G.lws)
+        lws_cancel_service(G.lws);
+}
+
+static void wake_lws(void *arg)
+{
+    (void)arg;
+    if (G.lws)
+        lws_cancel_service(G.lws);
+}
+
+static void tick(lws_sorted_usec_list_t *sul)
+{
+    gw_metrics_tick(&G.metrics);
+    gw_ws_tick(G.ws);
+    lws_sul_schedule(G.lws, 0, sul, tick, LWS_US_PER_SEC);
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len)
+{
+    switch (reason) {
+    case LWS_CALLBACK_PROTOCOL_INIT:
+        lws_sul_schedule(lws_get_context(wsi), 0, &tick_sul, tick, LWS_US_PER_SEC);
+        return 0;
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        gw_ws_drain(G.ws);
+        gw_http_drain_jobs(&G);
+        return 0;
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+    case LWS_CALLBACK_ESTABLISHED:
+    case LWS_CALLBACK_RECEIVE:
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+    case LWS_CALLBACK_CLOSED:
+        return gw_ws_callback(&G, wsi, reason, user, in, len);
+    default:
+        return gw_http_callback(&G, wsi, reason, user, in, len);
+    }
+}
+
+static struct lws_protocols protocols[] = {
+    {"gateway", callback, 0, 4096, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+/* lws log lines go through our logger, so they share its format. */
+static void lws_emit(int level, const char *line)
+{
+    char buf[512];
+    size_t n = strnlen(line, sizeof buf - 1);
+    memcpy(buf, line, n);
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        n--;
+    buf[n] = '\0';
+    log_msg(level == LLL_ERR ? LOG_ERROR : LOG_WARN, "lws msg=\"%s\"", buf);
+}
+
+/* Default for a directory setting: relative to the executable
+ * (build/bin/gateway -> ../../<rel>), else relative to the working directory. */
+static const char *default_dir(const char *rel, char *buf, size_t cap)
+{
+    char exe[PATH_MAX];
+    struct stat st;
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            int w = snprintf(buf, cap, "%s/../../%s", exe, rel);
+            if (w > 0 && (size_t)w < cap && stat(buf, &st) == 0 && S_ISDIR(st.st_mode))
+                return buf;
+        }
+    }
+    snprintf(buf, cap, "./%s", rel);
+    return buf;
+}
+
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+static int check_config(void)
+{
+    if (C.port < 0 || C.port > 65535 || C.max_body < 2 || C.ws_max_msg < 16 || C.ws_queue < 4 ||
+        C.ws_queue > 1000000 || C.ws_slow_s < 1 || C.ws_max_clients < 1 || C.ws_snapshot < 0 ||
+        C.max_batch < 1 || C.ring_len < 1 || C.max_sensors < 1 || C.stale_s < 1 || C.poll_ms < 10) {
+        fprintf(stderr, "gateway: a numeric setting is out of range (see --help)\n");
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int rc = 1;
+    enum log_level lvl;
+    char www[PATH_MAX], vendor[PATH_MAX], client_id[64];
+    const char *topics[GW_FEED_MAX_TOPICS];
+    struct lws_context_creation_info info;
+    static const lws_retry_bo_t retry = {
+        .secs_since_valid_ping = 20,   /* ping a client idle this long */
+        .secs_since_valid_hangup = 60, /* and drop it when no pong came by then */
+    };
+
+    int crc = config_parse(opts, sizeof opts / sizeof opts[0], argc, argv, NULL, NULL);
+    if (crc == CONFIG_HELP)
+        return 0;
+    if (crc != 0 || check_config() != 0)
+        return 2;
+    if (log_level_parse(log_level_name, &lvl) != 0) {
+        fprintf(stderr, "gateway: unknown LOG_LEVEL '%s'\n", log_level_name);
+        return 2;
+    }
+    log_init("gateway", lvl);
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_emit);
+    if (!C.www_dir)
+        C.www_dir = default_dir("services/gateway/www", www, sizeof www);
+    if (!C.vendor_dir)
+        C.vendor_dir = default_dir("tools/node_modules/uplot/dist", vendor, sizeof vendor);
+    if (!C.mqtt_client_id) {
+        snprintf(client_id, sizeof client_id, "gateway-%ld", (long)getpid());
+        C.mqtt_client_id = client_id;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
+
+    G.cfg = &C;
+    G.started = wall_now();
+    gw_metrics_init(&G.metrics);
+    gw_store_options so = {.max_sensors = (size_t)C.max_sensors,
+                           .ring_len = (size_t)C.ring_len,
+                           .stale_s = (double)C.stale_s};
+    if (gw_store_create(&G.store, &so) != 0 || gw_cache_create(&G.cache) != 0 ||
+        gw_bus_create(&G.bus, 200000, wake_lws, NULL) != 0 || gw_ws_create(&G.ws, &G) != 0) {
+        log_error("startup_failed reason=no_memory");
+        goto out;
+    }
+    if (ingest_create(&G.ig, C.mapping) != 0)
+        goto out;
+
+    memset(&info, 0, sizeof info);
+    protocols[0].per_session_data_size = gw_http_session_size() > gw_ws_session_size()
+                                             ? gw_http_session_size()
+                                             : gw_ws_session_size();
+    info.port = (int)C.port;
+    if (C.host && *C.host && strcmp(C.host, "0.0.0.0") != 0)
+        info.iface = C.host;
+    else
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.protocols = protocols;
+    info.vhost_name = "gateway";
+    info.server_string = "gateway";
+    info.retry_and_idle_policy = &retry;
+    info.max_http_header_data = 8192;
+    info.pt_serv_buf_size = 32768;
+    info.timeout_secs = 20;
+    info.fd_limit_per_thread = (unsigned int)(C.ws_max_clients + 512);
+    G.lws = lws_create_context(&info);
+    if (!G.lws) {
+        log_error("startup_failed reason=listen host=%s port=%ld", C.host, C.port);
+        goto out;
+    }
+
+    gw_chain_options co = {.rpc_url = C.rpc_url,
+                           .chain_id = C.chain_id,
+                           .contract = C.contract,
+                           .state_dir = C.state_dir,
+                           .poll_ms = C.poll_ms,
+                           .cache = G.cache,
+                           .bus = G.bus,
+                           .metrics = &G.metrics,
+                           .wake = wake_lws};
+    if (gw_chain_start(&G.chain, &co) != 0)
+        goto out;
+
+    int ntopics = gw_feed_topics(&G, topics, GW_FEED_MAX_TOPICS);
+    mqtt_options mo = {.uris = C.mqtt_url,
+                       .client_id = C.mqtt_client_id,
+                       .username = C.mqtt_username,
+                       .password = C.mqtt_password,
+                       .ca_file = C.mqtt_ca_file,
+                       .clean_session = 1,
+                       .topics = topics,
+                       .ntopics = ntopics,
+                       .sub_qos = 1,
+                       .on_message = gw_feed_on_message,
+                       .user = &G};
+    if (mqtt_client_create(&G.mqtt, &mo) != 0)
+        goto out;
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    log_info("listening host=%s port=%ld www=%s token=%s cors=\"%s\" ws_origins=\"%s\"", C.host,
+             C.port, C.www_dir, (C.token && *C.token) ? "set" : "none", C.cors_origin,
+             C.ws_origins);
+    while (!stop_flag)
+        if (lws_service(G.lws, 0) < 0)
+            break;
+    log_info("stopping");
+    rc = 0;
+out:
+    /* Producers first (they push to the bus and wake lws), then lws. */
+    mqtt_client_destroy(G.mqtt);
+    G.mqtt = NULL;
+    if (G.lws) {
+        lws_sul_cancel(&tick_sul);
+        lws_context_destroy(G.lws);
+    }
+    gw_chain_stop(G.chain);
+    G.lws = NULL;
+    gw_ws_destroy(G.ws);
+    gw_bus_destroy(G.bus);
+    gw_cache_destroy(G.cache);
+    gw_store_destroy(G.store);
+    ingest_destroy(G.ig);
+    return rc;
+}
