@@ -48,6 +48,7 @@ struct journal {
     int fd;
     int do_fsync;
     int failed; /* sticky I/O failure, see flush_locked */
+    int readonly;
     mem_entry *e;
     uint64_t n, cap;
     uint64_t *slots; /* index + 1, 0 = empty */
@@ -178,8 +179,10 @@ static int write_all(int fd, const uint8_t *p, size_t n)
  * recovers from the file, as databases do after an fsync error. */
 static int flush_locked(journal *j)
 {
-    if (j->failed)
+    if (j->failed || (j->readonly && j->wlen))
         return JOURNAL_ERR_IO;
+    if (j->readonly)
+        return 0;
     if (j->wlen) {
         if (write_all(j->fd, j->wbuf, j->wlen) < 0) {
             log_error("journal_write_failed path=%s errno=%d", j->path, errno);
@@ -355,7 +358,7 @@ static int replay(journal *j, size_t *dropped)
         rc = JOURNAL_ERR_FORMAT;
         goto out;
     }
-    if ((uint64_t)st.st_size > good) {
+    if ((uint64_t)st.st_size > good && !j->readonly) {
         /* Torn tail: cut it so the next append starts on a record boundary. */
         log_warn("journal_torn_tail path=%s kept=%llu dropped=%llu", j->path,
                  (unsigned long long)good, (unsigned long long)(st.st_size - good));
@@ -384,7 +387,21 @@ static void free_entries(journal *j)
     j->n = j->cap = j->nslots = 0;
 }
 
+static int open_mode(journal **out, const char *path, int do_fsync, size_t *dropped,
+                     int readonly);
+
 int journal_open(journal **out, const char *path, int do_fsync, size_t *dropped)
+{
+    return open_mode(out, path, do_fsync, dropped, 0);
+}
+
+int journal_open_readonly(journal **out, const char *path)
+{
+    return open_mode(out, path, 0, NULL, 1);
+}
+
+static int open_mode(journal **out, const char *path, int do_fsync, size_t *dropped,
+                     int readonly)
 {
     int rc = JOURNAL_ERR_NOMEM;
     journal *j;
@@ -400,10 +417,12 @@ int journal_open(journal **out, const char *path, int do_fsync, size_t *dropped)
     pthread_mutex_init(&j->mu, NULL);
     pthread_cond_init(&j->grew, NULL);
     j->do_fsync = do_fsync;
+    j->readonly = readonly;
     j->path = strdup(path);
     if (!j->path)
         goto out;
-    j->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    j->fd = readonly ? open(path, O_RDONLY | O_CLOEXEC)
+                     : open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (j->fd < 0) {
         log_error("journal_open_failed path=%s errno=%d", path, errno);
         rc = JOURNAL_ERR_IO;
@@ -412,7 +431,7 @@ int journal_open(journal **out, const char *path, int do_fsync, size_t *dropped)
     rc = replay(j, dropped);
     if (rc < 0)
         goto out;
-    if (j->size == 0) {
+    if (j->size == 0 && !readonly) {
         uint8_t h[9] = {'H'};
         memcpy(h + 1, MAGIC, 8);
         if ((rc = record(j, h, sizeof h)) < 0 || (rc = flush_locked(j)) < 0)
@@ -663,6 +682,8 @@ int journal_compact(journal *j)
 {
     int rc = JOURNAL_ERR_IO, fd = -1, dfd = -1;
     char *tmp = NULL, *dcopy = NULL;
+    if (j->readonly)
+        return JOURNAL_ERR_IO;
     pthread_mutex_lock(&j->mu);
     if ((rc = flush_locked(j)) < 0)
         goto out;

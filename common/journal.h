@@ -61,6 +61,10 @@ enum {
  *       discarded from a torn tail.
  *  Returns: 0 or a negative JOURNAL_ERR_*. May block on disk I/O. */
 int journal_open(journal **out, const char *path, int do_fsync, size_t *dropped);
+/** Open an existing journal for reading only (e.g. `verify` while the service
+ *  runs): a torn tail is ignored, not cut, and every write returns JOURNAL_ERR_IO.
+ *  Returns: 0 or a negative JOURNAL_ERR_*. */
+int journal_open_readonly(journal **out, const char *path);
 void journal_close(journal *j);
 
 /** Append a new ACCEPTED entry with `id` and payload data[0..len-1], then

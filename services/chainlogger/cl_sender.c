@@ -1,0 +1,479 @@
+/*
+ * cl_sender — drains the journal into AnomalyLogger transactions, one at a
+ * time, oldest first. The exactly-once argument:
+ *
+ *  1. An entry gets its sequence number once: the S record (seqs, nonce,
+ *     tx hash) is fsync'd before the transaction is broadcast, and a
+ *     re-send reuses the recorded seqs. New seqs are only ever handed out
+ *     above every seq the journal or the contract has seen.
+ *  2. The contract logs a (logger, seq) at most once: seqs below the
+ *     logger's nextSeq are skipped, a batch with nothing new reverts.
+ *  So any number of re-sends, after crashes, timeouts or a chain outage,
+ *  logs each entry exactly once; confirmation then reads where it landed
+ *  (from the receipt, or from eth_getLogs by id when another transaction
+ *  of ours got there first).
+ *
+ * Batching: up to batch_size ACCEPTED entries, or fewer once the oldest has
+ * waited max_delay_ms. Gas: an upper bound computed from the record sizes
+ * (per-record LOG4 + data + calldata + loop work, plus fixed storage
+ * writes), calibrated once per run against eth_estimateGas (and again after
+ * any out-of-gas revert); estimating every batch would double the EVM work
+ * the chain does per batch.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "abi.h"
+#include "alog.h"
+#include "cl.h"
+#include "hex.h"
+#include "log.h"
+
+typedef struct {
+    uint64_t first; /* journal index of the first entry */
+    uint32_t n;
+    uint64_t seq; /* seq of the first entry */
+    int resend;   /* entries already SENT */
+    uint8_t tx[32];
+} batch;
+
+typedef struct {
+    cl_sender *s;
+    int ready;          /* connected, nonce and seq known */
+    uint64_t nonce;     /* next nonce to use */
+    uint64_t next_seq;  /* next fresh seq */
+    double gas_scale;   /* 0 = not calibrated yet */
+    journal_entry *ent; /* scratch: batch_size entries */
+    uint8_t *packed;    /* scratch: records */
+    uint64_t seen_idx;  /* first pending index when we first saw it... */
+    double seen_at;     /* ...and when */
+} sender_state;
+
+int cl_publish_logged(mqtt_client *m, const journal_entry *e)
+{
+    anomaly a;
+    char txh[67], topic[16 + SENSOR_ID_MAX];
+    if (!m || alog_decode_record(e->data, e->len, &a) < 0)
+        return -1;
+    hex_encode(txh, e->tx_hash, 32, 1);
+    json_t *o = json_pack("{s:s, s:s, s:I, s:I}", "id", a.id, "tx_hash", txh, "block_number",
+                          (json_int_t)e->block, "log_index", (json_int_t)e->log_index);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!text)
+        return -1;
+    snprintf(topic, sizeof topic, "chain/logged/%s", a.sensor_id);
+    int rc = mqtt_client_publish(m, topic, text, strlen(text), 1, 0);
+    free(text);
+    return rc;
+}
+
+/* Connect, check the contract, and learn nonce and next seq. */
+static int prepare(sender_state *st)
+{
+    cl_sender *s = st->s;
+    size_t code;
+    uint64_t chain_seq, nonce;
+    int rc;
+    if ((rc = cl_eth_connect(s->eth)) < 0)
+        return rc;
+    if ((rc = cl_eth_code_size(s->eth, s->contract, &code)) < 0)
+        return rc;
+    if (code == 0) {
+        log_error("contract_missing reason=\"no code at the contract address; run `chainlogger "
+                  "deploy`\"");
+        return CL_ERR_CHAIN; /* keep retrying: the operator may deploy */
+    }
+    if ((rc = cl_eth_next_seq(s->eth, s->contract, s->eth->addr, &chain_seq)) < 0 ||
+        (rc = cl_eth_nonce(s->eth, "pending", &nonce)) < 0)
+        return rc;
+    uint64_t js = journal_next_seq(s->j);
+    st->next_seq = js > chain_seq ? js : chain_seq;
+    st->nonce = nonce;
+    st->ready = 1;
+    log_info("sender_ready nonce=%llu next_seq=%llu chain_next_seq=%llu pending=%llu",
+             (unsigned long long)nonce, (unsigned long long)st->next_seq,
+             (unsigned long long)chain_seq,
+             (unsigned long long)(journal_count(s->j) - journal_first_pending(s->j)));
+    return 0;
+}
+
+static int confirm(sender_state *st, const batch *b, uint32_t i, uint64_t seq, const uint8_t tx[32],
+                   uint64_t block, uint32_t log_index)
+{
+    cl_sender *s = st->s;
+    journal_entry *e = &st->ent[i];
+    if (e->state == JOURNAL_CONFIRMED)
+        return 0;
+    if (journal_mark_confirmed(s->j, b->first + i, seq, tx, block, log_index) < 0)
+        return CL_ERR_FATAL;
+    e->state = JOURNAL_CONFIRMED;
+    e->seq = seq;
+    memcpy(e->tx_hash, tx, 32);
+    e->block = block;
+    e->log_index = log_index;
+    s->logged++;
+    return 0;
+}
+
+/* Apply decoded logs of ours to the batch. */
+static int apply_logs(sender_state *st, const batch *b, json_t *logs)
+{
+    size_t k;
+    json_t *lg;
+    json_array_foreach(logs, k, lg)
+    {
+        anomaly a;
+        alog_proof pr;
+        uint8_t id[32], tx[32];
+        if (alog_decode_log(lg, &a, &pr) < 0)
+            continue;
+        if (strcasecmp(pr.logger, st->s->eth->addr_hex) != 0)
+            continue;
+        if (hex_decode(id, 32, a.id) != 32 || hex_decode(tx, 32, pr.tx_hash) != 32)
+            continue;
+        for (uint32_t i = 0; i < b->n; i++) {
+            if (memcmp(st->ent[i].id, id, 32) == 0 && pr.seq == b->seq + i) {
+                int rc = confirm(st, b, i, pr.seq, tx, pr.block_number, pr.log_index);
+                if (rc < 0)
+                    return rc;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Find, by id, the logs of entries that a transaction other than the one we
+ * hold logged (a re-send after a crash, or a skip inside a later batch). */
+static int confirm_from_logs(sender_state *st, const batch *b)
+{
+    cl_sender *s = st->s;
+    json_t *ids = json_array(), *logs = NULL;
+    uint64_t head;
+    char h[67];
+    int rc;
+    for (uint32_t i = 0; i < b->n; i++) {
+        if (st->ent[i].state == JOURNAL_CONFIRMED)
+            continue;
+        hex_encode(h, st->ent[i].id, 32, 1);
+        json_array_append_new(ids, json_string(h));
+    }
+    if (json_array_size(ids) == 0) {
+        json_decref(ids);
+        return 0;
+    }
+    if ((rc = cl_eth_block_number(s->eth, &head)) < 0 ||
+        (rc = cl_eth_logs(s->eth, s->contract, 0, head, ids, s->eth->addr, &logs)) < 0) {
+        json_decref(ids);
+        return rc;
+    }
+    json_decref(ids);
+    rc = apply_logs(st, b, logs);
+    json_decref(logs);
+    return rc;
+}
+
+static int all_confirmed(const sender_state *st, const batch *b)
+{
+    for (uint32_t i = 0; i < b->n; i++)
+        if (st->ent[i].state != JOURNAL_CONFIRMED)
+            return 0;
+    return 1;
+}
+
+static void publish_batch(sender_state *st, const batch *b)
+{
+    for (uint32_t i = 0; i < b->n; i++)
+        if (cl_publish_logged(st->s->mqtt, &st->ent[i]) < 0 && st->s->mqtt)
+            log_rate(2, 5, LOG_WARN, "publish_logged_failed");
+}
+
+/* Per-record gas upper bound; see the file comment. */
+static uint64_t gas_bound(const sender_state *st, const batch *b, size_t calldata_len)
+{
+    uint64_t g = 21000 + 16 * (uint64_t)calldata_len + 60000;
+    for (uint32_t i = 0; i < b->n; i++)
+        g += 1875 + 8 * (96 + abi_padded(st->ent[i].len)) + 1200;
+    return g;
+}
+
+static int build_calldata(sender_state *st, const batch *b, uint8_t **cd, size_t *cdl)
+{
+    size_t plen = 0;
+    uint8_t sel[4];
+    for (uint32_t i = 0; i < b->n; i++) {
+        memcpy(st->packed + plen, st->ent[i].data, st->ent[i].len);
+        plen += st->ent[i].len;
+    }
+    abi_selector(ALOG_BATCH_SIG, sel);
+    abi_arg args[2] = {{.type = ABI_UINT, .u = b->seq},
+                       {.type = ABI_BYTES, .p = st->packed, .len = plen}};
+    return abi_encode(sel, args, 2, cd, cdl);
+}
+
+/* The receipt of our transaction is in: confirm what it logged. */
+static int handle_receipt(sender_state *st, const batch *b, json_t *receipt, uint64_t gas_limit)
+{
+    cl_sender *s = st->s;
+    const char *status = json_string_value(json_object_get(receipt, "status"));
+    int rc;
+    if (status && strcmp(status, "0x1") == 0) {
+        if ((rc = apply_logs(st, b, json_object_get(receipt, "logs"))) < 0)
+            return rc;
+        if (!all_confirmed(st, b) && (rc = confirm_from_logs(st, b)) < 0)
+            return rc;
+    } else {
+        uint64_t used = 0, next;
+        const char *gu = json_string_value(json_object_get(receipt, "gasUsed"));
+        if (gu)
+            (void)hex_to_u64(gu, &used);
+        if ((rc = cl_eth_next_seq(s->eth, s->contract, s->eth->addr, &next)) < 0)
+            return rc;
+        log_warn("batch_reverted first_seq=%llu n=%u chain_next_seq=%llu gas_used=%llu "
+                 "gas_limit=%llu",
+                 (unsigned long long)b->seq, b->n, (unsigned long long)next,
+                 (unsigned long long)used, (unsigned long long)gas_limit);
+        if (next >= b->seq + b->n) {
+            /* Duplicate: everything was logged before, by another transaction. */
+            if ((rc = confirm_from_logs(st, b)) < 0)
+                return rc;
+        } else if (gas_limit && used >= gas_limit) {
+            st->gas_scale = 0; /* out of gas: recalibrate */
+        } else if (next < b->seq) {
+            log_error("seq_gap first_seq=%llu chain_next_seq=%llu", (unsigned long long)b->seq,
+                      (unsigned long long)next);
+            st->ready = 0;
+        }
+    }
+    if (all_confirmed(st, b)) {
+        if (journal_sync(s->j) < 0)
+            return CL_ERR_FATAL;
+        publish_batch(st, b);
+        s->batches++;
+        log_debug("batch_confirmed first_seq=%llu n=%u", (unsigned long long)b->seq, b->n);
+        return 1;
+    }
+    return 0;
+}
+
+/* Sign, journal, send, and wait for the receipt of batch b.
+ * Returns 1 when confirmed, 0 to come back later, or a negative error. */
+static int submit(sender_state *st, batch *b)
+{
+    cl_sender *s = st->s;
+    uint8_t *cd = NULL, *raw = NULL, h[32];
+    size_t cdl, rawlen;
+    json_t *receipt = NULL;
+    uint64_t gas;
+    int rc;
+
+    if (build_calldata(st, b, &cd, &cdl) < 0)
+        return CL_ERR_FATAL;
+    uint64_t bound = gas_bound(st, b, cdl);
+    if (st->gas_scale == 0) {
+        uint64_t est;
+        rc = cl_eth_estimate(s->eth, s->contract, cd, cdl, &est);
+        if (rc < 0) {
+            /* A revert in estimation: not authorised, or seqs out of step. */
+            log_rate(3, 10, LOG_ERROR, "estimate_failed first_seq=%llu n=%u reason=\"%s\"",
+                     (unsigned long long)b->seq, b->n, s->eth->err);
+            st->ready = 0;
+            goto out;
+        }
+        double need = (double)est * 1.25 / (double)bound;
+        st->gas_scale = need > 1.0 ? need : 1.0;
+        log_info("gas_calibrated estimate=%llu bound=%llu scale=%.3f", (unsigned long long)est,
+                 (unsigned long long)bound, st->gas_scale);
+    }
+    gas = (uint64_t)((double)bound * st->gas_scale);
+    if ((rc = cl_eth_refresh_fees(s->eth, 15.0)) < 0)
+        goto out;
+    if (cl_eth_sign(s->eth, s->contract, cd, cdl, st->nonce, gas, &raw, &rawlen, h) < 0) {
+        rc = CL_ERR_FATAL;
+        goto out;
+    }
+    /* Write-ahead: the seqs and the hash are durable before anyone can see the tx. */
+    if (journal_mark_sent(s->j, b->first, b->n, b->seq, st->nonce, h) < 0 ||
+        journal_sync(s->j) < 0) {
+        rc = CL_ERR_FATAL;
+        goto out;
+    }
+    for (uint32_t i = 0; i < b->n; i++) {
+        st->ent[i].state = JOURNAL_SENT;
+        memcpy(st->ent[i].tx_hash, h, 32);
+    }
+    if (!b->resend && b->seq + b->n > st->next_seq)
+        st->next_seq = b->seq + b->n;
+    b->resend = 1;
+    memcpy(b->tx, h, 32);
+    rc = cl_eth_send_raw(s->eth, raw, rawlen);
+    if (rc == CL_ERR_NONCE) {
+        uint64_t n;
+        if (cl_eth_nonce(s->eth, "pending", &n) == 0) {
+            log_warn("nonce_resync had=%llu chain=%llu", (unsigned long long)st->nonce,
+                     (unsigned long long)n);
+            st->nonce = n;
+        }
+        rc = 0;
+        goto out;
+    }
+    if (rc == CL_ERR_UNDERPRICED) {
+        s->eth->fee_bump_pct += 20;
+        rc = 0;
+        goto out;
+    }
+    if (rc < 0)
+        goto out;
+    st->nonce++;
+    s->eth->fee_bump_pct = 0;
+    rc = cl_eth_wait_receipt(s->eth, h, s->receipt_timeout_ms, &receipt, s->stop);
+    if (rc == 1)
+        rc = handle_receipt(st, b, receipt, gas);
+out:
+    json_decref(receipt);
+    free(raw);
+    free(cd);
+    return rc;
+}
+
+/* The oldest pending entries were sent before (this run or an earlier one)
+ * and are not confirmed: find out what happened, re-send if needed. */
+static int settle(sender_state *st, batch *b)
+{
+    cl_sender *s = st->s;
+    json_t *receipt = NULL;
+    uint64_t next;
+    int rc = cl_eth_receipt(s->eth, b->tx, &receipt);
+    if (rc < 0)
+        return rc;
+    if (rc == 1) {
+        rc = handle_receipt(st, b, receipt, 0);
+        json_decref(receipt);
+        if (rc != 0)
+            return rc;
+    }
+    if ((rc = cl_eth_next_seq(s->eth, s->contract, s->eth->addr, &next)) < 0)
+        return rc;
+    if (next >= b->seq + b->n) {
+        if ((rc = confirm_from_logs(st, b)) < 0)
+            return rc;
+        if (all_confirmed(st, b)) {
+            if (journal_sync(s->j) < 0)
+                return CL_ERR_FATAL;
+            publish_batch(st, b);
+            return 1;
+        }
+        log_rate(4, 10, LOG_ERROR,
+                 "logged_but_not_found first_seq=%llu n=%u chain_next_seq=%llu",
+                 (unsigned long long)b->seq, b->n, (unsigned long long)next);
+        return CL_ERR_CHAIN;
+    }
+    if (next < b->seq) {
+        log_rate(5, 10, LOG_ERROR, "seq_gap first_seq=%llu chain_next_seq=%llu",
+                 (unsigned long long)b->seq, (unsigned long long)next);
+        st->ready = 0;
+        return CL_ERR_CHAIN;
+    }
+    s->retries++;
+    log_info("batch_resend first_seq=%llu n=%u chain_next_seq=%llu", (unsigned long long)b->seq,
+             b->n, (unsigned long long)next);
+    return submit(st, b);
+}
+
+/* Load the next batch starting at the first pending entry.
+ * Returns 1 with *b filled, 0 when there is nothing to send yet. */
+static int next_batch(sender_state *st, batch *b)
+{
+    cl_sender *s = st->s;
+    uint64_t fp = journal_first_pending(s->j), cnt = journal_count(s->j);
+    if (fp >= cnt) {
+        journal_wait(s->j, cnt, 200);
+        return 0;
+    }
+    memset(b, 0, sizeof(*b));
+    b->first = fp;
+    if (journal_get(s->j, fp, &st->ent[0]) < 0)
+        return 0;
+    if (st->ent[0].state == JOURNAL_SENT) {
+        /* Re-assemble the group sent together: same tx, consecutive seqs. */
+        b->resend = 1;
+        b->seq = st->ent[0].seq;
+        memcpy(b->tx, st->ent[0].tx_hash, 32);
+        b->n = 1;
+        while (b->n < (uint32_t)s->batch_size && fp + b->n < cnt &&
+               journal_get(s->j, fp + b->n, &st->ent[b->n]) == 0 &&
+               st->ent[b->n].state == JOURNAL_SENT &&
+               memcmp(st->ent[b->n].tx_hash, b->tx, 32) == 0 &&
+               st->ent[b->n].seq == b->seq + b->n)
+            b->n++;
+        return 1;
+    }
+    b->n = 1;
+    while (b->n < (uint32_t)s->batch_size && fp + b->n < cnt &&
+           journal_get(s->j, fp + b->n, &st->ent[b->n]) == 0 &&
+           st->ent[b->n].state == JOURNAL_ACCEPTED)
+        b->n++;
+    if (b->n < (uint32_t)s->batch_size && fp + b->n == cnt) {
+        double now = cl_now();
+        if (st->seen_idx != fp + 1) {
+            st->seen_idx = fp + 1;
+            st->seen_at = now;
+        }
+        double left_ms = s->max_delay_ms - (now - st->seen_at) * 1000.0;
+        if (left_ms > 0) {
+            journal_wait(s->j, cnt + (uint64_t)(s->batch_size - b->n) - 1,
+                         left_ms > 200 ? 200 : (int)left_ms + 1);
+            return 0;
+        }
+    }
+    b->seq = st->next_seq;
+    return 1;
+}
+
+int cl_sender_run(cl_sender *s)
+{
+    sender_state st = {.s = s};
+    int rc = 0, backoff = 250;
+    batch b;
+
+    if (s->batch_size < 1 || s->batch_size > ALOG_MAX_BATCH)
+        return CL_ERR_FATAL;
+    st.ent = calloc((size_t)s->batch_size, sizeof(*st.ent));
+    st.packed = malloc((size_t)s->batch_size * JOURNAL_REC_MAX);
+    if (!st.ent || !st.packed) {
+        rc = CL_ERR_FATAL;
+        goto out;
+    }
+    while (!*s->stop) {
+        if (!st.ready) {
+            rc = prepare(&st);
+            if (rc == CL_ERR_FATAL)
+                goto out;
+            if (rc < 0) {
+                cl_sleep_ms(backoff, s->stop);
+                backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+                continue;
+            }
+        }
+        if (!next_batch(&st, &b))
+            continue;
+        rc = b.resend ? settle(&st, &b) : submit(&st, &b);
+        if (rc == CL_ERR_FATAL)
+            goto out;
+        if (rc < 0) {
+            /* Chain trouble: back off, then re-learn nonce and seq. */
+            st.ready = 0;
+            cl_sleep_ms(backoff, s->stop);
+            backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+            continue;
+        }
+        backoff = 250;
+    }
+    rc = 0;
+out:
+    free(st.ent);
+    free(st.packed);
+    return rc;
+}

@@ -1,0 +1,150 @@
+/*
+ * cl_verify — `chainlogger verify`: read back every AnomalyLogged event of
+ * this logger from the chain (eth_getLogs, in block ranges) and compare it
+ * with the journal, field by field:
+ *   missing     in the journal, not on chain (includes entries still pending)
+ *   extra       on chain, not in the journal
+ *   duplicated  on chain more than once
+ *   altered     on chain with different content than the journal holds
+ * The journal holds each anomaly in the exact on-chain record encoding, so
+ * "same content" is byte equality; when it differs, each field is reported.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "alog.h"
+#include "cl.h"
+#include "hex.h"
+#include "log.h"
+
+#define RANGE 5000 /* blocks per eth_getLogs call */
+
+typedef struct {
+    uint32_t count;      /* times seen on chain */
+    int altered;
+} seen;
+
+static void diff_fields(const journal_entry *je, const anomaly *c, uint64_t idx, int verbose)
+{
+    anomaly a;
+    if (alog_decode_record(je->data, je->len, &a) < 0) {
+        printf("altered index=%llu reason=journal_record_unreadable\n", (unsigned long long)idx);
+        return;
+    }
+    if (!verbose)
+        return;
+#define DIFF(cond, name, fmt, x, y)                                                            \
+    if (cond)                                                                                  \
+        printf("altered id=%s field=%s journal=" fmt " chain=" fmt "\n", a.id, name, x, y);
+    DIFF(strcmp(a.sensor_id, c->sensor_id), "sensor_id", "%s", a.sensor_id, c->sensor_id);
+    DIFF(strcmp(a.metric, c->metric), "metric", "%s", a.metric, c->metric);
+    DIFF(llround(a.ts * 1000) != llround(c->ts * 1000), "ts", "%.3f", a.ts, c->ts);
+    DIFF(memcmp(&a.value, &c->value, 8), "value", "%.17g", a.value, c->value);
+    DIFF(memcmp(&a.score, &c->score, 8), "score", "%.17g", a.score, c->score);
+    DIFF(a.type != c->type, "type", "%d", (int)a.type, (int)c->type);
+    DIFF(strcmp(a.explanation, c->explanation), "explanation", "\"%s\"", a.explanation,
+         c->explanation);
+#undef DIFF
+}
+
+int cl_verify(cl_eth *e, const uint8_t contract[20], const uint8_t logger[20], journal *j,
+              int verbose)
+{
+    uint64_t head, n = journal_count(j), onchain = 0;
+    uint64_t missing = 0, extra = 0, dup = 0, altered = 0, matched = 0, pending = 0, moved = 0;
+    seen *sv = calloc(n ? n : 1, sizeof(*sv));
+    journal_entry *je = malloc(sizeof(*je));
+    int rc;
+
+    if (!sv || !je) {
+        free(sv);
+        free(je);
+        return CL_ERR_FATAL;
+    }
+    if ((rc = cl_eth_block_number(e, &head)) < 0)
+        goto out;
+    for (uint64_t from = 0; from <= head; from += RANGE) {
+        uint64_t to = from + RANGE - 1 > head ? head : from + RANGE - 1;
+        json_t *logs = NULL, *lg;
+        size_t k;
+        if ((rc = cl_eth_logs(e, contract, from, to, NULL, logger, &logs)) < 0)
+            goto out;
+        json_array_foreach(logs, k, lg)
+        {
+            anomaly c;
+            alog_proof pr;
+            uint8_t id[32], rec[ALOG_RECORD_MAX];
+            onchain++;
+            if (alog_decode_log(lg, &c, &pr) < 0 || hex_decode(id, 32, c.id) != 32) {
+                const char *bn = json_string_value(json_object_get(lg, "blockNumber"));
+                printf("extra reason=undecodable_log block=%s\n", bn ? bn : "?");
+                extra++;
+                continue;
+            }
+            int64_t idx = journal_find(j, id);
+            if (idx < 0) {
+                if (verbose)
+                    printf("extra id=%s sensor=%s block=%llu tx=%s\n", c.id, c.sensor_id,
+                           (unsigned long long)pr.block_number, pr.tx_hash);
+                extra++;
+                continue;
+            }
+            if ((uint64_t)idx >= n) /* appended after we counted: ignore */
+                continue;
+            sv[idx].count++;
+            if (sv[idx].count == 2) {
+                dup++;
+                if (verbose)
+                    printf("duplicated id=%s block=%llu tx=%s\n", c.id,
+                           (unsigned long long)pr.block_number, pr.tx_hash);
+            }
+            if (journal_get(j, (uint64_t)idx, je) < 0)
+                continue;
+            int rl = alog_encode_record(&c, rec, sizeof rec);
+            if (rl < 0 || (size_t)rl != je->len || memcmp(rec, je->data, je->len) != 0) {
+                if (!sv[idx].altered)
+                    altered++;
+                sv[idx].altered = 1;
+                diff_fields(je, &c, (uint64_t)idx, verbose);
+            }
+            if (je->state == JOURNAL_CONFIRMED) {
+                char txh[67];
+                hex_encode(txh, je->tx_hash, 32, 1);
+                if (strcasecmp(txh, pr.tx_hash) != 0 || je->block != pr.block_number)
+                    moved++; /* e.g. re-mined after a reorg: content still matches */
+            }
+        }
+        json_decref(logs);
+    }
+    for (uint64_t i = 0; i < n; i++) {
+        if (sv[i].count == 0) {
+            if (journal_get(j, i, je) == 0 && je->state != JOURNAL_CONFIRMED)
+                pending++;
+            missing++;
+            if (verbose && journal_get(j, i, je) == 0) {
+                char idh[65];
+                hex_encode(idh, je->id, 32, 0);
+                printf("missing id=%s state=%s\n", idh,
+                       je->state == JOURNAL_CONFIRMED ? "confirmed"
+                       : je->state == JOURNAL_SENT    ? "sent"
+                                                      : "accepted");
+            }
+        } else if (sv[i].count == 1 && !sv[i].altered) {
+            matched++;
+        }
+    }
+    printf("verify: journal=%llu chain=%llu matched=%llu missing=%llu (pending=%llu) extra=%llu "
+           "duplicated=%llu altered=%llu proof_mismatch=%llu\n",
+           (unsigned long long)n, (unsigned long long)onchain, (unsigned long long)matched,
+           (unsigned long long)missing, (unsigned long long)pending, (unsigned long long)extra,
+           (unsigned long long)dup, (unsigned long long)altered, (unsigned long long)moved);
+    rc = (missing || extra || dup || altered) ? 1 : 0;
+    printf("verify: %s\n", rc == 0 ? "OK" : "MISMATCH");
+out:
+    free(sv);
+    free(je);
+    return rc;
+}

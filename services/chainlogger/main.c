@@ -1,0 +1,350 @@
+/*
+ * chainlogger — writes every anomaly to the AnomalyLogger contract, exactly
+ * once. main() parses the configuration and dispatches the subcommand:
+ *
+ *   chainlogger [run]          consume anomalies/+ (QoS 1, persistent session),
+ *                              journal each (fsync) before acknowledging it, and
+ *                              let the sender thread log them on chain
+ *   chainlogger deploy         deploy the contract unless the recorded one exists;
+ *                              print its address
+ *   chainlogger verify         compare the chain with the journal; exit 0 when equal
+ *   chainlogger address        print this logger's account address
+ *   chainlogger authorize ADDR / revoke ADDR   owner: manage logger accounts
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "alog.h"
+#include "anomaly.h"
+#include "cl.h"
+#include "config.h"
+#include "hex.h"
+#include "log.h"
+
+static const char *mqtt_url, *mqtt_user, *mqtt_pass, *mqtt_ca, *mqtt_client_id, *rpc_url;
+static const char *contract_addr, *key_file, *private_key, *state_dir, *log_level, *contract_json;
+static long chain_id, batch_size, batch_delay_ms, rpc_timeout_ms, receipt_timeout_ms;
+static int verbose;
+
+static const config_option opts[] = {
+    {"mqtt-url", "MQTT_URL", CONFIG_STR, "tcp://127.0.0.1:1883", "broker URI(s), comma-separated", &mqtt_url},
+    {"mqtt-username", "MQTT_USERNAME", CONFIG_STR, NULL, "broker user name", &mqtt_user},
+    {"mqtt-password", "MQTT_PASSWORD", CONFIG_STR, NULL, "broker password (never logged)", &mqtt_pass},
+    {"mqtt-ca-file", "MQTT_CA_FILE", CONFIG_STR, NULL, "CA file for ssl:// broker URIs", &mqtt_ca},
+    {"mqtt-client-id", "CHAINLOGGER_CLIENT_ID", CONFIG_STR, "chainlogger", "MQTT client id (stable: the persistent session is keyed by it)", &mqtt_client_id},
+    {"rpc-url", "RPC_URL", CONFIG_STR, "http://127.0.0.1:8545", "Ethereum JSON-RPC endpoint", &rpc_url},
+    {"chain-id", "CHAIN_ID", CONFIG_INT, "1337", "expected chain id (checked with eth_chainId)", &chain_id},
+    {"contract", "CONTRACT_ADDRESS", CONFIG_STR, NULL, "AnomalyLogger address (default: $STATE_DIR/contract-<chain_id>.json)", &contract_addr},
+    {"contract-json", "CONTRACT_JSON", CONFIG_STR, "contracts/build/AnomalyLogger.json", "compiled contract, for deploy", &contract_json},
+    {"key-file", "KEY_FILE", CONFIG_STR, NULL, "file holding the hex private key (mode 600)", &key_file},
+    {"private-key", "PRIVATE_KEY", CONFIG_STR, NULL, "hex private key when no KEY_FILE (never logged)", &private_key},
+    {"state-dir", "STATE_DIR", CONFIG_STR, "./state", "journal and contract address directory", &state_dir},
+    {"batch-size", "BATCH_SIZE", CONFIG_INT, "50", "anomalies per transaction (1..200)", &batch_size},
+    {"batch-max-delay-ms", "BATCH_MAX_DELAY_MS", CONFIG_INT, "200", "send a partial batch once its oldest anomaly waited this long", &batch_delay_ms},
+    {"rpc-timeout-ms", "RPC_TIMEOUT_MS", CONFIG_INT, "10000", "timeout of one JSON-RPC call", &rpc_timeout_ms},
+    {"receipt-timeout-ms", "RECEIPT_TIMEOUT_MS", CONFIG_INT, "60000", "wait this long for a receipt before re-checking and re-sending", &receipt_timeout_ms},
+    {"log-level", "LOG_LEVEL", CONFIG_STR, "info", "debug, info, warn or error", &log_level},
+    {"verbose", "VERIFY_VERBOSE", CONFIG_BOOL, "0", "verify: list every mismatch", &verbose},
+};
+#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+
+static volatile int stop;
+static journal *jnl;
+static mqtt_client *mq;
+static volatile uint64_t n_accepted, n_invalid, n_dups;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
+
+void cl_journal_path(char *out, size_t cap, const char *dir, uint64_t cid, const uint8_t c[20])
+{
+    char ah[41];
+    hex_encode(ah, c, 20, 0);
+    snprintf(out, cap, "%s/journal-%llu-%s.log", dir, (unsigned long long)cid, ah);
+}
+
+/* MQTT message callback: validate, journal durably, then acknowledge (1). */
+static int on_message(void *user, const char *topic, const void *payload, size_t len)
+{
+    (void)user;
+    anomaly a, chk;
+    char err[160];
+    uint8_t id[32], rec[ALOG_RECORD_MAX];
+    uint64_t idx;
+
+    if (anomaly_from_json(payload, len, &a, err, sizeof err) < 0) {
+        n_invalid++;
+        log_rate(10, 5, LOG_WARN, "anomaly_invalid topic=%s reason=\"%s\"", topic, err);
+        return 1; /* malformed input will not get better: drop it */
+    }
+    const char *tsensor = strncmp(topic, "anomalies/", 10) == 0 ? topic + 10 : "";
+    if (strcmp(tsensor, a.sensor_id) != 0) {
+        n_invalid++;
+        log_rate(11, 5, LOG_WARN, "anomaly_invalid topic=%s reason=\"sensor_id differs from topic\"",
+                 topic);
+        return 1;
+    }
+    chk = a;
+    anomaly_make_id(&chk);
+    if (strcasecmp(chk.id, a.id) != 0 || hex_decode(id, 32, chk.id) != 32) {
+        n_invalid++;
+        log_rate(12, 5, LOG_WARN, "anomaly_invalid topic=%s id=%.16s reason=\"id is not the "
+                 "deterministic id of its content\"", topic, a.id);
+        return 1;
+    }
+    int rl = alog_encode_record(&a, rec, sizeof rec);
+    if (rl < 0) {
+        n_invalid++;
+        log_rate(13, 5, LOG_WARN, "anomaly_invalid topic=%s id=%.16s reason=\"out of range for "
+                 "the contract\"", topic, a.id);
+        return 1;
+    }
+    int rc = journal_append(jnl, id, rec, (size_t)rl, &idx);
+    if (rc < 0) {
+        log_rate(14, 5, LOG_ERROR, "journal_append_failed rc=%d", rc);
+        stop = 1; /* a broken journal is fatal: exit and recover from the file */
+        return 0; /* not acknowledged: the broker redelivers it */
+    }
+    if (rc == 1) {
+        n_dups++;
+        journal_entry *e = malloc(sizeof(*e));
+        if (e && journal_get(jnl, idx, e) == 0 && e->state == JOURNAL_CONFIRMED)
+            (void)cl_publish_logged(mq, e); /* the publisher may have missed it */
+        free(e);
+        return 1;
+    }
+    n_accepted++;
+    return 1;
+}
+
+static void *sender_main(void *arg)
+{
+    cl_sender *s = arg;
+    int rc = cl_sender_run(s);
+    if (rc < 0) {
+        log_error("sender_stopped rc=%d", rc);
+        stop = 2;
+    }
+    return NULL;
+}
+
+static int load_key(tx_key **k)
+{
+    return cl_key_load(k, key_file, private_key);
+}
+
+static int resolve_contract(uint8_t addr[20])
+{
+    if (contract_addr && *contract_addr) {
+        if (strlen(contract_addr) != 42 || hex_decode(addr, 20, contract_addr) != 20) {
+            log_error("config_invalid option=CONTRACT_ADDRESS");
+            return -1;
+        }
+        return 0;
+    }
+    if (cl_contract_load(state_dir, (uint64_t)chain_id, addr) == 0)
+        return 0;
+    log_error("contract_unknown reason=\"set CONTRACT_ADDRESS or run `chainlogger deploy`\"");
+    return -1;
+}
+
+static int cmd_deploy(cl_eth *e)
+{
+    uint8_t addr[20];
+    char ah[43];
+    int deployed = 0, rc, backoff = 250;
+    for (int tries = 0; tries < 20; tries++) {
+        rc = cl_eth_connect(e);
+        if (rc == 0)
+            rc = cl_deploy(e, state_dir, contract_json, addr, &deployed);
+        if (rc == 0 || rc == CL_ERR_FATAL)
+            break;
+        cl_sleep_ms(backoff, &stop);
+        backoff = backoff * 2 > 3000 ? 3000 : backoff * 2;
+    }
+    if (rc < 0)
+        return 1;
+    hex_encode(ah, addr, 20, 1);
+    printf("%s\n", ah);
+    return 0;
+}
+
+static int cmd_set_logger(cl_eth *e, const char *who_hex, int add)
+{
+    uint8_t c[20], who[20];
+    if (!who_hex || strlen(who_hex) != 42 || hex_decode(who, 20, who_hex) != 20) {
+        fprintf(stderr, "usage: chainlogger %s 0xADDRESS\n", add ? "authorize" : "revoke");
+        return 2;
+    }
+    if (resolve_contract(c) < 0 || cl_eth_connect(e) < 0)
+        return 1;
+    int rc = cl_set_logger(e, c, who, add);
+    if (rc < 0) {
+        log_error("set_logger_failed reason=\"%s\"", e->err);
+        return 1;
+    }
+    log_info("%s address=%s", add ? "logger_authorized" : "logger_revoked", who_hex);
+    return 0;
+}
+
+static int cmd_verify(cl_eth *e)
+{
+    uint8_t c[20];
+    char path[4096];
+    journal *j = NULL;
+    if (resolve_contract(c) < 0)
+        return 2;
+    cl_journal_path(path, sizeof path, state_dir, (uint64_t)chain_id, c);
+    int rc = journal_open_readonly(&j, path);
+    if (rc < 0) {
+        log_error("journal_open_failed path=%s rc=%d", path, rc);
+        return 2;
+    }
+    rc = cl_eth_connect(e);
+    if (rc == 0)
+        rc = cl_verify(e, c, e->addr, j, verbose);
+    journal_close(j);
+    return rc < 0 ? 2 : rc;
+}
+
+static int cmd_run(cl_eth *e)
+{
+    uint8_t c[20];
+    char path[4096];
+    size_t dropped = 0;
+    pthread_t th;
+    int rc = 1;
+    cl_sender s = {0};
+
+    if (batch_size < 1 || batch_size > ALOG_MAX_BATCH || batch_delay_ms < 0) {
+        log_error("config_invalid option=BATCH_SIZE/BATCH_MAX_DELAY_MS");
+        return 2;
+    }
+    if (resolve_contract(c) < 0)
+        return 2;
+    cl_journal_path(path, sizeof path, state_dir, (uint64_t)chain_id, c);
+    if (journal_open(&jnl, path, 1, &dropped) < 0) {
+        log_error("journal_open_failed path=%s", path);
+        return 1;
+    }
+    if (journal_file_size(jnl) > 16u * 1024 * 1024 && journal_compact(jnl) < 0)
+        log_warn("journal_compact_failed path=%s", path);
+    log_info("journal_open path=%s entries=%llu pending=%llu dropped_bytes=%zu", path,
+             (unsigned long long)journal_count(jnl),
+             (unsigned long long)(journal_count(jnl) - journal_first_pending(jnl)), dropped);
+
+    const char *topics[] = {"anomalies/+"};
+    mqtt_options mo = {.uris = mqtt_url, .client_id = mqtt_client_id, .username = mqtt_user,
+                       .password = mqtt_pass, .ca_file = mqtt_ca, .clean_session = 0,
+                       .topics = topics, .ntopics = 1, .sub_qos = 1, .on_message = on_message};
+    if (mqtt_client_create(&mq, &mo) < 0)
+        goto out;
+
+    s.j = jnl;
+    s.eth = e;
+    memcpy(s.contract, c, 20);
+    s.batch_size = (int)batch_size;
+    s.max_delay_ms = (int)batch_delay_ms;
+    s.receipt_timeout_ms = (int)receipt_timeout_ms;
+    s.mqtt = mq;
+    s.stop = &stop;
+    if (pthread_create(&th, NULL, sender_main, &s) != 0)
+        goto out;
+    double last = cl_now();
+    while (!stop) {
+        cl_sleep_ms(200, &stop);
+        if (cl_now() - last >= 10) {
+            last = cl_now();
+            log_info("status accepted=%llu invalid=%llu duplicates=%llu logged=%llu batches=%llu "
+                     "resends=%llu pending=%llu",
+                     (unsigned long long)n_accepted, (unsigned long long)n_invalid,
+                     (unsigned long long)n_dups, (unsigned long long)s.logged,
+                     (unsigned long long)s.batches, (unsigned long long)s.retries,
+                     (unsigned long long)(journal_count(jnl) - journal_first_pending(jnl)));
+        }
+    }
+    int fatal = stop == 2;
+    stop = 1;
+    /* Stop consuming first, so nothing is acknowledged after the sender is gone. */
+    mqtt_client_destroy(mq);
+    mq = NULL;
+    pthread_join(th, NULL);
+    s.mqtt = NULL;
+    rc = fatal ? 1 : 0;
+    log_info("stopped logged=%llu", (unsigned long long)s.logged);
+out:
+    mqtt_client_destroy(mq);
+    journal_close(jnl);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    char *pos[argc > 0 ? argc : 1];
+    int npos = 0, rc;
+    enum log_level lvl;
+    tx_key *key = NULL;
+    cl_eth eth;
+
+    rc = config_parse(opts, NOPTS, argc, argv, pos, &npos);
+    if (rc == CONFIG_HELP) {
+        printf("\nsubcommands: run (default) | deploy | verify | address | authorize 0xADDR | "
+               "revoke 0xADDR\n");
+        return 0;
+    }
+    if (rc < 0)
+        return 2;
+    if (log_level_parse(log_level, &lvl) < 0) {
+        fprintf(stderr, "invalid LOG_LEVEL %s\n", log_level);
+        return 2;
+    }
+    log_init("chainlogger", lvl);
+    const char *cmd = npos > 0 ? pos[0] : "run";
+    if (chain_id <= 0) {
+        log_error("config_invalid option=CHAIN_ID");
+        return 2;
+    }
+    if (mkdir(state_dir, 0700) < 0 && errno != EEXIST) {
+        log_error("state_dir_unusable dir=%s errno=%d", state_dir, errno);
+        return 1;
+    }
+    if (load_key(&key) < 0)
+        return 2;
+    if (cl_eth_init(&eth, rpc_url, key, (uint64_t)chain_id, rpc_timeout_ms) < 0) {
+        tx_key_destroy(key);
+        return 1;
+    }
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (strcmp(cmd, "run") == 0)
+        rc = cmd_run(&eth);
+    else if (strcmp(cmd, "deploy") == 0)
+        rc = cmd_deploy(&eth);
+    else if (strcmp(cmd, "verify") == 0)
+        rc = cmd_verify(&eth);
+    else if (strcmp(cmd, "address") == 0) {
+        printf("%s\n", eth.addr_hex);
+        rc = 0;
+    } else if (strcmp(cmd, "authorize") == 0 || strcmp(cmd, "revoke") == 0)
+        rc = cmd_set_logger(&eth, npos > 1 ? pos[1] : NULL, cmd[0] == 'a');
+    else {
+        fprintf(stderr, "unknown subcommand %s (see --help)\n", cmd);
+        rc = 2;
+    }
+    cl_eth_free(&eth);
+    tx_key_destroy(key);
+    return rc;
+}
