@@ -1,0 +1,296 @@
+/*
+ * contract_test — drives AnomalyLogger on a real chain (RPC_URL) and checks
+ * its behaviour: logging, batching, duplicate rejection, sequence gaps,
+ * authorisation, input bounds, view functions, and that the events decode
+ * with alog_decode_log into exactly what was sent. Run by
+ * tests/integration/contract.sh after `chainlogger deploy` with key 0.
+ *   contract_test RPC_URL CONTRACT OWNER_KEY OTHER_KEY
+ * Prints "gas_per_anomaly batch=N gas=G" lines; exits 0 when every check passes.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "abi.h"
+#include "alog.h"
+#include "cl.h"
+#include "hex.h"
+#include "log.h"
+
+static int failures;
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            failures++;                                                                            \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                   \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fprintf(stderr, "\n");                                                                 \
+        }                                                                                          \
+    } while (0)
+
+static uint8_t contract[20];
+
+static anomaly mk(int i, const char *sensor)
+{
+    anomaly a;
+    memset(&a, 0, sizeof a);
+    snprintf(a.sensor_id, sizeof a.sensor_id, "%s", sensor);
+    snprintf(a.metric, sizeof a.metric, "temperature");
+    a.ts = 1764100000.5 + i;
+    a.value = 1000.0 + i * 0.1;
+    a.score = 0.9 - i * 0.001;
+    a.type = (anomaly_type)(i % 3);
+    snprintf(a.explanation, sizeof a.explanation, "temperature %.1f degC is far above 19.1..24.3",
+             a.value);
+    a.expected_low = a.expected_high = NAN;
+    a.model_version = -1;
+    anomaly_make_id(&a);
+    return a;
+}
+
+/* Send data to the contract from e's account with a fixed gas limit; return the receipt. */
+static json_t *send(cl_eth *e, const uint8_t *data, size_t len)
+{
+    uint64_t nonce;
+    uint8_t *raw, h[32];
+    size_t rawlen;
+    json_t *r = NULL;
+    if (cl_eth_nonce(e, "pending", &nonce) < 0 || cl_eth_refresh_fees(e, 0) < 0)
+        return NULL;
+    if (cl_eth_sign(e, contract, data, len, nonce, 5000000, &raw, &rawlen, h) < 0)
+        return NULL;
+    int rc = cl_eth_send_raw(e, raw, rawlen);
+    free(raw);
+    if (rc < 0 || cl_eth_wait_receipt(e, h, 30000, &r, NULL) != 1) {
+        fprintf(stderr, "send failed: %s\n", e->err);
+        return NULL;
+    }
+    return r;
+}
+
+static int ok(json_t *r)
+{
+    const char *s = r ? json_string_value(json_object_get(r, "status")) : NULL;
+    return s && strcmp(s, "0x1") == 0;
+}
+
+static json_t *batch(cl_eth *e, const anomaly *a, size_t n, uint64_t seq)
+{
+    uint8_t *cd;
+    size_t cdl;
+    if (alog_encode_batch(a, n, seq, &cd, &cdl) < 0)
+        return NULL;
+    json_t *r = send(e, cd, cdl);
+    free(cd);
+    return r;
+}
+
+static uint64_t view_u64(cl_eth *e, const char *sig, const uint8_t *addr)
+{
+    uint8_t sel[4], *cd, *out;
+    size_t cdl, ol;
+    uint64_t v = UINT64_MAX;
+    abi_selector(sig, sel);
+    abi_arg a = {.type = ABI_ADDRESS, .p = addr};
+    if (abi_encode(sel, &a, addr ? 1 : 0, &cd, &cdl) < 0)
+        return v;
+    if (cl_eth_call(e, contract, cd, cdl, &out, &ol) == 0) {
+        if (ol == 32)
+            (void)abi_get_u64(out, &v);
+        free(out);
+    }
+    free(cd);
+    return v;
+}
+
+/* Check that a successful receipt holds exactly the anomalies a[skip..n-1] with seqs from seq0. */
+static void check_logs(json_t *r, const anomaly *a, size_t n, size_t skip, uint64_t seq0,
+                       const char *logger)
+{
+    json_t *logs = json_object_get(r, "logs");
+    CHECK(json_array_size(logs) == n - skip, "expected %zu logs, got %zu", n - skip,
+          json_array_size(logs));
+    for (size_t i = 0; i < json_array_size(logs) && skip + i < n; i++) {
+        anomaly b;
+        alog_proof p;
+        const anomaly *x = &a[skip + i];
+        CHECK(alog_decode_log(json_array_get(logs, i), &b, &p) == 0, "log %zu does not decode", i);
+        CHECK(strcmp(b.id, x->id) == 0, "id differs at %zu", i);
+        CHECK(strcmp(b.sensor_id, x->sensor_id) == 0 && strcmp(b.metric, x->metric) == 0 &&
+                  llround(b.ts * 1000) == llround(x->ts * 1000) &&
+                  memcmp(&b.value, &x->value, 8) == 0 && memcmp(&b.score, &x->score, 8) == 0 &&
+                  b.type == x->type && strcmp(b.explanation, x->explanation) == 0,
+              "fields differ at %zu", i);
+        CHECK(p.seq == seq0 + skip + i, "seq %llu, want %llu", (unsigned long long)p.seq,
+              (unsigned long long)(seq0 + skip + i));
+        CHECK(strcasecmp(p.logger, logger) == 0, "logger %s", p.logger);
+    }
+}
+
+static uint64_t gas_used(json_t *r)
+{
+    uint64_t g = 0;
+    const char *s = json_string_value(json_object_get(r, "gasUsed"));
+    if (s)
+        (void)hex_to_u64(s, &g);
+    return g;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 5) {
+        fprintf(stderr, "usage: contract_test RPC_URL CONTRACT OWNER_KEY OTHER_KEY\n");
+        return 2;
+    }
+    log_init("contract_test", LOG_WARN);
+    tx_key *k0, *k1;
+    cl_eth e0, e1;
+    if (hex_decode(contract, 20, argv[2]) != 20 || tx_key_from_hex(&k0, argv[3]) < 0 ||
+        tx_key_from_hex(&k1, argv[4]) < 0)
+        return 2;
+    if (cl_eth_init(&e0, argv[1], k0, 1337, 10000) < 0 || cl_eth_init(&e1, argv[1], k1, 1337, 10000) < 0 ||
+        cl_eth_connect(&e0) < 0 || cl_eth_connect(&e1) < 0)
+        return 2;
+
+    anomaly a[60];
+    for (int i = 0; i < 60; i++)
+        a[i] = mk(i, i < 30 ? "room-1" : "line-7");
+    uint64_t seq = view_u64(&e0, "nextSeq(address)", e0.addr);
+    uint64_t total0 = view_u64(&e0, "totalLogged()", NULL);
+    CHECK(seq != UINT64_MAX, "nextSeq view failed");
+    CHECK(view_u64(&e0, "isLogger(address)", e0.addr) == 1, "deployer is not a logger");
+    CHECK(view_u64(&e0, "isLogger(address)", e1.addr) == 0, "other key is a logger");
+
+    /* 1. One anomaly. */
+    json_t *r = batch(&e0, a, 1, seq);
+    CHECK(ok(r), "single log failed");
+    if (ok(r))
+        check_logs(r, a, 1, 0, seq, e0.addr_hex);
+    printf("gas_per_anomaly batch=1 gas=%llu\n", (unsigned long long)gas_used(r));
+    json_decref(r);
+    seq++;
+
+    /* 2. A batch of 50 (seqs continue). */
+    r = batch(&e0, a + 1, 50, seq);
+    CHECK(ok(r), "batch of 50 failed");
+    if (ok(r))
+        check_logs(r, a + 1, 50, 0, seq, e0.addr_hex);
+    uint64_t g50 = gas_used(r);
+    printf("gas_per_anomaly batch=50 gas=%llu\n", (unsigned long long)(g50 / 50));
+    CHECK(g50 / 50 < 10000, "gas per anomaly at batch 50 is %llu (>= 10000)",
+          (unsigned long long)(g50 / 50));
+    json_decref(r);
+    seq += 50;
+    CHECK(view_u64(&e0, "nextSeq(address)", e0.addr) == seq, "nextSeq not advanced");
+    CHECK(view_u64(&e0, "totalLogged()", NULL) == total0 + 51, "totalLogged wrong");
+    CHECK(view_u64(&e0, "loggedBy(address)", e0.addr) >= 51, "loggedBy wrong");
+
+    /* 3. The same batch again (a retried transaction): rejected, nothing logged. */
+    r = batch(&e0, a + 1, 50, seq - 50);
+    CHECK(r && !ok(r), "duplicate batch was accepted");
+    CHECK(r && json_array_size(json_object_get(r, "logs")) == 0, "duplicate emitted logs");
+    json_decref(r);
+    CHECK(view_u64(&e0, "totalLogged()", NULL) == total0 + 51, "duplicate changed totalLogged");
+
+    /* 4. Overlap: the last already-logged anomaly plus 5 new ones: only the new ones log. */
+    anomaly ov[6];
+    ov[0] = a[50];
+    for (int i = 0; i < 5; i++)
+        ov[1 + i] = a[51 + i];
+    r = batch(&e0, ov, 6, seq - 1);
+    CHECK(ok(r), "overlapping batch failed");
+    if (ok(r))
+        check_logs(r, ov, 6, 1, seq - 1, e0.addr_hex);
+    json_decref(r);
+    seq += 5;
+
+    /* 5. A gap in the sequence is rejected. */
+    r = batch(&e0, a + 56, 1, seq + 1);
+    CHECK(r && !ok(r), "seq gap accepted");
+    json_decref(r);
+
+    /* 6. Authorisation: a stranger cannot log, or authorise itself. */
+    r = batch(&e1, a + 56, 1, 0);
+    CHECK(r && !ok(r), "unauthorised sender logged");
+    json_decref(r);
+    uint8_t sel[4], *cd;
+    size_t cdl;
+    abi_selector("addLogger(address)", sel);
+    abi_arg arg = {.type = ABI_ADDRESS, .p = e1.addr};
+    abi_encode(sel, &arg, 1, &cd, &cdl);
+    r = send(&e1, cd, cdl);
+    CHECK(r && !ok(r), "non-owner could add a logger");
+    json_decref(r);
+    /* The owner authorises it: now it logs, with its own sequence. */
+    r = send(&e0, cd, cdl);
+    free(cd);
+    CHECK(ok(r), "owner could not add a logger");
+    json_decref(r);
+    CHECK(view_u64(&e0, "isLogger(address)", e1.addr) == 1, "isLogger after add");
+    uint64_t s1 = view_u64(&e0, "nextSeq(address)", e1.addr);
+    r = batch(&e1, a + 56, 2, s1);
+    CHECK(ok(r), "authorised second logger failed");
+    if (ok(r))
+        check_logs(r, a + 56, 2, 0, s1, e1.addr_hex);
+    json_decref(r);
+    CHECK(cl_set_logger(&e0, contract, e1.addr, 0) == 0, "owner could not remove a logger");
+    r = batch(&e1, a + 58, 1, s1 + 2);
+    CHECK(r && !ok(r), "removed logger still logs");
+    json_decref(r);
+
+    /* 7. Bounds: malformed records revert. */
+    uint8_t rec[ALOG_RECORD_MAX];
+    int rl = alog_encode_record(&a[59], rec, sizeof rec);
+    struct {
+        const char *what;
+        int off;
+        uint8_t val;
+        int cut;
+    } bad[] = {{"sensor_len 0", 0, 0, 0},         {"sensor_len 65", 0, 65, 0},
+               {"metric_len 32", 1, 32, 0},       {"expl_len 512", 2, 2, 0},
+               {"type 3", 4 + 6 + 1 + 11 + 1 + 8, 3, 0}, {"separator", 4 + 6, 'x', 0},
+               {"truncated", -1, 0, 5}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        uint8_t b[ALOG_RECORD_MAX];
+        memcpy(b, rec, (size_t)rl);
+        if (bad[i].off >= 0)
+            b[bad[i].off] = bad[i].val;
+        abi_selector(ALOG_BATCH_SIG, sel);
+        abi_arg args[2] = {{.type = ABI_UINT, .u = seq},
+                           {.type = ABI_BYTES, .p = b, .len = (size_t)rl - (size_t)bad[i].cut}};
+        abi_encode(sel, args, 2, &cd, &cdl);
+        r = send(&e0, cd, cdl);
+        free(cd);
+        CHECK(r && !ok(r), "malformed record accepted: %s", bad[i].what);
+        json_decref(r);
+    }
+    /* An empty batch logs nothing and reverts. */
+    abi_selector(ALOG_BATCH_SIG, sel);
+    abi_arg eargs[2] = {{.type = ABI_UINT, .u = seq}, {.type = ABI_BYTES, .p = NULL, .len = 0}};
+    abi_encode(sel, eargs, 2, &cd, &cdl);
+    r = send(&e0, cd, cdl);
+    free(cd);
+    CHECK(r && !ok(r), "empty batch accepted");
+    json_decref(r);
+    CHECK(view_u64(&e0, "nextSeq(address)", e0.addr) == seq, "rejected batches moved nextSeq");
+
+    /* 8. "Is it logged?" from events: eth_getLogs with topic1 = id finds exactly one. */
+    json_t *ids = json_array(), *logs = NULL;
+    json_array_append_new(ids, json_sprintf("0x%s", a[10].id));
+    uint64_t head;
+    CHECK(cl_eth_block_number(&e0, &head) == 0 &&
+              cl_eth_logs(&e0, contract, 0, head, ids, NULL, &logs) == 0,
+          "getLogs failed");
+    CHECK(json_array_size(logs) == 1, "id lookup found %zu logs", json_array_size(logs));
+    json_decref(logs);
+    json_decref(ids);
+
+    printf("contract_test: %s (%d failures)\n", failures ? "FAIL" : "OK", failures);
+    cl_eth_free(&e0);
+    cl_eth_free(&e1);
+    tx_key_destroy(k0);
+    tx_key_destroy(k1);
+    return failures ? 1 : 0;
+}
