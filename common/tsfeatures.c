@@ -13,6 +13,11 @@
 #define DAY 86400.0
 #define BIN_S (DAY / TSFEATURES_BINS)
 #define TSFEATURE_CLAMP 1e4f
+/* One reading moves the short shift/spread averages by at most this many
+ * residual sds (squared for the spread): a single spike must not look
+ * like a sustained change for the next twenty readings. */
+#define SHORT_CLIP_Z 10.0
+#define SHORT_CLIP_R2 20.25 /* (4.5 sd)^2 */
 
 void tsfeatures_params_default(tsfeatures_params *p)
 {
@@ -114,6 +119,16 @@ static float clampf(double v)
     return (float)v;
 }
 
+static double clip_z(double z)
+{
+    return z > SHORT_CLIP_Z ? SHORT_CLIP_Z : z < -SHORT_CLIP_Z ? -SHORT_CLIP_Z : z;
+}
+
+static double clip_r2(double r2, double var)
+{
+    return r2 > SHORT_CLIP_R2 * var ? SHORT_CLIP_R2 * var : r2;
+}
+
 static double short_alpha(const tsfeatures_params *p)
 {
     return 2.0 / (p->short_n + 1.0);
@@ -135,10 +150,10 @@ int tsfeatures_compute(const tsfeatures_params *p, const tsfeatures_state *s, do
         double as = short_alpha(p);
         out[TSFEATURE_Z_RECENT] = clampf((x - s->mean) / rsd);
         out[TSFEATURE_Z_CONTEXT] = clampf(zc);
-        out[TSFEATURE_SHIFT] = clampf(s->rshort + as * (zc - s->rshort));
-        double r = x - ev;
-        double vs = s->rvshort + as * (r * r - s->rvshort);
         double vl = esd * esd;
+        out[TSFEATURE_SHIFT] = clampf(s->rshort + as * (clip_z(zc) - s->rshort));
+        double r = x - ev;
+        double vs = s->rvshort + as * (clip_r2(r * r, vl) - s->rvshort);
         /* log2 of the smoothed ratio: 0 when the noise is as usual, -1 for
          * a perfectly quiet stretch, +k when the variance grew 2^(k+1)-fold. */
         out[TSFEATURE_SPREAD] = clampf(log2((vs + vl) / (2.0 * vl)));
@@ -208,8 +223,8 @@ void tsfeatures_update(const tsfeatures_params *p, tsfeatures_state *s, double t
     /* The short statistics describe what is happening now, flagged or
      * not: that is how a sustained shift builds up while it is flagged. */
     double as = short_alpha(p);
-    s->rshort += as * (zc - s->rshort);
-    s->rvshort += as * (r * r - s->rvshort);
+    s->rshort += as * (clip_z(zc) - s->rshort);
+    s->rvshort += as * (clip_r2(r * r, esd * esd) - s->rvshort);
     if (!learn)
         return;
 

@@ -91,7 +91,7 @@ void det_config_default(det_config *c)
     c->threshold = 0.55;
     c->z_min = 6.0;
     c->shift_min = 4.0;
-    c->spread_min = 2.5;
+    c->spread_min = 2.0;
     c->z_absurd = 25.0;
     c->end_n = 6;
     c->stuck_min = 10;
@@ -677,13 +677,8 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
             }
             break;
         case ST_PENDING:
-            if (candidate || !calm_now) {
+            if (candidate) {
                 learn = 0;
-                if (!candidate && st->pend_n < 3) {
-                    /* neither calm nor anomalous: wait one more reading */
-                    st->pend_n++;
-                    break;
-                }
                 /* Sustained: a change point or a contextual anomaly. */
                 int spread = st->p.vec[TSFEATURE_SPREAD] >= c->spread_min ||
                              (sp >= c->spread_min && fabs(sh) < c->shift_min);
@@ -765,7 +760,12 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
     if (st->learned > (uint32_t)c->warmup / 2)
         pool_add(e, md, vec);
     md->since_train++;
-    if ((!md->forest && st->learned >= (uint32_t)c->warmup && md->pool_n >= MIN_TRAIN) ||
+    /* First forest as soon as one stream is warm: at least MIN_TRAIN
+     * vectors, or what a short warm-up provides. */
+    uint32_t need = (uint32_t)c->warmup / 2 < MIN_TRAIN ? (uint32_t)c->warmup / 2 : MIN_TRAIN;
+    if (need < 8)
+        need = 8;
+    if ((!md->forest && st->learned >= (uint32_t)c->warmup && md->pool_n >= need) ||
         (md->forest && md->since_train >= (uint32_t)c->retrain_every))
         train_model(e, md);
 }
