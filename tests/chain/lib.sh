@@ -1,0 +1,59 @@
+# tests/chain/lib.sh — helpers for the chain logger's integration tests and
+# benchmark, on top of tests/lib.sh (source that first).
+
+# build_chain_tools: compile the anomaly generator into $T/anomaly_gen.
+build_chain_tools() {
+    cc -O2 -std=gnu11 -Wall -Wextra -Werror -I"$ROOT/common" -o "$T/anomaly_gen" \
+        "$ROOT/tests/chain/anomaly_gen.c" "$ROOT/build/libcommon.a" -ljansson -lpthread -lm \
+        || fail "build anomaly_gen"
+}
+
+# publish_anomalies SENSOR N [START]: publish N valid anomalies at QoS 1.
+publish_anomalies() {
+    "$T/anomaly_gen" "$1" "$2" "${3:-0}" |
+        mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -t "anomalies/$1" -l
+}
+
+# ganache_on_port PORT DBDIR: (re)start Ganache on a fixed port and database.
+ganache_on_port() {
+    bg ganache node "$ROOT/tools/node_modules/ganache/dist/node/cli.js" \
+        --server.host 127.0.0.1 --server.port "$1" \
+        --chain.chainId 1337 --wallet.deterministic --wallet.totalAccounts 10 \
+        --database.dbPath "$2" --logging.quiet --miner.blockGasLimit 30000000
+    GANACHE_PID=$LAST_PID
+    wait_port "$1" 60 || fail "ganache did not start on $1"
+}
+
+# verify_ok: `chainlogger verify` passes (prints its report to $T/verify.out).
+verify_ok() {
+    "$BIN/chainlogger" verify >"$T/verify.out" 2>>"$T/verify.log"
+}
+
+# wait_verified SECONDS: until verify passes; fail with its last report otherwise.
+wait_verified() {
+    if ! wait_for "$1" verify_ok; then
+        cat "$T/verify.out" >&2 || true
+        fail "verify did not pass within $1 s"
+    fi
+    cat "$T/verify.out"
+}
+
+# total_logged: the contract's totalLogged() as a decimal number.
+total_logged() {
+    local r
+    r=$(rpc eth_call "[{\"to\":\"$CONTRACT\",\"data\":\"0x$(total_sel)\"},\"latest\"]")
+    r=${r#*\"result\":\"0x}; r=${r%%\"*}
+    echo $((16#${r: -16}))
+}
+total_sel() { echo "3c71c4fb"; } # keccak256("totalLogged()")[0:4]
+
+# setup_chainlogger: Ganache + mosquitto + deployed contract; exports what the
+# chain logger needs. Sets CONTRACT.
+setup_chainlogger() {
+    build_chain_tools
+    start_mosquitto
+    start_ganache
+    export STATE_DIR=$T/state PRIVATE_KEY=$GANACHE_KEY0
+    CONTRACT=$("$BIN/chainlogger" deploy 2>"$T/deploy.log") || fail "deploy"
+    export CONTRACT
+}
