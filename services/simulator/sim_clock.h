@@ -20,7 +20,7 @@ double sim_mono_now(void);
 int sim_parse_time(const char *text, double *ts);
 
 typedef struct {
-    double sim0;    /* simulated ts at mono0 */
+    double sim0; /* simulated ts at mono0 */
     double mono0;
     double speedup; /* 0 = unpaced */
 } sim_clock;
@@ -35,9 +35,9 @@ double sim_clock_now(const sim_clock *c);
 double sim_clock_wait_s(const sim_clock *c, double t);
 
 typedef struct {
-    double rate;   /* tokens per second; 0 = unlimited */
+    double rate; /* tokens per second; 0 = unlimited */
     double tokens;
-    double last;   /* mono time of the last refill */
+    double last; /* mono time of the last refill */
 } sim_bucket;
 
 /** Set up a bucket allowing `rate` per second with bursts of rate/10 (>= 1). */

@@ -13,7 +13,7 @@
 typedef struct {
     sim_sensor *s; /* owned, n entries, in fleet-spec order */
     int n;
-    int *heap;     /* owned: sensor indices, heap-ordered by next ts */
+    int *heap; /* owned: sensor indices, heap-ordered by next ts */
     int nheap;
 } sim_fleet;
 

@@ -22,8 +22,8 @@
 
 static const char *const sub_names[SIM_NSUB] = {
     "spike", "drop", "absurd", "stuck", "dropout", "contextual", "level_shift", "drift", "spread"};
-static const char *const sub_types[SIM_NSUB] = {"point",      "point",        "point",
-                                                "point",      "point",        "contextual",
+static const char *const sub_types[SIM_NSUB] = {"point",        "point",        "point",
+                                                "point",        "point",        "contextual",
                                                 "change_point", "change_point", "change_point"};
 
 const char *sim_subtype_name(int sub)
@@ -129,14 +129,15 @@ int sim_anomaly_mix_parse(const char *spec, sim_anomaly_cfg *cfg, char *err, siz
 int sim_label_encode_json(const sim_label *l, char *buf, size_t cap)
 {
     int rc = -1;
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:f, s:f, s:i, s:f}", "id", l->id,
-                          "sensor_id", l->sensor_id, "type", sim_subtype_type(l->subtype),
-                          "subtype", sim_subtype_name(l->subtype), "metric",
-                          sim_metric_name(l->metric), "start_ts", l->start_ts, "end_ts",
-                          l->end_ts, "nsamples", l->nsamples, "magnitude", l->magnitude);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:f, s:f, s:i, s:f}", "id", l->id, "sensor_id",
+                          l->sensor_id, "type", sim_subtype_type(l->subtype), "subtype",
+                          sim_subtype_name(l->subtype), "metric", sim_metric_name(l->metric),
+                          "start_ts", l->start_ts, "end_ts", l->end_ts, "nsamples", l->nsamples,
+                          "magnitude", l->magnitude);
     if (!o)
         goto out;
-    size_t n = json_dumpb(o, buf, cap, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+    size_t n =
+        json_dumpb(o, buf, cap, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
     if (n == 0 || n >= cap)
         goto out;
     buf[n] = '\0';
@@ -187,8 +188,8 @@ static double weather_at(const sim_weather *w, double t)
     return v;
 }
 
-void sim_sensor_init(sim_sensor *s, const sim_profile *p, int index, uint64_t seed,
-                     double start_ts, double stop_ts, const sim_anomaly_cfg *acfg)
+void sim_sensor_init(sim_sensor *s, const sim_profile *p, int index, uint64_t seed, double start_ts,
+                     double stop_ts, const sim_anomaly_cfg *acfg)
 {
     memset(s, 0, sizeof *s);
     s->p = p;
@@ -210,9 +211,9 @@ void sim_sensor_init(sim_sensor *s, const sim_profile *p, int index, uint64_t se
         s->ou[m] = mp->noise * sim_rng_normal(&s->rng);
         s->offset[m] = offset_std[m] * sim_rng_normal(&s->rng);
     }
-    s->cycle_phase = sim_rng_uniform(&s->rng) * (p->m[SIM_TEMPERATURE].cycle_period_s > 0
-                                                     ? p->m[SIM_TEMPERATURE].cycle_period_s
-                                                     : 1.0);
+    s->cycle_phase =
+        sim_rng_uniform(&s->rng) *
+        (p->m[SIM_TEMPERATURE].cycle_period_s > 0 ? p->m[SIM_TEMPERATURE].cycle_period_s : 1.0);
     s->dew0 = dew_point(p->m[SIM_TEMPERATURE].base, p->m[SIM_HUMIDITY].base);
     weather_init(&s->wx_temp, seed, p->site, "temperature");
     weather_init(&s->wx_pres, seed, p->site, "pressure");
@@ -410,7 +411,8 @@ static int event_apply(sim_sensor *s, double t, const double normal[SIM_NMETRICS
     case SIM_SUB_DROPOUT:
         return 0;
     case SIM_SUB_DRIFT:
-        *v = clamp_metric(m, quantise(normal[m] + ev->magnitude * (double)(i + 1) / (double)n, res));
+        *v =
+            clamp_metric(m, quantise(normal[m] + ev->magnitude * (double)(i + 1) / (double)n, res));
         return 1;
     case SIM_SUB_SPREAD:
         *v = clamp_metric(m, quantise(normal[m] + ev->magnitude * sim_rng_normal(&s->erng), res));

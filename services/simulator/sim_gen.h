@@ -51,10 +51,10 @@ const char *sim_subtype_name(int sub);
 const char *sim_subtype_type(int sub);
 
 typedef struct {
-    double rate_per_day;    /* events per sensor per simulated day; 0 = none */
+    double rate_per_day;      /* events per sensor per simulated day; 0 = none */
     double weights[SIM_NSUB]; /* relative frequency of each subtype */
-    double magnitude;       /* multiplier on each profile's anomaly_scale (1 = as configured) */
-    long warmup_readings;   /* no event starts within a sensor's first N readings */
+    double magnitude;         /* multiplier on each profile's anomaly_scale (1 = as configured) */
+    long warmup_readings;     /* no event starts within a sensor's first N readings */
 } sim_anomaly_cfg;
 
 /** Defaults: 2 events per sensor-day, all subtypes (point ones more often),
@@ -70,12 +70,12 @@ int sim_anomaly_mix_parse(const char *spec, sim_anomaly_cfg *cfg, char *err, siz
 typedef struct {
     char id[SENSOR_ID_MAX + 12]; /* "<sensor_id>-e<seq>", stable across runs */
     char sensor_id[SENSOR_ID_MAX];
-    int subtype;                 /* sim_subtype */
-    int metric;                  /* SIM_TEMPERATURE, ... */
-    double start_ts, end_ts;     /* ts of the first and last affected reading (inclusive) */
-    int nsamples;                /* readings affected */
-    double magnitude;            /* see docs/simulator.md: deviation in metric units for most
-                                    subtypes, extra noise std for spread, 0 for stuck/dropout */
+    int subtype;             /* sim_subtype */
+    int metric;              /* SIM_TEMPERATURE, ... */
+    double start_ts, end_ts; /* ts of the first and last affected reading (inclusive) */
+    int nsamples;            /* readings affected */
+    double magnitude;        /* see docs/simulator.md: deviation in metric units for most
+                                subtypes, extra noise std for spread, 0 for stuck/dropout */
 } sim_label;
 
 /** Encode a label as JSON (jansson) into buf:
@@ -93,32 +93,32 @@ typedef struct {
     const sim_profile *p;
     const sim_anomaly_cfg *acfg; /* may be NULL: no anomalies */
     char id[SENSOR_ID_MAX];
-    sim_rng rng;        /* normal signal */
-    sim_rng erng;       /* anomalies */
-    double t0;          /* ts of the first reading */
-    double stop_ts;     /* no reading at or after this ts */
-    long count;         /* readings generated so far */
+    sim_rng rng;    /* normal signal */
+    sim_rng erng;   /* anomalies */
+    double t0;      /* ts of the first reading */
+    double stop_ts; /* no reading at or after this ts */
+    long count;     /* readings generated so far */
     double ou[SIM_NMETRICS], phi[SIM_NMETRICS], innov[SIM_NMETRICS];
     double offset[SIM_NMETRICS]; /* this unit's calibration offset */
     double cycle_phase;
-    double dew0;        /* dew point at the profile's base temperature and humidity */
+    double dew0;                  /* dew point at the profile's base temperature and humidity */
     sim_weather wx_temp, wx_pres; /* shared by all sensors of a site */
     /* anomaly state */
     double next_event_ts;
     unsigned seq;
     int ev_active;
-    long ev_i;          /* index of the next reading inside the event */
-    double ev_shift;    /* contextual: time shift, seconds */
-    double ev_hold;     /* stuck: the frozen value */
+    long ev_i;       /* index of the next reading inside the event */
+    double ev_shift; /* contextual: time shift, seconds */
+    double ev_hold;  /* stuck: the frozen value */
     sim_label ev;
 } sim_sensor;
 
 typedef struct {
-    reading r;                  /* what the sensor reports (a dropout lacks its metric) */
+    reading r;                   /* what the sensor reports (a dropout lacks its metric) */
     double normal[SIM_NMETRICS]; /* what it would have reported without the anomaly */
-    int event_metric;           /* metric changed by an active event, or -1 */
-    int new_label;              /* 1 when an event starts at this reading: see label */
-    sim_label label;            /* the active event (valid when event_metric >= 0) */
+    int event_metric;            /* metric changed by an active event, or -1 */
+    int new_label;               /* 1 when an event starts at this reading: see label */
+    sim_label label;             /* the active event (valid when event_metric >= 0) */
 } sim_sample;
 
 /** Set up sensor number `index` (1-based) of profile p: id "<id_prefix>-%04d".
@@ -126,8 +126,8 @@ typedef struct {
  *  [0, interval_s) (whole seconds), then every interval_s.
  *  Args: p, acfg: must outlive the sensor (not copied); acfg may be NULL.
  *  In:   seed: the run seed; stop_ts: end of the run (INFINITY for none). */
-void sim_sensor_init(sim_sensor *s, const sim_profile *p, int index, uint64_t seed,
-                     double start_ts, double stop_ts, const sim_anomaly_cfg *acfg);
+void sim_sensor_init(sim_sensor *s, const sim_profile *p, int index, uint64_t seed, double start_ts,
+                     double stop_ts, const sim_anomaly_cfg *acfg);
 
 /** The ts of the sensor's next reading (>= stop_ts when it is done). */
 static inline double sim_sensor_next_ts(const sim_sensor *s)

@@ -15,17 +15,17 @@
 #include "sim_pub.h"
 
 typedef struct {
-    sim_fleet *fleet;     /* not owned */
-    sim_pub *pub;         /* not owned */
-    int qos;              /* QoS of readings */
-    int label_qos;        /* QoS of labels */
-    double start_ts;      /* simulated time at which the clock starts */
-    double speedup;       /* 0 = unpaced (as fast as possible) */
-    double rate;          /* max readings per wall second, 0 = unlimited */
-    double run_for_s;     /* stop after this many wall seconds, 0 = no limit */
-    int progress_tty;     /* 1: refresh a progress line on stderr */
-    double progress_every_s; /* log interval when not a terminal */
-    FILE *labels_csv;     /* also append labels here (header already written), or NULL */
+    sim_fleet *fleet;            /* not owned */
+    sim_pub *pub;                /* not owned */
+    int qos;                     /* QoS of readings */
+    int label_qos;               /* QoS of labels */
+    double start_ts;             /* simulated time at which the clock starts */
+    double speedup;              /* 0 = unpaced (as fast as possible) */
+    double rate;                 /* max readings per wall second, 0 = unlimited */
+    double run_for_s;            /* stop after this many wall seconds, 0 = no limit */
+    int progress_tty;            /* 1: refresh a progress line on stderr */
+    double progress_every_s;     /* log interval when not a terminal */
+    FILE *labels_csv;            /* also append labels here (header already written), or NULL */
     volatile sig_atomic_t *stop; /* set by a signal handler to end the run */
 } sim_live_cfg;
 

@@ -48,7 +48,10 @@ typedef struct {
     double lo, hi;
 } field;
 
-#define MF(k, f, lo, hi) {k, offsetof(sim_metric_params, f), lo, hi}
+#define MF(k, f, lo, hi)                                                                           \
+    {                                                                                              \
+        k, offsetof(sim_metric_params, f), lo, hi                                                  \
+    }
 static const field metric_fields[] = {
     MF("base", base, -300, 5000),
     MF("daily_amp", daily_amp, 0, 200),
@@ -63,7 +66,10 @@ static const field metric_fields[] = {
     MF("cycle_period_s", cycle_period_s, 0, 1e9),
     MF("anomaly_scale", anomaly_scale, 0, 5000),
 };
-#define PF(k, f, lo, hi) {k, offsetof(sim_profile, f), lo, hi}
+#define PF(k, f, lo, hi)                                                                           \
+    {                                                                                              \
+        k, offsetof(sim_profile, f), lo, hi                                                        \
+    }
 static const field profile_fields[] = {
     PF("interval_s", interval_s, 1, 86400),
     PF("latitude", latitude, -90, 90),
@@ -234,8 +240,7 @@ static int parse_profile(json_t *o, int idx, sim_profile *p, char *err, size_t e
     return 0;
 }
 
-int sim_profiles_parse(const char *json, size_t len, sim_profile_set *out, char *err,
-                       size_t errlen)
+int sim_profiles_parse(const char *json, size_t len, sim_profile_set *out, char *err, size_t errlen)
 {
     int rc = -1;
     json_error_t jerr;

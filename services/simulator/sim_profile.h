@@ -34,18 +34,18 @@ int sim_metric_index(const char *name);
 /* One metric's behaviour. Fields that do not apply to a metric are ignored
  * (see docs/simulator.md for the per-metric meaning). */
 typedef struct {
-    double base;          /* T: degC; RH: %RH at base temperature; P: hPa */
-    double daily_amp;     /* T: amplitude of the daily cycle (half of peak-to-peak), degC;
-                             P: amplitude of the 12 h atmospheric tide, hPa */
-    double peak_hour;     /* T: local hour of the daily maximum */
-    double seasonal_amp;  /* T: amplitude of the yearly cycle (half of summer-winter), degC */
-    double weather_std;   /* T, P: std of multi-day weather variation */
-    double follow;        /* RH: 0..1, share of seasonal+weather temperature change that
-                             the dew point follows (0 = dry indoor air, 1 = outdoor air) */
-    double noise;         /* std of the AR(1) (Ornstein-Uhlenbeck) sensor noise */
-    double noise_tau_s;   /* correlation time of that noise, seconds */
-    double resolution;    /* readings are rounded to this step (0 = no rounding) */
-    double cycle_amp;     /* T: amplitude of a sawtooth control cycle (HVAC, compressor) */
+    double base;         /* T: degC; RH: %RH at base temperature; P: hPa */
+    double daily_amp;    /* T: amplitude of the daily cycle (half of peak-to-peak), degC;
+                            P: amplitude of the 12 h atmospheric tide, hPa */
+    double peak_hour;    /* T: local hour of the daily maximum */
+    double seasonal_amp; /* T: amplitude of the yearly cycle (half of summer-winter), degC */
+    double weather_std;  /* T, P: std of multi-day weather variation */
+    double follow;       /* RH: 0..1, share of seasonal+weather temperature change that
+                            the dew point follows (0 = dry indoor air, 1 = outdoor air) */
+    double noise;        /* std of the AR(1) (Ornstein-Uhlenbeck) sensor noise */
+    double noise_tau_s;  /* correlation time of that noise, seconds */
+    double resolution;   /* readings are rounded to this step (0 = no rounding) */
+    double cycle_amp;    /* T: amplitude of a sawtooth control cycle (HVAC, compressor) */
     double cycle_period_s;
     double anomaly_scale; /* typical injected anomaly magnitude, in metric units */
 } sim_metric_params;

@@ -28,12 +28,14 @@
 #define PUB_BUF 65536
 #define PUB_KEEPALIVE_S 30
 #define PUB_IO_TIMEOUT_S 5
+#define PAHO_WINDOW 500
 
 struct sim_pub {
     int fast;
     sim_pub_stats st;
     /* paho back end */
     mqtt_client *mc;
+    unsigned window; /* publishes since the last drain */
     /* fast back end */
     char *uris_buf;
     char *host[PUB_MAX_URIS], *port[PUB_MAX_URIS];
@@ -41,8 +43,8 @@ struct sim_pub {
     char *client_id, *username, *password;
     int fd;
     double last_io, next_retry, backoff;
-    size_t len;      /* bytes in buf */
-    unsigned nmsgs;  /* PUBLISH packets in buf */
+    size_t len;     /* bytes in buf */
+    unsigned nmsgs; /* PUBLISH packets in buf */
     unsigned char buf[PUB_BUF];
 };
 
@@ -348,6 +350,16 @@ int sim_pub_wait_connected(sim_pub *p, int timeout_ms)
 int sim_pub_publish(sim_pub *p, const char *topic, const void *payload, size_t len, int qos)
 {
     if (!p->fast) {
+        /* Keep paho's command queue short: its send thread slows down as
+         * the queue grows, and an unbounded queue is unbounded memory.
+         * Waiting for it to drain every PAHO_WINDOW messages is the
+         * back-pressure (skipped while disconnected: paho then buffers up
+         * to max_buffered and refuses the rest, which we count). */
+        if (++p->window >= PAHO_WINDOW) {
+            p->window = 0;
+            if (mqtt_client_is_connected(p->mc))
+                mqtt_client_flush(p->mc, 10000);
+        }
         if (mqtt_client_publish(p->mc, topic, payload, len, qos, 0) < 0) {
             p->st.dropped++;
             return -1;
