@@ -22,8 +22,27 @@ sub_collect() {
     sleep 0.5
 }
 
+# start_broker NAME CONF_FN: write the config with CONF_FN PORT >FILE and
+# start mosquitto on a free port; retried with another port when someone
+# else took it between free_port and bind (tests run in parallel here).
+# Sets BROKER_PORT and BROKER_PID.
+start_broker() {
+    local name=$1 fn=$2 try
+    for try in 1 2 3 4 5; do
+        BROKER_PORT=$(free_port)
+        "$fn" "$BROKER_PORT" >"$T/$name.conf"
+        bg "$name-$try" mosquitto -c "$T/$name.conf"
+        BROKER_PID=$LAST_PID
+        # the port may be open because someone else has it: check ours survived binding
+        if wait_port "$BROKER_PORT" 5 && sleep 0.3 && kill -0 "$BROKER_PID" 2>/dev/null; then
+            return 0
+        fi
+        kill "$BROKER_PID" 2>/dev/null || true
+    done
+    fail "$name broker did not start"
+}
+
 # --- 1. device accounts and ACL ---------------------------------------------
-PORT=$(free_port)
 mkdir -p "$T/auth"
 PW=$T/auth/passwd ACL=$T/auth/acl
 # exactly the commands of the guide (-b: non-interactive for the test)
@@ -48,17 +67,18 @@ ACL
 # Run as root, mosquitto would switch to user "mosquitto", which cannot read
 # the test's private temp dir: stay the current user.
 ME=$(id -un)
-cat >"$T/auth.conf" <<CONF
+auth_conf() {
+    cat <<CONF
 user $ME
 per_listener_settings true
-listener $PORT 127.0.0.1
+listener $1 127.0.0.1
 allow_anonymous false
 password_file $PW
 acl_file $ACL
 CONF
-bg mosq-auth mosquitto -c "$T/auth.conf"
-AUTH_PID=$LAST_PID
-wait_port "$PORT" 10 || fail "auth broker did not start"
+}
+start_broker auth auth_conf
+PORT=$BROKER_PORT AUTH_PID=$BROKER_PID
 
 OUT=$T/auth-received
 sub_collect "$OUT" "$PORT" reader reader-secret '#'
@@ -98,28 +118,21 @@ kill -0 "$AUTH_PID" || fail "broker died on SIGHUP"
 echo "ok: device accounts and ACL"
 
 # --- 2. bridge ----------------------------------------------------------------
-RPORT=$(free_port)
 mkdir -p "$T/remote"
 mosquitto_passwd -c -b "$T/remote/passwd" bridge change-me
-cat >"$T/remote.conf" <<CONF
-user $ME
-listener $RPORT 127.0.0.1
-allow_anonymous true
-password_file $T/remote/passwd
-CONF
-bg mosq-remote mosquitto -c "$T/remote.conf"
-wait_port "$RPORT" 10 || fail "remote broker did not start"
-
-LPORT=$(free_port)
-{
-    echo "user $ME"
-    echo "listener $LPORT 127.0.0.1"
-    echo "allow_anonymous true"
+remote_conf() {
+    printf 'user %s\nlistener %s 127.0.0.1\nallow_anonymous true\npassword_file %s\n' \
+        "$ME" "$1" "$T/remote/passwd"
+}
+start_broker remote remote_conf
+RPORT=$BROKER_PORT
+ours_conf() {
+    printf 'user %s\nlistener %s 127.0.0.1\nallow_anonymous true\n' "$ME" "$1"
     sed -e "s/REMOTE_HOST/127.0.0.1/" -e "s/REMOTE_PORT/$RPORT/" \
         "$ROOT/config/mosquitto-bridge.example.conf"
-} >"$T/ours.conf"
-bg mosq-ours mosquitto -c "$T/ours.conf"
-wait_port "$LPORT" 10 || fail "bridging broker did not start"
+}
+start_broker ours ours_conf
+LPORT=$BROKER_PORT
 
 BOUT=$T/bridged
 bg sub-bridged mosquitto_sub -h 127.0.0.1 -p "$LPORT" -v -t '#'
