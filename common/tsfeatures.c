@@ -54,7 +54,9 @@ void tsfeatures_init(tsfeatures_state *s)
  * signal does not turn its first tiny change into an infinite z-score. */
 static double sd_floor(const tsfeatures_state *s)
 {
-    return 1e-6 + 1e-4 * fabs(s->level);
+    double f = 1e-6 + 1e-4 * fabs(s->level);
+    /* A quantised sensor cannot resolve less than one step. */
+    return s->quantum > f ? s->quantum : f;
 }
 
 static double sqrt_floor(const tsfeatures_state *s, double v)
@@ -241,6 +243,11 @@ void tsfeatures_update(const tsfeatures_params *p, tsfeatures_state *s, double t
         s->mean += ar * d;
         s->var = (1.0 - ar) * (s->var + ar * d * d);
     }
+    if (had_prev && x != prev) {
+        double step = fabs(x - prev);
+        if (s->quantum == 0 || step < s->quantum)
+            s->quantum = step;
+    }
     if (had_prev) {
         double dd = x - prev;
         double ad = s->n <= 2 ? 1.0 : ar;
@@ -285,9 +292,13 @@ void tsfeatures_update(const tsfeatures_params *p, tsfeatures_state *s, double t
                     s->prof[k] = s->prof_n[k] > 0 ? (float)(s->prof[k] - s->level) : 0.0f;
             }
             s->phase = 1;
-            /* Residuals against the running mean say nothing about those
-             * against the profile: restart their average. */
-            s->nres = 0;
+            /* Residuals against the running mean overstate those against
+             * the profile: start from the recent variance as a prior worth
+             * 30 readings, and restart the short averages. */
+            s->rvar = s->var;
+            s->nres = 30;
+            s->rshort = 0;
+            s->rvshort = s->rvar;
         }
     } else {
         double shape = s->prof_n[b] > 0 ? s->prof[b] : 0.0;

@@ -72,6 +72,7 @@ typedef struct {
     uint32_t phase;                 /* 0: first day, prof[] holds raw bin means; 1: level + shape */
     uint32_t n;                     /* readings folded in */
     uint32_t nres;                  /* readings in rvar since the profile took over */
+    double quantum;                 /* smallest non-zero step seen (the sensor's resolution) */
     uint32_t nlag;                  /* valid entries in lag[] */
     float lag[TSFEATURES_MAX_LAGS]; /* lag[0] = previous value */
     float prof[TSFEATURES_BINS];    /* mean deviation from level per bin */

@@ -91,7 +91,7 @@ void det_config_default(det_config *c)
     c->threshold = 0.55;
     c->z_min = 6.0;
     c->shift_min = 4.0;
-    c->spread_min = 2.0;
+    c->spread_min = 3.0;
     c->z_absurd = 25.0;
     c->end_n = 6;
     c->stuck_min = 10;
@@ -646,7 +646,11 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
         case ST_IDLE:
             if (st->cooldown > 0)
                 st->cooldown--;
-            if (st->same_run + 1u >= stuck_need) {
+            /* Stuck: the value has not moved for far longer than usual,
+             * and not at the edge of its range (sensors saturate: 100 %RH
+             * in fog is real). */
+            int at_edge = x >= st->fs.hi || x <= st->fs.lo;
+            if (st->same_run + 1u >= stuck_need && !at_edge) {
                 fill_alert(&a, sen->id, md->metric, ANOMALY_POINT, &cur);
                 a.score = score > 0.5 ? score : 0.5;
                 char v[32];

@@ -18,9 +18,11 @@
 
 #define LINE_MAX_BYTES 65536
 #define RING 16
+#define RING_MULTI 4096 /* several sensors interleave: a stream's previous row is further back */
 #define MAX_WINDOWS 256
 
 typedef struct {
+    char sensor[SENSOR_ID_MAX];
     char ts_text[64];
     double ts;
     int n;
@@ -130,7 +132,7 @@ static int load_windows(const char *file, const char *key, window *w, int max)
     return n;
 }
 
-static void write_row(FILE *out, const row *r, int nab, const window *w, int nw)
+static void write_row(FILE *out, const row *r, int nab, int multi, const window *w, int nw)
 {
     if (!out)
         return;
@@ -146,6 +148,8 @@ static void write_row(FILE *out, const row *r, int nab, const window *w, int nw)
         return;
     }
     for (int k = 0; k < r->n; k++) {
+        if (multi)
+            fprintf(out, "%s,", r->sensor);
         fprintf(out, "%s,%s,%.17g,%.6f,%d,", r->ts_text, r->res[k].metric, r->res[k].value,
                 r->res[k].score, r->res[k].flagged);
         if (r->alert[k] >= 0) {
@@ -167,21 +171,31 @@ long det_replay_run(det_engine *e, const char *csv_path, const det_replay_opts *
     window win[MAX_WINDOWS];
     int nw = 0;
     FILE *fp = fopen(csv_path, "r");
-    char *f[READING_MAX_METRICS + 1];
+    char *f[READING_MAX_METRICS + 2];
     char names[READING_MAX_METRICS][READING_NAME_MAX];
     if (!fp) {
         log_error("replay_open_failed file=%s", csv_path);
         return -1;
     }
     line = malloc(LINE_MAX_BYTES);
-    ring = calloc(RING, sizeof(*ring));
-    if (!line || !ring)
+    if (!line)
         goto out;
     if (!fgets(line, LINE_MAX_BYTES, fp)) {
         log_error("replay_empty file=%s", csv_path);
         goto out;
     }
-    int ncol = split(line, f, READING_MAX_METRICS + 1);
+    int ncol = split(line, f, READING_MAX_METRICS + 2);
+    /* A leading sensor_id column: several sensors in one file. */
+    int multi = ncol > 2 && strcmp(f[0], "sensor_id") == 0;
+    if (multi) {
+        for (int k = 1; k < ncol; k++)
+            f[k - 1] = f[k];
+        ncol--;
+    }
+    long ringn = multi ? RING_MULTI : RING;
+    ring = calloc((size_t)ringn, sizeof(*ring));
+    if (!ring)
+        goto out;
     if (ncol < 2) {
         log_error("replay_header file=%s: need a time column and at least one value column",
                   csv_path);
@@ -220,19 +234,31 @@ long det_replay_run(det_engine *e, const char *csv_path, const det_replay_opts *
         if (o->nab)
             fputs("timestamp,value,anomaly_score,label\n", out);
         else
-            fputs("timestamp,metric,value,score,flagged,type,explanation\n", out);
+            fprintf(out, "%stimestamp,metric,value,score,flagged,type,explanation\n",
+                    multi ? "sensor_id," : "");
     }
 
     rows = 0;
     long head = 0; /* rows written so far */
     anomaly alerts[2 * READING_MAX_METRICS + 4];
     while (fgets(line, LINE_MAX_BYTES, fp)) {
-        int n = split(line, f, READING_MAX_METRICS + 1);
+        int n = split(line, f, READING_MAX_METRICS + 2);
         if (n == 1 && !*f[0])
             continue; /* blank line */
         reading r;
         memset(&r, 0, sizeof(r));
         snprintf(r.sensor_id, sizeof(r.sensor_id), "%s", o->sensor_id ? o->sensor_id : "replay");
+        if (multi) {
+            if (n < 2 || !sensor_id_valid(f[0])) {
+                if (bad++ < 5)
+                    log_warn("replay_bad_row file=%s row=%ld reason=sensor_id", csv_path, rows + 2);
+                continue;
+            }
+            snprintf(r.sensor_id, sizeof(r.sensor_id), "%s", f[0]);
+            for (int k = 1; k < n; k++)
+                f[k - 1] = f[k];
+            n--;
+        }
         if (det_parse_time(f[0], &r.ts) != 0) {
             if (bad++ < 5)
                 log_warn("replay_bad_row file=%s row=%ld reason=time", csv_path, rows + 2);
@@ -252,12 +278,13 @@ long det_replay_run(det_engine *e, const char *csv_path, const det_replay_opts *
                 continue;
         }
         /* Free the ring slot of the oldest row. */
-        if (rows - head >= RING) {
-            write_row(out, &ring[head % RING], o->nab, win, nw);
+        if (rows - head >= ringn) {
+            write_row(out, &ring[head % ringn], o->nab, multi, win, nw);
             head++;
         }
-        row *cur = &ring[rows % RING];
+        row *cur = &ring[rows % ringn];
         memset(cur, 0, sizeof(*cur));
+        snprintf(cur->sensor, sizeof(cur->sensor), "%s", r.sensor_id);
         snprintf(cur->ts_text, sizeof(cur->ts_text), "%s", f[0]);
         cur->ts = r.ts;
         cur->n = r.n;
@@ -274,11 +301,25 @@ long det_replay_run(det_engine *e, const char *csv_path, const det_replay_opts *
         rows++;
         for (int a = 0; a < na; a++) {
             row *target = cur;
-            for (long j = rows - 1; j >= head && j >= rows - RING; j--) {
-                if (fabs(ring[j % RING].ts - alerts[a].ts) < 1e-6) {
-                    target = &ring[j % RING];
+            for (long j = rows - 1; j >= head && j >= rows - ringn; j--) {
+                const row *c = &ring[j % ringn];
+                if (fabs(c->ts - alerts[a].ts) < 1e-6 &&
+                    strcmp(c->sensor, alerts[a].sensor_id) == 0) {
+                    target = &ring[j % ringn];
                     break;
                 }
+            }
+            int k0 = 0;
+            while (k0 < target->n && strcmp(target->res[k0].metric, alerts[a].metric) != 0)
+                k0++;
+            if (k0 == target->n && k0 < READING_MAX_METRICS && !o->nab) {
+                /* An alert about a metric missing from the row (dropout). */
+                memset(&target->res[k0], 0, sizeof(target->res[k0]));
+                snprintf(target->res[k0].metric, sizeof(target->res[k0].metric), "%s",
+                         alerts[a].metric);
+                target->res[k0].value = NAN;
+                target->alert[k0] = -1;
+                target->n++;
             }
             for (int k = 0; k < target->n; k++) {
                 if (strcmp(target->res[k].metric, alerts[a].metric) == 0) {
@@ -290,7 +331,7 @@ long det_replay_run(det_engine *e, const char *csv_path, const det_replay_opts *
         }
     }
     while (head < rows) {
-        write_row(out, &ring[head % RING], o->nab, win, nw);
+        write_row(out, &ring[head % ringn], o->nab, multi, win, nw);
         head++;
     }
     if (bad)
