@@ -26,8 +26,11 @@
 
 #include "ingest_adapters.h"
 
-/* 1 when the friendly name is one of Zigbee2MQTT's non-reading topics. */
-static int not_a_device(const ingest *ig, const char *name)
+/* 1 when the friendly name is one of Zigbee2MQTT's non-reading topics.
+ * An attribute copy ({name}/temperature -> 21.4) is told from a device
+ * whose friendly name ends in a metric word ("basement/humidity") by its
+ * payload: a bare value, never a JSON object. */
+static int not_a_device(const ingest *ig, const char *name, const char *payload, size_t len)
 {
     if (!*name || strcmp(name, "bridge") == 0 || strncmp(name, "bridge/", 7) == 0)
         return 1;
@@ -39,8 +42,12 @@ static int not_a_device(const ingest *ig, const char *name)
         strstr(name, "/set/") || strstr(name, "/get/"))
         return 1;
     char metric[READING_NAME_MAX];
-    return ia_metric_name(last, metric, sizeof metric) == 0 &&
-           ia_metrics_find(&ig->z2m.metrics, metric) >= 0;
+    if (ia_metric_name(last, metric, sizeof metric) != 0 ||
+        ia_metrics_find(&ig->z2m.metrics, metric) < 0)
+        return 0;
+    while (len && (*payload == ' ' || *payload == '\t' || *payload == '\r' || *payload == '\n'))
+        payload++, len--;
+    return len == 0 || *payload != '{';
 }
 
 int ia_z2m_decode(ingest *ig, const char *topic, const char *payload, size_t len, double now,
@@ -59,7 +66,7 @@ int ia_z2m_decode(ingest *ig, const char *topic, const char *payload, size_t len
         ia_set_err(err, errlen, "friendly name longer than %d", IA_NAME_MAX - 1);
         return READING_ERR_SENSOR;
     }
-    if (not_a_device(ig, name))
+    if (not_a_device(ig, name, payload, len))
         return 0;
     if (len > READING_MAX_PAYLOAD) {
         ia_set_err(err, errlen, "payload of %zu bytes exceeds %d", len, READING_MAX_PAYLOAD);

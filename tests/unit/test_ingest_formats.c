@@ -98,6 +98,10 @@ static void test_z2m_ignored(void **state)
     assert_int_equal(dec(ig, "zigbee2mqtt/t1/get", "{\"state\":\"\"}", r, 2), 0);
     /* attribute_and_json output: the per-attribute copy */
     assert_int_equal(dec(ig, "zigbee2mqtt/t1/temperature", "21.4", r, 2), 0);
+    assert_int_equal(dec(ig, "zigbee2mqtt/t1/humidity", " 40", r, 2), 0);
+    /* ...but a device whose friendly name ends in a metric word is a device */
+    assert_int_equal(dec(ig, "zigbee2mqtt/basement/humidity", " {\"humidity\":71}", r, 2), 1);
+    assert_string_equal(r[0].sensor_id, "basement_humidity");
     assert_int_equal(dec(ig, "zigbee2mqtt", "{}", r, 2), 0);
     /* devices that are not sensors */
     assert_int_equal(dec(ig, "zigbee2mqtt/lamp",
