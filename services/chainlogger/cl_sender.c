@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "abi.h"
 #include "alog.h"
@@ -258,6 +259,34 @@ static int handle_receipt(sender_state *st, const batch *b, json_t *receipt, uin
     return 0;
 }
 
+/* Fault injection for the crash tests: CHAINLOGGER_FAULT=before-send:N or
+ * after-send:N makes the process _exit(137) (like kill -9) at the N-th
+ * transaction, just before broadcasting it (journal says SENT, chain never
+ * saw it) or just after (chain has it, journal does not know). */
+static void maybe_crash(const char *where)
+{
+    static long count;
+    static int init;
+    static char mode[32];
+    static long at;
+    if (!init) {
+        const char *f = getenv("CHAINLOGGER_FAULT");
+        init = 1;
+        if (f && sscanf(f, "%31[a-z-]:%ld", mode, &at) != 2)
+            at = 0;
+    }
+    if (at <= 0 || strcmp(mode, where) != 0)
+        return;
+    if (strcmp(where, "before-send") == 0)
+        count++;
+    else if (strcmp(where, "after-send") == 0)
+        count++;
+    if (count == at) {
+        log_warn("fault_injected where=%s n=%ld", where, at);
+        _exit(137);
+    }
+}
+
 /* Sign, journal, send, and wait for the receipt of batch b.
  * Returns 1 when confirmed, 0 to come back later, or a negative error. */
 static int submit(sender_state *st, batch *b)
@@ -308,7 +337,10 @@ static int submit(sender_state *st, batch *b)
         st->next_seq = b->seq + b->n;
     b->resend = 1;
     memcpy(b->tx, h, 32);
+    maybe_crash("before-send");
     rc = cl_eth_send_raw(s->eth, raw, rawlen);
+    if (rc == 0)
+        maybe_crash("after-send");
     if (rc == CL_ERR_NONCE) {
         uint64_t n;
         if (cl_eth_nonce(s->eth, "pending", &n) == 0) {
