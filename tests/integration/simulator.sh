@@ -96,6 +96,23 @@ mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -t 'sensors/office-0001/readings' -C 
 kill "$SIM2"
 wait "$SIM2" 2>/dev/null || true
 
+# --rate caps readings per second (unpaced clock): 500/s for 2 s.
+"$BIN/simulator" --fleet office:20 --speedup 0 --rate 500 --run-for 2 --anomaly-rate 0 2>"$T/rate.log" ||
+    fail "rate-capped run failed"
+n=$(sed -n 's/.* done readings=\([0-9]*\) .*/\1/p' "$T/rate.log")
+[ -n "$n" ] && [ "$n" -ge 800 ] && [ "$n" -le 1200 ] || fail "--rate 500 for 2 s sent ${n:-?} readings"
+
+# QoS 1 goes through the common MQTTAsync wrapper, labels too.
+mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -t 'sensors/+/readings' -C 50 -W 20 >"$T/q1.txt" 2>&1 &
+SUB3=$!
+PIDS+=("$SUB3")
+sleep 0.5
+bg simq1 "$BIN/simulator" --fleet office:2 --speedup 3600 --qos 1 --run-for 5 --anomaly-rate 0
+SIMQ1=$LAST_PID
+wait "$SUB3" || fail "no QoS 1 readings"
+wait "$SIMQ1" || fail "QoS 1 simulator exited with $?"
+grep -q 'publisher=paho qos=1' "$T/simq1.log" || fail "QoS 1 did not use the paho publisher"
+
 # Dataset mode: same seed, same bytes; another seed, other bytes.
 "$BIN/simulator" --csv "$T/ds1" --days 2 --seed 9 2>"$T/ds1.log" || fail "dataset run failed"
 "$BIN/simulator" --csv "$T/ds2" --days 2 --seed 9 2>"$T/ds2.log" || fail "dataset run failed"
