@@ -98,3 +98,6 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+fuzz:
+	scripts/fuzz.sh
