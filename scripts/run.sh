@@ -6,7 +6,8 @@
 # URL, writes each process's log to $STATE_DIR/logs/, stops all on Ctrl-C.
 # Settings (environment): STATE_DIR (./state), MQTT_PORT (1883), MQTT_BIND
 # (0.0.0.0), RPC_PORT (8545), GATEWAY_PORT (8080), KEY_FILE, SIMULATOR (1 =
-# start the simulator; 0 = only real sensors), plus every service setting
+# start the simulator; 0 = only real sensors), SIM_SPEEDUP (1440), SIM_START
+# (a year ago), plus every service setting
 # in the README, passed through as is.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -75,6 +76,8 @@ done
 # Broker: configuration kept in the repository, filled in for this state dir.
 sed -e "s|@STATE_DIR@|$STATE_DIR|g" -e "s|@MQTT_PORT@|$MQTT_PORT|g" -e "s|@MQTT_BIND@|$MQTT_BIND|g" \
     config/mosquitto.conf.in >"$STATE_DIR/mosquitto.conf"
+# Started as root, mosquitto drops to its own user: let it write its store.
+if [ "$(id -u)" = 0 ] && id mosquitto >/dev/null 2>&1; then chown -R mosquitto "$STATE_DIR/mosquitto"; fi
 start mosquitto mosquitto -c "$STATE_DIR/mosquitto.conf"
 wait_port mosquitto "$MQTT_PORT" 10
 
@@ -106,6 +109,11 @@ start detector build/bin/detector
 start gateway build/bin/gateway
 wait_port gateway "$GATEWAY_PORT" 20
 if [ "$SIMULATOR" = 1 ]; then
+    # A demo should show days and seasons in minutes: one simulated day per
+    # minute, starting a year back so the clock stays behind the present for
+    # hours (readings from more than a year ahead are refused as bad input).
+    export SIM_SPEEDUP=${SIM_SPEEDUP:-1440}
+    export SIM_START=${SIM_START:-$(date -u -d '-365 days' +%Y-%m-%dT%H:%M:%S)}
     start simulator build/bin/simulator
 fi
 

@@ -6,6 +6,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=$ROOT/build/bin
 T=$(mktemp -d /tmp/iotac-test.XXXXXX)
+chmod 755 "$T" # services running as their own user (mosquitto) reach their files
 PIDS=()
 # Ganache's deterministic accounts 0..2 (mnemonic "myth like bonus scare ...").
 GANACHE_KEY0=0x4f3edf983ac636a65a842ce7c78d9aa706d3b113bce9c46f30d7d21715b23b1d
@@ -81,6 +82,8 @@ persistence true
 persistence_location $T/mosq/
 max_queued_messages 100000
 CONF
+    # As root, mosquitto drops to its own user: let it write its store.
+    if [ "$(id -u)" = 0 ] && id mosquitto >/dev/null 2>&1; then chown -R mosquitto "$T/mosq"; fi
     bg mosquitto mosquitto -c "$T/mosquitto.conf"
     MOSQ_PID=$LAST_PID
     wait_port "$MQTT_PORT" 10 || fail "mosquitto did not start"
