@@ -485,7 +485,7 @@ int cl_sender_run(cl_sender *s)
                 goto out;
             if (rc < 0) {
                 cl_sleep_ms(backoff, s->stop);
-                backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+                backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
                 continue;
             }
         }
@@ -498,7 +498,7 @@ int cl_sender_run(cl_sender *s)
             /* Chain trouble: back off, then re-learn nonce and seq. */
             st.ready = 0;
             cl_sleep_ms(backoff, s->stop);
-            backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+            backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
             continue;
         }
         backoff = 250;
