@@ -177,22 +177,6 @@ int tsfeatures_compute(const tsfeatures_params *p, const tsfeatures_state *s, do
         time_t tt = (time_t)ts;
         struct tm tm;
         info->day_of_year = gmtime_r(&tt, &tm) ? tm.tm_yday + 1 : 0;
-        double lo = INFINITY, hi = -INFINITY;
-        for (int b = 0; b < TSFEATURES_BINS; b++) {
-            if (!bin_ready(s, b))
-                continue;
-            double v = s->level + s->prof[b];
-            if (v < lo)
-                lo = v;
-            if (v > hi)
-                hi = v;
-        }
-        if (lo > hi) { /* no profile yet: recent mean +- 2 sd */
-            lo = hi = info->recent_mean;
-            esd = rsd;
-        }
-        info->day_lo = lo - 2.0 * esd;
-        info->day_hi = hi + 2.0 * esd;
         info->seen_lo = s->n > 0 ? s->lo : x;
         info->seen_hi = s->n > 0 ? s->hi : x;
     }
@@ -340,4 +324,26 @@ int tsfeatures_state_valid(const tsfeatures_state *s)
 int tsfeatures_expected(const tsfeatures_state *s, double ts, double *expected, double *sd)
 {
     return expected_at(s, ts, expected, sd);
+}
+
+void tsfeatures_day_range(const tsfeatures_state *s, double *lo_out, double *hi_out)
+{
+    double lo = INFINITY, hi = -INFINITY, esd;
+    for (int b = 0; b < TSFEATURES_BINS; b++) {
+        if (!bin_ready(s, b))
+            continue;
+        double v = s->level + s->prof[b];
+        if (v < lo)
+            lo = v;
+        if (v > hi)
+            hi = v;
+    }
+    if (lo > hi) { /* no profile yet: recent mean +- 2 sd */
+        lo = hi = s->mean;
+        esd = sqrt_floor(s, s->var);
+    } else {
+        esd = sqrt_floor(s, s->rvar);
+    }
+    *lo_out = lo - 2.0 * esd;
+    *hi_out = hi + 2.0 * esd;
 }

@@ -85,7 +85,6 @@ typedef struct {
     double expected;    /* expected value for this time of day */
     double expected_sd; /* spread of the residual around it */
     double recent_mean, recent_sd;
-    double day_lo, day_hi;   /* range of expected values over the day (+- 2 sd) */
     double seen_lo, seen_hi; /* range of values seen recently */
     int profile_ready;       /* 1 when this time of day has been learned */
     double hour;             /* UTC hour of day of ts, 0..24 */
@@ -122,6 +121,11 @@ void tsfeatures_update(const tsfeatures_params *p, tsfeatures_state *s, double t
  *  changed). Returns 1 when the learned daily profile covers ts, 0 when it
  *  falls back on the recent mean and spread. */
 int tsfeatures_expected(const tsfeatures_state *s, double ts, double *expected, double *sd);
+
+/** Range of expected values over the whole day, widened by 2 residual
+ *  sds (the recent mean +- 2 sd before the profile is learned). Scans the
+ *  48 bins: call it for candidates only, not for every reading. */
+void tsfeatures_day_range(const tsfeatures_state *s, double *lo, double *hi);
 
 /** 1 when a state read from disk is plausible (finite numbers, counts in
  *  range), else 0. */

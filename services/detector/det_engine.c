@@ -84,7 +84,7 @@ void det_config_default(det_config *c)
 {
     memset(c, 0, sizeof(*c));
     c->warmup = 300;
-    c->retrain_every = 5000;
+    c->retrain_every = 20000;
     c->pool_cap = 4096;
     iforest_params_default(&c->forest);
     tsfeatures_params_default(&c->feat);
@@ -636,10 +636,10 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
                            .score = score,
                            .expected = info.expected,
                            .sd = info.expected_sd,
-                           .day_lo = info.day_lo,
-                           .day_hi = info.day_hi,
                            .version = md->version};
         memcpy(cur.vec, vec, sizeof(cur.vec));
+        if (candidate)
+            tsfeatures_day_range(&st->fs, &cur.day_lo, &cur.day_hi);
         anomaly a;
 
         switch (st->state) {

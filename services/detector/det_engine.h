@@ -55,7 +55,7 @@ typedef struct {
 
 typedef struct {
     int warmup;        /* readings learned before a stream is scored (300) */
-    int retrain_every; /* learned vectors per metric between retrainings (5000) */
+    int retrain_every; /* learned vectors per metric between retrainings (20000) */
     int pool_cap;      /* training vectors kept per metric (4096) */
     iforest_params forest;
     tsfeatures_params feat;

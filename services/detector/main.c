@@ -58,7 +58,7 @@ static const config_option opts[] = {
     {"psi", "IF_PSI", CONFIG_INT, "256", "subsample size per tree", &psi},
     {"seed", "IF_SEED", CONFIG_INT, "1", "training seed (same seed, same models)", &seed},
     {"lags", "FEATURE_LAGS", CONFIG_INT, "3", "lagged deltas in the feature vector (1..6)", &lags},
-    {"retrain-every", "RETRAIN_EVERY", CONFIG_INT, "5000",
+    {"retrain-every", "RETRAIN_EVERY", CONFIG_INT, "20000",
      "normal readings per metric between retrainings", &retrain_every},
     {"threshold", "THRESHOLD", CONFIG_DBL, "0.55", "forest score threshold (0..1)", &threshold},
     {"z-min", "Z_MIN", CONFIG_DBL, "6", "minimum deviation, in the sensor's own spreads", &z_min},
