@@ -71,41 +71,56 @@ bg() {
     PIDS+=("$LAST_PID")
 }
 
-# start_mosquitto: a broker on a free port; sets MQTT_PORT and MQTT_URL.
+# start_mosquitto: a broker on a free port; sets MQTT_PORT, MQTT_URL and
+# MOSQ_PID. A port picked free can be taken by a parallel test before the
+# broker binds it, so a failed start is retried on another port.
 start_mosquitto() {
-    MQTT_PORT=$(free_port)
+    local attempt
     mkdir -p "$T/mosq"
-    cat >"$T/mosquitto.conf" <<CONF
+    # As root, mosquitto drops to its own user: let it write its store.
+    if [ "$(id -u)" = 0 ] && id mosquitto >/dev/null 2>&1; then chown -R mosquitto "$T/mosq"; fi
+    for attempt in 1 2 3; do
+        MQTT_PORT=$(free_port)
+        cat >"$T/mosquitto.conf" <<CONF
 listener $MQTT_PORT 127.0.0.1
 allow_anonymous true
 persistence true
 persistence_location $T/mosq/
 max_queued_messages 100000
 CONF
-    # As root, mosquitto drops to its own user: let it write its store.
-    if [ "$(id -u)" = 0 ] && id mosquitto >/dev/null 2>&1; then chown -R mosquitto "$T/mosq"; fi
-    bg mosquitto mosquitto -c "$T/mosquitto.conf"
-    MOSQ_PID=$LAST_PID
-    wait_port "$MQTT_PORT" 10 || fail "mosquitto did not start"
-    MQTT_URL=tcp://127.0.0.1:$MQTT_PORT
-    export MQTT_URL
+        bg mosquitto mosquitto -c "$T/mosquitto.conf"
+        MOSQ_PID=$LAST_PID
+        if wait_port "$MQTT_PORT" 10 && kill -0 "$MOSQ_PID" 2>/dev/null; then
+            MQTT_URL=tcp://127.0.0.1:$MQTT_PORT
+            export MQTT_URL
+            return 0
+        fi
+        kill "$MOSQ_PID" 2>/dev/null || true
+    done
+    fail "mosquitto did not start"
 }
 
 # start_ganache [DBDIR]: a dev chain (chain id 1337, deterministic accounts);
 # sets GANACHE_PORT, RPC_URL, CHAIN_ID.
 start_ganache() {
-    GANACHE_PORT=$(free_port)
-    local db=${1:-$T/ganache-db}
+    local db=${1:-$T/ganache-db} attempt
     mkdir -p "$db"
-    bg ganache node "$ROOT/tools/node_modules/ganache/dist/node/cli.js" \
-        --server.host 127.0.0.1 --server.port "$GANACHE_PORT" \
-        --chain.chainId 1337 --wallet.deterministic --wallet.totalAccounts 10 \
-        --database.dbPath "$db" --logging.quiet --miner.blockGasLimit 30000000
-    GANACHE_PID=$LAST_PID
-    wait_port "$GANACHE_PORT" 60 || fail "ganache did not start"
-    RPC_URL=http://127.0.0.1:$GANACHE_PORT
-    CHAIN_ID=1337
-    export RPC_URL CHAIN_ID
+    for attempt in 1 2 3; do
+        GANACHE_PORT=${GANACHE_PORT_FIXED:-$(free_port)}
+        bg ganache node "$ROOT/tools/node_modules/ganache/dist/node/cli.js" \
+            --server.host 127.0.0.1 --server.port "$GANACHE_PORT" \
+            --chain.chainId 1337 --wallet.deterministic --wallet.totalAccounts 10 \
+            --database.dbPath "$db" --logging.quiet --miner.blockGasLimit 30000000
+        GANACHE_PID=$LAST_PID
+        if wait_port "$GANACHE_PORT" 60 && kill -0 "$GANACHE_PID" 2>/dev/null; then
+            RPC_URL=http://127.0.0.1:$GANACHE_PORT
+            CHAIN_ID=1337
+            export RPC_URL CHAIN_ID
+            return 0
+        fi
+        kill "$GANACHE_PID" 2>/dev/null || true
+    done
+    fail "ganache did not start"
 }
 
 # rpc METHOD PARAMS_JSON: one JSON-RPC call to $RPC_URL; prints the response.
