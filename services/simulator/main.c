@@ -146,7 +146,7 @@ int main(int argc, char **argv)
         log_error("profiles_invalid error=\"%s\"", err);
         goto out;
     }
-    const char *spec = fleet_spec ? fleet_spec : set.fleet;
+    const char *spec = fleet_spec && *fleet_spec ? fleet_spec : set.fleet;
     int ne;
     if (spec && *spec) {
         ne = sim_fleet_parse(spec, &set, entries, SIM_FLEET_MAX, err, sizeof err);

@@ -23,6 +23,7 @@ struct sim_csv {
     FILE *labels;
     json_t *windows;
     char cur_key[SENSOR_ID_MAX + 8]; /* windows.json key of the current sensor file */
+    char dirbase[NAME_MAX + 1];      /* last component of the directory (alias keys) */
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -95,6 +96,20 @@ int sim_csv_open(sim_csv **out, const char *path, char *err, size_t errlen)
             goto fail;
         }
         snprintf(p, sizeof p, "%s/labels.csv", w->base);
+        /* NAB keys windows by "category/file.csv"; the detector's replay
+         * looks up the last two path components, so also key each sensor
+         * as "<directory name>/<sensor>.csv". */
+        char tmp[PATH_MAX];
+        memcpy(tmp, path, n + 1);
+        while (n > 1 && tmp[n - 1] == '/')
+            tmp[--n] = '\0';
+        const char *slash = strrchr(tmp, '/');
+        const char *base = slash ? slash + 1 : tmp;
+        size_t bl = strlen(base);
+        if (bl >= sizeof w->dirbase)
+            bl = sizeof w->dirbase - 1;
+        memcpy(w->dirbase, base, bl);
+        w->dirbase[bl] = '\0';
     }
     w->labels = fopen(p, "w");
     if (!w->labels) {
@@ -134,7 +149,12 @@ int sim_csv_begin_sensor(sim_csv *w, const char *id, char *err, size_t errlen)
         set_err(err, errlen, "%s: %s", p, strerror(errno));
         return -1;
     }
-    if (json_object_set_new(w->windows, w->cur_key, json_array()) != 0) {
+    json_t *arr = json_array();
+    char alias[NAME_MAX + SENSOR_ID_MAX + 8];
+    snprintf(alias, sizeof alias, "%s/%s.csv", w->dirbase, id);
+    /* Both keys share one array, so add_window() fills both. */
+    if (!arr || json_object_set(w->windows, alias, arr) != 0 ||
+        json_object_set_new(w->windows, w->cur_key, arr) != 0) {
         set_err(err, errlen, "out of memory");
         return -1;
     }

@@ -6,7 +6,9 @@
  *   a directory (any path not ending in ".csv"):
  *       DIR/<sensor_id>.csv   timestamp,temperature,humidity,pressure
  *       DIR/labels.csv        one row per injected event
- *       DIR/windows.json      {"<sensor_id>.csv": [[start, end], ...]} (NAB's format)
+ *       DIR/windows.json      {"<sensor_id>.csv": [[start, end], ...]} (NAB's format;
+ *                             each list also under "<DIR name>/<sensor_id>.csv",
+ *                             NAB's "category/file.csv" key)
  *   a file FILE.csv:
  *       FILE.csv              sensor_id,timestamp,temperature,humidity,pressure
  *                             (all sensors, in time order)

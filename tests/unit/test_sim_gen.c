@@ -2,10 +2,12 @@
  * sim_fleet, sim_rng): reproducibility, the shape of the signals (daily
  * period and amplitude, seasons, humidity coupling, shared weather) and the
  * exactness of the injected anomalies' labels. */
-#include <cmocka.h>
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <cmocka.h>
+// clang-format on
 
 #include <math.h>
 #include <stdio.h>
