@@ -336,13 +336,17 @@ static inline void nasty_ingest_free(nasty_ingest_set *s)
     s->n = 0;
 }
 
-static inline unsigned long nasty_ingest_total(const ingest *ig)
+/* Messages counted (by adapter or unmatched), and rejected ones. */
+static inline unsigned long nasty_ingest_total(const ingest *ig, unsigned long *errors)
 {
     ingest_counters c;
     ingest_counters_get(ig, &c);
-    unsigned long t = c.unmatched;
-    for (int a = 0; a < INGEST_NADAPTERS; a++)
+    unsigned long t = c.unmatched, e = 0;
+    for (int a = 0; a < INGEST_NADAPTERS; a++) {
         t += c.messages[a];
+        e += c.errors[a];
+    }
+    *errors = e;
     return t;
 }
 
@@ -370,12 +374,15 @@ static inline const char *nasty_ingest(nasty_ingest_set *s, const uint8_t *data,
     }
     int cap = 1 + (int)(size % CAP); /* vary the room the caller gives */
 
-    unsigned long before = nasty_ingest_total(ig);
+    unsigned long err_before, err_after;
+    unsigned long before = nasty_ingest_total(ig, &err_before);
     memset(err, 0x55, sizeof err);
     int rc = ingest_decode(ig, topic, data + off, size - off, NASTY_NOW, out, cap, err,
                            sizeof err);
-    /* Every message is counted exactly once (by adapter, or unmatched). */
-    NASTY_CHECK(nasty_ingest_total(ig) == before + 1);
+    /* Every message is counted exactly once (by adapter, or unmatched), and
+     * every rejected one as an error (the services export these counters). */
+    NASTY_CHECK(nasty_ingest_total(ig, &err_after) == before + 1);
+    NASTY_CHECK(err_after == err_before + (rc < 0));
     NASTY_CHECK(rc >= READING_ERR_FORMAT && rc <= cap);
     if (rc < 0) {
         NASTY_CHECK(nasty_err_ok(err, sizeof err));
