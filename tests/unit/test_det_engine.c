@@ -1,0 +1,267 @@
+/* Detector engine: quiet on normal data, a spike is one point alert, a
+ * level shift is one change_point at its start and one at its end, a value
+ * of another time of day is contextual, stuck values and dropouts are
+ * points, explanations name the metric and the expected range, thresholds
+ * per sensor prefix, and models survive save/load. */
+// clang-format off
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+// clang-format on
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "detector/det_engine.h"
+#include "log.h"
+
+#define T0 1735689600.0 /* 2025-01-01 00:00 UTC */
+#define STEP 300.0
+
+static double base(double ts)
+{
+    double h = fmod(ts, 86400.0) / 3600.0;
+    return 20.0 + 3.0 * cos((h - 15.0) / 24.0 * 2 * M_PI) + 0.08 * sin(ts * 0.37) +
+           0.05 * sin(ts * 0.011);
+}
+
+typedef struct {
+    anomaly a[64];
+    int n;
+} sink;
+
+static void feed(det_engine *e, const char *id, double ts, double temp, double hum, sink *out)
+{
+    reading r;
+    memset(&r, 0, sizeof(r));
+    snprintf(r.sensor_id, sizeof(r.sensor_id), "%s", id);
+    r.ts = ts;
+    if (!isnan(temp))
+        reading_add(&r, "temperature", temp);
+    if (!isnan(hum))
+        reading_add(&r, "humidity", hum);
+    anomaly a[8];
+    int n = det_engine_process(e, &r, NULL, a, 8);
+    assert_true(n >= 0);
+    for (int k = 0; k < n && out->n < 64; k++)
+        out->a[out->n++] = a[k];
+}
+
+static double hum(double ts)
+{
+    return 40.0 + 2.0 * sin(ts / 7000.0) + 0.1 * sin(ts * 0.23);
+}
+
+/* Three normal days; returns the next ts. */
+static double warm(det_engine *e, const char *id, sink *s)
+{
+    double ts = T0;
+    for (; ts < T0 + 3 * 86400; ts += STEP)
+        feed(e, id, ts, base(ts), hum(ts), s);
+    return ts;
+}
+
+static det_engine *make(void)
+{
+    det_config c;
+    det_config_default(&c);
+    c.warmup = 100;
+    det_engine *e = NULL;
+    assert_int_equal(det_engine_create(&e, &c), 0);
+    return e;
+}
+
+static void test_quiet_then_spike(void **state)
+{
+    (void)state;
+    det_engine *e = make();
+    sink s = {0};
+    double ts = warm(e, "u1", &s);
+    assert_int_equal(s.n, 0); /* no false alert on normal data */
+    assert_true(det_engine_is_scored(e, "u1", "temperature"));
+    double spike_ts = ts + 10 * 3600;
+    for (; ts < spike_ts; ts += STEP)
+        feed(e, "u1", ts, base(ts), hum(ts), &s);
+    feed(e, "u1", ts, base(ts) + 1.5, hum(ts), &s); /* ~15 sds: not absurd, pending */
+    assert_int_equal(s.n, 0);
+    for (int k = 1; k <= 20; k++)
+        feed(e, "u1", ts + k * STEP, base(ts + k * STEP), hum(ts + k * STEP), &s);
+    assert_int_equal(s.n, 1); /* one event, one alert */
+    anomaly *a = &s.a[0];
+    assert_int_equal(a->type, ANOMALY_POINT);
+    assert_true(a->ts == spike_ts);
+    assert_string_equal(a->metric, "temperature");
+    assert_string_equal(a->sensor_id, "u1");
+    assert_int_equal(strlen(a->id), 64);
+    assert_true(a->score > 0 && a->score <= 1);
+    assert_true(a->model_version >= 1);
+    assert_true(a->expected_low < base(spike_ts) && base(spike_ts) < a->expected_high);
+    assert_non_null(strstr(a->explanation, "temperature"));
+    assert_non_null(strstr(a->explanation, "above"));
+    assert_non_null(strstr(a->explanation, "isolated after"));
+    det_engine_destroy(e);
+}
+
+static void test_level_shift_start_and_end(void **state)
+{
+    (void)state;
+    det_engine *e = make();
+    sink s = {0};
+    double ts = warm(e, "u2", &s), start = ts + 6 * 3600;
+    for (; ts < start; ts += STEP)
+        feed(e, "u2", ts, base(ts), hum(ts), &s);
+    for (; ts < start + 3 * 3600; ts += STEP)
+        feed(e, "u2", ts, base(ts) - 2.0, hum(ts), &s); /* 3 h, stepped down */
+    for (int k = 0; k < 40; k++, ts += STEP)
+        feed(e, "u2", ts, base(ts), hum(ts), &s);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.a[0].type, ANOMALY_CHANGE_POINT);
+    assert_true(s.a[0].ts == start);
+    assert_non_null(strstr(s.a[0].explanation, "shifted down"));
+    assert_int_equal(s.a[1].type, ANOMALY_CHANGE_POINT);
+    assert_true(s.a[1].ts > start + 3 * 3600 - 1);
+    assert_non_null(strstr(s.a[1].explanation, "ended"));
+    assert_string_not_equal(s.a[0].id, s.a[1].id);
+    det_engine_destroy(e);
+}
+
+static void test_contextual(void **state)
+{
+    (void)state;
+    det_engine *e = make();
+    sink s = {0};
+    double ts = warm(e, "u3", &s);
+    /* 03:00, the daily minimum (~17): blend smoothly towards the afternoon's
+     * 23 over an hour, hold two hours, blend back. */
+    double start = ts + 3 * 3600;
+    for (; ts < start; ts += STEP)
+        feed(e, "u3", ts, base(ts), hum(ts), &s);
+    for (int k = 0; k < 48; k++, ts += STEP) {
+        double w = k < 12 ? k / 12.0 : k < 36 ? 1.0 : (48 - k) / 12.0;
+        feed(e, "u3", ts, (1 - w) * base(ts) + w * base(ts + 12 * 3600), hum(ts), &s);
+    }
+    for (int k = 0; k < 40; k++, ts += STEP)
+        feed(e, "u3", ts, base(ts), hum(ts), &s);
+    assert_true(s.n >= 1);
+    assert_int_equal(s.a[0].type, ANOMALY_CONTEXTUAL);
+    assert_non_null(strstr(s.a[0].explanation, "another time"));
+    det_engine_destroy(e);
+}
+
+static void test_stuck_and_dropout(void **state)
+{
+    (void)state;
+    det_engine *e = make();
+    sink s = {0};
+    double ts = warm(e, "u4", &s);
+    double v = base(ts);
+    for (int k = 0; k < 30; k++, ts += STEP)
+        feed(e, "u4", ts, v, hum(ts), &s); /* frozen */
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.a[0].type, ANOMALY_POINT);
+    assert_non_null(strstr(s.a[0].explanation, "stuck"));
+    for (int k = 0; k < 120; k++, ts += STEP)
+        feed(e, "u4", ts, base(ts), hum(ts), &s);
+    int before = s.n;
+    feed(e, "u4", ts, base(ts), NAN, &s); /* humidity missing */
+    assert_int_equal(s.n, before + 1);
+    assert_string_equal(s.a[before].metric, "humidity");
+    assert_non_null(strstr(s.a[before].explanation, "missing"));
+    det_engine_destroy(e);
+}
+
+static void test_absurd_is_immediate(void **state)
+{
+    (void)state;
+    det_engine *e = make();
+    sink s = {0};
+    double ts = warm(e, "u5", &s);
+    feed(e, "u5", ts, 1000.0, hum(ts), &s);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.a[0].type, ANOMALY_POINT);
+    assert_true(s.a[0].value == 1000.0);
+    det_engine_destroy(e);
+}
+
+static void test_thresholds_and_persistence(void **state)
+{
+    (void)state;
+    char dir[64], file[96];
+    snprintf(dir, sizeof(dir), "/tmp/test_det_engine.%d", (int)getpid());
+    snprintf(file, sizeof(file), "%s.json", dir);
+    FILE *f = fopen(file, "w");
+    fputs("{\"default\": 0.6, \"sensors\": {\"office-\": 0.5, \"office-0001\": 0.7}}", f);
+    fclose(f);
+    det_config c;
+    det_config_default(&c);
+    char err[200];
+    assert_int_equal(det_config_load_thresholds(&c, file, err, sizeof(err)), 0);
+    det_engine *e = NULL;
+    assert_int_equal(det_engine_create(&e, &c), 0);
+    assert_true(det_engine_threshold(e, "lab-1") == 0.6);
+    assert_true(det_engine_threshold(e, "office-0002") == 0.5);
+    assert_true(det_engine_threshold(e, "office-0001") == 0.7);
+    det_engine_destroy(e);
+    f = fopen(file, "w");
+    fputs("{\"default\": 7}", f);
+    fclose(f);
+    assert_int_equal(det_config_load_thresholds(&c, file, err, sizeof(err)), -1);
+    unlink(file);
+
+    e = make();
+    sink s = {0};
+    double ts = warm(e, "u6", &s);
+    long ver = det_engine_model_version(e, "temperature");
+    assert_true(ver >= 1);
+    assert_int_equal(det_engine_save(e, dir), 0);
+    det_engine *g = make();
+    assert_int_equal(det_engine_load(g, dir), 1);
+    assert_true(det_engine_is_scored(g, "u6", "temperature"));
+    assert_int_equal(det_engine_model_version(g, "temperature"), ver);
+    /* Both score the next reading identically. */
+    reading r;
+    memset(&r, 0, sizeof(r));
+    snprintf(r.sensor_id, sizeof(r.sensor_id), "u6");
+    r.ts = ts;
+    reading_add(&r, "temperature", base(ts) + 0.3);
+    det_result ra[2], rb[2];
+    anomaly a[4];
+    det_engine_process(e, &r, ra, a, 4);
+    det_engine_process(g, &r, rb, a, 4);
+    assert_true(ra[0].scored && rb[0].scored);
+    assert_true(ra[0].score == rb[0].score);
+    /* A corrupted sensors file is rejected, not trusted. */
+    char path[128];
+    snprintf(path, sizeof(path), "%s/sensors.bin", dir);
+    f = fopen(path, "r+b");
+    fseek(f, 200, SEEK_SET);
+    fputc(0x5a, f);
+    fclose(f);
+    det_engine *h = make();
+    assert_true(det_engine_load(h, dir) >= 0);
+    det_engine_destroy(h);
+    det_engine_destroy(e);
+    det_engine_destroy(g);
+    char cmd[160];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+    log_init("test", LOG_WARN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_quiet_then_spike),
+        cmocka_unit_test(test_level_shift_start_and_end),
+        cmocka_unit_test(test_contextual),
+        cmocka_unit_test(test_stuck_and_dropout),
+        cmocka_unit_test(test_absurd_is_immediate),
+        cmocka_unit_test(test_thresholds_and_persistence),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
