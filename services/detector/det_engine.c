@@ -1015,9 +1015,41 @@ static int load_sensors(det_engine *e, const char *dir)
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s/sensors.bin", dir);
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
+    FILE *raw = fopen(path, "rb");
+    if (!raw)
         return 0;
+    /* Check the trailing checksum over the whole file before trusting any
+     * of it, then parse from memory. */
+    unsigned char *buf = NULL;
+    long size = -1;
+    if (fseek(raw, 0, SEEK_END) == 0)
+        size = ftell(raw);
+    rewind(raw);
+    if (size >= 8)
+        buf = malloc((size_t)size);
+    int whole = buf && fread(buf, 1, (size_t)size, raw) == (size_t)size;
+    fclose(raw);
+    if (!whole) {
+        free(buf);
+        log_warn("sensors_rejected file=%s (unreadable); sensors warm up again", path);
+        return buf || size < 8 ? 0 : -1;
+    }
+    uint64_t h0 = 0xcbf29ce484222325ULL, stored0;
+    for (long k = 0; k < size - 8; k++) {
+        h0 ^= buf[k];
+        h0 *= 0x100000001b3ULL;
+    }
+    memcpy(&stored0, buf + size - 8, 8);
+    if (h0 != stored0) {
+        free(buf);
+        log_warn("sensors_rejected file=%s (checksum mismatch); sensors warm up again", path);
+        return 0;
+    }
+    FILE *fp = fmemopen(buf, (size_t)size, "rb");
+    if (!fp) {
+        free(buf);
+        return -1;
+    }
     int loaded = 0, ok = 0;
     wr r = {.fp = fp, .h = 0xcbf29ce484222325ULL};
     char magic[4];
@@ -1062,6 +1094,7 @@ static int load_sensors(det_engine *e, const char *dir)
     ok = 1;
 out:
     fclose(fp);
+    free(buf);
     if (!ok) {
         log_warn("sensors_rejected file=%s restored=%d (corrupt or from another build); "
                  "affected sensors warm up again",
