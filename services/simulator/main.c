@@ -193,13 +193,12 @@ int main(int argc, char **argv)
         span = 7 * 86400.0;
     double stop_ts = span > 0 ? start_ts + span : INFINITY;
 
-    if (sim_fleet_init(&fleet, &set, entries, ne, (uint64_t)seed, start_ts, stop_ts,
-                       anomaly_rate > 0 ? &acfg : NULL) < 0) {
-        log_error("fleet_init_failed reason=\"no sensors or out of memory\"");
-        goto out;
-    }
-
     if (csv_path) {
+        if (sim_fleet_init(&fleet, &set, entries, ne, (uint64_t)seed, start_ts, stop_ts,
+                           anomaly_rate > 0 ? &acfg : NULL) < 0) {
+            log_error("fleet_init_failed reason=\"no sensors or out of memory\"");
+            goto out;
+        }
         unsigned long long nr = 0, nl = 0;
         if (sim_csv_open(&csv, csv_path, err, sizeof err) < 0 ||
             sim_csv_write_fleet(csv, &fleet, &nr, &nl, err, sizeof err) < 0) {
@@ -246,6 +245,15 @@ int main(int argc, char **argv)
     if (sim_pub_wait_connected(pub, 10000) < 0)
         log_warn("mqtt_not_connected_yet uri=%s reason=\"readings are dropped until it is\"",
                  mqtt_url);
+    if (strcmp(st, "now") == 0) { /* the wait above must not put the clock behind */
+        start_ts = floor(sim_wall_now());
+        stop_ts = span > 0 ? start_ts + span : INFINITY;
+    }
+    if (sim_fleet_init(&fleet, &set, entries, ne, (uint64_t)seed, start_ts, stop_ts,
+                       anomaly_rate > 0 ? &acfg : NULL) < 0) {
+        log_error("fleet_init_failed reason=\"no sensors or out of memory\"");
+        goto out;
+    }
     log_info("start sensors=%d publisher=%s qos=%ld speedup=%g rate=%g start=%.0f seed=%ld "
              "anomaly_rate=%g",
              fleet.n, sim_pub_kind(pub), qos, speedup, rate, start_ts, seed, anomaly_rate);
