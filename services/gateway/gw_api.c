@@ -586,7 +586,7 @@ static void handle_post_readings(gw *g, const gw_request *rq, gw_response *rs)
         error_counted(g, rs, 413, "too_large", "request body too large");
         return;
     }
-    root = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    root = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!root) {
         snprintf(msg, sizeof msg, "invalid JSON at line %d column %d: %s", jerr.line, jerr.column,
                  jerr.text);

@@ -333,6 +333,13 @@ static int on_request(gw *g, session *s, struct lws *wsi, const char *path)
             s->rs.auth_challenge = 1;
             return 0;
         }
+        /* Bodies must declare their length, so the limit is checked before
+         * anything is read. */
+        if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+            respond_error(g, s, wsi, 411, GW_ERR_HTTP_BAD_REQUEST, "length_required",
+                          "Content-Length is required (chunked bodies are not accepted)");
+            return 0;
+        }
         char cl[32];
         int has_cl = copy_header(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH);
         if (has_cl > 0) {
@@ -356,6 +363,10 @@ static int on_request(gw *g, session *s, struct lws *wsi, const char *path)
             respond_error(g, s, wsi, 400, GW_ERR_HTTP_BAD_REQUEST, "content_length",
                           "invalid Content-Length");
             return 0;
+        } else {
+            /* No Content-Length and (see above) no chunking: no body. */
+            s->close_after = 0;
+            return dispatch(g, s, wsi);
         }
         s->awaiting_body = 1;
         return 0;
