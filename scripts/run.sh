@@ -27,6 +27,9 @@ export CHAIN_ID=${CHAIN_ID:-1337}
 export MQTT_URL=${MQTT_URL:-tcp://127.0.0.1:$MQTT_PORT}
 export RPC_URL=${RPC_URL:-http://127.0.0.1:$RPC_PORT}
 SIMULATOR=${SIMULATOR:-1}
+# Device formats accepted besides the native one (docs/SENSORS.md): the
+# example mapping enables Zigbee2MQTT, Tasmota, SenML and two ESPHome groups.
+export INGEST_MAPPING=${INGEST_MAPPING-$ROOT/config/sensors.example.json}
 LOGS=$STATE_DIR/logs
 mkdir -p "$LOGS" "$STATE_DIR/mosquitto" "$STATE_DIR/ganache"
 

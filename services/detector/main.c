@@ -51,7 +51,7 @@ static const config_option opts[] = {
     {"state-dir", "STATE_DIR", CONFIG_STR, "./state", "models are kept in STATE_DIR/models",
      &state_dir},
     {"log-level", "LOG_LEVEL", CONFIG_STR, "info", "debug, info, warn or error", &log_level},
-    {"ingest-map", "INGEST_MAP", CONFIG_STR, NULL, "ingest mapping file (device formats)",
+    {"ingest-mapping", "INGEST_MAPPING", CONFIG_STR, NULL, "ingest mapping file (device formats)",
      &ingest_map},
     {"warmup", "WARMUP", CONFIG_INT, "300", "readings learned before a sensor is scored", &warmup},
     {"trees", "IF_TREES", CONFIG_INT, "100", "trees per forest", &trees},

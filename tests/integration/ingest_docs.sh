@@ -15,7 +15,7 @@ export STATE_DIR=$T/state
 mkdir -p "$STATE_DIR"
 (umask 077 && echo "$GANACHE_KEY0" >"$T/logger.key")
 export KEY_FILE=$T/logger.key
-export INGEST_MAPPING=$ROOT/config/sensors.example.json INGEST_MAP=$ROOT/config/sensors.example.json
+export INGEST_MAPPING=$ROOT/config/sensors.example.json
 CONTRACT_ADDRESS=$("$BIN/chainlogger" deploy 2>"$T/deploy.log") || fail "deploy failed"
 export CONTRACT_ADDRESS
 bg chainlogger "$BIN/chainlogger"

@@ -44,7 +44,7 @@ cat >"$T/sensors.json" <<'JSON'
 }
 JSON
 # the mapping variable, under the names the services read
-export INGEST_MAPPING=$T/sensors.json INGEST_MAP=$T/sensors.json
+export INGEST_MAPPING=$T/sensors.json
 
 CONTRACT_ADDRESS=$("$BIN/chainlogger" deploy 2>"$T/deploy.log") || fail "deploy failed"
 export CONTRACT_ADDRESS
