@@ -422,6 +422,8 @@ int sim_fleet_parse(const char *spec, const sim_profile_set *set, sim_fleet_entr
 
 int sim_fleet_scale(sim_fleet_entry *e, int n, int total)
 {
+    if (n > SIM_FLEET_MAX)
+        n = SIM_FLEET_MAX;
     long sum = 0;
     for (int i = 0; i < n; i++)
         sum += e[i].count;
@@ -432,7 +434,7 @@ int sim_fleet_scale(sim_fleet_entry *e, int n, int total)
     }
     double rem[SIM_FLEET_MAX];
     int assigned = 0;
-    for (int i = 0; i < n && i < SIM_FLEET_MAX; i++) {
+    for (int i = 0; i < n; i++) {
         double exact = (double)total * e[i].count / (double)sum;
         e[i].count = (int)floor(exact);
         rem[i] = exact - e[i].count;

@@ -72,6 +72,14 @@ static int parse_uris(sim_pub *p, const char *uris)
         char *colon = strrchr(h, ':');
         if (p->nuris >= PUB_MAX_URIS)
             return -1;
+        if (*h == '[') { /* IPv6 literal: [::1]:1883 */
+            char *close = strchr(h, ']');
+            if (!close)
+                return -1;
+            *close = '\0';
+            h++;
+            colon = close[1] == ':' ? close + 1 : NULL;
+        }
         if (colon) {
             *colon = '\0';
             p->port[p->nuris] = colon + 1;
@@ -171,7 +179,8 @@ static int fast_connect_one(sim_pub *p, int i)
     if (fd < 0)
         goto out;
     int fl = fcntl(fd, F_GETFL);
-    fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        goto out;
     if (connect(fd, res->ai_addr, res->ai_addrlen) < 0 && errno != EINPROGRESS)
         goto out;
     struct pollfd pfd = {.fd = fd, .events = POLLOUT};
@@ -181,7 +190,8 @@ static int fast_connect_one(sim_pub *p, int i)
     socklen_t sl = sizeof soerr;
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr != 0)
         goto out;
-    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    if (fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+        goto out;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* we batch ourselves */
     struct timeval tv = {.tv_sec = PUB_IO_TIMEOUT_S};
@@ -192,9 +202,10 @@ static int fast_connect_one(sim_pub *p, int i)
     /* CONNECT: protocol name "MQTT", level 4 (3.1.1), clean session. */
     size_t cid = strlen(p->client_id), un = p->username ? strlen(p->username) : 0,
            pw = p->password ? strlen(p->password) : 0;
-    if (cid > 23 * 10 || un > 1024 || pw > 1024)
+    /* Bounded so the CONNECT body always fits vh (2 + 4 + 4 + 3 x (2 + len)). */
+    if (cid > 256 || un > 1024 || pw > 1024)
         goto out;
-    unsigned char vh[2048], *w = vh;
+    unsigned char vh[4096], *w = vh;
     put_str(&w, "MQTT", 4);
     *w++ = 4;
     *w++ = (unsigned char)(0x02 | (p->username ? 0x80 : 0) | (p->password ? 0x40 : 0));
