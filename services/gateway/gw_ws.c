@@ -41,6 +41,7 @@ struct gw_ws {
     gw *g;
     client *head;
     size_t n;
+    gw_msg *pending;     /* taken from the bus, not fanned out yet */
     unsigned char *wbuf; /* LWS_PRE + data */
     size_t wcap;         /* data capacity */
 };
@@ -181,6 +182,11 @@ void gw_ws_destroy(gw_ws *w)
 {
     if (!w)
         return;
+    while (w->pending) {
+        gw_msg *m = w->pending;
+        w->pending = m->next;
+        gw_msg_unref(m);
+    }
     free(w->wbuf);
     free(w);
 }
@@ -425,14 +431,21 @@ int gw_ws_callback(gw *g, struct lws *wsi, enum lws_callback_reasons reason, voi
     }
 }
 
+/* Fan out at most half a client queue per pass, then let lws write before
+ * the next pass (we wake ourselves with lws_cancel_service). A backlog that
+ * built up while the loop was busy thus reaches a client that keeps up in
+ * slices it can absorb, instead of overflowing its queue in one go; only a
+ * client that does not read falls behind. */
 void gw_ws_drain(gw_ws *w)
 {
-    gw_msg *list = gw_bus_take(w->g->bus);
-    if (!list)
-        return;
-    while (list) {
-        gw_msg *m = list;
-        list = m->next;
+    if (!w->pending)
+        w->pending = gw_bus_take(w->g->bus);
+    uint32_t batch = (uint32_t)w->g->cfg->ws_queue / 2;
+    if (batch < 1)
+        batch = 1;
+    for (uint32_t i = 0; w->pending && i < batch; i++) {
+        gw_msg *m = w->pending;
+        w->pending = m->next;
         for (client *c = w->head; c; c = c->next)
             if (!c->kill && gw_ws_filter_match(&c->f, m->kind, m->sensor_id))
                 enqueue(w, c, m);
@@ -444,6 +457,8 @@ void gw_ws_drain(gw_ws *w)
             lws_callback_on_writable(c->wsi);
         }
     }
+    if (w->pending && w->g->lws)
+        lws_cancel_service(w->g->lws);
 }
 
 void gw_ws_tick(gw_ws *w)
