@@ -48,6 +48,7 @@ static char cur_input[PATH_MAX + 64];
     } while (0)
 
 #include "../fuzz/nasty.h"
+#include "../fuzz/nasty_gw.h"
 
 /* ---- corpus ------------------------------------------------------------ */
 
@@ -389,8 +390,15 @@ static void test_expected_outcomes(void **state)
             got = nasty_alog(s->data, s->len);
         else if (strcmp(s->harness, "rpc") == 0)
             got = run_rpc(c, s->data, s->len);
-        else
+        else if (strcmp(s->harness, "gateway") == 0) {
+            nasty_gw gwc; /* fresh: the sensor table is state */
+            assert_int_equal(nasty_gw_init(&gwc), 0);
+            got = nasty_gateway(&gwc, s->data, s->len);
+            nasty_gw_free(&gwc);
+        } else {
+            fail_msg("%s: no parser for harness '%s'", cur_input, s->harness);
             got = "-";
+        }
         nasty_ingest_free(&set);
         if (strcmp(s->expect, "-") == 0)
             continue;
@@ -417,8 +425,10 @@ static void test_every_input_every_parser(void **state)
     char maps[4096];
     static uint8_t buf[70000];
 
+    nasty_gw gwc;
     config_mappings(maps, sizeof maps);
     assert_int_equal(nasty_ingest_init(&set, maps), 0);
+    assert_int_equal(nasty_gw_init(&gwc), 0);
     assert_int_equal(server_start(), 0);
     rpc_client *c = rpc_new();
     for (size_t i = 0; i < nseeds; i++) {
@@ -429,6 +439,7 @@ static void test_every_input_every_parser(void **state)
         nasty_alog(s->data, s->len);
         nasty_ingest(&set, s->data, s->len, out, &n);
         run_rpc(c, s->data, s->len);
+        nasty_gateway(&gwc, s->data, s->len);
         /* the payload (after any prefix byte) on every topic of every context */
         size_t skip = strcmp(s->harness, "reading") == 0 || strcmp(s->harness, "anomaly") == 0
                           ? 0
@@ -442,9 +453,20 @@ static void test_every_input_every_parser(void **state)
                 nasty_ingest(&set, buf, s->len - skip + 1, out, &n);
             }
         }
+        /* and to every gateway entry point (REST as the body of a POST) */
+        for (int m = 1; m < 7; m++) {
+            buf[0] = (uint8_t)m;
+            nasty_gateway(&gwc, buf, s->len - skip + 1);
+        }
+        static const char post[] = "\0P /api/readings\nBearer " NASTY_GW_TOKEN "\n";
+        static uint8_t req[sizeof post + sizeof buf];
+        memcpy(req, post, sizeof post - 1);
+        memcpy(req + sizeof post - 1, buf + 1, s->len - skip);
+        nasty_gateway(&gwc, req, sizeof post - 1 + s->len - skip);
     }
     rpc_client_destroy(c);
     server_stop();
+    nasty_gw_free(&gwc);
     nasty_ingest_free(&set);
 }
 
