@@ -138,7 +138,7 @@
       while (i >= 0 && xs[i] > a.ts + 1e-3) i--;
       if (i >= 0 && Math.abs(xs[i] - a.ts) < 1e-3) {
         as[i] = a.value;
-      } else if (xs.length && a.ts >= xs[0]) {
+      } else {
         xs.splice(i + 1, 0, a.ts); ys.splice(i + 1, 0, null); as.splice(i + 1, 0, a.value);
       }
     }
@@ -156,14 +156,17 @@
       width: Math.min(width, 640), height: 190,
       cursor: {drag: {x: false, y: false}},
       legend: {show: true},
-      scales: {x: {time: true}},
+      // One point would span years: give it a minute either side.
+      scales: {x: {time: true, range: (u, min, max) => (min === max ? [min - 60, max + 60] : [min, max])}},
       axes: [
         {stroke: '#8a9ab5', grid: {stroke: '#23314f'}, ticks: {stroke: '#23314f'}},
         {stroke: '#8a9ab5', grid: {stroke: '#23314f'}, ticks: {stroke: '#23314f'}, size: 50},
       ],
       series: [
         {},
-        {label: state.metric, stroke: '#38bdf8', width: 1.5, spanGaps: true, points: {show: false}},
+        // Few points: draw them, so a single reading is visible too.
+        {label: state.metric, stroke: '#38bdf8', width: 1.5, spanGaps: true,
+         points: {show: (u) => u.data[0].length < 60, size: 5, fill: '#38bdf8'}},
         {label: 'anomaly', stroke: '#ef4444', width: 0, paths: () => null,
          points: {show: true, size: 9, fill: '#ef4444', stroke: '#fecaca'}},
       ],
@@ -292,7 +295,9 @@
     if (c) { confirmItem(item, c); state.logged.delete(a.id); }
   }
 
+  let chainRefresh = null;
   function onLogged(c) {
+    if (!chainRefresh) chainRefresh = setTimeout(() => { chainRefresh = null; loadChain(); }, 1000);
     const item = state.feed.get(c.id);
     if (item) confirmItem(item, c);
     else {
@@ -370,8 +375,16 @@
     $('proof-body').textContent = 'verifying…';
     $('proof').hidden = false;
     try {
-      const r = await fetch('/api/anomalies/' + id, {cache: 'no-store'});
-      const j = await r.json();
+      let r, j;
+      // A confirmation can arrive before the gateway has read its block:
+      // wait a little for the chain cache to catch up.
+      for (let i = 0; i < 20; i++) {
+        r = await fetch('/api/anomalies/' + id, {cache: 'no-store'});
+        j = await r.json();
+        if (r.status !== 404) break;
+        $('proof-body').textContent = 'waiting for the gateway to read the block…';
+        await new Promise((ok) => setTimeout(ok, 500));
+      }
       const head = j.verified === true ? '✔ verified against its transaction receipt\n\n'
         : (j.verification && j.verification.reason ? '✘ ' + j.verification.reason + '\n\n' : '');
       $('proof-body').textContent = head + JSON.stringify(j, null, 2);

@@ -1,0 +1,22 @@
+# The dashboard in real headless Chromium (tests/browser/dashboard.js):
+# mosquitto, Ganache, the contract, the chain logger and the gateway run for
+# real; the page must load without console errors, show an anomaly
+# published on MQTT within 2 s and then its chain confirmation, and send a
+# manual reading through the pipeline. Screenshots go to tests/out/.
+. "$(dirname "$0")/../lib.sh"
+. "$ROOT/tests/gateway/lib.sh"
+for b in chainlogger gateway; do [ -x "$BIN/$b" ] || fail "missing $BIN/$b"; done
+[ -x /usr/bin/chromium ] || skip "no /usr/bin/chromium"
+[ -d "$ROOT/tools/node_modules/playwright-core" ] || skip "playwright-core not installed (npm ci in tools/)"
+start_mosquitto
+start_ganache
+export STATE_DIR=$T/state
+mkdir -p "$STATE_DIR"
+(umask 077 && echo "$GANACHE_KEY0" >"$T/logger.key")
+export KEY_FILE=$T/logger.key
+"$BIN/chainlogger" deploy >/dev/null 2>"$T/deploy.log" || fail "deploy failed"
+bg chainlogger "$BIN/chainlogger"
+start_gateway
+wait_for 20 curl -sf "$G/readyz" || fail "/readyz never 200: $(curl -s "$G/readyz")"
+mkdir -p "$ROOT/tests/out"
+node "$ROOT/tests/browser/dashboard.js" "$G/" "$MQTT_PORT" "$ROOT/tests/out" || fail "browser test failed"
