@@ -579,7 +579,7 @@ logged("block_negative", "demo", LOGGED.replace("42", "-1"), "invalid")
 logged("block_string", "demo", LOGGED.replace("42", '"42"'), "invalid")
 logged("block_float", "demo", LOGGED.replace("42", "4.2"), "invalid")
 logged("block_huge", "demo", LOGGED.replace("42", "1e30"), "invalid")
-logged("unchecked_sensor", "a/b", LOGGED, "-")  # the caller validates the id
+logged("unchecked_sensor", "a/b", LOGGED, "-")  # not called: on_logged validates the id
 logged("not_json", "demo", "tx mined", "invalid")
 logged("nan", "demo", LOGGED.replace("42", "NaN"), "invalid")
 def static(name, path, expect):
