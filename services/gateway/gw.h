@@ -35,6 +35,7 @@ typedef struct {
     long ws_slow_s;          /* a client dropping messages this long is disconnected */
     long ws_max_clients;
     long ws_snapshot; /* newest anomalies sent on connect */
+    long ws_batch_ms; /* fan-out window: messages go out together at most this often */
     long max_batch;   /* readings per POST */
     const char *mqtt_url, *mqtt_username, *mqtt_password, *mqtt_ca_file, *mqtt_client_id;
     const char *rpc_url;

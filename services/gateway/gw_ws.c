@@ -41,7 +41,10 @@ struct gw_ws {
     gw *g;
     client *head;
     size_t n;
-    gw_msg *pending;     /* taken from the bus, not fanned out yet */
+    gw_msg *pending;   /* taken from the bus, not fanned out yet */
+    double last_drain; /* monotonic s of the last fan-out pass */
+    lws_sorted_usec_list_t batch_sul;
+    int timer_armed;
     unsigned char *wbuf; /* LWS_PRE + data */
     size_t wcap;         /* data capacity */
 };
@@ -431,13 +434,37 @@ int gw_ws_callback(gw *g, struct lws *wsi, enum lws_callback_reasons reason, voi
     }
 }
 
-/* Fan out at most half a client queue per pass, then let lws write before
- * the next pass (we wake ourselves with lws_cancel_service). A backlog that
- * built up while the loop was busy thus reaches a client that keeps up in
- * slices it can absorb, instead of overflowing its queue in one go; only a
- * client that does not read falls behind. */
+/* Fan-out runs at most once per WS_BATCH_MS: messages arriving in between
+ * wait on the bus and go out together, so each client costs one write per
+ * window rather than one per message (1,000 clients x 1,000 messages/s would
+ * otherwise be a million send() calls a second). A wake-up inside the window
+ * arms a timer for its end instead.
+ *
+ * Each pass fans out at most half a client queue, then lets lws write
+ * before the next pass (we wake ourselves with lws_cancel_service). A
+ * backlog that built up while the loop was busy thus reaches a client that
+ * keeps up in slices it can absorb, instead of overflowing its queue in one
+ * go; only a client that does not read falls behind. */
+static void drain_timer(lws_sorted_usec_list_t *sul)
+{
+    gw_ws *w = lws_container_of(sul, gw_ws, batch_sul);
+    w->timer_armed = 0;
+    gw_ws_drain(w);
+}
+
 void gw_ws_drain(gw_ws *w)
 {
+    double now = mono_now();
+    double window = (double)w->g->cfg->ws_batch_ms / 1000.0;
+    if (!w->pending && now - w->last_drain < window) {
+        if (!w->timer_armed && w->g->lws) {
+            w->timer_armed = 1;
+            lws_sul_schedule(w->g->lws, 0, &w->batch_sul, drain_timer,
+                             (lws_usec_t)((w->last_drain + window - now) * 1e6) + 1);
+        }
+        return;
+    }
+    w->last_drain = now;
     if (!w->pending)
         w->pending = gw_bus_take(w->g->bus);
     uint32_t batch = (uint32_t)w->g->cfg->ws_queue / 2;
@@ -477,10 +504,9 @@ void gw_ws_tick(gw_ws *w)
     }
 }
 
-void gw_ws_close_all(gw_ws *w)
+void gw_ws_shutdown(gw_ws *w)
 {
-    for (client *c = w->head; c; c = c->next) {
-        c->kill = 1;
-        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-    }
+    if (w->timer_armed)
+        lws_sul_cancel(&w->batch_sul);
+    w->timer_armed = 0;
 }

@@ -69,7 +69,7 @@ void gw_ws_tick(gw_ws *w);
 /** Connected clients. */
 size_t gw_ws_clients(const gw_ws *w);
 
-/** Close every client (shutdown). */
-void gw_ws_close_all(gw_ws *w);
+/** Cancel the fan-out timer; call before lws_context_destroy(). */
+void gw_ws_shutdown(gw_ws *w);
 
 #endif

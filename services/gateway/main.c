@@ -59,6 +59,8 @@ static const config_option opts[] = {
      &C.ws_max_clients},
     {"ws-snapshot", "WS_SNAPSHOT", CONFIG_INT, "50",
      "newest on-chain anomalies sent to a client on connect", &C.ws_snapshot},
+    {"ws-batch-ms", "WS_BATCH_MS", CONFIG_INT, "5",
+     "fan-out window in ms (0 = every message at once)", &C.ws_batch_ms},
     {"max-batch", "MAX_BATCH_READINGS", CONFIG_INT, "1000", "readings per POST at most",
      &C.max_batch},
     {"mqtt-url", "MQTT_URL", CONFIG_STR, "tcp://127.0.0.1:1883", "broker URI(s), comma-separated",
@@ -189,7 +191,8 @@ static int check_config(void)
 {
     if (C.port < 0 || C.port > 65535 || C.max_body < 2 || C.ws_max_msg < 16 || C.ws_queue < 4 ||
         C.ws_queue > 1000000 || C.ws_slow_s < 1 || C.ws_max_clients < 1 || C.ws_snapshot < 0 ||
-        C.max_batch < 1 || C.ring_len < 1 || C.max_sensors < 1 || C.stale_s < 1 || C.poll_ms < 10) {
+        C.ws_batch_ms < 0 || C.ws_batch_ms > 1000 || C.max_batch < 1 || C.ring_len < 1 ||
+        C.max_sensors < 1 || C.stale_s < 1 || C.poll_ms < 10) {
         fprintf(stderr, "gateway: a numeric setting is out of range (see --help)\n");
         return -1;
     }
@@ -314,6 +317,7 @@ out:
     G.mqtt = NULL;
     if (G.lws) {
         lws_sul_cancel(&tick_sul);
+        gw_ws_shutdown(G.ws);
         lws_context_destroy(G.lws);
     }
     gw_chain_stop(G.chain);
