@@ -11,6 +11,7 @@
  */
 #include "gw_cache.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
@@ -214,11 +215,14 @@ int gw_cache_cursor_parse(const char *s, gw_cache_query *q)
     char *end;
     if (!s || *s < '0' || *s > '9')
         return -1;
+    /* strtoull saturates at ULLONG_MAX with ERANGE: an overflowing number
+     * is a malformed cursor, not the largest block. */
+    errno = 0;
     unsigned long long b = strtoull(s, &end, 10);
-    if (*end != '-' || end[1] < '0' || end[1] > '9')
+    if (errno || *end != '-' || end[1] < '0' || end[1] > '9')
         return -1;
     unsigned long long l = strtoull(end + 1, &end, 10);
-    if (*end != '\0' || l > UINT32_MAX)
+    if (errno || *end != '\0' || l > UINT32_MAX)
         return -1;
     q->has_cursor = 1;
     q->cur_block = b;

@@ -59,7 +59,7 @@ static const config_option opts[] = {
      &C.ws_max_clients},
     {"ws-snapshot", "WS_SNAPSHOT", CONFIG_INT, "50",
      "newest on-chain anomalies sent to a client on connect", &C.ws_snapshot},
-    {"ws-batch-ms", "WS_BATCH_MS", CONFIG_INT, "5",
+    {"ws-batch-ms", "WS_BATCH_MS", CONFIG_INT, "10",
      "fan-out window in ms (0 = every message at once)", &C.ws_batch_ms},
     {"max-batch", "MAX_BATCH_READINGS", CONFIG_INT, "1000", "readings per POST at most",
      &C.max_batch},
