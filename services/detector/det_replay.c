@@ -21,6 +21,71 @@
 #define RING_MULTI 4096 /* several sensors interleave: a stream's previous row is further back */
 #define MAX_WINDOWS 256
 
+/* NAB mode post-processing (an anomaly-likelihood filter in the manner of
+ * Numenta's): the forest score of each row is averaged over the last
+ * LIK_SHORT scored rows; that average is compared with the mean and spread
+ * of its own previous LIK_HIST values, and a detection is written when it
+ * stands LIK_Z spreads above them, at most once per LIK_GAP rows. The
+ * forest score alone ranks readings within a series but is not comparable
+ * across series (a noisy series scores high all the time); its tail
+ * probability against the series' own history is. Tuned on the shared NAB
+ * subset (see docs/detector.md). */
+#define LIK_SHORT 5
+#define LIK_HIST 2000
+#define LIK_MIN 100
+#define LIK_Z 3.0
+#define LIK_SD_MIN 0.01
+#define LIK_GAP 200
+
+typedef struct {
+    double shortv[LIK_SHORT];
+    int nshort, ishort;
+    double shortsum;
+    double hist[LIK_HIST];
+    int nhist, ihist;
+    double sum, sumsq;
+    long row, last;
+} nab_lik;
+
+/* Returns 1 when this row is a detection. score 0 = not scored (warm-up). */
+static int nab_lik_step(nab_lik *l, double score)
+{
+    int hit = 0;
+    l->row++;
+    if (score <= 0)
+        return 0;
+    if (l->nshort == LIK_SHORT)
+        l->shortsum -= l->shortv[l->ishort];
+    else
+        l->nshort++;
+    l->shortv[l->ishort] = score;
+    l->shortsum += score;
+    l->ishort = (l->ishort + 1) % LIK_SHORT;
+    double a = l->shortsum / l->nshort;
+    if (l->nhist >= LIK_MIN) {
+        double m = l->sum / l->nhist, v = l->sumsq / l->nhist - m * m;
+        double sd = v > 0 ? sqrt(v) : 0;
+        if (sd < LIK_SD_MIN)
+            sd = LIK_SD_MIN;
+        if ((a - m) / sd > LIK_Z && l->row - l->last > LIK_GAP) {
+            hit = 1;
+            l->last = l->row;
+        }
+    }
+    if (l->nhist == LIK_HIST) {
+        double old = l->hist[l->ihist];
+        l->sum -= old;
+        l->sumsq -= old * old;
+    } else {
+        l->nhist++;
+    }
+    l->hist[l->ihist] = a;
+    l->sum += a;
+    l->sumsq += a * a;
+    l->ihist = (l->ihist + 1) % LIK_HIST;
+    return hit;
+}
+
 typedef struct {
     char sensor[SENSOR_ID_MAX];
     char ts_text[64];
@@ -28,6 +93,7 @@ typedef struct {
     int n;
     det_result res[READING_MAX_METRICS];
     int alert[READING_MAX_METRICS]; /* anomaly_type, or -1 */
+    int nab_hit;                    /* NAB mode: the likelihood filter fired on this row */
     int end[READING_MAX_METRICS];   /* 1 when the alert ends a change */
     char expl[READING_MAX_METRICS][ANOMALY_EXPLANATION_MAX];
 } row;
@@ -141,9 +207,10 @@ static void write_row(FILE *out, const row *r, int nab, int multi, const window 
         for (int k = 0; k < nw; k++)
             if (r->ts >= w[k].lo && r->ts <= w[k].hi)
                 label = 1;
-        /* A detection is an alert that starts an event; below it, the
-         * forest score scaled into [0, 0.5) keeps the ranking. */
-        double s = r->alert[0] >= 0 && !r->end[0] ? 1.0 : 0.4999 * r->res[0].score;
+        /* A detection is a row where the likelihood filter fired (see
+         * nab_lik_step); below it, the forest score scaled into [0, 0.5)
+         * keeps the ranking. */
+        double s = r->nab_hit ? 1.0 : 0.4999 * r->res[0].score;
         fprintf(out, "%s,%.17g,%.6f,%d\n", r->ts_text, r->res[0].value, s, label);
         return;
     }
@@ -170,6 +237,7 @@ long det_replay_run(det_engine *e, const char *csv_path, const det_replay_opts *
     row *ring = NULL;
     window win[MAX_WINDOWS];
     int nw = 0;
+    nab_lik *lik = NULL;
     FILE *fp = fopen(csv_path, "r");
     char *f[READING_MAX_METRICS + 2];
     char names[READING_MAX_METRICS][READING_NAME_MAX];
@@ -202,8 +270,13 @@ long det_replay_run(det_engine *e, const char *csv_path, const det_replay_opts *
         goto out;
     }
     int nmet = ncol - 1;
-    if (o->nab)
+    if (o->nab) {
         nmet = 1;
+        lik = calloc(1, sizeof(*lik));
+        if (!lik)
+            goto out;
+        lik->last = -LIK_GAP - 1;
+    }
     for (int k = 0; k < nmet; k++) {
         if (!*f[k + 1] || strlen(f[k + 1]) >= READING_NAME_MAX) {
             log_error("replay_header file=%s: bad column name %d", csv_path, k + 2);
@@ -298,6 +371,8 @@ long det_replay_run(det_engine *e, const char *csv_path, const det_replay_opts *
             snprintf(cur->res[0].metric, sizeof(cur->res[0].metric), "%s", names[0]);
             cur->res[0].value = NAN;
         }
+        if (lik)
+            cur->nab_hit = nab_lik_step(lik, cur->res[0].scored ? cur->res[0].score : 0.0);
         rows++;
         for (int a = 0; a < na; a++) {
             row *target = cur;
@@ -339,6 +414,7 @@ long det_replay_run(det_engine *e, const char *csv_path, const det_replay_opts *
 out:
     free(line);
     free(ring);
+    free(lik);
     fclose(fp);
     return rows;
 }
