@@ -6,12 +6,13 @@
  * the chain/logged parser. Network behaviour is covered by
  * tests/integration/gateway_*.sh against real servers.
  */
-// clang-format off: cmocka.h needs these first
-#include <cmocka.h>
+/* cmocka.h needs these headers first. */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
 // clang-format on
 
 #include <math.h>
