@@ -3,7 +3,8 @@
 #   unit tests:        build/tests/test_*        (cmocka)
 #   the same under ASan/UBSan: build/asan/tests/test_*
 #   integration tests: tests/integration/*.sh    (exit 0 pass, 77 skipped, else fail)
-# TESTS=pattern runs only tests whose name contains the pattern.
+# TESTS=pattern runs only tests whose name contains the pattern;
+# TEST_TIMEOUT=seconds bounds each test (default 600).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -17,8 +18,11 @@ run_one() {
     local name=$1; shift
     if [ -n "${TESTS:-}" ] && [[ "$name" != *"$TESTS"* ]]; then return; fi
     local start=$SECONDS log=$out/${name//\//_}.log
-    "$@" >"$log" 2>&1 </dev/null
+    # A hung test must not hang the run: each gets TEST_TIMEOUT seconds
+    # (default 600), then SIGTERM (its EXIT trap stops what it started).
+    timeout -k 20 "${TEST_TIMEOUT:-600}" "$@" >"$log" 2>&1 </dev/null
     local rc=$?
+    [ $rc = 124 ] && echo "TIMEOUT after ${TEST_TIMEOUT:-600}s" >>"$log"
     local dt=$((SECONDS - start))
     if [ $rc = 0 ]; then
         pass=$((pass + 1)); printf 'PASS %-50s %3ds\n' "$name" "$dt"
