@@ -41,6 +41,7 @@ typedef struct {
 /* The reading an alert is pending on, with what is needed to explain it. */
 typedef struct {
     double ts, value, score, expected, sd, day_lo, day_hi;
+    double prev; /* the value before this reading (the level a jump left) */
     float vec[TSFEATURES_MAX_DIM];
     long version;
 } det_pending;
@@ -54,6 +55,7 @@ typedef struct {
     uint16_t calm, cooldown, same_run, max_run, pend_n;
     float last;
     double ev_ts; /* start of the active event */
+    double base_v, base_exp, jump; /* a jump-started change: level left, its expectation, size */
     det_pending p;
     tsfeatures_state fs;
 } det_stream;
@@ -93,6 +95,7 @@ void det_config_default(det_config *c)
     c->shift_min = 4.0;
     c->spread_min = 3.0;
     c->z_absurd = 25.0;
+    c->jump_min = 12.0;
     c->end_n = 6;
     c->stuck_min = 10;
     c->change_max_s = 86400.0;
@@ -624,7 +627,16 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
         double sh = vec[TSFEATURE_SHIFT], sp = vec[TSFEATURE_SPREAD];
         int absurd = physically_absurd(md->metric, x) ||
                      (fabs(zc) >= c->z_absurd && fabs(zr) >= c->z_absurd);
-        int material = fabs(zc) >= c->z_min || fabs(sh) >= c->shift_min || sp >= c->spread_min;
+        /* A step far beyond this sensor's usual reading-to-reading change
+         * is material even when the value stays inside the range the
+         * weather makes usual: outdoor residual spreads are wide, the
+         * noise between two readings is not. The value must also stand
+         * out from the recent readings (half z_min of their spread), so a
+         * smooth, slow signal's small step is not an event. */
+        double jump = fabs(vec[TSFEATURE_DELTA1]);
+        int jumped = st->fs.nlag > 0 && jump >= c->jump_min && fabs(zr) >= c->z_min / 2;
+        int material = fabs(zc) >= c->z_min || fabs(sh) >= c->shift_min ||
+                       sp >= c->spread_min || jumped;
         int candidate = absurd || (score >= det_engine_threshold(e, sen->id) && material);
         int calm_now =
             fabs(sh) < c->shift_min / 2 && fabs(zc) < c->z_min / 2 && sp < c->spread_min / 2;
@@ -636,6 +648,7 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
                            .score = score,
                            .expected = info.expected,
                            .sd = info.expected_sd,
+                           .prev = st->fs.nlag > 0 ? st->fs.lag[0] : x,
                            .version = md->version};
         memcpy(cur.vec, vec, sizeof(cur.vec));
         if (candidate)
@@ -680,13 +693,25 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
                 }
             }
             break;
-        case ST_PENDING:
-            if (candidate) {
+        case ST_PENDING: {
+            /* A jump that holds: the reading after it is still more than
+             * half the jump away from the level it left. */
+            double pj = st->p.value - st->p.prev;
+            int pjump = fabs(st->p.vec[TSFEATURE_DELTA1]) >= c->jump_min;
+            int holds = pjump && (x - st->p.prev) * pj > 0 && fabs(x - st->p.prev) >= 0.5 * fabs(pj);
+            /* Straight back to the level it left: a spike or a drop. */
+            int returned = pjump && fabs(x - st->p.prev) < 0.5 * fabs(pj);
+            /* Jumping again, elsewhere: the noise grew. */
+            int erratic = pjump && jumped && !holds && !returned;
+            if (!returned && (candidate || holds)) {
                 learn = 0;
                 /* Sustained: a change point or a contextual anomaly. */
                 int spread = st->p.vec[TSFEATURE_SPREAD] >= c->spread_min ||
-                             (sp >= c->spread_min && fabs(sh) < c->shift_min);
-                if (!spread && looks_contextual(e, st, &st->p)) {
+                             (sp >= c->spread_min && fabs(sh) < c->shift_min) || erratic;
+                st->jump = (pjump && !spread) ? pj : 0.0;
+                st->base_v = st->p.prev;
+                st->base_exp = st->p.expected;
+                if (!spread && !pjump && looks_contextual(e, st, &st->p)) {
                     fill_alert(&a, sen->id, md->metric, ANOMALY_CONTEXTUAL, &st->p);
                     explain_context(e, md, &a, &st->p);
                     st->state = ST_CONTEXT;
@@ -708,6 +733,7 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
                 st->cooldown = 2;
             }
             break;
+        }
         case ST_POINT:
             if (candidate) {
                 learn = 0;
@@ -727,6 +753,21 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
         case ST_CHANGE:
         case ST_CONTEXT:
             learn = 0;
+            if (st->jump != 0.0) {
+                /* Back when it jumps back (a step of at least half the
+                 * first, the other way), or when near the level the jump
+                 * left, moved along with the expected daily course since. */
+                double back = st->base_v + (info.expected - st->base_exp);
+                double step = st->fs.nlag > 0 ? x - st->fs.lag[0] : 0.0;
+                if (step * st->jump < 0 && fabs(step) >= 0.5 * fabs(st->jump)) {
+                    st->jump = 0.0;
+                    calm_now = 1;
+                } else {
+                    calm_now = calm_now && fabs(x - back) < 0.35 * fabs(st->jump);
+                }
+            } else if (st->change == CH_SPREAD) {
+                calm_now = calm_now && !jumped;
+            }
             st->calm = calm_now ? st->calm + 1 : 0;
             if (st->calm >= c->end_n) {
                 if (st->state == ST_CHANGE) {

@@ -64,6 +64,7 @@ typedef struct {
     double shift_min;    /* minimum sustained shift, in residual sds (4) */
     double spread_min;   /* minimum log2 noise ratio of a spread change (2.5) */
     double z_absurd;     /* |z| at which a point alert goes out at once (25) */
+    double jump_min;     /* a one-step change of this many usual steps is material (12) */
     int end_n;           /* calm readings that end a change (6) */
     int stuck_min;       /* identical readings that make a stuck value (10) */
     double change_max_s; /* a change lasting longer becomes the new normal (1 day) */
