@@ -38,7 +38,9 @@ skip() { echo "SKIP: $*" >&2; exit 77; }
 free_port() {
     local p
     for _ in $(seq 1 200); do
-        p=$(( (RANDOM % 20000) + 30000 ))
+        # Below the kernel's ephemeral range (32768+), so an outgoing
+        # connection cannot be holding the port we pick.
+        p=$(( (RANDOM % 12000) + 20000 ))
         if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo "$p"; return 0; fi
     done
     return 1

@@ -77,7 +77,7 @@ static const config_option opts[] = {
     {"contract-address", "CONTRACT_ADDRESS", CONFIG_STR, NULL,
      "AnomalyLogger address (default: read $STATE_DIR/contract-<chain_id>.json)", &C.contract},
     {"state-dir", "STATE_DIR", CONFIG_STR, "./state", "state directory", &C.state_dir},
-    {"sensors-mapping", "INGEST_MAPPING", CONFIG_STR, NULL,
+    {"ingest-mapping", "INGEST_MAPPING", CONFIG_STR, NULL,
      "ingest mapping file enabling more device formats", &C.mapping},
     {"ring-size", "GATEWAY_RING_SIZE", CONFIG_INT, "600", "recent readings kept per sensor",
      &C.ring_len},
