@@ -57,7 +57,6 @@ enum {
     NASTY_K_PRECISION,   /* encoders print 15 digits: 1.7976931348623157e308 comes back as inf */
     NASTY_K_EXPL_UTF8,   /* anomaly_from_json cuts a long explanation inside a UTF-8 sequence */
     NASTY_K_RPC_EMPTY,   /* rpc_call: a node error with message "" gives an empty reason */
-    NASTY_K_CURSOR_OVERFLOW, /* gw_cache_cursor_parse accepts a block number beyond 2^64-1 */
     NASTY_NKNOWN
 };
 static const char *const nasty_known_names[NASTY_NKNOWN] = {
@@ -67,8 +66,6 @@ static const char *const nasty_known_names[NASTY_NKNOWN] = {
     "so anomaly_to_json (and the gateway's item JSON) fails on the decoded anomaly",
     "rpc-empty-error: rpc_call returns RPC_ERR_REMOTE with an empty reason when the node's "
     "error message is \"\"",
-    "cursor-overflow: gw_cache_cursor_parse accepts a block number above 2^64-1 (strtoull "
-    "saturates; ERANGE is not checked) instead of rejecting the cursor",
 };
 static unsigned long nasty_known_hits[NASTY_NKNOWN];
 

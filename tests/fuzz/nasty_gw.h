@@ -224,10 +224,23 @@ static inline const char *nasty_gw_api(nasty_gw *n, const uint8_t *d, const uint
             json_decref(j);
         }
     }
-    /* the scheme is case-insensitive (RFC 7235 2.1), the token is not */
+    /* "Bearer" 1*SP token (RFC 6750 2.1), trailing whitespace being no
+     * part of a header value (RFC 7230 3.2); the scheme is case-insensitive
+     * (RFC 7235 2.1), the token is not */
+    const char *tok = rq.authorization;
+    size_t tl = 0;
+    if (tok && strncasecmp(tok, "Bearer ", 7) == 0) {
+        tok += 7;
+        while (*tok == ' ')
+            tok++;
+        tl = strlen(tok);
+        while (tl && tok[tl - 1] == ' ')
+            tl--;
+    } else {
+        tok = NULL;
+    }
     if (rq.method == GW_M_POST && strcmp(path, "/api/readings") == 0 && !rq.args_overflow &&
-        (!rq.authorization || strncasecmp(rq.authorization, "Bearer ", 7) != 0 ||
-         strcmp(rq.authorization + 7, NASTY_GW_TOKEN) != 0))
+        (!tok || tl != strlen(NASTY_GW_TOKEN) || memcmp(tok, NASTY_GW_TOKEN, tl) != 0))
         NASTY_CHECK(rs.status == 401 && rs.auth_challenge);
     if (rs.file) {
         NASTY_CHECK(strncmp(rs.file, "/srv/www/", 9) == 0 || strncmp(rs.file, "/srv/vendor/", 12) == 0);
@@ -321,9 +334,7 @@ static inline const char *nasty_gateway(nasty_gw *n, const uint8_t *data, size_t
             NASTY_CHECK(q.has_cursor);
             errno = 0;
             unsigned long long b = strtoull(a, NULL, 10);
-            NASTY_KNOWN(NASTY_K_CURSOR_OVERFLOW, errno != ERANGE);
-            if (errno == ERANGE)
-                return "invalid"; /* what it should have said */
+            NASTY_CHECK(errno != ERANGE); /* an overflowing block number is malformed */
             NASTY_CHECK(b == q.cur_block);
         }
         return r == 0 ? "ok" : "invalid";

@@ -83,6 +83,12 @@ bg observer stdbuf -oL mosquitto_sub -h 127.0.0.1 -p "$L" -i observer -d -v -q 1
 wait_for 10 grep -q 'Subscribed' "$T/observer.log" || fail "observer could not subscribe"
 
 # ---- connections -----------------------------------------------------------
+# The loopback listener serves health checks: $SYS/broker/uptime, anonymously.
+mosquitto_sub -h 127.0.0.1 -p "$L" -t '$SYS/broker/uptime' -C 1 -W 5 >/dev/null ||
+    fail "anonymous loopback client cannot read \$SYS/broker/uptime (health check)"
+if mosquitto_sub -h 127.0.0.1 -p "$P" -t '$SYS/broker/uptime' -C 1 -W 3 >/dev/null 2>&1; then
+    fail "anonymous client read \$SYS on the authenticated listener"
+fi
 if mosquitto_pub -h 127.0.0.1 -p "$P" -q 1 -t sensors/anon/readings -m tok-anon 2>/dev/null; then
     fail "anonymous publish accepted on the authenticated listener"
 fi
