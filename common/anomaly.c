@@ -92,6 +92,21 @@ static int copy_str(char *dst, size_t cap, const char *src)
     return 0;
 }
 
+/* Copy at most cap-1 bytes of the UTF-8 string src, never splitting a
+ * character: continuation bytes (10xxxxxx) at the cut are dropped with the
+ * lead byte they belong to. */
+static void copy_utf8_prefix(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= cap) {
+        n = cap - 1;
+        while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
+            n--;
+    }
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 int anomaly_from_json(const void *payload, size_t len, anomaly *out, char *err, size_t errlen)
 {
     int rc = READING_ERR_FORMAT;
@@ -148,8 +163,10 @@ int anomaly_from_json(const void *payload, size_t len, anomaly *out, char *err, 
             snprintf(err, errlen, "unknown type '%.20s'", type);
         goto out;
     }
-    if (!isfinite(ts) || ts < 0 || !isfinite(value) || !isfinite(score) || score < 0 ||
-        score > 1) {
+    /* Bounds keep every accepted value re-encodable (see READING_MAX_ABS);
+     * 1e13 s is some 300,000 years. */
+    if (!isfinite(ts) || ts < 0 || ts > 1e13 || !isfinite(value) || fabs(value) > READING_MAX_ABS ||
+        !isfinite(score) || score < 0 || score > 1) {
         if (err)
             snprintf(err, errlen, "ts, value or score out of range");
         rc = READING_ERR_TS;
@@ -158,8 +175,10 @@ int anomaly_from_json(const void *payload, size_t len, anomaly *out, char *err, 
     out->ts = ts;
     out->value = value;
     out->score = score;
-    /* Explanations longer than the buffer are cut, not rejected. */
-    snprintf(out->explanation, sizeof out->explanation, "%s", expl);
+    /* Explanations longer than the buffer are cut, not rejected, and cut
+     * on a character boundary so the text stays valid UTF-8 (jansson
+     * refuses to encode it otherwise). */
+    copy_utf8_prefix(out->explanation, sizeof out->explanation, expl);
     out->expected_low = json_is_number(lo) ? json_number_value(lo) : NAN;
     out->expected_high = json_is_number(hi) ? json_number_value(hi) : NAN;
     out->model_version = json_is_integer(ver) ? (long)json_integer_value(ver) : -1;

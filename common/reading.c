@@ -125,8 +125,9 @@ int reading_decode_json(const char *sensor_id, const void *payload, size_t len, 
         if (!json_is_number(val))
             continue; /* strings, objects, booleans: not metrics */
         double v = json_number_value(val);
-        if (!isfinite(v)) {
-            set_err(err, errlen, "metric '%s' is not finite", key);
+        if (!isfinite(v) || fabs(v) > READING_MAX_ABS) {
+            set_err(err, errlen, "metric '%.40s' is out of range (|value| > %g)", key,
+                    READING_MAX_ABS);
             rc = READING_ERR_TYPE;
             goto out;
         }

@@ -36,7 +36,8 @@ typedef struct {
 enum {
     READING_ERR_TOO_LARGE = -1, /* payload above READING_MAX_PAYLOAD */
     READING_ERR_JSON = -2,      /* not valid JSON (includes NaN, Infinity, 1e999) */
-    READING_ERR_TYPE = -3,      /* wrong JSON type (not an object, ts not a number, ...) */
+    READING_ERR_TYPE = -3,      /* wrong JSON type (not an object, ts not a number, ...) or a
+                                   value beyond READING_MAX_ABS */
     READING_ERR_NO_METRIC = -4, /* no numeric metric present */
     READING_ERR_SENSOR = -5,    /* invalid sensor id */
     READING_ERR_TS = -6,        /* timestamp out of range (negative, or far in the future) */
@@ -73,6 +74,11 @@ int reading_find(const reading *r, const char *name);
 /** Append metric name=value; returns 0, or READING_ERR_TOO_MANY. Names
  *  longer than READING_NAME_MAX-1 are rejected with READING_ERR_FORMAT. */
 int reading_add(reading *r, const char *name, double value);
+
+/** Largest accepted magnitude of a metric value. No sensor reports more, and
+ *  below it the encoders' 15 significant digits always re-decode (a value
+ *  near DBL_MAX printed with 15 digits would come back as infinity). */
+#define READING_MAX_ABS 1e15
 
 /** Latest acceptable timestamp relative to `now`: readings more than this
  *  many seconds in the future are rejected (READING_ERR_TS). */

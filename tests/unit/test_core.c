@@ -148,6 +148,11 @@ static void test_reading_decode(void **state)
     assert_int_equal(decode("demo", "{\"ts\": -5, \"t\": 1}", &r), READING_ERR_TS);
     assert_int_equal(decode("demo", "{\"ts\": 9e12, \"t\": 1}", &r), READING_ERR_TS);
     assert_int_equal(decode("demo", "{\"name\": \"x\"}", &r), READING_ERR_NO_METRIC);
+    /* Magnitudes past READING_MAX_ABS are refused: printed with 15 digits,
+     * DBL_MAX would come back as infinity downstream. */
+    assert_int_equal(decode("demo", "{\"t\": 1.7976931348623157e308}", &r), READING_ERR_TYPE);
+    assert_int_equal(decode("demo", "{\"t\": -1e16}", &r), READING_ERR_TYPE);
+    assert_int_equal(decode("demo", "{\"t\": 1e15}", &r), 0);
     assert_int_equal(decode("demo", "{\"t\": 1, \"t\": 2}", &r), READING_ERR_JSON);
     assert_int_equal(decode("a/b", "{\"t\": 1}", &r), READING_ERR_SENSOR);
     assert_int_equal(decode("", "{\"t\": 1}", &r), READING_ERR_SENSOR);
@@ -239,6 +244,29 @@ static void test_anomaly(void **state)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_true(anomaly_from_json(bad[i], strlen(bad[i]), &b, err, sizeof err) < 0);
+    /* An over-long explanation is cut on a UTF-8 character boundary, so the
+     * decoded anomaly encodes again. */
+    {
+        char big[1400];
+        size_t o = (size_t)snprintf(big, sizeof big,
+                                    "{\"id\":\"%s\",\"sensor_id\":\"d\",\"ts\":1,\"metric\":\"t\","
+                                    "\"value\":1,\"score\":0.5,\"type\":\"point\",\"explanation\":\"x",
+                                    a.id);
+        for (int i = 0; i < 300; i++) {
+            memcpy(big + o, "\xc2\xb0", 2); /* the degree sign, 2 bytes */
+            o += 2;
+        }
+        memcpy(big + o, "\"}", 3);
+        assert_int_equal(anomaly_from_json(big, o + 2, &b, err, sizeof err), 0);
+        size_t el = strlen(b.explanation);
+        assert_true(el < ANOMALY_EXPLANATION_MAX && el >= ANOMALY_EXPLANATION_MAX - 3);
+        assert_int_equal(el % 2, 1); /* "x" + whole 2-byte characters */
+        assert_true(anomaly_to_json(&b, buf, sizeof buf) > 0);
+        b.value = 1e300;
+        n = anomaly_to_json(&b, buf, sizeof buf);
+        assert_true(n > 0);
+        assert_true(anomaly_from_json(buf, (size_t)n, &b, err, sizeof err) < 0);
+    }
     assert_int_equal(anomaly_type_parse("change_point", &b.type), 0);
     assert_int_equal(b.type, ANOMALY_CHANGE_POINT);
     assert_null(anomaly_type_name((anomaly_type)7));
