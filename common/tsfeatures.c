@@ -347,3 +347,16 @@ void tsfeatures_day_range(const tsfeatures_state *s, double *lo_out, double *hi_
     *lo_out = lo - 2.0 * esd;
     *hi_out = hi + 2.0 * esd;
 }
+
+int tsfeatures_bin(double ts)
+{
+    int b = (int)(tod(ts) / BIN_S);
+    return b >= TSFEATURES_BINS ? TSFEATURES_BINS - 1 : b < 0 ? 0 : b;
+}
+
+void tsfeatures_relearn_bin(tsfeatures_state *s, double ts)
+{
+    int b = tsfeatures_bin(ts);
+    if (s->prof_n[b] > 1)
+        s->prof_n[b] = 1;
+}

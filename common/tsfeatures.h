@@ -127,6 +127,15 @@ int tsfeatures_expected(const tsfeatures_state *s, double ts, double *expected, 
  *  48 bins: call it for candidates only, not for every reading. */
 void tsfeatures_day_range(const tsfeatures_state *s, double *lo, double *hi);
 
+/** Daily-profile bin (0..TSFEATURES_BINS-1) of time ts. */
+int tsfeatures_bin(double ts);
+
+/** Forget most of what the profile learned for the time of day of ts (the
+ *  bin's count drops to 1, so the next readings there rewrite it quickly):
+ *  used when the learned shape has proved wrong there, e.g. a routine that
+ *  recurs daily at that hour. Returns nothing; touches only s. */
+void tsfeatures_relearn_bin(tsfeatures_state *s, double ts);
+
 /** 1 when a state read from disk is plausible (finite numbers, counts in
  *  range), else 0. */
 int tsfeatures_state_valid(const tsfeatures_state *s);

@@ -56,6 +56,14 @@ typedef struct {
     float last;
     double ev_ts; /* start of the active event */
     double base_v, base_exp, jump; /* a jump-started change: level left, its expectation, size */
+    double calm_ts;                /* first reading of the current calm run (when it ended) */
+    double calm_v;                 /* its value */
+    double back_v, back_exp, back; /* a step back towards normal: level reached, its expectation, size */
+    uint8_t was_absurd;            /* the previous reading was physically absurd */
+    uint8_t routine;               /* learning a change that recurs at this time of day */
+    int32_t rt_day;                /* day (ts / 86400) that rt_*[0] describe */
+    uint64_t rt_start[2];          /* bins where an event started, [0] today, [1] yesterday */
+    uint64_t rt_flag[2];           /* bins spent inside an event, today / yesterday */
     det_pending p;
     tsfeatures_state fs;
 } det_stream;
@@ -590,6 +598,41 @@ static int looks_contextual(const det_engine *e, const det_stream *st, const det
     return p->value >= p->day_lo && p->value <= p->day_hi;
 }
 
+/* ---- routines -----------------------------------------------------------
+ * A change that starts at the same time of day as one did yesterday, and
+ * covers the hours yesterday's did, is a routine (a heating schedule, a
+ * daily shift pattern) or proof that the learned daily profile is wrong
+ * there (it was learned from a day with an undetected event in it): either
+ * way it is learned rather than reported again, and the profile bins it
+ * touches are rewritten quickly. Two 48-bit masks per day. */
+
+static void routine_roll(det_stream *st, double ts)
+{
+    int32_t day = (int32_t)floor(ts / 86400.0);
+    if (day == st->rt_day)
+        return;
+    int next = day == st->rt_day + 1;
+    st->rt_start[1] = next ? st->rt_start[0] : 0;
+    st->rt_flag[1] = next ? st->rt_flag[0] : 0;
+    st->rt_start[0] = st->rt_flag[0] = 0;
+    st->rt_day = day;
+}
+
+static int bin_near(uint64_t mask, int b)
+{
+    int lo = (b + TSFEATURES_BINS - 1) % TSFEATURES_BINS, hi = (b + 1) % TSFEATURES_BINS;
+    return (int)(((mask >> b) | (mask >> lo) | (mask >> hi)) & 1u);
+}
+
+/* Learn this reading as part of a routine: rewrite its bin once a day. */
+static void routine_learn(det_stream *st, double ts)
+{
+    int b = tsfeatures_bin(ts);
+    if (!((st->rt_flag[0] >> b) & 1u))
+        tsfeatures_relearn_bin(&st->fs, ts);
+    st->rt_flag[0] |= 1ull << b;
+}
+
 static void reset_stream(det_stream *st)
 {
     int16_t model = st->model;
@@ -655,7 +698,44 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
             tsfeatures_day_range(&st->fs, &cur.day_lo, &cur.day_hi);
         anomaly a;
 
-        switch (st->state) {
+        /* A physically absurd value always alerts, whatever the stream is
+         * doing (an open change, a stuck run, a pending spike): it is a
+         * broken sensor or a broken message, never part of another event.
+         * A run of absurd values is one event. */
+        int insane = physically_absurd(md->metric, x);
+        int handled = 0;
+        if (insane && st->state != ST_IDLE && !st->was_absurd) {
+            if (st->state == ST_PENDING) {
+                fill_alert(&a, sen->id, md->metric, ANOMALY_POINT, &st->p);
+                explain_point(e, md, &a, &st->p, NULL);
+                emit(e, alerts, cap, na, &a);
+                st->state = ST_POINT;
+            } else if (st->state == ST_STUCK) {
+                st->state = ST_POINT;
+            }
+            fill_alert(&a, sen->id, md->metric, ANOMALY_POINT, &cur);
+            explain_point(e, md, &a, &cur, " (a value no working sensor reports)");
+            emit(e, alerts, cap, na, &a);
+            learn = 0;
+            handled = 1;
+        } else if (insane && st->state != ST_IDLE) {
+            learn = 0; /* the same absurd run */
+            handled = 1;
+        }
+
+        routine_roll(st, ts);
+        int bin = tsfeatures_bin(ts);
+        if (st->state == ST_IDLE && st->routine && !handled) {
+            /* Still inside the hours yesterday's event covered: learn. */
+            if (!bin_near(st->rt_flag[1] | st->rt_start[1], bin))
+                st->routine = 0;
+            else if (candidate && !absurd && !jumped) {
+                routine_learn(st, ts);
+                handled = 1;
+            }
+        }
+
+        switch (handled ? -1 : st->state) {
         case ST_IDLE:
             if (st->cooldown > 0)
                 st->cooldown--;
@@ -703,8 +783,17 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
             int returned = pjump && fabs(x - st->p.prev) < 0.5 * fabs(pj);
             /* Jumping again, elsewhere: the noise grew. */
             int erratic = pjump && jumped && !holds && !returned;
-            if (!returned && (candidate || holds)) {
+            int pbin = tsfeatures_bin(st->p.ts);
+            if (!returned && (candidate || holds) && bin_near(st->rt_start[1], pbin)) {
+                /* It started at this time yesterday too: a routine. */
+                st->rt_start[0] |= 1ull << pbin;
+                routine_learn(st, st->p.ts);
+                routine_learn(st, ts);
+                st->routine = 1;
+                st->state = ST_IDLE;
+            } else if (!returned && (candidate || holds)) {
                 learn = 0;
+                st->rt_start[0] |= 1ull << pbin;
                 /* Sustained: a change point or a contextual anomaly. */
                 int spread = st->p.vec[TSFEATURE_SPREAD] >= c->spread_min ||
                              (sp >= c->spread_min && fabs(sh) < c->shift_min) || erratic;
@@ -753,7 +842,28 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
         case ST_CHANGE:
         case ST_CONTEXT:
             learn = 0;
-            if (st->jump != 0.0) {
+            st->rt_flag[0] |= 1ull << bin;
+            /* A step back towards the expectation, of at least half the
+             * deviation just before it: the change ended there (a drift
+             * or a shift snapping back). From then on the readings are
+             * judged against the level the step reached, moved along with
+             * the expected daily course, because the expectation learned
+             * before the change may be stale by now (weather). */
+            double prev_v = st->fs.nlag > 0 ? st->fs.lag[0] : x;
+            double dev_prev = prev_v - info.expected, stepv = x - prev_v;
+            if (st->fs.nlag > 0 && jump >= c->jump_min && stepv * dev_prev < 0 &&
+                fabs(stepv) >= 0.5 * fabs(dev_prev) && st->change == CH_SHIFT) {
+                st->jump = 0.0;
+                st->back = stepv;
+                st->back_v = x;
+                st->back_exp = info.expected;
+                calm_now = 1;
+            } else if (st->back != 0.0) {
+                double lvl = st->back_v + (info.expected - st->back_exp);
+                calm_now = fabs(x - lvl) < 0.35 * fabs(st->back) && !jumped;
+                if (!calm_now)
+                    st->back = 0.0;
+            } else if (st->jump != 0.0) {
                 /* Back when it jumps back (a step of at least half the
                  * first, the other way), or when near the level the jump
                  * left, moved along with the expected daily course since. */
@@ -768,29 +878,38 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
             } else if (st->change == CH_SPREAD) {
                 calm_now = calm_now && !jumped;
             }
+            if (calm_now && st->calm == 0) {
+                st->calm_ts = ts;
+                st->calm_v = x;
+            }
             st->calm = calm_now ? st->calm + 1 : 0;
             if (st->calm >= c->end_n) {
                 if (st->state == ST_CHANGE) {
+                    /* Decided end_n calm readings later, but the change
+                     * ended at the first of them: the alert says when. */
+                    cur.ts = st->calm_ts;
+                    cur.value = st->calm_v;
                     fill_alert(&a, sen->id, md->metric, ANOMALY_CHANGE_POINT, &cur);
                     explain_change_end(&a, &cur, st->ev_ts, 0);
                     emit(e, alerts, cap, na, &a);
                 }
                 st->state = ST_IDLE;
                 st->cooldown = 2;
+                st->back = 0.0;
                 learn = 1;
             } else if (ts - st->ev_ts > c->change_max_s) {
-                if (st->state == ST_CHANGE) {
-                    fill_alert(&a, sen->id, md->metric, ANOMALY_CHANGE_POINT, &cur);
-                    explain_change_end(&a, &cur, st->ev_ts, 1);
-                    emit(e, alerts, cap, na, &a);
-                }
-                reset_stream(st); /* the old normal is gone: learn anew */
+                /* Never back: the old normal is gone. No alert (nothing
+                 * ended; the start was reported), the sensor is re-learned. */
+                log_info("change_accepted sensor=%s metric=%s hours=%.1f", sen->id, md->metric,
+                         (ts - st->ev_ts) / 3600.0);
+                reset_stream(st);
                 learn = 1;
             }
             break;
         }
     }
 
+    st->was_absurd = (uint8_t)physically_absurd(md->metric, x);
     if (res) {
         res->value = x;
         res->score = score;
@@ -895,7 +1014,7 @@ size_t det_engine_bytes(const det_engine *e)
  *   then means a fresh warm-up, never garbage. */
 
 #define DETM_VERSION 1
-#define DETS_VERSION 1
+#define DETS_VERSION 2
 
 typedef struct {
     FILE *fp;
