@@ -4,8 +4,9 @@
 #   and the gateway serving REST, WebSocket and the dashboard.
 # Installs what is missing, builds, starts everything, prints the dashboard
 # URL, writes each process's log to $STATE_DIR/logs/, stops all on Ctrl-C.
-# Settings (environment): STATE_DIR (./state), MQTT_PORT (1883), MQTT_BIND
-# (0.0.0.0), RPC_PORT (8545), GATEWAY_PORT (8080), KEY_FILE, SIMULATOR (1 =
+# Settings (environment): STATE_DIR (./state), MQTT_PORT (1883, accounts
+# only), MQTT_BIND (0.0.0.0), MQTT_LOCAL_PORT (1884, anonymous, loopback only),
+# MQTT_TLS_PORT (unset = no TLS listener; dev certificates are generated), RPC_PORT (8545), GATEWAY_PORT (8080), KEY_FILE, SIMULATOR (1 =
 # start the simulator; 0 = only real sensors), SIM_SPEEDUP (1440), SIM_START
 # (a year ago), plus every service setting
 # in the README, passed through as is.
@@ -21,6 +22,8 @@ STATE_DIR=$(mkdir -p "$STATE_DIR" && cd "$STATE_DIR" && pwd)
 export STATE_DIR
 MQTT_PORT=${MQTT_PORT:-1883}
 MQTT_BIND=${MQTT_BIND:-0.0.0.0}
+MQTT_LOCAL_PORT=${MQTT_LOCAL_PORT:-1884}
+MQTT_TLS_PORT=${MQTT_TLS_PORT:-}
 RPC_PORT=${RPC_PORT:-8545}
 export GATEWAY_PORT=${GATEWAY_PORT:-8080}
 export CHAIN_ID=${CHAIN_ID:-1337}
@@ -69,20 +72,38 @@ wait_port() { # wait_port NAME PORT SECONDS
     exit 1
 }
 
-for p in "$MQTT_PORT" "$RPC_PORT" "$GATEWAY_PORT"; do
+for p in "$MQTT_PORT" "$MQTT_LOCAL_PORT" $MQTT_TLS_PORT "$RPC_PORT" "$GATEWAY_PORT"; do
     if port_open "$p"; then
-        echo "error: port $p is already in use (set MQTT_PORT, RPC_PORT or GATEWAY_PORT)" >&2
+        echo "error: port $p is already in use (set MQTT_PORT, MQTT_LOCAL_PORT, RPC_PORT or GATEWAY_PORT)" >&2
         exit 1
     fi
 done
 
-# Broker: configuration kept in the repository, filled in for this state dir.
-sed -e "s|@STATE_DIR@|$STATE_DIR|g" -e "s|@MQTT_PORT@|$MQTT_PORT|g" -e "s|@MQTT_BIND@|$MQTT_BIND|g" \
-    config/mosquitto.conf.in >"$STATE_DIR/mosquitto.conf"
-# Started as root, mosquitto drops to its own user: let it write its store.
-if [ "$(id -u)" = 0 ] && id mosquitto >/dev/null 2>&1; then chown -R mosquitto "$STATE_DIR/mosquitto"; fi
+# Broker: no anonymous access from the network. Each service has its own
+# account with only the topics it needs (scripts/broker-auth.sh: passwords
+# in $STATE_DIR/broker/, 0600, kept across runs); an anonymous listener on
+# loopback only (MQTT_LOCAL_PORT) serves local tools such as mosquitto_pub,
+# and may inject readings but not forge anomalies or confirmations.
+AUTH_DIR=$STATE_DIR/broker
+scripts/broker-auth.sh init "$AUTH_DIR" "${INGEST_MAPPING:-}" >/dev/null
+if [ -n "$MQTT_TLS_PORT" ]; then
+    scripts/dev-certs.sh "$AUTH_DIR/tls" >/dev/null
+fi
+MQTT_PORT=$MQTT_PORT MQTT_BIND=$MQTT_BIND MQTT_LOCAL_PORT=$MQTT_LOCAL_PORT MQTT_TLS_PORT=$MQTT_TLS_PORT \
+    STATE_DIR=$STATE_DIR scripts/broker-auth.sh conf "$AUTH_DIR" "$STATE_DIR/mosquitto.conf"
 start mosquitto mosquitto -c "$STATE_DIR/mosquitto.conf"
 wait_port mosquitto "$MQTT_PORT" 10
+
+# with_account SVC CMD...: run CMD with SVC's broker account in its environment.
+with_account() {
+    local u=$1
+    shift
+    (
+        MQTT_USERNAME=$u MQTT_PASSWORD=$(cat "$AUTH_DIR/$u.password")
+        export MQTT_USERNAME MQTT_PASSWORD
+        exec "$@"
+    )
+}
 
 # Dev chain: deterministic accounts, database in the state dir so a restart
 # keeps the chain (and the deployed contract).
@@ -107,9 +128,9 @@ CONTRACT_ADDRESS=${CONTRACT_ADDRESS:-$(build/bin/chainlogger deploy 2>>"$LOGS/de
 export CONTRACT_ADDRESS
 echo "contract: $CONTRACT_ADDRESS on chain $CHAIN_ID ($RPC_URL)"
 
-start chainlogger build/bin/chainlogger
-start detector build/bin/detector
-start gateway build/bin/gateway
+start chainlogger with_account chainlogger build/bin/chainlogger
+start detector with_account detector build/bin/detector
+start gateway with_account gateway build/bin/gateway
 wait_port gateway "$GATEWAY_PORT" 20
 if [ "$SIMULATOR" = 1 ]; then
     # A demo should show days and seasons in minutes: one simulated day per
@@ -117,18 +138,19 @@ if [ "$SIMULATOR" = 1 ]; then
     # hours (readings from more than a year ahead are refused as bad input).
     export SIM_SPEEDUP=${SIM_SPEEDUP:-1440}
     export SIM_START=${SIM_START:-$(date -u -d '-365 days' +%Y-%m-%dT%H:%M:%S)}
-    start simulator build/bin/simulator
+    start simulator with_account simulator build/bin/simulator
 fi
 
 cat <<MSG
 
   Dashboard:  http://localhost:$GATEWAY_PORT/
-  MQTT:       tcp://localhost:$MQTT_PORT   (readings on sensors/{id}/readings)
+  MQTT:       tcp://<this host>:$MQTT_PORT  (accounts: scripts/broker-auth.sh add-device NAME)
+              tcp://127.0.0.1:$MQTT_LOCAL_PORT   (anonymous, this machine only)
   Chain:      $RPC_URL  (chain id $CHAIN_ID, contract $CONTRACT_ADDRESS)
   Logs:       $LOGS/
 
-  Try:  for i in \$(seq 300); do mosquitto_pub -p $MQTT_PORT -t sensors/demo/readings -m "{\"temperature\": 21.\$((RANDOM%10))}"; done
-        mosquitto_pub -p $MQTT_PORT -t sensors/demo/readings -m '{"temperature": 1000}'
+  Try:  for i in \$(seq 300); do echo "{\"temperature\": 21.\$((RANDOM%10))}"; done | mosquitto_pub -p $MQTT_LOCAL_PORT -t sensors/demo/readings -l
+        mosquitto_pub -p $MQTT_LOCAL_PORT -t sensors/demo/readings -m '{"temperature": 1000}'
   Ctrl-C stops everything.
 
 MSG

@@ -32,7 +32,7 @@ awk '/^## The formats/{on=1} /^## The mapping file/{on=0}
     "$ROOT/docs/SENSORS.md" >"$T/examples.sh"
 n=$(grep -c 'mosquitto_pub' "$T/examples.sh")
 [ "$n" -ge 10 ] || fail "found only $n mosquitto_pub commands in the guide"
-sed -i "s/-h 127.0.0.1 /-h 127.0.0.1 -p $MQTT_PORT -q 1 /g" "$T/examples.sh"
+sed -i "s/-h 127.0.0.1 -p 1884 /-h 127.0.0.1 -p $MQTT_PORT -q 1 /g" "$T/examples.sh"
 grep -q -- "-p $MQTT_PORT" "$T/examples.sh" || fail "could not point the examples at the test broker"
 (cd "$T" && bash -e examples.sh) || fail "an example command failed"
 
