@@ -190,7 +190,7 @@ void tsfeatures_update(const tsfeatures_params *p, tsfeatures_state *s, double t
         return;
     double dt = (s->last_ts > 0 && ts > s->last_ts) ? ts - s->last_ts : 0.0;
     double prev = s->nlag > 0 ? s->lag[0] : x;
-    int had_prev = s->nlag > 0;
+    int had_prev = s->nlag > 0, prev_ok = s->prev_learned;
 
     for (int k = TSFEATURES_MAX_LAGS - 1; k > 0; k--)
         s->lag[k] = s->lag[k - 1];
@@ -211,6 +211,7 @@ void tsfeatures_update(const tsfeatures_params *p, tsfeatures_state *s, double t
     double as = short_alpha(p);
     s->rshort += as * (clip_z(zc) - s->rshort);
     s->rvshort += as * (clip_r2(r * r, esd * esd) - s->rvshort);
+    s->prev_learned = (uint16_t)(learn != 0);
     if (!learn)
         return;
 
@@ -232,10 +233,16 @@ void tsfeatures_update(const tsfeatures_params *p, tsfeatures_state *s, double t
         if (s->quantum == 0 || step < s->quantum)
             s->quantum = step;
     }
-    if (had_prev) {
-        double dd = x - prev;
+    /* The usual reading-to-reading step: only between two learned
+     * readings (the step back from a flagged spike is not a usual step),
+     * and winsorised, so one unflagged outlier does not inflate it for
+     * the next hundred readings and hide the next spike. */
+    if (had_prev && prev_ok) {
+        double dd = x - prev, d2 = dd * dd;
         double ad = s->n <= 2 ? 1.0 : ar;
-        s->dvar += ad * (dd * dd - s->dvar);
+        if (s->n > 20 && d2 > 25.0 * s->dvar)
+            d2 = 25.0 * s->dvar;
+        s->dvar += ad * (d2 - s->dvar);
     }
     /* Slow baseline and residual spread decay with time, not readings. */
     double al = 1.0 - exp(-dt / (p->level_days * DAY));

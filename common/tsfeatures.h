@@ -73,7 +73,8 @@ typedef struct {
     uint32_t n;                     /* readings folded in */
     uint32_t nres;                  /* readings in rvar since the profile took over */
     double quantum;                 /* smallest non-zero step seen (the sensor's resolution) */
-    uint32_t nlag;                  /* valid entries in lag[] */
+    uint16_t nlag;                  /* valid entries in lag[] */
+    uint16_t prev_learned;          /* 1 when lag[0] was learned (not flagged) */
     float lag[TSFEATURES_MAX_LAGS]; /* lag[0] = previous value */
     float prof[TSFEATURES_BINS];    /* mean deviation from level per bin */
     uint16_t prof_n[TSFEATURES_BINS]; /* readings seen per bin (saturates) */

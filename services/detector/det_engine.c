@@ -194,6 +194,18 @@ static int physically_absurd(const char *metric, double v)
     return 0;
 }
 
+/* A value a working sensor may hold for long: humidity saturates at 0 and
+ * 100 %RH (fog, a desiccated room). For metrics we know nothing about,
+ * the edge of the range seen is given the benefit of the doubt. */
+static int saturated(const char *metric, double v, const tsfeatures_state *fs)
+{
+    if (strcmp(metric, "humidity") == 0)
+        return v >= 99.95 || v <= 0.05;
+    if (strcmp(metric, "temperature") == 0 || strcmp(metric, "pressure") == 0)
+        return 0;
+    return v >= fs->hi || v <= fs->lo;
+}
+
 /* ---- lifecycle -------------------------------------------------------- */
 
 int det_engine_create(det_engine **out, const det_config *cfg)
@@ -658,7 +670,8 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
         if (st->same_run < UINT16_MAX)
             st->same_run++;
     } else {
-        if (st->state == ST_IDLE && st->same_run > st->max_run)
+        if (st->state == ST_IDLE && st->same_run > st->max_run &&
+            !saturated(md->metric, st->last, &st->fs))
             st->max_run = st->same_run;
         st->same_run = 0;
     }
@@ -723,6 +736,21 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
             handled = 1;
         }
 
+#ifdef DET_TRACE
+        {
+            static const char *tr_id, *tr_m;
+            if (!tr_id) {
+                tr_id = getenv("TRACE_ID") ? getenv("TRACE_ID") : "";
+                tr_m = getenv("TRACE_M") ? getenv("TRACE_M") : "";
+            }
+            if (strcmp(tr_id, sen->id) == 0 && strcmp(tr_m, md->metric) == 0)
+                fprintf(stderr,
+                        "T %.0f x=%.3f st=%d cd=%d sc=%.3f zc=%.2f zr=%.2f sh=%.2f sp=%.2f d1=%.2f "
+                        "cand=%d mat=%d jumped=%d exp=%.2f esd=%.3f rt=%d\n",
+                        ts, x, st->state, st->cooldown, score, zc, zr, sh, sp, jump, candidate,
+                        material, jumped, info.expected, info.expected_sd, st->routine);
+        }
+#endif
         routine_roll(st, ts);
         int bin = tsfeatures_bin(ts);
         if (st->state == ST_IDLE && st->routine && !handled) {
@@ -735,15 +763,21 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
             }
         }
 
+        /* Stuck: the value has not moved for far longer than usual, and
+         * not at a saturation limit (100 %RH in fog is real). Checked in
+         * an open change too: a sensor that froze is a new event. */
+        if (!handled && st->same_run + 1u >= stuck_need && !saturated(md->metric, x, &st->fs) &&
+            (st->state == ST_IDLE || st->state == ST_CHANGE || st->state == ST_CONTEXT)) {
+            st->state = ST_IDLE;
+            st->routine = 0;
+            st->cooldown = 0;
+        }
+
         switch (handled ? -1 : st->state) {
         case ST_IDLE:
             if (st->cooldown > 0)
                 st->cooldown--;
-            /* Stuck: the value has not moved for far longer than usual,
-             * and not at the edge of its range (sensors saturate: 100 %RH
-             * in fog is real). */
-            int at_edge = x >= st->fs.hi || x <= st->fs.lo;
-            if (st->same_run + 1u >= stuck_need && !at_edge) {
+            if (st->same_run + 1u >= stuck_need && !saturated(md->metric, x, &st->fs)) {
                 fill_alert(&a, sen->id, md->metric, ANOMALY_POINT, &cur);
                 a.score = score > 0.5 ? score : 0.5;
                 char v[32];
@@ -962,7 +996,7 @@ int det_engine_process(det_engine *e, const reading *r, det_result *res, anomaly
         const det_model *md = &e->models[st->model];
         if (reading_find(r, md->metric) >= 0)
             continue;
-        if (st->present >= PRESENT_MIN && st->state == ST_IDLE && md->forest &&
+        if (st->present >= PRESENT_MIN && md->forest &&
             st->learned >= (uint32_t)e->cfg.warmup) {
             anomaly a;
             det_pending p = {.ts = r->ts,
