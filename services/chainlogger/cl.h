@@ -106,9 +106,14 @@ int cl_set_logger(cl_eth *e, const uint8_t contract[20], const uint8_t who[20], 
 
 /* ---- cl_sender.c ---- */
 
+#define CL_MAX_PIPELINE 8
+
 typedef struct {
     journal *j;
     cl_eth *eth;
+    const char *rpc_url; /* for the broadcaster's own connection */
+    long rpc_timeout_ms;
+    int pipeline;        /* batches in flight (1 = strictly serial) */
     uint8_t contract[20];
     int batch_size;
     int max_delay_ms;

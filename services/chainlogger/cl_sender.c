@@ -20,6 +20,7 @@
  * any out-of-gas revert); estimating every batch would double the EVM work
  * the chain does per batch.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,12 @@ typedef struct {
     uint64_t seq; /* seq of the first entry */
     int resend;   /* entries already SENT */
     uint8_t tx[32];
+    journal_entry *ent; /* copies of the n entries (batch_size allocated) */
+    /* pipelined sending (see the broadcaster below) */
+    uint64_t gas;
+    uint8_t *raw;
+    size_t rawlen;
+    int bc_done, bc_rc;
 } batch;
 
 typedef struct {
@@ -46,7 +53,6 @@ typedef struct {
     uint64_t nonce;     /* next nonce to use */
     uint64_t next_seq;  /* next fresh seq */
     double gas_scale;   /* 0 = not calibrated yet */
-    journal_entry *ent; /* scratch: batch_size entries */
     uint8_t *packed;    /* scratch: records */
     uint64_t seen_idx;  /* first pending index when we first saw it... */
     double seen_at;     /* ...and when */
@@ -105,7 +111,7 @@ static int confirm(sender_state *st, const batch *b, uint32_t i, uint64_t seq, c
                    uint64_t block, uint32_t log_index)
 {
     cl_sender *s = st->s;
-    journal_entry *e = &st->ent[i];
+    journal_entry *e = &b->ent[i];
     if (e->state == JOURNAL_CONFIRMED)
         return 0;
     if (journal_mark_confirmed(s->j, b->first + i, seq, tx, block, log_index) < 0)
@@ -136,7 +142,7 @@ static int apply_logs(sender_state *st, const batch *b, json_t *logs)
         if (hex_decode(id, 32, a.id) != 32 || hex_decode(tx, 32, pr.tx_hash) != 32)
             continue;
         for (uint32_t i = 0; i < b->n; i++) {
-            if (memcmp(st->ent[i].id, id, 32) == 0 && pr.seq == b->seq + i) {
+            if (memcmp(b->ent[i].id, id, 32) == 0 && pr.seq == b->seq + i) {
                 int rc = confirm(st, b, i, pr.seq, tx, pr.block_number, pr.log_index);
                 if (rc < 0)
                     return rc;
@@ -156,9 +162,9 @@ static int confirm_from_logs(sender_state *st, const batch *b)
     char h[67];
     int rc;
     for (uint32_t i = 0; i < b->n; i++) {
-        if (st->ent[i].state == JOURNAL_CONFIRMED)
+        if (b->ent[i].state == JOURNAL_CONFIRMED)
             continue;
-        hex_encode(h, st->ent[i].id, 32, 1);
+        hex_encode(h, b->ent[i].id, 32, 1);
         json_array_append_new(ids, json_string(h));
     }
     if (json_array_size(ids) == 0) {
@@ -176,10 +182,10 @@ static int confirm_from_logs(sender_state *st, const batch *b)
     return rc;
 }
 
-static int all_confirmed(const sender_state *st, const batch *b)
+static int all_confirmed(const batch *b)
 {
     for (uint32_t i = 0; i < b->n; i++)
-        if (st->ent[i].state != JOURNAL_CONFIRMED)
+        if (b->ent[i].state != JOURNAL_CONFIRMED)
             return 0;
     return 1;
 }
@@ -187,16 +193,16 @@ static int all_confirmed(const sender_state *st, const batch *b)
 static void publish_batch(sender_state *st, const batch *b)
 {
     for (uint32_t i = 0; i < b->n; i++)
-        if (cl_publish_logged(st->s->mqtt, &st->ent[i]) < 0 && st->s->mqtt)
+        if (cl_publish_logged(st->s->mqtt, &b->ent[i]) < 0 && st->s->mqtt)
             log_rate(2, 5, LOG_WARN, "publish_logged_failed");
 }
 
 /* Per-record gas upper bound; see the file comment. */
-static uint64_t gas_bound(const sender_state *st, const batch *b, size_t calldata_len)
+static uint64_t gas_bound(const batch *b, size_t calldata_len)
 {
     uint64_t g = 21000 + 16 * (uint64_t)calldata_len + 60000;
     for (uint32_t i = 0; i < b->n; i++)
-        g += 1875 + 8 * (96 + abi_padded(st->ent[i].len)) + 1200;
+        g += 1875 + 8 * (96 + abi_padded(b->ent[i].len)) + 1200;
     return g;
 }
 
@@ -205,8 +211,8 @@ static int build_calldata(sender_state *st, const batch *b, uint8_t **cd, size_t
     size_t plen = 0;
     uint8_t sel[4];
     for (uint32_t i = 0; i < b->n; i++) {
-        memcpy(st->packed + plen, st->ent[i].data, st->ent[i].len);
-        plen += st->ent[i].len;
+        memcpy(st->packed + plen, b->ent[i].data, b->ent[i].len);
+        plen += b->ent[i].len;
     }
     abi_selector(ALOG_BATCH_SIG, sel);
     abi_arg args[2] = {{.type = ABI_UINT, .u = b->seq},
@@ -223,7 +229,7 @@ static int handle_receipt(sender_state *st, const batch *b, json_t *receipt, uin
     if (status && strcmp(status, "0x1") == 0) {
         if ((rc = apply_logs(st, b, json_object_get(receipt, "logs"))) < 0)
             return rc;
-        if (!all_confirmed(st, b) && (rc = confirm_from_logs(st, b)) < 0)
+        if (!all_confirmed(b) && (rc = confirm_from_logs(st, b)) < 0)
             return rc;
     } else {
         uint64_t used = 0, next;
@@ -248,7 +254,7 @@ static int handle_receipt(sender_state *st, const batch *b, json_t *receipt, uin
             st->ready = 0;
         }
     }
-    if (all_confirmed(st, b)) {
+    if (all_confirmed(b)) {
         if (journal_sync(s->j) < 0)
             return CL_ERR_FATAL;
         publish_batch(st, b);
@@ -287,20 +293,21 @@ static void maybe_crash(const char *where)
     }
 }
 
-/* Sign, journal, send, and wait for the receipt of batch b.
- * Returns 1 when confirmed, 0 to come back later, or a negative error. */
-static int submit(sender_state *st, batch *b)
+/* Build, sign and journal (write-ahead) the transaction for batch b with
+ * the next nonce. Afterwards the entries are SENT with b's seqs, and b->raw
+ * holds the signed transaction. Returns 0 or a negative error. */
+static int sign_batch(sender_state *st, batch *b)
 {
     cl_sender *s = st->s;
-    uint8_t *cd = NULL, *raw = NULL, h[32];
-    size_t cdl, rawlen;
-    json_t *receipt = NULL;
-    uint64_t gas;
+    uint8_t *cd = NULL, h[32];
+    size_t cdl;
     int rc;
 
+    free(b->raw);
+    b->raw = NULL;
     if (build_calldata(st, b, &cd, &cdl) < 0)
         return CL_ERR_FATAL;
-    uint64_t bound = gas_bound(st, b, cdl);
+    uint64_t bound = gas_bound(b, cdl);
     if (st->gas_scale == 0) {
         uint64_t est;
         rc = cl_eth_estimate(s->eth, s->contract, cd, cdl, &est);
@@ -316,10 +323,10 @@ static int submit(sender_state *st, batch *b)
         log_info("gas_calibrated estimate=%llu bound=%llu scale=%.3f", (unsigned long long)est,
                  (unsigned long long)bound, st->gas_scale);
     }
-    gas = (uint64_t)((double)bound * st->gas_scale);
+    b->gas = (uint64_t)((double)bound * st->gas_scale);
     if ((rc = cl_eth_refresh_fees(s->eth, 15.0)) < 0)
         goto out;
-    if (cl_eth_sign(s->eth, s->contract, cd, cdl, st->nonce, gas, &raw, &rawlen, h) < 0) {
+    if (cl_eth_sign(s->eth, s->contract, cd, cdl, st->nonce, b->gas, &b->raw, &b->rawlen, h) < 0) {
         rc = CL_ERR_FATAL;
         goto out;
     }
@@ -330,17 +337,32 @@ static int submit(sender_state *st, batch *b)
         goto out;
     }
     for (uint32_t i = 0; i < b->n; i++) {
-        st->ent[i].state = JOURNAL_SENT;
-        memcpy(st->ent[i].tx_hash, h, 32);
+        b->ent[i].state = JOURNAL_SENT;
+        memcpy(b->ent[i].tx_hash, h, 32);
     }
     if (!b->resend && b->seq + b->n > st->next_seq)
         st->next_seq = b->seq + b->n;
     b->resend = 1;
     memcpy(b->tx, h, 32);
+    st->nonce++;
     maybe_crash("before-send");
-    rc = cl_eth_send_raw(s->eth, raw, rawlen);
-    if (rc == 0)
+    rc = 0;
+out:
+    free(cd);
+    return rc;
+}
+
+/* React to the node's answer to eth_sendRawTransaction of b.
+ * Returns 0 when sent, or a negative error after fixing what can be fixed. */
+static int sent_result(sender_state *st, batch *b, int rc)
+{
+    cl_sender *s = st->s;
+    (void)b;
+    if (rc == 0) {
         maybe_crash("after-send");
+        s->eth->fee_bump_pct = 0;
+        return 0;
+    }
     if (rc == CL_ERR_NONCE) {
         uint64_t n;
         if (cl_eth_nonce(s->eth, "pending", &n) == 0) {
@@ -348,25 +370,31 @@ static int submit(sender_state *st, batch *b)
                      (unsigned long long)n);
             st->nonce = n;
         }
-        rc = 0;
-        goto out;
-    }
-    if (rc == CL_ERR_UNDERPRICED) {
+    } else if (rc == CL_ERR_UNDERPRICED) {
         s->eth->fee_bump_pct += 20;
-        rc = 0;
-        goto out;
+        st->ready = 0; /* re-learn the nonce: this one was not taken */
     }
+    return rc;
+}
+
+/* Sign, journal, send, and wait for the receipt of batch b, synchronously.
+ * Returns 1 when confirmed, 0 to come back later, or a negative error. */
+static int submit(sender_state *st, batch *b)
+{
+    cl_sender *s = st->s;
+    json_t *receipt = NULL;
+    int rc = sign_batch(st, b);
     if (rc < 0)
-        goto out;
-    st->nonce++;
-    s->eth->fee_bump_pct = 0;
-    rc = cl_eth_wait_receipt(s->eth, h, s->receipt_timeout_ms, &receipt, s->stop);
+        return rc;
+    rc = sent_result(st, b, cl_eth_send_raw(s->eth, b->raw, b->rawlen));
+    if (rc == CL_ERR_NONCE || rc == CL_ERR_UNDERPRICED)
+        return 0; /* fixed; the next round re-sends */
+    if (rc < 0)
+        return rc;
+    rc = cl_eth_wait_receipt(s->eth, b->tx, s->receipt_timeout_ms, &receipt, s->stop);
     if (rc == 1)
-        rc = handle_receipt(st, b, receipt, gas);
-out:
+        rc = handle_receipt(st, b, receipt, b->gas);
     json_decref(receipt);
-    free(raw);
-    free(cd);
     return rc;
 }
 
@@ -391,7 +419,7 @@ static int settle(sender_state *st, batch *b)
     if (next >= b->seq + b->n) {
         if ((rc = confirm_from_logs(st, b)) < 0)
             return rc;
-        if (all_confirmed(st, b)) {
+        if (all_confirmed(b)) {
             if (journal_sync(s->j) < 0)
                 return CL_ERR_FATAL;
             publish_batch(st, b);
@@ -424,28 +452,30 @@ static int next_batch(sender_state *st, batch *b)
         journal_wait(s->j, cnt, 200);
         return 0;
     }
+    journal_entry *ent = b->ent;
     memset(b, 0, sizeof(*b));
+    b->ent = ent;
     b->first = fp;
-    if (journal_get(s->j, fp, &st->ent[0]) < 0)
+    if (journal_get(s->j, fp, &b->ent[0]) < 0)
         return 0;
-    if (st->ent[0].state == JOURNAL_SENT) {
+    if (b->ent[0].state == JOURNAL_SENT) {
         /* Re-assemble the group sent together: same tx, consecutive seqs. */
         b->resend = 1;
-        b->seq = st->ent[0].seq;
-        memcpy(b->tx, st->ent[0].tx_hash, 32);
+        b->seq = b->ent[0].seq;
+        memcpy(b->tx, b->ent[0].tx_hash, 32);
         b->n = 1;
         while (b->n < (uint32_t)s->batch_size && fp + b->n < cnt &&
-               journal_get(s->j, fp + b->n, &st->ent[b->n]) == 0 &&
-               st->ent[b->n].state == JOURNAL_SENT &&
-               memcmp(st->ent[b->n].tx_hash, b->tx, 32) == 0 &&
-               st->ent[b->n].seq == b->seq + b->n)
+               journal_get(s->j, fp + b->n, &b->ent[b->n]) == 0 &&
+               b->ent[b->n].state == JOURNAL_SENT &&
+               memcmp(b->ent[b->n].tx_hash, b->tx, 32) == 0 &&
+               b->ent[b->n].seq == b->seq + b->n)
             b->n++;
         return 1;
     }
     b->n = 1;
     while (b->n < (uint32_t)s->batch_size && fp + b->n < cnt &&
-           journal_get(s->j, fp + b->n, &st->ent[b->n]) == 0 &&
-           st->ent[b->n].state == JOURNAL_ACCEPTED)
+           journal_get(s->j, fp + b->n, &b->ent[b->n]) == 0 &&
+           b->ent[b->n].state == JOURNAL_ACCEPTED)
         b->n++;
     if (b->n < (uint32_t)s->batch_size && fp + b->n == cnt) {
         double now = cl_now();
@@ -464,20 +494,147 @@ static int next_batch(sender_state *st, batch *b)
     return 1;
 }
 
+/*
+ * Pipelining. A dev chain that mines on submission (Ganache, Anvil) answers
+ * eth_sendRawTransaction only once the block is mined, so a strictly serial
+ * sender leaves the node idle while it reads the receipt, confirms, publishes
+ * and signs the next batch. The broadcaster thread sends signed transactions
+ * in nonce order over its own connection while this thread signs the next
+ * batch and handles the previous receipt: up to `depth` batches in flight.
+ * Only full batches of fresh entries are pipelined; anything unusual
+ * (errors, re-sends, partial batches) drains the pipeline and goes through
+ * the serial path, so recovery logic exists once.
+ */
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    batch *q[CL_MAX_PIPELINE];
+    int head, count;
+    int quit;
+    cl_eth eth; /* own connection; shares the key */
+} broadcaster;
+
+static void *bcast_main(void *arg)
+{
+    broadcaster *bc = arg;
+    pthread_mutex_lock(&bc->mu);
+    for (;;) {
+        while (!bc->quit && bc->count == 0)
+            pthread_cond_wait(&bc->cv, &bc->mu);
+        if (bc->quit)
+            break;
+        batch *b = bc->q[bc->head];
+        pthread_mutex_unlock(&bc->mu);
+        int rc = cl_eth_send_raw(&bc->eth, b->raw, b->rawlen);
+        pthread_mutex_lock(&bc->mu);
+        b->bc_rc = rc;
+        b->bc_done = 1;
+        bc->head = (bc->head + 1) % CL_MAX_PIPELINE;
+        bc->count--;
+        pthread_cond_broadcast(&bc->cv);
+    }
+    pthread_mutex_unlock(&bc->mu);
+    return NULL;
+}
+
+static void bcast_push(broadcaster *bc, batch *b)
+{
+    pthread_mutex_lock(&bc->mu);
+    b->bc_done = 0;
+    bc->q[(bc->head + bc->count) % CL_MAX_PIPELINE] = b;
+    bc->count++;
+    pthread_cond_broadcast(&bc->cv);
+    pthread_mutex_unlock(&bc->mu);
+}
+
+static int bcast_wait(broadcaster *bc, batch *b)
+{
+    pthread_mutex_lock(&bc->mu);
+    while (!b->bc_done)
+        pthread_cond_wait(&bc->cv, &bc->mu);
+    int rc = b->bc_rc;
+    pthread_mutex_unlock(&bc->mu);
+    return rc;
+}
+
+/* The next full batch of fresh entries starting at journal index `from`.
+ * Returns 1 with *b filled, 0 when there is no full batch yet. */
+static int next_full_batch(sender_state *st, batch *b, uint64_t from)
+{
+    cl_sender *s = st->s;
+    if (journal_count(s->j) < from + (uint64_t)s->batch_size)
+        return 0;
+    b->first = from;
+    b->n = 0;
+    b->resend = 0;
+    while (b->n < (uint32_t)s->batch_size) {
+        if (journal_get(s->j, from + b->n, &b->ent[b->n]) < 0 ||
+            b->ent[b->n].state != JOURNAL_ACCEPTED)
+            return 0;
+        b->n++;
+    }
+    b->seq = st->next_seq;
+    return 1;
+}
+
+/* Wait for the oldest in-flight batch to be sent, then confirm it.
+ * Returns 1 confirmed, 0 not yet (timeout), or a negative error. */
+static int complete(sender_state *st, broadcaster *bc, batch *b)
+{
+    cl_sender *s = st->s;
+    json_t *receipt = NULL;
+    int rc = sent_result(st, b, bcast_wait(bc, b));
+    if (rc < 0)
+        return rc;
+    rc = cl_eth_wait_receipt(s->eth, b->tx, s->receipt_timeout_ms, &receipt, s->stop);
+    if (rc == 1) {
+        rc = handle_receipt(st, b, receipt, b->gas);
+        if (rc == 0)
+            rc = CL_ERR_CHAIN; /* mined but not all confirmed: the serial path sorts it out */
+    } else if (rc == 0) {
+        rc = CL_ERR_CHAIN; /* no receipt in time: settle it serially */
+    }
+    json_decref(receipt);
+    return rc;
+}
+
 int cl_sender_run(cl_sender *s)
 {
     sender_state st = {.s = s};
-    int rc = 0, backoff = 250;
-    batch b;
+    broadcaster bc = {0};
+    batch slots[CL_MAX_PIPELINE];
+    pthread_t th;
+    int rc = 0, backoff = 250, started = 0, depth = s->pipeline;
+    int nin = 0, head = 0; /* in-flight batches: slots[head .. head+nin-1] (mod depth) */
 
+    memset(slots, 0, sizeof slots);
     if (s->batch_size < 1 || s->batch_size > ALOG_MAX_BATCH)
         return CL_ERR_FATAL;
-    st.ent = calloc((size_t)s->batch_size, sizeof(*st.ent));
+    if (depth < 1)
+        depth = 1;
+    if (depth > CL_MAX_PIPELINE)
+        depth = CL_MAX_PIPELINE;
     st.packed = malloc((size_t)s->batch_size * JOURNAL_REC_MAX);
-    if (!st.ent || !st.packed) {
+    if (!st.packed) {
         rc = CL_ERR_FATAL;
         goto out;
     }
+    for (int i = 0; i < depth; i++) {
+        slots[i].ent = calloc((size_t)s->batch_size, sizeof(journal_entry));
+        if (!slots[i].ent) {
+            rc = CL_ERR_FATAL;
+            goto out;
+        }
+    }
+    pthread_mutex_init(&bc.mu, NULL);
+    pthread_cond_init(&bc.cv, NULL);
+    if (cl_eth_init(&bc.eth, s->rpc_url, s->eth->key, s->eth->chain_id, s->rpc_timeout_ms) < 0 ||
+        pthread_create(&th, NULL, bcast_main, &bc) != 0) {
+        rc = CL_ERR_FATAL;
+        goto out;
+    }
+    started = 1;
+
     while (!*s->stop) {
         if (!st.ready) {
             rc = prepare(&st);
@@ -489,9 +646,48 @@ int cl_sender_run(cl_sender *s)
                 continue;
             }
         }
-        if (!next_batch(&st, &b))
-            continue;
-        rc = b.resend ? settle(&st, &b) : submit(&st, &b);
+        if (nin == 0) {
+            /* Serial path: the first pending batch, whatever its state. */
+            batch *b = &slots[head];
+            if (!next_batch(&st, b))
+                continue;
+            if (b->resend) {
+                rc = settle(&st, b);
+            } else if (depth == 1 || b->n < (uint32_t)s->batch_size) {
+                rc = submit(&st, b);
+            } else {
+                rc = sign_batch(&st, b);
+                if (rc == 0) {
+                    bcast_push(&bc, b);
+                    nin = 1;
+                }
+            }
+        } else {
+            /* Keep the pipeline full, then complete the oldest batch. */
+            while (nin < depth && st.ready) {
+                batch *last = &slots[(head + nin - 1) % depth];
+                batch *nb = &slots[(head + nin) % depth];
+                if (!next_full_batch(&st, nb, last->first + last->n))
+                    break;
+                if ((rc = sign_batch(&st, nb)) < 0)
+                    break;
+                bcast_push(&bc, nb);
+                nin++;
+            }
+            if (rc >= 0)
+                rc = complete(&st, &bc, &slots[head]);
+            if (rc >= 0) {
+                head = (head + 1) % depth;
+                nin--;
+            } else {
+                /* Drain: let the broadcaster finish, forget the rest (their
+                 * entries are SENT in the journal; the serial path settles them). */
+                for (int i = 0; i < nin; i++)
+                    (void)bcast_wait(&bc, &slots[(head + i) % depth]);
+                nin = 0;
+                head = 0;
+            }
+        }
         if (rc == CL_ERR_FATAL)
             goto out;
         if (rc < 0) {
@@ -505,7 +701,20 @@ int cl_sender_run(cl_sender *s)
     }
     rc = 0;
 out:
-    free(st.ent);
+    if (started) {
+        for (int i = 0; i < nin; i++)
+            (void)bcast_wait(&bc, &slots[(head + i) % depth]);
+        pthread_mutex_lock(&bc.mu);
+        bc.quit = 1;
+        pthread_cond_broadcast(&bc.cv);
+        pthread_mutex_unlock(&bc.mu);
+        pthread_join(th, NULL);
+        cl_eth_free(&bc.eth);
+    }
+    for (int i = 0; i < CL_MAX_PIPELINE; i++) {
+        free(slots[i].ent);
+        free(slots[i].raw);
+    }
     free(st.packed);
     return rc;
 }

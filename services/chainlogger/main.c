@@ -29,7 +29,7 @@
 
 static const char *mqtt_url, *mqtt_user, *mqtt_pass, *mqtt_ca, *mqtt_client_id, *rpc_url;
 static const char *contract_addr, *key_file, *private_key, *state_dir, *log_level, *contract_json;
-static long chain_id, batch_size, batch_delay_ms, rpc_timeout_ms, receipt_timeout_ms;
+static long chain_id, batch_size, batch_delay_ms, rpc_timeout_ms, receipt_timeout_ms, pipeline;
 static int verbose;
 
 static const config_option opts[] = {
@@ -47,6 +47,7 @@ static const config_option opts[] = {
     {"state-dir", "STATE_DIR", CONFIG_STR, "./state", "journal and contract address directory", &state_dir},
     {"batch-size", "BATCH_SIZE", CONFIG_INT, "50", "anomalies per transaction (1..200)", &batch_size},
     {"batch-max-delay-ms", "BATCH_MAX_DELAY_MS", CONFIG_INT, "200", "send a partial batch once its oldest anomaly waited this long", &batch_delay_ms},
+    {"pipeline", "PIPELINE_DEPTH", CONFIG_INT, "2", "full batches in flight at once (1..8; 1 = serial)", &pipeline},
     {"rpc-timeout-ms", "RPC_TIMEOUT_MS", CONFIG_INT, "10000", "timeout of one JSON-RPC call", &rpc_timeout_ms},
     {"receipt-timeout-ms", "RECEIPT_TIMEOUT_MS", CONFIG_INT, "60000", "wait this long for a receipt before re-checking and re-sending", &receipt_timeout_ms},
     {"log-level", "LOG_LEVEL", CONFIG_STR, "info", "debug, info, warn or error", &log_level},
@@ -255,6 +256,9 @@ static int cmd_run(cl_eth *e)
     s.batch_size = (int)batch_size;
     s.max_delay_ms = (int)batch_delay_ms;
     s.receipt_timeout_ms = (int)receipt_timeout_ms;
+    s.rpc_url = rpc_url;
+    s.rpc_timeout_ms = rpc_timeout_ms;
+    s.pipeline = (int)pipeline;
     s.mqtt = mq;
     s.stop = &stop;
     if (pthread_create(&th, NULL, sender_main, &s) != 0)

@@ -2,8 +2,8 @@
 # kill -9 the chain logger twice in the middle of a burst of 1,000 anomalies,
 # restart it each time; every anomaly must end up on chain exactly once
 # (`chainlogger verify`: 1000 matched, nothing missing, duplicated or extra).
-# Then injected crashes just before and just after a broadcast (100 more);
-# in the end 1100 on chain, each exactly once.
+# Then injected crashes just before and just after a broadcast (150 more);
+# in the end 1150 on chain, each exactly once.
 . "$(dirname "$0")/../lib.sh"
 . "$ROOT/tests/chain/lib.sh"
 setup_chainlogger
@@ -41,20 +41,23 @@ grep -q 'journal=1000 chain=1000 matched=1000 missing=0 (pending=0) extra=0 dupl
 # The two windows a random kill rarely hits, made certain by fault injection:
 # dying right after the batch is journalled as SENT but before the node saw
 # it, and right after the node mined it but before the receipt was read.
-publish_anomalies crash-a 100 0
 kill -9 "$LAST_PID"; wait "$LAST_PID" 2>/dev/null || true
+k=0
 for f in before-send:2 after-send:2 after-send:1; do
-    CHAINLOGGER_FAULT=$f bg "chainlogger-$f" "$BIN/chainlogger"
-    wait "$LAST_PID" && fail "fault $f did not fire"
+    # Fresh work queued at the broker for this instance: 5 batches.
+    publish_anomalies crash-a 50 $k; k=$((k + 50))
+    CHAINLOGGER_FAULT=$f bg "chainlogger-$f" timeout 60 "$BIN/chainlogger"
+    rc=0; wait "$LAST_PID" || rc=$?
+    [ "$rc" = 137 ] || fail "fault $f: exit status $rc, want 137 (injected crash)"
     grep -q "fault_injected" "$T/chainlogger-$f.log" || fail "fault $f: no crash"
 done
 bg chainlogger-final "$BIN/chainlogger"
 wait_for 20 grep -q batch_resend "$T/chainlogger-final.log" "$T"/chainlogger-*-send*.log ||
     fail "no re-send after the injected faults"
-publish_anomalies crash-a 100 0   # re-published (detector restart): duplicates
+publish_anomalies crash-a 150 0   # re-published (detector restart): duplicates
 wait_verified 60
-grep -q 'journal=1100 chain=1100 matched=1100 missing=0 (pending=0) extra=0 duplicated=0 altered=0' \
+grep -q 'journal=1150 chain=1150 matched=1150 missing=0 (pending=0) extra=0 duplicated=0 altered=0' \
     "$T/verify.out" || fail "not exactly once after injected faults"
-[ "$(total_logged)" = 1100 ] || fail "totalLogged $(total_logged), want 1100"
+[ "$(total_logged)" = 1150 ] || fail "totalLogged $(total_logged), want 1150"
 grep -h 'batch_resend\|journal_open' "$T"/chainlogger*.log || true
 echo "chainlogger_crash: OK"

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Chain logger throughput and gas on Ganache, batch sizes 1, 10 and 50.
+#
+# For each batch size: N anomalies are queued at the broker for the chain
+# logger's persistent session while it is stopped; it is then started, and
+# timed by the arrival of its chain/logged confirmations, from the first to
+# the last (MQTT intake, journal fsync, batching, signing, sending, receipts
+# and confirmations all included; process start-up is not). Gas per
+# anomaly is the gasUsed of the blocks it mined divided by the events.
+# In the same run, the reference client (bench/chain/chain_bench.c ref)
+# sends presigned batches of the same anomalies from another authorised
+# account, each followed by its receipt: what the chain itself accepts.
+#   bench: chain.rate.batchB       anomalies/s   (chain logger)
+#   bench: chain.gas.batchB        gas/anomaly   (chain logger)
+#   bench: chain.reference.batchB  anomalies/s   (presigned reference)
+#   bench: chain.ratio.batch50     chain logger / reference
+. "$(dirname "$0")/../tests/lib.sh"
+. "$ROOT/tests/chain/lib.sh"
+build_chain_tools
+cc -O2 -std=gnu11 -Wall -Wextra -Werror -I"$ROOT/common" -I"$ROOT/services/chainlogger" \
+    -o "$T/chain_bench" "$ROOT/bench/chain/chain_bench.c" \
+    "$ROOT/services/chainlogger/cl_eth.c" "$ROOT/build/libcommon.a" \
+    -ljansson -lcurl -lsecp256k1 -lpthread -lm || fail "build chain_bench"
+start_mosquitto
+start_ganache
+export STATE_DIR=$T/state PRIVATE_KEY=$GANACHE_KEY0 LOG_LEVEL=warn
+CONTRACT=$("$BIN/chainlogger" deploy 2>"$T/deploy.log") || fail "deploy"
+"$BIN/chainlogger" authorize 0xffcf8fdee72ac11b5c542428b35eef5769c409f0 2>>"$T/deploy.log" ||
+    fail "authorize the reference account"
+block() { local r; r=$(rpc eth_blockNumber '[]'); r=${r#*\"result\":\"}; echo $((${r%%\"*})); }
+
+# Create the persistent session once, so messages queue while the logger is down.
+LOG_LEVEL=info bg cl-init "$BIN/chainlogger"
+wait_for 15 grep -q mqtt_connected "$T/cl-init.log" || fail "chain logger did not connect"
+sleep 0.5; kill "$LAST_PID"; wait "$LAST_PID" 2>/dev/null || true
+
+start_n=0
+run_logger() { # BATCH N
+    local b=$1 n=$2 b0 b1 pid
+    "$T/anomaly_gen" "bench-$b" "$n" "$start_n" |
+        mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -t "anomalies/bench-$b" -l
+    start_n=$((start_n + n))
+    b0=$(( $(block) + 1 ))
+    # The clock: arrival times of the chain/logged confirmations (no polling
+    # of the chain, which would slow it down). Rate = anomalies after the
+    # first batch / time from the first to the last confirmation.
+    timeout 300 mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -t "chain/logged/bench-$b" \
+        -C "$n" -F '%U' >"$T/times-$b.txt" &
+    local sub=$!
+    sleep 0.3
+    BATCH_SIZE=$b BATCH_MAX_DELAY_MS=50 bg "cl-$b" "$BIN/chainlogger"
+    pid=$LAST_PID
+    wait "$sub" || fail "batch $b: not all $n confirmations arrived"
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+    b1=$(block)
+    rate=$(awk -v n="$n" -v b="$b" 'NR == 1 { t0 = $1 } { t1 = $1 } END { print (n - b) / (t1 - t0) }' "$T/times-$b.txt")
+    gas=$("$T/chain_bench" gas "$RPC_URL" "$CONTRACT" "$b0" "$b1" | awk '{print $2}')
+    [ "$(total_logged)" -ge "$start_n" ] || fail "batch $b: totalLogged $(total_logged) < $start_n"
+    echo "batch $b run: chain logger $rate anomalies/s, $gas gas/anomaly" >&2
+}
+run_ref() { # BATCH N
+    local out
+    out=$("$T/chain_bench" ref "$RPC_URL" "$CONTRACT" "$GANACHE_KEY1" "$1" "$2") || fail "reference client"
+    ref_rate=$(echo "$out" | awk '{print $2}')
+    echo "batch $1 run: reference $ref_rate anomalies/s" >&2
+}
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# Each figure is the median of REPS runs, chain logger and reference
+# alternating, so that drift in Ganache's speed (JIT, GC, growing state)
+# affects both alike.
+measure() { # BATCH N
+    local b=$1 n=$2 r rates="" refs="" gases=""
+    for r in $(seq 1 "${REPS:-3}"); do
+        run_logger "$b" "$n"; rates+="$rate"$'\n'; gases+="$gas"$'\n'
+        run_ref "$b" "$n"; refs+="$ref_rate"$'\n'
+    done
+    rate=$(printf '%s' "$rates" | median)
+    ref_rate=$(printf '%s' "$refs" | median)
+    printf 'bench: chain.rate.batch%s %.1f anomalies/s\n' "$b" "$rate"
+    printf 'bench: chain.gas.batch%s %s gas/anomaly\n' "$b" "$(printf '%s' "$gases" | median)"
+    printf 'bench: chain.reference.batch%s %.1f anomalies/s\n' "$b" "$ref_rate"
+}
+# Warm-up (first storage writes, JIT) so the figures are steady-state.
+"$T/chain_bench" ref "$RPC_URL" "$CONTRACT" "$GANACHE_KEY1" 10 50 >/dev/null || fail "warm-up"
+measure 1 "${N1:-200}"
+measure 10 "${N10:-1000}"
+measure 50 "${N50:-3000}"
+printf 'bench: chain.ratio.batch50 %.3f ratio\n' "$(awk -v a="$rate" -v b="$ref_rate" 'BEGIN { print a / b }')"

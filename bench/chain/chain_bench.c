@@ -1,0 +1,159 @@
+/*
+ * chain_bench — helpers for bench/chain.sh.
+ *
+ *   chain_bench ref RPC CONTRACT KEY BATCH N
+ *       The reference client: presigns N/BATCH logBatch transactions (the
+ *       same record encoding and anomaly shapes as tests/chain/anomaly_gen),
+ *       then sends them one after another, each followed by its receipt, and
+ *       prints "rate <anomalies/s> gas <gas/anomaly>". Nothing else runs in
+ *       the timed loop: this is what the chain itself accepts.
+ *   chain_bench gas RPC CONTRACT FROM TO
+ *       Gas per anomaly over blocks FROM..TO: the sum of the blocks' gasUsed
+ *       divided by the AnomalyLogged events in them.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "abi.h"
+#include "alog.h"
+#include "cl.h"
+#include "hex.h"
+#include "log.h"
+
+static anomaly mk(long i, const char *sensor)
+{
+    anomaly a;
+    memset(&a, 0, sizeof a);
+    snprintf(a.sensor_id, sizeof a.sensor_id, "%s", sensor);
+    snprintf(a.metric, sizeof a.metric, "%s",
+             i % 3 == 0 ? "temperature" : i % 3 == 1 ? "humidity" : "pressure");
+    a.ts = 1764100000.0 + (double)i + 0.125;
+    a.value = 20.0 + (double)(i % 1000) * 0.37 + 1000.0;
+    a.score = 0.6 + (double)(i % 97) / 300.0;
+    a.type = (anomaly_type)(i % 3);
+    snprintf(a.explanation, sizeof a.explanation,
+             "%s %.2f is far outside the expected range 19.10..24.30 (n=%ld)", a.metric, a.value, i);
+    a.expected_low = a.expected_high = NAN;
+    a.model_version = -1;
+    anomaly_make_id(&a);
+    return a;
+}
+
+static int cmd_ref(int argc, char **argv)
+{
+    if (argc < 7)
+        return 2;
+    uint8_t contract[20];
+    tx_key *k;
+    cl_eth e;
+    long batch = atol(argv[5]), n = atol(argv[6]);
+    if (hex_decode(contract, 20, argv[3]) != 20 || tx_key_from_hex(&k, argv[4]) < 0 || batch < 1 ||
+        batch > ALOG_MAX_BATCH || n < batch)
+        return 2;
+    if (cl_eth_init(&e, argv[2], k, 1337, 30000) < 0 || cl_eth_connect(&e) < 0)
+        return 1;
+    long ntx = n / batch;
+    uint64_t nonce, seq, gas = 0;
+    if (cl_eth_nonce(&e, "pending", &nonce) < 0 || cl_eth_next_seq(&e, contract, e.addr, &seq) < 0)
+        return 1;
+    uint8_t **raw = calloc((size_t)ntx, sizeof(*raw)), (*hash)[32] = calloc((size_t)ntx, 32);
+    size_t *rawlen = calloc((size_t)ntx, sizeof(*rawlen));
+    anomaly *a = malloc((size_t)batch * sizeof(*a));
+    if (!raw || !hash || !rawlen || !a)
+        return 1;
+    for (long t = 0; t < ntx; t++) {
+        uint8_t *cd;
+        size_t cdl;
+        for (long i = 0; i < batch; i++)
+            a[i] = mk(900000 + t * batch + i, "ref-sensor");
+        if (alog_encode_batch(a, (size_t)batch, seq + (uint64_t)(t * batch), &cd, &cdl) < 0)
+            return 1;
+        if (gas == 0) {
+            if (cl_eth_estimate(&e, contract, cd, cdl, &gas) < 0) {
+                fprintf(stderr, "estimate failed: %s\n", e.err);
+                return 1;
+            }
+            gas = gas * 13 / 10;
+        }
+        if (cl_eth_sign(&e, contract, cd, cdl, nonce + (uint64_t)t, gas, &raw[t], &rawlen[t],
+                        hash[t]) < 0)
+            return 1;
+        free(cd);
+    }
+    double t0 = cl_now();
+    uint64_t used = 0;
+    for (long t = 0; t < ntx; t++) {
+        json_t *r = NULL;
+        if (cl_eth_send_raw(&e, raw[t], rawlen[t]) < 0 ||
+            cl_eth_wait_receipt(&e, hash[t], 30000, &r, NULL) != 1) {
+            fprintf(stderr, "send %ld failed: %s\n", t, e.err);
+            return 1;
+        }
+        uint64_t g = 0;
+        const char *st = json_string_value(json_object_get(r, "status"));
+        const char *gu = json_string_value(json_object_get(r, "gasUsed"));
+        if (!st || strcmp(st, "0x1") != 0) {
+            fprintf(stderr, "tx %ld reverted\n", t);
+            return 1;
+        }
+        if (gu && hex_to_u64(gu, &g) == 0)
+            used += g;
+        json_decref(r);
+        free(raw[t]);
+    }
+    double dt = cl_now() - t0;
+    printf("rate %.1f gas %.0f\n", (double)(ntx * batch) / dt, (double)used / (double)(ntx * batch));
+    free(raw);
+    free(hash);
+    free(rawlen);
+    free(a);
+    cl_eth_free(&e);
+    tx_key_destroy(k);
+    return 0;
+}
+
+static int cmd_gas(int argc, char **argv)
+{
+    if (argc < 6)
+        return 2;
+    uint8_t contract[20];
+    cl_eth e;
+    uint64_t from = strtoull(argv[4], NULL, 0), to = strtoull(argv[5], NULL, 0), gas = 0;
+    if (hex_decode(contract, 20, argv[3]) != 20 || cl_eth_init(&e, argv[2], NULL, 1337, 30000) < 0)
+        return 2;
+    json_t *logs = NULL;
+    if (cl_eth_logs(&e, contract, from, to, NULL, NULL, &logs) < 0)
+        return 1;
+    size_t nlogs = json_array_size(logs);
+    json_decref(logs);
+    for (uint64_t b = from; b <= to; b++) {
+        char q[24];
+        json_t *blk = NULL;
+        uint64_t g;
+        snprintf(q, sizeof q, "0x%llx", (unsigned long long)b);
+        if (rpc_call(e.rpc, "eth_getBlockByNumber", json_pack("[s,b]", q, 0), &blk, NULL, 0) < 0)
+            return 1;
+        const char *gu = json_string_value(json_object_get(blk, "gasUsed"));
+        if (gu && hex_to_u64(gu, &g) == 0)
+            gas += g;
+        json_decref(blk);
+    }
+    if (nlogs == 0)
+        return 1;
+    printf("gas %.0f anomalies %zu\n", (double)gas / (double)nlogs, nlogs);
+    cl_eth_free(&e);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    log_init("chain_bench", LOG_WARN);
+    if (argc > 1 && strcmp(argv[1], "ref") == 0)
+        return cmd_ref(argc, argv);
+    if (argc > 1 && strcmp(argv[1], "gas") == 0)
+        return cmd_gas(argc, argv);
+    fprintf(stderr, "usage: chain_bench ref RPC CONTRACT KEY BATCH N | gas RPC CONTRACT FROM TO\n");
+    return 2;
+}
