@@ -166,6 +166,12 @@ int tsfeatures_compute(const tsfeatures_params *p, const tsfeatures_state *s, do
                     clampf((x - s->lag[k - 1]) / (sqrt((double)k) * dsd));
     }
     if (info) {
+        double dv = s->dvar > 0 ? s->dvar : 0, dfl = sd_floor(s);
+        if (dv < dfl * dfl)
+            dv = dfl * dfl;
+        double d = s->nlag > 0 ? x - s->lag[0] : 0.0;
+        double dvs = s->dvshort + short_alpha(p) * (clip_r2(d * d, dv) - s->dvshort);
+        info->step_noise = log2((dvs + dv) / (2.0 * dv));
         info->expected = s->n > 0 ? ev : x;
         info->expected_sd = esd;
         info->recent_mean = s->n > 0 ? s->mean : x;
@@ -211,6 +217,12 @@ void tsfeatures_update(const tsfeatures_params *p, tsfeatures_state *s, double t
     double as = short_alpha(p);
     s->rshort += as * (clip_z(zc) - s->rshort);
     s->rvshort += as * (clip_r2(r * r, esd * esd) - s->rvshort);
+    if (had_prev) {
+        double dv = s->dvar, dfl = sd_floor(s), d = x - prev;
+        if (dv < dfl * dfl)
+            dv = dfl * dfl;
+        s->dvshort += as * (clip_r2(d * d, dv) - s->dvshort);
+    }
     s->prev_learned = (uint16_t)(learn != 0);
     if (!learn)
         return;
@@ -311,8 +323,9 @@ void tsfeatures_update(const tsfeatures_params *p, tsfeatures_state *s, double t
 
 int tsfeatures_state_valid(const tsfeatures_state *s)
 {
-    const double v[] = {s->last_ts, s->interval, s->mean,    s->var, s->dvar, s->level,
-                        s->rvar,    s->rshort,   s->rvshort, s->lo,  s->hi,   s->first_ts};
+    const double v[] = {s->last_ts, s->interval, s->mean, s->var,     s->dvar,
+                        s->level,   s->rvar,     s->rshort, s->rvshort, s->dvshort,
+                        s->lo,      s->hi,       s->first_ts};
     for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++)
         if (!isfinite(v[k]))
             return 0;

@@ -67,6 +67,7 @@ typedef struct {
     double rvar;                    /* long EWMA of squared residual vs expected */
     double rshort;                  /* short EWMA of the normalised residual */
     double rvshort;                 /* short EWMA of the squared residual */
+    double dvshort;                 /* short EWMA of the squared 1-step delta */
     double lo, hi;                  /* slowly decaying min/max of the values seen */
     double first_ts;                /* ts of the first reading learned */
     uint32_t phase;                 /* 0: first day, prof[] holds raw bin means; 1: level + shape */
@@ -90,6 +91,8 @@ typedef struct {
     int profile_ready;       /* 1 when this time of day has been learned */
     double hour;             /* UTC hour of day of ts, 0..24 */
     int day_of_year;         /* 1..366, the season context */
+    double step_noise;       /* log2 of recent over usual 1-step delta variance (0 = as
+                              * usual): a noise change, unlike a level shift, raises it */
 } tsfeatures_info;
 
 void tsfeatures_params_default(tsfeatures_params *p);

@@ -23,6 +23,7 @@
 
 #define MAX_MODELS 32
 #define MIN_TRAIN 64    /* vectors needed for a first forest */
+#define NOISE_MIN 2.0 /* log2 step-variance ratio of a noise change (recent ~7x usual) */
 #define PRESENT_MIN 100 /* consecutive readings with a metric before its absence is a dropout */
 
 enum { ST_IDLE = 0, ST_PENDING, ST_POINT, ST_STUCK, ST_CHANGE, ST_CONTEXT };
@@ -41,7 +42,8 @@ typedef struct {
 /* The reading an alert is pending on, with what is needed to explain it. */
 typedef struct {
     double ts, value, score, expected, sd, day_lo, day_hi;
-    double prev; /* the value before this reading (the level a jump left) */
+    double prev;  /* the value before this reading (the level a jump left) */
+    double noise; /* tsfeatures_info.step_noise of this reading */
     float vec[TSFEATURES_MAX_DIM];
     long version;
 } det_pending;
@@ -705,6 +707,7 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
                            .expected = info.expected,
                            .sd = info.expected_sd,
                            .prev = st->fs.nlag > 0 ? st->fs.lag[0] : x,
+                           .noise = info.step_noise,
                            .version = md->version};
         memcpy(cur.vec, vec, sizeof(cur.vec));
         if (candidate)
@@ -829,8 +832,14 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
                 learn = 0;
                 st->rt_start[0] |= 1ull << pbin;
                 /* Sustained: a change point or a contextual anomaly. */
-                int spread = st->p.vec[TSFEATURE_SPREAD] >= c->spread_min ||
-                             (sp >= c->spread_min && fabs(sh) < c->shift_min) || erratic;
+                /* A noise change raises the reading-to-reading steps; a
+                 * shift or an out-of-hours value raises only the residual
+                 * (both raise the residual variance, the spread feature). */
+                int spread = (st->p.vec[TSFEATURE_SPREAD] >= c->spread_min &&
+                              st->p.noise >= NOISE_MIN) ||
+                             (sp >= c->spread_min && fabs(sh) < c->shift_min &&
+                              info.step_noise >= NOISE_MIN) ||
+                             erratic;
                 st->jump = (pjump && !spread) ? pj : 0.0;
                 st->base_v = st->p.prev;
                 st->base_exp = st->p.expected;
