@@ -57,3 +57,21 @@ setup_chainlogger() {
     CONTRACT=$("$BIN/chainlogger" deploy 2>"$T/deploy.log") || fail "deploy"
     export CONTRACT
 }
+
+# Anvil (Foundry's dev node, @foundry-rs/anvil in tools/package.json).
+# Its default accounts come from the "test test ... junk" mnemonic.
+ANVIL_KEY0=0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
+ANVIL_KEY1=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d
+ANVIL_BIN=$ROOT/tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
+# start_anvil: Anvil on a free port, chain id 1337; sets RPC_URL, ANVIL_PID.
+start_anvil() {
+    [ -x "$ANVIL_BIN" ] || skip "anvil not installed (tools/node_modules/@foundry-rs/anvil)"
+    local port
+    port=$(free_port)
+    bg anvil "$ANVIL_BIN" --host 127.0.0.1 --port "$port" --chain-id 1337 --gas-limit 30000000
+    ANVIL_PID=$LAST_PID
+    wait_port "$port" 30 || fail "anvil did not start"
+    RPC_URL=http://127.0.0.1:$port
+    CHAIN_ID=1337
+    export RPC_URL CHAIN_ID
+}
