@@ -12,13 +12,14 @@
 #
 # Port layout from BASE_PORT (node i = 0..NODES-1):
 #   MQTT BASE+i, NATS clients BASE+10+i, routes BASE+20+i, monitoring BASE+30+i.
-# Without BASE_PORT a free block in 30000..59999 is chosen.
+# Without BASE_PORT a free block in 20000..32000 is chosen.
 #
 # DIR/cluster.env is written for shells to source: NATS_NODES, NATS_PARTITIONS,
 # NATS_MQTT_PORTS, NATS_CLIENT_PORTS, NATS_HTTP_PORTS (space-separated), MQTT_URL
 # (every node, comma-separated, in node order: what services take) and
 # NATS_PIDS. Settings (environment): NODES (3), PARTITIONS (4), BIND
-# (127.0.0.1), CLUSTER_NAME (iotac), MAX_FILE_STORE (1G), READY_TIMEOUT (60 s).
+# (127.0.0.1), CLUSTER_NAME (iotac), MAX_FILE_STORE (1G), READY_TIMEOUT (60 s),
+# WATCH_PID (stop the nodes when this process exits).
 # The nodes outlive this script (pid files DIR/nI.pid); callers stop them
 # with `stop`, which TERMs them and KILLs what is left after 10 s.
 set -euo pipefail
@@ -33,10 +34,12 @@ usage() {
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # pick_base NODES: a base port whose whole block (4 x 10 ports) is free.
+# Below Linux's ephemeral range (32768+): there a port nobody listens on
+# can still be the local end of some outgoing connection, and bind fails.
 pick_base() {
     local n=$1 b ok
     for _ in $(seq 1 100); do
-        b=$(((RANDOM % 2900) * 10 + 30000))
+        b=$(((RANDOM % 1200) * 10 + 20000))
         ok=1
         for off in 0 10 20 30; do
             for ((i = 0; i < n; i++)); do
@@ -99,6 +102,7 @@ wait_ready() { # wait_ready DIR: every node's MQTT listener carries QoS 1 messag
     for ((i = 0; i < n; i++)); do
         local p=${MQTT_PORTS[$i]} q=${MQTT_PORTS[$(((i + 1) % n))]}
         while ! port_open "$p"; do
+            [ -n "$(node_pid "$dir" $((i + 1)))" ] || { echo "cluster: node $((i + 1)) exited; see $dir/n$((i + 1)).log" >&2; tail -n 3 "$dir/n$((i + 1)).log" >&2; return 1; }
             [ $SECONDS -lt $end ] || { echo "cluster: node $((i + 1)) did not open MQTT port $p; see $dir/n$((i + 1)).log" >&2; return 1; }
             sleep 0.1
         done
@@ -174,6 +178,14 @@ NATS_PIDS="${pids% }"
 MQTT_URL=${uris%,}
 ENV
     load "$dir"
+    # A caller that may die without calling `stop` (a crashing test) names
+    # itself in WATCH_PID: the nodes are stopped when that process is gone.
+    if [ -n "${WATCH_PID:-}" ]; then
+        (
+            while kill -0 "$WATCH_PID" 2>/dev/null; do sleep 1; done
+            [ -f "$dir/cluster.env" ] && "$0" stop "$dir"
+        ) >/dev/null 2>&1 </dev/null &
+    fi
     if ! wait_ready "$dir"; then
         cmd_stop "$dir"
         exit 1
