@@ -894,7 +894,7 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
              * before the change may be stale by now (weather). */
             double prev_v = st->fs.nlag > 0 ? st->fs.lag[0] : x;
             double dev_prev = prev_v - info.expected, stepv = x - prev_v;
-            if (st->fs.nlag > 0 && jump >= c->jump_min && stepv * dev_prev < 0 &&
+            if (st->fs.nlag > 0 && !st->was_absurd && jump >= c->jump_min && stepv * dev_prev < 0 &&
                 fabs(stepv) >= 0.5 * fabs(dev_prev) && st->change == CH_SHIFT) {
                 st->jump = 0.0;
                 st->back = stepv;
@@ -911,7 +911,7 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
                  * first, the other way), or when near the level the jump
                  * left, moved along with the expected daily course since. */
                 double back = st->base_v + (info.expected - st->base_exp);
-                double step = st->fs.nlag > 0 ? x - st->fs.lag[0] : 0.0;
+                double step = st->fs.nlag > 0 && !st->was_absurd ? x - st->fs.lag[0] : 0.0;
                 if (step * st->jump < 0 && fabs(step) >= 0.5 * fabs(st->jump)) {
                     st->jump = 0.0;
                     calm_now = 1;

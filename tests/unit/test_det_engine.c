@@ -188,6 +188,53 @@ static void test_absurd_is_immediate(void **state)
     det_engine_destroy(e);
 }
 
+/* An absurd value alerts even while a change is open, and the change
+ * still ends with its own alert, dated when the readings came back. */
+static void test_absurd_inside_change(void **state)
+{
+    (void)state;
+    det_engine *e = make();
+    sink s = {0};
+    double ts = warm(e, "u6", &s), start = ts + 6 * 3600, back = start + 3 * 3600;
+    for (; ts < start; ts += STEP)
+        feed(e, "u6", ts, base(ts), hum(ts), &s);
+    for (; ts < back; ts += STEP)
+        feed(e, "u6", ts, ts == start + 3600 ? 1000.0 : base(ts) - 2.0, hum(ts), &s);
+    for (int k = 0; k < 40; k++, ts += STEP)
+        feed(e, "u6", ts, base(ts), hum(ts), &s);
+    assert_int_equal(s.n, 3);
+    assert_int_equal(s.a[0].type, ANOMALY_CHANGE_POINT);
+    assert_int_equal(s.a[1].type, ANOMALY_POINT);
+    assert_true(s.a[1].value == 1000.0 && s.a[1].ts == start + 3600);
+    assert_int_equal(s.a[2].type, ANOMALY_CHANGE_POINT);
+    assert_non_null(strstr(s.a[2].explanation, "ended"));
+    assert_true(s.a[2].ts == back); /* the first reading back */
+    det_engine_destroy(e);
+}
+
+/* The same step at the same hour every day is reported on the first day
+ * only: from the second day on it is a routine and learned. */
+static void test_daily_routine_learned(void **state)
+{
+    (void)state;
+    det_engine *e = make();
+    sink s = {0};
+    double ts = warm(e, "u7", &s);
+    int first_day_alerts = -1;
+    for (int day = 0; day < 4; day++) {
+        double d0 = ts - fmod(ts - T0, 86400.0) + 86400.0 * (fmod(ts - T0, 86400.0) > 0);
+        for (; ts < d0 + 86400.0; ts += STEP) {
+            double h = fmod(ts, 86400.0) / 3600.0;
+            feed(e, "u7", ts, base(ts) + (h >= 13.0 && h < 16.0 ? 1.5 : 0.0), hum(ts), &s);
+        }
+        if (day == 0)
+            first_day_alerts = s.n;
+    }
+    assert_true(first_day_alerts >= 1);
+    assert_int_equal(s.n, first_day_alerts); /* nothing after the first day */
+    det_engine_destroy(e);
+}
+
 static void test_thresholds_and_persistence(void **state)
 {
     (void)state;
@@ -262,6 +309,8 @@ int main(void)
         cmocka_unit_test(test_contextual),
         cmocka_unit_test(test_stuck_and_dropout),
         cmocka_unit_test(test_absurd_is_immediate),
+        cmocka_unit_test(test_absurd_inside_change),
+        cmocka_unit_test(test_daily_routine_learned),
         cmocka_unit_test(test_thresholds_and_persistence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
