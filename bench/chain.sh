@@ -14,6 +14,7 @@
 #   bench: chain.gas.batchB        gas/anomaly   (chain logger)
 #   bench: chain.reference.batchB  anomalies/s   (presigned reference)
 #   bench: chain.ratio.batch50     chain logger / reference
+# and, when Anvil is installed, the batch-50 figures on Anvil as chain.anvil.*.
 . "$(dirname "$0")/../tests/lib.sh"
 . "$ROOT/tests/chain/lib.sh"
 build_chain_tools
@@ -25,7 +26,8 @@ start_mosquitto
 start_ganache
 export STATE_DIR=$T/state PRIVATE_KEY=$GANACHE_KEY0 LOG_LEVEL=warn
 CONTRACT=$("$BIN/chainlogger" deploy 2>"$T/deploy.log") || fail "deploy"
-"$BIN/chainlogger" authorize 0xffcf8fdee72ac11b5c542428b35eef5769c409f0 2>>"$T/deploy.log" ||
+REF_KEY=$GANACHE_KEY1
+"$BIN/chainlogger" authorize "$(PRIVATE_KEY=$REF_KEY "$BIN/chainlogger" address)" 2>>"$T/deploy.log" ||
     fail "authorize the reference account"
 block() { local r; r=$(rpc eth_blockNumber '[]'); r=${r#*\"result\":\"}; echo $((${r%%\"*})); }
 
@@ -36,15 +38,16 @@ sleep 0.5; kill "$LAST_PID"; wait "$LAST_PID" 2>/dev/null || true
 
 start_n=0
 run_logger() { # BATCH N
-    local b=$1 n=$2 b0 b1 pid
-    "$T/anomaly_gen" "bench-$b" "$n" "$start_n" |
-        mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -t "anomalies/bench-$b" -l
+    local b=$1 n=$2 b0 b1 pid before
+    before=$(total_logged)
+    "$T/anomaly_gen" "${PREFIX}bench-$b" "$n" "$start_n" |
+        mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -t "anomalies/${PREFIX}bench-$b" -l
     start_n=$((start_n + n))
     b0=$(( $(block) + 1 ))
     # The clock: arrival times of the chain/logged confirmations (no polling
     # of the chain, which would slow it down). Rate = anomalies after the
     # first batch / time from the first to the last confirmation.
-    timeout 300 mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -t "chain/logged/bench-$b" \
+    timeout 300 mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -t "chain/logged/${PREFIX}bench-$b" \
         -C "$n" -F '%U' >"$T/times-$b.txt" &
     local sub=$!
     sleep 0.3
@@ -55,12 +58,12 @@ run_logger() { # BATCH N
     b1=$(block)
     rate=$(awk -v n="$n" -v b="$b" 'NR == 1 { t0 = $1 } { t1 = $1 } END { print (n - b) / (t1 - t0) }' "$T/times-$b.txt")
     gas=$("$T/chain_bench" gas "$RPC_URL" "$CONTRACT" "$b0" "$b1" | awk '{print $2}')
-    [ "$(total_logged)" -ge "$start_n" ] || fail "batch $b: totalLogged $(total_logged) < $start_n"
+    [ "$(total_logged)" -ge $((before + n)) ] || fail "batch $b: totalLogged $(total_logged) < $((before + n))"
     echo "batch $b run: chain logger $rate anomalies/s, $gas gas/anomaly" >&2
 }
 run_ref() { # BATCH N
     local out
-    out=$("$T/chain_bench" ref "$RPC_URL" "$CONTRACT" "$GANACHE_KEY1" "$1" "$2") || fail "reference client"
+    out=$("$T/chain_bench" ref "$RPC_URL" "$CONTRACT" "$REF_KEY" "$1" "$2") || fail "reference client"
     ref_rate=$(echo "$out" | awk '{print $2}')
     echo "batch $1 run: reference $ref_rate anomalies/s" >&2
 }
@@ -76,13 +79,29 @@ measure() { # BATCH N
     done
     rate=$(printf '%s' "$rates" | median)
     ref_rate=$(printf '%s' "$refs" | median)
-    printf 'bench: chain.rate.batch%s %.1f anomalies/s\n' "$b" "$rate"
-    printf 'bench: chain.gas.batch%s %s gas/anomaly\n' "$b" "$(printf '%s' "$gases" | median)"
-    printf 'bench: chain.reference.batch%s %.1f anomalies/s\n' "$b" "$ref_rate"
+    printf 'bench: chain.%srate.batch%s %.1f anomalies/s\n' "$PREFIX" "$b" "$rate"
+    printf 'bench: chain.%sgas.batch%s %s gas/anomaly\n' "$PREFIX" "$b" "$(printf '%s' "$gases" | median)"
+    printf 'bench: chain.%sreference.batch%s %.1f anomalies/s\n' "$PREFIX" "$b" "$ref_rate"
 }
 # Warm-up (first storage writes, JIT) so the figures are steady-state.
-"$T/chain_bench" ref "$RPC_URL" "$CONTRACT" "$GANACHE_KEY1" 10 50 >/dev/null || fail "warm-up"
+"$T/chain_bench" ref "$RPC_URL" "$CONTRACT" "$REF_KEY" 10 50 >/dev/null || fail "warm-up"
+PREFIX=
 measure 1 "${N1:-200}"
 measure 10 "${N10:-1000}"
 measure 50 "${N50:-3000}"
 printf 'bench: chain.ratio.batch50 %.3f ratio\n' "$(awk -v a="$rate" -v b="$ref_rate" 'BEGIN { print a / b }')"
+
+# The same at batch 50 on Anvil (when installed): chain.anvil.*.
+if [ -x "$ANVIL_BIN" ]; then
+    kill "$GANACHE_PID"; wait "$GANACHE_PID" 2>/dev/null || true
+    start_anvil
+    export STATE_DIR=$T/state-anvil PRIVATE_KEY=$ANVIL_KEY0
+    CONTRACT=$("$BIN/chainlogger" deploy 2>>"$T/deploy.log") || fail "deploy on anvil"
+    REF_KEY=$ANVIL_KEY1
+    "$BIN/chainlogger" authorize "$(PRIVATE_KEY=$REF_KEY "$BIN/chainlogger" address)" 2>>"$T/deploy.log" ||
+        fail "authorize the reference account on anvil"
+    "$T/chain_bench" ref "$RPC_URL" "$CONTRACT" "$REF_KEY" 10 50 >/dev/null || fail "warm-up"
+    PREFIX=anvil.
+    measure 50 "${NA50:-10000}"
+    printf 'bench: chain.anvil.ratio.batch50 %.3f ratio\n' "$(awk -v a="$rate" -v b="$ref_rate" 'BEGIN { print a / b }')"
+fi

@@ -42,7 +42,8 @@ typedef struct {
 } mem_entry;
 
 struct journal {
-    pthread_mutex_t mu;
+    pthread_mutex_t io; /* serialises file I/O; taken before mu, never inside it */
+    pthread_mutex_t mu; /* protects everything else; never held during I/O */
     pthread_cond_t grew;
     char *path;
     int fd;
@@ -56,8 +57,10 @@ struct journal {
     uint64_t first_pending;
     uint64_t next_seq;
     uint64_t size; /* bytes in the file, including staged ones once written */
-    uint8_t *wbuf;
+    uint8_t *wbuf; /* staged records (under mu) */
     size_t wlen, wcap;
+    uint8_t *iobuf; /* records being written (under io) */
+    size_t iocap;
 };
 
 /* CRC-32C (Castagnoli), reflected, table-driven. */
@@ -172,7 +175,8 @@ static int write_all(int fd, const uint8_t *p, size_t n)
     return 0;
 }
 
-/* Write staged records and fsync. A failure is sticky: the in-memory state
+/* Write staged records and fsync with both io and mu held (compaction only).
+ * A failure is sticky: the in-memory state
  * may then be ahead of the disk (records staged by other callers were lost),
  * and carrying on could reuse a seq that a broadcast transaction already
  * holds. So the journal refuses further work, and the service exits and
@@ -201,6 +205,55 @@ static int flush_locked(journal *j)
         return JOURNAL_ERR_IO;
     }
     return 0;
+}
+
+/* Write staged records and fsync them, without holding mu during the I/O,
+ * so readers (the sender thread's journal_get) never wait for a disk flush.
+ * Group commit: one write+fdatasync covers whatever every thread staged
+ * before it started; the io mutex keeps the writes in staging order. */
+static int flush(journal *j)
+{
+    int rc = 0;
+    size_t len;
+    uint64_t off;
+    pthread_mutex_lock(&j->io);
+    pthread_mutex_lock(&j->mu);
+    if (j->failed || (j->readonly && j->wlen)) {
+        rc = JOURNAL_ERR_IO;
+        goto unlock_both;
+    }
+    if (j->readonly)
+        goto unlock_both;
+    uint8_t *t = j->iobuf;
+    size_t tc = j->iocap;
+    j->iobuf = j->wbuf;
+    j->iocap = j->wcap;
+    j->wbuf = t;
+    j->wcap = tc;
+    len = j->wlen;
+    j->wlen = 0;
+    off = j->size;
+    pthread_mutex_unlock(&j->mu);
+
+    int err = 0;
+    if (len && write_all(j->fd, j->iobuf, len) < 0) {
+        err = errno;
+        log_error("journal_write_failed path=%s errno=%d", j->path, err);
+        (void)ftruncate(j->fd, (off_t)off); /* cut a partial record */
+        rc = JOURNAL_ERR_IO;
+    } else if (j->do_fsync && fdatasync(j->fd) < 0) {
+        log_error("journal_fsync_failed path=%s errno=%d", j->path, errno);
+        rc = JOURNAL_ERR_IO;
+    }
+    pthread_mutex_lock(&j->mu);
+    if (rc < 0)
+        j->failed = 1; /* sticky, see flush_locked */
+    else
+        j->size += len;
+unlock_both:
+    pthread_mutex_unlock(&j->mu);
+    pthread_mutex_unlock(&j->io);
+    return rc;
 }
 
 static void update_first_pending(journal *j)
@@ -414,6 +467,7 @@ static int open_mode(journal **out, const char *path, int do_fsync, size_t *drop
     if (!j)
         return JOURNAL_ERR_NOMEM;
     j->fd = -1;
+    pthread_mutex_init(&j->io, NULL);
     pthread_mutex_init(&j->mu, NULL);
     pthread_cond_init(&j->grew, NULL);
     j->do_fsync = do_fsync;
@@ -434,7 +488,7 @@ static int open_mode(journal **out, const char *path, int do_fsync, size_t *drop
     if (j->size == 0 && !readonly) {
         uint8_t h[9] = {'H'};
         memcpy(h + 1, MAGIC, 8);
-        if ((rc = record(j, h, sizeof h)) < 0 || (rc = flush_locked(j)) < 0)
+        if ((rc = record(j, h, sizeof h)) < 0 || (rc = flush(j)) < 0)
             goto out;
     }
     *out = j;
@@ -450,14 +504,14 @@ void journal_close(journal *j)
     if (!j)
         return;
     if (j->fd >= 0) {
-        pthread_mutex_lock(&j->mu);
-        (void)flush_locked(j);
-        pthread_mutex_unlock(&j->mu);
+        (void)flush(j);
         close(j->fd);
     }
     free_entries(j);
     free(j->wbuf);
+    free(j->iobuf);
     free(j->path);
+    pthread_mutex_destroy(&j->io);
     pthread_mutex_destroy(&j->mu);
     pthread_cond_destroy(&j->grew);
     free(j);
@@ -488,17 +542,13 @@ int journal_append(journal *j, const uint8_t id[32], const uint8_t *data, size_t
         goto out;
     if (index)
         *index = j->n - 1;
-    rc = flush_locked(j);
-    if (rc < 0) {
-        /* Not durable: forget it in memory too so a redelivery appends again. */
-        mem_entry *e = &j->e[--j->n];
-        free(e->data);
-        memset(j->slots, 0, j->nslots * sizeof(*j->slots));
-        for (uint64_t i = 0; i < j->n; i++)
-            index_insert(j, i);
-        goto out;
-    }
-    pthread_cond_broadcast(&j->grew);
+    pthread_mutex_unlock(&j->mu);
+    /* A failed flush leaves the journal failed (sticky): the caller must not
+     * acknowledge, and the process restarts from the file. */
+    rc = flush(j);
+    pthread_mutex_lock(&j->mu);
+    if (rc == 0)
+        pthread_cond_broadcast(&j->grew);
 out:
     pthread_mutex_unlock(&j->mu);
     return rc;
@@ -550,10 +600,7 @@ out:
 
 int journal_sync(journal *j)
 {
-    pthread_mutex_lock(&j->mu);
-    int rc = flush_locked(j);
-    pthread_mutex_unlock(&j->mu);
-    return rc;
+    return flush(j);
 }
 
 uint64_t journal_count(journal *j)
@@ -684,6 +731,7 @@ int journal_compact(journal *j)
     char *tmp = NULL, *dcopy = NULL;
     if (j->readonly)
         return JOURNAL_ERR_IO;
+    pthread_mutex_lock(&j->io);
     pthread_mutex_lock(&j->mu);
     if ((rc = flush_locked(j)) < 0)
         goto out;
@@ -734,5 +782,6 @@ out:
     free(tmp);
     free(dcopy);
     pthread_mutex_unlock(&j->mu);
+    pthread_mutex_unlock(&j->io);
     return rc;
 }

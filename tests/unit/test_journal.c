@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,12 +224,80 @@ static void test_not_a_journal(void **state)
     journal_close(j);
 }
 
+/* The MQTT thread appends while the sender thread reads and marks batches;
+ * after reopening, every entry and transition is there, in order. */
+typedef struct {
+    journal *j;
+    int n;
+} thr_arg;
+
+static void *appender(void *p)
+{
+    thr_arg *a = p;
+    for (int i = 0; i < a->n; i++) {
+        uint8_t id[32], data[16];
+        mkid(id, 100000 + i);
+        memset(data, i & 0xff, sizeof data);
+        if (journal_append(a->j, id, data, sizeof data, NULL) != 0)
+            return (void *)1;
+    }
+    return NULL;
+}
+
+static void test_concurrent(void **state)
+{
+    (void)state;
+    journal *j;
+    pthread_t th;
+    unlink(path);
+    assert_int_equal(journal_open(&j, path, 1, NULL), 0);
+    thr_arg a = {j, 2000};
+    assert_int_equal(pthread_create(&th, NULL, appender, &a), 0);
+    uint64_t next = 0, seq = 0;
+    uint8_t tx[32] = {7};
+    while (next < 2000) {
+        if (!journal_wait(j, next + 9, 1000) && journal_count(j) < next + 10)
+            continue;
+        journal_entry *e = malloc(sizeof(*e));
+        for (uint64_t i = next; i < next + 10; i++) {
+            assert_int_equal(journal_get(j, i, e), 0);
+            assert_int_equal(e->state, JOURNAL_ACCEPTED);
+        }
+        free(e);
+        assert_int_equal(journal_mark_sent(j, next, 10, seq, next / 10, tx), 0);
+        assert_int_equal(journal_sync(j), 0);
+        for (uint64_t i = next; i < next + 5; i++)
+            assert_int_equal(journal_mark_confirmed(j, i, seq + (i - next), tx, i, 0), 0);
+        next += 10;
+        seq += 10;
+    }
+    void *ret;
+    pthread_join(th, &ret);
+    assert_null(ret);
+    journal_close(j);
+    assert_int_equal(journal_open(&j, path, 1, NULL), 0);
+    assert_int_equal(journal_count(j), 2000);
+    assert_int_equal(journal_next_seq(j), 2000);
+    journal_entry *e = malloc(sizeof(*e));
+    for (uint64_t i = 0; i < 2000; i++) {
+        assert_int_equal(journal_get(j, i, e), 0);
+        assert_int_equal(e->state, (i % 10) < 5 ? JOURNAL_CONFIRMED : JOURNAL_SENT);
+        assert_int_equal(e->seq, i);
+        uint8_t id[32];
+        mkid(id, 100000 + (int)i);
+        assert_memory_equal(e->id, id, 32);
+    }
+    free(e);
+    journal_close(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_a_journal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
