@@ -4,7 +4,7 @@
  * Training grows each tree recursively over an index array that is
  * partitioned in place, so a tree costs one pass over its psi points per
  * level and no per-node allocation. Scoring walks complete trees of fixed
- * depth (pass-through nodes below early leaves), four trees at a time for
+ * depth (pass-through nodes below early leaves), all trees level by level for
  * one point, or one tree at a time for a block of points in batch mode:
  * the dependent load chains of independent walks then overlap in the CPU.
  */
@@ -315,29 +315,50 @@ double iforest_path_length(const iforest *f, const float *x)
     const int D = f->depth, T = f->ntrees;
     const size_t nint = f->nint, nleaf = f->nleaf;
     double sum = 0.0;
-    int t = 0;
-    if (D == 0) {
-        for (t = 0; t < T; t++)
-            sum += f->leaves[(size_t)t * nleaf];
+    if (D < 2) { /* 0: a single leaf; 1: one split then a leaf */
+        for (int t = 0; t < T; t++) {
+            const ifnode *nd = f->nodes + (size_t)t * nint;
+            uint32_t i = 0;
+            if (D == 1)
+                STEP(nd, i, x);
+            sum += f->leaves[(size_t)t * nleaf + i - nint];
+        }
         return sum / T;
     }
-    /* Eight independent walks in flight: their load chains overlap. */
-    for (; t + 8 <= T; t += 8) {
-        const ifnode *n0 = f->nodes + (size_t)t * nint;
-        uint32_t i[8] = {0};
-        for (int d = 0; d < D; d++)
-            for (int j = 0; j < 8; j++)
-                STEP(n0 + (size_t)j * nint, i[j], x);
-        const float *l = f->leaves + (size_t)t * nleaf - nint;
-        for (int j = 0; j < 8; j++)
-            sum += l[(size_t)j * nleaf + i[j]];
+    /* Level by level across all trees: the T walks are independent, so
+     * within one level nothing waits on a previous load and the CPU keeps
+     * as many node loads in flight as its window allows (a fixed group of
+     * 8 interleaved walks stalled on L2 latency: 1.0 vs 1.6 M points/s).
+     * The positions live in a small stack array (4 bytes per tree); the
+     * root level needs no position and the last level adds the leaf at
+     * once. Leaves are summed in tree order, as before, so the result is
+     * bit-identical to a tree-at-a-time walk. */
+    uint32_t pos[IFOREST_MAX_TREES];
+    const ifnode *nd = f->nodes;
+    for (int t = 0; t < T; t++, nd += nint)
+        pos[t] = 1 + (uint32_t)(x[nd[0].feat] > nd[0].thr);
+    for (int d = 1; d < D - 1; d++) {
+        nd = f->nodes;
+        int t = 0;
+        for (; t + 2 <= T; t += 2, nd += 2 * nint) {
+            uint32_t i = pos[t], j = pos[t + 1];
+            STEP(nd, i, x);
+            STEP(nd + nint, j, x);
+            pos[t] = i;
+            pos[t + 1] = j;
+        }
+        for (; t < T; t++, nd += nint) {
+            uint32_t i = pos[t];
+            STEP(nd, i, x);
+            pos[t] = i;
+        }
     }
-    for (; t < T; t++) {
-        const ifnode *n0 = f->nodes + (size_t)t * nint;
-        uint32_t i0 = 0;
-        for (int d = 0; d < D; d++)
-            STEP(n0, i0, x);
-        sum += f->leaves[(size_t)t * nleaf + i0 - nint];
+    nd = f->nodes;
+    const float *l = f->leaves - nint;
+    for (int t = 0; t < T; t++, nd += nint, l += nleaf) {
+        uint32_t i = pos[t];
+        STEP(nd, i, x);
+        sum += l[i];
     }
     return sum / T;
 }

@@ -21,7 +21,8 @@
  * above depth D is stored as a "pass-through" split with threshold +inf, so
  * a point always walks exactly D steps with i = 2i + 1 + (x[f] > t): no
  * branches to mispredict, children found by arithmetic, one tree in a few
- * KiB. Scoring interleaves several trees so their loads overlap.
+ * KiB. Scoring advances all trees one level at a time, so their loads
+ * overlap.
  *
  * Determinism: training uses its own PRNG (splitmix64) seeded from the
  * params, so the same data and seed give a bit-identical forest.
