@@ -130,8 +130,7 @@ int abi_encode(const uint8_t *selector, const abi_arg *args, size_t n, uint8_t *
     return 0;
 }
 
-int abi_get_bytes(const uint8_t *data, size_t len, size_t index, const uint8_t **p,
-                  size_t *plen)
+int abi_get_bytes(const uint8_t *data, size_t len, size_t index, const uint8_t **p, size_t *plen)
 {
     uint64_t off, n;
 

@@ -62,7 +62,6 @@ int abi_encode(const uint8_t *selector, const abi_arg *args, size_t n, uint8_t *
  *  Out: *p points into data (not owned), *plen its length.
  *  Returns: 0, or -1 when the offset, length or contents run outside data
  *  (safe on arbitrary input). */
-int abi_get_bytes(const uint8_t *data, size_t len, size_t index, const uint8_t **p,
-                  size_t *plen);
+int abi_get_bytes(const uint8_t *data, size_t len, size_t index, const uint8_t **p, size_t *plen);
 
 #endif

@@ -54,8 +54,8 @@ int alog_encode_record(const anomaly *a, uint8_t *out, size_t cap)
 
     if (sl < 1 || sl > 64 || ml < 1 || ml > 31 || el > 511)
         return -1;
-    if (!isfinite(a->ts) || !isfinite(a->value) || !isfinite(a->score) ||
-        fabs(a->ts) > 9.0e15 || (int)a->type < 0 || (int)a->type > ANOMALY_CHANGE_POINT)
+    if (!isfinite(a->ts) || !isfinite(a->value) || !isfinite(a->score) || fabs(a->ts) > 9.0e15 ||
+        (int)a->type < 0 || (int)a->type > ANOMALY_CHANGE_POINT)
         return -1;
     n = 4 + sl + 1 + ml + 1 + 9 + 16 + el;
     if (n > cap)

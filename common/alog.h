@@ -38,18 +38,18 @@
 
 #include "anomaly.h"
 
-#define ALOG_MAX_BATCH 200         /* records per logBatch (the contract enforces it) */
+#define ALOG_MAX_BATCH 200 /* records per logBatch (the contract enforces it) */
 #define ALOG_RECORD_MAX (4 + 64 + 1 + 31 + 1 + 9 + 16 + 511)
 #define ALOG_EVENT_SIG "AnomalyLogged(bytes32,bytes32,address,uint64,bytes)"
 #define ALOG_BATCH_SIG "logBatch(uint64,bytes)"
 
 /** Where an anomaly sits on chain. */
 typedef struct {
-    char tx_hash[67];  /* "0x" + 64 hex */
+    char tx_hash[67]; /* "0x" + 64 hex */
     uint64_t block_number;
     uint32_t log_index;
-    char logger[43];   /* "0x" + 40 hex: the account that logged it */
-    uint64_t seq;      /* the logger's sequence number for this anomaly */
+    char logger[43]; /* "0x" + 40 hex: the account that logged it */
+    uint64_t seq;    /* the logger's sequence number for this anomaly */
 } alog_proof;
 
 /** Encode one anomaly as a record (layout above) into out[0..cap-1].

@@ -440,8 +440,7 @@ static void free_entries(journal *j)
     j->n = j->cap = j->nslots = 0;
 }
 
-static int open_mode(journal **out, const char *path, int do_fsync, size_t *dropped,
-                     int readonly);
+static int open_mode(journal **out, const char *path, int do_fsync, size_t *dropped, int readonly);
 
 int journal_open(journal **out, const char *path, int do_fsync, size_t *dropped)
 {
@@ -453,8 +452,7 @@ int journal_open_readonly(journal **out, const char *path)
     return open_mode(out, path, 0, NULL, 1);
 }
 
-static int open_mode(journal **out, const char *path, int do_fsync, size_t *dropped,
-                     int readonly)
+static int open_mode(journal **out, const char *path, int do_fsync, size_t *dropped, int readonly)
 {
     int rc = JOURNAL_ERR_NOMEM;
     journal *j;

@@ -48,7 +48,7 @@ typedef struct {
 } journal_entry;
 
 enum {
-    JOURNAL_ERR_IO = -1,    /* read/write/fsync failed (errno logged) */
+    JOURNAL_ERR_IO = -1, /* read/write/fsync failed (errno logged) */
     JOURNAL_ERR_NOMEM = -2,
     JOURNAL_ERR_ARG = -3,   /* bad argument (index out of range, payload too long) */
     JOURNAL_ERR_STATE = -4, /* transition not allowed from the entry's state */

@@ -151,8 +151,7 @@ int rpc_call(rpc_client *c, const char *method, json_t *params, json_t **result,
     cc = curl_easy_perform(c->curl);
     if (cc != CURLE_OK) {
         rc = RPC_ERR_TRANSPORT;
-        set_err(err, errlen, "%s",
-                c->overflow ? "response too large" : curl_easy_strerror(cc));
+        set_err(err, errlen, "%s", c->overflow ? "response too large" : curl_easy_strerror(cc));
         goto out;
     }
     curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);

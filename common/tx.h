@@ -16,17 +16,17 @@
 enum { TX_LEGACY = 0, TX_EIP1559 = 2 };
 
 typedef struct {
-    int type;               /* TX_LEGACY (EIP-155) or TX_EIP1559 */
+    int type; /* TX_LEGACY (EIP-155) or TX_EIP1559 */
     uint64_t chain_id;
     uint64_t nonce;
     uint64_t gas_limit;
-    uint64_t gas_price;     /* wei, TX_LEGACY only */
+    uint64_t gas_price;        /* wei, TX_LEGACY only */
     uint64_t max_priority_fee; /* wei, TX_EIP1559 only */
     uint64_t max_fee;          /* wei, TX_EIP1559 only */
-    int has_to;             /* 0: contract creation */
+    int has_to;                /* 0: contract creation */
     uint8_t to[20];
-    uint64_t value;         /* wei (this stack never sends more than 2^64-1) */
-    const uint8_t *data;    /* calldata / init code, not owned; may be NULL when data_len is 0 */
+    uint64_t value;      /* wei (this stack never sends more than 2^64-1) */
+    const uint8_t *data; /* calldata / init code, not owned; may be NULL when data_len is 0 */
     size_t data_len;
 } tx_fields;
 

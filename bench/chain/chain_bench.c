@@ -28,13 +28,16 @@ static anomaly mk(long i, const char *sensor)
     memset(&a, 0, sizeof a);
     snprintf(a.sensor_id, sizeof a.sensor_id, "%s", sensor);
     snprintf(a.metric, sizeof a.metric, "%s",
-             i % 3 == 0 ? "temperature" : i % 3 == 1 ? "humidity" : "pressure");
+             i % 3 == 0   ? "temperature"
+             : i % 3 == 1 ? "humidity"
+                          : "pressure");
     a.ts = 1764100000.0 + (double)i + 0.125;
     a.value = 20.0 + (double)(i % 1000) * 0.37 + 1000.0;
     a.score = 0.6 + (double)(i % 97) / 300.0;
     a.type = (anomaly_type)(i % 3);
     snprintf(a.explanation, sizeof a.explanation,
-             "%s %.2f is far outside the expected range 19.10..24.30 (n=%ld)", a.metric, a.value, i);
+             "%s %.2f is far outside the expected range 19.10..24.30 (n=%ld)", a.metric, a.value,
+             i);
     a.expected_low = a.expected_high = NAN;
     a.model_version = -1;
     anomaly_make_id(&a);
@@ -104,7 +107,8 @@ static int cmd_ref(int argc, char **argv)
         free(raw[t]);
     }
     double dt = cl_now() - t0;
-    printf("rate %.1f gas %.0f\n", (double)(ntx * batch) / dt, (double)used / (double)(ntx * batch));
+    printf("rate %.1f gas %.0f\n", (double)(ntx * batch) / dt,
+           (double)used / (double)(ntx * batch));
     free(raw);
     free(hash);
     free(rawlen);

@@ -19,10 +19,10 @@
 /* ---- cl_eth.c: one account talking to one chain ---- */
 
 enum {
-    CL_ERR_CHAIN = -20,      /* chain unreachable or answered with an error: retry later */
-    CL_ERR_NONCE = -21,      /* the node rejected the nonce (too low): resync it */
+    CL_ERR_CHAIN = -20,       /* chain unreachable or answered with an error: retry later */
+    CL_ERR_NONCE = -21,       /* the node rejected the nonce (too low): resync it */
     CL_ERR_UNDERPRICED = -22, /* replacement underpriced: bump fees */
-    CL_ERR_FATAL = -23,      /* misconfiguration (wrong chain id, no contract): do not retry */
+    CL_ERR_FATAL = -23,       /* misconfiguration (wrong chain id, no contract): do not retry */
 };
 
 typedef struct {
@@ -76,8 +76,7 @@ int cl_eth_logs(cl_eth *e, const uint8_t contract[20], uint64_t from, uint64_t t
 /** eth_blockNumber. Returns 0 or CL_ERR_CHAIN. */
 int cl_eth_block_number(cl_eth *e, uint64_t *bn);
 /** AnomalyLogger.nextSeq(logger) via eth_call. Returns 0 or CL_ERR_CHAIN. */
-int cl_eth_next_seq(cl_eth *e, const uint8_t contract[20], const uint8_t logger[20],
-                    uint64_t *seq);
+int cl_eth_next_seq(cl_eth *e, const uint8_t contract[20], const uint8_t logger[20], uint64_t *seq);
 /** Wait for a receipt, polling with growing intervals, at most timeout_ms.
  *  Returns 1 found, 0 timeout, CL_ERR_CHAIN when the chain stayed unreachable. */
 int cl_eth_wait_receipt(cl_eth *e, const uint8_t txhash[32], int timeout_ms, json_t **receipt,
@@ -113,7 +112,7 @@ typedef struct {
     cl_eth *eth;
     const char *rpc_url; /* for the broadcaster's own connection */
     long rpc_timeout_ms;
-    int pipeline;        /* batches in flight (1 = strictly serial) */
+    int pipeline; /* batches in flight (1 = strictly serial) */
     uint8_t contract[20];
     int batch_size;
     int max_delay_ms;

@@ -43,8 +43,8 @@ static int write_file_atomic(const char *path, const char *text)
     FILE *f = fopen(tmp, "w");
     if (!f)
         return -1;
-    int ok = fputs(text, f) >= 0 && fputc('\n', f) != EOF && fflush(f) == 0 &&
-             fsync(fileno(f)) == 0;
+    int ok =
+        fputs(text, f) >= 0 && fputc('\n', f) != EOF && fflush(f) == 0 && fsync(fileno(f)) == 0;
     ok = (fclose(f) == 0) && ok;
     if (!ok || rename(tmp, path) < 0) {
         unlink(tmp);
@@ -55,8 +55,7 @@ static int write_file_atomic(const char *path, const char *text)
 
 /* Send a transaction from the account and wait for its receipt.
  * Returns 0 with *receipt on status 1, CL_ERR_FATAL on revert, CL_ERR_CHAIN. */
-static int transact(cl_eth *e, const uint8_t *to, const uint8_t *data, size_t len,
-                    json_t **receipt)
+static int transact(cl_eth *e, const uint8_t *to, const uint8_t *data, size_t len, json_t **receipt)
 {
     uint64_t nonce, gas;
     uint8_t *raw = NULL, h[32];
@@ -139,8 +138,8 @@ int cl_deploy(cl_eth *e, const char *state_dir, const char *contract_json, uint8
         goto out;
     }
     hex_encode(ah, addr, 20, 1);
-    rec = json_pack("{s:I, s:s, s:O, s:O, s:s}", "chain_id", (json_int_t)e->chain_id, "address",
-                    ah, "tx_hash", json_object_get(receipt, "transactionHash"), "block_number",
+    rec = json_pack("{s:I, s:s, s:O, s:O, s:s}", "chain_id", (json_int_t)e->chain_id, "address", ah,
+                    "tx_hash", json_object_get(receipt, "transactionHash"), "block_number",
                     json_object_get(receipt, "blockNumber"), "deployer", e->addr_hex);
     char *text = rec ? json_dumps(rec, JSON_INDENT(2)) : NULL;
     if (!text || write_file_atomic(path, text) < 0) {

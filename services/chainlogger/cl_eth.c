@@ -86,8 +86,8 @@ int cl_eth_refresh_fees(cl_eth *e, double max_age_s)
     if (e->fees_at > 0 && now - e->fees_at < max_age_s)
         return 0;
     json_t *blk = NULL;
-    int rc = rpc_call(e->rpc, "eth_getBlockByNumber", json_pack("[s,b]", "latest", 0), &blk,
-                      e->err, sizeof e->err);
+    int rc = rpc_call(e->rpc, "eth_getBlockByNumber", json_pack("[s,b]", "latest", 0), &blk, e->err,
+                      sizeof e->err);
     if (rc < 0)
         return chain_err(e, "eth_getBlockByNumber");
     json_t *bf = json_is_object(blk) ? json_object_get(blk, "baseFeePerGas") : NULL;
@@ -126,8 +126,8 @@ int cl_eth_connect(cl_eth *e)
     e->fees_at = 0;
     int rc = cl_eth_refresh_fees(e, 0);
     if (rc == 0)
-        log_info("chain_connected chain_id=%llu tx_type=%s account=%s",
-                 (unsigned long long)id, e->eip1559 ? "eip1559" : "legacy-eip155", e->addr_hex);
+        log_info("chain_connected chain_id=%llu tx_type=%s account=%s", (unsigned long long)id,
+                 e->eip1559 ? "eip1559" : "legacy-eip155", e->addr_hex);
     return rc;
 }
 
@@ -326,8 +326,7 @@ int cl_eth_logs(cl_eth *e, const uint8_t contract[20], uint64_t from, uint64_t t
     return 0;
 }
 
-int cl_eth_next_seq(cl_eth *e, const uint8_t contract[20], const uint8_t logger[20],
-                    uint64_t *seq)
+int cl_eth_next_seq(cl_eth *e, const uint8_t contract[20], const uint8_t logger[20], uint64_t *seq)
 {
     uint8_t sel[4], *cd = NULL, *out = NULL;
     size_t cdl, outl;

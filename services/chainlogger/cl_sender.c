@@ -49,13 +49,13 @@ typedef struct {
 
 typedef struct {
     cl_sender *s;
-    int ready;          /* connected, nonce and seq known */
-    uint64_t nonce;     /* next nonce to use */
-    uint64_t next_seq;  /* next fresh seq */
-    double gas_scale;   /* 0 = not calibrated yet */
-    uint8_t *packed;    /* scratch: records */
-    uint64_t seen_idx;  /* first pending index when we first saw it... */
-    double seen_at;     /* ...and when */
+    int ready;         /* connected, nonce and seq known */
+    uint64_t nonce;    /* next nonce to use */
+    uint64_t next_seq; /* next fresh seq */
+    double gas_scale;  /* 0 = not calibrated yet */
+    uint8_t *packed;   /* scratch: records */
+    uint64_t seen_idx; /* first pending index when we first saw it... */
+    double seen_at;    /* ...and when */
 } sender_state;
 
 int cl_publish_logged(mqtt_client *m, const journal_entry *e)
@@ -425,8 +425,7 @@ static int settle(sender_state *st, batch *b)
             publish_batch(st, b);
             return 1;
         }
-        log_rate(4, 10, LOG_ERROR,
-                 "logged_but_not_found first_seq=%llu n=%u chain_next_seq=%llu",
+        log_rate(4, 10, LOG_ERROR, "logged_but_not_found first_seq=%llu n=%u chain_next_seq=%llu",
                  (unsigned long long)b->seq, b->n, (unsigned long long)next);
         return CL_ERR_CHAIN;
     }
@@ -466,8 +465,7 @@ static int next_batch(sender_state *st, batch *b)
         b->n = 1;
         while (b->n < (uint32_t)s->batch_size && fp + b->n < cnt &&
                journal_get(s->j, fp + b->n, &b->ent[b->n]) == 0 &&
-               b->ent[b->n].state == JOURNAL_SENT &&
-               memcmp(b->ent[b->n].tx_hash, b->tx, 32) == 0 &&
+               b->ent[b->n].state == JOURNAL_SENT && memcmp(b->ent[b->n].tx_hash, b->tx, 32) == 0 &&
                b->ent[b->n].seq == b->seq + b->n)
             b->n++;
         return 1;

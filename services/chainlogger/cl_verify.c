@@ -23,7 +23,7 @@
 #define RANGE 5000 /* blocks per eth_getLogs call */
 
 typedef struct {
-    uint32_t count;      /* times seen on chain */
+    uint32_t count; /* times seen on chain */
     int altered;
 } seen;
 
@@ -36,8 +36,8 @@ static void diff_fields(const journal_entry *je, const anomaly *c, uint64_t idx,
     }
     if (!verbose)
         return;
-#define DIFF(cond, name, fmt, x, y)                                                            \
-    if (cond)                                                                                  \
+#define DIFF(cond, name, fmt, x, y)                                                                \
+    if (cond)                                                                                      \
         printf("altered id=%s field=%s journal=" fmt " chain=" fmt "\n", a.id, name, x, y);
     DIFF(strcmp(a.sensor_id, c->sensor_id), "sensor_id", "%s", a.sensor_id, c->sensor_id);
     DIFF(strcmp(a.metric, c->metric), "metric", "%s", a.metric, c->metric);

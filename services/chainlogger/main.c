@@ -33,23 +33,38 @@ static long chain_id, batch_size, batch_delay_ms, rpc_timeout_ms, receipt_timeou
 static int verbose;
 
 static const config_option opts[] = {
-    {"mqtt-url", "MQTT_URL", CONFIG_STR, "tcp://127.0.0.1:1883", "broker URI(s), comma-separated", &mqtt_url},
+    {"mqtt-url", "MQTT_URL", CONFIG_STR, "tcp://127.0.0.1:1883", "broker URI(s), comma-separated",
+     &mqtt_url},
     {"mqtt-username", "MQTT_USERNAME", CONFIG_STR, NULL, "broker user name", &mqtt_user},
-    {"mqtt-password", "MQTT_PASSWORD", CONFIG_STR, NULL, "broker password (never logged)", &mqtt_pass},
+    {"mqtt-password", "MQTT_PASSWORD", CONFIG_STR, NULL, "broker password (never logged)",
+     &mqtt_pass},
     {"mqtt-ca-file", "MQTT_CA_FILE", CONFIG_STR, NULL, "CA file for ssl:// broker URIs", &mqtt_ca},
-    {"mqtt-client-id", "CHAINLOGGER_CLIENT_ID", CONFIG_STR, "chainlogger", "MQTT client id (stable: the persistent session is keyed by it)", &mqtt_client_id},
-    {"rpc-url", "RPC_URL", CONFIG_STR, "http://127.0.0.1:8545", "Ethereum JSON-RPC endpoint", &rpc_url},
-    {"chain-id", "CHAIN_ID", CONFIG_INT, "1337", "expected chain id (checked with eth_chainId)", &chain_id},
-    {"contract", "CONTRACT_ADDRESS", CONFIG_STR, NULL, "AnomalyLogger address (default: $STATE_DIR/contract-<chain_id>.json)", &contract_addr},
-    {"contract-json", "CONTRACT_JSON", CONFIG_STR, "contracts/build/AnomalyLogger.json", "compiled contract, for deploy", &contract_json},
-    {"key-file", "KEY_FILE", CONFIG_STR, NULL, "file holding the hex private key (mode 600)", &key_file},
-    {"private-key", "PRIVATE_KEY", CONFIG_STR, NULL, "hex private key when no KEY_FILE (never logged)", &private_key},
-    {"state-dir", "STATE_DIR", CONFIG_STR, "./state", "journal and contract address directory", &state_dir},
-    {"batch-size", "BATCH_SIZE", CONFIG_INT, "50", "anomalies per transaction (1..200)", &batch_size},
-    {"batch-max-delay-ms", "BATCH_MAX_DELAY_MS", CONFIG_INT, "200", "send a partial batch once its oldest anomaly waited this long", &batch_delay_ms},
-    {"pipeline", "PIPELINE_DEPTH", CONFIG_INT, "2", "full batches in flight at once (1..8; 1 = serial)", &pipeline},
-    {"rpc-timeout-ms", "RPC_TIMEOUT_MS", CONFIG_INT, "10000", "timeout of one JSON-RPC call", &rpc_timeout_ms},
-    {"receipt-timeout-ms", "RECEIPT_TIMEOUT_MS", CONFIG_INT, "60000", "wait this long for a receipt before re-checking and re-sending", &receipt_timeout_ms},
+    {"mqtt-client-id", "CHAINLOGGER_CLIENT_ID", CONFIG_STR, "chainlogger",
+     "MQTT client id (stable: the persistent session is keyed by it)", &mqtt_client_id},
+    {"rpc-url", "RPC_URL", CONFIG_STR, "http://127.0.0.1:8545", "Ethereum JSON-RPC endpoint",
+     &rpc_url},
+    {"chain-id", "CHAIN_ID", CONFIG_INT, "1337", "expected chain id (checked with eth_chainId)",
+     &chain_id},
+    {"contract", "CONTRACT_ADDRESS", CONFIG_STR, NULL,
+     "AnomalyLogger address (default: $STATE_DIR/contract-<chain_id>.json)", &contract_addr},
+    {"contract-json", "CONTRACT_JSON", CONFIG_STR, "contracts/build/AnomalyLogger.json",
+     "compiled contract, for deploy", &contract_json},
+    {"key-file", "KEY_FILE", CONFIG_STR, NULL, "file holding the hex private key (mode 600)",
+     &key_file},
+    {"private-key", "PRIVATE_KEY", CONFIG_STR, NULL,
+     "hex private key when no KEY_FILE (never logged)", &private_key},
+    {"state-dir", "STATE_DIR", CONFIG_STR, "./state", "journal and contract address directory",
+     &state_dir},
+    {"batch-size", "BATCH_SIZE", CONFIG_INT, "50", "anomalies per transaction (1..200)",
+     &batch_size},
+    {"batch-max-delay-ms", "BATCH_MAX_DELAY_MS", CONFIG_INT, "200",
+     "send a partial batch once its oldest anomaly waited this long", &batch_delay_ms},
+    {"pipeline", "PIPELINE_DEPTH", CONFIG_INT, "2",
+     "full batches in flight at once (1..8; 1 = serial)", &pipeline},
+    {"rpc-timeout-ms", "RPC_TIMEOUT_MS", CONFIG_INT, "10000", "timeout of one JSON-RPC call",
+     &rpc_timeout_ms},
+    {"receipt-timeout-ms", "RECEIPT_TIMEOUT_MS", CONFIG_INT, "60000",
+     "wait this long for a receipt before re-checking and re-sending", &receipt_timeout_ms},
     {"log-level", "LOG_LEVEL", CONFIG_STR, "info", "debug, info, warn or error", &log_level},
     {"verbose", "VERIFY_VERBOSE", CONFIG_BOOL, "0", "verify: list every mismatch", &verbose},
 };
@@ -90,23 +105,27 @@ static int on_message(void *user, const char *topic, const void *payload, size_t
     const char *tsensor = strncmp(topic, "anomalies/", 10) == 0 ? topic + 10 : "";
     if (strcmp(tsensor, a.sensor_id) != 0) {
         n_invalid++;
-        log_rate(11, 5, LOG_WARN, "anomaly_invalid topic=%s reason=\"sensor_id differs from topic\"",
-                 topic);
+        log_rate(11, 5, LOG_WARN,
+                 "anomaly_invalid topic=%s reason=\"sensor_id differs from topic\"", topic);
         return 1;
     }
     chk = a;
     anomaly_make_id(&chk);
     if (strcasecmp(chk.id, a.id) != 0 || hex_decode(id, 32, chk.id) != 32) {
         n_invalid++;
-        log_rate(12, 5, LOG_WARN, "anomaly_invalid topic=%s id=%.16s reason=\"id is not the "
-                 "deterministic id of its content\"", topic, a.id);
+        log_rate(12, 5, LOG_WARN,
+                 "anomaly_invalid topic=%s id=%.16s reason=\"id is not the "
+                 "deterministic id of its content\"",
+                 topic, a.id);
         return 1;
     }
     int rl = alog_encode_record(&a, rec, sizeof rec);
     if (rl < 0) {
         n_invalid++;
-        log_rate(13, 5, LOG_WARN, "anomaly_invalid topic=%s id=%.16s reason=\"out of range for "
-                 "the contract\"", topic, a.id);
+        log_rate(13, 5, LOG_WARN,
+                 "anomaly_invalid topic=%s id=%.16s reason=\"out of range for "
+                 "the contract\"",
+                 topic, a.id);
         return 1;
     }
     int rc = journal_append(jnl, id, rec, (size_t)rl, &idx);
@@ -244,9 +263,16 @@ static int cmd_run(cl_eth *e)
              (unsigned long long)(journal_count(jnl) - journal_first_pending(jnl)), dropped);
 
     const char *topics[] = {"anomalies/+"};
-    mqtt_options mo = {.uris = mqtt_url, .client_id = mqtt_client_id, .username = mqtt_user,
-                       .password = mqtt_pass, .ca_file = mqtt_ca, .clean_session = 0,
-                       .topics = topics, .ntopics = 1, .sub_qos = 1, .on_message = on_message};
+    mqtt_options mo = {.uris = mqtt_url,
+                       .client_id = mqtt_client_id,
+                       .username = mqtt_user,
+                       .password = mqtt_pass,
+                       .ca_file = mqtt_ca,
+                       .clean_session = 0,
+                       .topics = topics,
+                       .ntopics = 1,
+                       .sub_qos = 1,
+                       .on_message = on_message};
     if (mqtt_client_create(&mq, &mo) < 0)
         goto out;
 

@@ -25,7 +25,10 @@ int main(int argc, char **argv)
         anomaly a;
         memset(&a, 0, sizeof a);
         snprintf(a.sensor_id, sizeof a.sensor_id, "%s", argv[1]);
-        snprintf(a.metric, sizeof a.metric, "%s", i % 3 == 0 ? "temperature" : i % 3 == 1 ? "humidity" : "pressure");
+        snprintf(a.metric, sizeof a.metric, "%s",
+                 i % 3 == 0   ? "temperature"
+                 : i % 3 == 1 ? "humidity"
+                              : "pressure");
         a.ts = 1764100000.0 + (double)i + 0.125;
         a.value = 20.0 + (double)(i % 1000) * 0.37 + 1000.0;
         a.score = 0.6 + (double)(i % 97) / 300.0;

@@ -150,8 +150,9 @@ int main(int argc, char **argv)
     if (hex_decode(contract, 20, argv[2]) != 20 || tx_key_from_hex(&k0, argv[3]) < 0 ||
         tx_key_from_hex(&k1, argv[4]) < 0)
         return 2;
-    if (cl_eth_init(&e0, argv[1], k0, 1337, 10000) < 0 || cl_eth_init(&e1, argv[1], k1, 1337, 10000) < 0 ||
-        cl_eth_connect(&e0) < 0 || cl_eth_connect(&e1) < 0)
+    if (cl_eth_init(&e0, argv[1], k0, 1337, 10000) < 0 ||
+        cl_eth_init(&e1, argv[1], k1, 1337, 10000) < 0 || cl_eth_connect(&e0) < 0 ||
+        cl_eth_connect(&e1) < 0)
         return 2;
 
     anomaly a[60];
@@ -248,9 +249,12 @@ int main(int argc, char **argv)
         int off;
         uint8_t val;
         int cut;
-    } bad[] = {{"sensor_len 0", 0, 0, 0},         {"sensor_len 65", 0, 65, 0},
-               {"metric_len 32", 1, 32, 0},       {"expl_len 512", 2, 2, 0},
-               {"type 3", 4 + 6 + 1 + 11 + 1 + 8, 3, 0}, {"separator", 4 + 6, 'x', 0},
+    } bad[] = {{"sensor_len 0", 0, 0, 0},
+               {"sensor_len 65", 0, 65, 0},
+               {"metric_len 32", 1, 32, 0},
+               {"expl_len 512", 2, 2, 0},
+               {"type 3", 4 + 6 + 1 + 11 + 1 + 8, 3, 0},
+               {"separator", 4 + 6, 'x', 0},
                {"truncated", -1, 0, 5}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         uint8_t b[ALOG_RECORD_MAX];

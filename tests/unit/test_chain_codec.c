@@ -2,10 +2,13 @@
  * AnomalyLogger record/event codec, against published vectors where they
  * exist (Ethereum wiki RLP examples, the EIP-155 example transaction,
  * Ganache's deterministic keys) and round trips plus hostile input elsewhere. */
+/* cmocka needs these first, in this order */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+// clang-format on
 
 #include <math.h>
 #include <secp256k1.h>
@@ -199,8 +202,12 @@ static void test_addresses(void **state)
                "0x9d8a62f656a8d1615c1294fd71e9cfb3e4855a4f");
     tx_key *k;
     assert_int_equal(tx_key_from_hex(&k, "0x00"), -1);
-    assert_int_equal(tx_key_from_hex(&k, "0000000000000000000000000000000000000000000000000000000000000000"), -1);
-    assert_int_equal(tx_key_from_hex(&k, "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"), -1);
+    assert_int_equal(
+        tx_key_from_hex(&k, "0000000000000000000000000000000000000000000000000000000000000000"),
+        -1);
+    assert_int_equal(
+        tx_key_from_hex(&k, "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"),
+        -1);
     assert_int_equal(tx_key_from_hex(&k, "zz"), -1);
     assert_null(k);
 
@@ -218,8 +225,13 @@ static void test_eip155(void **state)
 {
     (void)state;
     tx_key *k;
-    tx_fields f = {.type = TX_LEGACY, .chain_id = 1, .nonce = 9, .gas_price = 20000000000ull,
-                   .gas_limit = 21000, .has_to = 1, .value = 1000000000000000000ull};
+    tx_fields f = {.type = TX_LEGACY,
+                   .chain_id = 1,
+                   .nonce = 9,
+                   .gas_price = 20000000000ull,
+                   .gas_limit = 21000,
+                   .has_to = 1,
+                   .value = 1000000000000000000ull};
     memset(f.to, 0x35, 20);
     uint8_t h[32], txh[32], *raw;
     size_t rawlen;
@@ -228,10 +240,11 @@ static void test_eip155(void **state)
     assert_int_equal(
         tx_key_from_hex(&k, "4646464646464646464646464646464646464646464646464646464646464646"), 0);
     assert_int_equal(tx_sign(k, &f, &raw, &rawlen, txh), 0);
-    assert_hex(raw, rawlen,
-               "f86c098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a7640000"
-               "8025a028ef61340bd939bc2195fe537567866003e1a15d3c71ff63e1590620aa636276a067cbe9d8997f"
-               "761aecb703304b3800ccf555c9f3dc64214b297fb1966a3b6d83");
+    assert_hex(
+        raw, rawlen,
+        "f86c098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a7640000"
+        "8025a028ef61340bd939bc2195fe537567866003e1a15d3c71ff63e1590620aa636276a067cbe9d8997f"
+        "761aecb703304b3800ccf555c9f3dc64214b297fb1966a3b6d83");
     uint8_t want[32];
     keccak256(raw, rawlen, want);
     assert_memory_equal(want, txh, 32);
@@ -251,11 +264,19 @@ static void test_eip1559(void **state)
     tx_key *k;
     uint8_t data[3] = {1, 2, 3}, h[32], txh[32], *raw, addr[20];
     size_t rawlen;
-    tx_fields f = {.type = TX_EIP1559, .chain_id = 1337, .nonce = 0, .max_priority_fee = 1000000000,
-                   .max_fee = 3000000000, .gas_limit = 100000, .has_to = 1, .data = data,
+    tx_fields f = {.type = TX_EIP1559,
+                   .chain_id = 1337,
+                   .nonce = 0,
+                   .max_priority_fee = 1000000000,
+                   .max_fee = 3000000000,
+                   .gas_limit = 100000,
+                   .has_to = 1,
+                   .data = data,
                    .data_len = 3};
     memset(f.to, 0x35, 20);
-    assert_int_equal(tx_key_from_hex(&k, "0x4f3edf983ac636a65a842ce7c78d9aa706d3b113bce9c46f30d7d21715b23b1d"), 0);
+    assert_int_equal(
+        tx_key_from_hex(&k, "0x4f3edf983ac636a65a842ce7c78d9aa706d3b113bce9c46f30d7d21715b23b1d"),
+        0);
     tx_key_address(k, addr);
     assert_int_equal(tx_signing_hash(&f, h), 0);
     assert_int_equal(tx_sign(k, &f, &raw, &rawlen, txh), 0);
@@ -367,7 +388,8 @@ static json_t *make_log(const anomaly *a, uint64_t seq, const uint8_t logger[20]
     size_t dlen;
     int n = alog_encode_record(a, rec, sizeof rec);
     assert_true(n > 0);
-    abi_arg args[2] = {{.type = ABI_UINT, .u = seq}, {.type = ABI_BYTES, .p = rec, .len = (size_t)n}};
+    abi_arg args[2] = {{.type = ABI_UINT, .u = seq},
+                       {.type = ABI_BYTES, .p = rec, .len = (size_t)n}};
     assert_int_equal(abi_encode(NULL, args, 2, &data, &dlen), 0);
     hex_encode(hex, data, dlen, 1);
     free(data);
@@ -402,12 +424,14 @@ static void test_alog_log(void **state)
     assert_int_equal(pr.block_number, 42);
     assert_int_equal(pr.log_index, 3);
     assert_string_equal(pr.logger, "0x9090909090909090909090909090909090909090");
-    assert_string_equal(pr.tx_hash, "0x1111111111111111111111111111111111111111111111111111111111111111");
+    assert_string_equal(pr.tx_hash,
+                        "0x1111111111111111111111111111111111111111111111111111111111111111");
 
     /* An id topic that does not match the record is rejected. */
     json_t *topics = json_object_get(log, "topics");
-    json_array_set_new(topics, 1,
-                       json_string("0x2222222222222222222222222222222222222222222222222222222222222222"));
+    json_array_set_new(
+        topics, 1,
+        json_string("0x2222222222222222222222222222222222222222222222222222222222222222"));
     assert_int_equal(alog_decode_log(log, &b, &pr), -1);
     json_decref(log);
 
@@ -423,8 +447,9 @@ static void test_alog_log(void **state)
     assert_int_equal(alog_decode_log(log, &b, NULL), -1);
     json_object_set_new(log, "data", json_string("0xzz"));
     assert_int_equal(alog_decode_log(log, &b, NULL), -1);
-    json_array_set_new(json_object_get(log, "topics"), 0,
-                       json_string("0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"));
+    json_array_set_new(
+        json_object_get(log, "topics"), 0,
+        json_string("0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"));
     assert_int_equal(alog_decode_log(log, &b, NULL), -1);
     json_object_set_new(log, "topics", json_string("x"));
     assert_int_equal(alog_decode_log(log, &b, NULL), -1);
@@ -471,10 +496,10 @@ static void test_alog_batch(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rlp_wiki),     cmocka_unit_test(test_abi),
-        cmocka_unit_test(test_addresses),    cmocka_unit_test(test_eip155),
-        cmocka_unit_test(test_eip1559),      cmocka_unit_test(test_alog_record),
-        cmocka_unit_test(test_alog_log),     cmocka_unit_test(test_alog_batch),
+        cmocka_unit_test(test_rlp_wiki),  cmocka_unit_test(test_abi),
+        cmocka_unit_test(test_addresses), cmocka_unit_test(test_eip155),
+        cmocka_unit_test(test_eip1559),   cmocka_unit_test(test_alog_record),
+        cmocka_unit_test(test_alog_log),  cmocka_unit_test(test_alog_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,9 +1,12 @@
 /* Unit tests for common/journal: durability across reopen, state
  * transitions, duplicates, torn and corrupt tails, compaction. */
+/* cmocka needs these first, in this order */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+// clang-format on
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -80,7 +83,8 @@ static void test_roundtrip(void **state)
     assert_int_equal(journal_mark_sent(j, 0, 50, 1000, 7, tx), 0);
     assert_int_equal(journal_mark_sent(j, 90, 20, 0, 0, tx), JOURNAL_ERR_ARG);
     for (int i = 0; i < 30; i++)
-        assert_int_equal(journal_mark_confirmed(j, (uint64_t)i, 1000 + (uint64_t)i, tx, 42, (uint32_t)i), 0);
+        assert_int_equal(
+            journal_mark_confirmed(j, (uint64_t)i, 1000 + (uint64_t)i, tx, 42, (uint32_t)i), 0);
     assert_int_equal(journal_mark_confirmed(j, 3, 1003, tx, 42, 3), JOURNAL_ERR_STATE);
     assert_int_equal(journal_mark_sent(j, 0, 5, 1, 1, tx), JOURNAL_ERR_STATE);
     assert_int_equal(journal_sync(j), 0);
