@@ -101,3 +101,12 @@ clean:
 
 fuzz:
 	scripts/fuzz.sh
+
+faults:
+	tests/integration/faults.sh
+
+soak:
+	scripts/soak.sh
+
+run-cluster:
+	scripts/run-cluster.sh

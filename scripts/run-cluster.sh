@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# `make run-cluster`: the stack in cluster mode, natively, in the foreground.
+#   3 nats-server nodes (MQTT on each, JetStream, partition mapping;
+#   scripts/cluster.sh), Ganache, one detector process per partition, the
+#   chain logger, the gateway and (optionally) the simulator.
+# docs/SCALING.md says when to use this instead of `make run` and how it
+# grows. Each process logs to $STATE_DIR/logs/; Ctrl-C stops everything.
+#
+# Settings (environment): STATE_DIR (./state-cluster), MQTT_BASE_PORT (1883:
+# MQTT on 1883..1885, NATS clients 1893.., routes 1903.., monitoring 1913..),
+# NODES (3), PARTITIONS (4), RPC_PORT (8545), GATEWAY_PORT (8080), KEY_FILE,
+# SIMULATOR (1), BIND (127.0.0.1; 0.0.0.0 lets sensors on the network in:
+# the NATS listeners have no accounts, so only on a trusted network), plus
+# every service setting in the README, passed through as is.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+
+"$ROOT/scripts/install-deps.sh"
+command -v nats-server >/dev/null || {
+    echo "error: nats-server is not installed (apt-get install nats-server)" >&2
+    exit 1
+}
+make -j"$(nproc)" all >/dev/null
+
+export STATE_DIR=${STATE_DIR:-$ROOT/state-cluster}
+STATE_DIR=$(mkdir -p "$STATE_DIR" && cd "$STATE_DIR" && pwd)
+export STATE_DIR
+MQTT_BASE_PORT=${MQTT_BASE_PORT:-1883}
+export NODES=${NODES:-3} PARTITIONS=${PARTITIONS:-4} BIND=${BIND:-127.0.0.1}
+RPC_PORT=${RPC_PORT:-8545}
+export GATEWAY_PORT=${GATEWAY_PORT:-8080}
+export CHAIN_ID=${CHAIN_ID:-1337}
+export RPC_URL=${RPC_URL:-http://127.0.0.1:$RPC_PORT}
+SIMULATOR=${SIMULATOR:-1}
+LOGS=$STATE_DIR/logs
+NATS_DIR=$STATE_DIR/nats
+mkdir -p "$LOGS" "$STATE_DIR/ganache"
+
+pids=()
+names=()
+stopping=0
+stop_all() {
+    [ "$stopping" = 1 ] && return
+    stopping=1
+    echo
+    echo "stopping..."
+    # Services first (newest first), then the chain, then the brokers they
+    # write to, so the last anomalies and acknowledgements get through.
+    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
+    for _ in $(seq 1 50); do
+        alive=0
+        for p in "${pids[@]+"${pids[@]}"}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+        [ $alive = 0 ] && break
+        sleep 0.1
+    done
+    for p in "${pids[@]+"${pids[@]}"}"; do kill -KILL "$p" 2>/dev/null || true; done
+    [ -f "$NATS_DIR/cluster.env" ] && scripts/cluster.sh stop "$NATS_DIR" || true
+    echo "stopped; logs are in $LOGS"
+}
+trap stop_all EXIT
+trap 'exit 130' INT TERM
+
+start() { # start NAME CMD...
+    local name=$1
+    shift
+    "$@" >>"$LOGS/$name.log" 2>&1 &
+    pids+=($!)
+    names+=("$name")
+}
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_port() { # wait_port NAME PORT SECONDS
+    for _ in $(seq 1 $(($3 * 10))); do port_open "$2" && return 0; sleep 0.1; done
+    echo "error: $1 did not open port $2; see $LOGS/$1.log" >&2
+    tail -n 20 "$LOGS/$1.log" >&2 || true
+    exit 1
+}
+
+for off in 0 10 20 30; do
+    for ((i = 0; i < NODES; i++)); do
+        p=$((MQTT_BASE_PORT + off + i))
+        if port_open "$p"; then
+            echo "error: port $p is already in use (set MQTT_BASE_PORT)" >&2
+            exit 1
+        fi
+    done
+done
+for p in "$RPC_PORT" "$GATEWAY_PORT"; do
+    if port_open "$p"; then
+        echo "error: port $p is already in use (set RPC_PORT or GATEWAY_PORT)" >&2
+        exit 1
+    fi
+done
+
+# The brokers: nodes keep running if this script is killed hard; WATCH_PID
+# stops them then too.
+WATCH_PID=$$ scripts/cluster.sh start "$NATS_DIR" "$MQTT_BASE_PORT" | tee -a "$LOGS/cluster.log"
+# shellcheck disable=SC1091
+. "$NATS_DIR/cluster.env"
+export MQTT_URL # every node: services fail over between them (paho serverURIs)
+
+start ganache node "$ROOT/tools/node_modules/ganache/dist/node/cli.js" \
+    --server.host 127.0.0.1 --server.port "$RPC_PORT" --chain.chainId "$CHAIN_ID" \
+    --wallet.deterministic --database.dbPath "$STATE_DIR/ganache" --logging.quiet \
+    --miner.blockGasLimit 30000000
+wait_port ganache "$RPC_PORT" 60
+
+# The chain logger's key: Ganache's first deterministic account unless a key
+# file is given. Kept readable by the owner only; never printed.
+if [ -z "${KEY_FILE:-}" ] && [ -z "${PRIVATE_KEY:-}" ]; then
+    KEY_FILE=$STATE_DIR/logger.key
+    if [ ! -f "$KEY_FILE" ]; then
+        (umask 077 && echo 4f3edf983ac636a65a842ce7c78d9aa706d3b113bce9c46f30d7d21715b23b1d >"$KEY_FILE")
+    fi
+    export KEY_FILE
+fi
+CONTRACT_ADDRESS=${CONTRACT_ADDRESS:-$(build/bin/chainlogger deploy 2>>"$LOGS/deploy.log")}
+export CONTRACT_ADDRESS
+echo "contract: $CONTRACT_ADDRESS on chain $CHAIN_ID ($RPC_URL)"
+
+start chainlogger build/bin/chainlogger
+# One detector per partition, each with its own state directory: a
+# partition's models and sensor histories are checkpointed there, so a
+# detector restarted for that partition (here or on another machine with
+# the directory) resumes without a new warm-up.
+for ((k = 0; k < PARTITIONS; k++)); do
+    mkdir -p "$STATE_DIR/detector-p$k"
+    start "detector-p$k" env STATE_DIR="$STATE_DIR/detector-p$k" \
+        build/bin/detector --partition "$k" --partitions "$PARTITIONS"
+done
+start gateway build/bin/gateway
+wait_port gateway "$GATEWAY_PORT" 20
+if [ "$SIMULATOR" = 1 ]; then
+    export SIM_SPEEDUP=${SIM_SPEEDUP:-1440}
+    export SIM_START=${SIM_START:-$(date -u -d '-365 days' +%Y-%m-%dT%H:%M:%S)}
+    start simulator build/bin/simulator
+fi
+
+read -r -a ports <<<"$NATS_MQTT_PORTS"
+cat <<MSG
+
+  Dashboard:  http://localhost:$GATEWAY_PORT/
+  MQTT:       any node: ${NATS_MQTT_PORTS// /, }  (readings on sensors/{id}/readings;
+              detectors read part/{k}/sensors/{id}/readings, k = 0..$((PARTITIONS - 1)))
+  NATS:       monitoring http://127.0.0.1:$((MQTT_BASE_PORT + 30))/  (scripts/cluster.sh status $NATS_DIR)
+  Chain:      $RPC_URL  (chain id $CHAIN_ID, contract $CONTRACT_ADDRESS)
+  Logs:       $LOGS/  (nodes: $NATS_DIR/n*.log)
+
+  Try:  for i in \$(seq 300); do echo "{\"temperature\": 21.\$((RANDOM%10))}"; done | mosquitto_pub -p ${ports[0]} -q 1 -t sensors/demo/readings -l
+        mosquitto_pub -p ${ports[1]} -q 1 -t sensors/demo/readings -m '{"temperature": 1000}'
+  Ctrl-C stops everything.
+
+MSG
+
+# Stay in the foreground; if a process or a node dies, say so and stop.
+while true; do
+    for i in "${!pids[@]}"; do
+        if ! kill -0 "${pids[$i]}" 2>/dev/null; then
+            echo "error: ${names[$i]} exited; see $LOGS/${names[$i]}.log" >&2
+            tail -n 20 "$LOGS/${names[$i]}.log" >&2 || true
+            exit 1
+        fi
+    done
+    if scripts/cluster.sh status "$NATS_DIR" | grep -q ' down '; then
+        echo "warning: a NATS node is down (scripts/cluster.sh status $NATS_DIR); services use the others" >&2
+        sleep 10
+    fi
+    sleep 1
+done
