@@ -174,10 +174,17 @@ int rpc_call(rpc_client *c, const char *method, json_t *params, json_t **result,
     if (e && !json_is_null(e)) {
         const char *m = NULL;
         json_t *msg = json_is_object(e) ? json_object_get(e, "message") : NULL;
-        if (json_is_string(msg))
+        if (json_is_string(msg) && json_string_length(msg) > 0)
             m = json_string_value(msg);
         rc = RPC_ERR_REMOTE;
-        set_err(err, errlen, "%s", m ? m : "error without message");
+        if (!m && err && errlen > 0) {
+            /* Never an empty reason: callers log it and match on it. */
+            json_t *code = json_is_object(e) ? json_object_get(e, "code") : NULL;
+            snprintf(err, errlen, "node error %" JSON_INTEGER_FORMAT " without message",
+                     json_is_integer(code) ? json_integer_value(code) : (json_int_t)0);
+        } else {
+            set_err(err, errlen, "%s", m);
+        }
         goto out;
     }
     json_t *r = json_object_get(resp, "result");

@@ -91,7 +91,8 @@ static void test_responses(void **state)
         http("200 OK", "{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{\"a\":[1,2]}}"),
         http("200 OK", "{\"jsonrpc\":\"2.0\",\"id\":3,\"error\":{\"code\":-32000,\"message\":"
                        "\"nonce too low\"}}"),
-        http("200 OK", "{\"jsonrpc\":\"2.0\",\"id\":4,\"error\":5}"),
+        http("200 OK",
+             "{\"jsonrpc\":\"2.0\",\"id\":4,\"error\":{\"code\":-32000,\"message\":\"\"}}"),
         http("200 OK", "not json at all"),
         http("200 OK", "[1,2,3]"),
         http("200 OK", "{\"jsonrpc\":\"2.0\",\"id\":7}"),
@@ -123,6 +124,7 @@ static void test_responses(void **state)
     assert_string_equal(err, "nonce too low");
     assert_null(res);
     assert_int_equal(rpc_call(c, "x", NULL, &res, err, sizeof err), RPC_ERR_REMOTE);
+    assert_string_equal(err, "node error -32000 without message");
     assert_int_equal(rpc_call(c, "x", NULL, &res, err, sizeof err), RPC_ERR_PARSE);
     assert_int_equal(rpc_call(c, "x", NULL, &res, err, sizeof err), RPC_ERR_PARSE);
     assert_int_equal(rpc_call(c, "x", NULL, &res, err, sizeof err), RPC_ERR_PARSE);
