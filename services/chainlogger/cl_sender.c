@@ -246,12 +246,16 @@ static int handle_receipt(sender_state *st, const batch *b, json_t *receipt, uin
             /* Duplicate: everything was logged before, by another transaction. */
             if ((rc = confirm_from_logs(st, b)) < 0)
                 return rc;
-        } else if (gas_limit && used >= gas_limit) {
-            st->gas_scale = 0; /* out of gas: recalibrate */
-        } else if (next < b->seq) {
-            log_error("seq_gap first_seq=%llu chain_next_seq=%llu", (unsigned long long)b->seq,
-                      (unsigned long long)next);
-            st->ready = 0;
+        } else {
+            /* Out of gas (gas_used == limit; the limit is unknown after a
+             * restart, so any other revert counts too): re-estimate before the
+             * re-send, which also surfaces NotLogger / SeqGap reverts. */
+            st->gas_scale = 0;
+            if (next < b->seq) {
+                log_error("seq_gap first_seq=%llu chain_next_seq=%llu", (unsigned long long)b->seq,
+                          (unsigned long long)next);
+                st->ready = 0;
+            }
         }
     }
     if (all_confirmed(b)) {
@@ -265,11 +269,15 @@ static int handle_receipt(sender_state *st, const batch *b, json_t *receipt, uin
     return 0;
 }
 
-/* Fault injection for the crash tests: CHAINLOGGER_FAULT=before-send:N or
- * after-send:N makes the process _exit(137) (like kill -9) at the N-th
- * transaction, just before broadcasting it (journal says SENT, chain never
- * saw it) or just after (chain has it, journal does not know). */
-static void maybe_crash(const char *where)
+/* Fault injection for the tests: CHAINLOGGER_FAULT=<where>:N acts at the
+ * N-th occurrence of <where>:
+ *   before-send  _exit(137) (like kill -9) just before broadcasting a
+ *                transaction (journal says SENT, the chain never saw it)
+ *   after-send   _exit(137) just after the node accepted it (the chain has
+ *                it, the receipt was never read)
+ *   low-gas      sign the transaction with just enough gas to be accepted
+ *                but not to run: it reverts out of gas on chain */
+static int fault_hit(const char *where)
 {
     static long count;
     static int init;
@@ -281,16 +289,25 @@ static void maybe_crash(const char *where)
         if (f && sscanf(f, "%31[a-z-]:%ld", mode, &at) != 2)
             at = 0;
     }
-    if (at <= 0 || strcmp(mode, where) != 0)
-        return;
-    if (strcmp(where, "before-send") == 0)
-        count++;
-    else if (strcmp(where, "after-send") == 0)
-        count++;
-    if (count == at) {
-        log_warn("fault_injected where=%s n=%ld", where, at);
+    if (at <= 0 || strcmp(mode, where) != 0 || ++count != at)
+        return 0;
+    log_warn("fault_injected where=%s n=%ld", where, at);
+    return 1;
+}
+
+static void maybe_crash(const char *where)
+{
+    if (fault_hit(where))
         _exit(137);
-    }
+}
+
+/* Intrinsic gas of a call with this calldata (21000 + 16 per non-zero byte + 4 per zero byte). */
+static uint64_t intrinsic_gas(const uint8_t *cd, size_t n)
+{
+    uint64_t g = 21000;
+    for (size_t i = 0; i < n; i++)
+        g += cd[i] ? 16 : 4;
+    return g;
 }
 
 /* Build, sign and journal (write-ahead) the transaction for batch b with
@@ -324,6 +341,8 @@ static int sign_batch(sender_state *st, batch *b)
                  (unsigned long long)bound, st->gas_scale);
     }
     b->gas = (uint64_t)((double)bound * st->gas_scale);
+    if (fault_hit("low-gas"))
+        b->gas = intrinsic_gas(cd, cdl) + 3000;
     if ((rc = cl_eth_refresh_fees(s->eth, 15.0)) < 0)
         goto out;
     if (cl_eth_sign(s->eth, s->contract, cd, cdl, st->nonce, b->gas, &b->raw, &b->rawlen, h) < 0) {

@@ -51,11 +51,14 @@ for f in before-send:2 after-send:2 after-send:1; do
     [ "$rc" = 137 ] || fail "fault $f: exit status $rc, want 137 (injected crash)"
     grep -q "fault_injected" "$T/chainlogger-$f.log" || fail "fault $f: no crash"
 done
-bg chainlogger-final "$BIN/chainlogger"
+# A transaction that runs out of gas on chain: re-estimated and re-sent.
+CHAINLOGGER_FAULT=low-gas:1 bg chainlogger-final "$BIN/chainlogger"
 wait_for 20 grep -q batch_resend "$T/chainlogger-final.log" "$T"/chainlogger-*-send*.log ||
     fail "no re-send after the injected faults"
 publish_anomalies crash-a 150 0   # re-published (detector restart): duplicates
 wait_verified 60
+grep -q batch_reverted "$T/chainlogger-final.log" || fail "low-gas fault: no revert seen"
+[ "$(grep -c gas_calibrated "$T/chainlogger-final.log")" -ge 2 ] || fail "no re-estimate after out of gas"
 grep -q 'journal=1150 chain=1150 matched=1150 missing=0 (pending=0) extra=0 duplicated=0 altered=0' \
     "$T/verify.out" || fail "not exactly once after injected faults"
 [ "$(total_logged)" = 1150 ] || fail "totalLogged $(total_logged), want 1150"
