@@ -38,9 +38,10 @@
  *     values (at least NN_MIN of them), at most once per NN_GAP rows (NAB
  *     counts only the first detection in a window and charges the others
  *     as false positives).
- * Cost: NN_H x NN_M operations per row (about 10 us). Sensitivity on the
- * shared NAB subset (docs/detector.md): 43-59 points for NN_M 8..32,
- * NN_Z 3..6, NN_GAP 200..800. */
+ * Cost: NN_H x NN_M operations per row (about 10 us). Chosen on the shared
+ * NAB subset, where it is a plateau rather than a peak (docs/detector.md):
+ * 43-59 points for NN_Z 3..6 x NN_GAP 200..800 at NN_M 16, 46-58 for
+ * NN_M 8/32 x NN_Z 4/5 x NN_GAP 200/400. */
 #define NN_M 16
 #define NN_H 2000
 #define NN_NORM_EVERY 64
