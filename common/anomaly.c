@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "errbuf.h"
 #include "hex.h"
 #include "keccak.h"
 
@@ -117,22 +118,19 @@ int anomaly_from_json(const void *payload, size_t len, anomaly *out, char *err, 
     json_t *lo = NULL, *hi = NULL, *ver = NULL;
 
     if (len > READING_MAX_PAYLOAD) {
-        if (err)
-            snprintf(err, errlen, "payload too large");
+        errbuf_set(err, errlen, "payload too large");
         return READING_ERR_TOO_LARGE;
     }
     root = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        if (err)
-            snprintf(err, errlen, "invalid JSON: %s", jerr.text);
+        errbuf_set(err, errlen, "invalid JSON: %s", jerr.text);
         return READING_ERR_JSON;
     }
     if (json_unpack_ex(root, &jerr, 0, "{s:s, s:s, s:F, s:s, s:F, s:F, s:s, s?s, s?o, s?o, s?o}",
                        "id", &id, "sensor_id", &sensor, "ts", &ts, "metric", &metric, "value",
                        &value, "score", &score, "type", &type, "explanation", &expl,
                        "expected_low", &lo, "expected_high", &hi, "model_version", &ver) != 0) {
-        if (err)
-            snprintf(err, errlen, "invalid anomaly: %s", jerr.text);
+        errbuf_set(err, errlen, "invalid anomaly: %s", jerr.text);
         rc = READING_ERR_TYPE;
         goto out;
     }
@@ -140,35 +138,30 @@ int anomaly_from_json(const void *payload, size_t len, anomaly *out, char *err, 
     uint8_t idb[32];
     if (strlen(id) != 64 || hex_decode(idb, sizeof idb, id) != 32 ||
         copy_str(out->id, sizeof out->id, id)) {
-        if (err)
-            snprintf(err, errlen, "id must be 64 hex digits");
+        errbuf_set(err, errlen, "id must be 64 hex digits");
         goto out;
     }
     for (char *p = out->id; *p; p++)
         if (*p >= 'A' && *p <= 'F')
             *p = (char)(*p - 'A' + 'a');
     if (!sensor_id_valid(sensor) || copy_str(out->sensor_id, sizeof out->sensor_id, sensor)) {
-        if (err)
-            snprintf(err, errlen, "invalid sensor_id");
+        errbuf_set(err, errlen, "invalid sensor_id");
         rc = READING_ERR_SENSOR;
         goto out;
     }
     if (metric[0] == '\0' || copy_str(out->metric, sizeof out->metric, metric)) {
-        if (err)
-            snprintf(err, errlen, "invalid metric");
+        errbuf_set(err, errlen, "invalid metric");
         goto out;
     }
     if (anomaly_type_parse(type, &out->type) != 0) {
-        if (err)
-            snprintf(err, errlen, "unknown type '%.20s'", type);
+        errbuf_set(err, errlen, "unknown type '%.20s'", type);
         goto out;
     }
     /* Bounds keep every accepted value re-encodable (see READING_MAX_ABS);
      * 1e13 s is some 300,000 years. */
     if (!isfinite(ts) || ts < 0 || ts > 1e13 || !isfinite(value) || fabs(value) > READING_MAX_ABS ||
         !isfinite(score) || score < 0 || score > 1) {
-        if (err)
-            snprintf(err, errlen, "ts, value or score out of range");
+        errbuf_set(err, errlen, "ts, value or score out of range");
         rc = READING_ERR_TS;
         goto out;
     }

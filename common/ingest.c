@@ -35,7 +35,7 @@ static int create(ingest **out, const char *path, const char *json, size_t len, 
     *out = NULL;
     ingest *ig = calloc(1, sizeof *ig);
     if (!ig) {
-        ia_set_err(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         return -1;
     }
     int rc = path ? ia_mapping_load(ig, path, err, errlen)
@@ -69,7 +69,7 @@ int ingest_create(ingest **out, const char *mapping_file)
 int ingest_create_from_json(ingest **out, const char *json, size_t len, char *err, size_t errlen)
 {
     if (!json) {
-        ia_set_err(err, errlen, "no mapping text");
+        errbuf_set(err, errlen, "no mapping text");
         *out = NULL;
         return -1;
     }
@@ -110,7 +110,7 @@ int ingest_decode(ingest *ig, const char *topic, const void *payload, size_t len
     if (err && errlen)
         err[0] = '\0';
     if (!topic || (!payload && len) || !out || cap < 1) {
-        ia_set_err(err, errlen, "invalid arguments");
+        errbuf_set(err, errlen, "invalid arguments");
         return READING_ERR_FORMAT;
     }
     if (!payload)

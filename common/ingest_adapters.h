@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stddef.h>
 
+#include "errbuf.h"
 #include "ingest.h"
 #include "reading.h"
 
@@ -138,9 +139,6 @@ int ia_mapping_parse(ingest *ig, const char *text, size_t len, char *err, size_t
 void ia_mapping_free(ingest *ig);
 
 /* ---- normalisation (ingest_norm.c) ----------------------------------- */
-void ia_set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 /** Canonical metric name for a device's field name: case-insensitive
  *  aliases ("Temperature", "temp" -> "temperature"; "hum", "rh" ->
  *  "humidity"; "press", "baro" -> "pressure"); any other name lower-cased.

@@ -88,21 +88,21 @@ int ia_esphome_decode(ingest *ig, const char *topic, const char *payload, size_t
     if (!s)
         return IA_NOT_MINE;
     if (len > IA_STATE_PAYLOAD_MAX + 16) {
-        ia_set_err(err, errlen, "state payload of %zu bytes is not a number", len);
+        errbuf_set(err, errlen, "state payload of %zu bytes is not a number", len);
         return READING_ERR_TOO_LARGE;
     }
     double v, cv;
     if (parse_number(payload, len, &v) != 0) {
-        ia_set_err(err, errlen, "state of %s is not a finite number", s->metric);
+        errbuf_set(err, errlen, "state of %s is not a finite number", s->metric);
         return READING_ERR_TYPE;
     }
     cv = v;
     if (s->fam != IA_FAM_UNKNOWN && ia_unit_convert(s->fam, s->unit, v, &cv) != 0) {
-        ia_set_err(err, errlen, "unit '%s' is not a unit of %s", s->unit, s->metric);
+        errbuf_set(err, errlen, "unit '%s' is not a unit of %s", s->unit, s->metric);
         return READING_ERR_FORMAT; /* checked at load: unreachable */
     }
     if (!isfinite(cv)) {
-        ia_set_err(err, errlen, "%s overflows after unit conversion", s->metric);
+        errbuf_set(err, errlen, "%s overflows after unit conversion", s->metric);
         return READING_ERR_TYPE;
     }
 

@@ -58,7 +58,7 @@ static int check_keys(json_t *o, const char *path, const char *const *allowed, p
             if (strcmp(*a, key) == 0)
                 ok = 1;
         if (!ok) {
-            ia_set_err(e->err, e->errlen, "%s.%.60s: unknown key", path, key);
+            errbuf_set(e->err, e->errlen, "%s.%.60s: unknown key", path, key);
             return -1;
         }
     }
@@ -72,13 +72,13 @@ static int get_str(json_t *o, const char *key, const char *path, char **out, per
     if (!v)
         return 0;
     if (!json_is_string(v)) {
-        ia_set_err(e->err, e->errlen, "%s.%s: must be a string", path, key);
+        errbuf_set(e->err, e->errlen, "%s.%s: must be a string", path, key);
         return -1;
     }
     free(*out);
     *out = dupstr(json_string_value(v));
     if (!*out) {
-        ia_set_err(e->err, e->errlen, "out of memory");
+        errbuf_set(e->err, e->errlen, "out of memory");
         return -1;
     }
     return 0;
@@ -90,7 +90,7 @@ static int get_bool(json_t *o, const char *key, const char *path, int *out, perr
     if (!v)
         return 0;
     if (!json_is_boolean(v)) {
-        ia_set_err(e->err, e->errlen, "%s.%s: must be true or false", path, key);
+        errbuf_set(e->err, e->errlen, "%s.%s: must be true or false", path, key);
         return -1;
     }
     *out = json_is_true(v);
@@ -129,12 +129,12 @@ static int get_filter(json_t *o, const char *key, const char *path, char **out, 
         return -1;
     int plus, hash;
     if (!filter_valid(*out, &plus, &hash)) {
-        ia_set_err(e->err, e->errlen, "%s.%s: '%.80s' is not a valid MQTT topic filter", path, key,
+        errbuf_set(e->err, e->errlen, "%s.%s: '%.80s' is not a valid MQTT topic filter", path, key,
                    *out);
         return -1;
     }
     if ((want_plus >= 0 && plus != want_plus) || (want_hash >= 0 && hash != want_hash)) {
-        ia_set_err(e->err, e->errlen, "%s.%s: '%.80s' must contain %s", path, key, *out,
+        errbuf_set(e->err, e->errlen, "%s.%s: '%.80s' must contain %s", path, key, *out,
                    want_plus == 1 ? "exactly one '+' (the device name) and no '#'"
                                   : "a final '#' (the device name) and no '+'");
         return -1;
@@ -156,7 +156,7 @@ static int get_metrics(json_t *o, const char *path, ia_metrics *m, int with_unit
     if (arr) {
         if (!json_is_array(arr) || json_array_size(arr) == 0 ||
             json_array_size(arr) > IA_MAX_METRICS) {
-            ia_set_err(e->err, e->errlen, "%s.metrics: must be an array of 1..%d names", path,
+            errbuf_set(e->err, e->errlen, "%s.metrics: must be an array of 1..%d names", path,
                        IA_MAX_METRICS);
             return -1;
         }
@@ -168,12 +168,12 @@ static int get_metrics(json_t *o, const char *path, ia_metrics *m, int with_unit
             char name[READING_NAME_MAX];
             if (!json_is_string(v) ||
                 ia_metric_name(json_string_value(v), name, sizeof name) != 0) {
-                ia_set_err(e->err, e->errlen, "%s.metrics[%zu]: must be a name of 1..%d chars",
+                errbuf_set(e->err, e->errlen, "%s.metrics[%zu]: must be a name of 1..%d chars",
                            path, i, READING_NAME_MAX - 1);
                 return -1;
             }
             if (ia_metrics_find(m, name) >= 0) {
-                ia_set_err(e->err, e->errlen, "%s.metrics[%zu]: '%s' listed twice", path, i, name);
+                errbuf_set(e->err, e->errlen, "%s.metrics[%zu]: '%s' listed twice", path, i, name);
                 return -1;
             }
             snprintf(m->name[m->n++], READING_NAME_MAX, "%s", name);
@@ -183,7 +183,7 @@ static int get_metrics(json_t *o, const char *path, ia_metrics *m, int with_unit
     if (!units)
         return 0;
     if (!with_units || !json_is_object(units)) {
-        ia_set_err(e->err, e->errlen, "%s.units: %s", path,
+        errbuf_set(e->err, e->errlen, "%s.units: %s", path,
                    with_units ? "must be an object {metric: unit}"
                               : "not supported (this format carries its units)");
         return -1;
@@ -197,7 +197,7 @@ static int get_metrics(json_t *o, const char *path, ia_metrics *m, int with_unit
             continue;
         int k = ia_metric_name(key, name, sizeof name) == 0 ? ia_metrics_find(m, name) : -1;
         if (k < 0) {
-            ia_set_err(e->err, e->errlen, "%s.units.%.40s: not one of this adapter's metrics", path,
+            errbuf_set(e->err, e->errlen, "%s.units.%.40s: not one of this adapter's metrics", path,
                        key);
             return -1;
         }
@@ -205,7 +205,7 @@ static int get_metrics(json_t *o, const char *path, ia_metrics *m, int with_unit
         double dummy;
         if (!json_is_string(v) || strlen(json_string_value(v)) >= sizeof m->unit[k] ||
             (fam != IA_FAM_UNKNOWN && ia_unit_convert(fam, json_string_value(v), 0, &dummy))) {
-            ia_set_err(e->err, e->errlen, "%s.units.%.40s: unknown unit for this metric", path,
+            errbuf_set(e->err, e->errlen, "%s.units.%.40s: unknown unit for this metric", path,
                        key);
             return -1;
         }
@@ -225,7 +225,7 @@ static int section(json_t *adapters, const char *name, json_t **out, const char 
     if (!*out)
         return 0;
     if (!json_is_object(*out)) {
-        ia_set_err(e->err, e->errlen, "%s: must be an object", path);
+        errbuf_set(e->err, e->errlen, "%s: must be an object", path);
         return -1;
     }
     if (check_keys(*out, path, allowed, e) != 0)
@@ -255,7 +255,7 @@ static int load_z2m(ingest *ig, json_t *adapters, perr *e)
         return -1;
     size_t tl = strlen(ig->z2m.topic);
     if (tl < 2 || strcmp(ig->z2m.topic + tl - 2, "/#") != 0) {
-        ia_set_err(e->err, e->errlen, "%s.topic: must end with \"/#\"", path);
+        errbuf_set(e->err, e->errlen, "%s.topic: must end with \"/#\"", path);
         return -1;
     }
     return 0;
@@ -282,7 +282,7 @@ static int load_tasmota(ingest *ig, json_t *adapters, perr *e)
     if (off) {
         if (!json_is_integer(off) || json_integer_value(off) < -24 * 60 ||
             json_integer_value(off) > 24 * 60) {
-            ia_set_err(e->err, e->errlen,
+            errbuf_set(e->err, e->errlen,
                        "%s.utc_offset_minutes: must be an integer in -1440..1440", path);
             return -1;
         }
@@ -293,23 +293,23 @@ static int load_tasmota(ingest *ig, json_t *adapters, perr *e)
     json_t *ign = json_object_get(o, "ignore");
     size_t n = ign ? json_array_size(ign) : 2;
     if (ign && (!json_is_array(ign) || n > 64)) {
-        ia_set_err(e->err, e->errlen, "%s.ignore: must be an array of sensor names", path);
+        errbuf_set(e->err, e->errlen, "%s.ignore: must be an array of sensor names", path);
         return -1;
     }
     ig->tasmota.ignore = calloc(n ? n : 1, sizeof(char *));
     if (!ig->tasmota.ignore) {
-        ia_set_err(e->err, e->errlen, "out of memory");
+        errbuf_set(e->err, e->errlen, "out of memory");
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
         json_t *v = ign ? json_array_get(ign, i) : NULL;
         if (ign && !json_is_string(v)) {
-            ia_set_err(e->err, e->errlen, "%s.ignore[%zu]: must be a string", path, i);
+            errbuf_set(e->err, e->errlen, "%s.ignore[%zu]: must be a string", path, i);
             return -1;
         }
         ig->tasmota.ignore[i] = dupstr(ign ? json_string_value(v) : ignore_default[i]);
         if (!ig->tasmota.ignore[i]) {
-            ia_set_err(e->err, e->errlen, "out of memory");
+            errbuf_set(e->err, e->errlen, "out of memory");
             return -1;
         }
         ig->tasmota.nignore = (int)i + 1;
@@ -324,7 +324,7 @@ static int load_esphome_state(ingest *ig, json_t *st, const char *gpath, size_t 
     char path[128];
     snprintf(path, sizeof path, "%s.states[%zu]", gpath, si);
     if (!json_is_object(st)) {
-        ia_set_err(e->err, e->errlen, "%s: must be an object", path);
+        errbuf_set(e->err, e->errlen, "%s: must be an object", path);
         return -1;
     }
     if (check_keys(st, path, keys, e) != 0)
@@ -336,7 +336,7 @@ static int load_esphome_state(ingest *ig, json_t *st, const char *gpath, size_t 
 
     json_t *topic = json_object_get(st, "topic"), *name = json_object_get(st, "name");
     if ((topic != NULL) == (name != NULL)) {
-        ia_set_err(e->err, e->errlen, "%s: needs exactly one of \"topic\" or \"name\"", path);
+        errbuf_set(e->err, e->errlen, "%s: needs exactly one of \"topic\" or \"name\"", path);
         return -1;
     }
     if (topic) {
@@ -344,38 +344,38 @@ static int load_esphome_state(ingest *ig, json_t *st, const char *gpath, size_t 
             return -1;
     } else {
         if (!prefix) {
-            ia_set_err(e->err, e->errlen, "%s: \"name\" needs the group's \"prefix\"", path);
+            errbuf_set(e->err, e->errlen, "%s: \"name\" needs the group's \"prefix\"", path);
             return -1;
         }
         if (!json_is_string(name) || json_string_length(name) == 0) {
-            ia_set_err(e->err, e->errlen, "%s.name: must be a non-empty string", path);
+            errbuf_set(e->err, e->errlen, "%s.name: must be a non-empty string", path);
             return -1;
         }
         /* ESPHome: <topic_prefix>/<component_type>/<object_id>/state */
         size_t n = strlen(prefix) + strlen(component) + json_string_length(name) + 16;
         s->topic = malloc(n);
         if (!s->topic) {
-            ia_set_err(e->err, e->errlen, "out of memory");
+            errbuf_set(e->err, e->errlen, "out of memory");
             return -1;
         }
         snprintf(s->topic, n, "%s/%s/%s/state", prefix, component, json_string_value(name));
     }
     int plus, hash;
     if (!filter_valid(s->topic, &plus, &hash) || plus || hash) {
-        ia_set_err(e->err, e->errlen, "%s: topic '%.80s' must be a plain topic (no wildcards)",
+        errbuf_set(e->err, e->errlen, "%s: topic '%.80s' must be a plain topic (no wildcards)",
                    path, s->topic);
         return -1;
     }
     for (int i = 0; i < ig->esphome.nstates - 1; i++) {
         if (strcmp(ig->esphome.states[i].topic, s->topic) == 0) {
-            ia_set_err(e->err, e->errlen, "%s: topic '%.80s' is used twice", path, s->topic);
+            errbuf_set(e->err, e->errlen, "%s: topic '%.80s' is used twice", path, s->topic);
             return -1;
         }
     }
     json_t *metric = json_object_get(st, "metric");
     if (!json_is_string(metric) ||
         ia_metric_name(json_string_value(metric), s->metric, sizeof s->metric) != 0) {
-        ia_set_err(e->err, e->errlen, "%s.metric: required, a name of 1..%d chars", path,
+        errbuf_set(e->err, e->errlen, "%s.metric: required, a name of 1..%d chars", path,
                    READING_NAME_MAX - 1);
         return -1;
     }
@@ -384,14 +384,14 @@ static int load_esphome_state(ingest *ig, json_t *st, const char *gpath, size_t 
     if (unit) {
         double dummy;
         if (!json_is_string(unit) || json_string_length(unit) >= sizeof s->unit) {
-            ia_set_err(e->err, e->errlen, "%s.unit: must be a short string", path);
+            errbuf_set(e->err, e->errlen, "%s.unit: must be a short string", path);
             return -1;
         }
         snprintf(s->unit, sizeof s->unit, "%s", json_string_value(unit));
         if (s->fam == IA_FAM_UNKNOWN)
             s->fam = ia_unit_family(s->unit);
         if (s->fam != IA_FAM_UNKNOWN && ia_unit_convert(s->fam, s->unit, 0, &dummy) != 0) {
-            ia_set_err(e->err, e->errlen, "%s.unit: '%s' is not a unit of %s", path, s->unit,
+            errbuf_set(e->err, e->errlen, "%s.unit: '%s' is not a unit of %s", path, s->unit,
                        s->metric);
             return -1;
         }
@@ -399,7 +399,7 @@ static int load_esphome_state(ingest *ig, json_t *st, const char *gpath, size_t 
     ia_group *g = &ig->esphome.groups[gi];
     for (int i = 0; i < g->nmembers; i++) {
         if (strcmp(g->metric[i], s->metric) == 0) {
-            ia_set_err(e->err, e->errlen, "%s.metric: '%s' twice in one group", path, s->metric);
+            errbuf_set(e->err, e->errlen, "%s.metric: '%s' twice in one group", path, s->metric);
             return -1;
         }
     }
@@ -418,7 +418,7 @@ static int load_esphome(ingest *ig, json_t *adapters, perr *e)
         return rc;
     json_t *groups = json_object_get(o, "groups");
     if (!json_is_array(groups) || json_array_size(groups) == 0 || json_array_size(groups) > 4096) {
-        ia_set_err(e->err, e->errlen, "adapters.esphome.groups: must be a non-empty array");
+        errbuf_set(e->err, e->errlen, "adapters.esphome.groups: must be a non-empty array");
         return -1;
     }
     size_t ng = json_array_size(groups), nstates = 0;
@@ -429,7 +429,7 @@ static int load_esphome(ingest *ig, json_t *adapters, perr *e)
     ig->esphome.groups = calloc(ng, sizeof *ig->esphome.groups);
     ig->esphome.states = calloc(nstates ? nstates : 1, sizeof *ig->esphome.states);
     if (!ig->esphome.groups || !ig->esphome.states) {
-        ia_set_err(e->err, e->errlen, "out of memory");
+        errbuf_set(e->err, e->errlen, "out of memory");
         return -1;
     }
     for (size_t gi = 0; gi < ng; gi++) {
@@ -437,7 +437,7 @@ static int load_esphome(ingest *ig, json_t *adapters, perr *e)
         snprintf(path, sizeof path, "adapters.esphome.groups[%zu]", gi);
         json_t *g = json_array_get(groups, gi);
         if (!json_is_object(g)) {
-            ia_set_err(e->err, e->errlen, "%s: must be an object", path);
+            errbuf_set(e->err, e->errlen, "%s: must be an object", path);
             return -1;
         }
         if (check_keys(g, path, gkeys, e) != 0)
@@ -446,14 +446,14 @@ static int load_esphome(ingest *ig, json_t *adapters, perr *e)
         ig->esphome.ngroups = (int)gi + 1;
         json_t *sensor = json_object_get(g, "sensor");
         if (!json_is_string(sensor) || !sensor_id_valid(json_string_value(sensor))) {
-            ia_set_err(e->err, e->errlen,
+            errbuf_set(e->err, e->errlen,
                        "%s.sensor: required, a sensor id of 1..64 chars [A-Za-z0-9_.:-]", path);
             return -1;
         }
         snprintf(grp->id, sizeof grp->id, "%s", json_string_value(sensor));
         for (size_t k = 0; k < gi; k++) {
             if (strcmp(ig->esphome.groups[k].id, grp->id) == 0) {
-                ia_set_err(e->err, e->errlen, "%s.sensor: '%s' has two groups", path, grp->id);
+                errbuf_set(e->err, e->errlen, "%s.sensor: '%s' has two groups", path, grp->id);
                 return -1;
             }
         }
@@ -464,7 +464,7 @@ static int load_esphome(ingest *ig, json_t *adapters, perr *e)
         json_t *states = json_object_get(g, "states");
         if (lrc == 0 && (!json_is_array(states) || json_array_size(states) == 0 ||
                          json_array_size(states) > READING_MAX_METRICS)) {
-            ia_set_err(e->err, e->errlen, "%s.states: must be an array of 1..%d states", path,
+            errbuf_set(e->err, e->errlen, "%s.states: must be an array of 1..%d states", path,
                        READING_MAX_METRICS);
             lrc = -1;
         }
@@ -477,7 +477,7 @@ static int load_esphome(ingest *ig, json_t *adapters, perr *e)
             return -1;
     }
     if (pthread_mutex_init(&ig->esphome.lock, NULL) != 0) {
-        ia_set_err(e->err, e->errlen, "mutex init failed");
+        errbuf_set(e->err, e->errlen, "mutex init failed");
         return -1;
     }
     ig->esphome.lock_init = 1;
@@ -501,12 +501,12 @@ static int load_senml(ingest *ig, json_t *adapters, perr *e)
     json_t *topics = json_object_get(o, "topics");
     size_t n = topics ? json_array_size(topics) : 1;
     if (topics && (!json_is_array(topics) || n == 0 || n > 64)) {
-        ia_set_err(e->err, e->errlen, "%s.topics: must be an array of 1..64 topic filters", path);
+        errbuf_set(e->err, e->errlen, "%s.topics: must be an array of 1..64 topic filters", path);
         return -1;
     }
     ig->senml.topics = calloc(n, sizeof(char *));
     if (!ig->senml.topics) {
-        ia_set_err(e->err, e->errlen, "out of memory");
+        errbuf_set(e->err, e->errlen, "out of memory");
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
@@ -514,12 +514,12 @@ static int load_senml(ingest *ig, json_t *adapters, perr *e)
         const char *f = topics ? json_string_value(v) : "senml/#";
         int plus, hash;
         if (!f || !filter_valid(f, &plus, &hash)) {
-            ia_set_err(e->err, e->errlen, "%s.topics[%zu]: not a valid MQTT topic filter", path, i);
+            errbuf_set(e->err, e->errlen, "%s.topics[%zu]: not a valid MQTT topic filter", path, i);
             return -1;
         }
         ig->senml.topics[i] = dupstr(f);
         if (!ig->senml.topics[i]) {
-            ia_set_err(e->err, e->errlen, "out of memory");
+            errbuf_set(e->err, e->errlen, "out of memory");
             return -1;
         }
         ig->senml.ntopics = (int)i + 1;
@@ -536,13 +536,13 @@ static int load_sensors(ingest *ig, json_t *arr, perr *e)
     if (!arr)
         return 0;
     if (!json_is_array(arr) || json_array_size(arr) > 100000) {
-        ia_set_err(e->err, e->errlen, "sensors: must be an array");
+        errbuf_set(e->err, e->errlen, "sensors: must be an array");
         return -1;
     }
     size_t n = json_array_size(arr);
     ig->sensors = calloc(n ? n : 1, sizeof *ig->sensors);
     if (!ig->sensors) {
-        ia_set_err(e->err, e->errlen, "out of memory");
+        errbuf_set(e->err, e->errlen, "out of memory");
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
@@ -553,7 +553,7 @@ static int load_sensors(ingest *ig, json_t *arr, perr *e)
         s->threshold = NAN;
         ig->nsensors = (int)i + 1;
         if (!json_is_object(o)) {
-            ia_set_err(e->err, e->errlen, "%s: must be an object", path);
+            errbuf_set(e->err, e->errlen, "%s: must be an object", path);
             return -1;
         }
         if (check_keys(o, path, keys, e) || get_str(o, "source", path, &s->source, e) ||
@@ -561,12 +561,12 @@ static int load_sensors(ingest *ig, json_t *arr, perr *e)
             get_str(o, "profile", path, &s->profile, e) || get_str(o, "label", path, &s->label, e))
             return -1;
         if (!s->id || !sensor_id_valid(s->id)) {
-            ia_set_err(e->err, e->errlen,
+            errbuf_set(e->err, e->errlen,
                        "%s.id: required, a sensor id of 1..64 chars [A-Za-z0-9_.:-]", path);
             return -1;
         }
         if ((s->source == NULL) != (s->name == NULL)) {
-            ia_set_err(e->err, e->errlen, "%s: \"source\" and \"name\" go together", path);
+            errbuf_set(e->err, e->errlen, "%s: \"source\" and \"name\" go together", path);
             return -1;
         }
         if (s->source) {
@@ -575,7 +575,7 @@ static int load_sensors(ingest *ig, json_t *arr, perr *e)
                 if (a != INGEST_ESPHOME && strcmp(s->source, ingest_adapter_name(a)) == 0)
                     known = 1;
             if (!known) {
-                ia_set_err(e->err, e->errlen,
+                errbuf_set(e->err, e->errlen,
                            "%s.source: must be zigbee2mqtt, tasmota or senml (ESPHome groups "
                            "name their sensor themselves)",
                            path);
@@ -586,7 +586,7 @@ static int load_sensors(ingest *ig, json_t *arr, perr *e)
         if (th) {
             double t = json_is_number(th) ? json_number_value(th) : NAN;
             if (!(t > 0 && t < 1)) {
-                ia_set_err(e->err, e->errlen, "%s.threshold: must be a number in (0, 1)", path);
+                errbuf_set(e->err, e->errlen, "%s.threshold: must be a number in (0, 1)", path);
                 return -1;
             }
             s->threshold = t;
@@ -594,7 +594,7 @@ static int load_sensors(ingest *ig, json_t *arr, perr *e)
         for (size_t k = 0; k < i; k++) {
             ia_sensor *p = &ig->sensors[k];
             if (strcmp(p->id, s->id) == 0) {
-                ia_set_err(e->err, e->errlen, "%s.id: '%s' is already used by sensors[%zu]", path,
+                errbuf_set(e->err, e->errlen, "%s.id: '%s' is already used by sensors[%zu]", path,
                            s->id, k);
                 return -1;
             }
@@ -650,18 +650,18 @@ int ia_mapping_parse(ingest *ig, const char *text, size_t len, char *err, size_t
     if (text) {
         root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
         if (!root) {
-            ia_set_err(err, errlen, "line %d column %d: %s", jerr.line, jerr.column, jerr.text);
+            errbuf_set(err, errlen, "line %d column %d: %s", jerr.line, jerr.column, jerr.text);
             goto out;
         }
         if (!json_is_object(root)) {
-            ia_set_err(err, errlen, "the mapping must be a JSON object");
+            errbuf_set(err, errlen, "the mapping must be a JSON object");
             goto out;
         }
         if (check_keys(root, "$", keys, &e) != 0)
             goto out;
         json_t *adapters = json_object_get(root, "adapters");
         if (adapters && !json_is_object(adapters)) {
-            ia_set_err(err, errlen, "adapters: must be an object");
+            errbuf_set(err, errlen, "adapters: must be an object");
             goto out;
         }
         if (adapters && check_keys(adapters, "adapters", akeys, &e) != 0)
@@ -669,7 +669,7 @@ int ia_mapping_parse(ingest *ig, const char *text, size_t len, char *err, size_t
         json_t *native = adapters ? json_object_get(adapters, "native") : NULL;
         if (native && !(json_is_object(native) && json_object_size(native) == 0)) {
             /* nothing to configure: the native format is the public interface */
-            ia_set_err(err, errlen, "adapters.native: is always on and takes no options ({})");
+            errbuf_set(err, errlen, "adapters.native: is always on and takes no options ({})");
             goto out;
         }
         if (load_z2m(ig, adapters, &e) < 0 || load_tasmota(ig, adapters, &e) < 0 ||
@@ -678,7 +678,7 @@ int ia_mapping_parse(ingest *ig, const char *text, size_t len, char *err, size_t
             goto out;
     }
     if (build_topics(ig) != 0) {
-        ia_set_err(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         goto out;
     }
     rc = 0;
@@ -693,21 +693,21 @@ int ia_mapping_load(ingest *ig, const char *path, char *err, size_t errlen)
     char *buf = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) {
-        ia_set_err(err, errlen, "cannot open: %s", strerror(errno));
+        errbuf_set(err, errlen, "cannot open: %s", strerror(errno));
         return -1;
     }
     buf = malloc(MAPPING_MAX_BYTES + 1);
     if (!buf) {
-        ia_set_err(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         goto out;
     }
     size_t n = fread(buf, 1, MAPPING_MAX_BYTES + 1, f);
     if (ferror(f)) {
-        ia_set_err(err, errlen, "read error");
+        errbuf_set(err, errlen, "read error");
         goto out;
     }
     if (n > MAPPING_MAX_BYTES) {
-        ia_set_err(err, errlen, "larger than %d bytes", MAPPING_MAX_BYTES);
+        errbuf_set(err, errlen, "larger than %d bytes", MAPPING_MAX_BYTES);
         goto out;
     }
     rc = ia_mapping_parse(ig, buf, n, err, errlen);

@@ -26,13 +26,13 @@ int ia_native_decode(ingest *ig, const char *topic, const char *payload, size_t 
         return IA_NOT_MINE;
     size_t il = tl - pl - sl;
     if (il >= sizeof id) {
-        ia_set_err(err, errlen, "sensor id in topic is longer than %d", SENSOR_ID_MAX - 1);
+        errbuf_set(err, errlen, "sensor id in topic is longer than %d", SENSOR_ID_MAX - 1);
         return READING_ERR_SENSOR;
     }
     memcpy(id, topic + pl, il);
     id[il] = '\0';
     if (!sensor_id_valid(id)) {
-        ia_set_err(err, errlen, "invalid sensor id in topic");
+        errbuf_set(err, errlen, "invalid sensor id in topic");
         return READING_ERR_SENSOR;
     }
     int rc = reading_decode_json(id, payload, len, now, out, err, errlen);

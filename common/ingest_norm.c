@@ -14,22 +14,11 @@
 #define _GNU_SOURCE /* strchrnul, timegm */
 #include <ctype.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "ingest_adapters.h"
-
-void ia_set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- metric names ----------------------------------------------------- */
 
@@ -180,7 +169,7 @@ int ia_add_value(const ia_metrics *m, reading *r, const char *field, const char 
     if (k < 0)
         return 0;
     if (!isfinite(v)) {
-        ia_set_err(err, errlen, "metric '%s' is not finite", metric);
+        errbuf_set(err, errlen, "metric '%s' is not finite", metric);
         return READING_ERR_TYPE;
     }
     if (!unit || !*unit)
@@ -190,16 +179,16 @@ int ia_add_value(const ia_metrics *m, reading *r, const char *field, const char 
         fam = ia_unit_family(unit); /* extra metric: convert when the unit is known */
     double cv = v;
     if (fam != IA_FAM_UNKNOWN && ia_unit_convert(fam, unit, v, &cv) != 0) {
-        ia_set_err(err, errlen, "unit '%.20s' is not a unit of %s", unit, metric);
+        errbuf_set(err, errlen, "unit '%.20s' is not a unit of %s", unit, metric);
         return READING_ERR_FORMAT;
     }
     if (!isfinite(cv)) {
-        ia_set_err(err, errlen, "metric '%s' overflows after unit conversion", metric);
+        errbuf_set(err, errlen, "metric '%s' overflows after unit conversion", metric);
         return READING_ERR_TYPE;
     }
     int rc = reading_add(r, metric, cv);
     if (rc == READING_ERR_TOO_MANY) {
-        ia_set_err(err, errlen, "more than %d metrics", READING_MAX_METRICS);
+        errbuf_set(err, errlen, "more than %d metrics", READING_MAX_METRICS);
         return rc;
     }
     return rc < 0 ? rc : 1;
@@ -355,7 +344,7 @@ int ia_parse_iso8601(const char *s, int default_offset_s, double *out)
 int ia_check_ts(double ts, double now, char *err, size_t errlen)
 {
     if (!isfinite(ts) || ts < 0 || ts > now + READING_MAX_FUTURE_S) {
-        ia_set_err(err, errlen, "ts %.3f is out of range", isfinite(ts) ? ts : -1.0);
+        errbuf_set(err, errlen, "ts %.3f is out of range", isfinite(ts) ? ts : -1.0);
         return READING_ERR_TS;
     }
     return 0;

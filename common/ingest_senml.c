@@ -52,32 +52,32 @@ static int base_fields(json_t *rec, senml_base *b, char *err, size_t errlen)
     {
         size_t kl = strlen(key);
         if (kl && key[kl - 1] == '_') {
-            ia_set_err(err, errlen, "must-understand field '%.20s' is not supported", key);
+            errbuf_set(err, errlen, "must-understand field '%.20s' is not supported", key);
             return READING_ERR_FORMAT;
         }
     }
     json_t *bver = json_object_get(rec, "bver");
     if (bver && (!json_is_integer(bver) || json_integer_value(bver) > 10)) {
-        ia_set_err(err, errlen, "bver must be an integer <= 10");
+        errbuf_set(err, errlen, "bver must be an integer <= 10");
         return READING_ERR_FORMAT;
     }
     json_t *bn = json_object_get(rec, "bn"), *bu = json_object_get(rec, "bu");
     json_t *bt = json_object_get(rec, "bt"), *bvv = json_object_get(rec, "bv");
     if ((bn && !json_is_string(bn)) || (bu && !json_is_string(bu)) || (bt && !json_is_number(bt)) ||
         (bvv && !json_is_number(bvv))) {
-        ia_set_err(err, errlen, "bn/bu must be strings, bt/bv numbers");
+        errbuf_set(err, errlen, "bn/bu must be strings, bt/bv numbers");
         return READING_ERR_TYPE;
     }
     if (bn) {
         if (json_string_length(bn) >= sizeof b->bn) {
-            ia_set_err(err, errlen, "bn longer than %zu", sizeof b->bn - 1);
+            errbuf_set(err, errlen, "bn longer than %zu", sizeof b->bn - 1);
             return READING_ERR_SENSOR;
         }
         memcpy(b->bn, json_string_value(bn), json_string_length(bn) + 1);
     }
     if (bu) {
         if (json_string_length(bu) >= sizeof b->bu) {
-            ia_set_err(err, errlen, "bu is not a known unit");
+            errbuf_set(err, errlen, "bu is not a known unit");
             return READING_ERR_FORMAT;
         }
         memcpy(b->bu, json_string_value(bu), json_string_length(bu) + 1);
@@ -165,17 +165,17 @@ int ia_senml_decode(ingest *ig, const char *topic, const char *payload, size_t l
         return IA_NOT_MINE;
     const char *topic_name = strrchr(topic, '/') ? strrchr(topic, '/') + 1 : topic;
     if (len > READING_MAX_PAYLOAD) {
-        ia_set_err(err, errlen, "payload of %zu bytes exceeds %d", len, READING_MAX_PAYLOAD);
+        errbuf_set(err, errlen, "payload of %zu bytes exceeds %d", len, READING_MAX_PAYLOAD);
         return READING_ERR_TOO_LARGE;
     }
     json_error_t jerr;
     root = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        ia_set_err(err, errlen, "invalid JSON: %s", jerr.text);
+        errbuf_set(err, errlen, "invalid JSON: %s", jerr.text);
         return READING_ERR_JSON;
     }
     if (!json_is_array(root)) {
-        ia_set_err(err, errlen, "a SenML pack must be a JSON array");
+        errbuf_set(err, errlen, "a SenML pack must be a JSON array");
         rc = READING_ERR_TYPE;
         goto out;
     }
@@ -186,7 +186,7 @@ int ia_senml_decode(ingest *ig, const char *topic, const char *payload, size_t l
     json_array_foreach(root, i, rec)
     {
         if (!json_is_object(rec)) {
-            ia_set_err(err, errlen, "record %zu is not an object", i);
+            errbuf_set(err, errlen, "record %zu is not an object", i);
             rc = READING_ERR_TYPE;
             goto out;
         }
@@ -196,7 +196,7 @@ int ia_senml_decode(ingest *ig, const char *topic, const char *payload, size_t l
         json_t *jt = json_object_get(rec, "t"), *jv = json_object_get(rec, "v");
         if ((jn && !json_is_string(jn)) || (ju && !json_is_string(ju)) ||
             (jt && !json_is_number(jt)) || (jv && !json_is_number(jv))) {
-            ia_set_err(err, errlen, "record %zu: n/u must be strings, t/v numbers", i);
+            errbuf_set(err, errlen, "record %zu: n/u must be strings, t/v numbers", i);
             rc = READING_ERR_TYPE;
             goto out;
         }
@@ -206,7 +206,7 @@ int ia_senml_decode(ingest *ig, const char *topic, const char *payload, size_t l
         const char *n = jn ? json_string_value(jn) : "";
         char sensor[2 * IA_NAME_MAX], field[IA_NAME_MAX], metric[READING_NAME_MAX];
         if (split_name(&b, n, topic_name, sensor, sizeof sensor, field, sizeof field) != 0) {
-            ia_set_err(err, errlen, "record %zu: no usable sensor name", i);
+            errbuf_set(err, errlen, "record %zu: no usable sensor name", i);
             rc = READING_ERR_SENSOR;
             goto out;
         }
@@ -220,7 +220,7 @@ int ia_senml_decode(ingest *ig, const char *topic, const char *payload, size_t l
                 continue; /* neither name nor unit is one we score */
             snprintf(metric, sizeof metric, "%s", fm);
             if (whole_name(&b, n, topic_name, sensor, sizeof sensor) != 0) {
-                ia_set_err(err, errlen, "record %zu: no usable sensor name", i);
+                errbuf_set(err, errlen, "record %zu: no usable sensor name", i);
                 rc = READING_ERR_SENSOR;
                 goto out;
             }
@@ -234,7 +234,7 @@ int ia_senml_decode(ingest *ig, const char *topic, const char *payload, size_t l
             goto out;
         char id[SENSOR_ID_MAX];
         if (ia_sensor_id(ig, "senml", ig->senml.id_prefix, sensor, id) < 0) {
-            ia_set_err(err, errlen, "record %zu: no usable sensor id", i);
+            errbuf_set(err, errlen, "record %zu: no usable sensor id", i);
             rc = READING_ERR_SENSOR;
             goto out;
         }
@@ -244,7 +244,7 @@ int ia_senml_decode(ingest *ig, const char *topic, const char *payload, size_t l
                 break;
         if (k == nout) {
             if (nout >= cap) {
-                ia_set_err(err, errlen, "more than %d readings in one pack", cap);
+                errbuf_set(err, errlen, "more than %d readings in one pack", cap);
                 rc = READING_ERR_TOO_MANY;
                 goto out;
             }

@@ -45,7 +45,7 @@ static int unit_member(json_t *root, const char *key, const char **unit, char *e
     if (!v)
         return 0;
     if (!json_is_string(v)) {
-        ia_set_err(err, errlen, "'%s' must be a string", key);
+        errbuf_set(err, errlen, "'%s' must be a string", key);
         return READING_ERR_TYPE;
     }
     *unit = json_string_value(v);
@@ -66,7 +66,7 @@ static int sensor_object(const ingest *ig, json_t *obj, const char *temp_unit,
             ia_metrics_find(&ig->tasmota.metrics, metric) < 0)
             continue;
         if (!json_is_number(val)) {
-            ia_set_err(err, errlen, "'%.40s' must be a number", key);
+            errbuf_set(err, errlen, "'%.40s' must be a number", key);
             return READING_ERR_TYPE;
         }
         enum ia_family fam = ia_metric_family(metric);
@@ -93,21 +93,21 @@ int ia_tasmota_decode(ingest *ig, const char *topic, const char *payload, size_t
     if (m == 0)
         return IA_NOT_MINE;
     if (m < 0 || !*dev) {
-        ia_set_err(err, errlen, "no usable device topic");
+        errbuf_set(err, errlen, "no usable device topic");
         return READING_ERR_SENSOR;
     }
     if (len > READING_MAX_PAYLOAD) {
-        ia_set_err(err, errlen, "payload of %zu bytes exceeds %d", len, READING_MAX_PAYLOAD);
+        errbuf_set(err, errlen, "payload of %zu bytes exceeds %d", len, READING_MAX_PAYLOAD);
         return READING_ERR_TOO_LARGE;
     }
     json_error_t jerr;
     root = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        ia_set_err(err, errlen, "invalid JSON: %s", jerr.text);
+        errbuf_set(err, errlen, "invalid JSON: %s", jerr.text);
         return READING_ERR_JSON;
     }
     if (!json_is_object(root)) {
-        ia_set_err(err, errlen, "a Tasmota SENSOR message must be a JSON object");
+        errbuf_set(err, errlen, "a Tasmota SENSOR message must be a JSON object");
         rc = READING_ERR_TYPE;
         goto out;
     }
@@ -120,7 +120,7 @@ int ia_tasmota_decode(ingest *ig, const char *topic, const char *payload, size_t
         json_t *t = json_object_get(root, "Time");
         if (t && (!json_is_string(t) ||
                   ia_parse_iso8601(json_string_value(t), ig->tasmota.utc_offset_s, &ts) != 0)) {
-            ia_set_err(err, errlen, "'Time' is not an ISO 8601 date-time");
+            errbuf_set(err, errlen, "'Time' is not an ISO 8601 date-time");
             rc = READING_ERR_TS;
             goto out;
         }
@@ -134,7 +134,7 @@ int ia_tasmota_decode(ingest *ig, const char *topic, const char *payload, size_t
         if (!json_is_object(val) || ignored_sensor(ig, key))
             continue;
         if (n >= cap) {
-            ia_set_err(err, errlen, "more than %d sensors in one message", cap);
+            errbuf_set(err, errlen, "more than %d sensors in one message", cap);
             rc = READING_ERR_TOO_MANY;
             goto out;
         }
@@ -150,7 +150,7 @@ int ia_tasmota_decode(ingest *ig, const char *topic, const char *payload, size_t
             continue; /* ENERGY, Switch, ...: nothing we score */
         snprintf(natural, sizeof natural, "%s.%s", dev, key);
         if (ia_sensor_id(ig, "tasmota", ig->tasmota.id_prefix, natural, r->sensor_id) < 0) {
-            ia_set_err(err, errlen, "no usable sensor id");
+            errbuf_set(err, errlen, "no usable sensor id");
             rc = READING_ERR_SENSOR;
             goto out;
         }

@@ -63,23 +63,23 @@ int ia_z2m_decode(ingest *ig, const char *topic, const char *payload, size_t len
     if (m == 0)
         return IA_NOT_MINE;
     if (m < 0) {
-        ia_set_err(err, errlen, "friendly name longer than %d", IA_NAME_MAX - 1);
+        errbuf_set(err, errlen, "friendly name longer than %d", IA_NAME_MAX - 1);
         return READING_ERR_SENSOR;
     }
     if (not_a_device(ig, name, payload, len))
         return 0;
     if (len > READING_MAX_PAYLOAD) {
-        ia_set_err(err, errlen, "payload of %zu bytes exceeds %d", len, READING_MAX_PAYLOAD);
+        errbuf_set(err, errlen, "payload of %zu bytes exceeds %d", len, READING_MAX_PAYLOAD);
         return READING_ERR_TOO_LARGE;
     }
     json_error_t jerr;
     root = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        ia_set_err(err, errlen, "invalid JSON: %s", jerr.text);
+        errbuf_set(err, errlen, "invalid JSON: %s", jerr.text);
         return READING_ERR_JSON;
     }
     if (!json_is_object(root)) {
-        ia_set_err(err, errlen, "a Zigbee2MQTT message must be a JSON object");
+        errbuf_set(err, errlen, "a Zigbee2MQTT message must be a JSON object");
         rc = READING_ERR_TYPE;
         goto out;
     }
@@ -94,7 +94,7 @@ int ia_z2m_decode(ingest *ig, const char *topic, const char *payload, size_t len
             ia_metrics_find(&ig->z2m.metrics, metric) < 0)
             continue;
         if (!json_is_number(val)) {
-            ia_set_err(err, errlen, "'%s' must be a number", metric);
+            errbuf_set(err, errlen, "'%s' must be a number", metric);
             rc = READING_ERR_TYPE;
             goto out;
         }
@@ -109,7 +109,7 @@ int ia_z2m_decode(ingest *ig, const char *topic, const char *payload, size_t len
         goto out; /* not a sensor we score: rc = 0 */
     rc = ia_sensor_id(ig, "zigbee2mqtt", ig->z2m.id_prefix, name, out->sensor_id);
     if (rc < 0) {
-        ia_set_err(err, errlen, "no usable sensor id in friendly name");
+        errbuf_set(err, errlen, "no usable sensor id in friendly name");
         goto out;
     }
     rc = 1;

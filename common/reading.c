@@ -7,9 +7,10 @@
 
 #include <jansson.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "errbuf.h"
 
 static const char *const err_names[] = {"ok",        "too_large", "json",     "type", "no_metric",
                                         "sensor_id", "timestamp", "too_many", "format"};
@@ -19,16 +20,6 @@ const char *reading_strerror(int err)
     if (err > 0 || err < READING_ERR_FORMAT)
         return "unknown";
     return err_names[-err];
-}
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
 }
 
 int sensor_id_valid(const char *id)
@@ -80,22 +71,22 @@ int reading_decode_json(const char *sensor_id, const void *payload, size_t len, 
     json_error_t jerr;
 
     if (!sensor_id_valid(sensor_id)) {
-        set_err(err, errlen, "invalid sensor id");
+        errbuf_set(err, errlen, "invalid sensor id");
         return READING_ERR_SENSOR;
     }
     if (len > READING_MAX_PAYLOAD) {
-        set_err(err, errlen, "payload of %zu bytes exceeds %d", len, READING_MAX_PAYLOAD);
+        errbuf_set(err, errlen, "payload of %zu bytes exceeds %d", len, READING_MAX_PAYLOAD);
         return READING_ERR_TOO_LARGE;
     }
     /* jansson rejects NaN/Infinity literals and reports 1e999 as overflow;
      * JSON_REJECT_DUPLICATES stops a second "temperature" hiding the first. */
     root = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        set_err(err, errlen, "invalid JSON: %s", jerr.text);
+        errbuf_set(err, errlen, "invalid JSON: %s", jerr.text);
         return READING_ERR_JSON;
     }
     if (!json_is_object(root)) {
-        set_err(err, errlen, "a reading must be a JSON object");
+        errbuf_set(err, errlen, "a reading must be a JSON object");
         rc = READING_ERR_TYPE;
         goto out;
     }
@@ -109,13 +100,13 @@ int reading_decode_json(const char *sensor_id, const void *payload, size_t len, 
     {
         if (strcmp(key, "ts") == 0) {
             if (!json_is_number(val)) {
-                set_err(err, errlen, "ts must be a number of Unix seconds");
+                errbuf_set(err, errlen, "ts must be a number of Unix seconds");
                 rc = READING_ERR_TYPE;
                 goto out;
             }
             double ts = json_number_value(val);
             if (!isfinite(ts) || ts < 0 || ts > now + READING_MAX_FUTURE_S) {
-                set_err(err, errlen, "ts %.3f is out of range", ts);
+                errbuf_set(err, errlen, "ts %.3f is out of range", ts);
                 rc = READING_ERR_TS;
                 goto out;
             }
@@ -126,25 +117,25 @@ int reading_decode_json(const char *sensor_id, const void *payload, size_t len, 
             continue; /* strings, objects, booleans: not metrics */
         double v = json_number_value(val);
         if (!isfinite(v) || fabs(v) > READING_MAX_ABS) {
-            set_err(err, errlen, "metric '%.40s' is out of range (|value| > %g)", key,
-                    READING_MAX_ABS);
+            errbuf_set(err, errlen, "metric '%.40s' is out of range (|value| > %g)", key,
+                       READING_MAX_ABS);
             rc = READING_ERR_TYPE;
             goto out;
         }
         int arc = reading_add(out, key, v);
         if (arc == READING_ERR_TOO_MANY) {
-            set_err(err, errlen, "more than %d metrics", READING_MAX_METRICS);
+            errbuf_set(err, errlen, "more than %d metrics", READING_MAX_METRICS);
             rc = arc;
             goto out;
         }
         if (arc != 0) {
-            set_err(err, errlen, "metric name '%.40s' is too long", key);
+            errbuf_set(err, errlen, "metric name '%.40s' is too long", key);
             rc = arc;
             goto out;
         }
     }
     if (out->n == 0) {
-        set_err(err, errlen, "no numeric metric in reading");
+        errbuf_set(err, errlen, "no numeric metric in reading");
         rc = READING_ERR_NO_METRIC;
     }
 out:

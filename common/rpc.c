@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errbuf.h"
 #include "hex.h"
 
 /* eth_getLogs over a large range can be big; beyond this we refuse. */
@@ -37,12 +38,6 @@ static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void curl_global(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-static void set_err(char *err, size_t errlen, const char *fmt, const char *detail)
-{
-    if (err && errlen > 0)
-        snprintf(err, errlen, fmt, detail ? detail : "");
 }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
@@ -151,7 +146,7 @@ int rpc_call(rpc_client *c, const char *method, json_t *params, json_t **result,
     cc = curl_easy_perform(c->curl);
     if (cc != CURLE_OK) {
         rc = RPC_ERR_TRANSPORT;
-        set_err(err, errlen, "%s", c->overflow ? "response too large" : curl_easy_strerror(cc));
+        errbuf_set(err, errlen, "%s", c->overflow ? "response too large" : curl_easy_strerror(cc));
         goto out;
     }
     curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
@@ -159,7 +154,7 @@ int rpc_call(rpc_client *c, const char *method, json_t *params, json_t **result,
         char msg[48];
         snprintf(msg, sizeof(msg), "%ld", status);
         rc = RPC_ERR_TRANSPORT;
-        set_err(err, errlen, "HTTP status %s", msg);
+        errbuf_set(err, errlen, "HTTP status %s", msg);
         goto out;
     }
 
@@ -167,7 +162,8 @@ int rpc_call(rpc_client *c, const char *method, json_t *params, json_t **result,
     resp = json_loadb(c->buf ? c->buf : "", c->len, JSON_REJECT_DUPLICATES, &jerr);
     if (!resp || !json_is_object(resp)) {
         rc = RPC_ERR_PARSE;
-        set_err(err, errlen, "invalid JSON-RPC response: %s", resp ? "not an object" : jerr.text);
+        errbuf_set(err, errlen, "invalid JSON-RPC response: %s",
+                   resp ? "not an object" : jerr.text);
         goto out;
     }
     json_t *e = json_object_get(resp, "error");
@@ -177,20 +173,20 @@ int rpc_call(rpc_client *c, const char *method, json_t *params, json_t **result,
         if (json_is_string(msg) && json_string_length(msg) > 0)
             m = json_string_value(msg);
         rc = RPC_ERR_REMOTE;
-        if (!m && err && errlen > 0) {
+        if (!m) {
             /* Never an empty reason: callers log it and match on it. */
             json_t *code = json_is_object(e) ? json_object_get(e, "code") : NULL;
-            snprintf(err, errlen, "node error %" JSON_INTEGER_FORMAT " without message",
-                     json_is_integer(code) ? json_integer_value(code) : (json_int_t)0);
+            errbuf_set(err, errlen, "node error %" JSON_INTEGER_FORMAT " without message",
+                       json_is_integer(code) ? json_integer_value(code) : (json_int_t)0);
         } else {
-            set_err(err, errlen, "%s", m);
+            errbuf_set(err, errlen, "%s", m);
         }
         goto out;
     }
     json_t *r = json_object_get(resp, "result");
     if (!r) {
         rc = RPC_ERR_PARSE;
-        set_err(err, errlen, "%s", "response has neither result nor error");
+        errbuf_set(err, errlen, "%s", "response has neither result nor error");
         goto out;
     }
     if (result)
@@ -198,7 +194,7 @@ int rpc_call(rpc_client *c, const char *method, json_t *params, json_t **result,
     rc = 0;
 out:
     if (rc == RPC_ERR_NOMEM)
-        set_err(err, errlen, "%s", "out of memory");
+        errbuf_set(err, errlen, "%s", "out of memory");
     json_decref(params);
     json_decref(req);
     json_decref(resp);
@@ -214,7 +210,7 @@ int rpc_call_u64(rpc_client *c, const char *method, json_t *params, uint64_t *ou
     if (rc < 0)
         return rc;
     if (!json_is_string(r) || hex_to_u64(json_string_value(r), out) < 0) {
-        set_err(err, errlen, "%s", "result is not a hex quantity");
+        errbuf_set(err, errlen, "%s", "result is not a hex quantity");
         rc = RPC_ERR_PARSE;
     }
     json_decref(r);

@@ -8,12 +8,13 @@
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+
+#include "errbuf.h"
 
 struct sim_csv {
     int single;
@@ -25,18 +26,6 @@ struct sim_csv {
     char cur_key[SENSOR_ID_MAX + 8]; /* windows.json key of the current sensor file */
     char dirbase[NAME_MAX + 1];      /* last component of the directory (alias keys) */
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 void sim_csv_format_ts(double ts, char *buf, size_t cap)
 {
@@ -71,12 +60,12 @@ int sim_csv_open(sim_csv **out, const char *path, char *err, size_t errlen)
     char p[PATH_MAX + 32];
     sim_csv *w = calloc(1, sizeof *w);
     if (!w) {
-        set_err(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         return -1;
     }
     size_t n = strlen(path);
     if (n + 1 > sizeof w->base) {
-        set_err(err, errlen, "%s: path too long", path);
+        errbuf_set(err, errlen, "%s: path too long", path);
         goto fail;
     }
     w->single = n > 4 && strcmp(path + n - 4, ".csv") == 0;
@@ -85,14 +74,14 @@ int sim_csv_open(sim_csv **out, const char *path, char *err, size_t errlen)
         w->base[n - 4] = '\0';
         w->rows = fopen(path, "w");
         if (!w->rows) {
-            set_err(err, errlen, "%s: %s", path, strerror(errno));
+            errbuf_set(err, errlen, "%s: %s", path, strerror(errno));
             goto fail;
         }
         fputs("sensor_id,timestamp,temperature,humidity,pressure\n", w->rows);
         snprintf(p, sizeof p, "%s.labels.csv", w->base);
     } else {
         if (mkdir_p(path) < 0) {
-            set_err(err, errlen, "%s: cannot create directory: %s", path, strerror(errno));
+            errbuf_set(err, errlen, "%s: cannot create directory: %s", path, strerror(errno));
             goto fail;
         }
         snprintf(p, sizeof p, "%s/labels.csv", w->base);
@@ -113,13 +102,13 @@ int sim_csv_open(sim_csv **out, const char *path, char *err, size_t errlen)
     }
     w->labels = fopen(p, "w");
     if (!w->labels) {
-        set_err(err, errlen, "%s: %s", p, strerror(errno));
+        errbuf_set(err, errlen, "%s: %s", p, strerror(errno));
         goto fail;
     }
     fputs(SIM_CSV_LABEL_HEADER "\n", w->labels);
     w->windows = json_object();
     if (!w->windows) {
-        set_err(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         goto fail;
     }
     *out = w;
@@ -146,7 +135,7 @@ int sim_csv_begin_sensor(sim_csv *w, const char *id, char *err, size_t errlen)
     snprintf(w->cur_key, sizeof w->cur_key, "%s.csv", id);
     w->rows = fopen(p, "w");
     if (!w->rows) {
-        set_err(err, errlen, "%s: %s", p, strerror(errno));
+        errbuf_set(err, errlen, "%s: %s", p, strerror(errno));
         return -1;
     }
     json_t *arr = json_array();
@@ -155,7 +144,7 @@ int sim_csv_begin_sensor(sim_csv *w, const char *id, char *err, size_t errlen)
     /* Both keys share one array, so add_window() fills both. */
     if (!arr || json_object_set(w->windows, alias, arr) != 0 ||
         json_object_set_new(w->windows, w->cur_key, arr) != 0) {
-        set_err(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         return -1;
     }
     fputs("timestamp,temperature,humidity,pressure\n", w->rows);
@@ -253,7 +242,7 @@ int sim_csv_write_fleet(sim_csv *w, sim_fleet *f, unsigned long long *nreadings,
     rc = 0;
 out:
     if (rc < 0)
-        set_err(err, errlen, "%s: write failed: %s", w->base, strerror(errno));
+        errbuf_set(err, errlen, "%s: write failed: %s", w->base, strerror(errno));
     if (nreadings)
         *nreadings = nr;
     if (nlabels)
@@ -277,7 +266,7 @@ int sim_csv_close(sim_csv *w, char *err, size_t errlen)
             rc = -1;
     }
     if (rc < 0)
-        set_err(err, errlen, "%s: write failed: %s", w->base, strerror(errno));
+        errbuf_set(err, errlen, "%s: write failed: %s", w->base, strerror(errno));
     json_decref(w->windows);
     free(w);
     return rc;

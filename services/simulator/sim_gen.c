@@ -7,10 +7,11 @@
 
 #include <jansson.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "errbuf.h"
 
 #define TWO_PI 6.283185307179586
 #define DAY_S 86400.0
@@ -34,18 +35,6 @@ const char *sim_subtype_name(int sub)
 const char *sim_subtype_type(int sub)
 {
     return (sub >= 0 && sub < SIM_NSUB) ? sub_types[sub] : "?";
-}
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
 }
 
 void sim_anomaly_defaults(sim_anomaly_cfg *cfg)
@@ -72,7 +61,7 @@ int sim_anomaly_mix_parse(const char *spec, sim_anomaly_cfg *cfg, char *err, siz
         size_t len = end ? (size_t)(end - p) : strlen(p);
         char item[64];
         if (len >= sizeof item) {
-            set_err(err, errlen, "anomaly mix entry '%.*s' is too long", (int)len, p);
+            errbuf_set(err, errlen, "anomaly mix entry '%.*s' is too long", (int)len, p);
             return -1;
         }
         memcpy(item, p, len);
@@ -84,8 +73,8 @@ int sim_anomaly_mix_parse(const char *spec, sim_anomaly_cfg *cfg, char *err, siz
             char *e;
             weight = strtod(colon + 1, &e);
             if (e == colon + 1 || *e || !isfinite(weight) || weight < 0) {
-                set_err(err, errlen, "anomaly mix entry '%s': weight '%s' is not >= 0", item,
-                        colon + 1);
+                errbuf_set(err, errlen, "anomaly mix entry '%s': weight '%s' is not >= 0", item,
+                           colon + 1);
                 return -1;
             }
         }
@@ -106,10 +95,10 @@ int sim_anomaly_mix_parse(const char *spec, sim_anomaly_cfg *cfg, char *err, siz
                 }
         }
         if (!matched) {
-            set_err(err, errlen,
-                    "anomaly mix: unknown '%s' (subtypes: spike drop absurd stuck dropout "
-                    "contextual level_shift drift spread; types: point contextual change_point)",
-                    item);
+            errbuf_set(err, errlen,
+                       "anomaly mix: unknown '%s' (subtypes: spike drop absurd stuck dropout "
+                       "contextual level_shift drift spread; types: point contextual change_point)",
+                       item);
             return -1;
         }
         any = 1;
@@ -119,7 +108,7 @@ int sim_anomaly_mix_parse(const char *spec, sim_anomaly_cfg *cfg, char *err, siz
     for (int s = 0; s < SIM_NSUB; s++)
         sum += w[s];
     if (!any || sum <= 0) {
-        set_err(err, errlen, "anomaly mix '%s' has no positive weight", spec ? spec : "");
+        errbuf_set(err, errlen, "anomaly mix '%s' has no positive weight", spec ? spec : "");
         return -1;
     }
     memcpy(cfg->weights, w, sizeof w);

@@ -8,10 +8,11 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "errbuf.h"
 
 static const char *const metric_names[SIM_NMETRICS] = {"temperature", "humidity", "pressure"};
 
@@ -28,18 +29,6 @@ int sim_metric_index(const char *name)
         if (strcmp(name, metric_names[i]) == 0)
             return i;
     return -1;
-}
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
 }
 
 typedef struct {
@@ -126,17 +115,17 @@ static int apply_fields(json_t *obj, const field *tab, size_t ntab, void *dst,
             if (strcmp(tab[i].key, key) == 0)
                 break;
         if (i == ntab) {
-            set_err(err, errlen, "%s: unknown key '%s'", where, key);
+            errbuf_set(err, errlen, "%s: unknown key '%s'", where, key);
             return -1;
         }
         if (!json_is_number(val)) {
-            set_err(err, errlen, "%s.%s: must be a number", where, key);
+            errbuf_set(err, errlen, "%s.%s: must be a number", where, key);
             return -1;
         }
         double v = json_number_value(val);
         if (!isfinite(v) || v < tab[i].lo || v > tab[i].hi) {
-            set_err(err, errlen, "%s.%s: %g is outside [%g, %g]", where, key, v, tab[i].lo,
-                    tab[i].hi);
+            errbuf_set(err, errlen, "%s.%s: %g is outside [%g, %g]", where, key, v, tab[i].lo,
+                       tab[i].hi);
             return -1;
         }
         *(double *)((char *)dst + tab[i].off) = v;
@@ -148,20 +137,20 @@ static int copy_name(char *dst, json_t *val, const char *where, const char *key,
                      size_t errlen)
 {
     if (!json_is_string(val)) {
-        set_err(err, errlen, "%s.%s: must be a string", where, key);
+        errbuf_set(err, errlen, "%s.%s: must be a string", where, key);
         return -1;
     }
     const char *s = json_string_value(val);
     size_t n = strlen(s);
     if (n == 0 || n >= SIM_NAME_MAX) {
-        set_err(err, errlen, "%s.%s: must be 1..%d characters", where, key, SIM_NAME_MAX - 1);
+        errbuf_set(err, errlen, "%s.%s: must be 1..%d characters", where, key, SIM_NAME_MAX - 1);
         return -1;
     }
     for (const char *p = s; *p; p++) {
         char c = *p;
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '_' || c == '-' || c == '.')) {
-            set_err(err, errlen, "%s.%s: '%s' may only hold [A-Za-z0-9_.-]", where, key, s);
+            errbuf_set(err, errlen, "%s.%s: '%s' may only hold [A-Za-z0-9_.-]", where, key, s);
             return -1;
         }
     }
@@ -174,7 +163,7 @@ static int parse_profile(json_t *o, int idx, sim_profile *p, char *err, size_t e
     char where[64];
     snprintf(where, sizeof where, "profiles[%d]", idx);
     if (!json_is_object(o)) {
-        set_err(err, errlen, "%s: must be an object", where);
+        errbuf_set(err, errlen, "%s: must be an object", where);
         return -1;
     }
     memset(p, 0, sizeof *p);
@@ -184,7 +173,7 @@ static int parse_profile(json_t *o, int idx, sim_profile *p, char *err, size_t e
 
     json_t *name = json_object_get(o, "name");
     if (!name) {
-        set_err(err, errlen, "%s: missing 'name'", where);
+        errbuf_set(err, errlen, "%s: missing 'name'", where);
         return -1;
     }
     if (copy_name(p->name, name, where, "name", err, errlen) < 0)
@@ -199,7 +188,7 @@ static int parse_profile(json_t *o, int idx, sim_profile *p, char *err, size_t e
                      where, err, errlen) < 0)
         return -1;
     if (p->interval_s != floor(p->interval_s)) {
-        set_err(err, errlen, "%s.interval_s: must be a whole number of seconds", where);
+        errbuf_set(err, errlen, "%s.interval_s: must be a whole number of seconds", where);
         return -1;
     }
     json_t *v;
@@ -209,7 +198,7 @@ static int parse_profile(json_t *o, int idx, sim_profile *p, char *err, size_t e
     if ((v = json_object_get(o, "site")) && copy_name(p->site, v, where, "site", err, errlen) < 0)
         return -1;
     if ((v = json_object_get(o, "comment")) && !json_is_string(v)) {
-        set_err(err, errlen, "%s.comment: must be a string", where);
+        errbuf_set(err, errlen, "%s.comment: must be a string", where);
         return -1;
     }
     for (int m = 0; m < SIM_NMETRICS; m++) {
@@ -219,7 +208,7 @@ static int parse_profile(json_t *o, int idx, sim_profile *p, char *err, size_t e
         char mwhere[96];
         snprintf(mwhere, sizeof mwhere, "%s.%s", where, metric_names[m]);
         if (!json_is_object(mo)) {
-            set_err(err, errlen, "%s: must be an object", mwhere);
+            errbuf_set(err, errlen, "%s: must be an object", mwhere);
             return -1;
         }
         static const char *const mextra[] = {"comment", NULL};
@@ -229,12 +218,12 @@ static int parse_profile(json_t *o, int idx, sim_profile *p, char *err, size_t e
     }
     double rh = p->m[SIM_HUMIDITY].base;
     if (rh <= 0 || rh > 100) {
-        set_err(err, errlen, "%s.humidity.base: %g is not a relative humidity in (0, 100]", where,
-                rh);
+        errbuf_set(err, errlen, "%s.humidity.base: %g is not a relative humidity in (0, 100]",
+                   where, rh);
         return -1;
     }
     if (p->m[SIM_PRESSURE].base <= 0) {
-        set_err(err, errlen, "%s.pressure.base: must be positive", where);
+        errbuf_set(err, errlen, "%s.pressure.base: must be positive", where);
         return -1;
     }
     return 0;
@@ -247,12 +236,12 @@ int sim_profiles_parse(const char *json, size_t len, sim_profile_set *out, char 
     sim_profile *arr = NULL;
     json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        set_err(err, errlen, "invalid JSON at line %d column %d: %s", jerr.line, jerr.column,
-                jerr.text);
+        errbuf_set(err, errlen, "invalid JSON at line %d column %d: %s", jerr.line, jerr.column,
+                   jerr.text);
         goto out;
     }
     if (!json_is_object(root)) {
-        set_err(err, errlen, "top level must be an object with a 'profiles' array");
+        errbuf_set(err, errlen, "top level must be an object with a 'profiles' array");
         goto out;
     }
     const char *key;
@@ -260,23 +249,23 @@ int sim_profiles_parse(const char *json, size_t len, sim_profile_set *out, char 
     json_object_foreach(root, key, val)
     {
         if (strcmp(key, "profiles") && strcmp(key, "fleet") && strcmp(key, "comment")) {
-            set_err(err, errlen, "unknown top-level key '%s'", key);
+            errbuf_set(err, errlen, "unknown top-level key '%s'", key);
             goto out;
         }
     }
     json_t *profiles = json_object_get(root, "profiles");
     if (!json_is_array(profiles) || json_array_size(profiles) == 0) {
-        set_err(err, errlen, "'profiles' must be a non-empty array");
+        errbuf_set(err, errlen, "'profiles' must be a non-empty array");
         goto out;
     }
     size_t n = json_array_size(profiles);
     if (n > 1000) {
-        set_err(err, errlen, "too many profiles (%zu > 1000)", n);
+        errbuf_set(err, errlen, "too many profiles (%zu > 1000)", n);
         goto out;
     }
     arr = calloc(n, sizeof *arr);
     if (!arr) {
-        set_err(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
@@ -284,12 +273,12 @@ int sim_profiles_parse(const char *json, size_t len, sim_profile_set *out, char 
             goto out;
         for (size_t j = 0; j < i; j++) {
             if (strcmp(arr[i].name, arr[j].name) == 0) {
-                set_err(err, errlen, "profile '%s' is defined twice", arr[i].name);
+                errbuf_set(err, errlen, "profile '%s' is defined twice", arr[i].name);
                 goto out;
             }
             if (strcmp(arr[i].id_prefix, arr[j].id_prefix) == 0) {
-                set_err(err, errlen, "profiles '%s' and '%s' share id_prefix '%s'", arr[j].name,
-                        arr[i].name, arr[i].id_prefix);
+                errbuf_set(err, errlen, "profiles '%s' and '%s' share id_prefix '%s'", arr[j].name,
+                           arr[i].name, arr[i].id_prefix);
                 goto out;
             }
         }
@@ -298,7 +287,7 @@ int sim_profiles_parse(const char *json, size_t len, sim_profile_set *out, char 
     out->fleet[0] = '\0';
     if (fleet) {
         if (!json_is_string(fleet) || strlen(json_string_value(fleet)) >= sizeof out->fleet) {
-            set_err(err, errlen, "'fleet' must be a string shorter than %zu", sizeof out->fleet);
+            errbuf_set(err, errlen, "'fleet' must be a string shorter than %zu", sizeof out->fleet);
             goto out;
         }
         memcpy(out->fleet, json_string_value(fleet), strlen(json_string_value(fleet)) + 1);
@@ -319,23 +308,23 @@ int sim_profiles_load(const char *path, sim_profile_set *out, char *err, size_t 
     char *buf = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) {
-        set_err(err, errlen, "%s: %s", path, strerror(errno));
+        errbuf_set(err, errlen, "%s: %s", path, strerror(errno));
         goto out;
     }
     size_t cap = 1 << 20, len;
     buf = malloc(cap);
     if (!buf) {
-        set_err(err, errlen, "%s: out of memory", path);
+        errbuf_set(err, errlen, "%s: out of memory", path);
         goto out;
     }
     len = fread(buf, 1, cap, f);
     if (ferror(f) || len == cap) {
-        set_err(err, errlen, "%s: read error or larger than 1 MiB", path);
+        errbuf_set(err, errlen, "%s: read error or larger than 1 MiB", path);
         goto out;
     }
     char msg[256];
     if (sim_profiles_parse(buf, len, out, msg, sizeof msg) < 0) {
-        set_err(err, errlen, "%s: %s", path, msg);
+        errbuf_set(err, errlen, "%s: %s", path, msg);
         goto out;
     }
     rc = 0;
@@ -381,7 +370,7 @@ int sim_fleet_parse(const char *spec, const sim_profile_set *set, sim_fleet_entr
         while (ilen > 0 && p[ilen - 1] == ' ')
             ilen--;
         if (ilen >= sizeof item) {
-            set_err(err, errlen, "fleet entry '%.*s' is too long", (int)ilen, p);
+            errbuf_set(err, errlen, "fleet entry '%.*s' is too long", (int)ilen, p);
             return -1;
         }
         memcpy(item, p, ilen);
@@ -394,18 +383,18 @@ int sim_fleet_parse(const char *spec, const sim_profile_set *set, sim_fleet_entr
             errno = 0;
             count = strtol(colon + 1, &cend, 10);
             if (errno || cend == colon + 1 || *cend || count < 0 || count > 1000000) {
-                set_err(err, errlen, "fleet entry '%s': count '%s' is not 0..1000000", item,
-                        colon + 1);
+                errbuf_set(err, errlen, "fleet entry '%s': count '%s' is not 0..1000000", item,
+                           colon + 1);
                 return -1;
             }
         }
         int idx = sim_profiles_find(set, item);
         if (idx < 0) {
-            set_err(err, errlen, "fleet entry '%s': no such profile", item);
+            errbuf_set(err, errlen, "fleet entry '%s': no such profile", item);
             return -1;
         }
         if (n >= max) {
-            set_err(err, errlen, "fleet has more than %d entries", max);
+            errbuf_set(err, errlen, "fleet has more than %d entries", max);
             return -1;
         }
         out[n].profile = idx;
@@ -414,7 +403,7 @@ int sim_fleet_parse(const char *spec, const sim_profile_set *set, sim_fleet_entr
         p = end;
     }
     if (n == 0) {
-        set_err(err, errlen, "fleet spec is empty");
+        errbuf_set(err, errlen, "fleet spec is empty");
         return -1;
     }
     return n;
