@@ -13,6 +13,7 @@
 
 #include "errbuf.h"
 #include "hex.h"
+#include "jsonbuf.h"
 #include "keccak.h"
 
 static const char *const type_names[] = {"point", "contextual", "change_point"};
@@ -74,11 +75,7 @@ int anomaly_to_json(const anomaly *a, char *buf, size_t cap)
     if (a->model_version >= 0 &&
         json_object_set_new(o, "model_version", json_integer(a->model_version)))
         goto out;
-    size_t n = json_dumpb(o, buf, cap, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
-    if (n == 0 || n >= cap)
-        goto out;
-    buf[n] = '\0';
-    rc = (int)n;
+    rc = jsonbuf_dump(o, buf, cap);
 out:
     json_decref(o);
     return rc;

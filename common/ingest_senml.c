@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "ingest_adapters.h"
+#include "jsonbuf.h"
 
 #define SENML_REL_LIMIT 268435456.0 /* 2^28 seconds */
 
@@ -164,21 +165,9 @@ int ia_senml_decode(ingest *ig, const char *topic, const char *payload, size_t l
     if (!mine)
         return IA_NOT_MINE;
     const char *topic_name = strrchr(topic, '/') ? strrchr(topic, '/') + 1 : topic;
-    if (len > READING_MAX_PAYLOAD) {
-        errbuf_set(err, errlen, "payload of %zu bytes exceeds %d", len, READING_MAX_PAYLOAD);
-        return READING_ERR_TOO_LARGE;
-    }
-    json_error_t jerr;
-    root = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        errbuf_set(err, errlen, "invalid JSON: %s", jerr.text);
-        return READING_ERR_JSON;
-    }
-    if (!json_is_array(root)) {
-        errbuf_set(err, errlen, "a SenML pack must be a JSON array");
-        rc = READING_ERR_TYPE;
-        goto out;
-    }
+    if ((rc = jsonbuf_parse(payload, len, JSON_ARRAY, "a SenML pack must be a JSON array", &root,
+                            err, errlen)) < 0)
+        return rc;
     senml_base b;
     memset(&b, 0, sizeof b);
     size_t i;

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "ingest_adapters.h"
+#include "jsonbuf.h"
 
 static int ignored_sensor(const ingest *ig, const char *name)
 {
@@ -96,21 +97,10 @@ int ia_tasmota_decode(ingest *ig, const char *topic, const char *payload, size_t
         errbuf_set(err, errlen, "no usable device topic");
         return READING_ERR_SENSOR;
     }
-    if (len > READING_MAX_PAYLOAD) {
-        errbuf_set(err, errlen, "payload of %zu bytes exceeds %d", len, READING_MAX_PAYLOAD);
-        return READING_ERR_TOO_LARGE;
-    }
-    json_error_t jerr;
-    root = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        errbuf_set(err, errlen, "invalid JSON: %s", jerr.text);
-        return READING_ERR_JSON;
-    }
-    if (!json_is_object(root)) {
-        errbuf_set(err, errlen, "a Tasmota SENSOR message must be a JSON object");
-        rc = READING_ERR_TYPE;
-        goto out;
-    }
+    if ((rc = jsonbuf_parse(payload, len, JSON_OBJECT,
+                            "a Tasmota SENSOR message must be a JSON object", &root, err, errlen)) <
+        0)
+        return rc;
     const char *temp_unit = "C", *press_unit = "hPa";
     if ((rc = unit_member(root, "TempUnit", &temp_unit, err, errlen)) < 0 ||
         (rc = unit_member(root, "PressureUnit", &press_unit, err, errlen)) < 0)

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "ingest_adapters.h"
+#include "jsonbuf.h"
 
 /* 1 when the friendly name is one of Zigbee2MQTT's non-reading topics.
  * An attribute copy ({name}/temperature -> 21.4) is told from a device
@@ -68,21 +69,9 @@ int ia_z2m_decode(ingest *ig, const char *topic, const char *payload, size_t len
     }
     if (not_a_device(ig, name, payload, len))
         return 0;
-    if (len > READING_MAX_PAYLOAD) {
-        errbuf_set(err, errlen, "payload of %zu bytes exceeds %d", len, READING_MAX_PAYLOAD);
-        return READING_ERR_TOO_LARGE;
-    }
-    json_error_t jerr;
-    root = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        errbuf_set(err, errlen, "invalid JSON: %s", jerr.text);
-        return READING_ERR_JSON;
-    }
-    if (!json_is_object(root)) {
-        errbuf_set(err, errlen, "a Zigbee2MQTT message must be a JSON object");
-        rc = READING_ERR_TYPE;
-        goto out;
-    }
+    if ((rc = jsonbuf_parse(payload, len, JSON_OBJECT,
+                            "a Zigbee2MQTT message must be a JSON object", &root, err, errlen)) < 0)
+        return rc;
     memset(out, 0, sizeof *out);
     out->ts = now;
     const char *key;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "errbuf.h"
+#include "jsonbuf.h"
 
 static const char *const err_names[] = {"ok",        "too_large", "json",     "type", "no_metric",
                                         "sensor_id", "timestamp", "too_many", "format"};
@@ -68,28 +69,15 @@ int reading_decode_json(const char *sensor_id, const void *payload, size_t len, 
 {
     int rc = 0;
     json_t *root = NULL;
-    json_error_t jerr;
 
     if (!sensor_id_valid(sensor_id)) {
         errbuf_set(err, errlen, "invalid sensor id");
         return READING_ERR_SENSOR;
     }
-    if (len > READING_MAX_PAYLOAD) {
-        errbuf_set(err, errlen, "payload of %zu bytes exceeds %d", len, READING_MAX_PAYLOAD);
-        return READING_ERR_TOO_LARGE;
-    }
-    /* jansson rejects NaN/Infinity literals and reports 1e999 as overflow;
-     * JSON_REJECT_DUPLICATES stops a second "temperature" hiding the first. */
-    root = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        errbuf_set(err, errlen, "invalid JSON: %s", jerr.text);
-        return READING_ERR_JSON;
-    }
-    if (!json_is_object(root)) {
-        errbuf_set(err, errlen, "a reading must be a JSON object");
-        rc = READING_ERR_TYPE;
-        goto out;
-    }
+    /* Size bound, no NaN/Infinity, no duplicate members: see jsonbuf.h. */
+    if ((rc = jsonbuf_parse(payload, len, JSON_OBJECT, "a reading must be a JSON object", &root,
+                            err, errlen)) < 0)
+        return rc;
     memset(out, 0, sizeof *out);
     memcpy(out->sensor_id, sensor_id, strlen(sensor_id) + 1);
     out->ts = now;
@@ -157,11 +145,7 @@ int reading_encode_json(const reading *r, char *buf, size_t cap)
         if (json_object_set_new(o, r->m[i].name, json_real(r->m[i].value)) != 0)
             goto out;
     }
-    size_t n = json_dumpb(o, buf, cap, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
-    if (n == 0 || n >= cap)
-        goto out;
-    buf[n] = '\0';
-    rc = (int)n;
+    rc = jsonbuf_dump(o, buf, cap);
 out:
     json_decref(o);
     return rc;

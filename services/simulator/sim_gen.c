@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "errbuf.h"
+#include "jsonbuf.h"
 
 #define TWO_PI 6.283185307179586
 #define DAY_S 86400.0
@@ -117,21 +118,12 @@ int sim_anomaly_mix_parse(const char *spec, sim_anomaly_cfg *cfg, char *err, siz
 
 int sim_label_encode_json(const sim_label *l, char *buf, size_t cap)
 {
-    int rc = -1;
     json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:f, s:f, s:i, s:f}", "id", l->id, "sensor_id",
                           l->sensor_id, "type", sim_subtype_type(l->subtype), "subtype",
                           sim_subtype_name(l->subtype), "metric", sim_metric_name(l->metric),
                           "start_ts", l->start_ts, "end_ts", l->end_ts, "nsamples", l->nsamples,
                           "magnitude", l->magnitude);
-    if (!o)
-        goto out;
-    size_t n =
-        json_dumpb(o, buf, cap, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
-    if (n == 0 || n >= cap)
-        goto out;
-    buf[n] = '\0';
-    rc = (int)n;
-out:
+    int rc = jsonbuf_dump(o, buf, cap);
     json_decref(o);
     return rc;
 }

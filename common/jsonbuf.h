@@ -1,0 +1,42 @@
+/*
+ * jsonbuf — JSON between jansson values and caller-owned message buffers,
+ * with the conventions every message on our topics follows, so they are
+ * written down once:
+ *   - out: compact, members in insertion order, reals with 15 significant
+ *     digits (enough to round-trip what sensors send, short on the wire),
+ *     NUL-terminated, never truncated;
+ *   - in: at most READING_MAX_PAYLOAD bytes, duplicate members rejected
+ *     (a second "temperature" must not hide the first), NaN/Infinity
+ *     literals rejected (jansson never accepts them; 1e999 is an
+ *     overflow error), and the top-level type checked.
+ * Errors in are reported with the READING_ERR_* codes of reading.h.
+ */
+#ifndef COMMON_JSONBUF_H
+#define COMMON_JSONBUF_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/** Serialise a JSON value in the wire form described above.
+ *  Returns: the length written (without the NUL), or -1 when o is NULL,
+ *           cannot be serialised, or does not fit in cap-1 bytes (buf's
+ *           contents are then unspecified).
+ *  Out: buf: caller-owned, cap bytes.
+ *  In:  o:   the value (not consumed: the caller keeps its reference).
+ *  No allocation beyond jansson's own; thread-safe for distinct buffers. */
+int jsonbuf_dump(const json_t *o, char *buf, size_t cap);
+
+/** Parse a message payload (not NUL-terminated) into a JSON value of the
+ *  given top-level type.
+ *  Returns: 0, or READING_ERR_TOO_LARGE (len > READING_MAX_PAYLOAD),
+ *           READING_ERR_JSON (not JSON, or a duplicate member) or
+ *           READING_ERR_TYPE (top level is not `type`; the reason is then
+ *           type_msg verbatim).
+ *  Out: out: on 0, a new reference the caller must json_decref; else NULL.
+ *       err: the reason on failure (errlen bytes, may be NULL).
+ *  In:  payload, len: the message; type: JSON_OBJECT or JSON_ARRAY;
+ *       type_msg: the reason to report for a wrong top-level type. */
+int jsonbuf_parse(const void *payload, size_t len, json_type type, const char *type_msg,
+                  json_t **out, char *err, size_t errlen);
+
+#endif
