@@ -32,7 +32,6 @@ w=$((SOAK_SECONDS / 4))
 SOAK_WARMUP_S=${SOAK_WARMUP_S:-$((w < 120 ? w : 120))}
 SOAK_RSS_PCT=${SOAK_RSS_PCT:-10}
 SOAK_RSS_SLACK_KB=${SOAK_RSS_SLACK_KB:-2048}
-SOAK_CACHE_BYTES=${SOAK_CACHE_BYTES:-2048}
 SOAK_WS_CLIENTS=${SOAK_WS_CLIENTS:-20}
 OUT=$ROOT/tests/out
 mkdir -p "$OUT"
@@ -67,7 +66,13 @@ chain_total() {
 
 next=$((t0 + SOAK_WARMUP_S))
 while [ $((SECONDS - t0)) -lt "$SOAK_SECONDS" ]; do
-    for s in "${SERVICES[@]}"; do svc_alive "$s" || fail "$s died $((SECONDS - t0)) s into the soak"; done
+    for s in "${SERVICES[@]}"; do
+        if ! svc_alive "$s"; then
+            how="crashed or was killed"
+            grep -q ' stopp\(ed\|ing\)' "$(svc_log "$s")" && how="stopped cleanly: something sent it SIGTERM/SIGINT"
+            fail "$s died $((SECONDS - t0)) s into the soak ($how)"
+        fi
+    done
     if [ $SECONDS -ge $next ]; then
         row="$((SECONDS - t0))"
         for s in "${SERVICES[@]}"; do row+=",$(rss_kb "${SVC_PID[$s]}")"; done
@@ -105,25 +110,28 @@ grep -q 'verify: OK' <<<"$VERIFY" || fail "chainlogger verify: $VERIFY"
 # Memory: per service, the mean of all samples and of the last quarter.
 MEM=$(node -e '
 const fs = require("fs");
-const [file, pct, slackKb, cacheBytes] = process.argv.slice(1);
+const [file, pct, slackKb] = process.argv.slice(1);
 const rows = fs.readFileSync(file, "utf8").trim().split("\n");
 const head = rows.shift().split(",");
 const data = rows.map((r) => r.split(",").map(Number));
 if (data.length < 4) { console.log("ERROR too few samples: " + data.length); process.exit(0); }
 const q = Math.max(1, Math.floor(data.length / 4));
 const mean = (a) => a.reduce((x, y) => x + y, 0) / a.length;
-const chainCol = head.indexOf("chain_anomalies");
-const chainAll = mean(data.map((r) => r[chainCol])), chainLast = mean(data.slice(-q).map((r) => r[chainCol]));
+const slope = (xs, ys) => { const mx = mean(xs), my = mean(ys); let n = 0, d = 0;
+  for (let i = 0; i < xs.length; i++) { n += (xs[i] - mx) * (ys[i] - my); d += (xs[i] - mx) ** 2; } return d ? n / d : 0; };
+const ts = data.map((r) => r[0]);
+const chain = data.map((r) => r[head.indexOf("chain_anomalies")]);
 for (let c = 1; c < head.length - 1; c++) {
   const name = head[c].replace(/_kb$/, "");
-  const all = mean(data.map((r) => r[c])), last = mean(data.slice(-q).map((r) => r[c]));
-  const first = data[0][c], max = Math.max(...data.map((r) => r[c]));
-  let allowed = all * (1 + Number(pct) / 100) + Number(slackKb);
-  if (name === "gateway") allowed += Math.max(0, chainLast - chainAll) * Number(cacheBytes) / 1024;
+  const ys = data.map((r) => r[c]);
+  const all = mean(ys), last = mean(ys.slice(-q));
+  const allowed = all * (1 + Number(pct) / 100) + Number(slackKb);
+  const perMin = slope(ts, ys) * 60, perK = slope(chain, ys) * 1000;
   const checked = !["mosquitto", "ganache"].includes(name);
   const verdict = !checked ? "info" : last <= allowed ? "flat" : "GROWS";
-  console.log([name, first, Math.round(all), Math.round(last), max, Math.round(allowed), verdict].join(" "));
-}' "$T/rss.csv" "$SOAK_RSS_PCT" "$SOAK_RSS_SLACK_KB" "$SOAK_CACHE_BYTES")
+  console.log([name, ys[0], Math.round(all), Math.round(last), Math.max(...ys), Math.round(allowed),
+               perMin.toFixed(0), isFinite(perK) ? perK.toFixed(0) : "-", verdict].join(" "));
+}' "$T/rss.csv" "$SOAK_RSS_PCT" "$SOAK_RSS_SLACK_KB")
 
 # Error lines: the services log "<time> <level> <service> ..."; none at error.
 errors=0
@@ -147,9 +155,9 @@ samples=$(($(wc -l <"$T/rss.csv") - 1))
     echo "soak: error_lines $errors"
     echo "soak: warn_lines $warns"
     echo "soak: rss_samples $samples (after ${SOAK_WARMUP_S}s warm-up, every ${SOAK_SAMPLE_S}s)"
-    echo "  service      first_kB   mean_kB  lastq_kB    max_kB allowed_kB verdict"
-    while read -r name first all last max allowed verdict; do
-        printf '  %-11s %9s %9s %9s %9s %10s %s\n' "$name" "$first" "$all" "$last" "$max" "$allowed" "$verdict"
+    echo "  service      first_kB   mean_kB  lastq_kB    max_kB allowed_kB kB/min kB/1k_anomalies verdict"
+    while read -r name first all last max allowed permin perk verdict; do
+        printf '  %-11s %9s %9s %9s %9s %10s %6s %15s %s\n' "$name" "$first" "$all" "$last" "$max" "$allowed" "$permin" "$perk" "$verdict"
     done <<<"$MEM"
     echo "  verify: $(grep -o 'journal=.*' <<<"$VERIFY" | head -1)"
 } | tee "${SOAK_SUMMARY:-$T/summary.txt}"

@@ -139,6 +139,10 @@ stack_start() {
     wait_port "$GATEWAY_PORT" 20 || fail "gateway did not listen"
     wait_for 20 sh -c "curl -sf http://127.0.0.1:$GATEWAY_PORT/healthz" || fail "/healthz never 200"
     wait_for 20 grep -q mqtt_connected "$(svc_log chainlogger)" || fail "chainlogger not connected"
+    # Readings published before the detector's session subscribed would not
+    # reach it: wait for its connection, then a moment for the SUBACK.
+    wait_for 20 grep -q mqtt_connected "$(svc_log detector)" || fail "detector not connected"
+    sleep 1
 }
 
 # verify_line: `chainlogger verify`'s summary line ("journal=N chain=N ...").

@@ -176,6 +176,11 @@ gateway_fault() {
         sleep 0.2
     done
     [ "$n" = "$WS_CLIENTS" ] || fail "$name: $n of $WS_CLIENTS WebSocket clients reconnected within 20 s"
+    # ... and the feed flows to them again.
+    local m0
+    m0=$(ws_field messages)
+    wait_for 20 sh -c "[ \$(node -e 'console.log(JSON.parse(require(\"fs\").readFileSync(\"$T/ws.json\")).messages)') -gt $m0 ]" ||
+        fail "$name: no WebSocket message after the clients reconnected"
     after_fault "$name" "ws_reconnected=$n/$WS_CLIENTS in ${w} ms"
 }
 
