@@ -182,8 +182,19 @@ ENV
     # itself in WATCH_PID: the nodes are stopped when that process is gone.
     if [ -n "${WATCH_PID:-}" ]; then
         (
-            while kill -0 "$WATCH_PID" 2>/dev/null; do sleep 1; done
-            [ -f "$dir/cluster.env" ] && "$0" stop "$dir"
+            # Remember the pids too: the caller may delete DIR on its way out.
+            known=""
+            while kill -0 "$WATCH_PID" 2>/dev/null; do
+                known=$(cat "$dir"/n*.pid 2>/dev/null | tr '\n' ' ')
+                sleep 1
+            done
+            if [ -f "$dir/cluster.env" ]; then
+                "$0" stop "$dir"
+            else
+                for p in $known; do
+                    grep -qa "$dir/n" "/proc/$p/cmdline" 2>/dev/null && kill -KILL "$p"
+                done
+            fi
         ) >/dev/null 2>&1 </dev/null &
     fi
     if ! wait_ready "$dir"; then

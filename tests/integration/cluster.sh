@@ -102,6 +102,7 @@ PARTS=2
 WATCH_PID=$$ NODES=3 PARTITIONS=$PARTS scripts/cluster.sh start "$T/nats" >"$T/cluster.log" 2>&1 \
     || { cat "$T/cluster.log" >&2; fail "cluster did not start"; }
 . "$T/nats/cluster.env"
+PIDS+=($NATS_PIDS) # stopped by lib.sh's cleanup whatever the outcome
 read -r -a MP <<<"$NATS_MQTT_PORTS"
 u() { local s=""; for i in "$@"; do s+="tcp://127.0.0.1:${MP[$((i - 1))]},"; done; echo "${s%,}"; }
 start_ganache
