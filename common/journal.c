@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "log.h"
 
 #define MAGIC "IOTAJNL1"
@@ -666,13 +667,7 @@ int64_t journal_find(journal *j, const uint8_t id[32])
 int journal_wait(journal *j, uint64_t count, int timeout_ms)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += timeout_ms / 1000;
-    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    deadline_after_ms(&ts, timeout_ms);
     pthread_mutex_lock(&j->mu);
     while (j->n <= count) {
         if (pthread_cond_timedwait(&j->grew, &j->mu, &ts) != 0)

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "deadline.h"
 #include "log.h"
 
 #define MQTT_MAX_URIS 16
@@ -161,14 +162,7 @@ static void *monitor_main(void *arg)
             }
             /* Back off before the next attempt, whatever this one does. */
             struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            long ms = c->backoff_ms;
-            until.tv_sec += ms / 1000;
-            until.tv_nsec += (ms % 1000) * 1000000L;
-            if (until.tv_nsec >= 1000000000L) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000L;
-            }
+            deadline_after_ms(&until, c->backoff_ms);
             while (!c->stop && (c->connecting || !c->connected)) {
                 if (pthread_cond_timedwait(&c->cv, &c->mu, &until) == ETIMEDOUT)
                     break;
@@ -292,21 +286,10 @@ int mqtt_client_is_connected(mqtt_client *c)
     return v;
 }
 
-static void deadline_after(struct timespec *ts, int timeout_ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += timeout_ms / 1000;
-    ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 int mqtt_client_wait_connected(mqtt_client *c, int timeout_ms)
 {
     struct timespec until;
-    deadline_after(&until, timeout_ms);
+    deadline_after_ms(&until, timeout_ms);
     pthread_mutex_lock(&c->mu);
     while (!c->connected) {
         if (pthread_cond_timedwait(&c->cv, &c->mu, &until) == ETIMEDOUT)

@@ -27,6 +27,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "deadline.h"
 #include "hex.h"
 #include "log.h"
 #include "rpc.h"
@@ -63,13 +64,7 @@ static double wall_now(void)
 static int nap(gw_chain *c, long ms)
 {
     struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    deadline_after_ms(&until, ms);
     pthread_mutex_lock(&c->mu);
     while (!c->stop && pthread_cond_timedwait(&c->cv, &c->mu, &until) != ETIMEDOUT) {
     }
