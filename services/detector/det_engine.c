@@ -25,6 +25,7 @@
 #define MIN_TRAIN 64    /* vectors needed for a first forest */
 #define NOISE_MIN 2.0 /* log2 step-variance ratio of a noise change (recent ~7x usual) */
 #define PRESENT_MIN 100 /* consecutive readings with a metric before its absence is a dropout */
+#define EVENT_COOLDOWN 2 /* readings after an event before a candidate may start a new one */
 
 enum { ST_IDLE = 0, ST_PENDING, ST_POINT, ST_STUCK, ST_CHANGE, ST_CONTEXT };
 enum { CH_SHIFT = 0, CH_SPREAD = 1 };
@@ -655,6 +656,15 @@ static void reset_stream(det_stream *st)
     tsfeatures_init(&st->fs);
 }
 
+/* An event is over: back to normal, where the next EVENT_COOLDOWN
+ * readings may not start another event unless physically absurd (see
+ * ST_IDLE), so the tail of this one is not reported a second time. */
+static void end_event(det_stream *st)
+{
+    st->state = ST_IDLE;
+    st->cooldown = EVENT_COOLDOWN;
+}
+
 static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, double ts, double x,
                            det_result *res, anomaly *alerts, int cap, int *na)
 {
@@ -861,8 +871,7 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
                 fill_alert(&a, sen->id, md->metric, ANOMALY_POINT, &st->p);
                 explain_point(e, md, &a, &st->p, NULL);
                 emit(e, alerts, cap, na, &a);
-                st->state = ST_IDLE;
-                st->cooldown = 2;
+                end_event(st);
             }
             break;
         }
@@ -870,16 +879,14 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
             if (candidate) {
                 learn = 0;
             } else {
-                st->state = ST_IDLE;
-                st->cooldown = 2;
+                end_event(st);
             }
             break;
         case ST_STUCK:
             if (repeated) {
                 learn = 0;
             } else {
-                st->state = ST_IDLE;
-                st->cooldown = 2;
+                end_event(st);
             }
             break;
         case ST_CHANGE:
@@ -936,8 +943,7 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
                     explain_change_end(&a, &cur, st->ev_ts, 0);
                     emit(e, alerts, cap, na, &a);
                 }
-                st->state = ST_IDLE;
-                st->cooldown = 2;
+                end_event(st);
                 st->back = 0.0;
                 learn = 1;
             } else if (ts - st->ev_ts > c->change_max_s) {
