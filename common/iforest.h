@@ -106,6 +106,10 @@ void iforest_score_batch(const iforest *f, const float *x, size_t n, double *out
 double iforest_explain(const iforest *f, const float *x, double *contrib, double *splits,
                        double *normal_splits);
 
+/** Shape accessors. Returns: the feature vector length the forest was
+ *  trained on (iforest_dim), its number of trees (iforest_ntrees), and
+ *  the depth every tree is stored at (iforest_depth: 2^depth leaves per
+ *  tree). In: f, not NULL. Thread-safe; allocate nothing. */
 int iforest_dim(const iforest *f);
 int iforest_ntrees(const iforest *f);
 /** Points actually used per tree (min(psi, n)). */
@@ -128,7 +132,13 @@ int iforest_write(const iforest *f, FILE *fp);
 int iforest_read(iforest **out, FILE *fp);
 
 /** iforest_write/iforest_read to/from a file. Saving writes a temporary
- *  file and renames it, so a crash never leaves a half-written model. */
+ *  file and renames it, so a crash never leaves a half-written model.
+ *  Returns: as iforest_write / iforest_read; also IFOREST_ERR_IO when the
+ *           file cannot be opened, and (save) IFOREST_ERR_ARG when path is
+ *           too long for its temporary name.
+ *  Out: *out (load): the forest, owned by the caller (iforest_destroy);
+ *       NULL on error.
+ *  In:  path: not kept. May block on disk I/O. */
 int iforest_save(const iforest *f, const char *path);
 int iforest_load(iforest **out, const char *path);
 

@@ -118,6 +118,14 @@ struct ingest {
 };
 
 /* ---- adapters (one file each) ---------------------------------------- */
+/** Decode one message of the adapter's format (the contract is at the top
+ *  of this file). Called by ingest_decode; thread-safe as it is.
+ *  Returns: IA_NOT_MINE, the number of readings, or a negative READING_ERR_*.
+ *  Out: out[0..cap-1]: the readings (caller-owned); err: the reason for an
+ *       error (errlen bytes).
+ *  In:  topic; payload[0..len-1] (not NUL-terminated); now: receipt time,
+ *       Unix seconds; ig: the context (ESPHome updates its group state
+ *       under ig->esphome.lock). */
 int ia_native_decode(ingest *ig, const char *topic, const char *payload, size_t len, double now,
                      reading *out, int cap, char *err, size_t errlen);
 int ia_z2m_decode(ingest *ig, const char *topic, const char *payload, size_t len, double now,

@@ -65,6 +65,9 @@ int journal_open(journal **out, const char *path, int do_fsync, size_t *dropped)
  *  runs): a torn tail is ignored, not cut, and every write returns JOURNAL_ERR_IO.
  *  Returns: 0 or a negative JOURNAL_ERR_*. */
 int journal_open_readonly(journal **out, const char *path);
+/** Flush what is still buffered (best effort: a failure is not reported;
+ *  callers that need durability call journal_sync first), close the file
+ *  and free the journal. j may be NULL. No other thread may use j. */
 void journal_close(journal *j);
 
 /** Append a new ACCEPTED entry with `id` and payload data[0..len-1], then

@@ -15,6 +15,7 @@ typedef struct {
     size_t pos; /* bytes absorbed into the current block */
 } keccak_ctx;
 
+/** Reset ctx to the empty state (caller-owned, e.g. on the stack). */
 void keccak_init(keccak_ctx *ctx);
 /** Absorb `len` bytes. `data` may be NULL when len is 0. */
 void keccak_update(keccak_ctx *ctx, const void *data, size_t len);

@@ -26,6 +26,7 @@ int log_level_parse(const char *name, enum log_level *out);
  *  word followed by key=value pairs. Thread-safe; never blocks on locks
  *  held by other modules. */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/** log_msg with a va_list (for wrappers); ap is consumed. Thread-safe. */
 void log_vmsg(enum log_level level, const char *fmt, va_list ap);
 
 /** Like log_msg, but at most one line per `interval_s` seconds for the

@@ -23,6 +23,8 @@ typedef struct {
     int err; /* -1 after any failure (no memory, unbalanced list) */
 } rlp_buf;
 
+/** Make b an empty buffer (no memory held until the first append).
+ *  Out: b: caller-owned struct; release its data with rlp_free. */
 void rlp_init(rlp_buf *b);
 /** Free the buffer's memory; the struct may be re-initialised. */
 void rlp_free(rlp_buf *b);

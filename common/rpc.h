@@ -20,6 +20,8 @@ enum {
 /** Create a client for `url` (copied) with a per-call timeout in ms.
  *  Out: *out, owned by the caller (rpc_client_destroy). Returns 0 or RPC_ERR_NOMEM. */
 int rpc_client_create(rpc_client **out, const char *url, long timeout_ms);
+/** Free the client and its connection. c may be NULL; no call may be in
+ *  flight on it. */
 void rpc_client_destroy(rpc_client *c);
 
 /** Call `method` with `params` (a JSON array; the reference is stolen, even on error).

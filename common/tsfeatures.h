@@ -95,6 +95,9 @@ typedef struct {
                               * usual): a noise change, unlike a level shift, raises it */
 } tsfeatures_info;
 
+/** Fill p with the defaults (lags 3, recent_n 60, short_n 6, level_days 1,
+ *  profile_days 7).
+ *  Out: p: caller-owned; every field is set. */
 void tsfeatures_params_default(tsfeatures_params *p);
 
 /** Feature vector length for these params: TSFEATURES_FIXED + lags. */
@@ -104,6 +107,7 @@ int tsfeatures_dim(const tsfeatures_params *p);
  *  "delta1", ...). Returns a static string. */
 const char *tsfeatures_name(int j);
 
+/** Reset s to "nothing seen yet" (caller-owned; allocates nothing). */
 void tsfeatures_init(tsfeatures_state *s);
 
 /** Compute the feature vector of value x at time ts against the state

@@ -39,6 +39,7 @@ typedef struct tx_key tx_key; /* opaque: secp256k1 context + secret key + addres
 int tx_key_create(tx_key **out, const uint8_t seckey[32]);
 /** Parse a hex key ("0x" optional, surrounding whitespace ignored) and load it. Returns 0 or -1. */
 int tx_key_from_hex(tx_key **out, const char *hex);
+/** Wipe the key material and free the key. k may be NULL. */
 void tx_key_destroy(tx_key *k);
 
 /** The key's 20-byte address (keccak256 of the uncompressed public key, last 20 bytes). */
