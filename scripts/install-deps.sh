@@ -16,9 +16,9 @@ done
 
 pkgs=(build-essential pkg-config ca-certificates curl make
       libpaho-mqtt-dev libjansson-dev libcurl4-openssl-dev libwebsockets-dev
-      libsecp256k1-dev mosquitto mosquitto-clients nodejs npm)
+      libsecp256k1-dev mosquitto mosquitto-clients nats-server openssl nodejs npm)
 if [ "$want_test" = 1 ]; then
-  pkgs+=(libcmocka-dev clang libclang-rt-14-dev docker-compose chromium nats-server procps python3-sklearn)
+  pkgs+=(libcmocka-dev clang libclang-rt-14-dev docker-compose chromium procps python3-sklearn)
 fi
 
 missing=()
