@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "splitmix64.h"
+
 typedef struct {
     float thr;     /* go right when x[feat] > thr; +inf for a pass-through */
     uint32_t feat; /* feature index (0 for pass-through nodes) */
@@ -36,17 +38,9 @@ static const char MAGIC[4] = {'I', 'F', 'O', 'R'};
 
 /* ---- PRNG: splitmix64 (Steele, Lea & Flood 2014), small and good enough
  * for choosing features and thresholds; fixed so files are reproducible. */
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 static double rng_unit(uint64_t *s) /* [0, 1) */
 {
-    return (double)(rng_next(s) >> 11) * 0x1.0p-53;
+    return (double)(splitmix64_next(s) >> 11) * 0x1.0p-53;
 }
 
 static size_t rng_below(uint64_t *s, size_t n) /* [0, n) */

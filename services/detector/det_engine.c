@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "splitmix64.h"
 
 #define MAX_MODELS 32
 #define MIN_TRAIN 64    /* vectors needed for a first forest */
@@ -352,14 +353,6 @@ static det_stream *get_stream(det_engine *e, det_sensor *s, const char *metric)
 
 /* ---- models ----------------------------------------------------------- */
 
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 /* Reservoir sampling (Vitter's algorithm R) with a floor: the first
  * pool_cap vectors are all kept, later ones replace a random slot with
  * probability pool_cap/seen, but never below 1/4, so the pool keeps
@@ -371,13 +364,13 @@ static void pool_add(det_engine *e, det_model *md, const float *vec)
     if (md->pool_n < cap) {
         slot = md->pool_n++;
     } else {
-        uint64_t r = rng_next(&e->rng);
+        uint64_t r = splitmix64_next(&e->rng);
         double keep = (double)cap / (double)md->pool_seen;
         if (keep < 0.25)
             keep = 0.25;
         if ((double)(r >> 11) * 0x1.0p-53 >= keep)
             return;
-        slot = rng_next(&e->rng) % cap;
+        slot = splitmix64_next(&e->rng) % cap;
     }
     memcpy(md->pool + slot * e->dim, vec, (size_t)e->dim * sizeof(float));
 }

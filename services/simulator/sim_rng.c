@@ -6,13 +6,7 @@
 
 #include <math.h>
 
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
+#include "splitmix64.h"
 
 static inline uint64_t rotl(uint64_t x, int k)
 {
@@ -23,7 +17,7 @@ void sim_rng_seed(sim_rng *r, uint64_t seed)
 {
     uint64_t x = seed;
     for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix64(&x);
+        r->s[i] = splitmix64_next(&x);
 }
 
 uint64_t sim_rng_next(sim_rng *r)
@@ -75,5 +69,5 @@ uint64_t sim_hash_str(const char *s, uint64_t seed)
         h ^= (unsigned char)*s;
         h *= 0x100000001b3ULL;
     }
-    return splitmix64(&h);
+    return splitmix64_next(&h);
 }
