@@ -1,10 +1,19 @@
 /*
  * journal — see journal.h for the model. Implementation notes:
- * - The whole state lives in memory (an array of entries plus an open-
- *   addressing index by id); the file is only appended to, and read once on
- *   open. Records are staged in a write buffer and written + fdatasync'd by
- *   journal_sync (journal_append syncs before returning, because its caller
- *   acknowledges the MQTT message afterwards).
+ * - Memory holds what the running service needs, and no more: for every
+ *   entry its id (duplicate detection, through an open-addressing index) and
+ *   the file offsets of its records; only while an entry is not CONFIRMED
+ *   also its state, seq, nonce, tx hash and payload (the sender reads those
+ *   to build and re-send batches). Confirming an entry frees that part, so a
+ *   confirmed entry costs a fixed ~56 bytes + its index slot whatever its
+ *   payload (it was ~0.8 KB each, and the audit trail has no end).
+ *   journal_get of a confirmed entry reads its 'A' and 'C' records back
+ *   from the file (pread at the remembered offsets, CRC checked): that is
+ *   the rare path (`verify`, a duplicate of an already logged anomaly).
+ * - The file is only appended to, and read in full once on open. Records
+ *   are staged in a write buffer and written + fdatasync'd by journal_sync
+ *   (journal_append syncs before returning, because its caller acknowledges
+ *   the MQTT message afterwards).
  * - Only the tail can be torn: records are appended in order and each sync
  *   completes before the next acknowledgement. So replay stops at the first
  *   record whose length or CRC is wrong and truncates the file there.
@@ -32,15 +41,25 @@
 #define HDR 8 /* u32 len + u32 crc */
 #define MAX_PAYLOAD (1 + 32 + 2 + JOURNAL_REC_MAX)
 
+/* What an entry needs until it is confirmed (one allocation with its payload). */
+typedef struct {
+    uint8_t state; /* ACCEPTED or SENT */
+    uint16_t len;
+    uint64_t seq, nonce;
+    uint8_t tx_hash[32];
+    uint8_t data[];
+} live_entry;
+
+/* Every entry, confirmed or not: a fixed size. */
 typedef struct {
     uint8_t id[32];
-    uint8_t state;
-    uint16_t len;
-    uint32_t log_index;
-    uint64_t seq, nonce, block;
-    uint8_t tx_hash[32];
-    uint8_t *data;
+    uint64_t a_off; /* file offset of the entry's 'A' record */
+    uint64_t c_off; /* file offset of its 'C' record (CONFIRMED only) */
+    live_entry *lv; /* NULL once CONFIRMED */
 } mem_entry;
+
+#define C_LEN (1 + 8 + 8 + 32 + 8 + 4) /* payload bytes of a 'C' record */
+#define S_LEN (1 + 8 + 4 + 8 + 8 + 32) /* payload bytes of an 'S' record */
 
 struct journal {
     pthread_mutex_t io; /* serialises file I/O; taken before mu, never inside it */
@@ -57,8 +76,11 @@ struct journal {
     uint64_t nslots;
     uint64_t first_pending;
     uint64_t next_seq;
-    uint64_t size; /* bytes in the file, including staged ones once written */
-    uint8_t *wbuf; /* staged records (under mu) */
+    uint64_t size;       /* bytes written to the file */
+    uint64_t inflight;   /* bytes flush() is writing (taken from wbuf, not in size yet) */
+    uint64_t nlive;      /* entries with a live_entry */
+    uint64_t live_bytes; /* their allocation sizes */
+    uint8_t *wbuf;       /* staged records (under mu) */
     size_t wlen, wcap;
     uint8_t *iobuf; /* records being written (under io) */
     size_t iocap;
@@ -211,20 +233,20 @@ static int flush_locked(journal *j)
 /* Write staged records and fsync them, without holding mu during the I/O,
  * so readers (the sender thread's journal_get) never wait for a disk flush.
  * Group commit: one write+fdatasync covers whatever every thread staged
- * before it started; the io mutex keeps the writes in staging order. */
-static int flush(journal *j)
+ * before it started; the io mutex keeps the writes in staging order.
+ * The caller holds io (not mu). */
+static int flush_io_held(journal *j)
 {
     int rc = 0;
     size_t len;
     uint64_t off;
-    pthread_mutex_lock(&j->io);
     pthread_mutex_lock(&j->mu);
     if (j->failed || (j->readonly && j->wlen)) {
         rc = JOURNAL_ERR_IO;
-        goto unlock_both;
+        goto unlock;
     }
     if (j->readonly)
-        goto unlock_both;
+        goto unlock;
     uint8_t *t = j->iobuf;
     size_t tc = j->iocap;
     j->iobuf = j->wbuf;
@@ -234,6 +256,7 @@ static int flush(journal *j)
     len = j->wlen;
     j->wlen = 0;
     off = j->size;
+    j->inflight = len; /* records staged meanwhile land after these */
     pthread_mutex_unlock(&j->mu);
 
     int err = 0;
@@ -251,20 +274,45 @@ static int flush(journal *j)
         j->failed = 1; /* sticky, see flush_locked */
     else
         j->size += len;
-unlock_both:
+    j->inflight = 0;
+unlock:
     pthread_mutex_unlock(&j->mu);
+    return rc;
+}
+
+static int flush(journal *j)
+{
+    pthread_mutex_lock(&j->io);
+    int rc = flush_io_held(j);
     pthread_mutex_unlock(&j->io);
     return rc;
 }
 
+/* File offset where the next staged record will land. Caller holds mu. */
+static uint64_t next_offset(const journal *j)
+{
+    return j->size + j->inflight + j->wlen;
+}
+
 static void update_first_pending(journal *j)
 {
-    while (j->first_pending < j->n && j->e[j->first_pending].state == JOURNAL_CONFIRMED)
+    while (j->first_pending < j->n && j->e[j->first_pending].lv == NULL)
         j->first_pending++;
 }
 
-/* Apply a validated payload to the in-memory state. */
-static int apply(journal *j, const uint8_t *p, size_t len)
+static void live_free(journal *j, mem_entry *e)
+{
+    if (!e->lv)
+        return;
+    j->nlive--;
+    j->live_bytes -= sizeof(*e->lv) + e->lv->len;
+    free(e->lv);
+    e->lv = NULL;
+}
+
+/* Apply a validated payload, whose record starts at file offset `off`, to
+ * the in-memory state. On failure nothing has changed. */
+static int apply(journal *j, const uint8_t *p, size_t len, uint64_t off)
 {
     switch (p[0]) {
     case 'H':
@@ -283,62 +331,71 @@ static int apply(journal *j, const uint8_t *p, size_t len)
             j->e = ne;
             j->cap = nc;
         }
-        mem_entry *e = &j->e[j->n];
-        memset(e, 0, sizeof(*e));
-        memcpy(e->id, p + 1, 32);
-        e->len = dl;
-        e->data = malloc(dl ? dl : 1);
-        if (!e->data)
+        live_entry *lv = malloc(sizeof(*lv) + dl);
+        if (!lv)
             return JOURNAL_ERR_NOMEM;
-        memcpy(e->data, p + 35, dl);
-        e->state = JOURNAL_ACCEPTED;
-        j->n++;
-        if (j->n * 2 > j->nslots) {
+        memset(lv, 0, sizeof(*lv));
+        lv->state = JOURNAL_ACCEPTED;
+        lv->len = dl;
+        memcpy(lv->data, p + 35, dl);
+        mem_entry *e = &j->e[j->n];
+        memcpy(e->id, p + 1, 32);
+        e->a_off = off;
+        e->c_off = 0;
+        e->lv = lv;
+        /* The index covers entries 0..n-1 plus this one: grow it first (it
+         * re-inserts 0..n-1), so a failure leaves the entry uncounted. */
+        if ((j->n + 1) * 2 > j->nslots) {
             int rc = index_grow(j);
-            if (rc < 0)
+            if (rc < 0) {
+                free(lv);
+                e->lv = NULL;
                 return rc;
-        } else {
-            index_insert(j, j->n - 1);
+            }
         }
+        j->n++;
+        index_insert(j, j->n - 1);
+        j->nlive++;
+        j->live_bytes += sizeof(*lv) + dl;
         return 0;
     }
     case 'S': {
-        if (len != 1 + 8 + 4 + 8 + 8 + 32)
+        if (len != S_LEN)
             return JOURNAL_ERR_FORMAT;
         uint64_t first = get_le(p + 1, 8), n = get_le(p + 9, 4);
         uint64_t seq = get_le(p + 13, 8), nonce = get_le(p + 21, 8);
         if (n == 0 || first >= j->n || n > j->n - first)
             return JOURNAL_ERR_FORMAT;
         for (uint64_t i = 0; i < n; i++)
-            if (j->e[first + i].state == JOURNAL_CONFIRMED)
+            if (!j->e[first + i].lv)
                 return JOURNAL_ERR_STATE;
         for (uint64_t i = 0; i < n; i++) {
-            mem_entry *e = &j->e[first + i];
-            e->state = JOURNAL_SENT;
-            e->seq = seq + i;
-            e->nonce = nonce;
-            memcpy(e->tx_hash, p + 29, 32);
+            live_entry *lv = j->e[first + i].lv;
+            lv->state = JOURNAL_SENT;
+            lv->seq = seq + i;
+            lv->nonce = nonce;
+            memcpy(lv->tx_hash, p + 29, 32);
         }
         if (seq + n > j->next_seq)
             j->next_seq = seq + n;
         return 0;
     }
     case 'C': {
-        if (len != 1 + 8 + 8 + 32 + 8 + 4)
+        if (len != C_LEN)
             return JOURNAL_ERR_FORMAT;
         uint64_t idx = get_le(p + 1, 8);
         if (idx >= j->n)
             return JOURNAL_ERR_FORMAT;
         mem_entry *e = &j->e[idx];
-        if (e->state == JOURNAL_CONFIRMED)
+        if (!e->lv)
             return JOURNAL_ERR_STATE;
-        e->state = JOURNAL_CONFIRMED;
-        e->seq = get_le(p + 9, 8);
-        memcpy(e->tx_hash, p + 17, 32);
-        e->block = get_le(p + 49, 8);
-        e->log_index = (uint32_t)get_le(p + 57, 4);
-        if (e->seq + 1 > j->next_seq)
-            j->next_seq = e->seq + 1;
+        /* From here on the record on disk is the only copy of the payload
+         * and of the confirmation (journal_get reads them back). */
+        live_free(j, e);
+        e->c_off = off;
+        uint64_t seq = get_le(p + 9, 8);
+        if (seq + 1 > j->next_seq)
+            j->next_seq = seq + 1;
         update_first_pending(j);
         return 0;
     }
@@ -351,10 +408,11 @@ static int apply(journal *j, const uint8_t *p, size_t len)
 static int record(journal *j, const uint8_t *p, size_t len)
 {
     size_t saved = j->wlen;
+    uint64_t off = next_offset(j);
     int rc = stage(j, p, len);
     if (rc < 0)
         return rc;
-    rc = apply(j, p, len);
+    rc = apply(j, p, len, off);
     if (rc < 0)
         j->wlen = saved;
     return rc;
@@ -397,7 +455,7 @@ static int replay(journal *j, size_t *dropped)
             rc = JOURNAL_ERR_FORMAT;
             goto out;
         }
-        rc = apply(j, p, len);
+        rc = apply(j, p, len, good);
         if (rc < 0) {
             log_error("journal_bad_record path=%s offset=%llu type=%c", j->path,
                       (unsigned long long)good, p[0]);
@@ -433,7 +491,7 @@ out:
 static void free_entries(journal *j)
 {
     for (uint64_t i = 0; i < j->n; i++)
-        free(j->e[i].data);
+        live_free(j, &j->e[i]);
     free(j->e);
     free(j->slots);
     j->e = NULL;
@@ -634,26 +692,105 @@ uint64_t journal_file_size(journal *j)
     return n;
 }
 
+/* Read the record at file offset `off` into p[0..cap-1]: its length and CRC
+ * must check out and it must be of `type`. Returns the payload length, or
+ * JOURNAL_ERR_IO (read failed) / JOURNAL_ERR_FORMAT (not that record). */
+static long read_record(int fd, uint64_t off, char type, uint8_t *p, size_t cap)
+{
+    uint8_t hdr[HDR];
+    if (pread(fd, hdr, HDR, (off_t)off) != HDR)
+        return JOURNAL_ERR_IO;
+    uint32_t len = (uint32_t)get_le(hdr, 4), crc = (uint32_t)get_le(hdr + 4, 4);
+    if (len == 0 || len > cap)
+        return JOURNAL_ERR_FORMAT;
+    if (pread(fd, p, len, (off_t)(off + HDR)) != (ssize_t)len)
+        return JOURNAL_ERR_IO;
+    if (crc32c(p, len) != crc || p[0] != (uint8_t)type)
+        return JOURNAL_ERR_FORMAT;
+    return (long)len;
+}
+
+/* Fill *out for a CONFIRMED entry from its 'A' and 'C' records on disk.
+ * Caller holds io (so the fd and the offsets cannot change) and not mu. */
+static int get_confirmed(journal *j, uint64_t index, journal_entry *out)
+{
+    uint8_t p[MAX_PAYLOAD];
+    pthread_mutex_lock(&j->mu);
+    const mem_entry *e = &j->e[index];
+    uint64_t a_off = e->a_off, c_off = e->c_off;
+    memcpy(out->id, e->id, 32);
+    /* Confirmed by a record still staged (journal_mark_confirmed is
+     * buffered): write it out first. */
+    int staged = c_off + HDR + C_LEN > j->size;
+    pthread_mutex_unlock(&j->mu);
+    int rc;
+    if (staged && (rc = flush_io_held(j)) < 0)
+        return rc;
+    long n = read_record(j->fd, a_off, 'A', p, MAX_PAYLOAD);
+    if (n < 0)
+        goto bad;
+    uint16_t dl = (uint16_t)get_le(p + 33, 2);
+    if (n < 35 || dl > JOURNAL_REC_MAX || (size_t)n != 35 + (size_t)dl ||
+        memcmp(p + 1, out->id, 32))
+        goto bad;
+    out->index = index;
+    out->state = JOURNAL_CONFIRMED;
+    out->nonce = 0;
+    out->len = dl;
+    memcpy(out->data, p + 35, dl);
+    n = read_record(j->fd, c_off, 'C', p, C_LEN);
+    if (n != C_LEN || get_le(p + 1, 8) != index)
+        goto bad;
+    out->seq = get_le(p + 9, 8);
+    memcpy(out->tx_hash, p + 17, 32);
+    out->block = get_le(p + 49, 8);
+    out->log_index = (uint32_t)get_le(p + 57, 4);
+    return 0;
+bad:
+    /* The file changed under us (or the disk failed): never make up an entry. */
+    log_error("journal_reread_failed path=%s index=%llu", j->path, (unsigned long long)index);
+    return n == JOURNAL_ERR_IO ? JOURNAL_ERR_IO : JOURNAL_ERR_FORMAT;
+}
+
 int journal_get(journal *j, uint64_t index, journal_entry *out)
 {
     int rc = JOURNAL_ERR_ARG;
     pthread_mutex_lock(&j->mu);
-    if (index < j->n) {
+    if (index < j->n && j->e[index].lv) {
         const mem_entry *e = &j->e[index];
+        const live_entry *lv = e->lv;
         out->index = index;
         memcpy(out->id, e->id, 32);
-        out->state = (journal_state)e->state;
-        out->seq = e->seq;
-        out->nonce = e->nonce;
-        memcpy(out->tx_hash, e->tx_hash, 32);
-        out->block = e->block;
-        out->log_index = e->log_index;
-        out->len = e->len;
-        memcpy(out->data, e->data, e->len);
+        out->state = (journal_state)lv->state;
+        out->seq = lv->seq;
+        out->nonce = lv->nonce;
+        memcpy(out->tx_hash, lv->tx_hash, 32);
+        out->block = 0;
+        out->log_index = 0;
+        out->len = lv->len;
+        memcpy(out->data, lv->data, lv->len);
         rc = 0;
     }
+    int confirmed = index < j->n && !j->e[index].lv;
     pthread_mutex_unlock(&j->mu);
+    if (!confirmed)
+        return rc;
+    /* A confirmed entry never goes back, and entries are never removed, so
+     * it is still confirmed once io is held. */
+    pthread_mutex_lock(&j->io);
+    rc = get_confirmed(j, index, out);
+    pthread_mutex_unlock(&j->io);
     return rc;
+}
+
+void journal_mem_usage(journal *j, journal_mem *out)
+{
+    pthread_mutex_lock(&j->mu);
+    out->entries = j->n;
+    out->live = j->nlive;
+    out->bytes = j->cap * sizeof(mem_entry) + j->nslots * sizeof(*j->slots) + j->live_bytes;
+    out->buffers = j->wcap + j->iocap;
+    pthread_mutex_unlock(&j->mu);
 }
 
 int64_t journal_find(journal *j, const uint8_t id[32])
@@ -678,10 +815,17 @@ int journal_wait(journal *j, uint64_t count, int timeout_ms)
     return r;
 }
 
-/* Serialise the current state of every entry into the write buffer. */
-static int stage_state(journal *j)
+/* Write the current state of every entry to `fd` (compaction): one 'A'
+ * record per entry, then its 'S' (SENT) or 'C' (CONFIRMED) record.
+ * Confirmed entries' records are read back from the current file. Staged
+ * in the write buffer and written in chunks, so the new file is never held
+ * in memory whole. Out: noff[2i], noff[2i+1]: the new offsets of entry i's
+ * 'A' and 'C' records. Returns the new file size, or a negative
+ * JOURNAL_ERR_*. Caller holds io and mu, with nothing staged. */
+static int64_t write_state(journal *j, int fd, uint64_t *noff)
 {
     uint8_t p[MAX_PAYLOAD];
+    uint64_t written = 0;
     int rc;
     p[0] = 'H';
     memcpy(p + 1, MAGIC, 8);
@@ -689,39 +833,62 @@ static int stage_state(journal *j)
         return rc;
     for (uint64_t i = 0; i < j->n; i++) {
         const mem_entry *e = &j->e[i];
-        p[0] = 'A';
-        memcpy(p + 1, e->id, 32);
-        put_le(p + 33, e->len, 2);
-        memcpy(p + 35, e->data, e->len);
-        if ((rc = stage(j, p, 35 + (size_t)e->len)) < 0)
+        const live_entry *lv = e->lv;
+        long al;
+        if (lv) {
+            /* The payload is in memory: no need to read it back. */
+            p[0] = 'A';
+            memcpy(p + 1, e->id, 32);
+            put_le(p + 33, lv->len, 2);
+            memcpy(p + 35, lv->data, lv->len);
+            al = 35 + (long)lv->len;
+        } else if ((al = read_record(j->fd, e->a_off, 'A', p, MAX_PAYLOAD)) < 35 ||
+                   memcmp(p + 1, e->id, 32) != 0) {
+            log_error("journal_compact_reread_failed path=%s index=%llu", j->path,
+                      (unsigned long long)i);
+            return al == JOURNAL_ERR_IO ? JOURNAL_ERR_IO : JOURNAL_ERR_FORMAT;
+        }
+        noff[2 * i] = written + j->wlen;
+        if ((rc = stage(j, p, (size_t)al)) < 0)
             return rc;
-        if (e->state == JOURNAL_SENT) {
+        if (lv && lv->state == JOURNAL_SENT) {
             p[0] = 'S';
             put_le(p + 1, i, 8);
             put_le(p + 9, 1, 4);
-            put_le(p + 13, e->seq, 8);
-            put_le(p + 21, e->nonce, 8);
-            memcpy(p + 29, e->tx_hash, 32);
-            rc = stage(j, p, 61);
-        } else if (e->state == JOURNAL_CONFIRMED) {
-            p[0] = 'C';
-            put_le(p + 1, i, 8);
-            put_le(p + 9, e->seq, 8);
-            memcpy(p + 17, e->tx_hash, 32);
-            put_le(p + 49, e->block, 8);
-            put_le(p + 57, e->log_index, 4);
-            rc = stage(j, p, 61);
+            put_le(p + 13, lv->seq, 8);
+            put_le(p + 21, lv->nonce, 8);
+            memcpy(p + 29, lv->tx_hash, 32);
+            rc = stage(j, p, S_LEN);
+        } else if (!lv) {
+            if (read_record(j->fd, e->c_off, 'C', p, C_LEN) != C_LEN || get_le(p + 1, 8) != i) {
+                log_error("journal_compact_reread_failed path=%s index=%llu", j->path,
+                          (unsigned long long)i);
+                return JOURNAL_ERR_FORMAT;
+            }
+            noff[2 * i + 1] = written + j->wlen;
+            rc = stage(j, p, C_LEN);
         }
         if (rc < 0)
             return rc;
+        if (j->wlen >= (1u << 20)) {
+            if (write_all(fd, j->wbuf, j->wlen) < 0)
+                return JOURNAL_ERR_IO;
+            written += j->wlen;
+            j->wlen = 0;
+        }
     }
-    return 0;
+    if (write_all(fd, j->wbuf, j->wlen) < 0)
+        return JOURNAL_ERR_IO;
+    written += j->wlen;
+    j->wlen = 0;
+    return (int64_t)written;
 }
 
 int journal_compact(journal *j)
 {
     int rc = JOURNAL_ERR_IO, fd = -1, dfd = -1;
     char *tmp = NULL, *dcopy = NULL;
+    uint64_t *noff = NULL;
     if (j->readonly)
         return JOURNAL_ERR_IO;
     pthread_mutex_lock(&j->io);
@@ -732,7 +899,8 @@ int journal_compact(journal *j)
     size_t pl = strlen(j->path);
     tmp = malloc(pl + 5);
     dcopy = strdup(j->path);
-    if (!tmp || !dcopy)
+    noff = malloc((j->n ? j->n : 1) * 2 * sizeof(*noff));
+    if (!tmp || !dcopy || !noff)
         goto out;
     memcpy(tmp, j->path, pl);
     memcpy(tmp + pl, ".tmp", 5);
@@ -740,17 +908,15 @@ int journal_compact(journal *j)
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         goto out;
-    if ((rc = stage_state(j)) < 0) {
-        j->wlen = 0;
+    int64_t nsize = write_state(j, fd, noff);
+    j->wlen = 0;
+    if (nsize < 0) {
+        rc = (int)nsize;
         goto out;
     }
     rc = JOURNAL_ERR_IO;
-    if (write_all(fd, j->wbuf, j->wlen) < 0 || fsync(fd) < 0) {
-        j->wlen = 0;
+    if (fsync(fd) < 0)
         goto out;
-    }
-    uint64_t nsize = j->wlen;
-    j->wlen = 0;
     if (rename(tmp, j->path) < 0)
         goto out;
     /* The rename is durable only once the directory is synced. */
@@ -761,9 +927,15 @@ int journal_compact(journal *j)
     j->fd = open(j->path, O_RDWR | O_APPEND | O_CLOEXEC);
     if (j->fd < 0) {
         log_error("journal_reopen_failed path=%s errno=%d", j->path, errno);
+        j->failed = 1; /* no file to append to or read confirmed entries from */
         goto out;
     }
-    j->size = nsize;
+    for (uint64_t i = 0; i < j->n; i++) {
+        j->e[i].a_off = noff[2 * i];
+        if (!j->e[i].lv)
+            j->e[i].c_off = noff[2 * i + 1];
+    }
+    j->size = (uint64_t)nsize;
     rc = 0;
 out:
     if (rc < 0 && tmp)
@@ -774,6 +946,7 @@ out:
         close(dfd);
     free(tmp);
     free(dcopy);
+    free(noff);
     pthread_mutex_unlock(&j->mu);
     pthread_mutex_unlock(&j->io);
     return rc;

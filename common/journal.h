@@ -101,7 +101,12 @@ uint64_t journal_first_pending(journal *j);
 /** Highest seq ever assigned + 1 (0 when none). */
 uint64_t journal_next_seq(journal *j);
 
-/** Copy entry `index` into *out. Returns 0 or JOURNAL_ERR_ARG. */
+/** Copy entry `index` into *out. A not yet CONFIRMED entry is copied from
+ *  memory. A CONFIRMED one keeps only its id in memory: its payload and
+ *  confirmation are read back from the file (may block on disk I/O, and
+ *  first writes out a confirmation still buffered).
+ *  Returns: 0, JOURNAL_ERR_ARG (no such entry), or for a confirmed entry
+ *  JOURNAL_ERR_IO / JOURNAL_ERR_FORMAT when its records cannot be read back. */
 int journal_get(journal *j, uint64_t index, journal_entry *out);
 /** Find the entry with `id`. Returns its index, or -1. */
 int64_t journal_find(journal *j, const uint8_t id[32]);
@@ -110,11 +115,26 @@ int64_t journal_find(journal *j, const uint8_t id[32]);
  *  Returns 1 when there are more entries, 0 on timeout. */
 int journal_wait(journal *j, uint64_t count, int timeout_ms);
 
-/** Rewrite the file with one record per entry state (temp file, fsync, rename).
+/** Rewrite the file with one record per entry state (temp file, fsync, rename):
+ *  drops the 'S' records of confirmed entries and repeated ones. Every entry
+ *  stays, confirmed ones included: the file is the local copy of the audit
+ *  trail that `verify` compares with the chain and that duplicate detection
+ *  rebuilds its ids from after a restart. Blocks every other call meanwhile.
  *  Returns 0 or a negative JOURNAL_ERR_* (the old file stays valid on failure). */
 int journal_compact(journal *j);
 
 /** Bytes in the journal file (for compaction policy and metrics). */
 uint64_t journal_file_size(journal *j);
+
+/** Memory the journal holds, for tests and metrics. */
+typedef struct {
+    uint64_t entries; /* all entries */
+    uint64_t live;    /* entries not CONFIRMED: these keep their payload in memory */
+    uint64_t bytes;   /* heap bytes for the entries: the fixed-size array, the id
+                         index, and the live entries' state and payloads */
+    uint64_t buffers; /* write buffers (bounded by what one sync stages) */
+} journal_mem;
+/** Fill *out with the journal's current memory use. */
+void journal_mem_usage(journal *j, journal_mem *out);
 
 #endif

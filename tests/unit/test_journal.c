@@ -295,6 +295,103 @@ static void test_concurrent(void **state)
     journal_close(j);
 }
 
+/* Memory per confirmed entry is bounded whatever its payload: confirming
+ * frees the payload and state (a confirmed entry keeps its id, for
+ * duplicates, and its records' file offsets), while journal_get still
+ * returns every field, read back from the file, before and after a sync,
+ * after compaction, and through a read-only journal. */
+static void test_confirmed_memory(void **state)
+{
+    (void)state;
+    enum { N = 3000, PAYLOAD = 600 };
+    journal *j, *ro;
+    journal_mem m;
+    uint8_t tx[32], data[PAYLOAD], id[32];
+    journal_entry *e = malloc(sizeof(*e));
+    assert_non_null(e);
+    unlink(path);
+    assert_int_equal(journal_open(&j, path, 0, NULL), 0);
+    for (int i = 0; i < N; i++) {
+        mkid(id, i);
+        memset(data, i & 0xff, sizeof data);
+        data[0] = (uint8_t)(i >> 8);
+        assert_int_equal(journal_append(j, id, data, sizeof data, NULL), 0);
+    }
+    journal_mem_usage(j, &m);
+    assert_int_equal(m.entries, N);
+    assert_int_equal(m.live, N);
+    assert_true(m.bytes / N >= PAYLOAD); /* pending entries hold their payload */
+    for (int i = 0; i < N; i += 10) {
+        memset(tx, i & 0xff, sizeof tx);
+        assert_int_equal(journal_mark_sent(j, (uint64_t)i, 10, (uint64_t)i, (uint64_t)i / 10, tx),
+                         0);
+        for (int k = i; k < i + 10; k++)
+            assert_int_equal(journal_mark_confirmed(j, (uint64_t)k, (uint64_t)k, tx,
+                                                    1000 + (uint64_t)k / 10, (uint32_t)(k % 10)),
+                             0);
+    }
+    /* Not synced yet: the confirmations are still buffered, and get must
+     * still see them. */
+    assert_int_equal(journal_get(j, N - 1, e), 0);
+    assert_int_equal(e->state, JOURNAL_CONFIRMED);
+    assert_int_equal(e->block, 1000 + (N - 1) / 10);
+    journal_mem_usage(j, &m);
+    assert_int_equal(m.entries, N);
+    assert_int_equal(m.live, 0);
+    /* The array (56 B, doubling) and the id index (8 B per slot, at most
+     * half full, doubling): at most 2 x 56 + 4 x 8 = 144 bytes per entry,
+     * against the 600-byte payload each held before. */
+    assert_true(m.bytes <= (uint64_t)N * 144);
+    assert_int_equal(journal_first_pending(j), N);
+    assert_int_equal(journal_next_seq(j), N);
+
+    for (int pass = 0; pass < 3; pass++) {
+        journal *r = j;
+        if (pass == 1)
+            assert_int_equal(journal_compact(j), 0);
+        if (pass == 2) {
+            assert_int_equal(journal_sync(j), 0);
+            assert_int_equal(journal_open_readonly(&ro, path), 0);
+            r = ro;
+            journal_mem_usage(ro, &m);
+            assert_int_equal(m.live, 0);
+            assert_true(m.bytes <= (uint64_t)N * 144);
+        }
+        for (int i = 0; i < N; i += 7) {
+            assert_int_equal(journal_get(r, (uint64_t)i, e), 0);
+            mkid(id, i);
+            assert_memory_equal(e->id, id, 32);
+            assert_int_equal(e->state, JOURNAL_CONFIRMED);
+            assert_int_equal(e->seq, (uint64_t)i);
+            assert_int_equal(e->block, 1000 + (uint64_t)i / 10);
+            assert_int_equal(e->log_index, (uint32_t)(i % 10));
+            memset(tx, (i / 10 * 10) & 0xff, sizeof tx);
+            assert_memory_equal(e->tx_hash, tx, 32);
+            assert_int_equal(e->len, PAYLOAD);
+            assert_int_equal(e->data[0], (uint8_t)(i >> 8));
+            assert_int_equal(e->data[PAYLOAD - 1], (uint8_t)(i & 0xff));
+            assert_int_equal(journal_find(r, id), i);
+        }
+    }
+    journal_close(ro);
+    /* Duplicates of confirmed entries are still recognised. */
+    mkid(id, 1234);
+    uint64_t idx = 0;
+    assert_int_equal(journal_append(j, id, data, 5, &idx), 1);
+    assert_int_equal(idx, 1234);
+    journal_close(j);
+    /* After reopening, the confirmed entries take no payload memory. */
+    assert_int_equal(journal_open(&j, path, 0, NULL), 0);
+    journal_mem_usage(j, &m);
+    assert_int_equal(m.entries, N);
+    assert_int_equal(m.live, 0);
+    assert_true(m.bytes <= (uint64_t)N * 144);
+    assert_int_equal(journal_get(j, 2999, e), 0);
+    assert_int_equal(e->data[0], (uint8_t)(2999 >> 8));
+    journal_close(j);
+    free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -302,6 +399,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_a_journal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_confirmed_memory, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
