@@ -33,12 +33,13 @@ struct mqtt_client {
     pthread_t monitor;
     int monitor_started;
     int connected, connecting, stop;
+    int resubscribe; /* a subscription failed: the monitor retries it */
     long backoff_ms;
     /* Owned copies of the options' strings. */
     char *uris_buf;
     char *uris[MQTT_MAX_URIS];
     int nuris;
-    char *client_id, *username, *password, *ca_file;
+    char *client_id, *username, *password, *ca_file, *persist_dir;
     char **topics;
     int *qos;
     int ntopics;
@@ -63,31 +64,65 @@ static void set_state(mqtt_client *c, int connected)
         c->opt.on_state(c->opt.user, connected);
 }
 
-static void on_subscribe_failure(void *ctx, MQTTAsync_failureData *resp)
+static void request_resubscribe(mqtt_client *c)
 {
-    (void)ctx;
-    log_error("mqtt_subscribe_failed code=%d", resp ? resp->code : -1);
+    pthread_mutex_lock(&c->mu);
+    c->resubscribe = 1;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
 }
 
+static void on_subscribe_failure(void *ctx, MQTTAsync_failureData *resp)
+{
+    mqtt_client *c = ctx;
+    log_rate(4, 10.0, LOG_ERROR, "mqtt_subscribe_failed code=%d retry_in=1s", resp ? resp->code : -1);
+    request_resubscribe(c);
+}
+
+/* A SUBACK may refuse a filter (return code 0x80, MQTT 3.1.1 section 3.9.3):
+ * that is a failure too, retried like one. */
 static void on_subscribe_success(void *ctx, MQTTAsync_successData *resp)
 {
-    (void)ctx;
-    log_debug("mqtt_subscribed qos=%d", resp ? resp->alt.qos : -1);
+    mqtt_client *c = ctx;
+    int refused = 0;
+    if (resp && c->ntopics == 1)
+        refused = resp->alt.qos == 0x80;
+    else if (resp && resp->alt.qosList)
+        for (int i = 0; i < c->ntopics; i++)
+            refused |= resp->alt.qosList[i] == 0x80;
+    if (refused) {
+        log_rate(4, 10.0, LOG_ERROR, "mqtt_subscribe_refused retry_in=1s");
+        request_resubscribe(c);
+        return;
+    }
+    log_debug("mqtt_subscribed topics=%d", c->ntopics);
+}
+
+/* (Re)subscribe to every configured filter; results arrive in the callbacks. */
+static void subscribe_all(mqtt_client *c)
+{
+    if (c->ntopics == 0)
+        return;
+    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+    ro.onFailure = on_subscribe_failure;
+    ro.onSuccess = on_subscribe_success;
+    ro.context = c;
+    int rc = MQTTAsync_subscribeMany(c->h, c->ntopics, c->topics, c->qos, &ro);
+    if (rc != MQTTASYNC_SUCCESS) {
+        log_rate(4, 10.0, LOG_ERROR, "mqtt_subscribe_failed rc=%d retry_in=1s", rc);
+        request_resubscribe(c);
+    }
 }
 
 static void on_connect_success(void *ctx, MQTTAsync_successData *resp)
 {
     mqtt_client *c = ctx;
-    log_info("mqtt_connected uri=%s", resp && resp->alt.connect.serverURI ? resp->alt.connect.serverURI : "?");
-    if (c->ntopics > 0) {
-        MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-        ro.onFailure = on_subscribe_failure;
-        ro.onSuccess = on_subscribe_success;
-        ro.context = c;
-        int rc = MQTTAsync_subscribeMany(c->h, c->ntopics, c->topics, c->qos, &ro);
-        if (rc != MQTTASYNC_SUCCESS)
-            log_error("mqtt_subscribe_failed rc=%d", rc);
-    }
+    log_info("mqtt_connected uri=%s",
+             resp && resp->alt.connect.serverURI ? resp->alt.connect.serverURI : "?");
+    pthread_mutex_lock(&c->mu);
+    c->resubscribe = 0;
+    pthread_mutex_unlock(&c->mu);
+    subscribe_all(c);
     set_state(c, 1);
 }
 
@@ -157,7 +192,10 @@ static void *monitor_main(void *arg)
             int rc = do_connect(c);
             pthread_mutex_lock(&c->mu);
             if (rc != MQTTASYNC_SUCCESS) {
-                log_rate(2, 10.0, LOG_WARN, "mqtt_connect_call_failed rc=%d", rc);
+                /* -18 (command ignored): paho is still busy with the last
+                 * attempt during a failover; not worth a warning. */
+                log_rate(2, 10.0, rc == MQTTASYNC_COMMAND_IGNORED ? LOG_DEBUG : LOG_WARN,
+                         "mqtt_connect_call_failed rc=%d", rc);
                 c->connecting = 0;
             }
             /* Back off before the next attempt, whatever this one does. */
@@ -166,11 +204,25 @@ static void *monitor_main(void *arg)
             while (!c->stop && (c->connecting || !c->connected)) {
                 if (pthread_cond_timedwait(&c->cv, &c->mu, &until) == ETIMEDOUT)
                     break;
-                if (!c->connecting && !c->connected)
-                    continue; /* failed early: still wait out the backoff */
             }
             if (!c->connected && c->backoff_ms < 8000)
                 c->backoff_ms *= 2;
+            continue;
+        }
+        if (c->connected && c->resubscribe) {
+            /* A failed subscription leaves a clean-session client deaf
+             * until its next reconnect: retry it after a pause. */
+            c->resubscribe = 0;
+            struct timespec until;
+            deadline_after_ms(&until, 1000);
+            while (!c->stop && c->connected)
+                if (pthread_cond_timedwait(&c->cv, &c->mu, &until) == ETIMEDOUT)
+                    break;
+            if (c->stop || !c->connected)
+                continue; /* a reconnect subscribes anyway */
+            pthread_mutex_unlock(&c->mu);
+            subscribe_all(c);
+            pthread_mutex_lock(&c->mu);
             continue;
         }
         pthread_cond_wait(&c->cv, &c->mu);
@@ -194,6 +246,7 @@ static void free_client(mqtt_client *c)
     free(c->username);
     free(c->password);
     free(c->ca_file);
+    free(c->persist_dir);
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);
     free(c);
@@ -220,6 +273,7 @@ int mqtt_client_create(mqtt_client **out, const mqtt_options *opt)
     c->username = dup_or_null(opt->username && opt->username[0] ? opt->username : NULL);
     c->password = dup_or_null(opt->password && opt->password[0] ? opt->password : NULL);
     c->ca_file = dup_or_null(opt->ca_file && opt->ca_file[0] ? opt->ca_file : NULL);
+    c->persist_dir = dup_or_null(opt->persist_dir && opt->persist_dir[0] ? opt->persist_dir : NULL);
     if (!c->uris_buf || !c->client_id)
         goto fail;
     char *save = NULL;
@@ -252,14 +306,20 @@ int mqtt_client_create(mqtt_client **out, const mqtt_options *opt)
     c->opt.username = c->username;
     c->opt.password = c->password;
     c->opt.ca_file = c->ca_file;
+    c->opt.persist_dir = c->persist_dir;
     c->opt.topics = NULL;
 
     MQTTAsync_createOptions cro = MQTTAsync_createOptions_initializer;
     cro.sendWhileDisconnected = 1;
     cro.maxBufferedMessages = opt->max_buffered > 0 ? opt->max_buffered : 10000;
     cro.MQTTVersion = MQTTVERSION_3_1_1;
-    int rc = MQTTAsync_createWithOptions(&c->h, c->uris[0], c->client_id,
-                                         MQTTCLIENT_PERSISTENCE_NONE, NULL, &cro);
+    /* With a persistence directory, paho writes each QoS 1/2 message to it
+     * before MQTTAsync_send returns and deletes it once acknowledged; a
+     * restarted client with the same id sends what is left. */
+    int rc = MQTTAsync_createWithOptions(
+        &c->h, c->uris[0], c->client_id,
+        c->persist_dir ? MQTTCLIENT_PERSISTENCE_DEFAULT : MQTTCLIENT_PERSISTENCE_NONE,
+        c->persist_dir, &cro);
     if (rc != MQTTASYNC_SUCCESS) {
         log_error("mqtt_create_failed rc=%d uri=%s", rc, c->uris[0]);
         c->h = NULL;
@@ -268,6 +328,15 @@ int mqtt_client_create(mqtt_client **out, const mqtt_options *opt)
     rc = MQTTAsync_setCallbacks(c->h, c, on_connection_lost, on_message_arrived, NULL);
     if (rc != MQTTASYNC_SUCCESS)
         goto fail;
+    /* The first attempt is made here, not by the monitor: paho buffers
+     * messages published while disconnected only after a connect call, so
+     * a publish right after create must not race the monitor thread. */
+    c->connecting = 1;
+    rc = do_connect(c);
+    if (rc != MQTTASYNC_SUCCESS) {
+        log_rate(2, 10.0, LOG_WARN, "mqtt_connect_call_failed rc=%d", rc);
+        c->connecting = 0;
+    }
     if (pthread_create(&c->monitor, NULL, monitor_main, c) != 0)
         goto fail;
     c->monitor_started = 1;
@@ -288,6 +357,8 @@ int mqtt_client_is_connected(mqtt_client *c)
 
 int mqtt_client_wait_connected(mqtt_client *c, int timeout_ms)
 {
+    if (timeout_ms < 0)
+        timeout_ms = 0;
     struct timespec until;
     deadline_after_ms(&until, timeout_ms);
     pthread_mutex_lock(&c->mu);

@@ -7,6 +7,9 @@
  *
  * Threads: paho runs callbacks on its own thread, one at a time. The
  * message callback may call mqtt_client_publish().
+ *
+ * Subscriptions that fail (or that the broker refuses in its SUBACK) are
+ * retried every second while connected.
  */
 #ifndef COMMON_MQTT_H
 #define COMMON_MQTT_H
@@ -32,6 +35,11 @@ typedef struct {
     const char *password;  /* NULL for none; never logged */
     const char *ca_file;   /* TLS CA file for ssl:// URIs, or NULL */
     int clean_session;     /* 0 = persistent session (QoS 1 messages kept while away) */
+    const char *persist_dir; /* NULL: outgoing QoS 1/2 messages live in memory only. A
+                                directory (must exist): paho stores each one there before
+                                mqtt_client_publish returns, until the broker acknowledges
+                                it, so a killed process resends them on restart (use with
+                                clean_session = 0 and a stable client_id). */
     int keepalive_s;       /* 0 = 20 s */
     const char *const *topics; /* subscriptions, re-made on every connect; may be NULL */
     int ntopics;

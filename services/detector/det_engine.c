@@ -164,6 +164,11 @@ double det_engine_threshold(const det_engine *e, const char *sensor_id)
 {
     size_t best = 0;
     double thr = e->cfg.threshold;
+    if (e->cfg.threshold_hook) {
+        double h = e->cfg.threshold_hook(e->cfg.threshold_ctx, sensor_id);
+        if (h > 0 && h < 1)
+            return h;
+    }
     for (int k = 0; k < e->cfg.noverrides; k++) {
         const det_override *o = &e->cfg.overrides[k];
         size_t n = strlen(o->prefix);

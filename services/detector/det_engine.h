@@ -70,6 +70,11 @@ typedef struct {
     double change_max_s; /* a change lasting longer becomes the new normal (1 day) */
     int noverrides;
     det_override overrides[DET_MAX_OVERRIDES]; /* per-sensor/profile thresholds */
+    /* Optional: a threshold for one sensor from elsewhere (the ingest
+     * mapping file); a finite return in (0,1) wins over the overrides and
+     * the default, NAN means "not set". Called from the scoring thread. */
+    double (*threshold_hook)(void *ctx, const char *sensor_id);
+    void *threshold_ctx;
 } det_config;
 
 /* Per-metric outcome of one reading (for replay and tests). */
@@ -109,7 +114,8 @@ void det_engine_destroy(det_engine *e);
  *  is out of memory for a new sensor (the reading is then dropped). */
 int det_engine_process(det_engine *e, const reading *r, det_result *res, anomaly *alerts, int cap);
 
-/** Threshold that applies to a sensor. */
+/** The forest score threshold for a sensor: the hook's value when it gives
+ *  one, else the longest matching override, else the default. */
 double det_engine_threshold(const det_engine *e, const char *sensor_id);
 
 void det_engine_stats(const det_engine *e, det_stats *out);

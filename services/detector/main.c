@@ -13,6 +13,7 @@
  * $STATE_DIR/models every SAVE_INTERVAL seconds and on exit, and loaded at
  * start, so a restarted detector resumes without a new warm-up.
  */
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -31,6 +32,20 @@
 #include "log.h"
 #include "mqtt.h"
 #include "reading.h"
+
+/* Thresholds from the ingest mapping file (docs/SENSORS.md: "threshold" per
+ * sensor) win over THRESHOLDS_FILE and THRESHOLD. Set once the run command
+ * has created its ingest context; read from the scoring thread. */
+static ingest *mapping_ig;
+
+static double mapping_threshold(void *ctx, const char *sensor_id)
+{
+    ingest_sensor_info info;
+    (void)ctx;
+    if (!mapping_ig || !ingest_sensor_profile(mapping_ig, sensor_id, &info))
+        return NAN;
+    return info.threshold;
+}
 
 static const char *mqtt_url, *mqtt_user, *mqtt_pass, *mqtt_ca, *state_dir, *log_level;
 static const char *thresholds_file, *ingest_map, *client_id, *windows_file, *windows_key;
@@ -189,7 +204,7 @@ static int run_live(det_engine *engine)
 {
     int rc = 1;
     service sv = {.engine = engine};
-    char models_dir[4096], topic[64], cid[64];
+    char models_dir[4096], persist_dir[4096], topic[64], cid[64];
     const char *const *topics;
     const char *part_topic[1];
     int ntopics;
@@ -207,6 +222,7 @@ static int run_live(det_engine *engine)
 
     if (ingest_create(&sv.ig, ingest_map) != 0)
         goto out;
+    mapping_ig = sv.ig;
     topics = ingest_topics(sv.ig, &ntopics);
     if (partitions > 0) {
         if (partition < 0 || partition >= partitions) {
@@ -226,8 +242,17 @@ static int run_live(det_engine *engine)
     else
         snprintf(cid, sizeof(cid), "detector");
 
+    /* Anomalies are published at QoS 1 from the reading's callback, which
+     * then acknowledges the reading: paho's file store keeps each anomaly
+     * until the broker has it, so a kill -9 in between loses nothing. */
+    snprintf(persist_dir, sizeof(persist_dir), "%s/mqtt-out", state_dir);
+    if (mkdir(persist_dir, 0700) != 0 && errno != EEXIST) {
+        log_error("state_dir_unusable dir=%s", persist_dir);
+        goto out;
+    }
     mqtt_options mo = {.uris = mqtt_url,
                        .client_id = cid,
+                       .persist_dir = persist_dir,
                        .username = mqtt_user,
                        .password = mqtt_pass,
                        .ca_file = mqtt_ca,
@@ -311,6 +336,7 @@ int main(int argc, char **argv)
     cfg.feat.lags = (int)lags;
     cfg.retrain_every = (int)retrain_every;
     cfg.threshold = threshold;
+    cfg.threshold_hook = mapping_threshold;
     cfg.z_min = z_min;
     if (warmup < 2 || warmup > 10000000 || trees < 1 || trees > IFOREST_MAX_TREES || psi < 2 ||
         psi > (1 << IFOREST_MAX_DEPTH) || lags < 1 || lags > TSFEATURES_MAX_LAGS ||

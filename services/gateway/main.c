@@ -291,7 +291,8 @@ int main(int argc, char **argv)
                        .clean_session = 1,
                        .topics = topics,
                        .ntopics = ntopics,
-                       .sub_qos = 1,
+                       .sub_qos = 0, /* a live view: no broker queue for it, and on NATS a second QoS 1
+                                        subscriber to anomalies/+ can starve the chain logger */
                        .on_message = gw_feed_on_message,
                        .user = &G};
     if (mqtt_client_create(&G.mqtt, &mo) != 0)

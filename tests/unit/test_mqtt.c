@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -179,6 +180,51 @@ static void test_unreachable_then_up(void **state)
     mqtt_client_destroy(c);
 }
 
+/* A QoS 1 message published with a persistence directory survives the
+ * process: published while the broker is down, the publisher dies without
+ * a word (_exit, as under kill -9), and a new client with the same id and
+ * directory delivers it once the broker is back. */
+static void test_persisted_publish(void **state)
+{
+    (void)state;
+    char uri[64], pdir[128];
+    snprintf(uri, sizeof uri, "tcp://127.0.0.1:%d", port);
+    snprintf(pdir, sizeof pdir, "%s/persist", dir);
+    assert_int_equal(mkdir(pdir, 0700), 0);
+    sink s = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    const char *topics[] = {"p/#"};
+    mqtt_options so = {.uris = uri, .client_id = "p-sub", .clean_session = 1, .topics = topics,
+                       .ntopics = 1, .sub_qos = 1, .on_message = on_msg, .user = &s};
+    mqtt_options po = {.uris = uri, .client_id = "p-pub", .clean_session = 0, .persist_dir = pdir};
+    mqtt_client *sub = NULL, *pub = NULL;
+    assert_int_equal(mqtt_client_create(&sub, &so), 0);
+    assert_int_equal(mqtt_client_wait_connected(sub, 5000), 0);
+
+    stop_broker();
+    /* The publisher is a fresh process (this binary, re-executed): a fork
+     * alone would inherit paho's threads' locks. */
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        execl("/proc/self/exe", "test_mqtt", "--persist-child", uri, pdir, (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+    start_broker();
+    assert_int_equal(mqtt_client_wait_connected(sub, 15000), 0);
+    usleep(300 * 1000); /* re-subscribed */
+    assert_int_equal(mqtt_client_create(&pub, &po), 0);
+    assert_int_equal(mqtt_client_wait_connected(pub, 15000), 0);
+    assert_int_equal(wait_count(&s, 1, 5000), 1);
+    assert_string_equal(s.last, "kept");
+    assert_int_equal(mqtt_client_flush(pub, 2000), 0);
+    mqtt_client_destroy(pub);
+    mqtt_client_destroy(sub);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -200,12 +246,33 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
-int main(void)
+/* Child of test_persisted_publish: publish one QoS 1 message into the
+ * persistence directory while the broker is down, then die without a word
+ * (_exit: no disconnect, no flush, no free), as under kill -9. */
+static int persist_child(const char *uri, const char *pdir)
 {
+    mqtt_options po = {.uris = uri, .client_id = "p-pub", .clean_session = 0, .persist_dir = pdir};
+    mqtt_client *c = NULL;
+    log_init("test_mqtt_child", LOG_ERROR);
+    if (mqtt_client_create(&c, &po) != 0)
+        _exit(1);
+    /* Published at once: create has already made the first connect call,
+     * which paho needs before it buffers anything. */
+    if (mqtt_client_publish(c, "p/x", "kept", 4, 1, 0) != 0)
+        _exit(2);
+    usleep(100 * 1000);
+    _exit(0);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 4 && strcmp(argv[1], "--persist-child") == 0)
+        return persist_child(argv[2], argv[3]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_invalid_options),
         cmocka_unit_test(test_publish_reconnect),
         cmocka_unit_test(test_unreachable_then_up),
+        cmocka_unit_test(test_persisted_publish),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
