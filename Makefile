@@ -31,7 +31,7 @@ ASAN_COMMON_OBJ := $(call objs,$(ASAN_DIR),$(COMMON_SRC))
 ASAN_UNIT_BINS := $(patsubst tests/unit/%.c,$(ASAN_DIR)/tests/%,$(UNIT_SRC))
 CONTRACTS := $(patsubst contracts/%.sol,contracts/build/%.json,$(wildcard contracts/*.sol))
 
-.PHONY: all deps run run-cluster test unit unit-asan bench soak fuzz clean format contracts
+.PHONY: all deps run run-cluster test unit unit-asan services-asan bench soak fuzz clean format contracts faults
 all: $(BINS) $(CONTRACTS)
 
 deps:
@@ -61,6 +61,16 @@ $(BUILD)/bin/$(1): $(call objs,$(BUILD),$(wildcard services/$(1)/*.c)) $(BUILD)/
 endef
 $(foreach s,$(SERVICES),$(eval $(call service_rule,$(s))))
 
+# The same services under ASan/UBSan, for integration tests (tests/integration/e2e_asan.sh).
+define service_asan_rule
+$(ASAN_DIR)/bin/$(1): $(call objs,$(ASAN_DIR),$(wildcard services/$(1)/*.c)) $(ASAN_DIR)/libcommon.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS) -O1 $$(SAN) -o $$@ $$(filter %.o %.a,$$^) $$(LDLIBS)
+endef
+$(foreach s,$(SERVICES),$(eval $(call service_asan_rule,$(s))))
+ASAN_BINS := $(addprefix $(ASAN_DIR)/bin/,$(SERVICES))
+services-asan: $(ASAN_BINS)
+
 $(BUILD)/tests/%: tests/unit/%.c $(call objs,$(BUILD),$(SVC_LIB_SRC)) $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -Iservices -o $@ $(filter %.c %.o %.a,$^) -lcmocka $(LDLIBS)
@@ -83,7 +93,7 @@ run:
 
 test:
 	scripts/install-deps.sh --test
-	$(MAKE) all unit unit-asan
+	$(MAKE) all unit unit-asan services-asan
 	tests/run.sh
 
 bench:

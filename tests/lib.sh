@@ -4,7 +4,7 @@
 # ($T) and stopped by the EXIT trap, whatever the test's outcome.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN=$ROOT/build/bin
+BIN=${BIN:-$ROOT/build/bin} # e2e_asan.sh points it at the ASan build
 T=$(mktemp -d /tmp/iotac-test.XXXXXX)
 chmod 755 "$T" # services running as their own user (mosquitto) reach their files
 PIDS=()

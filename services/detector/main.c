@@ -34,17 +34,26 @@
 #include "reading.h"
 
 /* Thresholds from the ingest mapping file (docs/SENSORS.md: "threshold" per
- * sensor) win over THRESHOLDS_FILE and THRESHOLD. Set once the run command
+ * sensor, or its "profile" looked up as "profile:NAME" in THRESHOLDS_FILE)
+ * win over THRESHOLDS_FILE's id prefixes and THRESHOLD. Set once the run command
  * has created its ingest context; read from the scoring thread. */
 static ingest *mapping_ig;
 
 static double mapping_threshold(void *ctx, const char *sensor_id)
 {
+    const det_config *cfg = ctx;
     ingest_sensor_info info;
-    (void)ctx;
+    char key[SENSOR_ID_MAX];
     if (!mapping_ig || !ingest_sensor_profile(mapping_ig, sensor_id, &info))
         return NAN;
-    return info.threshold;
+    if (info.threshold > 0 && info.threshold < 1)
+        return info.threshold;
+    /* A profile named in the mapping takes THRESHOLDS_FILE's "profile:NAME". */
+    if (info.profile && snprintf(key, sizeof key, "profile:%s", info.profile) < (int)sizeof key)
+        for (int k = 0; k < cfg->noverrides; k++)
+            if (strcmp(cfg->overrides[k].prefix, key) == 0)
+                return cfg->overrides[k].threshold;
+    return NAN;
 }
 
 static const char *mqtt_url, *mqtt_user, *mqtt_pass, *mqtt_ca, *state_dir, *log_level;
@@ -337,6 +346,7 @@ int main(int argc, char **argv)
     cfg.retrain_every = (int)retrain_every;
     cfg.threshold = threshold;
     cfg.threshold_hook = mapping_threshold;
+    cfg.threshold_ctx = &cfg; /* main's frame outlives the engine */
     cfg.z_min = z_min;
     if (warmup < 2 || warmup > 10000000 || trees < 1 || trees > IFOREST_MAX_TREES || psi < 2 ||
         psi > (1 << IFOREST_MAX_DEPTH) || lags < 1 || lags > TSFEATURES_MAX_LAGS ||
