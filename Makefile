@@ -93,12 +93,12 @@ run:
 
 test:
 	scripts/install-deps.sh --test
-	$(MAKE) all unit unit-asan services-asan
+	$(MAKE) -j$$(nproc) all unit unit-asan services-asan
 	tests/run.sh
 
 bench:
 	scripts/install-deps.sh --test
-	$(MAKE) all
+	$(MAKE) -j$$(nproc) all
 	bench/run.sh
 
 format:
