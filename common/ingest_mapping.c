@@ -202,9 +202,9 @@ static int get_metrics(json_t *o, const char *path, ia_metrics *m, int with_unit
             return -1;
         }
         enum ia_family fam = ia_metric_family(name);
-        double dummy;
+        double probe;
         if (!json_is_string(v) || strlen(json_string_value(v)) >= sizeof m->unit[k] ||
-            (fam != IA_FAM_UNKNOWN && ia_unit_convert(fam, json_string_value(v), 0, &dummy))) {
+            (fam != IA_FAM_UNKNOWN && ia_unit_convert(fam, json_string_value(v), 0, &probe))) {
             errbuf_set(e->err, e->errlen, "%s.units.%.40s: unknown unit for this metric", path,
                        key);
             return -1;
@@ -382,7 +382,7 @@ static int load_esphome_state(ingest *ig, json_t *st, const char *gpath, size_t 
     s->fam = ia_metric_family(s->metric);
     json_t *unit = json_object_get(st, "unit");
     if (unit) {
-        double dummy;
+        double probe;
         if (!json_is_string(unit) || json_string_length(unit) >= sizeof s->unit) {
             errbuf_set(e->err, e->errlen, "%s.unit: must be a short string", path);
             return -1;
@@ -390,7 +390,7 @@ static int load_esphome_state(ingest *ig, json_t *st, const char *gpath, size_t 
         snprintf(s->unit, sizeof s->unit, "%s", json_string_value(unit));
         if (s->fam == IA_FAM_UNKNOWN)
             s->fam = ia_unit_family(s->unit);
-        if (s->fam != IA_FAM_UNKNOWN && ia_unit_convert(s->fam, s->unit, 0, &dummy) != 0) {
+        if (s->fam != IA_FAM_UNKNOWN && ia_unit_convert(s->fam, s->unit, 0, &probe) != 0) {
             errbuf_set(e->err, e->errlen, "%s.unit: '%s' is not a unit of %s", path, s->unit,
                        s->metric);
             return -1;
