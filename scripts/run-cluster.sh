@@ -35,46 +35,11 @@ export RPC_URL=${RPC_URL:-http://127.0.0.1:$RPC_PORT}
 SIMULATOR=${SIMULATOR:-1}
 LOGS=$STATE_DIR/logs
 NATS_DIR=$STATE_DIR/nats
-mkdir -p "$LOGS" "$STATE_DIR/ganache"
+mkdir -p "$LOGS"
 
-pids=()
-names=()
-stopping=0
-stop_all() {
-    [ "$stopping" = 1 ] && return
-    stopping=1
-    echo
-    echo "stopping..."
-    # Services first (newest first), then the chain, then the brokers they
-    # write to, so the last anomalies and acknowledgements get through.
-    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
-    for _ in $(seq 1 50); do
-        alive=0
-        for p in "${pids[@]+"${pids[@]}"}"; do kill -0 "$p" 2>/dev/null && alive=1; done
-        [ $alive = 0 ] && break
-        sleep 0.1
-    done
-    for p in "${pids[@]+"${pids[@]}"}"; do kill -KILL "$p" 2>/dev/null || true; done
-    [ -f "$NATS_DIR/cluster.env" ] && scripts/cluster.sh stop "$NATS_DIR" || true
-    echo "stopped; logs are in $LOGS"
-}
-trap stop_all EXIT
-trap 'exit 130' INT TERM
-
-start() { # start NAME CMD...
-    local name=$1
-    shift
-    "$@" >>"$LOGS/$name.log" 2>&1 &
-    pids+=($!)
-    names+=("$name")
-}
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-wait_port() { # wait_port NAME PORT SECONDS
-    for _ in $(seq 1 $(($3 * 10))); do port_open "$2" && return 0; sleep 0.1; done
-    echo "error: $1 did not open port $2; see $LOGS/$1.log" >&2
-    tail -n 20 "$LOGS/$1.log" >&2 || true
-    exit 1
-}
+stop_nats() { [ -f "$NATS_DIR/cluster.env" ] && scripts/cluster.sh stop "$NATS_DIR"; }
+STACK_ON_STOP=stop_nats # the brokers go last, after the services
+. "$ROOT/scripts/stack-lib.sh"
 
 for off in 0 10 20 30; do
     for ((i = 0; i < NODES; i++)); do
@@ -85,12 +50,7 @@ for off in 0 10 20 30; do
         fi
     done
 done
-for p in "$RPC_PORT" "$GATEWAY_PORT"; do
-    if port_open "$p"; then
-        echo "error: port $p is already in use (set RPC_PORT or GATEWAY_PORT)" >&2
-        exit 1
-    fi
-done
+require_free_ports "set RPC_PORT or GATEWAY_PORT" "$RPC_PORT" "$GATEWAY_PORT"
 
 # The brokers: nodes keep running if this script is killed hard; WATCH_PID
 # stops them then too.
@@ -99,24 +59,7 @@ WATCH_PID=$$ scripts/cluster.sh start "$NATS_DIR" "$MQTT_BASE_PORT" | tee -a "$L
 . "$NATS_DIR/cluster.env"
 export MQTT_URL # every node: services fail over between them (paho serverURIs)
 
-start ganache node "$ROOT/tools/node_modules/ganache/dist/node/cli.js" \
-    --server.host 127.0.0.1 --server.port "$RPC_PORT" --chain.chainId "$CHAIN_ID" \
-    --wallet.deterministic --database.dbPath "$STATE_DIR/ganache" --logging.quiet \
-    --miner.blockGasLimit 30000000
-wait_port ganache "$RPC_PORT" 60
-
-# The chain logger's key: Ganache's first deterministic account unless a key
-# file is given. Kept readable by the owner only; never printed.
-if [ -z "${KEY_FILE:-}" ] && [ -z "${PRIVATE_KEY:-}" ]; then
-    KEY_FILE=$STATE_DIR/logger.key
-    if [ ! -f "$KEY_FILE" ]; then
-        (umask 077 && echo 4f3edf983ac636a65a842ce7c78d9aa706d3b113bce9c46f30d7d21715b23b1d >"$KEY_FILE")
-    fi
-    export KEY_FILE
-fi
-CONTRACT_ADDRESS=${CONTRACT_ADDRESS:-$(build/bin/chainlogger deploy 2>>"$LOGS/deploy.log")}
-export CONTRACT_ADDRESS
-echo "contract: $CONTRACT_ADDRESS on chain $CHAIN_ID ($RPC_URL)"
+chain_up
 
 start chainlogger build/bin/chainlogger
 # One detector per partition, each with its own state directory: a
@@ -131,9 +74,7 @@ done
 start gateway build/bin/gateway
 wait_port gateway "$GATEWAY_PORT" 20
 if [ "$SIMULATOR" = 1 ]; then
-    export SIM_SPEEDUP=${SIM_SPEEDUP:-1440}
-    export SIM_START=${SIM_START:-$(date -u -d '-365 days' +%Y-%m-%dT%H:%M:%S)}
-    start simulator build/bin/simulator
+    simulator_up
 fi
 
 read -r -a ports <<<"$NATS_MQTT_PORTS"
@@ -152,18 +93,11 @@ cat <<MSG
 
 MSG
 
-# Stay in the foreground; if a process or a node dies, say so and stop.
-while true; do
-    for i in "${!pids[@]}"; do
-        if ! kill -0 "${pids[$i]}" 2>/dev/null; then
-            echo "error: ${names[$i]} exited; see $LOGS/${names[$i]}.log" >&2
-            tail -n 20 "$LOGS/${names[$i]}.log" >&2 || true
-            exit 1
-        fi
-    done
+# Stay in the foreground; if a process dies, stop; if a node dies, say so.
+nats_watch() {
     if scripts/cluster.sh status "$NATS_DIR" | grep -q ' down '; then
         echo "warning: a NATS node is down (scripts/cluster.sh status $NATS_DIR); services use the others" >&2
         sleep 10
     fi
-    sleep 1
-done
+}
+supervise nats_watch

@@ -34,50 +34,11 @@ SIMULATOR=${SIMULATOR:-1}
 # example mapping enables Zigbee2MQTT, Tasmota, SenML and two ESPHome groups.
 export INGEST_MAPPING=${INGEST_MAPPING-$ROOT/config/sensors.example.json}
 LOGS=$STATE_DIR/logs
-mkdir -p "$LOGS" "$STATE_DIR/mosquitto" "$STATE_DIR/ganache"
+mkdir -p "$LOGS" "$STATE_DIR/mosquitto"
 
-pids=()
-names=()
-stopping=0
-stop_all() {
-    [ "$stopping" = 1 ] && return
-    stopping=1
-    echo
-    echo "stopping..."
-    # Services first, then the chain and the broker they write to.
-    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
-    for _ in $(seq 1 50); do
-        alive=0
-        for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
-        [ $alive = 0 ] && break
-        sleep 0.1
-    done
-    for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-    echo "stopped; logs are in $LOGS"
-}
-trap stop_all EXIT
-trap 'exit 130' INT TERM
-
-start() { # start NAME CMD...
-    local name=$1; shift
-    "$@" >>"$LOGS/$name.log" 2>&1 &
-    pids+=($!)
-    names+=("$name")
-}
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-wait_port() { # wait_port NAME PORT SECONDS
-    for _ in $(seq 1 $(($3 * 10))); do port_open "$2" && return 0; sleep 0.1; done
-    echo "error: $1 did not open port $2; see $LOGS/$1.log" >&2
-    tail -n 20 "$LOGS/$1.log" >&2 || true
-    exit 1
-}
-
-for p in "$MQTT_PORT" "$MQTT_LOCAL_PORT" $MQTT_TLS_PORT "$RPC_PORT" "$GATEWAY_PORT"; do
-    if port_open "$p"; then
-        echo "error: port $p is already in use (set MQTT_PORT, MQTT_LOCAL_PORT, RPC_PORT or GATEWAY_PORT)" >&2
-        exit 1
-    fi
-done
+. "$ROOT/scripts/stack-lib.sh"
+require_free_ports "set MQTT_PORT, MQTT_LOCAL_PORT, RPC_PORT or GATEWAY_PORT" \
+    "$MQTT_PORT" "$MQTT_LOCAL_PORT" $MQTT_TLS_PORT "$RPC_PORT" "$GATEWAY_PORT"
 
 # Broker: no anonymous access from the network. Each service has its own
 # account with only the topics it needs (scripts/broker-auth.sh: passwords
@@ -105,40 +66,14 @@ with_account() {
     )
 }
 
-# Dev chain: deterministic accounts, database in the state dir so a restart
-# keeps the chain (and the deployed contract).
-start ganache node "$ROOT/tools/node_modules/ganache/dist/node/cli.js" \
-    --server.host 127.0.0.1 --server.port "$RPC_PORT" --chain.chainId "$CHAIN_ID" \
-    --wallet.deterministic --database.dbPath "$STATE_DIR/ganache" --logging.quiet \
-    --miner.blockGasLimit 30000000
-wait_port ganache "$RPC_PORT" 60
-
-# The chain logger's key: Ganache's first deterministic account unless a key
-# file is given. Kept readable by the owner only; never printed.
-if [ -z "${KEY_FILE:-}" ] && [ -z "${PRIVATE_KEY:-}" ]; then
-    KEY_FILE=$STATE_DIR/logger.key
-    if [ ! -f "$KEY_FILE" ]; then
-        (umask 077 && echo 4f3edf983ac636a65a842ce7c78d9aa706d3b113bce9c46f30d7d21715b23b1d >"$KEY_FILE")
-    fi
-    export KEY_FILE
-fi
-
-# Deploy the contract when none is recorded for this chain (idempotent).
-CONTRACT_ADDRESS=${CONTRACT_ADDRESS:-$(build/bin/chainlogger deploy 2>>"$LOGS/deploy.log")}
-export CONTRACT_ADDRESS
-echo "contract: $CONTRACT_ADDRESS on chain $CHAIN_ID ($RPC_URL)"
+chain_up
 
 start chainlogger with_account chainlogger build/bin/chainlogger
 start detector with_account detector build/bin/detector
 start gateway with_account gateway build/bin/gateway
 wait_port gateway "$GATEWAY_PORT" 20
 if [ "$SIMULATOR" = 1 ]; then
-    # A demo should show days and seasons in minutes: one simulated day per
-    # minute, starting a year back so the clock stays behind the present for
-    # hours (readings from more than a year ahead are refused as bad input).
-    export SIM_SPEEDUP=${SIM_SPEEDUP:-1440}
-    export SIM_START=${SIM_START:-$(date -u -d '-365 days' +%Y-%m-%dT%H:%M:%S)}
-    start simulator with_account simulator build/bin/simulator
+    simulator_up with_account simulator
 fi
 
 cat <<MSG
@@ -155,14 +90,4 @@ cat <<MSG
 
 MSG
 
-# Stay in the foreground; if a process dies, say so and stop the stack.
-while true; do
-    for i in "${!pids[@]}"; do
-        if ! kill -0 "${pids[$i]}" 2>/dev/null; then
-            echo "error: ${names[$i]} exited; see $LOGS/${names[$i]}.log" >&2
-            tail -n 20 "$LOGS/${names[$i]}.log" >&2 || true
-            exit 1
-        fi
-    done
-    sleep 1
-done
+supervise
