@@ -348,7 +348,15 @@ static const char *run_rpc(rpc_client *c, const uint8_t *d, size_t n)
     srv.body = d + 2;
     srv.len = n - 2;
     pthread_mutex_unlock(&srv.lock);
-    return nasty_rpc(c, d, n);
+    const char *outcome = nasty_rpc(c, d, n);
+    /* The client may give up on a bad answer while the server is still
+     * sending it (under the lock): wait for that before the caller reuses
+     * or frees the buffer, and leave the server nothing to send. */
+    pthread_mutex_lock(&srv.lock);
+    srv.body = NULL;
+    srv.len = 0;
+    pthread_mutex_unlock(&srv.lock);
+    return outcome;
 }
 
 static rpc_client *rpc_new(void)
