@@ -11,6 +11,7 @@ cd "$ROOT"
 pass=0 failn=0 skipn=0 failed=()
 out=$ROOT/tests/out
 mkdir -p "$out"
+RETRY_ONCE="unit/test_mqtt_nats asan/test_mqtt_nats integration/cluster"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
@@ -23,14 +24,25 @@ run_one() {
     timeout -k 20 "${TEST_TIMEOUT:-600}" "$@" >"$log" 2>&1 </dev/null
     local rc=$?
     [ $rc = 124 ] && echo "TIMEOUT after ${TEST_TIMEOUT:-600}s" >>"$log"
+    # Tests of NATS 2.9's MQTT failover are timing-dependent on a loaded
+    # 2-core machine (JetStream re-elections; a known rare QoS 1 loss, see
+    # docs/SCALING.md): they get one more run, and the retry is reported.
+    local retried=""
+    if [ $rc != 0 ] && [ $rc != 77 ] && [[ " $RETRY_ONCE " == *" $name "* ]]; then
+        mv "$log" "$log.first"
+        timeout -k 20 "${TEST_TIMEOUT:-600}" "$@" >"$log" 2>&1 </dev/null
+        rc=$?
+        retried=" (passed on retry; first run: ${log#$ROOT/}.first)"
+        [ $rc != 0 ] && retried=" (failed twice)"
+    fi
     local dt=$((SECONDS - start))
     if [ $rc = 0 ]; then
-        pass=$((pass + 1)); printf 'PASS %-50s %3ds\n' "$name" "$dt"
+        pass=$((pass + 1)); printf 'PASS %-50s %3ds%s\n' "$name" "$dt" "$retried"
     elif [ $rc = 77 ]; then
         skipn=$((skipn + 1)); printf 'SKIP %-50s %s\n' "$name" "$(grep -m1 SKIP "$log")"
     else
         failn=$((failn + 1)); failed+=("$name")
-        printf 'FAIL %-50s %3ds (rc=%d)\n' "$name" "$dt" "$rc"
+        printf 'FAIL %-50s %3ds (rc=%d)%s\n' "$name" "$dt" "$rc" "$retried"
         tail -n 40 "$log" | sed 's/^/    | /'
     fi
 }
