@@ -225,6 +225,23 @@ static void *monitor_main(void *arg)
             pthread_mutex_lock(&c->mu);
             continue;
         }
+        if (c->connecting) {
+            /* paho answers every connect with onSuccess or onFailure within
+             * connectTimeout per URI; should an answer never come (seen once
+             * while a NATS node died), give up on it and try again rather
+             * than wait for ever. */
+            struct timespec until;
+            int wrc = 0;
+            deadline_after_ms(&until, 5000L * c->nuris + 10000L);
+            while (!c->stop && c->connecting && wrc != ETIMEDOUT)
+                wrc = pthread_cond_timedwait(&c->cv, &c->mu, &until);
+            if (c->connecting && wrc == ETIMEDOUT) {
+                log_warn("mqtt_connect_stalled waited_ms=%ld action=retry",
+                         5000L * c->nuris + 10000L);
+                c->connecting = 0;
+            }
+            continue;
+        }
         pthread_cond_wait(&c->cv, &c->mu);
     }
     pthread_mutex_unlock(&c->mu);
