@@ -29,6 +29,7 @@ run_one() {
     # docs/SCALING.md): they get one more run, and the retry is reported.
     local retried=""
     if [ $rc != 0 ] && [ $rc != 77 ] && [[ " $RETRY_ONCE " == *" $name "* ]]; then
+        echo "exit status: $rc" >>"$log"
         mv "$log" "$log.first"
         timeout -k 20 "${TEST_TIMEOUT:-600}" "$@" >"$log" 2>&1 </dev/null
         rc=$?
