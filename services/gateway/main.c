@@ -32,6 +32,7 @@ static gw_config C;
 static const char *log_level_name;
 static volatile sig_atomic_t stop_flag;
 static lws_sorted_usec_list_t tick_sul;
+static long ws_ping_s, ws_hangup_s;
 
 static const config_option opts[] = {
     {"host", "GATEWAY_HOST", CONFIG_STR, "0.0.0.0", "address to listen on", &C.host},
@@ -55,6 +56,10 @@ static const config_option opts[] = {
      "messages queued per WebSocket client before dropping", &C.ws_queue},
     {"ws-slow-client-s", "WS_SLOW_CLIENT_S", CONFIG_INT, "5",
      "disconnect a client that keeps dropping messages this long", &C.ws_slow_s},
+    {"ws-ping-s", "WS_PING_S", CONFIG_INT, "20",
+     "ping a WebSocket client silent this long (keepalive)", &ws_ping_s},
+    {"ws-hangup-s", "WS_HANGUP_S", CONFIG_INT, "60",
+     "close a WebSocket client that sent nothing, not even a pong, this long", &ws_hangup_s},
     {"ws-max-clients", "WS_MAX_CLIENTS", CONFIG_INT, "10000", "WebSocket clients at most",
      &C.ws_max_clients},
     {"ws-snapshot", "WS_SNAPSHOT", CONFIG_INT, "50",
@@ -206,10 +211,7 @@ int main(int argc, char **argv)
     char www[PATH_MAX], vendor[PATH_MAX], client_id[64];
     const char *topics[GW_FEED_MAX_TOPICS];
     struct lws_context_creation_info info;
-    static const lws_retry_bo_t retry = {
-        .secs_since_valid_ping = 20,   /* ping a client idle this long */
-        .secs_since_valid_hangup = 60, /* and drop it when no pong came by then */
-    };
+    static lws_retry_bo_t retry; /* keepalive: filled from WS_PING_S / WS_HANGUP_S */
 
     int crc = config_parse(opts, sizeof opts / sizeof opts[0], argc, argv, NULL, NULL);
     if (crc == CONFIG_HELP)
@@ -259,6 +261,14 @@ int main(int argc, char **argv)
     info.protocols = protocols;
     info.vhost_name = "gateway";
     info.server_string = "gateway";
+    /* lws pings a client idle for ws_ping_s and drops it when nothing valid
+     * (a pong included) came for ws_hangup_s. */
+    if (ws_ping_s < 1 || ws_ping_s > 65535 || ws_hangup_s <= ws_ping_s || ws_hangup_s > 65535) {
+        log_error("bad_config: WS_PING_S must be 1..65535 and WS_HANGUP_S above it");
+        goto out;
+    }
+    retry.secs_since_valid_ping = (uint16_t)ws_ping_s;
+    retry.secs_since_valid_hangup = (uint16_t)ws_hangup_s;
     info.retry_and_idle_policy = &retry;
     info.max_http_header_data = 8192;
     info.pt_serv_buf_size = 32768;
