@@ -23,9 +23,9 @@
 #include "splitmix64.h"
 
 #define MAX_MODELS 32
-#define MIN_TRAIN 64    /* vectors needed for a first forest */
-#define NOISE_MIN 2.0 /* log2 step-variance ratio of a noise change (recent ~7x usual) */
-#define PRESENT_MIN 100 /* consecutive readings with a metric before its absence is a dropout */
+#define MIN_TRAIN 64     /* vectors needed for a first forest */
+#define NOISE_MIN 2.0    /* log2 step-variance ratio of a noise change (recent ~7x usual) */
+#define PRESENT_MIN 100  /* consecutive readings with a metric before its absence is a dropout */
 #define EVENT_COOLDOWN 2 /* readings after an event before a candidate may start a new one */
 
 enum { ST_IDLE = 0, ST_PENDING, ST_POINT, ST_STUCK, ST_CHANGE, ST_CONTEXT };
@@ -58,18 +58,20 @@ typedef struct {
     uint32_t present; /* consecutive readings carrying this metric */
     uint16_t calm, cooldown, same_run, max_run, pend_n;
     float last;
-    double ev_ts; /* start of the active event */
+    double ev_ts;                  /* start of the active event */
     double base_v, base_exp, jump; /* a jump-started change: level left, its expectation, size */
     double calm_ts;                /* first reading of the current calm run (when it ended) */
     double calm_v;                 /* its value */
-    double back_v, back_exp, back; /* a step back towards normal: level reached, its expectation, size */
-    uint8_t was_absurd;            /* the previous reading was physically absurd */
-    uint8_t routine;               /* learning a change that recurs at this time of day */
-    int32_t rt_day;                /* day (ts / 86400) that rt_*[0] describe */
-    uint64_t rt_start[2];          /* bins where an event started, [0] today, [1] yesterday */
-    uint64_t rt_flag[2];           /* bins spent inside an event, today / yesterday */
+    double back_v, back_exp,
+        back;             /* a step back towards normal: level reached, its expectation, size */
+    uint8_t was_absurd;   /* the previous reading was physically absurd */
+    uint8_t routine;      /* learning a change that recurs at this time of day */
+    int32_t rt_day;       /* day (ts / 86400) that rt_*[0] describe */
+    uint64_t rt_start[2]; /* bins where an event started, [0] today, [1] yesterday */
+    uint64_t rt_flag[2];  /* bins spent inside an event, today / yesterday */
     det_pending p;
     tsfeatures_state fs;
+    det_shape *shape; /* owned; NULL unless cfg.shape (not persisted: re-learned) */
 } det_stream;
 
 typedef struct {
@@ -89,6 +91,7 @@ struct det_engine {
     size_t cap, count;
     uint64_t rng;
     float *train_buf;
+    double *shape_scratch; /* cfg.shape_p.history doubles, for det_shape_step */
     det_stats st;
 };
 
@@ -111,6 +114,8 @@ void det_config_default(det_config *c)
     c->end_n = 6;
     c->stuck_min = 10;
     c->change_max_s = 86400.0;
+    c->shape = 0;
+    det_shape_params_default(&c->shape_p);
 }
 
 int det_config_load_thresholds(det_config *c, const char *path, char *err, size_t errlen)
@@ -152,6 +157,26 @@ int det_config_load_thresholds(det_config *c, const char *path, char *err, size_
             det_override *o = &c->overrides[c->noverrides++];
             snprintf(o->prefix, sizeof(o->prefix), "%s", key);
             o->threshold = json_number_value(v);
+        }
+    }
+    json_t *shape = json_object_get(root, "shape"), *v;
+    if (shape) {
+        size_t i;
+        if (!json_is_array(shape) || json_array_size(shape) > DET_MAX_OVERRIDES) {
+            snprintf(err, errlen,
+                     "%s: \"shape\" must be an array of at most %d sensor ids or prefixes", path,
+                     DET_MAX_OVERRIDES);
+            goto out;
+        }
+        c->nshape = 0;
+        json_array_foreach(shape, i, v)
+        {
+            const char *id = json_string_value(v);
+            if (!id || !*id || strlen(id) >= SENSOR_ID_MAX) {
+                snprintf(err, errlen, "%s: \"shape\"[%zu] must be a sensor id or prefix", path, i);
+                goto out;
+            }
+            snprintf(c->shape_prefixes[c->nshape++], SENSOR_ID_MAX, "%s", id);
         }
     }
     rc = 0;
@@ -221,7 +246,8 @@ int det_engine_create(det_engine **out, const det_config *cfg)
 {
     *out = NULL;
     if (cfg->warmup < 2 || cfg->pool_cap < MIN_TRAIN || cfg->feat.lags < 1 ||
-        cfg->feat.lags > TSFEATURES_MAX_LAGS || cfg->end_n < 1)
+        cfg->feat.lags > TSFEATURES_MAX_LAGS || cfg->end_n < 1 ||
+        ((cfg->shape || cfg->nshape > 0) && !det_shape_params_valid(&cfg->shape_p)))
         return -1;
     det_engine *e = calloc(1, sizeof(*e));
     if (!e)
@@ -232,7 +258,10 @@ int det_engine_create(det_engine **out, const det_config *cfg)
     e->table = calloc(e->cap, sizeof(*e->table));
     e->train_buf = malloc((size_t)cfg->pool_cap * e->dim * sizeof(float));
     e->rng = cfg->forest.seed ^ 0x5deece66dULL;
-    if (!e->table || !e->train_buf) {
+    int shape = cfg->shape || cfg->nshape > 0;
+    if (shape)
+        e->shape_scratch = malloc((size_t)cfg->shape_p.history * sizeof(double));
+    if (!e->table || !e->train_buf || (shape && !e->shape_scratch)) {
         det_engine_destroy(e);
         return -1;
     }
@@ -246,6 +275,8 @@ void det_engine_destroy(det_engine *e)
         return;
     for (size_t k = 0; k < e->cap && e->table; k++) {
         if (e->table[k]) {
+            for (uint32_t j = 0; j < e->table[k]->nstreams; j++)
+                det_shape_destroy(e->table[k]->streams[j].shape);
             free(e->table[k]->streams);
             free(e->table[k]);
         }
@@ -256,6 +287,7 @@ void det_engine_destroy(det_engine *e)
         free(e->models[m].pool);
     }
     free(e->train_buf);
+    free(e->shape_scratch);
     free(e);
 }
 
@@ -336,6 +368,16 @@ static int model_index(det_engine *e, const char *metric, int create)
     return e->nmodels++;
 }
 
+static int wants_shape(const det_config *c, const char *sensor_id)
+{
+    if (c->shape)
+        return 1;
+    for (int k = 0; k < c->nshape; k++)
+        if (strncmp(sensor_id, c->shape_prefixes[k], strlen(c->shape_prefixes[k])) == 0)
+            return 1;
+    return 0;
+}
+
 static det_stream *get_stream(det_engine *e, det_sensor *s, const char *metric)
 {
     for (uint32_t k = 0; k < s->nstreams; k++)
@@ -352,6 +394,9 @@ static det_stream *get_stream(det_engine *e, det_sensor *s, const char *metric)
     memset(st, 0, sizeof(*st));
     st->model = (int16_t)m;
     tsfeatures_init(&st->fs);
+    /* Without memory for it the stream is still scored by the forest. */
+    if (wants_shape(&e->cfg, s->id) && det_shape_create(&st->shape, &e->cfg.shape_p) != 0)
+        st->shape = NULL;
     e->st.streams++;
     return st;
 }
@@ -580,6 +625,19 @@ static void explain_change_end(anomaly *a, const det_pending *p, double start_ts
                  a->metric, at, hours, lo, hi, sp, unit);
 }
 
+static void explain_shape(anomaly *a, const det_shape_params *sp, const det_shape_info *si)
+{
+    const char *unit = det_metric_unit(a->metric);
+    char v[32], at[32];
+    num(v, sizeof(v), a->value);
+    hhmm(at, sizeof(at), a->ts);
+    snprintf(a->explanation, sizeof(a->explanation),
+             "%s %s%s%s at %s ends a run of %d readings shaped like nothing in this sensor's "
+             "previous %d: the nearest earlier run is %.1fx its usual spread away, %.1f sd "
+             "beyond how far runs usually are",
+             a->metric, v, *unit ? " " : "", unit, at, sp->window, sp->history, si->raw, si->z);
+}
+
 /* ---- the decision ----------------------------------------------------- */
 
 static int emit(det_engine *e, anomaly *alerts, int cap, int *na, anomaly *a)
@@ -649,8 +707,10 @@ static void routine_learn(det_stream *st, double ts)
 static void reset_stream(det_stream *st)
 {
     int16_t model = st->model;
+    det_shape *shape = st->shape; /* shapes stay known across a new normal */
     memset(st, 0, sizeof(*st));
     st->model = model;
+    st->shape = shape;
     tsfeatures_init(&st->fs);
 }
 
@@ -672,6 +732,9 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
     tsfeatures_info info;
     if (tsfeatures_compute(&c->feat, &st->fs, ts, x, vec, &info) != 0)
         return;
+    det_shape_info shi;
+    int shape_hit = st->shape && det_shape_step(st->shape, x, e->shape_scratch, &shi);
+    int na_before = *na;
 
     int scored = md->forest && st->learned >= (uint32_t)c->warmup;
     double score = scored ? iforest_score(md->forest, vec) : 0.0;
@@ -701,9 +764,14 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
          * smooth, slow signal's small step is not an event. */
         double jump = fabs(vec[TSFEATURE_DELTA1]);
         int jumped = st->fs.nlag > 0 && jump >= c->jump_min && fabs(zr) >= c->z_min / 2;
-        int material = fabs(zc) >= c->z_min || fabs(sh) >= c->shift_min ||
-                       sp >= c->spread_min || jumped;
-        int candidate = absurd || (score >= det_engine_threshold(e, sen->id) && material);
+        int material =
+            fabs(zc) >= c->z_min || fabs(sh) >= c->shift_min || sp >= c->spread_min || jumped;
+        /* With the shape detector on, a run shaped like one seen before
+         * (a stream that spikes every hour, a square wave) is this
+         * stream's normal, however the forest scores the reading. */
+        int seen_shape = st->shape && !(shi.z >= c->shape_p.confirm_z);
+        int candidate =
+            absurd || (score >= det_engine_threshold(e, sen->id) && material && !seen_shape);
         int calm_now =
             fabs(sh) < c->shift_min / 2 && fabs(zc) < c->z_min / 2 && sp < c->spread_min / 2;
         unsigned stuck_need = (unsigned)c->stuck_min;
@@ -823,7 +891,8 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
              * half the jump away from the level it left. */
             double pj = st->p.value - st->p.prev;
             int pjump = fabs(st->p.vec[TSFEATURE_DELTA1]) >= c->jump_min;
-            int holds = pjump && (x - st->p.prev) * pj > 0 && fabs(x - st->p.prev) >= 0.5 * fabs(pj);
+            int holds =
+                pjump && (x - st->p.prev) * pj > 0 && fabs(x - st->p.prev) >= 0.5 * fabs(pj);
             /* Straight back to the level it left: a spike or a drop. */
             int returned = pjump && fabs(x - st->p.prev) < 0.5 * fabs(pj);
             /* Jumping again, elsewhere: the noise grew. */
@@ -843,11 +912,11 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
                 /* A noise change raises the reading-to-reading steps; a
                  * shift or an out-of-hours value raises only the residual
                  * (both raise the residual variance, the spread feature). */
-                int spread = (st->p.vec[TSFEATURE_SPREAD] >= c->spread_min &&
-                              st->p.noise >= NOISE_MIN) ||
-                             (sp >= c->spread_min && fabs(sh) < c->shift_min &&
-                              info.step_noise >= NOISE_MIN) ||
-                             erratic;
+                int spread =
+                    (st->p.vec[TSFEATURE_SPREAD] >= c->spread_min && st->p.noise >= NOISE_MIN) ||
+                    (sp >= c->spread_min && fabs(sh) < c->shift_min &&
+                     info.step_noise >= NOISE_MIN) ||
+                    erratic;
                 st->jump = (pjump && !spread) ? pj : 0.0;
                 st->base_v = st->p.prev;
                 st->base_exp = st->p.expected;
@@ -956,6 +1025,23 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
         }
     }
 
+    /* A shape never seen before, while no other event of this stream is
+     * open or was just reported: one alert of its own. Its readings are
+     * still learned: a new shape is not a new level. */
+    if (shape_hit && *na == na_before && st->state == ST_IDLE) {
+        det_pending cur = {.ts = ts,
+                           .value = x,
+                           .score = score > 0.5 ? score : 0.5,
+                           .expected = info.expected,
+                           .sd = info.expected_sd,
+                           .version = md->version};
+        int off = scored && fabs(vec[TSFEATURE_Z_CONTEXT]) >= c->z_min;
+        anomaly a;
+        fill_alert(&a, sen->id, md->metric, off ? ANOMALY_POINT : ANOMALY_CONTEXTUAL, &cur);
+        explain_shape(&a, &c->shape_p, &shi);
+        emit(e, alerts, cap, na, &a);
+    }
+
     st->was_absurd = (uint8_t)physically_absurd(md->metric, x);
     if (res) {
         res->value = x;
@@ -1009,8 +1095,7 @@ int det_engine_process(det_engine *e, const reading *r, det_result *res, anomaly
         const det_model *md = &e->models[st->model];
         if (reading_find(r, md->metric) >= 0)
             continue;
-        if (st->present >= PRESENT_MIN && md->forest &&
-            st->learned >= (uint32_t)e->cfg.warmup) {
+        if (st->present >= PRESENT_MIN && md->forest && st->learned >= (uint32_t)e->cfg.warmup) {
             anomaly a;
             det_pending p = {.ts = r->ts,
                              .value = st->last,
@@ -1041,8 +1126,12 @@ size_t det_engine_bytes(const det_engine *e)
     size_t b =
         sizeof(*e) + e->cap * sizeof(*e->table) + (size_t)e->cfg.pool_cap * e->dim * sizeof(float);
     for (size_t k = 0; k < e->cap; k++)
-        if (e->table[k])
+        if (e->table[k]) {
             b += sizeof(det_sensor) + e->table[k]->nstreams * sizeof(det_stream);
+            for (uint32_t j = 0; j < e->table[k]->nstreams; j++)
+                if (e->table[k]->streams[j].shape)
+                    b += det_shape_bytes(&e->cfg.shape_p);
+        }
     for (int m = 0; m < e->nmodels; m++) {
         b += (size_t)e->cfg.pool_cap * e->dim * sizeof(float);
         if (e->models[m].forest)
@@ -1061,7 +1150,7 @@ size_t det_engine_bytes(const det_engine *e)
  *   then means a fresh warm-up, never garbage. */
 
 #define DETM_VERSION 1
-#define DETS_VERSION 2
+#define DETS_VERSION 3
 
 typedef struct {
     FILE *fp;
@@ -1210,7 +1299,9 @@ static int save_sensors(const det_engine *e, const char *dir)
         wr_bytes(&w, &s->nstreams, 4);
         for (uint32_t j = 0; j < s->nstreams; j++) {
             wr_bytes(&w, e->models[s->streams[j].model].metric, READING_NAME_MAX);
-            wr_bytes(&w, &s->streams[j], sizeof(det_stream));
+            det_stream copy = s->streams[j];
+            copy.shape = NULL; /* a pointer means nothing in a file */
+            wr_bytes(&w, &copy, sizeof(det_stream));
         }
     }
     uint64_t h = w.h;
@@ -1291,8 +1382,10 @@ static int load_sensors(det_engine *e, const char *dir)
             if (!st)
                 goto out;
             int16_t model = st->model;
+            det_shape *shape = st->shape;
             *st = tmp;
             st->model = model;
+            st->shape = shape;
         }
         loaded++;
     }

@@ -42,6 +42,7 @@
 #include <stdint.h>
 
 #include "anomaly.h"
+#include "det_shape.h"
 #include "iforest.h"
 #include "reading.h"
 #include "tsfeatures.h"
@@ -68,6 +69,10 @@ typedef struct {
     int end_n;           /* calm readings that end a change (6) */
     int stuck_min;       /* identical readings that make a stuck value (10) */
     double change_max_s; /* a change lasting longer becomes the new normal (1 day) */
+    int shape;           /* 1: run the shape detector (det_shape.h) on every stream (0) */
+    det_shape_params shape_p;
+    int nshape; /* sensors (ids or prefixes) that get the shape detector when shape is 0 */
+    char shape_prefixes[DET_MAX_OVERRIDES][SENSOR_ID_MAX];
     int noverrides;
     det_override overrides[DET_MAX_OVERRIDES]; /* per-sensor/profile thresholds */
     /* Optional: a threshold for one sensor from elsewhere (the ingest
@@ -96,9 +101,11 @@ typedef struct {
 void det_config_default(det_config *c);
 
 /** Load per-sensor/profile thresholds from JSON
- *  {"default": 0.55, "sensors": {"demo": 0.6, "office-": 0.58}}
+ *  {"default": 0.55, "sensors": {"demo": 0.6, "office-": 0.58},
+ *   "shape": ["server-", "pump-3"]}
  *  (keys ending in '-' or matching a prefix apply to every sensor id that
- *  starts with them; the longest match wins).
+ *  starts with them; the longest match wins; "shape" lists the sensor ids
+ *  or prefixes whose streams also run the shape detector).
  *  Returns 0, or -1 with a reason in err. */
 int det_config_load_thresholds(det_config *c, const char *path, char *err, size_t errlen);
 

@@ -21,139 +21,6 @@
 #define RING_MULTI 4096 /* several sensors interleave: a stream's previous row is further back */
 #define MAX_WINDOWS 256
 
-/* NAB mode detection (replay --nab only; the live service and plain replay
- * do not use it). The engine's forest score, built for sensors with a
- * daily profile, stands out only weakly in NAB's business series (a filter
- * on it was a sharp optimum: 36 points, 12 one notch away). NAB detections
- * come instead from a discord distance, as in matrix-profile methods:
- *   - raw(t) = distance from the last NN_M values (a shingle) to its
- *     nearest neighbour among the shingles of the previous NN_H rows that
- *     do not overlap it, as the mean absolute difference, in units of the
- *     series' robust spread (1.4826 MAD of the previous NN_H values,
- *     refreshed every NN_NORM_EVERY rows). A shape the series has shown
- *     before, however large, is near 0 (periodic series stay silent); a
- *     shape it has never shown is far;
- *   - likelihood in Numenta's manner: a detection when raw(t) stands
- *     NN_Z standard deviations above the mean of its own previous NN_H
- *     values (at least NN_MIN of them), at most once per NN_GAP rows (NAB
- *     counts only the first detection in a window and charges the others
- *     as false positives).
- * Cost: NN_H x NN_M operations per row (about 10 us). Chosen on the shared
- * NAB subset, where it is a plateau rather than a peak (docs/detector.md):
- * 43-59 points for NN_Z 3..6 x NN_GAP 200..800 at NN_M 16, 46-58 for
- * NN_M 8/32 x NN_Z 4/5 x NN_GAP 200/400. */
-#define NN_M 16
-#define NN_H 2000
-#define NN_NORM_EVERY 64
-#define NN_START 50 /* first row whose raw value enters the likelihood history */
-#define NN_MIN 100
-#define NN_Z 4.5
-#define NN_GAP 300
-#define NN_CAP (2 * (NN_H + 2 * NN_M))
-
-typedef struct {
-    double x[NN_CAP]; /* recent values, x[0] is row base */
-    long base, n;     /* rows seen: n; row of x[0]: base */
-    double scale;     /* robust spread, 0 until first computed */
-    double raw[NN_H]; /* ring of previous raw values (rows >= NN_START) */
-    int nraw, iraw;
-    long last;           /* row of the last detection */
-    double tmp[NN_H];    /* scratch for the median */
-} nab_nn;
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median_of(double *v, int n) /* sorts v */
-{
-    qsort(v, (size_t)n, sizeof(*v), cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-/* Robust spread of the values x[lo..hi) (absolute rows), never 0. */
-static double nn_scale(nab_nn *d, long lo, long hi)
-{
-    int n = (int)(hi - lo);
-    const double *h = d->x + (lo - d->base);
-    memcpy(d->tmp, h, (size_t)n * sizeof(double));
-    double med = median_of(d->tmp, n);
-    for (int k = 0; k < n; k++)
-        d->tmp[k] = fabs(h[k] - med);
-    double sc = 1.4826 * median_of(d->tmp, n);
-    if (sc <= 1e-9) { /* flat most of the time: fall back to the sd */
-        double m = 0, v = 0;
-        for (int k = 0; k < n; k++)
-            m += h[k];
-        m /= n;
-        for (int k = 0; k < n; k++)
-            v += (h[k] - m) * (h[k] - m);
-        sc = sqrt(v / n);
-        if (sc < fabs(med) * 1e-3)
-            sc = fabs(med) * 1e-3;
-        if (sc < 1e-6)
-            sc = 1e-6;
-    }
-    return sc;
-}
-
-/* Feed one value; returns 1 when this row is a detection. */
-static int nab_nn_step(nab_nn *d, double value)
-{
-    if (!isfinite(value))
-        return 0; /* a missing value: no detection, not learned */
-    if (d->n - d->base == NN_CAP) { /* keep the newest NN_H + 2 NN_M values */
-        long keep = NN_H + 2 * NN_M;
-        memmove(d->x, d->x + (NN_CAP - keep), (size_t)keep * sizeof(double));
-        d->base += NN_CAP - keep;
-    }
-    long t = d->n++;
-    d->x[t - d->base] = value;
-    double raw = 0.0;
-    if (t >= 2 * NN_M - 1 + 10) {
-        if (t % NN_NORM_EVERY == 0 || d->scale == 0.0)
-            d->scale = nn_scale(d, t - NN_H > 0 ? t - NN_H : 0, t);
-        long i = t - NN_M + 1; /* start of the current shingle */
-        long lo = i - NN_H > 0 ? i - NN_H : 0, hi = i - NN_M;
-        const double *cur = d->x + (i - d->base);
-        double best = INFINITY;
-        for (long j = lo; j < hi; j++) {
-            const double *s = d->x + (j - d->base);
-            double sum = 0.0;
-            for (int k = 0; k < NN_M; k++)
-                sum += fabs(s[k] - cur[k]);
-            if (sum < best)
-                best = sum;
-        }
-        raw = best / NN_M / d->scale;
-    }
-    if (t < NN_START)
-        return 0;
-    int hit = 0;
-    if (d->nraw >= NN_MIN) {
-        double m = 0, v = 0;
-        for (int k = 0; k < d->nraw; k++)
-            m += d->raw[k];
-        m /= d->nraw;
-        for (int k = 0; k < d->nraw; k++)
-            v += (d->raw[k] - m) * (d->raw[k] - m);
-        double sd = sqrt(v / d->nraw);
-        if (sd < 1e-6)
-            sd = 1e-6;
-        if ((raw - m) / sd > NN_Z && t - d->last > NN_GAP) {
-            hit = 1;
-            d->last = t;
-        }
-    }
-    d->raw[d->iraw] = raw;
-    d->iraw = (d->iraw + 1) % NN_H;
-    if (d->nraw < NN_H)
-        d->nraw++;
-    return hit;
-}
-
 typedef struct {
     char sensor[SENSOR_ID_MAX];
     char ts_text[64];
@@ -161,7 +28,7 @@ typedef struct {
     int n;
     det_result res[READING_MAX_METRICS];
     int alert[READING_MAX_METRICS]; /* anomaly_type, or -1 */
-    int nab_hit;                    /* NAB mode: the discord filter fired on this row */
+    int nab_hit;                    /* NAB mode: the engine raised an alert on this row */
     int end[READING_MAX_METRICS];   /* 1 when the alert ends a change */
     char expl[READING_MAX_METRICS][ANOMALY_EXPLANATION_MAX];
 } row;
@@ -275,8 +142,9 @@ static void write_row(FILE *out, const row *r, int nab, int multi, const window 
         for (int k = 0; k < nw; k++)
             if (r->ts >= w[k].lo && r->ts <= w[k].hi)
                 label = 1;
-        /* A detection is a row where the discord filter fired (see
-         * nab_nn_step); below it, the engine's forest score scaled into
+        /* A detection is a row on which the engine raised an alert (of
+         * any type, whichever row the alert is about: NAB judges when a
+         * detector knew); below it, the engine's forest score scaled into
          * [0, 0.5) keeps a ranking for threshold sweeps. */
         double s = r->nab_hit ? 1.0 : 0.4999 * r->res[0].score;
         fprintf(out, "%s,%.17g,%.6f,%d\n", r->ts_text, r->res[0].value, s, label);
@@ -305,7 +173,6 @@ long det_replay_run(det_engine *e, const char *csv_path, const det_replay_opts *
     row *ring = NULL;
     window win[MAX_WINDOWS];
     int nw = 0;
-    nab_nn *lik = NULL;
     FILE *fp = fopen(csv_path, "r");
     char *f[READING_MAX_METRICS + 2];
     char names[READING_MAX_METRICS][READING_NAME_MAX];
@@ -338,13 +205,8 @@ long det_replay_run(det_engine *e, const char *csv_path, const det_replay_opts *
         goto out;
     }
     int nmet = ncol - 1;
-    if (o->nab) {
+    if (o->nab)
         nmet = 1;
-        lik = calloc(1, sizeof(*lik));
-        if (!lik)
-            goto out;
-        lik->last = -NN_GAP - 1;
-    }
     for (int k = 0; k < nmet; k++) {
         if (!*f[k + 1] || strlen(f[k + 1]) >= READING_NAME_MAX) {
             log_error("replay_header file=%s: bad column name %d", csv_path, k + 2);
@@ -439,8 +301,7 @@ long det_replay_run(det_engine *e, const char *csv_path, const det_replay_opts *
             snprintf(cur->res[0].metric, sizeof(cur->res[0].metric), "%s", names[0]);
             cur->res[0].value = NAN;
         }
-        if (lik)
-            cur->nab_hit = nab_nn_step(lik, cur->res[0].value);
+        cur->nab_hit = na > 0;
         rows++;
         for (int a = 0; a < na; a++) {
             row *target = cur;
@@ -482,7 +343,6 @@ long det_replay_run(det_engine *e, const char *csv_path, const det_replay_opts *
 out:
     free(line);
     free(ring);
-    free(lik);
     fclose(fp);
     return rows;
 }

@@ -60,9 +60,9 @@ static const char *mqtt_url, *mqtt_user, *mqtt_pass, *mqtt_ca, *state_dir, *log_
 static const char *thresholds_file, *ingest_map, *client_id, *windows_file, *windows_key;
 static const char *out_dir, *sensor_id_opt;
 static long warmup, trees, psi, seed, lags, retrain_every, save_interval, stats_interval;
-static long partition, partitions;
-static double threshold, z_min;
-static int nab;
+static long partition, partitions, shape_window, shape_history, shape_gap;
+static double threshold, z_min, shape_z, shape_confirm;
+static int nab, shape;
 
 static const config_option opts[] = {
     {"mqtt-url", "MQTT_URL", CONFIG_STR, "tcp://127.0.0.1:1883", "broker URI(s), comma-separated",
@@ -89,6 +89,21 @@ static const config_option opts[] = {
     {"thresholds-file", "THRESHOLDS_FILE", CONFIG_STR, NULL,
      "JSON per-sensor/profile thresholds {\"default\":..,\"sensors\":{\"id-or-prefix\":..}}",
      &thresholds_file},
+    {"shape", "SHAPE_DETECT", CONFIG_BOOL, "0",
+     "also alert on runs of readings shaped like nothing seen before (~48 KiB, ~10 us per "
+     "stream and reading; for series without a daily rhythm; on in replay --nab)",
+     &shape},
+    {"shape-window", "SHAPE_WINDOW", CONFIG_INT, "16", "shape: readings per run compared",
+     &shape_window},
+    {"shape-history", "SHAPE_HISTORY", CONFIG_INT, "2000",
+     "shape: earlier readings searched for a similar run", &shape_history},
+    {"shape-z", "SHAPE_Z", CONFIG_DBL, "4.5",
+     "shape: alert when the distance to the nearest run is this many sds above usual", &shape_z},
+    {"shape-confirm-z", "SHAPE_CONFIRM_Z", CONFIG_DBL, "3",
+     "shape: the forest's alerts need a run at least this unusual (sds); lower = more alerts",
+     &shape_confirm},
+    {"shape-gap", "SHAPE_GAP", CONFIG_INT, "300", "shape: readings between two shape alerts",
+     &shape_gap},
     {"save-interval", "SAVE_INTERVAL", CONFIG_INT, "30", "seconds between model saves",
      &save_interval},
     {"stats-interval", "STATS_INTERVAL", CONFIG_INT, "60", "seconds between stats log lines",
@@ -348,6 +363,21 @@ int main(int argc, char **argv)
     cfg.threshold_hook = mapping_threshold;
     cfg.threshold_ctx = &cfg; /* main's frame outlives the engine */
     cfg.z_min = z_min;
+    /* NAB's series are server, traffic and business metrics, not sensors
+     * with a daily rhythm: the engine finds their anomalies by shape. */
+    cfg.shape = shape || nab;
+    cfg.shape_p.window = (int)shape_window;
+    cfg.shape_p.history = (int)shape_history;
+    cfg.shape_p.z = shape_z;
+    cfg.shape_p.gap = (int)shape_gap;
+    cfg.shape_p.confirm_z = shape_confirm;
+    if ((cfg.shape || thresholds_file) &&
+        (shape_window > 256 || shape_history > 100000 || shape_gap > 100000000 ||
+         !det_shape_params_valid(&cfg.shape_p))) {
+        log_error("bad_config: check SHAPE_WINDOW (2..256), SHAPE_HISTORY (8 x window.."
+                  "100000), SHAPE_Z (>0), SHAPE_GAP (>=0)");
+        return 2;
+    }
     if (warmup < 2 || warmup > 10000000 || trees < 1 || trees > IFOREST_MAX_TREES || psi < 2 ||
         psi > (1 << IFOREST_MAX_DEPTH) || lags < 1 || lags > TSFEATURES_MAX_LAGS ||
         retrain_every < 1 || !(threshold > 0 && threshold < 1) || !(z_min > 0)) {
