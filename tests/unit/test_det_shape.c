@@ -2,10 +2,11 @@
  * series stays silent, a run shaped like nothing before is detected once,
  * spikes that recur are learned as this stream's normal, and the option
  * follows the sensors it is configured for. */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+/* cmocka.h needs the three above first */
+#include <cmocka.h>
 
 #include <math.h>
 #include <stdio.h>
