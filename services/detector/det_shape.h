@@ -15,7 +15,7 @@
  *            own previous `history` values (at least 100 of them, the first
  *            50 values not counted), at most once per `gap` values.
  *
- * Cost: history x window operations per value (about 10 us at 2000 x 16)
+ * Cost: history x window operations per value (10-25 us at 2000 x 16 on this machine)
  * and (3 history + 4 window) doubles of state per stream (about 48 KiB at
  * the defaults), which is why the engine runs it only when configured.
  * Online and causal: a value is judged on what came before it only.
