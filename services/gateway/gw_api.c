@@ -257,18 +257,24 @@ static void handle_health(gw *g, gw_response *rs, int ready)
     json_response(rs, ok ? 200 : 503, j);
 }
 
+static uint64_t cache_total(gw *g)
+{
+    gw_cache_stats cs;
+    gw_cache_stats_get(g->cache, &cs);
+    return cs.total;
+}
+
 static void handle_chain(gw *g, gw_response *rs)
 {
     gw_chain_status st;
     char url[512];
     chain_status(g, &st);
     gw_chain_redact_url(g->cfg->rpc_url, url, sizeof url);
-    json_t *j =
-        json_pack("{s:I, s:s, s:o, s:b, s:I, s:I, s:b, s:I}", "chain_id",
-                  (json_int_t)g->cfg->chain_id, "rpc_url", url, "contract",
-                  st.has_contract ? json_string(st.contract) : json_null(), "reachable",
-                  st.reachable, "head", (json_int_t)st.head, "synced_block", (json_int_t)st.synced,
-                  "synced", st.caught_up, "anomalies", (json_int_t)gw_cache_count(g->cache));
+    json_t *j = json_pack(
+        "{s:I, s:s, s:o, s:b, s:I, s:I, s:b, s:I}", "chain_id", (json_int_t)g->cfg->chain_id,
+        "rpc_url", url, "contract", st.has_contract ? json_string(st.contract) : json_null(),
+        "reachable", st.reachable, "head", (json_int_t)st.head, "synced_block",
+        (json_int_t)st.synced, "synced", st.caught_up, "anomalies", (json_int_t)cache_total(g));
     if (j && st.chain_id_seen >= 0)
         json_object_set_new(j, "node_chain_id", json_integer(st.chain_id_seen));
     json_response(rs, 200, j);
@@ -350,10 +356,51 @@ static void handle_metrics(gw *g, gw_response *rs)
                   "# HELP gateway_chain_lag_blocks Blocks not yet read (head - synced).\n"
                   "# TYPE gateway_chain_lag_blocks gauge\ngateway_chain_lag_blocks %" PRIu64 "\n",
                   st.head > st.synced ? st.head - st.synced : 0);
+    gw_cache_stats cs;
+    gw_cache_stats_get(g->cache, &cs);
     gw_buf_printf(&b,
                   "# HELP gateway_chain_anomalies Anomalies read from the chain.\n"
-                  "# TYPE gateway_chain_anomalies gauge\ngateway_chain_anomalies %zu\n",
-                  gw_cache_count(g->cache));
+                  "# TYPE gateway_chain_anomalies gauge\ngateway_chain_anomalies %" PRIu64 "\n",
+                  cs.total);
+    gw_buf_printf(
+        &b,
+        "# HELP gateway_cache_anomalies Anomalies held in full in the chain cache.\n"
+        "# TYPE gateway_cache_anomalies gauge\ngateway_cache_anomalies %zu\n"
+        "# HELP gateway_cache_capacity Bound of the chain cache (0 = none).\n"
+        "# TYPE gateway_cache_capacity gauge\ngateway_cache_capacity %zu\n"
+        "# HELP gateway_cache_evicted_total Anomalies evicted from the cache (served "
+        "from the chain).\n"
+        "# TYPE gateway_cache_evicted_total counter\ngateway_cache_evicted_total %" PRIu64 "\n"
+        "# HELP gateway_archive_reads_total Requests answered from the chain because "
+        "the cache had evicted what they asked for.\n"
+        "# TYPE gateway_archive_reads_total counter\ngateway_archive_reads_total %" PRIu64 "\n",
+        cs.cached, cs.max, cs.evicted, gw_metrics_get(&m->archive_reads));
+    if (g->bus) {
+        gw_bus_stats bs;
+        gw_bus_stats_get(g->bus, &bs);
+        gw_buf_printf(
+            &b,
+            "# HELP gateway_bus_queued Messages queued from the MQTT and chain threads "
+            "to the WebSocket loop.\n"
+            "# TYPE gateway_bus_queued gauge\ngateway_bus_queued %zu\n"
+            "# HELP gateway_bus_queued_max Most messages ever queued on the bus at once.\n"
+            "# TYPE gateway_bus_queued_max gauge\ngateway_bus_queued_max %zu\n"
+            "# HELP gateway_bus_capacity Bound of the bus (GATEWAY_BUS_MESSAGES).\n"
+            "# TYPE gateway_bus_capacity gauge\ngateway_bus_capacity %zu\n"
+            "# HELP gateway_bus_dropped_total Messages dropped because the bus was full.\n"
+            "# TYPE gateway_bus_dropped_total counter\ngateway_bus_dropped_total %" PRIu64 "\n",
+            bs.depth, bs.high, bs.capacity, bs.dropped);
+    }
+    size_t wq = 0, wq_max = 0;
+    if (g->ws)
+        gw_ws_queue_stats(g->ws, &wq, &wq_max);
+    gw_buf_printf(&b,
+                  "# HELP gateway_ws_queued Messages waiting in all WebSocket clients' queues.\n"
+                  "# TYPE gateway_ws_queued gauge\ngateway_ws_queued %zu\n"
+                  "# HELP gateway_ws_queued_max_client Messages waiting for the fullest client "
+                  "(bound: WS_QUEUE_MESSAGES).\n"
+                  "# TYPE gateway_ws_queued_max_client gauge\ngateway_ws_queued_max_client %zu\n",
+                  wq, wq_max);
     gw_buf_printf(&b,
                   "# HELP gateway_uptime_seconds Seconds since the gateway started.\n"
                   "# TYPE gateway_uptime_seconds gauge\ngateway_uptime_seconds %.0f\n",
@@ -408,8 +455,35 @@ static void handle_anomalies(gw *g, const gw_request *rq, gw_response *rs)
 
     gw_chain_status st;
     chain_status(g, &st);
-    json_t *extra =
-        json_pack("{s:b, s:I}", "synced", st.caught_up, "synced_block", (json_int_t)st.synced);
+    if (g->chain && gw_cache_needs_chain(g->cache, &q)) {
+        /* Below what the cache keeps: read the page from the chain on the
+         * verifier thread; the answer comes when the job completes. */
+        gw_cache_stats cs;
+        gw_cache_stats_get(g->cache, &cs);
+        gw_verify_job *job = calloc(1, sizeof *job);
+        if (!job) {
+            gw_api_error(rs, 500, "internal", "out of memory");
+            return;
+        }
+        job->kind = GW_JOB_PAGE;
+        job->q = q;
+        if (q.sensor_id) {
+            snprintf(job->sensor_buf, sizeof job->sensor_buf, "%s", q.sensor_id);
+            job->q.sensor_id = job->sensor_buf;
+        }
+        job->extra = json_pack("{s:I, s:b, s:I}", "total", (json_int_t)cs.total, "synced",
+                               st.caught_up, "synced_block", (json_int_t)st.synced);
+        if (!job->extra || gw_chain_verify_submit(g->chain, job) != 0) {
+            gw_verify_job_free(job);
+            gw_api_error(rs, 503, "busy", "too many chain reads in progress");
+            return;
+        }
+        gw_metrics_add(&g->metrics.archive_reads, 1);
+        rs->job = job;
+        return;
+    }
+    json_t *extra = json_pack("{s:b, s:I, s:s}", "synced", st.caught_up, "synced_block",
+                              (json_int_t)st.synced, "source", "cache");
     rs->body = gw_cache_page(g->cache, &q, extra, &rs->len);
     json_decref(extra);
     if (!rs->body) {
@@ -450,11 +524,18 @@ static void handle_anomaly_one(gw *g, const char *id_in, gw_response *rs)
         return;
     }
     if (gw_cache_get(g->cache, id, &job->item_json, &job->proof) != 0) {
-        free(job);
-        {
+        gw_cache_stats cs;
+        gw_cache_stats_get(g->cache, &cs);
+        if (!g->chain || cs.evicted == 0) {
+            /* Nothing was evicted: the cache holds the whole chain read so far. */
+            free(job);
             error_counted(g, rs, 404, "not_found", "no anomaly with this id on chain");
             return;
         }
+        /* Possibly evicted: the verifier looks it up on chain first. */
+        job->kind = GW_JOB_VERIFY_ID;
+        memcpy(job->id, id, sizeof job->id);
+        gw_metrics_add(&g->metrics.archive_reads, 1);
     }
     if (!g->chain) {
         /* No verifier (unit tests): answer from the cache, unverified. */

@@ -162,7 +162,8 @@ void gw_msg_unref(gw_msg *m)
 struct gw_bus {
     pthread_mutex_t mu;
     gw_msg *head, *tail;
-    size_t n, max;
+    size_t n, max, high;
+    uint64_t dropped;
     void (*wake)(void *);
     void *wake_arg;
 };
@@ -192,6 +193,7 @@ int gw_bus_push(gw_bus *b, gw_msg *m)
 {
     pthread_mutex_lock(&b->mu);
     if (b->n >= b->max) {
+        b->dropped++;
         pthread_mutex_unlock(&b->mu);
         free(m);
         return -1;
@@ -204,6 +206,8 @@ int gw_bus_push(gw_bus *b, gw_msg *m)
         b->head = m;
     b->tail = m;
     b->n++;
+    if (b->n > b->high)
+        b->high = b->n;
     void (*wake)(void *) = b->wake;
     void *arg = b->wake_arg;
     pthread_mutex_unlock(&b->mu);
@@ -220,6 +224,38 @@ gw_msg *gw_bus_take(gw_bus *b)
     b->n = 0;
     pthread_mutex_unlock(&b->mu);
     return list;
+}
+
+gw_msg *gw_bus_take_n(gw_bus *b, size_t max, size_t *left)
+{
+    pthread_mutex_lock(&b->mu);
+    gw_msg *list = b->head, *last = NULL;
+    size_t k = 0;
+    for (gw_msg *m = b->head; m && k < max; m = m->next, k++)
+        last = m;
+    if (last) {
+        b->head = last->next;
+        if (!b->head)
+            b->tail = NULL;
+        last->next = NULL;
+    } else {
+        list = NULL;
+    }
+    b->n -= k;
+    if (left)
+        *left = b->n;
+    pthread_mutex_unlock(&b->mu);
+    return list;
+}
+
+void gw_bus_stats_get(gw_bus *b, gw_bus_stats *out)
+{
+    pthread_mutex_lock(&b->mu);
+    out->depth = b->n;
+    out->high = b->high;
+    out->capacity = b->max;
+    out->dropped = b->dropped;
+    pthread_mutex_unlock(&b->mu);
 }
 
 void gw_bus_destroy(gw_bus *b)

@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "reading.h"
 
@@ -88,6 +89,23 @@ int gw_bus_push(gw_bus *b, gw_msg *m);
 /** Take every queued message, oldest first, as a list linked by ->next.
  *  The caller owns each message's reference. Thread-safe. */
 gw_msg *gw_bus_take(gw_bus *b);
+
+/** Take at most `max` queued messages, oldest first, as a list linked by
+ *  ->next (the caller owns each reference). What is left stays queued and
+ *  keeps counting against the bound, so a consumer that falls behind makes
+ *  producers drop (counted) instead of hiding a backlog of its own.
+ *  Out: *left (may be NULL): messages still queued. Thread-safe. */
+gw_msg *gw_bus_take_n(gw_bus *b, size_t max, size_t *left);
+
+typedef struct {
+    size_t depth;     /* messages queued now */
+    size_t high;      /* most ever queued at once */
+    size_t capacity;  /* the bound given to gw_bus_create */
+    uint64_t dropped; /* pushes refused because the bus was full */
+} gw_bus_stats;
+
+/** Snapshot of the queue's depth and drops. Thread-safe. */
+void gw_bus_stats_get(gw_bus *b, gw_bus_stats *out);
 
 /** Free the bus and any message still queued. */
 void gw_bus_destroy(gw_bus *b);

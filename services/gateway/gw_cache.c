@@ -1,9 +1,12 @@
 /*
  * gw_cache — see gw_cache.h.
  *
- * Layout: a growable array of entries in chain order plus an
- * open-addressing table of entry indices keyed by the anomaly id. Ids are
- * Keccak-256 hex, so the first 16 hex digits are already a uniform hash.
+ * Layout: a ring of entries in chain order (it grows by doubling up to the
+ * bound, then the newest entry overwrites the oldest) plus an
+ * open-addressing table (linear probing) of ring slots keyed by the
+ * anomaly id. An evicted id leaves the table by backward-shift deletion,
+ * so no tombstones accumulate. Ids are Keccak-256 hex, so the first 16 hex
+ * digits are already a uniform hash.
  * A page walks the array backwards from the cursor (binary search) and
  * stops after `limit` matches; with no filter that is exactly `limit`
  * steps. A rare filter can walk far, but each step is a few comparisons on
@@ -34,31 +37,43 @@ typedef struct {
 
 struct gw_cache {
     pthread_rwlock_t lock;
-    entry *e;
-    size_t n, cap;
-    uint32_t *idx; /* entry index + 1; 0 = empty */
+    entry *e; /* ring: logical entry i (0 = oldest) is e[(first + i) % cap] */
+    size_t first, n, cap;
+    size_t max;       /* bound on n; 0 = none */
+    uint64_t evicted; /* entries dropped to respect max since the last clear */
+    uint32_t *idx;    /* ring slot + 1; 0 = empty */
     size_t idx_cap;
 };
 
-int gw_cache_create(gw_cache **out)
+int gw_cache_create(gw_cache **out, size_t max)
 {
     gw_cache *c = calloc(1, sizeof *c);
     if (!c)
         return -1;
+    if (max >= UINT32_MAX - 1)
+        max = UINT32_MAX - 2;
+    c->max = max;
     pthread_rwlock_init(&c->lock, NULL);
     *out = c;
     return 0;
 }
 
+/* Logical index (0 = oldest cached) to the entry. */
+static entry *at(const gw_cache *c, size_t i)
+{
+    return &c->e[(c->first + i) % c->cap];
+}
+
 static void clear_locked(gw_cache *c)
 {
     for (size_t i = 0; i < c->n; i++)
-        free(c->e[i].json);
+        free(at(c, i)->json);
     free(c->e);
     free(c->idx);
     c->e = NULL;
     c->idx = NULL;
-    c->n = c->cap = c->idx_cap = 0;
+    c->first = c->n = c->cap = c->idx_cap = 0;
+    c->evicted = 0;
 }
 
 void gw_cache_destroy(gw_cache *c)
@@ -83,6 +98,19 @@ size_t gw_cache_count(gw_cache *c)
     size_t n = c->n;
     pthread_rwlock_unlock(&c->lock);
     return n;
+}
+
+void gw_cache_stats_get(gw_cache *c, gw_cache_stats *out)
+{
+    pthread_rwlock_rdlock(&c->lock);
+    out->cached = c->n;
+    out->max = c->max;
+    out->evicted = c->evicted;
+    out->total = (uint64_t)c->n + c->evicted;
+    out->has_oldest = c->n > 0;
+    out->oldest_block = c->n ? at(c, 0)->proof.block_number : 0;
+    out->oldest_log = c->n ? at(c, 0)->proof.log_index : 0;
+    pthread_rwlock_unlock(&c->lock);
 }
 
 static uint64_t id_hash(const char *id)
@@ -133,6 +161,37 @@ static int idx_grow(gw_cache *c)
     return 0;
 }
 
+/* Remove the index entry at slot i by backward-shift deletion (linear
+ * probing): later members of the probe run move back into the hole unless
+ * their home slot lies cyclically in (i, j]. Caller holds the write lock. */
+static void idx_delete(gw_cache *c, size_t i)
+{
+    size_t mask = c->idx_cap - 1;
+    for (size_t j = (i + 1) & mask; c->idx[j] != 0; j = (j + 1) & mask) {
+        size_t k = id_hash(c->e[c->idx[j] - 1].id) & mask;
+        int stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+        if (stays)
+            continue;
+        c->idx[i] = c->idx[j];
+        i = j;
+    }
+    c->idx[i] = 0;
+}
+
+/* Drop the oldest entry. Caller holds the write lock; n > 0. */
+static void evict_oldest(gw_cache *c)
+{
+    entry *old = at(c, 0);
+    size_t slot = idx_slot(c, old->id);
+    if (c->idx[slot] != 0)
+        idx_delete(c, slot);
+    free(old->json);
+    old->json = NULL;
+    c->first = (c->first + 1) % c->cap;
+    c->n--;
+    c->evicted++;
+}
+
 json_t *gw_cache_item_json(const anomaly *a, const alog_proof *p)
 {
     char buf[2048];
@@ -170,7 +229,8 @@ int gw_cache_add(gw_cache *c, const anomaly *a, const alog_proof *p)
         return -1;
 
     pthread_rwlock_wrlock(&c->lock);
-    if (c->n > 0 && !after(p, c->e[c->n - 1].proof.block_number, c->e[c->n - 1].proof.log_index)) {
+    if (c->n > 0 &&
+        !after(p, at(c, c->n - 1)->proof.block_number, at(c, c->n - 1)->proof.log_index)) {
         rc = 1;
         goto out;
     }
@@ -184,15 +244,24 @@ int gw_cache_add(gw_cache *c, const anomaly *a, const alog_proof *p)
         rc = 1; /* the contract refuses duplicates; be safe anyway */
         goto out;
     }
-    if (c->n == c->cap) {
+    if (c->max && c->n == c->max && c->cap == c->max) {
+        /* Full: the oldest entry leaves (it stays readable from the chain). */
+        evict_oldest(c);
+        slot = idx_slot(c, a->id); /* the deletion may have moved slots */
+    } else if (c->n == c->cap) {
+        /* Not wrapped yet: the ring only wraps once it reached its bound,
+         * so first == 0 here and realloc keeps the order. */
         size_t ncap = c->cap ? c->cap * 2 : 1024;
+        if (c->max && ncap > c->max)
+            ncap = c->max;
         entry *ne = realloc(c->e, ncap * sizeof *ne);
         if (!ne)
             goto out;
         c->e = ne;
         c->cap = ncap;
     }
-    entry *e = &c->e[c->n];
+    size_t phys = (c->first + c->n) % c->cap;
+    entry *e = &c->e[phys];
     memcpy(e->id, a->id, sizeof e->id);
     memcpy(e->sensor_id, a->sensor_id, sizeof e->sensor_id);
     e->ts = a->ts;
@@ -202,7 +271,7 @@ int gw_cache_add(gw_cache *c, const anomaly *a, const alog_proof *p)
     e->json_len = strlen(js);
     js = NULL;
     c->n++;
-    c->idx[slot] = (uint32_t)c->n;
+    c->idx[slot] = (uint32_t)phys + 1;
     rc = 0;
 out:
     pthread_rwlock_unlock(&c->lock);
@@ -230,17 +299,37 @@ int gw_cache_cursor_parse(const char *s, gw_cache_query *q)
     return 0;
 }
 
-static int matches(const entry *e, const gw_cache_query *q)
+int gw_cache_query_match(const gw_cache_query *q, const char *sensor_id, int type, double ts)
 {
-    if (q->type >= 0 && e->type != q->type)
+    if (q->type >= 0 && type != q->type)
         return 0;
-    if (!isnan(q->since) && e->ts < q->since)
+    if (!isnan(q->since) && ts < q->since)
         return 0;
-    if (!isnan(q->until) && e->ts > q->until)
+    if (!isnan(q->until) && ts > q->until)
         return 0;
-    if (q->sensor_id && strcmp(e->sensor_id, q->sensor_id) != 0)
+    if (q->sensor_id && strcmp(sensor_id, q->sensor_id) != 0)
         return 0;
     return 1;
+}
+
+static int matches(const entry *e, const gw_cache_query *q)
+{
+    return gw_cache_query_match(q, e->sensor_id, e->type, e->ts);
+}
+
+int gw_cache_needs_chain(gw_cache *c, const gw_cache_query *q)
+{
+    pthread_rwlock_rdlock(&c->lock);
+    int r = 0;
+    if (c->evicted > 0 && q->has_cursor) {
+        /* Everything strictly older than the cursor is evicted when the
+         * cursor is at or below the oldest cached entry. */
+        const alog_proof *o = c->n ? &at(c, 0)->proof : NULL;
+        r = !o || !(q->cur_block > o->block_number ||
+                    (q->cur_block == o->block_number && q->cur_log > o->log_index));
+    }
+    pthread_rwlock_unlock(&c->lock);
+    return r;
 }
 
 /* Number of entries strictly before (block, log): a lower bound search. */
@@ -249,7 +338,7 @@ static size_t lower_bound(const gw_cache *c, uint64_t block, uint32_t log)
     size_t lo = 0, hi = c->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        const alog_proof *p = &c->e[mid].proof;
+        const alog_proof *p = &at(c, mid)->proof;
         if (p->block_number < block || (p->block_number == block && p->log_index < log))
             lo = mid + 1;
         else
@@ -267,12 +356,12 @@ char *gw_cache_page(gw_cache *c, const gw_cache_query *q, const json_t *extra, s
 
     gw_buf_puts(&b, "{\"items\":[");
     pthread_rwlock_rdlock(&c->lock);
-    total = c->n;
+    total = c->n + c->evicted;
     size_t i = q->has_cursor ? lower_bound(c, q->cur_block, q->cur_log) : c->n;
     size_t last = 0;
     while (i > 0 && count < q->limit) {
         i--;
-        const entry *e = &c->e[i];
+        const entry *e = at(c, i);
         if (!matches(e, q))
             continue;
         if (count)
@@ -281,10 +370,24 @@ char *gw_cache_page(gw_cache *c, const gw_cache_query *q, const json_t *extra, s
         count++;
         last = i;
     }
-    /* More may follow only when the page is full and older entries exist. */
-    if (count == q->limit && last > 0)
-        snprintf(cursor, sizeof cursor, "%" PRIu64 "-%" PRIu32, c->e[last].proof.block_number,
-                 c->e[last].proof.log_index);
+    /* More may follow when the page is full and older entries exist, or
+     * when the walk reached the oldest cached entry and older ones were
+     * evicted: then the page may be short, and its cursor (strictly older
+     * than the oldest cached entry, or the request's own cursor when that
+     * was already below it) leads to the chain. */
+    if (count == q->limit && last > 0) {
+        snprintf(cursor, sizeof cursor, "%" PRIu64 "-%" PRIu32, at(c, last)->proof.block_number,
+                 at(c, last)->proof.log_index);
+    } else if (count < q->limit && c->evicted > 0) {
+        uint64_t cb = q->cur_block;
+        uint32_t cl = q->cur_log;
+        if (c->n > 0 && (!q->has_cursor || after(&at(c, 0)->proof, cb, cl) == 0)) {
+            cb = at(c, 0)->proof.block_number;
+            cl = at(c, 0)->proof.log_index;
+        }
+        if (c->n > 0 || q->has_cursor)
+            snprintf(cursor, sizeof cursor, "%" PRIu64 "-%" PRIu32, cb, cl);
+    }
     pthread_rwlock_unlock(&c->lock);
 
     /* The rest of the document is built by jansson and spliced after the
@@ -338,6 +441,6 @@ void gw_cache_newest(gw_cache *c, size_t n, void (*fn)(void *, const char *, siz
     pthread_rwlock_rdlock(&c->lock);
     size_t start = c->n > n ? c->n - n : 0;
     for (size_t i = start; i < c->n; i++)
-        fn(arg, c->e[i].json, c->e[i].json_len);
+        fn(arg, at(c, i)->json, at(c, i)->json_len);
     pthread_rwlock_unlock(&c->lock);
 }

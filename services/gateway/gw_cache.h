@@ -5,6 +5,12 @@
  * touching the chain, so a page of the newest 100 takes the same time
  * whether the chain holds a hundred anomalies or a million.
  *
+ * Bounded: it keeps the newest `max` anomalies (GATEWAY_CACHE_ANOMALIES);
+ * older ones are evicted and served from the chain on demand (gw_chain's
+ * archive jobs): a page whose cursor lies below the oldest cached entry
+ * and a lookup of an id not cached. The counts of what was evicted keep
+ * "total" right.
+ *
  * Entries are kept in chain order (block number, then log index). Each
  * holds the fields the filters need and the item's JSON text, encoded once
  * when the event is read; a page is those texts joined. A hash table maps
@@ -25,8 +31,10 @@
 
 typedef struct gw_cache gw_cache; /* opaque */
 
-/** Out: *out, owned by the caller (gw_cache_destroy). Returns 0 or -1 (no memory). */
-int gw_cache_create(gw_cache **out);
+/** Create a cache keeping at most `max` anomalies (0 = no bound); when
+ *  full, adding one evicts the oldest.
+ *  Out: *out, owned by the caller (gw_cache_destroy). Returns 0 or -1 (no memory). */
+int gw_cache_create(gw_cache **out, size_t max);
 void gw_cache_destroy(gw_cache *c);
 
 /** Encode the API item for an anomaly and its proof: the anomaly's JSON
@@ -43,8 +51,21 @@ int gw_cache_add(gw_cache *c, const anomaly *a, const alog_proof *p);
 /** Forget everything (the chain was reset or reorganised below us). */
 void gw_cache_clear(gw_cache *c);
 
-/** Number of anomalies cached. */
+/** Number of anomalies cached (at most the bound). */
 size_t gw_cache_count(gw_cache *c);
+
+typedef struct {
+    size_t cached;    /* anomalies held in full */
+    size_t max;       /* the bound (0 = none) */
+    uint64_t evicted; /* dropped to respect the bound (since the last clear) */
+    uint64_t total;   /* anomalies read from chain: cached + evicted */
+    int has_oldest;   /* oldest_*: chain position of the oldest cached anomaly */
+    uint64_t oldest_block;
+    uint32_t oldest_log;
+} gw_cache_stats;
+
+/** Snapshot of the counts. Thread-safe. */
+void gw_cache_stats_get(gw_cache *c, gw_cache_stats *out);
 
 typedef struct {
     const char *sensor_id; /* NULL = any */
@@ -56,12 +77,25 @@ typedef struct {
     size_t limit; /* 1.. */
 } gw_cache_query;
 
+/** Whether q's filters accept an anomaly with these fields (shared with
+ *  the chain archive, so both sources filter alike). Returns 1 or 0. */
+int gw_cache_query_match(const gw_cache_query *q, const char *sensor_id, int type, double ts);
+
+/** Whether the page q asks for lies wholly below the cache: anomalies were
+ *  evicted and q's cursor is at or below the oldest cached one. The page
+ *  must then be read from the chain. Returns 1 or 0. */
+int gw_cache_needs_chain(gw_cache *c, const gw_cache_query *q);
+
 /** Parse a cursor as produced in "next_cursor" ("<block>-<log_index>").
  *  Returns 0 and fills q's cursor fields, or -1 when malformed. */
 int gw_cache_cursor_parse(const char *s, gw_cache_query *q);
 
 /** A page, newest first, as the complete JSON document
  *  {"items": [...], "count": n, "next_cursor": "..."|null, "total": N}.
+ *  total counts evicted anomalies too. When the walk reaches the oldest
+ *  cached anomaly and older ones were evicted, the page may hold fewer than
+ *  q->limit items and still carry a next_cursor (leading to the chain):
+ *  only a null next_cursor means the end.
  *  extra: optional object whose members are appended to the document
  *  (borrowed). Out: *len. Returns a malloc'd NUL-terminated string owned by
  *  the caller, or NULL when out of memory. */

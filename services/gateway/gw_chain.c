@@ -10,6 +10,17 @@
  * calls. When the head moves backwards (a dev chain restarted from scratch),
  * the cache is cleared and the chain read again.
  *
+ * Archive: the cache keeps only the newest anomalies, so the verifier
+ * thread also answers what it evicted. A lookup by id is one eth_getLogs
+ * over the whole chain with the id as topic1 (the event indexes it, so the
+ * node answers from its index). A page below the cache walks backwards
+ * from its cursor in block ranges (sensorHash as topic2 when the page is
+ * for one sensor), growing the range while it finds few logs, at most
+ * GW_ARCHIVE_MAX_CALLS calls; a page that has not filled up by then (a
+ * rare filter over a long chain) ends with a cursor at the last block
+ * read, so the client pages on rather than the gateway scanning the whole
+ * chain in one request.
+ *
  * Verifier: re-fetches the receipt of the anomaly's transaction and checks
  * that it succeeded, sits in the recorded block, contains the recorded log
  * at the recorded index, emitted by the contract, and that the log decodes
@@ -29,6 +40,7 @@
 
 #include "deadline.h"
 #include "hex.h"
+#include "keccak.h"
 #include "log.h"
 #include "rpc.h"
 
@@ -366,8 +378,220 @@ done:;
     return item;
 }
 
+/* ---- archive: what the bounded cache evicted ------------------------ */
+
+static void job_error(gw_verify_job *j, int status, const char *code, const char *msg)
+{
+    json_t *e = json_pack("{s:s, s:s}", "error", msg, "code", code);
+    j->result_json = e ? json_dumps(e, JSON_COMPACT) : NULL;
+    json_decref(e);
+    j->status = status;
+}
+
+static void contract_copy(gw_chain *c, char out[43])
+{
+    pthread_mutex_lock(&c->mu);
+    memcpy(out, c->contract, 43);
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* eth_getLogs of the contract's events with topics [topic0, t1, t2] (NULL
+ * = any) in [from, to] (to = UINT64_MAX: "latest"). Returns 0 and *out (the
+ * result array, caller owns), or -1 (counted, logged). */
+static int get_logs(gw_chain *c, rpc_client *rpc, uint64_t from, uint64_t to, const char *t1,
+                    const char *t2, json_t **out)
+{
+    char err[256], contract[43];
+    json_t *res = NULL;
+    contract_copy(c, contract);
+    json_t *topics = json_pack("[s, o, o]", alog_event_topic(), t1 ? json_string(t1) : json_null(),
+                               t2 ? json_string(t2) : json_null());
+    json_t *filter = json_pack("{s:o, s:o, s:s, s:o}", "fromBlock", hex_qty(from), "toBlock",
+                               to == UINT64_MAX ? json_string("latest") : hex_qty(to), "address",
+                               contract, "topics", topics);
+    if (!filter)
+        return -1;
+    if (rpc_call(rpc, "eth_getLogs", json_pack("[o]", filter), &res, err, sizeof err) != 0) {
+        log_rate(26, 10, LOG_WARN, "chain_archive_getlogs_failed from=%" PRIu64 " err=\"%s\"", from,
+                 err);
+        mark_ok(c, 0);
+        return -1;
+    }
+    mark_ok(c, 1);
+    if (!json_is_array(res)) {
+        json_decref(res);
+        gw_metrics_err(c->opt.metrics, GW_ERR_RPC);
+        return -1;
+    }
+    *out = res;
+    return 0;
+}
+
+/* GW_JOB_VERIFY_ID: fill item_json and proof from the chain. Returns 0,
+ * 1 when the id is not on chain (answered 404), -1 on RPC failure (503). */
+static int lookup_id(gw_chain *c, rpc_client *rpc, gw_verify_job *j)
+{
+    char topic[67] = "0x";
+    memcpy(topic + 2, j->id, sizeof j->id);
+    json_t *logs = NULL;
+    if (get_logs(c, rpc, 0, UINT64_MAX, topic, NULL, &logs) != 0) {
+        job_error(j, 503, "chain_unavailable", "chain unreachable: cannot read the anomaly now");
+        return -1;
+    }
+    int rc = 1;
+    size_t i;
+    json_t *lg;
+    json_array_foreach(logs, i, lg)
+    {
+        anomaly a;
+        alog_proof p;
+        if (alog_decode_log(lg, &a, &p) != 0 || strcmp(a.id, j->id) != 0)
+            continue;
+        json_t *item = gw_cache_item_json(&a, &p);
+        j->item_json =
+            item ? json_dumps(item, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
+                 : NULL;
+        json_decref(item);
+        if (!j->item_json)
+            continue;
+        j->proof = p;
+        rc = 0;
+        break;
+    }
+    json_decref(logs);
+    if (rc == 1)
+        job_error(j, 404, "not_found", "no anomaly with this id on chain");
+    return rc;
+}
+
+typedef struct {
+    anomaly a;
+    alog_proof p;
+} arch_rec;
+
+static int rec_newest_first(const void *x, const void *y)
+{
+    const alog_proof *a = &((const arch_rec *)x)->p, *b = &((const arch_rec *)y)->p;
+    if (a->block_number != b->block_number)
+        return a->block_number > b->block_number ? -1 : 1;
+    if (a->log_index != b->log_index)
+        return a->log_index > b->log_index ? -1 : 1;
+    return 0;
+}
+
+/* GW_JOB_PAGE: the page strictly older than q's cursor, newest first. */
+static void archive_page(gw_chain *c, rpc_client *rpc, gw_verify_job *j)
+{
+    const gw_cache_query *q = &j->q;
+    char sensor_topic[67], cursor[48] = "";
+    const char *t2 = NULL;
+    json_t *items = json_array(), *doc = NULL;
+    arch_rec *recs = NULL;
+    uint64_t range = RANGE_START;
+    uint64_t to = q->cur_block;
+    size_t count = 0;
+    int calls = 0, done = 0;
+
+    if (!items)
+        goto fail;
+    if (q->sensor_id) {
+        uint8_t h[32];
+        keccak256(q->sensor_id, strlen(q->sensor_id), h);
+        hex_encode(sensor_topic, h, sizeof h, 1);
+        t2 = sensor_topic;
+    }
+    while (!done && calls < GW_ARCHIVE_MAX_CALLS) {
+        uint64_t from = to >= range - 1 ? to - (range - 1) : 0;
+        json_t *logs = NULL;
+        calls++;
+        if (get_logs(c, rpc, from, to, NULL, t2, &logs) != 0) {
+            if (range > RANGE_MIN) {
+                range /= 2;
+                continue;
+            }
+            json_decref(items);
+            job_error(j, 503, "chain_unavailable",
+                      "chain unreachable: cannot read older anomalies now");
+            return;
+        }
+        size_t nlogs = json_array_size(logs), nrec = 0;
+        free(recs);
+        recs = nlogs ? malloc(nlogs * sizeof *recs) : NULL;
+        if (nlogs && !recs) {
+            json_decref(logs);
+            goto fail;
+        }
+        size_t i;
+        json_t *lg;
+        json_array_foreach(logs, i, lg)
+        {
+            if (alog_decode_log(lg, &recs[nrec].a, &recs[nrec].p) != 0) {
+                gw_metrics_err(c->opt.metrics, GW_ERR_CHAIN_LOG_INVALID);
+                continue;
+            }
+            nrec++;
+        }
+        json_decref(logs);
+        /* Nodes return logs in chain order; sorting makes it a guarantee. */
+        qsort(recs, nrec, sizeof *recs, rec_newest_first);
+        for (i = 0; i < nrec && count < q->limit; i++) {
+            const arch_rec *r = &recs[i];
+            if (r->p.block_number > q->cur_block ||
+                (r->p.block_number == q->cur_block && r->p.log_index >= q->cur_log))
+                continue; /* not strictly older than the cursor */
+            if (!gw_cache_query_match(q, r->a.sensor_id, (int)r->a.type, r->a.ts))
+                continue;
+            json_t *item = gw_cache_item_json(&r->a, &r->p);
+            if (!item || json_array_append_new(items, item) != 0)
+                continue;
+            count++;
+            if (count == q->limit)
+                snprintf(cursor, sizeof cursor, "%" PRIu64 "-%" PRIu32, r->p.block_number,
+                         r->p.log_index);
+        }
+        if (count == q->limit || from == 0) {
+            done = 1; /* full (cursor set above), or the chain's start (no cursor) */
+            break;
+        }
+        /* Continue below this range; strictly older than (from, 0) is every
+         * block before `from`, which is where a page cut short resumes. */
+        snprintf(cursor, sizeof cursor, "%" PRIu64 "-0", from);
+        to = from - 1;
+        if (nrec < LOGS_LOW && range < RANGE_MAX)
+            range *= 2;
+        else if (nrec > LOGS_HIGH && range > RANGE_MIN)
+            range /= 2;
+    }
+    free(recs);
+    recs = NULL;
+    if (done && count < q->limit)
+        cursor[0] = '\0';
+    doc = json_pack("{s:o, s:I, s:o}", "items", items, "count", (json_int_t)count, "next_cursor",
+                    cursor[0] ? json_string(cursor) : json_null());
+    items = NULL;
+    if (!doc || (j->extra && json_object_update(doc, j->extra) != 0))
+        goto fail;
+    json_object_set_new(doc, "source", json_string("chain"));
+    j->result_json = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+    json_decref(doc);
+    j->status = j->result_json ? 200 : 500;
+    return;
+fail:
+    free(recs);
+    json_decref(items);
+    json_decref(doc);
+    j->result_json = NULL;
+    j->status = 500;
+}
+
 static void verify_one(gw_chain *c, rpc_client *rpc, gw_verify_job *j)
 {
+    if (j->kind == GW_JOB_PAGE) {
+        archive_page(c, rpc, j);
+        return;
+    }
+    if (j->kind == GW_JOB_VERIFY_ID && lookup_id(c, rpc, j) != 0)
+        return;
     char err[256];
     json_t *receipt = NULL;
     int rc = rpc_call(rpc, "eth_getTransactionReceipt", json_pack("[s]", j->proof.tx_hash),
@@ -459,6 +683,7 @@ void gw_verify_job_free(gw_verify_job *job)
         return;
     free(job->item_json);
     free(job->result_json);
+    json_decref(job->extra);
     free(job);
 }
 

@@ -60,18 +60,36 @@ void gw_chain_stop(gw_chain *c);
 /** Snapshot of the follower's state. Thread-safe. */
 void gw_chain_status_get(gw_chain *c, gw_chain_status *out);
 
-/** A verification of one cached anomaly against its transaction receipt. */
+/** What a job asks of the verifier thread. The archive kinds serve what the
+ *  bounded cache evicted, from the chain itself. */
+typedef enum {
+    GW_JOB_VERIFY = 0, /* verify item_json/proof (a cached anomaly) against its receipt */
+    GW_JOB_VERIFY_ID,  /* find `id` on chain (eth_getLogs by its indexed topic), then verify */
+    GW_JOB_PAGE, /* read the page `q` from the chain (eth_getLogs backwards from q's cursor) */
+} gw_job_kind;
+
+/** A job for the verifier thread: a verification of one anomaly against
+ *  its transaction receipt, or a read of evicted anomalies from the chain. */
 typedef struct gw_verify_job {
     struct gw_verify_job *next;
     /* In (set by the submitter) */
-    char *item_json; /* the cached item (owned by the job) */
+    gw_job_kind kind;
+    char *item_json; /* GW_JOB_VERIFY: the cached item (owned by the job) */
     alog_proof proof;
+    char id[ANOMALY_ID_HEX]; /* GW_JOB_VERIFY_ID: lower-case hex, no 0x */
+    gw_cache_query q;        /* GW_JOB_PAGE: q.sensor_id points at sensor_buf or is NULL */
+    char sensor_buf[SENSOR_ID_MAX];
+    json_t *extra; /* GW_JOB_PAGE: members added to the page document (owned) */
     void *user;    /* the submitter's handle (e.g. its HTTP session) */
     int abandoned; /* set by the submitter's thread when nobody waits any more */
     /* Out (set by the verifier) */
     char *result_json; /* the complete response document (owned by the job) */
     int status;        /* HTTP status to answer with */
 } gw_verify_job;
+
+/** Maximum number of eth_getLogs calls one archive page may make; a page
+ *  that has not filled up by then ends with a cursor to continue from. */
+#define GW_ARCHIVE_MAX_CALLS 16
 
 /** Queue a job; the verifier owns it until it appears in gw_chain_take_done().
  *  Returns 0, or -1 when the queue is full (the caller keeps the job). */

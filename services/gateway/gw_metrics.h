@@ -51,6 +51,7 @@ typedef struct {
     uint64_t ws_dropped;         /* messages dropped for slow clients */
     uint64_t ws_slow_disconnects;
     uint64_t ws_rejected_clients; /* connections refused above WS_MAX_CLIENTS */
+    uint64_t archive_reads;       /* requests sent to the chain for evicted anomalies */
     /* Ring of per-second event counts for the rate window. */
     uint64_t hist[GW_RATE__COUNT][11];
     int hist_pos, hist_n;

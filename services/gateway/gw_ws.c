@@ -41,7 +41,7 @@ struct gw_ws {
     gw *g;
     client *head;
     size_t n;
-    gw_msg *pending;   /* taken from the bus, not fanned out yet */
+    int backlog;       /* the bus held more than one pass took */
     double last_drain; /* monotonic s of the last fan-out pass */
     lws_sorted_usec_list_t batch_sul;
     int timer_armed;
@@ -185,11 +185,6 @@ void gw_ws_destroy(gw_ws *w)
 {
     if (!w)
         return;
-    while (w->pending) {
-        gw_msg *m = w->pending;
-        w->pending = m->next;
-        gw_msg_unref(m);
-    }
     free(w->wbuf);
     free(w);
 }
@@ -202,6 +197,18 @@ size_t gw_ws_session_size(void)
 size_t gw_ws_clients(const gw_ws *w)
 {
     return w->n;
+}
+
+void gw_ws_queue_stats(const gw_ws *w, size_t *queued, size_t *max_client)
+{
+    size_t sum = 0, mx = 0;
+    for (const client *c = w->head; c; c = c->next) {
+        sum += c->qlen;
+        if (c->qlen > mx)
+            mx = c->qlen;
+    }
+    *queued = sum;
+    *max_client = mx;
 }
 
 static void enqueue(gw_ws *w, client *c, gw_msg *m)
@@ -456,7 +463,7 @@ void gw_ws_drain(gw_ws *w)
 {
     double now = mono_now();
     double window = (double)w->g->cfg->ws_batch_ms / 1000.0;
-    if (!w->pending && now - w->last_drain < window) {
+    if (!w->backlog && now - w->last_drain < window) {
         if (!w->timer_armed && w->g->lws) {
             w->timer_armed = 1;
             lws_sul_schedule(w->g->lws, 0, &w->batch_sul, drain_timer,
@@ -465,14 +472,16 @@ void gw_ws_drain(gw_ws *w)
         return;
     }
     w->last_drain = now;
-    if (!w->pending)
-        w->pending = gw_bus_take(w->g->bus);
-    uint32_t batch = (uint32_t)w->g->cfg->ws_queue / 2;
+    /* Take one pass's worth only: the rest stays in the bus, whose bound
+     * then covers the whole backlog (producers drop and count beyond it). */
+    size_t batch = (size_t)w->g->cfg->ws_queue / 2, left = 0;
     if (batch < 1)
         batch = 1;
-    for (uint32_t i = 0; w->pending && i < batch; i++) {
-        gw_msg *m = w->pending;
-        w->pending = m->next;
+    gw_msg *list = gw_bus_take_n(w->g->bus, batch, &left);
+    w->backlog = left > 0;
+    while (list) {
+        gw_msg *m = list;
+        list = m->next;
         for (client *c = w->head; c; c = c->next)
             if (!c->kill && gw_ws_filter_match(&c->f, m->kind, m->sensor_id))
                 enqueue(w, c, m);
@@ -484,7 +493,7 @@ void gw_ws_drain(gw_ws *w)
             lws_callback_on_writable(c->wsi);
         }
     }
-    if (w->pending && w->g->lws)
+    if (w->backlog && w->g->lws)
         lws_cancel_service(w->g->lws);
 }
 

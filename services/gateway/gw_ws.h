@@ -69,6 +69,11 @@ void gw_ws_tick(gw_ws *w);
 /** Connected clients. */
 size_t gw_ws_clients(const gw_ws *w);
 
+/** Messages waiting in the per-client send queues: the sum over clients
+ *  and the fullest client's count (each is bounded by WS_QUEUE_MESSAGES).
+ *  Out: *queued, *max_client. lws thread only. */
+void gw_ws_queue_stats(const gw_ws *w, size_t *queued, size_t *max_client);
+
 /** Cancel the fan-out timer; call before lws_context_destroy(). */
 void gw_ws_shutdown(gw_ws *w);
 

@@ -90,6 +90,12 @@ static const config_option opts[] = {
      &C.max_sensors},
     {"stale-s", "SENSOR_STALE_S", CONFIG_INT, "30", "a sensor silent this long is 'stale'",
      &C.stale_s},
+    {"cache-anomalies", "GATEWAY_CACHE_ANOMALIES", CONFIG_INT, "10000",
+     "newest on-chain anomalies kept in memory; older ones are read from the chain on demand "
+     "(0 = keep all)",
+     &C.cache_max},
+    {"bus-messages", "GATEWAY_BUS_MESSAGES", CONFIG_INT, "20000",
+     "messages queued to the WebSocket loop at most (dropped and counted beyond)", &C.bus_max},
     {"chain-poll-ms", "CHAIN_POLL_MS", CONFIG_INT, "500", "new-block polling interval", &C.poll_ms},
     {"log-level", "LOG_LEVEL", CONFIG_STR, "info", "debug, info, warn or error", &log_level_name},
 };
@@ -197,7 +203,8 @@ static int check_config(void)
     if (C.port < 0 || C.port > 65535 || C.max_body < 2 || C.ws_max_msg < 16 || C.ws_queue < 4 ||
         C.ws_queue > 1000000 || C.ws_slow_s < 1 || C.ws_max_clients < 1 || C.ws_snapshot < 0 ||
         C.ws_batch_ms < 0 || C.ws_batch_ms > 1000 || C.max_batch < 1 || C.ring_len < 1 ||
-        C.max_sensors < 1 || C.stale_s < 1 || C.poll_ms < 10) {
+        C.max_sensors < 1 || C.stale_s < 1 || C.poll_ms < 10 || C.cache_max < 0 ||
+        C.cache_max > 100000000 || C.bus_max < 16 || C.bus_max > 10000000) {
         fprintf(stderr, "gateway: a numeric setting is out of range (see --help)\n");
         return -1;
     }
@@ -241,8 +248,10 @@ int main(int argc, char **argv)
     gw_store_options so = {.max_sensors = (size_t)C.max_sensors,
                            .ring_len = (size_t)C.ring_len,
                            .stale_s = (double)C.stale_s};
-    if (gw_store_create(&G.store, &so) != 0 || gw_cache_create(&G.cache) != 0 ||
-        gw_bus_create(&G.bus, 200000, wake_lws, NULL) != 0 || gw_ws_create(&G.ws, &G) != 0) {
+    if (gw_store_create(&G.store, &so) != 0 ||
+        gw_cache_create(&G.cache, (size_t)C.cache_max) != 0 ||
+        gw_bus_create(&G.bus, (size_t)C.bus_max, wake_lws, NULL) != 0 ||
+        gw_ws_create(&G.ws, &G) != 0) {
         log_error("startup_failed reason=no_memory");
         goto out;
     }
@@ -301,8 +310,9 @@ int main(int argc, char **argv)
                        .clean_session = 1,
                        .topics = topics,
                        .ntopics = ntopics,
-                       .sub_qos = 0, /* a live view: no broker queue for it, and on NATS a second QoS 1
-                                        subscriber to anomalies/+ can starve the chain logger */
+                       .sub_qos =
+                           0, /* a live view: no broker queue for it, and on NATS a second QoS 1
+                                 subscriber to anomalies/+ can starve the chain logger */
                        .on_message = gw_feed_on_message,
                        .user = &G};
     if (mqtt_client_create(&G.mqtt, &mo) != 0)

@@ -82,7 +82,7 @@ static inline int nasty_gw_init(nasty_gw *n)
     gw_metrics_init(&n->g.metrics);
     gw_store_options so = {.max_sensors = 64, .ring_len = 16, .stale_s = 30};
     char err[256];
-    if (gw_store_create(&n->g.store, &so) != 0 || gw_cache_create(&n->g.cache) != 0 ||
+    if (gw_store_create(&n->g.store, &so) != 0 || gw_cache_create(&n->g.cache, 0) != 0 ||
         gw_bus_create(&n->g.bus, 100000, NULL, NULL) != 0 ||
         ingest_create_from_json(&n->g.ig, nasty_mapping_a, strlen(nasty_mapping_a), err,
                                 sizeof err) != 0)

@@ -169,6 +169,52 @@ static void test_bus(void **st)
     gw_bus_destroy(b); /* frees the queued message */
 }
 
+/* take_n leaves the rest queued, where it still counts against the bound
+ * (the drop happens at the producer, counted), and the stats say so. */
+static void test_bus_take_n(void **st)
+{
+    (void)st;
+    gw_bus *b;
+    gw_bus_stats bs;
+    size_t left = 99;
+    assert_int_equal(gw_bus_create(&b, 5, NULL, NULL), 0);
+    assert_null(gw_bus_take_n(b, 3, &left));
+    assert_int_equal(left, 0);
+    for (int i = 0; i < 7; i++)
+        gw_bus_push(b, gw_msg_wrap(GW_KIND_READING, "s", "1", 1));
+    gw_bus_stats_get(b, &bs);
+    assert_int_equal(bs.depth, 5);
+    assert_int_equal(bs.high, 5);
+    assert_int_equal(bs.capacity, 5);
+    assert_int_equal(bs.dropped, 2);
+    gw_msg *l = gw_bus_take_n(b, 3, &left);
+    assert_int_equal(left, 2);
+    int n = 0;
+    for (gw_msg *m = l, *next; m; m = next, n++) {
+        next = m->next;
+        gw_msg_unref(m);
+    }
+    assert_int_equal(n, 3);
+    /* Two left: only three more fit. */
+    for (int i = 0; i < 4; i++)
+        gw_bus_push(b, gw_msg_wrap(GW_KIND_READING, "s", "1", 1));
+    gw_bus_stats_get(b, &bs);
+    assert_int_equal(bs.depth, 5);
+    assert_int_equal(bs.dropped, 3);
+    l = gw_bus_take_n(b, 100, &left);
+    assert_int_equal(left, 0);
+    n = 0;
+    for (gw_msg *m = l, *next; m; m = next, n++) {
+        next = m->next;
+        gw_msg_unref(m);
+    }
+    assert_int_equal(n, 5);
+    gw_bus_stats_get(b, &bs);
+    assert_int_equal(bs.depth, 0);
+    assert_int_equal(bs.high, 5);
+    gw_bus_destroy(b);
+}
+
 /* ---- filters, origins, static paths ------------------------------------ */
 
 static void test_filter(void **st)
@@ -255,7 +301,7 @@ static void test_cache(void **st)
 {
     (void)st;
     gw_cache *c;
-    assert_int_equal(gw_cache_create(&c), 0);
+    assert_int_equal(gw_cache_create(&c, 0), 0);
     anomaly as[30];
     for (int i = 0; i < 30; i++) {
         as[i] = make_anomaly(i % 3 ? "s1" : "s2", 1000 + i, (anomaly_type)(i % 3), i);
@@ -317,6 +363,75 @@ static void test_cache(void **st)
     assert_int_equal(gw_cache_cursor_parse("18446744073709551615-1", &bad), 0);
     gw_cache_clear(c);
     assert_int_equal(gw_cache_count(c), 0);
+    gw_cache_destroy(c);
+}
+
+/* A bounded cache keeps the newest `max`; evicted ids leave the index
+ * (backward-shift deletion keeps every survivor findable); pages that run
+ * into the evicted part end with a cursor leading below the cache. */
+static void test_cache_bounded(void **st)
+{
+    (void)st;
+    gw_cache *c;
+    gw_cache_stats cs;
+    enum { N = 5000, MAX = 37 };
+    static anomaly as[N];
+    assert_int_equal(gw_cache_create(&c, MAX), 0);
+    for (int i = 0; i < N; i++) {
+        as[i] = make_anomaly(i % 2 ? "s1" : "s2", 1000 + i, ANOMALY_POINT, i);
+        alog_proof p = make_proof(10 + (uint64_t)i / 3, (uint32_t)(i % 3));
+        assert_int_equal(gw_cache_add(c, &as[i], &p), 0);
+        assert_true(gw_cache_count(c) <= MAX);
+    }
+    gw_cache_stats_get(c, &cs);
+    assert_int_equal(cs.cached, MAX);
+    assert_int_equal(cs.max, MAX);
+    assert_int_equal(cs.evicted, N - MAX);
+    assert_int_equal(cs.total, N);
+    assert_int_equal(cs.oldest_block, 10 + (N - MAX) / 3);
+    assert_int_equal(cs.oldest_log, (N - MAX) % 3);
+    /* Every survivor is found, every evicted id is gone. */
+    for (int i = 0; i < N; i++) {
+        char *item = NULL;
+        int rc = gw_cache_get(c, as[i].id, &item, NULL);
+        assert_int_equal(rc, i >= N - MAX ? 0 : -1);
+        free(item);
+    }
+    /* The first page is served from the cache, newest first, total counts
+     * everything read. */
+    gw_cache_query q = {.type = -1, .since = NAN, .until = NAN, .limit = 10};
+    assert_int_equal(gw_cache_needs_chain(c, &q), 0);
+    json_t *j = page(c, &q);
+    assert_int_equal(json_integer_value(json_object_get(j, "total")), N);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(json_object_get(j, "items"), 0), "id")),
+        as[N - 1].id);
+    json_decref(j);
+    /* A filtered page runs out of cache: short, with a cursor at the oldest
+     * cached entry, and that cursor's page must come from the chain. */
+    gw_cache_query f = {.sensor_id = "s1", .type = -1, .since = NAN, .until = NAN, .limit = 100};
+    j = page(c, &f);
+    int odd = 0;
+    for (int i = N - MAX; i < N; i++)
+        odd += i % 2;
+    assert_int_equal(json_integer_value(json_object_get(j, "count")), odd);
+    const char *cur = json_string_value(json_object_get(j, "next_cursor"));
+    assert_non_null(cur);
+    char expect[48];
+    snprintf(expect, sizeof expect, "%d-%d", 10 + (N - MAX) / 3, (N - MAX) % 3);
+    assert_string_equal(cur, expect);
+    assert_int_equal(gw_cache_cursor_parse(cur, &f), 0);
+    assert_int_equal(gw_cache_needs_chain(c, &f), 1);
+    json_decref(j);
+    /* A cursor just above the oldest cached entry stays in the cache. */
+    gw_cache_query above = {.type = -1, .since = NAN, .until = NAN, .limit = 1};
+    snprintf(expect, sizeof expect, "%d-%d", 10 + (N - MAX + 1) / 3, (N - MAX + 1) % 3);
+    assert_int_equal(gw_cache_cursor_parse(expect, &above), 0);
+    assert_int_equal(gw_cache_needs_chain(c, &above), 0);
+    gw_cache_clear(c);
+    gw_cache_stats_get(c, &cs);
+    assert_int_equal(cs.total, 0);
+    assert_int_equal(cs.evicted, 0);
     gw_cache_destroy(c);
 }
 
@@ -466,7 +581,7 @@ static int setup_gw(void **st)
     cfg.www_dir = "/nonexistent";
     G.cfg = &cfg;
     gw_store_options o = {0};
-    if (gw_store_create(&G.store, &o) || gw_cache_create(&G.cache))
+    if (gw_store_create(&G.store, &o) || gw_cache_create(&G.cache, 0))
         return -1;
     gw_metrics_init(&G.metrics);
     return 0;
@@ -634,10 +749,12 @@ int main(void)
         cmocka_unit_test(test_frame_header),
         cmocka_unit_test(test_msg_wrap),
         cmocka_unit_test(test_bus),
+        cmocka_unit_test(test_bus_take_n),
         cmocka_unit_test(test_filter),
         cmocka_unit_test(test_origin),
         cmocka_unit_test(test_static_path),
         cmocka_unit_test(test_cache),
+        cmocka_unit_test(test_cache_bounded),
         cmocka_unit_test(test_verify),
         cmocka_unit_test(test_store),
         cmocka_unit_test_setup_teardown(test_api_readings, setup_gw, teardown_gw),
