@@ -112,6 +112,16 @@ void rpc_client_destroy(rpc_client *c)
     free(c);
 }
 
+/* Failed calls by code (index -rc), process-wide: every client counts here. */
+static uint64_t rpc_errors[5];
+
+uint64_t rpc_error_count(int code)
+{
+    if (code >= 0 || code < RPC_ERR_NOMEM)
+        return 0;
+    return __atomic_load_n(&rpc_errors[-code], __ATOMIC_RELAXED);
+}
+
 int rpc_call(rpc_client *c, const char *method, json_t *params, json_t **result, char *err,
              size_t errlen)
 {
@@ -195,6 +205,8 @@ int rpc_call(rpc_client *c, const char *method, json_t *params, json_t **result,
 out:
     if (rc == RPC_ERR_NOMEM)
         errbuf_set(err, errlen, "%s", "out of memory");
+    if (rc < 0 && rc >= RPC_ERR_NOMEM)
+        __atomic_fetch_add(&rpc_errors[-rc], 1, __ATOMIC_RELAXED);
     json_decref(params);
     json_decref(req);
     json_decref(resp);

@@ -32,6 +32,11 @@ void rpc_client_destroy(rpc_client *c);
 int rpc_call(rpc_client *c, const char *method, json_t *params, json_t **result, char *err,
              size_t errlen);
 
+/** Failed rpc_call()s in this process (all clients) with error `code`
+ *  (RPC_ERR_TRANSPORT, _PARSE, _REMOTE or _NOMEM), since start; 0 for any
+ *  other code. For status reports. Thread-safe. */
+uint64_t rpc_error_count(int code);
+
 /** Convenience: call a method whose result is a hex QUANTITY (eth_blockNumber,
  *  eth_chainId, eth_getTransactionCount, ...) and parse it.
  *  Returns: 0 or a negative RPC_ERR_* code. */

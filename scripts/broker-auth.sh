@@ -40,7 +40,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SERVICES=(simulator detector chainlogger gateway)
 # Topic prefixes a device name may not take (they belong to the services).
-RESERVED=" sensors anomalies chain sim part zigbee2mqtt tele senml homeassistant simulator detector chainlogger gateway "
+RESERVED=" sensors anomalies chain sim part zigbee2mqtt tele senml homeassistant simulator detector chainlogger gateway status "
 
 die() { echo "broker-auth: $*" >&2; exit 2; }
 
@@ -97,10 +97,12 @@ write_acl() {
         while IFS= read -r t; do echo "topic read $t"; done <<<"$ingest"
         echo "topic read part/#"
         echo "topic write anomalies/#"
+        echo "topic write status/detector/#"
         echo
         echo "user chainlogger"
         echo "topic read anomalies/#"
         echo "topic write chain/#"
+        echo "topic write status/chainlogger/#"
         echo
         echo "user gateway"
         while IFS= read -r t; do echo "topic read $t"; done <<<"$ingest"
@@ -108,6 +110,7 @@ write_acl() {
         echo "topic read anomalies/#"
         echo "topic read chain/#"
         echo "topic read sim/#"
+        echo "topic read status/#"
         echo "topic write sensors/+/readings"
         if [ -d "$dir/devices" ]; then
             for f in "$dir"/devices/*.topics; do

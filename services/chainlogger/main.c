@@ -26,7 +26,10 @@
 #include "config.h"
 #include "hex.h"
 #include "log.h"
+#include "rpc.h"
+#include "status.h"
 
+static double status_interval;
 static const char *mqtt_url, *mqtt_user, *mqtt_pass, *mqtt_ca, *mqtt_client_id, *rpc_url;
 static const char *contract_addr, *key_file, *private_key, *state_dir, *log_level, *contract_json;
 static long chain_id, batch_size, batch_delay_ms, rpc_timeout_ms, receipt_timeout_ms, pipeline;
@@ -65,6 +68,9 @@ static const config_option opts[] = {
      &rpc_timeout_ms},
     {"receipt-timeout-ms", "RECEIPT_TIMEOUT_MS", CONFIG_INT, "60000",
      "wait this long for a receipt before re-checking and re-sending", &receipt_timeout_ms},
+    {"status-interval", "STATUS_INTERVAL", CONFIG_DBL, "5",
+     "seconds between status reports (retained, status/chainlogger/<client id>); 0 = none",
+     &status_interval},
     {"log-level", "LOG_LEVEL", CONFIG_STR, "info", "debug, info, warn or error", &log_level},
     {"verbose", "VERIFY_VERBOSE", CONFIG_BOOL, "0", "verify: list every mismatch", &verbose},
 };
@@ -73,7 +79,7 @@ static const config_option opts[] = {
 static volatile int stop;
 static journal *jnl;
 static mqtt_client *mq;
-static volatile uint64_t n_accepted, n_invalid, n_dups;
+static volatile uint64_t n_accepted, n_invalid, n_dups, n_journal_err;
 
 static void on_signal(int sig)
 {
@@ -130,6 +136,7 @@ static int on_message(void *user, const char *topic, const void *payload, size_t
     }
     int rc = journal_append(jnl, id, rec, (size_t)rl, &idx);
     if (rc < 0) {
+        n_journal_err++;
         log_rate(14, 5, LOG_ERROR, "journal_append_failed rc=%d", rc);
         stop = 1; /* a broken journal is fatal: exit and recover from the file */
         return 0; /* not acknowledged: the broker redelivers it */
@@ -144,6 +151,32 @@ static int on_message(void *user, const char *topic, const void *payload, size_t
     }
     n_accepted++;
     return 1;
+}
+
+/* The counters as a status report (common/status.h) for the gateway's /metrics. */
+static int status_fill(void *user, json_t *m)
+{
+    const cl_sender *s = user;
+    static const struct {
+        int code;
+        const char *name;
+    } rpc_kinds[] = {{RPC_ERR_TRANSPORT, "transport"},
+                     {RPC_ERR_PARSE, "parse"},
+                     {RPC_ERR_REMOTE, "remote"},
+                     {RPC_ERR_NOMEM, "nomem"}};
+    int rc = status_add(m, "anomalies_accepted_total", 0, NULL, NULL, (double)n_accepted) |
+             status_add(m, "anomalies_invalid_total", 0, NULL, NULL, (double)n_invalid) |
+             status_add(m, "duplicates_total", 0, NULL, NULL, (double)n_dups) |
+             status_add(m, "journal_errors_total", 0, NULL, NULL, (double)n_journal_err) |
+             status_add(m, "logged_total", 0, NULL, NULL, (double)s->logged) |
+             status_add(m, "batches_total", 0, NULL, NULL, (double)s->batches) |
+             status_add(m, "retries_total", 0, NULL, NULL, (double)s->retries) |
+             status_add(m, "pending", 1, NULL, NULL,
+                        (double)(journal_count(jnl) - journal_first_pending(jnl)));
+    for (size_t k = 0; k < sizeof rpc_kinds / sizeof rpc_kinds[0]; k++)
+        rc |= status_add(m, "rpc_errors_total", 0, "kind", rpc_kinds[k].name,
+                         (double)rpc_error_count(rpc_kinds[k].code));
+    return rc ? -1 : 0;
 }
 
 static void *sender_main(void *arg)
@@ -289,9 +322,16 @@ static int cmd_run(cl_eth *e)
     s.stop = &stop;
     if (pthread_create(&th, NULL, sender_main, &s) != 0)
         goto out;
+    status_pub *sp = NULL;
+    if (status_interval > 0 && status_pub_create(&sp, mq, "chainlogger", mqtt_client_id,
+                                                 status_interval, status_fill, &s) != 0)
+        log_warn("status_disabled reason=\"client id is not a valid topic level\" client_id=%s",
+                 mqtt_client_id);
     double last = cl_now();
     while (!stop) {
         cl_sleep_ms(200, &stop);
+        if (sp)
+            status_pub_tick(sp);
         if (cl_now() - last >= 10) {
             last = cl_now();
             log_info("status accepted=%llu invalid=%llu duplicates=%llu logged=%llu batches=%llu "
@@ -304,6 +344,9 @@ static int cmd_run(cl_eth *e)
     }
     int fatal = stop == 2;
     stop = 1;
+    if (sp)
+        status_pub_final(sp, 1000); /* "final": a clean stop, not a silent death */
+    status_pub_destroy(sp);
     /* Stop consuming first, so nothing is acknowledged after the sender is gone. */
     mqtt_client_destroy(mq);
     mq = NULL;

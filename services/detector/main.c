@@ -32,6 +32,7 @@
 #include "log.h"
 #include "mqtt.h"
 #include "reading.h"
+#include "status.h"
 
 /* Thresholds from the ingest mapping file (docs/SENSORS.md: "threshold" per
  * sensor, or its "profile" looked up as "profile:NAME" in THRESHOLDS_FILE)
@@ -60,6 +61,7 @@ static const char *mqtt_url, *mqtt_user, *mqtt_pass, *mqtt_ca, *state_dir, *log_
 static const char *thresholds_file, *ingest_map, *client_id, *windows_file, *windows_key;
 static const char *out_dir, *sensor_id_opt;
 static long warmup, trees, psi, seed, lags, retrain_every, save_interval, stats_interval;
+static double status_interval;
 static long partition, partitions, shape_window, shape_history, shape_gap;
 static double threshold, z_min, shape_z, shape_confirm;
 static int nab, shape;
@@ -106,6 +108,9 @@ static const config_option opts[] = {
      &shape_gap},
     {"save-interval", "SAVE_INTERVAL", CONFIG_INT, "30", "seconds between model saves",
      &save_interval},
+    {"status-interval", "STATUS_INTERVAL", CONFIG_DBL, "5",
+     "seconds between status reports (retained, status/detector/<client id>); 0 = none",
+     &status_interval},
     {"stats-interval", "STATS_INTERVAL", CONFIG_INT, "60", "seconds between stats log lines",
      &stats_interval},
     {"partition", "DETECTOR_PARTITION", CONFIG_INT, "-1",
@@ -216,6 +221,33 @@ static void log_stats(service *sv)
              (unsigned long long)sv->published, (unsigned long long)sv->publish_failed);
 }
 
+/* The counters as a status report (common/status.h) for the gateway's /metrics. */
+static int status_fill(void *user, json_t *m)
+{
+    service *sv = user;
+    det_stats st;
+    uint64_t bad[9];
+    pthread_mutex_lock(&sv->lock);
+    det_engine_stats(sv->engine, &st);
+    memcpy(bad, sv->bad, sizeof bad);
+    pthread_mutex_unlock(&sv->lock);
+    int rc = status_add(m, "readings_total", 0, NULL, NULL, (double)st.readings) |
+             status_add(m, "scored_total", 0, NULL, NULL, (double)st.scored) |
+             status_add(m, "published_total", 0, NULL, NULL, (double)sv->published) |
+             status_add(m, "publish_failed_total", 0, NULL, NULL, (double)sv->publish_failed) |
+             status_add(m, "trainings_total", 0, NULL, NULL, (double)st.trainings) |
+             status_add(m, "sensors", 1, NULL, NULL, (double)st.sensors) |
+             status_add(m, "streams", 1, NULL, NULL, (double)st.streams);
+    for (int t = 0; t < 3; t++)
+        rc |= status_add(m, "anomalies_total", 0, "type", anomaly_type_name((anomaly_type)t),
+                         (double)st.by_type[t]);
+    /* bad[0] collects codes reading.h does not name. */
+    for (int k = 0; k < 9; k++)
+        rc |= status_add(m, "readings_invalid_total", 0, "reason",
+                         k ? reading_strerror(-k) : "other", (double)bad[k]);
+    return rc ? -1 : 0;
+}
+
 static int save_models(service *sv, const char *dir)
 {
     pthread_mutex_lock(&sv->lock);
@@ -228,6 +260,7 @@ static int run_live(det_engine *engine)
 {
     int rc = 1;
     service sv = {.engine = engine};
+    status_pub *sp = NULL;
     char models_dir[4096], persist_dir[4096], topic[64], cid[64];
     const char *const *topics;
     const char *part_topic[1];
@@ -290,6 +323,10 @@ static int run_live(det_engine *engine)
         goto out;
     for (int k = 0; k < ntopics; k++)
         log_info("subscribed topic=%s qos=1", topics[k]);
+    if (status_interval > 0 &&
+        status_pub_create(&sp, sv.mqtt, "detector", cid, status_interval, status_fill, &sv) != 0)
+        log_warn("status_disabled reason=\"client id is not a valid topic level\" client_id=%s",
+                 cid);
     log_info("started client_id=%s warmup=%ld trees=%ld psi=%ld threshold=%.3f state=%s", cid,
              warmup, trees, psi, threshold, models_dir);
 
@@ -305,12 +342,17 @@ static int run_live(det_engine *engine)
             log_stats(&sv);
             last_stats = t;
         }
+        if (sp)
+            status_pub_tick(sp);
     }
     log_info("stopping");
     rc = 0;
 out:
     /* Stop message delivery before the final save so nothing is lost
      * between the save and the exit. */
+    if (sp)
+        status_pub_final(sp, 1000); /* "final": a clean stop, not a silent death */
+    status_pub_destroy(sp);
     if (sv.mqtt) {
         mqtt_client_flush(sv.mqtt, 2000);
         mqtt_client_destroy(sv.mqtt);

@@ -17,6 +17,7 @@
 #include "gw_cache.h"
 #include "gw_chain.h"
 #include "gw_metrics.h"
+#include "gw_status.h"
 #include "gw_store.h"
 #include "ingest.h"
 #include "mqtt.h"
@@ -60,6 +61,7 @@ typedef struct gw {
     gw_metrics metrics;
     gw_store *store;
     gw_cache *cache;
+    gw_status *status; /* other services' status reports; NULL in unit tests */
     gw_bus *bus;
     gw_chain *chain;   /* NULL in unit tests */
     mqtt_client *mqtt; /* NULL in unit tests */

@@ -401,6 +401,8 @@ static void handle_metrics(gw *g, gw_response *rs)
                   "(bound: WS_QUEUE_MESSAGES).\n"
                   "# TYPE gateway_ws_queued_max_client gauge\ngateway_ws_queued_max_client %zu\n",
                   wq, wq_max);
+    if (g->status)
+        gw_status_render(g->status, &b, wall_now());
     gw_buf_printf(&b,
                   "# HELP gateway_uptime_seconds Seconds since the gateway started.\n"
                   "# TYPE gateway_uptime_seconds gauge\ngateway_uptime_seconds %.0f\n",

@@ -27,10 +27,12 @@ int gw_feed_topics(gw *g, const char **out, int cap)
 {
     int n = 0, ni = 0;
     const char *const *it = g->ig ? ingest_topics(g->ig, &ni) : NULL;
-    for (int i = 0; i < ni && n < cap - 2; i++)
+    for (int i = 0; i < ni && n < cap - 3; i++)
         out[n++] = it[i];
     out[n++] = "anomalies/+";
     out[n++] = "chain/logged/+";
+    if (g->status && n < cap)
+        out[n++] = "status/#";
     return n;
 }
 
@@ -186,10 +188,29 @@ static void on_reading(gw *g, const char *topic, const void *payload, size_t len
     }
 }
 
+static void on_status(gw *g, const char *topic, const void *payload, size_t len)
+{
+    status_report r;
+    char err[160] = "";
+    if (status_parse(topic, payload, len, &r, err, sizeof err) != 0) {
+        gw_metrics_err(&g->metrics, GW_ERR_STATUS_INVALID);
+        log_rate(8, 30, LOG_WARN, "status_invalid topic=%.80s reason=\"%s\"", topic, err);
+        return;
+    }
+    if (gw_status_put(g->status, &r, wall_now()) != 0) {
+        gw_metrics_err(&g->metrics, GW_ERR_STATUS_TABLE_FULL);
+        log_rate(9, 60, LOG_WARN, "status_table_full topic=%.80s max=%d", topic,
+                 GW_STATUS_MAX_INSTANCES);
+    }
+}
+
 int gw_feed_on_message(void *user, const char *topic, const void *payload, size_t len)
 {
     gw *g = user;
-    if (strncmp(topic, "anomalies/", 10) == 0)
+    if (strncmp(topic, "status/", 7) == 0) {
+        if (g->status)
+            on_status(g, topic, payload, len);
+    } else if (strncmp(topic, "anomalies/", 10) == 0)
         on_anomaly(g, topic, payload, len);
     else if (strncmp(topic, "chain/logged/", 13) == 0)
         on_logged(g, topic, payload, len);

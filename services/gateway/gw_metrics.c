@@ -25,6 +25,8 @@ static const char *const err_names[GW_ERR__COUNT] = {
     "chain_log_invalid",
     "publish",
     "bus_overflow",
+    "status_invalid",
+    "status_table_full",
 };
 
 void gw_metrics_init(gw_metrics *m)

@@ -31,6 +31,8 @@ typedef enum {
     GW_ERR_CHAIN_LOG_INVALID,   /* an event log on chain that did not decode */
     GW_ERR_PUBLISH,             /* an MQTT publish that could not be queued */
     GW_ERR_BUS_OVERFLOW,        /* pushes dropped because the lws thread fell behind */
+    GW_ERR_STATUS_INVALID,      /* a status/# report that did not validate */
+    GW_ERR_STATUS_TABLE_FULL,   /* a report from a new instance beyond GW_STATUS_MAX_INSTANCES */
     GW_ERR__COUNT
 } gw_err_kind;
 

@@ -249,7 +249,7 @@ int main(int argc, char **argv)
                            .ring_len = (size_t)C.ring_len,
                            .stale_s = (double)C.stale_s};
     if (gw_store_create(&G.store, &so) != 0 ||
-        gw_cache_create(&G.cache, (size_t)C.cache_max) != 0 ||
+        gw_cache_create(&G.cache, (size_t)C.cache_max) != 0 || gw_status_create(&G.status) != 0 ||
         gw_bus_create(&G.bus, (size_t)C.bus_max, wake_lws, NULL) != 0 ||
         gw_ws_create(&G.ws, &G) != 0) {
         log_error("startup_failed reason=no_memory");
@@ -346,6 +346,7 @@ out:
     gw_ws_destroy(G.ws);
     gw_bus_destroy(G.bus);
     gw_cache_destroy(G.cache);
+    gw_status_destroy(G.status);
     gw_store_destroy(G.store);
     ingest_destroy(G.ig);
     return rc;

@@ -120,6 +120,11 @@ READERS=(
     "simulator anomalies/s1 0"
     "dev1 sensors/s1/readings 0"
     "dev1 anomalies/s1 0"
+    "gateway status/detector/d1 1"
+    "gateway status/chainlogger/c1 1"
+    "chainlogger status/detector/d1 0"
+    "detector status/chainlogger/c1 0"
+    "dev1 status/detector/d1 0"
 )
 i=0
 for r in "${READERS[@]}"; do
@@ -161,6 +166,13 @@ PUBS=(
     "t1 tele/t1/SENSOR 1"
     "t1 tele/dev1/SENSOR 0"
     "greenhouse greenhouse/sensor/greenhouse_temperature/state 1"
+    "detector status/detector/d1 1"
+    "detector status/chainlogger/c1 0"
+    "chainlogger status/chainlogger/c1 1"
+    "chainlogger status/detector/d1 0"
+    "gateway status/gateway/g1 0"
+    "simulator status/detector/d1 0"
+    "dev1 status/detector/d1 0"
 )
 i=0
 for p in "${PUBS[@]}"; do
