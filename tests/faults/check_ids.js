@@ -55,7 +55,9 @@ async function main() {
       items++;
       onChain.set(it.id, (onChain.get(it.id) || 0) + 1);
     }
-    if (!j.next_cursor || j.items.length === 0) break;
+    // Only a null next_cursor ends the list: past the gateway's bounded
+    // cache a page read from the chain may be short, even empty.
+    if (!j.next_cursor || j.next_cursor === cursor) break;
     cursor = j.next_cursor;
   }
   let duplicates = 0;
