@@ -375,7 +375,7 @@ char *gw_cache_page(gw_cache *c, const gw_cache_query *q, const json_t *extra, s
      * evicted: then the page may be short, and its cursor (strictly older
      * than the oldest cached entry, or the request's own cursor when that
      * was already below it) leads to the chain. */
-    if (count == q->limit && last > 0) {
+    if (count == q->limit && (last > 0 || c->evicted > 0)) {
         snprintf(cursor, sizeof cursor, "%" PRIu64 "-%" PRIu32, at(c, last)->proof.block_number,
                  at(c, last)->proof.log_index);
     } else if (count < q->limit && c->evicted > 0) {

@@ -423,6 +423,11 @@ static void test_cache_bounded(void **st)
     assert_int_equal(gw_cache_cursor_parse(cur, &f), 0);
     assert_int_equal(gw_cache_needs_chain(c, &f), 1);
     json_decref(j);
+    /* A full page ending exactly at the oldest cached entry still leads on. */
+    gw_cache_query all = {.type = -1, .since = NAN, .until = NAN, .limit = MAX};
+    j = page(c, &all);
+    assert_non_null(json_string_value(json_object_get(j, "next_cursor")));
+    json_decref(j);
     /* A cursor just above the oldest cached entry stays in the cache. */
     gw_cache_query above = {.type = -1, .since = NAN, .until = NAN, .limit = 1};
     snprintf(expect, sizeof expect, "%d-%d", 10 + (N - MAX + 1) / 3, (N - MAX + 1) % 3);
