@@ -127,7 +127,8 @@ int abi_encode(const uint8_t *selector, const abi_arg *args, size_t n, uint8_t *
             abi_put_u64(w, pos);
             abi_put_u64(p + pos, args[i].len);
             if (args[i].len)
-                memcpy(p + pos + ABI_WORD, args[i].p, tail_len(&args[i]));
+                memcpy(p + pos + ABI_WORD, args[i].p,
+                       args[i].type == ABI_BYTES32_ARRAY ? args[i].len * ABI_WORD : args[i].len);
             pos += ABI_WORD + tail_len(&args[i]);
             break;
         }
