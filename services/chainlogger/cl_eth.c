@@ -235,7 +235,8 @@ int cl_eth_wait_receipt(cl_eth *e, const uint8_t txhash[32], int timeout_ms, jso
 static json_t *call_obj(cl_eth *e, const uint8_t *to, const uint8_t *data, size_t len)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "from", json_string(e->addr_hex));
+    if (e->key) /* without a key (read-only commands) the call has no sender */
+        json_object_set_new(o, "from", json_string(e->addr_hex));
     if (to)
         json_object_set_new(o, "to", hexstr(to, 20));
     json_object_set_new(o, "data", hexstr(data, len));
