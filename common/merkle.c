@@ -63,8 +63,7 @@ int merkle_root(const uint8_t (*leaves)[32], size_t n, uint8_t root[32])
     return merkle_proof(leaves, n, 0, NULL, NULL, root);
 }
 
-void merkle_fold(const uint8_t leaf[32], const uint8_t (*proof)[32], size_t plen,
-                 uint8_t root[32])
+void merkle_fold(const uint8_t leaf[32], const uint8_t (*proof)[32], size_t plen, uint8_t root[32])
 {
     uint8_t h[32];
     memcpy(h, leaf, 32);

@@ -42,8 +42,7 @@ int merkle_proof(const uint8_t (*leaves)[32], size_t n, size_t index,
 /** The root that `leaf` and proof[0..plen-1] lead to (what the contract's
  *  isLogged computes before comparing it with the stored root).
  *  Out: root. Thread-safe. */
-void merkle_fold(const uint8_t leaf[32], const uint8_t (*proof)[32], size_t plen,
-                 uint8_t root[32]);
+void merkle_fold(const uint8_t leaf[32], const uint8_t (*proof)[32], size_t plen, uint8_t root[32]);
 
 /** Whether leaf and proof[0..plen-1] lead to root.
  *  Returns: 1 when they do, 0 otherwise. Thread-safe. */

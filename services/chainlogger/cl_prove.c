@@ -178,7 +178,8 @@ int cl_prove(cl_eth *e, const uint8_t contract[20], const char *id_hex)
             alog_proof where;
             if (alog_decode_log(lg, &a, &where) < 0)
                 continue;
-            /* The same anomaly may be logged by more than one logger: the first that proves wins. */
+            /* The same anomaly may be logged by more than one logger: the first that proves wins.
+             */
             if ((rc = prove_at(e, contract, id, &where, res)) < 0) {
                 json_decref(logs);
                 goto out;

@@ -158,8 +158,7 @@ static void test_proofs_every_leaf(void **st)
     for (size_t n = 1; n <= 70; n++) {
         assert_int_equal(merkle_root((const uint8_t(*)[32])leaves, n, root), 0);
         for (size_t i = 0; i < n; i++) {
-            assert_int_equal(merkle_proof((const uint8_t(*)[32])leaves, n, i, proof, &plen, r2),
-                             0);
+            assert_int_equal(merkle_proof((const uint8_t(*)[32])leaves, n, i, proof, &plen, r2), 0);
             assert_memory_equal(r2, root, 32);
             assert_true(plen <= ceil_log2(n));
             assert_true(merkle_verify(leaves[i], (const uint8_t(*)[32])proof, plen, root));
@@ -196,8 +195,8 @@ static void test_bad_args(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_node_definition),  cmocka_unit_test(test_independent_vectors),
-        cmocka_unit_test(test_promotion),        cmocka_unit_test(test_contract_roots),
+        cmocka_unit_test(test_node_definition),   cmocka_unit_test(test_independent_vectors),
+        cmocka_unit_test(test_promotion),         cmocka_unit_test(test_contract_roots),
         cmocka_unit_test(test_proofs_every_leaf), cmocka_unit_test(test_bad_args),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
