@@ -65,7 +65,13 @@ int abi_get_address(const uint8_t word[32], uint8_t addr[20])
 
 static int is_dynamic(abi_type t)
 {
-    return t == ABI_BYTES || t == ABI_STRING;
+    return t == ABI_BYTES || t == ABI_STRING || t == ABI_BYTES32_ARRAY;
+}
+
+/* Bytes of a dynamic argument's contents after its length word. */
+static size_t tail_len(const abi_arg *a)
+{
+    return a->type == ABI_BYTES32_ARRAY ? a->len * ABI_WORD : abi_padded(a->len);
 }
 
 int abi_encode(const uint8_t *selector, const abi_arg *args, size_t n, uint8_t **out,
@@ -82,13 +88,13 @@ int abi_encode(const uint8_t *selector, const abi_arg *args, size_t n, uint8_t *
     total = (selector ? 4 : 0) + head;
     for (size_t i = 0; i < n; i++) {
         if (is_dynamic(args[i].type)) {
-            if (args[i].len > (SIZE_MAX / 2) || (args[i].len && !args[i].p))
+            if (args[i].len > (SIZE_MAX / 64) || (args[i].len && !args[i].p))
                 return -1;
-            size_t add = ABI_WORD + abi_padded(args[i].len);
+            size_t add = ABI_WORD + tail_len(&args[i]);
             if (total > SIZE_MAX - add)
                 return -1;
             total += add;
-        } else if (args[i].type > ABI_STRING) {
+        } else if (args[i].type > ABI_BYTES32_ARRAY) {
             return -1;
         } else if (args[i].type != ABI_UINT && !args[i].p) {
             return -1;
@@ -117,11 +123,13 @@ int abi_encode(const uint8_t *selector, const abi_arg *args, size_t n, uint8_t *
             break;
         case ABI_BYTES:
         case ABI_STRING:
+        case ABI_BYTES32_ARRAY: /* length word (bytes or elements), then the contents */
             abi_put_u64(w, pos);
             abi_put_u64(p + pos, args[i].len);
             if (args[i].len)
-                memcpy(p + pos + ABI_WORD, args[i].p, args[i].len);
-            pos += ABI_WORD + abi_padded(args[i].len);
+                memcpy(p + pos + ABI_WORD, args[i].p,
+                       args[i].type == ABI_BYTES32_ARRAY ? args[i].len * ABI_WORD : args[i].len);
+            pos += ABI_WORD + tail_len(&args[i]);
             break;
         }
     }

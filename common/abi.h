@@ -41,6 +41,7 @@ typedef enum {
     ABI_BYTES32, /* `p` points to 32 bytes */
     ABI_BYTES,   /* dynamic: `p`, `len` (p may be NULL when len is 0) */
     ABI_STRING,  /* dynamic: same encoding as bytes */
+    ABI_BYTES32_ARRAY, /* dynamic bytes32[]: `p` points to `len` x 32 bytes (NULL when len is 0) */
 } abi_type;
 
 typedef struct {

@@ -163,19 +163,27 @@ out:
     return rc;
 }
 
-static char topic_hex[67];
+static char topic_hex[67], batch_topic_hex[67];
 static pthread_once_t topic_once = PTHREAD_ONCE_INIT;
 static void topic_init(void)
 {
     uint8_t t[32];
     abi_topic(ALOG_EVENT_SIG, t);
     hex_encode(topic_hex, t, 32, 1);
+    abi_topic(ALOG_BATCH_EVENT_SIG, t);
+    hex_encode(batch_topic_hex, t, 32, 1);
 }
 
 const char *alog_event_topic(void)
 {
     pthread_once(&topic_once, topic_init);
     return topic_hex;
+}
+
+const char *alog_batch_topic(void)
+{
+    pthread_once(&topic_once, topic_init);
+    return batch_topic_hex;
 }
 
 /* Read a JSON-RPC hex quantity member; 0 or -1. */
@@ -264,4 +272,43 @@ int alog_decode_log(const json_t *log, anomaly *out, alog_proof *proof)
 out:
     free(data);
     return rc;
+}
+
+int alog_decode_batch_log(const json_t *log, alog_batch *out)
+{
+    uint8_t t[3][32], data[96], addr[20];
+    uint64_t v, bn, li;
+    json_t *topics, *jd;
+
+    if (!json_is_object(log) || json_is_true(json_object_get(log, "removed")))
+        return -1;
+    topics = json_object_get(log, "topics");
+    if (!json_is_array(topics) || json_array_size(topics) != 3)
+        return -1;
+    for (size_t i = 0; i < 3; i++)
+        if (get_b32(json_array_get(topics, i), t[i]) < 0)
+            return -1;
+    if (strcasecmp(json_string_value(json_array_get(topics, 0)), alog_batch_topic()) != 0)
+        return -1;
+    jd = json_object_get(log, "data");
+    /* (uint64 firstSeq, uint32 count, bytes32 root): three static words */
+    if (!json_is_string(jd) || strlen(json_string_value(jd)) != 2 + 2 * sizeof data ||
+        hex_decode(data, sizeof data, json_string_value(jd)) != (long)sizeof data)
+        return -1;
+    memset(out, 0, sizeof(*out));
+    if (abi_get_u64(t[1], &out->batch) < 0 || abi_get_address(t[2], addr) < 0 ||
+        abi_get_u64(data, &out->first_seq) < 0 || abi_get_u64(data + 32, &v) < 0 ||
+        v > UINT32_MAX)
+        return -1;
+    out->count = (uint32_t)v;
+    memcpy(out->root, data + 64, 32);
+    hex_encode(out->logger, addr, 20, 1);
+    if (get_b32(json_object_get(log, "transactionHash"), data) < 0 ||
+        get_qty(log, "blockNumber", &bn) < 0 || get_qty(log, "logIndex", &li) < 0 ||
+        li > UINT32_MAX)
+        return -1;
+    hex_encode(out->tx_hash, data, 32, 1);
+    out->block_number = bn;
+    out->log_index = (uint32_t)li;
+    return 0;
 }

@@ -28,6 +28,14 @@
  * with sensorHash = keccak256(sensor_id). Timestamps are kept to the
  * millisecond (ts decodes as ts_ms / 1000.0); value and score are exact.
  * expected_low/high and model_version are not stored (NaN / -1 on decode).
+ *
+ * After the records, each logBatch emits
+ *   BatchLogged(uint256 indexed batch, address indexed logger,
+ *               uint64 firstSeq, uint32 count, bytes32 root)
+ * for the records it actually logged (seqs firstSeq .. firstSeq+count-1;
+ * re-sent ones below the logger's nextSeq are skipped and not counted);
+ * root is the Merkle root over their ids (common/merkle.h), also stored on
+ * chain as batchRoot(batch).
  */
 #ifndef COMMON_ALOG_H
 #define COMMON_ALOG_H
@@ -42,6 +50,8 @@
 #define ALOG_RECORD_MAX (4 + 64 + 1 + 31 + 1 + 9 + 16 + 511)
 #define ALOG_EVENT_SIG "AnomalyLogged(bytes32,bytes32,address,uint64,bytes)"
 #define ALOG_BATCH_SIG "logBatch(uint64,bytes)"
+#define ALOG_BATCH_EVENT_SIG "BatchLogged(uint256,address,uint64,uint32,bytes32)"
+#define ALOG_IS_LOGGED_SIG "isLogged(bytes32,uint256,bytes32[])"
 
 /** Where an anomaly sits on chain. */
 typedef struct {
@@ -51,6 +61,18 @@ typedef struct {
     char logger[43]; /* "0x" + 40 hex: the account that logged it */
     uint64_t seq;    /* the logger's sequence number for this anomaly */
 } alog_proof;
+
+/** One logBatch call as its BatchLogged event tells it. */
+typedef struct {
+    uint64_t batch;     /* batch number (0, 1, ...) */
+    char logger[43];    /* "0x" + 40 hex */
+    uint64_t first_seq; /* seq of the first record it logged */
+    uint32_t count;     /* records it logged (seqs first_seq .. first_seq + count - 1) */
+    uint8_t root[32];   /* Merkle root over their ids */
+    char tx_hash[67];
+    uint64_t block_number;
+    uint32_t log_index;
+} alog_batch;
 
 /** Encode one anomaly as a record (layout above) into out[0..cap-1].
  *  Returns: the record length, or -1 when a field is out of range (empty or
@@ -76,5 +98,14 @@ const char *alog_event_topic(void);
  *  not match its record, or it was removed by a reorg ("removed": true).
  *  Never crashes on bad input. */
 int alog_decode_log(const json_t *log, anomaly *out, alog_proof *proof);
+
+/** topic0 of BatchLogged, as "0x" + 64 hex (static string). Thread-safe. */
+const char *alog_batch_topic(void);
+
+/** Decode one BatchLogged log (eth_getLogs or receipt form).
+ *  Returns: 0 and fills *out, or -1 when it is not a BatchLogged event, is
+ *  malformed (lengths, out-of-range words, missing tx hash/block/log index)
+ *  or was removed by a reorg. Never crashes on bad input. */
+int alog_decode_batch_log(const json_t *log, alog_batch *out);
 
 #endif

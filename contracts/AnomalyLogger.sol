@@ -18,12 +18,32 @@ pragma solidity ^0.8.20;
 ///        logger's nextSeq, records with an already-used seq are skipped, and a
 ///        batch with nothing new reverts with Duplicate. A retried transaction
 ///        can therefore never log an anomaly twice.
-///      - "Is id X logged?" is answered from events (eth_getLogs with topic1 =
-///        X), which is free for the reader; storing ids would cost ~20,000 gas each.
+///      - "Is id X logged?" on chain: each batch stores one Merkle root over
+///        the ids it logged (one 20,000-gas slot per batch, not per id), and
+///        `isLogged(id, batch, proof)` checks a proof against it. The batch of
+///        an id is found from events (`AnomalyLogged` by id, then the
+///        `BatchLogged` of the same transaction).
+///
+///      The batch tree (mirrored by common/merkle.c):
+///        leaves   the ids of the records this batch actually logged (the
+///                 fresh ones; skipped duplicates are not leaves), in seq order
+///        node     keccak256(min(a, b) ++ max(a, b) ++ 0xff): children sorted
+///                 as uint256, so a proof needs no left/right flags
+///        levels   built bottom-up, pairing nodes 0-1, 2-3, ...; an odd last
+///                 node is promoted unchanged to the next level
+///        root     the single node left; for one record, the id itself
+///      The trailing 0xff byte keeps nodes and ids apart: an id is the
+///      keccak256 of a preimage whose last byte is the anomaly type (0..2, see
+///      the record check below), a node's preimage ends in 0xff, so no inner
+///      node can pass for the id of a well-formed record (barring a Keccak
+///      collision), and a proof cannot be shortened by starting from one.
 contract AnomalyLogger {
     event AnomalyLogged(
         bytes32 indexed id, bytes32 indexed sensorHash, address indexed logger, uint64 seq, bytes record
     );
+    /// One per logBatch: batch number, the logger, the seq of its first fresh
+    /// record, how many records it logged and the Merkle root over their ids.
+    event BatchLogged(uint256 indexed batch, address indexed logger, uint64 firstSeq, uint32 count, bytes32 root);
     event LoggerAdded(address indexed logger);
     event LoggerRemoved(address indexed logger);
     event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
@@ -46,9 +66,16 @@ contract AnomalyLogger {
         uint64 logged; // anomalies logged by this logger
     }
 
+    /// Both counters live in one slot, written once per batch.
+    struct Totals {
+        uint128 logged; // anomalies logged by all loggers
+        uint128 batches; // batches logged (batch numbers are 0 .. batches - 1)
+    }
+
     address public owner;
-    uint256 public totalLogged;
+    Totals private totals;
     mapping(address => Logger) private loggers;
+    mapping(uint256 => bytes32) private roots; // batch number => Merkle root of its ids
 
     modifier onlyOwner() {
         if (msg.sender != owner) revert NotOwner();
@@ -92,7 +119,49 @@ contract AnomalyLogger {
         return loggers[logger].logged;
     }
 
+    function totalLogged() external view returns (uint256) {
+        return totals.logged;
+    }
+
+    function batchCount() external view returns (uint256) {
+        return totals.batches;
+    }
+
+    /// The Merkle root of batch `batch` (zero for a batch that does not exist).
+    function batchRoot(uint256 batch) external view returns (bytes32) {
+        return roots[batch];
+    }
+
+    /// Whether `id` is one of the anomalies logged in batch `batch`: folds
+    /// `proof` (the sibling of each level, bottom-up, promoted levels omitted)
+    /// into the id with the node hash above and compares with the stored
+    /// root. Anyone can call it; it reads one storage slot.
+    function isLogged(bytes32 id, uint256 batch, bytes32[] calldata proof) external view returns (bool) {
+        bytes32 root = roots[batch];
+        if (root == 0) return false;
+        bytes32 h = id;
+        for (uint256 i = 0; i < proof.length; ++i) {
+            bytes32 p = proof[i];
+            assembly ("memory-safe") {
+                let lo := h
+                let hi := p
+                if gt(lo, hi) {
+                    lo := p
+                    hi := h
+                }
+                let m := mload(0x40) // scratch beyond the free memory pointer
+                mstore(m, lo)
+                mstore(add(m, 0x20), hi)
+                mstore8(add(m, 0x40), 0xff)
+                h := keccak256(m, 0x41)
+            }
+        }
+        return h == root;
+    }
+
     /// Log the packed records; record i carries sequence number firstSeq + i.
+    /// Emits one AnomalyLogged per fresh record, then BatchLogged with the
+    /// Merkle root over the fresh ids, which it stores as the next batch.
     function logBatch(uint64 firstSeq, bytes calldata packed) external {
         Logger memory s = loggers[msg.sender];
         if (!s.authorised) revert NotLogger();
@@ -101,15 +170,24 @@ contract AnomalyLogger {
         uint256 skip = s.nextSeq - firstSeq;
         bytes32 sig = AnomalyLogged.selector;
         bytes4 badRecord = BadRecord.selector;
+        bytes4 tooLarge = BatchTooLarge.selector;
         uint256 n;
+        bytes32 root;
         assembly ("memory-safe") {
             let p := packed.offset
             let end := add(p, packed.length)
             // Scratch beyond the free memory pointer: [seq][0x40][len][record, zero padded]
             // is exactly the ABI encoding of the event's (uint64 seq, bytes record) data.
+            // The fresh ids follow at ids (record <= 646 bytes + 32 zero bytes < 0x320 - 0x60).
             let mem := mload(0x40)
             let rec := add(mem, 0x60)
+            let ids := add(mem, 0x320)
+            let fresh := 0
             for {} lt(p, end) {} {
+                if eq(n, MAX_BATCH) {
+                    mstore(0, tooLarge)
+                    revert(0, 4)
+                }
                 let hdr := shr(224, calldataload(p))
                 let sl := shr(24, hdr)
                 let ml := and(shr(16, hdr), 0xff)
@@ -132,21 +210,50 @@ contract AnomalyLogger {
                     revert(0, 0x24)
                 }
                 if iszero(lt(n, skip)) {
+                    let id := keccak256(pre, prelen)
+                    mstore(add(ids, shl(5, fresh)), id)
+                    fresh := add(fresh, 1)
                     mstore(mem, add(firstSeq, n))
                     mstore(add(mem, 0x20), 0x40)
                     mstore(add(mem, 0x40), rlen)
-                    log4(mem, add(0x60, and(add(rlen, 31), not(31))), sig, keccak256(pre, prelen), keccak256(pre, sl), caller())
+                    log4(mem, add(0x60, and(add(rlen, 31), not(31))), sig, id, keccak256(pre, sl), caller())
                 }
                 p := add(p, rlen)
                 n := add(n, 1)
             }
+            // Merkle root over the fresh ids, in place (the tree is defined at the top):
+            // node k of the next level overwrites slot k, which is already consumed.
+            mstore8(add(mem, 0x40), 0xff)
+            for { let w := fresh } gt(w, 1) {} {
+                let half := shr(1, w)
+                for { let k := 0 } lt(k, half) { k := add(k, 1) } {
+                    let a := mload(add(ids, shl(6, k)))
+                    let b := mload(add(ids, add(shl(6, k), 0x20)))
+                    if gt(a, b) {
+                        let t := a
+                        a := b
+                        b := t
+                    }
+                    mstore(mem, a)
+                    mstore(add(mem, 0x20), b)
+                    mstore(add(ids, shl(5, k)), keccak256(mem, 0x41))
+                }
+                if and(w, 1) { mstore(add(ids, shl(5, half)), mload(add(ids, shl(5, sub(w, 1))))) }
+                w := sub(w, half)
+            }
+            root := mload(ids)
         }
-        if (n > MAX_BATCH) revert BatchTooLarge();
         if (n <= skip) revert Duplicate(s.nextSeq);
         uint64 fresh = uint64(n - skip);
         s.nextSeq = firstSeq + uint64(n);
         s.logged += fresh;
         loggers[msg.sender] = s;
-        totalLogged += fresh;
+        Totals memory t = totals;
+        uint256 batch = t.batches;
+        t.logged += fresh;
+        t.batches += 1;
+        totals = t;
+        roots[batch] = root;
+        emit BatchLogged(batch, msg.sender, firstSeq + uint64(skip), uint32(fresh), root);
     }
 }

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "alog.h"
 #include "journal.h"
 #include "mqtt.h"
 #include "rpc.h"
@@ -73,6 +74,18 @@ int cl_eth_code_size(cl_eth *e, const uint8_t addr[20], size_t *size);
  *  Returns 0 or CL_ERR_CHAIN. */
 int cl_eth_logs(cl_eth *e, const uint8_t contract[20], uint64_t from, uint64_t to, json_t *ids,
                 const uint8_t *logger, json_t **logs);
+/** eth_getLogs for BatchLogged events of `contract` in [from, to], of one
+ *  logger (20 bytes) or of all (NULL). Out: *logs (new reference, a JSON
+ *  array). Returns 0 or CL_ERR_CHAIN. */
+int cl_eth_batch_logs(cl_eth *e, const uint8_t contract[20], uint64_t from, uint64_t to,
+                      const uint8_t *logger, json_t **logs);
+/** AnomalyLogger.batchRoot(batch) via eth_call (zero for no such batch).
+ *  Returns 0 or CL_ERR_CHAIN. */
+int cl_eth_batch_root(cl_eth *e, const uint8_t contract[20], uint64_t batch, uint8_t root[32]);
+/** AnomalyLogger.isLogged(id, batch, proof[0..plen-1]) via eth_call.
+ *  Out: *logged (1 or 0). Returns 0 or CL_ERR_CHAIN. */
+int cl_eth_is_logged(cl_eth *e, const uint8_t contract[20], const uint8_t id[32], uint64_t batch,
+                     const uint8_t (*proof)[32], size_t plen, int *logged);
 /** eth_blockNumber. Returns 0 or CL_ERR_CHAIN. */
 int cl_eth_block_number(cl_eth *e, uint64_t *bn);
 /** AnomalyLogger.nextSeq(logger) via eth_call. Returns 0 or CL_ERR_CHAIN. */
@@ -137,6 +150,22 @@ int cl_publish_logged(mqtt_client *m, const journal_entry *e);
  *  not, CL_ERR_CHAIN when the chain could not be read. */
 int cl_verify(cl_eth *e, const uint8_t contract[20], const uint8_t logger[20], journal *j,
               int verbose);
+
+/* ---- cl_prove.c ---- */
+
+/** Collect the ids of batch b's records from `logs` (AnomalyLogged events,
+ *  e.g. of b's block and logger): leaves[seq - first_seq] for each record of
+ *  b's transaction, logger and seq range, ids re-derived from the records.
+ *  Out: leaves[0..b->count-1] (caller's array). Returns how many of the
+ *  count were found (all were when it equals b->count), or -1 (no memory). */
+int cl_batch_leaves(const alog_batch *b, json_t *logs, uint8_t (*leaves)[32]);
+
+/** `chainlogger prove ID`: find the anomaly's batch from events, rebuild its
+ *  Merkle proof and ask the contract's isLogged; print the JSON result
+ *  {"id","logger","seq","tx_hash","block_number","batch","index","proof",
+ *  "root","logged"} (plus "reason" when not logged) on stdout.
+ *  Returns 0 logged, 1 not logged, CL_ERR_CHAIN or CL_ERR_FATAL (bad id). */
+int cl_prove(cl_eth *e, const uint8_t contract[20], const char *id_hex);
 
 /* ---- misc ---- */
 double cl_now(void); /* monotonic seconds */

@@ -235,7 +235,8 @@ int cl_eth_wait_receipt(cl_eth *e, const uint8_t txhash[32], int timeout_ms, jso
 static json_t *call_obj(cl_eth *e, const uint8_t *to, const uint8_t *data, size_t len)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "from", json_string(e->addr_hex));
+    if (e->key) /* without a key (read-only commands) the call has no sender */
+        json_object_set_new(o, "from", json_string(e->addr_hex));
     if (to)
         json_object_set_new(o, "to", hexstr(to, 20));
     json_object_set_new(o, "data", hexstr(data, len));
@@ -343,4 +344,88 @@ int cl_eth_next_seq(cl_eth *e, const uint8_t contract[20], const uint8_t logger[
         snprintf(e->err, sizeof e->err, "nextSeq returned %zu bytes (no contract?)", outl);
     free(out);
     return rc;
+}
+
+int cl_eth_batch_logs(cl_eth *e, const uint8_t contract[20], uint64_t from, uint64_t to,
+                      const uint8_t *logger, json_t **logs)
+{
+    json_t *topics = json_array(), *f, *p, *r = NULL;
+    uint8_t w[32];
+    *logs = NULL;
+    json_array_append_new(topics, json_string(alog_batch_topic()));
+    json_array_append_new(topics, json_null());
+    if (logger) {
+        abi_put_address(w, logger);
+        json_array_append_new(topics, hexstr(w, 32));
+    }
+    f = json_pack("{s:o, s:o, s:o, s:o}", "address", hexstr(contract, 20), "fromBlock", qty(from),
+                  "toBlock", qty(to), "topics", topics);
+    p = json_array();
+    json_array_append_new(p, f);
+    if (rpc_call(e->rpc, "eth_getLogs", p, &r, e->err, sizeof e->err) < 0)
+        return chain_err(e, "eth_getLogs");
+    if (!json_is_array(r)) {
+        json_decref(r);
+        snprintf(e->err, sizeof e->err, "eth_getLogs result is not an array");
+        return chain_err(e, "eth_getLogs");
+    }
+    *logs = r;
+    return 0;
+}
+
+/* eth_call returning exactly one 32-byte word. */
+static int call_word(cl_eth *e, const uint8_t contract[20], const uint8_t *cd, size_t cdl,
+                     uint8_t word[32], const char *what)
+{
+    uint8_t *out = NULL;
+    size_t outl = 0;
+    int rc = cl_eth_call(e, contract, cd, cdl, &out, &outl);
+    if (rc < 0)
+        return rc;
+    rc = 0;
+    if (outl != 32) {
+        snprintf(e->err, sizeof e->err, "%s returned %zu bytes (no contract?)", what, outl);
+        rc = CL_ERR_CHAIN;
+    } else {
+        memcpy(word, out, 32);
+    }
+    free(out);
+    return rc;
+}
+
+int cl_eth_batch_root(cl_eth *e, const uint8_t contract[20], uint64_t batch, uint8_t root[32])
+{
+    uint8_t sel[4], *cd = NULL;
+    size_t cdl;
+    abi_selector("batchRoot(uint256)", sel);
+    abi_arg a = {.type = ABI_UINT, .u = batch};
+    if (abi_encode(sel, &a, 1, &cd, &cdl) < 0)
+        return CL_ERR_CHAIN;
+    int rc = call_word(e, contract, cd, cdl, root, "batchRoot");
+    free(cd);
+    return rc;
+}
+
+int cl_eth_is_logged(cl_eth *e, const uint8_t contract[20], const uint8_t id[32], uint64_t batch,
+                     const uint8_t (*proof)[32], size_t plen, int *logged)
+{
+    uint8_t sel[4], *cd = NULL, w[32];
+    size_t cdl;
+    uint64_t v;
+    abi_selector(ALOG_IS_LOGGED_SIG, sel);
+    abi_arg a[3] = {{.type = ABI_BYTES32, .p = id},
+                    {.type = ABI_UINT, .u = batch},
+                    {.type = ABI_BYTES32_ARRAY, .p = plen ? proof[0] : NULL, .len = plen}};
+    if (abi_encode(sel, a, 3, &cd, &cdl) < 0)
+        return CL_ERR_CHAIN;
+    int rc = call_word(e, contract, cd, cdl, w, "isLogged");
+    free(cd);
+    if (rc < 0)
+        return rc;
+    if (abi_get_u64(w, &v) < 0 || v > 1) {
+        snprintf(e->err, sizeof e->err, "isLogged returned a non-bool");
+        return CL_ERR_CHAIN;
+    }
+    *logged = (int)v;
+    return 0;
 }

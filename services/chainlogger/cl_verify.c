@@ -8,6 +8,12 @@
  *   altered     on chain with different content than the journal holds
  * The journal holds each anomaly in the exact on-chain record encoding, so
  * "same content" is byte equality; when it differs, each field is reported.
+ *
+ * Then every BatchLogged event of this logger is checked: the Merkle root
+ * over the ids of the records found on chain for its seqs must equal the
+ * root in the event and the root the contract stored (batchRoot). A batch
+ * that fails counts as altered (reason=root_mismatch or records_missing):
+ * the chain's records and its on-chain commitment disagree.
  */
 #include <math.h>
 #include <stdio.h>
@@ -19,6 +25,7 @@
 #include "cl.h"
 #include "hex.h"
 #include "log.h"
+#include "merkle.h"
 
 #define RANGE 5000 /* blocks per eth_getLogs call */
 
@@ -50,13 +57,76 @@ static void diff_fields(const journal_entry *je, const anomaly *c, uint64_t idx,
 #undef DIFF
 }
 
+/* One decoded AnomalyLogged event, for the batch root check. */
+typedef struct {
+    uint64_t seq;
+    uint8_t id[32];
+    char tx[67];
+} onchain_rec;
+
+static int by_seq(const void *a, const void *b)
+{
+    const onchain_rec *x = a, *y = b;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Check one batch against the records found. Returns 1 ok, 0 altered, <0 chain error. */
+static int check_batch(cl_eth *e, const uint8_t contract[20], const alog_batch *b,
+                       const onchain_rec *recs, size_t nrecs)
+{
+    uint8_t root[32], stored[32], (*leaves)[32];
+    size_t lo = 0, hi = nrecs, found = 0;
+    const char *why = NULL;
+    int rc;
+
+    if (b->count == 0) {
+        why = "empty_batch";
+        goto report;
+    }
+    leaves = malloc((size_t)b->count * 32);
+    if (!leaves)
+        return CL_ERR_FATAL;
+    while (lo < hi) { /* first record with seq >= first_seq */
+        size_t mid = lo + (hi - lo) / 2;
+        if (recs[mid].seq < b->first_seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < nrecs && recs[i].seq - b->first_seq < b->count; i++)
+        if (strcasecmp(recs[i].tx, b->tx_hash) == 0 && found == recs[i].seq - b->first_seq)
+            memcpy(leaves[found++], recs[i].id, 32);
+    if (found != b->count) {
+        free(leaves);
+        why = "records_missing";
+        goto report;
+    }
+    rc = merkle_root((const uint8_t(*)[32])leaves, b->count, root);
+    free(leaves);
+    if (rc < 0)
+        return CL_ERR_FATAL;
+    if ((rc = cl_eth_batch_root(e, contract, b->batch, stored)) < 0)
+        return rc;
+    if (memcmp(root, b->root, 32) == 0 && memcmp(root, stored, 32) == 0)
+        return 1;
+    why = "root_mismatch";
+report:
+    printf("altered batch=%llu tx=%s first_seq=%llu count=%u reason=%s\n",
+           (unsigned long long)b->batch, b->tx_hash, (unsigned long long)b->first_seq, b->count,
+           why);
+    return 0;
+}
+
 int cl_verify(cl_eth *e, const uint8_t contract[20], const uint8_t logger[20], journal *j,
               int verbose)
 {
     uint64_t head, n = journal_count(j), onchain = 0;
     uint64_t missing = 0, extra = 0, dup = 0, altered = 0, matched = 0, pending = 0, moved = 0;
+    uint64_t batches = 0, bad_batches = 0;
     seen *sv = calloc(n ? n : 1, sizeof(*sv));
     journal_entry *je = malloc(sizeof(*je));
+    onchain_rec *recs = NULL;
+    size_t nrecs = 0, caprecs = 0;
     int rc;
 
     if (!sv || !je) {
@@ -84,6 +154,21 @@ int cl_verify(cl_eth *e, const uint8_t contract[20], const uint8_t logger[20], j
                 extra++;
                 continue;
             }
+            if (nrecs == caprecs) {
+                size_t nc = caprecs ? 2 * caprecs : 1024;
+                onchain_rec *nr = realloc(recs, nc * sizeof(*nr));
+                if (!nr) {
+                    json_decref(logs);
+                    rc = CL_ERR_FATAL;
+                    goto out;
+                }
+                recs = nr;
+                caprecs = nc;
+            }
+            recs[nrecs].seq = pr.seq;
+            memcpy(recs[nrecs].id, id, 32);
+            memcpy(recs[nrecs].tx, pr.tx_hash, sizeof recs[nrecs].tx);
+            nrecs++;
             int64_t idx = journal_find(j, id);
             if (idx < 0) {
                 if (verbose)
@@ -119,6 +204,33 @@ int cl_verify(cl_eth *e, const uint8_t contract[20], const uint8_t logger[20], j
         }
         json_decref(logs);
     }
+    /* The batch roots: each batch's stored root against the records found. */
+    if (nrecs > 1)
+        qsort(recs, nrecs, sizeof(*recs), by_seq);
+    for (uint64_t from = 0; from <= head; from += RANGE) {
+        uint64_t to = from + RANGE - 1 > head ? head : from + RANGE - 1;
+        json_t *logs = NULL, *lg;
+        size_t k;
+        if ((rc = cl_eth_batch_logs(e, contract, from, to, logger, &logs)) < 0)
+            goto out;
+        json_array_foreach(logs, k, lg)
+        {
+            alog_batch b;
+            batches++;
+            if (alog_decode_batch_log(lg, &b) < 0) {
+                printf("altered reason=undecodable_batch_log\n");
+                bad_batches++;
+                continue;
+            }
+            if ((rc = check_batch(e, contract, &b, recs, nrecs)) < 0) {
+                json_decref(logs);
+                goto out;
+            }
+            bad_batches += rc == 0;
+        }
+        json_decref(logs);
+    }
+    altered += bad_batches;
     for (uint64_t i = 0; i < n; i++) {
         if (sv[i].count == 0) {
             if (journal_get(j, i, je) == 0 && je->state != JOURNAL_CONFIRMED)
@@ -137,13 +249,15 @@ int cl_verify(cl_eth *e, const uint8_t contract[20], const uint8_t logger[20], j
         }
     }
     printf("verify: journal=%llu chain=%llu matched=%llu missing=%llu (pending=%llu) extra=%llu "
-           "duplicated=%llu altered=%llu proof_mismatch=%llu\n",
+           "duplicated=%llu altered=%llu proof_mismatch=%llu batches=%llu bad_batch_roots=%llu\n",
            (unsigned long long)n, (unsigned long long)onchain, (unsigned long long)matched,
            (unsigned long long)missing, (unsigned long long)pending, (unsigned long long)extra,
-           (unsigned long long)dup, (unsigned long long)altered, (unsigned long long)moved);
+           (unsigned long long)dup, (unsigned long long)altered, (unsigned long long)moved,
+           (unsigned long long)batches, (unsigned long long)bad_batches);
     rc = (missing || extra || dup || altered) ? 1 : 0;
     printf("verify: %s\n", rc == 0 ? "OK" : "MISMATCH");
 out:
+    free(recs);
     free(sv);
     free(je);
     return rc;

@@ -8,6 +8,8 @@
  *   chainlogger deploy         deploy the contract unless the recorded one exists;
  *                              print its address
  *   chainlogger verify         compare the chain with the journal; exit 0 when equal
+ *   chainlogger prove ID       prove with the contract's isLogged that anomaly ID is
+ *                              logged; print JSON; exit 0 logged, 1 not, 2 error
  *   chainlogger address        print this logger's account address
  *   chainlogger authorize ADDR / revoke ADDR   owner: manage logger accounts
  */
@@ -269,6 +271,21 @@ static int cmd_verify(cl_eth *e)
     return rc < 0 ? 2 : rc;
 }
 
+static int cmd_prove(cl_eth *e, const char *id)
+{
+    uint8_t c[20];
+    if (!id) {
+        fprintf(stderr, "usage: chainlogger prove ANOMALY_ID\n");
+        return 2;
+    }
+    if (resolve_contract(c) < 0)
+        return 2;
+    int rc = cl_eth_connect(e);
+    if (rc == 0)
+        rc = cl_prove(e, c, id);
+    return rc < 0 ? 2 : rc;
+}
+
 static int cmd_run(cl_eth *e)
 {
     uint8_t c[20];
@@ -370,8 +387,8 @@ int main(int argc, char **argv)
 
     rc = config_parse(opts, NOPTS, argc, argv, pos, &npos);
     if (rc == CONFIG_HELP) {
-        printf("\nsubcommands: run (default) | deploy | verify | address | authorize 0xADDR | "
-               "revoke 0xADDR\n");
+        printf("\nsubcommands: run (default) | deploy | verify | prove ID | address | "
+               "authorize 0xADDR | revoke 0xADDR\n");
         return 0;
     }
     if (rc < 0)
@@ -390,7 +407,10 @@ int main(int argc, char **argv)
         log_error("state_dir_unusable dir=%s errno=%d", state_dir, errno);
         return 1;
     }
-    if (load_key(&key) < 0)
+    /* prove only reads the chain: anyone may run it, with or without a key. */
+    int need_key = strcmp(cmd, "prove") != 0 || (key_file && *key_file) ||
+                   (private_key && *private_key);
+    if (need_key && load_key(&key) < 0)
         return 2;
     if (cl_eth_init(&eth, rpc_url, key, (uint64_t)chain_id, rpc_timeout_ms) < 0) {
         tx_key_destroy(key);
@@ -408,6 +428,8 @@ int main(int argc, char **argv)
         rc = cmd_deploy(&eth);
     else if (strcmp(cmd, "verify") == 0)
         rc = cmd_verify(&eth);
+    else if (strcmp(cmd, "prove") == 0)
+        rc = cmd_prove(&eth, npos > 1 ? pos[1] : NULL);
     else if (strcmp(cmd, "address") == 0) {
         printf("%s\n", eth.addr_hex);
         rc = 0;

@@ -2,7 +2,10 @@
  * contract_test — drives AnomalyLogger on a real chain (RPC_URL) and checks
  * its behaviour: logging, batching, duplicate rejection, sequence gaps,
  * authorisation, input bounds, view functions, and that the events decode
- * with alog_decode_log into exactly what was sent. Run by
+ * with alog_decode_log into exactly what was sent; the per-batch Merkle
+ * root (BatchLogged, batchRoot, batchCount) equals common/merkle's root over
+ * the fresh ids, and isLogged accepts each id's proof and refuses wrong
+ * ids, wrong proofs and other batches. Run by
  * tests/integration/contract.sh after `chainlogger deploy` with key 0.
  *   contract_test RPC_URL CONTRACT OWNER_KEY OTHER_KEY
  * Prints "gas_per_anomaly batch=N gas=G" lines; exits 0 when every check passes.
@@ -18,6 +21,7 @@
 #include "cl.h"
 #include "hex.h"
 #include "log.h"
+#include "merkle.h"
 
 static int failures;
 #define CHECK(cond, ...)                                                                           \
@@ -105,14 +109,130 @@ static uint64_t view_u64(cl_eth *e, const char *sig, const uint8_t *addr)
     return v;
 }
 
+/* eth_call of a view taking one uint256 and returning one 32-byte word. */
+static int view_word(cl_eth *e, const char *sig, uint64_t arg, int has_arg, uint8_t out[32])
+{
+    uint8_t sel[4], *cd, *res;
+    size_t cdl, rl;
+    int rc = -1;
+    abi_selector(sig, sel);
+    abi_arg a = {.type = ABI_UINT, .u = arg};
+    if (abi_encode(sel, &a, has_arg ? 1 : 0, &cd, &cdl) < 0)
+        return -1;
+    if (cl_eth_call(e, contract, cd, cdl, &res, &rl) == 0) {
+        if (rl == 32) {
+            memcpy(out, res, 32);
+            rc = 0;
+        }
+        free(res);
+    }
+    free(cd);
+    return rc;
+}
+
+static uint64_t batch_count(cl_eth *e)
+{
+    uint8_t w[32];
+    uint64_t v = UINT64_MAX;
+    if (view_word(e, "batchCount()", 0, 0, w) == 0)
+        (void)abi_get_u64(w, &v);
+    return v;
+}
+
+/* isLogged(id, batch, proof) on chain: 1, 0, or -1 when the call failed. */
+static int is_logged(cl_eth *e, const uint8_t id[32], uint64_t batch, const uint8_t (*proof)[32],
+                     size_t plen)
+{
+    int v;
+    return cl_eth_is_logged(e, contract, id, batch, proof, plen, &v) == 0 ? v : -1;
+}
+
+static void hexprint(const char *what, const uint8_t *p)
+{
+    char h[67];
+    hex_encode(h, p, 32, 1);
+    printf("%s %s\n", what, h);
+}
+
+/* The receipt's BatchLogged event (the last log). Returns 0 or -1. */
+static int receipt_batch(json_t *r, alog_batch *b)
+{
+    json_t *logs = json_object_get(r, "logs");
+    size_t n = json_array_size(logs);
+    return n ? alog_decode_batch_log(json_array_get(logs, n - 1), b) : -1;
+}
+
+/* The Merkle checks of one successful batch receipt that logged a[skip..n-1]
+ * from seq0 + skip: the root (event, storage, common/merkle) over the fresh
+ * ids only, and isLogged for each id with its proof, against wrong ids,
+ * altered and truncated proofs and another batch. Returns the batch number. */
+static uint64_t check_root(cl_eth *e, json_t *r, const anomaly *a, size_t n, size_t skip,
+                           uint64_t seq0, uint64_t other_batch)
+{
+    alog_batch b;
+    uint8_t (*ids)[32] = calloc(n, 32), root[32], stored[32], proof[MERKLE_MAX_DEPTH][32];
+    size_t fresh = n - skip, plen;
+    if (!ids)
+        return UINT64_MAX;
+    for (size_t i = 0; i < fresh; i++)
+        hex_decode(ids[i], 32, a[skip + i].id);
+    CHECK(receipt_batch(r, &b) == 0, "no BatchLogged event in the receipt");
+    CHECK(b.count == fresh && b.first_seq == seq0 + skip, "BatchLogged count %u first %llu",
+          b.count, (unsigned long long)b.first_seq);
+    CHECK(merkle_root((const uint8_t(*)[32])ids, fresh, root) == 0, "merkle_root");
+    CHECK(memcmp(root, b.root, 32) == 0, "event root differs from common/merkle's");
+    CHECK(view_word(e, "batchRoot(uint256)", b.batch, 1, stored) == 0 &&
+              memcmp(stored, root, 32) == 0,
+          "stored root differs");
+    if (fresh == 1)
+        CHECK(memcmp(root, ids[0], 32) == 0, "root of one record is not its id");
+    hexprint("batch_root", root);
+    for (size_t i = 0; i < fresh; i++) {
+        CHECK(merkle_proof((const uint8_t(*)[32])ids, fresh, i, proof, &plen, NULL) == 0,
+              "merkle_proof");
+        CHECK(is_logged(e, ids[i], b.batch, (const uint8_t(*)[32])proof, plen) == 1,
+              "isLogged false for record %zu of batch %llu", i, (unsigned long long)b.batch);
+        if (i != 0 && i != fresh - 1 && i != fresh / 2)
+            continue; /* the negative cases on a few records keep the test short */
+        uint8_t wrong[32];
+        memcpy(wrong, ids[i], 32);
+        wrong[31] ^= 1;
+        CHECK(is_logged(e, wrong, b.batch, (const uint8_t(*)[32])proof, plen) == 0,
+              "isLogged true for a wrong id");
+        CHECK(is_logged(e, ids[i], other_batch, (const uint8_t(*)[32])proof, plen) == 0,
+              "isLogged true in another batch");
+        CHECK(is_logged(e, ids[i], b.batch + 1000, (const uint8_t(*)[32])proof, plen) == 0,
+              "isLogged true in a batch that does not exist");
+        if (plen) {
+            proof[plen / 2][0] ^= 0x80;
+            CHECK(is_logged(e, ids[i], b.batch, (const uint8_t(*)[32])proof, plen) == 0,
+                  "isLogged true for an altered proof");
+            proof[plen / 2][0] ^= 0x80;
+            CHECK(is_logged(e, ids[i], b.batch, (const uint8_t(*)[32])proof, plen - 1) == 0,
+                  "isLogged true for a truncated proof");
+        }
+    }
+    /* A skipped (re-sent) record is not a leaf: its id does not prove. */
+    if (skip) {
+        uint8_t sid[32];
+        hex_decode(sid, 32, a[0].id);
+        CHECK(merkle_proof((const uint8_t(*)[32])ids, fresh, 0, proof, &plen, NULL) == 0, "proof");
+        CHECK(is_logged(e, sid, b.batch, (const uint8_t(*)[32])proof, plen) == 0,
+              "a skipped record proves in the batch that skipped it");
+    }
+    free(ids);
+    return b.batch;
+}
+
 /* Check that a successful receipt holds exactly the anomalies a[skip..n-1] with seqs from seq0. */
 static void check_logs(json_t *r, const anomaly *a, size_t n, size_t skip, uint64_t seq0,
                        const char *logger)
 {
     json_t *logs = json_object_get(r, "logs");
-    CHECK(json_array_size(logs) == n - skip, "expected %zu logs, got %zu", n - skip,
+    /* one AnomalyLogged per fresh record, then one BatchLogged */
+    CHECK(json_array_size(logs) == n - skip + 1, "expected %zu logs, got %zu", n - skip + 1,
           json_array_size(logs));
-    for (size_t i = 0; i < json_array_size(logs) && skip + i < n; i++) {
+    for (size_t i = 0; i + 1 < json_array_size(logs) && skip + i < n; i++) {
         anomaly b;
         alog_proof p;
         const anomaly *x = &a[skip + i];
@@ -164,11 +284,18 @@ int main(int argc, char **argv)
     CHECK(view_u64(&e0, "isLogger(address)", e0.addr) == 1, "deployer is not a logger");
     CHECK(view_u64(&e0, "isLogger(address)", e1.addr) == 0, "other key is a logger");
 
-    /* 1. One anomaly. */
+    uint64_t nb0 = batch_count(&e0), b1 = UINT64_MAX, b50 = UINT64_MAX;
+    CHECK(nb0 != UINT64_MAX, "batchCount view failed");
+
+    /* 1. One anomaly: its batch root is its id. */
     json_t *r = batch(&e0, a, 1, seq);
     CHECK(ok(r), "single log failed");
-    if (ok(r))
+    if (ok(r)) {
         check_logs(r, a, 1, 0, seq, e0.addr_hex);
+        b1 = check_root(&e0, r, a, 1, 0, seq, nb0 + 1);
+        CHECK(b1 == nb0, "first batch is %llu, want %llu", (unsigned long long)b1,
+              (unsigned long long)nb0);
+    }
     printf("gas_per_anomaly batch=1 gas=%llu\n", (unsigned long long)gas_used(r));
     json_decref(r);
     seq++;
@@ -176,9 +303,12 @@ int main(int argc, char **argv)
     /* 2. A batch of 50 (seqs continue). */
     r = batch(&e0, a + 1, 50, seq);
     CHECK(ok(r), "batch of 50 failed");
-    if (ok(r))
+    if (ok(r)) {
         check_logs(r, a + 1, 50, 0, seq, e0.addr_hex);
+        b50 = check_root(&e0, r, a + 1, 50, 0, seq, b1);
+    }
     uint64_t g50 = gas_used(r);
+    CHECK(batch_count(&e0) == nb0 + 2, "batchCount not advanced");
     printf("gas_per_anomaly batch=50 gas=%llu\n", (unsigned long long)(g50 / 50));
     CHECK(g50 / 50 < 10000, "gas per anomaly at batch 50 is %llu (>= 10000)",
           (unsigned long long)(g50 / 50));
@@ -193,6 +323,7 @@ int main(int argc, char **argv)
     CHECK(r && !ok(r), "duplicate batch was accepted");
     CHECK(r && json_array_size(json_object_get(r, "logs")) == 0, "duplicate emitted logs");
     json_decref(r);
+    CHECK(batch_count(&e0) == nb0 + 2, "a rejected duplicate batch counted as a batch");
     CHECK(view_u64(&e0, "totalLogged()", NULL) == total0 + 51, "duplicate changed totalLogged");
 
     /* 4. Overlap: the last already-logged anomaly plus 5 new ones: only the new ones log. */
@@ -202,8 +333,10 @@ int main(int argc, char **argv)
         ov[1 + i] = a[51 + i];
     r = batch(&e0, ov, 6, seq - 1);
     CHECK(ok(r), "overlapping batch failed");
-    if (ok(r))
+    if (ok(r)) {
         check_logs(r, ov, 6, 1, seq - 1, e0.addr_hex);
+        check_root(&e0, r, ov, 6, 1, seq - 1, b50); /* root over the 5 fresh ids only */
+    }
     json_decref(r);
     seq += 5;
 

@@ -493,6 +493,110 @@ static void test_alog_batch(void **state)
     assert_null(cd);
 }
 
+/* bytes32[] as a dynamic argument: isLogged(bytes32,uint256,bytes32[]). */
+static void test_abi_bytes32_array(void **st)
+{
+    (void)st;
+    uint8_t sel[4], id[32], proof[2][32], *cd;
+    size_t len;
+    memset(id, 0x11, 32);
+    memset(proof[0], 0xaa, 32);
+    memset(proof[1], 0xbb, 32);
+    abi_selector("isLogged(bytes32,uint256,bytes32[])", sel);
+    abi_arg a[3] = {{.type = ABI_BYTES32, .p = id},
+                    {.type = ABI_UINT, .u = 7},
+                    {.type = ABI_BYTES32_ARRAY, .p = proof[0], .len = 2}};
+    assert_int_equal(abi_encode(sel, a, 3, &cd, &len), 0);
+    assert_int_equal(len, 4 + 6 * 32);
+    uint64_t v;
+    assert_memory_equal(cd + 4, id, 32);
+    assert_int_equal(abi_get_u64(cd + 4 + 32, &v), 0);
+    assert_int_equal(v, 7);
+    assert_int_equal(abi_get_u64(cd + 4 + 64, &v), 0);
+    assert_int_equal(v, 96); /* offset of the array: after the three head words */
+    assert_int_equal(abi_get_u64(cd + 4 + 96, &v), 0);
+    assert_int_equal(v, 2); /* element count, not bytes */
+    assert_memory_equal(cd + 4 + 128, proof[0], 32);
+    assert_memory_equal(cd + 4 + 160, proof[1], 32);
+    free(cd);
+    /* empty array: offset, then a zero count */
+    a[2].p = NULL;
+    a[2].len = 0;
+    assert_int_equal(abi_encode(sel, a, 3, &cd, &len), 0);
+    assert_int_equal(len, 4 + 4 * 32);
+    assert_int_equal(abi_get_u64(cd + 4 + 96, &v), 0);
+    assert_int_equal(v, 0);
+    free(cd);
+    a[2].len = 1; /* elements without a pointer */
+    assert_int_equal(abi_encode(sel, a, 3, &cd, &len), -1);
+}
+
+static json_t *batch_log(const char *data)
+{
+    char t0[67];
+    snprintf(t0, sizeof t0, "%s", alog_batch_topic());
+    return json_pack("{s:[s,s,s], s:s, s:s, s:s, s:s}", "topics", t0,
+                     "0x0000000000000000000000000000000000000000000000000000000000000005",
+                     "0x00000000000000000000000090f8bf6a479f320ead074411a4b0e7944ea8c9c1", "data",
+                     data, "transactionHash",
+                     "0x1111111111111111111111111111111111111111111111111111111111111111",
+                     "blockNumber", "0x2a", "logIndex", "0x33");
+}
+
+static void test_alog_batch_log(void **st)
+{
+    (void)st;
+    uint8_t t[32];
+    char want[67];
+    abi_topic("BatchLogged(uint256,address,uint64,uint32,bytes32)", t);
+    hex_encode(want, t, 32, 1);
+    assert_string_equal(alog_batch_topic(), want);
+    const char *good = "0x"
+                       "0000000000000000000000000000000000000000000000000000000000000064"
+                       "0000000000000000000000000000000000000000000000000000000000000032"
+                       "abababababababababababababababababababababababababababababababab";
+    json_t *log = batch_log(good);
+    alog_batch b;
+    assert_int_equal(alog_decode_batch_log(log, &b), 0);
+    assert_int_equal(b.batch, 5);
+    assert_string_equal(b.logger, "0x90f8bf6a479f320ead074411a4b0e7944ea8c9c1");
+    assert_int_equal(b.first_seq, 100);
+    assert_int_equal(b.count, 50);
+    assert_int_equal(b.root[0], 0xab);
+    assert_int_equal(b.block_number, 42);
+    assert_int_equal(b.log_index, 0x33);
+    /* an AnomalyLogged event is not a BatchLogged one */
+    json_array_set_new(json_object_get(log, "topics"), 0, json_string(alog_event_topic()));
+    assert_int_equal(alog_decode_batch_log(log, &b), -1);
+    json_decref(log);
+    /* removed by a reorg */
+    log = batch_log(good);
+    json_object_set_new(log, "removed", json_true());
+    assert_int_equal(alog_decode_batch_log(log, &b), -1);
+    json_decref(log);
+    /* short data, count beyond uint32, missing tx hash, a 4th topic, not an object */
+    log = batch_log("0x0000");
+    assert_int_equal(alog_decode_batch_log(log, &b), -1);
+    json_decref(log);
+    log = batch_log("0x"
+                    "0000000000000000000000000000000000000000000000000000000000000064"
+                    "0000000000000000000000000000000000000000000000000000000100000000"
+                    "abababababababababababababababababababababababababababababababab");
+    assert_int_equal(alog_decode_batch_log(log, &b), -1);
+    json_decref(log);
+    log = batch_log(good);
+    json_object_del(log, "transactionHash");
+    assert_int_equal(alog_decode_batch_log(log, &b), -1);
+    json_decref(log);
+    log = batch_log(good);
+    json_array_append_new(json_object_get(log, "topics"), json_string(want));
+    assert_int_equal(alog_decode_batch_log(log, &b), -1);
+    json_decref(log);
+    log = json_string("x");
+    assert_int_equal(alog_decode_batch_log(log, &b), -1);
+    json_decref(log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -500,6 +604,7 @@ int main(void)
         cmocka_unit_test(test_addresses), cmocka_unit_test(test_eip155),
         cmocka_unit_test(test_eip1559),   cmocka_unit_test(test_alog_record),
         cmocka_unit_test(test_alog_log),  cmocka_unit_test(test_alog_batch),
+        cmocka_unit_test(test_abi_bytes32_array), cmocka_unit_test(test_alog_batch_log),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
