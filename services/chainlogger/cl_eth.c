@@ -299,15 +299,14 @@ int cl_eth_code_size(cl_eth *e, const uint8_t addr[20], size_t *size)
     return rc;
 }
 
-int cl_eth_logs(cl_eth *e, const uint8_t contract[20], uint64_t from, uint64_t to, json_t *ids,
-                const uint8_t *logger, json_t **logs)
+/* eth_getLogs on the contract for blocks from..to with `topics` (stolen);
+ * topic `logger`, when given, is appended as the last (indexed address). */
+static int get_logs(cl_eth *e, const uint8_t contract[20], uint64_t from, uint64_t to,
+                    json_t *topics, const uint8_t *logger, json_t **logs)
 {
-    json_t *topics = json_array(), *f, *p, *r = NULL;
+    json_t *f, *p, *r = NULL;
     uint8_t w[32];
     *logs = NULL;
-    json_array_append_new(topics, json_string(alog_event_topic()));
-    json_array_append_new(topics, ids ? json_incref(ids) : json_null());
-    json_array_append_new(topics, json_null());
     if (logger) {
         abi_put_address(w, logger);
         json_array_append_new(topics, hexstr(w, 32));
@@ -325,6 +324,17 @@ int cl_eth_logs(cl_eth *e, const uint8_t contract[20], uint64_t from, uint64_t t
     }
     *logs = r;
     return 0;
+}
+
+int cl_eth_logs(cl_eth *e, const uint8_t contract[20], uint64_t from, uint64_t to, json_t *ids,
+                const uint8_t *logger, json_t **logs)
+{
+    json_t *topics = json_array();
+    json_array_append_new(topics, json_string(alog_event_topic()));
+    json_array_append_new(topics, ids ? json_incref(ids) : json_null());
+    if (logger)
+        json_array_append_new(topics, json_null()); /* any sensor */
+    return get_logs(e, contract, from, to, topics, logger, logs);
 }
 
 int cl_eth_next_seq(cl_eth *e, const uint8_t contract[20], const uint8_t logger[20], uint64_t *seq)
@@ -349,28 +359,10 @@ int cl_eth_next_seq(cl_eth *e, const uint8_t contract[20], const uint8_t logger[
 int cl_eth_batch_logs(cl_eth *e, const uint8_t contract[20], uint64_t from, uint64_t to,
                       const uint8_t *logger, json_t **logs)
 {
-    json_t *topics = json_array(), *f, *p, *r = NULL;
-    uint8_t w[32];
-    *logs = NULL;
+    json_t *topics = json_array();
     json_array_append_new(topics, json_string(alog_batch_topic()));
-    json_array_append_new(topics, json_null());
-    if (logger) {
-        abi_put_address(w, logger);
-        json_array_append_new(topics, hexstr(w, 32));
-    }
-    f = json_pack("{s:o, s:o, s:o, s:o}", "address", hexstr(contract, 20), "fromBlock", qty(from),
-                  "toBlock", qty(to), "topics", topics);
-    p = json_array();
-    json_array_append_new(p, f);
-    if (rpc_call(e->rpc, "eth_getLogs", p, &r, e->err, sizeof e->err) < 0)
-        return chain_err(e, "eth_getLogs");
-    if (!json_is_array(r)) {
-        json_decref(r);
-        snprintf(e->err, sizeof e->err, "eth_getLogs result is not an array");
-        return chain_err(e, "eth_getLogs");
-    }
-    *logs = r;
-    return 0;
+    json_array_append_new(topics, json_null()); /* any batch */
+    return get_logs(e, contract, from, to, topics, logger, logs);
 }
 
 /* eth_call returning exactly one 32-byte word. */
