@@ -171,6 +171,20 @@ static int on_message(void *user, const char *topic, const void *payload, size_t
         return 1; /* bad input is dropped, never redelivered */
     }
     for (int i = 0; i < n; i++) {
+        /* NATS's MQTT closes the connection of a client publishing to a
+         * topic with '.' (its subject separator): in cluster mode an
+         * anomaly on anomalies/{id} of such a sensor would stall the
+         * detector, so the sensor is refused (rename it in the mapping). */
+        if (sv->prefix_len > 0 && strchr(rs[i].sensor_id, '.')) {
+            pthread_mutex_lock(&sv->lock);
+            sv->bad[-READING_ERR_SENSOR]++;
+            pthread_mutex_unlock(&sv->lock);
+            log_rate(12, 10.0, LOG_WARN,
+                     "bad_reading topic=%s kind=%s sensor=%s reason=\"'.' in a sensor id is "
+                     "not allowed in cluster mode (rename it in the mapping's sensors[])\"",
+                     topic, reading_strerror(READING_ERR_SENSOR), rs[i].sensor_id);
+            continue;
+        }
         pthread_mutex_lock(&sv->lock);
         int na = det_engine_process(sv->engine, &rs[i], NULL, alerts, 32);
         pthread_mutex_unlock(&sv->lock);
