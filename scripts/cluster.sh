@@ -17,7 +17,8 @@
 # DIR/cluster.env is written for shells to source: NATS_NODES, NATS_PARTITIONS,
 # NATS_MQTT_PORTS, NATS_CLIENT_PORTS, NATS_HTTP_PORTS (space-separated), MQTT_URL
 # (every node, comma-separated, in node order: what services take) and
-# NATS_PIDS. Settings (environment): NODES (3), PARTITIONS (4), BIND
+# NATS_PIDS. Settings (environment): NODES (3), PARTITIONS (4), CHAINLOGGERS
+# (1; above 1, anomalies are split between that many chain loggers), BIND
 # (127.0.0.1), CLUSTER_NAME (iotac), MAX_FILE_STORE (1G), READY_TIMEOUT (60 s),
 # WATCH_PID (stop the nodes when this process exits).
 # The nodes outlive this script (pid files DIR/nI.pid); callers stop them
@@ -121,11 +122,16 @@ wait_ready() { # wait_ready DIR: every node's MQTT listener carries QoS 1 messag
 
 cmd_start() {
     local dir=$1 base=${2:-}
-    local n=${NODES:-3} parts=${PARTITIONS:-4} bind=${BIND:-127.0.0.1}
+    local n=${NODES:-3} parts=${PARTITIONS:-4} bind=${BIND:-127.0.0.1} loggers=${CHAINLOGGERS:-1}
     command -v nats-server >/dev/null || { echo "cluster: nats-server is not installed (apt-get install nats-server)" >&2; exit 1; }
     command -v mosquitto_pub >/dev/null || { echo "cluster: mosquitto_pub is not installed (mosquitto-clients)" >&2; exit 1; }
     [[ "$n" =~ ^[1-9]$ ]] || { echo "cluster: NODES must be 1..9" >&2; exit 2; }
     [[ "$parts" =~ ^[1-9][0-9]*$ ]] || { echo "cluster: PARTITIONS must be a positive integer" >&2; exit 2; }
+    [[ "$loggers" =~ ^[1-9][0-9]*$ ]] || { echo "cluster: CHAINLOGGERS must be a positive integer" >&2; exit 2; }
+    # One chain logger takes anomalies/+ as with mosquitto; several split
+    # them by the same hash (chainlogger --partition J --partitions M).
+    local amap=""
+    [ "$loggers" -gt 1 ] && amap="  \"anomalies.*\": \"apart.{{partition($loggers,1)}}.anomalies.{{wildcard(1)}}\""
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
     for ((i = 1; i <= n; i++)); do
@@ -153,7 +159,7 @@ cmd_start() {
             -e "s|@STORE_DIR@|$dir/js$((i + 1))|g" -e "s|@CLUSTER_NAME@|${CLUSTER_NAME:-iotac}|g" \
             -e "s|@MAX_FILE_STORE@|${MAX_FILE_STORE:-1G}|g" -e "s|@REPLICAS@|$replicas|g" \
             -e "s|@PARTITIONS@|$parts|g" "$TEMPLATE" |
-            awk -v r="$routes" '{ if ($0 == "@ROUTES@") print r; else print }' >"$conf"
+            awk -v r="$routes" -v a="$amap" '{ if ($0 == "@ROUTES@") print r; else if ($0 == "@ANOMALY_MAPPING@") { if (a != "") print a } else print }' >"$conf"
         nats-server -t -c "$conf" >/dev/null 2>&1 || {
             echo "cluster: invalid config $conf:" >&2
             nats-server -t -c "$conf" >&2 || true
@@ -170,6 +176,7 @@ cmd_start() {
     cat >"$dir/cluster.env" <<ENV
 NATS_NODES=$n
 NATS_PARTITIONS=$parts
+NATS_CHAINLOGGERS=$loggers
 NATS_BASE_PORT=$base
 NATS_MQTT_PORTS="${mqtt_ports% }"
 NATS_CLIENT_PORTS="${client_ports% }"
@@ -201,7 +208,7 @@ ENV
         cmd_stop "$dir"
         exit 1
     fi
-    echo "cluster: $n NATS nodes up in $dir, $parts partitions"
+    echo "cluster: $n NATS nodes up in $dir, $parts partitions, $loggers chain logger partition(s)"
     for ((i = 1; i <= n; i++)); do
         echo "  n$i  mqtt tcp://127.0.0.1:$((base + i - 1))  nats 127.0.0.1:$((base + 9 + i))  monitor http://127.0.0.1:$((base + 29 + i))/  log $dir/n$i.log"
     done

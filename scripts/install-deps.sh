@@ -42,7 +42,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 # Node tools (ganache, solc, playwright-core, uPlot) pinned by tools/package-lock.json.
-if [ ! -d "$here/tools/node_modules" ] || [ "$here/tools/package-lock.json" -nt "$here/tools/node_modules/.stamp" ]; then
+# A symlinked tools/node_modules is an install shared with another checkout
+# (e.g. git worktrees): `npm ci` would empty the target and replace the
+# link, breaking the other checkouts, so it is left alone.
+if [ -L "$here/tools/node_modules" ]; then
+  [ -f "$here/tools/node_modules/.stamp" ] && [ ! "$here/tools/package-lock.json" -nt "$here/tools/node_modules/.stamp" ] ||
+    echo "install-deps: tools/node_modules is a symlink (shared install); not running npm ci there - update it where it lives" >&2
+elif [ ! -d "$here/tools/node_modules" ] || [ "$here/tools/package-lock.json" -nt "$here/tools/node_modules/.stamp" ]; then
   echo "install-deps: npm ci in tools/"
   (cd "$here/tools" && npm ci --no-audit --no-fund --loglevel=error)
   touch "$here/tools/node_modules/.stamp"

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # `make run-cluster`: the stack in cluster mode, natively, in the foreground.
-#   3 nats-server nodes (MQTT on each, JetStream, partition mapping;
-#   scripts/cluster.sh), Ganache, one detector process per partition, the
-#   chain logger, the gateway and (optionally) the simulator.
+#   3 nats-server nodes (MQTT on each, JetStream, partition mappings;
+#   scripts/cluster.sh), Ganache, one detector process per partition,
+#   CHAINLOGGERS chain loggers (each its own key, journal and share of the
+#   anomalies), the gateway and (optionally) the simulator.
 # docs/SCALING.md says when to use this instead of `make run` and how it
 # grows. Each process logs to $STATE_DIR/logs/; Ctrl-C stops everything.
 #
 # Settings (environment): STATE_DIR (./state-cluster), MQTT_BASE_PORT (1883:
 # MQTT on 1883..1885, NATS clients 1893.., routes 1903.., monitoring 1913..),
-# NODES (3), PARTITIONS (4), RPC_PORT (8545), GATEWAY_PORT (8080), KEY_FILE,
+# NODES (3), PARTITIONS (4), CHAINLOGGERS (2), RPC_PORT (8545), GATEWAY_PORT
+# (8080), KEY_FILE (the first logger's key, also the contract owner),
 # SIMULATOR (1), BIND (127.0.0.1; 0.0.0.0 lets sensors on the network in:
 # the NATS listeners have no accounts, so only on a trusted network), plus
 # every service setting in the README, passed through as is.
@@ -28,6 +30,9 @@ STATE_DIR=$(mkdir -p "$STATE_DIR" && cd "$STATE_DIR" && pwd)
 export STATE_DIR
 MQTT_BASE_PORT=${MQTT_BASE_PORT:-1883}
 export NODES=${NODES:-3} PARTITIONS=${PARTITIONS:-4} BIND=${BIND:-127.0.0.1}
+export CHAINLOGGERS=${CHAINLOGGERS:-2}
+# Up to 3: loggers 1 and 2 get Ganache's 2nd and 3rd development keys.
+[[ "$CHAINLOGGERS" =~ ^[1-3]$ ]] || { echo "error: CHAINLOGGERS must be 1..3" >&2; exit 2; }
 RPC_PORT=${RPC_PORT:-8545}
 export GATEWAY_PORT=${GATEWAY_PORT:-8080}
 export CHAIN_ID=${CHAIN_ID:-1337}
@@ -61,7 +66,33 @@ export MQTT_URL # every node: services fail over between them (paho serverURIs)
 
 chain_up
 
-start chainlogger build/bin/chainlogger
+# Chain loggers: with one, it takes anomalies/+ as in `make run`; with
+# several, NATS maps anomalies/{id} to apart/{j}/anomalies/{id} (j = hash
+# of the sensor id mod CHAINLOGGERS) and logger j takes partition j, so no
+# two loggers ever log the same anomaly. Each has its own key (the
+# deployer's for logger 0; Ganache's next deterministic accounts for the
+# others: development keys, authorised with addLogger), its own journal
+# and MQTT session.
+if [ "$CHAINLOGGERS" = 1 ]; then
+    start chainlogger build/bin/chainlogger
+else
+    GANACHE_KEYS=(4f3edf983ac636a65a842ce7c78d9aa706d3b113bce9c46f30d7d21715b23b1d
+        6cbed15c793ce57650b9877cf6fa156fbef513c4e6134f022a85b1ffdd59b2a1
+        6370fd033278c143179d81c5526140625662b8daa446c22ee2d73db3707e620c)
+    for ((j = 0; j < CHAINLOGGERS; j++)); do
+        if [ $j = 0 ]; then
+            kf=$KEY_FILE
+        else
+            kf=$STATE_DIR/logger$j.key
+            [ -f "$kf" ] || (umask 077 && echo "${GANACHE_KEYS[$j]}" >"$kf")
+            addr=$(KEY_FILE=$kf build/bin/chainlogger address 2>>"$LOGS/deploy.log")
+            build/bin/chainlogger authorize "$addr" 2>>"$LOGS/deploy.log" >/dev/null
+        fi
+        mkdir -p "$STATE_DIR/chainlogger-p$j"
+        start "chainlogger-p$j" env STATE_DIR="$STATE_DIR/chainlogger-p$j" KEY_FILE="$kf" \
+            build/bin/chainlogger --partition "$j" --partitions "$CHAINLOGGERS"
+    done
+fi
 # One detector per partition, each with its own state directory: a
 # partition's models and sensor histories are checkpointed there, so a
 # detector restarted for that partition (here or on another machine with
@@ -84,7 +115,7 @@ cat <<MSG
   MQTT:       any node: ${NATS_MQTT_PORTS// /, }  (readings on sensors/{id}/readings;
               detectors read part/{k}/sensors/{id}/readings, k = 0..$((PARTITIONS - 1)))
   NATS:       monitoring http://127.0.0.1:$((MQTT_BASE_PORT + 30))/  (scripts/cluster.sh status $NATS_DIR)
-  Chain:      $RPC_URL  (chain id $CHAIN_ID, contract $CONTRACT_ADDRESS)
+  Chain:      $RPC_URL  (chain id $CHAIN_ID, contract $CONTRACT_ADDRESS, $CHAINLOGGERS chain logger(s))
   Logs:       $LOGS/  (nodes: $NATS_DIR/n*.log)
 
   Try:  for i in \$(seq 300); do echo "{\"temperature\": 21.\$((RANDOM%10))}"; done | mosquitto_pub -p ${ports[0]} -q 1 -t sensors/demo/readings -l

@@ -4,7 +4,9 @@
  *
  *   chainlogger [run]          consume anomalies/+ (QoS 1, persistent session),
  *                              journal each (fsync) before acknowledging it, and
- *                              let the sender thread log them on chain
+ *                              let the sender thread log them on chain; with
+ *                              --partition K --partitions M (cluster mode) only
+ *                              apart/K/anomalies/+, anomaly partition K of M
  *   chainlogger deploy         deploy the contract unless the recorded one exists;
  *                              print its address
  *   chainlogger verify         compare the chain with the journal; exit 0 when equal
@@ -35,6 +37,7 @@ static double status_interval;
 static const char *mqtt_url, *mqtt_user, *mqtt_pass, *mqtt_ca, *mqtt_client_id, *rpc_url;
 static const char *contract_addr, *key_file, *private_key, *state_dir, *log_level, *contract_json;
 static long chain_id, batch_size, batch_delay_ms, rpc_timeout_ms, receipt_timeout_ms, pipeline;
+static long partition, partitions;
 static int verbose;
 
 static const config_option opts[] = {
@@ -45,7 +48,13 @@ static const config_option opts[] = {
      &mqtt_pass},
     {"mqtt-ca-file", "MQTT_CA_FILE", CONFIG_STR, NULL, "CA file for ssl:// broker URIs", &mqtt_ca},
     {"mqtt-client-id", "CHAINLOGGER_CLIENT_ID", CONFIG_STR, "chainlogger",
-     "MQTT client id (stable: the persistent session is keyed by it)", &mqtt_client_id},
+     "MQTT client id (stable: the persistent session is keyed by it; chainlogger-pK with "
+     "--partitions)",
+     &mqtt_client_id},
+    {"partition", "CHAINLOGGER_PARTITION", CONFIG_INT, "-1",
+     "cluster mode: log only anomaly partition K (apart/K/anomalies/+)", &partition},
+    {"partitions", "CHAINLOGGER_PARTITIONS", CONFIG_INT, "0",
+     "chain loggers splitting the anomalies (0 or 1 = one, on anomalies/+)", &partitions},
     {"rpc-url", "RPC_URL", CONFIG_STR, "http://127.0.0.1:8545", "Ethereum JSON-RPC endpoint",
      &rpc_url},
     {"chain-id", "CHAIN_ID", CONFIG_INT, "1337", "expected chain id (checked with eth_chainId)",
@@ -181,6 +190,17 @@ static int status_fill(void *user, json_t *m)
     return rc ? -1 : 0;
 }
 
+/* Cluster mode: NATS maps anomalies/{id} to apart/{k}/anomalies/{id}
+ * (docs/SCALING.md). The prefix is stripped so on_message validates the
+ * same topic in every mode; anything else fails its topic check there. */
+static int on_message_part(void *user, const char *topic, const void *payload, size_t len)
+{
+    const char *p;
+    if (strncmp(topic, "apart/", 6) == 0 && (p = strchr(topic + 6, '/')) != NULL)
+        topic = p + 1;
+    return on_message(user, topic, payload, len);
+}
+
 static void *sender_main(void *arg)
 {
     cl_sender *s = arg;
@@ -299,6 +319,11 @@ static int cmd_run(cl_eth *e)
         log_error("config_invalid option=BATCH_SIZE/BATCH_MAX_DELAY_MS");
         return 2;
     }
+    if (partitions > 1 && (partition < 0 || partition >= partitions)) {
+        log_error("config_invalid option=CHAINLOGGER_PARTITION partition=%ld partitions=%ld",
+                  partition, partitions);
+        return 2;
+    }
     if (resolve_contract(c) < 0)
         return 2;
     cl_journal_path(path, sizeof path, state_dir, (uint64_t)chain_id, c);
@@ -312,9 +337,22 @@ static int cmd_run(cl_eth *e)
              (unsigned long long)journal_count(jnl),
              (unsigned long long)(journal_count(jnl) - journal_first_pending(jnl)), dropped);
 
+    char part_topic[64], part_cid[64];
     const char *topics[] = {"anomalies/+"};
+    const char *cid = mqtt_client_id;
+    if (partitions > 1) {
+        /* Each logger takes one anomaly partition: the contract deduplicates
+         * per logger, so two loggers must never receive the same anomaly. */
+        snprintf(part_topic, sizeof part_topic, "apart/%ld/anomalies/+", partition);
+        topics[0] = part_topic;
+        if (strcmp(mqtt_client_id, "chainlogger") == 0) {
+            snprintf(part_cid, sizeof part_cid, "chainlogger-p%ld", partition);
+            cid = part_cid;
+        }
+    }
+    log_info("subscribing topic=%s client_id=%s", topics[0], cid);
     mqtt_options mo = {.uris = mqtt_url,
-                       .client_id = mqtt_client_id,
+                       .client_id = cid,
                        .username = mqtt_user,
                        .password = mqtt_pass,
                        .ca_file = mqtt_ca,
@@ -322,7 +360,7 @@ static int cmd_run(cl_eth *e)
                        .topics = topics,
                        .ntopics = 1,
                        .sub_qos = 1,
-                       .on_message = on_message};
+                       .on_message = partitions > 1 ? on_message_part : on_message};
     if (mqtt_client_create(&mq, &mo) < 0)
         goto out;
 

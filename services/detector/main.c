@@ -6,8 +6,10 @@
  *   detector replay FILE.csv [--nab] the same engine over a CSV (stdout)
  *   detector train FILE.csv --out DIR  learn from history, save models to DIR
  *
- * Live: subscribes to ingest_topics() (or part/K/sensors/+/readings with
- * --partition K --partitions N) at QoS 1, decodes with ingest_decode,
+ * Live: subscribes to ingest_topics() (or, with --partition K --partitions
+ * N, each of them under part/K/, where the cluster's NATS mappings deliver
+ * partition K's devices: part/K/sensors/+/readings, part/K/tele/+/SENSOR,
+ * ...) at QoS 1, strips the prefix, decodes with ingest_decode,
  * scores with det_engine, publishes each anomaly as JSON on
  * anomalies/{sensor_id} at QoS 1. Models and sensor states are saved to
  * $STATE_DIR/models every SAVE_INTERVAL seconds and on exit, and loaded at
@@ -114,7 +116,7 @@ static const config_option opts[] = {
     {"stats-interval", "STATS_INTERVAL", CONFIG_INT, "60", "seconds between stats log lines",
      &stats_interval},
     {"partition", "DETECTOR_PARTITION", CONFIG_INT, "-1",
-     "serve only partition K (part/K/sensors/+/readings)", &partition},
+     "serve only partition K (part/K/ + the ingest topics)", &partition},
     {"partitions", "DETECTOR_PARTITIONS", CONFIG_INT, "0", "number of partitions (0 = off)",
      &partitions},
     {"nab", NULL, CONFIG_BOOL, "0", "replay: write NAB results format", &nab},
@@ -174,6 +176,20 @@ static int on_message(void *user, const char *topic, const void *payload, size_t
         return 1; /* bad input is dropped, never redelivered */
     }
     for (int i = 0; i < n; i++) {
+        /* NATS's MQTT closes the connection of a client publishing to a
+         * topic with '.' (its subject separator): in cluster mode an
+         * anomaly on anomalies/{id} of such a sensor would stall the
+         * detector, so the sensor is refused (rename it in the mapping). */
+        if (sv->prefix_len > 0 && strchr(rs[i].sensor_id, '.')) {
+            pthread_mutex_lock(&sv->lock);
+            sv->bad[-READING_ERR_SENSOR]++;
+            pthread_mutex_unlock(&sv->lock);
+            log_rate(12, 10.0, LOG_WARN,
+                     "bad_reading topic=%s kind=%s sensor=%s reason=\"'.' in a sensor id is "
+                     "not allowed in cluster mode (rename it in the mapping's sensors[])\"",
+                     topic, reading_strerror(READING_ERR_SENSOR), rs[i].sensor_id);
+            continue;
+        }
         pthread_mutex_lock(&sv->lock);
         int na = det_engine_process(sv->engine, &rs[i], NULL, alerts, 32);
         pthread_mutex_unlock(&sv->lock);
@@ -256,14 +272,39 @@ static int save_models(service *sv, const char *dir)
     return rc;
 }
 
+/* part/K/ + each of the ingest filters, for a partitioned detector.
+ * Returns a malloc'd array of n malloc'd strings (free_topics), or NULL. */
+static char **partition_topics(const char *const *topics, int n, long k)
+{
+    char **out = calloc((size_t)n, sizeof *out);
+    for (int i = 0; out && i < n; i++) {
+        size_t cap = strlen(topics[i]) + 32;
+        if (!(out[i] = malloc(cap))) {
+            for (int j = 0; j < i; j++)
+                free(out[j]);
+            free(out);
+            return NULL;
+        }
+        snprintf(out[i], cap, "part/%ld/%s", k, topics[i]);
+    }
+    return out;
+}
+
+static void free_topics(char **t, int n)
+{
+    for (int i = 0; t && i < n; i++)
+        free(t[i]);
+    free(t);
+}
+
 static int run_live(det_engine *engine)
 {
     int rc = 1;
     service sv = {.engine = engine};
     status_pub *sp = NULL;
-    char models_dir[4096], persist_dir[4096], topic[64], cid[64];
+    char models_dir[4096], persist_dir[4096], cid[64];
     const char *const *topics;
-    const char *part_topic[1];
+    char **part_topics = NULL;
     int ntopics;
     pthread_mutex_init(&sv.lock, NULL);
 
@@ -286,11 +327,14 @@ static int run_live(det_engine *engine)
             log_error("bad_partition partition=%ld partitions=%ld", partition, partitions);
             goto out;
         }
-        snprintf(topic, sizeof(topic), "part/%ld/sensors/+/readings", partition);
+        /* The mappings in config/nats/node.conf.in put every device of
+         * every format the ingest module accepts on one partition. */
+        if (!(part_topics = partition_topics(topics, ntopics, partition))) {
+            log_error("out_of_memory");
+            goto out;
+        }
+        topics = (const char *const *)part_topics;
         sv.prefix_len = snprintf(cid, sizeof(cid), "part/%ld/", partition);
-        part_topic[0] = topic;
-        topics = part_topic;
-        ntopics = 1;
     }
     if (client_id)
         snprintf(cid, sizeof(cid), "%s", client_id);
@@ -363,6 +407,7 @@ out:
             rc = 1;
         log_stats(&sv);
     }
+    free_topics(part_topics, ntopics);
     ingest_destroy(sv.ig);
     pthread_mutex_destroy(&sv.lock);
     return rc;

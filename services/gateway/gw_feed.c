@@ -23,17 +23,52 @@ static double wall_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Cluster mode (docs/SCALING.md): NATS mappings deliver readings as
+ * part/{k}/<device topic> and anomalies as apart/{k}/anomalies/{id}. The
+ * gateway subscribes to both forms, so it needs no setting and sees
+ * everything in either mode (with mosquitto nothing is published under the
+ * prefixes; with NATS nothing arrives on a mapped plain topic). Built once
+ * at startup; the gateway has one feed. */
+static char part_topics[GW_FEED_MAX_TOPICS / 2][256];
+
 int gw_feed_topics(gw *g, const char **out, int cap)
 {
-    int n = 0, ni = 0;
+    int n = 0, ni = 0, np = 0;
     const char *const *it = g->ig ? ingest_topics(g->ig, &ni) : NULL;
-    for (int i = 0; i < ni && n < cap - 3; i++)
-        out[n++] = it[i];
     out[n++] = "anomalies/+";
+    out[n++] = "apart/+/anomalies/+";
     out[n++] = "chain/logged/+";
-    if (g->status && n < cap)
+    if (g->status)
         out[n++] = "status/#";
+    int fixed = n;
+    for (int i = 0; i < ni && n < cap; i++)
+        out[n++] = it[i];
+    for (int i = 0; i < ni && n < cap && np < GW_FEED_MAX_TOPICS / 2; i++) {
+        if (snprintf(part_topics[np], sizeof part_topics[np], "part/+/%s", it[i]) >=
+            (int)sizeof part_topics[np])
+            continue;
+        out[n++] = part_topics[np++];
+    }
+    if (n - fixed < 2 * ni)
+        log_warn("feed_topics_truncated ingest_topics=%d subscribed=%d max=%d", ni, n, cap);
     return n;
+}
+
+/* part/{k}/... or apart/{k}/... -> what follows; other topics unchanged. */
+static const char *strip_partition(const char *topic)
+{
+    const char *p = topic;
+    if (strncmp(p, "part/", 5) == 0)
+        p += 5;
+    else if (strncmp(p, "apart/", 6) == 0)
+        p += 6;
+    else
+        return topic;
+    if (*p < '0' || *p > '9')
+        return topic;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    return *p == '/' ? p + 1 : topic;
 }
 
 static void push(gw *g, gw_msg *m)
@@ -210,7 +245,10 @@ int gw_feed_on_message(void *user, const char *topic, const void *payload, size_
     if (strncmp(topic, "status/", 7) == 0) {
         if (g->status)
             on_status(g, topic, payload, len);
-    } else if (strncmp(topic, "anomalies/", 10) == 0)
+        return 1;
+    }
+    topic = strip_partition(topic);
+    if (strncmp(topic, "anomalies/", 10) == 0)
         on_anomaly(g, topic, payload, len);
     else if (strncmp(topic, "chain/logged/", 13) == 0)
         on_logged(g, topic, payload, len);

@@ -11,10 +11,13 @@
 
 #include "gw.h"
 
-#define GW_FEED_MAX_TOPICS 32
+#define GW_FEED_MAX_TOPICS 64
 
-/** The subscriptions: ingest's filters plus anomalies/+ and chain/logged/+.
- *  Out: out[0..cap-1] (pointers owned by ingest or static). Returns the count. */
+/** The subscriptions: anomalies/+, chain/logged/+ and ingest's filters,
+ *  plus their cluster-mode forms apart/+/anomalies/+ and part/+/<filter>
+ *  (docs/SCALING.md); logs a warning when cap truncates the list.
+ *  Out: out[0..cap-1] (pointers owned by ingest or static). Returns the count.
+ *  Not thread-safe (fills a static table): call once at startup. */
 int gw_feed_topics(gw *g, const char **out, int cap);
 
 /** mqtt_message_cb for the gateway (user = gw *). Always returns 1: the
