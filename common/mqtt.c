@@ -11,6 +11,15 @@
  *    reconnect to a broker that lost the session still delivers.
  *  - Messages published while disconnected are buffered by paho
  *    (sendWhileDisconnected) up to max_buffered.
+ *  - Each attempt gives paho one broker URI; the monitor moves on to the
+ *    next after a failure. Given a list, paho would try the next URI by
+ *    itself after a dropped connection, while also reporting the loss, and
+ *    MQTTAsync_connect (paho 1.3.12) frees and re-allocates the URI list,
+ *    user name and password without paho's lock: a connect of ours during
+ *    paho's own attempt made paho's thread read freed memory (SIGSEGV in a
+ *    NATS failover, docs/SCALING.md). With one URI per attempt paho is idle
+ *    once it has answered (onSuccess, onFailure, connectionLost), and we
+ *    only connect then.
  */
 #include "mqtt.h"
 
@@ -33,6 +42,7 @@ struct mqtt_client {
     pthread_t monitor;
     int monitor_started;
     int connected, connecting, stop;
+    int uri;         /* index of the broker URI the next attempt uses */
     int resubscribe; /* a subscription failed: the monitor retries it */
     long backoff_ms;
     /* Owned copies of the options' strings. */
@@ -129,8 +139,12 @@ static void on_connect_success(void *ctx, MQTTAsync_successData *resp)
 static void on_connect_failure(void *ctx, MQTTAsync_failureData *resp)
 {
     mqtt_client *c = ctx;
-    log_rate(1, 10.0, LOG_WARN, "mqtt_connect_failed code=%d reason=%s", resp ? resp->code : -1,
-             resp && resp->message ? resp->message : "unreachable");
+    pthread_mutex_lock(&c->mu);
+    int uri = c->uri;
+    c->uri = (c->uri + 1) % c->nuris; /* the next attempt tries the next broker */
+    pthread_mutex_unlock(&c->mu);
+    log_rate(1, 10.0, LOG_WARN, "mqtt_connect_failed uri=%s code=%d reason=%s", c->uris[uri],
+             resp ? resp->code : -1, resp && resp->message ? resp->message : "unreachable");
     set_state(c, 0);
 }
 
@@ -157,7 +171,8 @@ static int on_message_arrived(void *ctx, char *topic, int topic_len, MQTTAsync_m
     return 0; /* paho keeps the message and delivers it again */
 }
 
-static int do_connect(mqtt_client *c)
+/* Start one attempt on broker uris[uri]. */
+static int do_connect(mqtt_client *c, int uri)
 {
     MQTTAsync_connectOptions co = MQTTAsync_connectOptions_initializer;
     MQTTAsync_SSLOptions so = MQTTAsync_SSLOptions_initializer;
@@ -166,8 +181,8 @@ static int do_connect(mqtt_client *c)
     co.MQTTVersion = MQTTVERSION_3_1_1;
     co.maxInflight = c->opt.max_inflight > 0 ? c->opt.max_inflight : 1000;
     co.connectTimeout = 5;
-    co.serverURIs = c->uris;
-    co.serverURIcount = c->nuris;
+    co.serverURIs = &c->uris[uri]; /* one at a time: see the top of this file */
+    co.serverURIcount = 1;
     co.username = c->username;
     co.password = c->password;
     co.onSuccess = on_connect_success;
@@ -188,8 +203,9 @@ static void *monitor_main(void *arg)
     while (!c->stop) {
         if (!c->connected && !c->connecting) {
             c->connecting = 1;
+            int uri = c->uri;
             pthread_mutex_unlock(&c->mu);
-            int rc = do_connect(c);
+            int rc = do_connect(c, uri);
             pthread_mutex_lock(&c->mu);
             if (rc != MQTTASYNC_SUCCESS) {
                 /* -18 (command ignored): paho is still busy with the last
@@ -227,17 +243,18 @@ static void *monitor_main(void *arg)
         }
         if (c->connecting) {
             /* paho answers every connect with onSuccess or onFailure within
-             * connectTimeout per URI; should an answer never come (seen once
-             * while a NATS node died), give up on it and try again rather
-             * than wait for ever. */
+             * its connectTimeout (5 s); should an answer never come (seen
+             * once while a NATS node died), give up on it after 30 s and
+             * try the next broker rather than wait for ever. */
             struct timespec until;
             int wrc = 0;
-            deadline_after_ms(&until, 5000L * c->nuris + 10000L);
+            deadline_after_ms(&until, 30000L);
             while (!c->stop && c->connecting && wrc != ETIMEDOUT)
                 wrc = pthread_cond_timedwait(&c->cv, &c->mu, &until);
             if (c->connecting && wrc == ETIMEDOUT) {
-                log_warn("mqtt_connect_stalled waited_ms=%ld action=retry",
-                         5000L * c->nuris + 10000L);
+                log_warn("mqtt_connect_stalled uri=%s waited_ms=30000 action=next_uri",
+                         c->uris[c->uri]);
+                c->uri = (c->uri + 1) % c->nuris;
                 c->connecting = 0;
             }
             continue;
@@ -349,7 +366,7 @@ int mqtt_client_create(mqtt_client **out, const mqtt_options *opt)
      * messages published while disconnected only after a connect call, so
      * a publish right after create must not race the monitor thread. */
     c->connecting = 1;
-    rc = do_connect(c);
+    rc = do_connect(c, 0);
     if (rc != MQTTASYNC_SUCCESS) {
         log_rate(2, 10.0, LOG_WARN, "mqtt_connect_call_failed rc=%d", rc);
         c->connecting = 0;
