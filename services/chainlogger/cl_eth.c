@@ -397,4 +397,3 @@ int cl_eth_batch_root(cl_eth *e, const uint8_t contract[20], uint64_t batch, uin
     free(cd);
     return rc;
 }
-
