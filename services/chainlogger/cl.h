@@ -82,10 +82,6 @@ int cl_eth_batch_logs(cl_eth *e, const uint8_t contract[20], uint64_t from, uint
 /** AnomalyLogger.batchRoot(batch) via eth_call (zero for no such batch).
  *  Returns 0 or CL_ERR_CHAIN. */
 int cl_eth_batch_root(cl_eth *e, const uint8_t contract[20], uint64_t batch, uint8_t root[32]);
-/** AnomalyLogger.isLogged(id, batch, proof[0..plen-1]) via eth_call.
- *  Out: *logged (1 or 0). Returns 0 or CL_ERR_CHAIN. */
-int cl_eth_is_logged(cl_eth *e, const uint8_t contract[20], const uint8_t id[32], uint64_t batch,
-                     const uint8_t (*proof)[32], size_t plen, int *logged);
 /** eth_blockNumber. Returns 0 or CL_ERR_CHAIN. */
 int cl_eth_block_number(cl_eth *e, uint64_t *bn);
 /** AnomalyLogger.nextSeq(logger) via eth_call. Returns 0 or CL_ERR_CHAIN. */
@@ -152,13 +148,6 @@ int cl_verify(cl_eth *e, const uint8_t contract[20], const uint8_t logger[20], j
               int verbose);
 
 /* ---- cl_prove.c ---- */
-
-/** Collect the ids of batch b's records from `logs` (AnomalyLogged events,
- *  e.g. of b's block and logger): leaves[seq - first_seq] for each record of
- *  b's transaction, logger and seq range, ids re-derived from the records.
- *  Out: leaves[0..b->count-1] (caller's array). Returns how many of the
- *  count were found (all were when it equals b->count), or -1 (no memory). */
-int cl_batch_leaves(const alog_batch *b, json_t *logs, uint8_t (*leaves)[32]);
 
 /** `chainlogger prove ID`: find the anomaly's batch from events, rebuild its
  *  Merkle proof and ask the contract's isLogged; print the JSON result

@@ -397,27 +397,3 @@ int cl_eth_batch_root(cl_eth *e, const uint8_t contract[20], uint64_t batch, uin
     free(cd);
     return rc;
 }
-
-int cl_eth_is_logged(cl_eth *e, const uint8_t contract[20], const uint8_t id[32], uint64_t batch,
-                     const uint8_t (*proof)[32], size_t plen, int *logged)
-{
-    uint8_t sel[4], *cd = NULL, w[32];
-    size_t cdl;
-    uint64_t v;
-    abi_selector(ALOG_IS_LOGGED_SIG, sel);
-    abi_arg a[3] = {{.type = ABI_BYTES32, .p = id},
-                    {.type = ABI_UINT, .u = batch},
-                    {.type = ABI_BYTES32_ARRAY, .p = plen ? proof[0] : NULL, .len = plen}};
-    if (abi_encode(sel, a, 3, &cd, &cdl) < 0)
-        return CL_ERR_CHAIN;
-    int rc = call_word(e, contract, cd, cdl, w, "isLogged");
-    free(cd);
-    if (rc < 0)
-        return rc;
-    if (abi_get_u64(w, &v) < 0 || v > 1) {
-        snprintf(e->err, sizeof e->err, "isLogged returned a non-bool");
-        return CL_ERR_CHAIN;
-    }
-    *logged = (int)v;
-    return 0;
-}

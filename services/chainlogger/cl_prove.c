@@ -2,17 +2,13 @@
  * cl_prove — `chainlogger prove ID`: show, with the contract's own view
  * function, that an anomaly id is logged on chain.
  *
- *   1. eth_getLogs(AnomalyLogged, topic1 = id) finds where it was logged:
- *      logger, seq, block, transaction (any logger; block ranges as verify).
- *   2. eth_getLogs(BatchLogged, logger) in that block finds the batch of
- *      that transaction whose seqs [firstSeq, firstSeq + count) hold it.
- *   3. The batch's leaves are that logger's AnomalyLogged events with those
- *      seqs, in seq order; their ids are re-derived from the records by
- *      alog_decode_log, so they are the content's ids, not just topics.
- *   4. merkle_proof() rebuilds the proof and root; the root must equal the
- *      event's; then isLogged(id, batch, proof) is asked with eth_call.
- * Only the last step decides "logged": the contract's answer against the
- * root it stored when the batch was logged.
+ * eth_getLogs(AnomalyLogged, topic1 = id) finds where it was logged
+ * (logger, seq, block, transaction; any logger; block ranges as verify);
+ * common/batchproof then finds its batch, rebuilds the Merkle proof from
+ * the batch's events and asks isLogged(id, batch, proof) with eth_call
+ * (the same check the gateway's GET /api/anomalies/{id} runs). Only that
+ * last call decides "logged": the contract's answer against the root it
+ * stored when the batch was logged.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,65 +16,12 @@
 #include <strings.h>
 
 #include "alog.h"
+#include "batchproof.h"
 #include "cl.h"
 #include "hex.h"
 #include "log.h"
-#include "merkle.h"
 
 #define RANGE 5000 /* blocks per eth_getLogs call, as in cl_verify.c */
-
-int cl_batch_leaves(const alog_batch *b, json_t *logs, uint8_t (*leaves)[32])
-{
-    size_t k, found = 0;
-    json_t *lg;
-    uint8_t *have = calloc(b->count ? b->count : 1, 1);
-    if (!have)
-        return -1;
-    json_array_foreach(logs, k, lg)
-    {
-        anomaly a;
-        alog_proof p;
-        if (alog_decode_log(lg, &a, &p) < 0 || strcasecmp(p.logger, b->logger) != 0 ||
-            strcasecmp(p.tx_hash, b->tx_hash) != 0 || p.seq < b->first_seq ||
-            p.seq - b->first_seq >= b->count)
-            continue;
-        uint64_t i = p.seq - b->first_seq;
-        if (have[i] || hex_decode(leaves[i], 32, a.id) != 32)
-            continue; /* (logger, seq) is unique on chain: a second one is not ours */
-        have[i] = 1;
-        found++;
-    }
-    free(have);
-    return (int)found;
-}
-
-/* Find the batch of (tx, seq) among the BatchLogged events of `block`. */
-static int find_batch(cl_eth *e, const uint8_t contract[20], const alog_proof *where,
-                      alog_batch *out)
-{
-    uint8_t logger[20];
-    json_t *logs = NULL, *lg;
-    size_t k;
-    int rc = 0;
-    if (hex_decode(logger, 20, where->logger) != 20)
-        return 0;
-    if ((rc = cl_eth_batch_logs(e, contract, where->block_number, where->block_number, logger,
-                                &logs)) < 0)
-        return rc;
-    rc = 0;
-    json_array_foreach(logs, k, lg)
-    {
-        alog_batch b;
-        if (alog_decode_batch_log(lg, &b) == 0 && strcasecmp(b.tx_hash, where->tx_hash) == 0 &&
-            where->seq >= b.first_seq && where->seq - b.first_seq < b.count) {
-            *out = b;
-            rc = 1;
-            break;
-        }
-    }
-    json_decref(logs);
-    return rc;
-}
 
 static json_t *hex_json(const uint8_t *p, size_t n)
 {
@@ -91,59 +34,31 @@ static json_t *hex_json(const uint8_t *p, size_t n)
 static int prove_at(cl_eth *e, const uint8_t contract[20], const uint8_t id[32],
                     const alog_proof *where, json_t *res)
 {
-    alog_batch b;
-    uint8_t logger[20], root[32], proof[MERKLE_MAX_DEPTH][32], (*leaves)[32] = NULL;
-    size_t plen = 0;
-    json_t *logs = NULL;
-    int rc, logged = 0;
-
+    batchproof bp;
+    char addr[43];
+    hex_encode(addr, contract, 20, 1);
     json_object_set_new(res, "logger", json_string(where->logger));
     json_object_set_new(res, "seq", json_integer((json_int_t)where->seq));
     json_object_set_new(res, "tx_hash", json_string(where->tx_hash));
     json_object_set_new(res, "block_number", json_integer((json_int_t)where->block_number));
-    if ((rc = find_batch(e, contract, where, &b)) <= 0) {
-        if (rc == 0)
-            json_object_set_new(res, "reason", json_string("no BatchLogged event for it"));
-        return rc;
+    int rc = batchproof_check(e->rpc, addr, id, where, 0, &bp, e->err, sizeof e->err);
+    if (rc < 0) {
+        log_warn("chain_error call=prove reason=\"%s\"", e->err);
+        return rc == RPC_ERR_NOMEM ? CL_ERR_FATAL : CL_ERR_CHAIN;
     }
-    json_object_set_new(res, "batch", json_integer((json_int_t)b.batch));
-    json_object_set_new(res, "index", json_integer((json_int_t)(where->seq - b.first_seq)));
-    if (hex_decode(logger, 20, b.logger) != 20 || b.count == 0)
-        return 0;
-    if ((rc = cl_eth_logs(e, contract, b.block_number, b.block_number, NULL, logger, &logs)) < 0)
-        return rc;
-    leaves = malloc((size_t)b.count * 32);
-    rc = CL_ERR_FATAL;
-    if (!leaves)
-        goto out;
-    rc = 0;
-    if (cl_batch_leaves(&b, logs, leaves) != (int)b.count) {
-        json_object_set_new(res, "reason", json_string("batch records missing on chain"));
-        goto out;
+    if (bp.have_batch) {
+        json_object_set_new(res, "batch", json_integer((json_int_t)bp.batch.batch));
+        json_object_set_new(res, "index", json_integer((json_int_t)bp.index));
     }
-    if (merkle_proof((const uint8_t(*)[32])leaves, b.count, (size_t)(where->seq - b.first_seq),
-                     proof, &plen, root) < 0) {
-        rc = CL_ERR_FATAL;
-        goto out;
+    if (bp.have_proof) {
+        json_t *jp = json_array();
+        for (size_t i = 0; i < bp.plen; i++)
+            json_array_append_new(jp, hex_json(bp.proof[i], 32));
+        json_object_set_new(res, "proof", jp);
+        json_object_set_new(res, "root", hex_json(bp.root, 32));
     }
-    json_t *jp = json_array();
-    for (size_t i = 0; i < plen; i++)
-        json_array_append_new(jp, hex_json(proof[i], 32));
-    json_object_set_new(res, "proof", jp);
-    json_object_set_new(res, "root", hex_json(root, 32));
-    if (memcmp(root, b.root, 32) != 0) {
-        json_object_set_new(res, "reason", json_string("records do not match the batch root"));
-        goto out;
-    }
-    if ((rc = cl_eth_is_logged(e, contract, id, b.batch, (const uint8_t(*)[32])proof, plen,
-                               &logged)) < 0)
-        goto out;
-    rc = logged;
-    if (!logged)
-        json_object_set_new(res, "reason", json_string("isLogged returned false"));
-out:
-    free(leaves);
-    json_decref(logs);
+    if (bp.reason)
+        json_object_set_new(res, "reason", json_string(bp.reason));
     return rc;
 }
 

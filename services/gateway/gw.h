@@ -45,8 +45,10 @@ typedef struct {
     const char *state_dir;
     const char *mapping; /* ingest mapping file */
     long ring_len, max_sensors, stale_s, poll_ms;
-    long cache_max; /* anomalies kept in full in the chain cache (0 = no bound) */
-    long bus_max;   /* messages queued to the lws thread at most */
+    long cache_max;           /* anomalies kept in full in the chain cache (0 = no bound) */
+    long bus_max;             /* messages queued to the lws thread at most */
+    long proof_cache_max;     /* isLogged answers cached per anomaly id */
+    long proof_confirmations; /* confirmations before such an answer is cached */
 } gw_config;
 
 typedef struct gw_ws gw_ws; /* see gw_ws.h */

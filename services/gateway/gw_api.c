@@ -375,6 +375,16 @@ static void handle_metrics(gw *g, gw_response *rs)
         "the cache had evicted what they asked for.\n"
         "# TYPE gateway_archive_reads_total counter\ngateway_archive_reads_total %" PRIu64 "\n",
         cs.cached, cs.max, cs.evicted, gw_metrics_get(&m->archive_reads));
+    gw_buf_printf(
+        &b,
+        "# HELP gateway_onchain_checks_total isLogged answers obtained from the "
+        "contract for GET /api/anomalies/{id}.\n"
+        "# TYPE gateway_onchain_checks_total counter\ngateway_onchain_checks_total %" PRIu64 "\n"
+        "# HELP gateway_onchain_cache_hits_total isLogged answers served from the "
+        "gateway's cache.\n"
+        "# TYPE gateway_onchain_cache_hits_total counter\n"
+        "gateway_onchain_cache_hits_total %" PRIu64 "\n",
+        gw_metrics_get(&m->onchain_checks), gw_metrics_get(&m->onchain_cache_hits));
     if (g->bus) {
         gw_bus_stats bs;
         gw_bus_stats_get(g->bus, &bs);

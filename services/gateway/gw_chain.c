@@ -39,6 +39,7 @@
 #include <time.h>
 
 #include "deadline.h"
+#include "gw_onchain.h"
 #include "hex.h"
 #include "keccak.h"
 #include "log.h"
@@ -63,6 +64,9 @@ struct gw_chain {
     gw_chain_status st;
     gw_verify_job *queue, *done;
     int nqueue;
+    gw_onchain *onchain;  /* verifier thread only */
+    uint64_t resets;      /* chain resets seen by the follower (under mu) */
+    uint64_t resets_seen; /* ... and by the verifier (its own) */
 };
 
 static double wall_now(void)
@@ -265,6 +269,7 @@ static void *follower_main(void *arg)
             gw_cache_clear(c->opt.cache);
             next = 0;
             pthread_mutex_lock(&c->mu);
+            c->resets++; /* the verifier drops its cached isLogged answers */
             c->st.synced = 0;
             c->st.caught_up = 0;
             pthread_mutex_unlock(&c->mu);
@@ -610,6 +615,18 @@ static void verify_one(gw_chain *c, rpc_client *rpc, gw_verify_job *j)
     gw_chain_status_get(c, &st);
     json_t *out = gw_chain_verify_result(j->item_json, &j->proof, st.contract, receipt, st.head);
     json_decref(receipt);
+    if (out) {
+        pthread_mutex_lock(&c->mu);
+        uint64_t resets = c->resets;
+        pthread_mutex_unlock(&c->mu);
+        if (resets != c->resets_seen) {
+            gw_onchain_cache_clear(c->onchain);
+            c->resets_seen = resets;
+        }
+        const char *id = json_string_value(json_object_get(out, "id"));
+        json_t *oc = id ? gw_onchain_check(c->onchain, rpc, st.contract, id, &j->proof) : NULL;
+        json_object_set_new(out, "onchain", oc ? oc : json_null());
+    }
     j->result_json =
         out ? json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15)) : NULL;
     json_decref(out);
@@ -747,6 +764,9 @@ int gw_chain_start(gw_chain **out, const gw_chain_options *opt)
         }
         set_contract(c, opt->contract);
     }
+    if (gw_onchain_create(&c->onchain, opt->proof_cache_max > 0 ? (size_t)opt->proof_cache_max : 0,
+                          opt->proof_confirmations, opt->metrics) != 0)
+        goto fail;
     if (pthread_create(&c->follower, NULL, follower_main, c) != 0)
         goto fail;
     c->follower_started = 1;
@@ -780,6 +800,7 @@ void gw_chain_stop(gw_chain *c)
             *l = n;
         }
     }
+    gw_onchain_free(c->onchain);
     pthread_cond_destroy(&c->cv);
     pthread_mutex_destroy(&c->mu);
     free(c->rpc_url);

@@ -4,6 +4,9 @@
  * up with new blocks by polling eth_blockNumber, and a verifier thread that
  * re-fetches one anomaly's transaction receipt on demand to check its proof.
  *
+ * The verifier also adds the contract's own isLogged answer ("onchain",
+ * gw_onchain) to a single anomaly's verification.
+ *
  * Two threads with one rpc_client each (rpc clients are not thread-safe),
  * so a long catch-up scan never delays a verification and neither ever runs
  * on the lws thread.
@@ -36,6 +39,8 @@ typedef struct {
     gw_metrics *metrics;   /* borrowed */
     void (*wake)(void *);  /* called when a verification completes (e.g. lws_cancel_service) */
     void *wake_arg;
+    long proof_cache_max;     /* isLogged answers cached per id (gw_onchain); 0 = none */
+    long proof_confirmations; /* confirmations before an answer is cached; <= 1: at once */
 } gw_chain_options;
 
 typedef struct {
@@ -63,7 +68,8 @@ void gw_chain_status_get(gw_chain *c, gw_chain_status *out);
 /** What a job asks of the verifier thread. The archive kinds serve what the
  *  bounded cache evicted, from the chain itself. */
 typedef enum {
-    GW_JOB_VERIFY = 0, /* verify item_json/proof (a cached anomaly) against its receipt */
+    GW_JOB_VERIFY = 0, /* verify item_json/proof (a cached anomaly) against its receipt,
+                          and ask the contract's isLogged ("onchain") */
     GW_JOB_VERIFY_ID,  /* find `id` on chain (eth_getLogs by its indexed topic), then verify */
     GW_JOB_PAGE, /* read the page `q` from the chain (eth_getLogs backwards from q's cursor) */
 } gw_job_kind;

@@ -27,6 +27,7 @@ static const char *const err_names[GW_ERR__COUNT] = {
     "bus_overflow",
     "status_invalid",
     "status_table_full",
+    "onchain_check",
 };
 
 void gw_metrics_init(gw_metrics *m)

@@ -33,6 +33,7 @@ typedef enum {
     GW_ERR_BUS_OVERFLOW,        /* pushes dropped because the lws thread fell behind */
     GW_ERR_STATUS_INVALID,      /* a status/# report that did not validate */
     GW_ERR_STATUS_TABLE_FULL,   /* a report from a new instance beyond GW_STATUS_MAX_INSTANCES */
+    GW_ERR_ONCHAIN_CHECK,       /* an isLogged check that could not read the chain */
     GW_ERR__COUNT
 } gw_err_kind;
 
@@ -54,6 +55,8 @@ typedef struct {
     uint64_t ws_slow_disconnects;
     uint64_t ws_rejected_clients; /* connections refused above WS_MAX_CLIENTS */
     uint64_t archive_reads;       /* requests sent to the chain for evicted anomalies */
+    uint64_t onchain_checks;      /* isLogged answers obtained from the contract */
+    uint64_t onchain_cache_hits;  /* isLogged answers served from the gateway's cache */
     /* Ring of per-second event counts for the rate window. */
     uint64_t hist[GW_RATE__COUNT][11];
     int hist_pos, hist_n;

@@ -96,6 +96,12 @@ static const config_option opts[] = {
      &C.cache_max},
     {"bus-messages", "GATEWAY_BUS_MESSAGES", CONFIG_INT, "20000",
      "messages queued to the WebSocket loop at most (dropped and counted beyond)", &C.bus_max},
+    {"proof-cache", "GATEWAY_PROOF_CACHE", CONFIG_INT, "10000",
+     "on-chain isLogged answers cached per anomaly id (0 = ask the contract every time)",
+     &C.proof_cache_max},
+    {"proof-confirmations", "GATEWAY_PROOF_CONFIRMATIONS", CONFIG_INT, "1",
+     "confirmations an anomaly's block needs before its isLogged answer is cached",
+     &C.proof_confirmations},
     {"chain-poll-ms", "CHAIN_POLL_MS", CONFIG_INT, "500", "new-block polling interval", &C.poll_ms},
     {"log-level", "LOG_LEVEL", CONFIG_STR, "info", "debug, info, warn or error", &log_level_name},
 };
@@ -204,7 +210,9 @@ static int check_config(void)
         C.ws_queue > 1000000 || C.ws_slow_s < 1 || C.ws_max_clients < 1 || C.ws_snapshot < 0 ||
         C.ws_batch_ms < 0 || C.ws_batch_ms > 1000 || C.max_batch < 1 || C.ring_len < 1 ||
         C.max_sensors < 1 || C.stale_s < 1 || C.poll_ms < 10 || C.cache_max < 0 ||
-        C.cache_max > 100000000 || C.bus_max < 16 || C.bus_max > 10000000) {
+        C.cache_max > 100000000 || C.bus_max < 16 || C.bus_max > 10000000 ||
+        C.proof_cache_max < 0 || C.proof_cache_max > 10000000 || C.proof_confirmations < 1 ||
+        C.proof_confirmations > 1000000) {
         fprintf(stderr, "gateway: a numeric setting is out of range (see --help)\n");
         return -1;
     }
@@ -297,7 +305,9 @@ int main(int argc, char **argv)
                            .cache = G.cache,
                            .bus = G.bus,
                            .metrics = &G.metrics,
-                           .wake = wake_lws};
+                           .wake = wake_lws,
+                           .proof_cache_max = C.proof_cache_max,
+                           .proof_confirmations = C.proof_confirmations};
     if (gw_chain_start(&G.chain, &co) != 0)
         goto out;
 

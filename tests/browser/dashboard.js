@@ -3,7 +3,10 @@
 // usage: dashboard.js GATEWAY_URL MQTT_PORT OUT_DIR
 //   1. the page loads with no console error and the WebSocket goes live
 //   2. an anomaly published on MQTT appears in the feed within 2 s, marked
-//      pending, then shows its on-chain confirmation (tx + block)
+//      pending, then shows its on-chain confirmation (tx + block); opened,
+//      it is verified against its receipt and shows the "verified on chain
+//      · batch N" badge (the contract's isLogged), with its Merkle proof in
+//      the badge's tooltip and an expandable section
 //   3. a manual reading sent with the form is accepted, goes through the
 //      broker and comes back to the page (sensor list + chart)
 //   4. screenshots (desktop and phone size) are saved in OUT_DIR
@@ -63,6 +66,20 @@ async function main() {
     await page.waitForFunction(() => document.getElementById('proof-body').textContent.includes('"verified"'), null, {timeout: 10000});
     const proof = await page.textContent('#proof-body');
     if (!proof.includes('✔ verified')) fail('proof not verified: ' + proof.slice(0, 300));
+    // ... and the contract itself confirms it (isLogged with the Merkle proof):
+    // a badge in the dialog and on the feed item, with the proof on hover/expand
+    await page.waitForSelector('#proof-badge[data-state="verified"]', {timeout: 10000});
+    const badge = await page.textContent('#proof-badge');
+    if (!/verified on chain · batch \d+/.test(badge)) fail('proof badge: ' + badge);
+    const itemBadge = await page.waitForSelector(`${sel} .badge[data-state="verified"]`, {timeout: 2000});
+    if ((await itemBadge.textContent()) !== badge) fail('feed badge differs: ' + await itemBadge.textContent());
+    const tip = await itemBadge.getAttribute('title');
+    if (!/= true at block \d+/.test(tip) || !/root 0x[0-9a-f]{64}/.test(tip)) fail('badge tooltip: ' + tip);
+    await page.click('#proof-merkle summary');
+    const merkle = await page.textContent('#proof-merkle-body');
+    if (!merkle.includes('root 0x') || !(await page.isVisible('#proof-merkle-body'))) fail('expanded proof: ' + merkle);
+    console.log('badge: ' + badge);
+    await page.screenshot({path: path.join(outDir, 'dashboard-proof.png')});
     await page.click('#proof-close');
 
     // 3. manual reading through the form

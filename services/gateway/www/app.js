@@ -270,11 +270,13 @@
       link.addEventListener('click', (ev) => { ev.preventDefault(); showProof(a.id); });
       const block = el('span', 'block');
       block.hidden = true;
+      const badge = el('span', 'badge');
+      badge.hidden = true;
       meta.append(el('span', 'tag ' + a.type, a.type.replace('_', ' ')),
         el('span', '', 'value ' + fmtNum(a.value)), el('span', '', 'score ' + (+a.score).toFixed(2)),
-        st, link, block);
+        st, link, block, badge);
       li.append(line1, expl, meta);
-      item = {a, li, state: st, link, block};
+      item = {a, li, state: st, link, block, badge};
       state.feed.set(a.id, item);
       li.hidden = !feedVisible(a);
       $('feed').prepend(li);
@@ -371,8 +373,40 @@
     } catch (e) { /* the WebSocket snapshot fills the feed too */ }
   }
 
+  // The contract's own answer (GET /api/anomalies/{id} "onchain"): isLogged
+  // of the id in its batch with the Merkle proof the gateway rebuilt.
+  function onchainBadge(oc) {
+    if (oc && oc.logged === true) {
+      const lines = ['isLogged(id, batch ' + oc.batch + ', proof) = true at block ' + oc.checked_at_block,
+        'leaf index ' + oc.index, 'root ' + oc.root, 'proof (' + oc.proof.length + (oc.proof.length === 1 ? ' node):' : ' nodes):')]
+        .concat(oc.proof.length ? oc.proof : ['(none: a batch of one, the root is the id)']);
+      return {cls: 'badge ok', state: 'verified', text: '✔ verified on chain · batch ' + oc.batch, title: lines.join('\n')};
+    }
+    if (oc && oc.logged === false)
+      return {cls: 'badge bad', state: 'not-verified', text: '✘ not verified',
+        title: 'the contract did not confirm this anomaly: ' + (oc.reason || 'isLogged returned false')};
+    return {cls: 'badge unknown', state: 'unknown', text: 'on-chain check unavailable',
+      title: oc && oc.error ? oc.error : 'the gateway could not ask the contract'};
+  }
+
+  function showOnchain(id, oc) {
+    const b = onchainBadge(oc);
+    for (const node of [$('proof-badge'), state.feed.has(id) ? state.feed.get(id).badge : null]) {
+      if (!node) continue;
+      node.className = b.cls;
+      node.dataset.state = b.state;
+      node.textContent = b.text;
+      node.title = b.title;
+      node.hidden = false;
+    }
+    $('proof-merkle').hidden = !(oc && oc.logged === true);
+    if (oc && oc.logged === true) $('proof-merkle-body').textContent = b.title;
+  }
+
   async function showProof(id) {
     $('proof-body').textContent = 'verifying…';
+    $('proof-badge').hidden = true;
+    $('proof-merkle').hidden = true;
     $('proof').hidden = false;
     try {
       let r, j;
@@ -388,6 +422,7 @@
       const head = j.verified === true ? '✔ verified against its transaction receipt\n\n'
         : (j.verification && j.verification.reason ? '✘ ' + j.verification.reason + '\n\n' : '');
       $('proof-body').textContent = head + JSON.stringify(j, null, 2);
+      if (r.ok) showOnchain(id, j.onchain);
     } catch (e) {
       $('proof-body').textContent = 'could not load the proof: ' + e.message;
     }
