@@ -18,6 +18,7 @@
 
 #include "abi.h"
 #include "alog.h"
+#include "batchproof.h"
 #include "cl.h"
 #include "hex.h"
 #include "log.h"
@@ -143,8 +144,19 @@ static uint64_t batch_count(cl_eth *e)
 static int is_logged(cl_eth *e, const uint8_t id[32], uint64_t batch, const uint8_t (*proof)[32],
                      size_t plen)
 {
-    int v;
-    return cl_eth_is_logged(e, contract, id, batch, proof, plen, &v) == 0 ? v : -1;
+    uint8_t *cd = NULL, *out = NULL;
+    size_t cdl, outl;
+    int v = -1;
+    if (batchproof_is_logged_calldata(id, batch, proof, plen, &cd, &cdl) != 0)
+        return -1;
+    if (cl_eth_call(e, contract, cd, cdl, &out, &outl) == 0 && outl == 32) {
+        uint64_t w;
+        if (abi_get_u64(out, &w) == 0 && w <= 1)
+            v = (int)w;
+    }
+    free(cd);
+    free(out);
+    return v;
 }
 
 static void hexprint(const char *what, const uint8_t *p)
@@ -170,7 +182,7 @@ static uint64_t check_root(cl_eth *e, json_t *r, const anomaly *a, size_t n, siz
                            uint64_t seq0, uint64_t other_batch)
 {
     alog_batch b;
-    uint8_t (*ids)[32] = calloc(n, 32), root[32], stored[32], proof[MERKLE_MAX_DEPTH][32];
+    uint8_t(*ids)[32] = calloc(n, 32), root[32], stored[32], proof[MERKLE_MAX_DEPTH][32];
     size_t fresh = n - skip, plen;
     if (!ids)
         return UINT64_MAX;
