@@ -93,6 +93,15 @@ static size_t record_len(const uint8_t *rec, size_t avail)
     return n <= avail ? n : 0;
 }
 
+int alog_record_ts_ms(const uint8_t *rec, size_t len, int64_t *ts_ms)
+{
+    size_t n = record_len(rec, len);
+    if (n == 0 || n != len)
+        return -1;
+    *ts_ms = (int64_t)get_be64(rec + 4 + rec[0] + 1 + rec[1] + 1);
+    return 0;
+}
+
 int alog_decode_record(const uint8_t *rec, size_t len, anomaly *out)
 {
     size_t n = record_len(rec, len);

@@ -83,6 +83,11 @@ int alog_encode_record(const anomaly *a, uint8_t *out, size_t cap);
  *  Out: *out (id is computed from the preimage). Returns 0 or -1 when malformed. */
 int alog_decode_record(const uint8_t *rec, size_t len, anomaly *out);
 
+/** The timestamp of a record, in ms, without decoding the rest (the chain
+ *  logger's journal orders its duplicate window by it).
+ *  Returns: 0 and *ts_ms, or -1 when rec[0..len-1] is not one record. */
+int alog_record_ts_ms(const uint8_t *rec, size_t len, int64_t *ts_ms);
+
 /** Build the calldata of one transaction logging a[0..n-1], whose per-logger
  *  sequence numbers are first_seq, first_seq+1, ...
  *  Out: *out: malloc'd calldata owned by the caller (free); *len its size.

@@ -53,6 +53,7 @@ typedef struct {
 /* Every entry, confirmed or not: a fixed size. */
 typedef struct {
     uint8_t id[32];
+    int64_t key;    /* the key function's value for the payload (0 without one) */
     uint64_t a_off; /* file offset of the entry's 'A' record */
     uint64_t c_off; /* file offset of its 'C' record (CONFIRMED only) */
     live_entry *lv; /* NULL once CONFIRMED */
@@ -70,9 +71,14 @@ struct journal {
     int do_fsync;
     int failed; /* sticky I/O failure, see flush_locked */
     int readonly;
-    mem_entry *e;
-    uint64_t n, cap;
-    uint64_t *slots; /* index + 1, 0 = empty */
+    int dirty; /* records written since the last fdatasync */
+    journal_key_fn keyfn;
+    uint64_t window;  /* entries kept in memory (0 = all) */
+    uint64_t base;    /* entries 0..base-1 were evicted: e[0] is entry `base` */
+    int64_t horizon;  /* largest key among evicted entries */
+    mem_entry *e;     /* entries base..n-1 */
+    uint64_t n, cap;  /* n: entries ever; cap: e's capacity */
+    uint64_t *slots; /* (index - base) + 1, 0 = empty */
     uint64_t nslots;
     uint64_t first_pending;
     uint64_t next_seq;
@@ -126,26 +132,37 @@ static uint64_t id_hash(const uint8_t id[32])
 
 static int index_insert(journal *j, uint64_t idx);
 
-static int index_grow(journal *j)
+/* The entry with index i (base <= i < n). */
+#define ENTRY(j, i) (&(j)->e[(i) - (j)->base])
+
+/* (Re)build the index with room for `want` entries (a power of two >= 2 x want). */
+static int index_rebuild(journal *j, uint64_t want)
 {
-    uint64_t ns = j->nslots ? j->nslots * 2 : 1024;
+    uint64_t ns = 1024;
+    while (ns < want * 2)
+        ns *= 2;
     uint64_t *s = calloc(ns, sizeof(*s));
     if (!s)
         return JOURNAL_ERR_NOMEM;
     free(j->slots);
     j->slots = s;
     j->nslots = ns;
-    for (uint64_t i = 0; i < j->n; i++)
+    for (uint64_t i = j->base; i < j->n; i++)
         index_insert(j, i);
     return 0;
 }
 
+static int index_grow(journal *j)
+{
+    return index_rebuild(j, j->nslots ? j->nslots : 512);
+}
+
 static int index_insert(journal *j, uint64_t idx)
 {
-    uint64_t m = j->nslots - 1, h = id_hash(j->e[idx].id) & m;
+    uint64_t m = j->nslots - 1, h = id_hash(ENTRY(j, idx)->id) & m;
     while (j->slots[h])
         h = (h + 1) & m;
-    j->slots[h] = idx + 1;
+    j->slots[h] = idx - j->base + 1;
     return 0;
 }
 
@@ -157,7 +174,7 @@ static int64_t index_find(journal *j, const uint8_t id[32])
     while (j->slots[h]) {
         uint64_t i = j->slots[h] - 1;
         if (memcmp(j->e[i].id, id, 32) == 0)
-            return (int64_t)i;
+            return (int64_t)(i + j->base);
         h = (h + 1) & m;
     }
     return -1;
@@ -227,17 +244,19 @@ static int flush_locked(journal *j)
         j->failed = 1;
         return JOURNAL_ERR_IO;
     }
+    j->dirty = 0;
     return 0;
 }
 
-/* Write staged records and fsync them, without holding mu during the I/O,
- * so readers (the sender thread's journal_get) never wait for a disk flush.
- * Group commit: one write+fdatasync covers whatever every thread staged
- * before it started; the io mutex keeps the writes in staging order.
+/* Write staged records and, when `sync`, fdatasync the file (also covering
+ * records written earlier without one), without holding mu during the
+ * I/O, so readers (the sender thread's journal_get) never wait for a disk
+ * flush. Group commit: one write+fdatasync covers whatever every thread
+ * staged before it started; the io mutex keeps the writes in staging order.
  * The caller holds io (not mu). */
-static int flush_io_held(journal *j)
+static int flush_io_held(journal *j, int sync)
 {
-    int rc = 0;
+    int rc = 0, was_dirty;
     size_t len;
     uint64_t off;
     pthread_mutex_lock(&j->mu);
@@ -257,6 +276,9 @@ static int flush_io_held(journal *j)
     j->wlen = 0;
     off = j->size;
     j->inflight = len; /* records staged meanwhile land after these */
+    was_dirty = j->dirty;
+    if (sync)
+        j->dirty = 0;
     pthread_mutex_unlock(&j->mu);
 
     int err = 0;
@@ -265,7 +287,7 @@ static int flush_io_held(journal *j)
         log_error("journal_write_failed path=%s errno=%d", j->path, err);
         (void)ftruncate(j->fd, (off_t)off); /* cut a partial record */
         rc = JOURNAL_ERR_IO;
-    } else if (j->do_fsync && fdatasync(j->fd) < 0) {
+    } else if (sync && (len || was_dirty) && j->do_fsync && fdatasync(j->fd) < 0) {
         log_error("journal_fsync_failed path=%s errno=%d", j->path, errno);
         rc = JOURNAL_ERR_IO;
     }
@@ -274,16 +296,18 @@ static int flush_io_held(journal *j)
         j->failed = 1; /* sticky, see flush_locked */
     else
         j->size += len;
+    if (rc == 0 && !sync && len)
+        j->dirty = 1;
     j->inflight = 0;
 unlock:
     pthread_mutex_unlock(&j->mu);
     return rc;
 }
 
-static int flush(journal *j)
+static int flush(journal *j, int sync)
 {
     pthread_mutex_lock(&j->io);
-    int rc = flush_io_held(j);
+    int rc = flush_io_held(j, sync);
     pthread_mutex_unlock(&j->io);
     return rc;
 }
@@ -296,8 +320,41 @@ static uint64_t next_offset(const journal *j)
 
 static void update_first_pending(journal *j)
 {
-    while (j->first_pending < j->n && j->e[j->first_pending].lv == NULL)
+    while (j->first_pending < j->n && ENTRY(j, j->first_pending)->lv == NULL)
         j->first_pending++;
+}
+
+/* Keep at most `window` entries in memory (plus a quarter of slack, so the
+ * O(window) move and index rebuild happen once per window/4 appends): drop
+ * the oldest ones, which must be CONFIRMED (a pending entry and everything
+ * after it stay, whatever the window). Their ids leave the duplicate index;
+ * `horizon` remembers the largest key among them, so callers know when
+ * "not found" can no longer be trusted. Caller holds mu. */
+static int evict(journal *j)
+{
+    if (!j->window || j->n - j->base <= j->window + j->window / 4)
+        return 0;
+    uint64_t upto = j->n - j->window;
+    if (upto > j->first_pending)
+        upto = j->first_pending;
+    if (upto <= j->base)
+        return 0;
+    for (uint64_t i = j->base; i < upto; i++) {
+        const mem_entry *e = ENTRY(j, i);
+        if (e->key > j->horizon)
+            j->horizon = e->key;
+    }
+    uint64_t drop = upto - j->base;
+    memmove(j->e, j->e + drop, (size_t)(j->n - upto) * sizeof(*j->e));
+    j->base = upto;
+    /* A failed rebuild leaves no index at all: lookups would say "absent"
+     * for entries that exist. So the journal fails (sticky), like an I/O error. */
+    int rc = index_rebuild(j, j->n - j->base);
+    if (rc < 0) {
+        log_error("journal_index_rebuild_failed path=%s", j->path);
+        j->failed = 1;
+    }
+    return rc;
 }
 
 static void live_free(journal *j, mem_entry *e)
@@ -323,7 +380,7 @@ static int apply(journal *j, const uint8_t *p, size_t len, uint64_t off)
         uint16_t dl = (uint16_t)get_le(p + 33, 2);
         if (dl > JOURNAL_REC_MAX || len != 1 + 32 + 2 + (size_t)dl)
             return JOURNAL_ERR_FORMAT;
-        if (j->n == j->cap) {
+        if (j->n - j->base == j->cap) {
             uint64_t nc = j->cap ? j->cap * 2 : 1024;
             mem_entry *ne = realloc(j->e, nc * sizeof(*ne));
             if (!ne)
@@ -338,14 +395,15 @@ static int apply(journal *j, const uint8_t *p, size_t len, uint64_t off)
         lv->state = JOURNAL_ACCEPTED;
         lv->len = dl;
         memcpy(lv->data, p + 35, dl);
-        mem_entry *e = &j->e[j->n];
+        mem_entry *e = &j->e[j->n - j->base];
         memcpy(e->id, p + 1, 32);
+        e->key = j->keyfn ? j->keyfn(p + 35, dl) : 0;
         e->a_off = off;
         e->c_off = 0;
         e->lv = lv;
         /* The index covers entries 0..n-1 plus this one: grow it first (it
          * re-inserts 0..n-1), so a failure leaves the entry uncounted. */
-        if ((j->n + 1) * 2 > j->nslots) {
+        if ((j->n - j->base + 1) * 2 > j->nslots) {
             int rc = index_grow(j);
             if (rc < 0) {
                 free(lv);
@@ -357,6 +415,7 @@ static int apply(journal *j, const uint8_t *p, size_t len, uint64_t off)
         index_insert(j, j->n - 1);
         j->nlive++;
         j->live_bytes += sizeof(*lv) + dl;
+        (void)evict(j); /* a failure is sticky (j->failed), reported by the next flush */
         return 0;
     }
     case 'S': {
@@ -366,11 +425,13 @@ static int apply(journal *j, const uint8_t *p, size_t len, uint64_t off)
         uint64_t seq = get_le(p + 13, 8), nonce = get_le(p + 21, 8);
         if (n == 0 || first >= j->n || n > j->n - first)
             return JOURNAL_ERR_FORMAT;
+        if (first < j->base)
+            return JOURNAL_ERR_STATE; /* evicted entries are all CONFIRMED */
         for (uint64_t i = 0; i < n; i++)
-            if (!j->e[first + i].lv)
+            if (!ENTRY(j, first + i)->lv)
                 return JOURNAL_ERR_STATE;
         for (uint64_t i = 0; i < n; i++) {
-            live_entry *lv = j->e[first + i].lv;
+            live_entry *lv = ENTRY(j, first + i)->lv;
             lv->state = JOURNAL_SENT;
             lv->seq = seq + i;
             lv->nonce = nonce;
@@ -386,7 +447,9 @@ static int apply(journal *j, const uint8_t *p, size_t len, uint64_t off)
         uint64_t idx = get_le(p + 1, 8);
         if (idx >= j->n)
             return JOURNAL_ERR_FORMAT;
-        mem_entry *e = &j->e[idx];
+        if (idx < j->base)
+            return JOURNAL_ERR_STATE; /* evicted entries are all CONFIRMED */
+        mem_entry *e = ENTRY(j, idx);
         if (!e->lv)
             return JOURNAL_ERR_STATE;
         /* From here on the record on disk is the only copy of the payload
@@ -490,8 +553,8 @@ out:
 
 static void free_entries(journal *j)
 {
-    for (uint64_t i = 0; i < j->n; i++)
-        live_free(j, &j->e[i]);
+    for (uint64_t i = j->base; i < j->n; i++)
+        live_free(j, ENTRY(j, i));
     free(j->e);
     free(j->slots);
     j->e = NULL;
@@ -499,19 +562,28 @@ static void free_entries(journal *j)
     j->n = j->cap = j->nslots = 0;
 }
 
-static int open_mode(journal **out, const char *path, int do_fsync, size_t *dropped, int readonly);
+static int open_mode(journal **out, const char *path, const journal_opts *o, size_t *dropped,
+                     int readonly);
 
 int journal_open(journal **out, const char *path, int do_fsync, size_t *dropped)
 {
-    return open_mode(out, path, do_fsync, dropped, 0);
+    journal_opts o = {.do_fsync = do_fsync};
+    return open_mode(out, path, &o, dropped, 0);
+}
+
+int journal_open_opts(journal **out, const char *path, const journal_opts *o, size_t *dropped)
+{
+    return open_mode(out, path, o, dropped, 0);
 }
 
 int journal_open_readonly(journal **out, const char *path)
 {
-    return open_mode(out, path, 0, NULL, 1);
+    journal_opts o = {0};
+    return open_mode(out, path, &o, NULL, 1);
 }
 
-static int open_mode(journal **out, const char *path, int do_fsync, size_t *dropped, int readonly)
+static int open_mode(journal **out, const char *path, const journal_opts *o, size_t *dropped,
+                     int readonly)
 {
     int rc = JOURNAL_ERR_NOMEM;
     journal *j;
@@ -527,7 +599,10 @@ static int open_mode(journal **out, const char *path, int do_fsync, size_t *drop
     pthread_mutex_init(&j->io, NULL);
     pthread_mutex_init(&j->mu, NULL);
     pthread_cond_init(&j->grew, NULL);
-    j->do_fsync = do_fsync;
+    j->do_fsync = o->do_fsync;
+    j->window = o->window;
+    j->keyfn = o->key;
+    j->horizon = INT64_MIN;
     j->readonly = readonly;
     j->path = strdup(path);
     if (!j->path)
@@ -545,7 +620,7 @@ static int open_mode(journal **out, const char *path, int do_fsync, size_t *drop
     if (j->size == 0 && !readonly) {
         uint8_t h[9] = {'H'};
         memcpy(h + 1, MAGIC, 8);
-        if ((rc = record(j, h, sizeof h)) < 0 || (rc = flush(j)) < 0)
+        if ((rc = record(j, h, sizeof h)) < 0 || (rc = flush(j, 1)) < 0)
             goto out;
     }
     *out = j;
@@ -561,7 +636,7 @@ void journal_close(journal *j)
     if (!j)
         return;
     if (j->fd >= 0) {
-        (void)flush(j);
+        (void)flush(j, 1);
         close(j->fd);
     }
     free_entries(j);
@@ -576,6 +651,12 @@ void journal_close(journal *j)
 
 int journal_append(journal *j, const uint8_t id[32], const uint8_t *data, size_t len,
                    uint64_t *index)
+{
+    return journal_append_mode(j, id, data, len, index, 1);
+}
+
+int journal_append_mode(journal *j, const uint8_t id[32], const uint8_t *data, size_t len,
+                        uint64_t *index, int sync)
 {
     uint8_t p[MAX_PAYLOAD];
     int rc;
@@ -602,7 +683,7 @@ int journal_append(journal *j, const uint8_t id[32], const uint8_t *data, size_t
     pthread_mutex_unlock(&j->mu);
     /* A failed flush leaves the journal failed (sticky): the caller must not
      * acknowledge, and the process restarts from the file. */
-    rc = flush(j);
+    rc = flush(j, sync);
     pthread_mutex_lock(&j->mu);
     if (rc == 0)
         pthread_cond_broadcast(&j->grew);
@@ -657,7 +738,7 @@ out:
 
 int journal_sync(journal *j)
 {
-    return flush(j);
+    return flush(j, 1);
 }
 
 uint64_t journal_count(journal *j)
@@ -716,7 +797,11 @@ static int get_confirmed(journal *j, uint64_t index, journal_entry *out)
 {
     uint8_t p[MAX_PAYLOAD];
     pthread_mutex_lock(&j->mu);
-    const mem_entry *e = &j->e[index];
+    if (index < j->base) { /* evicted meanwhile */
+        pthread_mutex_unlock(&j->mu);
+        return JOURNAL_ERR_ARG;
+    }
+    const mem_entry *e = ENTRY(j, index);
     uint64_t a_off = e->a_off, c_off = e->c_off;
     memcpy(out->id, e->id, 32);
     /* Confirmed by a record still staged (journal_mark_confirmed is
@@ -724,7 +809,7 @@ static int get_confirmed(journal *j, uint64_t index, journal_entry *out)
     int staged = c_off + HDR + C_LEN > j->size;
     pthread_mutex_unlock(&j->mu);
     int rc;
-    if (staged && (rc = flush_io_held(j)) < 0)
+    if (staged && (rc = flush_io_held(j, 1)) < 0)
         return rc;
     long n = read_record(j->fd, a_off, 'A', p, MAX_PAYLOAD);
     if (n < 0)
@@ -756,8 +841,9 @@ int journal_get(journal *j, uint64_t index, journal_entry *out)
 {
     int rc = JOURNAL_ERR_ARG;
     pthread_mutex_lock(&j->mu);
-    if (index < j->n && j->e[index].lv) {
-        const mem_entry *e = &j->e[index];
+    int inmem = index >= j->base && index < j->n;
+    if (inmem && ENTRY(j, index)->lv) {
+        const mem_entry *e = ENTRY(j, index);
         const live_entry *lv = e->lv;
         out->index = index;
         memcpy(out->id, e->id, 32);
@@ -771,7 +857,7 @@ int journal_get(journal *j, uint64_t index, journal_entry *out)
         memcpy(out->data, lv->data, lv->len);
         rc = 0;
     }
-    int confirmed = index < j->n && !j->e[index].lv;
+    int confirmed = inmem && !ENTRY(j, index)->lv;
     pthread_mutex_unlock(&j->mu);
     if (!confirmed)
         return rc;
@@ -789,6 +875,7 @@ void journal_mem_usage(journal *j, journal_mem *out)
     out->entries = j->n;
     out->live = j->nlive;
     out->bytes = j->cap * sizeof(mem_entry) + j->nslots * sizeof(*j->slots) + j->live_bytes;
+    out->evicted = j->base;
     out->buffers = j->wcap + j->iocap;
     pthread_mutex_unlock(&j->mu);
 }
@@ -835,6 +922,7 @@ static int64_t write_state(journal *j, int fd, uint64_t *noff)
         const mem_entry *e = &j->e[i];
         const live_entry *lv = e->lv;
         long al;
+        /* (compaction runs only while nothing was evicted: base == 0) */
         if (lv) {
             /* The payload is in memory: no need to read it back. */
             p[0] = 'A';
@@ -893,6 +981,12 @@ int journal_compact(journal *j)
         return JOURNAL_ERR_IO;
     pthread_mutex_lock(&j->io);
     pthread_mutex_lock(&j->mu);
+    if (j->base > 0) {
+        /* Evicted entries have no offsets in memory to copy their records
+         * from; compaction would only drop 'S' records anyway. */
+        rc = JOURNAL_ERR_STATE;
+        goto out;
+    }
     if ((rc = flush_locked(j)) < 0)
         goto out;
     rc = JOURNAL_ERR_NOMEM;
@@ -949,5 +1043,77 @@ out:
     free(noff);
     pthread_mutex_unlock(&j->mu);
     pthread_mutex_unlock(&j->io);
+    return rc;
+}
+
+int64_t journal_horizon(journal *j)
+{
+    pthread_mutex_lock(&j->mu);
+    int64_t h = j->horizon;
+    pthread_mutex_unlock(&j->mu);
+    return h;
+}
+
+int journal_scan_id(journal *j, const uint8_t id[32], uint64_t *index)
+{
+    enum { CHUNK = 1 << 20 };
+    int rc = 0;
+    uint64_t off = 0, end, nA = 0;
+    uint8_t *buf = malloc(CHUNK + MAX_PAYLOAD + HDR);
+    if (!buf)
+        return JOURNAL_ERR_NOMEM;
+    /* io keeps the fd and the file's records where they are meanwhile. */
+    pthread_mutex_lock(&j->io);
+    pthread_mutex_lock(&j->mu);
+    end = j->size;
+    pthread_mutex_unlock(&j->mu);
+    size_t have = 0, pos = 0; /* buf[pos..have) holds the file from offset off */
+    while (off < end) {
+        if (have - pos < HDR + MAX_PAYLOAD && off + (have - pos) < end) {
+            memmove(buf, buf + pos, have - pos);
+            have -= pos;
+            pos = 0;
+            uint64_t want = end - off - have;
+            if (want > CHUNK)
+                want = CHUNK;
+            ssize_t r = pread(j->fd, buf + have, (size_t)want, (off_t)(off + have));
+            if (r <= 0) {
+                rc = JOURNAL_ERR_IO;
+                break;
+            }
+            have += (size_t)r;
+        }
+        if (have - pos < HDR) {
+            rc = JOURNAL_ERR_FORMAT;
+            break;
+        }
+        uint32_t len = (uint32_t)get_le(buf + pos, 4);
+        if (len == 0 || len > MAX_PAYLOAD || have - pos < HDR + len) {
+            rc = JOURNAL_ERR_FORMAT;
+            break;
+        }
+        const uint8_t *p = buf + pos + HDR;
+        if (p[0] == 'A' && len >= 33) {
+            if (memcmp(p + 1, id, 32) == 0) {
+                /* Only now is the CRC worth checking: the hit must be real. */
+                if (crc32c(p, len) != (uint32_t)get_le(buf + pos + 4, 4)) {
+                    rc = JOURNAL_ERR_FORMAT;
+                    break;
+                }
+                if (index)
+                    *index = nA;
+                rc = 1;
+                break;
+            }
+            nA++;
+        }
+        pos += HDR + len;
+        off += HDR + len;
+    }
+    pthread_mutex_unlock(&j->io);
+    if (rc < 0)
+        log_error("journal_scan_failed path=%s offset=%llu rc=%d", j->path,
+                  (unsigned long long)off, rc);
+    free(buf);
     return rc;
 }

@@ -55,12 +55,30 @@ enum {
     JOURNAL_ERR_FORMAT = -5 /* not a journal file (bad header) */
 };
 
+/** Maps an entry's payload to an ordering key (the chain logger: the
+ *  anomaly's timestamp), used to tell which ids left the memory window. */
+typedef int64_t (*journal_key_fn)(const uint8_t *data, size_t len);
+
+typedef struct {
+    int do_fsync;      /* 1 to fsync on every journal_sync (0 only for benchmarks/tests) */
+    uint64_t window;   /* keep the ids of only the newest `window` entries in memory
+                          (and up to a quarter more); 0 = all. Older entries leave only
+                          once CONFIRMED; see journal_horizon for duplicate checks. */
+    journal_key_fn key; /* NULL: every key is 0 */
+} journal_opts;
+
 /** Open (creating if absent) the journal at `path`, replay it, and cut a torn tail.
  *  Args: do_fsync: 1 to fsync on every journal_sync (0 only for benchmarks/tests).
  *  Out: *out owned by the caller (journal_close); *dropped (may be NULL): bytes
  *       discarded from a torn tail.
  *  Returns: 0 or a negative JOURNAL_ERR_*. May block on disk I/O. */
 int journal_open(journal **out, const char *path, int do_fsync, size_t *dropped);
+/** journal_open with options (a bounded memory window, a key function).
+ *  With a window, entries older than it are "evicted": journal_get and
+ *  journal_find no longer know them (see journal_horizon), and
+ *  journal_compact returns JOURNAL_ERR_STATE once any was evicted.
+ *  Returns: 0 or a negative JOURNAL_ERR_*. */
+int journal_open_opts(journal **out, const char *path, const journal_opts *o, size_t *dropped);
 /** Open an existing journal for reading only (e.g. `verify` while the service
  *  runs): a torn tail is ignored, not cut, and every write returns JOURNAL_ERR_IO.
  *  Returns: 0 or a negative JOURNAL_ERR_*. */
@@ -77,6 +95,14 @@ void journal_close(journal *j);
  *  (nothing written), or a negative JOURNAL_ERR_*. */
 int journal_append(journal *j, const uint8_t id[32], const uint8_t *data, size_t len,
                    uint64_t *index);
+/** journal_append, with the durability chosen by `sync`: 1 = as journal_append
+ *  (written and fsync'd); 0 = written to the file (write(2): it survives the
+ *  death of this process, not a power loss or kernel crash) without fsync;
+ *  the next journal_sync, by any thread, makes it durable. The file stays
+ *  in append order, so that sync also covers every earlier record.
+ *  Returns: as journal_append. */
+int journal_append_mode(journal *j, const uint8_t id[32], const uint8_t *data, size_t len,
+                        uint64_t *index, int sync);
 
 /** Record that entries first..first+n-1 (ACCEPTED or SENT) were signed into
  *  the transaction tx_hash with `nonce`, carrying seqs first_seq.. in order.
@@ -91,7 +117,9 @@ int journal_mark_sent(journal *j, uint64_t first, uint32_t n, uint64_t first_seq
 int journal_mark_confirmed(journal *j, uint64_t index, uint64_t seq, const uint8_t tx_hash[32],
                            uint64_t block, uint32_t log_index);
 
-/** Write buffered records and fsync. Returns 0 or JOURNAL_ERR_IO. */
+/** Write buffered records and fsync (skipped when nothing was written since
+ *  the last one, so a periodic committer costs nothing while idle).
+ *  Returns 0 or JOURNAL_ERR_IO. */
 int journal_sync(journal *j);
 
 /** Number of entries. */
@@ -108,8 +136,18 @@ uint64_t journal_next_seq(journal *j);
  *  Returns: 0, JOURNAL_ERR_ARG (no such entry), or for a confirmed entry
  *  JOURNAL_ERR_IO / JOURNAL_ERR_FORMAT when its records cannot be read back. */
 int journal_get(journal *j, uint64_t index, journal_entry *out);
-/** Find the entry with `id`. Returns its index, or -1. */
+/** Find the entry with `id` among those in memory. Returns its index, or -1.
+ *  With a window, -1 is final only for a payload whose key is above
+ *  journal_horizon(); otherwise check journal_scan_id. */
 int64_t journal_find(journal *j, const uint8_t id[32]);
+/** The largest key among the entries evicted from the memory window
+ *  (INT64_MIN while none was): an entry with a larger key cannot be one of them. */
+int64_t journal_horizon(journal *j);
+/** Look for an 'A' record with `id` in the file itself (reads it from the
+ *  start: the slow path for ids older than the window). Blocks appends
+ *  meanwhile. Out: *index (may be NULL): the entry's index when found.
+ *  Returns: 1 found, 0 not, or a negative JOURNAL_ERR_*. */
+int journal_scan_id(journal *j, const uint8_t id[32], uint64_t *index);
 
 /** Block until journal_count() > `count` or timeout_ms elapses.
  *  Returns 1 when there are more entries, 0 on timeout. */
@@ -133,6 +171,7 @@ typedef struct {
     uint64_t bytes;   /* heap bytes for the entries: the fixed-size array, the id
                          index, and the live entries' state and payloads */
     uint64_t buffers; /* write buffers (bounded by what one sync stages) */
+    uint64_t evicted; /* entries no longer in memory (the window moved past them) */
 } journal_mem;
 /** Fill *out with the journal's current memory use. */
 void journal_mem_usage(journal *j, journal_mem *out);

@@ -8,6 +8,7 @@
 #define CHAINLOGGER_CL_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -138,6 +139,35 @@ int cl_sender_run(cl_sender *s);
 
 /** Publish chain/logged/{sensor} for a confirmed journal entry. Returns 0 or -1. */
 int cl_publish_logged(mqtt_client *m, const journal_entry *e);
+
+/* ---- cl_intake.c: MQTT messages -> journal (see the file comment) ---- */
+
+typedef struct {
+    journal *j;
+    mqtt_client *mqtt; /* for chain/logged of duplicates; may be NULL */
+    int sync_each;     /* 1: fsync per anomaly (JOURNAL_SYNC=each); 0: group commit */
+    int sync_ms;       /* group commit: fsync at most this often */
+    volatile int *stop;
+    /* counters (written by the MQTT thread, read by the status logger) */
+    volatile uint64_t n_messages, n_accepted, n_invalid, n_dups, n_scans, n_commits;
+    /* internal */
+    long fault_stall, fault_fail;
+    pthread_t committer;
+    int committer_started;
+} cl_intake;
+
+/** Read the fault-injection settings. Returns 0. */
+int cl_intake_init(cl_intake *in);
+/** The mqtt_message_cb of the chain logger (user = the cl_intake). Validates
+ *  the anomaly and journals it; returns 1 (never 0: it exits the process
+ *  when the journal fails, before paho acknowledges). Runs on paho's thread. */
+int cl_intake_message(void *user, const char *topic, const void *payload, size_t len);
+/** The journal key of a record: its anomaly's ts in ms (INT64_MIN when malformed). */
+int64_t cl_intake_key(const uint8_t *data, size_t len);
+/** Start the group-commit thread (nothing with sync_each). Returns 0 or -1. */
+int cl_intake_start(cl_intake *in);
+/** Stop the committer (after *stop is set) and sync the journal a last time. */
+void cl_intake_stop(cl_intake *in);
 
 /* ---- cl_verify.c ---- */
 

@@ -3,8 +3,8 @@
  * once. main() parses the configuration and dispatches the subcommand:
  *
  *   chainlogger [run]          consume anomalies/+ (QoS 1, persistent session),
- *                              journal each (fsync) before acknowledging it, and
- *                              let the sender thread log them on chain; with
+ *                              journal each before acknowledging it (cl_intake.c),
+ *                              and let the sender thread log them on chain; with
  *                              --partition K --partitions M (cluster mode) only
  *                              apart/K/anomalies/+, anomaly partition K of M
  *   chainlogger deploy         deploy the contract unless the recorded one exists;
@@ -38,6 +38,8 @@ static const char *mqtt_url, *mqtt_user, *mqtt_pass, *mqtt_ca, *mqtt_client_id, 
 static const char *contract_addr, *key_file, *private_key, *state_dir, *log_level, *contract_json;
 static long chain_id, batch_size, batch_delay_ms, rpc_timeout_ms, receipt_timeout_ms, pipeline;
 static long partition, partitions;
+static const char *journal_sync_mode;
+static long journal_sync_ms, dedup_window;
 static int verbose;
 
 static const config_option opts[] = {
@@ -82,6 +84,16 @@ static const config_option opts[] = {
     {"status-interval", "STATUS_INTERVAL", CONFIG_DBL, "5",
      "seconds between status reports (retained, status/chainlogger/<client id>); 0 = none",
      &status_interval},
+    {"journal-sync", "JOURNAL_SYNC", CONFIG_STR, "each",
+     "each: fsync every anomaly before acknowledging it; group: write it, fsync every "
+     "JOURNAL_SYNC_MS (kill -9 safe; a power loss can lose the last JOURNAL_SYNC_MS)",
+     &journal_sync_mode},
+    {"journal-sync-ms", "JOURNAL_SYNC_MS", CONFIG_INT, "5",
+     "group commit: fsync the journal at most this often (1..1000)", &journal_sync_ms},
+    {"dedup-window", "DEDUP_WINDOW", CONFIG_INT, "200000",
+     "anomaly ids kept in memory for duplicate detection (0 = all; older ones are "
+     "looked up in the journal file)",
+     &dedup_window},
     {"log-level", "LOG_LEVEL", CONFIG_STR, "info", "debug, info, warn or error", &log_level},
     {"verbose", "VERIFY_VERBOSE", CONFIG_BOOL, "0", "verify: list every mismatch", &verbose},
 };
@@ -90,7 +102,7 @@ static const config_option opts[] = {
 static volatile int stop;
 static journal *jnl;
 static mqtt_client *mq;
-static volatile uint64_t n_accepted, n_invalid, n_dups, n_journal_err;
+static cl_intake intake; /* the MQTT intake: its counters feed the status report */
 
 static void on_signal(int sig)
 {
@@ -105,65 +117,6 @@ void cl_journal_path(char *out, size_t cap, const char *dir, uint64_t cid, const
     snprintf(out, cap, "%s/journal-%llu-%s.log", dir, (unsigned long long)cid, ah);
 }
 
-/* MQTT message callback: validate, journal durably, then acknowledge (1). */
-static int on_message(void *user, const char *topic, const void *payload, size_t len)
-{
-    (void)user;
-    anomaly a, chk;
-    char err[160];
-    uint8_t id[32], rec[ALOG_RECORD_MAX];
-    uint64_t idx;
-
-    if (anomaly_from_json(payload, len, &a, err, sizeof err) < 0) {
-        n_invalid++;
-        log_rate(10, 5, LOG_WARN, "anomaly_invalid topic=%s reason=\"%s\"", topic, err);
-        return 1; /* malformed input will not get better: drop it */
-    }
-    const char *tsensor = strncmp(topic, "anomalies/", 10) == 0 ? topic + 10 : "";
-    if (strcmp(tsensor, a.sensor_id) != 0) {
-        n_invalid++;
-        log_rate(11, 5, LOG_WARN,
-                 "anomaly_invalid topic=%s reason=\"sensor_id differs from topic\"", topic);
-        return 1;
-    }
-    chk = a;
-    anomaly_make_id(&chk);
-    if (strcasecmp(chk.id, a.id) != 0 || hex_decode(id, 32, chk.id) != 32) {
-        n_invalid++;
-        log_rate(12, 5, LOG_WARN,
-                 "anomaly_invalid topic=%s id=%.16s reason=\"id is not the "
-                 "deterministic id of its content\"",
-                 topic, a.id);
-        return 1;
-    }
-    int rl = alog_encode_record(&a, rec, sizeof rec);
-    if (rl < 0) {
-        n_invalid++;
-        log_rate(13, 5, LOG_WARN,
-                 "anomaly_invalid topic=%s id=%.16s reason=\"out of range for "
-                 "the contract\"",
-                 topic, a.id);
-        return 1;
-    }
-    int rc = journal_append(jnl, id, rec, (size_t)rl, &idx);
-    if (rc < 0) {
-        n_journal_err++;
-        log_rate(14, 5, LOG_ERROR, "journal_append_failed rc=%d", rc);
-        stop = 1; /* a broken journal is fatal: exit and recover from the file */
-        return 0; /* not acknowledged: the broker redelivers it */
-    }
-    if (rc == 1) {
-        n_dups++;
-        journal_entry *e = malloc(sizeof(*e));
-        if (e && journal_get(jnl, idx, e) == 0 && e->state == JOURNAL_CONFIRMED)
-            (void)cl_publish_logged(mq, e); /* the publisher may have missed it */
-        free(e);
-        return 1;
-    }
-    n_accepted++;
-    return 1;
-}
-
 /* The counters as a status report (common/status.h) for the gateway's /metrics. */
 static int status_fill(void *user, json_t *m)
 {
@@ -175,15 +128,22 @@ static int status_fill(void *user, json_t *m)
                      {RPC_ERR_PARSE, "parse"},
                      {RPC_ERR_REMOTE, "remote"},
                      {RPC_ERR_NOMEM, "nomem"}};
-    int rc = status_add(m, "anomalies_accepted_total", 0, NULL, NULL, (double)n_accepted) |
-             status_add(m, "anomalies_invalid_total", 0, NULL, NULL, (double)n_invalid) |
-             status_add(m, "duplicates_total", 0, NULL, NULL, (double)n_dups) |
-             status_add(m, "journal_errors_total", 0, NULL, NULL, (double)n_journal_err) |
-             status_add(m, "logged_total", 0, NULL, NULL, (double)s->logged) |
-             status_add(m, "batches_total", 0, NULL, NULL, (double)s->batches) |
-             status_add(m, "retries_total", 0, NULL, NULL, (double)s->retries) |
-             status_add(m, "pending", 1, NULL, NULL,
-                        (double)(journal_count(jnl) - journal_first_pending(jnl)));
+    journal_mem jm;
+    journal_mem_usage(jnl, &jm);
+    /* journal_errors_total stays 0 while running: a journal error ends the
+     * process (cl_intake.c), which the status shows as a silent death. */
+    int rc =
+        status_add(m, "anomalies_accepted_total", 0, NULL, NULL, (double)intake.n_accepted) |
+        status_add(m, "anomalies_invalid_total", 0, NULL, NULL, (double)intake.n_invalid) |
+        status_add(m, "duplicates_total", 0, NULL, NULL, (double)intake.n_dups) |
+        status_add(m, "dedup_scans_total", 0, NULL, NULL, (double)intake.n_scans) |
+        status_add(m, "journal_errors_total", 0, NULL, NULL, 0.0) |
+        status_add(m, "journal_ids_in_memory", 1, NULL, NULL, (double)(jm.entries - jm.evicted)) |
+        status_add(m, "logged_total", 0, NULL, NULL, (double)s->logged) |
+        status_add(m, "batches_total", 0, NULL, NULL, (double)s->batches) |
+        status_add(m, "retries_total", 0, NULL, NULL, (double)s->retries) |
+        status_add(m, "pending", 1, NULL, NULL,
+                   (double)(journal_count(jnl) - journal_first_pending(jnl)));
     for (size_t k = 0; k < sizeof rpc_kinds / sizeof rpc_kinds[0]; k++)
         rc |= status_add(m, "rpc_errors_total", 0, "kind", rpc_kinds[k].name,
                          (double)rpc_error_count(rpc_kinds[k].code));
@@ -191,14 +151,14 @@ static int status_fill(void *user, json_t *m)
 }
 
 /* Cluster mode: NATS maps anomalies/{id} to apart/{k}/anomalies/{id}
- * (docs/SCALING.md). The prefix is stripped so on_message validates the
+ * (docs/SCALING.md). The prefix is stripped so the intake validates the
  * same topic in every mode; anything else fails its topic check there. */
 static int on_message_part(void *user, const char *topic, const void *payload, size_t len)
 {
     const char *p;
     if (strncmp(topic, "apart/", 6) == 0 && (p = strchr(topic + 6, '/')) != NULL)
         topic = p + 1;
-    return on_message(user, topic, payload, len);
+    return cl_intake_message(user, topic, payload, len);
 }
 
 static void *sender_main(void *arg)
@@ -312,11 +272,17 @@ static int cmd_run(cl_eth *e)
     char path[4096];
     size_t dropped = 0;
     pthread_t th;
-    int rc = 1;
+    int rc = 1, thread_started = 0;
     cl_sender s = {0};
+    journal_mem jm;
 
     if (batch_size < 1 || batch_size > ALOG_MAX_BATCH || batch_delay_ms < 0) {
         log_error("config_invalid option=BATCH_SIZE/BATCH_MAX_DELAY_MS");
+        return 2;
+    }
+    if ((strcmp(journal_sync_mode, "each") != 0 && strcmp(journal_sync_mode, "group") != 0) ||
+        journal_sync_ms < 1 || journal_sync_ms > 1000 || dedup_window < 0) {
+        log_error("config_invalid option=JOURNAL_SYNC/JOURNAL_SYNC_MS/DEDUP_WINDOW");
         return 2;
     }
     if (partitions > 1 && (partition < 0 || partition >= partitions)) {
@@ -327,15 +293,21 @@ static int cmd_run(cl_eth *e)
     if (resolve_contract(c) < 0)
         return 2;
     cl_journal_path(path, sizeof path, state_dir, (uint64_t)chain_id, c);
-    if (journal_open(&jnl, path, 1, &dropped) < 0) {
+    journal_opts jo = {.do_fsync = 1, .window = (uint64_t)dedup_window, .key = cl_intake_key};
+    if (journal_open_opts(&jnl, path, &jo, &dropped) < 0) {
         log_error("journal_open_failed path=%s", path);
         return 1;
     }
-    if (journal_file_size(jnl) > 16u * 1024 * 1024 && journal_compact(jnl) < 0)
+    journal_mem_usage(jnl, &jm);
+    /* Compaction needs every entry in memory (it only drops 'S' records). */
+    if (jm.evicted == 0 && journal_file_size(jnl) > 16u * 1024 * 1024 && journal_compact(jnl) < 0)
         log_warn("journal_compact_failed path=%s", path);
-    log_info("journal_open path=%s entries=%llu pending=%llu dropped_bytes=%zu", path,
-             (unsigned long long)journal_count(jnl),
-             (unsigned long long)(journal_count(jnl) - journal_first_pending(jnl)), dropped);
+    journal_mem_usage(jnl, &jm);
+    log_info("journal_open path=%s entries=%llu pending=%llu dropped_bytes=%zu in_memory=%llu "
+             "mem_bytes=%llu",
+             path, (unsigned long long)journal_count(jnl),
+             (unsigned long long)(journal_count(jnl) - journal_first_pending(jnl)), dropped,
+             (unsigned long long)(jm.entries - jm.evicted), (unsigned long long)jm.bytes);
 
     char part_topic[64], part_cid[64];
     const char *topics[] = {"anomalies/+"};
@@ -360,9 +332,22 @@ static int cmd_run(cl_eth *e)
                        .topics = topics,
                        .ntopics = 1,
                        .sub_qos = 1,
-                       .on_message = partitions > 1 ? on_message_part : on_message};
+                       .on_message = partitions > 1 ? on_message_part : cl_intake_message,
+                       .user = &intake};
+    intake.j = jnl;
+    intake.sync_each = strcmp(journal_sync_mode, "each") == 0;
+    intake.sync_ms = (int)journal_sync_ms;
+    intake.stop = &stop;
+    if (cl_intake_init(&intake) < 0 || cl_intake_start(&intake) < 0)
+        goto out;
+    log_info("intake journal_sync=%s journal_sync_ms=%ld dedup_window=%ld", journal_sync_mode,
+             journal_sync_ms, dedup_window);
+    /* The first message may arrive before mqtt_client_create returns, and
+     * its callback publishes with intake.mqtt: set it from the handle paho
+     * hands back only after; until then duplicates are not re-announced. */
     if (mqtt_client_create(&mq, &mo) < 0)
         goto out;
+    intake.mqtt = mq;
 
     s.j = jnl;
     s.eth = e;
@@ -377,6 +362,7 @@ static int cmd_run(cl_eth *e)
     s.stop = &stop;
     if (pthread_create(&th, NULL, sender_main, &s) != 0)
         goto out;
+    thread_started = 1;
     status_pub *sp = NULL;
     if (status_interval > 0 && status_pub_create(&sp, mq, "chainlogger", mqtt_client_id,
                                                  status_interval, status_fill, &s) != 0)
@@ -389,12 +375,16 @@ static int cmd_run(cl_eth *e)
             status_pub_tick(sp);
         if (cl_now() - last >= 10) {
             last = cl_now();
+            journal_mem_usage(jnl, &jm);
             log_info("status accepted=%llu invalid=%llu duplicates=%llu logged=%llu batches=%llu "
-                     "resends=%llu pending=%llu",
-                     (unsigned long long)n_accepted, (unsigned long long)n_invalid,
-                     (unsigned long long)n_dups, (unsigned long long)s.logged,
+                     "resends=%llu pending=%llu journal_mem_bytes=%llu journal_in_memory=%llu "
+                     "dedup_scans=%llu",
+                     (unsigned long long)intake.n_accepted, (unsigned long long)intake.n_invalid,
+                     (unsigned long long)intake.n_dups, (unsigned long long)s.logged,
                      (unsigned long long)s.batches, (unsigned long long)s.retries,
-                     (unsigned long long)(journal_count(jnl) - journal_first_pending(jnl)));
+                     (unsigned long long)(journal_count(jnl) - journal_first_pending(jnl)),
+                     (unsigned long long)jm.bytes, (unsigned long long)(jm.entries - jm.evicted),
+                     (unsigned long long)intake.n_scans);
         }
     }
     int fatal = stop == 2;
@@ -405,12 +395,20 @@ static int cmd_run(cl_eth *e)
     /* Stop consuming first, so nothing is acknowledged after the sender is gone. */
     mqtt_client_destroy(mq);
     mq = NULL;
+    intake.mqtt = NULL;
     pthread_join(th, NULL);
+    thread_started = 0;
     s.mqtt = NULL;
     rc = fatal ? 1 : 0;
-    log_info("stopped logged=%llu", (unsigned long long)s.logged);
+    log_info("stopped logged=%llu accepted=%llu duplicates=%llu dedup_scans=%llu",
+             (unsigned long long)s.logged, (unsigned long long)intake.n_accepted,
+             (unsigned long long)intake.n_dups, (unsigned long long)intake.n_scans);
 out:
+    stop = stop ? stop : 1;
     mqtt_client_destroy(mq);
+    if (thread_started)
+        pthread_join(th, NULL);
+    cl_intake_stop(&intake);
     journal_close(jnl);
     return rc;
 }

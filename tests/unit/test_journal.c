@@ -338,10 +338,10 @@ static void test_confirmed_memory(void **state)
     journal_mem_usage(j, &m);
     assert_int_equal(m.entries, N);
     assert_int_equal(m.live, 0);
-    /* The array (56 B, doubling) and the id index (8 B per slot, at most
-     * half full, doubling): at most 2 x 56 + 4 x 8 = 144 bytes per entry,
+    /* The array (64 B, doubling) and the id index (8 B per slot, at most
+     * half full, doubling): at most 2 x 64 + 4 x 8 = 160 bytes per entry,
      * against the 600-byte payload each held before. */
-    assert_true(m.bytes <= (uint64_t)N * 144);
+    assert_true(m.bytes <= (uint64_t)N * 160);
     assert_int_equal(journal_first_pending(j), N);
     assert_int_equal(journal_next_seq(j), N);
 
@@ -355,7 +355,7 @@ static void test_confirmed_memory(void **state)
             r = ro;
             journal_mem_usage(ro, &m);
             assert_int_equal(m.live, 0);
-            assert_true(m.bytes <= (uint64_t)N * 144);
+            assert_true(m.bytes <= (uint64_t)N * 160);
         }
         for (int i = 0; i < N; i += 7) {
             assert_int_equal(journal_get(r, (uint64_t)i, e), 0);
@@ -385,11 +385,149 @@ static void test_confirmed_memory(void **state)
     journal_mem_usage(j, &m);
     assert_int_equal(m.entries, N);
     assert_int_equal(m.live, 0);
-    assert_true(m.bytes <= (uint64_t)N * 144);
+    assert_true(m.bytes <= (uint64_t)N * 160);
     assert_int_equal(journal_get(j, 2999, e), 0);
     assert_int_equal(e->data[0], (uint8_t)(2999 >> 8));
     journal_close(j);
     free(e);
+}
+
+static int64_t key_le(const uint8_t *data, size_t len)
+{
+    int64_t k = 0;
+    if (len >= sizeof k)
+        memcpy(&k, data, sizeof k);
+    return k;
+}
+
+static void append_keyed(journal *j, int i, int sync)
+{
+    uint8_t id[32], data[64];
+    int64_t k = i;
+    uint64_t idx;
+    mkid(id, i);
+    memset(data, i & 0xff, sizeof data);
+    memcpy(data, &k, sizeof k);
+    assert_int_equal(journal_append_mode(j, id, data, sizeof data, &idx, sync), 0);
+    assert_int_equal(idx, (uint64_t)i);
+}
+
+static void confirm_range(journal *j, int from, int to)
+{
+    uint8_t tx[32];
+    memset(tx, from & 0xff, sizeof tx);
+    assert_int_equal(
+        journal_mark_sent(j, (uint64_t)from, (uint32_t)(to - from), (uint64_t)from, 1, tx), 0);
+    for (int k = from; k < to; k++)
+        assert_int_equal(journal_mark_confirmed(j, (uint64_t)k, (uint64_t)k, tx, 7, 0), 0);
+}
+
+/* #6: with a window, memory stops growing with the number of confirmed
+ * entries; evicted ids are still found in the file, pending entries are
+ * never evicted, and the horizon tells which ids need the file. */
+static void test_window(void **state)
+{
+    (void)state;
+    enum { W = 1000, N = 20000 };
+    journal *j;
+    journal_mem m;
+    uint64_t bytes_half = 0, idx;
+    uint8_t id[32];
+    journal_entry *e = malloc(sizeof(*e));
+    assert_non_null(e);
+    unlink(path);
+    journal_opts o = {.do_fsync = 0, .window = W, .key = key_le};
+    assert_int_equal(journal_open_opts(&j, path, &o, NULL), 0);
+    assert_int_equal(journal_horizon(j), INT64_MIN);
+    for (int i = 0; i < N; i += 10) {
+        for (int k = i; k < i + 10; k++)
+            append_keyed(j, k, 0);
+        confirm_range(j, i, i + 10);
+        if (i + 10 == N / 2) {
+            journal_mem_usage(j, &m);
+            bytes_half = m.bytes;
+        }
+    }
+    journal_mem_usage(j, &m);
+    assert_int_equal(m.entries, N);
+    assert_true(m.entries - m.evicted >= W);
+    assert_true(m.entries - m.evicted <= W + W / 4 + 10);
+    /* Flat: the second half of the run added nothing. */
+    assert_true(m.bytes <= bytes_half);
+    assert_true(m.bytes <= (uint64_t)(W + W / 4) * 160 + 64 * 1024);
+    int64_t h = journal_horizon(j);
+    assert_true(h >= (int64_t)(m.evicted - 1) && h < N - W);
+    /* Old ids: gone from memory, found in the file at their index. */
+    mkid(id, 0);
+    assert_int_equal(journal_find(j, id), -1);
+    assert_int_equal(journal_get(j, 0, e), JOURNAL_ERR_ARG);
+    assert_int_equal(journal_scan_id(j, id, &idx), 1);
+    assert_int_equal(idx, 0);
+    mkid(id, 7777);
+    assert_int_equal(journal_scan_id(j, id, &idx), 1);
+    assert_int_equal(idx, 7777);
+    mkid(id, N + 5);
+    assert_int_equal(journal_scan_id(j, id, &idx), 0);
+    /* Recent ids: in memory, with their payload read back. */
+    mkid(id, N - 1);
+    assert_int_equal(journal_find(j, id), N - 1);
+    assert_int_equal(journal_get(j, N - 1, e), 0);
+    assert_int_equal(e->state, JOURNAL_CONFIRMED);
+    assert_int_equal(journal_compact(j), JOURNAL_ERR_STATE);
+    /* Pending entries stay, whatever the window. */
+    uint64_t evicted = m.evicted;
+    for (int k = N; k < N + 3 * W; k++)
+        append_keyed(j, k, 0);
+    journal_mem_usage(j, &m);
+    assert_true(m.evicted <= (uint64_t)N);
+    assert_true(m.evicted >= evicted);
+    mkid(id, N);
+    assert_int_equal(journal_find(j, id), N);
+    assert_int_equal(journal_get(j, N, e), 0);
+    assert_int_equal(e->state, JOURNAL_ACCEPTED);
+    journal_close(j);
+
+    /* Replayed with the window: the same bound, the same answers. */
+    assert_int_equal(journal_open_opts(&j, path, &o, NULL), 0);
+    journal_mem_usage(j, &m);
+    assert_int_equal(m.entries, N + 3 * W);
+    assert_true(m.evicted >= (uint64_t)N - W - W / 4 && m.evicted <= (uint64_t)N);
+    assert_true(journal_horizon(j) < N);
+    assert_int_equal(journal_first_pending(j), N);
+    mkid(id, N + 3 * W - 1);
+    assert_int_equal(journal_find(j, id), N + 3 * W - 1);
+    mkid(id, 3);
+    assert_int_equal(journal_find(j, id), -1);
+    assert_int_equal(journal_scan_id(j, id, &idx), 1);
+    assert_int_equal(idx, 3);
+    journal_close(j);
+    /* Without a window every id is in memory again. */
+    assert_int_equal(journal_open(&j, path, 0, NULL), 0);
+    assert_int_equal(journal_find(j, id), 3);
+    journal_close(j);
+    free(e);
+}
+
+/* Group commit: journal_append_mode(.., 0) writes the record to the file
+ * before it returns (another reader sees it: it survives the process), and
+ * journal_sync makes it durable. */
+static void test_append_nosync(void **state)
+{
+    (void)state;
+    journal *j, *ro;
+    uint8_t id[32];
+    unlink(path);
+    assert_int_equal(journal_open(&j, path, 1, NULL), 0);
+    for (int i = 0; i < 50; i++)
+        append_keyed(j, i, 0);
+    assert_int_equal(journal_open_readonly(&ro, path), 0);
+    assert_int_equal(journal_count(ro), 50);
+    mkid(id, 49);
+    assert_int_equal(journal_find(ro, id), 49);
+    journal_close(ro);
+    assert_int_equal(journal_sync(j), 0);
+    assert_int_equal(journal_sync(j), 0); /* nothing new: no fsync, still 0 */
+    journal_close(j);
 }
 
 int main(void)
@@ -400,6 +538,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_not_a_journal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_confirmed_memory, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_window, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_append_nosync, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
