@@ -460,6 +460,7 @@ static int apply(journal *j, const uint8_t *p, size_t len, uint64_t off)
         if (seq + 1 > j->next_seq)
             j->next_seq = seq + 1;
         update_first_pending(j);
+        (void)evict(j); /* the window may have been held back by this entry */
         return 0;
     }
     default:
