@@ -14,7 +14,9 @@
 #   bench: chain.gas.batchB        gas/anomaly   (chain logger)
 #   bench: chain.reference.batchB  anomalies/s   (presigned reference)
 #   bench: chain.ratio.batch50     chain logger / reference
-# and, when Anvil is installed, the batch-50 figures on Anvil as chain.anvil.*.
+# then batch 50 again with group commit (JOURNAL_SYNC=group) as chain.group.*,
+# and, when Anvil is installed, the batch-50 figures on Anvil as chain.anvil.*
+# and chain.anvil.group.*. The default is JOURNAL_SYNC=each.
 . "$(dirname "$0")/../tests/lib.sh"
 . "$ROOT/tests/chain/lib.sh"
 build_chain_tools
@@ -85,11 +87,17 @@ measure() { # BATCH N
 }
 # Warm-up (first storage writes, JIT) so the figures are steady-state.
 "$T/chain_bench" ref "$RPC_URL" "$CONTRACT" "$REF_KEY" 10 50 >/dev/null || fail "warm-up"
+ratio() { awk -v a="$rate" -v b="$ref_rate" 'BEGIN { print a / b }'; }
 PREFIX=
 measure 1 "${N1:-200}"
 measure 10 "${N10:-1000}"
 measure 50 "${N50:-3000}"
-printf 'bench: chain.ratio.batch50 %.3f ratio\n' "$(awk -v a="$rate" -v b="$ref_rate" 'BEGIN { print a / b }')"
+printf 'bench: chain.ratio.batch50 %.3f ratio\n' "$(ratio)"
+# Group commit (JOURNAL_SYNC=group): chain.group.*
+export JOURNAL_SYNC=group; PREFIX=group.
+measure 50 "${N50:-3000}"
+printf 'bench: chain.group.ratio.batch50 %.3f ratio\n' "$(ratio)"
+unset JOURNAL_SYNC
 
 # The same at batch 50 on Anvil (when installed): chain.anvil.*.
 if [ -x "$ANVIL_BIN" ]; then
@@ -103,5 +111,9 @@ if [ -x "$ANVIL_BIN" ]; then
     "$T/chain_bench" ref "$RPC_URL" "$CONTRACT" "$REF_KEY" 10 50 >/dev/null || fail "warm-up"
     PREFIX=anvil.
     measure 50 "${NA50:-10000}"
-    printf 'bench: chain.anvil.ratio.batch50 %.3f ratio\n' "$(awk -v a="$rate" -v b="$ref_rate" 'BEGIN { print a / b }')"
+    printf 'bench: chain.anvil.ratio.batch50 %.3f ratio\n' "$(ratio)"
+    export JOURNAL_SYNC=group; PREFIX=anvil.group.
+    measure 50 "${NA50:-10000}"
+    printf 'bench: chain.anvil.group.ratio.batch50 %.3f ratio\n' "$(ratio)"
+    unset JOURNAL_SYNC
 fi

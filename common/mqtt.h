@@ -20,9 +20,14 @@ typedef struct mqtt_client mqtt_client; /* opaque */
 
 /** Message callback. topic is NUL-terminated; payload is not (len bytes).
  *  Both are valid only during the call.
- *  Returns: 1 when the message is handled (it is then acknowledged to the
- *           broker for QoS 1/2), 0 to have it delivered again later (use this
- *           when it could not be stored durably yet). */
+ *  Returns: 1 when the message is handled, 0 to have paho deliver it again
+ *           later. Either way paho (1.3.11, the installed library) sends the
+ *           QoS 1 PUBACK right after the callback returns: a message whose
+ *           callback returned 0 is held by paho alone, in memory (and in
+ *           persist_dir when set, without fsync). A service that must not
+ *           lose it when it cannot store it should exit instead of returning
+ *           0 (see services/chainlogger/cl_intake.c). Returning 1 after a
+ *           durable write is what makes the PUBACK mean "stored". */
 typedef int (*mqtt_message_cb)(void *user, const char *topic, const void *payload, size_t len);
 
 /** Connection-state callback: connected = 1 on (re)connect, 0 on loss. */
