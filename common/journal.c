@@ -73,11 +73,11 @@ struct journal {
     int readonly;
     int dirty; /* records written since the last fdatasync */
     journal_key_fn keyfn;
-    uint64_t window;  /* entries kept in memory (0 = all) */
-    uint64_t base;    /* entries 0..base-1 were evicted: e[0] is entry `base` */
-    int64_t horizon;  /* largest key among evicted entries */
-    mem_entry *e;     /* entries base..n-1 */
-    uint64_t n, cap;  /* n: entries ever; cap: e's capacity */
+    uint64_t window; /* entries kept in memory (0 = all) */
+    uint64_t base;   /* entries 0..base-1 were evicted: e[0] is entry `base` */
+    int64_t horizon; /* largest key among evicted entries */
+    mem_entry *e;    /* entries base..n-1 */
+    uint64_t n, cap; /* n: entries ever; cap: e's capacity */
     uint64_t *slots; /* (index - base) + 1, 0 = empty */
     uint64_t nslots;
     uint64_t first_pending;
@@ -653,11 +653,11 @@ void journal_close(journal *j)
 int journal_append(journal *j, const uint8_t id[32], const uint8_t *data, size_t len,
                    uint64_t *index)
 {
-    return journal_append_mode(j, id, data, len, index, 1);
+    return journal_append_mode(j, id, data, len, index, JOURNAL_APPEND_SYNC);
 }
 
 int journal_append_mode(journal *j, const uint8_t id[32], const uint8_t *data, size_t len,
-                        uint64_t *index, int sync)
+                        uint64_t *index, int flags)
 {
     uint8_t p[MAX_PAYLOAD];
     int rc;
@@ -672,6 +672,13 @@ int journal_append_mode(journal *j, const uint8_t id[32], const uint8_t *data, s
         rc = 1;
         goto out;
     }
+    /* Checked here, under mu, not by the caller beforehand: the sender's
+     * confirmations move the window concurrently. */
+    if (!(flags & JOURNAL_APPEND_CHECKED) && j->base > 0 &&
+        (j->keyfn ? j->keyfn(data, len) : 0) <= j->horizon) {
+        rc = 2;
+        goto out;
+    }
     p[0] = 'A';
     memcpy(p + 1, id, 32);
     put_le(p + 33, len, 2);
@@ -684,7 +691,7 @@ int journal_append_mode(journal *j, const uint8_t id[32], const uint8_t *data, s
     pthread_mutex_unlock(&j->mu);
     /* A failed flush leaves the journal failed (sticky): the caller must not
      * acknowledge, and the process restarts from the file. */
-    rc = flush(j, sync);
+    rc = flush(j, flags & JOURNAL_APPEND_SYNC);
     pthread_mutex_lock(&j->mu);
     if (rc == 0)
         pthread_cond_broadcast(&j->grew);
@@ -1113,8 +1120,8 @@ int journal_scan_id(journal *j, const uint8_t id[32], uint64_t *index)
     }
     pthread_mutex_unlock(&j->io);
     if (rc < 0)
-        log_error("journal_scan_failed path=%s offset=%llu rc=%d", j->path,
-                  (unsigned long long)off, rc);
+        log_error("journal_scan_failed path=%s offset=%llu rc=%d", j->path, (unsigned long long)off,
+                  rc);
     free(buf);
     return rc;
 }

@@ -60,10 +60,10 @@ enum {
 typedef int64_t (*journal_key_fn)(const uint8_t *data, size_t len);
 
 typedef struct {
-    int do_fsync;      /* 1 to fsync on every journal_sync (0 only for benchmarks/tests) */
-    uint64_t window;   /* keep the ids of only the newest `window` entries in memory
-                          (and up to a quarter more); 0 = all. Older entries leave only
-                          once CONFIRMED; see journal_horizon for duplicate checks. */
+    int do_fsync;       /* 1 to fsync on every journal_sync (0 only for benchmarks/tests) */
+    uint64_t window;    /* keep the ids of only the newest `window` entries in memory
+                           (and up to a quarter more); 0 = all. Older entries leave only
+                           once CONFIRMED; see journal_horizon for duplicate checks. */
     journal_key_fn key; /* NULL: every key is 0 */
 } journal_opts;
 
@@ -95,14 +95,26 @@ void journal_close(journal *j);
  *  (nothing written), or a negative JOURNAL_ERR_*. */
 int journal_append(journal *j, const uint8_t id[32], const uint8_t *data, size_t len,
                    uint64_t *index);
-/** journal_append, with the durability chosen by `sync`: 1 = as journal_append
- *  (written and fsync'd); 0 = written to the file (write(2): it survives the
- *  death of this process, not a power loss or kernel crash) without fsync;
- *  the next journal_sync, by any thread, makes it durable. The file stays
- *  in append order, so that sync also covers every earlier record.
- *  Returns: as journal_append. */
+enum {
+    JOURNAL_APPEND_SYNC = 1,    /* fsync before returning (as journal_append) */
+    JOURNAL_APPEND_CHECKED = 2, /* the caller searched the file (journal_scan_id):
+                                   the id is in no evicted entry */
+};
+/** journal_append with flags. Without JOURNAL_APPEND_SYNC the record is
+ *  written to the file (write(2): it survives the death of this process, not
+ *  a power loss or kernel crash) but not fsync'd; the next journal_sync, by
+ *  any thread, makes it durable (the file stays in append order, so that
+ *  sync covers every earlier record too).
+ *  With a window (journal_open_opts), an id not in memory whose key is not
+ *  above journal_horizon() may be an evicted entry: unless
+ *  JOURNAL_APPEND_CHECKED, nothing is written and 2 is returned; the caller
+ *  then searches the file with journal_scan_id and, when absent, appends
+ *  again with JOURNAL_APPEND_CHECKED (only safe when no other thread
+ *  appends meanwhile, as in the chain logger: one MQTT callback thread).
+ *  Returns: 0 appended, 1 duplicate (in memory), 2 look in the file first,
+ *  or a negative JOURNAL_ERR_*. */
 int journal_append_mode(journal *j, const uint8_t id[32], const uint8_t *data, size_t len,
-                        uint64_t *index, int sync);
+                        uint64_t *index, int flags);
 
 /** Record that entries first..first+n-1 (ACCEPTED or SENT) were signed into
  *  the transaction tx_hash with `nonce`, carrying seqs first_seq.. in order.
@@ -138,7 +150,7 @@ uint64_t journal_next_seq(journal *j);
 int journal_get(journal *j, uint64_t index, journal_entry *out);
 /** Find the entry with `id` among those in memory. Returns its index, or -1.
  *  With a window, -1 is final only for a payload whose key is above
- *  journal_horizon(); otherwise check journal_scan_id. */
+ *  journal_horizon() (journal_append_mode checks this itself). */
 int64_t journal_find(journal *j, const uint8_t id[32]);
 /** The largest key among the entries evicted from the memory window
  *  (INT64_MIN while none was): an entry with a larger key cannot be one of them. */

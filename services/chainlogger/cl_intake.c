@@ -158,16 +158,22 @@ int cl_intake_message(void *user, const char *topic, const void *payload, size_t
                  topic, a.id);
         return 1;
     }
-    if (cl_intake_key(rec, (size_t)rl) <= journal_horizon(in->j) && journal_find(in->j, id) < 0 &&
-        old_duplicate(in, id, &a) == 1) {
-        /* Logged long ago: its confirmation is no longer in memory to
-         * publish again (the chain has it: `verify`, eth_getLogs by id). */
-        in->n_dups++;
-        return 1;
-    }
+    int flags = in->sync_each ? JOURNAL_APPEND_SYNC : 0;
     int rc = in->fault_fail && (long)in->n_messages >= in->fault_fail
                  ? JOURNAL_ERR_IO
-                 : journal_append_mode(in->j, id, rec, (size_t)rl, &idx, in->sync_each);
+                 : journal_append_mode(in->j, id, rec, (size_t)rl, &idx, flags);
+    if (rc == 2) {
+        /* Not in memory, and no newer than what left it: it may be in the
+         * journal already. Only this thread appends, so "not in the file"
+         * stays true until the append below. */
+        if (old_duplicate(in, id, &a) == 1) {
+            /* Logged long ago: its confirmation is no longer in memory to
+             * publish again (the chain has it: `verify`, eth_getLogs by id). */
+            in->n_dups++;
+            return 1;
+        }
+        rc = journal_append_mode(in->j, id, rec, (size_t)rl, &idx, flags | JOURNAL_APPEND_CHECKED);
+    }
     if (rc < 0)
         give_up(rc);
     if (rc == 1) {

@@ -408,7 +408,8 @@ static void append_keyed(journal *j, int i, int sync)
     mkid(id, i);
     memset(data, i & 0xff, sizeof data);
     memcpy(data, &k, sizeof k);
-    assert_int_equal(journal_append_mode(j, id, data, sizeof data, &idx, sync), 0);
+    assert_int_equal(
+        journal_append_mode(j, id, data, sizeof data, &idx, sync ? JOURNAL_APPEND_SYNC : 0), 0);
     assert_int_equal(idx, (uint64_t)i);
 }
 
@@ -500,6 +501,24 @@ static void test_window(void **state)
     assert_int_equal(journal_find(j, id), -1);
     assert_int_equal(journal_scan_id(j, id, &idx), 1);
     assert_int_equal(idx, 3);
+    {
+        /* An old key not in memory: the append asks for a file lookup (2)
+         * and writes nothing, for a duplicate and a new id alike (new keys,
+         * above the horizon, are appended at once: append_keyed). Once
+         * the caller has checked the file, JOURNAL_APPEND_CHECKED appends. */
+        uint8_t d[64] = {0}, nid[32];
+        int64_t k = 5;
+        memcpy(d, &k, sizeof k);
+        assert_int_equal(journal_append_mode(j, id, d, sizeof d, &idx, 0), 2);
+        mkid(nid, N + 77777);
+        assert_int_equal(journal_append_mode(j, nid, d, sizeof d, &idx, 0), 2);
+        assert_int_equal(journal_count(j), N + 3 * W);
+        assert_int_equal(journal_scan_id(j, nid, NULL), 0);
+        assert_int_equal(journal_append_mode(j, nid, d, sizeof d, &idx, JOURNAL_APPEND_CHECKED), 0);
+        assert_int_equal(idx, N + 3 * W);
+        assert_int_equal(journal_scan_id(j, nid, &idx), 1);
+        assert_int_equal(idx, N + 3 * W);
+    }
     journal_close(j);
     /* Without a window every id is in memory again. */
     assert_int_equal(journal_open(&j, path, 0, NULL), 0);
