@@ -75,3 +75,28 @@ start_anvil() {
     CHAIN_ID=1337
     export RPC_URL CHAIN_ID
 }
+
+# start_tampered_logger N: deploy a variant of the contract that stores a
+# wrong batch root (root xor 1), start a second chain logger on it (state
+# in $T/state2) and wait until N anomalies of sensor room-5 are logged.
+# Sets TAMPERED (its address); the exports (STATE_DIR, CONTRACT_JSON,
+# CHAINLOGGER_CLIENT_ID) stay, so `chainlogger verify/prove` use it after.
+start_tampered_logger() {
+    sed 's/roots\[batch\] = root;/roots[batch] = root ^ bytes32(uint256(1));/' \
+        "$ROOT/contracts/AnomalyLogger.sol" >"$T/AnomalyLogger.sol"
+    ! cmp -s "$T/AnomalyLogger.sol" "$ROOT/contracts/AnomalyLogger.sol" ||
+        fail "tampering sed did not apply"
+    node "$ROOT/scripts/compile-contract.js" "$T/AnomalyLogger.sol" "$T/AnomalyLogger.json" \
+        >/dev/null || fail "compile the tampered contract"
+    export STATE_DIR=$T/state2 CONTRACT_JSON=$T/AnomalyLogger.json
+    export CHAINLOGGER_CLIENT_ID=chainlogger-tampered
+    TAMPERED=$("$BIN/chainlogger" deploy 2>>"$T/deploy.log") || fail "deploy tampered"
+    bg chainlogger2 "$BIN/chainlogger"
+    wait_for 15 grep -q mqtt_connected "$T/chainlogger2.log" || fail "chain logger 2 not connected"
+    publish_anomalies room-5 "$1" 0
+    tampered_done() {
+        "$BIN/chainlogger" verify >"$T/verify2.out" 2>>"$T/verify.log"
+        grep -q "matched=$1 missing=0" "$T/verify2.out"
+    }
+    wait_for 60 tampered_done "$1" || { cat "$T/verify2.out"; fail "tampered: anomalies not logged"; }
+}
