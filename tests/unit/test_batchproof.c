@@ -23,6 +23,7 @@
 
 #include "abi.h"
 #include "alog.h"
+#include "alog_test_util.h"
 #include "batchproof.h"
 #include "hex.h"
 #include "keccak.h"
@@ -50,32 +51,6 @@ static anomaly sample(int i)
     a.model_version = -1;
     anomaly_make_id(&a);
     return a;
-}
-
-/* The AnomalyLogged log the contract emits for (a, seq, logger, tx). */
-static json_t *anomaly_log(const anomaly *a, uint64_t seq, const uint8_t logger[20], const char *tx)
-{
-    uint8_t rec[ALOG_RECORD_MAX], t[32], *data;
-    char hex[2 * 2048 + 3], h[67];
-    size_t dlen;
-    int n = alog_encode_record(a, rec, sizeof rec);
-    assert_true(n > 0);
-    abi_arg args[2] = {{.type = ABI_UINT, .u = seq},
-                       {.type = ABI_BYTES, .p = rec, .len = (size_t)n}};
-    assert_int_equal(abi_encode(NULL, args, 2, &data, &dlen), 0);
-    hex_encode(hex, data, dlen, 1);
-    free(data);
-    json_t *topics = json_array();
-    json_array_append_new(topics, json_string(alog_event_topic()));
-    json_array_append_new(topics, json_sprintf("0x%s", a->id));
-    keccak256(a->sensor_id, strlen(a->sensor_id), t);
-    hex_encode(h, t, 32, 1);
-    json_array_append_new(topics, json_string(h));
-    abi_put_address(t, logger);
-    hex_encode(h, t, 32, 1);
-    json_array_append_new(topics, json_string(h));
-    return json_pack("{s:o, s:s, s:s, s:s, s:s}", "topics", topics, "data", hex, "transactionHash",
-                     tx, "blockNumber", "0x2a", "logIndex", "0x3");
 }
 
 /* The BatchLogged log for (batch, logger, first_seq, count, root) in tx. */
@@ -152,14 +127,14 @@ static json_t *batch_logs(int n, uint8_t (*ids)[32])
         int i = (k * 7 + 3) % n; /* a permutation when gcd(7, n) = 1 */
         anomaly a = sample(i);
         assert_int_equal(hex_decode(ids[i], 32, a.id), 32);
-        json_array_append_new(logs, anomaly_log(&a, 100 + (uint64_t)i, LOGGER1, TX_A));
+        json_array_append_new(logs, alog_fixture_log(&a, 100 + (uint64_t)i, LOGGER1, TX_A));
     }
     anomaly x = sample(1000);
-    json_array_append_new(logs, anomaly_log(&x, 101, LOGGER2, TX_A)); /* other logger */
-    json_array_append_new(logs, anomaly_log(&x, 102, LOGGER1, TX_B)); /* other transaction */
-    json_array_append_new(logs, anomaly_log(&x, 99, LOGGER1, TX_A));  /* before the batch */
-    json_array_append_new(logs, anomaly_log(&x, 100 + (uint64_t)n, LOGGER1, TX_A)); /* after */
-    json_array_append_new(logs, json_pack("{s:s}", "data", "0x"));                  /* malformed */
+    json_array_append_new(logs, alog_fixture_log(&x, 101, LOGGER2, TX_A)); /* other logger */
+    json_array_append_new(logs, alog_fixture_log(&x, 102, LOGGER1, TX_B)); /* other transaction */
+    json_array_append_new(logs, alog_fixture_log(&x, 99, LOGGER1, TX_A));  /* before the batch */
+    json_array_append_new(logs, alog_fixture_log(&x, 100 + (uint64_t)n, LOGGER1, TX_A)); /* after */
+    json_array_append_new(logs, json_pack("{s:s}", "data", "0x")); /* malformed */
     return logs;
 }
 
@@ -221,7 +196,7 @@ static void test_leaves_duplicate_seq(void **state)
     json_t *logs = batch_logs(3, ids);
     anomaly x = sample(77);
     /* a second record claiming seq 101 after the real one: the first stays */
-    json_array_append_new(logs, anomaly_log(&x, 101, LOGGER1, TX_A));
+    json_array_append_new(logs, alog_fixture_log(&x, 101, LOGGER1, TX_A));
     alog_batch b;
     memset(&b, 0, sizeof b);
     hex_encode(b.logger, LOGGER1, 20, 1);

@@ -19,6 +19,7 @@
 
 #include "abi.h"
 #include "alog.h"
+#include "alog_test_util.h"
 #include "anomaly.h"
 #include "hex.h"
 #include "keccak.h"
@@ -380,32 +381,14 @@ static void test_alog_record(void **state)
     assert_int_equal(alog_encode_record(&bad, rec, 10), -1);
 }
 
-/* Build the log object the contract emits for (a, seq, logger) and decode it. */
+/* Build the log object the contract emits for (a, seq, logger), as a node
+ * returns it (with "removed": false). */
 static json_t *make_log(const anomaly *a, uint64_t seq, const uint8_t logger[20])
 {
-    uint8_t rec[ALOG_RECORD_MAX], t[32], *data;
-    char hex[2 * 2048 + 3], h[67];
-    size_t dlen;
-    int n = alog_encode_record(a, rec, sizeof rec);
-    assert_true(n > 0);
-    abi_arg args[2] = {{.type = ABI_UINT, .u = seq},
-                       {.type = ABI_BYTES, .p = rec, .len = (size_t)n}};
-    assert_int_equal(abi_encode(NULL, args, 2, &data, &dlen), 0);
-    hex_encode(hex, data, dlen, 1);
-    free(data);
-    json_t *topics = json_array();
-    json_array_append_new(topics, json_string(alog_event_topic()));
-    json_array_append_new(topics, json_sprintf("0x%s", a->id));
-    keccak256(a->sensor_id, strlen(a->sensor_id), t);
-    hex_encode(h, t, 32, 1);
-    json_array_append_new(topics, json_string(h));
-    abi_put_address(t, logger);
-    hex_encode(h, t, 32, 1);
-    json_array_append_new(topics, json_string(h));
-    return json_pack("{s:o, s:s, s:s, s:s, s:s, s:b}", "topics", topics, "data", hex,
-                     "transactionHash",
-                     "0x1111111111111111111111111111111111111111111111111111111111111111",
-                     "blockNumber", "0x2a", "logIndex", "0x3", "removed", 0);
+    json_t *log = alog_fixture_log(
+        a, seq, logger, "0x1111111111111111111111111111111111111111111111111111111111111111");
+    json_object_set_new(log, "removed", json_false());
+    return log;
 }
 
 static void test_alog_log(void **state)
@@ -600,10 +583,10 @@ static void test_alog_batch_log(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rlp_wiki),  cmocka_unit_test(test_abi),
-        cmocka_unit_test(test_addresses), cmocka_unit_test(test_eip155),
-        cmocka_unit_test(test_eip1559),   cmocka_unit_test(test_alog_record),
-        cmocka_unit_test(test_alog_log),  cmocka_unit_test(test_alog_batch),
+        cmocka_unit_test(test_rlp_wiki),          cmocka_unit_test(test_abi),
+        cmocka_unit_test(test_addresses),         cmocka_unit_test(test_eip155),
+        cmocka_unit_test(test_eip1559),           cmocka_unit_test(test_alog_record),
+        cmocka_unit_test(test_alog_log),          cmocka_unit_test(test_alog_batch),
         cmocka_unit_test(test_abi_bytes32_array), cmocka_unit_test(test_alog_batch_log),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
