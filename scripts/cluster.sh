@@ -20,7 +20,10 @@
 # NATS_PIDS. Settings (environment): NODES (3), PARTITIONS (4), CHAINLOGGERS
 # (1; above 1, anomalies are split between that many chain loggers), BIND
 # (127.0.0.1), CLUSTER_NAME (iotac), MAX_FILE_STORE (1G), READY_TIMEOUT (60 s),
-# WATCH_PID (stop the nodes when this process exits).
+# WATCH_PID (stop the nodes when this process exits), MQTT_MSGS_MAX_AGE and
+# MQTT_MSGS_MAX_BYTES (the QoS 1 message stream's limits: start creates it
+# with limits retention before any MQTT client, scripts/nats-streams.sh;
+# MQTT_MSGS_RECREATE=1 converts an older store's interest-retention stream).
 # The nodes outlive this script (pid files DIR/nI.pid); callers stop them
 # with `stop`, which TERMs them and KILLs what is left after 10 s.
 set -euo pipefail
@@ -28,7 +31,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TEMPLATE=$ROOT/config/nats/node.conf.in
 
 usage() {
-    sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -61,6 +64,7 @@ load() {
     . "$dir/cluster.env"
     read -r -a MQTT_PORTS <<<"$NATS_MQTT_PORTS"
     read -r -a HTTP_PORTS <<<"$NATS_HTTP_PORTS"
+    read -r -a CLIENT_PORTS <<<"$NATS_CLIENT_PORTS"
 }
 
 node_pid() { # node_pid DIR I: the pid of node I if it runs, else nothing
@@ -113,6 +117,15 @@ wait_ready() { # wait_ready DIR: every node's MQTT listener carries QoS 1 messag
             [ $SECONDS -lt $end ] || { echo "cluster: node $((i + 1)) JetStream not healthy; see $dir/n$((i + 1)).log" >&2; return 1; }
             sleep 0.2
         done
+        # Before any MQTT client: NATS would create $MQTT_msgs itself, with
+        # interest retention, which loses QoS 1 messages after a node kill.
+        if [ "$i" = 0 ]; then
+            READY_TIMEOUT=$((end - SECONDS > 1 ? end - SECONDS : 1)) \
+                "$ROOT/scripts/nats-streams.sh" ${MQTT_MSGS_RECREATE:+--recreate} 127.0.0.1 "${CLIENT_PORTS[0]}" "$((n < 3 ? n : 3))" || {
+                echo "cluster: the QoS 1 message stream is not usable (see above); a store from before limits retention is converted by MQTT_MSGS_RECREATE=1 (QoS 1 messages not yet delivered are dropped)" >&2
+                return 1
+            }
+        fi
         until mqtt_roundtrip "$p" "$q"; do
             [ $SECONDS -lt $end ] || { echo "cluster: MQTT QoS 1 through node $((i + 1)) (port $p) did not work; see $dir/n$((i + 1)).log" >&2; return 1; }
             sleep 0.5

@@ -12,7 +12,9 @@
 # NODES (3), PARTITIONS (4), CHAINLOGGERS (2), RPC_PORT (8545), GATEWAY_PORT
 # (8080), KEY_FILE (the first logger's key, also the contract owner),
 # SIMULATOR (1), BIND (127.0.0.1; 0.0.0.0 lets sensors on the network in:
-# the NATS listeners have no accounts, so only on a trusted network), plus
+# the NATS listeners have no accounts, so only on a trusted network),
+# MQTT_MSGS_MAX_AGE (24h) and MQTT_MSGS_MAX_BYTES (512 MiB): how long and how
+# much QoS 1 traffic the cluster keeps (scripts/nats-streams.sh), plus
 # every service setting in the README, passed through as is.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

@@ -308,6 +308,7 @@ n0=$(last_stat det0 sensors) n1=$(last_stat det1 sensors)
 echo "phase 1: detector 0 scored $r0 readings of $n0 sensors, detector 1 $r1 of $n1"
 [ "$n0" -gt 0 ] && [ "$n1" -gt 0 ] || fail "a detector got no sensors ($n0, $n1)"
 [ $((n0 + n1)) = $NT ] || fail "sensors split $n0 + $n1 != $NT: some sensor went to both or neither"
+[ $((r0 + r1)) -ge $((NT * 60)) ] || fail "LOST: readings scored $r0 + $r1 < $((NT * 60)) published"
 [ $((r0 + r1)) = $((NT * 60)) ] || fail "readings $r0 + $r1 != $((NT * 60))"
 both=$(comm -12 <(grep -o 'anomaly sensor=[a-z0-9]*' "$T/det0.log" | sort -u) \
     <(grep -o 'anomaly sensor=[a-z0-9]*' "$T/det1.log" | sort -u) | wc -l)
@@ -358,7 +359,7 @@ for _ in $(seq 1 30); do
     sleep 1
 done
 lost=$(comm -23 "$T/published.ids" "$T/chain16.ids" | wc -l)
-[ "$lost" = 0 ] || fail "$lost of $(wc -l <"$T/published.ids") anomalies the detectors published are not on chain"
+[ "$lost" = 0 ] || fail "LOST: $lost of $(wc -l <"$T/published.ids") anomalies the detectors published are not on chain"
 echo "after failures: $(wc -l <"$T/expect.ids") injected anomalies on chain, $(chain_ids | wc -l) anomalies in all, $(wc -l <"$T/published.ids") distinct published by the detectors, no duplicates"
 grep -q 'mqtt_connection_lost' "$T/det1.log" "$T/cl0.log" "$T/cl1.log" "$T/b-0.log" 2>/dev/null ||
     echo "note: no service was connected to the killed node"
