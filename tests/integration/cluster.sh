@@ -34,6 +34,10 @@ if command -v docker-compose >/dev/null; then
         [ -x "$ROOT/${b#/app/}" ] || fail "compose runs $b but the build has no ${b#/app/}"
     done
 fi
+# The NATS health check creates the limits-retention message stream first.
+grep -q '/app/scripts/nats-streams.sh 127.0.0.1 4222 3 &&' docker-compose.cluster.yml ||
+    fail "docker-compose.cluster.yml's NATS health check does not create \$MQTT_msgs first"
+[ -x scripts/nats-streams.sh ] || fail "scripts/nats-streams.sh is not executable"
 NATS_NAME=t NATS_STORE_DIR=$T/js-t nats-server -t -c config/nats/compose.conf >/dev/null 2>&1 \
     || fail "config/nats/compose.conf does not parse"
 
