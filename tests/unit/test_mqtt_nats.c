@@ -159,12 +159,13 @@ static int on_mapped(void *user, const char *topic, const void *payload, size_t 
     return 1;
 }
 
-static int sink_get(map_sink *s, int *field)
+/* get_locked: *field read under mu (the sinks are written by paho's thread). */
+static int get_locked(pthread_mutex_t *mu, const int *field)
 {
-    pthread_mutex_lock(&s->mu);
-    int t = *field;
-    pthread_mutex_unlock(&s->mu);
-    return t;
+    pthread_mutex_lock(mu);
+    int v = *field;
+    pthread_mutex_unlock(mu);
+    return v;
 }
 
 /* Subscriptions are made asynchronously after connect (a QoS 1 one also
@@ -175,7 +176,7 @@ static void wait_subscribed(mqtt_client *p, map_sink **sinks, int n)
     for (;;) {
         int ready = 1;
         for (int i = 0; i < n; i++)
-            ready &= sink_get(sinks[i], &sinks[i]->probes) > 0;
+            ready &= get_locked(&sinks[i]->mu, &sinks[i]->probes) > 0;
         if (ready)
             return;
         assert_true(now_ms() < end);
@@ -248,7 +249,8 @@ static void test_partition_mapping(void **state)
     assert_int_equal(mqtt_client_flush(p2, 15000), 0);
     const int expect = MAP_SENSORS * MAP_EACH;
     long end = now_ms() + 15000;
-    while (sink_get(&all, &all.total) + sink_get(&one, &one.total) < expect && now_ms() < end)
+    while (get_locked(&all.mu, &all.total) + get_locked(&one.mu, &one.total) < expect &&
+           now_ms() < end)
         usleep(20 * 1000);
     usleep(300 * 1000); /* anything extra (duplicates, strays) would show now */
 
@@ -276,17 +278,35 @@ static void test_partition_mapping(void **state)
 #define OV_EACH 100
 #define OV_N (OV_SENSORS * OV_EACH)
 
+#define SEQ_MAX OV_N
+
+/* seq_sink: messages whose payload is a sequence number 0..n-1, published
+ * to sensors/{only}N/readings; counts each seen, duplicates, and which
+ * arrived through partition 2. Probes (".../probe/...") are counted apart;
+ * other topics (an earlier test's late messages) are ignored. */
 typedef struct {
     pthread_mutex_t mu;
-    unsigned char seen[OV_N], in_part2[OV_N];
+    int n;            /* sequence numbers 0..n-1 (<= SEQ_MAX) */
+    const char *only; /* sensor id prefix of this test's topics */
+    unsigned char seen[SEQ_MAX], in_part2[SEQ_MAX];
     int unique, dups, bad, probes;
-} ov_sink;
+    int connects; /* on_state(1) calls */
+} seq_sink;
 
-static int on_ov(void *user, const char *topic, const void *payload, size_t len)
+static int on_seq(void *user, const char *topic, const void *payload, size_t len)
 {
-    ov_sink *s = user;
-    char buf[16];
+    seq_sink *s = user;
+    char buf[16], prefix[32];
     int k = -1, seq = -1;
+    snprintf(prefix, sizeof prefix, "/sensors/%s", s->only);
+    if (strstr(topic, "/probe/")) {
+        pthread_mutex_lock(&s->mu);
+        s->probes++;
+        pthread_mutex_unlock(&s->mu);
+        return 1;
+    }
+    if (!strstr(topic, prefix))
+        return 1;
     if (sscanf(topic, "part/%d/", &k) != 1)
         k = -1;
     if (len < sizeof buf) {
@@ -295,9 +315,7 @@ static int on_ov(void *user, const char *topic, const void *payload, size_t len)
         seq = atoi(buf);
     }
     pthread_mutex_lock(&s->mu);
-    if (strstr(topic, "/probe/"))
-        s->probes++;
-    else if (seq < 0 || seq >= OV_N || k < 0)
+    if (seq < 0 || seq >= s->n || k < 0)
         s->bad++;
     else {
         if (s->seen[seq]++)
@@ -311,12 +329,13 @@ static int on_ov(void *user, const char *topic, const void *payload, size_t len)
     return 1;
 }
 
-static int ov_get(ov_sink *s, int *field)
+static void on_seq_state(void *user, int connected)
 {
+    seq_sink *s = user;
     pthread_mutex_lock(&s->mu);
-    int v = *field;
+    if (connected)
+        s->connects++;
     pthread_mutex_unlock(&s->mu);
-    return v;
 }
 
 /* Two sessions whose QoS 1 filters overlap (every partition, and partition
@@ -334,13 +353,26 @@ static void test_overlapping_qos1(void **state)
     uris(u1, sizeof u1, 1, 2, 3);
     uris(u2, sizeof u2, 2, 3, 1);
     uris(u3, sizeof u3, 3, 1, 2);
-    static ov_sink all = {.mu = PTHREAD_MUTEX_INITIALIZER}, two = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    static seq_sink all = {.mu = PTHREAD_MUTEX_INITIALIZER, .n = OV_N, .only = "ov"},
+                    two = {.mu = PTHREAD_MUTEX_INITIALIZER, .n = OV_N, .only = "ov"};
     const char *t_all[] = {"part/+/sensors/+/readings"};
     const char *t_two[] = {"part/2/sensors/+/readings"};
-    mqtt_options so_all = {.uris = u1, .client_id = "ov-all", .clean_session = 1, .topics = t_all,
-                           .ntopics = 1, .sub_qos = 1, .on_message = on_ov, .user = &all};
-    mqtt_options so_two = {.uris = u2, .client_id = "ov-two", .clean_session = 1, .topics = t_two,
-                           .ntopics = 1, .sub_qos = 1, .on_message = on_ov, .user = &two};
+    mqtt_options so_all = {.uris = u1,
+                           .client_id = "ov-all",
+                           .clean_session = 1,
+                           .topics = t_all,
+                           .ntopics = 1,
+                           .sub_qos = 1,
+                           .on_message = on_seq,
+                           .user = &all};
+    mqtt_options so_two = {.uris = u2,
+                           .client_id = "ov-two",
+                           .clean_session = 1,
+                           .topics = t_two,
+                           .ntopics = 1,
+                           .sub_qos = 1,
+                           .on_message = on_seq,
+                           .user = &two};
     mqtt_options po = {.uris = u3, .client_id = "ov-pub", .clean_session = 1};
     mqtt_client *sa = NULL, *s2 = NULL, *p = NULL;
     assert_int_equal(mqtt_client_create(&sa, &so_all), 0);
@@ -353,7 +385,7 @@ static void test_overlapping_qos1(void **state)
     assert_int_equal(mqtt_client_wait_connected(s2, 15000), 0);
     assert_int_equal(mqtt_client_wait_connected(p, 15000), 0);
     long end = now_ms() + 15000;
-    while (ov_get(&all, &all.probes) == 0 || ov_get(&two, &two.probes) == 0) {
+    while (get_locked(&all.mu, &all.probes) == 0 || get_locked(&two.mu, &two.probes) == 0) {
         assert_true(now_ms() < end);
         assert_int_equal(mqtt_client_publish(p, "part/2/sensors/probe/readings", "p", 1, 1, 0), 0);
         usleep(100 * 1000);
@@ -377,7 +409,7 @@ static void test_overlapping_qos1(void **state)
                   flushed == 0 ? "all acknowledged" : "NOT all acknowledged after 90 s");
     assert_int_equal(flushed, 0);
     end = now_ms() + 20000;
-    while (ov_get(&all, &all.unique) < OV_N && now_ms() < end)
+    while (get_locked(&all.mu, &all.unique) < OV_N && now_ms() < end)
         usleep(50 * 1000);
     usleep(1000 * 1000); /* the partition-2 subscriber's last ones */
 
@@ -392,8 +424,9 @@ static void test_overlapping_qos1(void **state)
     print_message("overlapping: all %d/%d (%d dup), partition 2 %d/%d (%d dup)\n", all.unique, OV_N,
                   all.dups, two.unique, want_two, two.dups);
     if (all.unique < OV_N || missing_two > 0)
-        print_message("LOST: %d of %d (all) and %d of %d (partition 2) acknowledged QoS 1 messages\n",
-                      OV_N - all.unique, OV_N, missing_two, want_two);
+        print_message(
+            "LOST: %d of %d (all) and %d of %d (partition 2) acknowledged QoS 1 messages\n",
+            OV_N - all.unique, OV_N, missing_two, want_two);
     assert_int_equal(all.bad + two.bad, 0);
     assert_int_equal(all.unique, OV_N);
     assert_true(want_two > 0);
@@ -406,60 +439,7 @@ static void test_overlapping_qos1(void **state)
 
 /* ---- failover ---------------------------------------------------------- */
 
-#define FO_N 4000
-
-typedef struct {
-    pthread_mutex_t mu;
-    unsigned char seen[FO_N];
-    int unique, dups, bad, probes;
-    int connects; /* on_state(1) calls */
-} fo_sink;
-
-static int on_fo_msg(void *user, const char *topic, const void *payload, size_t len)
-{
-    fo_sink *s = user;
-    char buf[16];
-    int seq = -1;
-    if (strstr(topic, "/probe/")) {
-        pthread_mutex_lock(&s->mu);
-        s->probes++;
-        pthread_mutex_unlock(&s->mu);
-        return 1;
-    }
-    if (!strstr(topic, "/sensors/fo")) /* an earlier test's late message */
-        return 1;
-    if (len < sizeof buf) {
-        memcpy(buf, payload, len);
-        buf[len] = '\0';
-        seq = atoi(buf);
-    }
-    pthread_mutex_lock(&s->mu);
-    if (seq < 0 || seq >= FO_N)
-        s->bad++;
-    else if (s->seen[seq]++)
-        s->dups++;
-    else
-        s->unique++;
-    pthread_mutex_unlock(&s->mu);
-    return 1;
-}
-
-static void on_fo_state(void *user, int connected)
-{
-    fo_sink *s = user;
-    pthread_mutex_lock(&s->mu);
-    if (connected)
-        s->connects++;
-    pthread_mutex_unlock(&s->mu);
-}
-
-static int fo_get(fo_sink *s, int *field)
-{
-    pthread_mutex_lock(&s->mu);
-    int v = *field;
-    pthread_mutex_unlock(&s->mu);
-    return v;
-}
+#define FO_N 4000 /* <= SEQ_MAX */
 
 /* node_of: the node (1-based) an MQTT client id is connected to, from the
  * nodes' monitoring endpoint (connz lists "mqtt_client"), or -1 when no
@@ -511,7 +491,8 @@ static void test_failover_qos1(void **state)
     uris(us, sizeof us, 2, 3, 1); /* subscriber starts on node 2 */
     uris(up, sizeof up, 1, 3, 2); /* publisher starts on node 1 */
     /* static: clients still tracked after a failed assertion point here. */
-    static fo_sink rx = {.mu = PTHREAD_MUTEX_INITIALIZER}, tx = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    static seq_sink rx = {.mu = PTHREAD_MUTEX_INITIALIZER, .n = FO_N, .only = "fo"},
+                    tx = {.mu = PTHREAD_MUTEX_INITIALIZER, .n = FO_N, .only = "fo"};
     const char *topics[] = {"part/+/sensors/+/readings"};
     mqtt_options so = {.uris = us,
                        .client_id = "fo-sub",
@@ -519,13 +500,13 @@ static void test_failover_qos1(void **state)
                        .topics = topics,
                        .ntopics = 1,
                        .sub_qos = 1,
-                       .on_message = on_fo_msg,
-                       .on_state = on_fo_state,
+                       .on_message = on_seq,
+                       .on_state = on_seq_state,
                        .user = &rx};
     mqtt_options po = {.uris = up,
                        .client_id = "fo-pub",
                        .clean_session = 0,
-                       .on_state = on_fo_state,
+                       .on_state = on_seq_state,
                        .user = &tx};
     mqtt_client *sub = NULL, *pub = NULL;
     assert_int_equal(mqtt_client_create(&sub, &so), 0);
@@ -537,7 +518,7 @@ static void test_failover_qos1(void **state)
     /* The QoS 1 subscription (a JetStream consumer) exists once a probe
      * gets through; readings published before that would not be kept. */
     long end = now_ms() + 15000;
-    while (fo_get(&rx, &rx.probes) == 0) {
+    while (get_locked(&rx.mu, &rx.probes) == 0) {
         assert_true(now_ms() < end);
         assert_int_equal(mqtt_client_publish(pub, "sensors/probe/readings", "p", 1, 1, 0), 0);
         usleep(100 * 1000);
@@ -548,9 +529,9 @@ static void test_failover_qos1(void **state)
     assert_true(victim > 0);
     publish_range(pub, 0, FO_N / 2, FO_N / 8, victim);
     end = now_ms() + 30000; /* noticing the loss and reconnecting */
-    while (fo_get(&rx, &rx.connects) < 2 && now_ms() < end)
+    while (get_locked(&rx.mu, &rx.connects) < 2 && now_ms() < end)
         usleep(50 * 1000);
-    assert_true(fo_get(&rx, &rx.connects) >= 2);
+    assert_true(get_locked(&rx.mu, &rx.connects) >= 2);
     assert_int_equal(mqtt_client_wait_connected(sub, 30000), 0);
     print_message("subscriber reconnected after its node died (connects=%d)\n", rx.connects);
 
@@ -567,10 +548,10 @@ static void test_failover_qos1(void **state)
     assert_int_equal(mqtt_client_wait_connected(pub, 60000), 0);
     /* Checked after the delivery count, so a failure says both. */
     int flushed = mqtt_client_flush(pub, 75000);
-    assert_true(fo_get(&tx, &tx.connects) >= 2);
+    assert_true(get_locked(&tx.mu, &tx.connects) >= 2);
 
     end = now_ms() + 40000;
-    while (fo_get(&rx, &rx.unique) < FO_N && now_ms() < end)
+    while (get_locked(&rx.mu, &rx.unique) < FO_N && now_ms() < end)
         usleep(50 * 1000);
     pthread_mutex_lock(&rx.mu);
     int missing = 0, first_missing = -1;
@@ -643,7 +624,8 @@ static int setup(void **state)
         return -1;
     /* cluster.sh made $MQTT_msgs with limits retention before any MQTT
      * client (scripts/nats-streams.sh): what the failover test relies on. */
-    if (run("curl -s 'http://127.0.0.1:%d/jsz?accounts=true&streams=true&config=true' | tr -d ' \\n' "
+    if (run("curl -s 'http://127.0.0.1:%d/jsz?accounts=true&streams=true&config=true' | tr -d ' "
+            "\\n' "
             "| grep -q '\"name\":\"\\$MQTT_msgs\"[^}]*\"retention\":\"limits\"'",
             http_port[0]) != 0) {
         fprintf(stderr, "test_mqtt_nats: $MQTT_msgs does not have limits retention\n");
