@@ -6,6 +6,8 @@
 #
 # HOST:PORT is a node's NATS client listener (not its MQTT one). REPLICAS
 # (default 3) is the stream's replica count, as mqtt.stream_replicas.
+# NATS_USER and NATS_PASSWORD, when set, log in as that user: the stream is
+# made in the user's account (with NATS accounts, run it once per account).
 #
 # Why: left to itself, nats-server 2.9 creates $MQTT_msgs with interest
 # retention. A stream leader that does not (yet) know a subscription's
@@ -37,7 +39,7 @@ set -euo pipefail
 
 recreate=0
 [ "${1:-}" = --recreate ] && { recreate=1; shift; }
-[ $# -ge 2 ] || { sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 host=$1 port=$2 replicas=${3:-3}
 [[ "$port" =~ ^[0-9]+$ && "$replicas" =~ ^[1-5]$ ]] || { echo "nats-streams: bad PORT or REPLICAS" >&2; exit 2; }
 
@@ -55,13 +57,32 @@ max_age=$(duration_ns "${MQTT_MSGS_MAX_AGE:-24h}")
 max_bytes=${MQTT_MSGS_MAX_BYTES:-536870912}
 [[ "$max_bytes" =~ ^[1-9][0-9]*$ ]] || { echo "nats-streams: bad MQTT_MSGS_MAX_BYTES" >&2; exit 2; }
 
+# json_str S: S as a JSON string (quotes, backslashes and control characters escaped).
+json_str() {
+    local v=$1 out="" c i
+    for ((i = 0; i < ${#v}; i++)); do
+        c=${v:i:1}
+        case $c in
+            '"') out+='\"' ;;
+            '\') out+='\\' ;;
+            [[:cntrl:]]) out+=$(printf '\\u%04x' "'$c") ;;
+            *) out+=$c ;;
+        esac
+    done
+    printf '"%s"' "$out"
+}
+auth=""
+if [ -n "${NATS_USER:-}" ]; then
+    auth=",\"user\":$(json_str "$NATS_USER"),\"pass\":$(json_str "${NATS_PASSWORD:-}")"
+fi
+
 # request SUBJECT PAYLOAD: one JetStream API request; prints the reply's
 # payload (JSON) or nothing after 5 s.
 request() {
     local subj=$1 body=$2 line
     exec 3<>"/dev/tcp/$host/$port" 2>/dev/null || return 1
     IFS= read -r -t 5 line <&3 || { exec 3<&-; return 1; } # INFO
-    printf 'CONNECT {"verbose":false,"pedantic":false,"headers":true,"no_responders":true,"name":"nats-streams"}\r\n' >&3
+    printf 'CONNECT {"verbose":false,"pedantic":false,"headers":true,"no_responders":true,"name":"nats-streams"%s}\r\n' "$auth" >&3
     printf 'SUB _INBOX.nats-streams.%s 1\r\n' "$$" >&3
     printf 'PUB %s _INBOX.nats-streams.%s %d\r\n%s\r\n' "$subj" "$$" "${#body}" "$body" >&3
     while IFS= read -r -t 5 line <&3; do
@@ -78,7 +99,10 @@ request() {
                 IFS= read -r -t 5 line <&3 || true
                 break
                 ;;
-            -ERR*) echo "nats-streams: $line" >&2; break ;;
+            -ERR*)
+                echo "nats-streams: $host:$port said: $line" >&2
+                case $line in *uthorization* | *uthentication*) echo AUTH-REFUSED ;; esac
+                break ;;
         esac
     done
     exec 3<&-
@@ -92,6 +116,7 @@ end=$((SECONDS + ${READY_TIMEOUT:-60}))
 while :; do
     reply=$(request '$JS.API.STREAM.INFO.$MQTT_msgs' '' || true)
     case $reply in
+        AUTH-REFUSED*) echo "nats-streams: log-in refused (set NATS_USER and NATS_PASSWORD)" >&2; exit 1 ;;
         *'"err_code":10059'*) # not found: create it
             reply=$(request '$JS.API.STREAM.CREATE.$MQTT_msgs' "$cfg" || true) ;;
     esac

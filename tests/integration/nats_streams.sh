@@ -9,15 +9,18 @@
 #      interest retention), it exits 1 with a warning naming the problem,
 #      and leaves the stream alone; --recreate then replaces it, and QoS 1
 #      through MQTT works on the new stream;
-#   4. bad arguments exit 2; no server answers: exit 1 within READY_TIMEOUT.
+#   4. on a server with users, no credentials is a clear error at once and
+#      NATS_USER/NATS_PASSWORD (escaped into the CONNECT JSON) work;
+#   5. bad arguments exit 2; no server answers: exit 1 within READY_TIMEOUT.
 . "$(dirname "$0")/../lib.sh"
 cd "$ROOT"
 command -v nats-server >/dev/null || skip "nats-server not installed"
 command -v mosquitto_pub >/dev/null || skip "mosquitto-clients not installed"
 
-# start_nats NAME: one node with JetStream and MQTT; sets NPORT, MPORT, HPORT.
+# start_nats NAME [EXTRA]: one node with JetStream and MQTT (EXTRA: more
+# config lines); sets NPORT, MPORT, HPORT.
 start_nats() {
-    local name=$1
+    local name=$1 extra=${2:-}
     NPORT=$(free_port) MPORT=$(free_port) HPORT=$(free_port)
     mkdir -p "$T/$name-js"
     cat >"$T/$name.conf" <<CONF
@@ -26,6 +29,7 @@ listen: 127.0.0.1:$NPORT
 http: 127.0.0.1:$HPORT
 jetstream { store_dir: "$T/$name-js", max_file_store: 256M }
 mqtt { listen: 127.0.0.1:$MPORT }
+$extra
 CONF
     bg "$name" nats-server -c "$T/$name.conf"
     wait_port "$MPORT" 20 || fail "nats-server $name did not start"
@@ -84,7 +88,18 @@ done
 wait $sub || true
 grep -q after-recreate "$T/b-sub.out" || fail "QoS 1 through MQTT did not work after --recreate"
 
-# ---- 4. bad arguments, nobody listening --------------------------------------
+# ---- 4. a server with users: NATS_USER / NATS_PASSWORD ---------------------
+start_nats c 'authorization { users: [ { user: "ops", password: "p\"w\\1" } ] }'
+set +e
+READY_TIMEOUT=20 scripts/nats-streams.sh 127.0.0.1 "$NPORT" 1 >"$T/c-anon.log" 2>&1; rc=$?
+set -e
+[ $rc = 1 ] || fail "no credentials: exit $rc, want 1"
+grep -q 'log-in refused' "$T/c-anon.log" || { cat "$T/c-anon.log" >&2; fail "no credentials: no clear error"; }
+NATS_USER=ops NATS_PASSWORD='p"w\1' MQTT_MSGS_MAX_BYTES=67108864 scripts/nats-streams.sh 127.0.0.1 "$NPORT" 1 \
+    >"$T/c-auth.log" 2>&1 || { cat "$T/c-auth.log" >&2; fail "with credentials (a quote and a backslash in the password) it failed"; }
+[ "$(stream_field retention)" = limits ] || fail "with credentials: retention '$(stream_field retention)'"
+
+# ---- 5. bad arguments, nobody listening --------------------------------------
 set +e
 scripts/nats-streams.sh 127.0.0.1 >/dev/null 2>&1; rc1=$?
 scripts/nats-streams.sh 127.0.0.1 "$NPORT" 9 >/dev/null 2>&1; rc2=$?
@@ -97,4 +112,4 @@ set -e
 [ $rc4 = 1 ] || fail "no server: exit $rc4, want 1"
 [ $((SECONDS - start)) -le 10 ] || fail "no server: took $((SECONDS - start)) s"
 grep -q 'could not create' "$T/dead.log" || { cat "$T/dead.log" >&2; fail "no server: no clear error"; }
-echo "nats_streams: limits retention created, kept by MQTT, idempotent; interest stream reported and --recreate converts it; bad input refused"
+echo "nats_streams: limits retention created, kept by MQTT, idempotent; interest stream reported and --recreate converts it; credentials; bad input refused"
