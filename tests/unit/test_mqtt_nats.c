@@ -89,6 +89,14 @@ static void uris(char *buf, size_t cap, int a, int b, int c)
              mqtt_port[b - 1], mqtt_port[c - 1]);
 }
 
+/* uris_each_first: u[i] lists every node, starting with node i + 1. */
+static void uris_each_first(char u[NODES][160])
+{
+    uris(u[0], sizeof u[0], 1, 2, 3);
+    uris(u[1], sizeof u[1], 2, 3, 1);
+    uris(u[2], sizeof u[2], 3, 1, 2);
+}
+
 /* Clients of the running test: a failed assertion leaves the test early,
  * and a client left connected would disturb the next test, so the
  * per-test teardown destroys whatever is still tracked. */
@@ -168,6 +176,22 @@ static int get_locked(pthread_mutex_t *mu, const int *field)
     return v;
 }
 
+/* sub_qos1: options of a clean-session QoS 1 subscriber (strings and
+ * topics are borrowed; they must outlive the client). */
+static mqtt_options sub_qos1(const char *uris, const char *client_id, const char **topics,
+                             int ntopics, mqtt_message_cb cb, void *user)
+{
+    mqtt_options o = {.uris = uris,
+                      .client_id = client_id,
+                      .clean_session = 1,
+                      .topics = topics,
+                      .ntopics = ntopics,
+                      .sub_qos = 1,
+                      .on_message = cb,
+                      .user = user};
+    return o;
+}
+
 /* Subscriptions are made asynchronously after connect (a QoS 1 one also
  * creates a JetStream consumer): publish probes until every sink has one. */
 static void wait_subscribed(mqtt_client *p, map_sink **sinks, int n)
@@ -190,10 +214,8 @@ static void test_partition_mapping(void **state)
     (void)state;
     if (!have_cluster)
         skip();
-    char u1[160], u2[160], u3[160];
-    uris(u1, sizeof u1, 1, 2, 3);
-    uris(u2, sizeof u2, 2, 3, 1);
-    uris(u3, sizeof u3, 3, 1, 2);
+    char u[NODES][160];
+    uris_each_first(u);
     static map_sink all = {.mu = PTHREAD_MUTEX_INITIALIZER},
                     one = {.mu = PTHREAD_MUTEX_INITIALIZER};
     for (int i = 0; i < MAP_SENSORS; i++)
@@ -202,24 +224,10 @@ static void test_partition_mapping(void **state)
     const char *t_all[] = {"part/0/sensors/+/readings", "part/1/sensors/+/readings",
                            "part/3/sensors/+/readings", "part/2/sensors/probe/readings"};
     const char *t_one[] = {"part/2/sensors/+/readings"};
-    mqtt_options so_all = {.uris = u3,
-                           .client_id = "map-all",
-                           .clean_session = 1,
-                           .topics = t_all,
-                           .ntopics = 4,
-                           .sub_qos = 1,
-                           .on_message = on_mapped,
-                           .user = &all};
-    mqtt_options so_one = {.uris = u2,
-                           .client_id = "map-one",
-                           .clean_session = 1,
-                           .topics = t_one,
-                           .ntopics = 1,
-                           .sub_qos = 1,
-                           .on_message = on_mapped,
-                           .user = &one};
-    mqtt_options po1 = {.uris = u1, .client_id = "map-pub1", .clean_session = 1};
-    mqtt_options po2 = {.uris = u2, .client_id = "map-pub2", .clean_session = 1};
+    mqtt_options so_all = sub_qos1(u[2], "map-all", t_all, 4, on_mapped, &all);
+    mqtt_options so_one = sub_qos1(u[1], "map-one", t_one, 1, on_mapped, &one);
+    mqtt_options po1 = {.uris = u[0], .client_id = "map-pub1", .clean_session = 1};
+    mqtt_options po2 = {.uris = u[1], .client_id = "map-pub2", .clean_session = 1};
     mqtt_client *sa = NULL, *s1 = NULL, *p1 = NULL, *p2 = NULL;
     assert_int_equal(mqtt_client_create(&sa, &so_all), 0);
     track(sa);
@@ -341,39 +349,23 @@ static void on_seq_state(void *user, int connected)
 /* Two sessions whose QoS 1 filters overlap (every partition, and partition
  * 2 alone), on different nodes, publisher on the third: each gets every
  * message of its filter. With NATS's own interest-retention $MQTT_msgs
- * one of them lost a few in a thousand in about half the runs (acks of one
- * consumer removed messages the other still needed); with limits retention
+ * one of them lost a few in a thousand in 3 of 10 runs (the bookkeeping of
+ * which consumers still need a message lost track); with limits retention
  * acknowledgements remove nothing. */
 static void test_overlapping_qos1(void **state)
 {
     (void)state;
     if (!have_cluster)
         skip();
-    char u1[160], u2[160], u3[160];
-    uris(u1, sizeof u1, 1, 2, 3);
-    uris(u2, sizeof u2, 2, 3, 1);
-    uris(u3, sizeof u3, 3, 1, 2);
+    char u[NODES][160];
+    uris_each_first(u);
     static seq_sink all = {.mu = PTHREAD_MUTEX_INITIALIZER, .n = OV_N, .only = "ov"},
                     two = {.mu = PTHREAD_MUTEX_INITIALIZER, .n = OV_N, .only = "ov"};
     const char *t_all[] = {"part/+/sensors/+/readings"};
     const char *t_two[] = {"part/2/sensors/+/readings"};
-    mqtt_options so_all = {.uris = u1,
-                           .client_id = "ov-all",
-                           .clean_session = 1,
-                           .topics = t_all,
-                           .ntopics = 1,
-                           .sub_qos = 1,
-                           .on_message = on_seq,
-                           .user = &all};
-    mqtt_options so_two = {.uris = u2,
-                           .client_id = "ov-two",
-                           .clean_session = 1,
-                           .topics = t_two,
-                           .ntopics = 1,
-                           .sub_qos = 1,
-                           .on_message = on_seq,
-                           .user = &two};
-    mqtt_options po = {.uris = u3, .client_id = "ov-pub", .clean_session = 1};
+    mqtt_options so_all = sub_qos1(u[0], "ov-all", t_all, 1, on_seq, &all);
+    mqtt_options so_two = sub_qos1(u[1], "ov-two", t_two, 1, on_seq, &two);
+    mqtt_options po = {.uris = u[2], .client_id = "ov-pub", .clean_session = 1};
     mqtt_client *sa = NULL, *s2 = NULL, *p = NULL;
     assert_int_equal(mqtt_client_create(&sa, &so_all), 0);
     track(sa);
@@ -381,13 +373,16 @@ static void test_overlapping_qos1(void **state)
     track(s2);
     assert_int_equal(mqtt_client_create(&p, &po), 0);
     track(p);
-    assert_int_equal(mqtt_client_wait_connected(sa, 15000), 0);
-    assert_int_equal(mqtt_client_wait_connected(s2, 15000), 0);
-    assert_int_equal(mqtt_client_wait_connected(p, 15000), 0);
-    long end = now_ms() + 15000;
+    /* Connecting (and subscribing) waits on JetStream calls that NATS is
+     * still making for the previous test's sessions: allow 30 s. */
+    assert_int_equal(mqtt_client_wait_connected(sa, 30000), 0);
+    assert_int_equal(mqtt_client_wait_connected(s2, 30000), 0);
+    assert_int_equal(mqtt_client_wait_connected(p, 30000), 0);
+    long end = now_ms() + 30000;
     while (get_locked(&all.mu, &all.probes) == 0 || get_locked(&two.mu, &two.probes) == 0) {
         assert_true(now_ms() < end);
-        assert_int_equal(mqtt_client_publish(p, "part/2/sensors/probe/readings", "p", 1, 1, 0), 0);
+        /* may fail while a client reconnects; the loop tries again */
+        (void)mqtt_client_publish(p, "part/2/sensors/probe/readings", "p", 1, 1, 0);
         usleep(100 * 1000);
     }
 
