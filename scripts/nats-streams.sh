@@ -36,6 +36,10 @@
 # tool in Debian 12). Exits 0 when the stream exists with limits retention,
 # 1 on other outcomes, 2 on bad arguments.
 set -euo pipefail
+# A server that refuses the log-in closes the connection while we still
+# write: let those writes fail (EPIPE) rather than the signal kill us
+# before we read its -ERR.
+trap '' PIPE
 
 recreate=0
 [ "${1:-}" = --recreate ] && { recreate=1; shift; }
@@ -82,13 +86,13 @@ request() {
     local subj=$1 body=$2 line
     exec 3<>"/dev/tcp/$host/$port" 2>/dev/null || return 1
     IFS= read -r -t 5 line <&3 || { exec 3<&-; return 1; } # INFO
-    printf 'CONNECT {"verbose":false,"pedantic":false,"headers":true,"no_responders":true,"name":"nats-streams"%s}\r\n' "$auth" >&3
-    printf 'SUB _INBOX.nats-streams.%s 1\r\n' "$$" >&3
-    printf 'PUB %s _INBOX.nats-streams.%s %d\r\n%s\r\n' "$subj" "$$" "${#body}" "$body" >&3
+    printf 'CONNECT {"verbose":false,"pedantic":false,"headers":true,"no_responders":true,"name":"nats-streams"%s}\r\n' "$auth" >&3 2>/dev/null
+    printf 'SUB _INBOX.nats-streams.%s 1\r\n' "$$" >&3 2>/dev/null
+    printf 'PUB %s _INBOX.nats-streams.%s %d\r\n%s\r\n' "$subj" "$$" "${#body}" "$body" >&3 2>/dev/null
     while IFS= read -r -t 5 line <&3; do
         line=${line%$'\r'}
         case $line in
-            PING) printf 'PONG\r\n' >&3 ;;
+            PING) printf 'PONG\r\n' >&3 2>/dev/null ;;
             MSG\ *)
                 IFS= read -r -t 5 line <&3 || break
                 printf '%s\n' "${line%$'\r'}"

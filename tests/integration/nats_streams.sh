@@ -10,7 +10,8 @@
 #      and leaves the stream alone; --recreate then replaces it, and QoS 1
 #      through MQTT works on the new stream;
 #   4. on a server with users, no credentials is a clear error at once and
-#      NATS_USER/NATS_PASSWORD (escaped into the CONNECT JSON) work;
+#      NATS_USER/NATS_PASSWORD (escaped into the CONNECT JSON) work; also
+#      when the server closes the connection while the script still writes;
 #   5. bad arguments exit 2; no server answers: exit 1 within READY_TIMEOUT.
 . "$(dirname "$0")/../lib.sh"
 cd "$ROOT"
@@ -98,6 +99,31 @@ grep -q 'log-in refused' "$T/c-anon.log" || { cat "$T/c-anon.log" >&2; fail "no 
 NATS_USER=ops NATS_PASSWORD='p"w\1' MQTT_MSGS_MAX_BYTES=67108864 scripts/nats-streams.sh 127.0.0.1 "$NPORT" 1 \
     >"$T/c-auth.log" 2>&1 || { cat "$T/c-auth.log" >&2; fail "with credentials (a quote and a backslash in the password) it failed"; }
 [ "$(stream_field retention)" = limits ] || fail "with credentials: retention '$(stream_field retention)'"
+
+# A server that refuses the log-in and closes at once, while the script is
+# still writing its request: a clear error, not death by SIGPIPE (exit 141,
+# seen once in CI against the real server).
+fake=$(free_port)
+/usr/bin/python3 - "$fake" >"$T/fake.log" 2>&1 <<'PY' &
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(4)
+s.settimeout(20)
+for _ in range(3):
+    c, _ = s.accept()
+    c.sendall(b'INFO {"server_id":"fake","auth_required":true}\r\n')
+    c.sendall(b"-ERR 'Authorization Violation'\r\n")
+    c.close()
+PY
+PIDS+=($!)
+wait_port "$fake" 10 || fail "the fake server did not start"
+set +e
+READY_TIMEOUT=5 scripts/nats-streams.sh 127.0.0.1 "$fake" 1 >"$T/fake-run.log" 2>&1; rc=$?
+set -e
+[ $rc = 1 ] || { cat "$T/fake-run.log" >&2; fail "log-in refused and connection closed: exit $rc, want 1"; }
+grep -q 'log-in refused' "$T/fake-run.log" || { cat "$T/fake-run.log" >&2; fail "closed connection: no clear error"; }
 
 # ---- 5. bad arguments, nobody listening --------------------------------------
 set +e

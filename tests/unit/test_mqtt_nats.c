@@ -27,8 +27,8 @@
  * 12 with limits retention), and once a failover run lost 1,500 of these
  * 4,000 acknowledged messages (a stream leader that knows no interested
  * consumer acknowledges and skips; limits retention never skips).
- * A run that loses messages prints "LOST:"; the failover test then saves
- * the nodes' stream and consumer state (/jsz) next to their logs.
+ * A run that loses messages prints "LOST:"; a run that loses or stalls
+ * saves the nodes' stream and consumer state (/jsz) next to their logs.
  *
  * Skipped (not failed) when nats-server or mosquitto-clients is missing,
  * or when not run from the repository root (tests/run.sh runs it there).
@@ -87,6 +87,21 @@ static void uris(char *buf, size_t cap, int a, int b, int c)
 {
     snprintf(buf, cap, "tcp://127.0.0.1:%d,tcp://127.0.0.1:%d,tcp://127.0.0.1:%d", mqtt_port[a - 1],
              mqtt_port[b - 1], mqtt_port[c - 1]);
+}
+
+/* post_mortem: save the nodes' streams and consumers ($MQTT_msgs message
+ * counts, each consumer's delivered/ack floor and pending) and connections
+ * while they still run, as DIR/jsz*.json and connz*.json, and keep DIR
+ * (with the nodes' logs) after the tests. */
+static void post_mortem(const char *test)
+{
+    for (int i = 0; i < NODES; i++)
+        run("curl -s 'http://127.0.0.1:%d/jsz?accounts=true&streams=true&consumers=true"
+            "&config=true' >%s/jsz%d.json 2>&1; curl -s 'http://127.0.0.1:%d/connz?subs=1' "
+            ">%s/connz%d.json 2>&1",
+            http_port[i], dir, i + 1, http_port[i], dir, i + 1);
+    keep_dir = 1;
+    print_message("%s: server state saved in %s (jsz*.json, connz*.json, n*.log)\n", test, dir);
 }
 
 /* uris_each_first: u[i] lists every node, starting with node i + 1. */
@@ -402,6 +417,8 @@ static void test_overlapping_qos1(void **state)
     int flushed = mqtt_client_flush(p, 90000);
     print_message("overlapping: %d published in %ld ms (%s)\n", OV_N, now_ms() - t0,
                   flushed == 0 ? "all acknowledged" : "NOT all acknowledged after 90 s");
+    if (flushed != 0)
+        post_mortem("overlapping");
     assert_int_equal(flushed, 0);
     end = now_ms() + 20000;
     while (get_locked(&all.mu, &all.unique) < OV_N && now_ms() < end)
@@ -418,10 +435,12 @@ static void test_overlapping_qos1(void **state)
     }
     print_message("overlapping: all %d/%d (%d dup), partition 2 %d/%d (%d dup)\n", all.unique, OV_N,
                   all.dups, two.unique, want_two, two.dups);
-    if (all.unique < OV_N || missing_two > 0)
+    if (all.unique < OV_N || missing_two > 0) {
         print_message(
             "LOST: %d of %d (all) and %d of %d (partition 2) acknowledged QoS 1 messages\n",
             OV_N - all.unique, OV_N, missing_two, want_two);
+        post_mortem("overlapping");
+    }
     assert_int_equal(all.bad + two.bad, 0);
     assert_int_equal(all.unique, OV_N);
     assert_true(want_two > 0);
@@ -557,18 +576,8 @@ static void test_failover_qos1(void **state)
             missing++;
         }
     }
-    if (missing > 0 || flushed != 0) {
-        /* Post-mortem while the nodes still run: streams and consumers
-         * ($MQTT_msgs message counts, each consumer's delivered/ack floor
-         * and pending) and connections, per node, kept with the logs. */
-        for (int i = 0; i < NODES; i++)
-            run("curl -s 'http://127.0.0.1:%d/jsz?accounts=true&streams=true&consumers=true"
-                "&config=true' >%s/jsz%d.json 2>&1; curl -s 'http://127.0.0.1:%d/connz?subs=1' "
-                ">%s/connz%d.json 2>&1",
-                http_port[i], dir, i + 1, http_port[i], dir, i + 1);
-        keep_dir = 1;
-        print_message("failover: server state saved in %s (jsz*.json, connz*.json, n*.log)\n", dir);
-    }
+    if (missing > 0 || flushed != 0)
+        post_mortem("failover");
     if (missing > 0)
         print_message("LOST: %d of %d acknowledged QoS 1 messages never delivered (first %d)\n",
                       missing, FO_N, first_missing);
