@@ -31,7 +31,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TEMPLATE=$ROOT/config/nats/node.conf.in
 
 usage() {
-    sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//' >&2
+    # the header comment, whatever its length
+    awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0" >&2
     exit 2
 }
 

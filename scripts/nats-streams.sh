@@ -43,7 +43,7 @@ trap '' PIPE
 
 recreate=0
 [ "${1:-}" = --recreate ] && { recreate=1; shift; }
-[ $# -ge 2 ] || { sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# -ge 2 ] || { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0" >&2; exit 2; }
 host=$1 port=$2 replicas=${3:-3}
 [[ "$port" =~ ^[0-9]+$ && "$replicas" =~ ^[1-5]$ ]] || { echo "nats-streams: bad PORT or REPLICAS" >&2; exit 2; }
 
