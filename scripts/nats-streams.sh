@@ -36,9 +36,8 @@
 # tool in Debian 12). Exits 0 when the stream exists with limits retention,
 # 1 on other outcomes, 2 on bad arguments.
 set -euo pipefail
-# A server that refuses the log-in closes the connection while we still
-# write: let those writes fail (EPIPE) rather than the signal kill us
-# before we read its -ERR.
+# A server that closes the connection while we still write (a refused
+# log-in): let the write fail (EPIPE) rather than the signal kill us.
 trap '' PIPE
 
 recreate=0
@@ -83,12 +82,29 @@ fi
 # request SUBJECT PAYLOAD: one JetStream API request; prints the reply's
 # payload (JSON) or nothing after 5 s.
 request() {
-    local subj=$1 body=$2 line
-    exec 3<>"/dev/tcp/$host/$port" 2>/dev/null || return 1
+    local subj=$1 body=$2 line ok=0
+    # (braces: a plain `exec ... 2>/dev/null` would silence the shell's
+    # stderr for good, and the refusal below with it)
+    { exec 3<>"/dev/tcp/$host/$port"; } 2>/dev/null || return 1
     IFS= read -r -t 5 line <&3 || { exec 3<&-; return 1; } # INFO
-    printf 'CONNECT {"verbose":false,"pedantic":false,"headers":true,"no_responders":true,"name":"nats-streams"%s}\r\n' "$auth" >&3 2>/dev/null
-    printf 'SUB _INBOX.nats-streams.%s 1\r\n' "$$" >&3 2>/dev/null
-    printf 'PUB %s _INBOX.nats-streams.%s %d\r\n%s\r\n' "$subj" "$$" "${#body}" "$body" >&3 2>/dev/null
+    # Log in and wait for the answer to a PING before sending anything
+    # else: a server that refuses the log-in sends -ERR and closes, and a
+    # write after that close would reset the connection and discard the
+    # -ERR unread.
+    printf 'CONNECT {"verbose":false,"pedantic":false,"headers":true,"no_responders":true,"name":"nats-streams"%s}\r\nPING\r\n' "$auth" >&3 2>/dev/null
+    while IFS= read -r -t 5 line <&3; do
+        line=${line%$'\r'}
+        case $line in
+            PONG) ok=1; break ;;
+            -ERR*)
+                echo "nats-streams: $host:$port said: $line" >&2
+                case $line in *uthorization* | *uthentication*) echo AUTH-REFUSED ;; esac
+                break ;;
+        esac
+    done
+    [ $ok = 1 ] || { exec 3<&-; return 1; }
+    printf 'SUB _INBOX.nats-streams.%s 1\r\nPUB %s _INBOX.nats-streams.%s %d\r\n%s\r\n' \
+        "$$" "$subj" "$$" "${#body}" "$body" >&3 2>/dev/null
     while IFS= read -r -t 5 line <&3; do
         line=${line%$'\r'}
         case $line in
@@ -103,10 +119,7 @@ request() {
                 IFS= read -r -t 5 line <&3 || true
                 break
                 ;;
-            -ERR*)
-                echo "nats-streams: $host:$port said: $line" >&2
-                case $line in *uthorization* | *uthentication*) echo AUTH-REFUSED ;; esac
-                break ;;
+            -ERR*) echo "nats-streams: $host:$port said: $line" >&2; break ;;
         esac
     done
     exec 3<&-
