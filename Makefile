@@ -1,5 +1,5 @@
 # Top-level build. Conventions (no need to edit this file to add code):
-#   common/*.c                 -> build/libcommon.a (every service and test links it)
+#   common/*/*.c               -> build/libcommon.a (every service and test links it)
 #   services/<svc>/*.c         -> build/bin/<svc>  (main.c holds main(); the other
 #                                 files are also linked into unit tests, so their
 #                                 public names must carry a service-specific prefix)
@@ -15,7 +15,7 @@ LDLIBS   += -lpaho-mqtt3as -ljansson -lcurl -lwebsockets -lsecp256k1 -lpthread -
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 SERVICES := simulator detector chainlogger gateway
-COMMON_SRC := $(wildcard common/*.c)
+COMMON_SRC := $(wildcard common/*/*.c)
 SVC_LIB_SRC := $(filter-out %/main.c,$(foreach s,$(SERVICES),$(wildcard services/$(s)/*.c)))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 

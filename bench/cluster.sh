@@ -34,8 +34,8 @@ cat >"$T/pub.c" <<'C'
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include "log.h"
-#include "mqtt.h"
+#include "base/log.h"
+#include "bus/mqtt.h"
 int main(int argc, char **argv) /* pub URIS CLIENT_ID < "topic payload" lines */
 {
     char line[1024];

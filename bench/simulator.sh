@@ -2,7 +2,7 @@
 # Simulator throughput to a real mosquitto on a free loopback port, QoS 0,
 # 10,000 sensors, unpaced (--speedup 0), for ~10 s each:
 #   simulator.rate       the default publisher (own batched MQTT 3.1.1 QoS 0 client)
-#   simulator.rate_paho  reference, same run: the common MQTTAsync wrapper (common/mqtt.h)
+#   simulator.rate_paho  reference, same run: the common MQTTAsync wrapper (common/bus/mqtt.h)
 #   simulator.broker_received  what mosquitto itself counted during the first run
 #                        ($SYS/broker/messages/received), as readings/s
 #   simulator.dataset_rate  dataset mode (CSV files, no broker), readings/s

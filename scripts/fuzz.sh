@@ -3,7 +3,7 @@
 # (-fsanitize=fuzzer,address,undefined) and runs each for a bounded time.
 #
 #   scripts/fuzz.sh                 every harness, FUZZ_SECONDS each
-#   scripts/fuzz.sh rpc alog        only these (names after fuzz_)
+#   scripts/fuzz.sh rpc anomaly_log        only these (names after fuzz_)
 #   FUZZ_SECONDS=60  seconds per harness (default 60)
 #   FUZZ_JOBS=1      parallel fuzzing processes per harness (libFuzzer -fork)
 #   FUZZ_BUILD_ONLY=1  build, run each seed corpus once, do not fuzz
@@ -43,7 +43,7 @@ mkdir -p "$OUT/obj" "$OUT/bin" "$OUT/corpus" "$OUT/crashes" "$OUT/gen"
 # --- the code under test, instrumented ------------------------------------
 # Each file on its own, so a file another engineer is in the middle of
 # editing only breaks the harnesses that need it (they then fail to link).
-lib_src=(common/*.c)
+lib_src=(common/*/*.c)
 for s in services/*/; do
     for f in "$s"*.c; do
         [ -f "$f" ] && [ "$(basename "$f")" != main.c ] && lib_src+=("$f")
@@ -85,7 +85,7 @@ bodies = {
     "many_records.json": b"[" + b",".join(b'{"n":"temp","v":%d}' % i for i in range(50000)) + b"]",
 }
 prefixes = {
-    "reading": [b""], "anomaly": [b""], "alog": [b"\x00"], "rpc": [b"\x00\x00", b"\x01\x00"],
+    "reading": [b""], "anomaly": [b""], "anomaly_log": [b"\x00"], "rpc": [b"\x00\x00", b"\x01\x00"],
     # ingest: native, zigbee2mqtt, tasmota, senml, esphome topics
     "ingest": [b"\x00", b"\x01", b"\x02", b"\x03", b"\x04"],
 }

@@ -16,11 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "abi.h"
-#include "alog.h"
+#include "eth/abi.h"
+#include "eth/anomaly_log.h"
 #include "cl.h"
-#include "hex.h"
-#include "log.h"
+#include "base/hex.h"
+#include "base/log.h"
 
 static anomaly mk(long i, const char *sensor)
 {
@@ -53,7 +53,7 @@ static int cmd_ref(int argc, char **argv)
     cl_eth e;
     long batch = atol(argv[5]), n = atol(argv[6]);
     if (hex_decode(contract, 20, argv[3]) != 20 || tx_key_from_hex(&k, argv[4]) < 0 || batch < 1 ||
-        batch > ALOG_MAX_BATCH || n < batch)
+        batch > ANOMALY_LOG_MAX_BATCH || n < batch)
         return 2;
     if (cl_eth_init(&e, argv[2], k, 1337, 30000) < 0 || cl_eth_connect(&e) < 0)
         return 1;
@@ -71,7 +71,7 @@ static int cmd_ref(int argc, char **argv)
         size_t cdl;
         for (long i = 0; i < batch; i++)
             a[i] = mk(900000 + t * batch + i, "ref-sensor");
-        if (alog_encode_batch(a, (size_t)batch, seq + (uint64_t)(t * batch), &cd, &cdl) < 0)
+        if (anomaly_log_encode_batch(a, (size_t)batch, seq + (uint64_t)(t * batch), &cd, &cdl) < 0)
             return 1;
         if (gas == 0) {
             if (cl_eth_estimate(&e, contract, cd, cdl, &gas) < 0) {

@@ -24,8 +24,8 @@
 #include <unistd.h>
 
 #include "det_engine.h"
-#include "iforest.h"
-#include "tsfeatures.h"
+#include "model/iforest.h"
+#include "model/tsfeatures.h"
 
 static double now(void)
 {

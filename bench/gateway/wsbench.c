@@ -34,8 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "anomaly.h"
-#include "mqtt.h"
+#include "bus/anomaly.h"
+#include "bus/mqtt.h"
 
 #define BUF 262144
 #define HIST_BINS 100000 /* 0.1 ms bins: 0..10 s */

@@ -12,11 +12,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "alog.h"
-#include "journal.h"
-#include "mqtt.h"
-#include "rpc.h"
-#include "tx.h"
+#include "eth/anomaly_log.h"
+#include "store/journal.h"
+#include "bus/mqtt.h"
+#include "eth/rpc.h"
+#include "eth/tx.h"
 
 /* ---- cl_eth.c: one account talking to one chain ---- */
 

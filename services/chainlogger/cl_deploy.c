@@ -12,10 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "abi.h"
+#include "eth/abi.h"
 #include "cl.h"
-#include "hex.h"
-#include "log.h"
+#include "base/hex.h"
+#include "base/log.h"
 
 void cl_contract_file(char *out, size_t cap, const char *state_dir, uint64_t chain_id)
 {

@@ -13,11 +13,11 @@
 #include <strings.h>
 #include <time.h>
 
-#include "abi.h"
-#include "alog.h"
+#include "eth/abi.h"
+#include "eth/anomaly_log.h"
 #include "cl.h"
-#include "hex.h"
-#include "log.h"
+#include "base/hex.h"
+#include "base/log.h"
 
 double cl_now(void)
 {
@@ -330,7 +330,7 @@ int cl_eth_logs(cl_eth *e, const uint8_t contract[20], uint64_t from, uint64_t t
                 const uint8_t *logger, json_t **logs)
 {
     json_t *topics = json_array();
-    json_array_append_new(topics, json_string(alog_event_topic()));
+    json_array_append_new(topics, json_string(anomaly_log_event_topic()));
     json_array_append_new(topics, ids ? json_incref(ids) : json_null());
     if (logger)
         json_array_append_new(topics, json_null()); /* any sensor */
@@ -360,7 +360,7 @@ int cl_eth_batch_logs(cl_eth *e, const uint8_t contract[20], uint64_t from, uint
                       const uint8_t *logger, json_t **logs)
 {
     json_t *topics = json_array();
-    json_array_append_new(topics, json_string(alog_batch_topic()));
+    json_array_append_new(topics, json_string(anomaly_log_batch_topic()));
     json_array_append_new(topics, json_null()); /* any batch */
     return get_logs(e, contract, from, to, topics, logger, logs);
 }

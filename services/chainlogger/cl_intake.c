@@ -49,11 +49,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "alog.h"
-#include "anomaly.h"
+#include "eth/anomaly_log.h"
+#include "bus/anomaly.h"
 #include "cl.h"
-#include "hex.h"
-#include "log.h"
+#include "base/hex.h"
+#include "base/log.h"
 
 /* Fault injection for the tests (CHAINLOGGER_FAULT=<where>:N, see cl_sender.c):
  *   intake-stall  the N-th message's callback never returns (the test kills
@@ -80,7 +80,7 @@ int cl_intake_init(cl_intake *in)
 int64_t cl_intake_key(const uint8_t *data, size_t len)
 {
     int64_t ts;
-    return alog_record_ts_ms(data, len, &ts) == 0 ? ts : INT64_MIN;
+    return anomaly_log_record_ts_ms(data, len, &ts) == 0 ? ts : INT64_MIN;
 }
 
 /* The journal cannot take the message: see the file comment for why this
@@ -118,7 +118,7 @@ int cl_intake_message(void *user, const char *topic, const void *payload, size_t
     cl_intake *in = user;
     anomaly a, chk;
     char err[160];
-    uint8_t id[32], rec[ALOG_RECORD_MAX];
+    uint8_t id[32], rec[ANOMALY_LOG_RECORD_MAX];
     uint64_t idx;
 
     in->n_messages++;
@@ -149,7 +149,7 @@ int cl_intake_message(void *user, const char *topic, const void *payload, size_t
                  topic, a.id);
         return 1;
     }
-    int rl = alog_encode_record(&a, rec, sizeof rec);
+    int rl = anomaly_log_encode_record(&a, rec, sizeof rec);
     if (rl < 0) {
         in->n_invalid++;
         log_rate(13, 5, LOG_WARN,

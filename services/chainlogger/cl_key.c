@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "cl.h"
-#include "log.h"
+#include "base/log.h"
 
 int cl_key_load(tx_key **out, const char *key_file, const char *env_key)
 {

@@ -4,7 +4,7 @@
  *
  * eth_getLogs(AnomalyLogged, topic1 = id) finds where it was logged
  * (logger, seq, block, transaction; any logger; block ranges as verify);
- * common/batchproof then finds its batch, rebuilds the Merkle proof from
+ * common/eth/batch_proof then finds its batch, rebuilds the Merkle proof from
  * the batch's events and asks isLogged(id, batch, proof) with eth_call
  * (the same check the gateway's GET /api/anomalies/{id} runs). Only that
  * last call decides "logged": the contract's answer against the root it
@@ -15,11 +15,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "alog.h"
-#include "batchproof.h"
+#include "eth/anomaly_log.h"
+#include "eth/batch_proof.h"
 #include "cl.h"
-#include "hex.h"
-#include "log.h"
+#include "base/hex.h"
+#include "base/log.h"
 
 #define RANGE 5000 /* blocks per eth_getLogs call, as in cl_verify.c */
 
@@ -32,16 +32,16 @@ static json_t *hex_json(const uint8_t *p, size_t n)
 
 /* Try to prove the id at `where`. Fills *res; returns 1 logged, 0 not, <0 chain error. */
 static int prove_at(cl_eth *e, const uint8_t contract[20], const uint8_t id[32],
-                    const alog_proof *where, json_t *res)
+                    const anomaly_log_proof *where, json_t *res)
 {
-    batchproof bp;
+    batch_proof bp;
     char addr[43];
     hex_encode(addr, contract, 20, 1);
     json_object_set_new(res, "logger", json_string(where->logger));
     json_object_set_new(res, "seq", json_integer((json_int_t)where->seq));
     json_object_set_new(res, "tx_hash", json_string(where->tx_hash));
     json_object_set_new(res, "block_number", json_integer((json_int_t)where->block_number));
-    int rc = batchproof_check(e->rpc, addr, id, where, 0, &bp, e->err, sizeof e->err);
+    int rc = batch_proof_check(e->rpc, addr, id, where, 0, &bp, e->err, sizeof e->err);
     if (rc < 0) {
         log_warn("chain_error call=prove reason=\"%s\"", e->err);
         return rc == RPC_ERR_NOMEM ? CL_ERR_FATAL : CL_ERR_CHAIN;
@@ -90,8 +90,8 @@ int cl_prove(cl_eth *e, const uint8_t contract[20], const char *id_hex)
         json_array_foreach(logs, k, lg)
         {
             anomaly a;
-            alog_proof where;
-            if (alog_decode_log(lg, &a, &where) < 0)
+            anomaly_log_proof where;
+            if (anomaly_log_decode_log(lg, &a, &where) < 0)
                 continue;
             /* The same anomaly may be logged by more than one logger: the first that proves wins.
              */

@@ -27,11 +27,11 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "abi.h"
-#include "alog.h"
+#include "eth/abi.h"
+#include "eth/anomaly_log.h"
 #include "cl.h"
-#include "hex.h"
-#include "log.h"
+#include "base/hex.h"
+#include "base/log.h"
 
 typedef struct {
     uint64_t first; /* journal index of the first entry */
@@ -62,7 +62,7 @@ int cl_publish_logged(mqtt_client *m, const journal_entry *e)
 {
     anomaly a;
     char txh[67], topic[16 + SENSOR_ID_MAX];
-    if (!m || alog_decode_record(e->data, e->len, &a) < 0)
+    if (!m || anomaly_log_decode_record(e->data, e->len, &a) < 0)
         return -1;
     hex_encode(txh, e->tx_hash, 32, 1);
     json_t *o = json_pack("{s:s, s:s, s:I, s:I}", "id", a.id, "tx_hash", txh, "block_number",
@@ -133,9 +133,9 @@ static int apply_logs(sender_state *st, const batch *b, json_t *logs)
     json_array_foreach(logs, k, lg)
     {
         anomaly a;
-        alog_proof pr;
+        anomaly_log_proof pr;
         uint8_t id[32], tx[32];
-        if (alog_decode_log(lg, &a, &pr) < 0)
+        if (anomaly_log_decode_log(lg, &a, &pr) < 0)
             continue;
         if (strcasecmp(pr.logger, st->s->eth->addr_hex) != 0)
             continue;
@@ -217,7 +217,7 @@ static int build_calldata(sender_state *st, const batch *b, uint8_t **cd, size_t
         memcpy(st->packed + plen, b->ent[i].data, b->ent[i].len);
         plen += b->ent[i].len;
     }
-    abi_selector(ALOG_BATCH_SIG, sel);
+    abi_selector(ANOMALY_LOG_BATCH_SIG, sel);
     abi_arg args[2] = {{.type = ABI_UINT, .u = b->seq},
                        {.type = ABI_BYTES, .p = st->packed, .len = plen}};
     return abi_encode(sel, args, 2, cd, cdl);
@@ -629,7 +629,7 @@ int cl_sender_run(cl_sender *s)
     int nin = 0, head = 0; /* in-flight batches: slots[head .. head+nin-1] (mod depth) */
 
     memset(slots, 0, sizeof slots);
-    if (s->batch_size < 1 || s->batch_size > ALOG_MAX_BATCH)
+    if (s->batch_size < 1 || s->batch_size > ANOMALY_LOG_MAX_BATCH)
         return CL_ERR_FATAL;
     if (depth < 1)
         depth = 1;

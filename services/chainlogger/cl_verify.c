@@ -21,11 +21,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "alog.h"
+#include "eth/anomaly_log.h"
 #include "cl.h"
-#include "hex.h"
-#include "log.h"
-#include "merkle.h"
+#include "base/hex.h"
+#include "base/log.h"
+#include "eth/merkle.h"
 
 #define RANGE 5000 /* blocks per eth_getLogs call */
 
@@ -37,7 +37,7 @@ typedef struct {
 static void diff_fields(const journal_entry *je, const anomaly *c, uint64_t idx, int verbose)
 {
     anomaly a;
-    if (alog_decode_record(je->data, je->len, &a) < 0) {
+    if (anomaly_log_decode_record(je->data, je->len, &a) < 0) {
         printf("altered index=%llu reason=journal_record_unreadable\n", (unsigned long long)idx);
         return;
     }
@@ -71,7 +71,7 @@ static int by_seq(const void *a, const void *b)
 }
 
 /* Check one batch against the records found. Returns 1 ok, 0 altered, <0 chain error. */
-static int check_batch(cl_eth *e, const uint8_t contract[20], const alog_batch *b,
+static int check_batch(cl_eth *e, const uint8_t contract[20], const anomaly_log_batch *b,
                        const onchain_rec *recs, size_t nrecs)
 {
     uint8_t root[32], stored[32], (*leaves)[32];
@@ -145,10 +145,10 @@ int cl_verify(cl_eth *e, const uint8_t contract[20], const uint8_t logger[20], j
         json_array_foreach(logs, k, lg)
         {
             anomaly c;
-            alog_proof pr;
-            uint8_t id[32], rec[ALOG_RECORD_MAX];
+            anomaly_log_proof pr;
+            uint8_t id[32], rec[ANOMALY_LOG_RECORD_MAX];
             onchain++;
-            if (alog_decode_log(lg, &c, &pr) < 0 || hex_decode(id, 32, c.id) != 32) {
+            if (anomaly_log_decode_log(lg, &c, &pr) < 0 || hex_decode(id, 32, c.id) != 32) {
                 const char *bn = json_string_value(json_object_get(lg, "blockNumber"));
                 printf("extra reason=undecodable_log block=%s\n", bn ? bn : "?");
                 extra++;
@@ -188,7 +188,7 @@ int cl_verify(cl_eth *e, const uint8_t contract[20], const uint8_t logger[20], j
             }
             if (journal_get(j, (uint64_t)idx, je) < 0)
                 continue;
-            int rl = alog_encode_record(&c, rec, sizeof rec);
+            int rl = anomaly_log_encode_record(&c, rec, sizeof rec);
             if (rl < 0 || (size_t)rl != je->len || memcmp(rec, je->data, je->len) != 0) {
                 if (!sv[idx].altered)
                     altered++;
@@ -215,9 +215,9 @@ int cl_verify(cl_eth *e, const uint8_t contract[20], const uint8_t logger[20], j
             goto out;
         json_array_foreach(logs, k, lg)
         {
-            alog_batch b;
+            anomaly_log_batch b;
             batches++;
-            if (alog_decode_batch_log(lg, &b) < 0) {
+            if (anomaly_log_decode_batch_log(lg, &b) < 0) {
                 printf("altered reason=undecodable_batch_log\n");
                 bad_batches++;
                 continue;

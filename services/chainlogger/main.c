@@ -24,14 +24,14 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "alog.h"
-#include "anomaly.h"
+#include "eth/anomaly_log.h"
+#include "bus/anomaly.h"
 #include "cl.h"
-#include "config.h"
-#include "hex.h"
-#include "log.h"
-#include "rpc.h"
-#include "status.h"
+#include "base/config.h"
+#include "base/hex.h"
+#include "base/log.h"
+#include "eth/rpc.h"
+#include "bus/status.h"
 
 static double status_interval;
 static const char *mqtt_url, *mqtt_user, *mqtt_pass, *mqtt_ca, *mqtt_client_id, *rpc_url;
@@ -117,7 +117,7 @@ void cl_journal_path(char *out, size_t cap, const char *dir, uint64_t cid, const
     snprintf(out, cap, "%s/journal-%llu-%s.log", dir, (unsigned long long)cid, ah);
 }
 
-/* The counters as a status report (common/status.h) for the gateway's /metrics. */
+/* The counters as a status report (common/bus/status.h) for the gateway's /metrics. */
 static int status_fill(void *user, json_t *m)
 {
     const cl_sender *s = user;
@@ -276,7 +276,7 @@ static int cmd_run(cl_eth *e)
     cl_sender s = {0};
     journal_mem jm;
 
-    if (batch_size < 1 || batch_size > ALOG_MAX_BATCH || batch_delay_ms < 0) {
+    if (batch_size < 1 || batch_size > ANOMALY_LOG_MAX_BATCH || batch_delay_ms < 0) {
         log_error("config_invalid option=BATCH_SIZE/BATCH_MAX_DELAY_MS");
         return 2;
     }

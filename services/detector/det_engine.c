@@ -19,8 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "splitmix64.h"
+#include "base/log.h"
+#include "base/splitmix64.h"
 
 #define MAX_MODELS 32
 #define MIN_TRAIN 64     /* vectors needed for a first forest */

@@ -41,11 +41,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "anomaly.h"
+#include "bus/anomaly.h"
 #include "det_shape.h"
-#include "iforest.h"
-#include "reading.h"
-#include "tsfeatures.h"
+#include "model/iforest.h"
+#include "bus/reading.h"
+#include "model/tsfeatures.h"
 
 #define DET_MAX_OVERRIDES 64
 

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "log.h"
+#include "base/log.h"
 
 #define LINE_MAX_BYTES 65536
 #define RING 16

@@ -26,15 +26,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "anomaly.h"
-#include "config.h"
+#include "bus/anomaly.h"
+#include "base/config.h"
 #include "det_engine.h"
 #include "det_replay.h"
-#include "ingest.h"
-#include "log.h"
-#include "mqtt.h"
-#include "reading.h"
-#include "status.h"
+#include "ingest/ingest.h"
+#include "base/log.h"
+#include "bus/mqtt.h"
+#include "bus/reading.h"
+#include "bus/status.h"
 
 /* Thresholds from the ingest mapping file (docs/SENSORS.md: "threshold" per
  * sensor, or its "profile" looked up as "profile:NAME" in THRESHOLDS_FILE)
@@ -237,7 +237,7 @@ static void log_stats(service *sv)
              (unsigned long long)sv->published, (unsigned long long)sv->publish_failed);
 }
 
-/* The counters as a status report (common/status.h) for the gateway's /metrics. */
+/* The counters as a status report (common/bus/status.h) for the gateway's /metrics. */
 static int status_fill(void *user, json_t *m)
 {
     service *sv = user;

@@ -19,8 +19,8 @@
 #include "gw_metrics.h"
 #include "gw_status.h"
 #include "gw_store.h"
-#include "ingest.h"
-#include "mqtt.h"
+#include "ingest/ingest.h"
+#include "bus/mqtt.h"
 
 typedef struct {
     const char *host;

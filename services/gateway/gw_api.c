@@ -17,7 +17,7 @@
 
 #include "gw_buf.h"
 #include "gw_ws.h"
-#include "log.h"
+#include "base/log.h"
 
 #define JSON_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
 #define PAGE_DEFAULT 100

@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "reading.h"
+#include "bus/reading.h"
 
 /* Kinds of message, as bits so a client filter is a mask. */
 enum { GW_KIND_ANOMALY = 1, GW_KIND_READING = 2, GW_KIND_LOGGED = 4, GW_KIND_ALL = 7 };

@@ -23,14 +23,14 @@
 #include <string.h>
 
 #include "gw_buf.h"
-#include "hex.h"
+#include "base/hex.h"
 
 typedef struct {
     char id[ANOMALY_ID_HEX];
     char sensor_id[SENSOR_ID_MAX];
     double ts;
     int type;
-    alog_proof proof;
+    anomaly_log_proof proof;
     char *json; /* the API item */
     size_t json_len;
 } entry;
@@ -192,7 +192,7 @@ static void evict_oldest(gw_cache *c)
     c->evicted++;
 }
 
-json_t *gw_cache_item_json(const anomaly *a, const alog_proof *p)
+json_t *gw_cache_item_json(const anomaly *a, const anomaly_log_proof *p)
 {
     char buf[2048];
     int n = anomaly_to_json(a, buf, sizeof buf);
@@ -212,12 +212,12 @@ json_t *gw_cache_item_json(const anomaly *a, const alog_proof *p)
     return o;
 }
 
-static int after(const alog_proof *p, uint64_t block, uint32_t log)
+static int after(const anomaly_log_proof *p, uint64_t block, uint32_t log)
 {
     return p->block_number > block || (p->block_number == block && p->log_index > log);
 }
 
-int gw_cache_add(gw_cache *c, const anomaly *a, const alog_proof *p)
+int gw_cache_add(gw_cache *c, const anomaly *a, const anomaly_log_proof *p)
 {
     int rc = -1;
     json_t *item = gw_cache_item_json(a, p);
@@ -324,7 +324,7 @@ int gw_cache_needs_chain(gw_cache *c, const gw_cache_query *q)
     if (c->evicted > 0 && q->has_cursor) {
         /* Everything strictly older than the cursor is evicted when the
          * cursor is at or below the oldest cached entry. */
-        const alog_proof *o = c->n ? &at(c, 0)->proof : NULL;
+        const anomaly_log_proof *o = c->n ? &at(c, 0)->proof : NULL;
         r = !o || !(q->cur_block > o->block_number ||
                     (q->cur_block == o->block_number && q->cur_log > o->log_index));
     }
@@ -338,7 +338,7 @@ static size_t lower_bound(const gw_cache *c, uint64_t block, uint32_t log)
     size_t lo = 0, hi = c->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        const alog_proof *p = &at(c, mid)->proof;
+        const anomaly_log_proof *p = &at(c, mid)->proof;
         if (p->block_number < block || (p->block_number == block && p->log_index < log))
             lo = mid + 1;
         else
@@ -412,7 +412,7 @@ fail:
     return NULL;
 }
 
-int gw_cache_get(gw_cache *c, const char *id, char **item_json, alog_proof *proof)
+int gw_cache_get(gw_cache *c, const char *id, char **item_json, anomaly_log_proof *proof)
 {
     int rc = -1;
     if (!id || strlen(id) != ANOMALY_ID_HEX - 1)

@@ -26,8 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "alog.h"
-#include "anomaly.h"
+#include "eth/anomaly_log.h"
+#include "bus/anomaly.h"
 
 typedef struct gw_cache gw_cache; /* opaque */
 
@@ -40,13 +40,13 @@ void gw_cache_destroy(gw_cache *c);
 /** Encode the API item for an anomaly and its proof: the anomaly's JSON
  *  (anomaly_to_json) plus tx_hash, block_number, log_index, logger, seq.
  *  Returns a new reference, or NULL when the anomaly does not encode. */
-json_t *gw_cache_item_json(const anomaly *a, const alog_proof *p);
+json_t *gw_cache_item_json(const anomaly *a, const anomaly_log_proof *p);
 
 /** Add one anomaly read from chain. Entries must arrive in chain order;
  *  an entry not after the newest one is ignored.
  *  Returns: 0 added, 1 duplicate id or out of order (ignored), -1 no memory
  *  or unencodable anomaly. */
-int gw_cache_add(gw_cache *c, const anomaly *a, const alog_proof *p);
+int gw_cache_add(gw_cache *c, const anomaly *a, const anomaly_log_proof *p);
 
 /** Forget everything (the chain was reset or reorganised below us). */
 void gw_cache_clear(gw_cache *c);
@@ -104,7 +104,7 @@ char *gw_cache_page(gw_cache *c, const gw_cache_query *q, const json_t *extra, s
 /** Look up an anomaly by id (64 hex chars).
  *  Out: *item_json: malloc'd copy of the item's JSON (caller frees);
  *       proof (may be NULL). Returns 0, or -1 when unknown (or no memory). */
-int gw_cache_get(gw_cache *c, const char *id, char **item_json, alog_proof *proof);
+int gw_cache_get(gw_cache *c, const char *id, char **item_json, anomaly_log_proof *proof);
 
 /** Call fn(arg, item_json, len) for the newest n anomalies, oldest of them
  *  first (so a feed that prepends ends newest on top). The read lock is

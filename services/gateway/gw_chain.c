@@ -25,7 +25,7 @@
  * that it succeeded, sits in the recorded block, contains the recorded log
  * at the recorded index, emitted by the contract, and that the log decodes
  * to exactly the cached item. The id itself is recomputed on chain by the
- * contract and re-checked by alog_decode_log, so content and id agree.
+ * contract and re-checked by anomaly_log_decode_log, so content and id agree.
  */
 #include "gw_chain.h"
 
@@ -38,12 +38,12 @@
 #include <strings.h>
 #include <time.h>
 
-#include "deadline.h"
+#include "base/deadline.h"
 #include "gw_onchain.h"
-#include "hex.h"
-#include "keccak.h"
-#include "log.h"
-#include "rpc.h"
+#include "base/hex.h"
+#include "eth/keccak.h"
+#include "base/log.h"
+#include "eth/rpc.h"
 
 #define RANGE_MIN 1
 #define RANGE_START 1000
@@ -160,7 +160,7 @@ static json_t *hex_qty(uint64_t v)
     return json_string(buf);
 }
 
-static void announce(gw_chain *c, const anomaly *a, const alog_proof *p)
+static void announce(gw_chain *c, const anomaly *a, const anomaly_log_proof *p)
 {
     if (!c->opt.bus)
         return;
@@ -181,7 +181,7 @@ static long read_range(gw_chain *c, rpc_client *rpc, uint64_t from, uint64_t to,
     char err[256];
     json_t *res = NULL;
     json_t *filter = json_pack("{s:o, s:o, s:s, s:[s]}", "fromBlock", hex_qty(from), "toBlock",
-                               hex_qty(to), "address", c->contract, "topics", alog_event_topic());
+                               hex_qty(to), "address", c->contract, "topics", anomaly_log_event_topic());
     if (!filter)
         return -1;
     int rc = rpc_call(rpc, "eth_getLogs", json_pack("[o]", filter), &res, err, sizeof err);
@@ -202,8 +202,8 @@ static long read_range(gw_chain *c, rpc_client *rpc, uint64_t from, uint64_t to,
     json_array_foreach(res, i, lg)
     {
         anomaly a;
-        alog_proof p;
-        if (alog_decode_log(lg, &a, &p) != 0) {
+        anomaly_log_proof p;
+        if (anomaly_log_decode_log(lg, &a, &p) != 0) {
             gw_metrics_err(c->opt.metrics, GW_ERR_CHAIN_LOG_INVALID);
             log_rate(22, 10, LOG_WARN, "chain_log_invalid block_from=%" PRIu64, from);
             continue;
@@ -314,7 +314,7 @@ static int hex_eq(const char *a, const char *b)
     return a && b && strcasecmp(a, b) == 0;
 }
 
-json_t *gw_chain_verify_result(const char *item_json, const alog_proof *proof, const char *contract,
+json_t *gw_chain_verify_result(const char *item_json, const anomaly_log_proof *proof, const char *contract,
                                const json_t *receipt, uint64_t head)
 {
     json_t *item = json_loads(item_json, 0, NULL);
@@ -347,8 +347,8 @@ json_t *gw_chain_verify_result(const char *item_json, const alog_proof *proof, c
         log_ok = 1;
         address_ok = hex_eq(json_string_value(json_object_get(lg, "address")), contract);
         anomaly a;
-        alog_proof p;
-        if (alog_decode_log(lg, &a, &p) == 0) {
+        anomaly_log_proof p;
+        if (anomaly_log_decode_log(lg, &a, &p) == 0) {
             json_t *again = gw_cache_item_json(&a, &p);
             content_ok = again && json_equal(again, item);
             json_decref(again);
@@ -409,7 +409,7 @@ static int get_logs(gw_chain *c, rpc_client *rpc, uint64_t from, uint64_t to, co
     char err[256], contract[43];
     json_t *res = NULL;
     contract_copy(c, contract);
-    json_t *topics = json_pack("[s, o, o]", alog_event_topic(), t1 ? json_string(t1) : json_null(),
+    json_t *topics = json_pack("[s, o, o]", anomaly_log_event_topic(), t1 ? json_string(t1) : json_null(),
                                t2 ? json_string(t2) : json_null());
     json_t *filter = json_pack("{s:o, s:o, s:s, s:o}", "fromBlock", hex_qty(from), "toBlock",
                                to == UINT64_MAX ? json_string("latest") : hex_qty(to), "address",
@@ -449,8 +449,8 @@ static int lookup_id(gw_chain *c, rpc_client *rpc, gw_verify_job *j)
     json_array_foreach(logs, i, lg)
     {
         anomaly a;
-        alog_proof p;
-        if (alog_decode_log(lg, &a, &p) != 0 || strcmp(a.id, j->id) != 0)
+        anomaly_log_proof p;
+        if (anomaly_log_decode_log(lg, &a, &p) != 0 || strcmp(a.id, j->id) != 0)
             continue;
         json_t *item = gw_cache_item_json(&a, &p);
         j->item_json =
@@ -471,12 +471,12 @@ static int lookup_id(gw_chain *c, rpc_client *rpc, gw_verify_job *j)
 
 typedef struct {
     anomaly a;
-    alog_proof p;
+    anomaly_log_proof p;
 } arch_rec;
 
 static int rec_newest_first(const void *x, const void *y)
 {
-    const alog_proof *a = &((const arch_rec *)x)->p, *b = &((const arch_rec *)y)->p;
+    const anomaly_log_proof *a = &((const arch_rec *)x)->p, *b = &((const arch_rec *)y)->p;
     if (a->block_number != b->block_number)
         return a->block_number > b->block_number ? -1 : 1;
     if (a->log_index != b->log_index)
@@ -530,7 +530,7 @@ static void archive_page(gw_chain *c, rpc_client *rpc, gw_verify_job *j)
         json_t *lg;
         json_array_foreach(logs, i, lg)
         {
-            if (alog_decode_log(lg, &recs[nrec].a, &recs[nrec].p) != 0) {
+            if (anomaly_log_decode_log(lg, &recs[nrec].a, &recs[nrec].p) != 0) {
                 gw_metrics_err(c->opt.metrics, GW_ERR_CHAIN_LOG_INVALID);
                 continue;
             }

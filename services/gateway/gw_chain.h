@@ -20,7 +20,7 @@
 
 #include <stdint.h>
 
-#include "alog.h"
+#include "eth/anomaly_log.h"
 #include "gw_bus.h"
 #include "gw_cache.h"
 #include "gw_metrics.h"
@@ -81,7 +81,7 @@ typedef struct gw_verify_job {
     /* In (set by the submitter) */
     gw_job_kind kind;
     char *item_json; /* GW_JOB_VERIFY: the cached item (owned by the job) */
-    alog_proof proof;
+    anomaly_log_proof proof;
     char id[ANOMALY_ID_HEX]; /* GW_JOB_VERIFY_ID: lower-case hex, no 0x */
     gw_cache_query q;        /* GW_JOB_PAGE: q.sensor_id points at sensor_buf or is NULL */
     char sensor_buf[SENSOR_ID_MAX];
@@ -119,7 +119,7 @@ void gw_chain_redact_url(const char *url, char *out, size_t cap);
  *  Returns a new object: the item's members plus "verified" (bool) and
  *  "verification" {"reason", "checks": {...}, "confirmations"}; NULL when
  *  item_json does not parse. */
-json_t *gw_chain_verify_result(const char *item_json, const alog_proof *proof, const char *contract,
+json_t *gw_chain_verify_result(const char *item_json, const anomaly_log_proof *proof, const char *contract,
                                const json_t *receipt, uint64_t head);
 
 #endif

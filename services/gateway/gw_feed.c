@@ -11,8 +11,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "hex.h"
-#include "log.h"
+#include "base/hex.h"
+#include "base/log.h"
 
 #define READINGS_PER_MSG 16
 

@@ -19,7 +19,7 @@
 
 #include "gw_api.h"
 #include "gw_buf.h"
-#include "log.h"
+#include "base/log.h"
 
 #define BODY_CHUNK 32768
 #define PATH_MAX_LEN 512

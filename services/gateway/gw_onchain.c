@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hex.h"
-#include "log.h"
+#include "base/hex.h"
+#include "base/log.h"
 
 typedef struct {
     char id[ANOMALY_ID_HEX];
@@ -147,7 +147,7 @@ static json_t *hex32(const uint8_t b[32])
     return json_string(s);
 }
 
-json_t *gw_onchain_json(const batchproof *bp, int rc, uint64_t block, const char *err)
+json_t *gw_onchain_json(const batch_proof *bp, int rc, uint64_t block, const char *err)
 {
     if (rc < 0)
         return json_pack("{s:n, s:s}", "logged", "error", err && *err ? err : "chain error");
@@ -181,12 +181,12 @@ static json_t *failed(gw_onchain *oc, const char *id, const char *why)
 }
 
 json_t *gw_onchain_check(gw_onchain *oc, rpc_client *rpc, const char *contract, const char *id,
-                         const alog_proof *where)
+                         const anomaly_log_proof *where)
 {
     uint8_t idb[32];
     char err[256] = "";
     uint64_t head;
-    batchproof bp;
+    batch_proof bp;
 
     json_t *hit = gw_onchain_cache_get(oc, id);
     if (hit) {
@@ -201,7 +201,7 @@ json_t *gw_onchain_check(gw_onchain *oc, rpc_client *rpc, const char *contract, 
     if (rpc_call_u64(rpc, "eth_blockNumber", json_array(), &head, err, sizeof err) != 0)
         return failed(oc, id, err);
     /* Ask at a fixed block, so checked_at_block is exactly what was asked. */
-    int rc = batchproof_check(rpc, contract, idb, where, head, &bp, err, sizeof err);
+    int rc = batch_proof_check(rpc, contract, idb, where, head, &bp, err, sizeof err);
     if (rc < 0)
         return failed(oc, id, err);
     if (oc->metrics)

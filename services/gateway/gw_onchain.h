@@ -1,7 +1,7 @@
 /*
  * gw_onchain — the "onchain" member of GET /api/anomalies/{id}: the
  * contract's own answer to "is this id logged?" (isLogged(id, batch,
- * proof) via eth_call, common/batchproof), with the batch, the leaf index,
+ * proof) via eth_call, common/eth/batch_proof), with the batch, the leaf index,
  * the batch root and the Merkle proof a client can re-check itself, and a
  * bounded per-id cache of those answers.
  *
@@ -25,10 +25,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "alog.h"
-#include "batchproof.h"
+#include "eth/anomaly_log.h"
+#include "eth/batch_proof.h"
 #include "gw_metrics.h"
-#include "rpc.h"
+#include "eth/rpc.h"
 
 typedef struct gw_onchain gw_onchain; /* opaque */
 
@@ -44,19 +44,19 @@ void gw_onchain_free(gw_onchain *oc);
 
 /** The onchain object for anomaly `id` (64 lower-case hex, no 0x) logged at
  *  `where`: from the cache, or asked of the chain (eth_blockNumber, then
- *  batchproof_check at that block). Blocks on up to four JSON-RPC calls.
+ *  batch_proof_check at that block). Blocks on up to four JSON-RPC calls.
  *  In:  rpc: the verifier's client; contract: "0x" + 40 hex.
  *  Returns: a new object (caller owns), or NULL only when memory is short.
  *  A chain failure is an object with "logged": null and "error", counted
  *  as GW_ERR_ONCHAIN_CHECK. */
 json_t *gw_onchain_check(gw_onchain *oc, rpc_client *rpc, const char *contract, const char *id,
-                         const alog_proof *where);
+                         const anomaly_log_proof *where);
 
-/** The object for a finished batchproof_check (exposed for tests).
+/** The object for a finished batch_proof_check (exposed for tests).
  *  In: bp: its result; rc: its return value (1, 0, or < 0 with err the
  *      reason); block: the block it was asked at.
  *  Returns: a new object, or NULL when memory is short. */
-json_t *gw_onchain_json(const batchproof *bp, int rc, uint64_t block, const char *err);
+json_t *gw_onchain_json(const batch_proof *bp, int rc, uint64_t block, const char *err);
 
 /** Cache access (exposed for tests). get: a new reference to the cached
  *  object for id, or NULL. put: remember obj (a reference is taken) for

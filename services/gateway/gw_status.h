@@ -1,5 +1,5 @@
 /*
- * gw_status — the other services' status reports (common/status.h), read
+ * gw_status — the other services' status reports (common/bus/status.h), read
  * from status/# and exported in /metrics: each reported metric becomes
  * iotad_<service>_<name>{instance="...",<label>="..."}, grouped by family
  * across instances (one TYPE line per family, as the Prometheus text format
@@ -21,7 +21,7 @@
 #include <stddef.h>
 
 #include "gw_buf.h"
-#include "status.h"
+#include "bus/status.h"
 
 #define GW_STATUS_MAX_INSTANCES 64
 

@@ -18,8 +18,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "anomaly.h"
-#include "reading.h"
+#include "bus/anomaly.h"
+#include "bus/reading.h"
 
 typedef struct gw_store gw_store; /* opaque */
 

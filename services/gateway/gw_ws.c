@@ -16,7 +16,7 @@
 #include <time.h>
 
 #include "gw_api.h"
-#include "log.h"
+#include "base/log.h"
 
 #define WRITE_CHUNK (64 * 1024)
 #define MAX_SNAPSHOT 1000

@@ -20,12 +20,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "base/config.h"
 #include "gw.h"
 #include "gw_feed.h"
 #include "gw_http.h"
 #include "gw_ws.h"
-#include "log.h"
+#include "base/log.h"
 
 static gw G;
 static gw_config C;

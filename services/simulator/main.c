@@ -19,8 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "log.h"
+#include "base/config.h"
+#include "base/log.h"
 #include "sim_clock.h"
 #include "sim_csv.h"
 #include "sim_fleet.h"

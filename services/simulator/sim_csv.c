@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "errbuf.h"
+#include "base/errbuf.h"
 
 struct sim_csv {
     int single;

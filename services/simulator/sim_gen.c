@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "errbuf.h"
-#include "jsonbuf.h"
+#include "base/errbuf.h"
+#include "base/jsonbuf.h"
 
 #define TWO_PI 6.283185307179586
 #define DAY_S 86400.0

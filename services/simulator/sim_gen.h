@@ -24,7 +24,7 @@
 #ifndef SIM_GEN_H
 #define SIM_GEN_H
 
-#include "reading.h"
+#include "bus/reading.h"
 #include "sim_profile.h"
 #include "sim_rng.h"
 

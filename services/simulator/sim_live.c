@@ -11,8 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "reading.h"
+#include "base/log.h"
+#include "bus/reading.h"
 #include "sim_clock.h"
 #include "sim_csv.h"
 

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "errbuf.h"
+#include "base/errbuf.h"
 
 static const char *const metric_names[SIM_NMETRICS] = {"temperature", "humidity", "pressure"};
 

@@ -20,8 +20,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "mqtt.h"
+#include "base/log.h"
+#include "bus/mqtt.h"
 #include "sim_clock.h"
 
 #define PUB_MAX_URIS 16

@@ -5,7 +5,7 @@
  *   fast: a minimal MQTT 3.1.1 client of our own, QoS 0 only, over plain
  *         TCP. Packets are appended to a 64 KiB buffer and written with one
  *         send() per buffer, so 100k+ readings/s cost a few thousand system
- *         calls. Why not common/mqtt.h: paho's MQTTAsync queues a command
+ *         calls. Why not common/bus/mqtt.h: paho's MQTTAsync queues a command
  *         object per message for its own send thread; measured here at
  *         QoS 0 it delivers ~24k msg/s with a long queue (the queue scan is
  *         not O(1)) and ~177k/s only when throttled to 100 in flight, using a
@@ -14,7 +14,7 @@
  *         published while down are counted as dropped (QoS 0 semantics), and
  *         reconnection is retried from sim_pub_poll() with backoff
  *         0.5 s .. 8 s across the broker URIs.
- *   paho: common/mqtt.h (MQTTAsync with its own reconnect and buffering),
+ *   paho: common/bus/mqtt.h (MQTTAsync with its own reconnect and buffering),
  *         used for QoS 1/2, ssl:// brokers, or on request.
  * "auto" picks fast when qos is 0 and every URI is tcp:// or mqtt://.
  *

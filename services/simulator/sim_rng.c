@@ -6,7 +6,7 @@
 
 #include <math.h>
 
-#include "splitmix64.h"
+#include "base/splitmix64.h"
 
 static inline uint64_t rotl(uint64_t x, int k)
 {

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "anomaly.h"
+#include "bus/anomaly.h"
 
 int main(int argc, char **argv)
 {

@@ -2,8 +2,8 @@
  * contract_test — drives AnomalyLogger on a real chain (RPC_URL) and checks
  * its behaviour: logging, batching, duplicate rejection, sequence gaps,
  * authorisation, input bounds, view functions, and that the events decode
- * with alog_decode_log into exactly what was sent; the per-batch Merkle
- * root (BatchLogged, batchRoot, batchCount) equals common/merkle's root over
+ * with anomaly_log_decode_log into exactly what was sent; the per-batch Merkle
+ * root (BatchLogged, batchRoot, batchCount) equals common/eth/merkle's root over
  * the fresh ids, and isLogged accepts each id's proof and refuses wrong
  * ids, wrong proofs and other batches. Run by
  * tests/integration/contract.sh after `chainlogger deploy` with key 0.
@@ -16,13 +16,13 @@
 #include <string.h>
 #include <strings.h>
 
-#include "abi.h"
-#include "alog.h"
-#include "batchproof.h"
+#include "eth/abi.h"
+#include "eth/anomaly_log.h"
+#include "eth/batch_proof.h"
 #include "cl.h"
-#include "hex.h"
-#include "log.h"
-#include "merkle.h"
+#include "base/hex.h"
+#include "base/log.h"
+#include "eth/merkle.h"
 
 static int failures;
 #define CHECK(cond, ...)                                                                           \
@@ -85,7 +85,7 @@ static json_t *batch(cl_eth *e, const anomaly *a, size_t n, uint64_t seq)
 {
     uint8_t *cd;
     size_t cdl;
-    if (alog_encode_batch(a, n, seq, &cd, &cdl) < 0)
+    if (anomaly_log_encode_batch(a, n, seq, &cd, &cdl) < 0)
         return NULL;
     json_t *r = send(e, cd, cdl);
     free(cd);
@@ -147,7 +147,7 @@ static int is_logged(cl_eth *e, const uint8_t id[32], uint64_t batch, const uint
     uint8_t *cd = NULL, *out = NULL;
     size_t cdl, outl;
     int v = -1;
-    if (batchproof_is_logged_calldata(id, batch, proof, plen, &cd, &cdl) != 0)
+    if (batch_proof_is_logged_calldata(id, batch, proof, plen, &cd, &cdl) != 0)
         return -1;
     if (cl_eth_call(e, contract, cd, cdl, &out, &outl) == 0 && outl == 32) {
         uint64_t w;
@@ -167,21 +167,21 @@ static void hexprint(const char *what, const uint8_t *p)
 }
 
 /* The receipt's BatchLogged event (the last log). Returns 0 or -1. */
-static int receipt_batch(json_t *r, alog_batch *b)
+static int receipt_batch(json_t *r, anomaly_log_batch *b)
 {
     json_t *logs = json_object_get(r, "logs");
     size_t n = json_array_size(logs);
-    return n ? alog_decode_batch_log(json_array_get(logs, n - 1), b) : -1;
+    return n ? anomaly_log_decode_batch_log(json_array_get(logs, n - 1), b) : -1;
 }
 
 /* The Merkle checks of one successful batch receipt that logged a[skip..n-1]
- * from seq0 + skip: the root (event, storage, common/merkle) over the fresh
+ * from seq0 + skip: the root (event, storage, common/eth/merkle) over the fresh
  * ids only, and isLogged for each id with its proof, against wrong ids,
  * altered and truncated proofs and another batch. Returns the batch number. */
 static uint64_t check_root(cl_eth *e, json_t *r, const anomaly *a, size_t n, size_t skip,
                            uint64_t seq0, uint64_t other_batch)
 {
-    alog_batch b;
+    anomaly_log_batch b;
     uint8_t(*ids)[32] = calloc(n, 32), root[32], stored[32], proof[MERKLE_MAX_DEPTH][32];
     size_t fresh = n - skip, plen;
     if (!ids)
@@ -192,7 +192,7 @@ static uint64_t check_root(cl_eth *e, json_t *r, const anomaly *a, size_t n, siz
     CHECK(b.count == fresh && b.first_seq == seq0 + skip, "BatchLogged count %u first %llu",
           b.count, (unsigned long long)b.first_seq);
     CHECK(merkle_root((const uint8_t(*)[32])ids, fresh, root) == 0, "merkle_root");
-    CHECK(memcmp(root, b.root, 32) == 0, "event root differs from common/merkle's");
+    CHECK(memcmp(root, b.root, 32) == 0, "event root differs from common/eth/merkle's");
     CHECK(view_word(e, "batchRoot(uint256)", b.batch, 1, stored) == 0 &&
               memcmp(stored, root, 32) == 0,
           "stored root differs");
@@ -246,9 +246,9 @@ static void check_logs(json_t *r, const anomaly *a, size_t n, size_t skip, uint6
           json_array_size(logs));
     for (size_t i = 0; i + 1 < json_array_size(logs) && skip + i < n; i++) {
         anomaly b;
-        alog_proof p;
+        anomaly_log_proof p;
         const anomaly *x = &a[skip + i];
-        CHECK(alog_decode_log(json_array_get(logs, i), &b, &p) == 0, "log %zu does not decode", i);
+        CHECK(anomaly_log_decode_log(json_array_get(logs, i), &b, &p) == 0, "log %zu does not decode", i);
         CHECK(strcmp(b.id, x->id) == 0, "id differs at %zu", i);
         CHECK(strcmp(b.sensor_id, x->sensor_id) == 0 && strcmp(b.metric, x->metric) == 0 &&
                   llround(b.ts * 1000) == llround(x->ts * 1000) &&
@@ -387,8 +387,8 @@ int main(int argc, char **argv)
     json_decref(r);
 
     /* 7. Bounds: malformed records revert. */
-    uint8_t rec[ALOG_RECORD_MAX];
-    int rl = alog_encode_record(&a[59], rec, sizeof rec);
+    uint8_t rec[ANOMALY_LOG_RECORD_MAX];
+    int rl = anomaly_log_encode_record(&a[59], rec, sizeof rec);
     struct {
         const char *what;
         int off;
@@ -402,11 +402,11 @@ int main(int argc, char **argv)
                {"separator", 4 + 6, 'x', 0},
                {"truncated", -1, 0, 5}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        uint8_t b[ALOG_RECORD_MAX];
+        uint8_t b[ANOMALY_LOG_RECORD_MAX];
         memcpy(b, rec, (size_t)rl);
         if (bad[i].off >= 0)
             b[bad[i].off] = bad[i].val;
-        abi_selector(ALOG_BATCH_SIG, sel);
+        abi_selector(ANOMALY_LOG_BATCH_SIG, sel);
         abi_arg args[2] = {{.type = ABI_UINT, .u = seq},
                            {.type = ABI_BYTES, .p = b, .len = (size_t)rl - (size_t)bad[i].cut}};
         abi_encode(sel, args, 2, &cd, &cdl);
@@ -416,7 +416,7 @@ int main(int argc, char **argv)
         json_decref(r);
     }
     /* An empty batch logs nothing and reverts. */
-    abi_selector(ALOG_BATCH_SIG, sel);
+    abi_selector(ANOMALY_LOG_BATCH_SIG, sel);
     abi_arg eargs[2] = {{.type = ABI_UINT, .u = seq}, {.type = ABI_BYTES, .p = NULL, .len = 0}};
     abi_encode(sel, eargs, 2, &cd, &cdl);
     r = send(&e0, cd, cdl);

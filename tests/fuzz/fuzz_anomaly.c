@@ -1,5 +1,5 @@
 /*
- * fuzz_anomaly — libFuzzer harness for anomaly_from_json (common/anomaly.h),
+ * fuzz_anomaly — libFuzzer harness for anomaly_from_json (common/bus/anomaly.h),
  * what the chain logger and the gateway read from anomalies/{sensor_id}.
  * Input layout and checks: nasty_anomaly() in nasty.h.
  */

@@ -5,7 +5,7 @@
  * paths, Origin checks and cursors. Input layout and checks: nasty_gateway()
  * in nasty_gw.h.
  */
-#include "log.h"
+#include "base/log.h"
 #include "nasty_gw.h"
 
 static nasty_gw ctx;

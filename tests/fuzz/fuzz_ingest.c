@@ -1,12 +1,12 @@
 /*
- * fuzz_ingest — libFuzzer harness for ingest_decode (common/ingest.h): every
+ * fuzz_ingest — libFuzzer harness for ingest_decode (common/ingest/ingest.h): every
  * device format the detector and the gateway accept from the broker
  * (native, Zigbee2MQTT, Tasmota, ESPHome states, SenML), routed by topic.
  * Input layout and checks: nasty_ingest() in nasty.h. Besides two built-in
  * mappings, every mapping file in FUZZ_INGEST_MAPPINGS (':'-separated;
  * scripts/fuzz.sh passes the mapping examples in config/) is a context.
  */
-#include "log.h"
+#include "base/log.h"
 #include "nasty.h"
 
 static nasty_ingest_set set;

@@ -1,5 +1,5 @@
 /*
- * fuzz_reading — libFuzzer harness for reading_decode_json (common/reading.h),
+ * fuzz_reading — libFuzzer harness for reading_decode_json (common/bus/reading.h),
  * the native format every sensor publishes on sensors/{id}/readings.
  * Input layout and checks: nasty_reading() in nasty.h.
  */

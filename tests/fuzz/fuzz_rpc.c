@@ -1,5 +1,5 @@
 /*
- * fuzz_rpc — JSON-RPC response handling in common/rpc.c: the body
+ * fuzz_rpc — JSON-RPC response handling in common/eth/rpc.c: the body
  * collector (growth, cap), the JSON-RPC envelope checks ("result" /
  * "error"), and the hex QUANTITY parsing of rpc_call_u64.
  *

@@ -29,14 +29,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "abi.h"
-#include "alog.h"
-#include "anomaly.h"
-#include "hex.h"
-#include "ingest.h"
-#include "keccak.h"
-#include "reading.h"
-#include "rpc.h"
+#include "eth/abi.h"
+#include "eth/anomaly_log.h"
+#include "bus/anomaly.h"
+#include "base/hex.h"
+#include "ingest/ingest.h"
+#include "eth/keccak.h"
+#include "bus/reading.h"
+#include "eth/rpc.h"
 
 #ifndef NASTY_CHECK
 #define NASTY_CHECK(cond)                                                                  \
@@ -375,12 +375,12 @@ static inline const char *nasty_ingest(nasty_ingest_set *s, const uint8_t *data,
     return outcome;
 }
 
-/* ==== alog_decode_log / alog_decode_record ===============================
+/* ==== anomaly_log_decode_log / anomaly_log_decode_record ===============================
  * Input: byte 0 % 3 picks what the rest is:
- *   0: a JSON log object as eth_getLogs returns it -> alog_decode_log
- *   1: one packed record -> alog_decode_record; when it decodes, it is also
+ *   0: a JSON log object as eth_getLogs returns it -> anomaly_log_decode_log
+ *   1: one packed record -> anomaly_log_decode_record; when it decodes, it is also
  *      wrapped in a well-formed log (topics derived as the contract does)
- *      that alog_decode_log must accept identically, and re-encoding it
+ *      that anomaly_log_decode_log must accept identically, and re-encoding it
  *      must give the same bytes
  *   2: the event's ABI data -> wrapped in a log whose topics match whatever
  *      record the data points at, so random offsets and lengths reach the
@@ -413,7 +413,7 @@ static inline json_t *nasty_hexstr(const uint8_t *p, size_t n)
 static inline json_t *nasty_make_log(const uint8_t *data, size_t dlen, const uint8_t id[32],
                                      const uint8_t sensor_hash[32])
 {
-    json_t *topics = json_pack("[s, o, o, s]", alog_event_topic(), nasty_hexstr(id, 32),
+    json_t *topics = json_pack("[s, o, o, s]", anomaly_log_event_topic(), nasty_hexstr(id, 32),
                                nasty_hexstr(sensor_hash, 32), nasty_logger_topic);
     json_t *log = json_pack("{s:o, s:o, s:s, s:s, s:s, s:b}", "topics", topics, "data",
                             nasty_hexstr(data, dlen), "transactionHash",
@@ -438,10 +438,10 @@ static inline void nasty_derive_topics(const uint8_t *rec, size_t len, uint8_t i
     keccak256(rec + 4, sl, sh);
 }
 
-static inline const char *nasty_alog(const uint8_t *data, size_t size)
+static inline const char *nasty_anomaly_log(const uint8_t *data, size_t size)
 {
     anomaly a, b;
-    alog_proof p;
+    anomaly_log_proof p;
 
     if (size < 1)
         return "-";
@@ -453,12 +453,12 @@ static inline const char *nasty_alog(const uint8_t *data, size_t size)
         json_t *log = json_loadb((const char *)d, n, 0, &jerr);
         if (!log)
             return "invalid";
-        int rc = alog_decode_log(log, &a, &p);
+        int rc = anomaly_log_decode_log(log, &a, &p);
         if (rc == 0) {
             nasty_check_chain_anomaly(&a);
             NASTY_CHECK(strlen(p.logger) == 42);
         }
-        int rc2 = alog_decode_log(log, &b, NULL);
+        int rc2 = anomaly_log_decode_log(log, &b, NULL);
         NASTY_CHECK(rc2 == 0 || rc2 == -1);
         if (rc2 == 0)
             nasty_check_chain_anomaly(&b);
@@ -466,17 +466,17 @@ static inline const char *nasty_alog(const uint8_t *data, size_t size)
         return rc == 0 ? "ok" : "invalid";
     }
     if (mode == 1) {
-        uint8_t id[32], sh[32], again[ALOG_RECORD_MAX], *abi = NULL;
+        uint8_t id[32], sh[32], again[ANOMALY_LOG_RECORD_MAX], *abi = NULL;
         size_t alen = 0;
-        if (alog_decode_record(d, n, &a) != 0)
+        if (anomaly_log_decode_record(d, n, &a) != 0)
             return "invalid";
         nasty_check_chain_anomaly(&a);
-        NASTY_CHECK(n <= ALOG_RECORD_MAX);
+        NASTY_CHECK(n <= ANOMALY_LOG_RECORD_MAX);
         nasty_derive_topics(d, n, id, sh);
         abi_arg args[2] = {{.type = ABI_UINT, .u = 7}, {.type = ABI_BYTES, .p = d, .len = n}};
         NASTY_CHECK(abi_encode(NULL, args, 2, &abi, &alen) == 0);
         json_t *log = nasty_make_log(abi, alen, id, sh);
-        NASTY_CHECK(alog_decode_log(log, &b, &p) == 0);
+        NASTY_CHECK(anomaly_log_decode_log(log, &b, &p) == 0);
         NASTY_CHECK(strcmp(a.id, b.id) == 0 && strcmp(a.sensor_id, b.sensor_id) == 0);
         NASTY_CHECK(p.seq == 7 && p.block_number == 42 && p.log_index == 3);
         json_decref(log);
@@ -484,7 +484,7 @@ static inline const char *nasty_alog(const uint8_t *data, size_t size)
         /* Re-encoding gives the same bytes wherever ts_ms survives the double
          * it is decoded into (well inside 2^53) and the encoder's range. */
         if (fabs(a.ts) <= 1.0e11) {
-            int m = alog_encode_record(&a, again, sizeof again);
+            int m = anomaly_log_encode_record(&a, again, sizeof again);
             NASTY_CHECK(m == (int)n);
             NASTY_CHECK(memcmp(again, d, n) == 0);
         }
@@ -498,7 +498,7 @@ static inline const char *nasty_alog(const uint8_t *data, size_t size)
         nasty_derive_topics(rec, reclen, id, sh);
     }
     json_t *log = nasty_make_log(d, n, id, sh);
-    int rc = alog_decode_log(log, &a, &p);
+    int rc = anomaly_log_decode_log(log, &a, &p);
     if (rc == 0)
         nasty_check_chain_anomaly(&a);
     json_decref(log);

@@ -8,7 +8,7 @@ Each harness's input layout (prefix bytes) is documented at the top of
 tests/fuzz/fuzz_<harness>.c. Expected outcomes:
   reading, anomaly, ingest: ok | ok:N (N readings, ingest) | ignored (ingest:
       0 readings) | the reading_strerror() name of the error (json, type, ...)
-  alog: ok | invalid          rpc: ok | parse | remote | transport
+  anomaly_log: ok | invalid          rpc: ok | parse | remote | transport
   "-" = no particular outcome, only no crash and the error contract.
 Payloads too big or too regular to commit (10 MB, 100k nesting levels,
 100k fields) are generated at run time by scripts/fuzz.sh and test_nasty.c.
@@ -23,7 +23,7 @@ OUT = os.path.join(HERE, "corpus")
 NOW = 1764028800  # FUZZ_NOW in fuzz.h
 
 
-# ---- Keccak-256 (Ethereum's, not SHA3-256), for consistent alog logs ----
+# ---- Keccak-256 (Ethereum's, not SHA3-256), for consistent anomaly_log logs ----
 def keccak256(data):
     RC = [0x0000000000000001, 0x0000000000008082, 0x800000000000808A, 0x8000000080008000,
           0x000000000000808B, 0x0000000080000001, 0x8000000080008081, 0x8000000000008009,
@@ -306,8 +306,8 @@ for name, p, er, _ in JSON_NASTY:
     ing("tasmota_" + name, 2, p, "-")
     ing("senml_" + name, 3, p, "-")
 
-# ---- alog: byte 0 % 3 picks the mode (fuzz_alog.c) ------------------------
-L = "alog"
+# ---- alog: byte 0 % 3 picks the mode (fuzz_anomaly_log.c) ------------------------
+L = "anomaly_log"
 def record(sensor=b"demo", metric=b"temperature", ts_ms=(NOW * 1000 + 500), typ=0, value=1000.0,
            score=0.83, expl=b"temperature 1000 degC is above", sl=None, ml=None, el=None):
     sl = len(sensor) if sl is None else sl

@@ -14,7 +14,7 @@
 #     forge anomalies or chain confirmations;
 #   - TLS works with the dev CA and fails against a CA that did not sign it;
 #   - init is idempotent (passwords kept) and files are 0600 in a 0700 dir;
-#   - the simulator (common/mqtt.h and its fast publisher) authenticates with
+#   - the simulator (common/bus/mqtt.h and its fast publisher) authenticates with
 #     MQTT_USERNAME/MQTT_PASSWORD, over TLS with MQTT_CA_FILE too.
 . "$(dirname "$0")/../lib.sh"
 

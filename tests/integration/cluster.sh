@@ -49,9 +49,9 @@ cat >"$T/helper.c" <<'C'
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "anomaly.h"
-#include "log.h"
-#include "mqtt.h"
+#include "bus/anomaly.h"
+#include "base/log.h"
+#include "bus/mqtt.h"
 /* helper ids:  stdin "sensor metric ts type" -> anomaly id per line
  * helper pub URIS CLIENT_ID RATE: stdin "topic payload" -> QoS 1, RATE msg/s */
 int main(int argc, char **argv)

@@ -2,7 +2,7 @@
 # AnomalyLogger on a real Ganache: deploy with `chainlogger deploy` (and that
 # a second deploy is a no-op), then tests/chain/contract_test.c checks logging,
 # batching, duplicates, sequence gaps, authorisation, input bounds, views and
-# event decoding (alog_decode_log), and gas per anomaly at batch 50 < 10,000.
+# event decoding (anomaly_log_decode_log), and gas per anomaly at batch 50 < 10,000.
 . "$(dirname "$0")/../lib.sh"
 cc -O2 -std=gnu11 -Wall -Wextra -Werror -I"$ROOT/common" -I"$ROOT/services/chainlogger" \
     -o "$T/contract_test" "$ROOT/tests/chain/contract_test.c" \

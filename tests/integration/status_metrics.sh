@@ -1,6 +1,6 @@
 # Every service's error counters in the gateway's /metrics (issue 6): the
 # detector and the chain logger publish retained status reports
-# (common/status) on status/{service}/{instance}; the gateway exports them.
+# (common/bus/status) on status/{service}/{instance}; the gateway exports them.
 # Real mosquitto, Ganache, deployed contract, detector, chain logger and
 # gateway. Sends malformed readings (by reason) and malformed and duplicate
 # anomalies, and checks the exact counts in /metrics; a forged status

@@ -5,7 +5,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "ingest.h"
+#include "ingest/ingest.h"
 
 #define NOW 1700000000.0
 

@@ -17,14 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "abi.h"
-#include "alog.h"
-#include "alog_test_util.h"
-#include "anomaly.h"
-#include "hex.h"
-#include "keccak.h"
-#include "rlp.h"
-#include "tx.h"
+#include "eth/abi.h"
+#include "eth/anomaly_log.h"
+#include "anomaly_log_test_util.h"
+#include "bus/anomaly.h"
+#include "base/hex.h"
+#include "eth/keccak.h"
+#include "eth/rlp.h"
+#include "eth/tx.h"
 
 static void assert_hex(const uint8_t *p, size_t n, const char *want)
 {
@@ -340,14 +340,14 @@ static anomaly sample(int i)
     return a;
 }
 
-static void test_alog_record(void **state)
+static void test_anomaly_log_record(void **state)
 {
     (void)state;
-    uint8_t rec[ALOG_RECORD_MAX];
+    uint8_t rec[ANOMALY_LOG_RECORD_MAX];
     anomaly a = sample(7), b;
-    int n = alog_encode_record(&a, rec, sizeof rec);
+    int n = anomaly_log_encode_record(&a, rec, sizeof rec);
     assert_true(n > 0);
-    assert_int_equal(alog_decode_record(rec, (size_t)n, &b), 0);
+    assert_int_equal(anomaly_log_decode_record(rec, (size_t)n, &b), 0);
     assert_string_equal(b.id, a.id); /* the preimage in the record gives anomaly_make_id's id */
     assert_string_equal(b.sensor_id, a.sensor_id);
     assert_string_equal(b.metric, a.metric);
@@ -357,50 +357,50 @@ static void test_alog_record(void **state)
     assert_int_equal(b.type, a.type);
     assert_string_equal(b.explanation, a.explanation);
     /* Truncated, extended or corrupted records are rejected. */
-    assert_int_equal(alog_decode_record(rec, (size_t)n - 1, &b), -1);
-    assert_int_equal(alog_decode_record(rec, (size_t)n + 1, &b), -1);
+    assert_int_equal(anomaly_log_decode_record(rec, (size_t)n - 1, &b), -1);
+    assert_int_equal(anomaly_log_decode_record(rec, (size_t)n + 1, &b), -1);
     for (int i = 0; i < n; i++) {
-        uint8_t c[ALOG_RECORD_MAX];
+        uint8_t c[ANOMALY_LOG_RECORD_MAX];
         memcpy(c, rec, (size_t)n);
         c[i] ^= 0xff;
-        (void)alog_decode_record(c, (size_t)n, &b); /* must not crash */
+        (void)anomaly_log_decode_record(c, (size_t)n, &b); /* must not crash */
     }
     rec[0] = 0;
-    assert_int_equal(alog_decode_record(rec, (size_t)n, &b), -1);
+    assert_int_equal(anomaly_log_decode_record(rec, (size_t)n, &b), -1);
     /* Invalid anomalies are refused by the encoder. */
     anomaly bad = sample(1);
     bad.value = INFINITY;
-    assert_int_equal(alog_encode_record(&bad, rec, sizeof rec), -1);
+    assert_int_equal(anomaly_log_encode_record(&bad, rec, sizeof rec), -1);
     bad = sample(1);
     bad.metric[0] = 0;
-    assert_int_equal(alog_encode_record(&bad, rec, sizeof rec), -1);
+    assert_int_equal(anomaly_log_encode_record(&bad, rec, sizeof rec), -1);
     bad = sample(1);
     bad.type = 3;
-    assert_int_equal(alog_encode_record(&bad, rec, sizeof rec), -1);
+    assert_int_equal(anomaly_log_encode_record(&bad, rec, sizeof rec), -1);
     bad = sample(1);
-    assert_int_equal(alog_encode_record(&bad, rec, 10), -1);
+    assert_int_equal(anomaly_log_encode_record(&bad, rec, 10), -1);
 }
 
 /* Build the log object the contract emits for (a, seq, logger), as a node
  * returns it (with "removed": false). */
 static json_t *make_log(const anomaly *a, uint64_t seq, const uint8_t logger[20])
 {
-    json_t *log = alog_fixture_log(
+    json_t *log = anomaly_log_fixture_log(
         a, seq, logger, "0x1111111111111111111111111111111111111111111111111111111111111111");
     json_object_set_new(log, "removed", json_false());
     return log;
 }
 
-static void test_alog_log(void **state)
+static void test_anomaly_log_log(void **state)
 {
     (void)state;
     uint8_t logger[20];
     memset(logger, 0x90, 20);
     anomaly a = sample(3), b;
-    alog_proof pr;
+    anomaly_log_proof pr;
     json_t *log = make_log(&a, 77, logger);
     assert_non_null(log);
-    assert_int_equal(alog_decode_log(log, &b, &pr), 0);
+    assert_int_equal(anomaly_log_decode_log(log, &b, &pr), 0);
     assert_string_equal(b.id, a.id);
     assert_string_equal(b.explanation, a.explanation);
     assert_int_equal(pr.seq, 77);
@@ -415,35 +415,35 @@ static void test_alog_log(void **state)
     json_array_set_new(
         topics, 1,
         json_string("0x2222222222222222222222222222222222222222222222222222222222222222"));
-    assert_int_equal(alog_decode_log(log, &b, &pr), -1);
+    assert_int_equal(anomaly_log_decode_log(log, &b, &pr), -1);
     json_decref(log);
 
     /* Other events, wrong shapes, garbage data. */
     log = make_log(&a, 1, logger);
     json_object_set_new(log, "removed", json_true());
-    assert_int_equal(alog_decode_log(log, &b, NULL), -1);
+    assert_int_equal(anomaly_log_decode_log(log, &b, NULL), -1);
     json_object_set_new(log, "removed", json_false());
-    assert_int_equal(alog_decode_log(log, &b, NULL), 0);
+    assert_int_equal(anomaly_log_decode_log(log, &b, NULL), 0);
     json_object_set_new(log, "data", json_string("0x1234"));
-    assert_int_equal(alog_decode_log(log, &b, NULL), -1);
+    assert_int_equal(anomaly_log_decode_log(log, &b, NULL), -1);
     json_object_set_new(log, "data", json_integer(5));
-    assert_int_equal(alog_decode_log(log, &b, NULL), -1);
+    assert_int_equal(anomaly_log_decode_log(log, &b, NULL), -1);
     json_object_set_new(log, "data", json_string("0xzz"));
-    assert_int_equal(alog_decode_log(log, &b, NULL), -1);
+    assert_int_equal(anomaly_log_decode_log(log, &b, NULL), -1);
     json_array_set_new(
         json_object_get(log, "topics"), 0,
         json_string("0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"));
-    assert_int_equal(alog_decode_log(log, &b, NULL), -1);
+    assert_int_equal(anomaly_log_decode_log(log, &b, NULL), -1);
     json_object_set_new(log, "topics", json_string("x"));
-    assert_int_equal(alog_decode_log(log, &b, NULL), -1);
+    assert_int_equal(anomaly_log_decode_log(log, &b, NULL), -1);
     json_decref(log);
-    assert_int_equal(alog_decode_log(NULL, &b, NULL), -1);
+    assert_int_equal(anomaly_log_decode_log(NULL, &b, NULL), -1);
     json_t *arr = json_array();
-    assert_int_equal(alog_decode_log(arr, &b, NULL), -1);
+    assert_int_equal(anomaly_log_decode_log(arr, &b, NULL), -1);
     json_decref(arr);
 }
 
-static void test_alog_batch(void **state)
+static void test_anomaly_log_batch(void **state)
 {
     (void)state;
     anomaly a[50];
@@ -451,8 +451,8 @@ static void test_alog_batch(void **state)
     size_t len;
     for (int i = 0; i < 50; i++)
         a[i] = sample(i);
-    assert_int_equal(alog_encode_batch(a, 50, 100, &cd, &len), 0);
-    abi_selector(ALOG_BATCH_SIG, sel);
+    assert_int_equal(anomaly_log_encode_batch(a, 50, 100, &cd, &len), 0);
+    abi_selector(ANOMALY_LOG_BATCH_SIG, sel);
     assert_memory_equal(cd, sel, 4);
     uint64_t seq;
     assert_int_equal(abi_get_u64(cd + 4, &seq), 0);
@@ -464,15 +464,15 @@ static void test_alog_batch(void **state)
         anomaly b;
         size_t rl = 4 + packed[off] + packed[off + 1] + 11 + 16 +
                     (((size_t)packed[off + 2] << 8) | packed[off + 3]);
-        assert_int_equal(alog_decode_record(packed + off, rl, &b), 0);
+        assert_int_equal(anomaly_log_decode_record(packed + off, rl, &b), 0);
         assert_string_equal(b.id, a[i].id);
         off += rl;
     }
     assert_int_equal(off, plen);
     free(cd);
-    assert_int_equal(alog_encode_batch(a, 0, 0, &cd, &len), -1);
+    assert_int_equal(anomaly_log_encode_batch(a, 0, 0, &cd, &len), -1);
     a[10].value = NAN;
-    assert_int_equal(alog_encode_batch(a, 50, 0, &cd, &len), -1);
+    assert_int_equal(anomaly_log_encode_batch(a, 50, 0, &cd, &len), -1);
     assert_null(cd);
 }
 
@@ -517,7 +517,7 @@ static void test_abi_bytes32_array(void **st)
 static json_t *batch_log(const char *data)
 {
     char t0[67];
-    snprintf(t0, sizeof t0, "%s", alog_batch_topic());
+    snprintf(t0, sizeof t0, "%s", anomaly_log_batch_topic());
     return json_pack("{s:[s,s,s], s:s, s:s, s:s, s:s}", "topics", t0,
                      "0x0000000000000000000000000000000000000000000000000000000000000005",
                      "0x00000000000000000000000090f8bf6a479f320ead074411a4b0e7944ea8c9c1", "data",
@@ -526,21 +526,21 @@ static json_t *batch_log(const char *data)
                      "blockNumber", "0x2a", "logIndex", "0x33");
 }
 
-static void test_alog_batch_log(void **st)
+static void test_anomaly_log_batch_log(void **st)
 {
     (void)st;
     uint8_t t[32];
     char want[67];
     abi_topic("BatchLogged(uint256,address,uint64,uint32,bytes32)", t);
     hex_encode(want, t, 32, 1);
-    assert_string_equal(alog_batch_topic(), want);
+    assert_string_equal(anomaly_log_batch_topic(), want);
     const char *good = "0x"
                        "0000000000000000000000000000000000000000000000000000000000000064"
                        "0000000000000000000000000000000000000000000000000000000000000032"
                        "abababababababababababababababababababababababababababababababab";
     json_t *log = batch_log(good);
-    alog_batch b;
-    assert_int_equal(alog_decode_batch_log(log, &b), 0);
+    anomaly_log_batch b;
+    assert_int_equal(anomaly_log_decode_batch_log(log, &b), 0);
     assert_int_equal(b.batch, 5);
     assert_string_equal(b.logger, "0x90f8bf6a479f320ead074411a4b0e7944ea8c9c1");
     assert_int_equal(b.first_seq, 100);
@@ -549,34 +549,34 @@ static void test_alog_batch_log(void **st)
     assert_int_equal(b.block_number, 42);
     assert_int_equal(b.log_index, 0x33);
     /* an AnomalyLogged event is not a BatchLogged one */
-    json_array_set_new(json_object_get(log, "topics"), 0, json_string(alog_event_topic()));
-    assert_int_equal(alog_decode_batch_log(log, &b), -1);
+    json_array_set_new(json_object_get(log, "topics"), 0, json_string(anomaly_log_event_topic()));
+    assert_int_equal(anomaly_log_decode_batch_log(log, &b), -1);
     json_decref(log);
     /* removed by a reorg */
     log = batch_log(good);
     json_object_set_new(log, "removed", json_true());
-    assert_int_equal(alog_decode_batch_log(log, &b), -1);
+    assert_int_equal(anomaly_log_decode_batch_log(log, &b), -1);
     json_decref(log);
     /* short data, count beyond uint32, missing tx hash, a 4th topic, not an object */
     log = batch_log("0x0000");
-    assert_int_equal(alog_decode_batch_log(log, &b), -1);
+    assert_int_equal(anomaly_log_decode_batch_log(log, &b), -1);
     json_decref(log);
     log = batch_log("0x"
                     "0000000000000000000000000000000000000000000000000000000000000064"
                     "0000000000000000000000000000000000000000000000000000000100000000"
                     "abababababababababababababababababababababababababababababababab");
-    assert_int_equal(alog_decode_batch_log(log, &b), -1);
+    assert_int_equal(anomaly_log_decode_batch_log(log, &b), -1);
     json_decref(log);
     log = batch_log(good);
     json_object_del(log, "transactionHash");
-    assert_int_equal(alog_decode_batch_log(log, &b), -1);
+    assert_int_equal(anomaly_log_decode_batch_log(log, &b), -1);
     json_decref(log);
     log = batch_log(good);
     json_array_append_new(json_object_get(log, "topics"), json_string(want));
-    assert_int_equal(alog_decode_batch_log(log, &b), -1);
+    assert_int_equal(anomaly_log_decode_batch_log(log, &b), -1);
     json_decref(log);
     log = json_string("x");
-    assert_int_equal(alog_decode_batch_log(log, &b), -1);
+    assert_int_equal(anomaly_log_decode_batch_log(log, &b), -1);
     json_decref(log);
 }
 
@@ -585,9 +585,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rlp_wiki),          cmocka_unit_test(test_abi),
         cmocka_unit_test(test_addresses),         cmocka_unit_test(test_eip155),
-        cmocka_unit_test(test_eip1559),           cmocka_unit_test(test_alog_record),
-        cmocka_unit_test(test_alog_log),          cmocka_unit_test(test_alog_batch),
-        cmocka_unit_test(test_abi_bytes32_array), cmocka_unit_test(test_alog_batch_log),
+        cmocka_unit_test(test_eip1559),           cmocka_unit_test(test_anomaly_log_record),
+        cmocka_unit_test(test_anomaly_log_log),          cmocka_unit_test(test_anomaly_log_batch),
+        cmocka_unit_test(test_abi_bytes32_array), cmocka_unit_test(test_anomaly_log_batch_log),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "anomaly.h"
-#include "config.h"
-#include "hex.h"
-#include "keccak.h"
-#include "reading.h"
+#include "bus/anomaly.h"
+#include "base/config.h"
+#include "base/hex.h"
+#include "eth/keccak.h"
+#include "bus/reading.h"
 
 static void hexhash(const char *in, size_t len, char out[65])
 {

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "detector/det_engine.h"
-#include "log.h"
+#include "base/log.h"
 
 #define T0 1735689600.0 /* 2025-01-01 00:00 UTC */
 #define STEP 300.0

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alog.h"
+#include "eth/anomaly_log.h"
 #include "gateway/gw_api.h"
 #include "gateway/gw_bus.h"
 #include "gateway/gw_cache.h"
@@ -28,8 +28,8 @@
 #include "gateway/gw_feed.h"
 #include "gateway/gw_store.h"
 #include "gateway/gw_ws.h"
-#include "hex.h"
-#include "keccak.h"
+#include "base/hex.h"
+#include "eth/keccak.h"
 
 /* ---- helpers --------------------------------------------------------- */
 
@@ -51,9 +51,9 @@ static anomaly make_anomaly(const char *sensor, double ts, anomaly_type type, do
     return a;
 }
 
-static alog_proof make_proof(uint64_t block, uint32_t log)
+static anomaly_log_proof make_proof(uint64_t block, uint32_t log)
 {
-    alog_proof p;
+    anomaly_log_proof p;
     memset(&p, 0, sizeof p);
     snprintf(p.tx_hash, sizeof p.tx_hash, "0x%064llx", (unsigned long long)block);
     p.block_number = block;
@@ -64,10 +64,10 @@ static alog_proof make_proof(uint64_t block, uint32_t log)
 }
 
 /* An eth_getLogs / receipt log object for a, as the contract emits it. */
-static json_t *make_log(const anomaly *a, const alog_proof *p, const char *contract)
+static json_t *make_log(const anomaly *a, const anomaly_log_proof *p, const char *contract)
 {
-    uint8_t rec[ALOG_RECORD_MAX], h[32];
-    int rl = alog_encode_record(a, rec, sizeof rec);
+    uint8_t rec[ANOMALY_LOG_RECORD_MAX], h[32];
+    int rl = anomaly_log_encode_record(a, rec, sizeof rec);
     assert_true(rl > 0);
     /* data = abi.encode(uint64 seq, bytes record) */
     size_t padded = ((size_t)rl + 31) / 32 * 32;
@@ -89,7 +89,7 @@ static json_t *make_log(const anomaly *a, const alog_proof *p, const char *contr
     snprintf(bn, sizeof bn, "0x%llx", (unsigned long long)p->block_number);
     snprintf(li, sizeof li, "0x%x", p->log_index);
     json_t *log = json_pack("{s:s, s:[s,s,s,s], s:s, s:s, s:s, s:s}", "address", contract, "topics",
-                            alog_event_topic(), t1, t2, t3, "data", dh, "blockNumber", bn,
+                            anomaly_log_event_topic(), t1, t2, t3, "data", dh, "blockNumber", bn,
                             "logIndex", li, "transactionHash", p->tx_hash);
     free(d);
     free(dh);
@@ -305,10 +305,10 @@ static void test_cache(void **st)
     anomaly as[30];
     for (int i = 0; i < 30; i++) {
         as[i] = make_anomaly(i % 3 ? "s1" : "s2", 1000 + i, (anomaly_type)(i % 3), i);
-        alog_proof p = make_proof(10 + (uint64_t)i / 4, (uint32_t)(i % 4));
+        anomaly_log_proof p = make_proof(10 + (uint64_t)i / 4, (uint32_t)(i % 4));
         assert_int_equal(gw_cache_add(c, &as[i], &p), 0);
     }
-    alog_proof old = make_proof(3, 0);
+    anomaly_log_proof old = make_proof(3, 0);
     assert_int_equal(gw_cache_add(c, &as[0], &old), 1); /* out of order */
     assert_int_equal(gw_cache_count(c), 30);
 
@@ -348,7 +348,7 @@ static void test_cache(void **st)
     json_decref(j);
 
     char *item;
-    alog_proof p;
+    anomaly_log_proof p;
     assert_int_equal(gw_cache_get(c, as[5].id, &item, &p), 0);
     assert_int_equal(p.block_number, 11);
     assert_non_null(strstr(item, as[5].id));
@@ -379,7 +379,7 @@ static void test_cache_bounded(void **st)
     assert_int_equal(gw_cache_create(&c, MAX), 0);
     for (int i = 0; i < N; i++) {
         as[i] = make_anomaly(i % 2 ? "s1" : "s2", 1000 + i, ANOMALY_POINT, i);
-        alog_proof p = make_proof(10 + (uint64_t)i / 3, (uint32_t)(i % 3));
+        anomaly_log_proof p = make_proof(10 + (uint64_t)i / 3, (uint32_t)(i % 3));
         assert_int_equal(gw_cache_add(c, &as[i], &p), 0);
         assert_true(gw_cache_count(c) <= MAX);
     }
@@ -447,7 +447,7 @@ static void test_verify(void **st)
     (void)st;
     const char *contract = "0x5fbdb2315678afecb367f032d93f642f64180aa3";
     anomaly a = make_anomaly("dev-1", 1764000000.25, ANOMALY_POINT, 1000);
-    alog_proof p = make_proof(42, 3);
+    anomaly_log_proof p = make_proof(42, 3);
     json_t *item = gw_cache_item_json(&a, &p);
     char *ij = json_dumps(item, JSON_COMPACT);
     json_decref(item);
@@ -488,7 +488,7 @@ static void test_verify(void **st)
     json_decref(rc2);
 
     /* Wrong log index, wrong block, no receipt. */
-    alog_proof q = p;
+    anomaly_log_proof q = p;
     q.log_index = 4;
     r = gw_chain_verify_result(ij, &q, contract, rc, 50);
     assert_true(json_is_false(json_object_get(r, "verified")));
@@ -693,7 +693,7 @@ static void test_api_get(void **st)
 {
     (void)st;
     anomaly a = make_anomaly("s1", 50, ANOMALY_POINT, 3);
-    alog_proof p = make_proof(5, 0);
+    anomaly_log_proof p = make_proof(5, 0);
     gw_cache_add(G.cache, &a, &p);
     gw_response rs = call(GW_M_GET, "/api/anomalies?limit=10&sensor_id=s1", NULL, NULL);
     assert_int_equal(rs.status, 200);

@@ -28,7 +28,7 @@ static void id_of(int i, char out[ANOMALY_ID_HEX])
 static void test_json(void **state)
 {
     (void)state;
-    batchproof bp;
+    batch_proof bp;
     memset(&bp, 0, sizeof bp);
     bp.have_batch = 1;
     bp.batch.batch = 12;
@@ -168,7 +168,7 @@ static void test_check_without_chain(void **state)
     gw_metrics_init(&m);
     gw_onchain *oc = NULL;
     char id[ANOMALY_ID_HEX];
-    alog_proof where;
+    anomaly_log_proof where;
     memset(&where, 0, sizeof where);
     assert_int_equal(gw_onchain_create(&oc, 8, 1, &m), 0);
     /* a cached answer is served without any RPC (rpc is NULL here) */

@@ -8,10 +8,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "deadline.h"
-#include "errbuf.h"
-#include "jsonbuf.h"
-#include "reading.h"
+#include "base/deadline.h"
+#include "base/errbuf.h"
+#include "base/jsonbuf.h"
+#include "bus/reading.h"
 
 static void test_errbuf(void **state)
 {

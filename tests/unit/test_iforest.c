@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "iforest.h"
+#include "model/iforest.h"
 
 #define N 2000
 #define DIM 3

@@ -17,8 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ingest.h"
-#include "ingest_adapters.h"
+#include "ingest/ingest.h"
+#include "ingest/adapter.h"
 #include "ingest_test_util.h"
 
 static void test_native_topics(void **state)
@@ -292,53 +292,53 @@ static void test_units(void **state)
 {
     (void)state;
     double v;
-    assert_int_equal(ia_unit_convert(IA_FAM_TEMPERATURE, "degF", 212, &v), 0);
+    assert_int_equal(adapter_unit_convert(ADAPTER_FAM_TEMPERATURE, "degF", 212, &v), 0);
     assert_true(near(v, 100));
-    assert_int_equal(ia_unit_convert(IA_FAM_TEMPERATURE,
+    assert_int_equal(adapter_unit_convert(ADAPTER_FAM_TEMPERATURE,
                                      "\xc2\xb0"
                                      "F",
                                      32, &v),
                      0);
     assert_true(near(v, 0));
-    assert_int_equal(ia_unit_convert(IA_FAM_TEMPERATURE, "F", -40, &v), 0);
+    assert_int_equal(adapter_unit_convert(ADAPTER_FAM_TEMPERATURE, "F", -40, &v), 0);
     assert_true(near(v, -40));
-    assert_int_equal(ia_unit_convert(IA_FAM_TEMPERATURE, "K", 273.15, &v), 0);
+    assert_int_equal(adapter_unit_convert(ADAPTER_FAM_TEMPERATURE, "K", 273.15, &v), 0);
     assert_true(near(v, 0));
-    assert_int_equal(ia_unit_convert(IA_FAM_TEMPERATURE, "Cel", 21.5, &v), 0);
+    assert_int_equal(adapter_unit_convert(ADAPTER_FAM_TEMPERATURE, "Cel", 21.5, &v), 0);
     assert_true(near(v, 21.5));
-    assert_int_equal(ia_unit_convert(IA_FAM_TEMPERATURE, "", 21.5, &v), 0);
+    assert_int_equal(adapter_unit_convert(ADAPTER_FAM_TEMPERATURE, "", 21.5, &v), 0);
     assert_true(near(v, 21.5));
-    assert_int_equal(ia_unit_convert(IA_FAM_PRESSURE, "Pa", 101325, &v), 0);
+    assert_int_equal(adapter_unit_convert(ADAPTER_FAM_PRESSURE, "Pa", 101325, &v), 0);
     assert_true(near(v, 1013.25));
-    assert_int_equal(ia_unit_convert(IA_FAM_PRESSURE, "kPa", 101.325, &v), 0);
+    assert_int_equal(adapter_unit_convert(ADAPTER_FAM_PRESSURE, "kPa", 101.325, &v), 0);
     assert_true(near(v, 1013.25));
-    assert_int_equal(ia_unit_convert(IA_FAM_PRESSURE, "mbar", 1000, &v), 0);
+    assert_int_equal(adapter_unit_convert(ADAPTER_FAM_PRESSURE, "mbar", 1000, &v), 0);
     assert_true(near(v, 1000));
-    assert_int_equal(ia_unit_convert(IA_FAM_PRESSURE, "inHg", 29.92, &v), 0);
+    assert_int_equal(adapter_unit_convert(ADAPTER_FAM_PRESSURE, "inHg", 29.92, &v), 0);
     assert_true(fabs(v - 1013.2) < 0.05); /* standard atmosphere 29.921 inHg */
-    assert_int_equal(ia_unit_convert(IA_FAM_PRESSURE, "mmHg", 760, &v), 0);
+    assert_int_equal(adapter_unit_convert(ADAPTER_FAM_PRESSURE, "mmHg", 760, &v), 0);
     assert_true(fabs(v - 1013.25) < 0.01);
-    assert_int_equal(ia_unit_convert(IA_FAM_HUMIDITY, "/", 0.42, &v), 0);
+    assert_int_equal(adapter_unit_convert(ADAPTER_FAM_HUMIDITY, "/", 0.42, &v), 0);
     assert_true(near(v, 42));
-    assert_int_equal(ia_unit_convert(IA_FAM_HUMIDITY, "%RH", 42, &v), 0);
+    assert_int_equal(adapter_unit_convert(ADAPTER_FAM_HUMIDITY, "%RH", 42, &v), 0);
     assert_true(near(v, 42));
     /* wrong family, unknown unit */
-    assert_int_equal(ia_unit_convert(IA_FAM_TEMPERATURE, "Pa", 1, &v), -1);
-    assert_int_equal(ia_unit_convert(IA_FAM_PRESSURE, "furlongs", 1, &v), -1);
-    assert_int_equal(ia_unit_family("K"), IA_FAM_TEMPERATURE);
-    assert_int_equal(ia_unit_family("k"), IA_FAM_UNKNOWN);
+    assert_int_equal(adapter_unit_convert(ADAPTER_FAM_TEMPERATURE, "Pa", 1, &v), -1);
+    assert_int_equal(adapter_unit_convert(ADAPTER_FAM_PRESSURE, "furlongs", 1, &v), -1);
+    assert_int_equal(adapter_unit_family("K"), ADAPTER_FAM_TEMPERATURE);
+    assert_int_equal(adapter_unit_family("k"), ADAPTER_FAM_UNKNOWN);
 
     char name[READING_NAME_MAX];
-    assert_int_equal(ia_metric_name("Temperature", name, sizeof name), 0);
+    assert_int_equal(adapter_metric_name("Temperature", name, sizeof name), 0);
     assert_string_equal(name, "temperature");
-    assert_int_equal(ia_metric_name("RH", name, sizeof name), 0);
+    assert_int_equal(adapter_metric_name("RH", name, sizeof name), 0);
     assert_string_equal(name, "humidity");
-    assert_int_equal(ia_metric_name("baro", name, sizeof name), 0);
+    assert_int_equal(adapter_metric_name("baro", name, sizeof name), 0);
     assert_string_equal(name, "pressure");
-    assert_int_equal(ia_metric_name("CO2", name, sizeof name), 0);
+    assert_int_equal(adapter_metric_name("CO2", name, sizeof name), 0);
     assert_string_equal(name, "co2");
-    assert_int_equal(ia_metric_name("", name, sizeof name), -1);
-    assert_int_equal(ia_metric_name("a_very_long_metric_name_over_31_chars", name, sizeof name),
+    assert_int_equal(adapter_metric_name("", name, sizeof name), -1);
+    assert_int_equal(adapter_metric_name("a_very_long_metric_name_over_31_chars", name, sizeof name),
                      -1);
 }
 
@@ -346,49 +346,49 @@ static void test_topic_match(void **state)
 {
     (void)state;
     char cap[32];
-    assert_int_equal(ia_topic_match("tele/+/SENSOR", "tele/kitchen/SENSOR", cap, sizeof cap), 1);
+    assert_int_equal(adapter_topic_match("tele/+/SENSOR", "tele/kitchen/SENSOR", cap, sizeof cap), 1);
     assert_string_equal(cap, "kitchen");
-    assert_int_equal(ia_topic_match("tele/+/SENSOR", "tele/kitchen/STATE", cap, sizeof cap), 0);
-    assert_int_equal(ia_topic_match("tele/+/SENSOR", "tele/a/b/SENSOR", cap, sizeof cap), 0);
-    assert_int_equal(ia_topic_match("tele/+/SENSOR", "tele/kitchen/SENSOR/x", cap, sizeof cap), 0);
-    assert_int_equal(ia_topic_match("tele/+/SENSOR", "tele/SENSOR", cap, sizeof cap), 0);
-    assert_int_equal(ia_topic_match("tele/+/SENSOR", "tele//SENSOR", cap, sizeof cap), 1);
+    assert_int_equal(adapter_topic_match("tele/+/SENSOR", "tele/kitchen/STATE", cap, sizeof cap), 0);
+    assert_int_equal(adapter_topic_match("tele/+/SENSOR", "tele/a/b/SENSOR", cap, sizeof cap), 0);
+    assert_int_equal(adapter_topic_match("tele/+/SENSOR", "tele/kitchen/SENSOR/x", cap, sizeof cap), 0);
+    assert_int_equal(adapter_topic_match("tele/+/SENSOR", "tele/SENSOR", cap, sizeof cap), 0);
+    assert_int_equal(adapter_topic_match("tele/+/SENSOR", "tele//SENSOR", cap, sizeof cap), 1);
     assert_string_equal(cap, "");
-    assert_int_equal(ia_topic_match("z/#", "z/Living room/lamp", cap, sizeof cap), 1);
+    assert_int_equal(adapter_topic_match("z/#", "z/Living room/lamp", cap, sizeof cap), 1);
     assert_string_equal(cap, "Living room/lamp");
-    assert_int_equal(ia_topic_match("z/#", "z", cap, sizeof cap), 1);
+    assert_int_equal(adapter_topic_match("z/#", "z", cap, sizeof cap), 1);
     assert_string_equal(cap, "");
-    assert_int_equal(ia_topic_match("z/#", "zz/a", cap, sizeof cap), 0);
-    assert_int_equal(ia_topic_match("#", "a/b", NULL, 0), 1);
-    assert_int_equal(ia_topic_match("a/b", "a/b", NULL, 0), 1);
-    assert_int_equal(ia_topic_match("a/b", "a/bc", NULL, 0), 0);
-    assert_int_equal(ia_topic_match("a/b", "a", NULL, 0), 0);
-    assert_int_equal(ia_topic_match("+/+/x", "a/b/x", cap, sizeof cap), 1);
+    assert_int_equal(adapter_topic_match("z/#", "zz/a", cap, sizeof cap), 0);
+    assert_int_equal(adapter_topic_match("#", "a/b", NULL, 0), 1);
+    assert_int_equal(adapter_topic_match("a/b", "a/b", NULL, 0), 1);
+    assert_int_equal(adapter_topic_match("a/b", "a/bc", NULL, 0), 0);
+    assert_int_equal(adapter_topic_match("a/b", "a", NULL, 0), 0);
+    assert_int_equal(adapter_topic_match("+/+/x", "a/b/x", cap, sizeof cap), 1);
     assert_string_equal(cap, "a");
     assert_int_equal(
-        ia_topic_match("z/#", "z/0123456789012345678901234567890123456789", cap, sizeof cap), -1);
+        adapter_topic_match("z/#", "z/0123456789012345678901234567890123456789", cap, sizeof cap), -1);
 }
 
 static void test_iso8601(void **state)
 {
     (void)state;
     double t;
-    assert_int_equal(ia_parse_iso8601("2023-11-14T22:13:20", 0, &t), 0);
+    assert_int_equal(adapter_parse_iso8601("2023-11-14T22:13:20", 0, &t), 0);
     assert_true(t == 1700000000.0);
-    assert_int_equal(ia_parse_iso8601("2023-11-14T23:13:20", 3600, &t), 0);
+    assert_int_equal(adapter_parse_iso8601("2023-11-14T23:13:20", 3600, &t), 0);
     assert_true(t == 1700000000.0);
-    assert_int_equal(ia_parse_iso8601("2023-11-14T23:13:20+01:00", -7200, &t), 0);
+    assert_int_equal(adapter_parse_iso8601("2023-11-14T23:13:20+01:00", -7200, &t), 0);
     assert_true(t == 1700000000.0);
-    assert_int_equal(ia_parse_iso8601("2023-11-14T17:13:20-0500", 0, &t), 0);
+    assert_int_equal(adapter_parse_iso8601("2023-11-14T17:13:20-0500", 0, &t), 0);
     assert_true(t == 1700000000.0);
-    assert_int_equal(ia_parse_iso8601("2023-11-14 22:13:20.250Z", 3600, &t), 0);
+    assert_int_equal(adapter_parse_iso8601("2023-11-14 22:13:20.250Z", 3600, &t), 0);
     assert_true(near(t, 1700000000.25));
-    assert_int_equal(ia_parse_iso8601("2023-11-14T22:13", 0, &t), -1);
-    assert_int_equal(ia_parse_iso8601("2023-13-14T22:13:20", 0, &t), -1);
-    assert_int_equal(ia_parse_iso8601("2023-11-14T22:13:20x", 0, &t), -1);
-    assert_int_equal(ia_parse_iso8601("2023-11-14T22:13:20.", 0, &t), -1);
-    assert_int_equal(ia_parse_iso8601("1969-12-31T23:59:59", 0, &t), -1);
-    assert_int_equal(ia_parse_iso8601("", 0, &t), -1);
+    assert_int_equal(adapter_parse_iso8601("2023-11-14T22:13", 0, &t), -1);
+    assert_int_equal(adapter_parse_iso8601("2023-13-14T22:13:20", 0, &t), -1);
+    assert_int_equal(adapter_parse_iso8601("2023-11-14T22:13:20x", 0, &t), -1);
+    assert_int_equal(adapter_parse_iso8601("2023-11-14T22:13:20.", 0, &t), -1);
+    assert_int_equal(adapter_parse_iso8601("1969-12-31T23:59:59", 0, &t), -1);
+    assert_int_equal(adapter_parse_iso8601("", 0, &t), -1);
 }
 
 int main(void)

@@ -18,7 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ingest.h"
+#include "ingest/ingest.h"
 #include "ingest_test_util.h"
 
 static const char all_adapters[] =

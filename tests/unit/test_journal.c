@@ -1,4 +1,4 @@
-/* Unit tests for common/journal: durability across reopen, state
+/* Unit tests for common/store/journal: durability across reopen, state
  * transitions, duplicates, torn and corrupt tails, compaction. */
 /* cmocka needs these first, in this order */
 // clang-format off
@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "journal.h"
+#include "store/journal.h"
 
 static char dir[64], path[128];
 

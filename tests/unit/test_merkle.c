@@ -1,4 +1,4 @@
-/* Unit tests for common/merkle: the node hash against its definition, roots
+/* Unit tests for common/eth/merkle: the node hash against its definition, roots
  * against vectors computed independently (js-sha3 in Node, not this code)
  * and against the roots the AnomalyLogger contract itself stored on Ganache
  * (tests/chain/contract_test.c prints them), proofs for every leaf of every
@@ -16,10 +16,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "anomaly.h"
-#include "hex.h"
-#include "keccak.h"
-#include "merkle.h"
+#include "bus/anomaly.h"
+#include "base/hex.h"
+#include "eth/keccak.h"
+#include "eth/merkle.h"
 
 static void assert_hex32(const uint8_t *p, const char *want)
 {

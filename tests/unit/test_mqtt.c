@@ -22,8 +22,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "mqtt.h"
+#include "base/log.h"
+#include "bus/mqtt.h"
 
 static char dir[64];
 static int port;

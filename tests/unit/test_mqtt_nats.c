@@ -1,5 +1,5 @@
 /*
- * The MQTT wrapper (common/mqtt.*) against NATS's MQTT listeners: a real
+ * The MQTT wrapper (common/bus/mqtt.*) against NATS's MQTT listeners: a real
  * 3-node nats-server cluster started by the test through
  * scripts/cluster.sh on free loopback ports (the same script `make
  * run-cluster` uses), so what is checked here is the configuration we ship.
@@ -47,8 +47,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "mqtt.h"
+#include "base/log.h"
+#include "bus/mqtt.h"
 
 #define NODES 3
 #define PARTITIONS 4

@@ -35,7 +35,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "base/log.h"
 
 /* Name of the input being run, for failure messages. */
 static char cur_input[PATH_MAX + 64];
@@ -394,8 +394,8 @@ static void test_expected_outcomes(void **state)
             got = nasty_anomaly(s->data, s->len);
         else if (strcmp(s->harness, "ingest") == 0)
             got = nasty_ingest(&set, s->data, s->len, out, &n);
-        else if (strcmp(s->harness, "alog") == 0)
-            got = nasty_alog(s->data, s->len);
+        else if (strcmp(s->harness, "anomaly_log") == 0)
+            got = nasty_anomaly_log(s->data, s->len);
         else if (strcmp(s->harness, "rpc") == 0)
             got = run_rpc(c, s->data, s->len);
         else if (strcmp(s->harness, "gateway") == 0) {
@@ -444,7 +444,7 @@ static void test_every_input_every_parser(void **state)
         snprintf(cur_input, sizeof cur_input, "%s/%s (as every format)", s->harness, s->name);
         nasty_reading(s->data, s->len);
         nasty_anomaly(s->data, s->len);
-        nasty_alog(s->data, s->len);
+        nasty_anomaly_log(s->data, s->len);
         nasty_ingest(&set, s->data, s->len, out, &n);
         run_rpc(c, s->data, s->len);
         nasty_gateway(&gwc, s->data, s->len);

@@ -1,4 +1,4 @@
-/* Unit tests for common/rpc: a tiny HTTP server on a loopback port answers
+/* Unit tests for common/eth/rpc: a tiny HTTP server on a loopback port answers
  * each request with a canned response, good or broken, and the client must
  * return the right error code (never crash, never leak) for each. */
 /* cmocka needs these first, in this order */
@@ -18,7 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "rpc.h"
+#include "eth/rpc.h"
 
 static int lfd;
 static int port;

@@ -1,4 +1,4 @@
-/* common/status: the rules a report's writer and reader share. A report
+/* common/bus/status: the rules a report's writer and reader share. A report
  * built with status_add parses back; anything a writer could not produce
  * (wrong topic, bad names, NaN, negative counters, too many metrics, too
  * large) is refused with a reason. */
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "status.h"
+#include "bus/status.h"
 
 /* A report around `metrics` (stolen), as status_pub_tick writes it. */
 static char *report(const char *service, const char *instance, json_t *metrics)

@@ -12,7 +12,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "tsfeatures.h"
+#include "model/tsfeatures.h"
 
 #define T0 1609459200.0 /* 2021-01-01 00:00:00 UTC */
 #define STEP 300.0      /* 5-minute readings */

@@ -1,0 +1,42 @@
+/*
+ * jsonbuf — see jsonbuf.h.
+ */
+#include "base/jsonbuf.h"
+
+#include "base/errbuf.h"
+#include "bus/reading.h"
+
+int jsonbuf_dump(const json_t *o, char *buf, size_t cap)
+{
+    if (!o)
+        return -1;
+    size_t n =
+        json_dumpb(o, buf, cap, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+    if (n == 0 || n >= cap)
+        return -1;
+    buf[n] = '\0';
+    return (int)n;
+}
+
+int jsonbuf_parse(const void *payload, size_t len, json_type type, const char *type_msg,
+                  json_t **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (len > READING_MAX_PAYLOAD) {
+        errbuf_set(err, errlen, "payload of %zu bytes exceeds %d", len, READING_MAX_PAYLOAD);
+        return READING_ERR_TOO_LARGE;
+    }
+    json_error_t jerr;
+    json_t *root = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        errbuf_set(err, errlen, "invalid JSON: %s", jerr.text);
+        return READING_ERR_JSON;
+    }
+    if (json_typeof(root) != type) {
+        errbuf_set(err, errlen, "%s", type_msg);
+        json_decref(root);
+        return READING_ERR_TYPE;
+    }
+    *out = root;
+    return 0;
+}

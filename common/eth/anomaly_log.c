@@ -1,0 +1,323 @@
+/*
+ * alog — AnomalyLogger calldata and event decoding; the record layout is
+ * documented in anomaly_log.h and mirrored by contracts/AnomalyLogger.sol. The
+ * decoder is the trust boundary for everything read back from a node, so
+ * it checks every length, and re-derives the id and sensor hash from the
+ * record to confirm the indexed topics.
+ */
+#include "eth/anomaly_log.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "eth/abi.h"
+#include "base/hex.h"
+#include "eth/keccak.h"
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static uint64_t dbl_bits(double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, 8);
+    return u;
+}
+
+static double bits_dbl(uint64_t u)
+{
+    double d;
+    memcpy(&d, &u, 8);
+    return d;
+}
+
+int anomaly_log_encode_record(const anomaly *a, uint8_t *out, size_t cap)
+{
+    size_t sl = strnlen(a->sensor_id, sizeof a->sensor_id);
+    size_t ml = strnlen(a->metric, sizeof a->metric);
+    size_t el = strnlen(a->explanation, sizeof a->explanation);
+    size_t n, p = 4;
+
+    if (sl < 1 || sl > 64 || ml < 1 || ml > 31 || el > 511)
+        return -1;
+    if (!isfinite(a->ts) || !isfinite(a->value) || !isfinite(a->score) || fabs(a->ts) > 9.0e15 ||
+        (int)a->type < 0 || (int)a->type > ANOMALY_CHANGE_POINT)
+        return -1;
+    n = 4 + sl + 1 + ml + 1 + 9 + 16 + el;
+    if (n > cap)
+        return -1;
+    out[0] = (uint8_t)sl;
+    out[1] = (uint8_t)ml;
+    out[2] = (uint8_t)(el >> 8);
+    out[3] = (uint8_t)el;
+    memcpy(out + p, a->sensor_id, sl);
+    p += sl;
+    out[p++] = 0;
+    memcpy(out + p, a->metric, ml);
+    p += ml;
+    out[p++] = 0;
+    put_be64(out + p, (uint64_t)(int64_t)llround(a->ts * 1000.0));
+    p += 8;
+    out[p++] = (uint8_t)a->type;
+    put_be64(out + p, dbl_bits(a->value));
+    p += 8;
+    put_be64(out + p, dbl_bits(a->score));
+    p += 8;
+    memcpy(out + p, a->explanation, el);
+    return (int)n;
+}
+
+/* Length of the record starting at rec (header only), or 0 if malformed. */
+static size_t record_len(const uint8_t *rec, size_t avail)
+{
+    if (avail < 4)
+        return 0;
+    size_t sl = rec[0], ml = rec[1], el = ((size_t)rec[2] << 8) | rec[3];
+    if (sl < 1 || sl > 64 || ml < 1 || ml > 31 || el > 511)
+        return 0;
+    size_t n = 4 + sl + 1 + ml + 1 + 9 + 16 + el;
+    return n <= avail ? n : 0;
+}
+
+int anomaly_log_record_ts_ms(const uint8_t *rec, size_t len, int64_t *ts_ms)
+{
+    size_t n = record_len(rec, len);
+    if (n == 0 || n != len)
+        return -1;
+    *ts_ms = (int64_t)get_be64(rec + 4 + rec[0] + 1 + rec[1] + 1);
+    return 0;
+}
+
+int anomaly_log_decode_record(const uint8_t *rec, size_t len, anomaly *out)
+{
+    size_t n = record_len(rec, len);
+    if (n == 0 || n != len)
+        return -1;
+    size_t sl = rec[0], ml = rec[1], el = ((size_t)rec[2] << 8) | rec[3];
+    const uint8_t *pre = rec + 4, *p = rec + 4;
+    size_t prelen = sl + 1 + ml + 1 + 9;
+    uint8_t id[32];
+
+    memset(out, 0, sizeof(*out));
+    if (memchr(p, 0, sl) || p[sl] != 0)
+        return -1;
+    memcpy(out->sensor_id, p, sl);
+    p += sl + 1;
+    if (memchr(p, 0, ml) || p[ml] != 0)
+        return -1;
+    memcpy(out->metric, p, ml);
+    p += ml + 1;
+    out->ts = (double)(int64_t)get_be64(p) / 1000.0;
+    p += 8;
+    if (*p > ANOMALY_CHANGE_POINT)
+        return -1;
+    out->type = (anomaly_type)*p++;
+    out->value = bits_dbl(get_be64(p));
+    p += 8;
+    out->score = bits_dbl(get_be64(p));
+    p += 8;
+    if (!isfinite(out->value) || !isfinite(out->score))
+        return -1;
+    if (memchr(p, 0, el))
+        return -1;
+    memcpy(out->explanation, p, el);
+    out->expected_low = out->expected_high = NAN;
+    out->model_version = -1;
+    keccak256(pre, prelen, id);
+    hex_encode(out->id, id, 32, 0);
+    return 0;
+}
+
+int anomaly_log_encode_batch(const anomaly *a, size_t n, uint64_t first_seq, uint8_t **out, size_t *len)
+{
+    int rc = -1;
+    uint8_t *packed = NULL, sel[4];
+    size_t plen = 0;
+
+    *out = NULL;
+    *len = 0;
+    if (n == 0 || n > ANOMALY_LOG_MAX_BATCH)
+        return -1;
+    packed = malloc(n * ANOMALY_LOG_RECORD_MAX);
+    if (!packed)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        int r = anomaly_log_encode_record(&a[i], packed + plen, ANOMALY_LOG_RECORD_MAX);
+        if (r < 0)
+            goto out;
+        plen += (size_t)r;
+    }
+    abi_selector(ANOMALY_LOG_BATCH_SIG, sel);
+    abi_arg args[2] = {
+        {.type = ABI_UINT, .u = first_seq},
+        {.type = ABI_BYTES, .p = packed, .len = plen},
+    };
+    rc = abi_encode(sel, args, 2, out, len);
+out:
+    free(packed);
+    return rc;
+}
+
+static char topic_hex[67], batch_topic_hex[67];
+static pthread_once_t topic_once = PTHREAD_ONCE_INIT;
+static void topic_init(void)
+{
+    uint8_t t[32];
+    abi_topic(ANOMALY_LOG_EVENT_SIG, t);
+    hex_encode(topic_hex, t, 32, 1);
+    abi_topic(ANOMALY_LOG_BATCH_EVENT_SIG, t);
+    hex_encode(batch_topic_hex, t, 32, 1);
+}
+
+const char *anomaly_log_event_topic(void)
+{
+    pthread_once(&topic_once, topic_init);
+    return topic_hex;
+}
+
+const char *anomaly_log_batch_topic(void)
+{
+    pthread_once(&topic_once, topic_init);
+    return batch_topic_hex;
+}
+
+/* Read a JSON-RPC hex quantity member; 0 or -1. */
+static int get_qty(const json_t *o, const char *key, uint64_t *v)
+{
+    json_t *j = json_object_get(o, key);
+    return json_is_string(j) && hex_to_u64(json_string_value(j), v) == 0 ? 0 : -1;
+}
+
+static int get_b32(const json_t *j, uint8_t out[32])
+{
+    return json_is_string(j) && strlen(json_string_value(j)) == 66 &&
+                   hex_decode(out, 32, json_string_value(j)) == 32
+               ? 0
+               : -1;
+}
+
+int anomaly_log_decode_log(const json_t *log, anomaly *out, anomaly_log_proof *proof)
+{
+    int rc = -1;
+    uint8_t t[4][32], addr[20], h[32], *data = NULL;
+    const uint8_t *rec;
+    size_t reclen;
+    uint64_t seq, bn = 0, li = 0;
+    json_t *topics, *jd, *rm;
+    const char *ds;
+    long dl;
+
+    if (!json_is_object(log))
+        return -1;
+    rm = json_object_get(log, "removed");
+    if (json_is_true(rm))
+        return -1;
+    topics = json_object_get(log, "topics");
+    if (!json_is_array(topics) || json_array_size(topics) != 4)
+        return -1;
+    for (size_t i = 0; i < 4; i++)
+        if (get_b32(json_array_get(topics, i), t[i]) < 0)
+            return -1;
+    const char *want = anomaly_log_event_topic();
+    if (strcasecmp(json_string_value(json_array_get(topics, 0)), want) != 0)
+        return -1;
+    if (abi_get_address(t[3], addr) < 0)
+        return -1;
+    jd = json_object_get(log, "data");
+    if (!json_is_string(jd))
+        return -1;
+    ds = json_string_value(jd);
+    size_t dslen = strlen(ds);
+    if (dslen > 2 * 65536 + 2 || dslen < 2)
+        return -1;
+    data = malloc(dslen / 2 + 1);
+    if (!data)
+        return -1;
+    dl = hex_decode(data, dslen / 2 + 1, ds);
+    if (dl < 96)
+        goto out;
+    if (abi_get_u64(data, &seq) < 0)
+        goto out;
+    if (abi_get_bytes(data, (size_t)dl, 1, &rec, &reclen) < 0)
+        goto out;
+    if (anomaly_log_decode_record(rec, reclen, out) < 0)
+        goto out;
+    /* The contract derives both topics from the record; check they agree. */
+    uint8_t idb[32];
+    if (hex_decode(idb, 32, out->id) != 32 || memcmp(idb, t[1], 32) != 0)
+        goto out;
+    keccak256(out->sensor_id, strlen(out->sensor_id), h);
+    if (memcmp(h, t[2], 32) != 0)
+        goto out;
+    if (proof) {
+        memset(proof, 0, sizeof(*proof));
+        json_t *th = json_object_get(log, "transactionHash");
+        uint8_t txh[32];
+        if (get_b32(th, txh) == 0)
+            hex_encode(proof->tx_hash, txh, 32, 1);
+        if (get_qty(log, "blockNumber", &bn) < 0 || get_qty(log, "logIndex", &li) < 0 ||
+            li > UINT32_MAX)
+            goto out;
+        proof->block_number = bn;
+        proof->log_index = (uint32_t)li;
+        hex_encode(proof->logger, addr, 20, 1);
+        proof->seq = seq;
+    }
+    rc = 0;
+out:
+    free(data);
+    return rc;
+}
+
+int anomaly_log_decode_batch_log(const json_t *log, anomaly_log_batch *out)
+{
+    uint8_t t[3][32], data[96], addr[20];
+    uint64_t v, bn, li;
+    json_t *topics, *jd;
+
+    if (!json_is_object(log) || json_is_true(json_object_get(log, "removed")))
+        return -1;
+    topics = json_object_get(log, "topics");
+    if (!json_is_array(topics) || json_array_size(topics) != 3)
+        return -1;
+    for (size_t i = 0; i < 3; i++)
+        if (get_b32(json_array_get(topics, i), t[i]) < 0)
+            return -1;
+    if (strcasecmp(json_string_value(json_array_get(topics, 0)), anomaly_log_batch_topic()) != 0)
+        return -1;
+    jd = json_object_get(log, "data");
+    /* (uint64 firstSeq, uint32 count, bytes32 root): three static words */
+    if (!json_is_string(jd) || strlen(json_string_value(jd)) != 2 + 2 * sizeof data ||
+        hex_decode(data, sizeof data, json_string_value(jd)) != (long)sizeof data)
+        return -1;
+    memset(out, 0, sizeof(*out));
+    if (abi_get_u64(t[1], &out->batch) < 0 || abi_get_address(t[2], addr) < 0 ||
+        abi_get_u64(data, &out->first_seq) < 0 || abi_get_u64(data + 32, &v) < 0 ||
+        v > UINT32_MAX)
+        return -1;
+    out->count = (uint32_t)v;
+    memcpy(out->root, data + 64, 32);
+    hex_encode(out->logger, addr, 20, 1);
+    if (get_b32(json_object_get(log, "transactionHash"), data) < 0 ||
+        get_qty(log, "blockNumber", &bn) < 0 || get_qty(log, "logIndex", &li) < 0 ||
+        li > UINT32_MAX)
+        return -1;
+    hex_encode(out->tx_hash, data, 32, 1);
+    out->block_number = bn;
+    out->log_index = (uint32_t)li;
+    return 0;
+}

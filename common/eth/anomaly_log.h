@@ -1,0 +1,116 @@
+/*
+ * alog — the AnomalyLogger contract (contracts/AnomalyLogger.sol) seen from
+ * C: the calldata that logs a batch of anomalies, and the decoding of its
+ * events back into anomalies, so the chain logger writes and the gateway
+ * and `chainlogger verify` read with the same code.
+ *
+ * On-chain encoding (one "record" per anomaly; all integers big-endian):
+ *
+ *   off  size  field
+ *   0    1     sensor_len  (1..64)
+ *   1    1     metric_len  (1..31)
+ *   2    2     expl_len    (0..511)
+ *   4    sl    sensor_id            \
+ *        1     0x00                  |  the id preimage of anomaly_make_id():
+ *        ml    metric                |  the contract hashes these bytes itself,
+ *        1     0x00                  |  so an on-chain id always matches its
+ *        8     ts_ms (int64)         |  content
+ *        1     type (0..2)          /
+ *        8     value  (IEEE-754 binary64 bits, exact)
+ *        8     score  (IEEE-754 binary64 bits, exact)
+ *        el    explanation (UTF-8 as received)
+ *
+ * logBatch(uint64 firstSeq, bytes packed) takes the records concatenated;
+ * record i carries the logger's sequence number firstSeq + i. For each it
+ * emits
+ *   AnomalyLogged(bytes32 indexed id, bytes32 indexed sensorHash,
+ *                 address indexed logger, uint64 seq, bytes record)
+ * with sensorHash = keccak256(sensor_id). Timestamps are kept to the
+ * millisecond (ts decodes as ts_ms / 1000.0); value and score are exact.
+ * expected_low/high and model_version are not stored (NaN / -1 on decode).
+ *
+ * After the records, each logBatch emits
+ *   BatchLogged(uint256 indexed batch, address indexed logger,
+ *               uint64 firstSeq, uint32 count, bytes32 root)
+ * for the records it actually logged (seqs firstSeq .. firstSeq+count-1;
+ * re-sent ones below the logger's nextSeq are skipped and not counted);
+ * root is the Merkle root over their ids (common/eth/merkle.h), also stored on
+ * chain as batchRoot(batch).
+ */
+#ifndef COMMON_ETH_ANOMALY_LOG_H
+#define COMMON_ETH_ANOMALY_LOG_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bus/anomaly.h"
+
+#define ANOMALY_LOG_MAX_BATCH 200 /* records per logBatch (the contract enforces it) */
+#define ANOMALY_LOG_RECORD_MAX (4 + 64 + 1 + 31 + 1 + 9 + 16 + 511)
+#define ANOMALY_LOG_EVENT_SIG "AnomalyLogged(bytes32,bytes32,address,uint64,bytes)"
+#define ANOMALY_LOG_BATCH_SIG "logBatch(uint64,bytes)"
+#define ANOMALY_LOG_BATCH_EVENT_SIG "BatchLogged(uint256,address,uint64,uint32,bytes32)"
+#define ANOMALY_LOG_IS_LOGGED_SIG "isLogged(bytes32,uint256,bytes32[])"
+
+/** Where an anomaly sits on chain. */
+typedef struct {
+    char tx_hash[67]; /* "0x" + 64 hex */
+    uint64_t block_number;
+    uint32_t log_index;
+    char logger[43]; /* "0x" + 40 hex: the account that logged it */
+    uint64_t seq;    /* the logger's sequence number for this anomaly */
+} anomaly_log_proof;
+
+/** One logBatch call as its BatchLogged event tells it. */
+typedef struct {
+    uint64_t batch;     /* batch number (0, 1, ...) */
+    char logger[43];    /* "0x" + 40 hex */
+    uint64_t first_seq; /* seq of the first record it logged */
+    uint32_t count;     /* records it logged (seqs first_seq .. first_seq + count - 1) */
+    uint8_t root[32];   /* Merkle root over their ids */
+    char tx_hash[67];
+    uint64_t block_number;
+    uint32_t log_index;
+} anomaly_log_batch;
+
+/** Encode one anomaly as a record (layout above) into out[0..cap-1].
+ *  Returns: the record length, or -1 when a field is out of range (empty or
+ *  over-long sensor/metric, non-finite value/score/ts, bad type) or cap is too small. */
+int anomaly_log_encode_record(const anomaly *a, uint8_t *out, size_t cap);
+
+/** Decode one record from rec[0..len-1] (the whole buffer must be exactly one record).
+ *  Out: *out (id is computed from the preimage). Returns 0 or -1 when malformed. */
+int anomaly_log_decode_record(const uint8_t *rec, size_t len, anomaly *out);
+
+/** The timestamp of a record, in ms, without decoding the rest (the chain
+ *  logger's journal orders its duplicate window by it).
+ *  Returns: 0 and *ts_ms, or -1 when rec[0..len-1] is not one record. */
+int anomaly_log_record_ts_ms(const uint8_t *rec, size_t len, int64_t *ts_ms);
+
+/** Build the calldata of one transaction logging a[0..n-1], whose per-logger
+ *  sequence numbers are first_seq, first_seq+1, ...
+ *  Out: *out: malloc'd calldata owned by the caller (free); *len its size.
+ *  Returns: 0, or -1 on invalid input (n == 0, too many, over-long strings) or no memory. */
+int anomaly_log_encode_batch(const anomaly *a, size_t n, uint64_t first_seq, uint8_t **out, size_t *len);
+
+/** topic0 of the per-anomaly event, as "0x" + 64 hex (static string). Thread-safe. */
+const char *anomaly_log_event_topic(void);
+
+/** Decode one log object as returned by eth_getLogs or in a receipt's "logs".
+ *  Returns: 0 and fills *out (and *proof when not NULL), or -1 when the log
+ *  is not an AnomalyLogger event, is malformed, its id or sensor topic does
+ *  not match its record, or it was removed by a reorg ("removed": true).
+ *  Never crashes on bad input. */
+int anomaly_log_decode_log(const json_t *log, anomaly *out, anomaly_log_proof *proof);
+
+/** topic0 of BatchLogged, as "0x" + 64 hex (static string). Thread-safe. */
+const char *anomaly_log_batch_topic(void);
+
+/** Decode one BatchLogged log (eth_getLogs or receipt form).
+ *  Returns: 0 and fills *out, or -1 when it is not a BatchLogged event, is
+ *  malformed (lengths, out-of-range words, missing tx hash/block/log index)
+ *  or was removed by a reorg. Never crashes on bad input. */
+int anomaly_log_decode_batch_log(const json_t *log, anomaly_log_batch *out);
+
+#endif
