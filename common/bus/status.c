@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "base/errbuf.h"
+#include "bus/topics.h"
 
 struct status_pub {
     mqtt_client *m;
@@ -87,7 +88,10 @@ int status_pub_create(status_pub **out, mqtt_client *m, const char *service, con
     s->m = m;
     snprintf(s->service, sizeof s->service, "%s", service);
     snprintf(s->instance, sizeof s->instance, "%s", instance);
-    snprintf(s->topic, sizeof s->topic, "status/%s/%s", service, instance);
+    if (topics_status(s->topic, sizeof s->topic, service, instance) < 0) {
+        free(s);
+        return -1;
+    }
     s->interval_s = interval_s;
     s->started = mono_now();
     s->fill = fill;
@@ -251,8 +255,8 @@ int status_parse(const char *topic, const void *payload, size_t len, status_repo
         errbuf_set(err, errlen, "%s", "invalid service or instance name");
         goto fail;
     }
-    snprintf(want, sizeof want, "status/%s/%s", service, instance);
-    if (!topic || strcmp(topic, want) != 0) {
+    if (topics_status(want, sizeof want, service, instance) < 0 || !topic ||
+        strcmp(topic, want) != 0) {
         errbuf_set(err, errlen, "%s", "topic does not match service and instance");
         goto fail;
     }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus/topics.h"
 #include "ingest/adapter.h"
 
 #define MAPPING_MAX_BYTES (1 << 20)
@@ -248,7 +249,7 @@ static int load_z2m(ingest *ig, json_t *adapters, perr *e)
         return rc;
     ig->z2m.enabled = 1;
     metrics_default(&ig->z2m.metrics);
-    ig->z2m.topic = dupstr("zigbee2mqtt/#");
+    ig->z2m.topic = dupstr(topics_default_zigbee2mqtt());
     if (!ig->z2m.topic || get_filter(o, "topic", path, &ig->z2m.topic, 0, 1, e) ||
         get_str(o, "id_prefix", path, &ig->z2m.id_prefix, e) ||
         get_metrics(o, path, &ig->z2m.metrics, 1, e))
@@ -272,7 +273,7 @@ static int load_tasmota(ingest *ig, json_t *adapters, perr *e)
         return rc;
     ig->tasmota.enabled = 1;
     metrics_default(&ig->tasmota.metrics);
-    ig->tasmota.topic = dupstr("tele/+/SENSOR");
+    ig->tasmota.topic = dupstr(topics_default_tasmota());
     if (!ig->tasmota.topic || get_filter(o, "topic", path, &ig->tasmota.topic, 1, 0, e) ||
         get_str(o, "id_prefix", path, &ig->tasmota.id_prefix, e) ||
         get_metrics(o, path, &ig->tasmota.metrics, 0, e) ||
@@ -511,7 +512,7 @@ static int load_senml(ingest *ig, json_t *adapters, perr *e)
     }
     for (size_t i = 0; i < n; i++) {
         json_t *v = topics ? json_array_get(topics, i) : NULL;
-        const char *f = topics ? json_string_value(v) : "senml/#";
+        const char *f = topics ? json_string_value(v) : topics_default_senml();
         int plus, hash;
         if (!f || !filter_valid(f, &plus, &hash)) {
             errbuf_set(e->err, e->errlen, "%s.topics[%zu]: not a valid MQTT topic filter", path, i);
@@ -623,7 +624,7 @@ static int add_topic(ingest *ig, const char *t)
 
 static int build_topics(ingest *ig)
 {
-    if (add_topic(ig, "sensors/+/readings"))
+    if (add_topic(ig, topics_filter_readings()))
         return -1;
     if (ig->z2m.enabled && add_topic(ig, ig->z2m.topic))
         return -1;

@@ -12,25 +12,22 @@
  */
 #include <string.h>
 
+#include "bus/topics.h"
 #include "ingest/adapter.h"
 
 int adapter_native_decode(ingest *ig, const char *topic, const char *payload, size_t len, double now,
                      reading *out, int cap, char *err, size_t errlen)
 {
-    static const char pre[] = "sensors/", suf[] = "/readings";
-    size_t tl = strlen(topic), pl = sizeof pre - 1, sl = sizeof suf - 1;
     char id[SENSOR_ID_MAX];
     (void)ig;
     (void)cap;
-    if (tl <= pl + sl || strncmp(topic, pre, pl) != 0 || strcmp(topic + tl - sl, suf) != 0)
+    int t = topics_parse_reading(topic, id, sizeof id);
+    if (t == 1)
         return ADAPTER_NOT_MINE;
-    size_t il = tl - pl - sl;
-    if (il >= sizeof id) {
+    if (t < 0) {
         errbuf_set(err, errlen, "sensor id in topic is longer than %d", SENSOR_ID_MAX - 1);
         return READING_ERR_SENSOR;
     }
-    memcpy(id, topic + pl, il);
-    id[il] = '\0';
     if (!sensor_id_valid(id)) {
         errbuf_set(err, errlen, "invalid sensor id in topic");
         return READING_ERR_SENSOR;

@@ -16,41 +16,16 @@
 #include "cl.h"
 #include "base/hex.h"
 #include "base/log.h"
+#include "eth/contract_file.h"
 
 void cl_contract_file(char *out, size_t cap, const char *state_dir, uint64_t chain_id)
 {
-    snprintf(out, cap, "%s/contract-%llu.json", state_dir, (unsigned long long)chain_id);
+    (void)contract_file_path(out, cap, state_dir, chain_id);
 }
 
 int cl_contract_load(const char *state_dir, uint64_t chain_id, uint8_t addr[20])
 {
-    char path[4096];
-    json_error_t jerr;
-    cl_contract_file(path, sizeof path, state_dir, chain_id);
-    json_t *root = json_load_file(path, 0, &jerr);
-    if (!root)
-        return -1;
-    const char *a = json_string_value(json_object_get(root, "address"));
-    int rc = a && strlen(a) == 42 && hex_decode(addr, 20, a) == 20 ? 0 : -1;
-    json_decref(root);
-    return rc;
-}
-
-static int write_file_atomic(const char *path, const char *text)
-{
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return -1;
-    int ok =
-        fputs(text, f) >= 0 && fputc('\n', f) != EOF && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) < 0) {
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+    return contract_file_read(state_dir, chain_id, addr) == 0 ? 0 : -1;
 }
 
 /* Send a transaction from the account and wait for its receipt.
@@ -94,7 +69,7 @@ int cl_deploy(cl_eth *e, const char *state_dir, const char *contract_json, uint8
 {
     char path[4096], ah[43];
     json_error_t jerr;
-    json_t *art = NULL, *receipt = NULL, *rec = NULL;
+    json_t *art = NULL, *receipt = NULL;
     uint8_t *code = NULL;
     size_t size = 0;
     int rc;
@@ -138,24 +113,20 @@ int cl_deploy(cl_eth *e, const char *state_dir, const char *contract_json, uint8
         goto out;
     }
     hex_encode(ah, addr, 20, 1);
-    rec = json_pack("{s:I, s:s, s:O, s:O, s:s}", "chain_id", (json_int_t)e->chain_id, "address", ah,
-                    "tx_hash", json_object_get(receipt, "transactionHash"), "block_number",
-                    json_object_get(receipt, "blockNumber"), "deployer", e->addr_hex);
-    char *text = rec ? json_dumps(rec, JSON_INDENT(2)) : NULL;
-    if (!text || write_file_atomic(path, text) < 0) {
+    if (contract_file_write(state_dir, e->chain_id, addr,
+                            json_string_value(json_object_get(receipt, "transactionHash")),
+                            json_string_value(json_object_get(receipt, "blockNumber")),
+                            e->addr_hex) < 0) {
         log_error("contract_file_write_failed file=%s errno=%d", path, errno);
-        free(text);
         rc = CL_ERR_FATAL;
         goto out;
     }
-    free(text);
     log_info("contract_deployed address=%s file=%s", ah, path);
     *deployed = 1;
     rc = 0;
 out:
     json_decref(art);
     json_decref(receipt);
-    json_decref(rec);
     free(code);
     return rc;
 }

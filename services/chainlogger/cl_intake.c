@@ -51,6 +51,7 @@
 
 #include "eth/anomaly_log.h"
 #include "bus/anomaly.h"
+#include "bus/topics.h"
 #include "cl.h"
 #include "base/hex.h"
 #include "base/log.h"
@@ -132,7 +133,7 @@ int cl_intake_message(void *user, const char *topic, const void *payload, size_t
         log_rate(10, 5, LOG_WARN, "anomaly_invalid topic=%s reason=\"%s\"", topic, err);
         return 1; /* malformed input will not get better: drop it */
     }
-    const char *tsensor = strncmp(topic, "anomalies/", 10) == 0 ? topic + 10 : "";
+    const char *tsensor = topics_anomaly_sensor(topic) ? topics_anomaly_sensor(topic) : "";
     if (strcmp(tsensor, a.sensor_id) != 0) {
         in->n_invalid++;
         log_rate(11, 5, LOG_WARN,

@@ -32,6 +32,8 @@
 #include "cl.h"
 #include "base/hex.h"
 #include "base/log.h"
+#include "bus/chain_logged.h"
+#include "bus/topics.h"
 
 typedef struct {
     uint64_t first; /* journal index of the first entry */
@@ -61,20 +63,18 @@ typedef struct {
 int cl_publish_logged(mqtt_client *m, const journal_entry *e)
 {
     anomaly a;
-    char txh[67], topic[16 + SENSOR_ID_MAX];
+    chain_logged c;
+    char text[512], topic[TOPICS_MAX];
     if (!m || anomaly_log_decode_record(e->data, e->len, &a) < 0)
         return -1;
-    hex_encode(txh, e->tx_hash, 32, 1);
-    json_t *o = json_pack("{s:s, s:s, s:I, s:I}", "id", a.id, "tx_hash", txh, "block_number",
-                          (json_int_t)e->block, "log_index", (json_int_t)e->log_index);
-    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    if (!text)
+    memcpy(c.id, a.id, sizeof c.id);
+    hex_encode(c.tx_hash, e->tx_hash, 32, 1);
+    c.block_number = (int64_t)e->block;
+    c.log_index = e->log_index;
+    int n = chain_logged_to_json(&c, text, sizeof text);
+    if (n < 0 || topics_chain_logged(topic, sizeof topic, a.sensor_id) < 0)
         return -1;
-    snprintf(topic, sizeof topic, "chain/logged/%s", a.sensor_id);
-    int rc = mqtt_client_publish(m, topic, text, strlen(text), 1, 0);
-    free(text);
-    return rc;
+    return mqtt_client_publish(m, topic, text, (size_t)n, 1, 0);
 }
 
 /* Connect, check the contract, and learn nonce and next seq. */

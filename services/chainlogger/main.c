@@ -32,6 +32,7 @@
 #include "base/log.h"
 #include "eth/rpc.h"
 #include "bus/status.h"
+#include "bus/topics.h"
 
 static double status_interval;
 static const char *mqtt_url, *mqtt_user, *mqtt_pass, *mqtt_ca, *mqtt_client_id, *rpc_url;
@@ -155,10 +156,7 @@ static int status_fill(void *user, json_t *m)
  * same topic in every mode; anything else fails its topic check there. */
 static int on_message_part(void *user, const char *topic, const void *payload, size_t len)
 {
-    const char *p;
-    if (strncmp(topic, "apart/", 6) == 0 && (p = strchr(topic + 6, '/')) != NULL)
-        topic = p + 1;
-    return cl_intake_message(user, topic, payload, len);
+    return cl_intake_message(user, topics_strip_partition(topic), payload, len);
 }
 
 static void *sender_main(void *arg)
@@ -310,12 +308,12 @@ static int cmd_run(cl_eth *e)
              (unsigned long long)(jm.entries - jm.evicted), (unsigned long long)jm.bytes);
 
     char part_topic[64], part_cid[64];
-    const char *topics[] = {"anomalies/+"};
+    const char *topics[] = {topics_filter_anomalies()};
     const char *cid = mqtt_client_id;
     if (partitions > 1) {
         /* Each logger takes one anomaly partition: the contract deduplicates
          * per logger, so two loggers must never receive the same anomaly. */
-        snprintf(part_topic, sizeof part_topic, "apart/%ld/anomalies/+", partition);
+        topics_apart_anomaly_filter(part_topic, sizeof part_topic, partition);
         topics[0] = part_topic;
         if (strcmp(mqtt_client_id, "chainlogger") == 0) {
             snprintf(part_cid, sizeof part_cid, "chainlogger-p%ld", partition);

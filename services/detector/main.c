@@ -35,6 +35,7 @@
 #include "bus/mqtt.h"
 #include "bus/reading.h"
 #include "bus/status.h"
+#include "bus/topics.h"
 
 /* Thresholds from the ingest mapping file (docs/SENSORS.md: "threshold" per
  * sensor, or its "profile" looked up as "profile:NAME" in THRESHOLDS_FILE)
@@ -201,8 +202,8 @@ static int on_message(void *user, const char *topic, const void *payload, size_t
         for (int a = 0; a < na; a++) {
             char buf[2048], tp[SENSOR_ID_MAX + 16];
             int blen = anomaly_to_json(&alerts[a], buf, sizeof(buf));
-            snprintf(tp, sizeof(tp), "anomalies/%s", alerts[a].sensor_id);
-            if (blen < 0 || mqtt_client_publish(sv->mqtt, tp, buf, (size_t)blen, 1, 0) != 0) {
+            if (blen < 0 || topics_anomaly(tp, sizeof(tp), alerts[a].sensor_id) < 0 ||
+                mqtt_client_publish(sv->mqtt, tp, buf, (size_t)blen, 1, 0) != 0) {
                 sv->publish_failed++;
                 log_rate(11, 10.0, LOG_ERROR, "publish_failed topic=%s id=%s", tp, alerts[a].id);
                 continue;
@@ -272,6 +273,13 @@ static int save_models(service *sv, const char *dir)
     return rc;
 }
 
+static void free_topics(char **t, int n)
+{
+    for (int i = 0; t && i < n; i++)
+        free(t[i]);
+    free(t);
+}
+
 /* part/K/ + each of the ingest filters, for a partitioned detector.
  * Returns a malloc'd array of n malloc'd strings (free_topics), or NULL. */
 static char **partition_topics(const char *const *topics, int n, long k)
@@ -285,16 +293,12 @@ static char **partition_topics(const char *const *topics, int n, long k)
             free(out);
             return NULL;
         }
-        snprintf(out[i], cap, "part/%ld/%s", k, topics[i]);
+        if (topics_part(out[i], cap, k, topics[i]) < 0) {
+            free_topics(out, i + 1);
+            return NULL;
+        }
     }
     return out;
-}
-
-static void free_topics(char **t, int n)
-{
-    for (int i = 0; t && i < n; i++)
-        free(t[i]);
-    free(t);
 }
 
 static int run_live(det_engine *engine)
@@ -334,7 +338,7 @@ static int run_live(det_engine *engine)
             goto out;
         }
         topics = (const char *const *)part_topics;
-        sv.prefix_len = snprintf(cid, sizeof(cid), "part/%ld/", partition);
+        sv.prefix_len = topics_part_prefix(cid, sizeof(cid), partition);
     }
     if (client_id)
         snprintf(cid, sizeof(cid), "%s", client_id);

@@ -18,6 +18,7 @@
 #include "gw_buf.h"
 #include "gw_ws.h"
 #include "base/log.h"
+#include "bus/topics.h"
 
 #define JSON_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
 #define PAGE_DEFAULT 100
@@ -713,9 +714,8 @@ static void handle_post_readings(gw *g, const gw_request *rq, gw_response *rs)
     json_t *items = json_array();
     for (size_t i = 0; i < n; i++) {
         char topic[SENSOR_ID_MAX + 32], payload[4096];
-        snprintf(topic, sizeof topic, "sensors/%s/readings", rd[i].sensor_id);
         int len = reading_encode_json(&rd[i], payload, sizeof payload);
-        if (len < 0) {
+        if (len < 0 || topics_reading(topic, sizeof topic, rd[i].sensor_id) < 0) {
             json_decref(items);
             gw_api_error(rs, 500, "internal", "could not encode the reading");
             goto out;

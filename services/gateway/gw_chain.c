@@ -41,6 +41,7 @@
 #include "base/deadline.h"
 #include "gw_onchain.h"
 #include "base/hex.h"
+#include "eth/contract_file.h"
 #include "eth/keccak.h"
 #include "base/log.h"
 #include "eth/rpc.h"
@@ -121,22 +122,18 @@ static void set_contract(gw_chain *c, const char *addr)
 /* Read $STATE_DIR/contract-<chain_id>.json. Returns 1 when found. */
 static int load_contract_file(gw_chain *c)
 {
-    char path[4096];
-    json_error_t jerr;
-    snprintf(path, sizeof path, "%s/contract-%ld.json", c->state_dir, c->opt.chain_id);
-    json_t *root = json_load_file(path, 0, &jerr);
-    if (!root)
-        return 0;
-    const char *addr = json_string_value(json_object_get(root, "address"));
-    int ok = address_valid(addr);
-    if (ok) {
+    char path[CONTRACT_FILE_PATH_MAX], addr[43];
+    uint8_t a[20];
+    contract_file_path(path, sizeof path, c->state_dir, (uint64_t)c->opt.chain_id);
+    int rc = contract_file_read(c->state_dir, (uint64_t)c->opt.chain_id, a);
+    if (rc == 0) {
+        hex_encode(addr, a, sizeof a, 1);
         set_contract(c, addr);
         log_info("contract_found address=%s file=%s", c->contract, path);
-    } else {
+    } else if (rc == CONTRACT_FILE_INVALID) {
         log_rate(20, 30, LOG_WARN, "contract_file_invalid file=%s", path);
     }
-    json_decref(root);
-    return ok;
+    return rc == 0;
 }
 
 static void mark_ok(gw_chain *c, int ok)

@@ -2,8 +2,8 @@
  * gw_feed — see gw_feed.h. Every message is validated before it touches
  * the store or reaches a browser: readings by ingest (reading.h rules),
  * anomalies by anomaly_from_json and a topic/sensor match, confirmations by
- * gw_feed_logged_parse. Invalid input is counted by kind and logged at a
- * limited rate, never forwarded.
+ * chain_logged_from_json (bus/chain_logged.h). Topics are bus/topics.h's. Invalid input is counted
+ * by kind and logged at a limited rate, never forwarded.
  */
 #include "gw_feed.h"
 
@@ -13,6 +13,8 @@
 
 #include "base/hex.h"
 #include "base/log.h"
+#include "bus/chain_logged.h"
+#include "bus/topics.h"
 
 #define READINGS_PER_MSG 16
 
@@ -35,40 +37,22 @@ int gw_feed_topics(gw *g, const char **out, int cap)
 {
     int n = 0, ni = 0, np = 0;
     const char *const *it = g->ig ? ingest_topics(g->ig, &ni) : NULL;
-    out[n++] = "anomalies/+";
-    out[n++] = "apart/+/anomalies/+";
-    out[n++] = "chain/logged/+";
+    out[n++] = topics_filter_anomalies();
+    out[n++] = topics_filter_anomalies_any_partition();
+    out[n++] = topics_filter_chain_logged();
     if (g->status)
-        out[n++] = "status/#";
+        out[n++] = topics_filter_status();
     int fixed = n;
     for (int i = 0; i < ni && n < cap; i++)
         out[n++] = it[i];
     for (int i = 0; i < ni && n < cap && np < GW_FEED_MAX_TOPICS / 2; i++) {
-        if (snprintf(part_topics[np], sizeof part_topics[np], "part/+/%s", it[i]) >=
-            (int)sizeof part_topics[np])
+        if (topics_part_any(part_topics[np], sizeof part_topics[np], it[i]) < 0)
             continue;
         out[n++] = part_topics[np++];
     }
     if (n - fixed < 2 * ni)
         log_warn("feed_topics_truncated ingest_topics=%d subscribed=%d max=%d", ni, n, cap);
     return n;
-}
-
-/* part/{k}/... or apart/{k}/... -> what follows; other topics unchanged. */
-static const char *strip_partition(const char *topic)
-{
-    const char *p = topic;
-    if (strncmp(p, "part/", 5) == 0)
-        p += 5;
-    else if (strncmp(p, "apart/", 6) == 0)
-        p += 6;
-    else
-        return topic;
-    if (*p < '0' || *p > '9')
-        return topic;
-    while (*p >= '0' && *p <= '9')
-        p++;
-    return *p == '/' ? p + 1 : topic;
 }
 
 static void push(gw *g, gw_msg *m)
@@ -81,13 +65,12 @@ static void push(gw *g, gw_msg *m)
     }
 }
 
-/* The sensor id between a prefix and the end of the topic, or NULL. */
-static const char *topic_sensor(const char *topic, const char *prefix, char *buf)
+/* A topic's sensor id (topics_*_sensor(), or NULL) copied to buf and
+ * validated; NULL when absent, empty, too long or invalid. */
+static const char *topic_sensor(const char *id, char *buf)
 {
-    size_t pl = strlen(prefix);
-    if (strncmp(topic, prefix, pl) != 0)
+    if (!id)
         return NULL;
-    const char *id = topic + pl;
     size_t n = strlen(id);
     if (n == 0 || n >= SENSOR_ID_MAX)
         return NULL;
@@ -100,7 +83,8 @@ static void on_anomaly(gw *g, const char *topic, const void *payload, size_t len
     char sid[SENSOR_ID_MAX], err[256], js[4096];
     anomaly a;
     int rc = anomaly_from_json(payload, len, &a, err, sizeof err);
-    if (rc == 0 && (!topic_sensor(topic, "anomalies/", sid) || strcmp(sid, a.sensor_id) != 0)) {
+    if (rc == 0 &&
+        (!topic_sensor(topics_anomaly_sensor(topic), sid) || strcmp(sid, a.sensor_id) != 0)) {
         snprintf(err, sizeof err, "sensor_id does not match the topic");
         rc = -1;
     }
@@ -117,61 +101,18 @@ static void on_anomaly(gw *g, const char *topic, const void *payload, size_t len
         push(g, gw_msg_wrap(GW_KIND_ANOMALY, a.sensor_id, js, (size_t)n));
 }
 
-static int is_hex(const char *s, size_t digits, int prefix)
-{
-    if (!s)
-        return 0;
-    if (prefix) {
-        if (s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
-            return 0;
-        s += 2;
-    }
-    size_t n = 0;
-    for (; s[n]; n++) {
-        char c = s[n];
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
-            return 0;
-    }
-    return n == digits;
-}
-
 json_t *gw_feed_logged_parse(const char *sensor_id, const void *payload, size_t len, char *err,
                              size_t errlen)
 {
-    json_error_t jerr;
-    json_t *out = NULL;
-    if (len > 4096) {
-        snprintf(err, errlen, "payload too large");
+    chain_logged c;
+    if (chain_logged_from_json(payload, len, &c, err, errlen) != 0)
         return NULL;
-    }
-    json_t *root = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        snprintf(err, errlen, "invalid JSON: %s", jerr.text);
-        return NULL;
-    }
-    const char *id = json_string_value(json_object_get(root, "id"));
-    const char *tx = json_string_value(json_object_get(root, "tx_hash"));
-    json_t *bn = json_object_get(root, "block_number");
-    json_t *li = json_object_get(root, "log_index");
-    if (!json_is_object(root))
-        snprintf(err, errlen, "not a JSON object");
-    else if (!is_hex(id, 64, 0))
-        snprintf(err, errlen, "id must be 64 hex digits");
-    else if (!is_hex(tx, 64, 1))
-        snprintf(err, errlen, "tx_hash must be 0x and 64 hex digits");
-    else if (!json_is_integer(bn) || json_integer_value(bn) < 0)
-        snprintf(err, errlen, "block_number must be a non-negative integer");
-    else if (li && !(json_is_integer(li) && json_integer_value(li) >= 0))
-        snprintf(err, errlen, "log_index must be a non-negative integer");
-    else {
-        out = json_pack("{s:s, s:s, s:s, s:I}", "id", id, "sensor_id", sensor_id, "tx_hash", tx,
-                        "block_number", json_integer_value(bn));
-        if (out && li)
-            json_object_set_new(out, "log_index", json_integer(json_integer_value(li)));
-        if (out)
-            json_object_set_new(out, "source", json_string("mqtt"));
-    }
-    json_decref(root);
+    json_t *out = json_pack("{s:s, s:s, s:s, s:I}", "id", c.id, "sensor_id", sensor_id, "tx_hash",
+                            c.tx_hash, "block_number", (json_int_t)c.block_number);
+    if (out && c.log_index >= 0)
+        json_object_set_new(out, "log_index", json_integer((json_int_t)c.log_index));
+    if (out)
+        json_object_set_new(out, "source", json_string("mqtt"));
     return out;
 }
 
@@ -179,7 +120,7 @@ static void on_logged(gw *g, const char *topic, const void *payload, size_t len)
 {
     char sid[SENSOR_ID_MAX], err[256] = "invalid topic";
     json_t *o = NULL;
-    if (topic_sensor(topic, "chain/logged/", sid))
+    if (topic_sensor(topics_chain_logged_sensor(topic), sid))
         o = gw_feed_logged_parse(sid, payload, len, err, sizeof err);
     if (!o) {
         gw_metrics_err(&g->metrics, GW_ERR_LOGGED_INVALID);
@@ -242,15 +183,15 @@ static void on_status(gw *g, const char *topic, const void *payload, size_t len)
 int gw_feed_on_message(void *user, const char *topic, const void *payload, size_t len)
 {
     gw *g = user;
-    if (strncmp(topic, "status/", 7) == 0) {
+    if (topics_is_status(topic)) {
         if (g->status)
             on_status(g, topic, payload, len);
         return 1;
     }
-    topic = strip_partition(topic);
-    if (strncmp(topic, "anomalies/", 10) == 0)
+    topic = topics_strip_partition(topic);
+    if (topics_anomaly_sensor(topic))
         on_anomaly(g, topic, payload, len);
-    else if (strncmp(topic, "chain/logged/", 13) == 0)
+    else if (topics_chain_logged_sensor(topic))
         on_logged(g, topic, payload, len);
     else if (g->ig)
         on_reading(g, topic, payload, len);

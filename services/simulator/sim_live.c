@@ -13,22 +13,11 @@
 
 #include "base/log.h"
 #include "bus/reading.h"
+#include "bus/topics.h"
 #include "sim_clock.h"
 #include "sim_csv.h"
 
 #define POLL_EVERY 256 /* readings between publisher polls */
-
-/* topic = prefix + id + suffix, without printf on the hot path. */
-static int make_topic(char *buf, size_t cap, const char *prefix, const char *id, const char *suffix)
-{
-    size_t a = strlen(prefix), b = strlen(id), c = strlen(suffix);
-    if (a + b + c + 1 > cap)
-        return -1;
-    memcpy(buf, prefix, a);
-    memcpy(buf + a, id, b);
-    memcpy(buf + a + b, suffix, c + 1);
-    return 0;
-}
 
 static void sleep_s(double s)
 {
@@ -125,7 +114,7 @@ int sim_live_run(const sim_live_cfg *cfg, sim_live_stats *out)
         sim_t = smp.r.ts;
         if (smp.new_label) {
             int n = sim_label_encode_json(&smp.label, lbuf, sizeof lbuf);
-            if (n < 0 || make_topic(topic, sizeof topic, "sim/labels/", smp.r.sensor_id, "") < 0) {
+            if (n < 0 || topics_sim_label(topic, sizeof topic, smp.r.sensor_id) < 0) {
                 log_error("label_encode_failed sensor=%s", smp.r.sensor_id);
                 rc = -1;
                 break;
@@ -145,8 +134,7 @@ int sim_live_run(const sim_live_cfg *cfg, sim_live_stats *out)
                       smp.label.magnitude);
         }
         int n = reading_encode_json(&smp.r, payload, sizeof payload);
-        if (n < 0 ||
-            make_topic(topic, sizeof topic, "sensors/", smp.r.sensor_id, "/readings") < 0) {
+        if (n < 0 || topics_reading(topic, sizeof topic, smp.r.sensor_id) < 0) {
             log_error("reading_encode_failed sensor=%s", smp.r.sensor_id);
             rc = -1;
             break;

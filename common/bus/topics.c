@@ -1,0 +1,256 @@
+/*
+ * topics — see topics.h. The only file that spells a topic. Builders
+ * assemble into the caller's buffer and refuse to truncate; the per-reading
+ * ones (readings, anomalies, ...) copy with memcpy, not printf, because the
+ * simulator builds one per reading at up to ~100k readings/s; parsers only compare prefixes and
+ * suffixes, so they cost no more than the strncmp()s they replace in the services.
+ */
+#include "bus/topics.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#define READINGS_PRE "sensors/"
+#define READINGS_SUF "/readings"
+#define ANOMALIES_PRE "anomalies/"
+#define LOGGED_PRE "chain/logged/"
+#define STATUS_PRE "status/"
+#define LABELS_PRE "sim/labels/"
+#define PART_PRE "part/"
+#define APART_PRE "apart/"
+
+/* snprintf that refuses to truncate, for the partition topics (built once
+ * at startup): the length, or TOPICS_ERR_TOOLONG with buf "". */
+static int build(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int build(char *buf, size_t cap, const char *fmt, ...)
+{
+    if (!buf || cap == 0)
+        return TOPICS_ERR_ARG;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, cap, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= cap) {
+        buf[0] = '\0';
+        return n < 0 ? TOPICS_ERR_ARG : TOPICS_ERR_TOOLONG;
+    }
+    return n;
+}
+
+/* buf = parts[0] + parts[1] + ... + parts[n-1], or TOPICS_ERR_TOOLONG with
+ * buf "". No printf: this runs once per reading on the simulator's hot path. */
+static int join(char *buf, size_t cap, const char *const *parts, int n)
+{
+    size_t len = 0;
+    if (!buf || cap == 0)
+        return TOPICS_ERR_ARG;
+    for (int i = 0; i < n; i++)
+        if (!parts[i])
+            return TOPICS_ERR_ARG;
+    for (int i = 0; i < n; i++) {
+        size_t l = strlen(parts[i]);
+        if (l >= cap - len) {
+            buf[0] = '\0';
+            return TOPICS_ERR_TOOLONG;
+        }
+        memcpy(buf + len, parts[i], l);
+        len += l;
+    }
+    buf[len] = '\0';
+    return (int)len;
+}
+
+int topics_reading(char *buf, size_t cap, const char *sensor_id)
+{
+    const char *p[] = {READINGS_PRE, sensor_id, READINGS_SUF};
+    return join(buf, cap, p, 3);
+}
+
+int topics_anomaly(char *buf, size_t cap, const char *sensor_id)
+{
+    const char *p[] = {ANOMALIES_PRE, sensor_id};
+    return join(buf, cap, p, 2);
+}
+
+int topics_chain_logged(char *buf, size_t cap, const char *sensor_id)
+{
+    const char *p[] = {LOGGED_PRE, sensor_id};
+    return join(buf, cap, p, 2);
+}
+
+int topics_sim_label(char *buf, size_t cap, const char *sensor_id)
+{
+    const char *p[] = {LABELS_PRE, sensor_id};
+    return join(buf, cap, p, 2);
+}
+
+int topics_status(char *buf, size_t cap, const char *service, const char *instance)
+{
+    const char *p[] = {STATUS_PRE, service, "/", instance};
+    return join(buf, cap, p, 4);
+}
+
+int topics_part_prefix(char *buf, size_t cap, long k)
+{
+    if (k < 0)
+        return TOPICS_ERR_ARG;
+    return build(buf, cap, PART_PRE "%ld/", k);
+}
+
+int topics_part(char *buf, size_t cap, long k, const char *topic)
+{
+    if (k < 0 || !topic)
+        return TOPICS_ERR_ARG;
+    return build(buf, cap, PART_PRE "%ld/%s", k, topic);
+}
+
+int topics_part_any(char *buf, size_t cap, const char *filter)
+{
+    const char *p[] = {PART_PRE "+/", filter};
+    return join(buf, cap, p, 2);
+}
+
+int topics_apart_anomaly_filter(char *buf, size_t cap, long k)
+{
+    if (k < 0)
+        return TOPICS_ERR_ARG;
+    return build(buf, cap, APART_PRE "%ld/" ANOMALIES_PRE "+", k);
+}
+
+const char *topics_filter_readings(void)
+{
+    return READINGS_PRE "+" READINGS_SUF;
+}
+
+const char *topics_filter_anomalies(void)
+{
+    return ANOMALIES_PRE "+";
+}
+
+const char *topics_filter_anomalies_any_partition(void)
+{
+    return APART_PRE "+/" ANOMALIES_PRE "+";
+}
+
+const char *topics_filter_chain_logged(void)
+{
+    return LOGGED_PRE "+";
+}
+
+const char *topics_filter_status(void)
+{
+    return STATUS_PRE "#";
+}
+
+const char *topics_default_zigbee2mqtt(void)
+{
+    return "zigbee2mqtt/#";
+}
+
+const char *topics_default_tasmota(void)
+{
+    return "tele/+/SENSOR";
+}
+
+const char *topics_default_senml(void)
+{
+    return "senml/#";
+}
+
+int topics_parse_reading(const char *topic, char *id, size_t cap)
+{
+    static const char pre[] = READINGS_PRE, suf[] = READINGS_SUF;
+    size_t pl = sizeof pre - 1, sl = sizeof suf - 1;
+    if (!topic || !id || cap == 0)
+        return TOPICS_ERR_ARG;
+    size_t tl = strlen(topic);
+    if (tl <= pl + sl || strncmp(topic, pre, pl) != 0 || strcmp(topic + tl - sl, suf) != 0)
+        return 1;
+    size_t il = tl - pl - sl;
+    if (il >= cap) {
+        id[0] = '\0';
+        return TOPICS_ERR_TOOLONG;
+    }
+    memcpy(id, topic + pl, il);
+    id[il] = '\0';
+    return 0;
+}
+
+static const char *after(const char *topic, const char *prefix)
+{
+    size_t pl = strlen(prefix);
+    return topic && strncmp(topic, prefix, pl) == 0 ? topic + pl : NULL;
+}
+
+const char *topics_anomaly_sensor(const char *topic)
+{
+    return after(topic, ANOMALIES_PRE);
+}
+
+const char *topics_chain_logged_sensor(const char *topic)
+{
+    return after(topic, LOGGED_PRE);
+}
+
+int topics_is_status(const char *topic)
+{
+    return after(topic, STATUS_PRE) != NULL;
+}
+
+const char *topics_strip_partition(const char *topic)
+{
+    const char *p = after(topic, PART_PRE);
+    if (!p)
+        p = after(topic, APART_PRE);
+    if (!p || *p < '0' || *p > '9')
+        return topic;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    return *p == '/' ? p + 1 : topic;
+}
+
+/* Who uses each topic. Keep in line with the services: the generated
+ * table in docs/ARCHITECTURE.md is what a newcomer reads. */
+static const topics_info table[] = {
+    {READINGS_PRE "{sensor_id}" READINGS_SUF, "sensors, simulator, gateway (`POST /api/readings`)",
+     "detector, gateway", "simulator `SIM_QOS` (0); gateway 1", 0,
+     "native reading JSON (`bus/reading.h`)"},
+    {"zigbee2mqtt/#, tele/+/SENSOR, senml/#",
+     "devices (the default filters; the ingest mapping may change them and adds ESPHome's "
+     "state topics)",
+     "detector, gateway", "the device's", 0, "device formats (`ingest/`, docs/SENSORS.md)"},
+    {PART_PRE "{k}/{device topic}", "NATS mapping of a reading topic (cluster mode)",
+     "detector of partition k, gateway (`part/+/...`)", "as published", 0, "as the device topic"},
+    {ANOMALIES_PRE "{sensor_id}", "detector", "chain logger, gateway", "1", 0,
+     "anomaly JSON (`bus/anomaly.h`)"},
+    {APART_PRE "{k}/" ANOMALIES_PRE "{sensor_id}", "NATS mapping of `anomalies/{sensor_id}`",
+     "chain logger of partition k, gateway (`apart/+/anomalies/+`)", "1", 0,
+     "anomaly JSON (`bus/anomaly.h`)"},
+    {LOGGED_PRE "{sensor_id}", "chain logger", "gateway", "1", 0,
+     "confirmation JSON (`bus/chain_logged.h`)"},
+    {STATUS_PRE "{service}/{instance}", "detector, chain logger", "gateway (`status/#`)", "0", 1,
+     "service counters JSON (`bus/status.h`)"},
+    {LABELS_PRE "{sensor_id}", "simulator", "evaluation (tests, bench)",
+     "`SIM_QOS`, at least 1 with paho", 0, "ground truth of an injected anomaly"},
+};
+
+const topics_info *topics_table(size_t *n)
+{
+    if (n)
+        *n = sizeof table / sizeof table[0];
+    return table;
+}
+
+int topics_table_markdown(FILE *out)
+{
+    if (!out)
+        return -1;
+    int bad = fprintf(out, "| topic | published by | subscribed by | QoS | retained | payload |\n"
+                           "|---|---|---|---|---|---|\n") < 0;
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        const topics_info *t = &table[i];
+        bad |= fprintf(out, "| `%s` | %s | %s | %s | %s | %s |\n", t->pattern, t->publishers,
+                       t->subscribers, t->qos, t->retained ? "yes" : "no", t->payload) < 0;
+    }
+    return bad || ferror(out) ? -1 : 0;
+}
