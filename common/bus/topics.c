@@ -18,6 +18,9 @@
 #define LABELS_PRE "sim/labels/"
 #define PART_PRE "part/"
 #define APART_PRE "apart/"
+#define Z2M_DEFAULT "zigbee2mqtt/#"
+#define TASMOTA_DEFAULT "tele/+/SENSOR"
+#define SENML_DEFAULT "senml/#"
 
 /* snprintf that refuses to truncate, for the partition topics (built once
  * at startup): the length, or TOPICS_ERR_TOOLONG with buf "". */
@@ -144,17 +147,17 @@ const char *topics_filter_status(void)
 
 const char *topics_default_zigbee2mqtt(void)
 {
-    return "zigbee2mqtt/#";
+    return Z2M_DEFAULT;
 }
 
 const char *topics_default_tasmota(void)
 {
-    return "tele/+/SENSOR";
+    return TASMOTA_DEFAULT;
 }
 
 const char *topics_default_senml(void)
 {
-    return "senml/#";
+    return SENML_DEFAULT;
 }
 
 int topics_parse_reading(const char *topic, char *id, size_t cap)
@@ -215,7 +218,7 @@ static const topics_info table[] = {
     {READINGS_PRE "{sensor_id}" READINGS_SUF, "sensors, simulator, gateway (`POST /api/readings`)",
      "detector, gateway", "simulator `SIM_QOS` (0); gateway 1", 0,
      "native reading JSON (`bus/reading.h`)"},
-    {"zigbee2mqtt/#, tele/+/SENSOR, senml/#",
+    {Z2M_DEFAULT ", " TASMOTA_DEFAULT ", " SENML_DEFAULT,
      "devices (the default filters; the ingest mapping may change them and adds ESPHome's "
      "state topics)",
      "detector, gateway", "the device's", 0, "device formats (`ingest/`, docs/SENSORS.md)"},
