@@ -1,6 +1,7 @@
 # The README tells the truth: it opens with exactly the two commands, .ci/run
 # runs the test one, its configuration tables match the services' own
-# option tables, and every environment variable run.sh documents exists.
+# option tables (and docs/ARCHITECTURE.md's topic table the topics
+# module's), and every environment variable run.sh documents exists.
 . "$(dirname "$0")/../lib.sh"
 cd "$ROOT"
 first=$(awk '/^```/{n++; next} n==1' README.md)
@@ -11,6 +12,12 @@ grep -q '^make test$' .ci/run || fail ".ci/run does not run make test"
 scripts/config-tables.sh >"$T/tables.md"
 awk '/<!-- config:begin -->/{f=1;next} /<!-- config:end -->/{f=0} f' README.md >"$T/readme-tables.md"
 diff -u "$T/readme-tables.md" "$T/tables.md" >"$T/diff" || fail "README configuration tables are stale (scripts/config-tables.sh --update): $(head -20 "$T/diff")"
+# docs/ARCHITECTURE.md's topic table is the topics module's own (common/bus/topics.c).
+[ -x build/tests/test_topics ] || fail "build/tests/test_topics is missing (make unit)"
+scripts/topics-table.sh >"$T/topics.md"
+awk '/<!-- topics:begin -->/{f=1;next} /<!-- topics:end -->/{f=0} f' docs/ARCHITECTURE.md >"$T/doc-topics.md"
+[ -s "$T/topics.md" ] || fail "scripts/topics-table.sh printed nothing"
+diff -u "$T/doc-topics.md" "$T/topics.md" >"$T/diff" || fail "docs/ARCHITECTURE.md topic table is stale (scripts/topics-table.sh --update): $(head -20 "$T/diff")"
 # Each service answers --help with its table and exit 0, and rejects an unknown flag.
 for s in simulator detector chainlogger gateway; do
     "$BIN/$s" --help >/dev/null || fail "$s --help failed"
