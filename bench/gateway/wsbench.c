@@ -36,6 +36,7 @@
 
 #include "bus/anomaly.h"
 #include "bus/mqtt.h"
+#include "bus/topics.h"
 
 #define BUF 262144
 #define HIST_BINS 100000 /* 0.1 ms bins: 0..10 s */
@@ -72,9 +73,10 @@ static void *publisher(void *arg)
 {
     pub_args *p = arg;
     anomaly a;
-    char buf[2048];
+    char buf[2048], topic[TOPICS_MAX];
     memset(&a, 0, sizeof a);
     strcpy(a.sensor_id, "wsbench");
+    topics_anomaly(topic, sizeof topic, a.sensor_id);
     strcpy(a.metric, "temperature");
     a.type = ANOMALY_POINT;
     a.score = 0.9;
@@ -97,7 +99,7 @@ static void *publisher(void *arg)
         anomaly_make_id(&a);
         int n = anomaly_to_json(&a, buf, sizeof buf);
         sent_at[i] = now_s();
-        if (n < 0 || mqtt_client_publish(p->mq, "anomalies/wsbench", buf, (size_t)n, 0, 0) != 0)
+        if (n < 0 || mqtt_client_publish(p->mq, topic, buf, (size_t)n, 0, 0) != 0)
             fprintf(stderr, "publish %ld failed\n", i);
         published = i + 1;
     }
