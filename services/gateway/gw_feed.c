@@ -2,8 +2,9 @@
  * gw_feed — see gw_feed.h. Every message is validated before it touches
  * the store or reaches a browser: readings by ingest (reading.h rules),
  * anomalies by anomaly_from_json and a topic/sensor match, confirmations by
- * chain_logged_from_json (bus/chain_logged.h). Topics are bus/topics.h's. Invalid input is counted
- * by kind and logged at a limited rate, never forwarded.
+ * chain_logged_from_json (bus/chain_logged.h); topics come from
+ * bus/topics.h. Invalid input is counted by kind and logged at a limited
+ * rate, never forwarded.
  */
 #include "gw_feed.h"
 
