@@ -10,6 +10,11 @@
  * (or hide one). Humidity is never rescaled from its value alone (a real
  * 0.8 %RH in a dry box would otherwise become 80 %RH): only a unit that
  * says "fraction" ("/", "ratio", "fraction") multiplies by 100.
+ *
+ * Two rules every adapter goes through here (issue #19): every value is
+ * bounded like a native one (adapter_check_value: finite, |v| <= 1e15,
+ * before and after conversion), and a sensor id named in a payload stays
+ * under the device that owns the topic (adapter_device_sensor_id).
  */
 #define _GNU_SOURCE /* strchrnul, timegm */
 #include <ctype.h>
