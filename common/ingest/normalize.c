@@ -269,7 +269,8 @@ int adapter_device_sensor_id(const ingest *ig, const char *source, const char *i
      * level ("b.c" would reach device "a.b"'s part "c"). */
     size_t sl = strlen(sub);
     if (sl >= sizeof sub_clean) {
-        errbuf_set(err, errlen, "sensor name in the payload is longer than %d", ADAPTER_NAME_MAX - 1);
+        errbuf_set(err, errlen, "sensor name in the payload is longer than %d",
+                   ADAPTER_NAME_MAX - 1);
         return READING_ERR_SENSOR;
     }
     for (size_t i = 0; i <= sl; i++)
@@ -284,10 +285,11 @@ int adapter_device_sensor_id(const ingest *ig, const char *source, const char *i
         }
     }
     out[0] = '\0';
-    if (id_append(out, &n, id_prefix ? id_prefix : "", 1) < 0 || id_append(out, &n, device, 1) < 0 ||
+    if (id_append(out, &n, id_prefix ? id_prefix : "", 1) < 0 ||
+        id_append(out, &n, device, 1) < 0 ||
         (*sub_clean && (id_append(out, &n, ".", 1) < 0 || id_append(out, &n, sub_clean, 0) < 0))) {
-        errbuf_set(err, errlen, "sensor id '%.40s...' of device '%.40s' is longer than %d",
-                   natural, device, SENSOR_ID_MAX - 1);
+        errbuf_set(err, errlen, "sensor id '%.40s...' of device '%.40s' is longer than %d", natural,
+                   device, SENSOR_ID_MAX - 1);
         return READING_ERR_SENSOR;
     }
     if (!sensor_id_valid(out)) {

@@ -54,8 +54,8 @@ typedef struct {
 enum {
     JOURNAL_ERR_IO = -1, /* read/write/fsync failed (errno logged) */
     JOURNAL_ERR_NOMEM = -2,
-    JOURNAL_ERR_ARG = -3,   /* bad argument (index out of range, payload too long) */
-    JOURNAL_ERR_STATE = -4, /* transition not allowed from the entry's state */
+    JOURNAL_ERR_ARG = -3,    /* bad argument (index out of range, payload too long) */
+    JOURNAL_ERR_STATE = -4,  /* transition not allowed from the entry's state */
     JOURNAL_ERR_FORMAT = -5, /* not a journal file (bad header) */
     JOURNAL_ERR_CORRUPT = -6 /* a bad record with valid ones after it (logged as
                                 journal_corrupt with its offset); the file is untouched */

@@ -167,16 +167,16 @@ static void test_identity_senml(void **state)
     ingest *ig = *state;
     reading r[16];
     /* the attack of issue #19: device "a" writing as sensor "victim" */
-    assert_int_equal(dec(ig, "senml/a", "[{\"bn\":\"victim:\",\"n\":\"temperature\",\"v\":20}]", r, 16),
-                     1);
+    assert_int_equal(
+        dec(ig, "senml/a", "[{\"bn\":\"victim:\",\"n\":\"temperature\",\"v\":20}]", r, 16), 1);
     assert_string_equal(r[0].sensor_id, "a.victim");
     assert_int_equal(dec(ig, "senml/a", "[{\"n\":\"victim/temperature\",\"v\":20}]", r, 16), 1);
     assert_string_equal(r[0].sensor_id, "a.victim");
     /* nor through the mapping: "cellar" is renamed only on cellar's own topic */
     assert_int_equal(dec(ig, "senml/a", "[{\"bn\":\"cellar\",\"n\":\"temp\",\"v\":20}]", r, 16), 1);
     assert_string_equal(r[0].sensor_id, "a.cellar");
-    assert_int_equal(dec(ig, "senml/cellar", "[{\"bn\":\"cellar\",\"n\":\"temp\",\"v\":20}]", r, 16),
-                     1);
+    assert_int_equal(
+        dec(ig, "senml/cellar", "[{\"bn\":\"cellar\",\"n\":\"temp\",\"v\":20}]", r, 16), 1);
     assert_string_equal(r[0].sensor_id, "cellar_id");
     /* a dotted name cannot climb into another device ("a.b" is not a.b's) */
     assert_int_equal(dec(ig, "senml/a", "[{\"bn\":\"x.y\",\"n\":\"temp\",\"v\":20}]", r, 16), 1);
@@ -208,8 +208,8 @@ static void test_identity_topic_only(void **state)
                          "{\"temperature\":20,\"friendly_name\":\"b\",\"device\":\"b\"}", r, 2),
                      1);
     assert_string_equal(r[0].sensor_id, "a");
-    assert_int_equal(dec(ig, "sensors/a/readings", "{\"temperature\":20,\"sensor_id\":\"b\"}", r, 2),
-                     1);
+    assert_int_equal(
+        dec(ig, "sensors/a/readings", "{\"temperature\":20,\"sensor_id\":\"b\"}", r, 2), 1);
     assert_string_equal(r[0].sensor_id, "a");
     /* ESPHome: the group's id comes from the mapping, per state topic */
     assert_int_equal(dec(ig, "porch/sensor/porch_temperature/state", "50", r, 2), 1);

@@ -570,7 +570,8 @@ static off_t record_offset(const uint8_t *b, size_t n, int k)
     size_t off = 0;
     for (int i = 0; i < k; i++) {
         assert_true(off + 8 <= n);
-        off += 8 + (size_t)(b[off] | b[off + 1] << 8 | b[off + 2] << 16 | (uint32_t)b[off + 3] << 24);
+        off +=
+            8 + (size_t)(b[off] | b[off + 1] << 8 | b[off + 2] << 16 | (uint32_t)b[off + 3] << 24);
     }
     return (off_t)off;
 }
@@ -604,11 +605,11 @@ static void test_corrupt_middle(void **state)
         uint8_t bytes[4];
         size_t n;
     } damage[] = {
-        {r10 + 8 + 5, {0}, 1},                   /* a payload byte: CRC mismatch */
-        {r10, {0x00, 0x40, 0x00, 0x00}, 4},      /* length 16384 > MAX_PAYLOAD */
-        {r10, {0xf0, 0x03, 0x00, 0x00}, 2},      /* length 1008: plausible, wrong */
-        {r10, {0, 0, 0, 0}, 4},                  /* length 0 */
-        {r10 + 4, {0x12, 0x34, 0x56, 0x78}, 4},  /* the CRC itself */
+        {r10 + 8 + 5, {0}, 1},                  /* a payload byte: CRC mismatch */
+        {r10, {0x00, 0x40, 0x00, 0x00}, 4},     /* length 16384 > MAX_PAYLOAD */
+        {r10, {0xf0, 0x03, 0x00, 0x00}, 2},     /* length 1008: plausible, wrong */
+        {r10, {0, 0, 0, 0}, 4},                 /* length 0 */
+        {r10 + 4, {0x12, 0x34, 0x56, 0x78}, 4}, /* the CRC itself */
     };
     for (size_t d = 0; d < sizeof damage / sizeof damage[0]; d++) {
         uint8_t bytes[4];
