@@ -15,8 +15,23 @@
  *   (journal_append syncs before returning, because its caller acknowledges
  *   the MQTT message afterwards).
  * - Only the tail can be torn: records are appended in order and each sync
- *   completes before the next acknowledgement. So replay stops at the first
- *   record whose length or CRC is wrong and truncates the file there.
+ *   completes before the next acknowledgement. Replay stops at the first
+ *   record whose length or CRC is wrong. What follows it is a torn tail
+ *   only when no valid record follows: a crash during one journal_sync can
+ *   leave any prefix of the records it wrote, blocks of zeros, or a
+ *   record whose length landed but whose bytes did not; none of those
+ *   records was acknowledged (the fdatasync had not returned). Only then
+ *   is the file truncated at the bad record.
+ *   A bad record with a valid one anywhere after it (found by searching
+ *   byte by byte: the bad length cannot be trusted to find the next one)
+ *   is not a torn write but damage in the middle (a bad sector, an edit,
+ *   a copy gone wrong), and the records after it may be acknowledged
+ *   anomalies. Cutting there would silently drop them, and skipping the
+ *   bad record could renumber entries (S and C records name entries by
+ *   index). So open refuses with JOURNAL_ERR_CORRUPT, logs the file, the
+ *   bad record's offset and the next valid one's (journal_corrupt), and
+ *   changes nothing; the operator keeps the file and decides (the chain
+ *   logger exits with status 1; docs/RELIABILITY.md, "Journal damage").
  *   A record that checks out but makes no sense (an unknown entry) is not a
  *   torn write but a bug or tampering, and is reported as JOURNAL_ERR_FORMAT
  *   rather than silently dropped.
@@ -30,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -482,8 +498,37 @@ static int record(journal *j, const uint8_t *p, size_t len)
     return rc;
 }
 
+/* Offset of the first whole record after `from` (not at it) whose length,
+ * type and CRC are valid, searched byte by byte up to `size`: 0 when there
+ * is none (no record starts at offset 0 after a bad one), or
+ * JOURNAL_ERR_IO when the file cannot be mapped. */
+static int64_t next_valid_record(int fd, uint64_t from, uint64_t size)
+{
+    if (size < from + 1 + HDR + 1)
+        return 0;
+    void *m = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (m == MAP_FAILED)
+        return JOURNAL_ERR_IO;
+    const uint8_t *b = m;
+    int64_t found = 0;
+    for (uint64_t pos = from + 1; pos + HDR < size; pos++) {
+        uint32_t len = (uint32_t)get_le(b + pos, 4);
+        if (len == 0 || len > MAX_PAYLOAD || len > size - pos - HDR)
+            continue;
+        uint8_t t = b[pos + HDR];
+        if ((t != 'H' && t != 'A' && t != 'S' && t != 'C') ||
+            crc32c(b + pos + HDR, len) != (uint32_t)get_le(b + pos + 4, 4))
+            continue;
+        found = (int64_t)pos;
+        break;
+    }
+    munmap(m, (size_t)size);
+    return found;
+}
+
 static int replay(journal *j, size_t *dropped)
 {
+    const char *why = "end of file";
     int rc = 0;
     uint8_t hdr[HDR], *p = NULL;
     uint64_t good = 0;
@@ -508,13 +553,24 @@ static int replay(journal *j, size_t *dropped)
         goto out;
     }
     for (;;) {
-        if (fread(hdr, 1, HDR, f) != HDR)
+        size_t got = fread(hdr, 1, HDR, f);
+        if (got != HDR) {
+            why = got ? "partial header" : "end of file";
             break;
+        }
         uint32_t len = (uint32_t)get_le(hdr, 4), crc = (uint32_t)get_le(hdr + 4, 4);
-        if (len == 0 || len > MAX_PAYLOAD)
+        if (len == 0 || len > MAX_PAYLOAD) {
+            why = "bad length";
             break;
-        if (fread(p, 1, len, f) != len || crc32c(p, len) != crc)
+        }
+        if (fread(p, 1, len, f) != len) {
+            why = "partial record";
             break;
+        }
+        if (crc32c(p, len) != crc) {
+            why = "CRC mismatch";
+            break;
+        }
         if (good == 0 && p[0] != 'H') {
             rc = JOURNAL_ERR_FORMAT;
             goto out;
@@ -534,10 +590,28 @@ static int replay(journal *j, size_t *dropped)
         rc = JOURNAL_ERR_FORMAT;
         goto out;
     }
+    if ((uint64_t)st.st_size > good) {
+        /* A torn tail, or damage with valid records after it? (top of file) */
+        int64_t next = next_valid_record(j->fd, good, (uint64_t)st.st_size);
+        if (next < 0) {
+            log_error("journal_scan_failed path=%s errno=%d", j->path, errno);
+            rc = JOURNAL_ERR_IO;
+            goto out;
+        }
+        if (next > 0) {
+            log_error("journal_corrupt path=%s offset=%llu reason=\"%s\" next_valid_offset=%llu "
+                      "size=%llu: valid records follow a bad one; nothing was cut or changed "
+                      "(see docs/RELIABILITY.md, Journal damage)",
+                      j->path, (unsigned long long)good, why, (unsigned long long)next,
+                      (unsigned long long)st.st_size);
+            rc = JOURNAL_ERR_CORRUPT;
+            goto out;
+        }
+    }
     if ((uint64_t)st.st_size > good && !j->readonly) {
         /* Torn tail: cut it so the next append starts on a record boundary. */
-        log_warn("journal_torn_tail path=%s kept=%llu dropped=%llu", j->path,
-                 (unsigned long long)good, (unsigned long long)(st.st_size - good));
+        log_warn("journal_torn_tail path=%s kept=%llu dropped=%llu reason=\"%s\"", j->path,
+                 (unsigned long long)good, (unsigned long long)(st.st_size - good), why);
         if (ftruncate(j->fd, (off_t)good) < 0 || fsync(j->fd) < 0) {
             rc = JOURNAL_ERR_IO;
             goto out;

@@ -292,8 +292,12 @@ static int cmd_run(cl_eth *e)
         return 2;
     cl_journal_path(path, sizeof path, state_dir, (uint64_t)chain_id, c);
     journal_opts jo = {.do_fsync = 1, .window = (uint64_t)dedup_window, .key = cl_intake_key};
-    if (journal_open_opts(&jnl, path, &jo, &dropped) < 0) {
-        log_error("journal_open_failed path=%s", path);
+    int jrc = journal_open_opts(&jnl, path, &jo, &dropped);
+    if (jrc < 0) {
+        /* JOURNAL_ERR_CORRUPT: journal_corrupt above names the offset; the
+         * file is untouched and needs an operator (docs/RELIABILITY.md). */
+        log_error("journal_open_failed path=%s rc=%d%s", path, jrc,
+                  jrc == JOURNAL_ERR_CORRUPT ? " reason=corrupt" : "");
         return 1;
     }
     journal_mem_usage(jnl, &jm);

@@ -47,6 +47,33 @@ after=$(cat "$D"/*.password "$D"/devices/*.password | md5sum)
 grep -q '^user dev1$' "$D/acl" || fail "init dropped the device accounts"
 if "$ROOT/scripts/broker-auth.sh" add-device anomalies --dir "$D" 2>/dev/null; then fail "reserved device name accepted"; fi
 if "$ROOT/scripts/broker-auth.sh" add-device 'x/#' --dir "$D" 2>/dev/null; then fail "wildcard device name accepted"; fi
+# A '.' separates a device from its parts in sensor ids (docs/SENSORS.md).
+if "$ROOT/scripts/broker-auth.sh" add-device a.b --dir "$D" 2>/dev/null; then fail "device name with '.' accepted"; fi
+# Extra topics may not reach what the services publish.
+for t in anomalies/x anomalies chain/logged/x status/detector/x part/0/x sim/x '$SYS/x' $'ok/a\nb'; do
+    if "$ROOT/scripts/broker-auth.sh" add-device dev9 "$t" --dir "$D" 2>/dev/null; then
+        fail "extra topic '$t' accepted"
+    fi
+done
+[ ! -f "$D/devices/dev9.topics" ] || fail "a refused add-device created the account"
+"$ROOT/scripts/broker-auth.sh" add-device dev9 custom/dev9/x --dir "$D" >/dev/null || fail "plain extra topic refused"
+grep -qx 'topic write custom/dev9/x' "$D/acl" || fail "extra topic not in the acl"
+"$ROOT/scripts/broker-auth.sh" remove-device dev9 --dir "$D" >/dev/null
+# conf pastes values into sed: '/', '&', '|' and '\' arrive literally; a
+# newline (a configuration line of its own) or a non-number port is refused.
+odd="$T/odd/a&b|c\\d"
+STATE_DIR=$odd "$ROOT/scripts/broker-auth.sh" conf "$D" "$T/odd.conf" || fail "conf refused a path with & and |"
+grep -qxF "persistence_location $odd/mosquitto/" "$T/odd.conf" || fail "conf mangled a path with & | \\"
+bad="$T/bad/x&y
+listener 1884 0.0.0.0
+allow_anonymous true"
+if STATE_DIR=$bad "$ROOT/scripts/broker-auth.sh" conf "$D" "$T/bad.conf" 2>/dev/null; then fail "conf accepted a newline in STATE_DIR"; fi
+if STATE_DIR=$T/bad MQTT_BIND=$'0.0.0.0\nallow_anonymous true' "$ROOT/scripts/broker-auth.sh" conf "$D" "$T/bad.conf" 2>/dev/null; then
+    fail "conf accepted a newline in MQTT_BIND"
+fi
+if STATE_DIR=$T/bad MQTT_PORT='1883 0.0.0.0' "$ROOT/scripts/broker-auth.sh" conf "$D" "$T/bad.conf" 2>/dev/null; then fail "conf accepted a bad port"; fi
+[ ! -e "$T/bad.conf" ] || fail "a refused conf wrote its output"
+[ ! -e "$T/bad" ] || fail "a refused conf created STATE_DIR"
 
 # ---- broker ----------------------------------------------------------------
 # Free ports can be taken between choosing and binding (free_port's range

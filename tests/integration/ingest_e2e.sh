@@ -39,7 +39,7 @@ cat >"$T/sensors.json" <<'JSON'
   "sensors": [
     {"source": "zigbee2mqtt", "name": "E2E Room", "id": "e2e_z2m", "profile": "indoor"},
     {"source": "tasmota", "name": "e2etas.BME280", "id": "e2e_tasmota"},
-    {"source": "senml", "name": "urn:dev:e2e:senml", "id": "e2e_senml"}
+    {"source": "senml", "name": "e2e.urn:dev:e2e:senml", "id": "e2e_senml"}
   ]
 }
 JSON
