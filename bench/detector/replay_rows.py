@@ -8,19 +8,24 @@ event; `in_alarm` (0/1, newer engines) says the stream is in an anomalous
 state on that row. When the binary does not write `in_alarm` yet, it is
 taken to be `flagged` (the nearest thing the older output has).
 """
+import calendar
 import csv
-from datetime import datetime, timezone
+from functools import lru_cache
 
 END_MARK = "(change ended)"  # in the explanation of a change's end alert
 
 
+@lru_cache(maxsize=1 << 20)
 def ts_of(text):
-    """Unix seconds from a replay/simulator time cell."""
+    """Unix seconds from a replay/simulator time cell (Unix seconds, or
+    YYYY-MM-DD[ T]HH:MM:SS[.frac], UTC)."""
     try:
         return float(text)
     except ValueError:
-        t = text.strip().replace("T", " ")
-        return datetime.strptime(t[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
+        t = text.strip()
+        sec = float(t[17:]) if len(t) > 17 else 0.0
+        return calendar.timegm((int(t[0:4]), int(t[5:7]), int(t[8:10]), int(t[11:13]),
+                                int(t[14:16]), 0, 0, 0, 0)) + sec
 
 
 def read(path):
@@ -29,24 +34,30 @@ def read(path):
     no alert refers to the row), end (1 for a change's end alert),
     explanation."""
     with open(path, newline="") as f:
-        rd = csv.DictReader(f)
-        cols = rd.fieldnames or []
+        rd = csv.reader(f)
+        cols = next(rd, [])
         need = {"timestamp", "metric", "flagged", "type"}
         if not need.issubset(cols):
             raise SystemExit(f"{path}: not a `detector replay` output (columns {cols})")
-        has_alarm = "in_alarm" in cols
+        ix = {c: i for i, c in enumerate(cols)}
+        i_s = ix.get("sensor_id")
+        i_t, i_m, i_f, i_y = ix["timestamp"], ix["metric"], ix["flagged"], ix["type"]
+        i_e, i_a = ix.get("explanation"), ix.get("in_alarm")
         for r in rd:
-            flagged = int(r["flagged"] or 0)
-            alarm = int(r["in_alarm"] or 0) if has_alarm else flagged
-            expl = r.get("explanation") or ""
+            if len(r) < len(cols):
+                continue
+            flagged = 1 if r[i_f] == "1" else 0
+            alarm = (1 if r[i_a] == "1" else 0) if i_a is not None else flagged
+            typ = r[i_y]
+            expl = r[i_e] if i_e is not None else ""
             yield {
-                "sensor": r.get("sensor_id") or "replay",
-                "ts_text": r["timestamp"],
-                "metric": r["metric"],
+                "sensor": r[i_s] if i_s is not None else "replay",
+                "ts_text": r[i_t],
+                "metric": r[i_m],
                 "flagged": flagged,
                 "in_alarm": alarm,
-                "type": r["type"] or "",
-                "end": 1 if r["type"] and END_MARK in expl else 0,
+                "type": typ,
+                "end": 1 if typ and END_MARK in expl else 0,
                 "explanation": expl,
             }
 
