@@ -13,6 +13,7 @@
 #   NAB_DIR=/work/shared/data/nab NAB_SERIES="realKnownCause/nyc_taxi.csv ..."
 #                                 (keys of windows.json; default every */*.csv)
 #   SKAB_DIR=/work/shared/data/skab SKAB_RUNS=0,5 (default every valve1 run)
+#   SKAB_SKLEARN=0                no scikit-learn baseline
 #   SIM_SEEDS="7 23 101" SIM_SENSORS=20 SIM_DAYS=14
 #   OUT=DIR                       keep the converted inputs and replay outputs
 #   VERBOSE=1                     per-series / per-run / per-subtype detail
@@ -72,7 +73,9 @@ if want skab; then
             replay "$f" "$T/skab/out/$(basename "$f")"
         done
         python3 $HERE/skab_score.py score "${V[@]}" "${runs[@]}" "$SKAB_DIR" "$T/skab/out"
-        if /usr/bin/python3 -c 'import sklearn' 2>/dev/null; then
+        if [ "${SKAB_SKLEARN:-1}" = 0 ]; then
+            :
+        elif /usr/bin/python3 -c 'import sklearn' 2>/dev/null; then
             OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
                 /usr/bin/python3 $HERE/skab_score.py sklearn "${runs[@]}" "$SKAB_DIR"
         else
