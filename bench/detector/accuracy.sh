@@ -20,6 +20,10 @@
 # A part whose data is missing is skipped with a note on stderr; a replay
 # that fails makes the script exit 1.
 set -euo pipefail
+if [ $# -gt 0 ]; then # -h, --help or anything else: the header above
+    sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+    [ "$1" = -h ] || [ "$1" = --help ]; exit
+fi
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 HERE=bench/detector
