@@ -10,9 +10,9 @@
 # Environment (all optional):
 #   DETECTOR=build/bin/detector   SIMULATOR=build/bin/simulator
 #   PARTS="nab skab sim"          which parts to run
-#   NAB_DIR=/work/shared/data/nab NAB_SERIES="realKnownCause/nyc_taxi.csv ..."
+#   NAB_DIR=../shared/data/nab (or /work/shared/data/nab) NAB_SERIES="realKnownCause/nyc_taxi.csv ..."
 #                                 (keys of windows.json; default every */*.csv)
-#   SKAB_DIR=/work/shared/data/skab SKAB_RUNS=0,5 (default every valve1 run)
+#   SKAB_DIR=../shared/data/skab (likewise) SKAB_RUNS=0,5 (default every valve1 run)
 #   SKAB_SKLEARN=0                no scikit-learn baseline
 #   SIM_SEEDS="7 23 101" SIM_SENSORS=20 SIM_DAYS=14
 #   OUT=DIR                       keep the converted inputs and replay outputs
@@ -30,8 +30,10 @@ HERE=bench/detector
 DETECTOR=${DETECTOR:-build/bin/detector}
 SIMULATOR=${SIMULATOR:-build/bin/simulator}
 PARTS=${PARTS:-nab skab sim}
-NAB_DIR=${NAB_DIR:-/work/shared/data/nab}
-SKAB_DIR=${SKAB_DIR:-/work/shared/data/skab}
+# The shared data sit beside the main checkout (../shared), or in /work/shared.
+data_dir() { [ -d "$ROOT/../shared/data/$1" ] && echo "$ROOT/../shared/data/$1" || echo "/work/shared/data/$1"; }
+NAB_DIR=${NAB_DIR:-$(data_dir nab)}
+SKAB_DIR=${SKAB_DIR:-$(data_dir skab)}
 SIM_SEEDS=${SIM_SEEDS:-7 23 101}
 SIM_SENSORS=${SIM_SENSORS:-20}
 SIM_DAYS=${SIM_DAYS:-14}

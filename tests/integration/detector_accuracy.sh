@@ -24,8 +24,9 @@ FLOOR_SIM_CHANGE=0.55        # accuracy.sim.recall_change_point.seed23, typed (0
 FLOOR_SIM_PRECISION=0.90     # accuracy.sim.precision.seed23 (0.971)
 CEIL_SIM_FALSE=1.0           # accuracy.sim.false_per_sensor_week.seed23 (0.30)
 
-NAB_DIR=${NAB_DIR:-/work/shared/data/nab}
-SKAB_DIR=${SKAB_DIR:-/work/shared/data/skab}
+data_dir() { [ -d "$ROOT/../shared/data/$1" ] && echo "$ROOT/../shared/data/$1" || echo "/work/shared/data/$1"; }
+NAB_DIR=${NAB_DIR:-$(data_dir nab)}
+SKAB_DIR=${SKAB_DIR:-$(data_dir skab)}
 [ -f "$NAB_DIR/windows.json" ] || skip "no NAB data in $NAB_DIR"
 [ -d "$SKAB_DIR/valve1" ] || skip "no SKAB data in $SKAB_DIR"
 command -v python3 >/dev/null || skip "python3 missing"
