@@ -25,19 +25,21 @@ Scoring, as SKAB's README and leaderboard (all runs pooled):
     its metrics has in_alarm = 1 (the replay column; `flagged` for binaries
     without it); F1 over rows, FAR = % of normal rows in fault, MAR = % of
     fault rows not in fault;
-  - changepoint problem: predicted changepoints are the rows an alert
-    refers to (any type, a change's end alert too); one window per true
-    changepoint (label `changepoint` = 1), from it to 60 s later (clipped at
-    the next true changepoint, so windows never overlap); only the first
-    detection in a window counts, A_tp * S(-(right - i + 1) / width) / S(-1)
-    (S the NAB scaled sigmoid: 1 at the changepoint, about 0 at the end);
-    a missed window -1; a detection outside every window -0.11; normalised
+  - changepoint problem (SKAB's tsad chp_score, metric "nab"): predicted
+    changepoints are the rows an alert refers to (any type, a change's end
+    alert too); one window per true changepoint (label `changepoint` = 1),
+    from it to 60 s later; overlapping windows: the later one starts where
+    the earlier ends ("cut right window"); the first detection in a window
+    scores from A_tp = 1 at its left edge down to A_fp = -0.11 at its right
+    edge along tsad's tanh scale; a window without detection -1; every
+    detection outside the windows -0.11 (flat); normalised
     100 * (raw - null) / (perfect - null), null = -1 and perfect = +1 per
     window (no detection 0, perfect 100).
   - baseline (SKAB's isolation_forest notebook): StandardScaler and
     IsolationForest(n_estimators=100, contamination, random_state=0) fitted
     on rows 0..399, predict on every row (outlier = 1); changepoints where
-    the prediction changes (both edges: |diff|, as their notebooks do).
+    the prediction changes on the scored rows (both edges: |diff|, the first
+    scored row when it is an outlier, as their notebooks do).
 Prints `bench: <P>.f1|far|mar|cpd_nab <value> <unit>` (P = accuracy.skab, or
 accuracy.skab with suffix _sklearn for the baseline).
 """
@@ -54,6 +56,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 TRAIN_ROWS = 400
 WINDOW_S = 60.0
 A_TP, A_FP, A_FN = 1.0, 0.11, 1.0
+A_FP_SIGNED = -A_FP
 METRICS = ["accelerometer1_rms", "accelerometer2_rms", "current", "pressure_bar",
            "motor_temperature_c", "thermocouple_c", "voltage", "volume_flow_rate_rms"]
 SOURCE = ["Accelerometer1RMS", "Accelerometer2RMS", "Current", "Pressure", "Temperature",
@@ -115,44 +118,41 @@ def replay_decisions(path, nrows):
     return fault, alert
 
 
-def scaled_sigmoid(y):
-    if y >= 3.0:
-        return -1.0
-    return 2.0 / (1.0 + math.exp(5.0 * y)) - 1.0
+def tp_weight(t, lo, hi):
+    """tsad's "improved" scale (SKAB's metrics.py, my_scale, koef 1): A_tp at
+    the window's left edge falling along a tanh to A_fp at its right edge,
+    sampled on 1000 steps."""
+    event = int((t - lo) / (hi - lo) * 1000) if hi > lo else 0
+    x = -math.pi / 2 + math.pi * min(event, 999) / 999.0
+    half = (A_TP - A_FP_SIGNED) / 2
+    return half * -math.tanh(x) / math.tanh(math.pi / 2) + half + A_FP_SIGNED
 
 
 def cpd_raw(ts, cp, det):
-    """NAB-like changepoint score of one run over rows >= TRAIN_ROWS.
-    Returns (raw, windows, found, false detections)."""
+    """NAB-like changepoint score of one run over rows >= TRAIN_ROWS, as
+    SKAB's tsad chp_score(metric="nab", window_width="60s",
+    anomaly_window_destination="righter", intersection_mode="cut right
+    window"). Returns (raw, windows, found, false detections)."""
     n = len(ts)
-    cps = [i for i in range(TRAIN_ROWS, n) if cp[i]]
-    spans = []
-    for k, c in enumerate(cps):
-        right = c
-        nxt = cps[k + 1] if k + 1 < len(cps) else n
-        while right + 1 < nxt and ts[right + 1] <= ts[c] + WINDOW_S:
-            right += 1
-        spans.append((c, right))
-    inwin = {}
-    for k, (lo, hi) in enumerate(spans):
-        for i in range(lo, hi + 1):
-            inwin[i] = k
-    best = [None] * len(spans)
+    wins = [[ts[i], ts[i] + WINDOW_S] for i in range(TRAIN_ROWS, n) if cp[i]]
+    for k in range(len(wins) - 1):  # cut right window
+        if wins[k][1] >= wins[k + 1][0]:
+            wins[k + 1][0] = wins[k][1]
+    best = [None] * len(wins)
     raw, fps = 0.0, 0
-    smax = scaled_sigmoid(-1.0)
     for i in range(TRAIN_ROWS, n):
         if not det[i]:
             continue
-        k = inwin.get(i)
+        t = ts[i]
+        k = next((k for k, (lo, hi) in enumerate(wins) if lo <= t <= hi), None)
         if k is None:
             raw -= A_FP
             fps += 1
         elif best[k] is None:
-            lo, hi = spans[k]
-            best[k] = A_TP * scaled_sigmoid(-(hi - i + 1) / (hi - lo + 1)) / smax
+            best[k] = tp_weight(t, *wins[k])
     found = sum(1 for b in best if b is not None)
-    raw += sum(b for b in best if b is not None) - A_FN * (len(spans) - found)
-    return raw, len(spans), found, fps
+    raw += sum(b for b in best if b is not None) - A_FN * (len(wins) - found)
+    return raw, len(wins), found, fps
 
 
 class Tally:
@@ -221,7 +221,9 @@ def cmd_sklearn(a):
         m = IsolationForest(n_estimators=100, contamination=a.contamination, random_state=0,
                             n_jobs=1).fit(sc.transform(X[:TRAIN_ROWS]))
         pred = (m.predict(sc.transform(X)) == -1).astype(int)
-        edges = np.abs(np.diff(pred, prepend=pred[0])).tolist()
+        # SKAB's notebooks on the scored part: cp = |diff|, cp[0] = pred[0]
+        test = pred[TRAIN_ROWS:]
+        edges = [0] * TRAIN_ROWS + np.abs(np.diff(test, prepend=0)).tolist()
         r = t.add(ts, anom, cp, pred.tolist(), edges)
         if a.verbose:
             print(f"  {run}: in fault {int(pred[TRAIN_ROWS:].sum())} rows, cpd raw {r:.2f}",
