@@ -41,6 +41,7 @@ V=()
 [ "${VERBOSE:-0}" = 1 ] && V=(--verbose)
 if [ -n "${OUT:-}" ]; then
     T=$OUT
+    rm -rf "$T/nab" "$T/skab" "$T/sim" # a previous run's files would be scored too
     mkdir -p "$T"
 else
     T=$(mktemp -d /tmp/detector-accuracy.XXXXXX)
