@@ -64,7 +64,7 @@ if want nab; then
             replay "$NAB_DIR/$key" "$T/nab/$key"
         done
         python3 $HERE/nab_score.py "${V[@]}" "$NAB_DIR" "$T/nab"
-        python3 $HERE/nab_score.py --alerts-only --prefix accuracy.nab_alerts "$NAB_DIR" "$T/nab"
+        python3 $HERE/nab_score.py --alarm-rows --prefix accuracy.nab_alarm_rows "$NAB_DIR" "$T/nab"
     else
         echo "accuracy.sh: NAB skipped (no $NAB_DIR/windows.json)" >&2
     fi

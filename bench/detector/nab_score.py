@@ -2,7 +2,7 @@
 """Score `detector replay` output on NAB series exactly as NAB v1.0 does
 (nab/scorer.py + sweeper.py), at the detector's own decision:
 
-usage: nab_score.py [--verbose] [--alerts-only] [--prefix P] NAB_DIR RESULTS_DIR
+usage: nab_score.py [--verbose] [--alarm-rows] [--prefix P] NAB_DIR RESULTS_DIR
 
   NAB_DIR      the NAB data: NAB_DIR/windows.json and NAB_DIR/<category>/<file>.csv
   RESULTS_DIR  RESULTS_DIR/<category>/<file>.csv, each the output of a plain
@@ -10,9 +10,12 @@ usage: nab_score.py [--verbose] [--alerts-only] [--prefix P] NAB_DIR RESULTS_DIR
                the older NAB results format (timestamp,value,anomaly_score,label,
                from `replay --nab`) is read too (a detection: anomaly_score >= 0.5).
                Only the series present in RESULTS_DIR are scored.
-  --alerts-only  a detection is a row an alert refers to (type set); by
-               default it is a row the engine alerted on OR held in alarm
-               (in_alarm, or `flagged` for binaries without that column).
+  --alarm-rows a detection is a row the engine alerted on OR held in
+               alarm (in_alarm, or `flagged` for binaries without that
+               column); by default it is a row an alert refers to (type
+               set): NAB asks when a detector raises an alarm, and every
+               detection outside a window is a false positive, so a held
+               alarm state is scored on SKAB's row-level problem instead.
   --prefix P   figure names start with P (default accuracy.nab).
   --verbose    one line per series on stderr.
 
@@ -65,7 +68,7 @@ def norm_ts(s):
     return s.strip().replace("T", " ")[:19]
 
 
-def detections(path, alerts_only):
+def detections(path, alarm_rows):
     """Set of detected timestamps (normalised) in one results file."""
     with open(path, newline="") as f:
         header = f.readline()
@@ -76,7 +79,7 @@ def detections(path, alerts_only):
                 det.add(norm_ts(r["timestamp"]))
         return det
     for r in replay_rows.read(path):
-        if r["type"] or (not alerts_only and r["in_alarm"]):
+        if r["type"] or (alarm_rows and r["in_alarm"]):
             det.add(norm_ts(r["ts_text"]))
     return det
 
@@ -131,7 +134,7 @@ def main():
                                  epilog=__doc__)
     ap.add_argument("nab_dir")
     ap.add_argument("results_dir")
-    ap.add_argument("--alerts-only", action="store_true")
+    ap.add_argument("--alarm-rows", action="store_true")
     ap.add_argument("--prefix", default="accuracy.nab")
     ap.add_argument("--verbose", action="store_true")
     a = ap.parse_args()
@@ -145,7 +148,7 @@ def main():
         files += 1
         with open(os.path.join(a.nab_dir, key), newline="") as f:
             times = [norm_ts(r["timestamp"]) for r in csv.DictReader(f)]
-        tps, missed, fp, w = score_series(times, detections(path, a.alerts_only), wins)
+        tps, missed, fp, w = score_series(times, detections(path, a.alarm_rows), wins)
         for p, (atp, afp, afn) in PROFILES.items():
             raw[p] += atp * sum(tps) - afn * missed + afp * sum(fp)
         nwin += w
