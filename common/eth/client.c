@@ -420,6 +420,9 @@ int eth_client_batch_root(eth_client *e, const uint8_t contract[20], uint64_t ba
 
 /* ---- event logs ------------------------------------------------------ */
 
+/* The method name, once: the stack's only eth_getLogs call is below. */
+static const char GET_LOGS[] = "eth_getLogs";
+
 static json_t *qty_or_latest(uint64_t v)
 {
     return v == ETH_BLOCK_LATEST ? json_string("latest") : qty(v);
@@ -444,13 +447,13 @@ int eth_logs_get(rpc_client *rpc, const eth_log_filter *f, uint64_t from, uint64
             snprintf(err, errlen, "out of memory");
         return RPC_ERR_NOMEM;
     }
-    int rc = rpc_call(rpc, "eth_getLogs", json_pack("[o]", filter), &res, err, errlen);
+    int rc = rpc_call(rpc, GET_LOGS, json_pack("[o]", filter), &res, err, errlen);
     if (rc < 0)
         return rc;
     if (!json_is_array(res)) {
         json_decref(res);
         if (err && errlen)
-            snprintf(err, errlen, "eth_getLogs result is not an array");
+            snprintf(err, errlen, "%s result is not an array", GET_LOGS);
         return ETH_LOGS_ERR_SHAPE;
     }
     *logs = res;
@@ -563,13 +566,13 @@ static int client_logs(eth_client *e, const uint8_t contract[20], uint64_t from,
     *logs = NULL;
     if (!topics) {
         snprintf(e->err, sizeof e->err, "out of memory");
-        return chain_err(e, "eth_getLogs");
+        return chain_err(e, GET_LOGS);
     }
     hex_encode(addr, contract, 20, 1);
     eth_log_filter_init(&f, addr, topics);
     int rc = eth_logs_get(e->rpc, &f, from, to, logs, e->err, sizeof e->err);
     json_decref(topics);
-    return rc < 0 ? chain_err(e, "eth_getLogs") : 0;
+    return rc < 0 ? chain_err(e, GET_LOGS) : 0;
 }
 
 int eth_client_logs(eth_client *e, const uint8_t contract[20], uint64_t from, uint64_t to,
@@ -594,5 +597,5 @@ void eth_client_pager(eth_client *e, eth_log_pager *p, const eth_log_filter *f, 
 int eth_client_pager_next(eth_client *e, eth_log_pager *p, json_t **logs)
 {
     int rc = eth_log_pager_next(p, logs, e->err, sizeof e->err);
-    return rc < 0 ? chain_err(e, "eth_getLogs") : rc;
+    return rc < 0 ? chain_err(e, GET_LOGS) : rc;
 }
