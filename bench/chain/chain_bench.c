@@ -59,7 +59,8 @@ static int cmd_ref(int argc, char **argv)
         return 1;
     long ntx = n / batch;
     uint64_t nonce, seq, gas = 0;
-    if (eth_client_nonce(&e, "pending", &nonce) < 0 || eth_client_next_seq(&e, contract, e.addr, &seq) < 0)
+    if (eth_client_nonce(&e, "pending", &nonce) < 0 ||
+        eth_client_next_seq(&e, contract, e.addr, &seq) < 0)
         return 1;
     uint8_t **raw = calloc((size_t)ntx, sizeof(*raw)), (*hash)[32] = calloc((size_t)ntx, 32);
     size_t *rawlen = calloc((size_t)ntx, sizeof(*rawlen));
@@ -81,7 +82,7 @@ static int cmd_ref(int argc, char **argv)
             gas = gas * 13 / 10;
         }
         if (eth_client_sign(&e, contract, cd, cdl, nonce + (uint64_t)t, gas, &raw[t], &rawlen[t],
-                        hash[t]) < 0)
+                            hash[t]) < 0)
             return 1;
         free(cd);
     }
@@ -125,7 +126,8 @@ static int cmd_gas(int argc, char **argv)
     uint8_t contract[20];
     eth_client e;
     uint64_t from = strtoull(argv[4], NULL, 0), to = strtoull(argv[5], NULL, 0), gas = 0;
-    if (hex_decode(contract, 20, argv[3]) != 20 || eth_client_init(&e, argv[2], NULL, 1337, 30000) < 0)
+    if (hex_decode(contract, 20, argv[3]) != 20 ||
+        eth_client_init(&e, argv[2], NULL, 1337, 30000) < 0)
         return 2;
     json_t *logs = NULL;
     if (eth_client_logs(&e, contract, from, to, NULL, NULL, &logs) < 0)

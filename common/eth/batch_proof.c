@@ -10,9 +10,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/hex.h"
 #include "eth/abi.h"
 #include "eth/client.h"
-#include "base/hex.h"
 
 int batch_proof_find_batch(const json_t *batch_logs, const anomaly_log_proof *where, anomaly_log_batch *out)
 {

@@ -57,7 +57,8 @@ static json_t *qty(uint64_t v)
     return json_string(b);
 }
 
-int eth_client_init(eth_client *e, const char *rpc_url, tx_key *key, uint64_t chain_id, long timeout_ms)
+int eth_client_init(eth_client *e, const char *rpc_url, tx_key *key, uint64_t chain_id,
+                    long timeout_ms)
 {
     memset(e, 0, sizeof(*e));
     if (rpc_client_create(&e->rpc, rpc_url, timeout_ms) < 0)
@@ -208,8 +209,7 @@ int eth_client_bump_fees(eth_client *e)
 }
 
 int eth_client_sign(eth_client *e, const uint8_t *to, const uint8_t *data, size_t len,
-                    uint64_t nonce, uint64_t gas, uint8_t **raw, size_t *rawlen,
-                    uint8_t txhash[32])
+                    uint64_t nonce, uint64_t gas, uint8_t **raw, size_t *rawlen, uint8_t txhash[32])
 {
     tx_fields f = {0};
     uint64_t max_fee, prio;
@@ -282,8 +282,8 @@ int eth_client_receipt(eth_client *e, const uint8_t txhash[32], json_t **receipt
     return 0;
 }
 
-int eth_client_wait_receipt(eth_client *e, const uint8_t txhash[32], int timeout_ms, json_t **receipt,
-                        volatile int *stop)
+int eth_client_wait_receipt(eth_client *e, const uint8_t txhash[32], int timeout_ms,
+                            json_t **receipt, volatile int *stop)
 {
     double end = mono_now() + timeout_ms / 1000.0;
     int wait = 0, rc = 0;
@@ -310,8 +310,8 @@ static json_t *call_obj(eth_client *e, const uint8_t *to, const uint8_t *data, s
     return o;
 }
 
-int eth_client_call(eth_client *e, const uint8_t to[20], const uint8_t *data, size_t len, uint8_t **out,
-                size_t *outlen)
+int eth_client_call(eth_client *e, const uint8_t to[20], const uint8_t *data, size_t len,
+                    uint8_t **out, size_t *outlen)
 {
     json_t *p = json_array(), *r = NULL;
     json_array_append_new(p, call_obj(e, to, data, len));
@@ -340,7 +340,8 @@ int eth_client_call(eth_client *e, const uint8_t to[20], const uint8_t *data, si
     return rc;
 }
 
-int eth_client_estimate(eth_client *e, const uint8_t *to, const uint8_t *data, size_t len, uint64_t *gas)
+int eth_client_estimate(eth_client *e, const uint8_t *to, const uint8_t *data, size_t len,
+                        uint64_t *gas)
 {
     json_t *p = json_array();
     json_array_append_new(p, call_obj(e, to, data, len));
@@ -366,7 +367,8 @@ int eth_client_code_size(eth_client *e, const uint8_t addr[20], size_t *size)
     return rc;
 }
 
-int eth_client_next_seq(eth_client *e, const uint8_t contract[20], const uint8_t logger[20], uint64_t *seq)
+int eth_client_next_seq(eth_client *e, const uint8_t contract[20], const uint8_t logger[20],
+                        uint64_t *seq)
 {
     uint8_t sel[4], *cd = NULL, *out = NULL;
     size_t cdl, outl;
@@ -405,7 +407,8 @@ static int call_word(eth_client *e, const uint8_t contract[20], const uint8_t *c
     return rc;
 }
 
-int eth_client_batch_root(eth_client *e, const uint8_t contract[20], uint64_t batch, uint8_t root[32])
+int eth_client_batch_root(eth_client *e, const uint8_t contract[20], uint64_t batch,
+                          uint8_t root[32])
 {
     uint8_t sel[4], *cd = NULL;
     size_t cdl;
@@ -439,8 +442,8 @@ int eth_logs_get(rpc_client *rpc, const eth_log_filter *f, uint64_t from, uint64
 {
     json_t *filter, *res = NULL;
     *logs = NULL;
-    filter = json_pack("{s:s, s:o, s:o}", "address", f->address, "fromBlock", qty(from),
-                       "toBlock", qty_or_latest(to));
+    filter = json_pack("{s:s, s:o, s:o}", "address", f->address, "fromBlock", qty(from), "toBlock",
+                       qty_or_latest(to));
     if (!filter || (f->topics && json_object_set(filter, "topics", f->topics) != 0)) {
         json_decref(filter);
         if (err && errlen)
@@ -460,8 +463,8 @@ int eth_logs_get(rpc_client *rpc, const eth_log_filter *f, uint64_t from, uint64
     return 0;
 }
 
-void eth_log_pager_init(eth_log_pager *p, rpc_client *rpc, const eth_log_filter *f,
-                        uint64_t first, uint64_t last, const eth_log_paging *opt)
+void eth_log_pager_init(eth_log_pager *p, rpc_client *rpc, const eth_log_filter *f, uint64_t first,
+                        uint64_t last, const eth_log_paging *opt)
 {
     memset(p, 0, sizeof *p);
     p->rpc = rpc;

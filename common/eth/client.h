@@ -96,8 +96,8 @@ typedef struct {
 
 /** Start a walk of [first, last] (empty when first > last) with filter f
  *  (copied; the strings it points to are borrowed) and paging opt. */
-void eth_log_pager_init(eth_log_pager *p, rpc_client *rpc, const eth_log_filter *f,
-                        uint64_t first, uint64_t last, const eth_log_paging *opt);
+void eth_log_pager_init(eth_log_pager *p, rpc_client *rpc, const eth_log_filter *f, uint64_t first,
+                        uint64_t last, const eth_log_paging *opt);
 
 /** Read the next page: one eth_getLogs over [p->from, p->to]. Blocks up to
  *  the rpc timeout. On success the span shrinks past the page and the range

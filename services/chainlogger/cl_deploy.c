@@ -55,7 +55,8 @@ static int write_file_atomic(const char *path, const char *text)
 
 /* Send a transaction from the account and wait for its receipt.
  * Returns 0 with *receipt on status 1, CL_ERR_FATAL on revert, CL_ERR_CHAIN. */
-static int transact(eth_client *e, const uint8_t *to, const uint8_t *data, size_t len, json_t **receipt)
+static int transact(eth_client *e, const uint8_t *to, const uint8_t *data, size_t len,
+                    json_t **receipt)
 {
     uint64_t nonce, gas;
     uint8_t *raw = NULL, h[32];
@@ -63,7 +64,8 @@ static int transact(eth_client *e, const uint8_t *to, const uint8_t *data, size_
     int rc;
 
     *receipt = NULL;
-    if ((rc = eth_client_refresh_fees(e, 0)) < 0 || (rc = eth_client_nonce(e, "pending", &nonce)) < 0)
+    if ((rc = eth_client_refresh_fees(e, 0)) < 0 ||
+        (rc = eth_client_nonce(e, "pending", &nonce)) < 0)
         return rc;
     if ((rc = eth_client_estimate(e, to, data, len, &gas)) < 0) {
         log_error("estimate_failed reason=\"%s\"", e->err);

@@ -651,7 +651,8 @@ int cl_sender_run(cl_sender *s)
     }
     pthread_mutex_init(&bc.mu, NULL);
     pthread_cond_init(&bc.cv, NULL);
-    if (eth_client_init(&bc.eth, s->rpc_url, s->eth->key, s->eth->chain_id, s->rpc_timeout_ms) < 0 ||
+    if (eth_client_init(&bc.eth, s->rpc_url, s->eth->key, s->eth->chain_id, s->rpc_timeout_ms) <
+            0 ||
         pthread_create(&th, NULL, bcast_main, &bc) != 0) {
         rc = CL_ERR_FATAL;
         goto out;

@@ -148,8 +148,7 @@ static int status_fill(void *user, json_t *m)
         status_add(m, "logged_total", 0, NULL, NULL, (double)s->logged) |
         status_add(m, "batches_total", 0, NULL, NULL, (double)s->batches) |
         status_add(m, "retries_total", 0, NULL, NULL, (double)s->retries) |
-        status_add(m, "fee_ceiling_refusals_total", 0, NULL, NULL,
-                   (double)s->eth->fee_refusals) |
+        status_add(m, "fee_ceiling_refusals_total", 0, NULL, NULL, (double)s->eth->fee_refusals) |
         status_add(m, "pending", 1, NULL, NULL,
                    (double)(journal_count(jnl) - journal_first_pending(jnl)));
     for (size_t k = 0; k < sizeof rpc_kinds / sizeof rpc_kinds[0]; k++)

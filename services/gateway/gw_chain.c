@@ -181,8 +181,8 @@ static void logs_failed(gw_chain *c, int rc, int archive, uint64_t from, uint64_
         return;
     }
     if (archive)
-        log_rate(26, 10, LOG_WARN, "chain_archive_getlogs_failed from=%" PRIu64 " err=\"%s\"",
-                 from, err);
+        log_rate(26, 10, LOG_WARN, "chain_archive_getlogs_failed from=%" PRIu64 " err=\"%s\"", from,
+                 err);
     else
         log_rate(21, 10, LOG_WARN,
                  "chain_getlogs_failed from=%" PRIu64 " to=%" PRIu64 " err=\"%s\"", from, to, err);

@@ -141,8 +141,8 @@ static uint64_t batch_count(eth_client *e)
 }
 
 /* isLogged(id, batch, proof) on chain: 1, 0, or -1 when the call failed. */
-static int is_logged(eth_client *e, const uint8_t id[32], uint64_t batch, const uint8_t (*proof)[32],
-                     size_t plen)
+static int is_logged(eth_client *e, const uint8_t id[32], uint64_t batch,
+                     const uint8_t (*proof)[32], size_t plen)
 {
     uint8_t *cd = NULL, *out = NULL;
     size_t cdl, outl;

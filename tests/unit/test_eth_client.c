@@ -155,7 +155,8 @@ static void test_pager_fixed_pages_and_error(void **state)
     start(s, 2, &th, url);
     rpc_client *rpc;
     assert_int_equal(rpc_client_create(&rpc, url, 5000), 0);
-    json_t *topics = json_pack("[s, n]", "0x" "11111111111111111111111111111111"
+    json_t *topics = json_pack("[s, n]", "0x"
+                                         "11111111111111111111111111111111"
                                          "11111111111111111111111111111111");
     eth_log_filter f;
     eth_log_filter_init(&f, CONTRACT, topics);
@@ -236,7 +237,7 @@ static void test_pager_adaptive_backward(void **state)
      *   [31,34] 2 logs     -> keep 4
      *   [27,30] not array  -> shape error, range 2, retry
      *   [29,30] 0 logs     -> range 4 */
-    const answer s[] = {{ANS_HTTP500, 0}, {ANS_LOGS, 5}, {ANS_LOGS, 0},
+    const answer s[] = {{ANS_HTTP500, 0}, {ANS_LOGS, 5},      {ANS_LOGS, 0},
                         {ANS_LOGS, 2},    {ANS_NOT_ARRAY, 0}, {ANS_LOGS, 0}};
     pthread_t th;
     char url[64], err[128];
@@ -245,12 +246,8 @@ static void test_pager_adaptive_backward(void **state)
     assert_int_equal(rpc_client_create(&rpc, url, 5000), 0);
     eth_log_filter f;
     eth_log_filter_init(&f, CONTRACT, NULL);
-    eth_log_paging po = {.backward = 1,
-                         .range = 8,
-                         .range_min = 2,
-                         .range_max = 16,
-                         .logs_high = 3,
-                         .logs_low = 1};
+    eth_log_paging po = {
+        .backward = 1, .range = 8, .range_min = 2, .range_max = 16, .logs_high = 3, .logs_low = 1};
     eth_log_pager pg;
     eth_log_pager_init(&pg, rpc, &f, 0, 40, &po);
     json_t *logs;
