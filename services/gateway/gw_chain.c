@@ -430,10 +430,11 @@ static int lookup_id(gw_chain *c, rpc_client *rpc, gw_verify_job *j)
     eth_log_filter f;
     contract_copy(c, contract);
     eth_log_filter_init(&f, contract, topics);
-    int grc = topics ? eth_logs_get(rpc, &f, 0, ETH_BLOCK_LATEST, &logs, err, sizeof err) : -1;
+    int grc = topics ? eth_logs_get(rpc, &f, 0, ETH_BLOCK_LATEST, &logs, err, sizeof err)
+                     : RPC_ERR_NOMEM;
     json_decref(topics);
     if (grc != 0) {
-        if (topics)
+        if (grc != RPC_ERR_NOMEM)
             logs_failed(c, grc, 1, 0, ETH_BLOCK_LATEST, err);
         job_error(j, 503, "chain_unavailable", "chain unreachable: cannot read the anomaly now");
         return -1;
