@@ -50,16 +50,17 @@ static int cmd_ref(int argc, char **argv)
         return 2;
     uint8_t contract[20];
     tx_key *k;
-    cl_eth e;
+    eth_client e;
     long batch = atol(argv[5]), n = atol(argv[6]);
     if (hex_decode(contract, 20, argv[3]) != 20 || tx_key_from_hex(&k, argv[4]) < 0 || batch < 1 ||
         batch > ANOMALY_LOG_MAX_BATCH || n < batch)
         return 2;
-    if (cl_eth_init(&e, argv[2], k, 1337, 30000) < 0 || cl_eth_connect(&e) < 0)
+    if (eth_client_init(&e, argv[2], k, 1337, 30000) < 0 || eth_client_connect(&e) < 0)
         return 1;
     long ntx = n / batch;
     uint64_t nonce, seq, gas = 0;
-    if (cl_eth_nonce(&e, "pending", &nonce) < 0 || cl_eth_next_seq(&e, contract, e.addr, &seq) < 0)
+    if (eth_client_nonce(&e, "pending", &nonce) < 0 ||
+        eth_client_next_seq(&e, contract, e.addr, &seq) < 0)
         return 1;
     uint8_t **raw = calloc((size_t)ntx, sizeof(*raw)), (*hash)[32] = calloc((size_t)ntx, 32);
     size_t *rawlen = calloc((size_t)ntx, sizeof(*rawlen));
@@ -74,14 +75,14 @@ static int cmd_ref(int argc, char **argv)
         if (anomaly_log_encode_batch(a, (size_t)batch, seq + (uint64_t)(t * batch), &cd, &cdl) < 0)
             return 1;
         if (gas == 0) {
-            if (cl_eth_estimate(&e, contract, cd, cdl, &gas) < 0) {
+            if (eth_client_estimate(&e, contract, cd, cdl, &gas) < 0) {
                 fprintf(stderr, "estimate failed: %s\n", e.err);
                 return 1;
             }
             gas = gas * 13 / 10;
         }
-        if (cl_eth_sign(&e, contract, cd, cdl, nonce + (uint64_t)t, gas, &raw[t], &rawlen[t],
-                        hash[t]) < 0)
+        if (eth_client_sign(&e, contract, cd, cdl, nonce + (uint64_t)t, gas, &raw[t], &rawlen[t],
+                            hash[t]) < 0)
             return 1;
         free(cd);
     }
@@ -89,8 +90,8 @@ static int cmd_ref(int argc, char **argv)
     uint64_t used = 0;
     for (long t = 0; t < ntx; t++) {
         json_t *r = NULL;
-        if (cl_eth_send_raw(&e, raw[t], rawlen[t]) < 0 ||
-            cl_eth_wait_receipt(&e, hash[t], 30000, &r, NULL) != 1) {
+        if (eth_client_send_raw(&e, raw[t], rawlen[t]) < 0 ||
+            eth_client_wait_receipt(&e, hash[t], 30000, &r, NULL) != 1) {
             fprintf(stderr, "send %ld failed: %s\n", t, e.err);
             return 1;
         }
@@ -113,7 +114,7 @@ static int cmd_ref(int argc, char **argv)
     free(hash);
     free(rawlen);
     free(a);
-    cl_eth_free(&e);
+    eth_client_free(&e);
     tx_key_destroy(k);
     return 0;
 }
@@ -123,12 +124,13 @@ static int cmd_gas(int argc, char **argv)
     if (argc < 6)
         return 2;
     uint8_t contract[20];
-    cl_eth e;
+    eth_client e;
     uint64_t from = strtoull(argv[4], NULL, 0), to = strtoull(argv[5], NULL, 0), gas = 0;
-    if (hex_decode(contract, 20, argv[3]) != 20 || cl_eth_init(&e, argv[2], NULL, 1337, 30000) < 0)
+    if (hex_decode(contract, 20, argv[3]) != 20 ||
+        eth_client_init(&e, argv[2], NULL, 1337, 30000) < 0)
         return 2;
     json_t *logs = NULL;
-    if (cl_eth_logs(&e, contract, from, to, NULL, NULL, &logs) < 0)
+    if (eth_client_logs(&e, contract, from, to, NULL, NULL, &logs) < 0)
         return 1;
     size_t nlogs = json_array_size(logs);
     json_decref(logs);
@@ -147,7 +149,7 @@ static int cmd_gas(int argc, char **argv)
     if (nlogs == 0)
         return 1;
     printf("gas %.0f anomalies %zu\n", (double)gas / (double)nlogs, nlogs);
-    cl_eth_free(&e);
+    eth_client_free(&e);
     return 0;
 }
 

@@ -30,7 +30,8 @@ int cl_contract_load(const char *state_dir, uint64_t chain_id, uint8_t addr[20])
 
 /* Send a transaction from the account and wait for its receipt.
  * Returns 0 with *receipt on status 1, CL_ERR_FATAL on revert, CL_ERR_CHAIN. */
-static int transact(cl_eth *e, const uint8_t *to, const uint8_t *data, size_t len, json_t **receipt)
+static int transact(eth_client *e, const uint8_t *to, const uint8_t *data, size_t len,
+                    json_t **receipt)
 {
     uint64_t nonce, gas;
     uint8_t *raw = NULL, h[32];
@@ -38,20 +39,21 @@ static int transact(cl_eth *e, const uint8_t *to, const uint8_t *data, size_t le
     int rc;
 
     *receipt = NULL;
-    if ((rc = cl_eth_refresh_fees(e, 0)) < 0 || (rc = cl_eth_nonce(e, "pending", &nonce)) < 0)
+    if ((rc = eth_client_refresh_fees(e, 0)) < 0 ||
+        (rc = eth_client_nonce(e, "pending", &nonce)) < 0)
         return rc;
-    if ((rc = cl_eth_estimate(e, to, data, len, &gas)) < 0) {
+    if ((rc = eth_client_estimate(e, to, data, len, &gas)) < 0) {
         log_error("estimate_failed reason=\"%s\"", e->err);
         return rc;
     }
     gas = gas + gas / 4; /* 25% margin */
-    if (cl_eth_sign(e, to, data, len, nonce, gas, &raw, &rawlen, h) < 0)
+    if (eth_client_sign(e, to, data, len, nonce, gas, &raw, &rawlen, h) < 0)
         return CL_ERR_FATAL;
-    rc = cl_eth_send_raw(e, raw, rawlen);
+    rc = eth_client_send_raw(e, raw, rawlen);
     free(raw);
     if (rc < 0)
         return rc == CL_ERR_NONCE ? CL_ERR_CHAIN : rc;
-    rc = cl_eth_wait_receipt(e, h, 60000, receipt, NULL);
+    rc = eth_client_wait_receipt(e, h, 60000, receipt, NULL);
     if (rc <= 0)
         return CL_ERR_CHAIN;
     const char *st = json_string_value(json_object_get(*receipt, "status"));
@@ -64,7 +66,7 @@ static int transact(cl_eth *e, const uint8_t *to, const uint8_t *data, size_t le
     return 0;
 }
 
-int cl_deploy(cl_eth *e, const char *state_dir, const char *contract_json, uint8_t addr[20],
+int cl_deploy(eth_client *e, const char *state_dir, const char *contract_json, uint8_t addr[20],
               int *deployed)
 {
     char path[4096], ah[43];
@@ -77,7 +79,7 @@ int cl_deploy(cl_eth *e, const char *state_dir, const char *contract_json, uint8
     *deployed = 0;
     cl_contract_file(path, sizeof path, state_dir, e->chain_id);
     if (cl_contract_load(state_dir, e->chain_id, addr) == 0) {
-        if ((rc = cl_eth_code_size(e, addr, &size)) < 0)
+        if ((rc = eth_client_code_size(e, addr, &size)) < 0)
             return rc;
         hex_encode(ah, addr, 20, 1);
         if (size > 0) {
@@ -131,7 +133,7 @@ out:
     return rc;
 }
 
-int cl_set_logger(cl_eth *e, const uint8_t contract[20], const uint8_t who[20], int add)
+int cl_set_logger(eth_client *e, const uint8_t contract[20], const uint8_t who[20], int add)
 {
     uint8_t sel[4], *cd = NULL;
     size_t cdl;

@@ -39,6 +39,7 @@ static const char *mqtt_url, *mqtt_user, *mqtt_pass, *mqtt_ca, *mqtt_client_id, 
 static const char *contract_addr, *key_file, *private_key, *state_dir, *log_level, *contract_json;
 static long chain_id, batch_size, batch_delay_ms, rpc_timeout_ms, receipt_timeout_ms, pipeline;
 static long partition, partitions;
+static long max_fee_per_gas, max_priority_fee;
 static const char *journal_sync_mode;
 static long journal_sync_ms, dedup_window;
 static int verbose;
@@ -80,6 +81,11 @@ static const config_option opts[] = {
      "full batches in flight at once (1..8; 1 = serial)", &pipeline},
     {"rpc-timeout-ms", "RPC_TIMEOUT_MS", CONFIG_INT, "10000", "timeout of one JSON-RPC call",
      &rpc_timeout_ms},
+    {"max-fee-per-gas", "MAX_FEE_PER_GAS", CONFIG_INT, "1000000000000",
+     "ceiling (wei) on the fee per gas signed; a node asking more is refused, retried later",
+     &max_fee_per_gas},
+    {"max-priority-fee-per-gas", "MAX_PRIORITY_FEE_PER_GAS", CONFIG_INT, "100000000000",
+     "ceiling (wei) on the EIP-1559 tip signed", &max_priority_fee},
     {"receipt-timeout-ms", "RECEIPT_TIMEOUT_MS", CONFIG_INT, "60000",
      "wait this long for a receipt before re-checking and re-sending", &receipt_timeout_ms},
     {"status-interval", "STATUS_INTERVAL", CONFIG_DBL, "5",
@@ -143,6 +149,7 @@ static int status_fill(void *user, json_t *m)
         status_add(m, "logged_total", 0, NULL, NULL, (double)s->logged) |
         status_add(m, "batches_total", 0, NULL, NULL, (double)s->batches) |
         status_add(m, "retries_total", 0, NULL, NULL, (double)s->retries) |
+        status_add(m, "fee_ceiling_refusals_total", 0, NULL, NULL, (double)s->eth->fee_refusals) |
         status_add(m, "pending", 1, NULL, NULL,
                    (double)(journal_count(jnl) - journal_first_pending(jnl)));
     for (size_t k = 0; k < sizeof rpc_kinds / sizeof rpc_kinds[0]; k++)
@@ -190,13 +197,13 @@ static int resolve_contract(uint8_t addr[20])
     return -1;
 }
 
-static int cmd_deploy(cl_eth *e)
+static int cmd_deploy(eth_client *e)
 {
     uint8_t addr[20];
     char ah[43];
     int deployed = 0, rc, backoff = 250;
     for (int tries = 0; tries < 20; tries++) {
-        rc = cl_eth_connect(e);
+        rc = eth_client_connect(e);
         if (rc == 0)
             rc = cl_deploy(e, state_dir, contract_json, addr, &deployed);
         if (rc == 0 || rc == CL_ERR_FATAL)
@@ -211,14 +218,14 @@ static int cmd_deploy(cl_eth *e)
     return 0;
 }
 
-static int cmd_set_logger(cl_eth *e, const char *who_hex, int add)
+static int cmd_set_logger(eth_client *e, const char *who_hex, int add)
 {
     uint8_t c[20], who[20];
     if (!who_hex || strlen(who_hex) != 42 || hex_decode(who, 20, who_hex) != 20) {
         fprintf(stderr, "usage: chainlogger %s 0xADDRESS\n", add ? "authorize" : "revoke");
         return 2;
     }
-    if (resolve_contract(c) < 0 || cl_eth_connect(e) < 0)
+    if (resolve_contract(c) < 0 || eth_client_connect(e) < 0)
         return 1;
     int rc = cl_set_logger(e, c, who, add);
     if (rc < 0) {
@@ -229,7 +236,7 @@ static int cmd_set_logger(cl_eth *e, const char *who_hex, int add)
     return 0;
 }
 
-static int cmd_verify(cl_eth *e)
+static int cmd_verify(eth_client *e)
 {
     uint8_t c[20];
     char path[4096];
@@ -242,14 +249,14 @@ static int cmd_verify(cl_eth *e)
         log_error("journal_open_failed path=%s rc=%d", path, rc);
         return 2;
     }
-    rc = cl_eth_connect(e);
+    rc = eth_client_connect(e);
     if (rc == 0)
         rc = cl_verify(e, c, e->addr, j, verbose);
     journal_close(j);
     return rc < 0 ? 2 : rc;
 }
 
-static int cmd_prove(cl_eth *e, const char *id)
+static int cmd_prove(eth_client *e, const char *id)
 {
     uint8_t c[20];
     if (!id) {
@@ -258,13 +265,13 @@ static int cmd_prove(cl_eth *e, const char *id)
     }
     if (resolve_contract(c) < 0)
         return 2;
-    int rc = cl_eth_connect(e);
+    int rc = eth_client_connect(e);
     if (rc == 0)
         rc = cl_prove(e, c, id);
     return rc < 0 ? 2 : rc;
 }
 
-static int cmd_run(cl_eth *e)
+static int cmd_run(eth_client *e)
 {
     uint8_t c[20];
     char path[4096];
@@ -421,7 +428,7 @@ int main(int argc, char **argv)
     int npos = 0, rc;
     enum log_level lvl;
     tx_key *key = NULL;
-    cl_eth eth;
+    eth_client eth;
 
     rc = config_parse(opts, NOPTS, argc, argv, pos, &npos);
     if (rc == CONFIG_HELP) {
@@ -441,6 +448,10 @@ int main(int argc, char **argv)
         log_error("config_invalid option=CHAIN_ID");
         return 2;
     }
+    if (max_fee_per_gas <= 0 || max_priority_fee < 0) {
+        log_error("config_invalid option=MAX_FEE_PER_GAS/MAX_PRIORITY_FEE_PER_GAS");
+        return 2;
+    }
     if (mkdir(state_dir, 0700) < 0 && errno != EEXIST) {
         log_error("state_dir_unusable dir=%s errno=%d", state_dir, errno);
         return 1;
@@ -450,10 +461,12 @@ int main(int argc, char **argv)
                    (private_key && *private_key);
     if (need_key && load_key(&key) < 0)
         return 2;
-    if (cl_eth_init(&eth, rpc_url, key, (uint64_t)chain_id, rpc_timeout_ms) < 0) {
+    if (eth_client_init(&eth, rpc_url, key, (uint64_t)chain_id, rpc_timeout_ms) < 0) {
         tx_key_destroy(key);
         return 1;
     }
+    eth.max_fee_per_gas = (uint64_t)max_fee_per_gas;
+    eth.max_priority_fee = (uint64_t)max_priority_fee;
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
@@ -477,7 +490,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "unknown subcommand %s (see --help)\n", cmd);
         rc = 2;
     }
-    cl_eth_free(&eth);
+    eth_client_free(&eth);
     tx_key_destroy(key);
     return rc;
 }

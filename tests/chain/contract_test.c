@@ -56,19 +56,19 @@ static anomaly mk(int i, const char *sensor)
 }
 
 /* Send data to the contract from e's account with a fixed gas limit; return the receipt. */
-static json_t *send(cl_eth *e, const uint8_t *data, size_t len)
+static json_t *send(eth_client *e, const uint8_t *data, size_t len)
 {
     uint64_t nonce;
     uint8_t *raw, h[32];
     size_t rawlen;
     json_t *r = NULL;
-    if (cl_eth_nonce(e, "pending", &nonce) < 0 || cl_eth_refresh_fees(e, 0) < 0)
+    if (eth_client_nonce(e, "pending", &nonce) < 0 || eth_client_refresh_fees(e, 0) < 0)
         return NULL;
-    if (cl_eth_sign(e, contract, data, len, nonce, 5000000, &raw, &rawlen, h) < 0)
+    if (eth_client_sign(e, contract, data, len, nonce, 5000000, &raw, &rawlen, h) < 0)
         return NULL;
-    int rc = cl_eth_send_raw(e, raw, rawlen);
+    int rc = eth_client_send_raw(e, raw, rawlen);
     free(raw);
-    if (rc < 0 || cl_eth_wait_receipt(e, h, 30000, &r, NULL) != 1) {
+    if (rc < 0 || eth_client_wait_receipt(e, h, 30000, &r, NULL) != 1) {
         fprintf(stderr, "send failed: %s\n", e->err);
         return NULL;
     }
@@ -81,7 +81,7 @@ static int ok(json_t *r)
     return s && strcmp(s, "0x1") == 0;
 }
 
-static json_t *batch(cl_eth *e, const anomaly *a, size_t n, uint64_t seq)
+static json_t *batch(eth_client *e, const anomaly *a, size_t n, uint64_t seq)
 {
     uint8_t *cd;
     size_t cdl;
@@ -92,7 +92,7 @@ static json_t *batch(cl_eth *e, const anomaly *a, size_t n, uint64_t seq)
     return r;
 }
 
-static uint64_t view_u64(cl_eth *e, const char *sig, const uint8_t *addr)
+static uint64_t view_u64(eth_client *e, const char *sig, const uint8_t *addr)
 {
     uint8_t sel[4], *cd, *out;
     size_t cdl, ol;
@@ -101,7 +101,7 @@ static uint64_t view_u64(cl_eth *e, const char *sig, const uint8_t *addr)
     abi_arg a = {.type = ABI_ADDRESS, .p = addr};
     if (abi_encode(sel, &a, addr ? 1 : 0, &cd, &cdl) < 0)
         return v;
-    if (cl_eth_call(e, contract, cd, cdl, &out, &ol) == 0) {
+    if (eth_client_call(e, contract, cd, cdl, &out, &ol) == 0) {
         if (ol == 32)
             (void)abi_get_u64(out, &v);
         free(out);
@@ -111,7 +111,7 @@ static uint64_t view_u64(cl_eth *e, const char *sig, const uint8_t *addr)
 }
 
 /* eth_call of a view taking one uint256 and returning one 32-byte word. */
-static int view_word(cl_eth *e, const char *sig, uint64_t arg, int has_arg, uint8_t out[32])
+static int view_word(eth_client *e, const char *sig, uint64_t arg, int has_arg, uint8_t out[32])
 {
     uint8_t sel[4], *cd, *res;
     size_t cdl, rl;
@@ -120,7 +120,7 @@ static int view_word(cl_eth *e, const char *sig, uint64_t arg, int has_arg, uint
     abi_arg a = {.type = ABI_UINT, .u = arg};
     if (abi_encode(sel, &a, has_arg ? 1 : 0, &cd, &cdl) < 0)
         return -1;
-    if (cl_eth_call(e, contract, cd, cdl, &res, &rl) == 0) {
+    if (eth_client_call(e, contract, cd, cdl, &res, &rl) == 0) {
         if (rl == 32) {
             memcpy(out, res, 32);
             rc = 0;
@@ -131,7 +131,7 @@ static int view_word(cl_eth *e, const char *sig, uint64_t arg, int has_arg, uint
     return rc;
 }
 
-static uint64_t batch_count(cl_eth *e)
+static uint64_t batch_count(eth_client *e)
 {
     uint8_t w[32];
     uint64_t v = UINT64_MAX;
@@ -141,15 +141,15 @@ static uint64_t batch_count(cl_eth *e)
 }
 
 /* isLogged(id, batch, proof) on chain: 1, 0, or -1 when the call failed. */
-static int is_logged(cl_eth *e, const uint8_t id[32], uint64_t batch, const uint8_t (*proof)[32],
-                     size_t plen)
+static int is_logged(eth_client *e, const uint8_t id[32], uint64_t batch,
+                     const uint8_t (*proof)[32], size_t plen)
 {
     uint8_t *cd = NULL, *out = NULL;
     size_t cdl, outl;
     int v = -1;
     if (batch_proof_is_logged_calldata(id, batch, proof, plen, &cd, &cdl) != 0)
         return -1;
-    if (cl_eth_call(e, contract, cd, cdl, &out, &outl) == 0 && outl == 32) {
+    if (eth_client_call(e, contract, cd, cdl, &out, &outl) == 0 && outl == 32) {
         uint64_t w;
         if (abi_get_u64(out, &w) == 0 && w <= 1)
             v = (int)w;
@@ -178,7 +178,7 @@ static int receipt_batch(json_t *r, anomaly_log_batch *b)
  * from seq0 + skip: the root (event, storage, common/eth/merkle) over the fresh
  * ids only, and isLogged for each id with its proof, against wrong ids,
  * altered and truncated proofs and another batch. Returns the batch number. */
-static uint64_t check_root(cl_eth *e, json_t *r, const anomaly *a, size_t n, size_t skip,
+static uint64_t check_root(eth_client *e, json_t *r, const anomaly *a, size_t n, size_t skip,
                            uint64_t seq0, uint64_t other_batch)
 {
     anomaly_log_batch b;
@@ -278,13 +278,13 @@ int main(int argc, char **argv)
     }
     log_init("contract_test", LOG_WARN);
     tx_key *k0, *k1;
-    cl_eth e0, e1;
+    eth_client e0, e1;
     if (hex_decode(contract, 20, argv[2]) != 20 || tx_key_from_hex(&k0, argv[3]) < 0 ||
         tx_key_from_hex(&k1, argv[4]) < 0)
         return 2;
-    if (cl_eth_init(&e0, argv[1], k0, 1337, 10000) < 0 ||
-        cl_eth_init(&e1, argv[1], k1, 1337, 10000) < 0 || cl_eth_connect(&e0) < 0 ||
-        cl_eth_connect(&e1) < 0)
+    if (eth_client_init(&e0, argv[1], k0, 1337, 10000) < 0 ||
+        eth_client_init(&e1, argv[1], k1, 1337, 10000) < 0 || eth_client_connect(&e0) < 0 ||
+        eth_client_connect(&e1) < 0)
         return 2;
 
     anomaly a[60];
@@ -429,16 +429,16 @@ int main(int argc, char **argv)
     json_t *ids = json_array(), *logs = NULL;
     json_array_append_new(ids, json_sprintf("0x%s", a[10].id));
     uint64_t head;
-    CHECK(cl_eth_block_number(&e0, &head) == 0 &&
-              cl_eth_logs(&e0, contract, 0, head, ids, NULL, &logs) == 0,
+    CHECK(eth_client_block_number(&e0, &head) == 0 &&
+              eth_client_logs(&e0, contract, 0, head, ids, NULL, &logs) == 0,
           "getLogs failed");
     CHECK(json_array_size(logs) == 1, "id lookup found %zu logs", json_array_size(logs));
     json_decref(logs);
     json_decref(ids);
 
     printf("contract_test: %s (%d failures)\n", failures ? "FAIL" : "OK", failures);
-    cl_eth_free(&e0);
-    cl_eth_free(&e1);
+    eth_client_free(&e0);
+    eth_client_free(&e1);
     tx_key_destroy(k0);
     tx_key_destroy(k1);
     return failures ? 1 : 0;

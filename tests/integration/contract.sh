@@ -6,7 +6,7 @@
 . "$(dirname "$0")/../lib.sh"
 cc -O2 -std=gnu11 -Wall -Wextra -Werror -I"$ROOT/common" -I"$ROOT/services/chainlogger" \
     -o "$T/contract_test" "$ROOT/tests/chain/contract_test.c" \
-    "$ROOT/services/chainlogger/cl_eth.c" "$ROOT/services/chainlogger/cl_deploy.c" \
+    "$ROOT/services/chainlogger/cl_deploy.c" \
     "$ROOT/build/libcommon.a" -ljansson -lcurl -lsecp256k1 -lpthread -lm || fail "build contract_test"
 start_ganache
 export STATE_DIR=$T/state PRIVATE_KEY=$GANACHE_KEY0
