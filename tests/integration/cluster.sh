@@ -116,13 +116,12 @@ WATCH_PID=$$ NODES=3 PARTITIONS=$PARTS CHAINLOGGERS=2 scripts/cluster.sh start "
 PIDS+=($NATS_PIDS) # stopped by lib.sh's cleanup whatever the outcome
 read -r -a MP <<<"$NATS_MQTT_PORTS"
 u() { local s=""; for i in "$@"; do s+="tcp://127.0.0.1:${MP[$((i - 1))]},"; done; echo "${s%,}"; }
-start_ganache
+start_chain
 # Two chain loggers, each with its own key and state directory; the
 # deployer (key 0) authorises the second.
 KEYS=("$GANACHE_KEY0" "$GANACHE_KEY1")
 mkdir -p "$T/cl0" "$T/cl1"
-CONTRACT_ADDRESS=$(STATE_DIR=$T/cl0 PRIVATE_KEY=${KEYS[0]} "$BIN/chainlogger" deploy 2>"$T/deploy.log") ||
-    fail "deploy failed"
+STATE_DIR=$T/cl0 PRIVATE_KEY=${KEYS[0]} deploy_contract
 export CONTRACT_ADDRESS
 ADDR1=$(PRIVATE_KEY=${KEYS[1]} "$BIN/chainlogger" address) || fail "chainlogger address failed"
 STATE_DIR=$T/cl0 PRIVATE_KEY=${KEYS[0]} "$BIN/chainlogger" authorize "$ADDR1" >>"$T/deploy.log" 2>&1 ||
