@@ -49,3 +49,7 @@ rpc() {
     curl -s -X POST -H 'Content-Type: application/json' \
         --data "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":$2}" "$RPC_URL"
 }
+
+# start_ganache [DBDIR]: the old name of `start_chain ganache [DBDIR]`, for
+# tests written before scripts/lib/stack.sh (new code: start_chain).
+start_ganache() { start_chain ganache "$@"; }

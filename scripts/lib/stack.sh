@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # sets variables for its callers
 # scripts/lib/stack.sh — the one way tests (tests/lib.sh), benchmarks and
 # scripts (scripts/stack-lib.sh) start the pieces of the stack: mosquitto, a
 # dev chain (Ganache, or Anvil on request) and the deployed contract, and
