@@ -17,7 +17,7 @@
 #   bg NAME CMD...             run CMD in the background, logging to NAME.log;
 #                              pid in LAST_PID, remembered for stop_started
 #   stop_pid PID [TENTHS]      SIGTERM, wait up to TENTHS/10 s (50), SIGKILL, reap
-#   stop_started [TENTHS]      stop_pid for everything bg started, newest first
+#   stop_started [TENTHS]      the same for everything bg started, all at once
 #   start_mosquitto [CONF_FN [NPORTS]]     see below; mosquitto_restart
 #   start_chain [ganache|anvil] [DBDIR [EXTRA_ARG...]]   see below
 #   deploy_contract            key file + `chainlogger deploy`, see below
