@@ -25,9 +25,10 @@ cc -O2 -std=gnu11 -Wall -Wextra -Werror -I"$ROOT/common" -I"$ROOT/services/chain
     "$ROOT/services/chainlogger/cl_time.c" "$ROOT/build/libcommon.a" \
     -ljansson -lcurl -lsecp256k1 -lpthread -lm || fail "build chain_bench"
 start_mosquitto
-start_ganache
+start_chain
 export STATE_DIR=$T/state PRIVATE_KEY=$GANACHE_KEY0 LOG_LEVEL=warn
-CONTRACT=$("$BIN/chainlogger" deploy 2>"$T/deploy.log") || fail "deploy"
+deploy_contract
+CONTRACT=$CONTRACT_ADDRESS
 REF_KEY=$GANACHE_KEY1
 "$BIN/chainlogger" authorize "$(PRIVATE_KEY=$REF_KEY "$BIN/chainlogger" address)" 2>>"$T/deploy.log" ||
     fail "authorize the reference account"
@@ -101,10 +102,11 @@ unset JOURNAL_SYNC
 
 # The same at batch 50 on Anvil (when installed): chain.anvil.*.
 if [ -x "$ANVIL_BIN" ]; then
-    kill "$GANACHE_PID"; wait "$GANACHE_PID" 2>/dev/null || true
-    start_anvil
+    kill "$CHAIN_PID"; wait "$CHAIN_PID" 2>/dev/null || true
+    start_chain anvil
     export STATE_DIR=$T/state-anvil PRIVATE_KEY=$ANVIL_KEY0
-    CONTRACT=$("$BIN/chainlogger" deploy 2>>"$T/deploy.log") || fail "deploy on anvil"
+    deploy_contract
+    CONTRACT=$CONTRACT_ADDRESS
     REF_KEY=$ANVIL_KEY1
     "$BIN/chainlogger" authorize "$(PRIVATE_KEY=$REF_KEY "$BIN/chainlogger" address)" 2>>"$T/deploy.log" ||
         fail "authorize the reference account on anvil"

@@ -15,11 +15,10 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 command -v nats-server >/dev/null || { echo "cluster bench: nats-server not installed" >&2; exit 1; }
 T=$(mktemp -d /tmp/iotac-bench-cluster.XXXXXX)
-PIDS=()
+STACK_DIR=$T
+. "$ROOT/scripts/lib/stack.sh"
 cleanup() {
-    for p in "${PIDS[@]+"${PIDS[@]}"}"; do kill "$p" 2>/dev/null || true; done
-    sleep 0.3
-    for p in "${PIDS[@]+"${PIDS[@]}"}"; do kill -9 "$p" 2>/dev/null || true; done
+    stop_started 3
     for d in "$T"/nats*; do [ -f "$d/cluster.env" ] && scripts/cluster.sh stop "$d" >/dev/null 2>&1; done
     rm -rf "$T"
 }
@@ -160,15 +159,13 @@ cluster_run steady 0
 echo "bench: cluster.rate $(rate "$RES_C" "$RES_T0" "$RES_T1") readings/s"
 
 # -- the same load through one mosquitto and one detector
-MP=$( (for _ in $(seq 1 100); do p=$(((RANDOM % 12000) + 20000)); (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; break; }; done))
-mkdir -p "$T/mosq"
-printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 1000000\nmax_inflight_messages 1000\n' "$MP" >"$T/mosquitto.conf"
-mosquitto -c "$T/mosquitto.conf" >"$T/mosquitto.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/$MP) 2>/dev/null && break; sleep 0.1; done
+single_conf() {
+    printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 1000000\nmax_inflight_messages 1000\n' "$1"
+}
+start_mosquitto single_conf
+MP=$MQTT_PORT
 mkdir -p "$T/single-d"
-STATE_DIR=$T/single-d MQTT_URL=tcp://127.0.0.1:$MP build/bin/detector >"$T/single-det.log" 2>&1 &
-PIDS+=($!)
+STATE_DIR=$T/single-d MQTT_URL=tcp://127.0.0.1:$MP bg single-det build/bin/detector
 for _ in $(seq 1 50); do grep -q mqtt_connected "$T/single-det.log" && break; sleep 0.1; done
 sleep 0.5
 us=tcp://127.0.0.1:$MP

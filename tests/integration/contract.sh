@@ -8,9 +8,10 @@ cc -O2 -std=gnu11 -Wall -Wextra -Werror -I"$ROOT/common" -I"$ROOT/services/chain
     -o "$T/contract_test" "$ROOT/tests/chain/contract_test.c" \
     "$ROOT/services/chainlogger/cl_deploy.c" \
     "$ROOT/build/libcommon.a" -ljansson -lcurl -lsecp256k1 -lpthread -lm || fail "build contract_test"
-start_ganache
+start_chain
 export STATE_DIR=$T/state PRIVATE_KEY=$GANACHE_KEY0
-addr=$("$BIN/chainlogger" deploy 2>"$T/deploy.log") || fail "deploy failed"
+deploy_contract
+addr=$CONTRACT_ADDRESS
 [[ "$addr" =~ ^0x[0-9a-f]{40}$ ]] || fail "deploy printed '$addr'"
 addr2=$("$BIN/chainlogger" deploy 2>>"$T/deploy.log") || fail "second deploy failed"
 [ "$addr" = "$addr2" ] || fail "deploy is not idempotent: $addr then $addr2"
