@@ -18,12 +18,11 @@
 #include "cl.h"
 #include "base/hex.h"
 #include "base/log.h"
+#include "base/clock.h"
 
 double cl_now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return clock_mono();
 }
 
 void cl_sleep_ms(int ms, volatile int *stop)

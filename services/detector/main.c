@@ -35,6 +35,7 @@
 #include "bus/mqtt.h"
 #include "bus/reading.h"
 #include "bus/status.h"
+#include "base/clock.h"
 
 /* Thresholds from the ingest mapping file (docs/SENSORS.md: "threshold" per
  * sensor, or its "profile" looked up as "profile:NAME" in THRESHOLDS_FILE)
@@ -149,13 +150,6 @@ static void on_signal(int sig)
     stop_flag = 1;
 }
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    return (double)t.tv_sec + t.tv_nsec * 1e-9;
-}
-
 static int on_message(void *user, const char *topic, const void *payload, size_t len)
 {
     service *sv = user;
@@ -165,7 +159,7 @@ static int on_message(void *user, const char *topic, const void *payload, size_t
     const char *t = topic;
     if (sv->prefix_len > 0 && strlen(topic) > (size_t)sv->prefix_len)
         t = topic + sv->prefix_len;
-    int n = ingest_decode(sv->ig, t, payload, len, now_s(), rs, 16, err, sizeof(err));
+    int n = ingest_decode(sv->ig, t, payload, len, clock_wall(), rs, 16, err, sizeof(err));
     if (n < 0) {
         pthread_mutex_lock(&sv->lock);
         int kind = -n < 9 ? -n : 0;

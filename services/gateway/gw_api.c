@@ -18,17 +18,11 @@
 #include "gw_buf.h"
 #include "gw_ws.h"
 #include "base/log.h"
+#include "base/clock.h"
 
 #define JSON_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
 #define PAGE_DEFAULT 100
 #define PAGE_MAX 1000
-
-static double wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 void gw_api_response_free(gw_response *rs)
 {
@@ -412,11 +406,11 @@ static void handle_metrics(gw *g, gw_response *rs)
                   "# TYPE gateway_ws_queued_max_client gauge\ngateway_ws_queued_max_client %zu\n",
                   wq, wq_max);
     if (g->status)
-        gw_status_render(g->status, &b, wall_now());
+        gw_status_render(g->status, &b, clock_wall());
     gw_buf_printf(&b,
                   "# HELP gateway_uptime_seconds Seconds since the gateway started.\n"
                   "# TYPE gateway_uptime_seconds gauge\ngateway_uptime_seconds %.0f\n",
-                  wall_now() - g->started);
+                  clock_wall() - g->started);
     rs->body = gw_buf_take(&b, &rs->len);
     if (!rs->body) {
         gw_api_error(rs, 500, "internal", "out of memory");
@@ -574,7 +568,7 @@ static void handle_anomaly_one(gw *g, const char *id_in, gw_response *rs)
 
 static void handle_sensors(gw *g, gw_response *rs)
 {
-    json_t *j = gw_store_sensors_json(g->store, wall_now());
+    json_t *j = gw_store_sensors_json(g->store, clock_wall());
     if (!j) {
         gw_api_error(rs, 500, "internal", "out of memory");
         return;
@@ -704,7 +698,7 @@ static void handle_post_readings(gw *g, const gw_request *rq, gw_response *rs)
         gw_api_error(rs, 500, "internal", "out of memory");
         goto out;
     }
-    double now = wall_now();
+    double now = clock_wall();
     /* All or nothing: validate everything before publishing anything. */
     for (size_t i = 0; i < n; i++)
         if (validate_reading(g, is_list ? json_array_get(root, i) : root, i, is_list, now, &rd[i],

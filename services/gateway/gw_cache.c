@@ -24,6 +24,7 @@
 
 #include "gw_buf.h"
 #include "base/hex.h"
+#include "base/bytes.h"
 
 typedef struct {
     char id[ANOMALY_ID_HEX];
@@ -125,10 +126,7 @@ static uint64_t id_hash(const char *id)
             x = (x ^ (unsigned char)*p) * 1099511628211ULL;
         return x;
     }
-    uint64_t x = 0;
-    for (int i = 0; i < 8; i++)
-        x = x << 8 | b[i];
-    return x;
+    return bytes_get_be64(b);
 }
 
 /* Slot of id in the index: its slot when present, else the empty slot

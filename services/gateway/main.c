@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/config.h"
 #include "gw.h"
 #include "gw_feed.h"
@@ -105,13 +106,6 @@ static const config_option opts[] = {
     {"chain-poll-ms", "CHAIN_POLL_MS", CONFIG_INT, "500", "new-block polling interval", &C.poll_ms},
     {"log-level", "LOG_LEVEL", CONFIG_STR, "info", "debug, info, warn or error", &log_level_name},
 };
-
-static double wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void on_signal(int sig)
 {
@@ -251,7 +245,7 @@ int main(int argc, char **argv)
     raise_fd_limit();
 
     G.cfg = &C;
-    G.started = wall_now();
+    G.started = clock_wall();
     gw_metrics_init(&G.metrics);
     gw_store_options so = {.max_sensors = (size_t)C.max_sensors,
                            .ring_len = (size_t)C.ring_len,

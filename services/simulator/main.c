@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "sim_clock.h"
@@ -246,7 +247,7 @@ int main(int argc, char **argv)
         log_warn("mqtt_not_connected_yet uri=%s reason=\"readings are dropped until it is\"",
                  mqtt_url);
     if (strcmp(st, "now") == 0) { /* the wait above must not put the clock behind */
-        start_ts = floor(sim_wall_now());
+        start_ts = floor(clock_wall());
         stop_ts = span > 0 ? start_ts + span : INFINITY;
     }
     if (sim_fleet_init(&fleet, &set, entries, ne, (uint64_t)seed, start_ts, stop_ts,
