@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/bytes.h"
 #include "base/deadline.h"
 #include "base/log.h"
 
@@ -112,22 +113,9 @@ static uint32_t crc32c(const uint8_t *p, size_t n)
     return c ^ 0xffffffffu;
 }
 
-static void put_le(uint8_t *p, uint64_t v, int bytes)
-{
-    for (int i = 0; i < bytes; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint64_t get_le(const uint8_t *p, int bytes)
-{
-    uint64_t v = 0;
-    for (int i = bytes - 1; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
 static uint64_t id_hash(const uint8_t id[32])
 {
-    return get_le(id, 8); /* ids are keccak outputs: already uniform */
+    return bytes_get_le64(id); /* ids are keccak outputs: already uniform */
 }
 
 static int index_insert(journal *j, uint64_t idx);
@@ -193,8 +181,8 @@ static int stage(journal *j, const uint8_t *payload, size_t len)
         j->wbuf = nb;
         j->wcap = nc;
     }
-    put_le(j->wbuf + j->wlen, len, 4);
-    put_le(j->wbuf + j->wlen + 4, crc32c(payload, len), 4);
+    bytes_put_le32(j->wbuf + j->wlen, len);
+    bytes_put_le32(j->wbuf + j->wlen + 4, crc32c(payload, len));
     memcpy(j->wbuf + j->wlen + HDR, payload, len);
     j->wlen += HDR + len;
     return 0;
@@ -377,7 +365,7 @@ static int apply(journal *j, const uint8_t *p, size_t len, uint64_t off)
     case 'A': {
         if (len < 1 + 32 + 2)
             return JOURNAL_ERR_FORMAT;
-        uint16_t dl = (uint16_t)get_le(p + 33, 2);
+        uint16_t dl = (uint16_t)bytes_get_le16(p + 33);
         if (dl > JOURNAL_REC_MAX || len != 1 + 32 + 2 + (size_t)dl)
             return JOURNAL_ERR_FORMAT;
         if (j->n - j->base == j->cap) {
@@ -421,8 +409,8 @@ static int apply(journal *j, const uint8_t *p, size_t len, uint64_t off)
     case 'S': {
         if (len != S_LEN)
             return JOURNAL_ERR_FORMAT;
-        uint64_t first = get_le(p + 1, 8), n = get_le(p + 9, 4);
-        uint64_t seq = get_le(p + 13, 8), nonce = get_le(p + 21, 8);
+        uint64_t first = bytes_get_le64(p + 1), n = bytes_get_le32(p + 9);
+        uint64_t seq = bytes_get_le64(p + 13), nonce = bytes_get_le64(p + 21);
         if (n == 0 || first >= j->n || n > j->n - first)
             return JOURNAL_ERR_FORMAT;
         if (first < j->base)
@@ -444,7 +432,7 @@ static int apply(journal *j, const uint8_t *p, size_t len, uint64_t off)
     case 'C': {
         if (len != C_LEN)
             return JOURNAL_ERR_FORMAT;
-        uint64_t idx = get_le(p + 1, 8);
+        uint64_t idx = bytes_get_le64(p + 1);
         if (idx >= j->n)
             return JOURNAL_ERR_FORMAT;
         if (idx < j->base)
@@ -456,7 +444,7 @@ static int apply(journal *j, const uint8_t *p, size_t len, uint64_t off)
          * and of the confirmation (journal_get reads them back). */
         live_free(j, e);
         e->c_off = off;
-        uint64_t seq = get_le(p + 9, 8);
+        uint64_t seq = bytes_get_le64(p + 9);
         if (seq + 1 > j->next_seq)
             j->next_seq = seq + 1;
         update_first_pending(j);
@@ -510,7 +498,7 @@ static int replay(journal *j, size_t *dropped)
     for (;;) {
         if (fread(hdr, 1, HDR, f) != HDR)
             break;
-        uint32_t len = (uint32_t)get_le(hdr, 4), crc = (uint32_t)get_le(hdr + 4, 4);
+        uint32_t len = (uint32_t)bytes_get_le32(hdr), crc = (uint32_t)bytes_get_le32(hdr + 4);
         if (len == 0 || len > MAX_PAYLOAD)
             break;
         if (fread(p, 1, len, f) != len || crc32c(p, len) != crc)
@@ -681,7 +669,7 @@ int journal_append_mode(journal *j, const uint8_t id[32], const uint8_t *data, s
     }
     p[0] = 'A';
     memcpy(p + 1, id, 32);
-    put_le(p + 33, len, 2);
+    bytes_put_le16(p + 33, len);
     memcpy(p + 35, data, len);
     rc = record(j, p, 35 + len);
     if (rc < 0)
@@ -711,10 +699,10 @@ int journal_mark_sent(journal *j, uint64_t first, uint32_t n, uint64_t first_seq
         goto out;
     }
     p[0] = 'S';
-    put_le(p + 1, first, 8);
-    put_le(p + 9, n, 4);
-    put_le(p + 13, first_seq, 8);
-    put_le(p + 21, nonce, 8);
+    bytes_put_le64(p + 1, first);
+    bytes_put_le32(p + 9, n);
+    bytes_put_le64(p + 13, first_seq);
+    bytes_put_le64(p + 21, nonce);
     memcpy(p + 29, tx_hash, 32);
     rc = record(j, p, sizeof p);
 out:
@@ -733,11 +721,11 @@ int journal_mark_confirmed(journal *j, uint64_t index, uint64_t seq, const uint8
         goto out;
     }
     p[0] = 'C';
-    put_le(p + 1, index, 8);
-    put_le(p + 9, seq, 8);
+    bytes_put_le64(p + 1, index);
+    bytes_put_le64(p + 9, seq);
     memcpy(p + 17, tx_hash, 32);
-    put_le(p + 49, block, 8);
-    put_le(p + 57, log_index, 4);
+    bytes_put_le64(p + 49, block);
+    bytes_put_le32(p + 57, log_index);
     rc = record(j, p, sizeof p);
 out:
     pthread_mutex_unlock(&j->mu);
@@ -789,7 +777,7 @@ static long read_record(int fd, uint64_t off, char type, uint8_t *p, size_t cap)
     uint8_t hdr[HDR];
     if (pread(fd, hdr, HDR, (off_t)off) != HDR)
         return JOURNAL_ERR_IO;
-    uint32_t len = (uint32_t)get_le(hdr, 4), crc = (uint32_t)get_le(hdr + 4, 4);
+    uint32_t len = (uint32_t)bytes_get_le32(hdr), crc = (uint32_t)bytes_get_le32(hdr + 4);
     if (len == 0 || len > cap)
         return JOURNAL_ERR_FORMAT;
     if (pread(fd, p, len, (off_t)(off + HDR)) != (ssize_t)len)
@@ -822,7 +810,7 @@ static int get_confirmed(journal *j, uint64_t index, journal_entry *out)
     long n = read_record(j->fd, a_off, 'A', p, MAX_PAYLOAD);
     if (n < 0)
         goto bad;
-    uint16_t dl = (uint16_t)get_le(p + 33, 2);
+    uint16_t dl = (uint16_t)bytes_get_le16(p + 33);
     if (n < 35 || dl > JOURNAL_REC_MAX || (size_t)n != 35 + (size_t)dl ||
         memcmp(p + 1, out->id, 32))
         goto bad;
@@ -832,12 +820,12 @@ static int get_confirmed(journal *j, uint64_t index, journal_entry *out)
     out->len = dl;
     memcpy(out->data, p + 35, dl);
     n = read_record(j->fd, c_off, 'C', p, C_LEN);
-    if (n != C_LEN || get_le(p + 1, 8) != index)
+    if (n != C_LEN || bytes_get_le64(p + 1) != index)
         goto bad;
-    out->seq = get_le(p + 9, 8);
+    out->seq = bytes_get_le64(p + 9);
     memcpy(out->tx_hash, p + 17, 32);
-    out->block = get_le(p + 49, 8);
-    out->log_index = (uint32_t)get_le(p + 57, 4);
+    out->block = bytes_get_le64(p + 49);
+    out->log_index = (uint32_t)bytes_get_le32(p + 57);
     return 0;
 bad:
     /* The file changed under us (or the disk failed): never make up an entry. */
@@ -935,7 +923,7 @@ static int64_t write_state(journal *j, int fd, uint64_t *noff)
             /* The payload is in memory: no need to read it back. */
             p[0] = 'A';
             memcpy(p + 1, e->id, 32);
-            put_le(p + 33, lv->len, 2);
+            bytes_put_le16(p + 33, lv->len);
             memcpy(p + 35, lv->data, lv->len);
             al = 35 + (long)lv->len;
         } else if ((al = read_record(j->fd, e->a_off, 'A', p, MAX_PAYLOAD)) < 35 ||
@@ -949,14 +937,15 @@ static int64_t write_state(journal *j, int fd, uint64_t *noff)
             return rc;
         if (lv && lv->state == JOURNAL_SENT) {
             p[0] = 'S';
-            put_le(p + 1, i, 8);
-            put_le(p + 9, 1, 4);
-            put_le(p + 13, lv->seq, 8);
-            put_le(p + 21, lv->nonce, 8);
+            bytes_put_le64(p + 1, i);
+            bytes_put_le32(p + 9, 1);
+            bytes_put_le64(p + 13, lv->seq);
+            bytes_put_le64(p + 21, lv->nonce);
             memcpy(p + 29, lv->tx_hash, 32);
             rc = stage(j, p, S_LEN);
         } else if (!lv) {
-            if (read_record(j->fd, e->c_off, 'C', p, C_LEN) != C_LEN || get_le(p + 1, 8) != i) {
+            if (read_record(j->fd, e->c_off, 'C', p, C_LEN) != C_LEN ||
+                bytes_get_le64(p + 1) != i) {
                 log_error("journal_compact_reread_failed path=%s index=%llu", j->path,
                           (unsigned long long)i);
                 return JOURNAL_ERR_FORMAT;
@@ -1095,7 +1084,7 @@ int journal_scan_id(journal *j, const uint8_t id[32], uint64_t *index)
             rc = JOURNAL_ERR_FORMAT;
             break;
         }
-        uint32_t len = (uint32_t)get_le(buf + pos, 4);
+        uint32_t len = (uint32_t)bytes_get_le32(buf + pos);
         if (len == 0 || len > MAX_PAYLOAD || have - pos < HDR + len) {
             rc = JOURNAL_ERR_FORMAT;
             break;
@@ -1104,7 +1093,7 @@ int journal_scan_id(journal *j, const uint8_t id[32], uint64_t *index)
         if (p[0] == 'A' && len >= 33) {
             if (memcmp(p + 1, id, 32) == 0) {
                 /* Only now is the CRC worth checking: the hit must be real. */
-                if (crc32c(p, len) != (uint32_t)get_le(buf + pos + 4, 4)) {
+                if (crc32c(p, len) != (uint32_t)bytes_get_le32(buf + pos + 4)) {
                     rc = JOURNAL_ERR_FORMAT;
                     break;
                 }
