@@ -30,6 +30,7 @@
 #include "base/config.h"
 #include "base/hex.h"
 #include "base/log.h"
+#include "bus/mqtt.h"
 #include "eth/rpc.h"
 #include "bus/status.h"
 
@@ -43,12 +44,7 @@ static long journal_sync_ms, dedup_window;
 static int verbose;
 
 static const config_option opts[] = {
-    {"mqtt-url", "MQTT_URL", CONFIG_STR, "tcp://127.0.0.1:1883", "broker URI(s), comma-separated",
-     &mqtt_url},
-    {"mqtt-username", "MQTT_USERNAME", CONFIG_STR, NULL, "broker user name", &mqtt_user},
-    {"mqtt-password", "MQTT_PASSWORD", CONFIG_STR, NULL, "broker password (never logged)",
-     &mqtt_pass},
-    {"mqtt-ca-file", "MQTT_CA_FILE", CONFIG_STR, NULL, "CA file for ssl:// broker URIs", &mqtt_ca},
+    MQTT_CONFIG_ROWS(&mqtt_url, &mqtt_user, &mqtt_pass, &mqtt_ca),
     {"mqtt-client-id", "CHAINLOGGER_CLIENT_ID", CONFIG_STR, "chainlogger",
      "MQTT client id (stable: the persistent session is keyed by it; chainlogger-pK with "
      "--partitions)",
@@ -94,7 +90,7 @@ static const config_option opts[] = {
      "anomaly ids kept in memory for duplicate detection (0 = all; older ones are "
      "looked up in the journal file)",
      &dedup_window},
-    {"log-level", "LOG_LEVEL", CONFIG_STR, "info", "debug, info, warn or error", &log_level},
+    LOG_CONFIG_ROW(&log_level),
     {"verbose", "VERIFY_VERBOSE", CONFIG_BOOL, "0", "verify: list every mismatch", &verbose},
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))

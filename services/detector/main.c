@@ -70,16 +70,12 @@ static double threshold, z_min, shape_z, shape_confirm;
 static int nab, shape;
 
 static const config_option opts[] = {
-    {"mqtt-url", "MQTT_URL", CONFIG_STR, "tcp://127.0.0.1:1883", "broker URI(s), comma-separated",
-     &mqtt_url},
-    {"mqtt-username", "MQTT_USERNAME", CONFIG_STR, NULL, "broker user name", &mqtt_user},
-    {"mqtt-password", "MQTT_PASSWORD", CONFIG_STR, NULL, "broker password", &mqtt_pass},
-    {"mqtt-ca-file", "MQTT_CA_FILE", CONFIG_STR, NULL, "CA file for ssl:// brokers", &mqtt_ca},
+    MQTT_CONFIG_ROWS(&mqtt_url, &mqtt_user, &mqtt_pass, &mqtt_ca),
     {"client-id", "DETECTOR_CLIENT_ID", CONFIG_STR, NULL,
      "MQTT client id (default detector or detector-pK)", &client_id},
     {"state-dir", "STATE_DIR", CONFIG_STR, "./state", "models are kept in STATE_DIR/models",
      &state_dir},
-    {"log-level", "LOG_LEVEL", CONFIG_STR, "info", "debug, info, warn or error", &log_level},
+    LOG_CONFIG_ROW(&log_level),
     {"ingest-mapping", "INGEST_MAPPING", CONFIG_STR, NULL, "ingest mapping file (device formats)",
      &ingest_map},
     {"warmup", "WARMUP", CONFIG_INT, "300", "readings learned before a sensor is scored", &warmup},

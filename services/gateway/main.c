@@ -69,13 +69,7 @@ static const config_option opts[] = {
      "fan-out window in ms (0 = every message at once)", &C.ws_batch_ms},
     {"max-batch", "MAX_BATCH_READINGS", CONFIG_INT, "1000", "readings per POST at most",
      &C.max_batch},
-    {"mqtt-url", "MQTT_URL", CONFIG_STR, "tcp://127.0.0.1:1883", "broker URI(s), comma-separated",
-     &C.mqtt_url},
-    {"mqtt-username", "MQTT_USERNAME", CONFIG_STR, NULL, "broker user", &C.mqtt_username},
-    {"mqtt-password", "MQTT_PASSWORD", CONFIG_STR, NULL, "broker password (never logged)",
-     &C.mqtt_password},
-    {"mqtt-ca-file", "MQTT_CA_FILE", CONFIG_STR, NULL, "CA file for ssl:// broker URIs",
-     &C.mqtt_ca_file},
+    MQTT_CONFIG_ROWS(&C.mqtt_url, &C.mqtt_username, &C.mqtt_password, &C.mqtt_ca_file),
     {"mqtt-client-id", "GATEWAY_MQTT_CLIENT_ID", CONFIG_STR, NULL,
      "MQTT client id (default gateway-<pid>)", &C.mqtt_client_id},
     {"rpc-url", "RPC_URL", CONFIG_STR, "http://127.0.0.1:8545", "JSON-RPC endpoint", &C.rpc_url},
@@ -104,7 +98,7 @@ static const config_option opts[] = {
      "confirmations an anomaly's block needs before its isLogged answer is cached",
      &C.proof_confirmations},
     {"chain-poll-ms", "CHAIN_POLL_MS", CONFIG_INT, "500", "new-block polling interval", &C.poll_ms},
-    {"log-level", "LOG_LEVEL", CONFIG_STR, "info", "debug, info, warn or error", &log_level_name},
+    LOG_CONFIG_ROW(&log_level_name),
 };
 
 static void on_signal(int sig)

@@ -22,6 +22,7 @@
 #include "base/clock.h"
 #include "base/config.h"
 #include "base/log.h"
+#include "bus/mqtt.h"
 #include "sim_clock.h"
 #include "sim_csv.h"
 #include "sim_fleet.h"
@@ -37,11 +38,7 @@ static long seed, sensors, qos, warmup;
 static double speedup, duration, days, run_for, rate, anomaly_rate, magnitude, progress_s;
 
 static const config_option opts[] = {
-    {"mqtt-url", "MQTT_URL", CONFIG_STR, "tcp://127.0.0.1:1883", "broker URI(s), comma-separated",
-     &mqtt_url},
-    {"mqtt-username", "MQTT_USERNAME", CONFIG_STR, NULL, "broker user name", &mqtt_user},
-    {"mqtt-password", "MQTT_PASSWORD", CONFIG_STR, NULL, "broker password", &mqtt_pass},
-    {"mqtt-ca-file", "MQTT_CA_FILE", CONFIG_STR, NULL, "CA file for ssl:// brokers", &mqtt_ca},
+    MQTT_CONFIG_ROWS(&mqtt_url, &mqtt_user, &mqtt_pass, &mqtt_ca),
     {"client-id", "SIM_CLIENT_ID", CONFIG_STR, NULL, "MQTT client id (default simulator-<pid>)",
      &client_id},
     {"profiles", "SIM_PROFILES", CONFIG_STR, "services/simulator/profiles.json",
@@ -84,7 +81,7 @@ static const config_option opts[] = {
      "dataset mode: write DIR/<sensor>.csv + labels.csv, or one FILE.csv; no broker", &csv_path},
     {"progress-interval", "SIM_PROGRESS_INTERVAL", CONFIG_DBL, "10",
      "seconds between progress log lines when stderr is not a terminal", &progress_s},
-    {"log-level", "LOG_LEVEL", CONFIG_STR, "info", "debug | info | warn | error", &log_level_name},
+    LOG_CONFIG_ROW(&log_level_name),
 };
 #define NOPTS (sizeof opts / sizeof *opts)
 
