@@ -15,7 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "gw_api.h"
+#include "gw_origin.h"
 #include "base/log.h"
 #include "base/clock.h"
 
@@ -285,7 +285,7 @@ static int accept_upgrade(gw_ws *w, struct lws *wsi)
         lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN);
     if (lws_hdr_total_length(wsi, WSI_TOKEN_HOST) > 0)
         lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST);
-    if (!gw_api_origin_allowed(cfg->ws_origins, origin, host))
+    if (!gw_origin_allowed(cfg->ws_origins, origin, host))
         goto refuse_origin;
     if ((long)w->n >= cfg->ws_max_clients) {
         gw_metrics_add(&w->g->metrics.ws_rejected_clients, 1);
