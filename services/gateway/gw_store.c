@@ -2,8 +2,9 @@
  * gw_store — see gw_store.h. Sensors live in an array of max_sensors
  * pointers, in arrival order and never deleted, indexed by a hashmap of
  * their ids (store/hashmap.h) reserved for max_sensors at creation, so
- * lookups stay O(1) and the index never rehashes. Each sensor's ring stores slot[i] = {ts, v[], mask} where bit k
- * of mask says whether metric names[k] was present in that reading.
+ * lookups stay O(1) and the index never rehashes. Each sensor's ring
+ * stores slot[i] = {ts, v[], mask} where bit k of mask says whether metric
+ * names[k] was present in that reading.
  */
 #include "gw_store.h"
 
