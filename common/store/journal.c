@@ -37,6 +37,7 @@
 #include "base/bytes.h"
 #include "base/deadline.h"
 #include "base/log.h"
+#include "store/hashmap.h"
 
 #define MAGIC "IOTAJNL1"
 #define HDR 8 /* u32 len + u32 crc */
@@ -79,8 +80,7 @@ struct journal {
     int64_t horizon; /* largest key among evicted entries */
     mem_entry *e;    /* entries base..n-1 */
     uint64_t n, cap; /* n: entries ever; cap: e's capacity */
-    uint64_t *slots; /* (index - base) + 1, 0 = empty */
-    uint64_t nslots;
+    hashmap index;   /* id -> entry index - base (store/hashmap.h) */
     uint64_t first_pending;
     uint64_t next_seq;
     uint64_t size;       /* bytes written to the file */
@@ -118,54 +118,49 @@ static uint64_t id_hash(const uint8_t id[32])
     return bytes_get_le64(id); /* ids are keccak outputs: already uniform */
 }
 
-static int index_insert(journal *j, uint64_t idx);
-
 /* The entry with index i (base <= i < n). */
 #define ENTRY(j, i) (&(j)->e[(i) - (j)->base])
 
-/* (Re)build the index with room for `want` entries (a power of two >= 2 x want). */
+/* The index maps an id to its entry's position in e (index - base). */
+static uint64_t index_hash(const void *ctx, uint64_t v)
+{
+    const journal *j = ctx;
+    return id_hash(j->e[v].id);
+}
+
+static int index_eq(const void *ctx, uint64_t v, const void *key)
+{
+    const journal *j = ctx;
+    return memcmp(j->e[v].id, key, 32) == 0;
+}
+
+/* Add entry idx to the index; the caller made room (index_grow). */
+static void index_insert(journal *j, uint64_t idx)
+{
+    (void)hashmap_insert(&j->index, id_hash(ENTRY(j, idx)->id), idx - j->base);
+}
+
+/* (Re)build the index with room for `want` entries (at least 2 x want slots). */
 static int index_rebuild(journal *j, uint64_t want)
 {
-    uint64_t ns = 1024;
-    while (ns < want * 2)
-        ns *= 2;
-    uint64_t *s = calloc(ns, sizeof(*s));
-    if (!s)
+    hashmap_free(&j->index);
+    if (hashmap_reserve(&j->index, want) < 0)
         return JOURNAL_ERR_NOMEM;
-    free(j->slots);
-    j->slots = s;
-    j->nslots = ns;
     for (uint64_t i = j->base; i < j->n; i++)
         index_insert(j, i);
     return 0;
 }
 
+/* Room for one more entry, so that index_insert cannot fail. */
 static int index_grow(journal *j)
 {
-    return index_rebuild(j, j->nslots ? j->nslots : 512);
-}
-
-static int index_insert(journal *j, uint64_t idx)
-{
-    uint64_t m = j->nslots - 1, h = id_hash(ENTRY(j, idx)->id) & m;
-    while (j->slots[h])
-        h = (h + 1) & m;
-    j->slots[h] = idx - j->base + 1;
-    return 0;
+    return hashmap_reserve(&j->index, j->n - j->base + 1) < 0 ? JOURNAL_ERR_NOMEM : 0;
 }
 
 static int64_t index_find(journal *j, const uint8_t id[32])
 {
-    if (!j->nslots)
-        return -1;
-    uint64_t m = j->nslots - 1, h = id_hash(id) & m;
-    while (j->slots[h]) {
-        uint64_t i = j->slots[h] - 1;
-        if (memcmp(j->e[i].id, id, 32) == 0)
-            return (int64_t)(i + j->base);
-        h = (h + 1) & m;
-    }
-    return -1;
+    uint64_t v;
+    return hashmap_find(&j->index, id_hash(id), id, &v) ? (int64_t)(v + j->base) : -1;
 }
 
 /* Stage one record (header + payload) in the write buffer. */
@@ -391,13 +386,11 @@ static int apply(journal *j, const uint8_t *p, size_t len, uint64_t off)
         e->lv = lv;
         /* The index covers entries 0..n-1 plus this one: grow it first (it
          * re-inserts 0..n-1), so a failure leaves the entry uncounted. */
-        if ((j->n - j->base + 1) * 2 > j->nslots) {
-            int rc = index_grow(j);
-            if (rc < 0) {
-                free(lv);
-                e->lv = NULL;
-                return rc;
-            }
+        int grow_rc = index_grow(j);
+        if (grow_rc < 0) {
+            free(lv);
+            e->lv = NULL;
+            return grow_rc;
         }
         j->n++;
         index_insert(j, j->n - 1);
@@ -545,10 +538,9 @@ static void free_entries(journal *j)
     for (uint64_t i = j->base; i < j->n; i++)
         live_free(j, ENTRY(j, i));
     free(j->e);
-    free(j->slots);
+    hashmap_free(&j->index);
     j->e = NULL;
-    j->slots = NULL;
-    j->n = j->cap = j->nslots = 0;
+    j->n = j->cap = 0;
 }
 
 static int open_mode(journal **out, const char *path, const journal_opts *o, size_t *dropped,
@@ -582,6 +574,8 @@ static int open_mode(journal **out, const char *path, const journal_opts *o, siz
         *dropped = 0;
     pthread_once(&crc_once, crc_init);
     j = calloc(1, sizeof(*j));
+    if (j)
+        hashmap_init(&j->index, 1024, index_hash, index_eq, j);
     if (!j)
         return JOURNAL_ERR_NOMEM;
     j->fd = -1;
@@ -870,7 +864,7 @@ void journal_mem_usage(journal *j, journal_mem *out)
     pthread_mutex_lock(&j->mu);
     out->entries = j->n;
     out->live = j->nlive;
-    out->bytes = j->cap * sizeof(mem_entry) + j->nslots * sizeof(*j->slots) + j->live_bytes;
+    out->bytes = j->cap * sizeof(mem_entry) + hashmap_bytes(&j->index) + j->live_bytes;
     out->evicted = j->base;
     out->buffers = j->wcap + j->iocap;
     pthread_mutex_unlock(&j->mu);
