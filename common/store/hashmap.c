@@ -4,6 +4,7 @@
 #include "store/hashmap.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 void hashmap_init(hashmap *m, size_t min_cap, hashmap_hash_fn hash, hashmap_eq_fn eq,
                   const void *ctx)
@@ -19,6 +20,13 @@ void hashmap_free(hashmap *m)
     free(m->slot);
     m->slot = NULL;
     m->cap = m->n = 0;
+}
+
+void hashmap_clear(hashmap *m)
+{
+    if (m->cap)
+        memset(m->slot, 0, m->cap * sizeof *m->slot);
+    m->n = 0;
 }
 
 /* Put v + 1 in the first empty slot of h's probe run (there is one). */

@@ -56,6 +56,9 @@ void hashmap_init(hashmap *m, size_t min_cap, hashmap_hash_fn hash, hashmap_eq_f
 /** Free the slots; the map is then empty and may be used again. */
 void hashmap_free(hashmap *m);
 
+/** Remove every value, keeping the slots allocated (nothing can fail). */
+void hashmap_clear(hashmap *m);
+
 /** Make room for n values without growing later: the capacity becomes
  *  at least 2 x n (and min_cap), re-inserting what is held.
  *  Returns: 0, or -1 when out of memory (the map is unchanged). */

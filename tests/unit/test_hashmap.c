@@ -127,6 +127,10 @@ static void test_hashmap_growth(void **state)
     assert_int_equal(hashmap_reserve(&m, 10), 0);
     assert_int_equal(m.cap, cap); /* never shrinks */
     check_all(&m, &md);
+    hashmap_clear(&m);
+    assert_int_equal(m.cap, cap); /* cleared, still allocated */
+    memset(md.present, 0, sizeof md.present);
+    check_all(&m, &md);
     hashmap_free(&m);
 }
 
