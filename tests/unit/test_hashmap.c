@@ -19,7 +19,7 @@
 #define NKEYS 3000
 
 typedef struct {
-    char key[NKEYS][16];
+    char key[NKEYS][24];
     int present[NKEYS];
     unsigned bits; /* keep only this many hash bits: forces collisions */
 } model;
