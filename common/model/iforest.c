@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "base/bytes.h"
+#include "base/fnv1a.h"
 #include "base/splitmix64.h"
 
 typedef struct {
@@ -463,16 +464,6 @@ static float bitsf(uint32_t u)
     return v;
 }
 
-static uint64_t fnv1a(uint64_t h, const unsigned char *p, size_t n)
-{
-    for (size_t k = 0; k < n; k++) {
-        h ^= p[k];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-#define FNV_INIT 0xcbf29ce484222325ULL
-
 static size_t body_bytes(int ntrees, int depth)
 {
     size_t nleaf = (size_t)1 << depth, nint = nleaf - 1;
@@ -500,7 +491,7 @@ int iforest_write(const iforest *f, FILE *fp)
     }
     for (size_t k = 0; k < (size_t)f->ntrees * f->nleaf; k++, p += 4)
         bytes_put_le32(p, fbits(f->leaves[k]));
-    bytes_put_le64(p, fnv1a(FNV_INIT, buf, (size_t)(p - buf)));
+    bytes_put_le64(p, fnv1a_update(FNV1A_INIT, buf, (size_t)(p - buf)));
     if (fwrite(buf, 1, nb, fp) != nb)
         rc = IFOREST_ERR_IO;
     free(buf);
@@ -537,7 +528,7 @@ int iforest_read(iforest **out, FILE *fp)
         rc = IFOREST_ERR_IO;
         goto out;
     }
-    uint64_t h = fnv1a(fnv1a(FNV_INIT, hdr, HEADER_BYTES), body, nb - 8);
+    uint64_t h = fnv1a_update(fnv1a_update(FNV1A_INIT, hdr, HEADER_BYTES), body, nb - 8);
     if (h != bytes_get_le64(body + nb - 8)) {
         rc = IFOREST_ERR_CHECKSUM;
         goto out;

@@ -120,11 +120,3 @@ size_t hashmap_bytes(const hashmap *m)
 {
     return m->cap * sizeof *m->slot;
 }
-
-uint64_t hashmap_fnv1a(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ULL; /* offset basis */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL; /* FNV prime */
-    return h;
-}

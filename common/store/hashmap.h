@@ -16,7 +16,7 @@
  * accumulate and lookups stay short however many keys come and go.
  *
  * Keys: whatever the callbacks compare (strings, 32-byte ids, ...); the
- * caller passes the key's hash to every call (hashmap_fnv1a for strings,
+ * caller passes the key's hash to every call (fnv1a_str of base/fnv1a.h for strings,
  * or bits of a key that is already uniform, such as a Keccak hash).
  *
  * Not thread-safe: the caller locks around every call, as around its
@@ -81,8 +81,5 @@ int hashmap_remove(hashmap *m, uint64_t h, const void *key);
 
 /** Bytes the slots take (for memory statistics). */
 size_t hashmap_bytes(const hashmap *m);
-
-/** FNV-1a 64 of a NUL-terminated string: the hash for string keys. */
-uint64_t hashmap_fnv1a(const char *s);
 
 #endif

@@ -24,6 +24,7 @@
 
 #include "gw_buf.h"
 #include "base/hex.h"
+#include "base/fnv1a.h"
 #include "store/hashmap.h"
 #include "base/bytes.h"
 
@@ -135,7 +136,7 @@ static uint64_t id_hash(const char *id)
     memcpy(h, id, 16);
     h[16] = '\0';
     if (hex_decode(b, sizeof b, h) != 8) {
-        return hashmap_fnv1a(id); /* not hex */
+        return fnv1a_str(id); /* not hex */
     }
     return bytes_get_be64(b);
 }

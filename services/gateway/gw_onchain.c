@@ -15,6 +15,7 @@
 
 #include "base/hex.h"
 #include "base/log.h"
+#include "base/fnv1a.h"
 #include "store/hashmap.h"
 
 typedef struct {
@@ -33,7 +34,7 @@ struct gw_onchain {
 static uint64_t index_hash(const void *ctx, uint64_t v)
 {
     const gw_onchain *oc = ctx;
-    return hashmap_fnv1a(oc->e[v].id);
+    return fnv1a_str(oc->e[v].id);
 }
 
 static int index_eq(const void *ctx, uint64_t v, const void *key)
@@ -94,7 +95,7 @@ size_t gw_onchain_cache_size(const gw_onchain *oc)
 static int32_t find(const gw_onchain *oc, const char *id)
 {
     uint64_t v;
-    return hashmap_find(&oc->index, hashmap_fnv1a(id), id, &v) ? (int32_t)v : -1;
+    return hashmap_find(&oc->index, fnv1a_str(id), id, &v) ? (int32_t)v : -1;
 }
 
 json_t *gw_onchain_cache_get(gw_onchain *oc, const char *id)
@@ -115,13 +116,13 @@ int gw_onchain_cache_put(gw_onchain *oc, const char *id, json_t *obj)
     }
     entry *s = &oc->e[oc->head];
     if (s->obj) { /* full: the oldest leaves the index */
-        (void)hashmap_remove(&oc->index, hashmap_fnv1a(s->id), s->id);
+        (void)hashmap_remove(&oc->index, fnv1a_str(s->id), s->id);
         json_decref(s->obj);
         oc->n--;
     }
     snprintf(s->id, sizeof s->id, "%s", id);
     s->obj = json_incref(obj);
-    (void)hashmap_insert(&oc->index, hashmap_fnv1a(id), oc->head); /* reserved: cannot fail */
+    (void)hashmap_insert(&oc->index, fnv1a_str(id), oc->head); /* reserved: cannot fail */
     oc->head = (oc->head + 1) % oc->cap;
     oc->n++;
     return 0;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/fnv1a.h"
 #include "store/hashmap.h"
 
 typedef struct {
@@ -51,7 +52,7 @@ struct gw_store {
 static uint64_t index_hash(const void *ctx, uint64_t v)
 {
     const gw_store *s = ctx;
-    return hashmap_fnv1a(s->sensors[v]->id);
+    return fnv1a_str(s->sensors[v]->id);
 }
 
 static int index_eq(const void *ctx, uint64_t v, const void *key)
@@ -104,7 +105,7 @@ void gw_store_destroy(gw_store *s)
  * Caller holds the lock. */
 static sensor *find(gw_store *s, const char *id, int create)
 {
-    uint64_t h = hashmap_fnv1a(id), v;
+    uint64_t h = fnv1a_str(id), v;
     if (hashmap_find(&s->index, h, id, &v))
         return s->sensors[v];
     if (!create || s->n >= s->opt.max_sensors)
