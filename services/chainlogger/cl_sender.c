@@ -621,6 +621,7 @@ static int complete(sender_state *st, broadcaster *bc, batch *b)
     return rc;
 }
 
+/* Kept whole (120 lines): one state machine sharing nin/head/backoff across both paths. */
 int cl_sender_run(cl_sender *s)
 {
     sender_state st = {.s = s};

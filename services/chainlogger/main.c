@@ -30,6 +30,7 @@
 #include "base/config.h"
 #include "base/hex.h"
 #include "base/log.h"
+#include "bus/mqtt.h"
 #include "eth/rpc.h"
 #include "bus/status.h"
 #include "bus/topics.h"
@@ -45,12 +46,7 @@ static long journal_sync_ms, dedup_window;
 static int verbose;
 
 static const config_option opts[] = {
-    {"mqtt-url", "MQTT_URL", CONFIG_STR, "tcp://127.0.0.1:1883", "broker URI(s), comma-separated",
-     &mqtt_url},
-    {"mqtt-username", "MQTT_USERNAME", CONFIG_STR, NULL, "broker user name", &mqtt_user},
-    {"mqtt-password", "MQTT_PASSWORD", CONFIG_STR, NULL, "broker password (never logged)",
-     &mqtt_pass},
-    {"mqtt-ca-file", "MQTT_CA_FILE", CONFIG_STR, NULL, "CA file for ssl:// broker URIs", &mqtt_ca},
+    MQTT_CONFIG_ROWS(&mqtt_url, &mqtt_user, &mqtt_pass, &mqtt_ca),
     {"mqtt-client-id", "CHAINLOGGER_CLIENT_ID", CONFIG_STR, "chainlogger",
      "MQTT client id (stable: the persistent session is keyed by it; chainlogger-pK with "
      "--partitions)",
@@ -101,7 +97,7 @@ static const config_option opts[] = {
      "anomaly ids kept in memory for duplicate detection (0 = all; older ones are "
      "looked up in the journal file)",
      &dedup_window},
-    {"log-level", "LOG_LEVEL", CONFIG_STR, "info", "debug, info, warn or error", &log_level},
+    LOG_CONFIG_ROW(&log_level),
     {"verbose", "VERIFY_VERBOSE", CONFIG_BOOL, "0", "verify: list every mismatch", &verbose},
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -271,32 +267,33 @@ static int cmd_prove(eth_client *e, const char *id)
     return rc < 0 ? 2 : rc;
 }
 
-static int cmd_run(eth_client *e)
+/* Settings cmd_run needs beyond the common ones. Returns 0, or -1 (logged). */
+static int check_run_config(void)
 {
-    uint8_t c[20];
-    char path[4096];
-    size_t dropped = 0;
-    pthread_t th;
-    int rc = 1, thread_started = 0;
-    cl_sender s = {0};
-    journal_mem jm;
-
     if (batch_size < 1 || batch_size > ANOMALY_LOG_MAX_BATCH || batch_delay_ms < 0) {
         log_error("config_invalid option=BATCH_SIZE/BATCH_MAX_DELAY_MS");
-        return 2;
+        return -1;
     }
     if ((strcmp(journal_sync_mode, "each") != 0 && strcmp(journal_sync_mode, "group") != 0) ||
         journal_sync_ms < 1 || journal_sync_ms > 1000 || dedup_window < 0) {
         log_error("config_invalid option=JOURNAL_SYNC/JOURNAL_SYNC_MS/DEDUP_WINDOW");
-        return 2;
+        return -1;
     }
     if (partitions > 1 && (partition < 0 || partition >= partitions)) {
         log_error("config_invalid option=CHAINLOGGER_PARTITION partition=%ld partitions=%ld",
                   partition, partitions);
-        return 2;
+        return -1;
     }
-    if (resolve_contract(c) < 0)
-        return 2;
+    return 0;
+}
+
+/* Open (and when large, compact) the journal of this chain and contract.
+ * Returns 0, or -1 (logged). */
+static int open_journal(const uint8_t c[20])
+{
+    char path[4096];
+    size_t dropped = 0;
+    journal_mem jm;
     cl_journal_path(path, sizeof path, state_dir, (uint64_t)chain_id, c);
     journal_opts jo = {.do_fsync = 1, .window = (uint64_t)dedup_window, .key = cl_intake_key};
     int jrc = journal_open_opts(&jnl, path, &jo, &dropped);
@@ -305,7 +302,7 @@ static int cmd_run(eth_client *e)
          * file is untouched and needs an operator (docs/RELIABILITY.md). */
         log_error("journal_open_failed path=%s rc=%d%s", path, jrc,
                   jrc == JOURNAL_ERR_CORRUPT ? " reason=corrupt" : "");
-        return 1;
+        return -1;
     }
     journal_mem_usage(jnl, &jm);
     /* Compaction needs every entry in memory (it only drops 'S' records). */
@@ -317,6 +314,52 @@ static int cmd_run(eth_client *e)
              path, (unsigned long long)journal_count(jnl),
              (unsigned long long)(journal_count(jnl) - journal_first_pending(jnl)), dropped,
              (unsigned long long)(jm.entries - jm.evicted), (unsigned long long)jm.bytes);
+    return 0;
+}
+
+/* The sender's settings: the batch and RPC options, the journal, the client. */
+static void sender_setup(cl_sender *s, eth_client *e, const uint8_t c[20])
+{
+    s->j = jnl;
+    s->eth = e;
+    memcpy(s->contract, c, 20);
+    s->batch_size = (int)batch_size;
+    s->max_delay_ms = (int)batch_delay_ms;
+    s->receipt_timeout_ms = (int)receipt_timeout_ms;
+    s->rpc_url = rpc_url;
+    s->rpc_timeout_ms = rpc_timeout_ms;
+    s->pipeline = (int)pipeline;
+    s->mqtt = mq;
+    s->stop = &stop;
+}
+
+/* The periodic status line (every 10 s while running). */
+static void log_run_status(const cl_sender *s)
+{
+    journal_mem jm;
+    journal_mem_usage(jnl, &jm);
+    log_info("status accepted=%llu invalid=%llu duplicates=%llu logged=%llu batches=%llu "
+             "resends=%llu pending=%llu journal_mem_bytes=%llu journal_in_memory=%llu "
+             "dedup_scans=%llu",
+             (unsigned long long)intake.n_accepted, (unsigned long long)intake.n_invalid,
+             (unsigned long long)intake.n_dups, (unsigned long long)s->logged,
+             (unsigned long long)s->batches, (unsigned long long)s->retries,
+             (unsigned long long)(journal_count(jnl) - journal_first_pending(jnl)),
+             (unsigned long long)jm.bytes, (unsigned long long)(jm.entries - jm.evicted),
+             (unsigned long long)intake.n_scans);
+}
+
+static int cmd_run(eth_client *e)
+{
+    uint8_t c[20];
+    pthread_t th;
+    int rc = 1, thread_started = 0;
+    cl_sender s = {0};
+
+    if (check_run_config() != 0 || resolve_contract(c) < 0)
+        return 2;
+    if (open_journal(c) != 0)
+        return 1;
 
     char part_topic[64], part_cid[64];
     const char *topics[] = {topics_filter_anomalies()};
@@ -358,17 +401,7 @@ static int cmd_run(eth_client *e)
         goto out;
     intake.mqtt = mq;
 
-    s.j = jnl;
-    s.eth = e;
-    memcpy(s.contract, c, 20);
-    s.batch_size = (int)batch_size;
-    s.max_delay_ms = (int)batch_delay_ms;
-    s.receipt_timeout_ms = (int)receipt_timeout_ms;
-    s.rpc_url = rpc_url;
-    s.rpc_timeout_ms = rpc_timeout_ms;
-    s.pipeline = (int)pipeline;
-    s.mqtt = mq;
-    s.stop = &stop;
+    sender_setup(&s, e, c);
     if (pthread_create(&th, NULL, sender_main, &s) != 0)
         goto out;
     thread_started = 1;
@@ -384,16 +417,7 @@ static int cmd_run(eth_client *e)
             status_pub_tick(sp);
         if (cl_now() - last >= 10) {
             last = cl_now();
-            journal_mem_usage(jnl, &jm);
-            log_info("status accepted=%llu invalid=%llu duplicates=%llu logged=%llu batches=%llu "
-                     "resends=%llu pending=%llu journal_mem_bytes=%llu journal_in_memory=%llu "
-                     "dedup_scans=%llu",
-                     (unsigned long long)intake.n_accepted, (unsigned long long)intake.n_invalid,
-                     (unsigned long long)intake.n_dups, (unsigned long long)s.logged,
-                     (unsigned long long)s.batches, (unsigned long long)s.retries,
-                     (unsigned long long)(journal_count(jnl) - journal_first_pending(jnl)),
-                     (unsigned long long)jm.bytes, (unsigned long long)(jm.entries - jm.evicted),
-                     (unsigned long long)intake.n_scans);
+            log_run_status(&s);
         }
     }
     int fatal = stop == 2;

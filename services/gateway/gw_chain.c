@@ -38,6 +38,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/deadline.h"
 #include "gw_onchain.h"
 #include "base/hex.h"
@@ -70,13 +71,6 @@ struct gw_chain {
     uint64_t resets;      /* chain resets seen by the follower (under mu) */
     uint64_t resets_seen; /* ... and by the verifier (its own) */
 };
-
-static double wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Sleep up to ms unless stopping. Returns 1 when stopping. */
 static int nap(gw_chain *c, long ms)
@@ -142,7 +136,7 @@ static void mark_ok(gw_chain *c, int ok)
     pthread_mutex_lock(&c->mu);
     if (ok) {
         c->st.reachable = 1;
-        c->st.last_ok = wall_now();
+        c->st.last_ok = clock_wall();
     } else {
         c->st.reachable = 0;
     }
@@ -717,7 +711,7 @@ void gw_chain_status_get(gw_chain *c, gw_chain_status *out)
     pthread_mutex_lock(&c->mu);
     *out = c->st;
     /* Reachable means a recent success, not merely the last call's result. */
-    if (out->last_ok > 0 && wall_now() - out->last_ok > 3.0 * (double)c->opt.poll_ms / 1000.0 + 5)
+    if (out->last_ok > 0 && clock_wall() - out->last_ok > 3.0 * (double)c->opt.poll_ms / 1000.0 + 5)
         out->reachable = 0;
     pthread_mutex_unlock(&c->mu);
 }
