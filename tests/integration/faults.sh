@@ -53,12 +53,14 @@ SIM_W0_MS=$(now_ms)
 run_start=$SECONDS
 stack_start
 # An independent count of the readings that reached the broker: a persistent
-# QoS 1 subscriber (like the capture), one topic per line; -d shows its SUBACK.
+# QoS 1 subscriber (like the capture), one topic per line; subscribed once
+# its ping topic answers.
 mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -c -i faults-readings -q 1 -t 'sensors/+/readings' \
-    -F '%t' -d >>"$T/readings.txt" 2>>"$T/readings.log" &
+    -t faults/readings-ping -F '%t' >>"$T/readings.txt" 2>>"$T/readings.log" &
 READINGS_PID=$!
 PIDS+=("$READINGS_PID")
-wait_for 10 grep -q SUBACK "$T/readings.txt" || fail "the readings subscriber never subscribed"
+wait_for 10 sh -c "mosquitto_pub -h 127.0.0.1 -p $MQTT_PORT -q 1 -t faults/readings-ping -m x &&
+    sleep 0.2 && grep -q '^faults/readings-ping' '$T/readings.txt'" || fail "the readings subscriber never subscribed"
 svc_start simulator
 
 # The stream is up when the detector has trained and anomalies reach the chain.
