@@ -519,8 +519,8 @@ int main(int argc, char **argv)
                     strcmp(cmd, "accept-ownership") == 0;
     tx_key *owner_key = NULL;
     eth_client owner_eth, *own = &eth;
-    if (owner_cmd && ((owner_key_file && *owner_key_file) ||
-                      (owner_private_key && *owner_private_key))) {
+    if (owner_cmd &&
+        ((owner_key_file && *owner_key_file) || (owner_private_key && *owner_private_key))) {
         if (cl_key_load(&owner_key, owner_key_file, owner_private_key) < 0 ||
             eth_client_init(&owner_eth, rpc_url, owner_key, (uint64_t)chain_id, rpc_timeout_ms) <
                 0) {

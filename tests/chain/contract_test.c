@@ -351,7 +351,8 @@ static int keys_test(const char *url, const char *okey, const char *lkey, const 
     CHECK(owner_call(&eo, "transferOwnership(address)", ex.addr), "owner could not transfer");
     ADDR_IS(&eo, "owner()", eo.addr, "ownership moved before it was accepted");
     ADDR_IS(&eo, "pendingOwner()", ex.addr, "pending owner not set");
-    CHECK(owner_call(&eo, "addLogger(address)", ex.addr), "the owner lost its rights while pending");
+    CHECK(owner_call(&eo, "addLogger(address)", ex.addr),
+          "the owner lost its rights while pending");
     CHECK(owner_call(&eo, "removeLogger(address)", ex.addr), "owner could not remove a logger");
     /* ... only the pending owner can accept ... */
     CHECK(!owner_call(&el, "acceptOwnership()", NULL), "a non-pending account accepted");
