@@ -43,13 +43,23 @@ int cl_key_load(tx_key **out, const char *key_file, const char *env_key);
 void cl_contract_file(char *out, size_t cap, const char *state_dir, uint64_t chain_id);
 /** Read the recorded address. Returns 0 (addr filled) or -1 when absent/invalid. */
 int cl_contract_load(const char *state_dir, uint64_t chain_id, uint8_t addr[20]);
-/** Deploy the contract unless the recorded address has code; record it.
- *  Out: addr. Returns 0, CL_ERR_CHAIN or CL_ERR_FATAL. */
-int cl_deploy(eth_client *e, const char *state_dir, const char *contract_json, uint8_t addr[20],
-              int *deployed);
+/** Deploy the contract from e's account (which becomes the owner) unless
+ *  the recorded address has code; the constructor authorises `logger` as
+ *  the first logger. Record the address. Blocks until the receipt.
+ *  Out: addr, *deployed (1 when it deployed now). Returns 0, CL_ERR_CHAIN
+ *  or CL_ERR_FATAL. */
+int cl_deploy(eth_client *e, const char *state_dir, const char *contract_json,
+              const uint8_t logger[20], uint8_t addr[20], int *deployed);
 /** Owner call: addLogger(who) or removeLogger(who). Waits for the receipt.
  *  Returns 0, CL_ERR_CHAIN or CL_ERR_FATAL (reverted: not the owner). */
 int cl_set_logger(eth_client *e, const uint8_t contract[20], const uint8_t who[20], int add);
+/** Owner call: transferOwnership(who), step one of two: who becomes the
+ *  pending owner. Waits for the receipt.
+ *  Returns 0, CL_ERR_CHAIN or CL_ERR_FATAL (reverted: not the owner). */
+int cl_transfer_ownership(eth_client *e, const uint8_t contract[20], const uint8_t who[20]);
+/** acceptOwnership() from e's account, step two: the pending owner takes over.
+ *  Returns 0, CL_ERR_CHAIN or CL_ERR_FATAL (reverted: not the pending owner). */
+int cl_accept_ownership(eth_client *e, const uint8_t contract[20]);
 
 /* ---- cl_sender.c ---- */
 

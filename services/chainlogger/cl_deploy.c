@@ -3,8 +3,9 @@
  * this chain and record its address in <state_dir>/contract-<chain_id>.json,
  * where the chain logger and the gateway look for it. Idempotent: an
  * address already recorded is reused when the chain has code there; after a
- * chain reset (no code) it deploys again. The deployer becomes the owner and
- * the first authorised logger (the constructor does it).
+ * chain reset (no code) it deploys again. The deploying account becomes the
+ * owner; the constructor authorises the logger account given (the owner
+ * itself only in the dev set-up without an owner key, see main.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -66,8 +67,8 @@ static int transact(eth_client *e, const uint8_t *to, const uint8_t *data, size_
     return 0;
 }
 
-int cl_deploy(eth_client *e, const char *state_dir, const char *contract_json, uint8_t addr[20],
-              int *deployed)
+int cl_deploy(eth_client *e, const char *state_dir, const char *contract_json,
+              const uint8_t logger[20], uint8_t addr[20], int *deployed)
 {
     char path[4096], ah[43];
     json_error_t jerr;
@@ -98,14 +99,18 @@ int cl_deploy(eth_client *e, const char *state_dir, const char *contract_json, u
         rc = CL_ERR_FATAL;
         goto out;
     }
-    size_t cap = strlen(bc) / 2 + 1;
+    size_t cap = strlen(bc) / 2 + 1 + 32;
     code = malloc(cap);
-    long n = code ? hex_decode(code, cap, bc) : -1;
+    long n = code ? hex_decode(code, cap - 32, bc) : -1;
     if (n <= 0) {
         log_error("contract_json_invalid file=%s reason=\"bytecode is not hex\"", contract_json);
         rc = CL_ERR_FATAL;
         goto out;
     }
+    /* constructor(address logger): one ABI word after the code */
+    memset(code + n, 0, 12);
+    memcpy(code + n + 12, logger, 20);
+    n += 32;
     if ((rc = transact(e, NULL, code, (size_t)n, &receipt)) < 0)
         goto out;
     const char *ca = json_string_value(json_object_get(receipt, "contractAddress"));
@@ -146,4 +151,31 @@ int cl_set_logger(eth_client *e, const uint8_t contract[20], const uint8_t who[2
     free(cd);
     json_decref(receipt);
     return rc;
+}
+
+/* An owner call with one address argument (or none when who is NULL). */
+static int owner_call(eth_client *e, const uint8_t contract[20], const char *sig,
+                      const uint8_t *who)
+{
+    uint8_t sel[4], *cd = NULL;
+    size_t cdl;
+    json_t *receipt = NULL;
+    abi_selector(sig, sel);
+    abi_arg a = {.type = ABI_ADDRESS, .p = who};
+    if (abi_encode(sel, who ? &a : NULL, who ? 1 : 0, &cd, &cdl) < 0)
+        return CL_ERR_FATAL;
+    int rc = transact(e, contract, cd, cdl, &receipt);
+    free(cd);
+    json_decref(receipt);
+    return rc;
+}
+
+int cl_transfer_ownership(eth_client *e, const uint8_t contract[20], const uint8_t who[20])
+{
+    return owner_call(e, contract, "transferOwnership(address)", who);
+}
+
+int cl_accept_ownership(eth_client *e, const uint8_t contract[20])
+{
+    return owner_call(e, contract, "acceptOwnership()", NULL);
 }

@@ -14,6 +14,14 @@
  *                              logged; print JSON; exit 0 logged, 1 not, 2 error
  *   chainlogger address        print this logger's account address
  *   chainlogger authorize ADDR / revoke ADDR   owner: manage logger accounts
+ *   chainlogger transfer-ownership ADDR  owner: name ADDR the pending owner
+ *   chainlogger accept-ownership         pending owner (its key as the owner key): take over
+ *
+ * Two keys: the logger key (KEY_FILE / PRIVATE_KEY) signs batches around the
+ * clock; the owner key (OWNER_KEY_FILE / OWNER_PRIVATE_KEY) deploys and signs
+ * the owner calls, and need not be on the logging host at all. Without an
+ * owner key the logger key signs them (and owns a contract it deploys): the
+ * dev set-up, warned about.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -38,6 +46,7 @@
 static double status_interval;
 static const char *mqtt_url, *mqtt_user, *mqtt_pass, *mqtt_ca, *mqtt_client_id, *rpc_url;
 static const char *contract_addr, *key_file, *private_key, *state_dir, *log_level, *contract_json;
+static const char *owner_key_file, *owner_private_key;
 static long chain_id, batch_size, batch_delay_ms, rpc_timeout_ms, receipt_timeout_ms, pipeline;
 static long partition, partitions;
 static long max_fee_per_gas, max_priority_fee;
@@ -67,6 +76,12 @@ static const config_option opts[] = {
      &key_file},
     {"private-key", "PRIVATE_KEY", CONFIG_STR, NULL,
      "hex private key when no KEY_FILE (never logged)", &private_key},
+    {"owner-key-file", "OWNER_KEY_FILE", CONFIG_STR, NULL,
+     "deploy and owner calls: file holding the owner's hex private key (mode 600), not the "
+     "logger key",
+     &owner_key_file},
+    {"owner-private-key", "OWNER_PRIVATE_KEY", CONFIG_STR, NULL,
+     "owner's hex private key when no OWNER_KEY_FILE (never logged)", &owner_private_key},
     {"state-dir", "STATE_DIR", CONFIG_STR, "./state", "journal and contract address directory",
      &state_dir},
     {"batch-size", "BATCH_SIZE", CONFIG_INT, "50", "anomalies per transaction (1..200)",
@@ -193,15 +208,21 @@ static int resolve_contract(uint8_t addr[20])
     return -1;
 }
 
-static int cmd_deploy(eth_client *e)
+/* Deploy from the owner's account (o), authorising the logger account (e's). */
+static int cmd_deploy(eth_client *o, const eth_client *e)
 {
     uint8_t addr[20];
     char ah[43];
     int deployed = 0, rc, backoff = 250;
+    if (o != e && memcmp(o->addr, e->addr, 20) == 0) {
+        log_error("config_invalid option=OWNER_KEY_FILE reason=\"the owner key is the logger "
+                  "key; use a key of its own\"");
+        return 2;
+    }
     for (int tries = 0; tries < 20; tries++) {
-        rc = eth_client_connect(e);
+        rc = eth_client_connect(o);
         if (rc == 0)
-            rc = cl_deploy(e, state_dir, contract_json, addr, &deployed);
+            rc = cl_deploy(o, state_dir, contract_json, e->addr, addr, &deployed);
         if (rc == 0 || rc == CL_ERR_FATAL)
             break;
         cl_sleep_ms(backoff, &stop);
@@ -229,6 +250,30 @@ static int cmd_set_logger(eth_client *e, const char *who_hex, int add)
         return 1;
     }
     log_info("%s address=%s", add ? "logger_authorized" : "logger_revoked", who_hex);
+    return 0;
+}
+
+/* transfer-ownership ADDR (who_hex set) or accept-ownership (NULL), from o. */
+static int cmd_ownership(eth_client *o, const char *cmd, const char *who_hex)
+{
+    uint8_t c[20], who[20];
+    int transfer = strcmp(cmd, "transfer-ownership") == 0;
+    if (transfer && (!who_hex || strlen(who_hex) != 42 || hex_decode(who, 20, who_hex) != 20)) {
+        fprintf(stderr, "usage: chainlogger transfer-ownership 0xADDRESS\n");
+        return 2;
+    }
+    if (resolve_contract(c) < 0 || eth_client_connect(o) < 0)
+        return 1;
+    int rc = transfer ? cl_transfer_ownership(o, c, who) : cl_accept_ownership(o, c);
+    if (rc < 0) {
+        log_error("%s_failed account=%s reason=\"%s\"", transfer ? "transfer" : "accept",
+                  o->addr_hex, o->err[0] ? o->err : "reverted");
+        return 1;
+    }
+    if (transfer)
+        log_info("ownership_transfer_started pending_owner=%s", who_hex);
+    else
+        log_info("ownership_accepted owner=%s", o->addr_hex);
     return 0;
 }
 
@@ -457,7 +502,8 @@ int main(int argc, char **argv)
     rc = config_parse(opts, NOPTS, argc, argv, pos, &npos);
     if (rc == CONFIG_HELP) {
         printf("\nsubcommands: run (default) | deploy | verify | prove ID | address | "
-               "authorize 0xADDR | revoke 0xADDR\n");
+               "authorize 0xADDR | revoke 0xADDR | transfer-ownership 0xADDR | "
+               "accept-ownership\n");
         return 0;
     }
     if (rc < 0)
@@ -491,6 +537,30 @@ int main(int argc, char **argv)
     }
     eth.max_fee_per_gas = (uint64_t)max_fee_per_gas;
     eth.max_priority_fee = (uint64_t)max_priority_fee;
+    /* The owner's commands sign with the owner key when one is configured. */
+    int owner_cmd = strcmp(cmd, "deploy") == 0 || strcmp(cmd, "authorize") == 0 ||
+                    strcmp(cmd, "revoke") == 0 || strcmp(cmd, "transfer-ownership") == 0 ||
+                    strcmp(cmd, "accept-ownership") == 0;
+    tx_key *owner_key = NULL;
+    eth_client owner_eth, *own = &eth;
+    if (owner_cmd &&
+        ((owner_key_file && *owner_key_file) || (owner_private_key && *owner_private_key))) {
+        if (cl_key_load(&owner_key, owner_key_file, owner_private_key) < 0 ||
+            eth_client_init(&owner_eth, rpc_url, owner_key, (uint64_t)chain_id, rpc_timeout_ms) <
+                0) {
+            tx_key_destroy(owner_key);
+            eth_client_free(&eth);
+            tx_key_destroy(key);
+            return 2;
+        }
+        owner_eth.max_fee_per_gas = eth.max_fee_per_gas;
+        owner_eth.max_priority_fee = eth.max_priority_fee;
+        own = &owner_eth;
+    } else if (owner_cmd) {
+        log_warn("owner_is_logger account=%s reason=\"no OWNER_KEY_FILE/OWNER_PRIVATE_KEY: the "
+                 "logger key signs the owner's calls (dev only, docs/chain.md)\"",
+                 eth.addr_hex);
+    }
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
@@ -500,7 +570,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "run") == 0)
         rc = cmd_run(&eth);
     else if (strcmp(cmd, "deploy") == 0)
-        rc = cmd_deploy(&eth);
+        rc = cmd_deploy(own, &eth);
     else if (strcmp(cmd, "verify") == 0)
         rc = cmd_verify(&eth);
     else if (strcmp(cmd, "prove") == 0)
@@ -509,11 +579,16 @@ int main(int argc, char **argv)
         printf("%s\n", eth.addr_hex);
         rc = 0;
     } else if (strcmp(cmd, "authorize") == 0 || strcmp(cmd, "revoke") == 0)
-        rc = cmd_set_logger(&eth, npos > 1 ? pos[1] : NULL, cmd[0] == 'a');
+        rc = cmd_set_logger(own, npos > 1 ? pos[1] : NULL, cmd[0] == 'a');
+    else if (strcmp(cmd, "transfer-ownership") == 0 || strcmp(cmd, "accept-ownership") == 0)
+        rc = cmd_ownership(own, cmd, npos > 1 ? pos[1] : NULL);
     else {
         fprintf(stderr, "unknown subcommand %s (see --help)\n", cmd);
         rc = 2;
     }
+    if (own != &eth)
+        eth_client_free(own);
+    tx_key_destroy(owner_key);
     eth_client_free(&eth);
     tx_key_destroy(key);
     return rc;

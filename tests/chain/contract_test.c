@@ -9,6 +9,11 @@
  * tests/integration/contract.sh after `chainlogger deploy` with key 0.
  *   contract_test RPC_URL CONTRACT OWNER_KEY OTHER_KEY
  * Prints "gas_per_anomaly batch=N gas=G" lines; exits 0 when every check passes.
+ *   contract_test --keys RPC_URL CONTRACT OWNER_KEY LOGGER_KEY OTHER_KEY
+ * On a contract deployed with a separate owner key (`chainlogger deploy`
+ * with OWNER_PRIVATE_KEY): the logger key logs but cannot add loggers or
+ * transfer ownership, the owner does not log, and ownership moves only when
+ * the pending owner accepts (transferOwnership, then acceptOwnership).
  */
 #include <math.h>
 #include <stdio.h>
@@ -270,8 +275,123 @@ static uint64_t gas_used(json_t *r)
     return g;
 }
 
+/* A view returning one address: owner() or pendingOwner(). */
+static int view_addr(eth_client *e, const char *sig, uint8_t out[20])
+{
+    uint8_t w[32];
+    if (view_word(e, sig, 0, 0, w) < 0)
+        return -1;
+    memcpy(out, w + 12, 20);
+    return 0;
+}
+
+/* Send an owner call (one address argument, or none when who is NULL) from
+ * e's account with a fixed gas limit. Returns 1 when it succeeded, 0 when it
+ * reverted or failed. */
+static int owner_call(eth_client *e, const char *sig, const uint8_t *who)
+{
+    uint8_t sel[4], *cd;
+    size_t cdl;
+    abi_selector(sig, sel);
+    abi_arg arg = {.type = ABI_ADDRESS, .p = who};
+    if (abi_encode(sel, who ? &arg : NULL, who ? 1 : 0, &cd, &cdl) < 0)
+        return 0;
+    json_t *r = send(e, cd, cdl);
+    free(cd);
+    int good = ok(r);
+    json_decref(r);
+    return good;
+}
+
+#define ADDR_IS(e, sig, want, ...)                                                                 \
+    do {                                                                                           \
+        uint8_t got_[20];                                                                          \
+        CHECK(view_addr(e, sig, got_) == 0 && memcmp(got_, want, 20) == 0, __VA_ARGS__);           \
+    } while (0)
+
+/* --keys: owner, logger and a third account; see the top of the file. */
+static int keys_test(const char *url, const char *okey, const char *lkey, const char *xkey)
+{
+    tx_key *ko, *kl, *kx;
+    eth_client eo, el, ex;
+    static const uint8_t zero[20];
+    if (tx_key_from_hex(&ko, okey) < 0 || tx_key_from_hex(&kl, lkey) < 0 ||
+        tx_key_from_hex(&kx, xkey) < 0)
+        return 2;
+    if (eth_client_init(&eo, url, ko, 1337, 10000) < 0 ||
+        eth_client_init(&el, url, kl, 1337, 10000) < 0 ||
+        eth_client_init(&ex, url, kx, 1337, 10000) < 0 || eth_client_connect(&eo) < 0 ||
+        eth_client_connect(&el) < 0 || eth_client_connect(&ex) < 0)
+        return 2;
+
+    ADDR_IS(&eo, "owner()", eo.addr, "the deployer is not the owner");
+    ADDR_IS(&eo, "pendingOwner()", zero, "a pending owner after deploy");
+    CHECK(view_u64(&eo, "isLogger(address)", el.addr) == 1, "the logger key is not a logger");
+    CHECK(view_u64(&eo, "isLogger(address)", eo.addr) == 0, "the owner is a logger");
+
+    /* The logger logs; the owner does not. */
+    anomaly a[2] = {mk(0, "keys-1"), mk(1, "keys-1")};
+    uint64_t seq = view_u64(&el, "nextSeq(address)", el.addr);
+    json_t *r = batch(&el, a, 1, seq);
+    CHECK(ok(r), "the logger key could not log");
+    json_decref(r);
+    r = batch(&eo, a + 1, 1, 0);
+    CHECK(r && !ok(r), "the owner key logged without being a logger");
+    json_decref(r);
+
+    /* The always-online logger key can neither add loggers nor hand the contract over. */
+    CHECK(!owner_call(&el, "addLogger(address)", ex.addr), "the logger key added a logger");
+    CHECK(view_u64(&eo, "isLogger(address)", ex.addr) == 0, "isLogger after a refused add");
+    CHECK(!owner_call(&el, "removeLogger(address)", el.addr), "the logger key removed a logger");
+    CHECK(!owner_call(&el, "transferOwnership(address)", el.addr),
+          "the logger key started an ownership transfer");
+    ADDR_IS(&eo, "pendingOwner()", zero, "pending owner after a refused transfer");
+
+    /* Two steps: transferOwnership names a pending owner, nothing else changes... */
+    CHECK(owner_call(&eo, "transferOwnership(address)", ex.addr), "owner could not transfer");
+    ADDR_IS(&eo, "owner()", eo.addr, "ownership moved before it was accepted");
+    ADDR_IS(&eo, "pendingOwner()", ex.addr, "pending owner not set");
+    CHECK(owner_call(&eo, "addLogger(address)", ex.addr),
+          "the owner lost its rights while pending");
+    CHECK(owner_call(&eo, "removeLogger(address)", ex.addr), "owner could not remove a logger");
+    /* ... only the pending owner can accept ... */
+    CHECK(!owner_call(&el, "acceptOwnership()", NULL), "a non-pending account accepted");
+    CHECK(!owner_call(&eo, "acceptOwnership()", NULL), "the old owner accepted for the new one");
+    ADDR_IS(&eo, "owner()", eo.addr, "owner changed by a refused accept");
+    /* ... and then it owns the contract, and the old owner no longer does. */
+    CHECK(owner_call(&ex, "acceptOwnership()", NULL), "the pending owner could not accept");
+    ADDR_IS(&eo, "owner()", ex.addr, "owner not the new one after accept");
+    ADDR_IS(&eo, "pendingOwner()", zero, "pending owner kept after accept");
+    CHECK(!owner_call(&eo, "addLogger(address)", eo.addr), "the old owner still adds loggers");
+    CHECK(!owner_call(&eo, "transferOwnership(address)", eo.addr),
+          "the old owner still transfers ownership");
+    CHECK(!owner_call(&ex, "acceptOwnership()", NULL), "accepted twice");
+
+    /* A pending transfer can be cancelled (pending owner zero). */
+    CHECK(owner_call(&ex, "transferOwnership(address)", eo.addr), "new owner could not transfer");
+    CHECK(owner_call(&ex, "transferOwnership(address)", zero), "could not cancel a transfer");
+    ADDR_IS(&eo, "pendingOwner()", zero, "cancel left a pending owner");
+    CHECK(!owner_call(&eo, "acceptOwnership()", NULL), "accepted a cancelled transfer");
+    ADDR_IS(&eo, "owner()", ex.addr, "owner changed by a cancelled transfer");
+
+    printf("contract_test --keys: %s (%d failures)\n", failures ? "FAIL" : "OK", failures);
+    eth_client_free(&eo);
+    eth_client_free(&el);
+    eth_client_free(&ex);
+    tx_key_destroy(ko);
+    tx_key_destroy(kl);
+    tx_key_destroy(kx);
+    return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 7 && strcmp(argv[1], "--keys") == 0) {
+        log_init("contract_test", LOG_WARN);
+        if (hex_decode(contract, 20, argv[3]) != 20)
+            return 2;
+        return keys_test(argv[2], argv[4], argv[5], argv[6]);
+    }
     if (argc < 5) {
         fprintf(stderr, "usage: contract_test RPC_URL CONTRACT OWNER_KEY OTHER_KEY\n");
         return 2;

@@ -130,12 +130,13 @@ stack_start() {
 verify_run() { "$BIN/chainlogger" verify >"$T/verify.out" 2>>"$T/verify.log"; }
 
 # final_check: after the stream stopped, wait (bounded) until the chain
-# logger's journal is all on chain and the gateway has read every captured
-# id; sets CHECK (check_ids.js's JSON) and VERIFY (verify's output).
+# logger's journal is all on chain and every captured id is on chain, read
+# from the chain itself (eth_getLogs, not the gateway's deduplicating
+# cache), none twice; sets CHECK (check_ids.js's JSON) and VERIFY (verify's output).
 # Returns 1 when it never got there (CHECK/VERIFY then show what is wrong).
 # MUST_IDS / INFO_IDS (files, optional): see check_ids.js.
 final_check() {
-    local secs=${1:-90} end ok=1 args=("$T/capture.jsonl" "http://127.0.0.1:$GATEWAY_PORT" ${MUST_IDS:+"$MUST_IDS"} ${INFO_IDS:+"$INFO_IDS"})
+    local secs=${1:-90} end ok=1 args=("$T/capture.jsonl" "$RPC_URL" "$CONTRACT_ADDRESS" ${MUST_IDS:+"$MUST_IDS"} ${INFO_IDS:+"$INFO_IDS"})
     end=$((SECONDS + secs))
     while [ $SECONDS -lt $end ]; do
         if verify_run && CHECK=$(node "$FAULTS_LIB_DIR/check_ids.js" "${args[@]}" 2>"$T/check.err"); then
