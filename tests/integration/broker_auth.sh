@@ -182,6 +182,8 @@ for p in "${PUBS[@]}"; do
 done
 # Anonymous loopback listener: may inject readings, not anomalies/confirmations.
 mosquitto_pub -h 127.0.0.1 -p "$L" -q 1 -t sensors/local/readings -m tok-local-ok || fail "local publish failed"
+mosquitto_pub -h 127.0.0.1 -p "$L" -q 1 -t zigbee2mqtt/local -m tok-local-z2m || fail "local publish failed"
+mosquitto_pub -h 127.0.0.1 -p "$L" -q 1 -t status/detector/local -m tok-local-status || true
 mosquitto_pub -h 127.0.0.1 -p "$L" -q 1 -t anomalies/local -m tok-local-anomaly || true
 mosquitto_pub -h 127.0.0.1 -p "$L" -q 1 -t chain/logged/local -m tok-local-chain || true
 
@@ -203,7 +205,8 @@ for p in "${PUBS[@]}"; do
     i=$((i + 1))
 done
 grep -q tok-local-ok "$T/observer.log" || { echo "local reading publish dropped" >&2; bad=$((bad + 1)); }
-if grep -q 'tok-local-anomaly\|tok-local-chain' "$T/observer.log"; then
+grep -q tok-local-z2m "$T/observer.log" || { echo "local device-format publish dropped" >&2; bad=$((bad + 1)); }
+if grep -q 'tok-local-anomaly\|tok-local-chain\|tok-local-status' "$T/observer.log"; then
     echo "anonymous loopback client forged an anomaly/confirmation" >&2; bad=$((bad + 1))
 fi
 if grep -q 'tok-anon\|tok-wrongpw\|tok-nouser' "$T/observer.log"; then
