@@ -4,6 +4,10 @@
 #   scripts/install-deps.sh --test     also what the tests need (cmocka, chromium, compose, ...)
 # Debian packages go through apt-get; Node tools through `npm ci` against the
 # committed lockfile in tools/. Nothing is fetched at run time.
+# Under systemd, the mosquitto and nats-server services the Debian packages
+# start are stopped and disabled when this script installs them (make run
+# starts its own brokers on their ports). INSTALL_DEPS_SYSTEMD_DIR
+# (/run/systemd/system) is where systemd's presence is checked (tests).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 want_test=0
@@ -39,6 +43,16 @@ if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then sudo=sudo; else sudo=; fi
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # Debian starts a package's service on install: its mosquitto would hold
+  # 1883 and its nats-server 4222 before `make run` starts our own (with
+  # accounts and ACLs). Stop and disable the ones just installed.
+  svcs=()
+  for p in "${missing[@]}"; do case "$p" in mosquitto | nats-server) svcs+=("$p") ;; esac; done
+  if [ "${#svcs[@]}" -gt 0 ] && [ -d "${INSTALL_DEPS_SYSTEMD_DIR:-/run/systemd/system}" ]; then
+    $sudo systemctl disable --now --quiet "${svcs[@]}" ||
+      echo "install-deps: warning: could not stop ${svcs[*]} (systemctl disable --now ${svcs[*]})" >&2
+    echo "install-deps: stopped and disabled the packaged ${svcs[*]} system service(s); make run starts its own"
+  fi
 fi
 
 # Node tools (ganache, solc, playwright-core, uPlot) pinned by tools/package-lock.json.

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# first_run — what a new user meets before the stack is up (issue #21):
+#   - scripts/install-deps.sh, installing mosquitto and nats-server on a
+#     systemd machine, stops and disables the services the Debian packages
+#     start (they would hold 1883 and 4222), says so in one line, and leaves
+#     systemd alone when it is not running. apt-get, dpkg-query and
+#     systemctl are stand-ins on PATH that record their arguments: the test
+#     must not install packages or touch this machine's services.
+#   - `make run` (scripts/run.sh) refuses a port that is in use, naming the
+#     process that holds it and what to do, before it starts anything.
+. "$(dirname "$0")/../lib.sh"
+
+# ---- install-deps under systemd ------------------------------------------
+F=$T/fakebin
+mkdir -p "$F" "$T/systemd"
+cat >"$F/dpkg-query" <<'EOF'
+#!/bin/sh
+exit 1
+EOF
+for c in apt-get systemctl; do
+    printf '#!/bin/sh\necho "%s $*" >>"%s/calls.log"\n' "$c" "$T" >"$F/$c"
+done
+printf '#!/bin/sh\nexec "$@"\n' >"$F/sudo"
+chmod +x "$F"/*
+INSTALL_DEPS_SYSTEMD_DIR=$T/systemd PATH=$F:$PATH "$ROOT/scripts/install-deps.sh" >"$T/deps.out" 2>&1 ||
+    fail "install-deps failed: $(cat "$T/deps.out")"
+grep -q '^apt-get install .*mosquitto .*nats-server' "$T/calls.log" || fail "apt-get install not run: $(cat "$T/calls.log")"
+grep -qx 'systemctl disable --now --quiet mosquitto nats-server' "$T/calls.log" ||
+    fail "packaged services not stopped and disabled: $(cat "$T/calls.log")"
+[ "$(grep -c 'disabled' "$T/deps.out")" = 1 ] || fail "install-deps did not say it once: $(cat "$T/deps.out")"
+grep 'disabled' "$T/deps.out" | grep -q 'mosquitto nats-server' || fail "the line does not name the services: $(cat "$T/deps.out")"
+: >"$T/calls.log"
+INSTALL_DEPS_SYSTEMD_DIR=$T/no-systemd PATH=$F:$PATH "$ROOT/scripts/install-deps.sh" >"$T/deps.out" 2>&1 ||
+    fail "install-deps failed without systemd: $(cat "$T/deps.out")"
+if grep -q '^systemctl' "$T/calls.log"; then fail "systemctl called without systemd"; fi
+echo "ok: install-deps stops the packaged brokers under systemd only"
+
+# ---- make run: a port in use -----------------------------------------------
+for attempt in 1 2 3; do
+    HELD=$(free_port)
+    bg holder mosquitto -p "$HELD"
+    HOLDER=$LAST_PID
+    wait_port "$HELD" 5 && break
+done
+kill -0 "$HOLDER" || fail "could not start a mosquitto to hold a port"
+ports=()
+for _ in 1 2 3 4; do ports+=("$(free_port)"); done
+rc=0
+STATE_DIR=$T/state MQTT_PORT=$HELD MQTT_LOCAL_PORT=${ports[0]} RPC_PORT=${ports[1]} GATEWAY_PORT=${ports[2]} \
+    timeout 300 "$ROOT/scripts/run.sh" >"$T/run.out" 2>&1 </dev/null || rc=$?
+[ $rc != 0 ] || fail "make run started with port $HELD in use"
+[ $rc != 124 ] || fail "make run did not stop on a port in use"
+grep -q "port $HELD is already in use by mosquitto (pid $HOLDER)" "$T/run.out" ||
+    fail "make run did not name the holder of port $HELD: $(tail -n 5 "$T/run.out")"
+grep -q "set MQTT_PORT" "$T/run.out" || fail "make run did not say what to do: $(tail -n 5 "$T/run.out")"
+if grep -q "contract:" "$T/run.out"; then fail "make run started the stack before checking ports"; fi
+echo "ok: make run names the process holding a port"
