@@ -136,6 +136,41 @@ static void on_connect_success(void *ctx, MQTTAsync_successData *resp)
     set_state(c, 1);
 }
 
+/* MQTT 3.1.1 section 3.2.2.3, table 3.1: CONNACK return codes 1..5. */
+static const char *const connack_reasons[] = {
+    NULL,
+    "unacceptable protocol version",
+    "client identifier rejected",
+    "server unavailable",
+    "bad user name or password",
+    "not authorised",
+};
+
+const char *mqtt_connect_reason(int code)
+{
+    if (code > 0 && code < (int)(sizeof connack_reasons / sizeof connack_reasons[0]))
+        return connack_reasons[code];
+    if (code > 0)
+        return "refused by the broker (unknown CONNACK code)";
+    if (code == MQTTASYNC_FAILURE)
+        return "unreachable (no broker at this address, or the connection was closed)";
+    const char *s = MQTTAsync_strerror(code);
+    return s ? s : "unknown error";
+}
+
+/* What a person can do about a refusal, or "" (then the reason says it).
+ * mosquitto answers a wrong password with 5, not 4. */
+static const char *connect_hint(int code)
+{
+    switch (code) {
+    case 4:
+    case 5:
+        return " hint=\"check MQTT_USERNAME and MQTT_PASSWORD (scripts/broker-auth.sh)\"";
+    default:
+        return "";
+    }
+}
+
 static void on_connect_failure(void *ctx, MQTTAsync_failureData *resp)
 {
     mqtt_client *c = ctx;
@@ -143,8 +178,11 @@ static void on_connect_failure(void *ctx, MQTTAsync_failureData *resp)
     int uri = c->uri;
     c->uri = (c->uri + 1) % c->nuris; /* the next attempt tries the next broker */
     pthread_mutex_unlock(&c->mu);
-    log_rate(1, 10.0, LOG_WARN, "mqtt_connect_failed uri=%s code=%d reason=%s", c->uris[uri],
-             resp ? resp->code : -1, resp && resp->message ? resp->message : "unreachable");
+    /* paho reports a refusal as the CONNACK code with the message
+     * "CONNACK return code", anything else as a negative MQTTASYNC_ code. */
+    int code = resp ? resp->code : MQTTASYNC_FAILURE;
+    log_rate(1, 10.0, LOG_WARN, "mqtt_connect_failed uri=%s code=%d reason=\"%s\"%s", c->uris[uri],
+             code, mqtt_connect_reason(code), connect_hint(code));
     set_state(c, 0);
 }
 

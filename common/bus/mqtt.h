@@ -78,6 +78,12 @@ int mqtt_client_publish(mqtt_client *c, const char *topic, const void *payload, 
  *  or acknowledged (QoS 1/2), at most timeout_ms. Returns 0 or -1 on timeout. */
 int mqtt_client_flush(mqtt_client *c, int timeout_ms);
 
+/** Words for a connection failure code as paho reports it: 1..5 are MQTT
+ *  3.1.1 CONNACK refusals ("bad user name or password", "not authorised",
+ *  "server unavailable", ...), negative values paho's MQTTASYNC_ errors.
+ *  Returns: a static string, never NULL. Thread-safe. */
+const char *mqtt_connect_reason(int code);
+
 /** Disconnect (waiting at most 1 s for pending messages) and free. NULL is ok. */
 void mqtt_client_destroy(mqtt_client *c);
 

@@ -438,7 +438,8 @@ int main(int argc, char **argv)
         return 2;
     }
     if (mkdir(state_dir, 0700) < 0 && errno != EEXIST) {
-        log_error("state_dir_unusable dir=%s errno=%d", state_dir, errno);
+        log_error("state_dir_unusable dir=%s errno=%d error=\"%s\"", state_dir, errno,
+                  strerror(errno));
         return 1;
     }
     /* prove only reads the chain: anyone may run it, with or without a key. */

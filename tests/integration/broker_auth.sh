@@ -279,6 +279,9 @@ if [ -x "$BIN/simulator" ]; then
         --client-id sim-wrong >"$T/sim-wrong.log" 2>&1 || true
     n1=$(count_sim)
     [ "$n1" = "$n0" ] || fail "simulator with a wrong password got readings through"
+    # mosquitto answers a wrong password with CONNACK 5 (4 in the standard's words).
+    grep -Eq 'mqtt_connect_failed .*reason="(not authorised|bad user name or password)" hint=".*MQTT_PASSWORD' "$T/sim-wrong.log" ||
+        fail "the refusal is not named in the log: $(grep mqtt_connect "$T/sim-wrong.log" | head -2)"
     if [ $have_tls = 1 ]; then
         n0=$(count_sim)
         sim tls "ssl://127.0.0.1:$S" MQTT_CA_FILE="$D/tls/ca.crt" SIM_PUBLISHER=paho

@@ -55,3 +55,13 @@ grep -q "port $HELD is already in use by mosquitto (pid $HOLDER)" "$T/run.out" |
 grep -q "set MQTT_PORT" "$T/run.out" || fail "make run did not say what to do: $(tail -n 5 "$T/run.out")"
 if grep -q "contract:" "$T/run.out"; then fail "make run started the stack before checking ports"; fi
 echo "ok: make run names the process holding a port"
+
+# ---- errors a person can act on ---------------------------------------------
+# Every errno in a log line comes with its text.
+bare=$(grep -rn 'errno=%d' "$ROOT/common" "$ROOT/services" --include=*.c | grep -v 'strerror(' || true)
+[ -z "$bare" ] || fail "errno logged without strerror text: $bare"
+: >"$T/statefile"
+if STATE_DIR=$T/statefile/x "$BIN/chainlogger" >"$T/cl-state.log" 2>&1; then fail "chainlogger started without a state dir"; fi
+grep -q 'state_dir_unusable .*error="Not a directory"' "$T/cl-state.log" ||
+    fail "the state dir error does not say why: $(cat "$T/cl-state.log")"
+echo "ok: errno comes with its text"
