@@ -42,7 +42,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   if [ "$(id -u)" != 0 ]; then sudo=sudo; else sudo=; fi
   $sudo apt-get update -qq
-  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" # -q: progress, one line per step
   # Debian starts a package's service on install: its mosquitto would hold
   # 1883 and its nats-server 4222 before `make run` starts our own (with
   # accounts and ACLs). Stop and disable the ones just installed.
@@ -64,6 +64,6 @@ if [ -L "$here/tools/node_modules" ]; then
     echo "install-deps: tools/node_modules is a symlink (shared install); not running npm ci there - update it where it lives" >&2
 elif [ ! -d "$here/tools/node_modules" ] || [ "$here/tools/package-lock.json" -nt "$here/tools/node_modules/.stamp" ]; then
   echo "install-deps: npm ci in tools/"
-  (cd "$here/tools" && npm ci --no-audit --no-fund --loglevel=error)
+  (cd "$here/tools" && npm ci --no-audit --no-fund --loglevel=notice)
   touch "$here/tools/node_modules/.stamp"
 fi

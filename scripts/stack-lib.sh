@@ -77,12 +77,18 @@ require_free_ports() { # require_free_ports "HINT" PORT...
     done
 }
 
-# chain_up: Ganache (deterministic accounts, database in the state dir so a
-# restart keeps the chain and the deployed contract), the chain logger's key
-# (Ganache's first account unless KEY_FILE or PRIVATE_KEY is given; owner-only,
-# never printed), and the contract, deployed unless one is recorded for the
-# chain (idempotent). Exports KEY_FILE and CONTRACT_ADDRESS.
+# chain_up: chain_start, then contract_up (below). Exports KEY_FILE and
+# CONTRACT_ADDRESS.
 chain_up() {
+    chain_start
+    contract_up
+}
+
+# chain_start: Ganache (deterministic accounts, database in the state dir so
+# a restart keeps the chain and the deployed contract) and the chain
+# logger's key (Ganache's first account unless KEY_FILE or PRIVATE_KEY is
+# given; owner-only, never printed). Exports KEY_FILE.
+chain_start() {
     mkdir -p "$STATE_DIR/ganache"
     start ganache node "$ROOT/tools/node_modules/ganache/dist/node/cli.js" \
         --server.host 127.0.0.1 --server.port "$RPC_PORT" --chain.chainId "$CHAIN_ID" \
@@ -96,7 +102,20 @@ chain_up() {
         fi
         export KEY_FILE
     fi
-    CONTRACT_ADDRESS=${CONTRACT_ADDRESS:-$("$ROOT/build/bin/chainlogger" deploy 2>>"$LOGS/deploy.log")}
+}
+
+# contract_up: the contract, deployed unless one is recorded for the chain
+# (idempotent); a failed deployment says why and where its log is.
+contract_up() {
+    if [ -z "${CONTRACT_ADDRESS:-}" ]; then
+        local n0=0
+        [ ! -f "$LOGS/deploy.log" ] || n0=$(wc -l <"$LOGS/deploy.log")
+        if ! CONTRACT_ADDRESS=$("$ROOT/build/bin/chainlogger" deploy 2>>"$LOGS/deploy.log"); then
+            echo "error: deploying the contract failed; see $LOGS/deploy.log:" >&2
+            tail -n +$((n0 + 1)) "$LOGS/deploy.log" | tail -n 5 | sed 's/^/  /' >&2
+            exit 1
+        fi
+    fi
     export CONTRACT_ADDRESS
     echo "contract: $CONTRACT_ADDRESS on chain $CHAIN_ID ($RPC_URL)"
 }

@@ -8,6 +8,8 @@
 #     must not install packages or touch this machine's services.
 #   - `make run` (scripts/run.sh) refuses a port that is in use, naming the
 #     process that holds it and what to do, before it starts anything.
+#   - errors say why: errno with its text; `make run` shows numbered steps,
+#     and a failed deployment names its cause and the log to read.
 . "$(dirname "$0")/../lib.sh"
 
 # ---- install-deps under systemd ------------------------------------------
@@ -58,10 +60,31 @@ echo "ok: make run names the process holding a port"
 
 # ---- errors a person can act on ---------------------------------------------
 # Every errno in a log line comes with its text.
-bare=$(grep -rn 'errno=%d' "$ROOT/common" "$ROOT/services" --include=*.c | grep -v 'strerror(' || true)
+bare=$(grep -rn -A1 'errno=%d' "$ROOT/common" "$ROOT/services" --include=*.c |
+    awk '/errno=%d/{if (l) print l; l=$0; s=/strerror\(/; next} l{if (!s && !/strerror\(/) print l; l=""}
+         END{if (l && !s) print l}' || true)
 [ -z "$bare" ] || fail "errno logged without strerror text: $bare"
 : >"$T/statefile"
 if STATE_DIR=$T/statefile/x "$BIN/chainlogger" >"$T/cl-state.log" 2>&1; then fail "chainlogger started without a state dir"; fi
 grep -q 'state_dir_unusable .*error="Not a directory"' "$T/cl-state.log" ||
     fail "the state dir error does not say why: $(cat "$T/cl-state.log")"
 echo "ok: errno comes with its text"
+
+# make run: numbered steps; a deployment that fails (a key file that does
+# not exist) stops it with the cause and the log file named.
+for _ in 1 2 3 4; do ports+=("$(free_port)"); done
+rc=0
+STATE_DIR=$T/state2 MQTT_PORT=${ports[4]} MQTT_LOCAL_PORT=${ports[5]} RPC_PORT=${ports[6]} \
+    GATEWAY_PORT=${ports[7]} KEY_FILE=$T/no-such.key \
+    timeout 300 "$ROOT/scripts/run.sh" >"$T/run2.out" 2>&1 </dev/null || rc=$?
+[ $rc != 0 ] && [ $rc != 124 ] || fail "make run did not stop on a failed deployment (rc=$rc)"
+for n in 1 2 3 4 5; do
+    grep -q "^\[$n/7\] " "$T/run2.out" || fail "make run did not print step $n/7: $(cat "$T/run2.out")"
+done
+grep -q '^\[5/7\] Deploying' "$T/run2.out" || fail "step 5 is not the deployment"
+if grep -q '^\[6/7\]' "$T/run2.out"; then fail "make run went on after a failed deployment"; fi
+grep -q "error: deploying the contract failed; see $T/state2/logs/deploy.log" "$T/run2.out" ||
+    fail "the deployment error does not name its log: $(tail -n 8 "$T/run2.out")"
+grep -q "key_file_unreadable .*no-such.key .*No such file or directory" "$T/run2.out" ||
+    fail "the deployment error does not say why: $(tail -n 8 "$T/run2.out")"
+echo "ok: make run shows its steps and why a deployment failed"
