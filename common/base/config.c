@@ -5,6 +5,7 @@
  * would override it later.
  */
 #include "base/config.h"
+#include "base/version.h"
 
 #include <errno.h>
 #include <math.h>
@@ -83,6 +84,13 @@ int config_parse(const config_option *opts, size_t n, int argc, char **argv, cha
     char src[128];
     if (npos)
         *npos = 0;
+    /* --version first: it must work whatever the environment holds. */
+    for (int a = 1; a < argc && strcmp(argv[a], "--") != 0; a++)
+        if (!strcmp(argv[a], "--version")) {
+            const char *prog = strrchr(argv[0], '/');
+            printf("%s %s\n", prog ? prog + 1 : argv[0], version_string());
+            return CONFIG_VERSION;
+        }
     for (size_t i = 0; i < n; i++) {
         snprintf(src, sizeof src, "default of --%s", opts[i].flag);
         if (set_value(&opts[i], opts[i].def, src) != 0)

@@ -35,12 +35,15 @@ typedef struct {
     void *dst;
 } config_option;
 
-#define CONFIG_HELP 1 /* config_parse printed --help: exit 0 */
+#define CONFIG_HELP 1    /* config_parse printed --help: exit 0 */
+#define CONFIG_VERSION 2 /* config_parse printed --version (base/version.h): exit 0 */
 
 /** Fill every option's dst from flags, environment and defaults.
  *  Flags take `--flag value` or `--flag=value`; `--` ends flags. Arguments
  *  that are not flags (subcommands, file names) are returned in order.
- *  Returns: 0 on success; CONFIG_HELP when --help/-h was given (usage printed
+ *  Returns: 0 on success; CONFIG_VERSION when --version was given (the
+ *           program's name and version printed to stdout, nothing parsed);
+ *           CONFIG_HELP when --help/-h was given (usage printed
  *           to stdout); -1 on an unknown flag, a missing or malformed value
  *           (message printed to stderr naming the flag or variable).
  *  Out:  pos:  array of at least argc entries, receives the positional args

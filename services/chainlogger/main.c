@@ -332,6 +332,9 @@ static int cmd_run(cl_eth *e)
                        .sub_qos = 1,
                        .on_message = partitions > 1 ? on_message_part : cl_intake_message,
                        .user = &intake};
+    char avail[TOPICS_MAX];
+    if (status_availability(&mo, avail, sizeof avail, "chainlogger", cid) != 0)
+        log_warn("availability_disabled reason=\"client id is not a valid topic level\"");
     intake.j = jnl;
     intake.sync_each = strcmp(journal_sync_mode, "each") == 0;
     intake.sync_ms = (int)journal_sync_ms;
@@ -420,6 +423,8 @@ int main(int argc, char **argv)
     cl_eth eth;
 
     rc = config_parse(opts, NOPTS, argc, argv, pos, &npos);
+    if (rc == CONFIG_VERSION)
+        return 0;
     if (rc == CONFIG_HELP) {
         printf("\nsubcommands: run (default) | deploy | verify | prove ID | address | "
                "authorize 0xADDR | revoke 0xADDR\n");

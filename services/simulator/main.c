@@ -129,7 +129,7 @@ int main(int argc, char **argv)
     sim_anomaly_cfg acfg;
 
     int prc = config_parse(opts, NOPTS, argc, argv, NULL, NULL);
-    if (prc == CONFIG_HELP)
+    if (prc == CONFIG_HELP || prc == CONFIG_VERSION)
         return 0;
     if (prc < 0)
         return 2;

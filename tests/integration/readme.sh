@@ -18,9 +18,16 @@ scripts/topics-table.sh >"$T/topics.md"
 awk '/<!-- topics:begin -->/{f=1;next} /<!-- topics:end -->/{f=0} f' docs/ARCHITECTURE.md >"$T/doc-topics.md"
 [ -s "$T/topics.md" ] || fail "scripts/topics-table.sh printed nothing"
 diff -u "$T/doc-topics.md" "$T/topics.md" >"$T/diff" || fail "docs/ARCHITECTURE.md topic table is stale (scripts/topics-table.sh --update): $(head -20 "$T/diff")"
-# Each service answers --help with its table and exit 0, and rejects an unknown flag.
+# Each service answers --help with its table and exit 0, and rejects an
+# unknown flag; --version prints "<service> <version>", one version for all.
+versions=""
 for s in simulator detector chainlogger gateway; do
     "$BIN/$s" --help >/dev/null || fail "$s --help failed"
     if "$BIN/$s" --no-such-flag >/dev/null 2>&1; then fail "$s accepted an unknown flag"; fi
+    v=$("$BIN/$s" --version) || fail "$s --version failed"
+    [[ "$v" =~ ^$s\ [^\ ]+$ ]] || fail "$s --version printed '$v'"
+    versions+="${v#* }"$'\n'
 done
+[ "$(echo "$versions" | grep -c .)" = 4 ] && [ "$(echo "$versions" | sort -u | grep -c .)" = 1 ] ||
+    fail "the services report different versions: $versions"
 echo "README ok"

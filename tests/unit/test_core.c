@@ -10,6 +10,7 @@
 
 #include "bus/anomaly.h"
 #include "base/config.h"
+#include "base/version.h"
 #include "base/hex.h"
 #include "eth/keccak.h"
 #include "bus/reading.h"
@@ -113,6 +114,16 @@ static void test_config(void **state)
     assert_int_equal(config_parse(opts, 4, 2, argv4, pos, &npos), -1);
     char *argv5[] = {"prog", "--thr", "nan", NULL};
     assert_int_equal(config_parse(opts, 4, 3, argv5, pos, &npos), -1);
+    /* --version wins, even over a bad environment; after "--" it is an argument. */
+    setenv("T_PORT", "12x", 1);
+    char *argv6[] = {"bin/prog", "run", "--version", NULL};
+    assert_int_equal(config_parse(opts, 4, 3, argv6, pos, &npos), CONFIG_VERSION);
+    unsetenv("T_PORT");
+    char *argv7[] = {"prog", "--", "--version", NULL};
+    assert_int_equal(config_parse(opts, 4, 3, argv7, pos, &npos), 0);
+    assert_int_equal(npos, 1);
+    assert_non_null(version_string());
+    assert_true(version_string()[0] != '\0');
     unsetenv("T_FLAG");
 }
 
