@@ -92,6 +92,7 @@ write_acl() {
         echo "user simulator"
         echo "topic write sensors/#"
         echo "topic write sim/#"
+        echo "topic write status/simulator/+/availability" # online/offline (MQTT last will)
         echo
         echo "user detector"
         while IFS= read -r t; do echo "topic read $t"; done <<<"$ingest"
@@ -112,6 +113,7 @@ write_acl() {
         echo "topic read sim/#"
         echo "topic read status/#"
         echo "topic write sensors/+/readings"
+        echo "topic write status/gateway/+/availability" # online/offline (MQTT last will)
         if [ -d "$dir/devices" ]; then
             for f in "$dir"/devices/*.topics; do
                 [ -f "$f" ] || continue

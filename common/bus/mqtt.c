@@ -50,6 +50,7 @@ struct mqtt_client {
     char *uris[MQTT_MAX_URIS];
     int nuris;
     char *client_id, *username, *password, *ca_file, *persist_dir;
+    char *will_topic, *will_payload, *birth_payload; /* NULL when unused */
     char **topics;
     int *qos;
     int ntopics;
@@ -133,6 +134,8 @@ static void on_connect_success(void *ctx, MQTTAsync_successData *resp)
     c->resubscribe = 0;
     pthread_mutex_unlock(&c->mu);
     subscribe_all(c);
+    if (c->will_topic && c->birth_payload)
+        mqtt_client_publish(c, c->will_topic, c->birth_payload, strlen(c->birth_payload), 1, 1);
     set_state(c, 1);
 }
 
@@ -214,6 +217,7 @@ static int do_connect(mqtt_client *c, int uri)
 {
     MQTTAsync_connectOptions co = MQTTAsync_connectOptions_initializer;
     MQTTAsync_SSLOptions so = MQTTAsync_SSLOptions_initializer;
+    MQTTAsync_willOptions wo = MQTTAsync_willOptions_initializer;
     co.keepAliveInterval = c->opt.keepalive_s > 0 ? c->opt.keepalive_s : 20;
     co.cleansession = c->opt.clean_session;
     co.MQTTVersion = MQTTVERSION_3_1_1;
@@ -226,6 +230,13 @@ static int do_connect(mqtt_client *c, int uri)
     co.onSuccess = on_connect_success;
     co.onFailure = on_connect_failure;
     co.context = c;
+    if (c->will_topic) {
+        wo.topicName = c->will_topic;
+        wo.message = c->will_payload;
+        wo.retained = 1;
+        wo.qos = 1;
+        co.will = &wo;
+    }
     if (c->ca_file) {
         so.trustStore = c->ca_file;
         so.enableServerCertAuth = 1;
@@ -319,6 +330,9 @@ static void free_client(mqtt_client *c)
     free(c->password);
     free(c->ca_file);
     free(c->persist_dir);
+    free(c->will_topic);
+    free(c->will_payload);
+    free(c->birth_payload);
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);
     free(c);
@@ -346,6 +360,13 @@ int mqtt_client_create(mqtt_client **out, const mqtt_options *opt)
     c->password = dup_or_null(opt->password && opt->password[0] ? opt->password : NULL);
     c->ca_file = dup_or_null(opt->ca_file && opt->ca_file[0] ? opt->ca_file : NULL);
     c->persist_dir = dup_or_null(opt->persist_dir && opt->persist_dir[0] ? opt->persist_dir : NULL);
+    if (opt->will_topic && opt->will_topic[0]) {
+        c->will_topic = strdup(opt->will_topic);
+        c->will_payload = strdup(opt->will_payload ? opt->will_payload : "");
+        c->birth_payload = dup_or_null(opt->birth_payload);
+        if (!c->will_topic || !c->will_payload || (opt->birth_payload && !c->birth_payload))
+            goto fail;
+    }
     if (!c->uris_buf || !c->client_id)
         goto fail;
     char *save = NULL;
@@ -379,6 +400,9 @@ int mqtt_client_create(mqtt_client **out, const mqtt_options *opt)
     c->opt.password = c->password;
     c->opt.ca_file = c->ca_file;
     c->opt.persist_dir = c->persist_dir;
+    c->opt.will_topic = c->will_topic;
+    c->opt.will_payload = c->will_payload;
+    c->opt.birth_payload = c->birth_payload;
     c->opt.topics = NULL;
 
     MQTTAsync_createOptions cro = MQTTAsync_createOptions_initializer;
@@ -491,6 +515,9 @@ void mqtt_client_destroy(mqtt_client *c)
     pthread_mutex_unlock(&c->mu);
     if (c->monitor_started)
         pthread_join(c->monitor, NULL);
+    if (c->h && c->will_topic && MQTTAsync_isConnected(c->h) &&
+        mqtt_client_publish(c, c->will_topic, c->will_payload, strlen(c->will_payload), 1, 1) == 0)
+        mqtt_client_flush(c, 1000);
     if (c->h && MQTTAsync_isConnected(c->h)) {
         MQTTAsync_disconnectOptions dopt = MQTTAsync_disconnectOptions_initializer;
         dopt.timeout = 1000;

@@ -22,6 +22,8 @@
 
 #include "base/log.h"
 #include "bus/mqtt.h"
+#include "bus/status.h"
+#include "bus/topics.h"
 #include "sim_clock.h"
 
 #define PUB_MAX_URIS 16
@@ -311,6 +313,9 @@ int sim_pub_create(sim_pub **out, const sim_pub_options *opt)
         mo.ca_file = opt->ca_file;
         mo.clean_session = 1;
         mo.max_buffered = 100000;
+        char avail[TOPICS_MAX];
+        if (status_availability(&mo, avail, sizeof avail, "simulator", opt->client_id) != 0)
+            log_warn("availability_disabled reason=\"client id is not a valid topic level\"");
         if (mqtt_client_create(&p->mc, &mo) < 0)
             goto fail;
         *out = p;

@@ -171,6 +171,12 @@ PUBS=(
     "chainlogger status/chainlogger/c1 1"
     "chainlogger status/detector/d1 0"
     "gateway status/gateway/g1 0"
+    "gateway status/gateway/g1/availability 1"
+    "gateway status/detector/d1/availability 0"
+    "simulator status/simulator/s1/availability 1"
+    "simulator status/simulator/s1 0"
+    "detector status/detector/d1/availability 1"
+    "chainlogger status/chainlogger/c1/availability 1"
     "simulator status/detector/d1 0"
     "dev1 status/detector/d1 0"
 )
