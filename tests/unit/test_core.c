@@ -5,6 +5,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,6 +126,22 @@ static void test_config(void **state)
     assert_non_null(version_string());
     assert_true(version_string()[0] != '\0');
     unsetenv("T_FLAG");
+    /* --help-tsv: four tab-separated cells per option, empty default "". */
+    const char *empty;
+    const config_option o2[] = {
+        {"origin", "T_ORIGIN", CONFIG_STR, "", "allowed origins: '' none", &empty},
+        {"key", NULL, CONFIG_STR, NULL, "a key file", &empty},
+    };
+    char buf[512] = "";
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    config_usage_tsv(f, o2, 2);
+    rewind(f);
+    size_t got = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[got] = '\0';
+    assert_string_equal(buf, "--origin\tT_ORIGIN\t\"\"\tallowed origins: '' none\n"
+                             "--key\t-\t(unset)\ta key file\n");
 }
 
 static int decode(const char *sensor, const char *json, reading *r)
