@@ -284,10 +284,8 @@ int main(int argc, char **argv)
     if (argc == 4 && strcmp(argv[1], "--persist-child") == 0)
         return persist_child(argv[2], argv[3]);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_invalid_options),
-        cmocka_unit_test(test_connect_reason),
-        cmocka_unit_test(test_publish_reconnect),
-        cmocka_unit_test(test_unreachable_then_up),
+        cmocka_unit_test(test_invalid_options),   cmocka_unit_test(test_connect_reason),
+        cmocka_unit_test(test_publish_reconnect), cmocka_unit_test(test_unreachable_then_up),
         cmocka_unit_test(test_persisted_publish),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

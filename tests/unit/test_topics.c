@@ -226,11 +226,11 @@ static void test_table(void **state)
     const topics_info *t = topics_table(&n);
     assert_true(n >= 8);
     /* every row complete; every topic the builders make appears in it */
-    const char *must[] = {"sensors/{sensor_id}/readings",   "anomalies/{sensor_id}",
-                          "chain/logged/{sensor_id}",       "status/{service}/{instance}",
-                          "sim/labels/{sensor_id}",         "part/{k}/{device topic}",
-                          "apart/{k}/anomalies/{sensor_id}",
-                          "status/{service}/{instance}/availability"};
+    const char *must[] = {
+        "sensors/{sensor_id}/readings",    "anomalies/{sensor_id}",
+        "chain/logged/{sensor_id}",        "status/{service}/{instance}",
+        "sim/labels/{sensor_id}",          "part/{k}/{device topic}",
+        "apart/{k}/anomalies/{sensor_id}", "status/{service}/{instance}/availability"};
     for (size_t i = 0; i < n; i++)
         assert_true(t[i].pattern && t[i].publishers && t[i].subscribers && t[i].qos &&
                     t[i].payload && !strchr(t[i].publishers, '|') &&
