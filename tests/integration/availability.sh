@@ -61,6 +61,14 @@ if [ -x "$BIN/simulator" ]; then
     is status/simulator/sim-a/availability offline || fail "simulator: no retained offline after its run"
     grep -q "availability_disabled" "$T/sim.log" && fail "simulator disabled availability"
     echo "ok: simulator (paho publisher) online/offline"
+    # The fast publisher writes its own CONNECT: the same will.
+    MQTT_USERNAME=simulator MQTT_PASSWORD=$(cat "$D/simulator.password") SIM_PUBLISHER=fast \
+        bg simfast "$BIN/simulator" --fleet office:1 --run-for 60 --rate 5 --speedup 60 --client-id sim-f
+    SIMF=$LAST_PID
+    wait_for 20 is status/simulator/sim-f/availability online || fail "fast simulator: no online"
+    kill -9 "$SIMF"
+    wait_for $KEEPALIVE is status/simulator/sim-f/availability offline || fail "fast simulator: no offline after kill -9"
+    echo "ok: simulator (fast publisher) online, offline after kill -9"
 fi
 mosquitto_pub -h 127.0.0.1 -p "$P" -u gateway -P "$(cat "$D/gateway.password")" -q 1 -r \
     -t status/gateway/g-a/availability -m online || fail "gateway account publish failed"
