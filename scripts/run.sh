@@ -83,15 +83,14 @@ MQTT_PORT=$MQTT_PORT MQTT_BIND=$MQTT_BIND MQTT_LOCAL_PORT=$MQTT_LOCAL_PORT MQTT_
 start mosquitto mosquitto -c "$STATE_DIR/mosquitto.conf"
 wait_port mosquitto "$MQTT_PORT" 10
 
-# with_account SVC CMD...: run CMD with SVC's broker account in its environment.
+# with_account SVC CMD...: run CMD with SVC's broker account in its
+# environment. `start` runs it in a background subshell, and exec replaces
+# that subshell, so the pid `start` records is the service's own and Ctrl-C
+# stops it (a nested subshell here left the services running).
 with_account() {
     local u=$1
     shift
-    (
-        MQTT_USERNAME=$u MQTT_PASSWORD=$(cat "$AUTH_DIR/$u.password")
-        export MQTT_USERNAME MQTT_PASSWORD
-        exec "$@"
-    )
+    MQTT_USERNAME=$u MQTT_PASSWORD=$(cat "$AUTH_DIR/$u.password") exec "$@"
 }
 
 step "Starting the dev chain (Ganache)" "about 5 seconds" "$LOGS/ganache.log"

@@ -88,3 +88,37 @@ grep -q "error: deploying the contract failed; see $T/state2/logs/deploy.log" "$
 grep -q "key_file_unreadable .*no-such.key .*No such file or directory" "$T/run2.out" ||
     fail "the deployment error does not say why: $(tail -n 8 "$T/run2.out")"
 echo "ok: make run shows its steps and why a deployment failed"
+
+# make run, all the way up and stopped as Ctrl-C does (SIGTERM here: a
+# background job of a script ignores SIGINT; run.sh traps both the same):
+# every service reports online, and nothing it started is left running.
+procs_of() { # procs_of DIR: pids whose environment has STATE_DIR=DIR
+    local p
+    for p in /proc/[0-9]*; do
+        { tr '\0' '\n' <"$p/environ" | grep -qx "STATE_DIR=$1"; } 2>/dev/null && echo "${p#/proc/}"
+    done
+    return 0
+}
+reap3() { # fail, after killing whatever make run left behind
+    local p
+    for p in $(procs_of "$T/state3"); do kill -9 "$p" 2>/dev/null || true; done
+    fail "$@"
+}
+ports=()
+for _ in 1 2 3 4; do ports+=("$(free_port)"); done
+STATE_DIR=$T/state3 MQTT_PORT=${ports[0]} MQTT_LOCAL_PORT=${ports[1]} RPC_PORT=${ports[2]} \
+    GATEWAY_PORT=${ports[3]} bg run3 "$ROOT/scripts/run.sh" </dev/null
+RUN=$LAST_PID
+wait_for 180 grep -q 'Dashboard:' "$T/run3.log" || reap3 "make run did not come up: $(tail -n 20 "$T/run3.log")"
+grep -q '^\[7/7\] ' "$T/run3.log" || reap3 "make run did not show 7 steps"
+for s in detector/detector chainlogger/chainlogger; do
+    wait_for 20 sh -c "mosquitto_sub -p ${ports[1]} -t status/$s/availability -C 1 -W 1 | grep -qx online" ||
+        reap3 "$s is not online under make run"
+done
+[ -n "$(procs_of "$T/state3")" ] || reap3 "found no process of make run"
+kill -TERM "$RUN"
+wait_for 20 sh -c "! kill -0 $RUN 2>/dev/null" || reap3 "make run did not stop on SIGTERM"
+sleep 1
+left=$(procs_of "$T/state3")
+[ -z "$left" ] || reap3 "make run left processes running after Ctrl-C: $(for p in $left; do tr '\0' ' ' <"/proc/$p/cmdline"; echo; done)"
+echo "ok: make run comes up (services online) and Ctrl-C stops everything"
