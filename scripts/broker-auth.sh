@@ -19,8 +19,10 @@
 #       Add (or keep) an account for one device, allowed to publish only its
 #       own topics: sensors/NAME/readings, zigbee2mqtt/NAME, tele/NAME/#,
 #       NAME/sensor/+/state, NAME/status, senml/NAME, plus any TOPIC given
-#       (no wildcards). Prints the device's password file. Regenerates passwd
-#       and acl; a running mosquitto picks them up on SIGHUP.
+#       (no wildcards, nothing under anomalies/ chain/ status/ part/ sim/ $).
+#       NAME is 1..64 of [A-Za-z0-9_:-] (no '.': in sensor ids it separates a
+#       device from its parts). Prints the device's password file. Regenerates
+#       passwd and acl; a running mosquitto picks them up on SIGHUP.
 #   scripts/broker-auth.sh remove-device NAME [--dir DIR]
 #   scripts/broker-auth.sh conf DIR OUT
 #       Render config/mosquitto-secure.conf.in into OUT using DIR and these
@@ -33,6 +35,8 @@
 #         STATE_DIR [./state]    persistence goes to STATE_DIR/mosquitto/
 #         MQTT_BROKER_USER [the current user]  user mosquitto runs as; it must
 #                                be able to read DIR (files are 0600)
+#       Values are checked first: one line each, ports numbers, address and
+#       user plain words; paths may contain '/', '&', '|' (escaped for sed).
 # DIR defaults to $BROKER_AUTH_DIR, else $STATE_DIR/broker, for add-device
 # and remove-device. Passwords never appear on a command line (mosquitto_passwd
 # -U hashes a 0600 file in place) and are never printed.
@@ -57,7 +61,29 @@ ensure_password() {
     chmod 600 "$f"
 }
 
-valid_name() { [[ "$1" =~ ^[A-Za-z0-9_.:-]{1,64}$ ]]; }
+# Device names: no '.', which separates a device from its parts in sensor
+# ids (device "a" owns "a.<part>", docs/SENSORS.md "Which device may write
+# which sensor"): a device "a.b" would share ids with device "a"'s part "b".
+valid_name() { [[ "$1" =~ ^[A-Za-z0-9_:-]{1,64}$ ]]; }
+# Existing names (remove-device) may still carry a '.'.
+valid_old_name() { [[ "$1" =~ ^[A-Za-z0-9_.:-]{1,64}$ ]]; }
+
+# Topic roots an extra device topic may not start with: what the services
+# publish (anomalies, chain confirmations, status reports, partitions, the
+# simulator's control) and the broker's own $-topics.
+extra_topic_ok() {
+    local t=$1 root=${1%%/*}
+    [ -n "$t" ] && [[ "$t" != *[+#]* && "$t" != *[[:cntrl:]]* ]] || return 1
+    case "$root" in anomalies | chain | status | part | sim | \$*) return 1 ;; esac
+    return 0
+}
+
+# conf: a value pasted into the config must be one line (a newline would add
+# a configuration line of its own) ...
+one_line() { [[ "$2" != *[[:cntrl:]]* ]] || die "$1 must not contain control characters (newline, ...)"; }
+# ... and is escaped for the right-hand side of a sed s|...|...| command.
+sed_rhs() { printf '%s' "$1" | sed -e 's/[\\|&]/\\&/g'; }
+port_ok() { [[ "$2" =~ ^[0-9]{1,5}$ ]] && [ "$2" -ge 1 ] && [ "$2" -le 65535 ] || die "$1 must be a port number, not '$2'"; }
 
 # Topics the ingest adapters read: the defaults of every adapter, plus what
 # the mapping file configures (node is already a dependency for Ganache).
@@ -212,7 +238,7 @@ cmd_add_device() {
     local name=${1:-} dir=$DIR_ARG
     [ -n "$name" ] || die "usage: $0 add-device NAME [TOPIC...] [--dir DIR]"
     shift
-    valid_name "$name" || die "device name must be 1..64 characters of [A-Za-z0-9_.:-]"
+    valid_name "$name" || die "device name must be 1..64 characters of [A-Za-z0-9_:-] (no '.': it separates a device from its parts)"
     case "$RESERVED" in *" $name "*) die "'$name' is reserved for the services" ;; esac
     [ -f "$dir/passwd" ] || die "$dir is not initialised: run $0 init $dir first"
     mkdir -p "$dir/devices"
@@ -220,7 +246,8 @@ cmd_add_device() {
     local topics=("sensors/$name/readings" "zigbee2mqtt/$name" "tele/$name/#" "$name/sensor/+/state"
                   "$name/status" "senml/$name")
     for t in "$@"; do
-        [[ "$t" != *[+#]* && "$t" != *$'\n'* && -n "$t" ]] || die "extra topic '$t': no wildcards"
+        extra_topic_ok "$t" ||
+            die "extra topic '$t': no wildcards or control characters, and not under anomalies/, chain/, status/, part/, sim/ or \$ (those belong to the services)"
         topics+=("$t")
     done
     ensure_password "$dir/devices/$name.password"
@@ -234,7 +261,7 @@ cmd_add_device() {
 cmd_remove_device() {
     split_dir "$@"
     local name=${ARGS[0]:-} dir=$DIR_ARG
-    [ -n "$name" ] && valid_name "$name" || die "usage: $0 remove-device NAME [--dir DIR]"
+    [ -n "$name" ] && valid_old_name "$name" || die "usage: $0 remove-device NAME [--dir DIR]"
     rm -f "$dir/devices/$name.password" "$dir/devices/$name.topics"
     write_passwd "$dir"
     write_acl "$dir" "$(stored_mapping "$dir")"
@@ -244,12 +271,26 @@ cmd_remove_device() {
 cmd_conf() {
     local dir=${1:-} out=${2:-}
     [ -n "$dir" ] && [ -n "$out" ] || die "usage: $0 conf DIR OUT"
+    local state=${STATE_DIR:-$ROOT/state} user=${MQTT_BROKER_USER:-$(id -un)}
+    local port=${MQTT_PORT:-1883} bind=${MQTT_BIND:-0.0.0.0}
+    local lport=${MQTT_LOCAL_PORT:-} tport=${MQTT_TLS_PORT:-}
+    # Every value lands in the config through sed, so all are checked before
+    # anything is created: one line each (checked before $(...) would strip
+    # a trailing newline), ports numbers, address and user plain words; the
+    # paths are escaped (sed_rhs) and may hold '/', '&', '|'.
+    one_line "the auth directory" "$dir"
+    one_line STATE_DIR "$state"
+    one_line MQTT_TLS_DIR "${MQTT_TLS_DIR:-}"
+    port_ok MQTT_PORT "$port"
+    [ -z "$lport" ] || port_ok MQTT_LOCAL_PORT "$lport"
+    [ -z "$tport" ] || port_ok MQTT_TLS_PORT "$tport"
+    [[ "$bind" =~ ^[A-Za-z0-9.:_-]+$ ]] || die "MQTT_BIND must be an address or host name, not '$bind'"
+    [[ "$user" =~ ^[A-Za-z0-9._-]+$ ]] || die "MQTT_BROKER_USER must be a user name, not '$user'"
     [ -f "$dir/passwd" ] || die "$dir is not initialised: run $0 init $dir first"
     dir=$(cd "$dir" && pwd)
-    local state=${STATE_DIR:-$ROOT/state}
     mkdir -p "$state/mosquitto"
     state=$(cd "$state" && pwd)
-    local tls_dir=${MQTT_TLS_DIR:-$dir/tls} user=${MQTT_BROKER_USER:-$(id -un)}
+    local tls_dir=${MQTT_TLS_DIR:-$dir/tls}
     local keep_local='/^@LOCAL@/d' keep_tls='/^@TLS@/d'
     [ -n "${MQTT_LOCAL_PORT:-}" ] && keep_local='s/^@LOCAL@//'
     if [ -n "${MQTT_TLS_PORT:-}" ]; then
@@ -259,9 +300,10 @@ cmd_conf() {
         keep_tls='s/^@TLS@//'
     fi
     sed -e "$keep_local" -e "$keep_tls" \
-        -e "s|@AUTH_DIR@|$dir|g" -e "s|@STATE_DIR@|$state|g" -e "s|@TLS_DIR@|$tls_dir|g" \
-        -e "s|@MQTT_PORT@|${MQTT_PORT:-1883}|g" -e "s|@MQTT_BIND@|${MQTT_BIND:-0.0.0.0}|g" \
-        -e "s|@MQTT_LOCAL_PORT@|${MQTT_LOCAL_PORT:-}|g" -e "s|@MQTT_TLS_PORT@|${MQTT_TLS_PORT:-}|g" \
+        -e "s|@AUTH_DIR@|$(sed_rhs "$dir")|g" -e "s|@STATE_DIR@|$(sed_rhs "$state")|g" \
+        -e "s|@TLS_DIR@|$(sed_rhs "$tls_dir")|g" \
+        -e "s|@MQTT_PORT@|$port|g" -e "s|@MQTT_BIND@|$bind|g" \
+        -e "s|@MQTT_LOCAL_PORT@|$lport|g" -e "s|@MQTT_TLS_PORT@|$tport|g" \
         -e "s|@BROKER_USER@|$user|g" \
         "$ROOT/config/mosquitto-secure.conf.in" >"$out"
 }

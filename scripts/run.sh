@@ -78,14 +78,17 @@ scripts/broker-auth.sh init "$AUTH_DIR" "${INGEST_MAPPING:-}" >/dev/null
 if [ -n "$MQTT_TLS_PORT" ]; then
     scripts/dev-certs.sh "$AUTH_DIR/tls" >/dev/null
 fi
-MQTT_PORT=$MQTT_PORT MQTT_BIND=$MQTT_BIND MQTT_LOCAL_PORT=$MQTT_LOCAL_PORT MQTT_TLS_PORT=$MQTT_TLS_PORT \
-    STATE_DIR=$STATE_DIR scripts/broker-auth.sh conf "$AUTH_DIR" "$STATE_DIR/mosquitto.conf"
-start mosquitto mosquitto -c "$STATE_DIR/mosquitto.conf"
-wait_port mosquitto "$MQTT_PORT" 10
+broker_conf() { # broker_conf PORT LOCAL_PORT [TLS_PORT]: $STATE_DIR/mosquitto.conf
+    MQTT_PORT=$1 MQTT_BIND=$MQTT_BIND MQTT_LOCAL_PORT=$2 MQTT_TLS_PORT=${3:-} \
+        STATE_DIR=$STATE_DIR scripts/broker-auth.sh conf "$AUTH_DIR" /dev/stdout
+}
+url=$MQTT_URL
+MQTT_PORTS_FIXED="$MQTT_PORT $MQTT_LOCAL_PORT $MQTT_TLS_PORT" start_mosquitto broker_conf
+MQTT_URL=$url
 
 # with_account SVC CMD...: run CMD with SVC's broker account in its
-# environment. `start` runs it in a background subshell, and exec replaces
-# that subshell, so the pid `start` records is the service's own and Ctrl-C
+# environment. `bg` runs it in a background subshell, and exec replaces
+# that subshell, so the pid `bg` records is the service's own and Ctrl-C
 # stops it (a nested subshell here left the services running).
 with_account() {
     local u=$1
@@ -100,10 +103,10 @@ step "Deploying the AnomalyLogger contract" "a few seconds the first time; kept 
 contract_up
 
 step "Starting the services: chain logger, detector, gateway" "a few seconds" "$LOGS/"
-start chainlogger with_account chainlogger build/bin/chainlogger
-start detector with_account detector build/bin/detector
-start gateway with_account gateway build/bin/gateway
-wait_port gateway "$GATEWAY_PORT" 20
+bg chainlogger with_account chainlogger build/bin/chainlogger
+bg detector with_account detector build/bin/detector
+bg gateway with_account gateway build/bin/gateway
+need_port gateway "$GATEWAY_PORT" 20
 if [ "$SIMULATOR" = 1 ]; then
     step "Starting the simulator (a demo fleet, one simulated day per minute)" "a second" \
         "$LOGS/simulator.log"

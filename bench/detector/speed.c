@@ -2,17 +2,20 @@
  * Detector speed and memory benchmark (built by bench/detector.sh against
  * build/libcommon.a and the detector's engine).
  *
- *   speed OUTDIR
+ *   speed OUTDIR [SENSORS]     (SENSORS for the memory figure, 10000)
  *
  * 1. Builds realistic feature vectors: 64 sensors with a daily cycle and
  *    noise, 5-minute readings, through tsfeatures (as the detector does).
  * 2. forest_rate: iforest_score per reading on those precomputed vectors,
  *    100 trees, psi 256, one core (plus the batch variant).
- * 3. pipeline_rate: det_engine_process (features + scoring + classification
- *    + state lookup) on single-metric readings of warmed-up sensors;
- *    latency: p50/p99 of single calls.
- * 4. bytes_per_sensor: resident memory added by 100,000 sensors with three
- *    metrics each, past warm-up.
+ * 3. pipeline_metric_rate: det_engine_process (features + scoring +
+ *    classification + state lookup) on single-metric readings of 1000
+ *    warmed-up sensors; pipeline_rate: the same on readings of three
+ *    metrics (as the simulator sends them), counted per reading; latency:
+ *    p50/p99 of single calls on three-metric readings.
+ * 4. bytes_per_sensor: resident memory added by SENSORS sensors with three
+ *    metrics each, default engine, each fed past its warm-up (301
+ *    readings), divided by SENSORS.
  * Writes OUTDIR/train.f32 and OUTDIR/test.f32 (raw float32, dim in
  * OUTDIR/dim) so scikit-learn scores the very same data.
  */
@@ -55,6 +58,16 @@ static double signal(int sensor, double ts)
            (unif() < 0.001 ? 8.0 * (unif() < 0.5 ? -1 : 1) : 0.0);
 }
 
+/* A reading of three metrics as the simulator sends them. */
+static void set3(reading *r, int sensor, double ts)
+{
+    double h = fmod(ts, 86400.0) / 3600.0;
+    r->ts = ts;
+    r->m[0].value = signal(sensor, ts);
+    r->m[1].value = 45.0 - 8.0 * cos((h - 15.0) / 24.0 * 2 * M_PI) + 0.5 * gauss();
+    r->m[2].value = 1005.0 + sensor * 0.01 + 0.3 * gauss();
+}
+
 static long rss_bytes(void)
 {
     long pages = 0, rss = 0;
@@ -76,6 +89,11 @@ static int cmpd(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     const char *dir = argc > 1 ? argv[1] : ".";
+    const int mem_sensors = argc > 2 ? atoi(argv[2]) : 10000;
+    if (mem_sensors <= 0) {
+        fprintf(stderr, "usage: speed OUTDIR [SENSORS]\n");
+        return 2;
+    }
     const int S = 64, PER = 4000; /* 64 sensors x 4000 readings (~14 days each) */
     tsfeatures_params fp;
     tsfeatures_params_default(&fp);
@@ -161,9 +179,7 @@ int main(int argc, char **argv)
             r.m[0].value = signal(s, r.ts);
             det_engine_process(e, &r, NULL, alerts, 8);
         }
-    double *lat = malloc((size_t)ES * RUN * sizeof(double));
     double t0 = now();
-    size_t li = 0;
     for (int i = WARM; i < WARM + RUN; i++)
         for (int s = 0; s < ES; s++) {
             memcpy(r.sensor_id, ids[s], sizeof(ids[s]));
@@ -172,12 +188,38 @@ int main(int argc, char **argv)
             det_engine_process(e, &r, NULL, alerts, 8);
         }
     double dt = now() - t0;
+    printf("bench: detector.pipeline_metric_rate %.0f values/s\n", (double)ES * RUN / dt);
+    det_engine_destroy(e);
+
+    /* The same with readings as the simulator sends them: three metrics
+     * (temperature, humidity, pressure) per reading; rate and latency per
+     * reading. */
+    if (det_engine_create(&e, &cfg) != 0)
+        return 1;
+    r.n = 3;
+    snprintf(r.m[1].name, sizeof(r.m[1].name), "humidity");
+    snprintf(r.m[2].name, sizeof(r.m[2].name), "pressure");
+    for (int i = 0; i < WARM; i++)
+        for (int s = 0; s < ES; s++) {
+            memcpy(r.sensor_id, ids[s], sizeof(ids[s]));
+            set3(&r, s, T0 + i * 300.0);
+            det_engine_process(e, &r, NULL, alerts, 8);
+        }
+    t0 = now();
+    for (int i = WARM; i < WARM + RUN; i++)
+        for (int s = 0; s < ES; s++) {
+            memcpy(r.sensor_id, ids[s], sizeof(ids[s]));
+            set3(&r, s, T0 + i * 300.0);
+            det_engine_process(e, &r, NULL, alerts, 8);
+        }
+    dt = now() - t0;
     printf("bench: detector.pipeline_rate %.0f readings/s\n", (double)ES * RUN / dt);
+    double *lat = malloc((size_t)ES * RUN * sizeof(double));
+    size_t li = 0;
     for (int i = WARM + RUN; i < WARM + 2 * RUN; i++)
         for (int s = 0; s < ES; s++) {
             memcpy(r.sensor_id, ids[s], sizeof(ids[s]));
-            r.ts = T0 + i * 300.0;
-            r.m[0].value = signal(s, r.ts);
+            set3(&r, s, T0 + i * 300.0);
             double a = now();
             det_engine_process(e, &r, NULL, alerts, 8);
             lat[li++] = (now() - a) * 1e6;
@@ -192,28 +234,27 @@ int main(int argc, char **argv)
     det_engine_destroy(e);
     free(lat);
 
-    /* memory: 100k sensors x 3 metrics */
-    const int MS = 100000;
+    /* memory: MS sensors x 3 metrics, default engine, each fed past its
+     * warm-up (cfg.warmup + 1 readings, 5 minutes apart): RSS after minus
+     * RSS before, over MS. Includes the three forests and training pools
+     * (about 1 MiB, shared by all sensors). */
+    const int MS = mem_sensors;
     long before = rss_bytes();
-    det_config_default(&cfg);
-    cfg.warmup = 2;
     if (det_engine_create(&e, &cfg) != 0)
         return 1;
-    r.n = 3;
-    snprintf(r.m[1].name, sizeof(r.m[1].name), "humidity");
-    snprintf(r.m[2].name, sizeof(r.m[2].name), "pressure");
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i <= cfg.warmup; i++)
         for (int s = 0; s < MS; s++) {
             snprintf(r.sensor_id, sizeof(r.sensor_id), "mem-%06d", s);
-            r.ts = T0 + i * 60.0;
-            r.m[0].value = 20 + unif();
-            r.m[1].value = 40 + unif();
-            r.m[2].value = 1000 + unif();
+            set3(&r, s, T0 + i * 300.0);
             det_engine_process(e, &r, NULL, alerts, 8);
         }
     long after = rss_bytes();
+    int scored = det_engine_is_scored(e, "mem-000000", "humidity");
     printf("bench: detector.bytes_per_sensor %.0f bytes\n", (double)(after - before) / MS);
-    printf("bench: detector.rss_100k_sensors %.1f MiB\n", (after - before) / 1048576.0);
+    printf("bench: detector.rss_sensors %.1f MiB\n", (after - before) / 1048576.0);
+    printf("bench: detector.engine_bytes_per_sensor %.0f bytes\n", (double)det_engine_bytes(e) / MS);
+    fprintf(stderr, "(memory: %d sensors x 3 metrics, %d readings each, past warm-up: %s)\n", MS,
+            cfg.warmup + 1, scored ? "yes" : "NO");
     det_engine_destroy(e);
     iforest_destroy(f);
     free(vec);

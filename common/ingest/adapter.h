@@ -137,6 +137,17 @@ int adapter_esphome_decode(ingest *ig, const char *topic, const char *payload, s
 int adapter_senml_decode(ingest *ig, const char *topic, const char *payload, size_t len, double now,
                     reading *out, int cap, char *err, size_t errlen);
 
+/** The adapter's name as the mapping file and the counters spell it
+ *  ("native", "zigbee2mqtt", "tasmota", "esphome", "senml"), or "unknown".
+ *  Here rather than in ingest.c so that the mapping parser does not call
+ *  back into the context that calls it (ingest_adapter_name wraps it). */
+static inline const char *adapter_name(int adapter)
+{
+    static const char *const names[INGEST_NADAPTERS] = {"native", "zigbee2mqtt", "tasmota",
+                                                        "esphome", "senml"};
+    return adapter >= 0 && adapter < INGEST_NADAPTERS ? names[adapter] : "unknown";
+}
+
 /* ---- mapping file (ingest/mapping.c) --------------------------------- */
 /** Fill ig's adapter settings from the mapping file at `path`.
  *  Returns 0, or -1 with the reason in err (path of the offending key). */
@@ -168,9 +179,17 @@ int adapter_unit_convert(enum adapter_family fam, const char *unit, double v, do
 /** Index of `metric` in m, or -1 when the adapter does not pass it on. */
 int adapter_metrics_find(const adapter_metrics *m, const char *metric);
 
+/** The one bound every adapter applies to every value, before and after
+ *  unit conversion: finite and |v| <= READING_MAX_ABS, as the native format
+ *  (reading_decode_json). A larger value would turn into infinity where a
+ *  service stores it as a float (the detector's state file).
+ *  Returns: 0, or READING_ERR_TYPE with the reason in err (naming `metric`). */
+int adapter_check_value(const char *metric, double v, char *err, size_t errlen);
+
 /** Normalise, filter, convert and append one device value to r.
  *  Returns 1 when added, 0 when the metric is not allow-listed, or a
- *  negative READING_ERR_* (unit of the wrong family, too many metrics). */
+ *  negative READING_ERR_* (unit of the wrong family, too many metrics, a
+ *  value outside adapter_check_value's bound before or after conversion). */
 int adapter_add_value(const adapter_metrics *m, reading *r, const char *field, const char *unit, double v,
                  char *err, size_t errlen);
 
@@ -180,6 +199,24 @@ int adapter_add_value(const adapter_metrics *m, reading *r, const char *field, c
  *  Returns 0, or READING_ERR_SENSOR when the result is empty. */
 int adapter_sensor_id(const ingest *ig, const char *source, const char *id_prefix, const char *name,
                  char out[SENSOR_ID_MAX]);
+
+/** Sensor id of a value a device sent on its own topic (the identity rule
+ *  of docs/SENSORS.md): `device` is the topic level the device's broker
+ *  account owns (scripts/broker-auth.sh add-device); `sub` (NULL or "" for
+ *  none) a name taken from the payload (a Tasmota sensor object, a SenML
+ *  name that is not the device's), which may only name a part of that
+ *  device. The natural name is `device`, or `device.sub` with every '.' of
+ *  sub replaced by '_', so no payload reaches another device's ids (device
+ *  "a" with sub "b.c" is "a.b_c", never device "a.b"'s part "c"). Then: the
+ *  mapping file's id for (source, natural name) when it has one, else
+ *  id_prefix + natural name with every character outside [A-Za-z0-9_.:-]
+ *  replaced by '_'.
+ *  Returns: 0, or READING_ERR_SENSOR with the reason in err (no device, or
+ *  the id would be longer than 64 characters: never truncated, as a cut
+ *  part could merge into the device's own id). */
+int adapter_device_sensor_id(const ingest *ig, const char *source, const char *id_prefix,
+                             const char *device, const char *sub, char out[SENSOR_ID_MAX],
+                             char *err, size_t errlen);
 
 /** MQTT filter match ('+' one level, '#' the rest). When `cap` is given,
  *  the level matched by the first '+' (or, without '+', the text matched

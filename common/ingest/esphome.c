@@ -96,15 +96,16 @@ int adapter_esphome_decode(ingest *ig, const char *topic, const char *payload, s
         errbuf_set(err, errlen, "state of %s is not a finite number", s->metric);
         return READING_ERR_TYPE;
     }
+    int rc = adapter_check_value(s->metric, v, err, errlen);
+    if (rc < 0)
+        return rc;
     cv = v;
     if (s->fam != ADAPTER_FAM_UNKNOWN && adapter_unit_convert(s->fam, s->unit, v, &cv) != 0) {
         errbuf_set(err, errlen, "unit '%s' is not a unit of %s", s->unit, s->metric);
         return READING_ERR_FORMAT; /* checked at load: unreachable */
     }
-    if (!isfinite(cv)) {
-        errbuf_set(err, errlen, "%s overflows after unit conversion", s->metric);
-        return READING_ERR_TYPE;
-    }
+    if ((rc = adapter_check_value(s->metric, cv, err, errlen)) < 0)
+        return rc;
 
     int n = 0;
     unsigned bit = 1u << s->member;

@@ -33,5 +33,12 @@ int adapter_native_decode(ingest *ig, const char *topic, const char *payload, si
         return READING_ERR_SENSOR;
     }
     int rc = reading_decode_json(id, payload, len, now, out, err, errlen);
-    return rc < 0 ? rc : 1;
+    if (rc < 0)
+        return rc;
+    /* reading_decode_json applies the same bound; checked here too so that
+     * every adapter provably goes through adapter_check_value. */
+    for (int i = 0; i < out->n; i++)
+        if ((rc = adapter_check_value(out->m[i].name, out->m[i].value, err, errlen)) < 0)
+            return rc;
+    return 1;
 }

@@ -10,6 +10,11 @@
  * (or hide one). Humidity is never rescaled from its value alone (a real
  * 0.8 %RH in a dry box would otherwise become 80 %RH): only a unit that
  * says "fraction" ("/", "ratio", "fraction") multiplies by 100.
+ *
+ * Two rules every adapter goes through here (issue #19): every value is
+ * bounded like a native one (adapter_check_value: finite, |v| <= 1e15,
+ * before and after conversion), and a sensor id named in a payload stays
+ * under the device that owns the topic (adapter_device_sensor_id).
  */
 #define _GNU_SOURCE /* strchrnul, timegm */
 #include <ctype.h>
@@ -159,6 +164,18 @@ int adapter_metrics_find(const adapter_metrics *m, const char *metric)
     return -1;
 }
 
+int adapter_check_value(const char *metric, double v, char *err, size_t errlen)
+{
+    if (isfinite(v) && fabs(v) <= READING_MAX_ABS)
+        return 0;
+    if (isfinite(v))
+        errbuf_set(err, errlen, "metric '%.40s' is out of range (|value| > %g)", metric,
+                   READING_MAX_ABS);
+    else
+        errbuf_set(err, errlen, "metric '%.40s' is not finite", metric);
+    return READING_ERR_TYPE;
+}
+
 int adapter_add_value(const adapter_metrics *m, reading *r, const char *field, const char *unit, double v,
                  char *err, size_t errlen)
 {
@@ -168,10 +185,9 @@ int adapter_add_value(const adapter_metrics *m, reading *r, const char *field, c
     int k = adapter_metrics_find(m, metric);
     if (k < 0)
         return 0;
-    if (!isfinite(v)) {
-        errbuf_set(err, errlen, "metric '%s' is not finite", metric);
-        return READING_ERR_TYPE;
-    }
+    int rc = adapter_check_value(metric, v, err, errlen);
+    if (rc < 0)
+        return rc;
     if (!unit || !*unit)
         unit = m->unit[k];
     enum adapter_family fam = adapter_metric_family(metric);
@@ -182,11 +198,11 @@ int adapter_add_value(const adapter_metrics *m, reading *r, const char *field, c
         errbuf_set(err, errlen, "unit '%.20s' is not a unit of %s", unit, metric);
         return READING_ERR_FORMAT;
     }
-    if (!isfinite(cv)) {
-        errbuf_set(err, errlen, "metric '%s' overflows after unit conversion", metric);
-        return READING_ERR_TYPE;
-    }
-    int rc = reading_add(r, metric, cv);
+    /* Checked again: a bounded value can leave the bound once converted
+     * (9.99e14 psi is 6.9e16 hPa). */
+    if ((rc = adapter_check_value(metric, cv, err, errlen)) < 0)
+        return rc;
+    rc = reading_add(r, metric, cv);
     if (rc == READING_ERR_TOO_MANY) {
         errbuf_set(err, errlen, "more than %d metrics", READING_MAX_METRICS);
         return rc;
@@ -218,6 +234,69 @@ int adapter_sensor_id(const ingest *ig, const char *source, const char *id_prefi
     }
     out[n] = '\0';
     return n > 0 && sensor_id_valid(out) ? 0 : READING_ERR_SENSOR;
+}
+
+/* Append src to out[*n..] with every character outside the id alphabet
+ * replaced by '_', and also '.' when `dots` is 0. Returns -1 when it does
+ * not fit in SENSOR_ID_MAX - 1 characters. */
+static int id_append(char *out, size_t *n, const char *src, int dots)
+{
+    for (const char *c = src; *c; c++) {
+        char ch = *c;
+        int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                 ch == '_' || ch == '-' || ch == ':' || (ch == '.' && dots);
+        if (*n >= SENSOR_ID_MAX - 1)
+            return -1;
+        out[(*n)++] = ok ? ch : '_';
+    }
+    out[*n] = '\0';
+    return 0;
+}
+
+int adapter_device_sensor_id(const ingest *ig, const char *source, const char *id_prefix,
+                             const char *device, const char *sub, char out[SENSOR_ID_MAX],
+                             char *err, size_t errlen)
+{
+    char sub_clean[ADAPTER_NAME_MAX], natural[2 * ADAPTER_NAME_MAX + 2];
+    size_t n = 0;
+    if (!*device) {
+        errbuf_set(err, errlen, "no device in the topic");
+        return READING_ERR_SENSOR;
+    }
+    if (!sub)
+        sub = "";
+    /* '.' separates the device from its parts: a part may not add another
+     * level ("b.c" would reach device "a.b"'s part "c"). */
+    size_t sl = strlen(sub);
+    if (sl >= sizeof sub_clean) {
+        errbuf_set(err, errlen, "sensor name in the payload is longer than %d",
+                   ADAPTER_NAME_MAX - 1);
+        return READING_ERR_SENSOR;
+    }
+    for (size_t i = 0; i <= sl; i++)
+        sub_clean[i] = sub[i] == '.' ? '_' : sub[i];
+    snprintf(natural, sizeof natural, "%s%s%s", device, *sub_clean ? "." : "", sub_clean);
+    for (int i = 0; i < ig->nsensors; i++) {
+        const adapter_sensor *s = &ig->sensors[i];
+        if (s->source && s->name && strcmp(s->source, source) == 0 &&
+            strcmp(s->name, natural) == 0) {
+            snprintf(out, SENSOR_ID_MAX, "%s", s->id); /* validated when loaded */
+            return 0;
+        }
+    }
+    out[0] = '\0';
+    if (id_append(out, &n, id_prefix ? id_prefix : "", 1) < 0 ||
+        id_append(out, &n, device, 1) < 0 ||
+        (*sub_clean && (id_append(out, &n, ".", 1) < 0 || id_append(out, &n, sub_clean, 0) < 0))) {
+        errbuf_set(err, errlen, "sensor id '%.40s...' of device '%.40s' is longer than %d", natural,
+                   device, SENSOR_ID_MAX - 1);
+        return READING_ERR_SENSOR;
+    }
+    if (!sensor_id_valid(out)) {
+        errbuf_set(err, errlen, "no usable sensor id for device '%.40s'", device);
+        return READING_ERR_SENSOR;
+    }
+    return 0;
 }
 
 /* ---- topics ----------------------------------------------------------- */

@@ -23,6 +23,10 @@
  *     name like "probe2"), the whole name bn+n is the sensor and the metric
  *     comes from the unit's family (Cel -> temperature, %RH or "/" ->
  *     humidity, Pa -> pressure); without such a unit the record is skipped.
+ * Who the sensor is: the device is the topic's last level (senml/{device},
+ * the level its broker account owns); the name above only names a part of
+ * it: sensor id = device, or device.part when the name is not the device
+ * (docs/SENSORS.md, "Which device may write which sensor"; see part_of).
  * Time: bt + t; values below 2^28 are relative to now (section 4.5.3).
  * Values: bv + v; records with only vs/vb/vd/s are skipped (not scored).
  * A field ending in '_' is "must understand" (section 4.4): we do not, so
@@ -145,6 +149,21 @@ static int whole_name(const senml_base *b, const char *n, const char *topic_name
     return l ? 0 : -1;
 }
 
+/* The part of the pack's sensor name below the topic's device: "" when
+ * the name is the device itself ("gw1", "gw1:"), the rest after "gw1" and
+ * one of ":/._-" ("gw1/room1" -> "room1"), else the whole name, which then
+ * becomes a part of the device too ("urn:dev:ow:10e2..." on senml/gw1 ->
+ * gw1.urn:dev:ow:10e2...): a pack never writes another device's sensor. */
+static const char *part_of(const char *sensor, const char *device)
+{
+    size_t dl = strlen(device);
+    if (strcmp(sensor, device) == 0)
+        return "";
+    if (dl && strncmp(sensor, device, dl) == 0 && sensor[dl] && strchr(":/._-", sensor[dl]))
+        return sensor + dl + 1;
+    return sensor;
+}
+
 static const char *family_metric(enum adapter_family fam)
 {
     return fam == ADAPTER_FAM_TEMPERATURE ? "temperature"
@@ -222,11 +241,9 @@ int adapter_senml_decode(ingest *ig, const char *topic, const char *payload, siz
         if ((rc = adapter_check_ts(ts, now, err, errlen)) < 0)
             goto out;
         char id[SENSOR_ID_MAX];
-        if (adapter_sensor_id(ig, "senml", ig->senml.id_prefix, sensor, id) < 0) {
-            errbuf_set(err, errlen, "record %zu: no usable sensor id", i);
-            rc = READING_ERR_SENSOR;
+        if ((rc = adapter_device_sensor_id(ig, "senml", ig->senml.id_prefix, topic_name,
+                                           part_of(sensor, topic_name), id, err, errlen)) < 0)
             goto out;
-        }
         int k;
         for (k = 0; k < nout; k++)
             if (out[k].ts == ts && strcmp(out[k].sensor_id, id) == 0)

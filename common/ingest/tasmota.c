@@ -10,7 +10,9 @@
  *
  * Each nested sensor object becomes its own reading, sensor id
  * "{topic}.{SensorName}" (kitchen.BME280, kitchen.DS18B20-1), renamable in
- * the mapping. We chose separate sensors over prefixed metrics because the
+ * the mapping. The device is the topic level its broker account owns; a
+ * '.' in SensorName becomes '_', so device "a" cannot name device "a.b"'s
+ * sensors (adapter_device_sensor_id). We chose separate sensors over prefixed metrics because the
  * detector's profiles and the dashboard know temperature/humidity/pressure,
  * not "BME280_Temperature", and an id per physical sensor stays the same
  * when a second sensor is wired to the same device. The ESP's own chip
@@ -85,7 +87,7 @@ static int sensor_object(const ingest *ig, json_t *obj, const char *temp_unit,
 int adapter_tasmota_decode(ingest *ig, const char *topic, const char *payload, size_t len, double now,
                       reading *out, int cap, char *err, size_t errlen)
 {
-    char dev[ADAPTER_NAME_MAX], natural[2 * ADAPTER_NAME_MAX];
+    char dev[ADAPTER_NAME_MAX];
     int rc = 0, n = 0;
     json_t *root = NULL;
     if (!ig->tasmota.enabled)
@@ -138,12 +140,11 @@ int adapter_tasmota_decode(ingest *ig, const char *topic, const char *payload, s
         }
         if (src == 0)
             continue; /* ENERGY, Switch, ...: nothing we score */
-        snprintf(natural, sizeof natural, "%s.%s", dev, key);
-        if (adapter_sensor_id(ig, "tasmota", ig->tasmota.id_prefix, natural, r->sensor_id) < 0) {
-            errbuf_set(err, errlen, "no usable sensor id");
-            rc = READING_ERR_SENSOR;
+        /* The device is the topic level, the object key only a part of it
+         * (docs/SENSORS.md, "Which device may write which sensor"). */
+        if ((rc = adapter_device_sensor_id(ig, "tasmota", ig->tasmota.id_prefix, dev, key,
+                                           r->sensor_id, err, errlen)) < 0)
             goto out;
-        }
         n++;
     }
     rc = n;

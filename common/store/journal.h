@@ -6,10 +6,14 @@
  * that moves through
  *     ACCEPTED --(batch signed: seq, nonce, tx hash)--> SENT --(receipt)--> CONFIRMED
  * and every transition is one record appended to the file. On open, the
- * records are replayed to rebuild the entries; a torn or corrupt tail (a
- * crash in the middle of a write) is detected by each record's length and
- * CRC-32C, and cut off. Compaction rewrites the file with the minimum
- * records for the current state (write to a temp file, fsync, rename).
+ * records are replayed to rebuild the entries; a bad record (its length or
+ * CRC-32C wrong) is a torn tail (a crash in the middle of a write) only when
+ * no valid record follows it anywhere in the file: that tail is cut off. A
+ * bad record with valid ones after it is damage, not a crash: open refuses
+ * with JOURNAL_ERR_CORRUPT and leaves the file as it is, so no acknowledged
+ * anomaly is ever dropped silently (details at the top of journal.c).
+ * Compaction rewrites the file with the minimum records for the current
+ * state (write to a temp file, fsync, rename).
  *
  * Record: u32 payload length (LE) | u32 CRC-32C of payload (LE) | payload;
  * payload[0] is the record type. The file starts with a header record.
@@ -50,9 +54,11 @@ typedef struct {
 enum {
     JOURNAL_ERR_IO = -1, /* read/write/fsync failed (errno logged) */
     JOURNAL_ERR_NOMEM = -2,
-    JOURNAL_ERR_ARG = -3,   /* bad argument (index out of range, payload too long) */
-    JOURNAL_ERR_STATE = -4, /* transition not allowed from the entry's state */
-    JOURNAL_ERR_FORMAT = -5 /* not a journal file (bad header) */
+    JOURNAL_ERR_ARG = -3,    /* bad argument (index out of range, payload too long) */
+    JOURNAL_ERR_STATE = -4,  /* transition not allowed from the entry's state */
+    JOURNAL_ERR_FORMAT = -5, /* not a journal file (bad header) */
+    JOURNAL_ERR_CORRUPT = -6 /* a bad record with valid ones after it (logged as
+                                journal_corrupt with its offset); the file is untouched */
 };
 
 /** Maps an entry's payload to an ordering key (the chain logger: the
@@ -71,7 +77,9 @@ typedef struct {
  *  Args: do_fsync: 1 to fsync on every journal_sync (0 only for benchmarks/tests).
  *  Out: *out owned by the caller (journal_close); *dropped (may be NULL): bytes
  *       discarded from a torn tail.
- *  Returns: 0 or a negative JOURNAL_ERR_*. May block on disk I/O. */
+ *  Returns: 0 or a negative JOURNAL_ERR_*: JOURNAL_ERR_CORRUPT when a bad
+ *  record has valid ones after it (nothing cut, the file unchanged).
+ *  May block on disk I/O (and read the whole rest of the file after a bad record). */
 int journal_open(journal **out, const char *path, int do_fsync, size_t *dropped);
 /** journal_open with options (a bounded memory window, a key function).
  *  With a window, entries older than it are "evicted": journal_get and
@@ -81,7 +89,7 @@ int journal_open(journal **out, const char *path, int do_fsync, size_t *dropped)
 int journal_open_opts(journal **out, const char *path, const journal_opts *o, size_t *dropped);
 /** Open an existing journal for reading only (e.g. `verify` while the service
  *  runs): a torn tail is ignored, not cut, and every write returns JOURNAL_ERR_IO.
- *  Returns: 0 or a negative JOURNAL_ERR_*. */
+ *  Returns: 0 or a negative JOURNAL_ERR_* (JOURNAL_ERR_CORRUPT as journal_open). */
 int journal_open_readonly(journal **out, const char *path);
 /** Flush what is still buffered (best effort: a failure is not reported;
  *  callers that need durability call journal_sync first), close the file

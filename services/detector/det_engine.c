@@ -1376,8 +1376,14 @@ static int load_sensors(det_engine *e, const char *dir)
             if (rd_bytes(&r, metric, sizeof(metric)) || rd_bytes(&r, &tmp, sizeof(tmp)))
                 goto out;
             metric[READING_NAME_MAX - 1] = 0;
-            if (!tsfeatures_state_valid(&tmp.fs) || tmp.state > ST_CONTEXT)
-                goto out;
+            if (!tsfeatures_state_valid(&tmp.fs) || tmp.state > ST_CONTEXT) {
+                /* The checksum held, so the framing is sound: skip only this
+                 * stream (it warms up again), keep the sensors after it. */
+                log_warn("sensor_stream_rejected file=%s sensor=%s metric=%s (invalid state); "
+                         "it warms up again",
+                         path, id, metric);
+                continue;
+            }
             det_stream *st = get_stream(e, s, metric);
             if (!st)
                 goto out;

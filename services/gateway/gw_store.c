@@ -1,9 +1,10 @@
 /*
- * gw_store — see gw_store.h. Sensors live in an open-addressing hash table
- * (FNV-1a of the id, linear probing, capacity a power of two at least twice
- * max_sensors, never deleted), so lookups stay O(1) and the table never
- * rehashes. Each sensor's ring stores slot[i] = {ts, v[], mask} where bit k
- * of mask says whether metric names[k] was present in that reading.
+ * gw_store — see gw_store.h. Sensors live in an array of max_sensors
+ * pointers, in arrival order and never deleted, indexed by a hashmap of
+ * their ids (store/hashmap.h) reserved for max_sensors at creation, so
+ * lookups stay O(1) and the index never rehashes. Each sensor's ring
+ * stores slot[i] = {ts, v[], mask} where bit k of mask says whether metric
+ * names[k] was present in that reading.
  */
 #include "gw_store.h"
 
@@ -12,6 +13,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "base/fnv1a.h"
+#include "store/hashmap.h"
 
 typedef struct {
     double ts;
@@ -40,18 +44,21 @@ typedef struct {
 struct gw_store {
     pthread_mutex_t mu;
     gw_store_options opt;
-    sensor **table;
-    size_t cap, n;
+    sensor **sensors; /* [max_sensors]; the first n in use */
+    size_t n;
+    hashmap index; /* id -> position in sensors */
 };
 
-static uint64_t fnv1a(const char *s)
+static uint64_t index_hash(const void *ctx, uint64_t v)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
+    const gw_store *s = ctx;
+    return fnv1a_str(s->sensors[v]->id);
+}
+
+static int index_eq(const void *ctx, uint64_t v, const void *key)
+{
+    const gw_store *s = ctx;
+    return strcmp(s->sensors[v]->id, key) == 0;
 }
 
 int gw_store_create(gw_store **out, const gw_store_options *opt)
@@ -68,11 +75,10 @@ int gw_store_create(gw_store **out, const gw_store_options *opt)
         s->opt.stale_s = 30;
     if (s->opt.anomalous_s <= 0)
         s->opt.anomalous_s = 60;
-    s->cap = 16;
-    while (s->cap < 2 * s->opt.max_sensors)
-        s->cap *= 2;
-    s->table = calloc(s->cap, sizeof *s->table);
-    if (!s->table) {
+    s->sensors = calloc(s->opt.max_sensors, sizeof *s->sensors);
+    hashmap_init(&s->index, 16, index_hash, index_eq, s);
+    if (!s->sensors || hashmap_reserve(&s->index, s->opt.max_sensors) != 0) {
+        free(s->sensors);
         free(s);
         return -1;
     }
@@ -85,13 +91,12 @@ void gw_store_destroy(gw_store *s)
 {
     if (!s)
         return;
-    for (size_t i = 0; i < s->cap; i++) {
-        if (s->table[i]) {
-            free(s->table[i]->ring);
-            free(s->table[i]);
-        }
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->sensors[i]->ring);
+        free(s->sensors[i]);
     }
-    free(s->table);
+    free(s->sensors);
+    hashmap_free(&s->index);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }
@@ -100,30 +105,26 @@ void gw_store_destroy(gw_store *s)
  * Caller holds the lock. */
 static sensor *find(gw_store *s, const char *id, int create)
 {
-    size_t mask = s->cap - 1;
-    for (size_t i = fnv1a(id) & mask;; i = (i + 1) & mask) {
-        sensor *x = s->table[i];
-        if (!x) {
-            if (!create || s->n >= s->opt.max_sensors)
-                return NULL;
-            x = calloc(1, sizeof *x);
-            if (!x)
-                return NULL;
-            x->ring = calloc(s->opt.ring_len, sizeof *x->ring);
-            if (!x->ring) {
-                free(x);
-                return NULL;
-            }
-            size_t n = strnlen(id, SENSOR_ID_MAX - 1);
-            memcpy(x->id, id, n);
-            x->id[n] = '\0';
-            s->table[i] = x;
-            s->n++;
-            return x;
-        }
-        if (strcmp(x->id, id) == 0)
-            return x;
+    uint64_t h = fnv1a_str(id), v;
+    if (hashmap_find(&s->index, h, id, &v))
+        return s->sensors[v];
+    if (!create || s->n >= s->opt.max_sensors)
+        return NULL;
+    sensor *x = calloc(1, sizeof *x);
+    if (!x)
+        return NULL;
+    x->ring = calloc(s->opt.ring_len, sizeof *x->ring);
+    if (!x->ring) {
+        free(x);
+        return NULL;
     }
+    size_t n = strnlen(id, SENSOR_ID_MAX - 1);
+    memcpy(x->id, id, n);
+    x->id[n] = '\0';
+    s->sensors[s->n] = x;
+    (void)hashmap_insert(&s->index, h, s->n); /* reserved at creation: cannot fail */
+    s->n++;
+    return x;
 }
 
 /* Index of metric `name` in the sensor's name table, adding it when there
@@ -280,9 +281,8 @@ json_t *gw_store_sensors_json(gw_store *s, double now)
     sensor **list = malloc((s->n ? s->n : 1) * sizeof *list);
     size_t k = 0;
     if (list) {
-        for (size_t i = 0; i < s->cap; i++)
-            if (s->table[i])
-                list[k++] = s->table[i];
+        for (size_t i = 0; i < s->n; i++)
+            list[k++] = s->sensors[i];
         qsort(list, k, sizeof *list, by_id);
     }
     for (size_t i = 0; list && i < k; i++) {

@@ -15,8 +15,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "gw_api.h"
+#include "gw_origin.h"
 #include "base/log.h"
+#include "base/clock.h"
 
 #define WRITE_CHUNK (64 * 1024)
 #define MAX_SNAPSHOT 1000
@@ -48,13 +49,6 @@ struct gw_ws {
     unsigned char *wbuf; /* LWS_PRE + data */
     size_t wcap;         /* data capacity */
 };
-
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* ---- filters ---------------------------------------------------------- */
 
@@ -217,7 +211,7 @@ static void enqueue(gw_ws *w, client *c, gw_msg *m)
         c->dropped++;
         gw_metrics_add(&w->g->metrics.ws_dropped, 1);
         if (c->drop_since == 0)
-            c->drop_since = mono_now();
+            c->drop_since = clock_mono();
         return;
     }
     c->q[(c->qhead + c->qlen) % c->qcap] = m;
@@ -291,7 +285,7 @@ static int accept_upgrade(gw_ws *w, struct lws *wsi)
         lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN);
     if (lws_hdr_total_length(wsi, WSI_TOKEN_HOST) > 0)
         lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST);
-    if (!gw_api_origin_allowed(cfg->ws_origins, origin, host))
+    if (!gw_origin_allowed(cfg->ws_origins, origin, host))
         goto refuse_origin;
     if ((long)w->n >= cfg->ws_max_clients) {
         gw_metrics_add(&w->g->metrics.ws_rejected_clients, 1);
@@ -461,7 +455,7 @@ static void drain_timer(lws_sorted_usec_list_t *sul)
 
 void gw_ws_drain(gw_ws *w)
 {
-    double now = mono_now();
+    double now = clock_mono();
     double window = (double)w->g->cfg->ws_batch_ms / 1000.0;
     if (!w->backlog && now - w->last_drain < window) {
         if (!w->timer_armed && w->g->lws) {
@@ -499,7 +493,7 @@ void gw_ws_drain(gw_ws *w)
 
 void gw_ws_tick(gw_ws *w)
 {
-    double now = mono_now();
+    double now = clock_mono();
     for (client *c = w->head; c; c = c->next) {
         if (c->kill || !c->drop_since || now - c->drop_since < (double)w->g->cfg->ws_slow_s)
             continue;

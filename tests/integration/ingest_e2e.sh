@@ -18,11 +18,8 @@ for b in detector chainlogger gateway; do [ -x "$BIN/$b" ] || skip "missing $BIN
 [ -f "$ROOT/contracts/build/AnomalyLogger.json" ] || skip "contract not compiled"
 
 start_mosquitto
-start_ganache
+start_chain
 export STATE_DIR=$T/state
-mkdir -p "$STATE_DIR"
-(umask 077 && echo "$GANACHE_KEY0" >"$T/logger.key")
-export KEY_FILE=$T/logger.key
 export WARMUP=60 DETECTOR_WARMUP=60
 
 cat >"$T/sensors.json" <<'JSON'
@@ -39,14 +36,14 @@ cat >"$T/sensors.json" <<'JSON'
   "sensors": [
     {"source": "zigbee2mqtt", "name": "E2E Room", "id": "e2e_z2m", "profile": "indoor"},
     {"source": "tasmota", "name": "e2etas.BME280", "id": "e2e_tasmota"},
-    {"source": "senml", "name": "urn:dev:e2e:senml", "id": "e2e_senml"}
+    {"source": "senml", "name": "e2e.urn:dev:e2e:senml", "id": "e2e_senml"}
   ]
 }
 JSON
 # the mapping variable, under the names the services read
 export INGEST_MAPPING=$T/sensors.json
 
-CONTRACT_ADDRESS=$("$BIN/chainlogger" deploy 2>"$T/deploy.log") || fail "deploy failed"
+deploy_contract
 export CONTRACT_ADDRESS
 export GATEWAY_PORT=$(free_port)
 bg chainlogger "$BIN/chainlogger"

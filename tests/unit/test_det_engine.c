@@ -300,6 +300,35 @@ static void test_thresholds_and_persistence(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* One sensor whose learned state is not finite (a value of 1e39 reached
+ * it before the ingest bound existed, issue #19) must not cost the sensors
+ * saved after it their state: only its own stream warms up again. */
+static void test_load_skips_one_bad_sensor(void **state)
+{
+    (void)state;
+    char dir[64];
+    snprintf(dir, sizeof(dir), "/tmp/test_det_engine_bad.%d", (int)getpid());
+    det_engine *e = make();
+    sink s = {0};
+    double ts = T0;
+    for (int i = 0; i < 20; i++, ts += STEP)
+        feed(e, "bad", ts, base(ts), NAN, &s);
+    feed(e, "bad", ts, 1e300, NAN, &s); /* squared in the variance: inf */
+    warm(e, "good", &s);
+    assert_true(det_engine_is_scored(e, "good", "temperature"));
+    assert_int_equal(det_engine_save(e, dir), 0);
+    det_engine *g = make();
+    int restored = det_engine_load(g, dir);
+    assert_true(restored >= 1);
+    assert_true(det_engine_is_scored(g, "good", "temperature"));
+    assert_true(det_engine_is_scored(g, "good", "humidity"));
+    det_engine_destroy(g);
+    det_engine_destroy(e);
+    char cmd[160];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     log_init("test", LOG_WARN);
@@ -312,6 +341,7 @@ int main(void)
         cmocka_unit_test(test_absurd_inside_change),
         cmocka_unit_test(test_daily_routine_learned),
         cmocka_unit_test(test_thresholds_and_persistence),
+        cmocka_unit_test(test_load_skips_one_bad_sensor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

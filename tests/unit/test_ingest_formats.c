@@ -323,13 +323,14 @@ static void test_senml_rfc_examples(void **state)
 {
     ingest *ig = *state;
     reading r[8];
-    /* 5.1.1 single datapoint: the name is the device, the unit the quantity */
+    /* 5.1.1 single datapoint: the name is the device, the unit the quantity;
+     * a name that is not the topic's device is a part of it (x.<name>) */
     assert_int_equal(dec(ig, "senml/x",
                          "[{\"n\":\"urn:dev:ow:10e2073a01080063\",\"u\":\"Cel\","
                          "\"v\":23.1}]",
                          r, 8),
                      1);
-    assert_string_equal(r[0].sensor_id, "urn:dev:ow:10e2073a01080063");
+    assert_string_equal(r[0].sensor_id, "x.urn:dev:ow:10e2073a01080063");
     assert_true(metric(&r[0], "temperature") == 23.1);
     assert_true(r[0].ts == NOW);
     /* 5.1.2 multiple datapoints: voltage and current are not scored */
@@ -360,7 +361,7 @@ static void test_senml_rfc_examples(void **state)
             "98},{\"t\":180,\"v\":21.2},{\"vs\":\"charging\",\"n\":\"status\"}]",
             r, 8),
         4);
-    assert_string_equal(r[0].sensor_id, "urn:dev:ow:10e2073a01080063");
+    assert_string_equal(r[0].sensor_id, "x.urn:dev:ow:10e2073a01080063");
     assert_true(r[2].ts == 1320067464.0 + 120);
     assert_true(metric(&r[3], "humidity") == 21.2);
 }
@@ -378,12 +379,12 @@ static void test_senml_packs(void **state)
                          "{\"bv\":0,\"n\":\"temp\",\"u\":\"degF\",\"v\":32,\"foo\":1}]",
                          r, 4),
                      2);
-    assert_string_equal(r[0].sensor_id, "room1");
+    assert_string_equal(r[0].sensor_id, "gw1.room1");
     assert_true(r[0].ts == NOW - 10);
     assert_true(near(metric(&r[0], "temperature"), 21));
     assert_true(near(metric(&r[0], "humidity"), 45));
     assert_true(near(metric(&r[0], "pressure"), 1013.25));
-    assert_string_equal(r[1].sensor_id, "room2");
+    assert_string_equal(r[1].sensor_id, "gw1.room2");
     assert_true(near(metric(&r[1], "pressure"), 1013));
     assert_true(near(metric(&r[1], "temperature"), 0)); /* bv reset; unknown "foo" ignored */
 }
@@ -392,8 +393,10 @@ static void test_senml_names(void **state)
 {
     ingest *ig = *state;
     reading r[4];
-    /* full names with separators, no bn */
+    /* full names with separators, no bn: a part of the topic's device */
     assert_int_equal(dec(ig, "senml/x", "[{\"n\":\"dev7/temperature\",\"v\":20}]", r, 4), 1);
+    assert_string_equal(r[0].sensor_id, "x.dev7");
+    assert_int_equal(dec(ig, "senml/dev7", "[{\"n\":\"dev7/temperature\",\"v\":20}]", r, 4), 1);
     assert_string_equal(r[0].sensor_id, "dev7");
     /* no name at all: the topic's last level */
     assert_int_equal(dec(ig, "senml/shed", "[{\"u\":\"Cel\",\"v\":12}]", r, 4), 1);
@@ -407,12 +410,12 @@ static void test_senml_names(void **state)
                          "{\"n\":\"probe2\",\"u\":\"Cel\",\"v\":30}]",
                          r, 4),
                      2);
-    assert_string_equal(r[0].sensor_id, "tank");
-    assert_string_equal(r[1].sensor_id, "tank:probe2");
+    assert_string_equal(r[0].sensor_id, "x.tank");
+    assert_string_equal(r[1].sensor_id, "x.tank:probe2");
     /* names with characters not allowed in ids are sanitised */
     assert_int_equal(dec(ig, "senml/x", "[{\"bn\":\"my room \",\"n\":\"temp\",\"v\":20}]", r, 4),
                      1);
-    assert_string_equal(r[0].sensor_id, "my_room_");
+    assert_string_equal(r[0].sensor_id, "x.my_room_");
 }
 
 static void test_senml_errors(void **state)

@@ -1,5 +1,6 @@
 /* Unit tests for common/store/journal: durability across reopen, state
- * transitions, duplicates, torn and corrupt tails, compaction. */
+ * transitions, duplicates, torn and corrupt tails, damage in the middle
+ * (refused, never cut), compaction. */
 /* cmocka needs these first, in this order */
 // clang-format off
 #include <setjmp.h>
@@ -549,6 +550,113 @@ static void test_append_nosync(void **state)
     journal_close(j);
 }
 
+/* The whole file, for byte-for-byte comparisons; *n its size. Caller frees. */
+static uint8_t *slurp(size_t *n)
+{
+    off_t sz = fsize();
+    uint8_t *b = malloc((size_t)sz + 1);
+    assert_non_null(b);
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(pread(fd, b, (size_t)sz, 0), sz);
+    close(fd);
+    *n = (size_t)sz;
+    return b;
+}
+
+/* Offset of record k (0 = the header record), walking the length fields. */
+static off_t record_offset(const uint8_t *b, size_t n, int k)
+{
+    size_t off = 0;
+    for (int i = 0; i < k; i++) {
+        assert_true(off + 8 <= n);
+        off +=
+            8 + (size_t)(b[off] | b[off + 1] << 8 | b[off + 2] << 16 | (uint32_t)b[off + 3] << 24);
+    }
+    return (off_t)off;
+}
+
+static void patch(off_t off, const void *bytes, size_t n)
+{
+    int fd = open(path, O_WRONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, bytes, n, off), (ssize_t)n);
+    close(fd);
+}
+
+/* Damage in the middle (valid records after it) is not a torn tail: open
+ * refuses with JOURNAL_ERR_CORRUPT and the file is left byte for byte as it
+ * was, whatever the damage (payload bit, length too large, length past the
+ * end of the file, zeroed record). Before issue #19 the file was cut at the
+ * bad record, silently dropping every (acknowledged) entry after it. */
+static void test_corrupt_middle(void **state)
+{
+    (void)state;
+    journal *j;
+    size_t n, n2, dropped = 0;
+    unlink(path);
+    assert_int_equal(journal_open(&j, path, 0, NULL), 0);
+    fill(j, 0, 30);
+    journal_close(j);
+    uint8_t *orig = slurp(&n);
+    off_t r10 = record_offset(orig, n, 11); /* entry 10's 'A' record */
+    const struct {
+        off_t off;
+        uint8_t bytes[4];
+        size_t n;
+    } damage[] = {
+        {r10 + 8 + 5, {0}, 1},                  /* a payload byte: CRC mismatch */
+        {r10, {0x00, 0x40, 0x00, 0x00}, 4},     /* length 16384 > MAX_PAYLOAD */
+        {r10, {0xf0, 0x03, 0x00, 0x00}, 2},     /* length 1008: plausible, wrong */
+        {r10, {0, 0, 0, 0}, 4},                 /* length 0 */
+        {r10 + 4, {0x12, 0x34, 0x56, 0x78}, 4}, /* the CRC itself */
+    };
+    for (size_t d = 0; d < sizeof damage / sizeof damage[0]; d++) {
+        uint8_t bytes[4];
+        memcpy(bytes, damage[d].bytes, sizeof bytes);
+        if (d == 0)
+            bytes[0] = orig[r10 + 8 + 5] ^ 0x01;
+        patch(damage[d].off, bytes, damage[d].n);
+        uint8_t *before = slurp(&n2);
+        assert_int_equal(journal_open(&j, path, 0, &dropped), JOURNAL_ERR_CORRUPT);
+        assert_null(j);
+        assert_int_equal(journal_open_readonly(&j, path), JOURNAL_ERR_CORRUPT);
+        uint8_t *after = slurp(&n);
+        assert_int_equal(n, n2); /* never shrinks */
+        assert_memory_equal(after, before, n);
+        free(before);
+        free(after);
+        patch(0, orig, n); /* restore */
+        assert_int_equal(journal_open(&j, path, 0, &dropped), 0);
+        assert_int_equal(journal_count(j), 30);
+        journal_close(j);
+    }
+    /* The length of entry 26 pointing past the end of the file (it used to
+     * look like a torn tail at the end): still damage, nothing cut. */
+    off_t r26 = record_offset(orig, n, 27);
+    uint32_t big = (uint32_t)(n - (size_t)r26 - 8 + 1);
+    assert_true(big <= 1 + 32 + 2 + JOURNAL_REC_MAX);
+    uint8_t le[4] = {(uint8_t)big, (uint8_t)(big >> 8), 0, 0};
+    patch(r26, le, 4);
+    assert_int_equal(journal_open(&j, path, 0, NULL), JOURNAL_ERR_CORRUPT);
+    assert_int_equal(fsize(), (off_t)n);
+    patch(0, orig, n);
+    /* Damage in the last record only, with zeros after it (a crash that
+     * left blocks unwritten): a torn tail, cut back to entry 28. */
+    off_t r29 = record_offset(orig, n, 30);
+    uint8_t zeros[4096] = {0};
+    patch(r29 + 9, zeros, 3);
+    int fd = open(path, O_WRONLY | O_APPEND);
+    assert_int_equal(write(fd, zeros, sizeof zeros), (ssize_t)sizeof zeros);
+    close(fd);
+    assert_int_equal(journal_open(&j, path, 0, &dropped), 0);
+    assert_int_equal(journal_count(j), 29);
+    assert_int_equal(dropped, n - (size_t)r29 + sizeof zeros);
+    journal_close(j);
+    assert_int_equal(fsize(), r29);
+    free(orig);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -559,6 +667,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_confirmed_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_append_nosync, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_middle, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
