@@ -579,7 +579,8 @@ static int replay(journal *j, size_t *dropped)
         /* A torn tail, or damage with valid records after it? (top of file) */
         int64_t next = next_valid_record(j->fd, good, (uint64_t)st.st_size);
         if (next < 0) {
-            log_error("journal_scan_failed path=%s errno=%d", j->path, errno);
+            log_error("journal_scan_failed path=%s errno=%d error=\"%s\"", j->path, errno,
+                      strerror(errno));
             rc = JOURNAL_ERR_IO;
             goto out;
         }
