@@ -31,8 +31,19 @@ ASAN_COMMON_OBJ := $(call objs,$(ASAN_DIR),$(COMMON_SRC))
 ASAN_UNIT_BINS := $(patsubst tests/unit/%.c,$(ASAN_DIR)/tests/%,$(UNIT_SRC))
 CONTRACTS := $(patsubst contracts/%.sol,contracts/build/%.json,$(wildcard contracts/*.sol))
 
-.PHONY: all deps run run-cluster test unit unit-asan services-asan bench soak fuzz clean format contracts faults
+.PHONY: all deps run run-cluster test unit unit-asan services-asan bench soak fuzz clean format contracts faults FORCE
 all: $(BINS) $(CONTRACTS)
+
+# The version every binary prints for --version (common/base/version.h):
+# only version.c sees it, and $(BUILD)/version.txt changes only when it
+# does, so a new commit recompiles one file and relinks.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+$(BUILD)/version.txt: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' >$@
+$(BUILD)/obj/common/base/version.o $(ASAN_DIR)/obj/common/base/version.o: $(BUILD)/version.txt
+$(BUILD)/obj/common/base/version.o $(ASAN_DIR)/obj/common/base/version.o: \
+	CFLAGS += -DIOTAD_VERSION='"$(VERSION)"'
 
 deps:
 	scripts/install-deps.sh

@@ -4,6 +4,10 @@
 #   scripts/install-deps.sh --test     also what the tests need (cmocka, chromium, compose, ...)
 # Debian packages go through apt-get; Node tools through `npm ci` against the
 # committed lockfile in tools/. Nothing is fetched at run time.
+# Under systemd, the mosquitto and nats-server services the Debian packages
+# start are stopped and disabled when this script installs them (make run
+# starts its own brokers on their ports). INSTALL_DEPS_SYSTEMD_DIR
+# (/run/systemd/system) is where systemd's presence is checked (tests).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 want_test=0
@@ -38,7 +42,17 @@ if [ "${#missing[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   if [ "$(id -u)" != 0 ]; then sudo=sudo; else sudo=; fi
   $sudo apt-get update -qq
-  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" # -q: progress, one line per step
+  # Debian starts a package's service on install: its mosquitto would hold
+  # 1883 and its nats-server 4222 before `make run` starts our own (with
+  # accounts and ACLs). Stop and disable the ones just installed.
+  svcs=()
+  for p in "${missing[@]}"; do case "$p" in mosquitto | nats-server) svcs+=("$p") ;; esac; done
+  if [ "${#svcs[@]}" -gt 0 ] && [ -d "${INSTALL_DEPS_SYSTEMD_DIR:-/run/systemd/system}" ]; then
+    $sudo systemctl disable --now --quiet "${svcs[@]}" ||
+      echo "install-deps: warning: could not stop ${svcs[*]} (systemctl disable --now ${svcs[*]})" >&2
+    echo "install-deps: stopped and disabled the packaged ${svcs[*]} system service(s); make run starts its own"
+  fi
 fi
 
 # Node tools (ganache, solc, playwright-core, uPlot) pinned by tools/package-lock.json.
@@ -50,6 +64,6 @@ if [ -L "$here/tools/node_modules" ]; then
     echo "install-deps: tools/node_modules is a symlink (shared install); not running npm ci there - update it where it lives" >&2
 elif [ ! -d "$here/tools/node_modules" ] || [ "$here/tools/package-lock.json" -nt "$here/tools/node_modules/.stamp" ]; then
   echo "install-deps: npm ci in tools/"
-  (cd "$here/tools" && npm ci --no-audit --no-fund --loglevel=error)
+  (cd "$here/tools" && npm ci --no-audit --no-fund --loglevel=notice)
   touch "$here/tools/node_modules/.stamp"
 fi

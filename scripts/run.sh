@@ -14,9 +14,6 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 
-"$ROOT/scripts/install-deps.sh"
-make -j"$(nproc)" all >/dev/null
-
 export STATE_DIR=${STATE_DIR:-$ROOT/state}
 STATE_DIR=$(mkdir -p "$STATE_DIR" && cd "$STATE_DIR" && pwd)
 export STATE_DIR
@@ -37,14 +34,45 @@ LOGS=$STATE_DIR/logs
 mkdir -p "$LOGS" "$STATE_DIR/mosquitto"
 
 . "$ROOT/scripts/stack-lib.sh"
+
+# Numbered steps, each saying what it does and how long it takes; a step
+# that fails says which, with the command and the log to read.
+NSTEPS=6
+[ "$SIMULATOR" != 1 ] || NSTEPS=7
+STEP=0 STEP_WHAT="checking ports" STEP_LOG=""
+step() { # step WHAT HOW_LONG [LOG]
+    STEP=$((STEP + 1)) STEP_WHAT=$1 STEP_LOG=${3:-}
+    printf '\n[%d/%d] %s (%s)\n' "$STEP" "$NSTEPS" "$1" "$2"
+}
+trap 'rc=$?; echo "error: make run failed at step $STEP/$NSTEPS, $STEP_WHAT: \"$BASH_COMMAND\" exited with $rc${STEP_LOG:+; see $STEP_LOG}" >&2' ERR
+
 require_free_ports "set MQTT_PORT, MQTT_LOCAL_PORT, RPC_PORT or GATEWAY_PORT" \
     "$MQTT_PORT" "$MQTT_LOCAL_PORT" $MQTT_TLS_PORT "$RPC_PORT" "$GATEWAY_PORT"
+
+step "Installing packages: Debian packages (apt-get) and the Node tools (npm)" \
+    "a few minutes the first time, a second afterwards"
+"$ROOT/scripts/install-deps.sh"
+
+# Compiler lines are shortened to the file compiled; anything else (errors,
+# warnings) is shown as is. The full output is in the log.
+step "Building the services and the contract (make)" \
+    "about a minute the first time, seconds afterwards" "$LOGS/build.log"
+: >"$LOGS/build.log"
+if ! make -j"$(nproc)" all 2>&1 | tee -a "$LOGS/build.log" |
+    awk '/^(cc|gcc|clang) .* -c /{for (i = 1; i < NF; i++) if ($i == "-c") print "  cc " $(i + 1); fflush(); next}
+         /^(cc|gcc|clang) /{for (i = 1; i < NF; i++) if ($i == "-o") print "  link " $(i + 1); fflush(); next} {print; fflush()}'; then
+    echo "error: the build failed (make all); the full output is in $LOGS/build.log" >&2
+    exit 1
+fi
 
 # Broker: no anonymous access from the network. Each service has its own
 # account with only the topics it needs (scripts/broker-auth.sh: passwords
 # in $STATE_DIR/broker/, 0600, kept across runs); an anonymous listener on
 # loopback only (MQTT_LOCAL_PORT) serves local tools such as mosquitto_pub,
-# and may inject readings but not forge anomalies or confirmations.
+# and may inject readings (every enabled device format) but not forge
+# anomalies or confirmations.
+step "Starting the MQTT broker (mosquitto, with an account per service)" "a second" \
+    "$LOGS/mosquitto.log"
 AUTH_DIR=$STATE_DIR/broker
 scripts/broker-auth.sh init "$AUTH_DIR" "${INGEST_MAPPING:-}" >/dev/null
 if [ -n "$MQTT_TLS_PORT" ]; then
@@ -58,26 +86,33 @@ url=$MQTT_URL
 MQTT_PORTS_FIXED="$MQTT_PORT $MQTT_LOCAL_PORT $MQTT_TLS_PORT" start_mosquitto broker_conf
 MQTT_URL=$url
 
-# with_account SVC CMD...: run CMD with SVC's broker account in its environment.
+# with_account SVC CMD...: run CMD with SVC's broker account in its
+# environment. `bg` runs it in a background subshell, and exec replaces
+# that subshell, so the pid `bg` records is the service's own and Ctrl-C
+# stops it (a nested subshell here left the services running).
 with_account() {
     local u=$1
     shift
-    (
-        MQTT_USERNAME=$u MQTT_PASSWORD=$(cat "$AUTH_DIR/$u.password")
-        export MQTT_USERNAME MQTT_PASSWORD
-        exec "$@"
-    )
+    MQTT_USERNAME=$u MQTT_PASSWORD=$(cat "$AUTH_DIR/$u.password") exec "$@"
 }
 
-chain_up
+step "Starting the dev chain (Ganache)" "about 5 seconds" "$LOGS/ganache.log"
+chain_start
+step "Deploying the AnomalyLogger contract" "a few seconds the first time; kept afterwards" \
+    "$LOGS/deploy.log"
+contract_up
 
+step "Starting the services: chain logger, detector, gateway" "a few seconds" "$LOGS/"
 bg chainlogger with_account chainlogger build/bin/chainlogger
 bg detector with_account detector build/bin/detector
 bg gateway with_account gateway build/bin/gateway
 need_port gateway "$GATEWAY_PORT" 20
 if [ "$SIMULATOR" = 1 ]; then
+    step "Starting the simulator (a demo fleet, one simulated day per minute)" "a second" \
+        "$LOGS/simulator.log"
     simulator_up with_account simulator
 fi
+trap - ERR
 
 cat <<MSG
 

@@ -31,28 +31,59 @@ need_port() {
     wait_port "$2" "$3" || stack_fail "$1 did not open port $2" "$1"
 }
 
+# port_holder PORT: "NAME (pid N[, systemd service UNIT])" of the process
+# listening on PORT, or "" when it cannot be seen (another user's, no ss).
+port_holder() {
+    local pid name unit
+    pid=$(ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2)
+    [ -n "$pid" ] || return 0
+    name=$(cat "/proc/$pid/comm" 2>/dev/null || echo "?")
+    unit=$(grep -o 'system\.slice/[^/]*\.service' "/proc/$pid/cgroup" 2>/dev/null | head -n 1 | cut -d/ -f2 || true)
+    echo "$name (pid $pid${unit:+, systemd service $unit})"
+}
+
 require_free_ports() { # require_free_ports "HINT" PORT...
-    local hint=$1 p
+    local hint=$1 p who unit
     shift
     for p in "$@"; do
         if port_open "$p"; then
-            echo "error: port $p is already in use ($hint)" >&2
+            who=$(port_holder "$p")
+            unit=$(echo "$who" | grep -o '[^ ]*\.service' || true)
+            echo "error: port $p is already in use by ${who:-another process (sudo ss -ltnp 'sport = :$p' shows which)}" >&2
+            if [ -n "$unit" ]; then
+                echo "  it is a system service: stop it with 'sudo systemctl disable --now ${unit%.service}', or $hint" >&2
+            elif [ -n "$who" ]; then
+                echo "  stop it (an earlier make run? kill $(echo "$who" | grep -o 'pid [0-9]*' | cut -c5-)), or $hint" >&2
+            else
+                echo "  stop it, or $hint" >&2
+            fi
             exit 1
         fi
     done
 }
 
-# chain_up: Ganache on RPC_PORT, chain id CHAIN_ID (database in the state
-# dir, so a restart keeps the chain and the deployed contract), the chain
-# logger's key (Ganache's first account in $STATE_DIR/logger.key unless
-# KEY_FILE or PRIVATE_KEY is given; owner-only, never printed), and the
-# contract, deployed unless CONTRACT_ADDRESS is given (`chainlogger deploy`
-# is idempotent: it prints the one recorded for the chain). Exports
-# KEY_FILE and CONTRACT_ADDRESS.
+# chain_up: chain_start, then contract_up. Exports KEY_FILE and
+# CONTRACT_ADDRESS.
 chain_up() {
+    chain_start
+    contract_up
+}
+
+# chain_start: Ganache on RPC_PORT, chain id CHAIN_ID (database in the state
+# dir, so a restart keeps the chain and the deployed contract).
+chain_start() {
     local url=$RPC_URL
     STACK_CHAIN_ID=$CHAIN_ID CHAIN_PORT_FIXED=$RPC_PORT start_chain ganache "$STATE_DIR/ganache"
     RPC_URL=$url
+}
+
+# contract_up: the chain logger's key (Ganache's first account in
+# $STATE_DIR/logger.key unless KEY_FILE or PRIVATE_KEY is given; owner-only,
+# never printed), and the contract, deployed unless CONTRACT_ADDRESS is
+# given (`chainlogger deploy` is idempotent: it prints the one recorded for
+# the chain); a failed deployment names deploy.log and shows its end
+# (deploy_contract).
+contract_up() {
     [ -n "${CONTRACT_ADDRESS:-}" ] || deploy_contract
     export CONTRACT_ADDRESS
     echo "contract: $CONTRACT_ADDRESS on chain $CHAIN_ID ($RPC_URL)"

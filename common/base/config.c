@@ -5,6 +5,7 @@
  * would override it later.
  */
 #include "base/config.h"
+#include "base/version.h"
 
 #include <errno.h>
 #include <math.h>
@@ -68,13 +69,26 @@ static int set_value(const config_option *o, const char *val, const char *source
     }
 }
 
+/* How a default reads in the tables: "(unset)" for none, "" for empty. */
+static const char *shown_default(const char *def)
+{
+    return !def ? "(unset)" : def[0] ? def : "\"\"";
+}
+
 void config_usage(FILE *f, const char *prog, const config_option *opts, size_t n)
 {
     fprintf(f, "usage: %s [options]\n\noptions (flag / environment variable / default):\n", prog);
     for (size_t i = 0; i < n; i++) {
         fprintf(f, "  --%-22s %-24s %-22s %s\n", opts[i].flag, opts[i].env ? opts[i].env : "-",
-                opts[i].def ? opts[i].def : "(unset)", opts[i].help ? opts[i].help : "");
+                shown_default(opts[i].def), opts[i].help ? opts[i].help : "");
     }
+}
+
+void config_usage_tsv(FILE *f, const config_option *opts, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "--%s\t%s\t%s\t%s\n", opts[i].flag, opts[i].env ? opts[i].env : "-",
+                shown_default(opts[i].def), opts[i].help ? opts[i].help : "");
 }
 
 int config_parse(const config_option *opts, size_t n, int argc, char **argv, char **pos,
@@ -83,6 +97,13 @@ int config_parse(const config_option *opts, size_t n, int argc, char **argv, cha
     char src[128];
     if (npos)
         *npos = 0;
+    /* --version first: it must work whatever the environment holds. */
+    for (int a = 1; a < argc && strcmp(argv[a], "--") != 0; a++)
+        if (!strcmp(argv[a], "--version")) {
+            const char *prog = strrchr(argv[0], '/');
+            printf("%s %s\n", prog ? prog + 1 : argv[0], version_string());
+            return CONFIG_VERSION;
+        }
     for (size_t i = 0; i < n; i++) {
         snprintf(src, sizeof src, "default of --%s", opts[i].flag);
         if (set_value(&opts[i], opts[i].def, src) != 0)
@@ -113,6 +134,10 @@ int config_parse(const config_option *opts, size_t n, int argc, char **argv, cha
         }
         if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
             config_usage(stdout, argv[0], opts, n);
+            return CONFIG_HELP;
+        }
+        if (!strcmp(arg, "--help-tsv")) {
+            config_usage_tsv(stdout, opts, n);
             return CONFIG_HELP;
         }
         if (arg[1] != '-') {

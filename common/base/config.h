@@ -35,12 +35,16 @@ typedef struct {
     void *dst;
 } config_option;
 
-#define CONFIG_HELP 1 /* config_parse printed --help: exit 0 */
+#define CONFIG_HELP 1    /* config_parse printed --help: exit 0 */
+#define CONFIG_VERSION 2 /* config_parse printed --version (base/version.h): exit 0 */
 
 /** Fill every option's dst from flags, environment and defaults.
  *  Flags take `--flag value` or `--flag=value`; `--` ends flags. Arguments
  *  that are not flags (subcommands, file names) are returned in order.
- *  Returns: 0 on success; CONFIG_HELP when --help/-h was given (usage printed
+ *  Returns: 0 on success; CONFIG_VERSION when --version was given (the
+ *           program's name and version printed to stdout, nothing parsed);
+ *           CONFIG_HELP when --help/-h (usage) or --help-tsv
+ *           (config_usage_tsv) was given (printed
  *           to stdout); -1 on an unknown flag, a missing or malformed value
  *           (message printed to stderr naming the flag or variable).
  *  Out:  pos:  array of at least argc entries, receives the positional args
@@ -51,7 +55,14 @@ typedef struct {
 int config_parse(const config_option *opts, size_t n, int argc, char **argv, char **pos,
                  int *npos);
 
-/** Print a usage table (flag, variable, default, help) to `f`. */
+/** Print a usage table (flag, variable, default, help) to `f`, for people.
+ *  A default of NULL reads "(unset)", an empty one "". */
 void config_usage(FILE *f, const char *prog, const config_option *opts, size_t n);
+
+/** The same table for scripts (`<service> --help-tsv`, scripts/config-tables.sh):
+ *  one line per option, "--flag<TAB>VARIABLE<TAB>default<TAB>help", with
+ *  "-" for no variable and defaults as config_usage shows them, so an empty
+ *  or spaced default cannot shift a column. */
+void config_usage_tsv(FILE *f, const config_option *opts, size_t n);
 
 #endif

@@ -51,6 +51,7 @@ struct mqtt_client {
     char *uris[MQTT_MAX_URIS];
     int nuris;
     char *client_id, *username, *password, *ca_file, *persist_dir;
+    char *will_topic, *will_payload, *birth_payload; /* NULL when unused */
     char **topics;
     int *qos;
     int ntopics;
@@ -134,7 +135,44 @@ static void on_connect_success(void *ctx, MQTTAsync_successData *resp)
     c->resubscribe = 0;
     pthread_mutex_unlock(&c->mu);
     subscribe_all(c);
+    if (c->will_topic && c->birth_payload)
+        mqtt_client_publish(c, c->will_topic, c->birth_payload, strlen(c->birth_payload), 1, 1);
     set_state(c, 1);
+}
+
+/* MQTT 3.1.1 section 3.2.2.3, table 3.1: CONNACK return codes 1..5. */
+static const char *const connack_reasons[] = {
+    NULL,
+    "unacceptable protocol version",
+    "client identifier rejected",
+    "server unavailable",
+    "bad user name or password",
+    "not authorised",
+};
+
+const char *mqtt_connect_reason(int code)
+{
+    if (code > 0 && code < (int)(sizeof connack_reasons / sizeof connack_reasons[0]))
+        return connack_reasons[code];
+    if (code > 0)
+        return "refused by the broker (unknown CONNACK code)";
+    if (code == MQTTASYNC_FAILURE)
+        return "unreachable (no broker at this address, or the connection was closed)";
+    const char *s = MQTTAsync_strerror(code);
+    return s ? s : "unknown error";
+}
+
+/* What a person can do about a refusal, or "" (then the reason says it).
+ * mosquitto answers a wrong password with 5, not 4. */
+static const char *connect_hint(int code)
+{
+    switch (code) {
+    case 4:
+    case 5:
+        return " hint=\"check MQTT_USERNAME and MQTT_PASSWORD (scripts/broker-auth.sh)\"";
+    default:
+        return "";
+    }
 }
 
 static void on_connect_failure(void *ctx, MQTTAsync_failureData *resp)
@@ -144,8 +182,11 @@ static void on_connect_failure(void *ctx, MQTTAsync_failureData *resp)
     int uri = c->uri;
     c->uri = (c->uri + 1) % c->nuris; /* the next attempt tries the next broker */
     pthread_mutex_unlock(&c->mu);
-    log_rate(1, 10.0, LOG_WARN, "mqtt_connect_failed uri=%s code=%d reason=%s", c->uris[uri],
-             resp ? resp->code : -1, resp && resp->message ? resp->message : "unreachable");
+    /* paho reports a refusal as the CONNACK code with the message
+     * "CONNACK return code", anything else as a negative MQTTASYNC_ code. */
+    int code = resp ? resp->code : MQTTASYNC_FAILURE;
+    log_rate(1, 10.0, LOG_WARN, "mqtt_connect_failed uri=%s code=%d reason=\"%s\"%s", c->uris[uri],
+             code, mqtt_connect_reason(code), connect_hint(code));
     set_state(c, 0);
 }
 
@@ -177,6 +218,7 @@ static int do_connect(mqtt_client *c, int uri)
 {
     MQTTAsync_connectOptions co = MQTTAsync_connectOptions_initializer;
     MQTTAsync_SSLOptions so = MQTTAsync_SSLOptions_initializer;
+    MQTTAsync_willOptions wo = MQTTAsync_willOptions_initializer;
     co.keepAliveInterval = c->opt.keepalive_s > 0 ? c->opt.keepalive_s : 20;
     co.cleansession = c->opt.clean_session;
     co.MQTTVersion = MQTTVERSION_3_1_1;
@@ -189,6 +231,13 @@ static int do_connect(mqtt_client *c, int uri)
     co.onSuccess = on_connect_success;
     co.onFailure = on_connect_failure;
     co.context = c;
+    if (c->will_topic) {
+        wo.topicName = c->will_topic;
+        wo.message = c->will_payload;
+        wo.retained = 1;
+        wo.qos = 1;
+        co.will = &wo;
+    }
     if (c->ca_file) {
         so.trustStore = c->ca_file;
         so.enableServerCertAuth = 1;
@@ -282,6 +331,9 @@ static void free_client(mqtt_client *c)
     free(c->password);
     free(c->ca_file);
     free(c->persist_dir);
+    free(c->will_topic);
+    free(c->will_payload);
+    free(c->birth_payload);
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);
     free(c);
@@ -309,6 +361,13 @@ int mqtt_client_create(mqtt_client **out, const mqtt_options *opt)
     c->password = dup_or_null(opt->password && opt->password[0] ? opt->password : NULL);
     c->ca_file = dup_or_null(opt->ca_file && opt->ca_file[0] ? opt->ca_file : NULL);
     c->persist_dir = dup_or_null(opt->persist_dir && opt->persist_dir[0] ? opt->persist_dir : NULL);
+    if (opt->will_topic && opt->will_topic[0]) {
+        c->will_topic = strdup(opt->will_topic);
+        c->will_payload = strdup(opt->will_payload ? opt->will_payload : "");
+        c->birth_payload = dup_or_null(opt->birth_payload);
+        if (!c->will_topic || !c->will_payload || (opt->birth_payload && !c->birth_payload))
+            goto fail;
+    }
     if (!c->uris_buf || !c->client_id)
         goto fail;
     char *save = NULL;
@@ -342,6 +401,9 @@ int mqtt_client_create(mqtt_client **out, const mqtt_options *opt)
     c->opt.password = c->password;
     c->opt.ca_file = c->ca_file;
     c->opt.persist_dir = c->persist_dir;
+    c->opt.will_topic = c->will_topic;
+    c->opt.will_payload = c->will_payload;
+    c->opt.birth_payload = c->birth_payload;
     c->opt.topics = NULL;
 
     MQTTAsync_createOptions cro = MQTTAsync_createOptions_initializer;
@@ -451,6 +513,9 @@ void mqtt_client_destroy(mqtt_client *c)
     pthread_mutex_unlock(&c->mu);
     if (c->monitor_started)
         pthread_join(c->monitor, NULL);
+    if (c->h && c->will_topic && MQTTAsync_isConnected(c->h) &&
+        mqtt_client_publish(c, c->will_topic, c->will_payload, strlen(c->will_payload), 1, 1) == 0)
+        mqtt_client_flush(c, 1000);
     if (c->h && MQTTAsync_isConnected(c->h)) {
         MQTTAsync_disconnectOptions dopt = MQTTAsync_disconnectOptions_initializer;
         dopt.timeout = 1000;

@@ -71,6 +71,17 @@ typedef struct {
     int sub_qos;             /* QoS for all subscriptions */
     int max_buffered;        /* messages buffered while disconnected (0 = 10000) */
     int max_inflight;        /* outstanding QoS>0 messages (0 = 1000) */
+    /* Availability (optional): with will_topic set, the broker publishes
+     * will_payload there (QoS 1, retained) when the client vanishes without
+     * disconnecting (kill -9, crash: at once; network loss: after 1.5 x
+     * keepalive). birth_payload (may be NULL) is published there (QoS 1,
+     * retained) after every connect, and will_payload again by
+     * mqtt_client_destroy before it disconnects, so the topic always says
+     * whether the client is there. Services use topics_availability()
+     * with "online" / "offline". */
+    const char *will_topic;
+    const char *will_payload;
+    const char *birth_payload;
     mqtt_message_cb on_message; /* may be NULL for publish-only clients */
     mqtt_state_cb on_state;     /* may be NULL */
     void *user;
@@ -98,7 +109,15 @@ int mqtt_client_publish(mqtt_client *c, const char *topic, const void *payload, 
  *  or acknowledged (QoS 1/2), at most timeout_ms. Returns 0 or -1 on timeout. */
 int mqtt_client_flush(mqtt_client *c, int timeout_ms);
 
-/** Disconnect (waiting at most 1 s for pending messages) and free. NULL is ok. */
+/** Words for a connection failure code as paho reports it: 1..5 are MQTT
+ *  3.1.1 CONNACK refusals ("bad user name or password", "not authorised",
+ *  "server unavailable", ...), negative values paho's MQTTASYNC_ errors.
+ *  Returns: a static string, never NULL. Thread-safe. */
+const char *mqtt_connect_reason(int code);
+
+/** Publish will_payload on will_topic when set (an orderly stop is not a
+ *  death: the broker drops the will on DISCONNECT), disconnect (waiting at
+ *  most 1 s for pending messages) and free. NULL is ok. */
 void mqtt_client_destroy(mqtt_client *c);
 
 #endif

@@ -37,6 +37,18 @@ int status_name_valid(const char *s)
     return 1;
 }
 
+int status_availability(mqtt_options *mo, char *buf, size_t cap, const char *service,
+                        const char *instance)
+{
+    if (!mo || !status_level_valid(service) || !status_level_valid(instance) ||
+        topics_availability(buf, cap, service, instance) < 0)
+        return -1;
+    mo->will_topic = buf;
+    mo->will_payload = TOPICS_OFFLINE;
+    mo->birth_payload = TOPICS_ONLINE;
+    return 0;
+}
+
 int status_level_valid(const char *s)
 {
     if (!s || !*s || strlen(s) >= STATUS_NAME_MAX)

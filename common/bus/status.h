@@ -79,6 +79,18 @@ int status_name_valid(const char *s);
 /** 1 when s is a valid service or instance topic level (1..63 of [A-Za-z0-9_.:-]). */
 int status_level_valid(const char *s);
 
+/** Give a client its availability topic (before mqtt_client_create):
+ *  status/{service}/{instance}/availability, "online" after every connect,
+ *  "offline" as its MQTT last will and on a clean stop (bus/mqtt.h).
+ *  Out: mo's will_topic (pointing into buf), will_payload, birth_payload.
+ *  In:  buf: caller-owned, cap bytes (TOPICS_MAX is enough); it must live
+ *       until mqtt_client_create has returned (which copies it).
+ *  Returns: 0, or -1 when service or instance is not a valid topic level
+ *           (status_level_valid) or buf is too small; mo is then unchanged.
+ *  Thread-safe. */
+int status_availability(mqtt_options *mo, char *buf, size_t cap, const char *service,
+                        const char *instance);
+
 /** A parsed report, as read from status/{service}/{instance}. */
 typedef struct {
     char service[STATUS_NAME_MAX];

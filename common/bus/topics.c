@@ -15,6 +15,7 @@
 #define ANOMALIES_PRE "anomalies/"
 #define LOGGED_PRE "chain/logged/"
 #define STATUS_PRE "status/"
+#define AVAIL_SUF "/availability"
 #define LABELS_PRE "sim/labels/"
 #define PART_PRE "part/"
 #define APART_PRE "apart/"
@@ -91,6 +92,12 @@ int topics_status(char *buf, size_t cap, const char *service, const char *instan
 {
     const char *p[] = {STATUS_PRE, service, "/", instance};
     return join(buf, cap, p, 4);
+}
+
+int topics_availability(char *buf, size_t cap, const char *service, const char *instance)
+{
+    const char *p[] = {STATUS_PRE, service, "/", instance, AVAIL_SUF};
+    return join(buf, cap, p, 5);
 }
 
 int topics_part_prefix(char *buf, size_t cap, long k)
@@ -200,6 +207,14 @@ int topics_is_status(const char *topic)
     return after(topic, STATUS_PRE) != NULL;
 }
 
+int topics_is_availability(const char *topic)
+{
+    const char *svc = after(topic, STATUS_PRE);
+    const char *inst = svc ? strchr(svc, '/') : NULL;
+    const char *suf = inst ? strchr(inst + 1, '/') : NULL;
+    return suf && inst > svc && suf > inst + 1 && strcmp(suf, AVAIL_SUF) == 0;
+}
+
 const char *topics_strip_partition(const char *topic)
 {
     const char *p = after(topic, PART_PRE);
@@ -233,6 +248,10 @@ static const topics_info table[] = {
      "confirmation JSON (`bus/chain_logged.h`)"},
     {STATUS_PRE "{service}/{instance}", "detector, chain logger", "gateway (`status/#`)", "0", 1,
      "service counters JSON (`bus/status.h`)"},
+    {STATUS_PRE "{service}/{instance}" AVAIL_SUF,
+     "every service: `online` after connecting, `offline` on a clean stop and as its MQTT last "
+     "will (the broker's, on a crash)",
+     "people and monitoring (the gateway skips it)", "1", 1, "`online` or `offline`"},
     {LABELS_PRE "{sensor_id}", "simulator", "evaluation (tests, bench)",
      "`SIM_QOS`, at least 1 with paho", 0, "ground truth of an injected anomaly"},
 };

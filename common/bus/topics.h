@@ -7,6 +7,8 @@
  *   anomalies/{sensor_id}            anomalies (bus/anomaly.h)
  *   chain/logged/{sensor_id}         on-chain confirmations (bus/chain_logged.h)
  *   status/{service}/{instance}      retained service counters (bus/status.h)
+ *   status/{service}/{instance}/availability  retained "online" / "offline"
+ *                                    (the MQTT last will, bus/mqtt.h)
  *   sim/labels/{sensor_id}           the simulator's ground truth
  *   part/{k}/<device topic>          a reading on partition k (NATS mapping)
  *   apart/{k}/anomalies/{sensor_id}  an anomaly on partition k (NATS mapping)
@@ -58,6 +60,13 @@ int topics_sim_label(char *buf, size_t cap, const char *sensor_id);
 /** status/{service}/{instance}. Returns and buffer as topics_reading. */
 int topics_status(char *buf, size_t cap, const char *service, const char *instance);
 
+/** status/{service}/{instance}/availability: "online" (retained, after
+ *  every connect) or "offline" (the MQTT last will; also on a clean stop).
+ *  Returns and buffer as topics_reading. */
+int topics_availability(char *buf, size_t cap, const char *service, const char *instance);
+/** The payloads of the availability topic: "online", "offline" (static). */
+#define TOPICS_ONLINE "online"
+#define TOPICS_OFFLINE "offline"
 /** The reading-partition prefix "part/{k}/" (k >= 0).
  *  Returns: its length, TOPICS_ERR_TOOLONG, or TOPICS_ERR_ARG (k < 0). */
 int topics_part_prefix(char *buf, size_t cap, long k);
@@ -106,6 +115,9 @@ const char *topics_chain_logged_sensor(const char *topic);
 
 /** 1 when topic is under "status/", else 0. */
 int topics_is_status(const char *topic);
+/** 1 when topic is status/{service}/{instance}/availability (two
+ *  non-empty levels), else 0. */
+int topics_is_availability(const char *topic);
 
 /** part/{digits}/X or apart/{digits}/X -> a pointer to X inside topic;
  *  any other topic (including a prefix without digits) is returned as is. */

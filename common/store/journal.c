@@ -228,7 +228,8 @@ static int flush_locked(journal *j)
         return 0;
     if (j->wlen) {
         if (write_all(j->fd, j->wbuf, j->wlen) < 0) {
-            log_error("journal_write_failed path=%s errno=%d", j->path, errno);
+            log_error("journal_write_failed path=%s errno=%d error=\"%s\"", j->path, errno,
+                      strerror(errno));
             /* Cut a partial record so the file stays replayable. */
             (void)ftruncate(j->fd, (off_t)j->size);
             j->wlen = 0;
@@ -239,7 +240,8 @@ static int flush_locked(journal *j)
         j->wlen = 0;
     }
     if (j->do_fsync && fdatasync(j->fd) < 0) {
-        log_error("journal_fsync_failed path=%s errno=%d", j->path, errno);
+        log_error("journal_fsync_failed path=%s errno=%d error=\"%s\"", j->path, errno,
+                  strerror(errno));
         j->failed = 1;
         return JOURNAL_ERR_IO;
     }
@@ -283,11 +285,13 @@ static int flush_io_held(journal *j, int sync)
     int err = 0;
     if (len && write_all(j->fd, j->iobuf, len) < 0) {
         err = errno;
-        log_error("journal_write_failed path=%s errno=%d", j->path, err);
+        log_error("journal_write_failed path=%s errno=%d error=\"%s\"", j->path, err,
+                  strerror(err));
         (void)ftruncate(j->fd, (off_t)off); /* cut a partial record */
         rc = JOURNAL_ERR_IO;
     } else if (sync && (len || was_dirty) && j->do_fsync && fdatasync(j->fd) < 0) {
-        log_error("journal_fsync_failed path=%s errno=%d", j->path, errno);
+        log_error("journal_fsync_failed path=%s errno=%d error=\"%s\"", j->path, errno,
+                  strerror(errno));
         rc = JOURNAL_ERR_IO;
     }
     pthread_mutex_lock(&j->mu);
@@ -575,7 +579,8 @@ static int replay(journal *j, size_t *dropped)
         /* A torn tail, or damage with valid records after it? (top of file) */
         int64_t next = next_valid_record(j->fd, good, (uint64_t)st.st_size);
         if (next < 0) {
-            log_error("journal_scan_failed path=%s errno=%d", j->path, errno);
+            log_error("journal_scan_failed path=%s errno=%d error=\"%s\"", j->path, errno,
+                      strerror(errno));
             rc = JOURNAL_ERR_IO;
             goto out;
         }
@@ -667,7 +672,8 @@ static int open_mode(journal **out, const char *path, const journal_opts *o, siz
     j->fd = readonly ? open(path, O_RDONLY | O_CLOEXEC)
                      : open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (j->fd < 0) {
-        log_error("journal_open_failed path=%s errno=%d", path, errno);
+        log_error("journal_open_failed path=%s errno=%d error=\"%s\"", path, errno,
+                  strerror(errno));
         rc = JOURNAL_ERR_IO;
         goto out;
     }
@@ -1085,7 +1091,8 @@ int journal_compact(journal *j)
     close(j->fd);
     j->fd = open(j->path, O_RDWR | O_APPEND | O_CLOEXEC);
     if (j->fd < 0) {
-        log_error("journal_reopen_failed path=%s errno=%d", j->path, errno);
+        log_error("journal_reopen_failed path=%s errno=%d error=\"%s\"", j->path, errno,
+                  strerror(errno));
         j->failed = 1; /* no file to append to or read confirmed entries from */
         goto out;
     }

@@ -124,7 +124,8 @@ int cl_deploy(eth_client *e, const char *state_dir, const char *contract_json,
                             json_string_value(json_object_get(receipt, "transactionHash")),
                             json_string_value(json_object_get(receipt, "blockNumber")),
                             e->addr_hex) < 0) {
-        log_error("contract_file_write_failed file=%s errno=%d", path, errno);
+        log_error("contract_file_write_failed file=%s errno=%d error=\"%s\"", path, errno,
+                  strerror(errno));
         rc = CL_ERR_FATAL;
         goto out;
     }

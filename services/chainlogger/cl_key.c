@@ -24,7 +24,8 @@ int cl_key_load(tx_key **out, const char *key_file, const char *env_key)
     if (key_file && *key_file) {
         fd = open(key_file, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
-            log_error("key_file_unreadable file=%s errno=%d", key_file, errno);
+            log_error("key_file_unreadable file=%s errno=%d error=\"%s\"", key_file, errno,
+                      strerror(errno));
             return -1;
         }
         if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {

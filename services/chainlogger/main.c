@@ -431,6 +431,9 @@ static int cmd_run(eth_client *e)
                        .sub_qos = 1,
                        .on_message = partitions > 1 ? on_message_part : cl_intake_message,
                        .user = &intake};
+    char avail[TOPICS_MAX];
+    if (status_availability(&mo, avail, sizeof avail, "chainlogger", cid) != 0)
+        log_warn("availability_disabled reason=\"client id is not a valid topic level\"");
     intake.j = jnl;
     intake.sync_each = strcmp(journal_sync_mode, "each") == 0;
     intake.sync_ms = (int)journal_sync_ms;
@@ -500,6 +503,8 @@ int main(int argc, char **argv)
     eth_client eth;
 
     rc = config_parse(opts, NOPTS, argc, argv, pos, &npos);
+    if (rc == CONFIG_VERSION)
+        return 0;
     if (rc == CONFIG_HELP) {
         printf("\nsubcommands: run (default) | deploy | verify | prove ID | address | "
                "authorize 0xADDR | revoke 0xADDR | transfer-ownership 0xADDR | "
@@ -523,7 +528,8 @@ int main(int argc, char **argv)
         return 2;
     }
     if (mkdir(state_dir, 0700) < 0 && errno != EEXIST) {
-        log_error("state_dir_unusable dir=%s errno=%d", state_dir, errno);
+        log_error("state_dir_unusable dir=%s errno=%d error=\"%s\"", state_dir, errno,
+                  strerror(errno));
         return 1;
     }
     /* prove only reads the chain: anyone may run it, with or without a key. */

@@ -357,6 +357,9 @@ static int run_live(det_engine *engine)
                        .sub_qos = 1,
                        .on_message = on_message,
                        .user = &sv};
+    char avail[TOPICS_MAX];
+    if (status_availability(&mo, avail, sizeof avail, "detector", cid) != 0)
+        log_warn("availability_disabled reason=\"client id is not a valid topic level\"");
     if (mqtt_client_create(&sv.mqtt, &mo) != 0)
         goto out;
     for (int k = 0; k < ntopics; k++)
@@ -420,6 +423,8 @@ int main(int argc, char **argv)
         return 2;
     }
     int prc = config_parse(opts, NOPTS, argc, argv, pos, &npos);
+    if (prc == CONFIG_VERSION)
+        return 0;
     if (prc == CONFIG_HELP) {
         printf(
             "\nsubcommands: run (default) | replay FILE.csv [--nab] | train FILE.csv --out DIR\n");

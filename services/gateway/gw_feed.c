@@ -179,7 +179,8 @@ int gw_feed_on_message(void *user, const char *topic, const void *payload, size_
 {
     gw *g = user;
     if (topics_is_status(topic)) {
-        if (g->status)
+        /* status/+/+/availability is "online"/"offline", not a report. */
+        if (g->status && !topics_is_availability(topic))
             on_status(g, topic, payload, len);
         return 1;
     }

@@ -27,6 +27,8 @@
 #include "gw_http.h"
 #include "gw_ws.h"
 #include "base/log.h"
+#include "bus/status.h"
+#include "bus/topics.h"
 
 static gw G;
 static gw_config C;
@@ -299,6 +301,9 @@ static int start_mqtt(void)
                                  subscriber to anomalies/+ can starve the chain logger */
                        .on_message = gw_feed_on_message,
                        .user = &G};
+    char avail[TOPICS_MAX];
+    if (status_availability(&mo, avail, sizeof avail, "gateway", C.mqtt_client_id) != 0)
+        log_warn("availability_disabled reason=\"client id is not a valid topic level\"");
     return mqtt_client_create(&G.mqtt, &mo);
 }
 
@@ -329,7 +334,7 @@ int main(int argc, char **argv)
     static char www[PATH_MAX], vendor[PATH_MAX], client_id[64]; /* C points into them */
 
     int crc = config_parse(opts, sizeof opts / sizeof opts[0], argc, argv, NULL, NULL);
-    if (crc == CONFIG_HELP)
+    if (crc == CONFIG_HELP || crc == CONFIG_VERSION)
         return 0;
     if (crc != 0 || check_config() != 0)
         return 2;

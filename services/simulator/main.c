@@ -303,7 +303,7 @@ int main(int argc, char **argv)
     int ne = 0;
 
     int prc = config_parse(opts, NOPTS, argc, argv, NULL, NULL);
-    if (prc == CONFIG_HELP)
+    if (prc == CONFIG_HELP || prc == CONFIG_VERSION)
         return 0;
     if (prc < 0)
         return 2;

@@ -24,6 +24,8 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "bus/mqtt.h"
+#include "bus/status.h"
+#include "bus/topics.h"
 #include "sim_clock.h"
 
 #define PUB_MAX_URIS 16
@@ -43,6 +45,7 @@ struct sim_pub {
     char *host[PUB_MAX_URIS], *port[PUB_MAX_URIS];
     int nuris, cur;
     char *client_id, *username, *password;
+    char avail[TOPICS_MAX]; /* status/simulator/{client id}/availability, or "" */
     int fd;
     double last_io, next_retry, backoff;
     size_t len;     /* bytes in buf */
@@ -169,6 +172,19 @@ static int fast_flush(sim_pub *p)
 
 /* One connection attempt to URI i: TCP connect, CONNECT, CONNACK, each
  * bounded by 2 s so an unreachable broker cannot stall the simulator. */
+/* A retained QoS 0 PUBLISH of payload ("online" or "offline") on the
+ * availability topic, written straight to the socket. */
+static void publish_retained(sim_pub *p, const char *payload)
+{
+    unsigned char pk[TOPICS_MAX + 32], *w;
+    size_t tl = strlen(p->avail), pl = strlen(payload);
+    pk[0] = 0x31; /* PUBLISH, QoS 0, RETAIN */
+    w = pk + 1 + put_varlen(pk + 1, 2 + tl + pl);
+    put_str(&w, p->avail, tl);
+    memcpy(w, payload, pl);
+    write_all(p, pk, (size_t)(w + pl - pk));
+}
+
 static int fast_connect_one(sim_pub *p, int i)
 {
     struct addrinfo hints = {0}, *res = NULL;
@@ -210,9 +226,15 @@ static int fast_connect_one(sim_pub *p, int i)
     unsigned char vh[4096], *w = vh;
     put_str(&w, "MQTT", 4);
     *w++ = 4;
-    *w++ = (unsigned char)(0x02 | (p->username ? 0x80 : 0) | (p->password ? 0x40 : 0));
+    /* Will (3.1.2.5-3.1.2.7): "offline", QoS 1, retained, on the availability topic. */
+    *w++ = (unsigned char)(0x02 | (p->username ? 0x80 : 0) | (p->password ? 0x40 : 0) |
+                           (p->avail[0] ? 0x04 | 0x08 | 0x20 : 0));
     put16(&w, PUB_KEEPALIVE_S);
     put_str(&w, p->client_id, cid);
+    if (p->avail[0]) {
+        put_str(&w, p->avail, strlen(p->avail));
+        put_str(&w, TOPICS_OFFLINE, strlen(TOPICS_OFFLINE));
+    }
     if (p->username)
         put_str(&w, p->username, un);
     if (p->password)
@@ -233,13 +255,16 @@ static int fast_connect_one(sim_pub *p, int i)
         got += (size_t)n;
     }
     if (ack[0] != 0x20 || ack[1] != 0x02 || ack[3] != 0) {
-        log_rate(20, 10.0, LOG_ERROR, "mqtt_connect_refused backend=fast uri=%s:%s code=%u",
-                 p->host[i], p->port[i], ack[3]);
+        log_rate(20, 10.0, LOG_ERROR,
+                 "mqtt_connect_refused backend=fast uri=%s:%s code=%u reason=\"%s\"", p->host[i],
+                 p->port[i], ack[3], mqtt_connect_reason(ack[3]));
         goto out;
     }
     p->fd = fd;
     fd = -1;
     p->last_io = clock_mono();
+    if (p->avail[0])
+        publish_retained(p, TOPICS_ONLINE);
     rc = 0;
 out:
     if (fd >= 0)
@@ -313,6 +338,9 @@ int sim_pub_create(sim_pub **out, const sim_pub_options *opt)
         mo.ca_file = opt->ca_file;
         mo.clean_session = 1;
         mo.max_buffered = 100000;
+        char avail[TOPICS_MAX];
+        if (status_availability(&mo, avail, sizeof avail, "simulator", opt->client_id) != 0)
+            log_warn("availability_disabled reason=\"client id is not a valid topic level\"");
         if (mqtt_client_create(&p->mc, &mo) < 0)
             goto fail;
         *out = p;
@@ -325,6 +353,11 @@ int sim_pub_create(sim_pub **out, const sim_pub_options *opt)
         goto fail;
     if (parse_uris(p, opt->uris) < 0)
         goto fail;
+    if (topics_availability(p->avail, sizeof p->avail, "simulator", p->client_id) < 0 ||
+        !status_level_valid(p->client_id)) {
+        p->avail[0] = '\0';
+        log_warn("availability_disabled reason=\"client id is not a valid topic level\"");
+    }
     fast_connect(p); /* failure is not fatal: poll() retries */
     *out = p;
     return 0;
@@ -471,6 +504,8 @@ void sim_pub_destroy(sim_pub *p)
     }
     if (p->fd >= 0 && fast_flush(p) == 0) {
         static const unsigned char disc[2] = {0xE0, 0x00};
+        if (p->avail[0]) /* a clean stop: the broker drops the will on DISCONNECT */
+            publish_retained(p, TOPICS_OFFLINE);
         write_all(p, disc, 2);
     }
     if (p->fd >= 0)

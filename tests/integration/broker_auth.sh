@@ -184,6 +184,12 @@ PUBS=(
     "chainlogger status/chainlogger/c1 1"
     "chainlogger status/detector/d1 0"
     "gateway status/gateway/g1 0"
+    "gateway status/gateway/g1/availability 1"
+    "gateway status/detector/d1/availability 0"
+    "simulator status/simulator/s1/availability 1"
+    "simulator status/simulator/s1 0"
+    "detector status/detector/d1/availability 1"
+    "chainlogger status/chainlogger/c1/availability 1"
     "simulator status/detector/d1 0"
     "dev1 status/detector/d1 0"
 )
@@ -195,6 +201,8 @@ for p in "${PUBS[@]}"; do
 done
 # Anonymous loopback listener: may inject readings, not anomalies/confirmations.
 mosquitto_pub -h 127.0.0.1 -p "$L" -q 1 -t sensors/local/readings -m tok-local-ok || fail "local publish failed"
+mosquitto_pub -h 127.0.0.1 -p "$L" -q 1 -t zigbee2mqtt/local -m tok-local-z2m || fail "local publish failed"
+mosquitto_pub -h 127.0.0.1 -p "$L" -q 1 -t status/detector/local -m tok-local-status || true
 mosquitto_pub -h 127.0.0.1 -p "$L" -q 1 -t anomalies/local -m tok-local-anomaly || true
 mosquitto_pub -h 127.0.0.1 -p "$L" -q 1 -t chain/logged/local -m tok-local-chain || true
 
@@ -216,7 +224,8 @@ for p in "${PUBS[@]}"; do
     i=$((i + 1))
 done
 grep -q tok-local-ok "$T/observer.log" || { echo "local reading publish dropped" >&2; bad=$((bad + 1)); }
-if grep -q 'tok-local-anomaly\|tok-local-chain' "$T/observer.log"; then
+grep -q tok-local-z2m "$T/observer.log" || { echo "local device-format publish dropped" >&2; bad=$((bad + 1)); }
+if grep -q 'tok-local-anomaly\|tok-local-chain\|tok-local-status' "$T/observer.log"; then
     echo "anonymous loopback client forged an anomaly/confirmation" >&2; bad=$((bad + 1))
 fi
 if grep -q 'tok-anon\|tok-wrongpw\|tok-nouser' "$T/observer.log"; then
@@ -289,6 +298,9 @@ if [ -x "$BIN/simulator" ]; then
         --client-id sim-wrong >"$T/sim-wrong.log" 2>&1 || true
     n1=$(count_sim)
     [ "$n1" = "$n0" ] || fail "simulator with a wrong password got readings through"
+    # mosquitto answers a wrong password with CONNACK 5 (4 in the standard's words).
+    grep -Eq 'mqtt_connect_failed .*reason="(not authorised|bad user name or password)" hint=".*MQTT_PASSWORD' "$T/sim-wrong.log" ||
+        fail "the refusal is not named in the log: $(grep mqtt_connect "$T/sim-wrong.log" | head -2)"
     if [ $have_tls = 1 ]; then
         n0=$(count_sim)
         sim tls "ssl://127.0.0.1:$S" MQTT_CA_FILE="$D/tls/ca.crt" SIM_PUBLISHER=paho

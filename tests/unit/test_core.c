@@ -5,11 +5,13 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bus/anomaly.h"
 #include "base/config.h"
+#include "base/version.h"
 #include "base/hex.h"
 #include "eth/keccak.h"
 #include "bus/reading.h"
@@ -113,7 +115,33 @@ static void test_config(void **state)
     assert_int_equal(config_parse(opts, 4, 2, argv4, pos, &npos), -1);
     char *argv5[] = {"prog", "--thr", "nan", NULL};
     assert_int_equal(config_parse(opts, 4, 3, argv5, pos, &npos), -1);
+    /* --version wins, even over a bad environment; after "--" it is an argument. */
+    setenv("T_PORT", "12x", 1);
+    char *argv6[] = {"bin/prog", "run", "--version", NULL};
+    assert_int_equal(config_parse(opts, 4, 3, argv6, pos, &npos), CONFIG_VERSION);
+    unsetenv("T_PORT");
+    char *argv7[] = {"prog", "--", "--version", NULL};
+    assert_int_equal(config_parse(opts, 4, 3, argv7, pos, &npos), 0);
+    assert_int_equal(npos, 1);
+    assert_non_null(version_string());
+    assert_true(version_string()[0] != '\0');
     unsetenv("T_FLAG");
+    /* --help-tsv: four tab-separated cells per option, empty default "". */
+    const char *empty;
+    const config_option o2[] = {
+        {"origin", "T_ORIGIN", CONFIG_STR, "", "allowed origins: '' none", &empty},
+        {"key", NULL, CONFIG_STR, NULL, "a key file", &empty},
+    };
+    char buf[512] = "";
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    config_usage_tsv(f, o2, 2);
+    rewind(f);
+    size_t got = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[got] = '\0';
+    assert_string_equal(buf, "--origin\tT_ORIGIN\t\"\"\tallowed origins: '' none\n"
+                             "--key\t-\t(unset)\ta key file\n");
 }
 
 static int decode(const char *sensor, const char *json, reading *r)

@@ -164,6 +164,21 @@ static void test_invalid_options(void **state)
     mqtt_client_destroy(NULL);
 }
 
+static void test_connect_reason(void **state)
+{
+    (void)state;
+    /* CONNACK refusals (MQTT 3.1.1 table 3.1) in words, not "CONNACK return code". */
+    assert_string_equal(mqtt_connect_reason(1), "unacceptable protocol version");
+    assert_string_equal(mqtt_connect_reason(2), "client identifier rejected");
+    assert_string_equal(mqtt_connect_reason(3), "server unavailable");
+    assert_string_equal(mqtt_connect_reason(4), "bad user name or password");
+    assert_string_equal(mqtt_connect_reason(5), "not authorised");
+    assert_non_null(strstr(mqtt_connect_reason(6), "unknown CONNACK code"));
+    assert_non_null(strstr(mqtt_connect_reason(-1), "unreachable"));
+    for (int code = -30; code < 300; code++)
+        assert_true(mqtt_connect_reason(code)[0] != '\0');
+}
+
 static void test_unreachable_then_up(void **state)
 {
     (void)state;
@@ -269,9 +284,8 @@ int main(int argc, char **argv)
     if (argc == 4 && strcmp(argv[1], "--persist-child") == 0)
         return persist_child(argv[2], argv[3]);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_invalid_options),
-        cmocka_unit_test(test_publish_reconnect),
-        cmocka_unit_test(test_unreachable_then_up),
+        cmocka_unit_test(test_invalid_options),   cmocka_unit_test(test_connect_reason),
+        cmocka_unit_test(test_publish_reconnect), cmocka_unit_test(test_unreachable_then_up),
         cmocka_unit_test(test_persisted_publish),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -83,6 +83,21 @@ static void test_status_topic(void **state)
     memset(lvl, 'a', 63);
     lvl[63] = '\0';
     assert_int_equal(topics_status(buf, sizeof buf, lvl, lvl), 7 + 63 + 1 + 63);
+    /* Availability: the same levels and "/availability", within TOPICS_MAX. */
+    assert_int_equal(topics_availability(buf, sizeof buf, "detector", "detector-p1"), 27 + 13);
+    assert_string_equal(buf, "status/detector/detector-p1/availability");
+    assert_true(topics_is_availability(buf));
+    assert_true(topics_is_status(buf));
+    assert_int_equal(topics_availability(buf, 40, "detector", "detector-p1"), TOPICS_ERR_TOOLONG);
+    assert_string_equal(buf, "");
+    assert_int_equal(topics_availability(buf, sizeof buf, NULL, "x"), TOPICS_ERR_ARG);
+    assert_int_equal(topics_availability(buf, sizeof buf, lvl, lvl), 7 + 63 + 1 + 63 + 13);
+    assert_false(topics_is_availability("status/detector/detector-p1"));
+    assert_false(topics_is_availability("status/detector/availability"));
+    assert_false(topics_is_availability("status//x/availability"));
+    assert_false(topics_is_availability("status/a//availability"));
+    assert_false(topics_is_availability("status/a/b/availability/x"));
+    assert_false(topics_is_availability(NULL));
 }
 
 static void test_partition_topics(void **state)
@@ -211,10 +226,11 @@ static void test_table(void **state)
     const topics_info *t = topics_table(&n);
     assert_true(n >= 8);
     /* every row complete; every topic the builders make appears in it */
-    const char *must[] = {"sensors/{sensor_id}/readings",   "anomalies/{sensor_id}",
-                          "chain/logged/{sensor_id}",       "status/{service}/{instance}",
-                          "sim/labels/{sensor_id}",         "part/{k}/{device topic}",
-                          "apart/{k}/anomalies/{sensor_id}"};
+    const char *must[] = {
+        "sensors/{sensor_id}/readings",    "anomalies/{sensor_id}",
+        "chain/logged/{sensor_id}",        "status/{service}/{instance}",
+        "sim/labels/{sensor_id}",          "part/{k}/{device topic}",
+        "apart/{k}/anomalies/{sensor_id}", "status/{service}/{instance}/availability"};
     for (size_t i = 0; i < n; i++)
         assert_true(t[i].pattern && t[i].publishers && t[i].subscribers && t[i].qos &&
                     t[i].payload && !strchr(t[i].publishers, '|') &&
