@@ -14,7 +14,7 @@ mkdir -p "$B"
 
 # Speed and memory (one core: the helper is single-threaded).
 cc -O2 -g -std=gnu11 -Wall -Wextra -Werror -Icommon -Iservices/detector \
-    -o "$B/speed" bench/detector/speed.c services/detector/det_engine.c services/detector/det_shape.c build/libcommon.a -ljansson -lm
+    -o "$B/speed" bench/detector/speed.c $(ls services/detector/*.c | grep -v /main.c) build/libcommon.a -ljansson -lm
 LOG_LEVEL=warn "$B/speed" "$T" 2>/dev/null | tee "$T/speed.txt"
 
 # scikit-learn on the same vectors and settings, one thread.

@@ -2,7 +2,8 @@
  * det_engine — the detector's scoring engine: per-sensor streaming state,
  * per-metric Isolation Forests, classification into point / contextual /
  * change_point, debouncing and plain-words explanations. MQTT, files and
- * CSVs live elsewhere (main.c, det_store.c, det_replay.c); the live service
+ * CSVs live elsewhere (main.c, det_store.c, det_replay.c); the decision is
+ * det_decide.c, the explanations det_explain.c; the live service
  * and `detector replay` run exactly this code.
  *
  * Models. Every (sensor, metric) stream keeps its own features (see
