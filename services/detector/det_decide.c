@@ -112,6 +112,31 @@ static void end_event(det_stream *st)
     st->cooldown = EVENT_COOLDOWN;
 }
 
+/* Whether the run ending at this reading has a shape the stream showed
+ * before (judged only when it matters: it is the last test of a candidate). */
+static int seen_shape(const step *s)
+{
+    if (!s->st->shape)
+        return 0;
+    det_shape_info now;
+    det_shape_now(s->st->shape, &now);
+#ifdef DET_TRACE
+    fprintf(stderr, "S raw=%.3f base=%.3f z=%.2f\n", now.raw, now.baseline, now.z);
+#endif
+    /* Seen: the run is as close to an earlier one as runs usually are,
+     * and that run ended where this one does (it explains at least half of
+     * the deviation the forest flags), so a spike on a curve seen before
+     * is still new. */
+    return !(now.z >= s->c->shape_p.confirm_z) &&
+           now.tail < 0.5 * fabs(s->x - s->info->expected);
+}
+
+int det_calm(const det_config *c, const float *vec)
+{
+    return fabs(vec[TSFEATURE_SHIFT]) < c->shift_min / 2 &&
+           fabs(vec[TSFEATURE_Z_CONTEXT]) < c->z_min / 2 && vec[TSFEATURE_SPREAD] < c->spread_min / 2;
+}
+
 static void step_init(step *s)
 {
     const det_config *c = s->c;
@@ -137,11 +162,9 @@ static void step_init(step *s)
     /* With the shape detector on, a run shaped like one seen before
      * (a stream that spikes every hour, a square wave) is this
      * stream's normal, however the forest scores the reading. */
-    int seen_shape = st->shape && !(s->shi->z >= c->shape_p.confirm_z);
     s->candidate = s->absurd || (s->score >= det_engine_threshold(s->e, s->sen->id) &&
-                                 s->material && !seen_shape);
-    s->calm_now =
-        fabs(s->sh) < c->shift_min / 2 && fabs(s->zc) < c->z_min / 2 && s->sp < c->spread_min / 2;
+                                 s->material && !seen_shape(s));
+    s->calm_now = det_calm(c, vec);
     s->stuck_need = (unsigned)c->stuck_min;
     if (s->stuck_need < 2u * st->max_run + 2u)
         s->stuck_need = 2u * st->max_run + 2u;

@@ -41,7 +41,7 @@ void det_config_default(det_config *c)
     c->end_n = 6;
     c->stuck_min = 10;
     c->change_max_s = 86400.0;
-    c->shape = 0;
+    c->shape = 1;
     det_shape_params_default(&c->shape_p);
 }
 
@@ -479,8 +479,26 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
         learn = det_decide(e, sen, st, ts, x, vec, &info, score, &shi, out);
     }
     /* Its readings are still learned: a new shape is not a new level. */
-    if (shape_hit && out->n == na_before && st->state == ST_IDLE)
+    /* A new shape alerts when the reading is not calm by the criterion
+     * that ends events (off what the daily profile expects, a shift, or a
+     * noise change: a stream whose runs never repeat exactly, like the
+     * weather, is not anomalous for that alone), and its run holds no
+     * reading of an event already reported. */
+    int shape_alerted = shape_hit && scored && !det_calm(c, vec) && out->n == na_before &&
+                        st->state == ST_IDLE && st->since_alert >= (unsigned)c->shape_p.window;
+    if (shape_alerted)
         shape_alert(e, sen, md, ts, x, vec, &info, score, scored, &shi, out);
+    /* After an alert that opened no held state (a point, a new shape),
+     * the stream stays in alarm until a reading is calm again. */
+    int held = st->state == ST_POINT || st->state == ST_STUCK || st->state == ST_CHANGE ||
+               st->state == ST_CONTEXT;
+    if (held)
+        st->hold = 0;
+    else if (out->n > na_before)
+        st->hold = 1;
+    else if (scored && det_calm(c, vec))
+        st->hold = 0;
+    int alarm = held || st->hold;
 
     st->was_absurd = (uint8_t)det_physically_absurd(md->metric, x);
     if (res) {
@@ -488,7 +506,14 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
         res->score = score;
         res->scored = scored;
         res->flagged = !learn;
+        res->in_alarm = alarm;
+        res->alarm_changed = alarm != st->alarm;
     }
+    st->alarm = (uint8_t)alarm;
+    if (alarm || out->n > na_before || st->state != ST_IDLE)
+        st->since_alert = 0;
+    else if (st->since_alert < UINT16_MAX)
+        st->since_alert++;
     st->last = (float)x;
     tsfeatures_update(&c->feat, &st->fs, ts, x, learn);
     if (learn)

@@ -63,6 +63,9 @@ typedef struct {
         back;             /* a step back towards normal: level reached, its expectation, size */
     uint8_t was_absurd;   /* the previous reading was physically absurd */
     uint8_t routine;      /* learning a change that recurs at this time of day */
+    uint8_t alarm;        /* in_alarm after the previous reading (det_result) */
+    uint16_t since_alert; /* readings since the stream last alerted or was in alarm */
+    uint8_t hold;         /* alerted outside a held state: in alarm until calm */
     int32_t rt_day;       /* day (ts / 86400) that rt_*[0] describe */
     uint64_t rt_start[2]; /* bins where an event started, [0] today, [1] yesterday */
     uint64_t rt_flag[2];  /* bins spent inside an event, today / yesterday */
@@ -131,6 +134,10 @@ void det_emit(det_engine *e, det_sink *out, anomaly *a);
 int det_decide(det_engine *e, det_sensor *sen, det_stream *st, double ts, double x,
                const float *vec, const tsfeatures_info *info, double score,
                const det_shape_info *shi, det_sink *out);
+
+/** Whether a feature vector is calm: residual, shift and noise all within
+ *  half of what makes them material. */
+int det_calm(const det_config *c, const float *vec);
 
 /** Return a stream to a fresh warm-up (its shape state is kept). */
 void det_stream_reset(det_stream *st);

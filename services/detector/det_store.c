@@ -22,7 +22,7 @@
 #include "det_internal.h"
 
 #define DETM_VERSION 1
-#define DETS_VERSION 3
+#define DETS_VERSION 4
 
 typedef struct {
     FILE *fp;
