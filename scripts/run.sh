@@ -69,7 +69,8 @@ with_account() {
 chain_up
 
 start chainlogger with_account chainlogger build/bin/chainlogger
-start detector with_account detector build/bin/detector
+# The simulator's sensors report in these units (the detector guesses none from names).
+start detector with_account detector env METRIC_UNITS="${METRIC_UNITS-temperature=degC,humidity=%RH,pressure=hPa}" build/bin/detector
 start gateway with_account gateway build/bin/gateway
 wait_port gateway "$GATEWAY_PORT" 20
 if [ "$SIMULATOR" = 1 ]; then

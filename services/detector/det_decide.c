@@ -147,7 +147,7 @@ static void step_init(step *s)
     s->sh = vec[TSFEATURE_SHIFT];
     s->sp = vec[TSFEATURE_SPREAD];
     s->repeated = st->fs.nlag > 0 && (float)s->x == st->last;
-    s->absurd = det_physically_absurd(s->md->metric, s->x) ||
+    s->absurd = det_physically_absurd(s->md->unit, s->x) ||
                 (fabs(s->zc) >= c->z_absurd && fabs(s->zr) >= c->z_absurd);
     /* A step far beyond this sensor's usual reading-to-reading change
      * is material even when the value stays inside the range the
@@ -216,7 +216,7 @@ static int decide_insane(step *s)
 {
     det_stream *st = s->st;
     anomaly a;
-    if (!det_physically_absurd(s->md->metric, s->x) || st->state == ST_IDLE)
+    if (!det_physically_absurd(s->md->unit, s->x) || st->state == ST_IDLE)
         return 0;
     s->learn = 0;
     if (st->was_absurd)
@@ -253,7 +253,7 @@ static int decide_routine(step *s)
 
 static int stuck_now(const step *s)
 {
-    return s->st->same_run + 1u >= s->stuck_need && !det_saturated(s->md->metric, s->x, &s->st->fs);
+    return s->st->same_run + 1u >= s->stuck_need && !det_saturated(s->md->unit, s->x, &s->st->fs);
 }
 
 static void decide_idle(step *s)
@@ -265,7 +265,7 @@ static void decide_idle(step *s)
     if (stuck_now(s)) {
         alert(s, ANOMALY_POINT, &s->cur, &a);
         a.score = s->score > 0.5 ? s->score : 0.5;
-        det_explain_stuck(&a, st->same_run + 1u, st->max_run + 1u);
+        det_explain_stuck(&a, s->md->unit, st->same_run + 1u, st->max_run + 1u);
         det_emit(s->e, s->out, &a);
         st->state = ST_STUCK;
         s->learn = 0;
@@ -274,7 +274,7 @@ static void decide_idle(step *s)
         if (s->absurd) {
             alert(s, ANOMALY_POINT, &s->cur, &a);
             det_explain_point(s->e, s->md, &a, &s->cur,
-                              det_physically_absurd(s->md->metric, s->x)
+                              det_physically_absurd(s->md->unit, s->x)
                                   ? " (a value no working sensor reports)"
                                   : NULL);
             det_emit(s->e, s->out, &a);
@@ -415,7 +415,7 @@ static void decide_open(step *s)
             s->cur.ts = st->calm_ts;
             s->cur.value = st->calm_v;
             alert(s, ANOMALY_CHANGE_POINT, &s->cur, &a);
-            det_explain_change_end(&a, &s->cur, st->ev_ts, 0);
+            det_explain_change_end(&a, s->md->unit, &s->cur, st->ev_ts, 0);
             det_emit(s->e, s->out, &a);
         }
         end_event(st);

@@ -132,36 +132,59 @@ double det_engine_threshold(const det_engine *e, const char *sensor_id)
     return thr;
 }
 
-const char *det_metric_unit(const char *metric)
+int det_config_set_units(det_config *c, const char *spec)
 {
-    if (strcmp(metric, "temperature") == 0)
-        return "degC";
-    if (strcmp(metric, "humidity") == 0)
-        return "%RH";
-    if (strcmp(metric, "pressure") == 0)
-        return "hPa";
+    c->nunits = 0;
+    const char *p = spec ? spec : "";
+    while (*p) {
+        const char *end = strchr(p, ','), *eq = strchr(p, '=');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len > 0) {
+            if (!eq || eq >= p + len || eq == p || c->nunits >= DET_MAX_UNITS)
+                return -1;
+            size_t ml = (size_t)(eq - p), ul = len - ml - 1;
+            if (ml >= READING_NAME_MAX || ul == 0 || ul >= DET_UNIT_MAX)
+                return -1;
+            memcpy(c->units[c->nunits].metric, p, ml);
+            c->units[c->nunits].metric[ml] = 0;
+            memcpy(c->units[c->nunits].unit, eq + 1, ul);
+            c->units[c->nunits].unit[ul] = 0;
+            c->nunits++;
+        }
+        p += len + (end ? 1 : 0);
+    }
+    return 0;
+}
+
+const char *det_engine_unit(const det_engine *e, const char *metric)
+{
+    for (int k = 0; k < e->cfg.nunits; k++)
+        if (strcmp(e->cfg.units[k].metric, metric) == 0)
+            return e->cfg.units[k].unit;
     return "";
 }
 
-int det_physically_absurd(const char *metric, double v)
+/* Physical limits of the units we know: a reading beyond them is a broken
+ * sensor or message. Nothing is assumed about any other unit. */
+int det_physically_absurd(const char *unit, double v)
 {
-    if (strcmp(metric, "temperature") == 0)
+    if (strcmp(unit, "degC") == 0)
         return v > 150.0 || v < -90.0;
-    if (strcmp(metric, "humidity") == 0)
+    if (strcmp(unit, "%RH") == 0)
         return v > 100.5 || v < -0.5;
-    if (strcmp(metric, "pressure") == 0)
+    if (strcmp(unit, "hPa") == 0)
         return v > 1100.0 || v < 300.0;
     return 0;
 }
 
 /* A value a working sensor may hold for long: humidity saturates at 0 and
- * 100 %RH (fog, a desiccated room). For metrics we know nothing about,
- * the edge of the range seen is given the benefit of the doubt. */
-int det_saturated(const char *metric, double v, const tsfeatures_state *fs)
+ * 100 %RH (fog, a desiccated room). For units we know nothing about, the
+ * edge of the range seen is given the benefit of the doubt. */
+int det_saturated(const char *unit, double v, const tsfeatures_state *fs)
 {
-    if (strcmp(metric, "humidity") == 0)
+    if (strcmp(unit, "%RH") == 0)
         return v >= 99.95 || v <= 0.05;
-    if (strcmp(metric, "temperature") == 0 || strcmp(metric, "pressure") == 0)
+    if (strcmp(unit, "degC") == 0 || strcmp(unit, "hPa") == 0)
         return 0;
     return v >= fs->hi || v <= fs->lo;
 }
@@ -290,6 +313,7 @@ int det_model_index(det_engine *e, const char *metric, int create)
     if (!md->pool)
         return -1;
     snprintf(md->metric, sizeof(md->metric), "%s", metric);
+    snprintf(md->unit, sizeof(md->unit), "%s", det_engine_unit(e, metric));
     md->version = -1;
     return e->nmodels++;
 }
@@ -415,7 +439,7 @@ static void track_runs(det_stream *st, const det_model *md, double x)
         return;
     }
     if (st->state == ST_IDLE && st->same_run > st->max_run &&
-        !det_saturated(md->metric, st->last, &st->fs))
+        !det_saturated(md->unit, st->last, &st->fs))
         st->max_run = st->same_run;
     st->same_run = 0;
 }
@@ -435,7 +459,7 @@ static void shape_alert(det_engine *e, const det_sensor *sen, const det_model *m
     int off = scored && fabs(vec[TSFEATURE_Z_CONTEXT]) >= e->cfg.z_min;
     anomaly a;
     det_alert_fill(&a, sen->id, md->metric, off ? ANOMALY_POINT : ANOMALY_CONTEXTUAL, &cur);
-    det_explain_shape(&a, &e->cfg.shape_p, shi);
+    det_explain_shape(&a, md->unit, &e->cfg.shape_p, shi);
     det_emit(e, out, &a);
 }
 
@@ -500,12 +524,12 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
         st->hold = 0;
     int alarm = held || st->hold;
 
-    st->was_absurd = (uint8_t)det_physically_absurd(md->metric, x);
+    st->was_absurd = (uint8_t)det_physically_absurd(md->unit, x);
     if (res) {
         res->value = x;
         res->score = score;
         res->scored = scored;
-        res->flagged = !learn;
+        res->flagged = !learn || shape_alerted; /* a new shape is still learned */
         res->in_alarm = alarm;
         res->alarm_changed = alarm != st->alarm;
     }

@@ -49,6 +49,8 @@
 #include "model/tsfeatures.h"
 
 #define DET_MAX_OVERRIDES 64
+#define DET_MAX_UNITS 32
+#define DET_UNIT_MAX 16
 
 typedef struct {
     char prefix[SENSOR_ID_MAX]; /* sensor id or id prefix ("office-") */
@@ -76,6 +78,13 @@ typedef struct {
     char shape_prefixes[DET_MAX_OVERRIDES][SENSOR_ID_MAX];
     int noverrides;
     det_override overrides[DET_MAX_OVERRIDES]; /* per-sensor/profile thresholds */
+    /* Declared units, per metric name (det_config_set_units): only these
+     * bring physical limits and a unit in explanations. None by default. */
+    int nunits;
+    struct {
+        char metric[READING_NAME_MAX];
+        char unit[DET_UNIT_MAX];
+    } units[DET_MAX_UNITS];
     /* Optional: a threshold for one sensor from elsewhere (the ingest
      * mapping file); a finite return in (0,1) wins over the overrides and
      * the default, NAN means "not set". Called from the scoring thread. */
@@ -152,7 +161,14 @@ long det_engine_model_version(const det_engine *e, const char *metric);
 /** Whether (sensor, metric) is past warm-up and scored. */
 int det_engine_is_scored(const det_engine *e, const char *sensor_id, const char *metric);
 
-/** Unit of a well-known metric ("degC", "%RH", "hPa"), or "". */
-const char *det_metric_unit(const char *metric);
+/** Declare the units of metrics from "metric=unit,metric=unit" (e.g.
+ *  "temperature=degC,humidity=%RH,pressure=hPa"; "" or NULL: none). Units
+ *  with known physical limits: degC, %RH, hPa; any other is printed in
+ *  explanations only. Returns 0, or -1 on a malformed spec or more than
+ *  DET_MAX_UNITS entries (c->nunits is then partial). */
+int det_config_set_units(det_config *c, const char *spec);
+
+/** Declared unit of `metric`, or "" when none was declared. */
+const char *det_engine_unit(const det_engine *e, const char *metric);
 
 #endif

@@ -5,10 +5,21 @@
  * printed in the metric's unit when one is known, else bare.
  */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "det_internal.h"
+
+/* The explanation text, cut at ANOMALY_EXPLANATION_MAX (a long metric
+ * name or unit may cut it; the alert is still complete). */
+__attribute__((format(printf, 2, 3))) static void say(anomaly *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a->explanation, sizeof(a->explanation), fmt, ap);
+    va_end(ap);
+}
 
 static const char *feature_words(int j)
 {
@@ -84,7 +95,7 @@ static void isolation_words(const det_engine *e, const det_model *md, const det_
 void det_explain_point(const det_engine *e, const det_model *md, anomaly *a, const det_pending *p,
                        const char *extra)
 {
-    const char *unit = det_metric_unit(a->metric);
+    const char *unit = md->unit;
     char v[32], lo[32], hi[32], at[32], iso[160];
     det_num(v, sizeof(v), p->value);
     det_num(lo, sizeof(lo), a->expected_low);
@@ -92,7 +103,7 @@ void det_explain_point(const det_engine *e, const det_model *md, anomaly *a, con
     hhmm(at, sizeof(at), p->ts);
     isolation_words(e, md, p, iso, sizeof(iso));
     const char *dir = p->value > p->expected ? "above" : "below";
-    snprintf(a->explanation, sizeof(a->explanation),
+    say(a,
              "%s %s%s%s is far %s this sensor's usual %s-%s%s%s at %s%s%s", a->metric, v,
              *unit ? " " : "", unit, dir, lo, hi, *unit ? " " : "", unit, at, iso,
              extra ? extra : "");
@@ -100,7 +111,7 @@ void det_explain_point(const det_engine *e, const det_model *md, anomaly *a, con
 
 void det_explain_context(const det_engine *e, const det_model *md, anomaly *a, const det_pending *p)
 {
-    const char *unit = det_metric_unit(a->metric);
+    const char *unit = md->unit;
     const char *sp = *unit ? " " : "";
     char v[32], lo[32], hi[32], dlo[32], dhi[32], at[32], iso[160];
     det_num(v, sizeof(v), p->value);
@@ -110,7 +121,7 @@ void det_explain_context(const det_engine *e, const det_model *md, anomaly *a, c
     det_num(dhi, sizeof(dhi), p->day_hi);
     hhmm(at, sizeof(at), p->ts);
     isolation_words(e, md, p, iso, sizeof(iso));
-    snprintf(a->explanation, sizeof(a->explanation),
+    say(a,
              "%s %s%s%s would be ordinary at another time (this sensor ranges %s-%s%s%s over "
              "the day) but not at %s, when %s-%s%s%s is expected%s",
              a->metric, v, sp, unit, dlo, dhi, sp, unit, at, lo, hi, sp, unit, iso);
@@ -119,7 +130,7 @@ void det_explain_context(const det_engine *e, const det_model *md, anomaly *a, c
 void det_explain_change_start(const det_engine *e, const det_model *md, anomaly *a,
                               const det_pending *p, int change)
 {
-    const char *unit = det_metric_unit(a->metric);
+    const char *unit = md->unit;
     const char *sp = *unit ? " " : "";
     char d[32], ex[32], at[32], iso[160];
     det_num(d, sizeof(d), fabs(p->value - p->expected));
@@ -128,12 +139,12 @@ void det_explain_change_start(const det_engine *e, const det_model *md, anomaly 
     isolation_words(e, md, p, iso, sizeof(iso));
     if (change == CH_SPREAD) {
         double ratio = exp2(p->vec[TSFEATURE_SPREAD] + 1.0);
-        snprintf(a->explanation, sizeof(a->explanation),
+        say(a,
                  "%s became erratic at %s: its noise is about %.0fx the usual variance around "
                  "the expected %s%s%s (change started)%s",
                  a->metric, at, ratio, ex, sp, unit, iso);
     } else {
-        snprintf(a->explanation, sizeof(a->explanation),
+        say(a,
                  "%s shifted %s by %s%s%s from the expected %s%s%s and stays there (change "
                  "started at %s)%s",
                  a->metric, p->value > p->expected ? "up" : "down", d, sp, unit, ex, sp, unit, at,
@@ -141,9 +152,9 @@ void det_explain_change_start(const det_engine *e, const det_model *md, anomaly 
     }
 }
 
-void det_explain_change_end(anomaly *a, const det_pending *p, double start_ts, int settled)
+void det_explain_change_end(anomaly *a, const char *unit, const det_pending *p, double start_ts,
+                            int settled)
 {
-    const char *unit = det_metric_unit(a->metric);
     const char *sp = *unit ? " " : "";
     char lo[32], hi[32], at[32];
     det_num(lo, sizeof(lo), a->expected_low);
@@ -151,36 +162,35 @@ void det_explain_change_end(anomaly *a, const det_pending *p, double start_ts, i
     hhmm(at, sizeof(at), start_ts);
     double hours = (p->ts - start_ts) / 3600.0;
     if (settled)
-        snprintf(a->explanation, sizeof(a->explanation),
+        say(a,
                  "%s change that began at %s has lasted %.1f h: accepted as the new normal, "
                  "this sensor is being re-learned (change ended)",
                  a->metric, at, hours);
     else
-        snprintf(a->explanation, sizeof(a->explanation),
+        say(a,
                  "%s change that began at %s ended after %.1f h: readings are back within the "
                  "expected %s-%s%s%s (change ended)",
                  a->metric, at, hours, lo, hi, sp, unit);
 }
 
-void det_explain_shape(anomaly *a, const det_shape_params *sp, const det_shape_info *si)
+void det_explain_shape(anomaly *a, const char *unit, const det_shape_params *sp,
+                       const det_shape_info *si)
 {
-    const char *unit = det_metric_unit(a->metric);
     char v[32], at[32];
     det_num(v, sizeof(v), a->value);
     hhmm(at, sizeof(at), a->ts);
-    snprintf(a->explanation, sizeof(a->explanation),
+    say(a,
              "%s %s%s%s at %s ends a run of %d readings shaped like nothing in this sensor's "
              "previous %d: the nearest earlier run is %.1fx its usual spread away, %.1f sd "
              "beyond how far runs usually are",
              a->metric, v, *unit ? " " : "", unit, at, sp->window, sp->history, si->raw, si->z);
 }
 
-void det_explain_stuck(anomaly *a, unsigned run, unsigned usual)
+void det_explain_stuck(anomaly *a, const char *unit, unsigned run, unsigned usual)
 {
-    const char *unit = det_metric_unit(a->metric);
     char v[32];
     det_num(v, sizeof(v), a->value);
-    snprintf(a->explanation, sizeof(a->explanation),
+    say(a,
              "%s has been stuck at %s%s%s for %u readings; this sensor's value "
              "normally changes at least every %u readings",
              a->metric, v, *unit ? " " : "", unit, run, usual);
@@ -188,7 +198,7 @@ void det_explain_stuck(anomaly *a, unsigned run, unsigned usual)
 
 void det_explain_dropout(anomaly *a, unsigned present)
 {
-    snprintf(a->explanation, sizeof(a->explanation),
+    say(a,
              "%s is missing from this reading although the sensor sent it in each of "
              "its previous %u readings (value shown is the last one received)",
              a->metric, present);

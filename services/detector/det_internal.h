@@ -30,6 +30,7 @@ enum { CH_SHIFT = 0, CH_SPREAD = 1 };
 
 typedef struct {
     char metric[READING_NAME_MAX];
+    char unit[DET_UNIT_MAX]; /* declared unit (det_config units), "" = unknown */
     iforest *forest;
     long version;
     float *pool; /* pool_cap x dim */
@@ -115,11 +116,13 @@ det_stream *det_stream_get(det_engine *e, det_sensor *s, const char *metric);
  *  missing. Returns -1 when missing (or no room / memory). */
 int det_model_index(det_engine *e, const char *metric, int create);
 
-/** Values no sensor of that kind can report: always a point anomaly. */
-int det_physically_absurd(const char *metric, double v);
+/** Values no sensor measuring in `unit` can report (outside the physical
+ *  limits of a known unit): always a point anomaly. Unknown unit: 0. */
+int det_physically_absurd(const char *unit, double v);
 
-/** A value a working sensor may hold for long (a saturation limit). */
-int det_saturated(const char *metric, double v, const tsfeatures_state *fs);
+/** A value a working sensor may hold for long (a saturation limit of a
+ *  known unit; for an unknown one, the edge of the range seen). */
+int det_saturated(const char *unit, double v, const tsfeatures_state *fs);
 
 /** Count the alert, give it its id and append it to the sink (dropped
  *  silently when the sink is full: the count still says it happened). */
@@ -164,13 +167,18 @@ void det_explain_change_start(const det_engine *e, const det_model *md, anomaly 
                               const det_pending *p, int change);
 
 /** Explanation of the end of a change that began at start_ts. */
-void det_explain_change_end(anomaly *a, const det_pending *p, double start_ts, int settled);
+void det_explain_change_end(anomaly *a, const char *unit, const det_pending *p, double start_ts,
+                            int settled);
 
 /** Explanation of a shape never seen before. */
-void det_explain_shape(anomaly *a, const det_shape_params *sp, const det_shape_info *si);
+void det_explain_shape(anomaly *a, const char *unit, const det_shape_params *sp,
+                       const det_shape_info *si);
+
+/* Units: explanations print `unit` ("" = none known), the declared unit of
+ * the metric (det_config units), never one guessed from its name. */
 
 /** Explanation of a stuck value: run readings equal, usual at most `usual`. */
-void det_explain_stuck(anomaly *a, unsigned run, unsigned usual);
+void det_explain_stuck(anomaly *a, const char *unit, unsigned run, unsigned usual);
 
 /** Explanation of a dropout: the metric missing after `present` readings. */
 void det_explain_dropout(anomaly *a, unsigned present);

@@ -62,7 +62,7 @@ static double mapping_threshold(void *ctx, const char *sensor_id)
 }
 
 static const char *mqtt_url, *mqtt_user, *mqtt_pass, *mqtt_ca, *state_dir, *log_level;
-static const char *thresholds_file, *ingest_map, *client_id, *windows_file, *windows_key;
+static const char *thresholds_file, *metric_units, *ingest_map, *client_id, *windows_file, *windows_key;
 static const char *out_dir, *sensor_id_opt;
 static long warmup, trees, psi, seed, lags, retrain_every, save_interval, stats_interval;
 static double status_interval;
@@ -95,6 +95,10 @@ static const config_option opts[] = {
     {"thresholds-file", "THRESHOLDS_FILE", CONFIG_STR, NULL,
      "JSON per-sensor/profile thresholds {\"default\":..,\"sensors\":{\"id-or-prefix\":..}}",
      &thresholds_file},
+    {"metric-units", "METRIC_UNITS", CONFIG_STR, NULL,
+     "declared units, metric=unit,...: only these bring physical limits (degC, %RH, hPa) and "
+     "a unit in explanations; none is guessed from a metric's name",
+     &metric_units},
     {"shape", "SHAPE_DETECT", CONFIG_BOOL, "1",
      "also alert on runs of readings shaped like nothing seen before (~2.5 KB per stream at "
      "the defaults); 0 turns it off except for the THRESHOLDS_FILE \"shape\" list",
@@ -516,6 +520,12 @@ int main(int argc, char **argv)
             log_error("bad_thresholds_file reason=\"%s\"", err);
             return 2;
         }
+    }
+    if (det_config_set_units(&cfg, metric_units) != 0) {
+        log_error("bad_config: METRIC_UNITS must be metric=unit[,metric=unit...] (at most %d, "
+                  "units shorter than %d characters)",
+                  DET_MAX_UNITS, DET_UNIT_MAX);
+        return 2;
     }
     if (det_engine_create(&engine, &cfg) != 0) {
         log_error("engine_create_failed");

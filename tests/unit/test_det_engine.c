@@ -71,6 +71,9 @@ static det_engine *make(void)
     det_config c;
     det_config_default(&c);
     c.warmup = 100;
+    /* These sensors declare their units (the physical limits come from
+     * them, never from the metric's name). */
+    assert_int_equal(det_config_set_units(&c, "temperature=degC,humidity=%RH"), 0);
     det_engine *e = NULL;
     assert_int_equal(det_engine_create(&e, &c), 0);
     return e;
@@ -300,6 +303,64 @@ static void test_thresholds_and_persistence(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Units come from configuration only: 0.05 of a metric called "pressure"
+ * is no absurd value when its unit is unknown or declared as bar (and the
+ * explanation prints bar, never hPa); declared as hPa it is absurd. */
+static int pressure_alerts(const char *units, char *expl, size_t n)
+{
+    det_config c;
+    det_config_default(&c);
+    c.warmup = 100;
+    assert_int_equal(det_config_set_units(&c, units), 0);
+    det_engine *e = NULL;
+    assert_int_equal(det_engine_create(&e, &c), 0);
+    int alerts = 0;
+    expl[0] = 0;
+    for (int i = 0; i < 600; i++) {
+        reading r;
+        memset(&r, 0, sizeof(r));
+        snprintf(r.sensor_id, sizeof(r.sensor_id), "pump");
+        r.ts = T0 + 60.0 * i;
+        /* a pump's pressure in bar, with a jump to 0.9 at reading 500 */
+        reading_add(&r, "pressure", (i == 500 ? 0.9 : 0.05) + 0.002 * sin(i * 0.7));
+        anomaly a[8];
+        int na = det_engine_process(e, &r, NULL, a, 8);
+        assert_true(na >= 0);
+        for (int k = 0; k < na; k++) {
+            alerts++;
+            if (!expl[0])
+                snprintf(expl, n, "%s", a[k].explanation);
+        }
+    }
+    det_engine_destroy(e);
+    return alerts;
+}
+
+static void test_units_from_config(void **state)
+{
+    (void)state;
+    char expl[ANOMALY_EXPLANATION_MAX];
+    det_config c;
+    det_config_default(&c);
+    assert_int_equal(c.nunits, 0); /* nothing assumed by default */
+    assert_int_equal(det_config_set_units(&c, "pressure"), -1);
+    assert_int_equal(det_config_set_units(&c, "=bar"), -1);
+    assert_int_equal(det_config_set_units(&c, "pressure=bar,temperature=degC"), 0);
+    assert_int_equal(c.nunits, 2);
+
+    int none = pressure_alerts("", expl, sizeof(expl));
+    assert_true(none >= 1); /* the jump is found */
+    assert_null(strstr(expl, "no working sensor"));
+    assert_null(strstr(expl, "hPa"));
+    int bar = pressure_alerts("pressure=bar", expl, sizeof(expl));
+    assert_true(bar >= 1);
+    assert_null(strstr(expl, "no working sensor"));
+    assert_non_null(strstr(expl, "bar"));
+    assert_null(strstr(expl, "hPa"));
+    pressure_alerts("pressure=hPa", expl, sizeof(expl));
+    assert_non_null(strstr(expl, "no working sensor"));
+}
+
 int main(void)
 {
     log_init("test", LOG_WARN);
@@ -312,6 +373,7 @@ int main(void)
         cmocka_unit_test(test_absurd_inside_change),
         cmocka_unit_test(test_daily_routine_learned),
         cmocka_unit_test(test_thresholds_and_persistence),
+        cmocka_unit_test(test_units_from_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
