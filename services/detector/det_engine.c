@@ -297,6 +297,7 @@ det_sensor *det_sensor_get(det_engine *e, const char *id)
     *slot = s;
     e->count++;
     e->st.sensors = e->count;
+    det_fleet_sensor_added(&e->fleet, id);
     return s;
 }
 
@@ -422,6 +423,8 @@ int det_engine_is_scored(const det_engine *e, const char *sensor_id, const char 
 
 void det_emit(det_engine *e, det_sink *out, anomaly *a)
 {
+    if (!strstr(a->explanation, "(change ended)"))
+        det_fleet_mark(&e->fleet, a, out->fleet_window);
     anomaly_make_id(a);
     e->st.anomalies++;
     e->st.by_type[a->type]++;
@@ -492,6 +495,9 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
         return;
     det_shape_info shi;
     int shape_hit = st->shape && det_shape_step(st->shape, x, e->shape_scratch, &shi);
+    /* Peers "at the same time": within one run (shape window) of readings
+     * at this stream's sampling interval (32 min at 2-minute readings). */
+    out->fleet_window = c->shape_p.window * st->fs.interval;
     int na_before = out->n;
 
     int scored = md->forest && st->learned >= (uint32_t)c->warmup;
@@ -582,6 +588,7 @@ int det_engine_process(det_engine *e, const reading *r, det_result *res, anomaly
                              .version = md->version};
             det_alert_fill(&a, s->id, md->metric, ANOMALY_POINT, &p);
             a.expected_low = a.expected_high = NAN;
+            out.fleet_window = e->cfg.shape_p.window * st->fs.interval;
             det_explain_dropout(&a, st->present);
             det_emit(e, &out, &a);
         }

@@ -82,6 +82,29 @@ typedef struct {
     det_stream *streams;
 } det_sensor;
 
+/* Fleet-wide events (det_fleet.c). */
+#define FLEET_SLOTS 256 /* groups, and (group, metric) rings */
+#define FLEET_RING 32   /* recent alerts kept per (group, metric) */
+typedef struct {
+    double ts;
+    uint64_t sensor; /* hash of the sensor id */
+} det_fleet_alert;
+typedef struct {
+    int group;
+    char metric[READING_NAME_MAX];
+    int n, next;
+    det_fleet_alert a[FLEET_RING];
+} det_fleet_ring;
+typedef struct {
+    char name[SENSOR_ID_MAX];
+    unsigned sensors;
+} det_fleet_group;
+typedef struct {
+    int ngroups, nrings;
+    det_fleet_group groups[FLEET_SLOTS];
+    det_fleet_ring rings[FLEET_SLOTS];
+} det_fleet;
+
 struct det_engine {
     det_config cfg;
     int dim;
@@ -94,6 +117,7 @@ struct det_engine {
     float *train_buf;
     double *shape_scratch; /* cfg.shape_p.history doubles, for det_shape_step */
     det_stats st;
+    det_fleet fleet;
 };
 
 /* Where alerts of one det_engine_process call go. */
@@ -101,6 +125,7 @@ typedef struct {
     anomaly *alerts;
     int cap;
     int n;
+    double fleet_window; /* s: peers alerting this close count as moving together */
 } det_sink;
 
 /* ---- det_engine.c ---- */
@@ -127,6 +152,16 @@ int det_saturated(const char *unit, double v, const tsfeatures_state *fs);
 /** Count the alert, give it its id and append it to the sink (dropped
  *  silently when the sink is full: the count still says it happened). */
 void det_emit(det_engine *e, det_sink *out, anomaly *a);
+
+/* ---- det_fleet.c ---- */
+
+/** Count a new sensor in its group (id up to the last '-'). */
+void det_fleet_sensor_added(det_fleet *f, const char *id);
+
+/** Mark an alert with how many other sensors of its group alerted on the
+ *  same metric within `window` s (appended to its explanation when any),
+ *  and remember it. Returns that number of peers. */
+int det_fleet_mark(det_fleet *f, anomaly *a, double window);
 
 /* ---- det_decide.c ---- */
 

@@ -361,6 +361,62 @@ static void test_units_from_config(void **state)
     assert_non_null(strstr(expl, "no working sensor"));
 }
 
+/* Alarm state and fleet-wide marking: three rooms of one group warm up;
+ * the same step hits all three within minutes. Each stream is in alarm
+ * from its change's start until it ends, and the second and third alerts
+ * say how many peers alerted on the metric at the same time. */
+static void test_alarm_state_and_fleet(void **state)
+{
+    (void)state;
+    det_engine *e = make();
+    const char *ids[3] = {"room-1", "room-2", "room-3"};
+    sink s = {0};
+    double ts = T0;
+    for (; ts < T0 + 3 * 86400; ts += STEP)
+        for (int k = 0; k < 3; k++)
+            feed(e, ids[k], ts + k, base(ts) + 0.1 * k, hum(ts), &s);
+    assert_int_equal(s.n, 0);
+    double start = ts + 6 * 3600, end = start + 3 * 3600;
+    for (; ts < start; ts += STEP)
+        for (int k = 0; k < 3; k++)
+            feed(e, ids[k], ts + k, base(ts) + 0.1 * k, hum(ts), &s);
+    int alarm_rows = 0, calm_after = 0;
+    for (; ts < end + 40 * STEP; ts += STEP) {
+        for (int k = 0; k < 3; k++) {
+            double v = base(ts) + 0.1 * k - (ts >= start && ts < end ? 2.0 : 0.0);
+            reading r;
+            memset(&r, 0, sizeof(r));
+            snprintf(r.sensor_id, sizeof(r.sensor_id), "%s", ids[k]);
+            r.ts = ts + k;
+            reading_add(&r, "temperature", v);
+            det_result res[1];
+            anomaly a[8];
+            int n = det_engine_process(e, &r, res, a, 8);
+            assert_true(n >= 0);
+            for (int j = 0; j < n && s.n < 64; j++)
+                s.a[s.n++] = a[j];
+            if (k == 0 && ts > start + STEP && ts < end - STEP)
+                alarm_rows += res[0].in_alarm; /* inside the change */
+            if (k == 0 && ts > end + 20 * STEP)
+                calm_after += !res[0].in_alarm && !res[0].alarm_changed;
+        }
+    }
+    /* every reading strictly inside the change (start + 2 steps .. end - 2 steps) */
+    assert_int_equal(alarm_rows, (int)((end - start) / STEP) - 3);
+    assert_true(calm_after > 10);
+    int starts = 0, marked = 0;
+    for (int k = 0; k < s.n; k++) {
+        if (s.a[k].type == ANOMALY_CHANGE_POINT && strstr(s.a[k].explanation, "shifted down")) {
+            starts++;
+            if (strstr(s.a[k].explanation, "room- sensors alerted on temperature"))
+                marked++;
+        }
+    }
+    assert_int_equal(starts, 3);
+    assert_int_equal(marked, 2); /* the first has no peer before it */
+    det_engine_destroy(e);
+}
+
 int main(void)
 {
     log_init("test", LOG_WARN);
@@ -374,6 +430,7 @@ int main(void)
         cmocka_unit_test(test_daily_routine_learned),
         cmocka_unit_test(test_thresholds_and_persistence),
         cmocka_unit_test(test_units_from_config),
+        cmocka_unit_test(test_alarm_state_and_fleet),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
