@@ -102,16 +102,44 @@ static long kept(const det_shape *d)
     return d->t < d->p.history ? d->t : d->p.history;
 }
 
-static int cmp_double(const void *a, const void *b)
+/* k-th smallest of v[0..n) (Hoare's selection, average O(n); reorders v). */
+static double select_kth(double *v, long n, long k)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
+    long lo = 0, hi = n - 1;
+    while (lo < hi) {
+        double pivot = v[lo + (hi - lo) / 2];
+        long i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i <= j) {
+                double t = v[i];
+                v[i++] = v[j];
+                v[j--] = t;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            return v[k];
+    }
+    return v[k];
 }
 
-static double median_of(double *v, long n) /* sorts v */
+static double median_of(double *v, long n) /* reorders v */
 {
-    qsort(v, (size_t)n, sizeof(*v), cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    double hi = select_kth(v, n, n / 2);
+    if (n % 2)
+        return hi;
+    double lo = v[0]; /* the largest of v[0..n/2) after the selection */
+    for (long k = 1; k < n / 2; k++)
+        if (v[k] > lo)
+            lo = v[k];
+    return 0.5 * (lo + hi);
 }
 
 /* Robust spread (1.4826 MAD) of the kept values, never 0; their median
@@ -173,20 +201,34 @@ static double nearest_from(const det_shape *d, long skip, long *at)
     if (hi < lo || d->scale <= 0)
         return -1.0;
     int16_t cur[256];
-    for (long k = 0; k < m; k++)
+    int64_t csum = 0;
+    for (long k = 0; k < m; k++) {
         cur[k] = d->x[(t - m + k) % h];
-    int64_t best = INT64_MAX;
+        csum += cur[k];
+    }
+    /* The sums of the two runs bound their L1 distance from below
+     * (|sum a - sum b| <= sum |a - b|): most candidates are skipped on
+     * the running sum alone, with the same result. */
+    int64_t best = INT64_MAX, wsum = 0;
+    for (long k = 0; k < m; k++)
+        wsum += d->x[(lo + k) % h];
     for (long j = lo; j <= hi; j++) {
+        if (j > lo)
+            wsum += d->x[(j + m - 1) % h] - d->x[(j - 1) % h];
         if (skip >= 0 && labs(j - skip) < m)
+            continue;
+        int64_t lb = wsum - csum;
+        if ((lb < 0 ? -lb : lb) >= best)
             continue;
         long s = j % h;
         int64_t sum = 0;
         if (s + m <= h) {
+            /* newest first: a new run differs most at its end */
             const int16_t *c = d->x + s;
-            for (long k = 0; k < m && sum < best; k++)
+            for (long k = m - 1; k >= 0 && sum < best; k--)
                 sum += labs((long)c[k] - cur[k]);
         } else {
-            for (long k = 0; k < m && sum < best; k++)
+            for (long k = m - 1; k >= 0 && sum < best; k--)
                 sum += labs((long)d->x[(s + k) % h] - cur[k]);
         }
         if (sum < best) {
