@@ -226,6 +226,44 @@ static void attach_alert(row *ring, long ringn, long head, long rows, const anom
     }
 }
 
+/* The metric names of the header's value columns. Returns 0 or -1 (logged). */
+static int column_names(const char *csv_path, char **cols, int n,
+                        char names[][READING_NAME_MAX])
+{
+    for (int k = 0; k < n; k++) {
+        if (!*cols[k] || strlen(cols[k]) >= READING_NAME_MAX) {
+            log_error("replay_header file=%s: bad column name %d", csv_path, k + 2);
+            return -1;
+        }
+        snprintf(names[k], READING_NAME_MAX, "%s", cols[k]);
+    }
+    return 0;
+}
+
+/* NAB windows of this series (key: --windows-key, or the CSV path's last
+ * two components, category/file.csv). Returns how many were loaded. */
+static int nab_windows(const char *csv_path, const det_replay_opts *o, window *win)
+{
+    char key[512];
+    if (o->windows_key) {
+        snprintf(key, sizeof(key), "%s", o->windows_key);
+    } else {
+        const char *p = csv_path + strlen(csv_path), *slash = NULL;
+        int seen = 0;
+        while (p > csv_path) {
+            p--;
+            if (*p == '/' && ++seen == 2) {
+                slash = p + 1;
+                break;
+            }
+        }
+        snprintf(key, sizeof(key), "%s", slash ? slash : csv_path);
+    }
+    return load_windows(o->windows_file, key, win, MAX_WINDOWS);
+}
+
+/* ~130 lines: one pass over the rows whose steps all share the ring and the
+ * row counters; the header, windows and alert attachment are split out. */
 long det_replay_run(det_engine *e, const char *csv_path, const det_replay_opts *o, FILE *out)
 {
     long rows = -1, bad = 0;
@@ -267,32 +305,10 @@ long det_replay_run(det_engine *e, const char *csv_path, const det_replay_opts *
     int nmet = ncol - 1;
     if (o->nab)
         nmet = 1;
-    for (int k = 0; k < nmet; k++) {
-        if (!*f[k + 1] || strlen(f[k + 1]) >= READING_NAME_MAX) {
-            log_error("replay_header file=%s: bad column name %d", csv_path, k + 2);
-            goto out;
-        }
-        snprintf(names[k], sizeof(names[k]), "%s", f[k + 1]);
-    }
-    if (o->nab && o->windows_file) {
-        char key[512];
-        if (o->windows_key) {
-            snprintf(key, sizeof(key), "%s", o->windows_key);
-        } else {
-            /* last two path components: category/file.csv */
-            const char *p = csv_path + strlen(csv_path), *slash = NULL;
-            int seen = 0;
-            while (p > csv_path) {
-                p--;
-                if (*p == '/' && ++seen == 2) {
-                    slash = p + 1;
-                    break;
-                }
-            }
-            snprintf(key, sizeof(key), "%s", slash ? slash : csv_path);
-        }
-        nw = load_windows(o->windows_file, key, win, MAX_WINDOWS);
-    }
+    if (column_names(csv_path, f + 1, nmet, names) != 0)
+        goto out;
+    if (o->nab && o->windows_file)
+        nw = nab_windows(csv_path, o, win);
     if (out) {
         if (o->nab)
             fputs("timestamp,value,anomaly_score,label\n", out);
