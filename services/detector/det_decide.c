@@ -127,14 +127,14 @@ static int seen_shape(const step *s)
      * and that run ended where this one does (it explains at least half of
      * the deviation the forest flags), so a spike on a curve seen before
      * is still new. */
-    return !(now.z >= s->c->shape_p.confirm_z) &&
-           now.tail < 0.5 * fabs(s->x - s->info->expected);
+    return !(now.z >= s->c->shape_p.confirm_z) && now.tail < 0.5 * fabs(s->x - s->info->expected);
 }
 
 int det_calm(const det_config *c, const float *vec)
 {
     return fabs(vec[TSFEATURE_SHIFT]) < c->shift_min / 2 &&
-           fabs(vec[TSFEATURE_Z_CONTEXT]) < c->z_min / 2 && vec[TSFEATURE_SPREAD] < c->spread_min / 2;
+           fabs(vec[TSFEATURE_Z_CONTEXT]) < c->z_min / 2 &&
+           vec[TSFEATURE_SPREAD] < c->spread_min / 2;
 }
 
 static void step_init(step *s)

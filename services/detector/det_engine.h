@@ -51,9 +51,9 @@
 #include <stdint.h>
 
 #include "bus/anomaly.h"
+#include "bus/reading.h"
 #include "det_shape.h"
 #include "model/iforest.h"
-#include "bus/reading.h"
 #include "model/tsfeatures.h"
 
 #define DET_MAX_OVERRIDES 64
@@ -104,12 +104,12 @@ typedef struct {
 typedef struct {
     char metric[READING_NAME_MAX];
     double value;
-    double score; /* forest score, 0 when not scored */
-    int scored;   /* 1 when past warm-up and a forest exists */
-    int flagged;  /* 1 when the reading is part of an anomalous event */
-    int in_alarm; /* 1 while the stream is in an anomalous state: from the start
-                     of a change or contextual event until it ends, during an
-                     absurd or stuck run, on a shape alert's reading */
+    double score;      /* forest score, 0 when not scored */
+    int scored;        /* 1 when past warm-up and a forest exists */
+    int flagged;       /* 1 when the reading is part of an anomalous event */
+    int in_alarm;      /* 1 while the stream is in an anomalous state: from the start
+                          of a change or contextual event until it ends, during an
+                          absurd or stuck run, on a shape alert's reading */
     int alarm_changed; /* 1 when in_alarm differs from the stream's previous reading */
 } det_result;
 

@@ -103,10 +103,8 @@ void det_explain_point(const det_engine *e, const det_model *md, anomaly *a, con
     hhmm(at, sizeof(at), p->ts);
     isolation_words(e, md, p, iso, sizeof(iso));
     const char *dir = p->value > p->expected ? "above" : "below";
-    say(a,
-             "%s %s%s%s is far %s this sensor's usual %s-%s%s%s at %s%s%s", a->metric, v,
-             *unit ? " " : "", unit, dir, lo, hi, *unit ? " " : "", unit, at, iso,
-             extra ? extra : "");
+    say(a, "%s %s%s%s is far %s this sensor's usual %s-%s%s%s at %s%s%s", a->metric, v,
+        *unit ? " " : "", unit, dir, lo, hi, *unit ? " " : "", unit, at, iso, extra ? extra : "");
 }
 
 void det_explain_context(const det_engine *e, const det_model *md, anomaly *a, const det_pending *p)
@@ -122,9 +120,9 @@ void det_explain_context(const det_engine *e, const det_model *md, anomaly *a, c
     hhmm(at, sizeof(at), p->ts);
     isolation_words(e, md, p, iso, sizeof(iso));
     say(a,
-             "%s %s%s%s would be ordinary at another time (this sensor ranges %s-%s%s%s over "
-             "the day) but not at %s, when %s-%s%s%s is expected%s",
-             a->metric, v, sp, unit, dlo, dhi, sp, unit, at, lo, hi, sp, unit, iso);
+        "%s %s%s%s would be ordinary at another time (this sensor ranges %s-%s%s%s over "
+        "the day) but not at %s, when %s-%s%s%s is expected%s",
+        a->metric, v, sp, unit, dlo, dhi, sp, unit, at, lo, hi, sp, unit, iso);
 }
 
 void det_explain_change_start(const det_engine *e, const det_model *md, anomaly *a,
@@ -140,15 +138,14 @@ void det_explain_change_start(const det_engine *e, const det_model *md, anomaly 
     if (change == CH_SPREAD) {
         double ratio = exp2(p->vec[TSFEATURE_SPREAD] + 1.0);
         say(a,
-                 "%s became erratic at %s: its noise is about %.0fx the usual variance around "
-                 "the expected %s%s%s (change started)%s",
-                 a->metric, at, ratio, ex, sp, unit, iso);
+            "%s became erratic at %s: its noise is about %.0fx the usual variance around "
+            "the expected %s%s%s (change started)%s",
+            a->metric, at, ratio, ex, sp, unit, iso);
     } else {
         say(a,
-                 "%s shifted %s by %s%s%s from the expected %s%s%s and stays there (change "
-                 "started at %s)%s",
-                 a->metric, p->value > p->expected ? "up" : "down", d, sp, unit, ex, sp, unit, at,
-                 iso);
+            "%s shifted %s by %s%s%s from the expected %s%s%s and stays there (change "
+            "started at %s)%s",
+            a->metric, p->value > p->expected ? "up" : "down", d, sp, unit, ex, sp, unit, at, iso);
     }
 }
 
@@ -163,14 +160,14 @@ void det_explain_change_end(anomaly *a, const char *unit, const det_pending *p, 
     double hours = (p->ts - start_ts) / 3600.0;
     if (settled)
         say(a,
-                 "%s change that began at %s has lasted %.1f h: accepted as the new normal, "
-                 "this sensor is being re-learned (change ended)",
-                 a->metric, at, hours);
+            "%s change that began at %s has lasted %.1f h: accepted as the new normal, "
+            "this sensor is being re-learned (change ended)",
+            a->metric, at, hours);
     else
         say(a,
-                 "%s change that began at %s ended after %.1f h: readings are back within the "
-                 "expected %s-%s%s%s (change ended)",
-                 a->metric, at, hours, lo, hi, sp, unit);
+            "%s change that began at %s ended after %.1f h: readings are back within the "
+            "expected %s-%s%s%s (change ended)",
+            a->metric, at, hours, lo, hi, sp, unit);
 }
 
 void det_explain_shape(anomaly *a, const char *unit, const det_shape_params *sp,
@@ -180,10 +177,10 @@ void det_explain_shape(anomaly *a, const char *unit, const det_shape_params *sp,
     det_num(v, sizeof(v), a->value);
     hhmm(at, sizeof(at), a->ts);
     say(a,
-             "%s %s%s%s at %s ends a run of %d readings shaped like nothing in this sensor's "
-             "previous %d: the nearest earlier run is %.1fx its usual spread away, %.1f sd "
-             "beyond how far runs usually are",
-             a->metric, v, *unit ? " " : "", unit, at, sp->window, sp->history, si->raw, si->z);
+        "%s %s%s%s at %s ends a run of %d readings shaped like nothing in this sensor's "
+        "previous %d: the nearest earlier run is %.1fx its usual spread away, %.1f sd "
+        "beyond how far runs usually are",
+        a->metric, v, *unit ? " " : "", unit, at, sp->window, sp->history, si->raw, si->z);
 }
 
 void det_explain_stuck(anomaly *a, const char *unit, unsigned run, unsigned usual)
@@ -191,15 +188,15 @@ void det_explain_stuck(anomaly *a, const char *unit, unsigned run, unsigned usua
     char v[32];
     det_num(v, sizeof(v), a->value);
     say(a,
-             "%s has been stuck at %s%s%s for %u readings; this sensor's value "
-             "normally changes at least every %u readings",
-             a->metric, v, *unit ? " " : "", unit, run, usual);
+        "%s has been stuck at %s%s%s for %u readings; this sensor's value "
+        "normally changes at least every %u readings",
+        a->metric, v, *unit ? " " : "", unit, run, usual);
 }
 
 void det_explain_dropout(anomaly *a, unsigned present)
 {
     say(a,
-             "%s is missing from this reading although the sensor sent it in each of "
-             "its previous %u readings (value shown is the last one received)",
-             a->metric, present);
+        "%s is missing from this reading although the sensor sent it in each of "
+        "its previous %u readings (value shown is the last one received)",
+        a->metric, present);
 }

@@ -227,8 +227,7 @@ static void attach_alert(row *ring, long ringn, long head, long rows, const anom
 }
 
 /* The metric names of the header's value columns. Returns 0 or -1 (logged). */
-static int column_names(const char *csv_path, char **cols, int n,
-                        char names[][READING_NAME_MAX])
+static int column_names(const char *csv_path, char **cols, int n, char names[][READING_NAME_MAX])
 {
     for (int k = 0; k < n; k++) {
         if (!*cols[k] || strlen(cols[k]) >= READING_NAME_MAX) {

@@ -30,15 +30,15 @@
 
 struct det_shape {
     det_shape_params p;
-    int B;           /* baseline ring length: history / every */
-    long t;          /* values seen */
-    double c0, q;    /* value = c0 + code x q; q = 0 before the first value */
-    double scale;    /* robust spread, 0 until first computed */
-    long nbase;      /* distances pushed into the baseline */
+    int B;             /* baseline ring length: history / every */
+    long t;            /* values seen */
+    double c0, q;      /* value = c0 + code x q; q = 0 before the first value */
+    double scale;      /* robust spread, 0 until first computed */
+    long nbase;        /* distances pushed into the baseline */
     int64_t bsum, bsq; /* sums over the baseline ring, in codes */
-    long last;       /* index of the last detection */
-    int16_t *x;      /* last history values (ring, index t % history) */
-    uint16_t *base;  /* last B distances (ring) */
+    long last;         /* index of the last detection */
+    int16_t *x;        /* last history values (ring, index t % history) */
+    uint16_t *base;    /* last B distances (ring) */
 };
 
 void det_shape_params_default(det_shape_params *p)

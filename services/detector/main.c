@@ -28,15 +28,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bus/anomaly.h"
 #include "base/config.h"
-#include "det_engine.h"
-#include "det_replay.h"
-#include "ingest/ingest.h"
 #include "base/log.h"
+#include "bus/anomaly.h"
 #include "bus/mqtt.h"
 #include "bus/reading.h"
 #include "bus/status.h"
+#include "det_engine.h"
+#include "det_replay.h"
+#include "ingest/ingest.h"
 
 /* Thresholds from the ingest mapping file (docs/SENSORS.md: "threshold" per
  * sensor, or its "profile" looked up as "profile:NAME" in THRESHOLDS_FILE)
@@ -62,7 +62,8 @@ static double mapping_threshold(void *ctx, const char *sensor_id)
 }
 
 static const char *mqtt_url, *mqtt_user, *mqtt_pass, *mqtt_ca, *state_dir, *log_level;
-static const char *thresholds_file, *metric_units, *ingest_map, *client_id, *windows_file, *windows_key;
+static const char *thresholds_file, *metric_units, *ingest_map, *client_id, *windows_file,
+    *windows_key;
 static const char *out_dir, *sensor_id_opt;
 static long warmup, trees, psi, seed, lags, retrain_every, save_interval, stats_interval;
 static double status_interval;
@@ -180,8 +181,8 @@ static void publish_alarm(service *sv, const reading *r, const det_result *res)
     char tp[SENSOR_ID_MAX + READING_NAME_MAX + 32];
     if (alarm_topic(tp, sizeof(tp), r->sensor_id, res->metric) != 0)
         return;
-    json_t *o = json_pack("{s:s, s:s, s:b, s:f}", "sensor_id", r->sensor_id, "metric",
-                          res->metric, "in_alarm", res->in_alarm, "ts", r->ts);
+    json_t *o = json_pack("{s:s, s:s, s:b, s:f}", "sensor_id", r->sensor_id, "metric", res->metric,
+                          "in_alarm", res->in_alarm, "ts", r->ts);
     char *txt = o ? json_dumps(o, JSON_COMPACT) : NULL;
     if (!txt || mqtt_client_publish(sv->mqtt, tp, txt, strlen(txt), 1, 1) != 0) {
         sv->publish_failed++;
@@ -501,9 +502,10 @@ int main(int argc, char **argv)
     cfg.shape_p.gap = (int)shape_gap;
     cfg.shape_p.confirm_z = shape_confirm;
     if ((cfg.shape || thresholds_file) &&
-        (shape_window > 256 || shape_history > 100000 || shape_every > 256 || shape_gap > 100000000 ||
-         !det_shape_params_valid(&cfg.shape_p))) {
-        log_error("bad_config: check SHAPE_EVERY (1..window), SHAPE_WINDOW (2..256), SHAPE_HISTORY (8 x window.."
+        (shape_window > 256 || shape_history > 100000 || shape_every > 256 ||
+         shape_gap > 100000000 || !det_shape_params_valid(&cfg.shape_p))) {
+        log_error("bad_config: check SHAPE_EVERY (1..window), SHAPE_WINDOW (2..256), SHAPE_HISTORY "
+                  "(8 x window.."
                   "100000), SHAPE_Z (>0), SHAPE_GAP (>=0)");
         return 2;
     }

@@ -17,8 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "detector/det_engine.h"
 #include "base/log.h"
+#include "detector/det_engine.h"
 
 #define T0 1735689600.0 /* 2025-01-01 00:00 UTC */
 #define STEP 300.0
