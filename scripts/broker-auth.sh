@@ -124,6 +124,7 @@ write_acl() {
         while IFS= read -r t; do echo "topic read $t"; done <<<"$ingest"
         echo "topic read part/#"
         echo "topic write anomalies/#"
+        echo "topic write detector/alarm/#"
         echo "topic write status/detector/#"
         echo
         echo "user chainlogger"
@@ -135,6 +136,7 @@ write_acl() {
         while IFS= read -r t; do echo "topic read $t"; done <<<"$ingest"
         echo "topic read sensors/#"
         echo "topic read anomalies/#"
+        echo "topic read detector/alarm/#"
         echo "topic read chain/#"
         echo "topic read sim/#"
         echo "topic read status/#"

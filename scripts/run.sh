@@ -104,7 +104,8 @@ contract_up
 
 step "Starting the services: chain logger, detector, gateway" "a few seconds" "$LOGS/"
 bg chainlogger with_account chainlogger build/bin/chainlogger
-bg detector with_account detector build/bin/detector
+# The simulator's sensors report in these units (the detector guesses none from names).
+bg detector with_account detector env METRIC_UNITS="${METRIC_UNITS-temperature=degC,humidity=%RH,pressure=hPa}" build/bin/detector
 bg gateway with_account gateway build/bin/gateway
 need_port gateway "$GATEWAY_PORT" 20
 if [ "$SIMULATOR" = 1 ]; then

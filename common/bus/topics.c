@@ -17,6 +17,7 @@
 #define STATUS_PRE "status/"
 #define AVAIL_SUF "/availability"
 #define LABELS_PRE "sim/labels/"
+#define ALARM_PRE "detector/alarm/"
 #define PART_PRE "part/"
 #define APART_PRE "apart/"
 #define Z2M_DEFAULT "zigbee2mqtt/#"
@@ -98,6 +99,12 @@ int topics_availability(char *buf, size_t cap, const char *service, const char *
 {
     const char *p[] = {STATUS_PRE, service, "/", instance, AVAIL_SUF};
     return join(buf, cap, p, 5);
+}
+
+int topics_detector_alarm(char *buf, size_t cap, const char *sensor_id, const char *metric)
+{
+    const char *p[] = {ALARM_PRE, sensor_id, "/", metric};
+    return join(buf, cap, p, 4);
 }
 
 int topics_part_prefix(char *buf, size_t cap, long k)
@@ -252,6 +259,9 @@ static const topics_info table[] = {
      "every service: `online` after connecting, `offline` on a clean stop and as its MQTT last "
      "will (the broker's, on a crash)",
      "people and monitoring (the gateway skips it)", "1", 1, "`online` or `offline`"},
+    {ALARM_PRE "{sensor_id}/{metric}", "detector, when a stream enters or leaves its alarm state",
+     "anyone who wants what is in alarm now", "1", 1,
+     "`{\"sensor_id\", \"metric\", \"in_alarm\", \"ts\"}`"},
     {LABELS_PRE "{sensor_id}", "simulator", "evaluation (tests, bench)",
      "`SIM_QOS`, at least 1 with paho", 0, "ground truth of an injected anomaly"},
 };

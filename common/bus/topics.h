@@ -60,6 +60,11 @@ int topics_sim_label(char *buf, size_t cap, const char *sensor_id);
 /** status/{service}/{instance}. Returns and buffer as topics_reading. */
 int topics_status(char *buf, size_t cap, const char *service, const char *instance);
 
+/** detector/alarm/{sensor_id}/{metric}: a stream's alarm state (retained,
+ *  QoS 1, published by the detector when it changes).
+ *  Returns and buffer as topics_reading. In: metric: not validated here. */
+int topics_detector_alarm(char *buf, size_t cap, const char *sensor_id, const char *metric);
+
 /** status/{service}/{instance}/availability: "online" (retained, after
  *  every connect) or "offline" (the MQTT last will; also on a clean stop).
  *  Returns and buffer as topics_reading. */

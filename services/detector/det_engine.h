@@ -2,7 +2,8 @@
  * det_engine — the detector's scoring engine: per-sensor streaming state,
  * per-metric Isolation Forests, classification into point / contextual /
  * change_point, debouncing and plain-words explanations. MQTT, files and
- * CSVs live elsewhere (main.c, det_store.c, det_replay.c); the live service
+ * CSVs live elsewhere (main.c, det_store.c, det_replay.c); the decision is
+ * det_decide.c, the explanations det_explain.c; the live service
  * and `detector replay` run exactly this code.
  *
  * Models. Every (sensor, metric) stream keeps its own features (see
@@ -10,7 +11,8 @@
  * vector is already normalised by what is usual for that sensor. One
  * forest per metric name then scores the normalised vectors of all
  * sensors: 100 trees are ~300 KiB, far too much per sensor at 100k
- * sensors, while the per-sensor part stays ~2 KiB. A forest is (re)trained
+ * sensors, while the per-stream part stays ~4.6 KB (0.8 KB of features and
+ * event state, 3.9 KB of shape history, det_shape.h). A forest is (re)trained
  * from a reservoir of recent vectors that were not flagged; the first
  * training happens as soon as one stream finished its warm-up.
  *
@@ -30,6 +32,13 @@
  *                          (start); flagged readings are not learned
  *   CHANGE   + end_n calm readings -> change_point (end) alert
  * One event, one alert (a change point: one at its start, one at its end).
+ * Shapes (det_shape.h, on by default): a candidate whose run the stream has
+ * shown before (twice, ending at the same level) is held back; a run shaped
+ * like nothing before alerts on its own when the reading is not calm.
+ * Alarm state: det_result.in_alarm, from an event's start to its end (a
+ * point or shape alert: until the first calm reading). Units and physical
+ * limits only from det_config units. Alerts say how many sensors of the
+ * same id group alerted on the metric at about the same time (det_fleet.c).
  *
  * Thread-safety: none; the caller serialises calls (the service holds a
  * mutex). Processing allocates only when a sensor or metric is new, or
@@ -42,12 +51,14 @@
 #include <stdint.h>
 
 #include "bus/anomaly.h"
+#include "bus/reading.h"
 #include "det_shape.h"
 #include "model/iforest.h"
-#include "bus/reading.h"
 #include "model/tsfeatures.h"
 
 #define DET_MAX_OVERRIDES 64
+#define DET_MAX_UNITS 32
+#define DET_UNIT_MAX 16
 
 typedef struct {
     char prefix[SENSOR_ID_MAX]; /* sensor id or id prefix ("office-") */
@@ -69,12 +80,19 @@ typedef struct {
     int end_n;           /* calm readings that end a change (6) */
     int stuck_min;       /* identical readings that make a stuck value (10) */
     double change_max_s; /* a change lasting longer becomes the new normal (1 day) */
-    int shape;           /* 1: run the shape detector (det_shape.h) on every stream (0) */
+    int shape;           /* 1: run the shape detector (det_shape.h) on every stream (1) */
     det_shape_params shape_p;
     int nshape; /* sensors (ids or prefixes) that get the shape detector when shape is 0 */
     char shape_prefixes[DET_MAX_OVERRIDES][SENSOR_ID_MAX];
     int noverrides;
     det_override overrides[DET_MAX_OVERRIDES]; /* per-sensor/profile thresholds */
+    /* Declared units, per metric name (det_config_set_units): only these
+     * bring physical limits and a unit in explanations. None by default. */
+    int nunits;
+    struct {
+        char metric[READING_NAME_MAX];
+        char unit[DET_UNIT_MAX];
+    } units[DET_MAX_UNITS];
     /* Optional: a threshold for one sensor from elsewhere (the ingest
      * mapping file); a finite return in (0,1) wins over the overrides and
      * the default, NAN means "not set". Called from the scoring thread. */
@@ -86,9 +104,13 @@ typedef struct {
 typedef struct {
     char metric[READING_NAME_MAX];
     double value;
-    double score; /* forest score, 0 when not scored */
-    int scored;   /* 1 when past warm-up and a forest exists */
-    int flagged;  /* 1 when the reading is part of an anomalous event */
+    double score;      /* forest score, 0 when not scored */
+    int scored;        /* 1 when past warm-up and a forest exists */
+    int flagged;       /* 1 when the reading is part of an anomalous event */
+    int in_alarm;      /* 1 while the stream is in an anomalous state: from the start
+                          of a change or contextual event until it ends, during an
+                          absurd or stuck run, on a shape alert's reading */
+    int alarm_changed; /* 1 when in_alarm differs from the stream's previous reading */
 } det_result;
 
 typedef struct det_engine det_engine; /* opaque */
@@ -147,7 +169,14 @@ long det_engine_model_version(const det_engine *e, const char *metric);
 /** Whether (sensor, metric) is past warm-up and scored. */
 int det_engine_is_scored(const det_engine *e, const char *sensor_id, const char *metric);
 
-/** Unit of a well-known metric ("degC", "%RH", "hPa"), or "". */
-const char *det_metric_unit(const char *metric);
+/** Declare the units of metrics from "metric=unit,metric=unit" (e.g.
+ *  "temperature=degC,humidity=%RH,pressure=hPa"; "" or NULL: none). Units
+ *  with known physical limits: degC, %RH, hPa; any other is printed in
+ *  explanations only. Returns 0, or -1 on a malformed spec or more than
+ *  DET_MAX_UNITS entries (c->nunits is then partial). */
+int det_config_set_units(det_config *c, const char *spec);
+
+/** Declared unit of `metric`, or "" when none was declared. */
+const char *det_engine_unit(const det_engine *e, const char *metric);
 
 #endif

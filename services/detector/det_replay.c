@@ -30,6 +30,7 @@ typedef struct {
     int alert[READING_MAX_METRICS]; /* anomaly_type, or -1 */
     int nab_hit;                    /* NAB mode: the engine raised an alert on this row */
     int end[READING_MAX_METRICS];   /* 1 when the alert ends a change */
+    int alarm[READING_MAX_METRICS]; /* the stream is in an anomalous state at this row */
     char expl[READING_MAX_METRICS][ANOMALY_EXPLANATION_MAX];
 } row;
 
@@ -162,10 +163,106 @@ static void write_row(FILE *out, const row *r, int nab, int multi, const window 
         } else {
             fputc(',', out);
         }
-        fputc('\n', out);
+        fprintf(out, ",%d\n", r->alarm[k]);
     }
 }
 
+/* Whether row r holds the reading of (sensor, metric); its index in *k. */
+static int row_metric(const row *r, const char *sensor, const char *metric, int *k)
+{
+    if (strcmp(r->sensor, sensor) != 0)
+        return 0;
+    for (*k = 0; *k < r->n; (*k)++)
+        if (strcmp(r->res[*k].metric, metric) == 0)
+            return 1;
+    return 0;
+}
+
+/* Attach an alert to the row it refers to (same ts and sensor; the newest
+ * row, rows - 1, when it has left the ring) and mark the stream's alarm
+ * state: on from the row an event started on, off from the row a change
+ * ended on (the end is decided end_n readings later). */
+static void attach_alert(row *ring, long ringn, long head, long rows, const anomaly *al, int nab)
+{
+    long tj = rows - 1;
+    for (long j = rows - 1; j >= head && j >= rows - ringn; j--) {
+        const row *c = &ring[j % ringn];
+        if (fabs(c->ts - al->ts) < 1e-6 && strcmp(c->sensor, al->sensor_id) == 0) {
+            tj = j;
+            break;
+        }
+    }
+    row *target = &ring[tj % ringn];
+    int k0 = 0;
+    while (k0 < target->n && strcmp(target->res[k0].metric, al->metric) != 0)
+        k0++;
+    if (k0 == target->n && k0 < READING_MAX_METRICS && !nab) {
+        /* An alert about a metric missing from the row (dropout). */
+        memset(&target->res[k0], 0, sizeof(target->res[k0]));
+        snprintf(target->res[k0].metric, sizeof(target->res[k0].metric), "%s", al->metric);
+        target->res[k0].value = NAN;
+        target->alert[k0] = -1;
+        target->alarm[k0] = 0;
+        target->n++;
+    }
+    int end = strstr(al->explanation, "(change ended)") != NULL;
+    for (int k = 0; k < target->n; k++) {
+        if (strcmp(target->res[k].metric, al->metric) == 0) {
+            target->alert[k] = al->type;
+            target->end[k] = end;
+            snprintf(target->expl[k], sizeof(target->expl[k]), "%s", al->explanation);
+        }
+    }
+    /* The alarm from the row the alert is about to the newest row. */
+    for (long j = tj; j < rows; j++) {
+        row *c = &ring[j % ringn];
+        int k;
+        if (!row_metric(c, al->sensor_id, al->metric, &k))
+            continue;
+        if (end)
+            c->alarm[k] = 0;
+        else if (j == tj)
+            c->alarm[k] = 1;
+    }
+}
+
+/* The metric names of the header's value columns. Returns 0 or -1 (logged). */
+static int column_names(const char *csv_path, char **cols, int n, char names[][READING_NAME_MAX])
+{
+    for (int k = 0; k < n; k++) {
+        if (!*cols[k] || strlen(cols[k]) >= READING_NAME_MAX) {
+            log_error("replay_header file=%s: bad column name %d", csv_path, k + 2);
+            return -1;
+        }
+        snprintf(names[k], READING_NAME_MAX, "%s", cols[k]);
+    }
+    return 0;
+}
+
+/* NAB windows of this series (key: --windows-key, or the CSV path's last
+ * two components, category/file.csv). Returns how many were loaded. */
+static int nab_windows(const char *csv_path, const det_replay_opts *o, window *win)
+{
+    char key[512];
+    if (o->windows_key) {
+        snprintf(key, sizeof(key), "%s", o->windows_key);
+    } else {
+        const char *p = csv_path + strlen(csv_path), *slash = NULL;
+        int seen = 0;
+        while (p > csv_path) {
+            p--;
+            if (*p == '/' && ++seen == 2) {
+                slash = p + 1;
+                break;
+            }
+        }
+        snprintf(key, sizeof(key), "%s", slash ? slash : csv_path);
+    }
+    return load_windows(o->windows_file, key, win, MAX_WINDOWS);
+}
+
+/* ~130 lines: one pass over the rows whose steps all share the ring and the
+ * row counters; the header, windows and alert attachment are split out. */
 long det_replay_run(det_engine *e, const char *csv_path, const det_replay_opts *o, FILE *out)
 {
     long rows = -1, bad = 0;
@@ -207,37 +304,15 @@ long det_replay_run(det_engine *e, const char *csv_path, const det_replay_opts *
     int nmet = ncol - 1;
     if (o->nab)
         nmet = 1;
-    for (int k = 0; k < nmet; k++) {
-        if (!*f[k + 1] || strlen(f[k + 1]) >= READING_NAME_MAX) {
-            log_error("replay_header file=%s: bad column name %d", csv_path, k + 2);
-            goto out;
-        }
-        snprintf(names[k], sizeof(names[k]), "%s", f[k + 1]);
-    }
-    if (o->nab && o->windows_file) {
-        char key[512];
-        if (o->windows_key) {
-            snprintf(key, sizeof(key), "%s", o->windows_key);
-        } else {
-            /* last two path components: category/file.csv */
-            const char *p = csv_path + strlen(csv_path), *slash = NULL;
-            int seen = 0;
-            while (p > csv_path) {
-                p--;
-                if (*p == '/' && ++seen == 2) {
-                    slash = p + 1;
-                    break;
-                }
-            }
-            snprintf(key, sizeof(key), "%s", slash ? slash : csv_path);
-        }
-        nw = load_windows(o->windows_file, key, win, MAX_WINDOWS);
-    }
+    if (column_names(csv_path, f + 1, nmet, names) != 0)
+        goto out;
+    if (o->nab && o->windows_file)
+        nw = nab_windows(csv_path, o, win);
     if (out) {
         if (o->nab)
             fputs("timestamp,value,anomaly_score,label\n", out);
         else
-            fprintf(out, "%stimestamp,metric,value,score,flagged,type,explanation\n",
+            fprintf(out, "%stimestamp,metric,value,score,flagged,type,explanation,in_alarm\n",
                     multi ? "sensor_id," : "");
     }
 
@@ -303,36 +378,10 @@ long det_replay_run(det_engine *e, const char *csv_path, const det_replay_opts *
         }
         cur->nab_hit = na > 0;
         rows++;
-        for (int a = 0; a < na; a++) {
-            row *target = cur;
-            for (long j = rows - 1; j >= head && j >= rows - ringn; j--) {
-                const row *c = &ring[j % ringn];
-                if (fabs(c->ts - alerts[a].ts) < 1e-6 &&
-                    strcmp(c->sensor, alerts[a].sensor_id) == 0) {
-                    target = &ring[j % ringn];
-                    break;
-                }
-            }
-            int k0 = 0;
-            while (k0 < target->n && strcmp(target->res[k0].metric, alerts[a].metric) != 0)
-                k0++;
-            if (k0 == target->n && k0 < READING_MAX_METRICS && !o->nab) {
-                /* An alert about a metric missing from the row (dropout). */
-                memset(&target->res[k0], 0, sizeof(target->res[k0]));
-                snprintf(target->res[k0].metric, sizeof(target->res[k0].metric), "%s",
-                         alerts[a].metric);
-                target->res[k0].value = NAN;
-                target->alert[k0] = -1;
-                target->n++;
-            }
-            for (int k = 0; k < target->n; k++) {
-                if (strcmp(target->res[k].metric, alerts[a].metric) == 0) {
-                    target->alert[k] = alerts[a].type;
-                    target->end[k] = strstr(alerts[a].explanation, "(change ended)") != NULL;
-                    snprintf(target->expl[k], sizeof(target->expl[k]), "%s", alerts[a].explanation);
-                }
-            }
-        }
+        for (int k = 0; k < cur->n; k++)
+            cur->alarm[k] = cur->res[k].in_alarm;
+        for (int a = 0; a < na; a++)
+            attach_alert(ring, ringn, head, rows, &alerts[a], o->nab);
     }
     while (head < rows) {
         write_row(out, &ring[head % ringn], o->nab, multi, win, nw);

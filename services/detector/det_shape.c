@@ -1,4 +1,17 @@
-/* det_shape — see det_shape.h. */
+/* det_shape — see det_shape.h.
+ *
+ * Layout, chosen to fit ~3.9 KB per stream at the defaults:
+ *   - the last `history` values as int16 codes, value = c0 + code x q,
+ *     with q = 1/256 of the stream's robust spread (so +-128 spreads are
+ *     kept exactly to 0.4 % of a spread; beyond that a value is clipped,
+ *     which only makes an absurd run look a little less absurd). When the
+ *     spread or the level moves far, the codes are re-quantised (rare);
+ *   - the runs' nearest-neighbour distances of the last `history` values,
+ *     one every `every` values, as uint16 (1/1024 spread units), with
+ *     exact integer running sums for their mean and variance.
+ * The discord search (history x window operations, with early abandon)
+ * runs once every `every` values; det_shape_now runs it at any value, for
+ * the engine's question "has this stream shown this run before?". */
 #include "det_shape.h"
 
 #include <math.h>
@@ -7,24 +20,32 @@
 #include <string.h>
 
 #define NORM_EVERY 64 /* values between refreshes of the robust spread */
-#define START 50      /* first value whose raw distance enters the baseline */
-#define MIN_BASE 100  /* raw distances needed before anything is detected */
+#define START 50      /* values before the first distance enters the baseline */
+#define MIN_BASE 100  /* values' worth of distances before anything is detected */
+#define QSTEPS 256.0  /* codes per robust spread */
+#define DSCALE 1024.0 /* baseline codes per spread of distance */
+#ifndef SD_FLOOR
+#define SD_FLOOR 0.5
+#endif
 
 struct det_shape {
     det_shape_params p;
-    long cap;     /* values kept in x: 2 (history + 2 window) */
-    long base, n; /* values seen: n; index of x[0]: base */
-    double scale; /* robust spread, 0 until first computed */
-    int nraw, iraw;
-    long last;   /* index of the last detection */
-    double *x;   /* recent values (cap) */
-    double *raw; /* ring of previous raw distances (history) */
+    int B;             /* baseline ring length: history / every */
+    long t;            /* values seen */
+    double c0, q;      /* value = c0 + code x q; q = 0 before the first value */
+    double scale;      /* robust spread, 0 until first computed */
+    long nbase;        /* distances pushed into the baseline */
+    int64_t bsum, bsq; /* sums over the baseline ring, in codes */
+    long last;         /* index of the last detection */
+    int16_t *x;        /* last history values (ring, index t % history) */
+    uint16_t *base;    /* last B distances (ring) */
 };
 
 void det_shape_params_default(det_shape_params *p)
 {
     p->window = 16;
-    p->history = 2000;
+    p->history = 1500;
+    p->every = 4;
     p->z = 4.5;
     p->gap = 300;
     p->confirm_z = 3.0;
@@ -33,14 +54,14 @@ void det_shape_params_default(det_shape_params *p)
 int det_shape_params_valid(const det_shape_params *p)
 {
     return p->window >= 2 && p->window <= 256 && p->history >= 8 * p->window &&
-           p->history <= 100000 && p->z > 0 && isfinite(p->z) && p->gap >= 0 &&
-           isfinite(p->confirm_z);
+           p->history <= 100000 && p->every >= 1 && p->every <= p->window && p->z > 0 &&
+           isfinite(p->z) && p->gap >= 0 && isfinite(p->confirm_z);
 }
 
 size_t det_shape_bytes(const det_shape_params *p)
 {
-    return sizeof(det_shape) +
-           (size_t)(2 * (p->history + 2 * p->window) + p->history) * sizeof(double);
+    return sizeof(det_shape) + (size_t)p->history * sizeof(int16_t) +
+           (size_t)(p->history / p->every) * sizeof(uint16_t);
 }
 
 int det_shape_create(det_shape **out, const det_shape_params *p)
@@ -48,17 +69,13 @@ int det_shape_create(det_shape **out, const det_shape_params *p)
     *out = NULL;
     if (!det_shape_params_valid(p))
         return -1;
-    det_shape *d = calloc(1, sizeof(*d));
+    det_shape *d = calloc(1, det_shape_bytes(p));
     if (!d)
         return -1;
     d->p = *p;
-    d->cap = 2L * (p->history + 2L * p->window);
-    d->x = malloc((size_t)(d->cap + p->history) * sizeof(double));
-    if (!d->x) {
-        free(d);
-        return -1;
-    }
-    d->raw = d->x + d->cap; /* one block: x then raw */
+    d->B = p->history / p->every;
+    d->x = (int16_t *)(d + 1); /* one block: struct, codes, baseline */
+    d->base = (uint16_t *)(d->x + p->history);
     d->last = -(long)p->gap - 1;
     *out = d;
     return 0;
@@ -66,109 +83,260 @@ int det_shape_create(det_shape **out, const det_shape_params *p)
 
 void det_shape_destroy(det_shape *d)
 {
-    if (!d)
-        return;
-    free(d->x);
     free(d);
 }
 
-static int cmp_double(const void *a, const void *b)
+static int16_t enc(const det_shape *d, double v)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
+    double k = nearbyint((v - d->c0) / d->q);
+    return (int16_t)(k > 32767 ? 32767 : k < -32767 ? -32767 : k);
 }
 
-static double median_of(double *v, int n) /* sorts v */
+static double dec(const det_shape *d, int16_t k)
 {
-    qsort(v, (size_t)n, sizeof(*v), cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    return d->c0 + (double)k * d->q;
 }
 
-/* Robust spread of the values with indices [lo, hi), never 0. */
-static double spread(const det_shape *d, long lo, long hi, double *tmp)
+static long kept(const det_shape *d)
 {
-    int n = (int)(hi - lo);
-    const double *h = d->x + (lo - d->base);
-    memcpy(tmp, h, (size_t)n * sizeof(double));
-    double med = median_of(tmp, n);
-    for (int k = 0; k < n; k++)
-        tmp[k] = fabs(h[k] - med);
+    return d->t < d->p.history ? d->t : d->p.history;
+}
+
+/* k-th smallest of v[0..n) (Hoare's selection, average O(n); reorders v). */
+static double select_kth(double *v, long n, long k)
+{
+    long lo = 0, hi = n - 1;
+    while (lo < hi) {
+        double pivot = v[lo + (hi - lo) / 2];
+        long i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i <= j) {
+                double t = v[i];
+                v[i++] = v[j];
+                v[j--] = t;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            return v[k];
+    }
+    return v[k];
+}
+
+static double median_of(double *v, long n) /* reorders v */
+{
+    double hi = select_kth(v, n, n / 2);
+    if (n % 2)
+        return hi;
+    double lo = v[0]; /* the largest of v[0..n/2) after the selection */
+    for (long k = 1; k < n / 2; k++)
+        if (v[k] > lo)
+            lo = v[k];
+    return 0.5 * (lo + hi);
+}
+
+/* Robust spread (1.4826 MAD) of the kept values, never 0; their median
+ * in *med. */
+static double spread(const det_shape *d, double *tmp, double *med)
+{
+    long n = kept(d);
+    for (long k = 0; k < n; k++)
+        tmp[k] = dec(d, d->x[k]);
+    *med = median_of(tmp, n);
+    for (long k = 0; k < n; k++)
+        tmp[k] = fabs(dec(d, d->x[k]) - *med);
     double sc = 1.4826 * median_of(tmp, n);
     if (sc <= 1e-9) { /* flat most of the time: fall back to the sd */
         double m = 0, v = 0;
-        for (int k = 0; k < n; k++)
-            m += h[k];
+        for (long k = 0; k < n; k++)
+            m += dec(d, d->x[k]);
         m /= n;
-        for (int k = 0; k < n; k++)
-            v += (h[k] - m) * (h[k] - m);
+        for (long k = 0; k < n; k++)
+            v += (dec(d, d->x[k]) - m) * (dec(d, d->x[k]) - m);
         sc = sqrt(v / n);
-        if (sc < fabs(med) * 1e-3)
-            sc = fabs(med) * 1e-3;
+        if (sc < fabs(*med) * 1e-3)
+            sc = fabs(*med) * 1e-3;
         if (sc < 1e-6)
             sc = 1e-6;
     }
     return sc;
 }
 
+/* Refresh the spread; re-quantise when it or the level moved far from
+ * what the codes were made for. */
+static void refresh(det_shape *d, double *tmp)
+{
+    double med;
+    d->scale = spread(d, tmp, &med);
+    double want = d->scale / QSTEPS;
+    if (d->q < want * 0.5 || d->q > want * 2.0 || fabs(med - d->c0) > 64.0 * d->scale) {
+        long n = kept(d);
+        double c0 = d->c0, q = d->q;
+        d->c0 = med;
+        d->q = want;
+        for (long k = 0; k < n; k++)
+            d->x[k] = enc(d, c0 + (double)d->x[k] * q);
+    }
+}
+
+/* Distance (mean absolute difference, in spreads) from the run of the
+ * last window values to its nearest earlier run that does not overlap it,
+ * lies within the kept history and starts at least `window` values away
+ * from `skip` (-1: none), or -1 when there is none yet. The index of the
+ * run found goes to *at. */
+static double nearest_from(const det_shape *d, long skip, long *at)
+{
+    const long m = d->p.window, h = d->p.history, t = d->t;
+    long lo = t - h, hi = t - 2 * m; /* candidate starts [lo, hi] */
+    if (lo < 0)
+        lo = 0;
+    *at = -1;
+    if (hi < lo || d->scale <= 0)
+        return -1.0;
+    int16_t cur[256];
+    int64_t csum = 0;
+    for (long k = 0; k < m; k++) {
+        cur[k] = d->x[(t - m + k) % h];
+        csum += cur[k];
+    }
+    /* The sums of the two runs bound their L1 distance from below
+     * (|sum a - sum b| <= sum |a - b|): most candidates are skipped on
+     * the running sum alone, with the same result. */
+    int64_t best = INT64_MAX, wsum = 0;
+    for (long k = 0; k < m; k++)
+        wsum += d->x[(lo + k) % h];
+    for (long j = lo; j <= hi; j++) {
+        if (j > lo)
+            wsum += d->x[(j + m - 1) % h] - d->x[(j - 1) % h];
+        if (skip >= 0 && labs(j - skip) < m)
+            continue;
+        int64_t lb = wsum - csum;
+        if ((lb < 0 ? -lb : lb) >= best)
+            continue;
+        long s = j % h;
+        int64_t sum = 0;
+        if (s + m <= h) {
+            /* newest first: a new run differs most at its end */
+            const int16_t *c = d->x + s;
+            for (long k = m - 1; k >= 0 && sum < best; k--)
+                sum += labs((long)c[k] - cur[k]);
+        } else {
+            for (long k = m - 1; k >= 0 && sum < best; k--)
+                sum += labs((long)d->x[(s + k) % h] - cur[k]);
+        }
+        if (sum < best) {
+            best = sum;
+            *at = j;
+        }
+    }
+    if (*at < 0)
+        return -1.0;
+    return (double)best * d->q / (double)m / d->scale;
+}
+
+static double nearest(const det_shape *d)
+{
+    long at;
+    return nearest_from(d, -1, &at);
+}
+
+static void judge(const det_shape *d, double raw, det_shape_info *info)
+{
+    memset(info, 0, sizeof(*info));
+    long nb = d->nbase < d->B ? d->nbase : d->B;
+    if (raw < 0 || nb * d->p.every < MIN_BASE)
+        return;
+    double mean = (double)d->bsum / nb, var = (double)d->bsq / nb - mean * mean;
+    double sd = var > 0 ? sqrt(var) / DSCALE : 0.0;
+    if (sd < SD_FLOOR * mean / DSCALE)
+        sd = SD_FLOOR * mean / DSCALE;
+    if (sd < 1e-6)
+        sd = 1e-6;
+    info->raw = raw;
+    info->baseline = mean / DSCALE;
+    info->z = (raw - info->baseline) / sd;
+}
+
+void det_shape_now(const det_shape *d, det_shape_info *info)
+{
+    /* Seen before means seen at least twice: the distance to the second
+     * nearest run (away from the first), so that one earlier anomaly of
+     * the same shape does not make this one normal. */
+    long at = -1;
+    double raw = -1.0;
+    if (d->t >= START && nearest_from(d, -1, &at) >= 0)
+        raw = nearest_from(d, at, &at);
+    judge(d, raw, info);
+    if (at >= 0) {
+        const long m = d->p.window, h = d->p.history;
+        info->tail = fabs(dec(d, d->x[(d->t - 1) % h]) - dec(d, d->x[(at + m - 1) % h]));
+    }
+}
+
+static void push_base(det_shape *d, double raw)
+{
+    double k = nearbyint(raw * DSCALE);
+    uint16_t v = (uint16_t)(k > 65535 ? 65535 : k < 0 ? 0 : k);
+    int i = (int)(d->nbase % d->B);
+    if (d->nbase >= d->B) {
+        d->bsum -= d->base[i];
+        d->bsq -= (int64_t)d->base[i] * d->base[i];
+    }
+    d->base[i] = v;
+    d->bsum += v;
+    d->bsq += (int64_t)v * v;
+    d->nbase++;
+}
+
 int det_shape_step(det_shape *d, double value, double *scratch, det_shape_info *info)
 {
-    const long m = d->p.window, hist = d->p.history;
-    if (info)
-        memset(info, 0, sizeof(*info));
+    det_shape_info si;
+    if (!info)
+        info = &si;
+    memset(info, 0, sizeof(*info));
     if (!isfinite(value))
         return 0;
-    if (d->n - d->base == d->cap) { /* keep the newest history + 2 window values */
-        long keep = hist + 2 * m;
-        memmove(d->x, d->x + (d->cap - keep), (size_t)keep * sizeof(double));
-        d->base += d->cap - keep;
+    if (d->q == 0.0) { /* first value: a provisional code scale */
+        d->c0 = value;
+        d->q = fabs(value) > 1e-6 ? fabs(value) / 4096.0 : 1e-6;
     }
-    long t = d->n++;
-    d->x[t - d->base] = value;
-    double raw = 0.0;
-    if (t >= 2 * m - 1 + 10) {
-        if (t % NORM_EVERY == 0 || d->scale == 0.0)
-            d->scale = spread(d, t - hist > 0 ? t - hist : 0, t, scratch);
-        long i = t - m + 1; /* start of the current shingle */
-        long lo = i - hist > 0 ? i - hist : 0, hi = i - m;
-        const double *cur = d->x + (i - d->base);
-        double best = INFINITY;
-        for (long j = lo; j < hi; j++) {
-            const double *s = d->x + (j - d->base);
-            double sum = 0.0;
-            for (long k = 0; k < m; k++)
-                sum += fabs(s[k] - cur[k]);
-            if (sum < best)
-                best = sum;
-        }
-        raw = best / (double)m / d->scale;
-    }
-    if (t < START)
+    d->x[d->t % d->p.history] = enc(d, value);
+    d->t++;
+    if (d->t < 2 * d->p.window + 10)
         return 0;
+    if (d->t % NORM_EVERY == 0 || d->scale == 0.0)
+        refresh(d, scratch);
+    if (d->t < START || d->t % d->p.every != 0)
+        return 0;
+    double raw = nearest(d);
+    if (raw < 0)
+        return 0;
+    judge(d, raw, info);
     int hit = 0;
-    if (d->nraw >= MIN_BASE) {
-        double mean = 0, v = 0;
-        for (int k = 0; k < d->nraw; k++)
-            mean += d->raw[k];
-        mean /= d->nraw;
-        for (int k = 0; k < d->nraw; k++)
-            v += (d->raw[k] - mean) * (d->raw[k] - mean);
-        double sd = sqrt(v / d->nraw);
-        if (sd < 1e-6)
-            sd = 1e-6;
-        double z = (raw - mean) / sd;
-        if (info) {
-            info->raw = raw;
-            info->baseline = mean;
-            info->z = z;
-        }
-        if (z > d->p.z && t - d->last > d->p.gap) {
-            hit = 1;
-            d->last = t;
-        }
+    if (info->z > d->p.z && d->t - d->last > d->p.gap) {
+        hit = 1;
+        d->last = d->t;
     }
-    d->raw[d->iraw] = raw;
-    d->iraw = (d->iraw + 1) % (int)hist;
-    if (d->nraw < hist)
-        d->nraw++;
+    push_base(d, raw);
     return hit;
+}
+
+double det_shape_baseline(const det_shape *d)
+{
+    long nb = d->nbase < d->B ? d->nbase : d->B;
+    if (nb * d->p.every < MIN_BASE)
+        return -1.0;
+    return (double)d->bsum / nb / DSCALE;
+}
+
+double det_shape_spread(const det_shape *d)
+{
+    return d->scale;
 }

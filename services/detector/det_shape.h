@@ -8,17 +8,20 @@
  *            nearest neighbour among the shingles of the previous `history`
  *            values that do not overlap them: the mean absolute difference,
  *            in units of the stream's robust spread (1.4826 MAD of the
- *            previous `history` values, refreshed every 64 values). A shape
- *            the stream has shown before is near 0 however large it is, so
- *            periodic series stay silent; a new shape is far.
- *   detection: raw(t) stands `z` standard deviations above the mean of its
- *            own previous `history` values (at least 100 of them, the first
- *            50 values not counted), at most once per `gap` values.
+ *            kept values, refreshed every 64 values). A shape the stream
+ *            has shown before is near 0 however large it is, so periodic
+ *            series stay silent; a new shape is far.
+ *   detection: every `every` values, raw(t) stands `z` standard deviations
+ *            above the mean of its own previous values (one per `every`
+ *            values over the last `history`; at least 100 values' worth,
+ *            the first 50 values not counted), at most once per `gap`.
  *
- * Cost: history x window operations per value (10-25 us at 2000 x 16 on this machine)
- * and (3 history + 4 window) doubles of state per stream (about 48 KiB at
- * the defaults), which is why the engine runs it only when configured.
- * Online and causal: a value is judged on what came before it only.
+ * Cost: history x window / every operations per value (fewer with the
+ * early abandon of the search), and history x 2 + history / every x 2
+ * bytes of state per stream (values as int16 codes of 1/256 robust
+ * spread, distances as uint16): about 3.9 KB at the defaults, which is
+ * why it runs on every stream by default. Online and causal: a value is
+ * judged on what came before it only.
  *
  * Thread-safety: none; one state per stream, the caller serialises.
  */
@@ -29,10 +32,13 @@
 
 typedef struct {
     int window;       /* shingle length in values (16) */
-    int history;      /* values searched and kept for the baseline (2000) */
+    int history;      /* values searched and kept for the baseline (1500) */
+    int every;        /* the search for new shapes runs every `every` values (4);
+                         det_shape_now answers at any value */
     double z;         /* detection threshold in sds of the raw distance (4.5) */
     int gap;          /* values between two detections, at least (300) */
-    double confirm_z; /* for the engine: below this z a run's shape counts as
+    double confirm_z; /* for the engine: below this z (of the distance to the
+                         second nearest earlier run) a run's shape counts as
                          seen before, and the forest's alerts are held back (3) */
 } det_shape_params;
 
@@ -43,13 +49,15 @@ typedef struct {
     double raw;      /* distance to the nearest earlier shape, in spreads */
     double baseline; /* mean raw distance of the previous values */
     double z;        /* (raw - baseline) / sd */
+    double tail;     /* det_shape_now: |newest value - the newest value of the
+                        (second) nearest earlier run|, in the stream's units */
 } det_shape_info;
 
-/** Defaults: window 16, history 2000, z 4.5, gap 300, confirm_z 3. */
+/** Defaults: window 16, history 1500, every 4, z 4.5, gap 300, confirm_z 3. */
 void det_shape_params_default(det_shape_params *p);
 
 /** Whether p is usable: 2 <= window <= 256, 8 x window <= history <= 100000,
- *  z > 0, gap >= 0, confirm_z finite. Returns 1 or 0. */
+ *  1 <= every <= window, z > 0, gap >= 0, confirm_z finite. Returns 1 or 0. */
 int det_shape_params_valid(const det_shape_params *p);
 
 /** Create the state of one stream. Returns 0, or -1 on invalid params or
@@ -62,7 +70,22 @@ void det_shape_destroy(det_shape *d);
 /** Heap bytes one state takes with params p. */
 size_t det_shape_bytes(const det_shape_params *p);
 
-/** Feed the next value of the stream. A non-finite value is ignored (no
+/** How unusual the run ending at the newest value is, at any value (not
+ *  only every `every`): the same measure and baseline as det_shape_step.
+ *  All zero while too little is known. Allocates nothing. Out: info. */
+void det_shape_now(const det_shape *d, det_shape_info *info);
+
+/** Mean distance of a run to its nearest earlier run, in robust spreads,
+ *  over the kept history (how well the stream's past predicts its runs:
+ *  near 0 for a stream that repeats itself), or -1 while too little is
+ *  known. */
+double det_shape_baseline(const det_shape *d);
+
+/** The robust spread (1.4826 MAD) of the kept values, 0 until known. */
+double det_shape_spread(const det_shape *d);
+
+/** Feed the next value of the stream; every `every` values the run that
+ *  ends there is judged (info is zero on the others). A non-finite value is ignored (no
  *  detection, not learned).
  *  In: scratch, p->history doubles the caller owns (shared by all states,
  *      used for the median; contents not kept).

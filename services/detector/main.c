@@ -11,11 +11,13 @@
  * partition K's devices: part/K/sensors/+/readings, part/K/tele/+/SENSOR,
  * ...) at QoS 1, strips the prefix, decodes with ingest_decode,
  * scores with det_engine, publishes each anomaly as JSON on
- * anomalies/{sensor_id} at QoS 1. Models and sensor states are saved to
+ * anomalies/{sensor_id} at QoS 1, and each stream's alarm state, when it
+ * changes, retained on detector/alarm/{sensor_id}/{metric}. Models and sensor states are saved to
  * $STATE_DIR/models every SAVE_INTERVAL seconds and on exit, and loaded at
  * start, so a restarted detector resumes without a new warm-up.
  */
 #include <errno.h>
+#include <jansson.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -26,17 +28,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bus/anomaly.h"
 #include "base/config.h"
-#include "det_engine.h"
-#include "det_replay.h"
-#include "ingest/ingest.h"
 #include "base/log.h"
+#include "bus/anomaly.h"
 #include "bus/mqtt.h"
 #include "bus/reading.h"
 #include "bus/status.h"
 #include "base/clock.h"
 #include "bus/topics.h"
+#include "det_engine.h"
+#include "det_replay.h"
+#include "ingest/ingest.h"
 
 /* Thresholds from the ingest mapping file (docs/SENSORS.md: "threshold" per
  * sensor, or its "profile" looked up as "profile:NAME" in THRESHOLDS_FILE)
@@ -62,11 +64,12 @@ static double mapping_threshold(void *ctx, const char *sensor_id)
 }
 
 static const char *mqtt_url, *mqtt_user, *mqtt_pass, *mqtt_ca, *state_dir, *log_level;
-static const char *thresholds_file, *ingest_map, *client_id, *windows_file, *windows_key;
+static const char *thresholds_file, *metric_units, *ingest_map, *client_id, *windows_file,
+    *windows_key;
 static const char *out_dir, *sensor_id_opt;
 static long warmup, trees, psi, seed, lags, retrain_every, save_interval, stats_interval;
 static double status_interval;
-static long partition, partitions, shape_window, shape_history, shape_gap;
+static long partition, partitions, shape_window, shape_history, shape_gap, shape_every;
 static double threshold, z_min, shape_z, shape_confirm;
 static int nab, shape;
 
@@ -91,14 +94,20 @@ static const config_option opts[] = {
     {"thresholds-file", "THRESHOLDS_FILE", CONFIG_STR, NULL,
      "JSON per-sensor/profile thresholds {\"default\":..,\"sensors\":{\"id-or-prefix\":..}}",
      &thresholds_file},
-    {"shape", "SHAPE_DETECT", CONFIG_BOOL, "0",
-     "also alert on runs of readings shaped like nothing seen before (~48 KiB, ~10 us per "
-     "stream and reading; for series without a daily rhythm; on in replay --nab)",
+    {"metric-units", "METRIC_UNITS", CONFIG_STR, NULL,
+     "declared units, metric=unit,...: only these bring physical limits (degC, %RH, hPa) and "
+     "a unit in explanations; none is guessed from a metric's name",
+     &metric_units},
+    {"shape", "SHAPE_DETECT", CONFIG_BOOL, "1",
+     "also alert on runs of readings shaped like nothing seen before (~2.5 KB per stream at "
+     "the defaults); 0 turns it off except for the THRESHOLDS_FILE \"shape\" list",
      &shape},
     {"shape-window", "SHAPE_WINDOW", CONFIG_INT, "16", "shape: readings per run compared",
      &shape_window},
-    {"shape-history", "SHAPE_HISTORY", CONFIG_INT, "2000",
+    {"shape-history", "SHAPE_HISTORY", CONFIG_INT, "1500",
      "shape: earlier readings searched for a similar run", &shape_history},
+    {"shape-every", "SHAPE_EVERY", CONFIG_INT, "4",
+     "shape: search for new shapes every this many readings (1..window)", &shape_every},
     {"shape-z", "SHAPE_Z", CONFIG_DBL, "4.5",
      "shape: alert when the distance to the nearest run is this many sds above usual", &shape_z},
     {"shape-confirm-z", "SHAPE_CONFIRM_Z", CONFIG_DBL, "3",
@@ -147,6 +156,27 @@ static void on_signal(int sig)
     stop_flag = 1;
 }
 
+/* Publish a stream's alarm state when it changed: retained, QoS 1, so a
+ * subscriber that arrives later learns at once which streams are in an
+ * anomalous state now. {"sensor_id","metric","in_alarm","ts"}. */
+static void publish_alarm(service *sv, const reading *r, const det_result *res)
+{
+    char tp[SENSOR_ID_MAX + READING_NAME_MAX + 32];
+    if (topics_detector_alarm(tp, sizeof(tp), r->sensor_id, res->metric) < 0)
+        return;
+    json_t *o = json_pack("{s:s, s:s, s:b, s:f}", "sensor_id", r->sensor_id, "metric", res->metric,
+                          "in_alarm", res->in_alarm, "ts", r->ts);
+    char *txt = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    if (!txt || mqtt_client_publish(sv->mqtt, tp, txt, strlen(txt), 1, 1) != 0) {
+        sv->publish_failed++;
+        log_rate(13, 10.0, LOG_ERROR, "publish_failed topic=%s", tp);
+    } else {
+        sv->published++;
+    }
+    free(txt);
+    json_decref(o);
+}
+
 static int on_message(void *user, const char *topic, const void *payload, size_t len)
 {
     service *sv = user;
@@ -181,14 +211,18 @@ static int on_message(void *user, const char *topic, const void *payload, size_t
                      topic, reading_strerror(READING_ERR_SENSOR), rs[i].sensor_id);
             continue;
         }
+        det_result res[READING_MAX_METRICS];
         pthread_mutex_lock(&sv->lock);
-        int na = det_engine_process(sv->engine, &rs[i], NULL, alerts, 32);
+        int na = det_engine_process(sv->engine, &rs[i], res, alerts, 32);
         pthread_mutex_unlock(&sv->lock);
         if (na < 0) {
             log_rate(10, 10.0, LOG_ERROR, "sensor_dropped sensor=%s reason=out_of_memory",
                      rs[i].sensor_id);
             continue;
         }
+        for (int k = 0; na >= 0 && k < rs[i].n; k++)
+            if (res[k].alarm_changed)
+                publish_alarm(sv, &rs[i], &res[k]);
         for (int a = 0; a < na; a++) {
             char buf[2048], tp[SENSOR_ID_MAX + 16];
             int blen = anomaly_to_json(&alerts[a], buf, sizeof(buf));
@@ -449,18 +483,20 @@ int main(int argc, char **argv)
     cfg.threshold_hook = mapping_threshold;
     cfg.threshold_ctx = &cfg; /* main's frame outlives the engine */
     cfg.z_min = z_min;
-    /* NAB's series are server, traffic and business metrics, not sensors
-     * with a daily rhythm: the engine finds their anomalies by shape. */
-    cfg.shape = shape || nab;
+    /* One engine: replay, replay --nab and the live service share these
+     * settings; --nab only changes the output format. */
+    cfg.shape = shape;
     cfg.shape_p.window = (int)shape_window;
     cfg.shape_p.history = (int)shape_history;
+    cfg.shape_p.every = (int)shape_every;
     cfg.shape_p.z = shape_z;
     cfg.shape_p.gap = (int)shape_gap;
     cfg.shape_p.confirm_z = shape_confirm;
     if ((cfg.shape || thresholds_file) &&
-        (shape_window > 256 || shape_history > 100000 || shape_gap > 100000000 ||
-         !det_shape_params_valid(&cfg.shape_p))) {
-        log_error("bad_config: check SHAPE_WINDOW (2..256), SHAPE_HISTORY (8 x window.."
+        (shape_window > 256 || shape_history > 100000 || shape_every > 256 ||
+         shape_gap > 100000000 || !det_shape_params_valid(&cfg.shape_p))) {
+        log_error("bad_config: check SHAPE_EVERY (1..window), SHAPE_WINDOW (2..256), SHAPE_HISTORY "
+                  "(8 x window.."
                   "100000), SHAPE_Z (>0), SHAPE_GAP (>=0)");
         return 2;
     }
@@ -477,6 +513,12 @@ int main(int argc, char **argv)
             log_error("bad_thresholds_file reason=\"%s\"", err);
             return 2;
         }
+    }
+    if (det_config_set_units(&cfg, metric_units) != 0) {
+        log_error("bad_config: METRIC_UNITS must be metric=unit[,metric=unit...] (at most %d, "
+                  "units shorter than %d characters)",
+                  DET_MAX_UNITS, DET_UNIT_MAX);
+        return 2;
     }
     if (det_engine_create(&engine, &cfg) != 0) {
         log_error("engine_create_failed");

@@ -69,9 +69,18 @@ open(sys.argv[1] + ".version", "w").write(str(a["model_version"]))
 PY
 VERSION=$(cat "$T/a1.json.version")
 
+# The stream's alarm state is retained: in alarm after the spike ...
+alarm_state() {
+    mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -t "detector/alarm/$SENSOR/temperature" -C 1 -W 5 |
+        $PY -c 'import json,sys; print(json.load(sys.stdin)["in_alarm"])'
+}
+[ "$(alarm_state)" = True ] || fail "no retained in_alarm=true after the spike"
+
 # Normal readings after the spike do not alert again (one event, one alert).
 readings 20 $((SPIKE_TS + 60)) | mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -t "sensors/$SENSOR/readings" -l
 wait_for 10 grep -q "stats readings=171 " "$T/det1.log" || fail "post-spike readings not processed"
+# ... and calm again after it.
+[ "$(alarm_state)" = False ] || fail "retained in_alarm still true after calm readings"
 [ "$(grep -c '^.* anomaly sensor=' "$T/det1.log")" = 1 ] || fail "expected exactly one anomaly: $(grep ' anomaly sensor=' "$T/det1.log")"
 
 # Restart: the saved model is loaded and the sensor is scored at once.

@@ -34,7 +34,7 @@ else:
     assert not hits, "detections on a series without anomalies"
 PY
 }
-check_nab realKnownCause/machine_temperature_system_failure.csv
+check_nab realKnownCause/ec2_request_latency_system_failure.csv
 check_nab artificialNoAnomaly/art_flatline.csv
 cp "$T/out.csv" "$T/first.csv"
 check_nab artificialNoAnomaly/art_flatline.csv

@@ -17,8 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "detector/det_engine.h"
 #include "base/log.h"
+#include "detector/det_engine.h"
 
 #define T0 1735689600.0 /* 2025-01-01 00:00 UTC */
 #define STEP 300.0
@@ -71,6 +71,9 @@ static det_engine *make(void)
     det_config c;
     det_config_default(&c);
     c.warmup = 100;
+    /* These sensors declare their units (the physical limits come from
+     * them, never from the metric's name). */
+    assert_int_equal(det_config_set_units(&c, "temperature=degC,humidity=%RH"), 0);
     det_engine *e = NULL;
     assert_int_equal(det_engine_create(&e, &c), 0);
     return e;
@@ -329,6 +332,120 @@ static void test_load_skips_one_bad_sensor(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Units come from configuration only: 0.05 of a metric called "pressure"
+ * is no absurd value when its unit is unknown or declared as bar (and the
+ * explanation prints bar, never hPa); declared as hPa it is absurd. */
+static int pressure_alerts(const char *units, char *expl, size_t n)
+{
+    det_config c;
+    det_config_default(&c);
+    c.warmup = 100;
+    assert_int_equal(det_config_set_units(&c, units), 0);
+    det_engine *e = NULL;
+    assert_int_equal(det_engine_create(&e, &c), 0);
+    int alerts = 0;
+    expl[0] = 0;
+    for (int i = 0; i < 600; i++) {
+        reading r;
+        memset(&r, 0, sizeof(r));
+        snprintf(r.sensor_id, sizeof(r.sensor_id), "pump");
+        r.ts = T0 + 60.0 * i;
+        /* a pump's pressure in bar, with a jump to 0.9 at reading 500 */
+        reading_add(&r, "pressure", (i == 500 ? 0.9 : 0.05) + 0.002 * sin(i * 0.7));
+        anomaly a[8];
+        int na = det_engine_process(e, &r, NULL, a, 8);
+        assert_true(na >= 0);
+        for (int k = 0; k < na; k++) {
+            alerts++;
+            if (!expl[0])
+                snprintf(expl, n, "%s", a[k].explanation);
+        }
+    }
+    det_engine_destroy(e);
+    return alerts;
+}
+
+static void test_units_from_config(void **state)
+{
+    (void)state;
+    char expl[ANOMALY_EXPLANATION_MAX];
+    det_config c;
+    det_config_default(&c);
+    assert_int_equal(c.nunits, 0); /* nothing assumed by default */
+    assert_int_equal(det_config_set_units(&c, "pressure"), -1);
+    assert_int_equal(det_config_set_units(&c, "=bar"), -1);
+    assert_int_equal(det_config_set_units(&c, "pressure=bar,temperature=degC"), 0);
+    assert_int_equal(c.nunits, 2);
+
+    int none = pressure_alerts("", expl, sizeof(expl));
+    assert_true(none >= 1); /* the jump is found */
+    assert_null(strstr(expl, "no working sensor"));
+    assert_null(strstr(expl, "hPa"));
+    int bar = pressure_alerts("pressure=bar", expl, sizeof(expl));
+    assert_true(bar >= 1);
+    assert_null(strstr(expl, "no working sensor"));
+    assert_non_null(strstr(expl, "bar"));
+    assert_null(strstr(expl, "hPa"));
+    pressure_alerts("pressure=hPa", expl, sizeof(expl));
+    assert_non_null(strstr(expl, "no working sensor"));
+}
+
+/* Alarm state and fleet-wide marking: three rooms of one group warm up;
+ * the same step hits all three within minutes. Each stream is in alarm
+ * from its change's start until it ends, and the second and third alerts
+ * say how many peers alerted on the metric at the same time. */
+static void test_alarm_state_and_fleet(void **state)
+{
+    (void)state;
+    det_engine *e = make();
+    const char *ids[3] = {"room-1", "room-2", "room-3"};
+    sink s = {0};
+    double ts = T0;
+    for (; ts < T0 + 3 * 86400; ts += STEP)
+        for (int k = 0; k < 3; k++)
+            feed(e, ids[k], ts + k, base(ts) + 0.1 * k, hum(ts), &s);
+    assert_int_equal(s.n, 0);
+    double start = ts + 6 * 3600, end = start + 3 * 3600;
+    for (; ts < start; ts += STEP)
+        for (int k = 0; k < 3; k++)
+            feed(e, ids[k], ts + k, base(ts) + 0.1 * k, hum(ts), &s);
+    int alarm_rows = 0, calm_after = 0;
+    for (; ts < end + 40 * STEP; ts += STEP) {
+        for (int k = 0; k < 3; k++) {
+            double v = base(ts) + 0.1 * k - (ts >= start && ts < end ? 2.0 : 0.0);
+            reading r;
+            memset(&r, 0, sizeof(r));
+            snprintf(r.sensor_id, sizeof(r.sensor_id), "%s", ids[k]);
+            r.ts = ts + k;
+            reading_add(&r, "temperature", v);
+            det_result res[1];
+            anomaly a[8];
+            int n = det_engine_process(e, &r, res, a, 8);
+            assert_true(n >= 0);
+            for (int j = 0; j < n && s.n < 64; j++)
+                s.a[s.n++] = a[j];
+            if (k == 0 && ts > start + STEP && ts < end - STEP)
+                alarm_rows += res[0].in_alarm; /* inside the change */
+            if (k == 0 && ts > end + 20 * STEP)
+                calm_after += !res[0].in_alarm && !res[0].alarm_changed;
+        }
+    }
+    /* every reading strictly inside the change (start + 2 steps .. end - 2 steps) */
+    assert_int_equal(alarm_rows, (int)((end - start) / STEP) - 3);
+    assert_true(calm_after > 10);
+    int starts = 0, marked = 0;
+    for (int k = 0; k < s.n; k++) {
+        if (s.a[k].type == ANOMALY_CHANGE_POINT && strstr(s.a[k].explanation, "shifted down")) {
+            starts++;
+            if (strstr(s.a[k].explanation, "room- sensors alerted on temperature"))
+                marked++;
+        }
+    }
+    assert_int_equal(starts, 3);
+    assert_int_equal(marked, 2); /* the first has no peer before it */
+    det_engine_destroy(e);
+}
+
 int main(void)
 {
     log_init("test", LOG_WARN);
@@ -342,6 +459,8 @@ int main(void)
         cmocka_unit_test(test_daily_routine_learned),
         cmocka_unit_test(test_thresholds_and_persistence),
         cmocka_unit_test(test_load_skips_one_bad_sensor),
+        cmocka_unit_test(test_units_from_config),
+        cmocka_unit_test(test_alarm_state_and_fleet),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -230,7 +230,8 @@ static void test_table(void **state)
         "sensors/{sensor_id}/readings",    "anomalies/{sensor_id}",
         "chain/logged/{sensor_id}",        "status/{service}/{instance}",
         "sim/labels/{sensor_id}",          "part/{k}/{device topic}",
-        "apart/{k}/anomalies/{sensor_id}", "status/{service}/{instance}/availability"};
+        "apart/{k}/anomalies/{sensor_id}", "status/{service}/{instance}/availability",
+        "detector/alarm/{sensor_id}/{metric}"};
     for (size_t i = 0; i < n; i++)
         assert_true(t[i].pattern && t[i].publishers && t[i].subscribers && t[i].qos &&
                     t[i].payload && !strchr(t[i].publishers, '|') &&
@@ -241,9 +242,10 @@ static void test_table(void **state)
             found |= strcmp(t[i].pattern, must[k]) == 0;
         assert_true(found);
     }
-    /* status is the one retained topic */
+    /* status and the detector's alarm states are the retained topics */
     for (size_t i = 0; i < n; i++)
-        assert_int_equal(t[i].retained, strncmp(t[i].pattern, "status/", 7) == 0);
+        assert_int_equal(t[i].retained, strncmp(t[i].pattern, "status/", 7) == 0 ||
+                                            strncmp(t[i].pattern, "detector/alarm/", 15) == 0);
 
     /* markdown: header, separator, one line per row */
     FILE *f = tmpfile();
