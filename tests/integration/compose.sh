@@ -33,7 +33,7 @@ grep -q "SIM_START=\$\${SIM_START:-\$\$(date -u -d '-365 days'" docker-compose.y
 # state and build output out of the context; .env.example lists the settings.
 [ "$(grep -c '^FROM ' Dockerfile)" -ge 2 ] || fail "Dockerfile is not multi-stage"
 grep -q 'install-deps.sh --runtime' Dockerfile || fail "runtime stage does not use install-deps.sh --runtime"
-for d in build/ state/ tools/node_modules/ tests/out/ bench/out/ .git/ .env; do
+for d in build state tools/node_modules tests/out bench/out .git .env; do
     grep -qx "$d" .dockerignore || fail ".dockerignore misses $d"
 done
 for v in MQTT_PORT HTTP_PORT BIND_ADDRESS SIM_SPEEDUP BASE_IMAGE; do
