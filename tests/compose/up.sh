@@ -167,8 +167,8 @@ for i in $(seq 1 320); do echo "{\"temperature\": 21.$((i % 10)), \"humidity\": 
 pub -m '{"temperature": 1000, "humidity": 45.0}'
 
 # --- The anomaly on the gateway's API and on chain --------------------------
-anomaly_id() { curl -sf "$G/api/anomalies?sensor_id=ctest" | jq -r '(.anomalies // .)[0].id // empty'; }
-wait_for 60 sh -c "curl -sf '$G/api/anomalies?sensor_id=ctest' | jq -e '((.anomalies // .)[0].id) != null'" ||
+anomaly_id() { curl -sf "$G/api/anomalies?sensor_id=ctest" | jq -r '.items[0].id // empty'; }
+wait_for 60 sh -c "curl -sf '$G/api/anomalies?sensor_id=ctest' | jq -e '(.items[0].id) != null'" ||
     fail "no anomaly for ctest on the gateway: $(curl -s "$G/api/anomalies?sensor_id=ctest" | head -c 400)"
 ID=$(anomaly_id)
 logged() { curl -sf "$G/api/anomalies/$ID" | jq -e '.onchain.logged == true and .verified == true' >/dev/null; }
