@@ -33,5 +33,6 @@ RUN scripts/install-deps.sh --runtime && rm -rf /var/lib/apt/lists/* \
 COPY . .
 COPY --from=build /app/build/bin build/bin
 COPY --from=build /app/tools/node_modules tools/node_modules
+COPY --from=build /app/contracts/build contracts/build
 USER app
 ENV STATE_DIR=/state
