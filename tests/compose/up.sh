@@ -106,8 +106,9 @@ if [ "$ENGINE" = podman ]; then
         hc_loop() {
             while true; do
                 for c in $(podman ps -q --filter "label=com.docker.compose.project=$P"); do
-                    podman healthcheck run "$c" >/dev/null 2>&1 || true
+                    podman healthcheck run "$c" >/dev/null 2>&1 &
                 done
+                wait
                 sleep 3
             done
         }
@@ -136,14 +137,17 @@ all_healthy() {
     return $bad
 }
 # up_healthy WHAT: `up -d` and wait for all_healthy; prints WHAT's seconds.
+# Healthy takes 45-190 s on a loaded 2-core machine; 420 s, then a failure
+# run.sh retries once (SLOW-START).
 up_healthy() {
     local t0=$SECONDS
-    dc up -d --no-build >"$T/up-$1.log" 2>&1 || fail "compose up ($1) failed: $(tail -20 "$T/up-$1.log")"
-    local end=$((SECONDS + 300))
+    dc up -d --no-build >"$T/up-$1.log" 2>&1 ||
+        fail "SLOW-START: compose up ($1) failed (a dependency never became healthy?): $(tail -20 "$T/up-$1.log")"
+    local end=$((SECONDS + 420))
     until all_healthy >"$T/health.txt"; do
         [ $SECONDS -lt $end ] || {
             for s in $(dc config --services); do dc logs --tail 15 "$s" 2>&1; done
-            fail "not healthy after 300 s ($1): $(cat "$T/health.txt")"
+            fail "SLOW-START: not healthy after 420 s ($1): $(cat "$T/health.txt")"
         }
         sleep 2
     done
