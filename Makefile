@@ -31,7 +31,7 @@ ASAN_COMMON_OBJ := $(call objs,$(ASAN_DIR),$(COMMON_SRC))
 ASAN_UNIT_BINS := $(patsubst tests/unit/%.c,$(ASAN_DIR)/tests/%,$(UNIT_SRC))
 CONTRACTS := $(patsubst contracts/%.sol,contracts/build/%.json,$(wildcard contracts/*.sol))
 
-.PHONY: all deps run run-cluster test unit unit-asan services-asan bench soak fuzz clean format contracts faults FORCE
+.PHONY: all deps run run-cluster test test-compose unit unit-asan services-asan bench soak fuzz clean format contracts faults FORCE
 all: $(BINS) $(CONTRACTS)
 
 # The version every binary prints for --version (common/base/version.h):
@@ -106,6 +106,13 @@ test:
 	scripts/install-deps.sh --test
 	$(MAKE) -j$$(nproc) all unit unit-asan services-asan
 	tests/run.sh
+
+# The Compose stack for real (tests/compose/up.sh): image build, up, health,
+# a device's reading to an on-chain anomaly, down and up with the state kept.
+# The first run on a machine builds a base image (debootstrap) and the image.
+test-compose:
+	scripts/install-deps.sh --test
+	SUITE=compose TEST_TIMEOUT=2700 tests/run.sh
 
 bench:
 	scripts/install-deps.sh --test
