@@ -42,6 +42,7 @@ void det_config_default(det_config *c)
     c->stuck_min = 10;
     c->change_max_s = 86400.0;
     c->shape = 1;
+    c->multi = 0; /* experimental (docs/detector.md, "Multivariate state") */
     det_shape_params_default(&c->shape_p);
 }
 
@@ -569,7 +570,7 @@ int det_engine_process(det_engine *e, const reading *r, det_result *res, anomaly
     s->readings++;
     det_multi_obs ob[DET_MULTI_MAX];
     memset(ob, 0, sizeof(ob));
-    int frozen = s->multi.alarm || s->multi.above > 0;
+    int frozen = e->cfg.multi && (s->multi.alarm || s->multi.above > 0);
     for (int k = 0; k < r->n; k++) {
         det_result *rk = res ? &res[k] : NULL;
         if (rk) {
@@ -590,7 +591,8 @@ int det_engine_process(det_engine *e, const reading *r, det_result *res, anomaly
         }
         process_metric(e, s, st, r->ts, r->m[k].value, rk, &out, frozen, o);
     }
-    det_multi_row(e, s, r, ob, res, &out);
+    if (e->cfg.multi)
+        det_multi_row(e, s, r, ob, res, &out);
     /* Dropout: a metric this sensor always sends is missing. */
     for (uint32_t k = 0; k < s->nstreams; k++) {
         det_stream *st = &s->streams[k];

@@ -23,7 +23,7 @@ void det_multi_init(det_multi *m, int k)
 double det_multi_chi2(int k, double p)
 {
     /* Standard normal quantiles of the supported p. */
-    double zq = p >= 0.999 ? 3.0902 : p >= 0.995 ? 2.5758 : p >= 0.99 ? 2.3263
+    double zq = p >= 0.9999 ? 3.7190 : p >= 0.999 ? 3.0902 : p >= 0.995 ? 2.5758 : p >= 0.99 ? 2.3263
                 : p >= 0.95 ? 1.6449 : 1.2816;
     double a = 2.0 / (9.0 * k);
     double c = 1.0 - a + zq * sqrt(a);
@@ -274,6 +274,13 @@ void det_multi_row(det_engine *e, det_sensor *s, const reading *r, const det_mul
     for (uint32_t k = 0; k < ns; k++)
         z[k] = m->mode ? ob[k].z : (ob[k].x - m->ref[k]) / m->scale[k];
     uint32_t warm = (uint32_t)e->cfg.warmup > 10u * ns ? (uint32_t)e->cfg.warmup : 10u * ns;
+    if (any_alarm && !m->alarm) {
+        /* A stream's own event is reported by it: one event, one alert.
+         * The state neither learns nor judges, and its average restarts. */
+        memset(m->ew, 0, sizeof(m->ew));
+        m->above = 0;
+        return;
+    }
     double t2;
     int was = m->alarm;
     int ev = det_multi_step(m, z, !any_alarm, warm, &t2, contrib);

@@ -1,28 +1,37 @@
 /*
  * det_multi — a per-sensor multivariate state over the metrics one sensor
  * reports together (a pump's 8 quantities, a weather station's 3).
+ * Experimental, off by default (det_config.multi, MULTI_DETECT); figures
+ * in docs/detector.md, "Multivariate state".
  *
- * Each stream already turns its value into a standardised residual
- * (tsfeatures z_context: off what the stream expects, in its own residual
- * spreads). det_multi keeps, per sensor, a running mean and covariance of
- * the vector of those residuals and computes Hotelling's T² of every row
- * against them. Several metrics moving a little at once, each within its
- * own usual range, give a large T² when their usual relation breaks.
+ * The vector of a row: each stream's standardised residual (tsfeatures
+ * z_context) once every stream has a daily profile; before that (a
+ * stream's first day, when its expectation is a plain running mean of the
+ * half hour that a fault soon joins) the values themselves, in fixed units
+ * of each stream's spread (T² is the same in any units). A switch between
+ * the two restarts the state.
  *
- * Limits are scale-free: T² of a k-vector is compared with chi-square
- * quantiles of k degrees of freedom (Wilson–Hilferty approximation):
+ * Per sensor: a level and slope per metric (Brown's double smoothing over
+ * DET_MULTI_TREND rows: a warming motor may drift), the MEWMA vector ew =
+ * exponentially weighted (DET_MULTI_LAMBDA) deviation of the rows from
+ * that level (Lowry et al. 1992: small shifts of several metrics add up
+ * over ~2/lambda rows), and the covariance of ew itself (so its
+ * autocorrelation is learned, not assumed). Hotelling's T² = ew' S^-1 ew.
+ *
+ * Limits are scale-free chi-square quantiles of k degrees of freedom
+ * (Wilson–Hilferty):
  *   enter: T² > chi2_k(DET_MULTI_P_ENTER) on DET_MULTI_PERSIST rows in a row
  *   leave: T² < chi2_k(DET_MULTI_P_LEAVE) on DET_MULTI_PERSIST rows in a row
- * Learning: the first DET_MULTI_WARM rows (plain mean/covariance), then an
- * exponentially weighted update over DET_MULTI_HORIZON rows, only from
- * rows outside any alarm, each row weighted down (Huber) by how far above
- * the entry limit its T² is. A small ridge (DET_MULTI_RIDGE, in residual
- * spreads squared) keeps a constant metric from making the matrix singular.
+ * Learning: the first `warm` rows plainly, then exponentially weighted
+ * over DET_MULTI_HORIZON rows, only from rows outside any alarm, each
+ * weighted down (Huber) by how far above the exit limit its T² is; while
+ * not learning the level follows its slope. A small ridge
+ * (DET_MULTI_RIDGE, in residual spreads squared) keeps a constant metric
+ * from making the matrix singular.
  *
- * Memory: 8 means + 36 covariance entries as floats, ~190 bytes per sensor,
- * inline in the sensor; no allocation. Not persisted: after a restart the
- * state re-learns (DET_MULTI_WARM rows). Sensors with one metric, or more
- * than DET_MULTI_MAX, have no multivariate state (k = 0).
+ * Memory: ~330 bytes per sensor, inline in the sensor; no allocation. Not
+ * persisted: after a restart the state re-learns. Sensors with one metric,
+ * or more than DET_MULTI_MAX, have no multivariate state (k = 0).
  *
  * Thread-safety: functions touch only the state they are given.
  */
@@ -33,8 +42,8 @@
 
 #define DET_MULTI_MAX 8
 #define DET_MULTI_TRI (DET_MULTI_MAX * (DET_MULTI_MAX + 1) / 2)
-#define DET_MULTI_PERSIST 5     /* rows above (below) the limit to enter (leave) */
-#define DET_MULTI_P_ENTER 0.999 /* chi-square quantile of the entry limit */
+#define DET_MULTI_PERSIST 10    /* rows above (below) the limit to enter (leave) */
+#define DET_MULTI_P_ENTER 0.9999 /* chi-square quantile of the entry limit */
 #define DET_MULTI_P_LEAVE 0.99  /* chi-square quantile of the exit limit */
 #define DET_MULTI_HORIZON 2000  /* rows of the exponentially weighted update */
 #define DET_MULTI_RIDGE 0.01    /* added to the covariance diagonal */
@@ -61,16 +70,18 @@ enum { DET_MULTI_NONE = 0, DET_MULTI_ENTER = 1, DET_MULTI_LEAVE = 2 };
 void det_multi_init(det_multi *m, int k);
 
 /** The p-quantile of chi-square with k degrees of freedom (Wilson–Hilferty,
- *  p in {0.9, 0.95, 0.99, 0.995, 0.999}, others use the nearest below). */
+ *  p in {0.9, 0.95, 0.99, 0.995, 0.999, 0.9999}, others use the nearest below). */
 double det_multi_chi2(int k, double p);
 
-/** Hotelling's T² of z (m->k values) against the learned mean and covariance.
+/** Hotelling's T² of z (m->k values) against the learned level (m->mean)
+ *  and covariance; z NULL: of the MEWMA deviation m->ew.
  *  Out: contrib (may be NULL), per metric its share z_i' * (S^-1 z')_i of T²
  *  (they sum to T²; a share may be negative). Returns T², or -1 when the
  *  covariance cannot be factorised (then contrib is untouched). */
 double det_multi_t2(const det_multi *m, const double *z, double *contrib);
 
-/** Learn one row with weight w in (0, 1]. */
+/** Learn one row with weight w in (0, 1]: the level and slope from z, the
+ *  covariance from the current m->ew. */
 void det_multi_learn(det_multi *m, const double *z, double w);
 
 /** One row: T² (returned in *t2, -1 while warming up), the alarm

@@ -137,6 +137,7 @@ static void test_engine(void **state)
     det_config_default(&c);
     c.warmup = 200;
     c.shape = 0;
+    c.multi = 1; /* off by default */
     det_engine *e = NULL;
     assert_int_equal(det_engine_create(&e, &c), 0);
     reading r;
