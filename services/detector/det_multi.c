@@ -23,8 +23,12 @@ void det_multi_init(det_multi *m, int k)
 double det_multi_chi2(int k, double p)
 {
     /* Standard normal quantiles of the supported p. */
-    double zq = p >= 0.9999 ? 3.7190 : p >= 0.999 ? 3.0902 : p >= 0.995 ? 2.5758 : p >= 0.99 ? 2.3263
-                : p >= 0.95 ? 1.6449 : 1.2816;
+    double zq = p >= 0.9999  ? 3.7190
+                : p >= 0.999 ? 3.0902
+                : p >= 0.995 ? 2.5758
+                : p >= 0.99  ? 2.3263
+                : p >= 0.95  ? 1.6449
+                             : 1.2816;
     double a = 2.0 / (9.0 * k);
     double c = 1.0 - a + zq * sqrt(a);
     return k * c * c * c;
@@ -54,8 +58,7 @@ static int factor(const det_multi *m, double *L)
 double det_multi_t2(const det_multi *m, const double *z, double *contrib)
 {
     int k = m->k;
-    double L[DET_MULTI_MAX * DET_MULTI_MAX], d[DET_MULTI_MAX], y[DET_MULTI_MAX],
-        x[DET_MULTI_MAX];
+    double L[DET_MULTI_MAX * DET_MULTI_MAX], d[DET_MULTI_MAX], y[DET_MULTI_MAX], x[DET_MULTI_MAX];
     if (k < 2 || factor(m, L) != 0)
         return -1;
     for (int i = 0; i < k; i++)
@@ -134,7 +137,8 @@ static void smooth(det_multi *m, const double *z)
 {
     const double lam = DET_MULTI_LAMBDA;
     for (int i = 0; i < m->k; i++)
-        m->ew[i] = (float)((1.0 - lam) * m->ew[i] + lam * (z[i] - expect(m, i, rate(m, DET_MULTI_TREND))));
+        m->ew[i] =
+            (float)((1.0 - lam) * m->ew[i] + lam * (z[i] - expect(m, i, rate(m, DET_MULTI_TREND))));
 }
 
 int det_multi_step(det_multi *m, const double *z, int may_learn, uint32_t warm, double *t2,
@@ -157,7 +161,8 @@ int det_multi_step(det_multi *m, const double *z, int may_learn, uint32_t warm, 
     *t2 = t;
     if (t < 0)
         return DET_MULTI_NONE;
-    double hi = det_multi_chi2(m->k, DET_MULTI_P_ENTER), lo = det_multi_chi2(m->k, DET_MULTI_P_LEAVE);
+    double hi = det_multi_chi2(m->k, DET_MULTI_P_ENTER),
+           lo = det_multi_chi2(m->k, DET_MULTI_P_LEAVE);
     int ev = DET_MULTI_NONE;
     if (!m->alarm) {
         m->above = t > hi ? (uint8_t)(m->above + 1) : 0;
@@ -202,8 +207,8 @@ static void top_two(const double *contrib, int k, int *a, int *b)
         *b = -1;
 }
 
-static void multi_alert(det_engine *e, det_sensor *s, const det_multi_obs *ob, const double *contrib,
-                        double t2, int ev, double ts, det_sink *out)
+static void multi_alert(det_engine *e, det_sensor *s, const det_multi_obs *ob,
+                        const double *contrib, double t2, int ev, double ts, det_sink *out)
 {
     det_multi *m = &s->multi;
     int a, b;

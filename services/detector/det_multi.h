@@ -42,24 +42,25 @@
 
 #define DET_MULTI_MAX 8
 #define DET_MULTI_TRI (DET_MULTI_MAX * (DET_MULTI_MAX + 1) / 2)
-#define DET_MULTI_PERSIST 10    /* rows above (below) the limit to enter (leave) */
+#define DET_MULTI_PERSIST 10     /* rows above (below) the limit to enter (leave) */
 #define DET_MULTI_P_ENTER 0.9999 /* chi-square quantile of the entry limit */
-#define DET_MULTI_P_LEAVE 0.99  /* chi-square quantile of the exit limit */
-#define DET_MULTI_HORIZON 2000  /* rows of the exponentially weighted update */
-#define DET_MULTI_RIDGE 0.01    /* added to the covariance diagonal */
-#define DET_MULTI_TREND 300     /* rows of the level and slope smoothing */
-#define DET_MULTI_LAMBDA 0.1    /* weight of a row in the MEWMA vector */
+#define DET_MULTI_P_LEAVE 0.99   /* chi-square quantile of the exit limit */
+#define DET_MULTI_HORIZON 2000   /* rows of the exponentially weighted update */
+#define DET_MULTI_RIDGE 0.01     /* added to the covariance diagonal */
+#define DET_MULTI_TREND 300      /* rows of the level and slope smoothing */
+#define DET_MULTI_LAMBDA 0.1     /* weight of a row in the MEWMA vector */
 
 typedef struct {
-    uint8_t k;     /* metrics in the vector; 0 = not set up */
-    uint8_t alarm; /* 1 while in a multivariate alarm */
+    uint8_t k;            /* metrics in the vector; 0 = not set up */
+    uint8_t alarm;        /* 1 while in a multivariate alarm */
     uint8_t above, below; /* consecutive rows above the entry / below the exit limit */
-    uint32_t n;    /* rows learned */
-    uint8_t mode;  /* input: 0 = values against ref/scale (a stream in its first day), 1 = z_context */
-    double start_ts; /* first row of the current alarm */
+    uint32_t n;           /* rows learned */
+    uint8_t
+        mode; /* input: 0 = values against ref/scale (a stream in its first day), 1 = z_context */
+    double start_ts;         /* first row of the current alarm */
     float ew[DET_MULTI_MAX]; /* EWMA (DET_MULTI_LAMBDA) of the deviation from the mean */
     float ref[DET_MULTI_MAX], scale[DET_MULTI_MAX]; /* mode 0: fixed at the first row learned */
-    float mean[DET_MULTI_MAX]; /* Brown's double smoothing: level 2 s1 - s2 */
+    float mean[DET_MULTI_MAX];                      /* Brown's double smoothing: level 2 s1 - s2 */
     float s2[DET_MULTI_MAX];
     float cov[DET_MULTI_TRI]; /* lower triangle, row-major: (i, j<=i) at i*(i+1)/2 + j */
 } det_multi;

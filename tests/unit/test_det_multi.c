@@ -157,7 +157,8 @@ static void test_engine(void **state)
         int na = det_engine_process(e, &r, res, al, 8);
         assert_true(na >= 0);
         for (int k = 0; k < na; k++)
-            if (strstr(al[k].explanation, "usual relation") && !strstr(al[k].explanation, "ended")) {
+            if (strstr(al[k].explanation, "usual relation") &&
+                !strstr(al[k].explanation, "ended")) {
                 multi_alerts++;
                 assert_int_equal(al[k].type, ANOMALY_CHANGE_POINT);
                 assert_string_equal(al[k].sensor_id, "pump-1");
