@@ -42,6 +42,7 @@ void det_config_default(det_config *c)
     c->stuck_min = 10;
     c->change_max_s = 86400.0;
     c->shape = 1;
+    c->multi = 0; /* experimental (docs/detector.md, "Multivariate state") */
     det_shape_params_default(&c->shape_p);
 }
 
@@ -485,7 +486,7 @@ static void learn_reading(det_engine *e, det_stream *st, det_model *md, const fl
 }
 
 static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, double ts, double x,
-                           det_result *res, det_sink *out)
+                           det_result *res, det_sink *out, int frozen, det_multi_obs *ob)
 {
     const det_config *c = &e->cfg;
     det_model *md = &e->models[st->model];
@@ -493,6 +494,14 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
     tsfeatures_info info;
     if (tsfeatures_compute(&c->feat, &st->fs, ts, x, vec, &info) != 0)
         return;
+    if (ob) { /* for the sensor's multivariate state (det_multi.c) */
+        ob->have = 1;
+        ob->z = vec[TSFEATURE_Z_CONTEXT];
+        ob->x = x;
+        ob->expected = info.expected;
+        ob->sd = info.expected_sd;
+        ob->phase = st->fs.phase == 1;
+    }
     det_shape_info shi;
     int shape_hit = st->shape && det_shape_step(st->shape, x, e->shape_scratch, &shi);
     /* Peers "at the same time": within one run (shape window) of readings
@@ -545,6 +554,7 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
     else if (st->since_alert < UINT16_MAX)
         st->since_alert++;
     st->last = (float)x;
+    learn = learn && !frozen; /* the sensor is (entering) a multivariate alarm */
     tsfeatures_update(&c->feat, &st->fs, ts, x, learn);
     if (learn)
         learn_reading(e, st, md, vec);
@@ -558,6 +568,9 @@ int det_engine_process(det_engine *e, const reading *r, det_result *res, anomaly
         return -1;
     e->st.readings++;
     s->readings++;
+    det_multi_obs ob[DET_MULTI_MAX];
+    memset(ob, 0, sizeof(ob));
+    int frozen = e->cfg.multi && (s->multi.alarm || s->multi.above > 0);
     for (int k = 0; k < r->n; k++) {
         det_result *rk = res ? &res[k] : NULL;
         if (rk) {
@@ -570,8 +583,16 @@ int det_engine_process(det_engine *e, const reading *r, det_result *res, anomaly
             continue; /* too many metric names or out of memory: skip this metric */
         if (st->present < UINT32_MAX)
             st->present++;
-        process_metric(e, s, st, r->ts, r->m[k].value, rk, &out);
+        uint32_t si = (uint32_t)(st - s->streams);
+        det_multi_obs *o = si < DET_MULTI_MAX ? &ob[si] : NULL;
+        if (o) {
+            o->res = rk ? k : -1;
+            o->prev_alarm = st->alarm;
+        }
+        process_metric(e, s, st, r->ts, r->m[k].value, rk, &out, frozen, o);
     }
+    if (e->cfg.multi)
+        det_multi_row(e, s, r, ob, res, &out);
     /* Dropout: a metric this sensor always sends is missing. */
     for (uint32_t k = 0; k < s->nstreams; k++) {
         det_stream *st = &s->streams[k];

@@ -35,6 +35,9 @@
  * Shapes (det_shape.h, on by default): a candidate whose run the stream has
  * shown before (twice, ending at the same level) is held back; a run shaped
  * like nothing before alerts on its own when the reading is not calm.
+ * Multivariate state (cfg.multi, off by default, det_multi.h): per sensor
+ * of 2..8 metrics a MEWMA Hotelling T² over its streams; while it is in
+ * alarm all the sensor's streams are in_alarm and do not learn.
  * Alarm state: det_result.in_alarm, from an event's start to its end (a
  * point or shape alert: until the first calm reading). Units and physical
  * limits only from det_config units. Alerts say how many sensors of the
@@ -82,6 +85,7 @@ typedef struct {
     double change_max_s; /* a change lasting longer becomes the new normal (1 day) */
     int shape;           /* 1: run the shape detector (det_shape.h) on every stream (1) */
     det_shape_params shape_p;
+    int multi;           /* 1: a multivariate state per sensor of 2..8 metrics (det_multi.h) (0) */
     int nshape; /* sensors (ids or prefixes) that get the shape detector when shape is 0 */
     char shape_prefixes[DET_MAX_OVERRIDES][SENSOR_ID_MAX];
     int noverrides;

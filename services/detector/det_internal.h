@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "det_engine.h"
+#include "det_multi.h"
 
 #define MAX_MODELS 32
 #define MIN_TRAIN 64     /* vectors needed for a first forest */
@@ -80,7 +81,17 @@ typedef struct {
     uint32_t readings;
     uint32_t nstreams;
     det_stream *streams;
+    det_multi multi; /* over the sensor's streams (det_multi.h; not persisted) */
 } det_sensor;
+
+/* What det_multi_row needs of one stream's reading in this row. */
+typedef struct {
+    int have;       /* the reading carried this metric and it was featurised */
+    int res;        /* index of its det_result, -1 when none */
+    int prev_alarm; /* the stream's in_alarm before this row */
+    int phase;      /* the stream has a daily profile (tsfeatures phase 1) */
+    double z, x, expected, sd;
+} det_multi_obs;
 
 /* Fleet-wide events (det_fleet.c). */
 #define FLEET_SLOTS 256 /* groups, and (group, metric) rings */
@@ -152,6 +163,16 @@ int det_saturated(const char *unit, double v, const tsfeatures_state *fs);
 /** Count the alert, give it its id and append it to the sink (dropped
  *  silently when the sink is full: the count still says it happened). */
 void det_emit(det_engine *e, det_sink *out, anomaly *a);
+
+/* ---- det_multi.c ---- */
+
+/** The multivariate judgement of one row of sensor s (after every metric
+ *  was processed): T² of the streams' z_context against the sensor's
+ *  learned relation; sets in_alarm (and flagged) on all its streams while
+ *  in a multivariate alarm, emits one change_point alert at its start and
+ *  one at its end. ob is indexed like s->streams. */
+void det_multi_row(det_engine *e, det_sensor *s, const reading *r, const det_multi_obs *ob,
+                   det_result *res, det_sink *out);
 
 /* ---- det_fleet.c ---- */
 

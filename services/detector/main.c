@@ -71,7 +71,7 @@ static long warmup, trees, psi, seed, lags, retrain_every, save_interval, stats_
 static double status_interval;
 static long partition, partitions, shape_window, shape_history, shape_gap, shape_every;
 static double threshold, z_min, shape_z, shape_confirm;
-static int nab, shape;
+static int nab, shape, multi;
 
 static const config_option opts[] = {
     MQTT_CONFIG_ROWS(&mqtt_url, &mqtt_user, &mqtt_pass, &mqtt_ca),
@@ -102,6 +102,10 @@ static const config_option opts[] = {
      "also alert on runs of readings shaped like nothing seen before (~2.5 KB per stream at "
      "the defaults); 0 turns it off except for the THRESHOLDS_FILE \"shape\" list",
      &shape},
+    {"multi", "MULTI_DETECT", CONFIG_BOOL, "0",
+     "experimental: also judge the metrics of a sensor together (MEWMA Hotelling T2 of their "
+     "residuals, 2-8 metrics): in alarm, and one alert, when they leave their usual relation",
+     &multi},
     {"shape-window", "SHAPE_WINDOW", CONFIG_INT, "16", "shape: readings per run compared",
      &shape_window},
     {"shape-history", "SHAPE_HISTORY", CONFIG_INT, "1500",
@@ -486,6 +490,7 @@ int main(int argc, char **argv)
     /* One engine: replay, replay --nab and the live service share these
      * settings; --nab only changes the output format. */
     cfg.shape = shape;
+    cfg.multi = multi;
     cfg.shape_p.window = (int)shape_window;
     cfg.shape_p.history = (int)shape_history;
     cfg.shape_p.every = (int)shape_every;
