@@ -117,165 +117,217 @@ report:
     return 0;
 }
 
+/* What one `verify` run holds: the journal side (seen per entry), the
+ * records found on chain (for the batch roots) and the counters it prints. */
+typedef struct {
+    eth_client *e;
+    const uint8_t *contract, *logger;
+    journal *j;
+    int verbose;
+    uint64_t head, n;
+    char addr[43];
+    seen *sv;
+    journal_entry *je;
+    onchain_rec *recs;
+    size_t nrecs, caprecs;
+    uint64_t onchain, missing, extra, dup, altered, matched, pending, moved;
+    uint64_t batches, bad_batches;
+} verify_run;
+
+/* Keep (seq, id, tx) of a decoded record for the batch root check.
+ * Returns 0, or CL_ERR_FATAL when out of memory. */
+static int keep_record(verify_run *v, uint64_t seq, const uint8_t id[32], const char *tx)
+{
+    if (v->nrecs == v->caprecs) {
+        size_t nc = v->caprecs ? 2 * v->caprecs : 1024;
+        onchain_rec *nr = realloc(v->recs, nc * sizeof(*nr));
+        if (!nr)
+            return CL_ERR_FATAL;
+        v->recs = nr;
+        v->caprecs = nc;
+    }
+    onchain_rec *r = &v->recs[v->nrecs++];
+    r->seq = seq;
+    memcpy(r->id, id, 32);
+    memcpy(r->tx, tx, sizeof r->tx);
+    return 0;
+}
+
+/* One AnomalyLogged event against the journal. Returns 0, or CL_ERR_FATAL. */
+static int check_record(verify_run *v, json_t *lg)
+{
+    anomaly c;
+    anomaly_log_proof pr;
+    uint8_t id[32], rec[ANOMALY_LOG_RECORD_MAX];
+    v->onchain++;
+    if (anomaly_log_decode_log(lg, &c, &pr) < 0 || hex_decode(id, 32, c.id) != 32) {
+        const char *bn = json_string_value(json_object_get(lg, "blockNumber"));
+        printf("extra reason=undecodable_log block=%s\n", bn ? bn : "?");
+        v->extra++;
+        return 0;
+    }
+    if (keep_record(v, pr.seq, id, pr.tx_hash) < 0)
+        return CL_ERR_FATAL;
+    int64_t idx = journal_find(v->j, id);
+    if (idx < 0) {
+        if (v->verbose)
+            printf("extra id=%s sensor=%s block=%llu tx=%s\n", c.id, c.sensor_id,
+                   (unsigned long long)pr.block_number, pr.tx_hash);
+        v->extra++;
+        return 0;
+    }
+    if ((uint64_t)idx >= v->n) /* appended after we counted: ignore */
+        return 0;
+    seen *sv = &v->sv[idx];
+    if (++sv->count == 2) {
+        v->dup++;
+        if (v->verbose)
+            printf("duplicated id=%s block=%llu tx=%s\n", c.id, (unsigned long long)pr.block_number,
+                   pr.tx_hash);
+    }
+    journal_entry *je = v->je;
+    if (journal_get(v->j, (uint64_t)idx, je) < 0)
+        return 0;
+    int rl = anomaly_log_encode_record(&c, rec, sizeof rec);
+    if (rl < 0 || (size_t)rl != je->len || memcmp(rec, je->data, je->len) != 0) {
+        if (!sv->altered)
+            v->altered++;
+        sv->altered = 1;
+        diff_fields(je, &c, (uint64_t)idx, v->verbose);
+    }
+    if (je->state == JOURNAL_CONFIRMED) {
+        char txh[67];
+        hex_encode(txh, je->tx_hash, 32, 1);
+        if (strcasecmp(txh, pr.tx_hash) != 0 || je->block != pr.block_number)
+            v->moved++; /* e.g. re-mined after a reorg: content still matches */
+    }
+    return 0;
+}
+
+/* One BatchLogged event: its root against the records found. Returns 0,
+ * or a negative CL_ERR_*. */
+static int check_batch_log(verify_run *v, json_t *lg)
+{
+    anomaly_log_batch b;
+    v->batches++;
+    if (anomaly_log_decode_batch_log(lg, &b) < 0) {
+        printf("altered reason=undecodable_batch_log\n");
+        v->bad_batches++;
+        return 0;
+    }
+    int rc = check_batch(v->e, v->contract, &b, v->recs, v->nrecs);
+    if (rc < 0)
+        return rc;
+    v->bad_batches += rc == 0;
+    return 0;
+}
+
+/* Page over every log of this logger matching topics (owned by the
+ * caller) from block 0 to head, handing each to fn. Returns 0, or a
+ * negative CL_ERR_* (from the chain or from fn). */
+static int each_log(verify_run *v, json_t *topics, int (*fn)(verify_run *, json_t *))
+{
+    eth_log_filter f;
+    eth_log_pager pg;
+    json_t *logs = NULL;
+    int rc;
+    eth_log_filter_init(&f, v->addr, topics);
+    eth_client_pager(v->e, &pg, &f, 0, v->head, RANGE);
+    while ((rc = eth_client_pager_next(v->e, &pg, &logs)) == 1) {
+        json_t *lg;
+        size_t k;
+        json_array_foreach(logs, k, lg)
+        {
+            if ((rc = fn(v, lg)) < 0)
+                break;
+        }
+        json_decref(logs);
+        if (rc < 0)
+            return rc;
+    }
+    return rc < 0 ? rc : 0;
+}
+
+/* The journal side: entries seen on chain exactly once and unaltered are
+ * matched; the others missing (and pending when not yet confirmed). */
+static void tally_journal(verify_run *v)
+{
+    journal_entry *je = v->je;
+    for (uint64_t i = 0; i < v->n; i++) {
+        if (v->sv[i].count == 1 && !v->sv[i].altered) {
+            v->matched++;
+            continue;
+        }
+        if (v->sv[i].count != 0 || journal_get(v->j, i, je) < 0) {
+            v->missing += v->sv[i].count == 0;
+            continue;
+        }
+        v->missing++;
+        if (je->state != JOURNAL_CONFIRMED)
+            v->pending++;
+        if (v->verbose) {
+            char idh[65];
+            hex_encode(idh, je->id, 32, 0);
+            printf("missing id=%s state=%s\n", idh,
+                   je->state == JOURNAL_CONFIRMED ? "confirmed"
+                   : je->state == JOURNAL_SENT    ? "sent"
+                                                  : "accepted");
+        }
+    }
+}
+
+/* Print the summary. Returns 1 when anything disagrees, else 0. */
+static int report(const verify_run *v)
+{
+    printf("verify: journal=%llu chain=%llu matched=%llu missing=%llu (pending=%llu) extra=%llu "
+           "duplicated=%llu altered=%llu proof_mismatch=%llu batches=%llu bad_batch_roots=%llu\n",
+           (unsigned long long)v->n, (unsigned long long)v->onchain,
+           (unsigned long long)v->matched, (unsigned long long)v->missing,
+           (unsigned long long)v->pending, (unsigned long long)v->extra,
+           (unsigned long long)v->dup, (unsigned long long)v->altered,
+           (unsigned long long)v->moved, (unsigned long long)v->batches,
+           (unsigned long long)v->bad_batches);
+    int rc = (v->missing || v->extra || v->dup || v->altered) ? 1 : 0;
+    printf("verify: %s\n", rc == 0 ? "OK" : "MISMATCH");
+    return rc;
+}
+
 int cl_verify(eth_client *e, const uint8_t contract[20], const uint8_t logger[20], journal *j,
               int verbose)
 {
-    uint64_t head, n = journal_count(j), onchain = 0;
-    uint64_t missing = 0, extra = 0, dup = 0, altered = 0, matched = 0, pending = 0, moved = 0;
-    uint64_t batches = 0, bad_batches = 0;
-    seen *sv = calloc(n ? n : 1, sizeof(*sv));
-    journal_entry *je = malloc(sizeof(*je));
-    onchain_rec *recs = NULL;
-    size_t nrecs = 0, caprecs = 0;
-    json_t *topics = NULL, *logs = NULL;
-    char addr[43];
-    eth_log_filter f;
-    eth_log_pager pg;
-    int rc;
+    verify_run v = {.e = e, .contract = contract, .logger = logger, .j = j, .verbose = verbose};
+    json_t *topics = NULL;
+    int rc = CL_ERR_FATAL;
 
-    if (!sv || !je) {
-        free(sv);
-        free(je);
-        return CL_ERR_FATAL;
-    }
-    if ((rc = eth_client_block_number(e, &head)) < 0)
+    v.n = journal_count(j);
+    v.sv = calloc(v.n ? v.n : 1, sizeof(*v.sv));
+    v.je = malloc(sizeof(*v.je));
+    if (!v.sv || !v.je)
         goto out;
-    hex_encode(addr, contract, 20, 1);
-    if (!(topics = eth_client_anomaly_topics(NULL, logger))) {
-        rc = CL_ERR_FATAL;
+    if ((rc = eth_client_block_number(e, &v.head)) < 0)
         goto out;
-    }
-    eth_log_filter_init(&f, addr, topics);
-    eth_client_pager(e, &pg, &f, 0, head, RANGE);
-    while ((rc = eth_client_pager_next(e, &pg, &logs)) == 1) {
-        json_t *lg;
-        size_t k;
-        json_array_foreach(logs, k, lg)
-        {
-            anomaly c;
-            anomaly_log_proof pr;
-            uint8_t id[32], rec[ANOMALY_LOG_RECORD_MAX];
-            onchain++;
-            if (anomaly_log_decode_log(lg, &c, &pr) < 0 || hex_decode(id, 32, c.id) != 32) {
-                const char *bn = json_string_value(json_object_get(lg, "blockNumber"));
-                printf("extra reason=undecodable_log block=%s\n", bn ? bn : "?");
-                extra++;
-                continue;
-            }
-            if (nrecs == caprecs) {
-                size_t nc = caprecs ? 2 * caprecs : 1024;
-                onchain_rec *nr = realloc(recs, nc * sizeof(*nr));
-                if (!nr) {
-                    json_decref(logs);
-                    rc = CL_ERR_FATAL;
-                    goto out;
-                }
-                recs = nr;
-                caprecs = nc;
-            }
-            recs[nrecs].seq = pr.seq;
-            memcpy(recs[nrecs].id, id, 32);
-            memcpy(recs[nrecs].tx, pr.tx_hash, sizeof recs[nrecs].tx);
-            nrecs++;
-            int64_t idx = journal_find(j, id);
-            if (idx < 0) {
-                if (verbose)
-                    printf("extra id=%s sensor=%s block=%llu tx=%s\n", c.id, c.sensor_id,
-                           (unsigned long long)pr.block_number, pr.tx_hash);
-                extra++;
-                continue;
-            }
-            if ((uint64_t)idx >= n) /* appended after we counted: ignore */
-                continue;
-            sv[idx].count++;
-            if (sv[idx].count == 2) {
-                dup++;
-                if (verbose)
-                    printf("duplicated id=%s block=%llu tx=%s\n", c.id,
-                           (unsigned long long)pr.block_number, pr.tx_hash);
-            }
-            if (journal_get(j, (uint64_t)idx, je) < 0)
-                continue;
-            int rl = anomaly_log_encode_record(&c, rec, sizeof rec);
-            if (rl < 0 || (size_t)rl != je->len || memcmp(rec, je->data, je->len) != 0) {
-                if (!sv[idx].altered)
-                    altered++;
-                sv[idx].altered = 1;
-                diff_fields(je, &c, (uint64_t)idx, verbose);
-            }
-            if (je->state == JOURNAL_CONFIRMED) {
-                char txh[67];
-                hex_encode(txh, je->tx_hash, 32, 1);
-                if (strcasecmp(txh, pr.tx_hash) != 0 || je->block != pr.block_number)
-                    moved++; /* e.g. re-mined after a reorg: content still matches */
-            }
-        }
-        json_decref(logs);
-    }
-    if (rc < 0)
+    hex_encode(v.addr, contract, 20, 1);
+    rc = CL_ERR_FATAL;
+    if (!(topics = eth_client_anomaly_topics(NULL, logger)))
+        goto out;
+    if ((rc = each_log(&v, topics, check_record)) < 0)
         goto out;
     /* The batch roots: each batch's stored root against the records found. */
-    if (nrecs > 1)
-        qsort(recs, nrecs, sizeof(*recs), by_seq);
+    if (v.nrecs > 1)
+        qsort(v.recs, v.nrecs, sizeof(*v.recs), by_seq);
     json_decref(topics);
-    if (!(topics = eth_client_batch_topics(logger))) {
-        rc = CL_ERR_FATAL;
+    rc = CL_ERR_FATAL;
+    if (!(topics = eth_client_batch_topics(logger)))
         goto out;
-    }
-    eth_log_filter_init(&f, addr, topics);
-    eth_client_pager(e, &pg, &f, 0, head, RANGE);
-    while ((rc = eth_client_pager_next(e, &pg, &logs)) == 1) {
-        json_t *lg;
-        size_t k;
-        json_array_foreach(logs, k, lg)
-        {
-            anomaly_log_batch b;
-            batches++;
-            if (anomaly_log_decode_batch_log(lg, &b) < 0) {
-                printf("altered reason=undecodable_batch_log\n");
-                bad_batches++;
-                continue;
-            }
-            if ((rc = check_batch(e, contract, &b, recs, nrecs)) < 0) {
-                json_decref(logs);
-                goto out;
-            }
-            bad_batches += rc == 0;
-        }
-        json_decref(logs);
-    }
-    if (rc < 0)
+    if ((rc = each_log(&v, topics, check_batch_log)) < 0)
         goto out;
-    altered += bad_batches;
-    for (uint64_t i = 0; i < n; i++) {
-        if (sv[i].count == 0) {
-            if (journal_get(j, i, je) == 0 && je->state != JOURNAL_CONFIRMED)
-                pending++;
-            missing++;
-            if (verbose && journal_get(j, i, je) == 0) {
-                char idh[65];
-                hex_encode(idh, je->id, 32, 0);
-                printf("missing id=%s state=%s\n", idh,
-                       je->state == JOURNAL_CONFIRMED ? "confirmed"
-                       : je->state == JOURNAL_SENT    ? "sent"
-                                                      : "accepted");
-            }
-        } else if (sv[i].count == 1 && !sv[i].altered) {
-            matched++;
-        }
-    }
-    printf("verify: journal=%llu chain=%llu matched=%llu missing=%llu (pending=%llu) extra=%llu "
-           "duplicated=%llu altered=%llu proof_mismatch=%llu batches=%llu bad_batch_roots=%llu\n",
-           (unsigned long long)n, (unsigned long long)onchain, (unsigned long long)matched,
-           (unsigned long long)missing, (unsigned long long)pending, (unsigned long long)extra,
-           (unsigned long long)dup, (unsigned long long)altered, (unsigned long long)moved,
-           (unsigned long long)batches, (unsigned long long)bad_batches);
-    rc = (missing || extra || dup || altered) ? 1 : 0;
-    printf("verify: %s\n", rc == 0 ? "OK" : "MISMATCH");
+    v.altered += v.bad_batches;
+    tally_journal(&v);
+    rc = report(&v);
 out:
     json_decref(topics);
-    free(recs);
-    free(sv);
-    free(je);
+    free(v.recs);
+    free(v.sv);
+    free(v.je);
     return rc;
 }
