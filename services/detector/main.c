@@ -448,10 +448,107 @@ out:
     return rc;
 }
 
+/* The engine's settings from the parsed options and files. Returns 0, or
+ * 2 on a bad setting (logged). cfg->threshold_ctx points at cfg itself:
+ * the caller's cfg must outlive the engine. */
+static int build_config(det_config *cfg)
+{
+    det_config_default(cfg);
+    cfg->warmup = (int)warmup;
+    cfg->forest.ntrees = (int)trees;
+    cfg->forest.psi = (int)psi;
+    cfg->forest.seed = (uint64_t)seed;
+    cfg->feat.lags = (int)lags;
+    cfg->retrain_every = (int)retrain_every;
+    cfg->threshold = threshold;
+    cfg->threshold_hook = mapping_threshold;
+    cfg->threshold_ctx = cfg;
+    cfg->z_min = z_min;
+    /* One engine: replay, replay --nab and the live service share these
+     * settings; --nab only changes the output format. */
+    cfg->shape = shape;
+    cfg->multi = multi;
+    cfg->shape_p.window = (int)shape_window;
+    cfg->shape_p.history = (int)shape_history;
+    cfg->shape_p.every = (int)shape_every;
+    cfg->shape_p.z = shape_z;
+    cfg->shape_p.gap = (int)shape_gap;
+    cfg->shape_p.confirm_z = shape_confirm;
+    if ((cfg->shape || thresholds_file) &&
+        (shape_window > 256 || shape_history > 100000 || shape_every > 256 ||
+         shape_gap > 100000000 || !det_shape_params_valid(&cfg->shape_p))) {
+        log_error("bad_config: check SHAPE_EVERY (1..window), SHAPE_WINDOW (2..256), SHAPE_HISTORY "
+                  "(8 x window.."
+                  "100000), SHAPE_Z (>0), SHAPE_GAP (>=0)");
+        return 2;
+    }
+    if (warmup < 2 || warmup > 10000000 || trees < 1 || trees > IFOREST_MAX_TREES || psi < 2 ||
+        psi > (1 << IFOREST_MAX_DEPTH) || lags < 1 || lags > TSFEATURES_MAX_LAGS ||
+        retrain_every < 1 || !(threshold > 0 && threshold < 1) || !(z_min > 0)) {
+        log_error("bad_config: check WARMUP (>=2), IF_TREES, IF_PSI, FEATURE_LAGS (1..6), "
+                  "THRESHOLD (0..1), Z_MIN (>0)");
+        return 2;
+    }
+    if (thresholds_file) {
+        char err[256];
+        if (det_config_load_thresholds(cfg, thresholds_file, err, sizeof(err)) != 0) {
+            log_error("bad_thresholds_file reason=\"%s\"", err);
+            return 2;
+        }
+    }
+    if (det_config_set_units(cfg, metric_units) != 0) {
+        log_error("bad_config: METRIC_UNITS must be metric=unit[,metric=unit...] (at most %d, "
+                  "units shorter than %d characters)",
+                  DET_MAX_UNITS, DET_UNIT_MAX);
+        return 2;
+    }
+    return 0;
+}
+
+/* `detector replay FILE` (results to stdout) or `detector train FILE --out
+ * DIR` (models saved). Returns the exit code: 0, 1 or 2. */
+static int run_offline(det_engine *engine, const char *cmd, const char *file)
+{
+    int train = strcmp(cmd, "train") == 0;
+    if (train && !out_dir) {
+        log_error("train needs --out DIR");
+        return 2;
+    }
+    det_replay_opts ro = {.sensor_id = sensor_id_opt,
+                          .nab = nab,
+                          .windows_file = windows_file,
+                          .windows_key = windows_key};
+    long rows = det_replay_run(engine, file, &ro, train ? NULL : stdout);
+    if (rows < 0)
+        return 1;
+    det_stats st;
+    det_engine_stats(engine, &st);
+    log_info("%s_done file=%s rows=%ld scored=%llu anomalies=%llu trainings=%llu", cmd, file, rows,
+             (unsigned long long)st.scored, (unsigned long long)st.anomalies,
+             (unsigned long long)st.trainings);
+    if (!train)
+        return 0;
+    if (st.trainings == 0) {
+        log_error("train_failed: not enough rows to learn a model (need > WARMUP=%ld)", warmup);
+        return 1;
+    }
+    if (mkdir(out_dir, 0755) != 0 && access(out_dir, W_OK) != 0) {
+        log_error("out_dir_unusable dir=%s", out_dir);
+        return 1;
+    }
+    char models_dir[4096];
+    snprintf(models_dir, sizeof(models_dir), "%s/models", out_dir);
+    if (det_engine_save(engine, models_dir) != 0)
+        return 1;
+    log_info("train_saved dir=%s (start the detector with STATE_DIR=%s to use it)", models_dir,
+             out_dir);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     char *pos[64];
-    int npos = 0, rc = 1;
+    int npos = 0, rc;
     enum log_level lvl;
     det_engine *engine = NULL;
     det_config cfg;
@@ -475,56 +572,8 @@ int main(int argc, char **argv)
         return 2;
     }
     log_init("detector", lvl);
-
-    det_config_default(&cfg);
-    cfg.warmup = (int)warmup;
-    cfg.forest.ntrees = (int)trees;
-    cfg.forest.psi = (int)psi;
-    cfg.forest.seed = (uint64_t)seed;
-    cfg.feat.lags = (int)lags;
-    cfg.retrain_every = (int)retrain_every;
-    cfg.threshold = threshold;
-    cfg.threshold_hook = mapping_threshold;
-    cfg.threshold_ctx = &cfg; /* main's frame outlives the engine */
-    cfg.z_min = z_min;
-    /* One engine: replay, replay --nab and the live service share these
-     * settings; --nab only changes the output format. */
-    cfg.shape = shape;
-    cfg.multi = multi;
-    cfg.shape_p.window = (int)shape_window;
-    cfg.shape_p.history = (int)shape_history;
-    cfg.shape_p.every = (int)shape_every;
-    cfg.shape_p.z = shape_z;
-    cfg.shape_p.gap = (int)shape_gap;
-    cfg.shape_p.confirm_z = shape_confirm;
-    if ((cfg.shape || thresholds_file) &&
-        (shape_window > 256 || shape_history > 100000 || shape_every > 256 ||
-         shape_gap > 100000000 || !det_shape_params_valid(&cfg.shape_p))) {
-        log_error("bad_config: check SHAPE_EVERY (1..window), SHAPE_WINDOW (2..256), SHAPE_HISTORY "
-                  "(8 x window.."
-                  "100000), SHAPE_Z (>0), SHAPE_GAP (>=0)");
-        return 2;
-    }
-    if (warmup < 2 || warmup > 10000000 || trees < 1 || trees > IFOREST_MAX_TREES || psi < 2 ||
-        psi > (1 << IFOREST_MAX_DEPTH) || lags < 1 || lags > TSFEATURES_MAX_LAGS ||
-        retrain_every < 1 || !(threshold > 0 && threshold < 1) || !(z_min > 0)) {
-        log_error("bad_config: check WARMUP (>=2), IF_TREES, IF_PSI, FEATURE_LAGS (1..6), "
-                  "THRESHOLD (0..1), Z_MIN (>0)");
-        return 2;
-    }
-    if (thresholds_file) {
-        char err[256];
-        if (det_config_load_thresholds(&cfg, thresholds_file, err, sizeof(err)) != 0) {
-            log_error("bad_thresholds_file reason=\"%s\"", err);
-            return 2;
-        }
-    }
-    if (det_config_set_units(&cfg, metric_units) != 0) {
-        log_error("bad_config: METRIC_UNITS must be metric=unit[,metric=unit...] (at most %d, "
-                  "units shorter than %d characters)",
-                  DET_MAX_UNITS, DET_UNIT_MAX);
-        return 2;
-    }
+    if ((rc = build_config(&cfg)) != 0)
+        return rc;
     if (det_engine_create(&engine, &cfg) != 0) {
         log_error("engine_create_failed");
         return 1;
@@ -540,48 +589,12 @@ int main(int argc, char **argv)
         signal(SIGPIPE, SIG_IGN);
         rc = run_live(engine);
     } else if ((strcmp(cmd, "replay") == 0 || strcmp(cmd, "train") == 0) && npos == 2) {
-        int train = strcmp(cmd, "train") == 0;
-        if (train && !out_dir) {
-            log_error("train needs --out DIR");
-            rc = 2;
-            goto out;
-        }
-        det_replay_opts ro = {.sensor_id = sensor_id_opt,
-                              .nab = nab,
-                              .windows_file = windows_file,
-                              .windows_key = windows_key};
-        long rows = det_replay_run(engine, pos[1], &ro, train ? NULL : stdout);
-        if (rows < 0)
-            goto out;
-        det_stats st;
-        det_engine_stats(engine, &st);
-        log_info("%s_done file=%s rows=%ld scored=%llu anomalies=%llu trainings=%llu", cmd, pos[1],
-                 rows, (unsigned long long)st.scored, (unsigned long long)st.anomalies,
-                 (unsigned long long)st.trainings);
-        if (train) {
-            if (st.trainings == 0) {
-                log_error("train_failed: not enough rows to learn a model (need > WARMUP=%ld)",
-                          warmup);
-                goto out;
-            }
-            if (mkdir(out_dir, 0755) != 0 && access(out_dir, W_OK) != 0) {
-                log_error("out_dir_unusable dir=%s", out_dir);
-                goto out;
-            }
-            char models_dir[4096];
-            snprintf(models_dir, sizeof(models_dir), "%s/models", out_dir);
-            if (det_engine_save(engine, models_dir) != 0)
-                goto out;
-            log_info("train_saved dir=%s (start the detector with STATE_DIR=%s to use it)",
-                     models_dir, out_dir);
-        }
-        rc = 0;
+        rc = run_offline(engine, cmd, pos[1]);
     } else {
         fprintf(stderr, "usage: detector [run] | replay FILE.csv [--nab] | train FILE.csv --out "
                         "DIR   (--help for options)\n");
         rc = 2;
     }
-out:
     det_engine_destroy(engine);
     return rc;
 }
