@@ -28,6 +28,8 @@ static const char *const err_names[GW_ERR__COUNT] = {
     "status_invalid",
     "status_table_full",
     "onchain_check",
+    "host",
+    "conn_per_ip",
 };
 
 void gw_metrics_init(gw_metrics *m)

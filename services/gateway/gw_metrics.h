@@ -34,6 +34,8 @@ typedef enum {
     GW_ERR_STATUS_INVALID,      /* a status/# report that did not validate */
     GW_ERR_STATUS_TABLE_FULL,   /* a report from a new instance beyond GW_STATUS_MAX_INSTANCES */
     GW_ERR_ONCHAIN_CHECK,       /* an isLogged check that could not read the chain */
+    GW_ERR_HOST,                /* HTTP or WebSocket request for an unknown Host (403) */
+    GW_ERR_CONN_PER_IP,         /* a connection refused at GATEWAY_MAX_CONN_PER_IP */
     GW_ERR__COUNT
 } gw_err_kind;
 

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "gw_api.h"
+#include "gw_host.h"
 #include "base/log.h"
 
 #define WRITE_CHUNK (64 * 1024)
@@ -291,6 +292,11 @@ static int accept_upgrade(gw_ws *w, struct lws *wsi)
         lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN);
     if (lws_hdr_total_length(wsi, WSI_TOKEN_HOST) > 0)
         lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST);
+    if (w->g->hosts && !gw_hosts_allowed(w->g->hosts, host)) {
+        gw_metrics_err(&w->g->metrics, GW_ERR_HOST);
+        log_rate(14, 10, LOG_WARN, "ws_refused reason=host host=\"%.80s\"", host);
+        return 0;
+    }
     if (!gw_api_origin_allowed(cfg->ws_origins, origin, host))
         goto refuse_origin;
     if ((long)w->n >= cfg->ws_max_clients) {
