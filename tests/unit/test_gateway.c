@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "eth/anomaly_log.h"
 #include "gateway/gw_api.h"
@@ -26,6 +28,8 @@
 #include "gateway/gw_cache.h"
 #include "gateway/gw_chain.h"
 #include "gateway/gw_feed.h"
+#include "gateway/gw_host.h"
+#include "gateway/gw_peers.h"
 #include "gateway/gw_store.h"
 #include "gateway/gw_ws.h"
 #include "base/hex.h"
@@ -262,6 +266,86 @@ static void test_origin(void **st)
     assert_true(gw_api_origin_allowed("http://a, https://b", "https://b", "h"));
     assert_false(gw_api_origin_allowed("http://a, https://b", "https://bb", "h"));
     assert_false(gw_api_origin_allowed("http://a", "http://a.evil", "h"));
+}
+
+/* DNS rebinding (#19): Host names the gateway does not know are refused. */
+static void test_hosts(void **st)
+{
+    (void)st;
+    gw_hosts *h;
+    char err[200];
+    assert_int_equal(gw_hosts_create(&h, "", "127.0.0.1", err, sizeof err), 0);
+    const char *ok[] = {NULL,         "",         "localhost", "LocalHost:8080", "localhost.",
+                        "127.0.0.1",  "10.0.0.5:8080", "[::1]:8080", "[fe80::1]"};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        if (!gw_hosts_allowed(h, ok[i]))
+            fail_msg("Host '%s' refused", ok[i] ? ok[i] : "(null)");
+    const char *bad[] = {"evil.example",   "evil.example:8080", "localhost.evil.example",
+                         "127.0.0.1.nip.io", "[::1",          "a b",
+                         "x:80@evil",      ":8080",             "0x7f000001.evil"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (gw_hosts_allowed(h, bad[i]))
+            fail_msg("Host '%s' allowed", bad[i]);
+    gw_hosts_destroy(h);
+    /* GATEWAY_ALLOWED_HOSTS, and a name to listen on. */
+    assert_int_equal(gw_hosts_create(&h, " dash.example , .corp.example", "gw.lan", err, sizeof err),
+                     0);
+    assert_true(gw_hosts_allowed(h, "dash.example:443"));
+    assert_true(gw_hosts_allowed(h, "corp.example"));
+    assert_true(gw_hosts_allowed(h, "a.b.corp.example"));
+    assert_true(gw_hosts_allowed(h, "GW.LAN:8080"));
+    assert_false(gw_hosts_allowed(h, "xcorp.example"));
+    assert_false(gw_hosts_allowed(h, "dash.example.evil"));
+    gw_hosts_destroy(h);
+    assert_int_equal(gw_hosts_create(&h, "*", "0.0.0.0", err, sizeof err), 0);
+    assert_true(gw_hosts_allowed(h, "anything.example"));
+    gw_hosts_destroy(h);
+    assert_int_equal(gw_hosts_create(&h, "ok.example,bad/name", NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "bad/name"));
+    /* Loopback or not, for the token rule. */
+    assert_true(gw_host_is_loopback("127.0.0.1"));
+    assert_true(gw_host_is_loopback("127.1.2.3"));
+    assert_true(gw_host_is_loopback("::1"));
+    assert_true(gw_host_is_loopback("localhost"));
+    assert_false(gw_host_is_loopback("0.0.0.0"));
+    assert_false(gw_host_is_loopback("::"));
+    assert_false(gw_host_is_loopback(""));
+    assert_false(gw_host_is_loopback(NULL));
+    assert_false(gw_host_is_loopback("192.168.1.5"));
+    assert_false(gw_host_is_loopback("eth0"));
+}
+
+static void test_peers(void **st)
+{
+    (void)st;
+    gw_peers *p;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
+    struct sockaddr_in b = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x0a000001)};
+    struct sockaddr_in6 a6 = {.sin6_family = AF_INET6};
+    a6.sin6_addr.s6_addr[10] = a6.sin6_addr.s6_addr[11] = 0xff;
+    a6.sin6_addr.s6_addr[12] = 127;
+    a6.sin6_addr.s6_addr[15] = 1; /* ::ffff:127.0.0.1 is 127.0.0.1 */
+    assert_int_equal(gw_peers_create(&p, 3), 0);
+    gw_peer *h[4];
+    h[0] = gw_peers_admit(p, (struct sockaddr *)&a, sizeof a);
+    h[1] = gw_peers_admit(p, (struct sockaddr *)&a6, sizeof a6);
+    h[2] = gw_peers_admit(p, (struct sockaddr *)&a, sizeof a);
+    assert_non_null(h[0]);
+    assert_non_null(h[1]);
+    assert_non_null(h[2]);
+    assert_null(gw_peers_admit(p, (struct sockaddr *)&a, sizeof a)); /* the 4th */
+    h[3] = gw_peers_admit(p, (struct sockaddr *)&b, sizeof b);       /* another address */
+    assert_non_null(h[3]);
+    assert_int_equal(gw_peers_count(p, (struct sockaddr *)&a, sizeof a), 3);
+    assert_int_equal(gw_peers_addresses(p), 2);
+    gw_peers_release(p, h[1]);
+    assert_non_null(h[1] = gw_peers_admit(p, (struct sockaddr *)&a, sizeof a));
+    for (int i = 0; i < 4; i++)
+        gw_peers_release(p, h[i]);
+    assert_int_equal(gw_peers_count(p, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(gw_peers_addresses(p), 0);
+    gw_peers_release(p, NULL);
+    gw_peers_destroy(p);
 }
 
 static void test_static_path(void **st)
@@ -630,10 +714,12 @@ static gw_response call(int method, const char *path, const char *body, const ch
     return rs;
 }
 
+static const char *test_auth; /* Authorization sent by expect_error */
+
 static void expect_error(int method, const char *path, const char *body, int status,
                          const char *code)
 {
-    gw_response rs = call(method, path, body, NULL);
+    gw_response rs = call(method, path, body, test_auth);
     assert_int_equal(rs.status, status);
     if (code) {
         json_t *j = json_loadb(rs.body, rs.len, 0, NULL);
@@ -649,6 +735,19 @@ static void expect_error(int method, const char *path, const char *body, int sta
 static void test_api_readings(void **st)
 {
     (void)st;
+    /* No token configured: no writes at all, whatever is sent (#19). */
+    gw_response rs = call(GW_M_POST, "/api/readings", "{\"sensor_id\":\"a\",\"t\":1}", NULL);
+    assert_int_equal(rs.status, 401);
+    assert_non_null(strstr(rs.body, "GATEWAY_TOKEN"));
+    gw_api_response_free(&rs);
+    rs = call(GW_M_POST, "/api/readings", "{\"sensor_id\":\"a\",\"t\":1}", "Bearer ");
+    assert_int_equal(rs.status, 401);
+    gw_api_response_free(&rs);
+    assert_false(gw_api_authorized(&G, "Bearer "));
+    assert_false(gw_api_authorized(&G, NULL));
+
+    cfg.token = "tok";
+    test_auth = "Bearer tok";
     expect_error(GW_M_POST, "/api/readings", "{\"sensor_id\":\"a\",\"t\":NaN}", 400, "json");
     expect_error(GW_M_POST, "/api/readings", "{\"sensor_id\":\"a\",\"t\":1e999}", 400, "json");
     expect_error(GW_M_POST, "/api/readings", "{\"t\":1}", 400, "sensor_id");
@@ -666,15 +765,14 @@ static void test_api_readings(void **st)
                  "{\"sensor_id\":\"a\",\"t\":1},{\"sensor_id\":\"a\",\"t\":1}]",
                  413, "too_many");
     expect_error(GW_M_GET, "/api/readings", NULL, 405, "method");
-    gw_response rs =
-        call(GW_M_POST, "/api/readings",
-             "[{\"sensor_id\":\"a\",\"t\":1},{\"sensor_id\":\"b\",\"ts\":5,\"t\":2}]", NULL);
+    rs = call(GW_M_POST, "/api/readings",
+              "[{\"sensor_id\":\"a\",\"t\":1},{\"sensor_id\":\"b\",\"ts\":5,\"t\":2}]",
+              test_auth);
     assert_int_equal(rs.status, 202);
     assert_non_null(strstr(rs.body, "\"accepted\":2"));
     assert_non_null(strstr(rs.body, "sensors/b/readings"));
     gw_api_response_free(&rs);
 
-    cfg.token = "tok";
     rs = call(GW_M_POST, "/api/readings", "{\"sensor_id\":\"a\",\"t\":1}", NULL);
     assert_int_equal(rs.status, 401);
     assert_true(rs.auth_challenge);
@@ -686,6 +784,7 @@ static void test_api_readings(void **st)
     assert_int_equal(rs.status, 202);
     gw_api_response_free(&rs);
     cfg.token = NULL;
+    test_auth = NULL;
     assert_true(G.metrics.err[GW_ERR_HTTP_BAD_REQUEST] >= 10);
 }
 
@@ -757,6 +856,8 @@ int main(void)
         cmocka_unit_test(test_bus_take_n),
         cmocka_unit_test(test_filter),
         cmocka_unit_test(test_origin),
+        cmocka_unit_test(test_hosts),
+        cmocka_unit_test(test_peers),
         cmocka_unit_test(test_static_path),
         cmocka_unit_test(test_cache),
         cmocka_unit_test(test_cache_bounded),
