@@ -349,6 +349,13 @@ static void handle_metrics(gw *g, gw_response *rs)
                   "# TYPE gateway_sensors gauge\ngateway_sensors %zu\n",
                   gw_store_count(g->store));
     gw_buf_printf(&b,
+                  "# HELP iotad_gateway_sensor_evictions_total Sensors dropped from the "
+                  "gateway's list (least recently seen first) to make room at "
+                  "GATEWAY_MAX_SENSORS.\n"
+                  "# TYPE iotad_gateway_sensor_evictions_total counter\n"
+                  "iotad_gateway_sensor_evictions_total %" PRIu64 "\n",
+                  gw_store_evictions(g->store));
+    gw_buf_printf(&b,
                   "# HELP gateway_mqtt_connected 1 while connected to the broker.\n"
                   "# TYPE gateway_mqtt_connected gauge\ngateway_mqtt_connected %d\n",
                   g->mqtt && mqtt_client_is_connected(g->mqtt));

@@ -1,9 +1,16 @@
 /*
  * gw_store — see gw_store.h. Sensors live in an open-addressing hash table
  * (FNV-1a of the id, linear probing, capacity a power of two at least twice
- * max_sensors, never deleted), so lookups stay O(1) and the table never
- * rehashes. Each sensor's ring stores slot[i] = {ts, v[], mask} where bit k
- * of mask says whether metric names[k] was present in that reading.
+ * max_sensors), so lookups stay O(1) and the table never rehashes. Each
+ * sensor's ring stores slot[i] = {ts, v[], mask} where bit k of mask says
+ * whether metric names[k] was present in that reading.
+ *
+ * Eviction: sensors are also on a list ordered by when a reading or an
+ * anomaly last arrived (most recent first). A new sensor arriving at
+ * max_sensors takes the place of the least recently seen one: that entry
+ * leaves the table (backward-shift deletion, Knuth 6.4 Algorithm R, so no
+ * tombstones) and its memory, ring included, is reused. Invented ids sent
+ * once thus age out instead of locking real sensors out of the dashboard.
  */
 #include "gw_store.h"
 
@@ -19,7 +26,7 @@ typedef struct {
     uint8_t mask;
 } slot;
 
-typedef struct {
+typedef struct sensor {
     char id[SENSOR_ID_MAX];
     char names[READING_MAX_METRICS][READING_NAME_MAX];
     int nnames;
@@ -35,6 +42,7 @@ typedef struct {
     int anom_logged;
     char anom_tx[67];
     unsigned long long anom_block;
+    struct sensor *newer, *older; /* recency list (gw_store.lru_*) */
 } sensor;
 
 struct gw_store {
@@ -42,6 +50,8 @@ struct gw_store {
     gw_store_options opt;
     sensor **table;
     size_t cap, n;
+    sensor *newest, *oldest; /* recency list */
+    uint64_t evictions;
 };
 
 static uint64_t fnv1a(const char *s)
@@ -96,7 +106,58 @@ void gw_store_destroy(gw_store *s)
     free(s);
 }
 
-/* Find a sensor; with create, register it when absent (NULL when full).
+static void list_unlink(gw_store *s, sensor *x)
+{
+    if (x->newer)
+        x->newer->older = x->older;
+    else
+        s->newest = x->older;
+    if (x->older)
+        x->older->newer = x->newer;
+    else
+        s->oldest = x->newer;
+    x->newer = x->older = NULL;
+}
+
+/* Move x to the front of the recency list (it was just seen). */
+static void touch(gw_store *s, sensor *x)
+{
+    if (s->newest == x)
+        return;
+    if (x->newer || x->older || s->oldest == x)
+        list_unlink(s, x);
+    x->older = s->newest;
+    if (s->newest)
+        s->newest->newer = x;
+    s->newest = x;
+    if (!s->oldest)
+        s->oldest = x;
+}
+
+/* Take x out of the hash table, shifting later entries of its probe run
+ * back so every remaining entry is still found from its home slot. */
+static void table_remove(gw_store *s, const sensor *x)
+{
+    size_t mask = s->cap - 1, i = fnv1a(x->id) & mask;
+    while (s->table[i] != x)
+        i = (i + 1) & mask;
+    s->table[i] = NULL;
+    for (size_t j = (i + 1) & mask; s->table[j]; j = (j + 1) & mask) {
+        size_t home = fnv1a(s->table[j]->id) & mask;
+        /* Entry j may move to the hole i unless its home lies cyclically
+         * in (i, j]. */
+        int stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!stays) {
+            s->table[i] = s->table[j];
+            s->table[j] = NULL;
+            i = j;
+        }
+    }
+    s->n--;
+}
+
+/* Find a sensor; with create, register it when absent, evicting the least
+ * recently seen sensor at max_sensors (NULL only when out of memory).
  * Caller holds the lock. */
 static sensor *find(gw_store *s, const char *id, int create)
 {
@@ -104,21 +165,37 @@ static sensor *find(gw_store *s, const char *id, int create)
     for (size_t i = fnv1a(id) & mask;; i = (i + 1) & mask) {
         sensor *x = s->table[i];
         if (!x) {
-            if (!create || s->n >= s->opt.max_sensors)
+            if (!create)
                 return NULL;
-            x = calloc(1, sizeof *x);
-            if (!x)
-                return NULL;
-            x->ring = calloc(s->opt.ring_len, sizeof *x->ring);
-            if (!x->ring) {
-                free(x);
-                return NULL;
+            if (s->n >= s->opt.max_sensors) {
+                /* Reuse the least recently seen sensor's memory, then
+                 * probe again: the removal may have moved entries. */
+                sensor *old = s->oldest;
+                table_remove(s, old);
+                list_unlink(s, old);
+                slot *ring = old->ring;
+                memset(old, 0, sizeof *old);
+                old->ring = ring;
+                s->evictions++;
+                for (i = fnv1a(id) & mask; s->table[i]; i = (i + 1) & mask)
+                    ;
+                x = old;
+            } else {
+                x = calloc(1, sizeof *x);
+                if (!x)
+                    return NULL;
+                x->ring = calloc(s->opt.ring_len, sizeof *x->ring);
+                if (!x->ring) {
+                    free(x);
+                    return NULL;
+                }
             }
             size_t n = strnlen(id, SENSOR_ID_MAX - 1);
             memcpy(x->id, id, n);
             x->id[n] = '\0';
             s->table[i] = x;
             s->n++;
+            touch(s, x);
             return x;
         }
         if (strcmp(x->id, id) == 0)
@@ -149,6 +226,7 @@ int gw_store_add_reading(gw_store *s, const reading *r, double now)
         pthread_mutex_unlock(&s->mu);
         return -1;
     }
+    touch(s, x);
     slot *sl = &x->ring[x->head];
     sl->ts = r->ts;
     sl->mask = 0;
@@ -178,6 +256,7 @@ int gw_store_add_anomaly(gw_store *s, const anomaly *a, double now)
         pthread_mutex_unlock(&s->mu);
         return -1;
     }
+    touch(s, x);
     /* A late confirmation may already have arrived for a re-published
      * anomaly: keep the confirmed state when the id is the same. */
     if (!(x->has_anom && strcmp(x->anom.id, a->id) == 0)) {
@@ -214,6 +293,14 @@ size_t gw_store_count(gw_store *s)
 {
     pthread_mutex_lock(&s->mu);
     size_t n = s->n;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+uint64_t gw_store_evictions(gw_store *s)
+{
+    pthread_mutex_lock(&s->mu);
+    uint64_t n = s->evictions;
     pthread_mutex_unlock(&s->mu);
     return n;
 }

@@ -55,7 +55,8 @@ done
 
 # --- with a token: accepted with it, refused without -------------------------
 TOKEN=tok-$RANDOM$RANDOM$RANDOM
-start_gateway GATEWAY_TOKEN="$TOKEN" GATEWAY_ALLOWED_HOSTS="dash.example,.corp.example"
+start_gateway GATEWAY_TOKEN="$TOKEN" GATEWAY_ALLOWED_HOSTS="dash.example,.corp.example" \
+    GATEWAY_MAX_SENSORS=4
 wait_for 20 curl -sf "$G/healthz" || fail "/healthz never 200"
 st=$(code POST "$G/api/readings" "${JSON[@]}" -d "$READING")
 [ "$st" = 401 ] || fail "POST without token from loopback: $st"
@@ -147,6 +148,16 @@ print("per-ip ok")
 PY
 wait_for 5 sh -c "curl -sf '$G/metrics' | grep -q '^gateway_errors_total{kind=\"conn_per_ip\"} [1-9]'" ||
     fail "conn_per_ip refusal not counted"
+
+# --- sensor list: least recently seen evicted (#19 item 4) ---------------------
+# sec-1 (posted above) is the oldest; six more sensors leave the newest four.
+for i in 1 2 3 4 5 6; do
+    mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -t "sensors/evict-$i/readings" -m "{\"temperature\": $i}"
+done
+wait_for 10 sh -c "curl -sf '$G/api/sensors' | grep -q '\"sensor_id\":\"evict-6\"'" || fail "evict-6 never listed: $(curl -s "$G/api/sensors")"
+list=$(curl -sf "$G/api/sensors" | node -e 'console.log(JSON.parse(require("fs").readFileSync(0)).sensors.map(s=>s.sensor_id).join(","))')
+[ "$list" = "evict-3,evict-4,evict-5,evict-6" ] || fail "sensor list after eviction: $list"
+[ "$(metric iotad_gateway_sensor_evictions_total)" = 3 ] || fail "evictions metric: $(curl -s "$G/metrics" | grep evict)"
 
 # --- chain id mismatch: fatal -------------------------------------------------
 P=$(free_port)

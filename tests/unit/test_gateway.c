@@ -634,8 +634,6 @@ static void test_store(void **st)
     assert_int_equal(gw_store_add_anomaly(s, &a, 1000), 0);
     assert_int_equal(gw_store_mark_logged(s, "b", a.id, "0xabc", 7), 1);
     assert_int_equal(gw_store_mark_logged(s, "b", "ffff", "0xabc", 7), 0);
-    strcpy(r.sensor_id, "c");
-    assert_int_equal(gw_store_add_reading(s, &r, 1000), -1); /* table full */
     j = gw_store_sensors_json(s, 1010);
     json_t *list = json_object_get(j, "sensors");
     assert_int_equal(json_array_size(list), 2);
@@ -649,6 +647,80 @@ static void test_store(void **st)
     assert_string_equal(json_string_value(json_object_get(
                             json_array_get(json_object_get(j, "sensors"), 0), "status")),
                         "stale");
+    json_decref(j);
+    /* Full: a new sensor replaces the least recently seen one ("a"; "b"
+     * had an anomaly after a's last reading). */
+    strcpy(r.sensor_id, "c");
+    assert_int_equal(gw_store_add_reading(s, &r, 1000), 0);
+    assert_false(gw_store_known(s, "a"));
+    assert_true(gw_store_known(s, "b"));
+    assert_true(gw_store_known(s, "c"));
+    assert_int_equal(gw_store_count(s), 2);
+    assert_int_equal(gw_store_evictions(s), 1);
+    j = gw_store_readings_json(s, "c", 0, 0);
+    assert_int_equal(json_integer_value(json_object_get(j, "count")), 1); /* a's ring not inherited */
+    json_decref(j);
+    gw_store_destroy(s);
+}
+
+/* #19 item 4: junk ids must not lock real sensors out. Against a model of
+ * least-recently-seen eviction, with many collisions (a small table), so
+ * the backward-shift deletion is exercised. */
+static void test_store_evict(void **st)
+{
+    (void)st;
+    enum { MAX = 64, REAL = 8, ROUNDS = 300, JUNK = 20 };
+    gw_store *s;
+    gw_store_options o = {.max_sensors = MAX, .ring_len = 3};
+    assert_int_equal(gw_store_create(&s, &o), 0);
+    static char model[MAX][SENSOR_ID_MAX]; /* model[0] = most recently seen */
+    int nmodel = 0;
+    uint64_t evicted = 0, rng = 12345;
+    reading r;
+    for (int round = 0; round < ROUNDS; round++) {
+        for (int k = 0; k < REAL + JUNK; k++) {
+            memset(&r, 0, sizeof r);
+            if (k < REAL)
+                snprintf(r.sensor_id, sizeof r.sensor_id, "real-%d", k);
+            else {
+                rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+                snprintf(r.sensor_id, sizeof r.sensor_id, "junk-%llu",
+                         (unsigned long long)(rng >> 40) % 5000);
+            }
+            r.ts = round;
+            reading_add(&r, "t", k);
+            assert_int_equal(gw_store_add_reading(s, &r, round), 0);
+            int at = -1;
+            for (int i = 0; i < nmodel; i++)
+                if (strcmp(model[i], r.sensor_id) == 0)
+                    at = i;
+            if (at < 0) {
+                if (nmodel == MAX)
+                    evicted++;
+                else
+                    nmodel++;
+                at = nmodel - 1;
+            }
+            memmove(model[1], model[0], (size_t)at * sizeof model[0]);
+            snprintf(model[0], sizeof model[0], "%s", r.sensor_id);
+        }
+        assert_int_equal(gw_store_count(s), nmodel);
+        for (int i = 0; i < nmodel; i++)
+            if (!gw_store_known(s, model[i]))
+                fail_msg("round %d: %s lost", round, model[i]);
+    }
+    assert_int_equal(gw_store_evictions(s), evicted);
+    assert_true(evicted > 1000);
+    for (int k = 0; k < REAL; k++) {
+        char id[16];
+        snprintf(id, sizeof id, "real-%d", k);
+        json_t *j = gw_store_readings_json(s, id, -1, 0);
+        assert_non_null(j);
+        assert_int_equal(json_integer_value(json_object_get(j, "count")), 3);
+        json_decref(j);
+    }
+    json_t *j = gw_store_sensors_json(s, ROUNDS);
+    assert_int_equal(json_array_size(json_object_get(j, "sensors")), MAX);
     json_decref(j);
     gw_store_destroy(s);
 }
@@ -863,6 +935,7 @@ int main(void)
         cmocka_unit_test(test_cache_bounded),
         cmocka_unit_test(test_verify),
         cmocka_unit_test(test_store),
+        cmocka_unit_test(test_store_evict),
         cmocka_unit_test_setup_teardown(test_api_readings, setup_gw, teardown_gw),
         cmocka_unit_test_setup_teardown(test_api_get, setup_gw, teardown_gw),
         cmocka_unit_test(test_logged_parse),
