@@ -37,6 +37,7 @@
 static double status_interval;
 static const char *mqtt_url, *mqtt_user, *mqtt_pass, *mqtt_ca, *mqtt_client_id, *rpc_url;
 static const char *contract_addr, *key_file, *private_key, *state_dir, *log_level, *contract_json;
+static const char *private_key_file; /* PRIVATE_KEY_FILE, same as KEY_FILE */
 static long chain_id, batch_size, batch_delay_ms, rpc_timeout_ms, receipt_timeout_ms, pipeline;
 static long partition, partitions;
 static const char *journal_sync_mode;
@@ -68,8 +69,10 @@ static const config_option opts[] = {
      "compiled contract, for deploy", &contract_json},
     {"key-file", "KEY_FILE", CONFIG_STR, NULL, "file holding the hex private key (mode 600)",
      &key_file},
+    {"private-key-file", "PRIVATE_KEY_FILE", CONFIG_STR, NULL,
+     "same as KEY_FILE (e.g. a Docker secret, /run/secrets/<name>)", &private_key_file},
     {"private-key", "PRIVATE_KEY", CONFIG_STR, NULL,
-     "hex private key when no KEY_FILE (never logged)", &private_key},
+     "hex private key when no key file (never logged)", &private_key},
     {"state-dir", "STATE_DIR", CONFIG_STR, "./state", "journal and contract address directory",
      &state_dir},
     {"batch-size", "BATCH_SIZE", CONFIG_INT, "50", "anomalies per transaction (1..200)",
@@ -172,7 +175,19 @@ static void *sender_main(void *arg)
 
 static int load_key(tx_key **k)
 {
-    return cl_key_load(k, key_file, private_key);
+    if (key_file && *key_file && private_key_file && *private_key_file &&
+        strcmp(key_file, private_key_file) != 0) {
+        log_error("config_invalid reason=\"KEY_FILE and PRIVATE_KEY_FILE name different files\"");
+        return -1;
+    }
+    if (cl_key_load(k, key_file && *key_file ? key_file : private_key_file, private_key) < 0)
+        return -1;
+    if (cl_key_check_chain(*k, chain_id) < 0) {
+        tx_key_destroy(*k);
+        *k = NULL;
+        return -1;
+    }
+    return 0;
 }
 
 static int resolve_contract(uint8_t addr[20])
@@ -447,7 +462,7 @@ int main(int argc, char **argv)
     }
     /* prove only reads the chain: anyone may run it, with or without a key. */
     int need_key = strcmp(cmd, "prove") != 0 || (key_file && *key_file) ||
-                   (private_key && *private_key);
+                   (private_key_file && *private_key_file) || (private_key && *private_key);
     if (need_key && load_key(&key) < 0)
         return 2;
     if (cl_eth_init(&eth, rpc_url, key, (uint64_t)chain_id, rpc_timeout_ms) < 0) {
