@@ -35,7 +35,7 @@ mkdir -p "$STATE_DIR"
 (umask 077 && echo "$GANACHE_KEY0" >"$T/logger.key")
 export KEY_FILE=$T/logger.key
 "$BIN/chainlogger" deploy >/dev/null 2>"$T/deploy.log" || fail "deploy failed"
-start_gateway WS_MAX_CLIENTS=$((CLIENTS + 100))
+start_gateway WS_MAX_CLIENTS=$((CLIENTS + 100)) GATEWAY_MAX_CONN_PER_IP=$((CLIENTS + 100))
 wait_for 20 curl -sf "$G/readyz" || fail "gateway not ready"
 
 # --- WebSocket fan-out ------------------------------------------------------

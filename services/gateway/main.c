@@ -9,14 +9,14 @@
  * bus (gw_bus) and lws_cancel_service(); a one-second lws timer updates
  * rates and disconnects slow WebSocket clients.
  */
+#include <arpa/inet.h>
 #include <libwebsockets.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -51,15 +51,13 @@ static const config_option opts[] = {
      "uPlot dist directory served at /vendor/uplot/ (default: tools/node_modules/uplot/dist)",
      &C.vendor_dir},
     {"token", "GATEWAY_TOKEN", CONFIG_STR, NULL,
-     "bearer token required for every write (POST /api/readings); unset = no writes",
-     &C.token},
+     "bearer token required for every write (POST /api/readings); unset = no writes", &C.token},
     {"allowed-hosts", "GATEWAY_ALLOWED_HOSTS", CONFIG_STR, "",
      "Host names served besides localhost, IP literals and GATEWAY_HOST: comma list "
      "('.example.com' = with subdomains), '*' = any",
      &C.allowed_hosts},
     {"max-conn-per-ip", "GATEWAY_MAX_CONN_PER_IP", CONFIG_INT, "64",
-     "open connections per client address at most (more are closed at once)",
-     &C.max_conn_per_ip},
+     "open connections per client address at most (more are closed at once)", &C.max_conn_per_ip},
     {"cors-origin", "CORS_ORIGIN", CONFIG_STR, "",
      "origins allowed cross-origin: '' same-origin only, '*' any, or a comma list", &C.cors_origin},
     {"ws-allowed-origins", "WS_ALLOWED_ORIGINS", CONFIG_STR, "",
@@ -306,8 +304,7 @@ static int check_config(void)
         C.max_sensors < 1 || C.stale_s < 1 || C.poll_ms < 10 || C.cache_max < 0 ||
         C.cache_max > 100000000 || C.bus_max < 16 || C.bus_max > 10000000 ||
         C.proof_cache_max < 0 || C.proof_cache_max > 10000000 || C.proof_confirmations < 1 ||
-        C.proof_confirmations > 1000000 || C.max_conn_per_ip < 1 ||
-        C.max_conn_per_ip > 1000000) {
+        C.proof_confirmations > 1000000 || C.max_conn_per_ip < 1 || C.max_conn_per_ip > 1000000) {
         fprintf(stderr, "gateway: a numeric setting is out of range (see --help)\n");
         return -1;
     }

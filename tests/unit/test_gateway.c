@@ -15,12 +15,12 @@
 #include <cmocka.h>
 // clang-format on
 
+#include <arpa/inet.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 
 #include "eth/anomaly_log.h"
 #include "gateway/gw_api.h"
@@ -275,21 +275,28 @@ static void test_hosts(void **st)
     gw_hosts *h;
     char err[200];
     assert_int_equal(gw_hosts_create(&h, "", "127.0.0.1", err, sizeof err), 0);
-    const char *ok[] = {NULL,         "",         "localhost", "LocalHost:8080", "localhost.",
-                        "127.0.0.1",  "10.0.0.5:8080", "[::1]:8080", "[fe80::1]"};
+    const char *ok[] = {NULL,         "",          "localhost",     "LocalHost:8080",
+                        "localhost.", "127.0.0.1", "10.0.0.5:8080", "[::1]:8080",
+                        "[fe80::1]"};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
         if (!gw_hosts_allowed(h, ok[i]))
             fail_msg("Host '%s' refused", ok[i] ? ok[i] : "(null)");
-    const char *bad[] = {"evil.example",   "evil.example:8080", "localhost.evil.example",
-                         "127.0.0.1.nip.io", "[::1",          "a b",
-                         "x:80@evil",      ":8080",             "0x7f000001.evil"};
+    const char *bad[] = {"evil.example",
+                         "evil.example:8080",
+                         "localhost.evil.example",
+                         "127.0.0.1.nip.io",
+                         "[::1",
+                         "a b",
+                         "x:80@evil",
+                         ":8080",
+                         "0x7f000001.evil"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (gw_hosts_allowed(h, bad[i]))
             fail_msg("Host '%s' allowed", bad[i]);
     gw_hosts_destroy(h);
     /* GATEWAY_ALLOWED_HOSTS, and a name to listen on. */
-    assert_int_equal(gw_hosts_create(&h, " dash.example , .corp.example", "gw.lan", err, sizeof err),
-                     0);
+    assert_int_equal(
+        gw_hosts_create(&h, " dash.example , .corp.example", "gw.lan", err, sizeof err), 0);
     assert_true(gw_hosts_allowed(h, "dash.example:443"));
     assert_true(gw_hosts_allowed(h, "corp.example"));
     assert_true(gw_hosts_allowed(h, "a.b.corp.example"));
@@ -658,7 +665,8 @@ static void test_store(void **st)
     assert_int_equal(gw_store_count(s), 2);
     assert_int_equal(gw_store_evictions(s), 1);
     j = gw_store_readings_json(s, "c", 0, 0);
-    assert_int_equal(json_integer_value(json_object_get(j, "count")), 1); /* a's ring not inherited */
+    /* One reading: a's ring is not inherited. */
+    assert_int_equal(json_integer_value(json_object_get(j, "count")), 1);
     json_decref(j);
     gw_store_destroy(s);
 }
@@ -712,7 +720,7 @@ static void test_store_evict(void **st)
     assert_int_equal(gw_store_evictions(s), evicted);
     assert_true(evicted > 1000);
     for (int k = 0; k < REAL; k++) {
-        char id[16];
+        char id[32];
         snprintf(id, sizeof id, "real-%d", k);
         json_t *j = gw_store_readings_json(s, id, -1, 0);
         assert_non_null(j);
@@ -838,8 +846,7 @@ static void test_api_readings(void **st)
                  413, "too_many");
     expect_error(GW_M_GET, "/api/readings", NULL, 405, "method");
     rs = call(GW_M_POST, "/api/readings",
-              "[{\"sensor_id\":\"a\",\"t\":1},{\"sensor_id\":\"b\",\"ts\":5,\"t\":2}]",
-              test_auth);
+              "[{\"sensor_id\":\"a\",\"t\":1},{\"sensor_id\":\"b\",\"ts\":5,\"t\":2}]", test_auth);
     assert_int_equal(rs.status, 202);
     assert_non_null(strstr(rs.body, "\"accepted\":2"));
     assert_non_null(strstr(rs.body, "sensors/b/readings"));
