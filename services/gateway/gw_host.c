@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #define HOSTS_MAX 64
 #define NAME_MAX_LEN 253 /* RFC 1035 2.3.4, as text */
@@ -89,7 +90,12 @@ int gw_hosts_create(gw_hosts **out, const char *allowed, const char *bind_host, 
     err[0] = '\0';
     gw_hosts *h = calloc(1, sizeof *h);
     size_t al = allowed ? strlen(allowed) : 0, bl = bind_host ? strlen(bind_host) : 0;
-    if (!h || !(h->buf = malloc(al + bl + 32))) {
+    char self[NAME_MAX_LEN + 2] = "";
+    if (gethostname(self, sizeof self) != 0)
+        self[0] = '\0';
+    self[sizeof self - 1] = '\0';
+    size_t sl = strlen(self);
+    if (!h || !(h->buf = malloc(al + bl + sl + 32))) {
         free(h);
         snprintf(err, err_cap, "out of memory");
         return -1;
@@ -97,6 +103,9 @@ int gw_hosts_create(gw_hosts **out, const char *allowed, const char *bind_host, 
     char *w = h->buf;
     if (add_name(h, "localhost", 9, &w, err, err_cap) != 0)
         goto fail;
+    /* This machine's own name: it resolves to the gateway, not to a page. */
+    if (sl && add_name(h, self, sl, &w, err, err_cap) != 0)
+        err[0] = '\0'; /* a name we cannot compare is just not added */
     /* The listening name, when it is one (an address is an IP literal, and
      * the wildcard or an interface name is nobody's Host). */
     if (bl && !is_ip_literal(bind_host) && strchr(bind_host, '.'))

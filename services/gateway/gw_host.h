@@ -10,7 +10,8 @@
  *   - "localhost" and any IP literal (127.0.0.1, [::1], 192.168.1.5): an IP
  *     literal is no DNS name, so it cannot be rebound (webpack-dev-server's
  *     allowedHosts "auto" makes the same choice);
- *   - the name the gateway was told to listen on (GATEWAY_HOST), when a name;
+ *   - this machine's name (gethostname()) and the name the gateway was told
+ *     to listen on (GATEWAY_HOST), when a name;
  *   - each entry of GATEWAY_ALLOWED_HOSTS, a comma list of names (a leading
  *     dot allows the name and every subdomain: ".example.com"), or "*" for
  *     any Host.

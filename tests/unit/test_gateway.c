@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "eth/anomaly_log.h"
 #include "gateway/gw_api.h"
@@ -301,6 +302,9 @@ static void test_hosts(void **st)
     assert_true(gw_hosts_allowed(h, "corp.example"));
     assert_true(gw_hosts_allowed(h, "a.b.corp.example"));
     assert_true(gw_hosts_allowed(h, "GW.LAN:8080"));
+    char self[256];
+    if (gethostname(self, sizeof self) == 0 && self[0])
+        assert_true(gw_hosts_allowed(h, self)); /* the machine's own name */
     assert_false(gw_hosts_allowed(h, "xcorp.example"));
     assert_false(gw_hosts_allowed(h, "dash.example.evil"));
     gw_hosts_destroy(h);
