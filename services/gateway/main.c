@@ -53,7 +53,8 @@ static const config_option opts[] = {
     {"token", "GATEWAY_TOKEN", CONFIG_STR, NULL,
      "bearer token required for every write (POST /api/readings); unset = no writes", &C.token},
     {"allowed-hosts", "GATEWAY_ALLOWED_HOSTS", CONFIG_STR, "",
-     "Host names served besides localhost, IP literals and GATEWAY_HOST: comma list "
+     "Host names served besides localhost, IP literals, the machine's name and GATEWAY_HOST: "
+     "comma list "
      "('.example.com' = with subdomains), '*' = any",
      &C.allowed_hosts},
     {"max-conn-per-ip", "GATEWAY_MAX_CONN_PER_IP", CONFIG_INT, "64",
