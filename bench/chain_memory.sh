@@ -14,11 +14,12 @@
 [ -x "$ANVIL_BIN" ] || skip "anvil not installed"
 N=${N:-60000} W=${W:-5000}
 build_chain_tools
-start_anvil
+start_chain anvil
 start_mosquitto
 export STATE_DIR=$T/state PRIVATE_KEY=$ANVIL_KEY0 BATCH_SIZE=50 BATCH_MAX_DELAY_MS=50
 export DEDUP_WINDOW=$W JOURNAL_SYNC=group
-CONTRACT=$("$BIN/chainlogger" deploy 2>"$T/deploy.log") || fail "deploy on anvil"
+deploy_contract
+CONTRACT=$CONTRACT_ADDRESS
 bg chainlogger "$BIN/chainlogger"
 CL=$LAST_PID
 wait_for 15 grep -q mqtt_connected "$T/chainlogger.log" || fail "not connected"

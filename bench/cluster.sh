@@ -4,8 +4,16 @@
 #                        through the 3 NATS nodes, consumed by 2 detectors
 #                        each serving one of 2 partitions)
 #   cluster.single_rate  the same load through one mosquitto and one detector
-#   cluster.lost         readings never processed when a NATS node is killed
-#                        with kill -9 while they flow (must be 0)
+#   cluster.lost         readings published (acknowledged at QoS 1) that never
+#                        came out of the cluster when a NATS node is killed
+#                        with kill -9 while they flow (must be 0): N minus the
+#                        distinct readings an independent QoS 1 subscriber
+#                        (mosquitto_sub on a node that is not killed, persistent
+#                        session, to all partitions) received; not floored
+#   cluster.redelivered  the subscriber's copies beyond the first (QoS 1 redelivery)
+#   cluster.detector_gap N minus what the detectors' counters say they
+#                        processed, not floored: > 0 readings the detectors
+#                        missed, < 0 readings they processed twice
 # Load: BENCH_SENSORS (200) sensors x BENCH_READINGS (100) readings, from 3
 # publishers (one per node first, failing over to the others) as fast as
 # the brokers acknowledge. The clock runs from the first publish to the
@@ -15,11 +23,10 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 command -v nats-server >/dev/null || { echo "cluster bench: nats-server not installed" >&2; exit 1; }
 T=$(mktemp -d /tmp/iotac-bench-cluster.XXXXXX)
-PIDS=()
+STACK_DIR=$T
+. "$ROOT/scripts/lib/stack.sh"
 cleanup() {
-    for p in "${PIDS[@]+"${PIDS[@]}"}"; do kill "$p" 2>/dev/null || true; done
-    sleep 0.3
-    for p in "${PIDS[@]+"${PIDS[@]}"}"; do kill -9 "$p" 2>/dev/null || true; done
+    stop_started 3
     for d in "$T"/nats*; do [ -f "$d/cluster.env" ] && scripts/cluster.sh stop "$d" >/dev/null 2>&1; done
     rm -rf "$T"
 }
@@ -145,13 +152,32 @@ cluster_run() {
             build/bin/detector --partition $k --partitions 2 >"$T/$name-det$k.log" 2>&1 &
         PIDS+=($!)
     done
-    wait_sub "$NATS_HTTP_PORTS" 'part.0.sensors.*.readings' 'part.1.sensors.*.readings'
+    # The independent count: a QoS 1 subscriber to every partition's readings,
+    # on node 3 (the kill hits node 1), one "topic payload" line per copy.
+    mosquitto_sub -h 127.0.0.1 -p "${mp[2]}" -c -i "bench-count-$name" -q 1 \
+        -t 'part/+/sensors/+/readings' -v >"$T/$name-sub.txt" 2>"$T/$name-sub.log" &
+    local sub=$!
+    PIDS+=($sub)
+    wait_sub "$NATS_HTTP_PORTS" 'part.0.sensors.*.readings' 'part.1.sensors.*.readings' 'part.*.sensors.*.readings'
     local killcmd=""
     [ "$kill" = 1 ] && killcmd="scripts/cluster.sh kill $d 1"
     run_load "$name" "$u1" "$u2" "$u3" "$killcmd"
     RES_T0=$LOAD_T0
     RES_C=$(wait_count 180 "$T/$name-det0.log" "$T/$name-det1.log")
     RES_T1=$(now)
+    # The subscriber's count: until it has N distinct readings or it stops
+    # moving for 10 s. RES_S distinct readings, RES_SR copies received.
+    local prev=-1 still=0 end=$((SECONDS + 120))
+    while [ $SECONDS -lt $end ]; do
+        RES_S=$(grep '^part/' "$T/$name-sub.txt" | sed 's|^part/[0-9]*/||' | sort -u | grep -c . || true)
+        [ "$RES_S" -ge "$N" ] && break
+        if [ "$RES_S" = "$prev" ]; then still=$((still + 1)); else still=0; fi
+        [ $still -ge 20 ] && break
+        prev=$RES_S
+        sleep 0.5
+    done
+    RES_SR=$(grep -c '^part/' "$T/$name-sub.txt" || true)
+    kill "$sub" 2>/dev/null || true
 }
 
 # -- the cluster, no failure
@@ -160,15 +186,13 @@ cluster_run steady 0
 echo "bench: cluster.rate $(rate "$RES_C" "$RES_T0" "$RES_T1") readings/s"
 
 # -- the same load through one mosquitto and one detector
-MP=$( (for _ in $(seq 1 100); do p=$(((RANDOM % 12000) + 20000)); (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; break; }; done))
-mkdir -p "$T/mosq"
-printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 1000000\nmax_inflight_messages 1000\n' "$MP" >"$T/mosquitto.conf"
-mosquitto -c "$T/mosquitto.conf" >"$T/mosquitto.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/$MP) 2>/dev/null && break; sleep 0.1; done
+single_conf() {
+    printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 1000000\nmax_inflight_messages 1000\n' "$1"
+}
+start_mosquitto single_conf
+MP=$MQTT_PORT
 mkdir -p "$T/single-d"
-STATE_DIR=$T/single-d MQTT_URL=tcp://127.0.0.1:$MP build/bin/detector >"$T/single-det.log" 2>&1 &
-PIDS+=($!)
+STATE_DIR=$T/single-d MQTT_URL=tcp://127.0.0.1:$MP bg single-det build/bin/detector
 for _ in $(seq 1 50); do grep -q mqtt_connected "$T/single-det.log" && break; sleep 0.1; done
 sleep 0.5
 us=tcp://127.0.0.1:$MP
@@ -181,7 +205,7 @@ echo "bench: cluster.single_rate $(rate "$c" "$t0" "$t1") readings/s"
 
 # -- the cluster with a node killed 2 s into the load
 cluster_run kill 1
-lost=$((N - RES_C))
-[ $lost -lt 0 ] && lost=0
-echo "bench: cluster.lost $lost readings"
+echo "bench: cluster.lost $((N - RES_S)) readings (of $N published; $RES_S distinct received by the independent subscriber)"
+echo "bench: cluster.redelivered $((RES_SR - RES_S)) readings"
+echo "bench: cluster.detector_gap $((N - RES_C)) readings (the detectors counted $RES_C)"
 echo "bench: cluster.kill_rate $(rate "$RES_C" "$RES_T0" "$RES_T1") readings/s"

@@ -29,12 +29,9 @@ cc -O2 -std=gnu11 -Wall -Wextra -I"$ROOT/common" -o "$ROOT/build/wsbench" \
     -lpaho-mqtt3as -ljansson -lcurl -lpthread -lm
 
 start_mosquitto
-start_ganache
+start_chain
 export STATE_DIR=$T/state
-mkdir -p "$STATE_DIR"
-(umask 077 && echo "$GANACHE_KEY0" >"$T/logger.key")
-export KEY_FILE=$T/logger.key
-"$BIN/chainlogger" deploy >/dev/null 2>"$T/deploy.log" || fail "deploy failed"
+deploy_contract
 start_gateway WS_MAX_CLIENTS=$((CLIENTS + 100)) GATEWAY_MAX_CONN_PER_IP=$((CLIENTS + 100))
 wait_for 20 curl -sf "$G/readyz" || fail "gateway not ready"
 

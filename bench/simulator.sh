@@ -11,16 +11,10 @@
 SECS=${SIM_BENCH_SECONDS:-10}
 [ -x "$BIN/simulator" ] || fail "missing $BIN/simulator (make all)"
 
-PORT=$(free_port)
-cat >"$T/bench-mosquitto.conf" <<CONF
-listener $PORT 127.0.0.1
-allow_anonymous true
-persistence false
-sys_interval 1
-CONF
-bg mosquitto mosquitto -c "$T/bench-mosquitto.conf"
-wait_port "$PORT" 10 || fail "mosquitto did not start"
-URL=tcp://127.0.0.1:$PORT
+bench_conf() { printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nsys_interval 1\n' "$1"; }
+MOSQ_NAME=bench-mosquitto start_mosquitto bench_conf
+PORT=$MQTT_PORT
+URL=$MQTT_URL
 
 broker_received() {
     mosquitto_sub -h 127.0.0.1 -p "$PORT" -t '$SYS/broker/messages/received' -C 1 -W 5 2>/dev/null || echo 0

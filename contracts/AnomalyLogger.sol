@@ -47,8 +47,10 @@ contract AnomalyLogger {
     event LoggerAdded(address indexed logger);
     event LoggerRemoved(address indexed logger);
     event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
+    event OwnershipTransferStarted(address indexed previousOwner, address indexed newOwner);
 
     error NotOwner();
+    error NotPendingOwner();
     error NotLogger();
     error SeqGap(uint64 expected, uint64 got);
     error Duplicate(uint64 nextSeq);
@@ -73,6 +75,8 @@ contract AnomalyLogger {
     }
 
     address public owner;
+    /// Set by transferOwnership; becomes the owner only when it calls acceptOwnership.
+    address public pendingOwner;
     Totals private totals;
     mapping(address => Logger) private loggers;
     mapping(uint256 => bytes32) private roots; // batch number => Merkle root of its ids
@@ -82,18 +86,33 @@ contract AnomalyLogger {
         _;
     }
 
-    /// The deployer owns the contract and is its first authorised logger.
-    constructor() {
+    /// The deployer owns the contract; `logger` is its first authorised
+    /// logger (none when zero). Keep them apart: the owner key can add
+    /// loggers and hand the contract over, so it should stay offline, while
+    /// the logger key signs around the clock (docs/chain.md, "Keys").
+    constructor(address logger) {
         owner = msg.sender;
         emit OwnershipTransferred(address(0), msg.sender);
-        loggers[msg.sender].authorised = true;
-        emit LoggerAdded(msg.sender);
+        if (logger != address(0)) {
+            loggers[logger].authorised = true;
+            emit LoggerAdded(logger);
+        }
     }
 
+    /// Step one of two: name the next owner (zero cancels a pending transfer).
+    /// Nothing changes until `newOwner` calls acceptOwnership, so a mistyped
+    /// address cannot take the contract out of reach.
     function transferOwnership(address newOwner) external onlyOwner {
-        require(newOwner != address(0), "zero owner");
-        emit OwnershipTransferred(owner, newOwner);
-        owner = newOwner;
+        pendingOwner = newOwner;
+        emit OwnershipTransferStarted(owner, newOwner);
+    }
+
+    /// Step two: the pending owner takes over.
+    function acceptOwnership() external {
+        if (msg.sender != pendingOwner) revert NotPendingOwner();
+        emit OwnershipTransferred(owner, msg.sender);
+        owner = msg.sender;
+        pendingOwner = address(0);
     }
 
     function addLogger(address logger) external onlyOwner {

@@ -36,7 +36,7 @@ usage() {
     exit 2
 }
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+. "$ROOT/scripts/lib/stack.sh" # port_open
 
 # pick_base NODES: a base port whose whole block (4 x 10 ports) is free.
 # Below Linux's ephemeral range (32768+): there a port nobody listens on

@@ -76,7 +76,7 @@ chain_up
 # others: development keys, authorised with addLogger), its own journal
 # and MQTT session.
 if [ "$CHAINLOGGERS" = 1 ]; then
-    start chainlogger build/bin/chainlogger
+    bg chainlogger build/bin/chainlogger
 else
     GANACHE_KEYS=(4f3edf983ac636a65a842ce7c78d9aa706d3b113bce9c46f30d7d21715b23b1d
         6cbed15c793ce57650b9877cf6fa156fbef513c4e6134f022a85b1ffdd59b2a1
@@ -91,7 +91,7 @@ else
             build/bin/chainlogger authorize "$addr" 2>>"$LOGS/deploy.log" >/dev/null
         fi
         mkdir -p "$STATE_DIR/chainlogger-p$j"
-        start "chainlogger-p$j" env STATE_DIR="$STATE_DIR/chainlogger-p$j" KEY_FILE="$kf" \
+        bg "chainlogger-p$j" env STATE_DIR="$STATE_DIR/chainlogger-p$j" KEY_FILE="$kf" \
             build/bin/chainlogger --partition "$j" --partitions "$CHAINLOGGERS"
     done
 fi
@@ -101,14 +101,14 @@ fi
 # the directory) resumes without a new warm-up.
 for ((k = 0; k < PARTITIONS; k++)); do
     mkdir -p "$STATE_DIR/detector-p$k"
-    start "detector-p$k" env STATE_DIR="$STATE_DIR/detector-p$k" \
+    bg "detector-p$k" env STATE_DIR="$STATE_DIR/detector-p$k" \
         build/bin/detector --partition "$k" --partitions "$PARTITIONS"
 done
 # Writes need a token (#19), as with make run: $STATE_DIR/gateway.token.
 [ -n "${GATEWAY_TOKEN:-}" ] || GATEWAY_TOKEN=$(scripts/gateway-token.sh "$STATE_DIR/gateway.token")
 export GATEWAY_TOKEN
-start gateway build/bin/gateway
-wait_port gateway "$GATEWAY_PORT" 20
+bg gateway build/bin/gateway
+need_port gateway "$GATEWAY_PORT" 20
 if [ "$SIMULATOR" = 1 ]; then
     simulator_up
 fi

@@ -51,10 +51,13 @@ scripts/broker-auth.sh init "$AUTH_DIR" "${INGEST_MAPPING:-}" >/dev/null
 if [ -n "$MQTT_TLS_PORT" ]; then
     scripts/dev-certs.sh "$AUTH_DIR/tls" >/dev/null
 fi
-MQTT_PORT=$MQTT_PORT MQTT_BIND=$MQTT_BIND MQTT_LOCAL_PORT=$MQTT_LOCAL_PORT MQTT_TLS_PORT=$MQTT_TLS_PORT \
-    STATE_DIR=$STATE_DIR scripts/broker-auth.sh conf "$AUTH_DIR" "$STATE_DIR/mosquitto.conf"
-start mosquitto mosquitto -c "$STATE_DIR/mosquitto.conf"
-wait_port mosquitto "$MQTT_PORT" 10
+broker_conf() { # broker_conf PORT LOCAL_PORT [TLS_PORT]: $STATE_DIR/mosquitto.conf
+    MQTT_PORT=$1 MQTT_BIND=$MQTT_BIND MQTT_LOCAL_PORT=$2 MQTT_TLS_PORT=${3:-} \
+        STATE_DIR=$STATE_DIR scripts/broker-auth.sh conf "$AUTH_DIR" /dev/stdout
+}
+url=$MQTT_URL
+MQTT_PORTS_FIXED="$MQTT_PORT $MQTT_LOCAL_PORT $MQTT_TLS_PORT" start_mosquitto broker_conf
+MQTT_URL=$url
 
 # with_account SVC CMD...: run CMD with SVC's broker account in its environment.
 with_account() {
@@ -69,8 +72,8 @@ with_account() {
 
 chain_up
 
-start chainlogger with_account chainlogger build/bin/chainlogger
-start detector with_account detector build/bin/detector
+bg chainlogger with_account chainlogger build/bin/chainlogger
+bg detector with_account detector build/bin/detector
 # Writes to the gateway (POST /api/readings, the dashboard's form) need a
 # token (#19): a random one kept in $STATE_DIR/gateway.token (0600) unless
 # GATEWAY_TOKEN is set. With it, the gateway may listen beyond loopback.
@@ -81,8 +84,8 @@ else
     token_where="your GATEWAY_TOKEN" token_sh="\$GATEWAY_TOKEN"
 fi
 export GATEWAY_TOKEN GATEWAY_HOST=${GATEWAY_HOST:-0.0.0.0}
-start gateway with_account gateway build/bin/gateway
-wait_port gateway "$GATEWAY_PORT" 20
+bg gateway with_account gateway build/bin/gateway
+need_port gateway "$GATEWAY_PORT" 20
 if [ "$SIMULATOR" = 1 ]; then
     simulator_up with_account simulator
 fi

@@ -76,7 +76,7 @@ while [ $((SECONDS - t0)) -lt "$SOAK_SECONDS" ]; do
     if [ $SECONDS -ge $next ]; then
         row="$((SECONDS - t0))"
         for s in "${SERVICES[@]}"; do row+=",$(rss_kb "${SVC_PID[$s]}")"; done
-        row+=",$(rss_kb "$MOSQ_PID"),$(rss_kb "$GANACHE_PID"),$(chain_total)"
+        row+=",$(rss_kb "$MOSQ_PID"),$(rss_kb "$CHAIN_PID"),$(chain_total)"
         echo "$row" >>"$T/rss.csv"
         next=$((next + SOAK_SAMPLE_S))
     fi

@@ -1,11 +1,14 @@
 # scripts/stack-lib.sh — what `make run` (scripts/run.sh) and `make
 # run-cluster` (scripts/run-cluster.sh) share: supervising foreground
 # processes, the dev chain with its contract, the demo simulator clock.
+# Processes are started with scripts/lib/stack.sh (bg, start_mosquitto,
+# start_chain, deploy_contract, wait_port), sourced here; their logs
+# are appended to $LOGS/NAME.log.
 # Source it after setting ROOT, STATE_DIR, LOGS, RPC_PORT, CHAIN_ID, RPC_URL.
 # STACK_ON_STOP may name a command run after every process has stopped.
 
-pids=()
-names=()
+STACK_DIR=$STATE_DIR STACK_LOGS=$LOGS STACK_LOG_APPEND=1
+. "$ROOT/scripts/lib/stack.sh"
 stopping=0
 
 # stop_all: services first (newest first), then the chain and the brokers
@@ -15,35 +18,17 @@ stop_all() {
     stopping=1
     echo
     echo "stopping..."
-    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
-    for _ in $(seq 1 50); do
-        alive=0
-        for p in "${pids[@]+"${pids[@]}"}"; do kill -0 "$p" 2>/dev/null && alive=1; done
-        [ $alive = 0 ] && break
-        sleep 0.1
-    done
-    for p in "${pids[@]+"${pids[@]}"}"; do kill -KILL "$p" 2>/dev/null || true; done
+    stop_started 50
     if [ -n "${STACK_ON_STOP:-}" ]; then $STACK_ON_STOP || true; fi
     echo "stopped; logs are in $LOGS"
 }
 trap stop_all EXIT
 trap 'exit 130' INT TERM
 
-start() { # start NAME CMD...: run CMD in the background, logging to $LOGS/NAME.log
-    local name=$1
-    shift
-    "$@" >>"$LOGS/$name.log" 2>&1 &
-    pids+=($!)
-    names+=("$name")
-}
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-wait_port() { # wait_port NAME PORT SECONDS
-    for _ in $(seq 1 $(($3 * 10))); do port_open "$2" && return 0; sleep 0.1; done
-    echo "error: $1 did not open port $2; see $LOGS/$1.log" >&2
-    tail -n 20 "$LOGS/$1.log" >&2 || true
-    exit 1
+# need_port NAME PORT SECONDS: wait for NAME to listen on PORT; else say
+# so with the end of its log and exit 1.
+need_port() {
+    wait_port "$2" "$3" || stack_fail "$1 did not open port $2" "$1"
 }
 
 require_free_ports() { # require_free_ports "HINT" PORT...
@@ -57,26 +42,18 @@ require_free_ports() { # require_free_ports "HINT" PORT...
     done
 }
 
-# chain_up: Ganache (deterministic accounts, database in the state dir so a
-# restart keeps the chain and the deployed contract), the chain logger's key
-# (Ganache's first account unless KEY_FILE or PRIVATE_KEY is given; owner-only,
-# never printed), and the contract, deployed unless one is recorded for the
-# chain (idempotent). Exports KEY_FILE and CONTRACT_ADDRESS.
+# chain_up: Ganache on RPC_PORT, chain id CHAIN_ID (database in the state
+# dir, so a restart keeps the chain and the deployed contract), the chain
+# logger's key (Ganache's first account in $STATE_DIR/logger.key unless
+# KEY_FILE or PRIVATE_KEY is given; owner-only, never printed), and the
+# contract, deployed unless CONTRACT_ADDRESS is given (`chainlogger deploy`
+# is idempotent: it prints the one recorded for the chain). Exports
+# KEY_FILE and CONTRACT_ADDRESS.
 chain_up() {
-    mkdir -p "$STATE_DIR/ganache"
-    start ganache node "$ROOT/tools/node_modules/ganache/dist/node/cli.js" \
-        --server.host 127.0.0.1 --server.port "$RPC_PORT" --chain.chainId "$CHAIN_ID" \
-        --wallet.deterministic --database.dbPath "$STATE_DIR/ganache" --logging.quiet \
-        --miner.blockGasLimit 30000000
-    wait_port ganache "$RPC_PORT" 60
-    if [ -z "${KEY_FILE:-}" ] && [ -z "${PRIVATE_KEY:-}" ]; then
-        KEY_FILE=$STATE_DIR/logger.key
-        if [ ! -f "$KEY_FILE" ]; then
-            (umask 077 && echo 4f3edf983ac636a65a842ce7c78d9aa706d3b113bce9c46f30d7d21715b23b1d >"$KEY_FILE")
-        fi
-        export KEY_FILE
-    fi
-    CONTRACT_ADDRESS=${CONTRACT_ADDRESS:-$("$ROOT/build/bin/chainlogger" deploy 2>>"$LOGS/deploy.log")}
+    local url=$RPC_URL
+    STACK_CHAIN_ID=$CHAIN_ID CHAIN_PORT_FIXED=$RPC_PORT start_chain ganache "$STATE_DIR/ganache"
+    RPC_URL=$url
+    [ -n "${CONTRACT_ADDRESS:-}" ] || deploy_contract
     export CONTRACT_ADDRESS
     echo "contract: $CONTRACT_ADDRESS on chain $CHAIN_ID ($RPC_URL)"
 }
@@ -88,18 +65,16 @@ chain_up() {
 simulator_up() {
     export SIM_SPEEDUP=${SIM_SPEEDUP:-1440}
     export SIM_START=${SIM_START:-$(date -u -d '-365 days' +%Y-%m-%dT%H:%M:%S)}
-    start simulator "$@" "$ROOT/build/bin/simulator"
+    bg simulator "$@" "$ROOT/build/bin/simulator"
 }
 
 # supervise [HOOK]: stay in the foreground; if a process dies, say so and
 # stop the stack. HOOK (a command) runs once a second as well.
 supervise() {
     while true; do
-        for i in "${!pids[@]}"; do
-            if ! kill -0 "${pids[$i]}" 2>/dev/null; then
-                echo "error: ${names[$i]} exited; see $LOGS/${names[$i]}.log" >&2
-                tail -n 20 "$LOGS/${names[$i]}.log" >&2 || true
-                exit 1
+        for p in "${PIDS[@]}"; do
+            if ! kill -0 "$p" 2>/dev/null; then
+                stack_fail "${PID_NAMES[$p]} exited" "${PID_NAMES[$p]}"
             fi
         done
         if [ $# -gt 0 ]; then "$@"; fi

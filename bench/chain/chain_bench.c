@@ -1,12 +1,16 @@
 /*
  * chain_bench — helpers for bench/chain.sh.
  *
- *   chain_bench ref RPC CONTRACT KEY BATCH N
+ *   chain_bench ref RPC CONTRACT KEY BATCH N [K [EXPLANATIONS_FILE]]
  *       The reference client: presigns N/BATCH logBatch transactions (the
- *       same record encoding and anomaly shapes as tests/chain/anomaly_gen),
- *       then sends them one after another, each followed by its receipt, and
- *       prints "rate <anomalies/s> gas <gas/anomaly>". Nothing else runs in
- *       the timed loop: this is what the chain itself accepts.
+ *       same record encoding and anomaly shapes as tests/chain/anomaly_gen;
+ *       explanations taken in turn from the non-empty lines of
+ *       EXPLANATIONS_FILE when given), then sends them keeping K (default 1)
+ *       in flight: it sends until K are unconfirmed, then waits for the
+ *       oldest one's receipt before sending the next. Prints
+ *       "rate <anomalies/s> gas <gas/anomaly> expl_bytes <mean explanation length>".
+ *       Nothing else runs in the timed loop: this is what the chain itself
+ *       accepts with K transactions in flight.
  *   chain_bench gas RPC CONTRACT FROM TO
  *       Gas per anomaly over blocks FROM..TO: the sum of the blocks' gasUsed
  *       divided by the AnomalyLogged events in them.
@@ -22,6 +26,34 @@
 #include "base/hex.h"
 #include "base/log.h"
 
+static char (*texts)[ANOMALY_EXPLANATION_MAX]; /* explanations to use in turn, or NULL */
+static size_t nexpl;
+
+/* Read the non-empty lines of path (at most 4096) into texts.
+ * Returns 0, or -1 when the file is unreadable, empty or memory runs out. */
+static int load_explanations(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char line[4096];
+    if (!f || !(texts = calloc(4096, sizeof(*texts)))) {
+        if (f)
+            fclose(f);
+        return -1;
+    }
+    while (nexpl < 4096 && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = 0;
+        size_t len = strlen(line);
+        if (!len)
+            continue;
+        if (len >= ANOMALY_EXPLANATION_MAX)
+            len = ANOMALY_EXPLANATION_MAX - 1;
+        memcpy(texts[nexpl], line, len);
+        texts[nexpl++][len] = 0;
+    }
+    fclose(f);
+    return nexpl ? 0 : -1;
+}
+
 static anomaly mk(long i, const char *sensor)
 {
     anomaly a;
@@ -35,9 +67,12 @@ static anomaly mk(long i, const char *sensor)
     a.value = 20.0 + (double)(i % 1000) * 0.37 + 1000.0;
     a.score = 0.6 + (double)(i % 97) / 300.0;
     a.type = (anomaly_type)(i % 3);
-    snprintf(a.explanation, sizeof a.explanation,
-             "%s %.2f is far outside the expected range 19.10..24.30 (n=%ld)", a.metric, a.value,
-             i);
+    if (nexpl)
+        memcpy(a.explanation, texts[(size_t)i % nexpl], sizeof a.explanation);
+    else
+        snprintf(a.explanation, sizeof a.explanation,
+                 "%s %.2f is far outside the expected range 19.10..24.30 (n=%ld)", a.metric,
+                 a.value, i);
     a.expected_low = a.expected_high = NAN;
     a.model_version = -1;
     anomaly_make_id(&a);
@@ -50,48 +85,61 @@ static int cmd_ref(int argc, char **argv)
         return 2;
     uint8_t contract[20];
     tx_key *k;
-    cl_eth e;
-    long batch = atol(argv[5]), n = atol(argv[6]);
+    eth_client e;
+    long batch = atol(argv[5]), n = atol(argv[6]), inflight = argc > 7 ? atol(argv[7]) : 1;
     if (hex_decode(contract, 20, argv[3]) != 20 || tx_key_from_hex(&k, argv[4]) < 0 || batch < 1 ||
-        batch > ANOMALY_LOG_MAX_BATCH || n < batch)
+        batch > ANOMALY_LOG_MAX_BATCH || n < batch || inflight < 1)
         return 2;
-    if (cl_eth_init(&e, argv[2], k, 1337, 30000) < 0 || cl_eth_connect(&e) < 0)
+    if (argc > 8 && load_explanations(argv[8]) < 0) {
+        fprintf(stderr, "no explanations in %s\n", argv[8]);
+        return 2;
+    }
+    if (eth_client_init(&e, argv[2], k, 1337, 30000) < 0 || eth_client_connect(&e) < 0)
         return 1;
     long ntx = n / batch;
     uint64_t nonce, seq, gas = 0;
-    if (cl_eth_nonce(&e, "pending", &nonce) < 0 || cl_eth_next_seq(&e, contract, e.addr, &seq) < 0)
+    if (eth_client_nonce(&e, "pending", &nonce) < 0 ||
+        eth_client_next_seq(&e, contract, e.addr, &seq) < 0)
         return 1;
     uint8_t **raw = calloc((size_t)ntx, sizeof(*raw)), (*hash)[32] = calloc((size_t)ntx, 32);
     size_t *rawlen = calloc((size_t)ntx, sizeof(*rawlen));
     anomaly *a = malloc((size_t)batch * sizeof(*a));
     if (!raw || !hash || !rawlen || !a)
         return 1;
+    double expl_bytes = 0;
     for (long t = 0; t < ntx; t++) {
         uint8_t *cd;
         size_t cdl;
-        for (long i = 0; i < batch; i++)
+        for (long i = 0; i < batch; i++) {
             a[i] = mk(900000 + t * batch + i, "ref-sensor");
+            expl_bytes += (double)strlen(a[i].explanation);
+        }
         if (anomaly_log_encode_batch(a, (size_t)batch, seq + (uint64_t)(t * batch), &cd, &cdl) < 0)
             return 1;
         if (gas == 0) {
-            if (cl_eth_estimate(&e, contract, cd, cdl, &gas) < 0) {
+            if (eth_client_estimate(&e, contract, cd, cdl, &gas) < 0) {
                 fprintf(stderr, "estimate failed: %s\n", e.err);
                 return 1;
             }
             gas = gas * 13 / 10;
         }
-        if (cl_eth_sign(&e, contract, cd, cdl, nonce + (uint64_t)t, gas, &raw[t], &rawlen[t],
-                        hash[t]) < 0)
+        if (eth_client_sign(&e, contract, cd, cdl, nonce + (uint64_t)t, gas, &raw[t], &rawlen[t],
+                            hash[t]) < 0)
             return 1;
         free(cd);
     }
     double t0 = cl_now();
     uint64_t used = 0;
-    for (long t = 0; t < ntx; t++) {
+    long sent = 0;
+    for (long t = 0; t < ntx; t++) { /* t: the oldest unconfirmed transaction */
         json_t *r = NULL;
-        if (cl_eth_send_raw(&e, raw[t], rawlen[t]) < 0 ||
-            cl_eth_wait_receipt(&e, hash[t], 30000, &r, NULL) != 1) {
-            fprintf(stderr, "send %ld failed: %s\n", t, e.err);
+        for (; sent < ntx && sent - t < inflight; sent++)
+            if (eth_client_send_raw(&e, raw[sent], rawlen[sent]) < 0) {
+                fprintf(stderr, "send %ld failed: %s\n", sent, e.err);
+                return 1;
+            }
+        if (eth_client_wait_receipt(&e, hash[t], 30000, &r, NULL) != 1) {
+            fprintf(stderr, "receipt %ld: %s\n", t, e.err);
             return 1;
         }
         uint64_t g = 0;
@@ -107,13 +155,13 @@ static int cmd_ref(int argc, char **argv)
         free(raw[t]);
     }
     double dt = cl_now() - t0;
-    printf("rate %.1f gas %.0f\n", (double)(ntx * batch) / dt,
-           (double)used / (double)(ntx * batch));
+    printf("rate %.1f gas %.0f expl_bytes %.0f\n", (double)(ntx * batch) / dt,
+           (double)used / (double)(ntx * batch), expl_bytes / (double)(ntx * batch));
     free(raw);
     free(hash);
     free(rawlen);
     free(a);
-    cl_eth_free(&e);
+    eth_client_free(&e);
     tx_key_destroy(k);
     return 0;
 }
@@ -123,12 +171,13 @@ static int cmd_gas(int argc, char **argv)
     if (argc < 6)
         return 2;
     uint8_t contract[20];
-    cl_eth e;
+    eth_client e;
     uint64_t from = strtoull(argv[4], NULL, 0), to = strtoull(argv[5], NULL, 0), gas = 0;
-    if (hex_decode(contract, 20, argv[3]) != 20 || cl_eth_init(&e, argv[2], NULL, 1337, 30000) < 0)
+    if (hex_decode(contract, 20, argv[3]) != 20 ||
+        eth_client_init(&e, argv[2], NULL, 1337, 30000) < 0)
         return 2;
     json_t *logs = NULL;
-    if (cl_eth_logs(&e, contract, from, to, NULL, NULL, &logs) < 0)
+    if (eth_client_logs(&e, contract, from, to, NULL, NULL, &logs) < 0)
         return 1;
     size_t nlogs = json_array_size(logs);
     json_decref(logs);
@@ -147,7 +196,7 @@ static int cmd_gas(int argc, char **argv)
     if (nlogs == 0)
         return 1;
     printf("gas %.0f anomalies %zu\n", (double)gas / (double)nlogs, nlogs);
-    cl_eth_free(&e);
+    eth_client_free(&e);
     return 0;
 }
 
@@ -158,6 +207,7 @@ int main(int argc, char **argv)
         return cmd_ref(argc, argv);
     if (argc > 1 && strcmp(argv[1], "gas") == 0)
         return cmd_gas(argc, argv);
-    fprintf(stderr, "usage: chain_bench ref RPC CONTRACT KEY BATCH N | gas RPC CONTRACT FROM TO\n");
+    fprintf(stderr, "usage: chain_bench ref RPC CONTRACT KEY BATCH N [K [EXPLANATIONS_FILE]] | "
+                    "gas RPC CONTRACT FROM TO\n");
     return 2;
 }

@@ -4,7 +4,6 @@
 #include "base/jsonbuf.h"
 
 #include "base/errbuf.h"
-#include "bus/reading.h"
 
 int jsonbuf_dump(const json_t *o, char *buf, size_t cap)
 {
@@ -22,20 +21,20 @@ int jsonbuf_parse(const void *payload, size_t len, json_type type, const char *t
                   json_t **out, char *err, size_t errlen)
 {
     *out = NULL;
-    if (len > READING_MAX_PAYLOAD) {
-        errbuf_set(err, errlen, "payload of %zu bytes exceeds %d", len, READING_MAX_PAYLOAD);
-        return READING_ERR_TOO_LARGE;
+    if (len > JSONBUF_MAX_BYTES) {
+        errbuf_set(err, errlen, "payload of %zu bytes exceeds %d", len, JSONBUF_MAX_BYTES);
+        return JSONBUF_ERR_TOO_LARGE;
     }
     json_error_t jerr;
     json_t *root = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
         errbuf_set(err, errlen, "invalid JSON: %s", jerr.text);
-        return READING_ERR_JSON;
+        return JSONBUF_ERR_JSON;
     }
     if (json_typeof(root) != type) {
         errbuf_set(err, errlen, "%s", type_msg);
         json_decref(root);
-        return READING_ERR_TYPE;
+        return JSONBUF_ERR_TYPE;
     }
     *out = root;
     return 0;

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
+
 static const char *log_service = "?";
 static enum log_level log_min = LOG_INFO;
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
@@ -74,9 +76,7 @@ void log_rate(int key, double interval_s, enum log_level level, const char *fmt,
 {
     if (key < 0 || key >= LOG_RATE_SLOTS)
         key = 0;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    double now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    double now = clock_mono();
     unsigned long suppressed = 0;
     pthread_mutex_lock(&rate_lock);
     int emit = rate_last[key] == 0 || now - rate_last[key] >= interval_s;

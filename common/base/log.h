@@ -11,6 +11,18 @@
 
 #include <stdarg.h>
 
+#include "base/config.h"
+
+/* The log level setting as a row of a service's config_option table
+ * (base/config.h), the same in every service; parse the value with
+ * log_level_parse().
+ *   In: name: const char ** the level's name lands in.
+ * Use inside the table's initialiser: `LOG_CONFIG_ROW(&level),` */
+/* clang-format off */
+#define LOG_CONFIG_ROW(name)                                                                       \
+    {"log-level", "LOG_LEVEL", CONFIG_STR, "info", "debug, info, warn or error", (name)}
+/* clang-format on */
+
 enum log_level { LOG_DEBUG = 0, LOG_INFO = 1, LOG_WARN = 2, LOG_ERROR = 3 };
 
 /** Set the service name printed on every line and the minimum level.

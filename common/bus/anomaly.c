@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/bytes.h"
 #include "base/errbuf.h"
 #include "base/hex.h"
 #include "base/jsonbuf.h"
@@ -41,8 +42,7 @@ void anomaly_make_id(anomaly *a)
     keccak_ctx k;
     uint8_t d[32], be[8];
     int64_t ms = (int64_t)llround(a->ts * 1000.0);
-    for (int i = 0; i < 8; i++)
-        be[i] = (uint8_t)((uint64_t)ms >> (56 - 8 * i));
+    bytes_put_be64(be, (uint64_t)ms);
     uint8_t type = (uint8_t)a->type, zero = 0;
     keccak_init(&k);
     keccak_update(&k, a->sensor_id, strnlen(a->sensor_id, sizeof a->sensor_id));

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/deadline.h"
 #include "base/log.h"
 
@@ -422,8 +423,7 @@ int mqtt_client_publish(mqtt_client *c, const char *topic, const void *payload, 
 
 int mqtt_client_flush(mqtt_client *c, int timeout_ms)
 {
-    struct timespec start, now;
-    clock_gettime(CLOCK_MONOTONIC, &start);
+    double start = clock_mono();
     for (;;) {
         MQTTAsync_token *tokens = NULL;
         int rc = MQTTAsync_getPendingTokens(c->h, &tokens);
@@ -435,9 +435,7 @@ int mqtt_client_flush(mqtt_client *c, int timeout_ms)
         }
         if (rc == MQTTASYNC_SUCCESS && pending == 0)
             return 0;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        long el = (now.tv_sec - start.tv_sec) * 1000L + (now.tv_nsec - start.tv_nsec) / 1000000L;
-        if (el >= timeout_ms)
+        if ((clock_mono() - start) * 1000.0 >= timeout_ms)
             return -1;
         struct timespec d = {0, 5 * 1000000L};
         nanosleep(&d, NULL);

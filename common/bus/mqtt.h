@@ -16,6 +16,26 @@
 
 #include <stddef.h>
 
+#include "base/config.h"
+
+/* The broker settings every service takes, as rows of its config_option
+ * table (base/config.h), so each service lists them in one line and they
+ * read the same everywhere: broker URI list, user name, password and the
+ * CA file for ssl:// URIs. The client id is not among them: each service
+ * names its own (its flag, variable and default differ).
+ *   In: url, username, password, ca_file: const char ** the values land
+ *       in (see CONFIG_STR for ownership).
+ * Use inside the table's initialiser: `MQTT_CONFIG_ROWS(&u, &n, &p, &ca),` */
+/* clang-format off */
+#define MQTT_CONFIG_ROWS(url, username, password, ca_file)                                         \
+    {"mqtt-url", "MQTT_URL", CONFIG_STR, "tcp://127.0.0.1:1883",                                   \
+     "broker URI(s), comma-separated", (url)},                                                     \
+    {"mqtt-username", "MQTT_USERNAME", CONFIG_STR, NULL, "broker user name", (username)},          \
+    {"mqtt-password", "MQTT_PASSWORD", CONFIG_STR, NULL, "broker password (never logged)",         \
+     (password)},                                                                                  \
+    {"mqtt-ca-file", "MQTT_CA_FILE", CONFIG_STR, NULL, "CA file for ssl:// broker URIs", (ca_file)}
+/* clang-format on */
+
 typedef struct mqtt_client mqtt_client; /* opaque */
 
 /** Message callback. topic is NUL-terminated; payload is not (len bytes).

@@ -15,10 +15,12 @@
 
 #include <stddef.h>
 
+#include "base/jsonbuf.h"
+
 #define READING_MAX_METRICS 8
 #define READING_NAME_MAX 32    /* metric name, including NUL */
 #define SENSOR_ID_MAX 65       /* sensor id, including NUL (64 chars) */
-#define READING_MAX_PAYLOAD 65536 /* larger payloads are rejected unparsed */
+#define READING_MAX_PAYLOAD JSONBUF_MAX_BYTES /* larger payloads are rejected unparsed */
 
 typedef struct {
     char name[READING_NAME_MAX];
@@ -34,10 +36,13 @@ typedef struct {
 
 /** Error codes of the reading and ingest decoders (negative). */
 enum {
-    READING_ERR_TOO_LARGE = -1, /* payload above READING_MAX_PAYLOAD */
-    READING_ERR_JSON = -2,      /* not valid JSON (includes NaN, Infinity, 1e999) */
-    READING_ERR_TYPE = -3,      /* wrong JSON type (not an object, ts not a number, ...) or a
-                                   value beyond READING_MAX_ABS */
+    /* payload above READING_MAX_PAYLOAD */
+    READING_ERR_TOO_LARGE = JSONBUF_ERR_TOO_LARGE,
+    /* not valid JSON (includes NaN, Infinity, 1e999) */
+    READING_ERR_JSON = JSONBUF_ERR_JSON,
+    /* wrong JSON type (not an object, ts not a number, ...) or a value
+     * beyond READING_MAX_ABS */
+    READING_ERR_TYPE = JSONBUF_ERR_TYPE,
     READING_ERR_NO_METRIC = -4, /* no numeric metric present */
     READING_ERR_SENSOR = -5,    /* invalid sensor id */
     READING_ERR_TS = -6,        /* timestamp out of range (negative, or far in the future) */

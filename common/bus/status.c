@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/errbuf.h"
 #include "bus/topics.h"
 
@@ -23,20 +24,6 @@ struct status_pub {
     status_fill_fn fill;
     void *user;
 };
-
-static double mono_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static double wall_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 int status_name_valid(const char *s)
 {
@@ -93,7 +80,7 @@ int status_pub_create(status_pub **out, mqtt_client *m, const char *service, con
         return -1;
     }
     s->interval_s = interval_s;
-    s->started = mono_now();
+    s->started = clock_mono();
     s->fill = fill;
     s->user = user;
     *out = s;
@@ -114,8 +101,8 @@ static int publish(status_pub *s, int final)
     if (!metrics || s->fill(s->user, metrics) != 0)
         goto out;
     doc = json_pack("{s:s, s:s, s:f, s:f, s:f, s:b, s:O}", "service", s->service, "instance",
-                    s->instance, "ts", wall_now(), "interval_s", s->interval_s, "uptime_s",
-                    mono_now() - s->started, "final", final, "metrics", metrics);
+                    s->instance, "ts", clock_wall(), "interval_s", s->interval_s, "uptime_s",
+                    clock_mono() - s->started, "final", final, "metrics", metrics);
     if (!doc)
         goto out;
     text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
@@ -133,7 +120,7 @@ out:
 
 int status_pub_tick(status_pub *s)
 {
-    double now = mono_now();
+    double now = clock_mono();
     if (s->last > 0 && now - s->last < s->interval_s)
         return 0;
     s->last = now; /* a failure waits for the next interval too: no retry storm */

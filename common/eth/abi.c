@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/bytes.h"
 #include "eth/keccak.h"
 
 void abi_selector(const char *signature, uint8_t out[4])
@@ -32,8 +33,7 @@ size_t abi_padded(size_t len)
 void abi_put_u64(uint8_t word[32], uint64_t v)
 {
     memset(word, 0, 24);
-    for (int i = 0; i < 8; i++)
-        word[31 - i] = (uint8_t)(v >> (8 * i));
+    bytes_put_be64(word + 24, v);
 }
 
 void abi_put_address(uint8_t word[32], const uint8_t addr[20])
@@ -44,13 +44,10 @@ void abi_put_address(uint8_t word[32], const uint8_t addr[20])
 
 int abi_get_u64(const uint8_t word[32], uint64_t *out)
 {
-    uint64_t v = 0;
     for (int i = 0; i < 24; i++)
         if (word[i])
             return -1;
-    for (int i = 24; i < 32; i++)
-        v = (v << 8) | word[i];
-    *out = v;
+    *out = bytes_get_be64(word + 24);
     return 0;
 }
 

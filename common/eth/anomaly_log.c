@@ -16,20 +16,7 @@
 #include "eth/abi.h"
 #include "base/hex.h"
 #include "eth/keccak.h"
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (56 - 8 * i));
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
+#include "base/bytes.h"
 
 static uint64_t dbl_bits(double d)
 {
@@ -62,20 +49,19 @@ int anomaly_log_encode_record(const anomaly *a, uint8_t *out, size_t cap)
         return -1;
     out[0] = (uint8_t)sl;
     out[1] = (uint8_t)ml;
-    out[2] = (uint8_t)(el >> 8);
-    out[3] = (uint8_t)el;
+    bytes_put_be16(out + 2, (uint16_t)el);
     memcpy(out + p, a->sensor_id, sl);
     p += sl;
     out[p++] = 0;
     memcpy(out + p, a->metric, ml);
     p += ml;
     out[p++] = 0;
-    put_be64(out + p, (uint64_t)(int64_t)llround(a->ts * 1000.0));
+    bytes_put_be64(out + p, (uint64_t)(int64_t)llround(a->ts * 1000.0));
     p += 8;
     out[p++] = (uint8_t)a->type;
-    put_be64(out + p, dbl_bits(a->value));
+    bytes_put_be64(out + p, dbl_bits(a->value));
     p += 8;
-    put_be64(out + p, dbl_bits(a->score));
+    bytes_put_be64(out + p, dbl_bits(a->score));
     p += 8;
     memcpy(out + p, a->explanation, el);
     return (int)n;
@@ -86,7 +72,7 @@ static size_t record_len(const uint8_t *rec, size_t avail)
 {
     if (avail < 4)
         return 0;
-    size_t sl = rec[0], ml = rec[1], el = ((size_t)rec[2] << 8) | rec[3];
+    size_t sl = rec[0], ml = rec[1], el = bytes_get_be16(rec + 2);
     if (sl < 1 || sl > 64 || ml < 1 || ml > 31 || el > 511)
         return 0;
     size_t n = 4 + sl + 1 + ml + 1 + 9 + 16 + el;
@@ -98,7 +84,7 @@ int anomaly_log_record_ts_ms(const uint8_t *rec, size_t len, int64_t *ts_ms)
     size_t n = record_len(rec, len);
     if (n == 0 || n != len)
         return -1;
-    *ts_ms = (int64_t)get_be64(rec + 4 + rec[0] + 1 + rec[1] + 1);
+    *ts_ms = (int64_t)bytes_get_be64(rec + 4 + rec[0] + 1 + rec[1] + 1);
     return 0;
 }
 
@@ -107,7 +93,7 @@ int anomaly_log_decode_record(const uint8_t *rec, size_t len, anomaly *out)
     size_t n = record_len(rec, len);
     if (n == 0 || n != len)
         return -1;
-    size_t sl = rec[0], ml = rec[1], el = ((size_t)rec[2] << 8) | rec[3];
+    size_t sl = rec[0], ml = rec[1], el = bytes_get_be16(rec + 2);
     const uint8_t *pre = rec + 4, *p = rec + 4;
     size_t prelen = sl + 1 + ml + 1 + 9;
     uint8_t id[32];
@@ -121,14 +107,14 @@ int anomaly_log_decode_record(const uint8_t *rec, size_t len, anomaly *out)
         return -1;
     memcpy(out->metric, p, ml);
     p += ml + 1;
-    out->ts = (double)(int64_t)get_be64(p) / 1000.0;
+    out->ts = (double)(int64_t)bytes_get_be64(p) / 1000.0;
     p += 8;
     if (*p > ANOMALY_CHANGE_POINT)
         return -1;
     out->type = (anomaly_type)*p++;
-    out->value = bits_dbl(get_be64(p));
+    out->value = bits_dbl(bytes_get_be64(p));
     p += 8;
-    out->score = bits_dbl(get_be64(p));
+    out->score = bits_dbl(bytes_get_be64(p));
     p += 8;
     if (!isfinite(out->value) || !isfinite(out->score))
         return -1;

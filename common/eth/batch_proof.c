@@ -10,8 +10,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "eth/abi.h"
 #include "base/hex.h"
+#include "eth/abi.h"
+#include "eth/client.h"
 
 int batch_proof_find_batch(const json_t *batch_logs, const anomaly_log_proof *where, anomaly_log_batch *out)
 {
@@ -133,6 +134,7 @@ static int block_logs(rpc_client *rpc, const char *contract, uint64_t block, con
 {
     uint8_t addr[20], w[32];
     char wt[67];
+    eth_log_filter f;
     *out = NULL;
     if (hex_decode(addr, 20, logger_hex) != 20) {
         snprintf(err, errlen, "bad logger address in the event");
@@ -141,24 +143,16 @@ static int block_logs(rpc_client *rpc, const char *contract, uint64_t block, con
     abi_put_address(w, addr);
     hex_encode(wt, w, 32, 1);
     json_t *topics = json_array();
+    if (!topics)
+        return RPC_ERR_NOMEM;
     json_array_append_new(topics, json_string(topic0));
     for (int i = 1; i < logger_pos; i++)
         json_array_append_new(topics, json_null());
     json_array_append_new(topics, json_string(wt));
-    json_t *f = json_pack("{s:s, s:o, s:o, s:o}", "address", contract, "fromBlock", qty(block),
-                          "toBlock", qty(block), "topics", topics);
-    if (!f)
-        return RPC_ERR_NOMEM;
-    int rc = rpc_call(rpc, "eth_getLogs", json_pack("[o]", f), out, err, errlen);
-    if (rc < 0)
-        return rc;
-    if (!json_is_array(*out)) {
-        json_decref(*out);
-        *out = NULL;
-        snprintf(err, errlen, "eth_getLogs result is not an array");
-        return RPC_ERR_PARSE;
-    }
-    return 0;
+    eth_log_filter_init(&f, contract, topics);
+    int rc = eth_logs_get(rpc, &f, block, block, out, err, errlen);
+    json_decref(topics);
+    return rc == ETH_LOGS_ERR_SHAPE ? RPC_ERR_PARSE : rc;
 }
 
 int batch_proof_check(rpc_client *rpc, const char *contract, const uint8_t id[32],

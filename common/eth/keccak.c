@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include "base/bytes.h"
+
 #define RATE 136
 
 static const uint64_t rc[24] = {
@@ -79,8 +81,8 @@ void keccak_final(keccak_ctx *ctx, uint8_t out[32])
     xor_byte(ctx->st, ctx->pos, 0x01);
     xor_byte(ctx->st, RATE - 1, 0x80);
     keccakf(ctx->st);
-    for (size_t i = 0; i < 32; i++)
-        out[i] = (uint8_t)(ctx->st[i / 8] >> (8 * (i % 8)));
+    for (size_t i = 0; i < 4; i++)
+        bytes_put_le64(out + 8 * i, ctx->st[i]);
 }
 
 void keccak256(const void *data, size_t len, uint8_t out[32])

@@ -5,6 +5,7 @@
  * lists just nest the marks.
  */
 #include "eth/rlp.h"
+#include "base/bytes.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -94,8 +95,7 @@ void rlp_put_uint_be(rlp_buf *b, const uint8_t *p, size_t n)
 void rlp_put_u64(rlp_buf *b, uint64_t v)
 {
     uint8_t be[8];
-    for (int i = 0; i < 8; i++)
-        be[i] = (uint8_t)(v >> (56 - 8 * i));
+    bytes_put_be64(be, v);
     rlp_put_uint_be(b, be, 8);
 }
 

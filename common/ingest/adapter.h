@@ -137,6 +137,17 @@ int adapter_esphome_decode(ingest *ig, const char *topic, const char *payload, s
 int adapter_senml_decode(ingest *ig, const char *topic, const char *payload, size_t len, double now,
                     reading *out, int cap, char *err, size_t errlen);
 
+/** The adapter's name as the mapping file and the counters spell it
+ *  ("native", "zigbee2mqtt", "tasmota", "esphome", "senml"), or "unknown".
+ *  Here rather than in ingest.c so that the mapping parser does not call
+ *  back into the context that calls it (ingest_adapter_name wraps it). */
+static inline const char *adapter_name(int adapter)
+{
+    static const char *const names[INGEST_NADAPTERS] = {"native", "zigbee2mqtt", "tasmota",
+                                                        "esphome", "senml"};
+    return adapter >= 0 && adapter < INGEST_NADAPTERS ? names[adapter] : "unknown";
+}
+
 /* ---- mapping file (ingest/mapping.c) --------------------------------- */
 /** Fill ig's adapter settings from the mapping file at `path`.
  *  Returns 0, or -1 with the reason in err (path of the offending key). */

@@ -21,12 +21,9 @@
 typedef int (*adapter_fn)(ingest *, const char *, const char *, size_t, double, reading *, int,
                           char *, size_t);
 
-static const char *const adapter_names[INGEST_NADAPTERS] = {"native", "zigbee2mqtt", "tasmota",
-                                                            "esphome", "senml"};
-
 const char *ingest_adapter_name(int adapter)
 {
-    return adapter >= 0 && adapter < INGEST_NADAPTERS ? adapter_names[adapter] : "unknown";
+    return adapter_name(adapter);
 }
 
 static int create(ingest **out, const char *path, const char *json, size_t len, char *err,

@@ -573,7 +573,7 @@ static int load_sensors(ingest *ig, json_t *arr, perr *e)
         if (s->source) {
             int known = 0;
             for (int a = INGEST_Z2M; a < INGEST_NADAPTERS; a++)
-                if (a != INGEST_ESPHOME && strcmp(s->source, ingest_adapter_name(a)) == 0)
+                if (a != INGEST_ESPHOME && strcmp(s->source, adapter_name(a)) == 0)
                     known = 1;
             if (!known) {
                 errbuf_set(e->err, e->errlen,

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/bytes.h"
+#include "base/fnv1a.h"
 #include "base/splitmix64.h"
 
 typedef struct {
@@ -449,30 +451,6 @@ int iforest_equal(const iforest *a, const iforest *b)
 
 /* ---- serialisation: explicit little-endian so files move between hosts. */
 
-static void put32(unsigned char *p, uint32_t v)
-{
-    for (int k = 0; k < 4; k++)
-        p[k] = (unsigned char)(v >> (8 * k));
-}
-static void put64(unsigned char *p, uint64_t v)
-{
-    for (int k = 0; k < 8; k++)
-        p[k] = (unsigned char)(v >> (8 * k));
-}
-static uint32_t get32(const unsigned char *p)
-{
-    uint32_t v = 0;
-    for (int k = 0; k < 4; k++)
-        v |= (uint32_t)p[k] << (8 * k);
-    return v;
-}
-static uint64_t get64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int k = 0; k < 8; k++)
-        v |= (uint64_t)p[k] << (8 * k);
-    return v;
-}
 static uint32_t fbits(float v)
 {
     uint32_t u;
@@ -485,16 +463,6 @@ static float bitsf(uint32_t u)
     memcpy(&v, &u, 4);
     return v;
 }
-
-static uint64_t fnv1a(uint64_t h, const unsigned char *p, size_t n)
-{
-    for (size_t k = 0; k < n; k++) {
-        h ^= p[k];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-#define FNV_INIT 0xcbf29ce484222325ULL
 
 static size_t body_bytes(int ntrees, int depth)
 {
@@ -510,20 +478,20 @@ int iforest_write(const iforest *f, FILE *fp)
     if (!buf)
         return IFOREST_ERR_NOMEM;
     memcpy(buf, MAGIC, 4);
-    put32(buf + 4, IFOREST_FILE_VERSION);
-    put32(buf + 8, (uint32_t)f->dim);
-    put32(buf + 12, (uint32_t)f->ntrees);
-    put32(buf + 16, (uint32_t)f->depth);
-    put32(buf + 20, (uint32_t)f->psi);
-    put64(buf + 24, f->seed);
+    bytes_put_le32(buf + 4, IFOREST_FILE_VERSION);
+    bytes_put_le32(buf + 8, (uint32_t)f->dim);
+    bytes_put_le32(buf + 12, (uint32_t)f->ntrees);
+    bytes_put_le32(buf + 16, (uint32_t)f->depth);
+    bytes_put_le32(buf + 20, (uint32_t)f->psi);
+    bytes_put_le64(buf + 24, f->seed);
     p = buf + HEADER_BYTES;
     for (size_t k = 0; k < (size_t)f->ntrees * f->nint; k++, p += 8) {
-        put32(p, fbits(f->nodes[k].thr));
-        put32(p + 4, f->nodes[k].feat);
+        bytes_put_le32(p, fbits(f->nodes[k].thr));
+        bytes_put_le32(p + 4, f->nodes[k].feat);
     }
     for (size_t k = 0; k < (size_t)f->ntrees * f->nleaf; k++, p += 4)
-        put32(p, fbits(f->leaves[k]));
-    put64(p, fnv1a(FNV_INIT, buf, (size_t)(p - buf)));
+        bytes_put_le32(p, fbits(f->leaves[k]));
+    bytes_put_le64(p, fnv1a_update(FNV1A_INIT, buf, (size_t)(p - buf)));
     if (fwrite(buf, 1, nb, fp) != nb)
         rc = IFOREST_ERR_IO;
     free(buf);
@@ -540,8 +508,9 @@ int iforest_read(iforest **out, FILE *fp)
         rc = IFOREST_ERR_IO;
         goto out;
     }
-    uint32_t version = get32(hdr + 4), dim = get32(hdr + 8), ntrees = get32(hdr + 12),
-             depth = get32(hdr + 16), psi = get32(hdr + 20);
+    uint32_t version = bytes_get_le32(hdr + 4), dim = bytes_get_le32(hdr + 8),
+             ntrees = bytes_get_le32(hdr + 12), depth = bytes_get_le32(hdr + 16),
+             psi = bytes_get_le32(hdr + 20);
     if (memcmp(hdr, MAGIC, 4) != 0 || version != IFOREST_FILE_VERSION || dim < 1 ||
         dim > IFOREST_MAX_DIM || ntrees < 1 || ntrees > IFOREST_MAX_TREES ||
         depth > IFOREST_MAX_DEPTH || psi < 2 || psi > (1u << 24)) {
@@ -559,18 +528,18 @@ int iforest_read(iforest **out, FILE *fp)
         rc = IFOREST_ERR_IO;
         goto out;
     }
-    uint64_t h = fnv1a(fnv1a(FNV_INIT, hdr, HEADER_BYTES), body, nb - 8);
-    if (h != get64(body + nb - 8)) {
+    uint64_t h = fnv1a_update(fnv1a_update(FNV1A_INIT, hdr, HEADER_BYTES), body, nb - 8);
+    if (h != bytes_get_le64(body + nb - 8)) {
         rc = IFOREST_ERR_CHECKSUM;
         goto out;
     }
     f->psi = (int)psi;
-    f->seed = get64(hdr + 24);
+    f->seed = bytes_get_le64(hdr + 24);
     f->cpsi = iforest_c(psi);
     const unsigned char *p = body;
     for (size_t k = 0; k < (size_t)ntrees * f->nint; k++, p += 8) {
-        f->nodes[k].thr = bitsf(get32(p));
-        f->nodes[k].feat = get32(p + 4);
+        f->nodes[k].thr = bitsf(bytes_get_le32(p));
+        f->nodes[k].feat = bytes_get_le32(p + 4);
         if (f->nodes[k].feat >= dim || isnan(f->nodes[k].thr)) {
             rc = IFOREST_ERR_FORMAT;
             goto out;
@@ -578,7 +547,7 @@ int iforest_read(iforest **out, FILE *fp)
     }
     double hmax = depth + iforest_c(psi) + 1.0;
     for (size_t k = 0; k < (size_t)ntrees * f->nleaf; k++, p += 4) {
-        f->leaves[k] = bitsf(get32(p));
+        f->leaves[k] = bitsf(bytes_get_le32(p));
         if (!(f->leaves[k] >= 0.0f && f->leaves[k] <= hmax)) {
             rc = IFOREST_ERR_FORMAT;
             goto out;

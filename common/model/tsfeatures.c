@@ -189,6 +189,124 @@ int tsfeatures_compute(const tsfeatures_params *p, const tsfeatures_state *s, do
     return 0;
 }
 
+/* Learn from one reading: the recent mean and variance, the smallest step
+ * between readings (the sensor's quantum) and the usual step. */
+static void learn_moments(const tsfeatures_params *p, tsfeatures_state *s, double x, double prev,
+                          int had_prev, int prev_ok)
+{
+    s->n++;
+    double n = s->n;
+    double ar = 1.0 / n > 2.0 / (p->recent_n + 1.0) ? 1.0 / n : 2.0 / (p->recent_n + 1.0);
+    double d = x - s->mean;
+    if (s->n == 1) {
+        s->mean = x;
+        s->var = 0;
+        s->level = 0;
+        s->lo = s->hi = x;
+    } else {
+        s->mean += ar * d;
+        s->var = (1.0 - ar) * (s->var + ar * d * d);
+    }
+    if (had_prev && x != prev) {
+        double step = fabs(x - prev);
+        if (s->quantum == 0 || step < s->quantum)
+            s->quantum = step;
+    }
+    /* The usual reading-to-reading step: only between two learned
+     * readings (the step back from a flagged spike is not a usual step),
+     * and winsorised, so one unflagged outlier does not inflate it for
+     * the next hundred readings and hide the next spike. */
+    if (had_prev && prev_ok) {
+        double dd = x - prev, d2 = dd * dd;
+        double ad = s->n <= 2 ? 1.0 : ar;
+        if (s->n > 20 && d2 > 25.0 * s->dvar)
+            d2 = 25.0 * s->dvar;
+        s->dvar += ad * (d2 - s->dvar);
+    }
+}
+
+/* Residual spread against the profile: decays with time, not readings. */
+static void learn_residual(tsfeatures_state *s, double r, double dt)
+{
+    double ares = 1.0 - exp(-dt / DAY);
+    s->nres++;
+    if (ares < 1.0 / s->nres)
+        ares = 1.0 / s->nres;
+    if (s->n > 1)
+        s->rvar += ares * (r * r - s->rvar);
+}
+
+/* End of the first day: split the plain bin means into a level and a
+ * zero-mean daily shape. */
+static void split_profile(tsfeatures_state *s)
+{
+    double sum = 0;
+    int cnt = 0;
+    for (int k = 0; k < TSFEATURES_BINS; k++)
+        if (s->prof_n[k] > 0) {
+            sum += s->prof[k];
+            cnt++;
+        }
+    if (cnt > 0) {
+        s->level = sum / cnt;
+        for (int k = 0; k < TSFEATURES_BINS; k++)
+            s->prof[k] = s->prof_n[k] > 0 ? (float)(s->prof[k] - s->level) : 0.0f;
+    }
+    s->phase = 1;
+    /* Residuals against the running mean overstate those against the
+     * profile: start from the recent variance as a prior worth 30
+     * readings, and restart the short averages. */
+    s->rvar = s->var;
+    s->nres = 30;
+    s->rshort = 0;
+    s->rvshort = s->rvar;
+}
+
+/* Learn the daily profile's bin for ts and the slow baseline level. */
+static void learn_profile(const tsfeatures_params *p, tsfeatures_state *s, double ts, double x,
+                          double dt)
+{
+    double n = s->n;
+    /* The slow baseline decays with time, not readings. */
+    double al = 1.0 - exp(-dt / (p->level_days * DAY));
+    if (al < 1.0 / n)
+        al = 1.0 / n;
+    int b = (int)(tod(ts) / BIN_S);
+    if (b >= TSFEATURES_BINS)
+        b = TSFEATURES_BINS - 1;
+    double per_bin_day = s->interval > 0 ? BIN_S / s->interval : 1.0;
+    double ap = 1.0 / (s->prof_n[b] + 1.0), amin = 1.0 / (per_bin_day * p->profile_days);
+    if (ap < amin)
+        ap = amin;
+    if (s->n == 1)
+        s->first_ts = ts;
+    if (s->phase == 0) {
+        /* First day: plain per-bin means and a running-mean level. */
+        s->level += (x - s->level) / n;
+        s->prof[b] = (float)(s->prof[b] + ap * (x - s->prof[b]));
+        if (ts - s->first_ts >= DAY)
+            split_profile(s);
+    } else {
+        double shape = s->prof_n[b] > 0 ? s->prof[b] : 0.0;
+        s->level += al * ((x - shape) - s->level);
+        s->prof[b] = (float)(s->prof[b] + ap * ((x - s->level) - s->prof[b]));
+    }
+    if (s->prof_n[b] < UINT16_MAX)
+        s->prof_n[b]++;
+}
+
+/* Range seen: widened at once, relaxed towards the mean over a week. */
+static void learn_range(tsfeatures_state *s, double x, double dt)
+{
+    if (x < s->lo)
+        s->lo = x;
+    if (x > s->hi)
+        s->hi = x;
+    double aw = 1.0 - exp(-dt / (7 * DAY));
+    s->lo += aw * (s->mean - s->lo);
+    s->hi += aw * (s->mean - s->hi);
+}
+
 void tsfeatures_update(const tsfeatures_params *p, tsfeatures_state *s, double ts, double x,
                        int learn)
 {
@@ -227,98 +345,10 @@ void tsfeatures_update(const tsfeatures_params *p, tsfeatures_state *s, double t
     if (!learn)
         return;
 
-    s->n++;
-    double n = s->n;
-    double ar = 1.0 / n > 2.0 / (p->recent_n + 1.0) ? 1.0 / n : 2.0 / (p->recent_n + 1.0);
-    double d = x - s->mean;
-    if (s->n == 1) {
-        s->mean = x;
-        s->var = 0;
-        s->level = 0;
-        s->lo = s->hi = x;
-    } else {
-        s->mean += ar * d;
-        s->var = (1.0 - ar) * (s->var + ar * d * d);
-    }
-    if (had_prev && x != prev) {
-        double step = fabs(x - prev);
-        if (s->quantum == 0 || step < s->quantum)
-            s->quantum = step;
-    }
-    /* The usual reading-to-reading step: only between two learned
-     * readings (the step back from a flagged spike is not a usual step),
-     * and winsorised, so one unflagged outlier does not inflate it for
-     * the next hundred readings and hide the next spike. */
-    if (had_prev && prev_ok) {
-        double dd = x - prev, d2 = dd * dd;
-        double ad = s->n <= 2 ? 1.0 : ar;
-        if (s->n > 20 && d2 > 25.0 * s->dvar)
-            d2 = 25.0 * s->dvar;
-        s->dvar += ad * (d2 - s->dvar);
-    }
-    /* Slow baseline and residual spread decay with time, not readings. */
-    double al = 1.0 - exp(-dt / (p->level_days * DAY));
-    if (al < 1.0 / n)
-        al = 1.0 / n;
-    double ares = 1.0 - exp(-dt / DAY);
-    s->nres++;
-    if (ares < 1.0 / s->nres)
-        ares = 1.0 / s->nres;
-    if (s->n > 1)
-        s->rvar += ares * (r * r - s->rvar);
-
-    int b = (int)(tod(ts) / BIN_S);
-    if (b >= TSFEATURES_BINS)
-        b = TSFEATURES_BINS - 1;
-    double per_bin_day = s->interval > 0 ? BIN_S / s->interval : 1.0;
-    double ap = 1.0 / (s->prof_n[b] + 1.0), amin = 1.0 / (per_bin_day * p->profile_days);
-    if (ap < amin)
-        ap = amin;
-    if (s->n == 1)
-        s->first_ts = ts;
-    if (s->phase == 0) {
-        /* First day: plain per-bin means and a running-mean level. */
-        s->level += (x - s->level) / n;
-        s->prof[b] = (float)(s->prof[b] + ap * (x - s->prof[b]));
-        if (ts - s->first_ts >= DAY) {
-            /* Split the bin means into a level and a zero-mean shape. */
-            double sum = 0;
-            int cnt = 0;
-            for (int k = 0; k < TSFEATURES_BINS; k++)
-                if (s->prof_n[k] > 0) {
-                    sum += s->prof[k];
-                    cnt++;
-                }
-            if (cnt > 0) {
-                s->level = sum / cnt;
-                for (int k = 0; k < TSFEATURES_BINS; k++)
-                    s->prof[k] = s->prof_n[k] > 0 ? (float)(s->prof[k] - s->level) : 0.0f;
-            }
-            s->phase = 1;
-            /* Residuals against the running mean overstate those against
-             * the profile: start from the recent variance as a prior worth
-             * 30 readings, and restart the short averages. */
-            s->rvar = s->var;
-            s->nres = 30;
-            s->rshort = 0;
-            s->rvshort = s->rvar;
-        }
-    } else {
-        double shape = s->prof_n[b] > 0 ? s->prof[b] : 0.0;
-        s->level += al * ((x - shape) - s->level);
-        s->prof[b] = (float)(s->prof[b] + ap * ((x - s->level) - s->prof[b]));
-    }
-    if (s->prof_n[b] < UINT16_MAX)
-        s->prof_n[b]++;
-
-    /* Range seen: widened at once, relaxed towards the mean over a week. */
-    if (x < s->lo)
-        s->lo = x;
-    if (x > s->hi)
-        s->hi = x;
-    double aw = 1.0 - exp(-dt / (7 * DAY));
-    s->lo += aw * (s->mean - s->lo);
-    s->hi += aw * (s->mean - s->hi);
+    learn_moments(p, s, x, prev, had_prev, prev_ok);
+    learn_residual(s, r, dt);
+    learn_profile(p, s, ts, x, dt);
+    learn_range(s, x, dt);
 }
 
 int tsfeatures_state_valid(const tsfeatures_state *s)

@@ -50,8 +50,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/bytes.h"
 #include "base/deadline.h"
 #include "base/log.h"
+#include "store/hashmap.h"
 
 #define MAGIC "IOTAJNL1"
 #define HDR 8 /* u32 len + u32 crc */
@@ -94,8 +96,7 @@ struct journal {
     int64_t horizon; /* largest key among evicted entries */
     mem_entry *e;    /* entries base..n-1 */
     uint64_t n, cap; /* n: entries ever; cap: e's capacity */
-    uint64_t *slots; /* (index - base) + 1, 0 = empty */
-    uint64_t nslots;
+    hashmap index;   /* id -> entry index - base (store/hashmap.h) */
     uint64_t first_pending;
     uint64_t next_seq;
     uint64_t size;       /* bytes written to the file */
@@ -128,72 +129,54 @@ static uint32_t crc32c(const uint8_t *p, size_t n)
     return c ^ 0xffffffffu;
 }
 
-static void put_le(uint8_t *p, uint64_t v, int bytes)
-{
-    for (int i = 0; i < bytes; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint64_t get_le(const uint8_t *p, int bytes)
-{
-    uint64_t v = 0;
-    for (int i = bytes - 1; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
 static uint64_t id_hash(const uint8_t id[32])
 {
-    return get_le(id, 8); /* ids are keccak outputs: already uniform */
+    return bytes_get_le64(id); /* ids are keccak outputs: already uniform */
 }
-
-static int index_insert(journal *j, uint64_t idx);
 
 /* The entry with index i (base <= i < n). */
 #define ENTRY(j, i) (&(j)->e[(i) - (j)->base])
 
-/* (Re)build the index with room for `want` entries (a power of two >= 2 x want). */
+/* The index maps an id to its entry's position in e (index - base). */
+static uint64_t index_hash(const void *ctx, uint64_t v)
+{
+    const journal *j = ctx;
+    return id_hash(j->e[v].id);
+}
+
+static int index_eq(const void *ctx, uint64_t v, const void *key)
+{
+    const journal *j = ctx;
+    return memcmp(j->e[v].id, key, 32) == 0;
+}
+
+/* Add entry idx to the index; the caller made room (index_grow). */
+static void index_insert(journal *j, uint64_t idx)
+{
+    (void)hashmap_insert(&j->index, id_hash(ENTRY(j, idx)->id), idx - j->base);
+}
+
+/* (Re)build the index with room for `want` entries (at least 2 x want slots). */
 static int index_rebuild(journal *j, uint64_t want)
 {
-    uint64_t ns = 1024;
-    while (ns < want * 2)
-        ns *= 2;
-    uint64_t *s = calloc(ns, sizeof(*s));
-    if (!s)
+    hashmap_free(&j->index);
+    if (hashmap_reserve(&j->index, want) < 0)
         return JOURNAL_ERR_NOMEM;
-    free(j->slots);
-    j->slots = s;
-    j->nslots = ns;
     for (uint64_t i = j->base; i < j->n; i++)
         index_insert(j, i);
     return 0;
 }
 
+/* Room for one more entry, so that index_insert cannot fail. */
 static int index_grow(journal *j)
 {
-    return index_rebuild(j, j->nslots ? j->nslots : 512);
-}
-
-static int index_insert(journal *j, uint64_t idx)
-{
-    uint64_t m = j->nslots - 1, h = id_hash(ENTRY(j, idx)->id) & m;
-    while (j->slots[h])
-        h = (h + 1) & m;
-    j->slots[h] = idx - j->base + 1;
-    return 0;
+    return hashmap_reserve(&j->index, j->n - j->base + 1) < 0 ? JOURNAL_ERR_NOMEM : 0;
 }
 
 static int64_t index_find(journal *j, const uint8_t id[32])
 {
-    if (!j->nslots)
-        return -1;
-    uint64_t m = j->nslots - 1, h = id_hash(id) & m;
-    while (j->slots[h]) {
-        uint64_t i = j->slots[h] - 1;
-        if (memcmp(j->e[i].id, id, 32) == 0)
-            return (int64_t)(i + j->base);
-        h = (h + 1) & m;
-    }
-    return -1;
+    uint64_t v;
+    return hashmap_find(&j->index, id_hash(id), id, &v) ? (int64_t)(v + j->base) : -1;
 }
 
 /* Stage one record (header + payload) in the write buffer. */
@@ -209,8 +192,8 @@ static int stage(journal *j, const uint8_t *payload, size_t len)
         j->wbuf = nb;
         j->wcap = nc;
     }
-    put_le(j->wbuf + j->wlen, len, 4);
-    put_le(j->wbuf + j->wlen + 4, crc32c(payload, len), 4);
+    bytes_put_le32(j->wbuf + j->wlen, len);
+    bytes_put_le32(j->wbuf + j->wlen + 4, crc32c(payload, len));
     memcpy(j->wbuf + j->wlen + HDR, payload, len);
     j->wlen += HDR + len;
     return 0;
@@ -393,7 +376,7 @@ static int apply(journal *j, const uint8_t *p, size_t len, uint64_t off)
     case 'A': {
         if (len < 1 + 32 + 2)
             return JOURNAL_ERR_FORMAT;
-        uint16_t dl = (uint16_t)get_le(p + 33, 2);
+        uint16_t dl = (uint16_t)bytes_get_le16(p + 33);
         if (dl > JOURNAL_REC_MAX || len != 1 + 32 + 2 + (size_t)dl)
             return JOURNAL_ERR_FORMAT;
         if (j->n - j->base == j->cap) {
@@ -419,13 +402,11 @@ static int apply(journal *j, const uint8_t *p, size_t len, uint64_t off)
         e->lv = lv;
         /* The index covers entries 0..n-1 plus this one: grow it first (it
          * re-inserts 0..n-1), so a failure leaves the entry uncounted. */
-        if ((j->n - j->base + 1) * 2 > j->nslots) {
-            int rc = index_grow(j);
-            if (rc < 0) {
-                free(lv);
-                e->lv = NULL;
-                return rc;
-            }
+        int grow_rc = index_grow(j);
+        if (grow_rc < 0) {
+            free(lv);
+            e->lv = NULL;
+            return grow_rc;
         }
         j->n++;
         index_insert(j, j->n - 1);
@@ -437,8 +418,8 @@ static int apply(journal *j, const uint8_t *p, size_t len, uint64_t off)
     case 'S': {
         if (len != S_LEN)
             return JOURNAL_ERR_FORMAT;
-        uint64_t first = get_le(p + 1, 8), n = get_le(p + 9, 4);
-        uint64_t seq = get_le(p + 13, 8), nonce = get_le(p + 21, 8);
+        uint64_t first = bytes_get_le64(p + 1), n = bytes_get_le32(p + 9);
+        uint64_t seq = bytes_get_le64(p + 13), nonce = bytes_get_le64(p + 21);
         if (n == 0 || first >= j->n || n > j->n - first)
             return JOURNAL_ERR_FORMAT;
         if (first < j->base)
@@ -460,7 +441,7 @@ static int apply(journal *j, const uint8_t *p, size_t len, uint64_t off)
     case 'C': {
         if (len != C_LEN)
             return JOURNAL_ERR_FORMAT;
-        uint64_t idx = get_le(p + 1, 8);
+        uint64_t idx = bytes_get_le64(p + 1);
         if (idx >= j->n)
             return JOURNAL_ERR_FORMAT;
         if (idx < j->base)
@@ -472,7 +453,7 @@ static int apply(journal *j, const uint8_t *p, size_t len, uint64_t off)
          * and of the confirmation (journal_get reads them back). */
         live_free(j, e);
         e->c_off = off;
-        uint64_t seq = get_le(p + 9, 8);
+        uint64_t seq = bytes_get_le64(p + 9);
         if (seq + 1 > j->next_seq)
             j->next_seq = seq + 1;
         update_first_pending(j);
@@ -512,12 +493,12 @@ static int64_t next_valid_record(int fd, uint64_t from, uint64_t size)
     const uint8_t *b = m;
     int64_t found = 0;
     for (uint64_t pos = from + 1; pos + HDR < size; pos++) {
-        uint32_t len = (uint32_t)get_le(b + pos, 4);
+        uint32_t len = (uint32_t)bytes_get_le32(b + pos);
         if (len == 0 || len > MAX_PAYLOAD || len > size - pos - HDR)
             continue;
         uint8_t t = b[pos + HDR];
         if ((t != 'H' && t != 'A' && t != 'S' && t != 'C') ||
-            crc32c(b + pos + HDR, len) != (uint32_t)get_le(b + pos + 4, 4))
+            crc32c(b + pos + HDR, len) != (uint32_t)bytes_get_le32(b + pos + 4))
             continue;
         found = (int64_t)pos;
         break;
@@ -558,7 +539,7 @@ static int replay(journal *j, size_t *dropped)
             why = got ? "partial header" : "end of file";
             break;
         }
-        uint32_t len = (uint32_t)get_le(hdr, 4), crc = (uint32_t)get_le(hdr + 4, 4);
+        uint32_t len = (uint32_t)bytes_get_le32(hdr), crc = (uint32_t)bytes_get_le32(hdr + 4);
         if (len == 0 || len > MAX_PAYLOAD) {
             why = "bad length";
             break;
@@ -631,10 +612,9 @@ static void free_entries(journal *j)
     for (uint64_t i = j->base; i < j->n; i++)
         live_free(j, ENTRY(j, i));
     free(j->e);
-    free(j->slots);
+    hashmap_free(&j->index);
     j->e = NULL;
-    j->slots = NULL;
-    j->n = j->cap = j->nslots = 0;
+    j->n = j->cap = 0;
 }
 
 static int open_mode(journal **out, const char *path, const journal_opts *o, size_t *dropped,
@@ -668,6 +648,8 @@ static int open_mode(journal **out, const char *path, const journal_opts *o, siz
         *dropped = 0;
     pthread_once(&crc_once, crc_init);
     j = calloc(1, sizeof(*j));
+    if (j)
+        hashmap_init(&j->index, 1024, index_hash, index_eq, j);
     if (!j)
         return JOURNAL_ERR_NOMEM;
     j->fd = -1;
@@ -755,7 +737,7 @@ int journal_append_mode(journal *j, const uint8_t id[32], const uint8_t *data, s
     }
     p[0] = 'A';
     memcpy(p + 1, id, 32);
-    put_le(p + 33, len, 2);
+    bytes_put_le16(p + 33, len);
     memcpy(p + 35, data, len);
     rc = record(j, p, 35 + len);
     if (rc < 0)
@@ -785,10 +767,10 @@ int journal_mark_sent(journal *j, uint64_t first, uint32_t n, uint64_t first_seq
         goto out;
     }
     p[0] = 'S';
-    put_le(p + 1, first, 8);
-    put_le(p + 9, n, 4);
-    put_le(p + 13, first_seq, 8);
-    put_le(p + 21, nonce, 8);
+    bytes_put_le64(p + 1, first);
+    bytes_put_le32(p + 9, n);
+    bytes_put_le64(p + 13, first_seq);
+    bytes_put_le64(p + 21, nonce);
     memcpy(p + 29, tx_hash, 32);
     rc = record(j, p, sizeof p);
 out:
@@ -807,11 +789,11 @@ int journal_mark_confirmed(journal *j, uint64_t index, uint64_t seq, const uint8
         goto out;
     }
     p[0] = 'C';
-    put_le(p + 1, index, 8);
-    put_le(p + 9, seq, 8);
+    bytes_put_le64(p + 1, index);
+    bytes_put_le64(p + 9, seq);
     memcpy(p + 17, tx_hash, 32);
-    put_le(p + 49, block, 8);
-    put_le(p + 57, log_index, 4);
+    bytes_put_le64(p + 49, block);
+    bytes_put_le32(p + 57, log_index);
     rc = record(j, p, sizeof p);
 out:
     pthread_mutex_unlock(&j->mu);
@@ -863,7 +845,7 @@ static long read_record(int fd, uint64_t off, char type, uint8_t *p, size_t cap)
     uint8_t hdr[HDR];
     if (pread(fd, hdr, HDR, (off_t)off) != HDR)
         return JOURNAL_ERR_IO;
-    uint32_t len = (uint32_t)get_le(hdr, 4), crc = (uint32_t)get_le(hdr + 4, 4);
+    uint32_t len = (uint32_t)bytes_get_le32(hdr), crc = (uint32_t)bytes_get_le32(hdr + 4);
     if (len == 0 || len > cap)
         return JOURNAL_ERR_FORMAT;
     if (pread(fd, p, len, (off_t)(off + HDR)) != (ssize_t)len)
@@ -896,7 +878,7 @@ static int get_confirmed(journal *j, uint64_t index, journal_entry *out)
     long n = read_record(j->fd, a_off, 'A', p, MAX_PAYLOAD);
     if (n < 0)
         goto bad;
-    uint16_t dl = (uint16_t)get_le(p + 33, 2);
+    uint16_t dl = (uint16_t)bytes_get_le16(p + 33);
     if (n < 35 || dl > JOURNAL_REC_MAX || (size_t)n != 35 + (size_t)dl ||
         memcmp(p + 1, out->id, 32))
         goto bad;
@@ -906,12 +888,12 @@ static int get_confirmed(journal *j, uint64_t index, journal_entry *out)
     out->len = dl;
     memcpy(out->data, p + 35, dl);
     n = read_record(j->fd, c_off, 'C', p, C_LEN);
-    if (n != C_LEN || get_le(p + 1, 8) != index)
+    if (n != C_LEN || bytes_get_le64(p + 1) != index)
         goto bad;
-    out->seq = get_le(p + 9, 8);
+    out->seq = bytes_get_le64(p + 9);
     memcpy(out->tx_hash, p + 17, 32);
-    out->block = get_le(p + 49, 8);
-    out->log_index = (uint32_t)get_le(p + 57, 4);
+    out->block = bytes_get_le64(p + 49);
+    out->log_index = (uint32_t)bytes_get_le32(p + 57);
     return 0;
 bad:
     /* The file changed under us (or the disk failed): never make up an entry. */
@@ -956,7 +938,7 @@ void journal_mem_usage(journal *j, journal_mem *out)
     pthread_mutex_lock(&j->mu);
     out->entries = j->n;
     out->live = j->nlive;
-    out->bytes = j->cap * sizeof(mem_entry) + j->nslots * sizeof(*j->slots) + j->live_bytes;
+    out->bytes = j->cap * sizeof(mem_entry) + hashmap_bytes(&j->index) + j->live_bytes;
     out->evicted = j->base;
     out->buffers = j->wcap + j->iocap;
     pthread_mutex_unlock(&j->mu);
@@ -1009,7 +991,7 @@ static int64_t write_state(journal *j, int fd, uint64_t *noff)
             /* The payload is in memory: no need to read it back. */
             p[0] = 'A';
             memcpy(p + 1, e->id, 32);
-            put_le(p + 33, lv->len, 2);
+            bytes_put_le16(p + 33, lv->len);
             memcpy(p + 35, lv->data, lv->len);
             al = 35 + (long)lv->len;
         } else if ((al = read_record(j->fd, e->a_off, 'A', p, MAX_PAYLOAD)) < 35 ||
@@ -1023,14 +1005,15 @@ static int64_t write_state(journal *j, int fd, uint64_t *noff)
             return rc;
         if (lv && lv->state == JOURNAL_SENT) {
             p[0] = 'S';
-            put_le(p + 1, i, 8);
-            put_le(p + 9, 1, 4);
-            put_le(p + 13, lv->seq, 8);
-            put_le(p + 21, lv->nonce, 8);
+            bytes_put_le64(p + 1, i);
+            bytes_put_le32(p + 9, 1);
+            bytes_put_le64(p + 13, lv->seq);
+            bytes_put_le64(p + 21, lv->nonce);
             memcpy(p + 29, lv->tx_hash, 32);
             rc = stage(j, p, S_LEN);
         } else if (!lv) {
-            if (read_record(j->fd, e->c_off, 'C', p, C_LEN) != C_LEN || get_le(p + 1, 8) != i) {
+            if (read_record(j->fd, e->c_off, 'C', p, C_LEN) != C_LEN ||
+                bytes_get_le64(p + 1) != i) {
                 log_error("journal_compact_reread_failed path=%s index=%llu", j->path,
                           (unsigned long long)i);
                 return JOURNAL_ERR_FORMAT;
@@ -1169,7 +1152,7 @@ int journal_scan_id(journal *j, const uint8_t id[32], uint64_t *index)
             rc = JOURNAL_ERR_FORMAT;
             break;
         }
-        uint32_t len = (uint32_t)get_le(buf + pos, 4);
+        uint32_t len = (uint32_t)bytes_get_le32(buf + pos);
         if (len == 0 || len > MAX_PAYLOAD || have - pos < HDR + len) {
             rc = JOURNAL_ERR_FORMAT;
             break;
@@ -1178,7 +1161,7 @@ int journal_scan_id(journal *j, const uint8_t id[32], uint64_t *index)
         if (p[0] == 'A' && len >= 33) {
             if (memcmp(p + 1, id, 32) == 0) {
                 /* Only now is the CRC worth checking: the hit must be real. */
-                if (crc32c(p, len) != (uint32_t)get_le(buf + pos + 4, 4)) {
+                if (crc32c(p, len) != (uint32_t)bytes_get_le32(buf + pos + 4)) {
                     rc = JOURNAL_ERR_FORMAT;
                     break;
                 }

@@ -1,7 +1,8 @@
 /*
- * chainlogger internals shared by its files: the chain client (cl_eth.c),
- * contract deployment and the address file (cl_deploy.c), key loading
- * (cl_key.c), the batching sender (cl_sender.c) and `verify` (cl_verify.c).
+ * chainlogger internals shared by its files: contract deployment and the
+ * address file (cl_deploy.c), key loading (cl_key.c), the batching sender
+ * (cl_sender.c) and `verify` (cl_verify.c). The chain client itself is
+ * common/eth/client (eth_client).
  * main.c parses configuration and wires these together.
  */
 #ifndef CHAINLOGGER_CL_H
@@ -13,84 +14,21 @@
 #include <stdint.h>
 
 #include "eth/anomaly_log.h"
+#include "eth/client.h"
 #include "store/journal.h"
 #include "bus/mqtt.h"
 #include "eth/rpc.h"
 #include "eth/tx.h"
 
-/* ---- cl_eth.c: one account talking to one chain ---- */
+/* ---- errors: the chain client's codes (common/eth/client.h) ---- */
 
 enum {
-    CL_ERR_CHAIN = -20,       /* chain unreachable or answered with an error: retry later */
-    CL_ERR_NONCE = -21,       /* the node rejected the nonce (too low): resync it */
-    CL_ERR_UNDERPRICED = -22, /* replacement underpriced: bump fees */
-    CL_ERR_FATAL = -23,       /* misconfiguration (wrong chain id, no contract): do not retry */
+    CL_ERR_CHAIN = ETH_ERR_CHAIN,             /* chain unreachable or in error: retry later */
+    CL_ERR_NONCE = ETH_ERR_NONCE,             /* the node rejected the nonce: resync it */
+    CL_ERR_UNDERPRICED = ETH_ERR_UNDERPRICED, /* replacement underpriced: bump fees */
+    CL_ERR_FATAL = ETH_ERR_FATAL,             /* misconfiguration: do not retry */
+    CL_ERR_FEE_CEILING = ETH_ERR_FEE_CEILING, /* node fee above MAX_FEE_PER_GAS: wait */
 };
-
-typedef struct {
-    rpc_client *rpc;
-    tx_key *key; /* not owned */
-    uint8_t addr[20];
-    char addr_hex[43];
-    uint64_t chain_id;
-    int eip1559;           /* 1 when the latest block has baseFeePerGas */
-    uint64_t base_fee;     /* wei, EIP-1559 */
-    uint64_t priority_fee; /* wei, EIP-1559 */
-    uint64_t gas_price;    /* wei, legacy */
-    int fee_bump_pct;      /* extra percent on fees after "underpriced" */
-    double fees_at;        /* monotonic seconds of the last fee refresh */
-    char err[256];         /* last error text (never contains the key) */
-} cl_eth;
-
-/** Create the RPC client. Does not contact the chain. Returns 0 or -1. */
-int cl_eth_init(cl_eth *e, const char *rpc_url, tx_key *key, uint64_t chain_id, long timeout_ms);
-void cl_eth_free(cl_eth *e);
-/** Check eth_chainId == chain_id and detect EIP-1559 support; refresh fees.
- *  Returns: 0, CL_ERR_CHAIN (unreachable) or CL_ERR_FATAL (other chain id). */
-int cl_eth_connect(cl_eth *e);
-/** Refresh fee parameters if older than max_age_s. Returns 0 or CL_ERR_CHAIN. */
-int cl_eth_refresh_fees(cl_eth *e, double max_age_s);
-/** eth_getTransactionCount(self, tag) ("latest" or "pending"). Returns 0 or CL_ERR_CHAIN. */
-int cl_eth_nonce(cl_eth *e, const char *tag, uint64_t *nonce);
-/** Sign a transaction to `to` (NULL: contract creation) with the current fees.
- *  Out: *raw (malloc'd, caller frees), *rawlen, txhash. Returns 0 or -1. */
-int cl_eth_sign(cl_eth *e, const uint8_t *to, const uint8_t *data, size_t len, uint64_t nonce,
-                uint64_t gas, uint8_t **raw, size_t *rawlen, uint8_t txhash[32]);
-/** eth_sendRawTransaction. "already known" counts as success.
- *  Returns: 0, CL_ERR_NONCE, CL_ERR_UNDERPRICED or CL_ERR_CHAIN. */
-int cl_eth_send_raw(cl_eth *e, const uint8_t *raw, size_t rawlen);
-/** eth_getTransactionReceipt. Out: *receipt (new reference) when found.
- *  Returns: 1 found, 0 not (yet) known, CL_ERR_CHAIN. */
-int cl_eth_receipt(cl_eth *e, const uint8_t txhash[32], json_t **receipt);
-/** eth_call to `to` at "latest". Out: *out (malloc'd) / *outlen. Returns 0 or CL_ERR_CHAIN. */
-int cl_eth_call(cl_eth *e, const uint8_t to[20], const uint8_t *data, size_t len, uint8_t **out,
-                size_t *outlen);
-/** eth_estimateGas for a call from self. Returns 0 or CL_ERR_CHAIN (also when it would revert). */
-int cl_eth_estimate(cl_eth *e, const uint8_t *to, const uint8_t *data, size_t len, uint64_t *gas);
-/** Size of the code at addr (0 = no contract). Returns 0 or CL_ERR_CHAIN. */
-int cl_eth_code_size(cl_eth *e, const uint8_t addr[20], size_t *size);
-/** eth_getLogs for the AnomalyLogger event of `contract` in [from, to] with
- *  optional topic filters (NULL = any): ids (a JSON array of "0x.." or NULL),
- *  logger (20 bytes or NULL). Out: *logs (new reference, a JSON array).
- *  Returns 0 or CL_ERR_CHAIN. */
-int cl_eth_logs(cl_eth *e, const uint8_t contract[20], uint64_t from, uint64_t to, json_t *ids,
-                const uint8_t *logger, json_t **logs);
-/** eth_getLogs for BatchLogged events of `contract` in [from, to], of one
- *  logger (20 bytes) or of all (NULL). Out: *logs (new reference, a JSON
- *  array). Returns 0 or CL_ERR_CHAIN. */
-int cl_eth_batch_logs(cl_eth *e, const uint8_t contract[20], uint64_t from, uint64_t to,
-                      const uint8_t *logger, json_t **logs);
-/** AnomalyLogger.batchRoot(batch) via eth_call (zero for no such batch).
- *  Returns 0 or CL_ERR_CHAIN. */
-int cl_eth_batch_root(cl_eth *e, const uint8_t contract[20], uint64_t batch, uint8_t root[32]);
-/** eth_blockNumber. Returns 0 or CL_ERR_CHAIN. */
-int cl_eth_block_number(cl_eth *e, uint64_t *bn);
-/** AnomalyLogger.nextSeq(logger) via eth_call. Returns 0 or CL_ERR_CHAIN. */
-int cl_eth_next_seq(cl_eth *e, const uint8_t contract[20], const uint8_t logger[20], uint64_t *seq);
-/** Wait for a receipt, polling with growing intervals, at most timeout_ms.
- *  Returns 1 found, 0 timeout, CL_ERR_CHAIN when the chain stayed unreachable. */
-int cl_eth_wait_receipt(cl_eth *e, const uint8_t txhash[32], int timeout_ms, json_t **receipt,
-                        volatile int *stop);
 
 /* ---- cl_key.c ---- */
 
@@ -114,13 +52,23 @@ int cl_key_check_chain(const tx_key *k, long chain_id);
 void cl_contract_file(char *out, size_t cap, const char *state_dir, uint64_t chain_id);
 /** Read the recorded address. Returns 0 (addr filled) or -1 when absent/invalid. */
 int cl_contract_load(const char *state_dir, uint64_t chain_id, uint8_t addr[20]);
-/** Deploy the contract unless the recorded address has code; record it.
- *  Out: addr. Returns 0, CL_ERR_CHAIN or CL_ERR_FATAL. */
-int cl_deploy(cl_eth *e, const char *state_dir, const char *contract_json, uint8_t addr[20],
-              int *deployed);
+/** Deploy the contract from e's account (which becomes the owner) unless
+ *  the recorded address has code; the constructor authorises `logger` as
+ *  the first logger. Record the address. Blocks until the receipt.
+ *  Out: addr, *deployed (1 when it deployed now). Returns 0, CL_ERR_CHAIN
+ *  or CL_ERR_FATAL. */
+int cl_deploy(eth_client *e, const char *state_dir, const char *contract_json,
+              const uint8_t logger[20], uint8_t addr[20], int *deployed);
 /** Owner call: addLogger(who) or removeLogger(who). Waits for the receipt.
  *  Returns 0, CL_ERR_CHAIN or CL_ERR_FATAL (reverted: not the owner). */
-int cl_set_logger(cl_eth *e, const uint8_t contract[20], const uint8_t who[20], int add);
+int cl_set_logger(eth_client *e, const uint8_t contract[20], const uint8_t who[20], int add);
+/** Owner call: transferOwnership(who), step one of two: who becomes the
+ *  pending owner. Waits for the receipt.
+ *  Returns 0, CL_ERR_CHAIN or CL_ERR_FATAL (reverted: not the owner). */
+int cl_transfer_ownership(eth_client *e, const uint8_t contract[20], const uint8_t who[20]);
+/** acceptOwnership() from e's account, step two: the pending owner takes over.
+ *  Returns 0, CL_ERR_CHAIN or CL_ERR_FATAL (reverted: not the pending owner). */
+int cl_accept_ownership(eth_client *e, const uint8_t contract[20]);
 
 /* ---- cl_sender.c ---- */
 
@@ -128,7 +76,7 @@ int cl_set_logger(cl_eth *e, const uint8_t contract[20], const uint8_t who[20], 
 
 typedef struct {
     journal *j;
-    cl_eth *eth;
+    eth_client *eth;
     const char *rpc_url; /* for the broadcaster's own connection */
     long rpc_timeout_ms;
     int pipeline; /* batches in flight (1 = strictly serial) */
@@ -183,7 +131,7 @@ void cl_intake_stop(cl_intake *in);
 /** Compare every anomaly logged on chain by `logger` with the journal.
  *  Prints a report to stdout. Returns 0 when everything matches, 1 when
  *  not, CL_ERR_CHAIN when the chain could not be read. */
-int cl_verify(cl_eth *e, const uint8_t contract[20], const uint8_t logger[20], journal *j,
+int cl_verify(eth_client *e, const uint8_t contract[20], const uint8_t logger[20], journal *j,
               int verbose);
 
 /* ---- cl_prove.c ---- */
@@ -193,10 +141,13 @@ int cl_verify(cl_eth *e, const uint8_t contract[20], const uint8_t logger[20], j
  *  {"id","logger","seq","tx_hash","block_number","batch","index","proof",
  *  "root","logged"} (plus "reason" when not logged) on stdout.
  *  Returns 0 logged, 1 not logged, CL_ERR_CHAIN or CL_ERR_FATAL (bad id). */
-int cl_prove(cl_eth *e, const uint8_t contract[20], const char *id_hex);
+int cl_prove(eth_client *e, const uint8_t contract[20], const char *id_hex);
 
 /* ---- misc ---- */
-double cl_now(void); /* monotonic seconds */
+/* cl_time.c */
+/** Monotonic seconds. Thread-safe. */
+double cl_now(void);
+/** Sleep ms milliseconds in 50 ms steps, returning early once *stop (stop may be NULL). */
 void cl_sleep_ms(int ms, volatile int *stop);
 /** Journal path for this chain and contract under state_dir. */
 void cl_journal_path(char *out, size_t cap, const char *state_dir, uint64_t chain_id,

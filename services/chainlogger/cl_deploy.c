@@ -3,8 +3,9 @@
  * this chain and record its address in <state_dir>/contract-<chain_id>.json,
  * where the chain logger and the gateway look for it. Idempotent: an
  * address already recorded is reused when the chain has code there; after a
- * chain reset (no code) it deploys again. The deployer becomes the owner and
- * the first authorised logger (the constructor does it).
+ * chain reset (no code) it deploys again. The deploying account becomes the
+ * owner; the constructor authorises the logger account given (the owner
+ * itself only in the dev set-up without an owner key, see main.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -30,7 +31,8 @@ int cl_contract_load(const char *state_dir, uint64_t chain_id, uint8_t addr[20])
 
 /* Send a transaction from the account and wait for its receipt.
  * Returns 0 with *receipt on status 1, CL_ERR_FATAL on revert, CL_ERR_CHAIN. */
-static int transact(cl_eth *e, const uint8_t *to, const uint8_t *data, size_t len, json_t **receipt)
+static int transact(eth_client *e, const uint8_t *to, const uint8_t *data, size_t len,
+                    json_t **receipt)
 {
     uint64_t nonce, gas;
     uint8_t *raw = NULL, h[32];
@@ -38,20 +40,21 @@ static int transact(cl_eth *e, const uint8_t *to, const uint8_t *data, size_t le
     int rc;
 
     *receipt = NULL;
-    if ((rc = cl_eth_refresh_fees(e, 0)) < 0 || (rc = cl_eth_nonce(e, "pending", &nonce)) < 0)
+    if ((rc = eth_client_refresh_fees(e, 0)) < 0 ||
+        (rc = eth_client_nonce(e, "pending", &nonce)) < 0)
         return rc;
-    if ((rc = cl_eth_estimate(e, to, data, len, &gas)) < 0) {
+    if ((rc = eth_client_estimate(e, to, data, len, &gas)) < 0) {
         log_error("estimate_failed reason=\"%s\"", e->err);
         return rc;
     }
     gas = gas + gas / 4; /* 25% margin */
-    if (cl_eth_sign(e, to, data, len, nonce, gas, &raw, &rawlen, h) < 0)
+    if (eth_client_sign(e, to, data, len, nonce, gas, &raw, &rawlen, h) < 0)
         return CL_ERR_FATAL;
-    rc = cl_eth_send_raw(e, raw, rawlen);
+    rc = eth_client_send_raw(e, raw, rawlen);
     free(raw);
     if (rc < 0)
         return rc == CL_ERR_NONCE ? CL_ERR_CHAIN : rc;
-    rc = cl_eth_wait_receipt(e, h, 60000, receipt, NULL);
+    rc = eth_client_wait_receipt(e, h, 60000, receipt, NULL);
     if (rc <= 0)
         return CL_ERR_CHAIN;
     const char *st = json_string_value(json_object_get(*receipt, "status"));
@@ -64,8 +67,8 @@ static int transact(cl_eth *e, const uint8_t *to, const uint8_t *data, size_t le
     return 0;
 }
 
-int cl_deploy(cl_eth *e, const char *state_dir, const char *contract_json, uint8_t addr[20],
-              int *deployed)
+int cl_deploy(eth_client *e, const char *state_dir, const char *contract_json,
+              const uint8_t logger[20], uint8_t addr[20], int *deployed)
 {
     char path[4096], ah[43];
     json_error_t jerr;
@@ -77,7 +80,7 @@ int cl_deploy(cl_eth *e, const char *state_dir, const char *contract_json, uint8
     *deployed = 0;
     cl_contract_file(path, sizeof path, state_dir, e->chain_id);
     if (cl_contract_load(state_dir, e->chain_id, addr) == 0) {
-        if ((rc = cl_eth_code_size(e, addr, &size)) < 0)
+        if ((rc = eth_client_code_size(e, addr, &size)) < 0)
             return rc;
         hex_encode(ah, addr, 20, 1);
         if (size > 0) {
@@ -96,14 +99,18 @@ int cl_deploy(cl_eth *e, const char *state_dir, const char *contract_json, uint8
         rc = CL_ERR_FATAL;
         goto out;
     }
-    size_t cap = strlen(bc) / 2 + 1;
+    size_t cap = strlen(bc) / 2 + 1 + 32;
     code = malloc(cap);
-    long n = code ? hex_decode(code, cap, bc) : -1;
+    long n = code ? hex_decode(code, cap - 32, bc) : -1;
     if (n <= 0) {
         log_error("contract_json_invalid file=%s reason=\"bytecode is not hex\"", contract_json);
         rc = CL_ERR_FATAL;
         goto out;
     }
+    /* constructor(address logger): one ABI word after the code */
+    memset(code + n, 0, 12);
+    memcpy(code + n + 12, logger, 20);
+    n += 32;
     if ((rc = transact(e, NULL, code, (size_t)n, &receipt)) < 0)
         goto out;
     const char *ca = json_string_value(json_object_get(receipt, "contractAddress"));
@@ -131,7 +138,7 @@ out:
     return rc;
 }
 
-int cl_set_logger(cl_eth *e, const uint8_t contract[20], const uint8_t who[20], int add)
+int cl_set_logger(eth_client *e, const uint8_t contract[20], const uint8_t who[20], int add)
 {
     uint8_t sel[4], *cd = NULL;
     size_t cdl;
@@ -144,4 +151,31 @@ int cl_set_logger(cl_eth *e, const uint8_t contract[20], const uint8_t who[20], 
     free(cd);
     json_decref(receipt);
     return rc;
+}
+
+/* An owner call with one address argument (or none when who is NULL). */
+static int owner_call(eth_client *e, const uint8_t contract[20], const char *sig,
+                      const uint8_t *who)
+{
+    uint8_t sel[4], *cd = NULL;
+    size_t cdl;
+    json_t *receipt = NULL;
+    abi_selector(sig, sel);
+    abi_arg a = {.type = ABI_ADDRESS, .p = who};
+    if (abi_encode(sel, who ? &a : NULL, who ? 1 : 0, &cd, &cdl) < 0)
+        return CL_ERR_FATAL;
+    int rc = transact(e, contract, cd, cdl, &receipt);
+    free(cd);
+    json_decref(receipt);
+    return rc;
+}
+
+int cl_transfer_ownership(eth_client *e, const uint8_t contract[20], const uint8_t who[20])
+{
+    return owner_call(e, contract, "transferOwnership(address)", who);
+}
+
+int cl_accept_ownership(eth_client *e, const uint8_t contract[20])
+{
+    return owner_call(e, contract, "acceptOwnership()", NULL);
 }

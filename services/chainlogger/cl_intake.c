@@ -55,6 +55,7 @@
 #include "cl.h"
 #include "base/hex.h"
 #include "base/log.h"
+#include "base/clock.h"
 
 /* Fault injection for the tests (CHAINLOGGER_FAULT=<where>:N, see cl_sender.c):
  *   intake-stall  the N-th message's callback never returns (the test kills
@@ -99,18 +100,16 @@ static void give_up(int rc)
 static int old_duplicate(cl_intake *in, const uint8_t id[32], const anomaly *a)
 {
     uint64_t idx;
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = clock_mono();
     int rc = journal_scan_id(in->j, id, &idx);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double t1 = clock_mono();
     if (rc < 0)
         give_up(rc);
     in->n_scans++;
     log_rate(15, 5, LOG_INFO,
              "dedup_scan id=%.16s sensor=%s found=%d entry=%lld ms=%.1f reason=\"older than "
              "the duplicate window\"",
-             a->id, a->sensor_id, rc, rc == 1 ? (long long)idx : -1LL,
-             (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+             a->id, a->sensor_id, rc, rc == 1 ? (long long)idx : -1LL, (t1 - t0) * 1e3);
     return rc;
 }
 

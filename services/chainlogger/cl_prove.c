@@ -31,7 +31,7 @@ static json_t *hex_json(const uint8_t *p, size_t n)
 }
 
 /* Try to prove the id at `where`. Fills *res; returns 1 logged, 0 not, <0 chain error. */
-static int prove_at(cl_eth *e, const uint8_t contract[20], const uint8_t id[32],
+static int prove_at(eth_client *e, const uint8_t contract[20], const uint8_t id[32],
                     const anomaly_log_proof *where, json_t *res)
 {
     batch_proof bp;
@@ -62,13 +62,16 @@ static int prove_at(cl_eth *e, const uint8_t contract[20], const uint8_t id[32],
     return rc;
 }
 
-int cl_prove(cl_eth *e, const uint8_t contract[20], const char *id_hex)
+int cl_prove(eth_client *e, const uint8_t contract[20], const char *id_hex)
 {
     uint8_t id[32];
     char idn[67];
     uint64_t head;
     int rc, logged = 0;
-    json_t *res = NULL, *ids = NULL;
+    json_t *res = NULL, *ids = NULL, *topics = NULL, *logs = NULL;
+    char addr[43];
+    eth_log_filter f;
+    eth_log_pager pg;
 
     if (!id_hex || strlen(id_hex) != (strncasecmp(id_hex, "0x", 2) == 0 ? 66 : 64) ||
         hex_decode(id, 32, id_hex) != 32) {
@@ -76,17 +79,18 @@ int cl_prove(cl_eth *e, const uint8_t contract[20], const char *id_hex)
         return CL_ERR_FATAL;
     }
     hex_encode(idn, id, 32, 1);
-    if ((rc = cl_eth_block_number(e, &head)) < 0)
+    if ((rc = eth_client_block_number(e, &head)) < 0)
         return rc;
     ids = json_pack("[s]", idn);
+    topics = eth_client_anomaly_topics(ids, NULL);
+    hex_encode(addr, contract, 20, 1);
+    eth_log_filter_init(&f, addr, topics);
+    eth_client_pager(e, &pg, &f, 0, head, RANGE);
     res = json_object();
     json_object_set_new(res, "id", json_string(idn));
-    for (uint64_t from = 0; from <= head && !logged; from += RANGE) {
-        uint64_t to = from + RANGE - 1 > head ? head : from + RANGE - 1;
-        json_t *logs = NULL, *lg;
+    while (!logged && (rc = eth_client_pager_next(e, &pg, &logs)) == 1) {
+        json_t *lg;
         size_t k;
-        if ((rc = cl_eth_logs(e, contract, from, to, ids, NULL, &logs)) < 0)
-            goto out;
         json_array_foreach(logs, k, lg)
         {
             anomaly a;
@@ -106,6 +110,8 @@ int cl_prove(cl_eth *e, const uint8_t contract[20], const char *id_hex)
         }
         json_decref(logs);
     }
+    if (rc < 0)
+        goto out;
     if (!logged && !json_object_get(res, "reason"))
         json_object_set_new(res, "reason", json_string("no AnomalyLogged event with this id"));
     if (logged)
@@ -120,6 +126,7 @@ int cl_prove(cl_eth *e, const uint8_t contract[20], const char *id_hex)
     free(s);
     rc = logged ? 0 : 1;
 out:
+    json_decref(topics);
     json_decref(ids);
     json_decref(res);
     return rc;

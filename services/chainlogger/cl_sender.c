@@ -84,17 +84,17 @@ static int prepare(sender_state *st)
     size_t code;
     uint64_t chain_seq, nonce;
     int rc;
-    if ((rc = cl_eth_connect(s->eth)) < 0)
+    if ((rc = eth_client_connect(s->eth)) < 0)
         return rc;
-    if ((rc = cl_eth_code_size(s->eth, s->contract, &code)) < 0)
+    if ((rc = eth_client_code_size(s->eth, s->contract, &code)) < 0)
         return rc;
     if (code == 0) {
         log_error("contract_missing reason=\"no code at the contract address; run `chainlogger "
                   "deploy`\"");
         return CL_ERR_CHAIN; /* keep retrying: the operator may deploy */
     }
-    if ((rc = cl_eth_next_seq(s->eth, s->contract, s->eth->addr, &chain_seq)) < 0 ||
-        (rc = cl_eth_nonce(s->eth, "pending", &nonce)) < 0)
+    if ((rc = eth_client_next_seq(s->eth, s->contract, s->eth->addr, &chain_seq)) < 0 ||
+        (rc = eth_client_nonce(s->eth, "pending", &nonce)) < 0)
         return rc;
     uint64_t js = journal_next_seq(s->j);
     st->next_seq = js > chain_seq ? js : chain_seq;
@@ -171,8 +171,8 @@ static int confirm_from_logs(sender_state *st, const batch *b)
         json_decref(ids);
         return 0;
     }
-    if ((rc = cl_eth_block_number(s->eth, &head)) < 0 ||
-        (rc = cl_eth_logs(s->eth, s->contract, 0, head, ids, s->eth->addr, &logs)) < 0) {
+    if ((rc = eth_client_block_number(s->eth, &head)) < 0 ||
+        (rc = eth_client_logs(s->eth, s->contract, 0, head, ids, s->eth->addr, &logs)) < 0) {
         json_decref(ids);
         return rc;
     }
@@ -239,7 +239,7 @@ static int handle_receipt(sender_state *st, const batch *b, json_t *receipt, uin
         const char *gu = json_string_value(json_object_get(receipt, "gasUsed"));
         if (gu)
             (void)hex_to_u64(gu, &used);
-        if ((rc = cl_eth_next_seq(s->eth, s->contract, s->eth->addr, &next)) < 0)
+        if ((rc = eth_client_next_seq(s->eth, s->contract, s->eth->addr, &next)) < 0)
             return rc;
         log_warn("batch_reverted first_seq=%llu n=%u chain_next_seq=%llu gas_used=%llu "
                  "gas_limit=%llu",
@@ -330,7 +330,7 @@ static int sign_batch(sender_state *st, batch *b)
     uint64_t bound = gas_bound(b, cdl);
     if (st->gas_scale == 0) {
         uint64_t est;
-        rc = cl_eth_estimate(s->eth, s->contract, cd, cdl, &est);
+        rc = eth_client_estimate(s->eth, s->contract, cd, cdl, &est);
         if (rc < 0) {
             /* A revert in estimation: not authorised, or seqs out of step. */
             log_rate(3, 10, LOG_ERROR, "estimate_failed first_seq=%llu n=%u reason=\"%s\"",
@@ -346,10 +346,12 @@ static int sign_batch(sender_state *st, batch *b)
     b->gas = (uint64_t)((double)bound * st->gas_scale);
     if (fault_hit("low-gas"))
         b->gas = intrinsic_gas(cd, cdl) + 3000;
-    if ((rc = cl_eth_refresh_fees(s->eth, 15.0)) < 0)
+    if ((rc = eth_client_refresh_fees(s->eth, 15.0)) < 0)
         goto out;
-    if (cl_eth_sign(s->eth, s->contract, cd, cdl, st->nonce, b->gas, &b->raw, &b->rawlen, h) < 0) {
-        rc = CL_ERR_FATAL;
+    rc = eth_client_sign(s->eth, s->contract, cd, cdl, st->nonce, b->gas, &b->raw, &b->rawlen, h);
+    if (rc < 0) {
+        /* Fee above the ceiling: nothing signed; back off and ask again. */
+        rc = rc == CL_ERR_FEE_CEILING ? CL_ERR_FEE_CEILING : CL_ERR_FATAL;
         goto out;
     }
     /* Write-ahead: the seqs and the hash are durable before anyone can see the tx. */
@@ -387,13 +389,13 @@ static int sent_result(sender_state *st, batch *b, int rc)
     }
     if (rc == CL_ERR_NONCE) {
         uint64_t n;
-        if (cl_eth_nonce(s->eth, "pending", &n) == 0) {
+        if (eth_client_nonce(s->eth, "pending", &n) == 0) {
             log_warn("nonce_resync had=%llu chain=%llu", (unsigned long long)st->nonce,
                      (unsigned long long)n);
             st->nonce = n;
         }
     } else if (rc == CL_ERR_UNDERPRICED) {
-        s->eth->fee_bump_pct += 20;
+        (void)eth_client_bump_fees(s->eth); /* bounded; logged at the limit */
         st->ready = 0; /* re-learn the nonce: this one was not taken */
     }
     return rc;
@@ -408,12 +410,12 @@ static int submit(sender_state *st, batch *b)
     int rc = sign_batch(st, b);
     if (rc < 0)
         return rc;
-    rc = sent_result(st, b, cl_eth_send_raw(s->eth, b->raw, b->rawlen));
+    rc = sent_result(st, b, eth_client_send_raw(s->eth, b->raw, b->rawlen));
     if (rc == CL_ERR_NONCE || rc == CL_ERR_UNDERPRICED)
         return 0; /* fixed; the next round re-sends */
     if (rc < 0)
         return rc;
-    rc = cl_eth_wait_receipt(s->eth, b->tx, s->receipt_timeout_ms, &receipt, s->stop);
+    rc = eth_client_wait_receipt(s->eth, b->tx, s->receipt_timeout_ms, &receipt, s->stop);
     if (rc == 1)
         rc = handle_receipt(st, b, receipt, b->gas);
     json_decref(receipt);
@@ -427,7 +429,7 @@ static int settle(sender_state *st, batch *b)
     cl_sender *s = st->s;
     json_t *receipt = NULL;
     uint64_t next;
-    int rc = cl_eth_receipt(s->eth, b->tx, &receipt);
+    int rc = eth_client_receipt(s->eth, b->tx, &receipt);
     if (rc < 0)
         return rc;
     if (rc == 1) {
@@ -436,7 +438,7 @@ static int settle(sender_state *st, batch *b)
         if (rc != 0)
             return rc;
     }
-    if ((rc = cl_eth_next_seq(s->eth, s->contract, s->eth->addr, &next)) < 0)
+    if ((rc = eth_client_next_seq(s->eth, s->contract, s->eth->addr, &next)) < 0)
         return rc;
     if (next >= b->seq + b->n) {
         if ((rc = confirm_from_logs(st, b)) < 0)
@@ -532,7 +534,7 @@ typedef struct {
     batch *q[CL_MAX_PIPELINE];
     int head, count;
     int quit;
-    cl_eth eth; /* own connection; shares the key */
+    eth_client eth; /* own connection; shares the key */
 } broadcaster;
 
 static void *bcast_main(void *arg)
@@ -546,7 +548,7 @@ static void *bcast_main(void *arg)
             break;
         batch *b = bc->q[bc->head];
         pthread_mutex_unlock(&bc->mu);
-        int rc = cl_eth_send_raw(&bc->eth, b->raw, b->rawlen);
+        int rc = eth_client_send_raw(&bc->eth, b->raw, b->rawlen);
         pthread_mutex_lock(&bc->mu);
         b->bc_rc = rc;
         b->bc_done = 1;
@@ -607,7 +609,7 @@ static int complete(sender_state *st, broadcaster *bc, batch *b)
     int rc = sent_result(st, b, bcast_wait(bc, b));
     if (rc < 0)
         return rc;
-    rc = cl_eth_wait_receipt(s->eth, b->tx, s->receipt_timeout_ms, &receipt, s->stop);
+    rc = eth_client_wait_receipt(s->eth, b->tx, s->receipt_timeout_ms, &receipt, s->stop);
     if (rc == 1) {
         rc = handle_receipt(st, b, receipt, b->gas);
         if (rc == 0)
@@ -619,6 +621,7 @@ static int complete(sender_state *st, broadcaster *bc, batch *b)
     return rc;
 }
 
+/* Kept whole (120 lines): one state machine sharing nin/head/backoff across both paths. */
 int cl_sender_run(cl_sender *s)
 {
     sender_state st = {.s = s};
@@ -649,7 +652,8 @@ int cl_sender_run(cl_sender *s)
     }
     pthread_mutex_init(&bc.mu, NULL);
     pthread_cond_init(&bc.cv, NULL);
-    if (cl_eth_init(&bc.eth, s->rpc_url, s->eth->key, s->eth->chain_id, s->rpc_timeout_ms) < 0 ||
+    if (eth_client_init(&bc.eth, s->rpc_url, s->eth->key, s->eth->chain_id, s->rpc_timeout_ms) <
+            0 ||
         pthread_create(&th, NULL, bcast_main, &bc) != 0) {
         rc = CL_ERR_FATAL;
         goto out;
@@ -730,7 +734,7 @@ out:
         pthread_cond_broadcast(&bc.cv);
         pthread_mutex_unlock(&bc.mu);
         pthread_join(th, NULL);
-        cl_eth_free(&bc.eth);
+        eth_client_free(&bc.eth);
     }
     for (int i = 0; i < CL_MAX_PIPELINE; i++) {
         free(slots[i].ent);

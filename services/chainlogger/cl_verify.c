@@ -71,7 +71,7 @@ static int by_seq(const void *a, const void *b)
 }
 
 /* Check one batch against the records found. Returns 1 ok, 0 altered, <0 chain error. */
-static int check_batch(cl_eth *e, const uint8_t contract[20], const anomaly_log_batch *b,
+static int check_batch(eth_client *e, const uint8_t contract[20], const anomaly_log_batch *b,
                        const onchain_rec *recs, size_t nrecs)
 {
     uint8_t root[32], stored[32], (*leaves)[32];
@@ -105,7 +105,7 @@ static int check_batch(cl_eth *e, const uint8_t contract[20], const anomaly_log_
     free(leaves);
     if (rc < 0)
         return CL_ERR_FATAL;
-    if ((rc = cl_eth_batch_root(e, contract, b->batch, stored)) < 0)
+    if ((rc = eth_client_batch_root(e, contract, b->batch, stored)) < 0)
         return rc;
     if (memcmp(root, b->root, 32) == 0 && memcmp(root, stored, 32) == 0)
         return 1;
@@ -117,7 +117,7 @@ report:
     return 0;
 }
 
-int cl_verify(cl_eth *e, const uint8_t contract[20], const uint8_t logger[20], journal *j,
+int cl_verify(eth_client *e, const uint8_t contract[20], const uint8_t logger[20], journal *j,
               int verbose)
 {
     uint64_t head, n = journal_count(j), onchain = 0;
@@ -127,6 +127,10 @@ int cl_verify(cl_eth *e, const uint8_t contract[20], const uint8_t logger[20], j
     journal_entry *je = malloc(sizeof(*je));
     onchain_rec *recs = NULL;
     size_t nrecs = 0, caprecs = 0;
+    json_t *topics = NULL, *logs = NULL;
+    char addr[43];
+    eth_log_filter f;
+    eth_log_pager pg;
     int rc;
 
     if (!sv || !je) {
@@ -134,14 +138,18 @@ int cl_verify(cl_eth *e, const uint8_t contract[20], const uint8_t logger[20], j
         free(je);
         return CL_ERR_FATAL;
     }
-    if ((rc = cl_eth_block_number(e, &head)) < 0)
+    if ((rc = eth_client_block_number(e, &head)) < 0)
         goto out;
-    for (uint64_t from = 0; from <= head; from += RANGE) {
-        uint64_t to = from + RANGE - 1 > head ? head : from + RANGE - 1;
-        json_t *logs = NULL, *lg;
+    hex_encode(addr, contract, 20, 1);
+    if (!(topics = eth_client_anomaly_topics(NULL, logger))) {
+        rc = CL_ERR_FATAL;
+        goto out;
+    }
+    eth_log_filter_init(&f, addr, topics);
+    eth_client_pager(e, &pg, &f, 0, head, RANGE);
+    while ((rc = eth_client_pager_next(e, &pg, &logs)) == 1) {
+        json_t *lg;
         size_t k;
-        if ((rc = cl_eth_logs(e, contract, from, to, NULL, logger, &logs)) < 0)
-            goto out;
         json_array_foreach(logs, k, lg)
         {
             anomaly c;
@@ -204,15 +212,21 @@ int cl_verify(cl_eth *e, const uint8_t contract[20], const uint8_t logger[20], j
         }
         json_decref(logs);
     }
+    if (rc < 0)
+        goto out;
     /* The batch roots: each batch's stored root against the records found. */
     if (nrecs > 1)
         qsort(recs, nrecs, sizeof(*recs), by_seq);
-    for (uint64_t from = 0; from <= head; from += RANGE) {
-        uint64_t to = from + RANGE - 1 > head ? head : from + RANGE - 1;
-        json_t *logs = NULL, *lg;
+    json_decref(topics);
+    if (!(topics = eth_client_batch_topics(logger))) {
+        rc = CL_ERR_FATAL;
+        goto out;
+    }
+    eth_log_filter_init(&f, addr, topics);
+    eth_client_pager(e, &pg, &f, 0, head, RANGE);
+    while ((rc = eth_client_pager_next(e, &pg, &logs)) == 1) {
+        json_t *lg;
         size_t k;
-        if ((rc = cl_eth_batch_logs(e, contract, from, to, logger, &logs)) < 0)
-            goto out;
         json_array_foreach(logs, k, lg)
         {
             anomaly_log_batch b;
@@ -230,6 +244,8 @@ int cl_verify(cl_eth *e, const uint8_t contract[20], const uint8_t logger[20], j
         }
         json_decref(logs);
     }
+    if (rc < 0)
+        goto out;
     altered += bad_batches;
     for (uint64_t i = 0; i < n; i++) {
         if (sv[i].count == 0) {
@@ -257,6 +273,7 @@ int cl_verify(cl_eth *e, const uint8_t contract[20], const uint8_t logger[20], j
     rc = (missing || extra || dup || altered) ? 1 : 0;
     printf("verify: %s\n", rc == 0 ? "OK" : "MISMATCH");
 out:
+    json_decref(topics);
     free(recs);
     free(sv);
     free(je);

@@ -14,6 +14,14 @@
  *                              logged; print JSON; exit 0 logged, 1 not, 2 error
  *   chainlogger address        print this logger's account address
  *   chainlogger authorize ADDR / revoke ADDR   owner: manage logger accounts
+ *   chainlogger transfer-ownership ADDR  owner: name ADDR the pending owner
+ *   chainlogger accept-ownership         pending owner (its key as the owner key): take over
+ *
+ * Two keys: the logger key (KEY_FILE / PRIVATE_KEY) signs batches around the
+ * clock; the owner key (OWNER_KEY_FILE / OWNER_PRIVATE_KEY) deploys and signs
+ * the owner calls, and need not be on the logging host at all. Without an
+ * owner key the logger key signs them (and owns a contract it deploys): the
+ * dev set-up, warned about.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -30,6 +38,7 @@
 #include "base/config.h"
 #include "base/hex.h"
 #include "base/log.h"
+#include "bus/mqtt.h"
 #include "eth/rpc.h"
 #include "bus/status.h"
 #include "bus/topics.h"
@@ -38,19 +47,16 @@ static double status_interval;
 static const char *mqtt_url, *mqtt_user, *mqtt_pass, *mqtt_ca, *mqtt_client_id, *rpc_url;
 static const char *contract_addr, *key_file, *private_key, *state_dir, *log_level, *contract_json;
 static const char *private_key_file; /* PRIVATE_KEY_FILE, same as KEY_FILE */
+static const char *owner_key_file, *owner_private_key;
 static long chain_id, batch_size, batch_delay_ms, rpc_timeout_ms, receipt_timeout_ms, pipeline;
 static long partition, partitions;
+static long max_fee_per_gas, max_priority_fee;
 static const char *journal_sync_mode;
 static long journal_sync_ms, dedup_window;
 static int verbose;
 
 static const config_option opts[] = {
-    {"mqtt-url", "MQTT_URL", CONFIG_STR, "tcp://127.0.0.1:1883", "broker URI(s), comma-separated",
-     &mqtt_url},
-    {"mqtt-username", "MQTT_USERNAME", CONFIG_STR, NULL, "broker user name", &mqtt_user},
-    {"mqtt-password", "MQTT_PASSWORD", CONFIG_STR, NULL, "broker password (never logged)",
-     &mqtt_pass},
-    {"mqtt-ca-file", "MQTT_CA_FILE", CONFIG_STR, NULL, "CA file for ssl:// broker URIs", &mqtt_ca},
+    MQTT_CONFIG_ROWS(&mqtt_url, &mqtt_user, &mqtt_pass, &mqtt_ca),
     {"mqtt-client-id", "CHAINLOGGER_CLIENT_ID", CONFIG_STR, "chainlogger",
      "MQTT client id (stable: the persistent session is keyed by it; chainlogger-pK with "
      "--partitions)",
@@ -72,7 +78,13 @@ static const config_option opts[] = {
     {"private-key-file", "PRIVATE_KEY_FILE", CONFIG_STR, NULL,
      "same as KEY_FILE (e.g. a Docker secret, /run/secrets/<name>)", &private_key_file},
     {"private-key", "PRIVATE_KEY", CONFIG_STR, NULL,
-     "hex private key when no key file (never logged)", &private_key},
+     "hex private key when no KEY_FILE (never logged)", &private_key},
+    {"owner-key-file", "OWNER_KEY_FILE", CONFIG_STR, NULL,
+     "deploy and owner calls: file holding the owner's hex private key (mode 600), not the "
+     "logger key",
+     &owner_key_file},
+    {"owner-private-key", "OWNER_PRIVATE_KEY", CONFIG_STR, NULL,
+     "owner's hex private key when no OWNER_KEY_FILE (never logged)", &owner_private_key},
     {"state-dir", "STATE_DIR", CONFIG_STR, "./state", "journal and contract address directory",
      &state_dir},
     {"batch-size", "BATCH_SIZE", CONFIG_INT, "50", "anomalies per transaction (1..200)",
@@ -83,6 +95,11 @@ static const config_option opts[] = {
      "full batches in flight at once (1..8; 1 = serial)", &pipeline},
     {"rpc-timeout-ms", "RPC_TIMEOUT_MS", CONFIG_INT, "10000", "timeout of one JSON-RPC call",
      &rpc_timeout_ms},
+    {"max-fee-per-gas", "MAX_FEE_PER_GAS", CONFIG_INT, "1000000000000",
+     "ceiling (wei) on the fee per gas signed; a node asking more is refused, retried later",
+     &max_fee_per_gas},
+    {"max-priority-fee-per-gas", "MAX_PRIORITY_FEE_PER_GAS", CONFIG_INT, "100000000000",
+     "ceiling (wei) on the EIP-1559 tip signed", &max_priority_fee},
     {"receipt-timeout-ms", "RECEIPT_TIMEOUT_MS", CONFIG_INT, "60000",
      "wait this long for a receipt before re-checking and re-sending", &receipt_timeout_ms},
     {"status-interval", "STATUS_INTERVAL", CONFIG_DBL, "5",
@@ -98,7 +115,7 @@ static const config_option opts[] = {
      "anomaly ids kept in memory for duplicate detection (0 = all; older ones are "
      "looked up in the journal file)",
      &dedup_window},
-    {"log-level", "LOG_LEVEL", CONFIG_STR, "info", "debug, info, warn or error", &log_level},
+    LOG_CONFIG_ROW(&log_level),
     {"verbose", "VERIFY_VERBOSE", CONFIG_BOOL, "0", "verify: list every mismatch", &verbose},
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -146,6 +163,7 @@ static int status_fill(void *user, json_t *m)
         status_add(m, "logged_total", 0, NULL, NULL, (double)s->logged) |
         status_add(m, "batches_total", 0, NULL, NULL, (double)s->batches) |
         status_add(m, "retries_total", 0, NULL, NULL, (double)s->retries) |
+        status_add(m, "fee_ceiling_refusals_total", 0, NULL, NULL, (double)s->eth->fee_refusals) |
         status_add(m, "pending", 1, NULL, NULL,
                    (double)(journal_count(jnl) - journal_first_pending(jnl)));
     for (size_t k = 0; k < sizeof rpc_kinds / sizeof rpc_kinds[0]; k++)
@@ -205,15 +223,21 @@ static int resolve_contract(uint8_t addr[20])
     return -1;
 }
 
-static int cmd_deploy(cl_eth *e)
+/* Deploy from the owner's account (o), authorising the logger account (e's). */
+static int cmd_deploy(eth_client *o, const eth_client *e)
 {
     uint8_t addr[20];
     char ah[43];
     int deployed = 0, rc, backoff = 250;
+    if (o != e && memcmp(o->addr, e->addr, 20) == 0) {
+        log_error("config_invalid option=OWNER_KEY_FILE reason=\"the owner key is the logger "
+                  "key; use a key of its own\"");
+        return 2;
+    }
     for (int tries = 0; tries < 20; tries++) {
-        rc = cl_eth_connect(e);
+        rc = eth_client_connect(o);
         if (rc == 0)
-            rc = cl_deploy(e, state_dir, contract_json, addr, &deployed);
+            rc = cl_deploy(o, state_dir, contract_json, e->addr, addr, &deployed);
         if (rc == 0 || rc == CL_ERR_FATAL)
             break;
         cl_sleep_ms(backoff, &stop);
@@ -226,14 +250,14 @@ static int cmd_deploy(cl_eth *e)
     return 0;
 }
 
-static int cmd_set_logger(cl_eth *e, const char *who_hex, int add)
+static int cmd_set_logger(eth_client *e, const char *who_hex, int add)
 {
     uint8_t c[20], who[20];
     if (!who_hex || strlen(who_hex) != 42 || hex_decode(who, 20, who_hex) != 20) {
         fprintf(stderr, "usage: chainlogger %s 0xADDRESS\n", add ? "authorize" : "revoke");
         return 2;
     }
-    if (resolve_contract(c) < 0 || cl_eth_connect(e) < 0)
+    if (resolve_contract(c) < 0 || eth_client_connect(e) < 0)
         return 1;
     int rc = cl_set_logger(e, c, who, add);
     if (rc < 0) {
@@ -244,7 +268,31 @@ static int cmd_set_logger(cl_eth *e, const char *who_hex, int add)
     return 0;
 }
 
-static int cmd_verify(cl_eth *e)
+/* transfer-ownership ADDR (who_hex set) or accept-ownership (NULL), from o. */
+static int cmd_ownership(eth_client *o, const char *cmd, const char *who_hex)
+{
+    uint8_t c[20], who[20];
+    int transfer = strcmp(cmd, "transfer-ownership") == 0;
+    if (transfer && (!who_hex || strlen(who_hex) != 42 || hex_decode(who, 20, who_hex) != 20)) {
+        fprintf(stderr, "usage: chainlogger transfer-ownership 0xADDRESS\n");
+        return 2;
+    }
+    if (resolve_contract(c) < 0 || eth_client_connect(o) < 0)
+        return 1;
+    int rc = transfer ? cl_transfer_ownership(o, c, who) : cl_accept_ownership(o, c);
+    if (rc < 0) {
+        log_error("%s_failed account=%s reason=\"%s\"", transfer ? "transfer" : "accept",
+                  o->addr_hex, o->err[0] ? o->err : "reverted");
+        return 1;
+    }
+    if (transfer)
+        log_info("ownership_transfer_started pending_owner=%s", who_hex);
+    else
+        log_info("ownership_accepted owner=%s", o->addr_hex);
+    return 0;
+}
+
+static int cmd_verify(eth_client *e)
 {
     uint8_t c[20];
     char path[4096];
@@ -257,14 +305,14 @@ static int cmd_verify(cl_eth *e)
         log_error("journal_open_failed path=%s rc=%d", path, rc);
         return 2;
     }
-    rc = cl_eth_connect(e);
+    rc = eth_client_connect(e);
     if (rc == 0)
         rc = cl_verify(e, c, e->addr, j, verbose);
     journal_close(j);
     return rc < 0 ? 2 : rc;
 }
 
-static int cmd_prove(cl_eth *e, const char *id)
+static int cmd_prove(eth_client *e, const char *id)
 {
     uint8_t c[20];
     if (!id) {
@@ -273,38 +321,39 @@ static int cmd_prove(cl_eth *e, const char *id)
     }
     if (resolve_contract(c) < 0)
         return 2;
-    int rc = cl_eth_connect(e);
+    int rc = eth_client_connect(e);
     if (rc == 0)
         rc = cl_prove(e, c, id);
     return rc < 0 ? 2 : rc;
 }
 
-static int cmd_run(cl_eth *e)
+/* Settings cmd_run needs beyond the common ones. Returns 0, or -1 (logged). */
+static int check_run_config(void)
 {
-    uint8_t c[20];
-    char path[4096];
-    size_t dropped = 0;
-    pthread_t th;
-    int rc = 1, thread_started = 0;
-    cl_sender s = {0};
-    journal_mem jm;
-
     if (batch_size < 1 || batch_size > ANOMALY_LOG_MAX_BATCH || batch_delay_ms < 0) {
         log_error("config_invalid option=BATCH_SIZE/BATCH_MAX_DELAY_MS");
-        return 2;
+        return -1;
     }
     if ((strcmp(journal_sync_mode, "each") != 0 && strcmp(journal_sync_mode, "group") != 0) ||
         journal_sync_ms < 1 || journal_sync_ms > 1000 || dedup_window < 0) {
         log_error("config_invalid option=JOURNAL_SYNC/JOURNAL_SYNC_MS/DEDUP_WINDOW");
-        return 2;
+        return -1;
     }
     if (partitions > 1 && (partition < 0 || partition >= partitions)) {
         log_error("config_invalid option=CHAINLOGGER_PARTITION partition=%ld partitions=%ld",
                   partition, partitions);
-        return 2;
+        return -1;
     }
-    if (resolve_contract(c) < 0)
-        return 2;
+    return 0;
+}
+
+/* Open (and when large, compact) the journal of this chain and contract.
+ * Returns 0, or -1 (logged). */
+static int open_journal(const uint8_t c[20])
+{
+    char path[4096];
+    size_t dropped = 0;
+    journal_mem jm;
     cl_journal_path(path, sizeof path, state_dir, (uint64_t)chain_id, c);
     journal_opts jo = {.do_fsync = 1, .window = (uint64_t)dedup_window, .key = cl_intake_key};
     int jrc = journal_open_opts(&jnl, path, &jo, &dropped);
@@ -313,7 +362,7 @@ static int cmd_run(cl_eth *e)
          * file is untouched and needs an operator (docs/RELIABILITY.md). */
         log_error("journal_open_failed path=%s rc=%d%s", path, jrc,
                   jrc == JOURNAL_ERR_CORRUPT ? " reason=corrupt" : "");
-        return 1;
+        return -1;
     }
     journal_mem_usage(jnl, &jm);
     /* Compaction needs every entry in memory (it only drops 'S' records). */
@@ -325,6 +374,52 @@ static int cmd_run(cl_eth *e)
              path, (unsigned long long)journal_count(jnl),
              (unsigned long long)(journal_count(jnl) - journal_first_pending(jnl)), dropped,
              (unsigned long long)(jm.entries - jm.evicted), (unsigned long long)jm.bytes);
+    return 0;
+}
+
+/* The sender's settings: the batch and RPC options, the journal, the client. */
+static void sender_setup(cl_sender *s, eth_client *e, const uint8_t c[20])
+{
+    s->j = jnl;
+    s->eth = e;
+    memcpy(s->contract, c, 20);
+    s->batch_size = (int)batch_size;
+    s->max_delay_ms = (int)batch_delay_ms;
+    s->receipt_timeout_ms = (int)receipt_timeout_ms;
+    s->rpc_url = rpc_url;
+    s->rpc_timeout_ms = rpc_timeout_ms;
+    s->pipeline = (int)pipeline;
+    s->mqtt = mq;
+    s->stop = &stop;
+}
+
+/* The periodic status line (every 10 s while running). */
+static void log_run_status(const cl_sender *s)
+{
+    journal_mem jm;
+    journal_mem_usage(jnl, &jm);
+    log_info("status accepted=%llu invalid=%llu duplicates=%llu logged=%llu batches=%llu "
+             "resends=%llu pending=%llu journal_mem_bytes=%llu journal_in_memory=%llu "
+             "dedup_scans=%llu",
+             (unsigned long long)intake.n_accepted, (unsigned long long)intake.n_invalid,
+             (unsigned long long)intake.n_dups, (unsigned long long)s->logged,
+             (unsigned long long)s->batches, (unsigned long long)s->retries,
+             (unsigned long long)(journal_count(jnl) - journal_first_pending(jnl)),
+             (unsigned long long)jm.bytes, (unsigned long long)(jm.entries - jm.evicted),
+             (unsigned long long)intake.n_scans);
+}
+
+static int cmd_run(eth_client *e)
+{
+    uint8_t c[20];
+    pthread_t th;
+    int rc = 1, thread_started = 0;
+    cl_sender s = {0};
+
+    if (check_run_config() != 0 || resolve_contract(c) < 0)
+        return 2;
+    if (open_journal(c) != 0)
+        return 1;
 
     char part_topic[64], part_cid[64];
     const char *topics[] = {topics_filter_anomalies()};
@@ -366,17 +461,7 @@ static int cmd_run(cl_eth *e)
         goto out;
     intake.mqtt = mq;
 
-    s.j = jnl;
-    s.eth = e;
-    memcpy(s.contract, c, 20);
-    s.batch_size = (int)batch_size;
-    s.max_delay_ms = (int)batch_delay_ms;
-    s.receipt_timeout_ms = (int)receipt_timeout_ms;
-    s.rpc_url = rpc_url;
-    s.rpc_timeout_ms = rpc_timeout_ms;
-    s.pipeline = (int)pipeline;
-    s.mqtt = mq;
-    s.stop = &stop;
+    sender_setup(&s, e, c);
     if (pthread_create(&th, NULL, sender_main, &s) != 0)
         goto out;
     thread_started = 1;
@@ -392,16 +477,7 @@ static int cmd_run(cl_eth *e)
             status_pub_tick(sp);
         if (cl_now() - last >= 10) {
             last = cl_now();
-            journal_mem_usage(jnl, &jm);
-            log_info("status accepted=%llu invalid=%llu duplicates=%llu logged=%llu batches=%llu "
-                     "resends=%llu pending=%llu journal_mem_bytes=%llu journal_in_memory=%llu "
-                     "dedup_scans=%llu",
-                     (unsigned long long)intake.n_accepted, (unsigned long long)intake.n_invalid,
-                     (unsigned long long)intake.n_dups, (unsigned long long)s.logged,
-                     (unsigned long long)s.batches, (unsigned long long)s.retries,
-                     (unsigned long long)(journal_count(jnl) - journal_first_pending(jnl)),
-                     (unsigned long long)jm.bytes, (unsigned long long)(jm.entries - jm.evicted),
-                     (unsigned long long)intake.n_scans);
+            log_run_status(&s);
         }
     }
     int fatal = stop == 2;
@@ -436,12 +512,13 @@ int main(int argc, char **argv)
     int npos = 0, rc;
     enum log_level lvl;
     tx_key *key = NULL;
-    cl_eth eth;
+    eth_client eth;
 
     rc = config_parse(opts, NOPTS, argc, argv, pos, &npos);
     if (rc == CONFIG_HELP) {
         printf("\nsubcommands: run (default) | deploy | verify | prove ID | address | "
-               "authorize 0xADDR | revoke 0xADDR\n");
+               "authorize 0xADDR | revoke 0xADDR | transfer-ownership 0xADDR | "
+               "accept-ownership\n");
         return 0;
     }
     if (rc < 0)
@@ -456,6 +533,10 @@ int main(int argc, char **argv)
         log_error("config_invalid option=CHAIN_ID");
         return 2;
     }
+    if (max_fee_per_gas <= 0 || max_priority_fee < 0) {
+        log_error("config_invalid option=MAX_FEE_PER_GAS/MAX_PRIORITY_FEE_PER_GAS");
+        return 2;
+    }
     if (mkdir(state_dir, 0700) < 0 && errno != EEXIST) {
         log_error("state_dir_unusable dir=%s errno=%d", state_dir, errno);
         return 1;
@@ -465,9 +546,36 @@ int main(int argc, char **argv)
                    (private_key_file && *private_key_file) || (private_key && *private_key);
     if (need_key && load_key(&key) < 0)
         return 2;
-    if (cl_eth_init(&eth, rpc_url, key, (uint64_t)chain_id, rpc_timeout_ms) < 0) {
+    if (eth_client_init(&eth, rpc_url, key, (uint64_t)chain_id, rpc_timeout_ms) < 0) {
         tx_key_destroy(key);
         return 1;
+    }
+    eth.max_fee_per_gas = (uint64_t)max_fee_per_gas;
+    eth.max_priority_fee = (uint64_t)max_priority_fee;
+    /* The owner's commands sign with the owner key when one is configured. */
+    int owner_cmd = strcmp(cmd, "deploy") == 0 || strcmp(cmd, "authorize") == 0 ||
+                    strcmp(cmd, "revoke") == 0 || strcmp(cmd, "transfer-ownership") == 0 ||
+                    strcmp(cmd, "accept-ownership") == 0;
+    tx_key *owner_key = NULL;
+    eth_client owner_eth, *own = &eth;
+    if (owner_cmd &&
+        ((owner_key_file && *owner_key_file) || (owner_private_key && *owner_private_key))) {
+        if (cl_key_load(&owner_key, owner_key_file, owner_private_key) < 0 ||
+            cl_key_check_chain(owner_key, chain_id) < 0 ||
+            eth_client_init(&owner_eth, rpc_url, owner_key, (uint64_t)chain_id, rpc_timeout_ms) <
+                0) {
+            tx_key_destroy(owner_key);
+            eth_client_free(&eth);
+            tx_key_destroy(key);
+            return 2;
+        }
+        owner_eth.max_fee_per_gas = eth.max_fee_per_gas;
+        owner_eth.max_priority_fee = eth.max_priority_fee;
+        own = &owner_eth;
+    } else if (owner_cmd) {
+        log_warn("owner_is_logger account=%s reason=\"no OWNER_KEY_FILE/OWNER_PRIVATE_KEY: the "
+                 "logger key signs the owner's calls (dev only, docs/chain.md)\"",
+                 eth.addr_hex);
     }
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
@@ -478,7 +586,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "run") == 0)
         rc = cmd_run(&eth);
     else if (strcmp(cmd, "deploy") == 0)
-        rc = cmd_deploy(&eth);
+        rc = cmd_deploy(own, &eth);
     else if (strcmp(cmd, "verify") == 0)
         rc = cmd_verify(&eth);
     else if (strcmp(cmd, "prove") == 0)
@@ -487,12 +595,17 @@ int main(int argc, char **argv)
         printf("%s\n", eth.addr_hex);
         rc = 0;
     } else if (strcmp(cmd, "authorize") == 0 || strcmp(cmd, "revoke") == 0)
-        rc = cmd_set_logger(&eth, npos > 1 ? pos[1] : NULL, cmd[0] == 'a');
+        rc = cmd_set_logger(own, npos > 1 ? pos[1] : NULL, cmd[0] == 'a');
+    else if (strcmp(cmd, "transfer-ownership") == 0 || strcmp(cmd, "accept-ownership") == 0)
+        rc = cmd_ownership(own, cmd, npos > 1 ? pos[1] : NULL);
     else {
         fprintf(stderr, "unknown subcommand %s (see --help)\n", cmd);
         rc = 2;
     }
-    cl_eth_free(&eth);
+    if (own != &eth)
+        eth_client_free(own);
+    tx_key_destroy(owner_key);
+    eth_client_free(&eth);
     tx_key_destroy(key);
     return rc;
 }

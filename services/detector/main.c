@@ -35,6 +35,7 @@
 #include "bus/mqtt.h"
 #include "bus/reading.h"
 #include "bus/status.h"
+#include "base/clock.h"
 #include "bus/topics.h"
 
 /* Thresholds from the ingest mapping file (docs/SENSORS.md: "threshold" per
@@ -70,16 +71,12 @@ static double threshold, z_min, shape_z, shape_confirm;
 static int nab, shape;
 
 static const config_option opts[] = {
-    {"mqtt-url", "MQTT_URL", CONFIG_STR, "tcp://127.0.0.1:1883", "broker URI(s), comma-separated",
-     &mqtt_url},
-    {"mqtt-username", "MQTT_USERNAME", CONFIG_STR, NULL, "broker user name", &mqtt_user},
-    {"mqtt-password", "MQTT_PASSWORD", CONFIG_STR, NULL, "broker password", &mqtt_pass},
-    {"mqtt-ca-file", "MQTT_CA_FILE", CONFIG_STR, NULL, "CA file for ssl:// brokers", &mqtt_ca},
+    MQTT_CONFIG_ROWS(&mqtt_url, &mqtt_user, &mqtt_pass, &mqtt_ca),
     {"client-id", "DETECTOR_CLIENT_ID", CONFIG_STR, NULL,
      "MQTT client id (default detector or detector-pK)", &client_id},
     {"state-dir", "STATE_DIR", CONFIG_STR, "./state", "models are kept in STATE_DIR/models",
      &state_dir},
-    {"log-level", "LOG_LEVEL", CONFIG_STR, "info", "debug, info, warn or error", &log_level},
+    LOG_CONFIG_ROW(&log_level),
     {"ingest-mapping", "INGEST_MAPPING", CONFIG_STR, NULL, "ingest mapping file (device formats)",
      &ingest_map},
     {"warmup", "WARMUP", CONFIG_INT, "300", "readings learned before a sensor is scored", &warmup},
@@ -150,13 +147,6 @@ static void on_signal(int sig)
     stop_flag = 1;
 }
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    return (double)t.tv_sec + t.tv_nsec * 1e-9;
-}
-
 static int on_message(void *user, const char *topic, const void *payload, size_t len)
 {
     service *sv = user;
@@ -166,7 +156,7 @@ static int on_message(void *user, const char *topic, const void *payload, size_t
     const char *t = topic;
     if (sv->prefix_len > 0 && strlen(topic) > (size_t)sv->prefix_len)
         t = topic + sv->prefix_len;
-    int n = ingest_decode(sv->ig, t, payload, len, now_s(), rs, 16, err, sizeof(err));
+    int n = ingest_decode(sv->ig, t, payload, len, clock_wall(), rs, 16, err, sizeof(err));
     if (n < 0) {
         pthread_mutex_lock(&sv->lock);
         int kind = -n < 9 ? -n : 0;

@@ -18,18 +18,12 @@
 #include "gw_buf.h"
 #include "gw_ws.h"
 #include "base/log.h"
+#include "base/clock.h"
 #include "bus/topics.h"
 
 #define JSON_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
 #define PAGE_DEFAULT 100
 #define PAGE_MAX 1000
-
-static double wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 void gw_api_response_free(gw_response *rs)
 {
@@ -150,35 +144,6 @@ void gw_api_unauthorized(gw *g, gw_response *rs)
     rs->auth_challenge = 1;
 }
 
-int gw_api_origin_allowed(const char *policy, const char *origin, const char *host)
-{
-    if (!origin || !*origin)
-        return 1;
-    if (policy && strcmp(policy, "*") == 0)
-        return 1;
-    /* Same origin: the part after "scheme://" equals the Host header. */
-    const char *sep = strstr(origin, "://");
-    if (sep && host && *host && strcasecmp(sep + 3, host) == 0)
-        return 1;
-    if (!policy || !*policy)
-        return 0;
-    size_t ol = strlen(origin);
-    for (const char *p = policy; *p;) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        const char *e = p;
-        while (*e && *e != ',')
-            e++;
-        size_t n = (size_t)(e - p);
-        while (n && p[n - 1] == ' ')
-            n--;
-        if (n && n == ol && strncasecmp(p, origin, n) == 0)
-            return 1;
-        p = e;
-    }
-    return 0;
-}
-
 /* ---- static files ---------------------------------------------------- */
 
 static const struct {
@@ -295,149 +260,37 @@ static void handle_chain(gw *g, gw_response *rs)
 
 /* ---- metrics ---------------------------------------------------------- */
 
-static void handle_metrics(gw *g, gw_response *rs)
+/* Read the gauges /metrics shows from the modules that own them. */
+static void metrics_gauges(gw *g, gw_metrics_gauges *gz)
 {
-    gw_buf b = {0};
-    gw_metrics *m = &g->metrics;
+    memset(gz, 0, sizeof *gz);
     gw_chain_status st;
     chain_status(g, &st);
-    static const char *const rate_names[GW_RATE__COUNT] = {"readings", "anomalies", "logged",
-                                                           "ws_messages"};
-    static const char *const total_help[GW_RATE__COUNT] = {
-        "Readings received from MQTT (all device formats)", "Anomalies received from MQTT",
-        "Chain confirmations received from MQTT", "WebSocket messages sent to clients"};
-    for (int k = 0; k < GW_RATE__COUNT; k++) {
-        gw_buf_printf(&b, "# HELP gateway_%s_total %s.\n# TYPE gateway_%s_total counter\n",
-                      rate_names[k], total_help[k], rate_names[k]);
-        gw_buf_printf(&b, "gateway_%s_total %" PRIu64 "\n", rate_names[k],
-                      gw_metrics_get(&m->events[k]));
-        gw_buf_printf(&b, "# HELP gateway_%s_per_second %s per second over the last 10 s.\n",
-                      rate_names[k], total_help[k]);
-        gw_buf_printf(&b, "# TYPE gateway_%s_per_second gauge\ngateway_%s_per_second %.3f\n",
-                      rate_names[k], rate_names[k], m->rate[k]);
+    gz->chain_reachable = st.reachable;
+    gz->chain_head = st.head;
+    gz->chain_synced = st.synced;
+    if (g->ws) {
+        gz->ws_clients = gw_ws_clients(g->ws);
+        gw_ws_queue_stats(g->ws, &gz->ws_queued, &gz->ws_queued_max);
     }
-    gw_buf_printf(&b, "# HELP gateway_errors_total Errors by kind.\n"
-                      "# TYPE gateway_errors_total counter\n");
-    for (int k = 0; k < GW_ERR__COUNT; k++)
-        gw_buf_printf(&b, "gateway_errors_total{kind=\"%s\"} %" PRIu64 "\n",
-                      gw_metrics_err_name((gw_err_kind)k), gw_metrics_get(&m->err[k]));
-    gw_buf_printf(&b, "# HELP gateway_http_requests_total HTTP requests by status class.\n"
-                      "# TYPE gateway_http_requests_total counter\n");
-    for (int k = 1; k <= 5; k++)
-        gw_buf_printf(&b, "gateway_http_requests_total{code=\"%dxx\"} %" PRIu64 "\n", k,
-                      gw_metrics_get(&m->http_requests[k]));
-    gw_buf_printf(&b,
-                  "# HELP gateway_ws_clients Connected WebSocket clients.\n"
-                  "# TYPE gateway_ws_clients gauge\ngateway_ws_clients %zu\n",
-                  g->ws ? gw_ws_clients(g->ws) : 0);
-    gw_buf_printf(&b,
-                  "# HELP gateway_ws_dropped_total Messages dropped for slow WebSocket clients.\n"
-                  "# TYPE gateway_ws_dropped_total counter\ngateway_ws_dropped_total %" PRIu64 "\n",
-                  gw_metrics_get(&m->ws_dropped));
-    gw_buf_printf(&b,
-                  "# HELP gateway_ws_slow_disconnects_total Clients disconnected for being slow.\n"
-                  "# TYPE gateway_ws_slow_disconnects_total counter\n"
-                  "gateway_ws_slow_disconnects_total %" PRIu64 "\n",
-                  gw_metrics_get(&m->ws_slow_disconnects));
-    gw_buf_printf(&b,
-                  "# HELP gateway_ws_rejected_total Connections refused at WS_MAX_CLIENTS.\n"
-                  "# TYPE gateway_ws_rejected_total counter\ngateway_ws_rejected_total %" PRIu64
-                  "\n",
-                  gw_metrics_get(&m->ws_rejected_clients));
-    gw_buf_printf(&b,
-                  "# HELP gateway_sensors Sensors known to the gateway.\n"
-                  "# TYPE gateway_sensors gauge\ngateway_sensors %zu\n",
-                  gw_store_count(g->store));
-    gw_buf_printf(&b,
-                  "# HELP iotad_gateway_sensor_evictions_total Sensors dropped from the "
-                  "gateway's list (least recently seen first) to make room at "
-                  "GATEWAY_MAX_SENSORS.\n"
-                  "# TYPE iotad_gateway_sensor_evictions_total counter\n"
-                  "iotad_gateway_sensor_evictions_total %" PRIu64 "\n",
-                  gw_store_evictions(g->store));
-    gw_buf_printf(&b,
-                  "# HELP gateway_mqtt_connected 1 while connected to the broker.\n"
-                  "# TYPE gateway_mqtt_connected gauge\ngateway_mqtt_connected %d\n",
-                  g->mqtt && mqtt_client_is_connected(g->mqtt));
-    gw_buf_printf(&b,
-                  "# HELP gateway_chain_reachable 1 while the JSON-RPC node answers.\n"
-                  "# TYPE gateway_chain_reachable gauge\ngateway_chain_reachable %d\n",
-                  st.reachable);
-    gw_buf_printf(&b,
-                  "# HELP gateway_chain_head_block Latest block number of the chain.\n"
-                  "# TYPE gateway_chain_head_block gauge\ngateway_chain_head_block %" PRIu64 "\n",
-                  st.head);
-    gw_buf_printf(&b,
-                  "# HELP gateway_chain_synced_block Events read up to this block.\n"
-                  "# TYPE gateway_chain_synced_block gauge\ngateway_chain_synced_block %" PRIu64
-                  "\n",
-                  st.synced);
-    gw_buf_printf(&b,
-                  "# HELP gateway_chain_lag_blocks Blocks not yet read (head - synced).\n"
-                  "# TYPE gateway_chain_lag_blocks gauge\ngateway_chain_lag_blocks %" PRIu64 "\n",
-                  st.head > st.synced ? st.head - st.synced : 0);
-    gw_cache_stats cs;
-    gw_cache_stats_get(g->cache, &cs);
-    gw_buf_printf(&b,
-                  "# HELP gateway_chain_anomalies Anomalies read from the chain.\n"
-                  "# TYPE gateway_chain_anomalies gauge\ngateway_chain_anomalies %" PRIu64 "\n",
-                  cs.total);
-    gw_buf_printf(
-        &b,
-        "# HELP gateway_cache_anomalies Anomalies held in full in the chain cache.\n"
-        "# TYPE gateway_cache_anomalies gauge\ngateway_cache_anomalies %zu\n"
-        "# HELP gateway_cache_capacity Bound of the chain cache (0 = none).\n"
-        "# TYPE gateway_cache_capacity gauge\ngateway_cache_capacity %zu\n"
-        "# HELP gateway_cache_evicted_total Anomalies evicted from the cache (served "
-        "from the chain).\n"
-        "# TYPE gateway_cache_evicted_total counter\ngateway_cache_evicted_total %" PRIu64 "\n"
-        "# HELP gateway_archive_reads_total Requests answered from the chain because "
-        "the cache had evicted what they asked for.\n"
-        "# TYPE gateway_archive_reads_total counter\ngateway_archive_reads_total %" PRIu64 "\n",
-        cs.cached, cs.max, cs.evicted, gw_metrics_get(&m->archive_reads));
-    gw_buf_printf(
-        &b,
-        "# HELP gateway_onchain_checks_total isLogged answers obtained from the "
-        "contract for GET /api/anomalies/{id}.\n"
-        "# TYPE gateway_onchain_checks_total counter\ngateway_onchain_checks_total %" PRIu64 "\n"
-        "# HELP gateway_onchain_cache_hits_total isLogged answers served from the "
-        "gateway's cache.\n"
-        "# TYPE gateway_onchain_cache_hits_total counter\n"
-        "gateway_onchain_cache_hits_total %" PRIu64 "\n",
-        gw_metrics_get(&m->onchain_checks), gw_metrics_get(&m->onchain_cache_hits));
+    gz->sensors = gw_store_count(g->store);
+    gz->sensor_evictions = gw_store_evictions(g->store);
+    gz->mqtt_connected = g->mqtt && mqtt_client_is_connected(g->mqtt);
+    gw_cache_stats_get(g->cache, &gz->cache);
     if (g->bus) {
-        gw_bus_stats bs;
-        gw_bus_stats_get(g->bus, &bs);
-        gw_buf_printf(
-            &b,
-            "# HELP gateway_bus_queued Messages queued from the MQTT and chain threads "
-            "to the WebSocket loop.\n"
-            "# TYPE gateway_bus_queued gauge\ngateway_bus_queued %zu\n"
-            "# HELP gateway_bus_queued_max Most messages ever queued on the bus at once.\n"
-            "# TYPE gateway_bus_queued_max gauge\ngateway_bus_queued_max %zu\n"
-            "# HELP gateway_bus_capacity Bound of the bus (GATEWAY_BUS_MESSAGES).\n"
-            "# TYPE gateway_bus_capacity gauge\ngateway_bus_capacity %zu\n"
-            "# HELP gateway_bus_dropped_total Messages dropped because the bus was full.\n"
-            "# TYPE gateway_bus_dropped_total counter\ngateway_bus_dropped_total %" PRIu64 "\n",
-            bs.depth, bs.high, bs.capacity, bs.dropped);
+        gz->has_bus = 1;
+        gw_bus_stats_get(g->bus, &gz->bus);
     }
-    size_t wq = 0, wq_max = 0;
-    if (g->ws)
-        gw_ws_queue_stats(g->ws, &wq, &wq_max);
-    gw_buf_printf(&b,
-                  "# HELP gateway_ws_queued Messages waiting in all WebSocket clients' queues.\n"
-                  "# TYPE gateway_ws_queued gauge\ngateway_ws_queued %zu\n"
-                  "# HELP gateway_ws_queued_max_client Messages waiting for the fullest client "
-                  "(bound: WS_QUEUE_MESSAGES).\n"
-                  "# TYPE gateway_ws_queued_max_client gauge\ngateway_ws_queued_max_client %zu\n",
-                  wq, wq_max);
-    if (g->status)
-        gw_status_render(g->status, &b, wall_now());
-    gw_buf_printf(&b,
-                  "# HELP gateway_uptime_seconds Seconds since the gateway started.\n"
-                  "# TYPE gateway_uptime_seconds gauge\ngateway_uptime_seconds %.0f\n",
-                  wall_now() - g->started);
-    rs->body = gw_buf_take(&b, &rs->len);
+    gz->status = g->status;
+    gz->now = clock_wall();
+    gz->uptime_s = gz->now - g->started;
+}
+
+static void handle_metrics(gw *g, gw_response *rs)
+{
+    gw_metrics_gauges gz;
+    metrics_gauges(g, &gz);
+    rs->body = gw_metrics_render(&g->metrics, &gz, &rs->len);
     if (!rs->body) {
         gw_api_error(rs, 500, "internal", "out of memory");
         return;
@@ -594,7 +447,7 @@ static void handle_anomaly_one(gw *g, const char *id_in, gw_response *rs)
 
 static void handle_sensors(gw *g, gw_response *rs)
 {
-    json_t *j = gw_store_sensors_json(g->store, wall_now());
+    json_t *j = gw_store_sensors_json(g->store, clock_wall());
     if (!j) {
         gw_api_error(rs, 500, "internal", "out of memory");
         return;
@@ -724,7 +577,7 @@ static void handle_post_readings(gw *g, const gw_request *rq, gw_response *rs)
         gw_api_error(rs, 500, "internal", "out of memory");
         goto out;
     }
-    double now = wall_now();
+    double now = clock_wall();
     /* All or nothing: validate everything before publishing anything. */
     for (size_t i = 0; i < n; i++)
         if (validate_reading(g, is_list ? json_array_get(root, i) : root, i, is_list, now, &rd[i],

@@ -77,14 +77,6 @@ int gw_api_authorized(const gw *g, const char *authorization);
  *  with WWW-Authenticate; the message says whether a token is configured). */
 void gw_api_unauthorized(gw *g, gw_response *rs);
 
-/** Whether a browser Origin may talk to us under a policy:
- *  policy "" or NULL: only the same origin (Origin's host[:port] equals the
- *  Host header); "*": any; otherwise a comma-separated list of exact
- *  origins (e.g. "https://a.example,http://localhost:3000"), plus the same
- *  origin. A request without Origin (not from a browser) is allowed.
- *  Returns 1 when allowed, 0 otherwise. */
-int gw_api_origin_allowed(const char *policy, const char *origin, const char *host);
-
 /** Resolve a URL path to a file under the dashboard or vendor directory,
  *  refusing anything that could escape them ("..", backslashes, NUL,
  *  hidden files). Out: path (malloc'd), mime. Returns 0, or -1 when refused. */

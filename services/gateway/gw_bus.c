@@ -6,6 +6,8 @@
  * writes to a pipe, and one write per burst is enough.
  */
 #include "gw_bus.h"
+#include "base/bytes.h"
+#include "base/clock.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -47,21 +49,12 @@ size_t gw_frame_header(unsigned char *hdr, size_t n)
     }
     if (n <= 0xffff) {
         hdr[1] = 126;
-        hdr[2] = (unsigned char)(n >> 8);
-        hdr[3] = (unsigned char)n;
+        bytes_put_be16(hdr + 2, (uint16_t)n);
         return 4;
     }
     hdr[1] = 127;
-    for (int i = 0; i < 8; i++)
-        hdr[2 + i] = (unsigned char)((uint64_t)n >> (56 - 8 * i));
+    bytes_put_be64(hdr + 2, (uint64_t)n);
     return 10;
-}
-
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* Lay out header + payload so the header ends exactly where the payload
@@ -83,7 +76,7 @@ static gw_msg *msg_alloc(unsigned kind, const char *sensor_id, size_t payload)
         memcpy(m->sensor_id, sensor_id, n);
         m->sensor_id[n] = '\0';
     }
-    m->t_created = mono_now();
+    m->t_created = clock_mono();
     m->frame = NULL;
     m->len = 0;
     return m;

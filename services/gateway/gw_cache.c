@@ -2,11 +2,11 @@
  * gw_cache — see gw_cache.h.
  *
  * Layout: a ring of entries in chain order (it grows by doubling up to the
- * bound, then the newest entry overwrites the oldest) plus an
- * open-addressing table (linear probing) of ring slots keyed by the
- * anomaly id. An evicted id leaves the table by backward-shift deletion,
- * so no tombstones accumulate. Ids are Keccak-256 hex, so the first 16 hex
- * digits are already a uniform hash.
+ * bound, then the newest entry overwrites the oldest) plus a hashmap
+ * (store/hashmap.h) of ring slots keyed by the anomaly id. An evicted id
+ * leaves the map by backward-shift deletion, so no tombstones accumulate.
+ * Ids are Keccak-256 hex, so the first 16 hex digits are already a
+ * uniform hash.
  * A page walks the array backwards from the cursor (binary search) and
  * stops after `limit` matches; with no filter that is exactly `limit`
  * steps. A rare filter can walk far, but each step is a few comparisons on
@@ -24,6 +24,9 @@
 
 #include "gw_buf.h"
 #include "base/hex.h"
+#include "base/fnv1a.h"
+#include "store/hashmap.h"
+#include "base/bytes.h"
 
 typedef struct {
     char id[ANOMALY_ID_HEX];
@@ -41,9 +44,22 @@ struct gw_cache {
     size_t first, n, cap;
     size_t max;       /* bound on n; 0 = none */
     uint64_t evicted; /* entries dropped to respect max since the last clear */
-    uint32_t *idx;    /* ring slot + 1; 0 = empty */
-    size_t idx_cap;
+    hashmap index;    /* id -> ring slot */
 };
+
+static uint64_t id_hash(const char *id);
+
+static uint64_t index_hash(const void *ctx, uint64_t v)
+{
+    const gw_cache *c = ctx;
+    return id_hash(c->e[v].id);
+}
+
+static int index_eq(const void *ctx, uint64_t v, const void *key)
+{
+    const gw_cache *c = ctx;
+    return strcmp(c->e[v].id, key) == 0;
+}
 
 int gw_cache_create(gw_cache **out, size_t max)
 {
@@ -53,6 +69,7 @@ int gw_cache_create(gw_cache **out, size_t max)
     if (max >= UINT32_MAX - 1)
         max = UINT32_MAX - 2;
     c->max = max;
+    hashmap_init(&c->index, 1024, index_hash, index_eq, c);
     pthread_rwlock_init(&c->lock, NULL);
     *out = c;
     return 0;
@@ -69,10 +86,9 @@ static void clear_locked(gw_cache *c)
     for (size_t i = 0; i < c->n; i++)
         free(at(c, i)->json);
     free(c->e);
-    free(c->idx);
+    hashmap_free(&c->index);
     c->e = NULL;
-    c->idx = NULL;
-    c->first = c->n = c->cap = c->idx_cap = 0;
+    c->first = c->n = c->cap = 0;
     c->evicted = 0;
 }
 
@@ -120,71 +136,16 @@ static uint64_t id_hash(const char *id)
     memcpy(h, id, 16);
     h[16] = '\0';
     if (hex_decode(b, sizeof b, h) != 8) {
-        uint64_t x = 1469598103934665603ULL; /* not hex: FNV-1a */
-        for (const char *p = id; *p; p++)
-            x = (x ^ (unsigned char)*p) * 1099511628211ULL;
-        return x;
+        return fnv1a_str(id); /* not hex */
     }
-    uint64_t x = 0;
-    for (int i = 0; i < 8; i++)
-        x = x << 8 | b[i];
-    return x;
-}
-
-/* Slot of id in the index: its slot when present, else the empty slot
- * where it would go. Caller holds a lock; idx_cap > 0. */
-static size_t idx_slot(const gw_cache *c, const char *id)
-{
-    size_t mask = c->idx_cap - 1;
-    for (size_t i = id_hash(id) & mask;; i = (i + 1) & mask) {
-        uint32_t v = c->idx[i];
-        if (v == 0 || strcmp(c->e[v - 1].id, id) == 0)
-            return i;
-    }
-}
-
-static int idx_grow(gw_cache *c)
-{
-    size_t ncap = c->idx_cap ? c->idx_cap * 2 : 1024;
-    uint32_t *old = c->idx;
-    size_t ocap = c->idx_cap;
-    c->idx = calloc(ncap, sizeof *c->idx);
-    if (!c->idx) {
-        c->idx = old;
-        return -1;
-    }
-    c->idx_cap = ncap;
-    for (size_t i = 0; i < ocap; i++)
-        if (old[i])
-            c->idx[idx_slot(c, c->e[old[i] - 1].id)] = old[i];
-    free(old);
-    return 0;
-}
-
-/* Remove the index entry at slot i by backward-shift deletion (linear
- * probing): later members of the probe run move back into the hole unless
- * their home slot lies cyclically in (i, j]. Caller holds the write lock. */
-static void idx_delete(gw_cache *c, size_t i)
-{
-    size_t mask = c->idx_cap - 1;
-    for (size_t j = (i + 1) & mask; c->idx[j] != 0; j = (j + 1) & mask) {
-        size_t k = id_hash(c->e[c->idx[j] - 1].id) & mask;
-        int stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
-        if (stays)
-            continue;
-        c->idx[i] = c->idx[j];
-        i = j;
-    }
-    c->idx[i] = 0;
+    return bytes_get_be64(b);
 }
 
 /* Drop the oldest entry. Caller holds the write lock; n > 0. */
 static void evict_oldest(gw_cache *c)
 {
     entry *old = at(c, 0);
-    size_t slot = idx_slot(c, old->id);
-    if (c->idx[slot] != 0)
-        idx_delete(c, slot);
+    (void)hashmap_remove(&c->index, id_hash(old->id), old->id);
     free(old->json);
     old->json = NULL;
     c->first = (c->first + 1) % c->cap;
@@ -236,18 +197,17 @@ int gw_cache_add(gw_cache *c, const anomaly *a, const anomaly_log_proof *p)
     }
     if (c->n >= UINT32_MAX - 1)
         goto out;
-    /* Keep the index at most half full. */
-    if ((c->n + 1) * 2 > c->idx_cap && idx_grow(c) != 0)
+    /* Grow the index first, so that a failure changes nothing. */
+    if (hashmap_reserve(&c->index, c->n + 1) != 0)
         goto out;
-    size_t slot = idx_slot(c, a->id);
-    if (c->idx[slot] != 0) {
+    uint64_t h = id_hash(a->id), found;
+    if (hashmap_find(&c->index, h, a->id, &found)) {
         rc = 1; /* the contract refuses duplicates; be safe anyway */
         goto out;
     }
     if (c->max && c->n == c->max && c->cap == c->max) {
         /* Full: the oldest entry leaves (it stays readable from the chain). */
         evict_oldest(c);
-        slot = idx_slot(c, a->id); /* the deletion may have moved slots */
     } else if (c->n == c->cap) {
         /* Not wrapped yet: the ring only wraps once it reached its bound,
          * so first == 0 here and realloc keeps the order. */
@@ -271,7 +231,7 @@ int gw_cache_add(gw_cache *c, const anomaly *a, const anomaly_log_proof *p)
     e->json_len = strlen(js);
     js = NULL;
     c->n++;
-    c->idx[slot] = (uint32_t)phys + 1;
+    (void)hashmap_insert(&c->index, h, phys); /* reserved above: cannot fail */
     rc = 0;
 out:
     pthread_rwlock_unlock(&c->lock);
@@ -418,18 +378,16 @@ int gw_cache_get(gw_cache *c, const char *id, char **item_json, anomaly_log_proo
     if (!id || strlen(id) != ANOMALY_ID_HEX - 1)
         return -1;
     pthread_rwlock_rdlock(&c->lock);
-    if (c->idx_cap) {
-        uint32_t v = c->idx[idx_slot(c, id)];
-        if (v) {
-            const entry *e = &c->e[v - 1];
-            char *copy = malloc(e->json_len + 1);
-            if (copy) {
-                memcpy(copy, e->json, e->json_len + 1);
-                *item_json = copy;
-                if (proof)
-                    *proof = e->proof;
-                rc = 0;
-            }
+    uint64_t v;
+    if (hashmap_find(&c->index, id_hash(id), id, &v)) {
+        const entry *e = &c->e[v];
+        char *copy = malloc(e->json_len + 1);
+        if (copy) {
+            memcpy(copy, e->json, e->json_len + 1);
+            *item_json = copy;
+            if (proof)
+                *proof = e->proof;
+            rc = 0;
         }
     }
     pthread_rwlock_unlock(&c->lock);

@@ -38,10 +38,12 @@
 #include <strings.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/deadline.h"
 #include "gw_onchain.h"
 #include "base/hex.h"
 #include "eth/contract_file.h"
+#include "eth/client.h"
 #include "eth/keccak.h"
 #include "base/log.h"
 #include "eth/rpc.h"
@@ -69,13 +71,6 @@ struct gw_chain {
     uint64_t resets;      /* chain resets seen by the follower (under mu) */
     uint64_t resets_seen; /* ... and by the verifier (its own) */
 };
-
-static double wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Sleep up to ms unless stopping. Returns 1 when stopping. */
 static int nap(gw_chain *c, long ms)
@@ -141,20 +136,13 @@ static void mark_ok(gw_chain *c, int ok)
     pthread_mutex_lock(&c->mu);
     if (ok) {
         c->st.reachable = 1;
-        c->st.last_ok = wall_now();
+        c->st.last_ok = clock_wall();
     } else {
         c->st.reachable = 0;
     }
     pthread_mutex_unlock(&c->mu);
     if (!ok)
         gw_metrics_err(c->opt.metrics, GW_ERR_RPC);
-}
-
-static json_t *hex_qty(uint64_t v)
-{
-    char buf[24];
-    snprintf(buf, sizeof buf, "0x%" PRIx64, v);
-    return json_string(buf);
 }
 
 static void announce(gw_chain *c, const anomaly *a, const anomaly_log_proof *p)
@@ -172,31 +160,32 @@ static void announce(gw_chain *c, const anomaly *a, const anomaly_log_proof *p)
         gw_metrics_err(c->opt.metrics, GW_ERR_BUS_OVERFLOW);
 }
 
-/* Read events in [from, to]. Returns the number of logs, or -1 on failure. */
-static long read_range(gw_chain *c, rpc_client *rpc, uint64_t from, uint64_t to, int announce_new)
+/* Count a failed eth_getLogs (eth_logs_get's rc) as the follower and the
+ * archive reader always have: a node that answers with something else
+ * than an array is reachable but wrong; any other failure is unreachable. */
+static void logs_failed(gw_chain *c, int rc, int archive, uint64_t from, uint64_t to,
+                        const char *err)
 {
-    char err[256];
-    json_t *res = NULL;
-    json_t *filter = json_pack("{s:o, s:o, s:s, s:[s]}", "fromBlock", hex_qty(from), "toBlock",
-                               hex_qty(to), "address", c->contract, "topics", anomaly_log_event_topic());
-    if (!filter)
-        return -1;
-    int rc = rpc_call(rpc, "eth_getLogs", json_pack("[o]", filter), &res, err, sizeof err);
-    if (rc != 0) {
+    if (rc == ETH_LOGS_ERR_SHAPE) {
+        mark_ok(c, 1);
+        gw_metrics_err(c->opt.metrics, GW_ERR_RPC);
+        return;
+    }
+    if (archive)
+        log_rate(26, 10, LOG_WARN, "chain_archive_getlogs_failed from=%" PRIu64 " err=\"%s\"", from,
+                 err);
+    else
         log_rate(21, 10, LOG_WARN,
                  "chain_getlogs_failed from=%" PRIu64 " to=%" PRIu64 " err=\"%s\"", from, to, err);
-        mark_ok(c, 0);
-        return -1;
-    }
-    mark_ok(c, 1);
-    if (!json_is_array(res)) {
-        json_decref(res);
-        gw_metrics_err(c->opt.metrics, GW_ERR_RPC);
-        return -1;
-    }
+    mark_ok(c, 0);
+}
+
+/* Add one page of events (read from block `from`) to the cache. */
+static void add_page(gw_chain *c, json_t *logs, uint64_t from, int announce_new)
+{
     size_t i;
     json_t *lg;
-    json_array_foreach(res, i, lg)
+    json_array_foreach(logs, i, lg)
     {
         anomaly a;
         anomaly_log_proof p;
@@ -211,10 +200,15 @@ static long read_range(gw_chain *c, rpc_client *rpc, uint64_t from, uint64_t to,
         else if (arc < 0)
             log_rate(23, 10, LOG_ERROR, "chain_cache_add_failed id=%s", a.id);
     }
-    long n = (long)json_array_size(res);
-    json_decref(res);
-    return n;
 }
+
+/* The follower's and the archive's paging: the range adapts to the density
+ * of events (see the file comment). */
+static const eth_log_paging follow_paging = {.range = RANGE_START,
+                                             .range_min = RANGE_MIN,
+                                             .range_max = RANGE_MAX,
+                                             .logs_high = LOGS_HIGH,
+                                             .logs_low = LOGS_LOW};
 
 static void *follower_main(void *arg)
 {
@@ -224,9 +218,11 @@ static void *follower_main(void *arg)
     uint64_t next = 0; /* first block not read yet */
     uint64_t range = RANGE_START;
     int chain_id_checked = 0;
+    json_t *topics = json_pack("[s]", anomaly_log_event_topic());
 
-    if (rpc_client_create(&rpc, c->rpc_url, c->opt.timeout_ms) != 0) {
+    if (!topics || rpc_client_create(&rpc, c->rpc_url, c->opt.timeout_ms) != 0) {
         log_error("chain_rpc_create_failed");
+        json_decref(topics);
         return NULL;
     }
     while (!stopping(c)) {
@@ -271,23 +267,30 @@ static void *follower_main(void *arg)
             c->st.caught_up = 0;
             pthread_mutex_unlock(&c->mu);
         }
-        while (next <= head && !stopping(c)) {
-            uint64_t to = next + range - 1 < head ? next + range - 1 : head;
+        eth_log_filter f;
+        eth_log_pager pg;
+        eth_log_paging po = follow_paging;
+        po.range = range;
+        eth_log_filter_init(&f, c->contract, topics);
+        eth_log_pager_init(&pg, rpc, &f, next, head, &po);
+        while (!stopping(c)) {
             pthread_mutex_lock(&c->mu);
             int announce_new = c->st.caught_up;
             pthread_mutex_unlock(&c->mu);
-            long n = read_range(c, rpc, next, to, announce_new);
-            if (n < 0) {
-                if (range > RANGE_MIN) {
-                    range /= 2;
-                    continue;
-                }
+            json_t *logs = NULL;
+            int rc = eth_log_pager_next(&pg, &logs, err, sizeof err);
+            if (rc == 0)
+                break;
+            if (rc < 0) {
+                logs_failed(c, rc, 0, pg.from, pg.to, err);
+                if (pg.retry)
+                    continue; /* a smaller range */
                 break;
             }
-            if (n > LOGS_HIGH && range > RANGE_MIN)
-                range /= 2;
-            else if (n < LOGS_LOW && range < RANGE_MAX)
-                range *= 2;
+            mark_ok(c, 1);
+            add_page(c, logs, pg.from, announce_new);
+            json_decref(logs);
+            uint64_t to = pg.to;
             next = to + 1;
             pthread_mutex_lock(&c->mu);
             c->st.synced = to;
@@ -298,9 +301,11 @@ static void *follower_main(void *arg)
             }
             pthread_mutex_unlock(&c->mu);
         }
+        range = pg.range;
         nap(c, c->opt.poll_ms);
     }
     rpc_client_destroy(rpc);
+    json_decref(topics);
     return NULL;
 }
 
@@ -397,36 +402,12 @@ static void contract_copy(gw_chain *c, char out[43])
     pthread_mutex_unlock(&c->mu);
 }
 
-/* eth_getLogs of the contract's events with topics [topic0, t1, t2] (NULL
- * = any) in [from, to] (to = UINT64_MAX: "latest"). Returns 0 and *out (the
- * result array, caller owns), or -1 (counted, logged). */
-static int get_logs(gw_chain *c, rpc_client *rpc, uint64_t from, uint64_t to, const char *t1,
-                    const char *t2, json_t **out)
+/* The contract's events with topics [topic0, t1, t2] (NULL = any). Returns
+ * a new reference (caller frees) or NULL. */
+static json_t *event_topics(const char *t1, const char *t2)
 {
-    char err[256], contract[43];
-    json_t *res = NULL;
-    contract_copy(c, contract);
-    json_t *topics = json_pack("[s, o, o]", anomaly_log_event_topic(), t1 ? json_string(t1) : json_null(),
-                               t2 ? json_string(t2) : json_null());
-    json_t *filter = json_pack("{s:o, s:o, s:s, s:o}", "fromBlock", hex_qty(from), "toBlock",
-                               to == UINT64_MAX ? json_string("latest") : hex_qty(to), "address",
-                               contract, "topics", topics);
-    if (!filter)
-        return -1;
-    if (rpc_call(rpc, "eth_getLogs", json_pack("[o]", filter), &res, err, sizeof err) != 0) {
-        log_rate(26, 10, LOG_WARN, "chain_archive_getlogs_failed from=%" PRIu64 " err=\"%s\"", from,
-                 err);
-        mark_ok(c, 0);
-        return -1;
-    }
-    mark_ok(c, 1);
-    if (!json_is_array(res)) {
-        json_decref(res);
-        gw_metrics_err(c->opt.metrics, GW_ERR_RPC);
-        return -1;
-    }
-    *out = res;
-    return 0;
+    return json_pack("[s, o, o]", anomaly_log_event_topic(), t1 ? json_string(t1) : json_null(),
+                     t2 ? json_string(t2) : json_null());
 }
 
 /* GW_JOB_VERIFY_ID: fill item_json and proof from the chain. Returns 0,
@@ -435,11 +416,21 @@ static int lookup_id(gw_chain *c, rpc_client *rpc, gw_verify_job *j)
 {
     char topic[67] = "0x";
     memcpy(topic + 2, j->id, sizeof j->id);
-    json_t *logs = NULL;
-    if (get_logs(c, rpc, 0, UINT64_MAX, topic, NULL, &logs) != 0) {
+    char err[256], contract[43];
+    json_t *logs = NULL, *topics = event_topics(topic, NULL);
+    eth_log_filter f;
+    contract_copy(c, contract);
+    eth_log_filter_init(&f, contract, topics);
+    int grc = topics ? eth_logs_get(rpc, &f, 0, ETH_BLOCK_LATEST, &logs, err, sizeof err)
+                     : RPC_ERR_NOMEM;
+    json_decref(topics);
+    if (grc != 0) {
+        if (grc != RPC_ERR_NOMEM)
+            logs_failed(c, grc, 1, 0, ETH_BLOCK_LATEST, err);
         job_error(j, 503, "chain_unavailable", "chain unreachable: cannot read the anomaly now");
         return -1;
     }
+    mark_ok(c, 1);
     int rc = 1;
     size_t i;
     json_t *lg;
@@ -489,10 +480,13 @@ static void archive_page(gw_chain *c, rpc_client *rpc, gw_verify_job *j)
     const char *t2 = NULL;
     json_t *items = json_array(), *doc = NULL;
     arch_rec *recs = NULL;
-    uint64_t range = RANGE_START;
-    uint64_t to = q->cur_block;
+    char err[256], contract[43];
+    json_t *topics = NULL;
+    eth_log_filter f;
+    eth_log_pager pg;
+    eth_log_paging po = follow_paging;
     size_t count = 0;
-    int calls = 0, done = 0;
+    int done = 0;
 
     if (!items)
         goto fail;
@@ -502,20 +496,31 @@ static void archive_page(gw_chain *c, rpc_client *rpc, gw_verify_job *j)
         hex_encode(sensor_topic, h, sizeof h, 1);
         t2 = sensor_topic;
     }
-    while (!done && calls < GW_ARCHIVE_MAX_CALLS) {
-        uint64_t from = to >= range - 1 ? to - (range - 1) : 0;
+    if (!(topics = event_topics(NULL, t2)))
+        goto fail;
+    contract_copy(c, contract);
+    eth_log_filter_init(&f, contract, topics);
+    po.backward = 1;
+    eth_log_pager_init(&pg, rpc, &f, 0, q->cur_block, &po);
+    while (!done && pg.calls < GW_ARCHIVE_MAX_CALLS) {
         json_t *logs = NULL;
-        calls++;
-        if (get_logs(c, rpc, from, to, NULL, t2, &logs) != 0) {
-            if (range > RANGE_MIN) {
-                range /= 2;
-                continue;
-            }
+        int rc = eth_log_pager_next(&pg, &logs, err, sizeof err);
+        if (rc == 0) {
+            done = 1;
+            break;
+        }
+        if (rc < 0) {
+            logs_failed(c, rc, 1, pg.from, pg.to, err);
+            if (pg.retry)
+                continue; /* a smaller range */
             json_decref(items);
+            json_decref(topics);
             job_error(j, 503, "chain_unavailable",
                       "chain unreachable: cannot read older anomalies now");
             return;
         }
+        mark_ok(c, 1);
+        uint64_t from = pg.from;
         size_t nlogs = json_array_size(logs), nrec = 0;
         free(recs);
         recs = nlogs ? malloc(nlogs * sizeof *recs) : NULL;
@@ -558,14 +563,11 @@ static void archive_page(gw_chain *c, rpc_client *rpc, gw_verify_job *j)
         /* Continue below this range; strictly older than (from, 0) is every
          * block before `from`, which is where a page cut short resumes. */
         snprintf(cursor, sizeof cursor, "%" PRIu64 "-0", from);
-        to = from - 1;
-        if (nrec < LOGS_LOW && range < RANGE_MAX)
-            range *= 2;
-        else if (nrec > LOGS_HIGH && range > RANGE_MIN)
-            range /= 2;
     }
     free(recs);
     recs = NULL;
+    json_decref(topics);
+    topics = NULL;
     if (done && count < q->limit)
         cursor[0] = '\0';
     doc = json_pack("{s:o, s:I, s:o}", "items", items, "count", (json_int_t)count, "next_cursor",
@@ -580,6 +582,7 @@ static void archive_page(gw_chain *c, rpc_client *rpc, gw_verify_job *j)
     return;
 fail:
     free(recs);
+    json_decref(topics);
     json_decref(items);
     json_decref(doc);
     j->result_json = NULL;
@@ -708,7 +711,7 @@ void gw_chain_status_get(gw_chain *c, gw_chain_status *out)
     pthread_mutex_lock(&c->mu);
     *out = c->st;
     /* Reachable means a recent success, not merely the last call's result. */
-    if (out->last_ok > 0 && wall_now() - out->last_ok > 3.0 * (double)c->opt.poll_ms / 1000.0 + 5)
+    if (out->last_ok > 0 && clock_wall() - out->last_ok > 3.0 * (double)c->opt.poll_ms / 1000.0 + 5)
         out->reachable = 0;
     pthread_mutex_unlock(&c->mu);
 }

@@ -12,19 +12,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/hex.h"
 #include "base/log.h"
 #include "bus/chain_logged.h"
 #include "bus/topics.h"
 
 #define READINGS_PER_MSG 16
-
-static double wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Cluster mode (docs/SCALING.md): NATS mappings deliver readings as
  * part/{k}/<device topic> and anomalies as apart/{k}/anomalies/{id}. The
@@ -95,7 +89,7 @@ static void on_anomaly(gw *g, const char *topic, const void *payload, size_t len
         return;
     }
     gw_metrics_event(&g->metrics, GW_RATE_ANOMALIES, 1);
-    if (gw_store_add_anomaly(g->store, &a, wall_now()) != 0)
+    if (gw_store_add_anomaly(g->store, &a, clock_wall()) != 0)
         gw_metrics_err(&g->metrics, GW_ERR_SENSOR_TABLE_FULL);
     int n = anomaly_to_json(&a, js, sizeof js);
     if (n > 0)
@@ -141,7 +135,7 @@ static void on_reading(gw *g, const char *topic, const void *payload, size_t len
 {
     reading r[READINGS_PER_MSG];
     char err[256] = "";
-    double now = wall_now();
+    double now = clock_wall();
     int n = ingest_decode(g->ig, topic, payload, len, now, r, READINGS_PER_MSG, err, sizeof err);
     if (n < 0) {
         gw_metrics_err(&g->metrics, GW_ERR_READING_INVALID);
@@ -175,7 +169,7 @@ static void on_status(gw *g, const char *topic, const void *payload, size_t len)
         log_rate(8, 30, LOG_WARN, "status_invalid topic=%.80s reason=\"%s\"", topic, err);
         return;
     }
-    if (gw_status_put(g->status, &r, wall_now()) != 0) {
+    if (gw_status_put(g->status, &r, clock_wall()) != 0) {
         gw_metrics_err(&g->metrics, GW_ERR_STATUS_TABLE_FULL);
         log_rate(9, 60, LOG_WARN, "status_table_full topic=%.80s max=%d", topic,
                  GW_STATUS_MAX_INSTANCES);

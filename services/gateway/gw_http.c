@@ -21,6 +21,7 @@
 #include "gw_api.h"
 #include "gw_buf.h"
 #include "gw_host.h"
+#include "gw_origin.h"
 #include "base/log.h"
 
 #define BODY_CHUNK 32768
@@ -312,8 +313,8 @@ static int on_request(gw *g, session *s, struct lws *wsi, const char *path)
     }
     /* Cross-origin browsers get our CORS headers only when CORS_ORIGIN
      * allows them; same-origin (the dashboard) needs none. */
-    int same_or_none = gw_api_origin_allowed("", s->origin, host);
-    s->cors_allowed = !same_or_none && gw_api_origin_allowed(g->cfg->cors_origin, s->origin, host);
+    int same_or_none = gw_origin_allowed("", s->origin, host);
+    s->cors_allowed = !same_or_none && gw_origin_allowed(g->cfg->cors_origin, s->origin, host);
     int origin_ok = same_or_none || s->cors_allowed;
 
     if (s->rq.method == GW_M_OPTIONS) {

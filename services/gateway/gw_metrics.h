@@ -13,6 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gw_bus.h"
+#include "gw_cache.h"
+#include "gw_status.h"
+
 /* Errors by kind: each has a stable label value in gateway_errors_total. */
 typedef enum {
     GW_ERR_READING_INVALID = 0, /* a reading message that did not decode */
@@ -84,5 +88,32 @@ void gw_metrics_tick(gw_metrics *m);
 
 /** Label value of an error kind ("reading_invalid", ...). */
 const char *gw_metrics_err_name(gw_err_kind kind);
+
+/* What /metrics shows besides the counters: gauges read from the other
+ * modules at the time of the request (gw_api collects them). */
+typedef struct {
+    size_t ws_clients;                 /* connected WebSocket clients */
+    size_t ws_queued, ws_queued_max;   /* messages in all clients' queues; the fullest's */
+    size_t sensors;                    /* sensors known (gw_store) */
+    uint64_t sensor_evictions;         /* sensors evicted at GATEWAY_MAX_SENSORS (a counter) */
+    int mqtt_connected;                /* 1 while connected to the broker */
+    int chain_reachable;               /* 1 while the JSON-RPC node answers */
+    uint64_t chain_head, chain_synced; /* latest block; events read up to here */
+    gw_cache_stats cache;              /* the chain cache */
+    int has_bus;                       /* bus figures present */
+    gw_bus_stats bus;                  /* the queue to the lws thread */
+    gw_status *status;                 /* other services' reports; NULL: none */
+    double now;                        /* Unix s, for the reports' ages */
+    double uptime_s;                   /* seconds since the gateway started */
+} gw_metrics_gauges;
+
+/** Render the counters of m and the gauges gz in the Prometheus text
+ *  exposition format (version 0.0.4), then the status reports, then uptime.
+ *  Returns: the text (malloc'd, owned by the caller, NUL-terminated), or
+ *           NULL when out of memory.
+ *  Out: len: its length in bytes.
+ *  Reads m's counters atomically; gz->status is read under its own lock.
+ *  Thread-safe otherwise (no shared state). */
+char *gw_metrics_render(const gw_metrics *m, const gw_metrics_gauges *gz, size_t *len);
 
 #endif

@@ -2,9 +2,9 @@
  * gw_onchain — see gw_onchain.h.
  *
  * The cache is a ring of `cap` entries in insertion order (the oldest is
- * overwritten when full) indexed by a chained hash table of 2 x cap
- * buckets (a power of two), so a lookup is O(1) and memory is fixed at
- * creation apart from the cached JSON objects themselves.
+ * overwritten when full) indexed by a hashmap of ids (store/hashmap.h)
+ * reserved for cap entries at creation, so a lookup is O(1) and memory is
+ * fixed at creation apart from the cached JSON objects themselves.
  */
 #include "gw_onchain.h"
 
@@ -15,28 +15,32 @@
 
 #include "base/hex.h"
 #include "base/log.h"
+#include "base/fnv1a.h"
+#include "store/hashmap.h"
 
 typedef struct {
     char id[ANOMALY_ID_HEX];
-    json_t *obj;  /* NULL: slot free */
-    int32_t next; /* next entry in the same bucket, -1 = end */
+    json_t *obj; /* NULL: slot free */
 } entry;
 
 struct gw_onchain {
     entry *e;
     size_t cap, n, head; /* head: the slot written next (the oldest when full) */
-    int32_t *bucket;
-    size_t nbucket; /* power of two */
+    hashmap index;       /* id -> slot in e */
     long confirmations;
     gw_metrics *metrics;
 };
 
-static uint64_t hash_id(const char *id)
+static uint64_t index_hash(const void *ctx, uint64_t v)
 {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (; *id; id++)
-        h = (h ^ (uint8_t)*id) * 1099511628211ULL;
-    return h;
+    const gw_onchain *oc = ctx;
+    return fnv1a_str(oc->e[v].id);
+}
+
+static int index_eq(const void *ctx, uint64_t v, const void *key)
+{
+    const gw_onchain *oc = ctx;
+    return strcmp(oc->e[v].id, key) == 0;
 }
 
 int gw_onchain_create(gw_onchain **out, size_t cap, long confirmations, gw_metrics *metrics)
@@ -47,18 +51,13 @@ int gw_onchain_create(gw_onchain **out, size_t cap, long confirmations, gw_metri
     oc->confirmations = confirmations < 1 ? 1 : confirmations;
     oc->metrics = metrics;
     oc->cap = cap;
+    hashmap_init(&oc->index, 16, index_hash, index_eq, oc);
     if (cap) {
         if (cap > SIZE_MAX / 4 / sizeof(entry))
             goto fail;
-        oc->nbucket = 1;
-        while (oc->nbucket < 2 * cap)
-            oc->nbucket <<= 1;
         oc->e = calloc(cap, sizeof *oc->e);
-        oc->bucket = malloc(oc->nbucket * sizeof *oc->bucket);
-        if (!oc->e || !oc->bucket)
+        if (!oc->e || hashmap_reserve(&oc->index, cap) != 0)
             goto fail;
-        for (size_t i = 0; i < oc->nbucket; i++)
-            oc->bucket[i] = -1;
     }
     *out = oc;
     return 0;
@@ -73,8 +72,7 @@ void gw_onchain_cache_clear(gw_onchain *oc)
         json_decref(oc->e[i].obj);
         oc->e[i].obj = NULL;
     }
-    for (size_t i = 0; i < oc->nbucket; i++)
-        oc->bucket[i] = -1;
+    hashmap_clear(&oc->index);
     oc->n = oc->head = 0;
 }
 
@@ -82,10 +80,10 @@ void gw_onchain_free(gw_onchain *oc)
 {
     if (!oc)
         return;
-    if (oc->e && oc->bucket)
+    if (oc->e)
         gw_onchain_cache_clear(oc);
     free(oc->e);
-    free(oc->bucket);
+    hashmap_free(&oc->index);
     free(oc);
 }
 
@@ -96,12 +94,8 @@ size_t gw_onchain_cache_size(const gw_onchain *oc)
 
 static int32_t find(const gw_onchain *oc, const char *id)
 {
-    if (!oc->cap)
-        return -1;
-    for (int32_t i = oc->bucket[hash_id(id) & (oc->nbucket - 1)]; i >= 0; i = oc->e[i].next)
-        if (strcmp(oc->e[i].id, id) == 0)
-            return i;
-    return -1;
+    uint64_t v;
+    return hashmap_find(&oc->index, fnv1a_str(id), id, &v) ? (int32_t)v : -1;
 }
 
 json_t *gw_onchain_cache_get(gw_onchain *oc, const char *id)
@@ -121,20 +115,14 @@ int gw_onchain_cache_put(gw_onchain *oc, const char *id, json_t *obj)
         return 0;
     }
     entry *s = &oc->e[oc->head];
-    if (s->obj) { /* full: unlink the oldest from its bucket */
-        int32_t *pp = &oc->bucket[hash_id(s->id) & (oc->nbucket - 1)];
-        while (*pp >= 0 && *pp != (int32_t)oc->head)
-            pp = &oc->e[*pp].next;
-        if (*pp >= 0)
-            *pp = s->next;
+    if (s->obj) { /* full: the oldest leaves the index */
+        (void)hashmap_remove(&oc->index, fnv1a_str(s->id), s->id);
         json_decref(s->obj);
         oc->n--;
     }
     snprintf(s->id, sizeof s->id, "%s", id);
     s->obj = json_incref(obj);
-    int32_t *b = &oc->bucket[hash_id(id) & (oc->nbucket - 1)];
-    s->next = *b;
-    *b = (int32_t)oc->head;
+    (void)hashmap_insert(&oc->index, fnv1a_str(id), oc->head); /* reserved: cannot fail */
     oc->head = (oc->head + 1) % oc->cap;
     oc->n++;
     return 0;

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/fnv1a.h"
+
 #define BUCKETS 1024
 
 struct gw_peer {
@@ -66,12 +68,7 @@ static int key_of(const struct sockaddr *sa, socklen_t len, unsigned char key[16
 
 static size_t hash(const unsigned char key[16])
 {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (int i = 0; i < 16; i++) {
-        h ^= key[i];
-        h *= 1099511628211ULL;
-    }
-    return (size_t)(h % BUCKETS);
+    return (size_t)(fnv1a_update(FNV1A_INIT, key, 16) % BUCKETS);
 }
 
 static gw_peer *find(const gw_peers *p, const unsigned char key[16])

@@ -1,16 +1,17 @@
 /*
- * gw_store — see gw_store.h. Sensors live in an open-addressing hash table
- * (FNV-1a of the id, linear probing, capacity a power of two at least twice
- * max_sensors), so lookups stay O(1) and the table never rehashes. Each
- * sensor's ring stores slot[i] = {ts, v[], mask} where bit k of mask says
- * whether metric names[k] was present in that reading.
+ * gw_store — see gw_store.h. Sensors live in an array of max_sensors
+ * pointers, indexed by a hashmap of their ids (store/hashmap.h) reserved
+ * for max_sensors at creation, so lookups stay O(1) and the index never
+ * rehashes. Each sensor's ring stores slot[i] = {ts, v[], mask} where bit k
+ * of mask says whether metric names[k] was present in that reading.
  *
  * Eviction: sensors are also on a list ordered by when a reading or an
  * anomaly last arrived (most recent first). A new sensor arriving at
- * max_sensors takes the place of the least recently seen one: that entry
- * leaves the table (backward-shift deletion, Knuth 6.4 Algorithm R, so no
- * tombstones) and its memory, ring included, is reused. Invented ids sent
- * once thus age out instead of locking real sensors out of the dashboard.
+ * max_sensors takes the place of the least recently seen one: that id
+ * leaves the index (the hashmap's backward-shift removal, so no
+ * tombstones), and its position in the array and its memory, ring
+ * included, are reused. Invented ids sent once thus age out instead of
+ * locking real sensors out of the dashboard.
  */
 #include "gw_store.h"
 
@@ -19,6 +20,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "base/fnv1a.h"
+#include "store/hashmap.h"
 
 typedef struct {
     double ts;
@@ -42,26 +46,30 @@ typedef struct sensor {
     int anom_logged;
     char anom_tx[67];
     unsigned long long anom_block;
-    struct sensor *newer, *older; /* recency list (gw_store.lru_*) */
+    size_t pos;                   /* position in gw_store.sensors */
+    struct sensor *newer, *older; /* recency list (gw_store.newest/oldest) */
 } sensor;
 
 struct gw_store {
     pthread_mutex_t mu;
     gw_store_options opt;
-    sensor **table;
-    size_t cap, n;
+    sensor **sensors; /* [max_sensors]; the first n in use */
+    size_t n;
+    hashmap index;           /* id -> position in sensors */
     sensor *newest, *oldest; /* recency list */
     uint64_t evictions;
 };
 
-static uint64_t fnv1a(const char *s)
+static uint64_t index_hash(const void *ctx, uint64_t v)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
+    const gw_store *s = ctx;
+    return fnv1a_str(s->sensors[v]->id);
+}
+
+static int index_eq(const void *ctx, uint64_t v, const void *key)
+{
+    const gw_store *s = ctx;
+    return strcmp(s->sensors[v]->id, key) == 0;
 }
 
 int gw_store_create(gw_store **out, const gw_store_options *opt)
@@ -78,11 +86,10 @@ int gw_store_create(gw_store **out, const gw_store_options *opt)
         s->opt.stale_s = 30;
     if (s->opt.anomalous_s <= 0)
         s->opt.anomalous_s = 60;
-    s->cap = 16;
-    while (s->cap < 2 * s->opt.max_sensors)
-        s->cap *= 2;
-    s->table = calloc(s->cap, sizeof *s->table);
-    if (!s->table) {
+    s->sensors = calloc(s->opt.max_sensors, sizeof *s->sensors);
+    hashmap_init(&s->index, 16, index_hash, index_eq, s);
+    if (!s->sensors || hashmap_reserve(&s->index, s->opt.max_sensors) != 0) {
+        free(s->sensors);
         free(s);
         return -1;
     }
@@ -95,13 +102,12 @@ void gw_store_destroy(gw_store *s)
 {
     if (!s)
         return;
-    for (size_t i = 0; i < s->cap; i++) {
-        if (s->table[i]) {
-            free(s->table[i]->ring);
-            free(s->table[i]);
-        }
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->sensors[i]->ring);
+        free(s->sensors[i]);
     }
-    free(s->table);
+    free(s->sensors);
+    hashmap_free(&s->index);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }
@@ -134,73 +140,56 @@ static void touch(gw_store *s, sensor *x)
         s->oldest = x;
 }
 
-/* Take x out of the hash table, shifting later entries of its probe run
- * back so every remaining entry is still found from its home slot. */
-static void table_remove(gw_store *s, const sensor *x)
+/* Take the least recently seen sensor out of the index and the recency
+ * list and clear it for reuse (ring and array position kept). */
+static sensor *evict_oldest(gw_store *s)
 {
-    size_t mask = s->cap - 1, i = fnv1a(x->id) & mask;
-    while (s->table[i] != x)
-        i = (i + 1) & mask;
-    s->table[i] = NULL;
-    for (size_t j = (i + 1) & mask; s->table[j]; j = (j + 1) & mask) {
-        size_t home = fnv1a(s->table[j]->id) & mask;
-        /* Entry j may move to the hole i unless its home lies cyclically
-         * in (i, j]. */
-        int stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
-        if (!stays) {
-            s->table[i] = s->table[j];
-            s->table[j] = NULL;
-            i = j;
-        }
-    }
-    s->n--;
+    sensor *x = s->oldest;
+    (void)hashmap_remove(&s->index, fnv1a_str(x->id), x->id);
+    list_unlink(s, x);
+    slot *ring = x->ring;
+    size_t pos = x->pos;
+    memset(x, 0, sizeof *x);
+    x->ring = ring;
+    x->pos = pos;
+    s->evictions++;
+    return x;
 }
 
-/* Find a sensor; with create, register it when absent, evicting the least
- * recently seen sensor at max_sensors (NULL only when out of memory).
- * Caller holds the lock. */
+/* A new, empty sensor in the next free position; NULL when out of memory. */
+static sensor *sensor_new(gw_store *s)
+{
+    sensor *x = calloc(1, sizeof *x);
+    if (!x)
+        return NULL;
+    x->ring = calloc(s->opt.ring_len, sizeof *x->ring);
+    if (!x->ring) {
+        free(x);
+        return NULL;
+    }
+    x->pos = s->n;
+    s->sensors[s->n++] = x;
+    return x;
+}
+
+/* Find a sensor; with create, register it when absent, in place of the
+ * least recently seen sensor at max_sensors (NULL only when out of
+ * memory). Caller holds the lock. */
 static sensor *find(gw_store *s, const char *id, int create)
 {
-    size_t mask = s->cap - 1;
-    for (size_t i = fnv1a(id) & mask;; i = (i + 1) & mask) {
-        sensor *x = s->table[i];
-        if (!x) {
-            if (!create)
-                return NULL;
-            if (s->n >= s->opt.max_sensors) {
-                /* Reuse the least recently seen sensor's memory, then
-                 * probe again: the removal may have moved entries. */
-                sensor *old = s->oldest;
-                table_remove(s, old);
-                list_unlink(s, old);
-                slot *ring = old->ring;
-                memset(old, 0, sizeof *old);
-                old->ring = ring;
-                s->evictions++;
-                for (i = fnv1a(id) & mask; s->table[i]; i = (i + 1) & mask)
-                    ;
-                x = old;
-            } else {
-                x = calloc(1, sizeof *x);
-                if (!x)
-                    return NULL;
-                x->ring = calloc(s->opt.ring_len, sizeof *x->ring);
-                if (!x->ring) {
-                    free(x);
-                    return NULL;
-                }
-            }
-            size_t n = strnlen(id, SENSOR_ID_MAX - 1);
-            memcpy(x->id, id, n);
-            x->id[n] = '\0';
-            s->table[i] = x;
-            s->n++;
-            touch(s, x);
-            return x;
-        }
-        if (strcmp(x->id, id) == 0)
-            return x;
-    }
+    uint64_t h = fnv1a_str(id), v;
+    if (hashmap_find(&s->index, h, id, &v))
+        return s->sensors[v];
+    if (!create)
+        return NULL;
+    sensor *x = s->n >= s->opt.max_sensors ? evict_oldest(s) : sensor_new(s);
+    if (!x)
+        return NULL;
+    size_t n = strnlen(id, SENSOR_ID_MAX - 1);
+    memcpy(x->id, id, n);
+    x->id[n] = '\0';
+    (void)hashmap_insert(&s->index, h, x->pos); /* reserved at creation: cannot fail */
+    return x;
 }
 
 /* Index of metric `name` in the sensor's name table, adding it when there
@@ -367,9 +356,8 @@ json_t *gw_store_sensors_json(gw_store *s, double now)
     sensor **list = malloc((s->n ? s->n : 1) * sizeof *list);
     size_t k = 0;
     if (list) {
-        for (size_t i = 0; i < s->cap; i++)
-            if (s->table[i])
-                list[k++] = s->table[i];
+        for (size_t i = 0; i < s->n; i++)
+            list[k++] = s->sensors[i];
         qsort(list, k, sizeof *list, by_id);
     }
     for (size_t i = 0; list && i < k; i++) {

@@ -15,9 +15,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "gw_api.h"
 #include "gw_host.h"
+#include "gw_origin.h"
 #include "base/log.h"
+#include "base/clock.h"
 
 #define WRITE_CHUNK (64 * 1024)
 #define MAX_SNAPSHOT 1000
@@ -49,13 +50,6 @@ struct gw_ws {
     unsigned char *wbuf; /* LWS_PRE + data */
     size_t wcap;         /* data capacity */
 };
-
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* ---- filters ---------------------------------------------------------- */
 
@@ -218,7 +212,7 @@ static void enqueue(gw_ws *w, client *c, gw_msg *m)
         c->dropped++;
         gw_metrics_add(&w->g->metrics.ws_dropped, 1);
         if (c->drop_since == 0)
-            c->drop_since = mono_now();
+            c->drop_since = clock_mono();
         return;
     }
     c->q[(c->qhead + c->qlen) % c->qcap] = m;
@@ -297,7 +291,7 @@ static int accept_upgrade(gw_ws *w, struct lws *wsi)
         log_rate(14, 10, LOG_WARN, "ws_refused reason=host host=\"%.80s\"", host);
         return 0;
     }
-    if (!gw_api_origin_allowed(cfg->ws_origins, origin, host))
+    if (!gw_origin_allowed(cfg->ws_origins, origin, host))
         goto refuse_origin;
     if ((long)w->n >= cfg->ws_max_clients) {
         gw_metrics_add(&w->g->metrics.ws_rejected_clients, 1);
@@ -467,7 +461,7 @@ static void drain_timer(lws_sorted_usec_list_t *sul)
 
 void gw_ws_drain(gw_ws *w)
 {
-    double now = mono_now();
+    double now = clock_mono();
     double window = (double)w->g->cfg->ws_batch_ms / 1000.0;
     if (!w->backlog && now - w->last_drain < window) {
         if (!w->timer_armed && w->g->lws) {
@@ -505,7 +499,7 @@ void gw_ws_drain(gw_ws *w)
 
 void gw_ws_tick(gw_ws *w)
 {
-    double now = mono_now();
+    double now = clock_mono();
     for (client *c = w->head; c; c = c->next) {
         if (c->kill || !c->drop_since || now - c->drop_since < (double)w->g->cfg->ws_slow_s)
             continue;

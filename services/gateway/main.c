@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/config.h"
 #include "gw.h"
 #include "gw_feed.h"
@@ -83,13 +84,7 @@ static const config_option opts[] = {
      "fan-out window in ms (0 = every message at once)", &C.ws_batch_ms},
     {"max-batch", "MAX_BATCH_READINGS", CONFIG_INT, "1000", "readings per POST at most",
      &C.max_batch},
-    {"mqtt-url", "MQTT_URL", CONFIG_STR, "tcp://127.0.0.1:1883", "broker URI(s), comma-separated",
-     &C.mqtt_url},
-    {"mqtt-username", "MQTT_USERNAME", CONFIG_STR, NULL, "broker user", &C.mqtt_username},
-    {"mqtt-password", "MQTT_PASSWORD", CONFIG_STR, NULL, "broker password (never logged)",
-     &C.mqtt_password},
-    {"mqtt-ca-file", "MQTT_CA_FILE", CONFIG_STR, NULL, "CA file for ssl:// broker URIs",
-     &C.mqtt_ca_file},
+    MQTT_CONFIG_ROWS(&C.mqtt_url, &C.mqtt_username, &C.mqtt_password, &C.mqtt_ca_file),
     {"mqtt-client-id", "GATEWAY_MQTT_CLIENT_ID", CONFIG_STR, NULL,
      "MQTT client id (default gateway-<pid>)", &C.mqtt_client_id},
     {"rpc-url", "RPC_URL", CONFIG_STR, "http://127.0.0.1:8545", "JSON-RPC endpoint", &C.rpc_url},
@@ -118,15 +113,8 @@ static const config_option opts[] = {
      "confirmations an anomaly's block needs before its isLogged answer is cached",
      &C.proof_confirmations},
     {"chain-poll-ms", "CHAIN_POLL_MS", CONFIG_INT, "500", "new-block polling interval", &C.poll_ms},
-    {"log-level", "LOG_LEVEL", CONFIG_STR, "info", "debug, info, warn or error", &log_level_name},
+    LOG_CONFIG_ROW(&log_level_name),
 };
-
-static double wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void on_signal(int sig)
 {
@@ -324,14 +312,141 @@ static int check_config(void)
     return 0;
 }
 
+/* The shared context and the modules that only need memory (and their
+ * configuration). Returns 0, -1 (out of memory, bad mapping), or -2 for a
+ * bad GATEWAY_ALLOWED_HOSTS (exit code 2, like other configuration errors). */
+static int create_modules(void)
+{
+    char herr[200];
+    G.cfg = &C;
+    G.started = clock_wall();
+    gw_metrics_init(&G.metrics);
+    gw_store_options so = {.max_sensors = (size_t)C.max_sensors,
+                           .ring_len = (size_t)C.ring_len,
+                           .stale_s = (double)C.stale_s};
+    if (gw_store_create(&G.store, &so) != 0 ||
+        gw_cache_create(&G.cache, (size_t)C.cache_max) != 0 || gw_status_create(&G.status) != 0 ||
+        gw_bus_create(&G.bus, (size_t)C.bus_max, wake_lws, NULL) != 0 ||
+        gw_ws_create(&G.ws, &G) != 0) {
+        log_error("startup_failed reason=no_memory");
+        return -1;
+    }
+    if (ingest_create(&G.ig, C.mapping) != 0)
+        return -1;
+    if (gw_hosts_create(&G.hosts, C.allowed_hosts, C.host, herr, sizeof herr) != 0) {
+        log_error("bad_config %s", herr);
+        return -2;
+    }
+    if (gw_peers_create(&G.peers, C.max_conn_per_ip) != 0) {
+        log_error("startup_failed reason=no_memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* The libwebsockets context: HTTP and WebSocket on one port. */
+static int start_lws(void)
+{
+    static lws_retry_bo_t retry; /* keepalive: filled from WS_PING_S / WS_HANGUP_S */
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    protocols[0].per_session_data_size = gw_http_session_size() > gw_ws_session_size()
+                                             ? gw_http_session_size()
+                                             : gw_ws_session_size();
+    info.port = (int)C.port;
+    if (C.host && *C.host && strcmp(C.host, "0.0.0.0") != 0)
+        info.iface = C.host;
+    else
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.protocols = protocols;
+    info.vhost_name = "gateway";
+    info.server_string = "gateway";
+    /* lws pings a client idle for ws_ping_s and drops it when nothing valid
+     * (a pong included) came for ws_hangup_s. */
+    if (ws_ping_s < 1 || ws_ping_s > 65535 || ws_hangup_s <= ws_ping_s || ws_hangup_s > 65535) {
+        log_error("bad_config: WS_PING_S must be 1..65535 and WS_HANGUP_S above it");
+        return -1;
+    }
+    retry.secs_since_valid_ping = (uint16_t)ws_ping_s;
+    retry.secs_since_valid_hangup = (uint16_t)ws_hangup_s;
+    info.retry_and_idle_policy = &retry;
+    info.max_http_header_data = 8192;
+    info.pt_serv_buf_size = 32768;
+    info.timeout_secs = 20;
+    info.fd_limit_per_thread = (unsigned int)(C.ws_max_clients + 512);
+    G.lws = lws_create_context(&info);
+    if (!G.lws) {
+        log_error("startup_failed reason=listen host=%s port=%ld", C.host, C.port);
+        return -1;
+    }
+    return 0;
+}
+
+/* The chain follower and verifier threads. */
+static int start_chain(void)
+{
+    gw_chain_options co = {.rpc_url = C.rpc_url,
+                           .chain_id = C.chain_id,
+                           .contract = C.contract,
+                           .state_dir = C.state_dir,
+                           .poll_ms = C.poll_ms,
+                           .cache = G.cache,
+                           .bus = G.bus,
+                           .metrics = &G.metrics,
+                           .wake = wake_lws,
+                           .proof_cache_max = C.proof_cache_max,
+                           .proof_confirmations = C.proof_confirmations};
+    return gw_chain_start(&G.chain, &co);
+}
+
+/* The broker client; its callbacks start at once (gw_feed). */
+static int start_mqtt(void)
+{
+    static const char *topics[GW_FEED_MAX_TOPICS]; /* read by mqtt on every reconnect */
+    int ntopics = gw_feed_topics(&G, topics, GW_FEED_MAX_TOPICS);
+    mqtt_options mo = {.uris = C.mqtt_url,
+                       .client_id = C.mqtt_client_id,
+                       .username = C.mqtt_username,
+                       .password = C.mqtt_password,
+                       .ca_file = C.mqtt_ca_file,
+                       .clean_session = 1,
+                       .topics = topics,
+                       .ntopics = ntopics,
+                       .sub_qos =
+                           0, /* a live view: no broker queue for it, and on NATS a second QoS 1
+                                 subscriber to anomalies/+ can starve the chain logger */
+                       .on_message = gw_feed_on_message,
+                       .user = &G};
+    return mqtt_client_create(&G.mqtt, &mo);
+}
+
+/* Producers first (they push to the bus and wake lws), then lws. */
+static void stop_all(void)
+{
+    mqtt_client_destroy(G.mqtt);
+    G.mqtt = NULL;
+    if (G.lws) {
+        lws_sul_cancel(&tick_sul);
+        gw_ws_shutdown(G.ws);
+        lws_context_destroy(G.lws);
+    }
+    gw_chain_stop(G.chain);
+    G.lws = NULL;
+    gw_ws_destroy(G.ws);
+    gw_bus_destroy(G.bus);
+    gw_cache_destroy(G.cache);
+    gw_status_destroy(G.status);
+    gw_store_destroy(G.store);
+    ingest_destroy(G.ig);
+    gw_hosts_destroy(G.hosts);
+    gw_peers_destroy(G.peers);
+}
+
 int main(int argc, char **argv)
 {
     int rc = 1;
     enum log_level lvl;
-    char www[PATH_MAX], vendor[PATH_MAX], client_id[64];
-    const char *topics[GW_FEED_MAX_TOPICS];
-    struct lws_context_creation_info info;
-    static lws_retry_bo_t retry; /* keepalive: filled from WS_PING_S / WS_HANGUP_S */
+    static char www[PATH_MAX], vendor[PATH_MAX], client_id[64]; /* C points into them */
 
     int crc = config_parse(opts, sizeof opts / sizeof opts[0], argc, argv, NULL, NULL);
     if (crc == CONFIG_HELP)
@@ -355,92 +470,12 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     raise_fd_limit();
 
-    G.cfg = &C;
-    G.started = wall_now();
-    gw_metrics_init(&G.metrics);
-    gw_store_options so = {.max_sensors = (size_t)C.max_sensors,
-                           .ring_len = (size_t)C.ring_len,
-                           .stale_s = (double)C.stale_s};
-    if (gw_store_create(&G.store, &so) != 0 ||
-        gw_cache_create(&G.cache, (size_t)C.cache_max) != 0 || gw_status_create(&G.status) != 0 ||
-        gw_bus_create(&G.bus, (size_t)C.bus_max, wake_lws, NULL) != 0 ||
-        gw_ws_create(&G.ws, &G) != 0) {
-        log_error("startup_failed reason=no_memory");
+    int mrc = create_modules();
+    if (mrc != 0) {
+        rc = mrc == -2 ? 2 : 1; /* -2: a configuration error */
         goto out;
     }
-    if (ingest_create(&G.ig, C.mapping) != 0)
-        goto out;
-    char herr[200];
-    if (gw_hosts_create(&G.hosts, C.allowed_hosts, C.host, herr, sizeof herr) != 0) {
-        log_error("bad_config %s", herr);
-        rc = 2;
-        goto out;
-    }
-    if (gw_peers_create(&G.peers, C.max_conn_per_ip) != 0) {
-        log_error("startup_failed reason=no_memory");
-        goto out;
-    }
-
-    memset(&info, 0, sizeof info);
-    protocols[0].per_session_data_size = gw_http_session_size() > gw_ws_session_size()
-                                             ? gw_http_session_size()
-                                             : gw_ws_session_size();
-    info.port = (int)C.port;
-    if (C.host && *C.host && strcmp(C.host, "0.0.0.0") != 0)
-        info.iface = C.host;
-    else
-        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
-    info.protocols = protocols;
-    info.vhost_name = "gateway";
-    info.server_string = "gateway";
-    /* lws pings a client idle for ws_ping_s and drops it when nothing valid
-     * (a pong included) came for ws_hangup_s. */
-    if (ws_ping_s < 1 || ws_ping_s > 65535 || ws_hangup_s <= ws_ping_s || ws_hangup_s > 65535) {
-        log_error("bad_config: WS_PING_S must be 1..65535 and WS_HANGUP_S above it");
-        goto out;
-    }
-    retry.secs_since_valid_ping = (uint16_t)ws_ping_s;
-    retry.secs_since_valid_hangup = (uint16_t)ws_hangup_s;
-    info.retry_and_idle_policy = &retry;
-    info.max_http_header_data = 8192;
-    info.pt_serv_buf_size = 32768;
-    info.timeout_secs = 20;
-    info.fd_limit_per_thread = (unsigned int)(C.ws_max_clients + 512);
-    G.lws = lws_create_context(&info);
-    if (!G.lws) {
-        log_error("startup_failed reason=listen host=%s port=%ld", C.host, C.port);
-        goto out;
-    }
-
-    gw_chain_options co = {.rpc_url = C.rpc_url,
-                           .chain_id = C.chain_id,
-                           .contract = C.contract,
-                           .state_dir = C.state_dir,
-                           .poll_ms = C.poll_ms,
-                           .cache = G.cache,
-                           .bus = G.bus,
-                           .metrics = &G.metrics,
-                           .wake = wake_lws,
-                           .proof_cache_max = C.proof_cache_max,
-                           .proof_confirmations = C.proof_confirmations};
-    if (gw_chain_start(&G.chain, &co) != 0)
-        goto out;
-
-    int ntopics = gw_feed_topics(&G, topics, GW_FEED_MAX_TOPICS);
-    mqtt_options mo = {.uris = C.mqtt_url,
-                       .client_id = C.mqtt_client_id,
-                       .username = C.mqtt_username,
-                       .password = C.mqtt_password,
-                       .ca_file = C.mqtt_ca_file,
-                       .clean_session = 1,
-                       .topics = topics,
-                       .ntopics = ntopics,
-                       .sub_qos =
-                           0, /* a live view: no broker queue for it, and on NATS a second QoS 1
-                                 subscriber to anomalies/+ can starve the chain logger */
-                       .on_message = gw_feed_on_message,
-                       .user = &G};
-    if (mqtt_client_create(&G.mqtt, &mo) != 0)
+    if (start_lws() != 0 || start_chain() != 0 || start_mqtt() != 0)
         goto out;
 
     struct sigaction sa;
@@ -459,23 +494,6 @@ int main(int argc, char **argv)
     log_info("stopping");
     rc = fatal_chain_id ? 1 : 0;
 out:
-    /* Producers first (they push to the bus and wake lws), then lws. */
-    mqtt_client_destroy(G.mqtt);
-    G.mqtt = NULL;
-    if (G.lws) {
-        lws_sul_cancel(&tick_sul);
-        gw_ws_shutdown(G.ws);
-        lws_context_destroy(G.lws);
-    }
-    gw_chain_stop(G.chain);
-    G.lws = NULL;
-    gw_ws_destroy(G.ws);
-    gw_bus_destroy(G.bus);
-    gw_cache_destroy(G.cache);
-    gw_status_destroy(G.status);
-    gw_store_destroy(G.store);
-    ingest_destroy(G.ig);
-    gw_hosts_destroy(G.hosts);
-    gw_peers_destroy(G.peers);
+    stop_all();
     return rc;
 }

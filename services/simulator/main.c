@@ -19,8 +19,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/config.h"
 #include "base/log.h"
+#include "bus/mqtt.h"
 #include "sim_clock.h"
 #include "sim_csv.h"
 #include "sim_fleet.h"
@@ -36,11 +38,7 @@ static long seed, sensors, qos, warmup;
 static double speedup, duration, days, run_for, rate, anomaly_rate, magnitude, progress_s;
 
 static const config_option opts[] = {
-    {"mqtt-url", "MQTT_URL", CONFIG_STR, "tcp://127.0.0.1:1883", "broker URI(s), comma-separated",
-     &mqtt_url},
-    {"mqtt-username", "MQTT_USERNAME", CONFIG_STR, NULL, "broker user name", &mqtt_user},
-    {"mqtt-password", "MQTT_PASSWORD", CONFIG_STR, NULL, "broker password", &mqtt_pass},
-    {"mqtt-ca-file", "MQTT_CA_FILE", CONFIG_STR, NULL, "CA file for ssl:// brokers", &mqtt_ca},
+    MQTT_CONFIG_ROWS(&mqtt_url, &mqtt_user, &mqtt_pass, &mqtt_ca),
     {"client-id", "SIM_CLIENT_ID", CONFIG_STR, NULL, "MQTT client id (default simulator-<pid>)",
      &client_id},
     {"profiles", "SIM_PROFILES", CONFIG_STR, "services/simulator/profiles.json",
@@ -83,7 +81,7 @@ static const config_option opts[] = {
      "dataset mode: write DIR/<sensor>.csv + labels.csv, or one FILE.csv; no broker", &csv_path},
     {"progress-interval", "SIM_PROGRESS_INTERVAL", CONFIG_DBL, "10",
      "seconds between progress log lines when stderr is not a terminal", &progress_s},
-    {"log-level", "LOG_LEVEL", CONFIG_STR, "info", "debug | info | warn | error", &log_level_name},
+    LOG_CONFIG_ROW(&log_level_name),
 };
 #define NOPTS (sizeof opts / sizeof *opts)
 
@@ -116,47 +114,28 @@ static void on_signal(int sig)
     stop_flag = 1;
 }
 
-int main(int argc, char **argv)
+/* Load the profiles and build the fleet's entries (profile, count) from
+ * SIM_FLEET or the file's fleet, scaled to SIM_SENSORS; checks the numeric
+ * settings on the way. Returns 0, or -1 (logged). */
+static int load_fleet(sim_profile_set *set, sim_fleet_entry *entries, int *ne)
 {
-    int rc = 1;
-    sim_profile_set set = {0};
-    sim_fleet fleet = {0};
-    sim_csv *csv = NULL;
-    sim_pub *pub = NULL;
-    FILE *labels_f = NULL;
     char err[512];
-    sim_fleet_entry entries[SIM_FLEET_MAX];
-    sim_anomaly_cfg acfg;
-
-    int prc = config_parse(opts, NOPTS, argc, argv, NULL, NULL);
-    if (prc == CONFIG_HELP)
-        return 0;
-    if (prc < 0)
-        return 2;
-    enum log_level lvl;
-    if (log_level_parse(log_level_name, &lvl) < 0) {
-        fprintf(stderr, "invalid LOG_LEVEL '%s'\n", log_level_name);
-        return 2;
-    }
-    log_init("simulator", lvl);
-
     char pbuf[PATH_MAX + 64];
-    if (sim_profiles_load(resolve_profiles(profiles_path, pbuf, sizeof pbuf), &set, err,
+    if (sim_profiles_load(resolve_profiles(profiles_path, pbuf, sizeof pbuf), set, err,
                           sizeof err) < 0) {
         log_error("profiles_invalid error=\"%s\"", err);
-        goto out;
+        return -1;
     }
-    const char *spec = fleet_spec && *fleet_spec ? fleet_spec : set.fleet;
-    int ne;
+    const char *spec = fleet_spec && *fleet_spec ? fleet_spec : set->fleet;
     if (spec && *spec) {
-        ne = sim_fleet_parse(spec, &set, entries, SIM_FLEET_MAX, err, sizeof err);
-        if (ne < 0) {
+        *ne = sim_fleet_parse(spec, set, entries, SIM_FLEET_MAX, err, sizeof err);
+        if (*ne < 0) {
             log_error("fleet_invalid fleet=\"%s\" error=\"%s\"", spec, err);
-            goto out;
+            return -1;
         }
     } else {
-        ne = set.n < SIM_FLEET_MAX ? set.n : SIM_FLEET_MAX;
-        for (int i = 0; i < ne; i++)
+        *ne = set->n < SIM_FLEET_MAX ? set->n : SIM_FLEET_MAX;
+        for (int i = 0; i < *ne; i++)
             entries[i] = (sim_fleet_entry){i, 1};
     }
     if (sensors < 0 || sensors > 1000000 || qos < 0 || qos > 2 || speedup < 0 || rate < 0 ||
@@ -164,59 +143,87 @@ int main(int argc, char **argv)
         run_for < 0) {
         log_error("config_invalid reason=\"negative or out-of-range value (sensors <= 1000000, "
                   "qos 0..2)\"");
-        goto out;
+        return -1;
     }
     if (sensors > 0)
-        sim_fleet_scale(entries, ne, (int)sensors);
+        sim_fleet_scale(entries, *ne, (int)sensors);
+    return 0;
+}
 
-    sim_anomaly_defaults(&acfg);
-    acfg.rate_per_day = anomaly_rate;
-    acfg.magnitude = magnitude;
-    acfg.warmup_readings = warmup;
-    if (mix_spec && sim_anomaly_mix_parse(mix_spec, &acfg, err, sizeof err) < 0) {
+/* The injected anomalies' settings. Returns 0, or -1 (logged). */
+static int anomaly_config(sim_anomaly_cfg *acfg)
+{
+    char err[512];
+    sim_anomaly_defaults(acfg);
+    acfg->rate_per_day = anomaly_rate;
+    acfg->magnitude = magnitude;
+    acfg->warmup_readings = warmup;
+    if (mix_spec && sim_anomaly_mix_parse(mix_spec, acfg, err, sizeof err) < 0) {
         log_error("anomaly_mix_invalid error=\"%s\"", err);
-        goto out;
+        return -1;
     }
+    return 0;
+}
 
-    double start_ts;
+/* The simulated start (SIM_START; auto = now live, 2025-01-01 for --csv)
+ * and span in seconds (<= 0: no end). Returns 0, or -1 (logged). */
+static int time_span(double *start_ts, double *span, const char **start_text_used)
+{
     const char *st = start_text;
     if (strcmp(st, "auto") == 0)
         st = csv_path ? "2025-01-01" : "now";
-    if (sim_parse_time(st, &start_ts) < 0) {
+    if (sim_parse_time(st, start_ts) < 0) {
         log_error("start_invalid start=\"%s\" reason=\"expected YYYY-MM-DD[THH:MM:SS[Z]], Unix "
                   "seconds or now\"",
                   start_text);
-        goto out;
+        return -1;
     }
-    double span = days > 0 ? days * 86400.0 : duration;
-    if (csv_path && span <= 0)
-        span = 7 * 86400.0;
+    *span = days > 0 ? days * 86400.0 : duration;
+    if (csv_path && *span <= 0)
+        *span = 7 * 86400.0;
+    *start_text_used = st;
+    return 0;
+}
+
+/* Dataset mode: write the fleet's readings and labels to CSV, no broker.
+ * Returns 0, or -1 (logged). */
+static int write_dataset(sim_fleet *fleet, const sim_profile_set *set,
+                         const sim_fleet_entry *entries, int ne, double start_ts, double stop_ts,
+                         const sim_anomaly_cfg *acfg)
+{
+    char err[512];
+    sim_csv *csv = NULL;
+    if (sim_fleet_init(fleet, set, entries, ne, (uint64_t)seed, start_ts, stop_ts,
+                       anomaly_rate > 0 ? acfg : NULL) < 0) {
+        log_error("fleet_init_failed reason=\"no sensors or out of memory\"");
+        return -1;
+    }
+    unsigned long long nr = 0, nl = 0;
+    if (sim_csv_open(&csv, csv_path, err, sizeof err) < 0 ||
+        sim_csv_write_fleet(csv, fleet, &nr, &nl, err, sizeof err) < 0) {
+        log_error("dataset_failed error=\"%s\"", err);
+        sim_csv_close(csv, NULL, 0);
+        return -1;
+    }
+    if (sim_csv_close(csv, err, sizeof err) < 0) {
+        log_error("dataset_failed error=\"%s\"", err);
+        return -1;
+    }
+    log_info("dataset_written path=%s sensors=%d readings=%llu anomalies=%llu seed=%ld", csv_path,
+             fleet->n, nr, nl, seed);
+    return 0;
+}
+
+/* Live mode: publish the fleet's readings to the broker in simulated
+ * time until stopped. Returns 0, or -1 (logged). */
+static int run_live(sim_fleet *fleet, const sim_profile_set *set, const sim_fleet_entry *entries,
+                    int ne, const char *st, double start_ts, double span,
+                    const sim_anomaly_cfg *acfg)
+{
+    int rc = -1;
+    sim_pub *pub = NULL;
+    FILE *labels_f = NULL;
     double stop_ts = span > 0 ? start_ts + span : INFINITY;
-
-    if (csv_path) {
-        if (sim_fleet_init(&fleet, &set, entries, ne, (uint64_t)seed, start_ts, stop_ts,
-                           anomaly_rate > 0 ? &acfg : NULL) < 0) {
-            log_error("fleet_init_failed reason=\"no sensors or out of memory\"");
-            goto out;
-        }
-        unsigned long long nr = 0, nl = 0;
-        if (sim_csv_open(&csv, csv_path, err, sizeof err) < 0 ||
-            sim_csv_write_fleet(csv, &fleet, &nr, &nl, err, sizeof err) < 0) {
-            log_error("dataset_failed error=\"%s\"", err);
-            goto out;
-        }
-        int crc = sim_csv_close(csv, err, sizeof err);
-        csv = NULL;
-        if (crc < 0) {
-            log_error("dataset_failed error=\"%s\"", err);
-            goto out;
-        }
-        log_info("dataset_written path=%s sensors=%d readings=%llu anomalies=%llu seed=%ld",
-                 csv_path, fleet.n, nr, nl, seed);
-        rc = 0;
-        goto out;
-    }
-
     if (labels_csv_path) {
         int fresh = access(labels_csv_path, F_OK) != 0;
         labels_f = fopen(labels_csv_path, "a");
@@ -227,7 +234,7 @@ int main(int argc, char **argv)
         if (fresh)
             fputs(SIM_CSV_LABEL_HEADER "\n", labels_f);
     }
-    char cid[64];
+    static char cid[64]; /* client_id points into it */
     if (!client_id) {
         snprintf(cid, sizeof cid, "simulator-%ld", (long)getpid());
         client_id = cid;
@@ -246,19 +253,19 @@ int main(int argc, char **argv)
         log_warn("mqtt_not_connected_yet uri=%s reason=\"readings are dropped until it is\"",
                  mqtt_url);
     if (strcmp(st, "now") == 0) { /* the wait above must not put the clock behind */
-        start_ts = floor(sim_wall_now());
+        start_ts = floor(clock_wall());
         stop_ts = span > 0 ? start_ts + span : INFINITY;
     }
-    if (sim_fleet_init(&fleet, &set, entries, ne, (uint64_t)seed, start_ts, stop_ts,
-                       anomaly_rate > 0 ? &acfg : NULL) < 0) {
+    if (sim_fleet_init(fleet, set, entries, ne, (uint64_t)seed, start_ts, stop_ts,
+                       anomaly_rate > 0 ? acfg : NULL) < 0) {
         log_error("fleet_init_failed reason=\"no sensors or out of memory\"");
         goto out;
     }
     log_info("start sensors=%d publisher=%s qos=%ld speedup=%g rate=%g start=%.0f seed=%ld "
              "anomaly_rate=%g",
-             fleet.n, sim_pub_kind(pub), qos, speedup, rate, start_ts, seed, anomaly_rate);
+             fleet->n, sim_pub_kind(pub), qos, speedup, rate, start_ts, seed, anomaly_rate);
     sim_live_cfg lc = {
-        .fleet = &fleet,
+        .fleet = fleet,
         .pub = pub,
         .qos = (int)qos,
         .label_qos = strcmp(sim_pub_kind(pub), "paho") == 0 && qos < 1 ? 1 : (int)qos,
@@ -279,9 +286,42 @@ int main(int argc, char **argv)
     rc = 0;
 out:
     sim_pub_destroy(pub);
-    sim_csv_close(csv, NULL, 0);
     if (labels_f)
         fclose(labels_f);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    int rc = 1;
+    sim_profile_set set = {0};
+    sim_fleet fleet = {0};
+    sim_fleet_entry entries[SIM_FLEET_MAX];
+    sim_anomaly_cfg acfg;
+    const char *st;
+    double start_ts, span;
+    int ne = 0;
+
+    int prc = config_parse(opts, NOPTS, argc, argv, NULL, NULL);
+    if (prc == CONFIG_HELP)
+        return 0;
+    if (prc < 0)
+        return 2;
+    enum log_level lvl;
+    if (log_level_parse(log_level_name, &lvl) < 0) {
+        fprintf(stderr, "invalid LOG_LEVEL '%s'\n", log_level_name);
+        return 2;
+    }
+    log_init("simulator", lvl);
+
+    if (load_fleet(&set, entries, &ne) < 0 || anomaly_config(&acfg) < 0 ||
+        time_span(&start_ts, &span, &st) < 0)
+        goto out;
+    double stop_ts = span > 0 ? start_ts + span : INFINITY;
+    int mrc = csv_path ? write_dataset(&fleet, &set, entries, ne, start_ts, stop_ts, &acfg)
+                       : run_live(&fleet, &set, entries, ne, st, start_ts, span, &acfg);
+    rc = mrc < 0 ? 1 : 0;
+out:
     sim_fleet_free(&fleet);
     sim_profiles_free(&set);
     return rc;

@@ -9,26 +9,14 @@
 #include <string.h>
 #include <time.h>
 
-double sim_wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-double sim_mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+#include "base/clock.h"
 
 int sim_parse_time(const char *text, double *ts)
 {
     if (!text || !*text)
         return -1;
     if (strcmp(text, "now") == 0) {
-        *ts = floor(sim_wall_now());
+        *ts = floor(clock_wall());
         return 0;
     }
     char *end;
@@ -67,7 +55,7 @@ int sim_parse_time(const char *text, double *ts)
 void sim_clock_start(sim_clock *c, double sim0, double speedup)
 {
     c->sim0 = sim0;
-    c->mono0 = sim_mono_now();
+    c->mono0 = clock_mono();
     c->speedup = speedup;
 }
 
@@ -75,21 +63,21 @@ double sim_clock_now(const sim_clock *c)
 {
     if (c->speedup <= 0)
         return INFINITY;
-    return c->sim0 + (sim_mono_now() - c->mono0) * c->speedup;
+    return c->sim0 + (clock_mono() - c->mono0) * c->speedup;
 }
 
 double sim_clock_wait_s(const sim_clock *c, double t)
 {
     if (c->speedup <= 0)
         return 0;
-    return (t - c->sim0) / c->speedup - (sim_mono_now() - c->mono0);
+    return (t - c->sim0) / c->speedup - (clock_mono() - c->mono0);
 }
 
 void sim_bucket_init(sim_bucket *b, double rate)
 {
     b->rate = rate > 0 ? rate : 0;
     b->tokens = b->rate > 10 ? b->rate / 10 : 1;
-    b->last = sim_mono_now();
+    b->last = clock_mono();
 }
 
 double sim_bucket_take(sim_bucket *b)
@@ -97,7 +85,7 @@ double sim_bucket_take(sim_bucket *b)
     if (b->rate <= 0)
         return 0;
     if (b->tokens < 1) {
-        double now = sim_mono_now();
+        double now = clock_mono();
         double burst = b->rate > 10 ? b->rate / 10 : 1;
         b->tokens += (now - b->last) * b->rate;
         if (b->tokens > burst)

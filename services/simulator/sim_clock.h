@@ -7,12 +7,6 @@
 #ifndef SIM_CLOCK_H
 #define SIM_CLOCK_H
 
-/** Wall-clock time, Unix seconds (CLOCK_REALTIME). */
-double sim_wall_now(void);
-
-/** Monotonic seconds (CLOCK_MONOTONIC), for rates and sleeping. */
-double sim_mono_now(void);
-
 /** Parse a start date: "2025-01-15", "2025-01-15T06:30:00Z" (also with a
  *  space, without Z = UTC, or with +hh:mm), Unix seconds ("1735689600"), or
  *  "now" (wall clock, whole seconds).

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "bus/reading.h"
 #include "bus/topics.h"
@@ -38,7 +39,7 @@ typedef struct {
 static void report(const sim_live_cfg *cfg, progress *pg, const sim_live_stats *st, double sim_t,
                    int final)
 {
-    double now = sim_mono_now();
+    double now = clock_mono();
     if (!final && now < pg->next_report)
         return;
     double dt = now - pg->last_t;
@@ -82,7 +83,7 @@ int sim_live_run(const sim_live_cfg *cfg, sim_live_stats *out)
 
     sim_clock_start(&clk, cfg->start_ts, cfg->speedup);
     sim_bucket_init(&bucket, cfg->rate);
-    double t_begin = sim_mono_now();
+    double t_begin = clock_mono();
     pg.t0 = pg.last_t = t_begin;
     pg.next_report = t_begin + (cfg->progress_tty ? 0.25 : cfg->progress_every_s);
     double sim_t = cfg->start_ts;
@@ -93,7 +94,7 @@ int sim_live_run(const sim_live_cfg *cfg, sim_live_stats *out)
             since_poll = 0;
             sim_pub_poll(cfg->pub);
             report(cfg, &pg, &st, sim_t, 0);
-            if (cfg->run_for_s > 0 && sim_mono_now() - t_begin >= cfg->run_for_s)
+            if (cfg->run_for_s > 0 && clock_mono() - t_begin >= cfg->run_for_s)
                 break;
         }
         double t = sim_fleet_peek_ts(cfg->fleet);
@@ -143,7 +144,7 @@ int sim_live_run(const sim_live_cfg *cfg, sim_live_stats *out)
         st.readings++;
     }
     sim_pub_flush(cfg->pub, 2000);
-    st.wall_s = sim_mono_now() - t_begin;
+    st.wall_s = clock_mono() - t_begin;
     st.rate = st.wall_s > 0 ? (double)st.readings / st.wall_s : 0;
     sim_pub_stats ps;
     sim_pub_get_stats(cfg->pub, &ps);

@@ -20,6 +20,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/bytes.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "bus/mqtt.h"
 #include "sim_clock.h"
@@ -94,8 +96,8 @@ static int parse_uris(sim_pub *p, const char *uris)
 
 static void put16(unsigned char **w, size_t v)
 {
-    *(*w)++ = (unsigned char)(v >> 8);
-    *(*w)++ = (unsigned char)v;
+    bytes_put_be16(*w, (uint16_t)v);
+    *w += 2;
 }
 
 static void put_str(unsigned char **w, const char *s, size_t n)
@@ -126,7 +128,7 @@ static void fast_close(sim_pub *p, const char *why)
     p->st.dropped += p->nmsgs;
     p->len = 0;
     p->nmsgs = 0;
-    p->next_retry = sim_mono_now() + p->backoff;
+    p->next_retry = clock_mono() + p->backoff;
     log_warn("mqtt_disconnected backend=fast reason=\"%s\" retry_in_s=%.1f", why, p->backoff);
 }
 
@@ -146,7 +148,7 @@ static int write_all(sim_pub *p, const void *data, size_t len)
         d += n;
         len -= (size_t)n;
     }
-    p->last_io = sim_mono_now();
+    p->last_io = clock_mono();
     return 0;
 }
 
@@ -237,7 +239,7 @@ static int fast_connect_one(sim_pub *p, int i)
     }
     p->fd = fd;
     fd = -1;
-    p->last_io = sim_mono_now();
+    p->last_io = clock_mono();
     rc = 0;
 out:
     if (fd >= 0)
@@ -259,7 +261,7 @@ static int fast_connect(sim_pub *p)
         }
     }
     log_rate(21, 10.0, LOG_WARN, "mqtt_connect_failed backend=fast retry_in_s=%.1f", p->backoff);
-    p->next_retry = sim_mono_now() + p->backoff;
+    p->next_retry = clock_mono() + p->backoff;
     p->backoff = p->backoff * 2 > 8 ? 8 : p->backoff * 2;
     return -1;
 }
@@ -345,9 +347,9 @@ int sim_pub_wait_connected(sim_pub *p, int timeout_ms)
 {
     if (!p->fast)
         return mqtt_client_wait_connected(p->mc, timeout_ms);
-    double end = sim_mono_now() + timeout_ms / 1000.0;
+    double end = clock_mono() + timeout_ms / 1000.0;
     while (p->fd < 0) {
-        double now = sim_mono_now();
+        double now = clock_mono();
         if (now >= end)
             return -1;
         if (now >= p->next_retry)
@@ -396,7 +398,8 @@ int sim_pub_publish(sim_pub *p, const char *topic, const void *payload, size_t l
         return -1;
     }
     if (total > PUB_BUF) { /* larger than the buffer: write it straight through */
-        unsigned char t2[2] = {(unsigned char)(tl >> 8), (unsigned char)tl};
+        unsigned char t2[2];
+        bytes_put_be16(t2, (uint16_t)tl);
         if (write_all(p, hdr, hl) < 0 || write_all(p, t2, 2) < 0 || write_all(p, topic, tl) < 0 ||
             write_all(p, payload, len) < 0) {
             p->st.dropped++;
@@ -419,7 +422,7 @@ void sim_pub_poll(sim_pub *p)
 {
     if (!p->fast)
         return;
-    double now = sim_mono_now();
+    double now = clock_mono();
     if (p->fd < 0) {
         if (now >= p->next_retry && fast_connect(p) == 0)
             p->st.reconnects++;

@@ -5,7 +5,9 @@
 #include "sim_rng.h"
 
 #include <math.h>
+#include <string.h>
 
+#include "base/fnv1a.h"
 #include "base/splitmix64.h"
 
 static inline uint64_t rotl(uint64_t x, int k)
@@ -64,10 +66,6 @@ double sim_rng_exp(sim_rng *r, double mean)
 
 uint64_t sim_hash_str(const char *s, uint64_t seed)
 {
-    uint64_t h = 0xcbf29ce484222325ULL ^ seed;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 0x100000001b3ULL;
-    }
+    uint64_t h = fnv1a_update(FNV1A_INIT ^ seed, s, strlen(s));
     return splitmix64_next(&h);
 }

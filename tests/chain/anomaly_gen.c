@@ -1,9 +1,11 @@
 /*
  * anomaly_gen — test/bench helper: print N valid anomaly JSON messages, one
  * per line (for `mosquitto_pub -l`), with deterministic ids.
- *   anomaly_gen SENSOR N [START] [EXPLANATION_LEN]
+ *   anomaly_gen SENSOR N [START] [EXPLANATION_LEN | @FILE]
  * Anomaly i has ts = 1764100000 + START + i (seconds, with milliseconds),
- * so different START values give different ids.
+ * so different START values give different ids. EXPLANATION_LEN: an
+ * explanation of that many 'x'; @FILE: explanations taken in turn from the
+ * non-empty lines of FILE (e.g. bench/chain/explanations.txt, real ones).
  */
 #include <math.h>
 #include <stdio.h>
@@ -12,14 +14,43 @@
 
 #include "bus/anomaly.h"
 
+/* The non-empty lines of path, at most max, each cut to the explanation size.
+ * Returns how many were read (0 when the file is unreadable or empty). */
+static size_t read_lines(const char *path, char (*out)[ANOMALY_EXPLANATION_MAX], size_t max)
+{
+    FILE *f = fopen(path, "r");
+    char line[4096];
+    size_t n = 0;
+    if (!f)
+        return 0;
+    while (n < max && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = 0;
+        size_t len = strlen(line);
+        if (!len)
+            continue;
+        if (len >= ANOMALY_EXPLANATION_MAX)
+            len = ANOMALY_EXPLANATION_MAX - 1;
+        memcpy(out[n], line, len);
+        out[n++][len] = 0;
+    }
+    fclose(f);
+    return n;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: anomaly_gen SENSOR N [START] [EXPLANATION_LEN]\n");
+        fprintf(stderr, "usage: anomaly_gen SENSOR N [START] [EXPLANATION_LEN | @FILE]\n");
         return 2;
     }
     long n = atol(argv[2]), start = argc > 3 ? atol(argv[3]) : 0;
-    long elen = argc > 4 ? atol(argv[4]) : -1;
+    long elen = argc > 4 && argv[4][0] != '@' ? atol(argv[4]) : -1;
+    static char texts[4096][ANOMALY_EXPLANATION_MAX];
+    size_t nexpl = 0;
+    if (argc > 4 && argv[4][0] == '@' && !(nexpl = read_lines(argv[4] + 1, texts, 4096))) {
+        fprintf(stderr, "anomaly_gen: no explanations in %s\n", argv[4] + 1);
+        return 2;
+    }
     char buf[4096];
     for (long i = start; i < start + n; i++) {
         anomaly a;
@@ -33,7 +64,9 @@ int main(int argc, char **argv)
         a.value = 20.0 + (double)(i % 1000) * 0.37 + 1000.0;
         a.score = 0.6 + (double)(i % 97) / 300.0;
         a.type = (anomaly_type)(i % 3);
-        if (elen >= 0) {
+        if (nexpl) {
+            memcpy(a.explanation, texts[(size_t)i % nexpl], sizeof a.explanation);
+        } else if (elen >= 0) {
             long k = elen < (long)sizeof a.explanation - 1 ? elen : (long)sizeof a.explanation - 1;
             memset(a.explanation, 'x', (size_t)k);
         } else {

@@ -9,6 +9,11 @@
  * tests/integration/contract.sh after `chainlogger deploy` with key 0.
  *   contract_test RPC_URL CONTRACT OWNER_KEY OTHER_KEY
  * Prints "gas_per_anomaly batch=N gas=G" lines; exits 0 when every check passes.
+ *   contract_test --keys RPC_URL CONTRACT OWNER_KEY LOGGER_KEY OTHER_KEY
+ * On a contract deployed with a separate owner key (`chainlogger deploy`
+ * with OWNER_PRIVATE_KEY): the logger key logs but cannot add loggers or
+ * transfer ownership, the owner does not log, and ownership moves only when
+ * the pending owner accepts (transferOwnership, then acceptOwnership).
  */
 #include <math.h>
 #include <stdio.h>
@@ -56,19 +61,19 @@ static anomaly mk(int i, const char *sensor)
 }
 
 /* Send data to the contract from e's account with a fixed gas limit; return the receipt. */
-static json_t *send(cl_eth *e, const uint8_t *data, size_t len)
+static json_t *send(eth_client *e, const uint8_t *data, size_t len)
 {
     uint64_t nonce;
     uint8_t *raw, h[32];
     size_t rawlen;
     json_t *r = NULL;
-    if (cl_eth_nonce(e, "pending", &nonce) < 0 || cl_eth_refresh_fees(e, 0) < 0)
+    if (eth_client_nonce(e, "pending", &nonce) < 0 || eth_client_refresh_fees(e, 0) < 0)
         return NULL;
-    if (cl_eth_sign(e, contract, data, len, nonce, 5000000, &raw, &rawlen, h) < 0)
+    if (eth_client_sign(e, contract, data, len, nonce, 5000000, &raw, &rawlen, h) < 0)
         return NULL;
-    int rc = cl_eth_send_raw(e, raw, rawlen);
+    int rc = eth_client_send_raw(e, raw, rawlen);
     free(raw);
-    if (rc < 0 || cl_eth_wait_receipt(e, h, 30000, &r, NULL) != 1) {
+    if (rc < 0 || eth_client_wait_receipt(e, h, 30000, &r, NULL) != 1) {
         fprintf(stderr, "send failed: %s\n", e->err);
         return NULL;
     }
@@ -81,7 +86,7 @@ static int ok(json_t *r)
     return s && strcmp(s, "0x1") == 0;
 }
 
-static json_t *batch(cl_eth *e, const anomaly *a, size_t n, uint64_t seq)
+static json_t *batch(eth_client *e, const anomaly *a, size_t n, uint64_t seq)
 {
     uint8_t *cd;
     size_t cdl;
@@ -92,7 +97,7 @@ static json_t *batch(cl_eth *e, const anomaly *a, size_t n, uint64_t seq)
     return r;
 }
 
-static uint64_t view_u64(cl_eth *e, const char *sig, const uint8_t *addr)
+static uint64_t view_u64(eth_client *e, const char *sig, const uint8_t *addr)
 {
     uint8_t sel[4], *cd, *out;
     size_t cdl, ol;
@@ -101,7 +106,7 @@ static uint64_t view_u64(cl_eth *e, const char *sig, const uint8_t *addr)
     abi_arg a = {.type = ABI_ADDRESS, .p = addr};
     if (abi_encode(sel, &a, addr ? 1 : 0, &cd, &cdl) < 0)
         return v;
-    if (cl_eth_call(e, contract, cd, cdl, &out, &ol) == 0) {
+    if (eth_client_call(e, contract, cd, cdl, &out, &ol) == 0) {
         if (ol == 32)
             (void)abi_get_u64(out, &v);
         free(out);
@@ -111,7 +116,7 @@ static uint64_t view_u64(cl_eth *e, const char *sig, const uint8_t *addr)
 }
 
 /* eth_call of a view taking one uint256 and returning one 32-byte word. */
-static int view_word(cl_eth *e, const char *sig, uint64_t arg, int has_arg, uint8_t out[32])
+static int view_word(eth_client *e, const char *sig, uint64_t arg, int has_arg, uint8_t out[32])
 {
     uint8_t sel[4], *cd, *res;
     size_t cdl, rl;
@@ -120,7 +125,7 @@ static int view_word(cl_eth *e, const char *sig, uint64_t arg, int has_arg, uint
     abi_arg a = {.type = ABI_UINT, .u = arg};
     if (abi_encode(sel, &a, has_arg ? 1 : 0, &cd, &cdl) < 0)
         return -1;
-    if (cl_eth_call(e, contract, cd, cdl, &res, &rl) == 0) {
+    if (eth_client_call(e, contract, cd, cdl, &res, &rl) == 0) {
         if (rl == 32) {
             memcpy(out, res, 32);
             rc = 0;
@@ -131,7 +136,7 @@ static int view_word(cl_eth *e, const char *sig, uint64_t arg, int has_arg, uint
     return rc;
 }
 
-static uint64_t batch_count(cl_eth *e)
+static uint64_t batch_count(eth_client *e)
 {
     uint8_t w[32];
     uint64_t v = UINT64_MAX;
@@ -141,15 +146,15 @@ static uint64_t batch_count(cl_eth *e)
 }
 
 /* isLogged(id, batch, proof) on chain: 1, 0, or -1 when the call failed. */
-static int is_logged(cl_eth *e, const uint8_t id[32], uint64_t batch, const uint8_t (*proof)[32],
-                     size_t plen)
+static int is_logged(eth_client *e, const uint8_t id[32], uint64_t batch,
+                     const uint8_t (*proof)[32], size_t plen)
 {
     uint8_t *cd = NULL, *out = NULL;
     size_t cdl, outl;
     int v = -1;
     if (batch_proof_is_logged_calldata(id, batch, proof, plen, &cd, &cdl) != 0)
         return -1;
-    if (cl_eth_call(e, contract, cd, cdl, &out, &outl) == 0 && outl == 32) {
+    if (eth_client_call(e, contract, cd, cdl, &out, &outl) == 0 && outl == 32) {
         uint64_t w;
         if (abi_get_u64(out, &w) == 0 && w <= 1)
             v = (int)w;
@@ -178,7 +183,7 @@ static int receipt_batch(json_t *r, anomaly_log_batch *b)
  * from seq0 + skip: the root (event, storage, common/eth/merkle) over the fresh
  * ids only, and isLogged for each id with its proof, against wrong ids,
  * altered and truncated proofs and another batch. Returns the batch number. */
-static uint64_t check_root(cl_eth *e, json_t *r, const anomaly *a, size_t n, size_t skip,
+static uint64_t check_root(eth_client *e, json_t *r, const anomaly *a, size_t n, size_t skip,
                            uint64_t seq0, uint64_t other_batch)
 {
     anomaly_log_batch b;
@@ -270,21 +275,136 @@ static uint64_t gas_used(json_t *r)
     return g;
 }
 
+/* A view returning one address: owner() or pendingOwner(). */
+static int view_addr(eth_client *e, const char *sig, uint8_t out[20])
+{
+    uint8_t w[32];
+    if (view_word(e, sig, 0, 0, w) < 0)
+        return -1;
+    memcpy(out, w + 12, 20);
+    return 0;
+}
+
+/* Send an owner call (one address argument, or none when who is NULL) from
+ * e's account with a fixed gas limit. Returns 1 when it succeeded, 0 when it
+ * reverted or failed. */
+static int owner_call(eth_client *e, const char *sig, const uint8_t *who)
+{
+    uint8_t sel[4], *cd;
+    size_t cdl;
+    abi_selector(sig, sel);
+    abi_arg arg = {.type = ABI_ADDRESS, .p = who};
+    if (abi_encode(sel, who ? &arg : NULL, who ? 1 : 0, &cd, &cdl) < 0)
+        return 0;
+    json_t *r = send(e, cd, cdl);
+    free(cd);
+    int good = ok(r);
+    json_decref(r);
+    return good;
+}
+
+#define ADDR_IS(e, sig, want, ...)                                                                 \
+    do {                                                                                           \
+        uint8_t got_[20];                                                                          \
+        CHECK(view_addr(e, sig, got_) == 0 && memcmp(got_, want, 20) == 0, __VA_ARGS__);           \
+    } while (0)
+
+/* --keys: owner, logger and a third account; see the top of the file. */
+static int keys_test(const char *url, const char *okey, const char *lkey, const char *xkey)
+{
+    tx_key *ko, *kl, *kx;
+    eth_client eo, el, ex;
+    static const uint8_t zero[20];
+    if (tx_key_from_hex(&ko, okey) < 0 || tx_key_from_hex(&kl, lkey) < 0 ||
+        tx_key_from_hex(&kx, xkey) < 0)
+        return 2;
+    if (eth_client_init(&eo, url, ko, 1337, 10000) < 0 ||
+        eth_client_init(&el, url, kl, 1337, 10000) < 0 ||
+        eth_client_init(&ex, url, kx, 1337, 10000) < 0 || eth_client_connect(&eo) < 0 ||
+        eth_client_connect(&el) < 0 || eth_client_connect(&ex) < 0)
+        return 2;
+
+    ADDR_IS(&eo, "owner()", eo.addr, "the deployer is not the owner");
+    ADDR_IS(&eo, "pendingOwner()", zero, "a pending owner after deploy");
+    CHECK(view_u64(&eo, "isLogger(address)", el.addr) == 1, "the logger key is not a logger");
+    CHECK(view_u64(&eo, "isLogger(address)", eo.addr) == 0, "the owner is a logger");
+
+    /* The logger logs; the owner does not. */
+    anomaly a[2] = {mk(0, "keys-1"), mk(1, "keys-1")};
+    uint64_t seq = view_u64(&el, "nextSeq(address)", el.addr);
+    json_t *r = batch(&el, a, 1, seq);
+    CHECK(ok(r), "the logger key could not log");
+    json_decref(r);
+    r = batch(&eo, a + 1, 1, 0);
+    CHECK(r && !ok(r), "the owner key logged without being a logger");
+    json_decref(r);
+
+    /* The always-online logger key can neither add loggers nor hand the contract over. */
+    CHECK(!owner_call(&el, "addLogger(address)", ex.addr), "the logger key added a logger");
+    CHECK(view_u64(&eo, "isLogger(address)", ex.addr) == 0, "isLogger after a refused add");
+    CHECK(!owner_call(&el, "removeLogger(address)", el.addr), "the logger key removed a logger");
+    CHECK(!owner_call(&el, "transferOwnership(address)", el.addr),
+          "the logger key started an ownership transfer");
+    ADDR_IS(&eo, "pendingOwner()", zero, "pending owner after a refused transfer");
+
+    /* Two steps: transferOwnership names a pending owner, nothing else changes... */
+    CHECK(owner_call(&eo, "transferOwnership(address)", ex.addr), "owner could not transfer");
+    ADDR_IS(&eo, "owner()", eo.addr, "ownership moved before it was accepted");
+    ADDR_IS(&eo, "pendingOwner()", ex.addr, "pending owner not set");
+    CHECK(owner_call(&eo, "addLogger(address)", ex.addr),
+          "the owner lost its rights while pending");
+    CHECK(owner_call(&eo, "removeLogger(address)", ex.addr), "owner could not remove a logger");
+    /* ... only the pending owner can accept ... */
+    CHECK(!owner_call(&el, "acceptOwnership()", NULL), "a non-pending account accepted");
+    CHECK(!owner_call(&eo, "acceptOwnership()", NULL), "the old owner accepted for the new one");
+    ADDR_IS(&eo, "owner()", eo.addr, "owner changed by a refused accept");
+    /* ... and then it owns the contract, and the old owner no longer does. */
+    CHECK(owner_call(&ex, "acceptOwnership()", NULL), "the pending owner could not accept");
+    ADDR_IS(&eo, "owner()", ex.addr, "owner not the new one after accept");
+    ADDR_IS(&eo, "pendingOwner()", zero, "pending owner kept after accept");
+    CHECK(!owner_call(&eo, "addLogger(address)", eo.addr), "the old owner still adds loggers");
+    CHECK(!owner_call(&eo, "transferOwnership(address)", eo.addr),
+          "the old owner still transfers ownership");
+    CHECK(!owner_call(&ex, "acceptOwnership()", NULL), "accepted twice");
+
+    /* A pending transfer can be cancelled (pending owner zero). */
+    CHECK(owner_call(&ex, "transferOwnership(address)", eo.addr), "new owner could not transfer");
+    CHECK(owner_call(&ex, "transferOwnership(address)", zero), "could not cancel a transfer");
+    ADDR_IS(&eo, "pendingOwner()", zero, "cancel left a pending owner");
+    CHECK(!owner_call(&eo, "acceptOwnership()", NULL), "accepted a cancelled transfer");
+    ADDR_IS(&eo, "owner()", ex.addr, "owner changed by a cancelled transfer");
+
+    printf("contract_test --keys: %s (%d failures)\n", failures ? "FAIL" : "OK", failures);
+    eth_client_free(&eo);
+    eth_client_free(&el);
+    eth_client_free(&ex);
+    tx_key_destroy(ko);
+    tx_key_destroy(kl);
+    tx_key_destroy(kx);
+    return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 7 && strcmp(argv[1], "--keys") == 0) {
+        log_init("contract_test", LOG_WARN);
+        if (hex_decode(contract, 20, argv[3]) != 20)
+            return 2;
+        return keys_test(argv[2], argv[4], argv[5], argv[6]);
+    }
     if (argc < 5) {
         fprintf(stderr, "usage: contract_test RPC_URL CONTRACT OWNER_KEY OTHER_KEY\n");
         return 2;
     }
     log_init("contract_test", LOG_WARN);
     tx_key *k0, *k1;
-    cl_eth e0, e1;
+    eth_client e0, e1;
     if (hex_decode(contract, 20, argv[2]) != 20 || tx_key_from_hex(&k0, argv[3]) < 0 ||
         tx_key_from_hex(&k1, argv[4]) < 0)
         return 2;
-    if (cl_eth_init(&e0, argv[1], k0, 1337, 10000) < 0 ||
-        cl_eth_init(&e1, argv[1], k1, 1337, 10000) < 0 || cl_eth_connect(&e0) < 0 ||
-        cl_eth_connect(&e1) < 0)
+    if (eth_client_init(&e0, argv[1], k0, 1337, 10000) < 0 ||
+        eth_client_init(&e1, argv[1], k1, 1337, 10000) < 0 || eth_client_connect(&e0) < 0 ||
+        eth_client_connect(&e1) < 0)
         return 2;
 
     anomaly a[60];
@@ -429,16 +549,16 @@ int main(int argc, char **argv)
     json_t *ids = json_array(), *logs = NULL;
     json_array_append_new(ids, json_sprintf("0x%s", a[10].id));
     uint64_t head;
-    CHECK(cl_eth_block_number(&e0, &head) == 0 &&
-              cl_eth_logs(&e0, contract, 0, head, ids, NULL, &logs) == 0,
+    CHECK(eth_client_block_number(&e0, &head) == 0 &&
+              eth_client_logs(&e0, contract, 0, head, ids, NULL, &logs) == 0,
           "getLogs failed");
     CHECK(json_array_size(logs) == 1, "id lookup found %zu logs", json_array_size(logs));
     json_decref(logs);
     json_decref(ids);
 
     printf("contract_test: %s (%d failures)\n", failures ? "FAIL" : "OK", failures);
-    cl_eth_free(&e0);
-    cl_eth_free(&e1);
+    eth_client_free(&e0);
+    eth_client_free(&e1);
     tx_key_destroy(k0);
     tx_key_destroy(k1);
     return failures ? 1 : 0;

@@ -14,16 +14,6 @@ publish_anomalies() {
         mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -t "anomalies/$1" -l
 }
 
-# ganache_on_port PORT DBDIR: (re)start Ganache on a fixed port and database.
-ganache_on_port() {
-    bg ganache node "$ROOT/tools/node_modules/ganache/dist/node/cli.js" \
-        --server.host 127.0.0.1 --server.port "$1" \
-        --chain.chainId 1337 --wallet.deterministic --wallet.totalAccounts 10 \
-        --database.dbPath "$2" --logging.quiet --miner.blockGasLimit 30000000
-    GANACHE_PID=$LAST_PID
-    wait_port "$1" 60 || fail "ganache did not start on $1"
-}
-
 # verify_ok: `chainlogger verify` passes (prints its report to $T/verify.out).
 verify_ok() {
     "$BIN/chainlogger" verify >"$T/verify.out" 2>>"$T/verify.log"
@@ -47,33 +37,16 @@ total_logged() {
 }
 total_sel() { echo "3c71c4fb"; } # keccak256("totalLogged()")[0:4]
 
-# setup_chainlogger: Ganache + mosquitto + deployed contract; exports what the
-# chain logger needs. Sets CONTRACT.
+# setup_chainlogger: Ganache + mosquitto + deployed contract (key in
+# PRIVATE_KEY); exports what the chain logger needs. Sets CONTRACT.
 setup_chainlogger() {
     build_chain_tools
     start_mosquitto
-    start_ganache
+    start_chain
     export STATE_DIR=$T/state PRIVATE_KEY=$GANACHE_KEY0
-    CONTRACT=$("$BIN/chainlogger" deploy 2>"$T/deploy.log") || fail "deploy"
+    deploy_contract
+    CONTRACT=$CONTRACT_ADDRESS
     export CONTRACT
-}
-
-# Anvil (Foundry's dev node, @foundry-rs/anvil in tools/package.json).
-# Its default accounts come from the "test test ... junk" mnemonic.
-ANVIL_KEY0=0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
-ANVIL_KEY1=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d
-ANVIL_BIN=$ROOT/tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
-# start_anvil: Anvil on a free port, chain id 1337; sets RPC_URL, ANVIL_PID.
-start_anvil() {
-    [ -x "$ANVIL_BIN" ] || skip "anvil not installed (tools/node_modules/@foundry-rs/anvil)"
-    local port
-    port=$(free_port)
-    bg anvil "$ANVIL_BIN" --host 127.0.0.1 --port "$port" --chain-id 1337 --gas-limit 30000000
-    ANVIL_PID=$LAST_PID
-    wait_port "$port" 30 || fail "anvil did not start"
-    RPC_URL=http://127.0.0.1:$port
-    CHAIN_ID=1337
-    export RPC_URL CHAIN_ID
 }
 
 # start_tampered_logger N: deploy a variant of the contract that stores a
@@ -90,7 +63,8 @@ start_tampered_logger() {
         >/dev/null || fail "compile the tampered contract"
     export STATE_DIR=$T/state2 CONTRACT_JSON=$T/AnomalyLogger.json
     export CHAINLOGGER_CLIENT_ID=chainlogger-tampered
-    TAMPERED=$("$BIN/chainlogger" deploy 2>>"$T/deploy.log") || fail "deploy tampered"
+    deploy_contract
+    TAMPERED=$CONTRACT_ADDRESS
     bg chainlogger2 "$BIN/chainlogger"
     wait_for 15 grep -q mqtt_connected "$T/chainlogger2.log" || fail "chain logger 2 not connected"
     publish_anomalies room-5 "$1" 0

@@ -1,34 +1,115 @@
 // Compares the anomalies the detector published (captured from the broker,
-// one JSON payload per line) with the anomalies on chain, read page by page
-// from the gateway's /api/anomalies (which reads the chain's events).
+// one JSON payload per line) with the anomalies on chain, read straight from
+// the chain: eth_getLogs over the contract's AnomalyLogged events (all
+// loggers, every block), decoded with the contract's compiled ABI
+// (contracts/build/AnomalyLogger.json). No cache stands between the chain
+// and the count: an id logged twice is counted twice.
 //
-// usage: node check_ids.js CAPTURE_FILE GATEWAY_BASE_URL [MUST_FILE [INFO_FILE]]
+// usage: node check_ids.js CAPTURE_FILE RPC_URL CONTRACT [MUST_FILE [INFO_FILE]]
 // MUST_FILE: id prefixes (the 16 hex digits the detector logs with each
 // anomaly it publishes), one per line, that must all have been captured:
 // what a detector that was never killed says it published reached the
 // broker (across the broker restart) and the capture. INFO_FILE: the same
 // for detectors that were killed; those not captured are only counted (a
 // kill -9 can land between queueing a publish and handing it to the broker).
+// Environment: ABI_FILE (default contracts/build/AnomalyLogger.json).
 // Prints one JSON line:
 //   {"published":P,"published_messages":M,"bad_lines":B,"on_chain":C,
-//    "chain_items":I,"duplicates":D,"lost":L,"lost_ids":[first 20],
-//    "synced":bool,"total":T,"must":N,"must_missing":K,"killed_logged":N2,
-//    "killed_not_captured":K2}
+//    "events":E,"total_logged":T,"bad_events":X,"duplicates":D,
+//    "duplicate_ids":[first 20],"lost":L,"lost_ids":[first 20],"extra":N,
+//    "must":N,"must_missing":K,"killed_logged":N2,"killed_not_captured":K2}
 // published = distinct captured ids (a detector restarted from an older
 // save may publish the same anomaly, with the same id, twice: the chain
-// logger must then log it once); duplicates = ids that appear more than
-// once on chain; lost = captured ids not on chain.
-// Exit 0 when lost = 0, duplicates = 0, bad_lines = 0 and must_missing = 0,
-// else 1.
+// logger must then log it once); events = AnomalyLogged events read;
+// on_chain = distinct ids among them; duplicates = events - on_chain (ids
+// that appear more than once, counted per extra copy); total_logged = the
+// contract's totalLogged(), which must equal events (else the reader missed
+// some); bad_events = events whose record does not decode or whose id /
+// sensor topic does not match the record; lost = captured ids not on chain;
+// extra = ids on chain never captured (reported, not an error: a killed
+// detector's in-flight anomaly may reach the logger and not the capture).
+// Exit 0 when lost = 0, duplicates = 0, bad_lines = 0, bad_events = 0,
+// must_missing = 0 and total_logged = events; 1 otherwise; 2 on a usage or
+// chain error.
 'use strict';
 const fs = require('fs');
+const path = require('path');
+const { keccak256 } = require(path.join(__dirname, '../../tools/node_modules/js-sha3'));
+
+const RANGE = 5000; // blocks per eth_getLogs call
+
+let rpcId = 0;
+async function rpc(url, method, params) {
+  const r = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: ++rpcId, method, params }),
+  });
+  if (r.status !== 200) throw new Error(`${method}: HTTP ${r.status}`);
+  const j = await r.json();
+  if (j.error) throw new Error(`${method}: ${j.error.message || JSON.stringify(j.error)}`);
+  return j.result;
+}
+
+// The event's canonical signature and its non-indexed input types, from the ABI.
+function eventFromAbi(abiFile, name) {
+  const abi = JSON.parse(fs.readFileSync(abiFile, 'utf8')).abi;
+  const ev = abi.find((x) => x.type === 'event' && x.name === name);
+  if (!ev) throw new Error(`${abiFile}: no event ${name}`);
+  const sig = `${name}(${ev.inputs.map((i) => i.type).join(',')})`;
+  return {
+    topic0: '0x' + keccak256(sig),
+    indexed: ev.inputs.filter((i) => i.indexed).map((i) => i.name),
+    data: ev.inputs.filter((i) => !i.indexed),
+  };
+}
+
+// ABI-decode the event's data: static uintN words and dynamic bytes.
+function decodeData(inputs, hex) {
+  const b = Buffer.from(hex.replace(/^0x/, ''), 'hex');
+  const word = (off) => {
+    if (off + 32 > b.length) throw new Error('data too short');
+    return BigInt('0x' + b.subarray(off, off + 32).toString('hex'));
+  };
+  const out = {};
+  inputs.forEach((inp, i) => {
+    const w = word(32 * i);
+    if (/^uint\d+$/.test(inp.type)) {
+      if (w >> BigInt(inp.type.slice(4)) !== 0n) throw new Error(`${inp.name} out of range`);
+      out[inp.name] = w;
+    } else if (inp.type === 'bytes') {
+      const off = Number(w), len = Number(word(off));
+      if (off + 32 + len > b.length) throw new Error(`${inp.name} out of bounds`);
+      out[inp.name] = b.subarray(off + 32, off + 32 + len);
+    } else {
+      throw new Error(`unsupported ABI type ${inp.type}`);
+    }
+  });
+  return out;
+}
+
+// The record layout of common/eth/anomaly_log.h: returns { id, sensorHash }
+// computed from the record's own bytes, or throws when it is malformed.
+function recordIds(rec) {
+  if (rec.length < 4) throw new Error('record too short');
+  const sl = rec[0], ml = rec[1], el = rec.readUInt16BE(2);
+  const prelen = sl + ml + 11;
+  if (!sl || sl > 64 || !ml || ml > 31 || el > 511 || rec.length !== 4 + prelen + 16 + el)
+    throw new Error('record lengths');
+  const pre = rec.subarray(4, 4 + prelen);
+  if (pre[sl] !== 0 || pre[sl + 1 + ml] !== 0 || pre[prelen - 1] > 2) throw new Error('record fields');
+  return { id: '0x' + keccak256(pre), sensorHash: '0x' + keccak256(pre.subarray(0, sl)) };
+}
 
 async function main() {
-  const [capture, base, mustFile, infoFile] = process.argv.slice(2);
-  if (!capture || !base) {
-    console.error('usage: node check_ids.js CAPTURE_FILE GATEWAY_BASE_URL');
+  const [capture, url, contract, mustFile, infoFile] = process.argv.slice(2);
+  if (!capture || !url || !/^0x[0-9a-fA-F]{40}$/.test(contract || '')) {
+    console.error('usage: node check_ids.js CAPTURE_FILE RPC_URL CONTRACT [MUST_FILE [INFO_FILE]]');
     process.exit(2);
   }
+  const abiFile = process.env.ABI_FILE || path.join(__dirname, '../../contracts/build/AnomalyLogger.json');
+  const ev = eventFromAbi(abiFile, 'AnomalyLogged');
+
   const published = new Set();
   let messages = 0, bad = 0;
   for (const line of fs.readFileSync(capture, 'utf8').split('\n')) {
@@ -43,26 +124,38 @@ async function main() {
     }
   }
 
+  const head = Number(BigInt(await rpc(url, 'eth_blockNumber', [])));
   const onChain = new Map();
-  let cursor = null, items = 0, synced = false, total = -1;
-  for (let page = 0; page < 10000; page++) {
-    const u = `${base}/api/anomalies?limit=1000` + (cursor ? `&cursor=${encodeURIComponent(cursor)}` : '');
-    const r = await fetch(u);
-    if (r.status !== 200) throw new Error(`${u}: HTTP ${r.status}`);
-    const j = await r.json();
-    if (page === 0) { synced = !!j.synced; total = j.total; }
-    for (const it of j.items) {
-      items++;
-      onChain.set(it.id, (onChain.get(it.id) || 0) + 1);
+  let events = 0, badEvents = 0;
+  for (let from = 0; from <= head; from += RANGE) {
+    const to = Math.min(head, from + RANGE - 1);
+    const logs = await rpc(url, 'eth_getLogs', [{
+      address: contract, topics: [ev.topic0],
+      fromBlock: '0x' + from.toString(16), toBlock: '0x' + to.toString(16),
+    }]);
+    for (const log of logs) {
+      if (log.removed) continue;
+      events++;
+      try {
+        const d = decodeData(ev.data, log.data);
+        const want = recordIds(d.record);
+        const id = String(log.topics[1]).toLowerCase();
+        if (id !== want.id || String(log.topics[2]).toLowerCase() !== want.sensorHash)
+          throw new Error('topics do not match the record');
+        onChain.set(id.slice(2), (onChain.get(id.slice(2)) || 0) + 1);
+      } catch (e) {
+        badEvents++;
+      }
     }
-    // Only a null next_cursor ends the list: past the gateway's bounded
-    // cache a page read from the chain may be short, even empty.
-    if (!j.next_cursor || j.next_cursor === cursor) break;
-    cursor = j.next_cursor;
   }
-  let duplicates = 0;
-  for (const c of onChain.values()) if (c > 1) duplicates += c - 1;
+  const totalLogged = Number(BigInt(await rpc(url, 'eth_call', [{
+    to: contract, data: '0x' + keccak256('totalLogged()').slice(0, 8),
+  }, 'latest'])));
+
+  const dupIds = [...onChain].filter(([, c]) => c > 1).map(([id]) => id);
+  const duplicates = events - badEvents - onChain.size;
   const lost = [...published].filter((id) => !onChain.has(id));
+  const extra = [...onChain.keys()].filter((id) => !published.has(id)).length;
   const prefixes = new Set([...published].map((id) => id.slice(0, 16)));
   const notCaptured = (file) => {
     if (!file) return [0, 0];
@@ -76,19 +169,23 @@ async function main() {
     published_messages: messages,
     bad_lines: bad,
     on_chain: onChain.size,
-    chain_items: items,
+    events,
+    total_logged: totalLogged,
+    bad_events: badEvents,
     duplicates,
+    duplicate_ids: dupIds.slice(0, 20),
     lost: lost.length,
     lost_ids: lost.slice(0, 20),
-    synced,
-    total,
+    extra,
     must,
     must_missing: mustMissing,
     killed_logged: killedLogged,
     killed_not_captured: killedNotCaptured,
   };
   console.log(JSON.stringify(out));
-  process.exit(lost.length === 0 && duplicates === 0 && bad === 0 && mustMissing === 0 ? 0 : 1);
+  const good = lost.length === 0 && duplicates === 0 && bad === 0 && badEvents === 0 &&
+    mustMissing === 0 && totalLogged === events;
+  process.exit(good ? 0 : 1);
 }
 
 main().catch((e) => { console.error(String(e && e.message || e)); process.exit(2); });

@@ -52,13 +52,7 @@ svc_kill9() {
     wait "$p" 2>/dev/null || true
 }
 
-svc_term() {
-    local p=${SVC_PID[$1]} i
-    kill -TERM "$p" 2>/dev/null || true
-    for i in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$p" 2>/dev/null || true
-    wait "$p" 2>/dev/null || true
-}
+svc_term() { stop_pid "${SVC_PID[$1]}" 100; }
 
 svc_alive() { kill -0 "${SVC_PID[$1]}" 2>/dev/null; }
 
@@ -82,9 +76,7 @@ healthz_ms() {
 broker_start() {
     local g=${BROKER_GEN:-0}
     BROKER_GEN=$((g + 1))
-    bg "mosquitto-$BROKER_GEN" mosquitto -c "$T/mosquitto.conf"
-    MOSQ_PID=$LAST_PID
-    wait_port "$MQTT_PORT" 10 || fail "mosquitto did not restart on $MQTT_PORT"
+    mosquitto_restart "mosquitto-$BROKER_GEN"
 }
 
 broker_stop() {
@@ -92,17 +84,9 @@ broker_stop() {
     wait "$MOSQ_PID" 2>/dev/null || true
 }
 
-ganache_stop() {
-    kill -TERM "$GANACHE_PID" 2>/dev/null || true
-    local i
-    for i in $(seq 1 100); do kill -0 "$GANACHE_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$GANACHE_PID" 2>/dev/null || true
-    wait "$GANACHE_PID" 2>/dev/null || true
-}
+ganache_stop() { stop_pid "$CHAIN_PID" 100; }
 
-ganache_start() {
-    GANACHE_PORT_FIXED=$GANACHE_PORT start_ganache "$T/ganache-db"
-}
+ganache_start() { CHAIN_PORT_FIXED=$CHAIN_PORT start_chain ganache "$T/ganache-db"; }
 
 # capture_start: a persistent QoS 1 subscriber to anomalies/# (client id
 # faults-capture, clean session off): it reconnects after a broker restart
@@ -120,12 +104,9 @@ captured() { grep -c . "$T/capture.jsonl" 2>/dev/null || echo 0; }
 stack_start() {
     for b in simulator detector chainlogger gateway; do [ -x "$BIN/$b" ] || fail "missing $BIN/$b"; done
     start_mosquitto
-    start_ganache "$T/ganache-db"
+    start_chain ganache "$T/ganache-db"
     export STATE_DIR=$T/state
-    mkdir -p "$STATE_DIR"
-    (umask 077 && echo "$GANACHE_KEY0" >"$T/logger.key")
-    export KEY_FILE=$T/logger.key
-    CONTRACT_ADDRESS=$("$BIN/chainlogger" deploy 2>"$T/deploy.log") || fail "deploy failed"
+    deploy_contract
     export CONTRACT_ADDRESS
     export GATEWAY_PORT=${GATEWAY_PORT:-$(free_port)}
     # The WebSocket clients all come from 127.0.0.1 (GATEWAY_MAX_CONN_PER_IP is 64).
@@ -151,12 +132,13 @@ stack_start() {
 verify_run() { "$BIN/chainlogger" verify >"$T/verify.out" 2>>"$T/verify.log"; }
 
 # final_check: after the stream stopped, wait (bounded) until the chain
-# logger's journal is all on chain and the gateway has read every captured
-# id; sets CHECK (check_ids.js's JSON) and VERIFY (verify's output).
+# logger's journal is all on chain and every captured id is on chain, read
+# from the chain itself (eth_getLogs, not the gateway's deduplicating
+# cache), none twice; sets CHECK (check_ids.js's JSON) and VERIFY (verify's output).
 # Returns 1 when it never got there (CHECK/VERIFY then show what is wrong).
 # MUST_IDS / INFO_IDS (files, optional): see check_ids.js.
 final_check() {
-    local secs=${1:-90} end ok=1 args=("$T/capture.jsonl" "http://127.0.0.1:$GATEWAY_PORT" ${MUST_IDS:+"$MUST_IDS"} ${INFO_IDS:+"$INFO_IDS"})
+    local secs=${1:-90} end ok=1 args=("$T/capture.jsonl" "$RPC_URL" "$CONTRACT_ADDRESS" ${MUST_IDS:+"$MUST_IDS"} ${INFO_IDS:+"$INFO_IDS"})
     end=$((SECONDS + secs))
     while [ $SECONDS -lt $end ]; do
         if verify_run && CHECK=$(node "$FAULTS_LIB_DIR/check_ids.js" "${args[@]}" 2>"$T/check.err"); then

@@ -25,7 +25,7 @@
  *            valid ids only, as on_logged does after checking the topic).
  *   4 HTTP   gw_api_static_path: the URL path. Checked: the file is inside
  *            the dashboard or vendor directory, never "..", "//" or hidden.
- *   5 HTTP   gw_api_origin_allowed: "<policy>\n<Origin>\n<Host>".
+ *   5 HTTP   gw_origin_allowed: "<policy>\n<Origin>\n<Host>".
  *   6 HTTP   gw_cache_cursor_parse: the cursor argument.
  */
 #ifndef TESTS_FUZZ_NASTY_GW_H
@@ -33,6 +33,7 @@
 
 #include "gateway/gw.h"
 #include "gateway/gw_api.h"
+#include "gateway/gw_origin.h"
 #include "gateway/gw_bus.h"
 #include "gateway/gw_feed.h"
 #include "gateway/gw_ws.h"
@@ -319,7 +320,7 @@ static inline const char *nasty_gateway(nasty_gw *n, const uint8_t *data, size_t
         d = nasty_gw_line(d, end, a, sizeof a);
         d = nasty_gw_line(d, end, b, sizeof b);
         nasty_gw_line(d, end, c, sizeof c);
-        int r = gw_api_origin_allowed(a, b[0] ? b : NULL, c);
+        int r = gw_origin_allowed(a, b[0] ? b : NULL, c);
         NASTY_CHECK(r == 0 || r == 1);
         if (strcmp(a, "*") == 0 || !b[0])
             NASTY_CHECK(r == 1);

@@ -76,30 +76,16 @@ if STATE_DIR=$T/bad MQTT_PORT='1883 0.0.0.0' "$ROOT/scripts/broker-auth.sh" conf
 [ ! -e "$T/bad" ] || fail "a refused conf created STATE_DIR"
 
 # ---- broker ----------------------------------------------------------------
-# Free ports can be taken between choosing and binding (free_port's range
-# overlaps the ephemeral one): retry the start a few times.
-started=0
-for attempt in 1 2 3; do
-    P=$(free_port)
-    L=$(free_port)
-    while [ "$L" = "$P" ]; do L=$(free_port); done
-    S=""
-    if [ $have_tls = 1 ]; then
-        S=$(free_port)
-        while [ "$S" = "$P" ] || [ "$S" = "$L" ]; do S=$(free_port); done
-    fi
-    MQTT_PORT=$P MQTT_BIND=127.0.0.1 MQTT_LOCAL_PORT=$L MQTT_TLS_PORT=$S STATE_DIR=$T/state \
-        "$ROOT/scripts/broker-auth.sh" conf "$D" "$T/mosquitto-secure.conf"
-    grep -q '^per_listener_settings true' "$T/mosquitto-secure.conf" || fail "conf lacks per_listener_settings"
-    if grep -v '^#' "$T/mosquitto-secure.conf" | grep -q '@'; then fail "unfilled placeholder in conf"; fi
-    bg "mosquitto$attempt" mosquitto -c "$T/mosquitto-secure.conf"
-    if wait_port "$P" 10 && wait_port "$L" 5 && { [ -z "$S" ] || wait_port "$S" 5; }; then
-        started=1
-        break
-    fi
-    kill "$LAST_PID" 2>/dev/null || true
-done
-[ $started = 1 ] || fail "mosquitto did not start with the secure configuration"
+# secure_conf P L [S]: the configuration `broker-auth.sh conf` renders for
+# the authenticated listener P, the anonymous loopback one L and TLS on S.
+secure_conf() {
+    MQTT_PORT=$1 MQTT_BIND=127.0.0.1 MQTT_LOCAL_PORT=$2 MQTT_TLS_PORT=${3:-} STATE_DIR=$T/state \
+        "$ROOT/scripts/broker-auth.sh" conf "$D" "$T/rendered.conf" && cat "$T/rendered.conf"
+}
+MOSQ_NAME=mosquitto-secure start_mosquitto secure_conf $((2 + have_tls))
+read -r P L S <<<"$MQTT_PORTS"
+grep -q '^per_listener_settings true' "$MOSQ_CONF" || fail "conf lacks per_listener_settings"
+if grep -v '^#' "$MOSQ_CONF" | grep -q '@'; then fail "unfilled placeholder in conf"; fi
 
 pw() { cat "$D/$1.password" 2>/dev/null || cat "$D/devices/$1.password"; }
 # pub USER TOPIC MSG: publish at QoS 1 on the authenticated listener (waits for PUBACK).

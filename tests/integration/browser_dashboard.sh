@@ -9,12 +9,9 @@ for b in chainlogger gateway; do [ -x "$BIN/$b" ] || fail "missing $BIN/$b"; don
 [ -x /usr/bin/chromium ] || skip "no /usr/bin/chromium"
 [ -d "$ROOT/tools/node_modules/playwright-core" ] || skip "playwright-core not installed (npm ci in tools/)"
 start_mosquitto
-start_ganache
+start_chain
 export STATE_DIR=$T/state
-mkdir -p "$STATE_DIR"
-(umask 077 && echo "$GANACHE_KEY0" >"$T/logger.key")
-export KEY_FILE=$T/logger.key
-"$BIN/chainlogger" deploy >/dev/null 2>"$T/deploy.log" || fail "deploy failed"
+deploy_contract
 bg chainlogger "$BIN/chainlogger"
 TOKEN=browser-$RANDOM$RANDOM
 start_gateway GATEWAY_TOKEN="$TOKEN"

@@ -5,10 +5,11 @@
 . "$(dirname "$0")/../lib.sh"
 . "$ROOT/tests/chain/lib.sh"
 build_chain_tools
-start_anvil
+start_chain anvil
 start_mosquitto
 export STATE_DIR=$T/state PRIVATE_KEY=$ANVIL_KEY0 BATCH_SIZE=25 BATCH_MAX_DELAY_MS=50
-CONTRACT=$("$BIN/chainlogger" deploy 2>"$T/deploy.log") || fail "deploy on anvil"
+deploy_contract
+CONTRACT=$CONTRACT_ADDRESS
 bg chainlogger "$BIN/chainlogger"
 wait_for 15 grep -q sender_ready "$T/chainlogger.log" || fail "not ready"
 grep -q 'tx_type=eip1559' "$T/chainlogger.log" || fail "EIP-1559 not detected on anvil"

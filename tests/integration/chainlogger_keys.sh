@@ -5,7 +5,8 @@
 #   - a key of one's own is accepted on any chain id;
 #   - PRIVATE_KEY_FILE (e.g. a Docker secret) works like KEY_FILE, so the key
 #     need not be in the environment: a deploy on Ganache succeeds with it;
-#   - a key file readable by others is refused.
+#   - a key file readable by others is refused;
+#   - the owner's key (OWNER_PRIVATE_KEY) is held to the same rule.
 . "$(dirname "$0")/../lib.sh"
 [ -x "$BIN/chainlogger" ] || fail "missing $BIN/chainlogger"
 export STATE_DIR=$T/state MQTT_URL=tcp://127.0.0.1:9 RPC_URL=http://127.0.0.1:9
@@ -49,9 +50,15 @@ run_cl open 5 PRIVATE_KEY_FILE="$T/open.key"
 [ "$rc" = 2 ] && grep -q 'key_file_permissions' "$T/open.out" || fail "group/world-readable key file accepted: $(tail -3 "$T/open.out")"
 run_cl both 5 PRIVATE_KEY_FILE="$T/own.key" KEY_FILE="$T/open.key"
 [ "$rc" = 2 ] || fail "KEY_FILE and PRIVATE_KEY_FILE naming different files accepted"
+# The owner's key (OWNER_PRIVATE_KEY / OWNER_KEY_FILE) is checked the same way.
+rc=0
+timeout 3 env CHAIN_ID=5 PRIVATE_KEY="$OWN_KEY" OWNER_PRIVATE_KEY="$GANACHE_KEY1" "$BIN/chainlogger" deploy \
+    >"$T/owner-dev.out" 2>&1 || rc=$?
+[ "$rc" = 2 ] && grep -q 'key_refused.*address=0xffcf8fdee72ac11b5c542428b35eef5769c409f0' "$T/owner-dev.out" ||
+    fail "Ganache key 1 accepted as the owner key on chain 5: exit $rc $(tail -3 "$T/owner-dev.out")"
 
 # PRIVATE_KEY_FILE end to end: deploy on Ganache without PRIVATE_KEY in the environment.
-start_ganache
+start_chain
 (umask 077 && echo "$GANACHE_KEY0" >"$T/logger.key")
 env -u PRIVATE_KEY -u KEY_FILE PRIVATE_KEY_FILE="$T/logger.key" "$BIN/chainlogger" deploy >"$T/contract" 2>"$T/deploy.log" ||
     fail "deploy with PRIVATE_KEY_FILE failed: $(tail -3 "$T/deploy.log")"

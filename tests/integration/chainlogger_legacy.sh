@@ -6,14 +6,9 @@
 . "$ROOT/tests/chain/lib.sh"
 build_chain_tools
 start_mosquitto
-PORT=$(free_port)
-bg ganache node "$ROOT/tools/node_modules/ganache/dist/node/cli.js" \
-    --server.host 127.0.0.1 --server.port "$PORT" --chain.chainId 1337 --chain.hardfork berlin \
-    --wallet.deterministic --logging.quiet --miner.blockGasLimit 30000000
-wait_port "$PORT" 60 || fail "ganache did not start"
-export RPC_URL=http://127.0.0.1:$PORT CHAIN_ID=1337
+start_chain ganache "$T/ganache-db" --chain.hardfork berlin
 export STATE_DIR=$T/state PRIVATE_KEY=$GANACHE_KEY0 BATCH_SIZE=20 BATCH_MAX_DELAY_MS=50
-CONTRACT=$("$BIN/chainlogger" deploy 2>"$T/deploy.log") || fail "deploy"
+deploy_contract
 grep -q 'tx_type=legacy-eip155' "$T/deploy.log" || fail "legacy chain not detected"
 bg chainlogger "$BIN/chainlogger"
 wait_for 15 grep -q sender_ready "$T/chainlogger.log" || fail "not ready"

@@ -9,17 +9,18 @@ OUTAGE=${OUTAGE:-30}
 build_chain_tools
 start_mosquitto
 DB=$T/ganache-db
-start_ganache "$DB"
-PORT=$GANACHE_PORT
+start_chain ganache "$DB"
+PORT=$CHAIN_PORT
 export STATE_DIR=$T/state PRIVATE_KEY=$GANACHE_KEY0 BATCH_SIZE=20 BATCH_MAX_DELAY_MS=100
-CONTRACT=$("$BIN/chainlogger" deploy 2>"$T/deploy.log") || fail "deploy"
+deploy_contract
+CONTRACT=$CONTRACT_ADDRESS
 bg chainlogger "$BIN/chainlogger"
 CL=$LAST_PID
 wait_for 15 grep -q sender_ready "$T/chainlogger.log" || fail "chain logger not ready"
 publish_anomalies before 200 0
 wait_verified 30
 
-kill "$GANACHE_PID"; wait "$GANACHE_PID" 2>/dev/null || true
+kill "$CHAIN_PID"; wait "$CHAIN_PID" 2>/dev/null || true
 start=$SECONDS
 publish_anomalies during 300 0
 sleep 2
@@ -30,7 +31,7 @@ wait_for 10 grep -q 'accepted=600' "$T/chainlogger.log" ||
 kill -0 "$CL" || fail "chain logger died while the chain was down"
 sleep $((OUTAGE - (SECONDS - start) > 0 ? OUTAGE - (SECONDS - start) : 0))
 grep -q chain_error "$T/chainlogger.log" || fail "no chain error logged during the outage"
-ganache_on_port "$PORT" "$DB"
+CHAIN_PORT_FIXED=$PORT start_chain ganache "$DB"
 publish_anomalies after 100 0
 wait_verified 60
 grep -q 'journal=700 chain=700 matched=700 missing=0 (pending=0) extra=0 duplicated=0 altered=0' \

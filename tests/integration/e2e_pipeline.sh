@@ -10,14 +10,10 @@
 . "$(dirname "$0")/../lib.sh"
 for b in simulator detector chainlogger gateway; do [ -x "$BIN/$b" ] || fail "missing $BIN/$b"; done
 start_mosquitto
-start_ganache
+start_chain
 export STATE_DIR=$T/state
-mkdir -p "$STATE_DIR"
-(umask 077 && echo "$GANACHE_KEY0" >"$T/logger.key")
-export KEY_FILE=$T/logger.key
 export WARMUP=60 DETECTOR_WARMUP=60
-CONTRACT_ADDRESS=$("$BIN/chainlogger" deploy 2>"$T/deploy.log") || fail "deploy failed"
-[[ "$CONTRACT_ADDRESS" =~ ^0x[0-9a-fA-F]{40}$ ]] || fail "deploy printed '$CONTRACT_ADDRESS'"
+deploy_contract # fails unless it printed an address
 export CONTRACT_ADDRESS
 # Deploying again is a no-op that prints the same address.
 again=$("$BIN/chainlogger" deploy 2>>"$T/deploy.log")

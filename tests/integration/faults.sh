@@ -20,8 +20,11 @@
 # after the detector's kill it resumes with its saved models (same
 # model_version, no training, every known sensor scored at once); after each
 # gateway fault all 100 WebSocket clients have reconnected.
-# At the end: `chainlogger verify` passes, every captured anomaly id is on
-# chain (read back through the gateway's paginated /api/anomalies), none
+# At the end: every reading the simulator published at QoS 1 (counted by an
+# independent persistent subscriber) was scored by a detector (their
+# counters); `chainlogger verify` passes; every captured anomaly id is on
+# chain, read from the chain itself (tests/faults/check_ids.js: eth_getLogs
+# over AnomalyLogged, all loggers, decoded with the contract's ABI), none
 # twice. Prints a summary; the figures go to docs/RELIABILITY.md.
 #
 # Settings: FAULT_DOWN_S (3), GANACHE_DOWN_S (60), WS_CLIENTS (100),
@@ -49,6 +52,15 @@ SIM_W0_MS=$(now_ms)
 
 run_start=$SECONDS
 stack_start
+# An independent count of the readings that reached the broker: a persistent
+# QoS 1 subscriber (like the capture), one topic per line; subscribed once
+# its ping topic answers.
+mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -c -i faults-readings -q 1 -t 'sensors/+/readings' \
+    -t faults/readings-ping -F '%t' >>"$T/readings.txt" 2>>"$T/readings.log" &
+READINGS_PID=$!
+PIDS+=("$READINGS_PID")
+wait_for 10 sh -c "mosquitto_pub -h 127.0.0.1 -p $MQTT_PORT -q 1 -t faults/readings-ping -m x &&
+    sleep 0.2 && grep -q '^faults/readings-ping' '$T/readings.txt'" || fail "the readings subscriber never subscribed"
 svc_start simulator
 
 # The stream is up when the detector has trained and anomalies reach the chain.
@@ -247,6 +259,31 @@ logged_ids() { sed -n 's/.* anomaly sensor=.* id=\([0-9a-f]\{16\}\).*/\1/p' "$@"
 MUST_IDS=$T/must.ids INFO_IDS=$T/info.ids
 logged_ids "$(svc_log detector)" >"$MUST_IDS"
 logged_ids "$(svc_log detector 1)" >"$INFO_IDS"
+# Every reading published at QoS 1 was scored: the independent subscriber's
+# count against the detectors' own (each generation's last stats line; the
+# one still running is stopped with SIGTERM, which logs its final count).
+# The killed generation's count is its last stats line before the kill -9,
+# up to ~2 s (STATS_INTERVAL=1, whole seconds) older than the kill: the
+# readings of that window were scored but are not in any count, so at most
+# that many may be unaccounted for; none may be counted twice beyond it.
+svc_term detector
+stat_of() { grep 'stats readings=' "$2" | tail -1 | grep -o " $1=[0-9]*" | cut -d= -f2; }
+pub_readings=$(grep -c '^sensors/' "$T/readings.txt" || true)
+det_readings=0 det_bad=0
+for g in $(seq 1 "${SVC_GEN[detector]}"); do
+    n=$(stat_of readings "$(svc_log detector "$g")") b=$(stat_of bad "$(svc_log detector "$g")")
+    det_readings=$((det_readings + ${n:-0})) det_bad=$((det_bad + ${b:-0}))
+done
+# The killed generation's stream rate (readings/s) over its last two stats lines.
+read -r win_rate < <(grep -o 'stats readings=[0-9]*' "$(svc_log detector 1)" | tail -2 | cut -d= -f2 | tr '\n' ' ' |
+    awk '{print ($2 > $1) ? $2 - $1 : 0}')
+readings_window=$((2 * win_rate + 10))
+unaccounted=$((pub_readings - det_readings))
+echo "readings: published $pub_readings (independent subscriber), counted by the detectors $det_readings, bad $det_bad, unaccounted $unaccounted (killed generation's unlogged window <= $readings_window)"
+[ "$pub_readings" -gt 0 ] || fail "the readings subscriber counted nothing"
+[ "$det_bad" = 0 ] || fail "the detector refused $det_bad readings"
+[ "$unaccounted" -le "$readings_window" ] || fail "readings lost: $unaccounted of $pub_readings published were never scored (window $readings_window)"
+[ "$unaccounted" -ge 0 ] || fail "readings counted twice: the detectors counted $det_readings of $pub_readings published"
 if ! final_check 120; then
     echo "verify: $VERIFY" >&2
     echo "check: $CHECK" >&2
@@ -278,7 +315,9 @@ done
     echo "  anomalies published:    $published distinct ids ($msgs messages captured; the simulator injected $injected events)"
     echo "  on chain:               $onchain (verify: $(grep -o 'journal=.*' <<<"$VERIFY" | head -1))"
     echo "  lost:                   $lost"
-    echo "  duplicates on chain:    $dups"
+    echo "  duplicates on chain:    $dups (AnomalyLogged events read with eth_getLogs: $(json_get "$CHECK" events), totalLogged() $(json_get "$CHECK" total_logged))"
+    echo "  readings:               $pub_readings published at QoS 1 (independent subscriber), $det_readings counted by the detectors,"
+    echo "                          $unaccounted unaccounted (<= $readings_window: scored in the killed detector's last unlogged ~2 s)"
     echo "  detector's own count:   $must published by the detector that was never killed, all captured;"
     echo "                          $killed_nc of $killed_logged logged by the killed one not captured (in flight at kill -9)"
     echo "  time to healthy (/healthz 200 after the fault ended) and to the next anomaly on chain:"

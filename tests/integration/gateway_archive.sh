@@ -11,12 +11,9 @@
 . "$ROOT/tests/gateway/lib.sh"
 for b in chainlogger gateway; do [ -x "$BIN/$b" ] || fail "missing $BIN/$b"; done
 start_mosquitto
-start_ganache
+start_chain
 export STATE_DIR=$T/state
-mkdir -p "$STATE_DIR"
-(umask 077 && echo "$GANACHE_KEY0" >"$T/logger.key")
-export KEY_FILE=$T/logger.key
-"$BIN/chainlogger" deploy >"$T/contract" 2>"$T/deploy.log" || fail "deploy failed"
+deploy_contract
 bg chainlogger env BATCH_SIZE=3 BATCH_MAX_DELAY_MS=20 "$BIN/chainlogger"
 start_gateway GATEWAY_CACHE_ANOMALIES=5
 wait_for 20 curl -sf "$G/readyz" || fail "/readyz never 200"

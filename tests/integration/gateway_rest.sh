@@ -13,13 +13,10 @@
 . "$ROOT/tests/gateway/lib.sh"
 for b in chainlogger gateway; do [ -x "$BIN/$b" ] || fail "missing $BIN/$b"; done
 start_mosquitto
-start_ganache
+start_chain
 export STATE_DIR=$T/state
-mkdir -p "$STATE_DIR"
-(umask 077 && echo "$GANACHE_KEY0" >"$T/logger.key")
-export KEY_FILE=$T/logger.key
-"$BIN/chainlogger" deploy >"$T/contract" 2>"$T/deploy.log" || fail "deploy failed"
-CONTRACT=$(cat "$T/contract")
+deploy_contract
+CONTRACT=$CONTRACT_ADDRESS
 bg chainlogger "$BIN/chainlogger"
 
 TOKEN=s3cret-token-$RANDOM

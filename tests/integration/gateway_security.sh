@@ -15,7 +15,7 @@
 . "$ROOT/tests/gateway/lib.sh"
 [ -x "$BIN/gateway" ] || fail "missing $BIN/gateway"
 start_mosquitto
-start_ganache
+start_chain
 export STATE_DIR=$T/state
 mkdir -p "$STATE_DIR"
 

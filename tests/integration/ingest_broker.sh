@@ -22,24 +22,12 @@ sub_collect() {
     sleep 0.5
 }
 
-# start_broker NAME CONF_FN: write the config with CONF_FN PORT >FILE and
-# start mosquitto on a free port; retried with another port when someone
-# else took it between free_port and bind (tests run in parallel here).
-# Sets BROKER_PORT and BROKER_PID.
+# start_broker NAME CONF_FN: mosquitto with CONF_FN's config ($T/NAME.conf)
+# on a free port (lib's start_mosquitto, 5 tries: tests run in parallel
+# here). Sets BROKER_PORT and BROKER_PID.
 start_broker() {
-    local name=$1 fn=$2 try
-    for try in 1 2 3 4 5; do
-        BROKER_PORT=$(free_port)
-        "$fn" "$BROKER_PORT" >"$T/$name.conf"
-        bg "$name-$try" mosquitto -c "$T/$name.conf"
-        BROKER_PID=$LAST_PID
-        # the port may be open because someone else has it: check ours survived binding
-        if wait_port "$BROKER_PORT" 5 && sleep 0.3 && kill -0 "$BROKER_PID" 2>/dev/null; then
-            return 0
-        fi
-        kill "$BROKER_PID" 2>/dev/null || true
-    done
-    fail "$name broker did not start"
+    MOSQ_NAME=$1 MOSQ_ATTEMPTS=5 start_mosquitto "$2"
+    BROKER_PORT=$MQTT_PORT BROKER_PID=$MOSQ_PID
 }
 
 # --- 1. device accounts and ACL ---------------------------------------------

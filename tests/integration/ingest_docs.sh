@@ -10,13 +10,10 @@ for b in detector chainlogger; do [ -x "$BIN/$b" ] || skip "missing $BIN/$b"; do
 [ -f "$ROOT/contracts/build/AnomalyLogger.json" ] || skip "contract not compiled"
 
 start_mosquitto
-start_ganache
+start_chain
 export STATE_DIR=$T/state
-mkdir -p "$STATE_DIR"
-(umask 077 && echo "$GANACHE_KEY0" >"$T/logger.key")
-export KEY_FILE=$T/logger.key
 export INGEST_MAPPING=$ROOT/config/sensors.example.json
-CONTRACT_ADDRESS=$("$BIN/chainlogger" deploy 2>"$T/deploy.log") || fail "deploy failed"
+deploy_contract
 export CONTRACT_ADDRESS
 bg chainlogger "$BIN/chainlogger"
 bg detector "$BIN/detector"

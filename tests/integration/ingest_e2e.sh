@@ -18,11 +18,8 @@ for b in detector chainlogger gateway; do [ -x "$BIN/$b" ] || skip "missing $BIN
 [ -f "$ROOT/contracts/build/AnomalyLogger.json" ] || skip "contract not compiled"
 
 start_mosquitto
-start_ganache
+start_chain
 export STATE_DIR=$T/state
-mkdir -p "$STATE_DIR"
-(umask 077 && echo "$GANACHE_KEY0" >"$T/logger.key")
-export KEY_FILE=$T/logger.key
 export WARMUP=60 DETECTOR_WARMUP=60
 
 cat >"$T/sensors.json" <<'JSON'
@@ -46,7 +43,7 @@ JSON
 # the mapping variable, under the names the services read
 export INGEST_MAPPING=$T/sensors.json
 
-CONTRACT_ADDRESS=$("$BIN/chainlogger" deploy 2>"$T/deploy.log") || fail "deploy failed"
+deploy_contract
 export CONTRACT_ADDRESS
 export GATEWAY_PORT=$(free_port)
 bg chainlogger "$BIN/chainlogger"

@@ -87,8 +87,7 @@ wait_for 10 grep -q mqtt_connected "$T/sim2.log" || fail "simulator did not conn
 kill "$MOSQ_PID"
 wait "$MOSQ_PID" 2>/dev/null || true
 wait_for 10 grep -q mqtt_disconnected "$T/sim2.log" || fail "simulator did not notice the broker going away"
-bg mosquitto2 mosquitto -c "$T/mosquitto.conf"
-wait_port "$MQTT_PORT" 10 || fail "mosquitto did not restart"
+mosquitto_restart mosquitto2
 reconnected() { [ "$(grep -c mqtt_connected "$T/sim2.log")" -ge 2 ]; }
 wait_for 15 reconnected || fail "simulator did not reconnect"
 mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -t 'sensors/office-0001/readings' -C 5 -W 10 >"$T/after.txt" ||

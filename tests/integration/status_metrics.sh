@@ -10,12 +10,9 @@
 . "$ROOT/tests/gateway/lib.sh"
 for b in detector chainlogger gateway; do [ -x "$BIN/$b" ] || fail "missing $BIN/$b"; done
 start_mosquitto
-start_ganache
+start_chain
 export STATE_DIR=$T/state STATUS_INTERVAL=1
-mkdir -p "$STATE_DIR"
-(umask 077 && echo "$GANACHE_KEY0" >"$T/logger.key")
-export KEY_FILE=$T/logger.key
-"$BIN/chainlogger" deploy >"$T/contract" 2>"$T/deploy.log" || fail "deploy failed"
+deploy_contract
 bg chainlogger env CHAINLOGGER_CLIENT_ID=cl-test "$BIN/chainlogger"
 CL_PID=$LAST_PID
 bg detector env STATE_DIR="$T/det" "$BIN/detector"

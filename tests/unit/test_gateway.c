@@ -31,6 +31,7 @@
 #include "gateway/gw_feed.h"
 #include "gateway/gw_host.h"
 #include "gateway/gw_peers.h"
+#include "gateway/gw_origin.h"
 #include "gateway/gw_store.h"
 #include "gateway/gw_ws.h"
 #include "base/hex.h"
@@ -260,13 +261,13 @@ static void test_filter(void **st)
 static void test_origin(void **st)
 {
     (void)st;
-    assert_true(gw_api_origin_allowed("", NULL, "h:1"));         /* not a browser */
-    assert_true(gw_api_origin_allowed("", "http://h:1", "h:1")); /* same origin */
-    assert_false(gw_api_origin_allowed("", "http://evil", "h:1"));
-    assert_true(gw_api_origin_allowed("*", "http://evil", "h:1"));
-    assert_true(gw_api_origin_allowed("http://a, https://b", "https://b", "h"));
-    assert_false(gw_api_origin_allowed("http://a, https://b", "https://bb", "h"));
-    assert_false(gw_api_origin_allowed("http://a", "http://a.evil", "h"));
+    assert_true(gw_origin_allowed("", NULL, "h:1"));         /* not a browser */
+    assert_true(gw_origin_allowed("", "http://h:1", "h:1")); /* same origin */
+    assert_false(gw_origin_allowed("", "http://evil", "h:1"));
+    assert_true(gw_origin_allowed("*", "http://evil", "h:1"));
+    assert_true(gw_origin_allowed("http://a, https://b", "https://b", "h"));
+    assert_false(gw_origin_allowed("http://a, https://b", "https://bb", "h"));
+    assert_false(gw_origin_allowed("http://a", "http://a.evil", "h"));
 }
 
 /* DNS rebinding (#19): Host names the gateway does not know are refused. */
