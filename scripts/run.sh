@@ -59,15 +59,16 @@ url=$MQTT_URL
 MQTT_PORTS_FIXED="$MQTT_PORT $MQTT_LOCAL_PORT $MQTT_TLS_PORT" start_mosquitto broker_conf
 MQTT_URL=$url
 
-# with_account SVC CMD...: run CMD with SVC's broker account in its environment.
+# with_account SVC CMD...: become CMD (exec) with SVC's broker account in its
+# environment. Only inside bg: it replaces bg's background subshell, so the
+# PID bg records is the service's own and stop_started stops it (a nested
+# subshell here left the services running after Ctrl-C).
 with_account() {
     local u=$1
     shift
-    (
-        MQTT_USERNAME=$u MQTT_PASSWORD=$(cat "$AUTH_DIR/$u.password")
-        export MQTT_USERNAME MQTT_PASSWORD
-        exec "$@"
-    )
+    MQTT_USERNAME=$u MQTT_PASSWORD=$(cat "$AUTH_DIR/$u.password")
+    export MQTT_USERNAME MQTT_PASSWORD
+    exec "$@"
 }
 
 chain_up
