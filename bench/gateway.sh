@@ -32,7 +32,7 @@ start_mosquitto
 start_chain
 export STATE_DIR=$T/state
 deploy_contract
-start_gateway WS_MAX_CLIENTS=$((CLIENTS + 100))
+start_gateway WS_MAX_CLIENTS=$((CLIENTS + 100)) GATEWAY_MAX_CONN_PER_IP=$((CLIENTS + 100))
 wait_for 20 curl -sf "$G/readyz" || fail "gateway not ready"
 
 # --- WebSocket fan-out ------------------------------------------------------

@@ -104,6 +104,9 @@ for ((k = 0; k < PARTITIONS; k++)); do
     bg "detector-p$k" env STATE_DIR="$STATE_DIR/detector-p$k" \
         build/bin/detector --partition "$k" --partitions "$PARTITIONS"
 done
+# Writes need a token (#19), as with make run: $STATE_DIR/gateway.token.
+[ -n "${GATEWAY_TOKEN:-}" ] || GATEWAY_TOKEN=$(scripts/gateway-token.sh "$STATE_DIR/gateway.token")
+export GATEWAY_TOKEN
 bg gateway build/bin/gateway
 need_port gateway "$GATEWAY_PORT" 20
 if [ "$SIMULATOR" = 1 ]; then
@@ -119,6 +122,7 @@ cat <<MSG
   NATS:       monitoring http://127.0.0.1:$((MQTT_BASE_PORT + 30))/  (scripts/cluster.sh status $NATS_DIR)
   Chain:      $RPC_URL  (chain id $CHAIN_ID, contract $CONTRACT_ADDRESS, $CHAINLOGGERS chain logger(s))
   Logs:       $LOGS/  (nodes: $NATS_DIR/n*.log)
+  Writes:     Authorization: Bearer \$(cat $STATE_DIR/gateway.token)  (unless GATEWAY_TOKEN was set)
 
   Try:  for i in \$(seq 300); do echo "{\"temperature\": 21.\$((RANDOM%10))}"; done | mosquitto_pub -p ${ports[0]} -q 1 -t sensors/demo/readings -l
         mosquitto_pub -p ${ports[1]} -q 1 -t sensors/demo/readings -m '{"temperature": 1000}'

@@ -6,7 +6,8 @@
 # URL, writes each process's log to $STATE_DIR/logs/, stops all on Ctrl-C.
 # Settings (environment): STATE_DIR (./state), MQTT_PORT (1883, accounts
 # only), MQTT_BIND (0.0.0.0), MQTT_LOCAL_PORT (1884, anonymous, loopback only),
-# MQTT_TLS_PORT (unset = no TLS listener; dev certificates are generated), RPC_PORT (8545), GATEWAY_PORT (8080), KEY_FILE, SIMULATOR (1 =
+# MQTT_TLS_PORT (unset = no TLS listener; dev certificates are generated), RPC_PORT (8545), GATEWAY_PORT (8080),
+# GATEWAY_HOST (0.0.0.0), GATEWAY_TOKEN (default: $STATE_DIR/gateway.token, generated), KEY_FILE, SIMULATOR (1 =
 # start the simulator; 0 = only real sensors), SIM_SPEEDUP (1440), SIM_START
 # (a year ago), plus every service setting
 # in the README, passed through as is.
@@ -86,14 +87,16 @@ url=$MQTT_URL
 MQTT_PORTS_FIXED="$MQTT_PORT $MQTT_LOCAL_PORT $MQTT_TLS_PORT" start_mosquitto broker_conf
 MQTT_URL=$url
 
-# with_account SVC CMD...: run CMD with SVC's broker account in its
-# environment. `bg` runs it in a background subshell, and exec replaces
-# that subshell, so the pid `bg` records is the service's own and Ctrl-C
-# stops it (a nested subshell here left the services running).
+# with_account SVC CMD...: become CMD (exec) with SVC's broker account in its
+# environment. Only inside bg: it replaces bg's background subshell, so the
+# PID bg records is the service's own and stop_started stops it (a nested
+# subshell here left the services running after Ctrl-C).
 with_account() {
     local u=$1
     shift
-    MQTT_USERNAME=$u MQTT_PASSWORD=$(cat "$AUTH_DIR/$u.password") exec "$@"
+    MQTT_USERNAME=$u MQTT_PASSWORD=$(cat "$AUTH_DIR/$u.password")
+    export MQTT_USERNAME MQTT_PASSWORD
+    exec "$@"
 }
 
 step "Starting the dev chain (Ganache)" "about 5 seconds" "$LOGS/ganache.log"
@@ -106,6 +109,16 @@ step "Starting the services: chain logger, detector, gateway" "a few seconds" "$
 bg chainlogger with_account chainlogger build/bin/chainlogger
 # The simulator's sensors report in these units (the detector guesses none from names).
 bg detector with_account detector env METRIC_UNITS="${METRIC_UNITS-temperature=degC,humidity=%RH,pressure=hPa}" build/bin/detector
+# Writes to the gateway (POST /api/readings, the dashboard's form) need a
+# token (#19): a random one kept in $STATE_DIR/gateway.token (0600) unless
+# GATEWAY_TOKEN is set. With it, the gateway may listen beyond loopback.
+if [ -z "${GATEWAY_TOKEN:-}" ]; then
+    GATEWAY_TOKEN=$(scripts/gateway-token.sh "$STATE_DIR/gateway.token")
+    token_where="$STATE_DIR/gateway.token (0600)" token_sh="\$(cat $STATE_DIR/gateway.token)"
+else
+    token_where="your GATEWAY_TOKEN" token_sh="\$GATEWAY_TOKEN"
+fi
+export GATEWAY_TOKEN GATEWAY_HOST=${GATEWAY_HOST:-0.0.0.0}
 bg gateway with_account gateway build/bin/gateway
 need_port gateway "$GATEWAY_PORT" 20
 if [ "$SIMULATOR" = 1 ]; then
@@ -121,10 +134,13 @@ cat <<MSG
   MQTT:       tcp://<this host>:$MQTT_PORT  (accounts: scripts/broker-auth.sh add-device NAME)
               tcp://127.0.0.1:$MQTT_LOCAL_PORT   (anonymous, this machine only)
   Chain:      $RPC_URL  (chain id $CHAIN_ID, contract $CONTRACT_ADDRESS)
+  Writes:     need the token in $token_where (the dashboard's form asks for it)
   Logs:       $LOGS/
 
   Try:  for i in \$(seq 300); do echo "{\"temperature\": 21.\$((RANDOM%10))}"; done | mosquitto_pub -p $MQTT_LOCAL_PORT -t sensors/demo/readings -l
         mosquitto_pub -p $MQTT_LOCAL_PORT -t sensors/demo/readings -m '{"temperature": 1000}'
+        curl -H "Authorization: Bearer $token_sh" -H 'Content-Type: application/json' \\
+             -d '{"sensor_id": "demo", "temperature": 21.5}' http://localhost:$GATEWAY_PORT/api/readings
   Ctrl-C stops everything.
 
 MSG

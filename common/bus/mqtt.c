@@ -241,6 +241,7 @@ static int do_connect(mqtt_client *c, int uri)
     if (c->ca_file) {
         so.trustStore = c->ca_file;
         so.enableServerCertAuth = 1;
+        so.verify = 1; /* the certificate must name the host in the URI (#19) */
         co.ssl = &so;
     }
     return MQTTAsync_connect(c->h, &co);

@@ -58,7 +58,8 @@ typedef struct {
     const char *client_id; /* must be unique per broker; required for persistent sessions */
     const char *username;  /* NULL for none */
     const char *password;  /* NULL for none; never logged */
-    const char *ca_file;   /* TLS CA file for ssl:// URIs, or NULL */
+    const char *ca_file;   /* TLS CA file for ssl:// URIs, or NULL; the broker certificate
+                              must be signed by it and name the URI's host */
     int clean_session;     /* 0 = persistent session (QoS 1 messages kept while away) */
     const char *persist_dir; /* NULL: outgoing QoS 1/2 messages live in memory only. A
                                 directory (must exist): paho stores each one there before

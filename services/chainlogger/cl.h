@@ -32,10 +32,19 @@ enum {
 
 /* ---- cl_key.c ---- */
 
-/** Load the signing key from key_file (refused when group/world accessible)
- *  or, when key_file is NULL/empty, from the hex string env_key.
+/** Load the signing key from key_file (refused when group/world accessible,
+ *  except a Docker secret under /run/secrets/) or, when key_file is
+ *  NULL/empty, from the hex string env_key.
  *  Returns 0 or -1 (reason logged, never the key). */
 int cl_key_load(tx_key **out, const char *key_file, const char *env_key);
+
+/** 1 when k is one of Ganache's or Anvil's well-known development accounts
+ *  (their private keys are public), else 0. */
+int cl_key_is_dev(const tx_key *k);
+
+/** 0 when k may sign on chain_id; -1 (logged, saying why and what to do)
+ *  for a development account on any chain but 1337 and 31337. */
+int cl_key_check_chain(const tx_key *k, long chain_id);
 
 /* ---- cl_deploy.c ---- */
 

@@ -46,6 +46,7 @@
 static double status_interval;
 static const char *mqtt_url, *mqtt_user, *mqtt_pass, *mqtt_ca, *mqtt_client_id, *rpc_url;
 static const char *contract_addr, *key_file, *private_key, *state_dir, *log_level, *contract_json;
+static const char *private_key_file; /* PRIVATE_KEY_FILE, same as KEY_FILE */
 static const char *owner_key_file, *owner_private_key;
 static long chain_id, batch_size, batch_delay_ms, rpc_timeout_ms, receipt_timeout_ms, pipeline;
 static long partition, partitions;
@@ -74,6 +75,8 @@ static const config_option opts[] = {
      "compiled contract, for deploy", &contract_json},
     {"key-file", "KEY_FILE", CONFIG_STR, NULL, "file holding the hex private key (mode 600)",
      &key_file},
+    {"private-key-file", "PRIVATE_KEY_FILE", CONFIG_STR, NULL,
+     "same as KEY_FILE (e.g. a Docker secret, /run/secrets/<name>)", &private_key_file},
     {"private-key", "PRIVATE_KEY", CONFIG_STR, NULL,
      "hex private key when no KEY_FILE (never logged)", &private_key},
     {"owner-key-file", "OWNER_KEY_FILE", CONFIG_STR, NULL,
@@ -190,7 +193,19 @@ static void *sender_main(void *arg)
 
 static int load_key(tx_key **k)
 {
-    return cl_key_load(k, key_file, private_key);
+    if (key_file && *key_file && private_key_file && *private_key_file &&
+        strcmp(key_file, private_key_file) != 0) {
+        log_error("config_invalid reason=\"KEY_FILE and PRIVATE_KEY_FILE name different files\"");
+        return -1;
+    }
+    if (cl_key_load(k, key_file && *key_file ? key_file : private_key_file, private_key) < 0)
+        return -1;
+    if (cl_key_check_chain(*k, chain_id) < 0) {
+        tx_key_destroy(*k);
+        *k = NULL;
+        return -1;
+    }
+    return 0;
 }
 
 static int resolve_contract(uint8_t addr[20])
@@ -534,7 +549,7 @@ int main(int argc, char **argv)
     }
     /* prove only reads the chain: anyone may run it, with or without a key. */
     int need_key = strcmp(cmd, "prove") != 0 || (key_file && *key_file) ||
-                   (private_key && *private_key);
+                   (private_key_file && *private_key_file) || (private_key && *private_key);
     if (need_key && load_key(&key) < 0)
         return 2;
     if (eth_client_init(&eth, rpc_url, key, (uint64_t)chain_id, rpc_timeout_ms) < 0) {
@@ -552,6 +567,7 @@ int main(int argc, char **argv)
     if (owner_cmd &&
         ((owner_key_file && *owner_key_file) || (owner_private_key && *owner_private_key))) {
         if (cl_key_load(&owner_key, owner_key_file, owner_private_key) < 0 ||
+            cl_key_check_chain(owner_key, chain_id) < 0 ||
             eth_client_init(&owner_eth, rpc_url, owner_key, (uint64_t)chain_id, rpc_timeout_ms) <
                 0) {
             tx_key_destroy(owner_key);

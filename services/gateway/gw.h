@@ -30,6 +30,8 @@ typedef struct {
     const char *token;       /* bearer token for writes; NULL/"" = none */
     const char *cors_origin; /* "" = same-origin only, "*" = any, or a comma list */
     const char *ws_origins;  /* same forms, for WebSocket upgrades */
+    const char *allowed_hosts; /* extra Host names (gw_host.h); "*" = any */
+    long max_conn_per_ip;      /* open connections per client address */
     long max_body;           /* request body limit, bytes */
     long ws_max_msg;         /* client message limit, bytes */
     long ws_queue;           /* per-client queue length, messages */
@@ -51,7 +53,9 @@ typedef struct {
     long proof_confirmations; /* confirmations before such an answer is cached */
 } gw_config;
 
-typedef struct gw_ws gw_ws; /* see gw_ws.h */
+typedef struct gw_ws gw_ws;       /* see gw_ws.h */
+typedef struct gw_hosts gw_hosts; /* see gw_host.h */
+typedef struct gw_peers gw_peers; /* see gw_peers.h */
 
 /* lws gives each connection one block of per-session memory, used first by
  * gw_http (plain requests) or gw_ws (after an upgrade); its first int says
@@ -69,6 +73,8 @@ typedef struct gw {
     mqtt_client *mqtt; /* NULL in unit tests */
     ingest *ig;
     gw_ws *ws;
+    gw_hosts *hosts; /* Host allow-list; NULL = any (unit tests) */
+    gw_peers *peers; /* connections per address; lws thread only */
     struct lws_context *lws;
     double started; /* Unix s */
 } gw;

@@ -120,7 +120,7 @@ int gw_api_authorized(const gw *g, const char *authorization)
 {
     const char *token = g->cfg->token;
     if (!token || !*token)
-        return 1;
+        return 0; /* no token configured: no writes at all (#19) */
     if (!authorization || strncasecmp(authorization, "Bearer ", 7) != 0)
         return 0;
     const char *t = authorization + 7;
@@ -130,6 +130,18 @@ int gw_api_authorized(const gw *g, const char *authorization)
     while (tl && t[tl - 1] == ' ')
         tl--;
     return ct_equal(t, tl, token, strlen(token));
+}
+
+void gw_api_unauthorized(gw *g, gw_response *rs)
+{
+    const char *token = g->cfg->token;
+    gw_api_response_free(rs);
+    memset(rs, 0, sizeof *rs);
+    error_counted(g, rs, 401, "unauthorized",
+                  token && *token
+                      ? "a valid bearer token is required (Authorization: Bearer ...)"
+                      : "this gateway accepts no writes: it was started without GATEWAY_TOKEN");
+    rs->auth_challenge = 1;
 }
 
 /* ---- static files ---------------------------------------------------- */
@@ -262,6 +274,7 @@ static void metrics_gauges(gw *g, gw_metrics_gauges *gz)
         gw_ws_queue_stats(g->ws, &gz->ws_queued, &gz->ws_queued_max);
     }
     gz->sensors = gw_store_count(g->store);
+    gz->sensor_evictions = gw_store_evictions(g->store);
     gz->mqtt_connected = g->mqtt && mqtt_client_is_connected(g->mqtt);
     gw_cache_stats_get(g->cache, &gz->cache);
     if (g->bus) {
@@ -615,12 +628,8 @@ void gw_api_handle(gw *g, const gw_request *rq, gw_response *rs)
             return;
         }
         if (!gw_api_authorized(g, rq->authorization)) {
-            rs->auth_challenge = 1;
-            {
-                error_counted(g, rs, 401, "unauthorized",
-                              "a valid bearer token is required (Authorization: Bearer ...)");
-                return;
-            }
+            gw_api_unauthorized(g, rs);
+            return;
         }
         {
             handle_post_readings(g, rq, rs);

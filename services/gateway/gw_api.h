@@ -69,8 +69,13 @@ void gw_api_response_free(gw_response *rs);
 void gw_api_error(gw_response *rs, int status, const char *code, const char *message);
 
 /** 1 when the Authorization header carries the configured bearer token
- *  (compared in constant time), or no token is configured; else 0. */
+ *  (compared in constant time); else 0, always 0 when no token is
+ *  configured (a gateway without GATEWAY_TOKEN accepts no writes). */
 int gw_api_authorized(const gw *g, const char *authorization);
+
+/** Replace *rs with the 401 answer for an unauthorized write (counted,
+ *  with WWW-Authenticate; the message says whether a token is configured). */
+void gw_api_unauthorized(gw *g, gw_response *rs);
 
 /** Resolve a URL path to a file under the dashboard or vendor directory,
  *  refusing anything that could escape them ("..", backslashes, NUL,

@@ -147,7 +147,8 @@ static void on_reading(gw *g, const char *topic, const void *payload, size_t len
         gw_metrics_event(&g->metrics, GW_RATE_READINGS, 1);
         if (gw_store_add_reading(g->store, &r[i], now) != 0) {
             gw_metrics_err(&g->metrics, GW_ERR_SENSOR_TABLE_FULL);
-            log_rate(5, 30, LOG_WARN, "sensor_table_full sensor_id=%s", r[i].sensor_id);
+            log_rate(5, 30, LOG_WARN, "sensor_store_failed reason=no_memory sensor_id=%s",
+                     r[i].sensor_id);
             continue;
         }
         json_t *o = json_pack("{s:s, s:f}", "sensor_id", r[i].sensor_id, "ts", r[i].ts);

@@ -2,9 +2,10 @@
  * gw_http — see gw_http.h.
  *
  * Life of a request (one session per connection, reused on keep-alive):
- *   LWS_CALLBACK_HTTP             parse; GET/OPTIONS answered at once; POST
- *                                 checked (Origin, token, Content-Length) and
- *                                 then its body awaited
+ *   LWS_CALLBACK_HTTP             parse; Host checked (gw_host); GET/OPTIONS
+ *                                 answered at once; POST checked (Origin,
+ *                                 token, Content-Length) and then its body
+ *                                 awaited; any other method needs the token
  *   LWS_CALLBACK_HTTP_BODY        body appended, up to MAX_BODY_BYTES (413 beyond)
  *   LWS_CALLBACK_HTTP_BODY_COMPLETION  handled by gw_api
  *   LWS_CALLBACK_HTTP_WRITEABLE   headers, then the body in chunks
@@ -19,6 +20,7 @@
 
 #include "gw_api.h"
 #include "gw_buf.h"
+#include "gw_host.h"
 #include "gw_origin.h"
 #include "base/log.h"
 
@@ -300,6 +302,15 @@ static int on_request(gw *g, session *s, struct lws *wsi, const char *path)
         respond_error(g, s, wsi, 400, GW_ERR_HTTP_BAD_REQUEST, "header", "header too long");
         return 0;
     }
+    /* DNS rebinding: a page whose name now resolves to us sends its own
+     * name as Host (gw_host.h). */
+    if (g->hosts && !gw_hosts_allowed(g->hosts, host)) {
+        s->close_after = 1;
+        log_rate(13, 10, LOG_WARN, "http_refused reason=host host=\"%.80s\"", host);
+        respond_error(g, s, wsi, 403, GW_ERR_HOST, "host",
+                      "unknown Host: add it to GATEWAY_ALLOWED_HOSTS");
+        return 0;
+    }
     /* Cross-origin browsers get our CORS headers only when CORS_ORIGIN
      * allows them; same-origin (the dashboard) needs none. */
     int same_or_none = gw_origin_allowed("", s->origin, host);
@@ -328,10 +339,9 @@ static int on_request(gw *g, session *s, struct lws *wsi, const char *path)
                           "origin not allowed (CORS_ORIGIN)");
             return 0;
         }
-        if (strcmp(s->path, "/api/readings") == 0 && !gw_api_authorized(g, s->rq.authorization)) {
-            respond_error(g, s, wsi, 401, GW_ERR_HTTP_UNAUTHORIZED, "unauthorized",
-                          "a valid bearer token is required (Authorization: Bearer ...)");
-            s->rs.auth_challenge = 1;
+        if (!gw_api_authorized(g, s->rq.authorization)) {
+            gw_api_unauthorized(g, &s->rs);
+            respond(g, s, wsi);
             return 0;
         }
         /* Bodies must declare their length, so the limit is checked before
@@ -370,6 +380,15 @@ static int on_request(gw *g, session *s, struct lws *wsi, const char *path)
             return dispatch(g, s, wsi);
         }
         s->awaiting_body = 1;
+        return 0;
+    }
+    if (s->rq.method != GW_M_GET && s->rq.method != GW_M_HEAD &&
+        !gw_api_authorized(g, s->rq.authorization)) {
+        /* PUT, DELETE, PATCH...: every write needs the token (none exists
+         * today; a new one must not be open by default). */
+        s->close_after = 1;
+        gw_api_unauthorized(g, &s->rs);
+        respond(g, s, wsi);
         return 0;
     }
     return dispatch(g, s, wsi);

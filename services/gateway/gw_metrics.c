@@ -31,6 +31,8 @@ static const char *const err_names[GW_ERR__COUNT] = {
     "status_invalid",
     "status_table_full",
     "onchain_check",
+    "host",
+    "conn_per_ip",
 };
 
 void gw_metrics_init(gw_metrics *m)
@@ -144,6 +146,13 @@ static void render_links(gw_buf *b, const gw_metrics_gauges *gz)
                   "# HELP gateway_sensors Sensors known to the gateway.\n"
                   "# TYPE gateway_sensors gauge\ngateway_sensors %zu\n",
                   gz->sensors);
+    gw_buf_printf(b,
+                  "# HELP iotad_gateway_sensor_evictions_total Sensors dropped from the "
+                  "gateway's list (least recently seen first) to make room at "
+                  "GATEWAY_MAX_SENSORS.\n"
+                  "# TYPE iotad_gateway_sensor_evictions_total counter\n"
+                  "iotad_gateway_sensor_evictions_total %" PRIu64 "\n",
+                  gz->sensor_evictions);
     gw_buf_printf(b,
                   "# HELP gateway_mqtt_connected 1 while connected to the broker.\n"
                   "# TYPE gateway_mqtt_connected gauge\ngateway_mqtt_connected %d\n",

@@ -38,6 +38,8 @@ typedef enum {
     GW_ERR_STATUS_INVALID,      /* a status/# report that did not validate */
     GW_ERR_STATUS_TABLE_FULL,   /* a report from a new instance beyond GW_STATUS_MAX_INSTANCES */
     GW_ERR_ONCHAIN_CHECK,       /* an isLogged check that could not read the chain */
+    GW_ERR_HOST,                /* HTTP or WebSocket request for an unknown Host (403) */
+    GW_ERR_CONN_PER_IP,         /* a connection refused at GATEWAY_MAX_CONN_PER_IP */
     GW_ERR__COUNT
 } gw_err_kind;
 
@@ -93,6 +95,7 @@ typedef struct {
     size_t ws_clients;                 /* connected WebSocket clients */
     size_t ws_queued, ws_queued_max;   /* messages in all clients' queues; the fullest's */
     size_t sensors;                    /* sensors known (gw_store) */
+    uint64_t sensor_evictions;         /* sensors evicted at GATEWAY_MAX_SENSORS (a counter) */
     int mqtt_connected;                /* 1 while connected to the broker */
     int chain_reachable;               /* 1 while the JSON-RPC node answers */
     uint64_t chain_head, chain_synced; /* latest block; events read up to here */

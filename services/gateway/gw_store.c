@@ -1,10 +1,17 @@
 /*
  * gw_store — see gw_store.h. Sensors live in an array of max_sensors
- * pointers, in arrival order and never deleted, indexed by a hashmap of
- * their ids (store/hashmap.h) reserved for max_sensors at creation, so
- * lookups stay O(1) and the index never rehashes. Each sensor's ring
- * stores slot[i] = {ts, v[], mask} where bit k of mask says whether metric
- * names[k] was present in that reading.
+ * pointers, indexed by a hashmap of their ids (store/hashmap.h) reserved
+ * for max_sensors at creation, so lookups stay O(1) and the index never
+ * rehashes. Each sensor's ring stores slot[i] = {ts, v[], mask} where bit k
+ * of mask says whether metric names[k] was present in that reading.
+ *
+ * Eviction: sensors are also on a list ordered by when a reading or an
+ * anomaly last arrived (most recent first). A new sensor arriving at
+ * max_sensors takes the place of the least recently seen one: that id
+ * leaves the index (the hashmap's backward-shift removal, so no
+ * tombstones), and its position in the array and its memory, ring
+ * included, are reused. Invented ids sent once thus age out instead of
+ * locking real sensors out of the dashboard.
  */
 #include "gw_store.h"
 
@@ -23,7 +30,7 @@ typedef struct {
     uint8_t mask;
 } slot;
 
-typedef struct {
+typedef struct sensor {
     char id[SENSOR_ID_MAX];
     char names[READING_MAX_METRICS][READING_NAME_MAX];
     int nnames;
@@ -39,6 +46,8 @@ typedef struct {
     int anom_logged;
     char anom_tx[67];
     unsigned long long anom_block;
+    size_t pos;                   /* position in gw_store.sensors */
+    struct sensor *newer, *older; /* recency list (gw_store.newest/oldest) */
 } sensor;
 
 struct gw_store {
@@ -46,7 +55,9 @@ struct gw_store {
     gw_store_options opt;
     sensor **sensors; /* [max_sensors]; the first n in use */
     size_t n;
-    hashmap index; /* id -> position in sensors */
+    hashmap index;           /* id -> position in sensors */
+    sensor *newest, *oldest; /* recency list */
+    uint64_t evictions;
 };
 
 static uint64_t index_hash(const void *ctx, uint64_t v)
@@ -101,15 +112,53 @@ void gw_store_destroy(gw_store *s)
     free(s);
 }
 
-/* Find a sensor; with create, register it when absent (NULL when full).
- * Caller holds the lock. */
-static sensor *find(gw_store *s, const char *id, int create)
+static void list_unlink(gw_store *s, sensor *x)
 {
-    uint64_t h = fnv1a_str(id), v;
-    if (hashmap_find(&s->index, h, id, &v))
-        return s->sensors[v];
-    if (!create || s->n >= s->opt.max_sensors)
-        return NULL;
+    if (x->newer)
+        x->newer->older = x->older;
+    else
+        s->newest = x->older;
+    if (x->older)
+        x->older->newer = x->newer;
+    else
+        s->oldest = x->newer;
+    x->newer = x->older = NULL;
+}
+
+/* Move x to the front of the recency list (it was just seen). */
+static void touch(gw_store *s, sensor *x)
+{
+    if (s->newest == x)
+        return;
+    if (x->newer || x->older || s->oldest == x)
+        list_unlink(s, x);
+    x->older = s->newest;
+    if (s->newest)
+        s->newest->newer = x;
+    s->newest = x;
+    if (!s->oldest)
+        s->oldest = x;
+}
+
+/* Take the least recently seen sensor out of the index and the recency
+ * list and clear it for reuse (ring and array position kept). */
+static sensor *evict_oldest(gw_store *s)
+{
+    sensor *x = s->oldest;
+    (void)hashmap_remove(&s->index, fnv1a_str(x->id), x->id);
+    list_unlink(s, x);
+    slot *ring = x->ring;
+    size_t pos = x->pos;
+    memset(x, 0, sizeof *x);
+    x->ring = ring;
+    x->pos = pos;
+    s->evictions++;
+    return x;
+}
+
+/* A new, empty sensor in the next free position; NULL when out of memory. */
+static sensor *sensor_new(gw_store *s)
+{
     sensor *x = calloc(1, sizeof *x);
     if (!x)
         return NULL;
@@ -118,12 +167,28 @@ static sensor *find(gw_store *s, const char *id, int create)
         free(x);
         return NULL;
     }
+    x->pos = s->n;
+    s->sensors[s->n++] = x;
+    return x;
+}
+
+/* Find a sensor; with create, register it when absent, in place of the
+ * least recently seen sensor at max_sensors (NULL only when out of
+ * memory). Caller holds the lock. */
+static sensor *find(gw_store *s, const char *id, int create)
+{
+    uint64_t h = fnv1a_str(id), v;
+    if (hashmap_find(&s->index, h, id, &v))
+        return s->sensors[v];
+    if (!create)
+        return NULL;
+    sensor *x = s->n >= s->opt.max_sensors ? evict_oldest(s) : sensor_new(s);
+    if (!x)
+        return NULL;
     size_t n = strnlen(id, SENSOR_ID_MAX - 1);
     memcpy(x->id, id, n);
     x->id[n] = '\0';
-    s->sensors[s->n] = x;
-    (void)hashmap_insert(&s->index, h, s->n); /* reserved at creation: cannot fail */
-    s->n++;
+    (void)hashmap_insert(&s->index, h, x->pos); /* reserved at creation: cannot fail */
     return x;
 }
 
@@ -150,6 +215,7 @@ int gw_store_add_reading(gw_store *s, const reading *r, double now)
         pthread_mutex_unlock(&s->mu);
         return -1;
     }
+    touch(s, x);
     slot *sl = &x->ring[x->head];
     sl->ts = r->ts;
     sl->mask = 0;
@@ -179,6 +245,7 @@ int gw_store_add_anomaly(gw_store *s, const anomaly *a, double now)
         pthread_mutex_unlock(&s->mu);
         return -1;
     }
+    touch(s, x);
     /* A late confirmation may already have arrived for a re-published
      * anomaly: keep the confirmed state when the id is the same. */
     if (!(x->has_anom && strcmp(x->anom.id, a->id) == 0)) {
@@ -215,6 +282,14 @@ size_t gw_store_count(gw_store *s)
 {
     pthread_mutex_lock(&s->mu);
     size_t n = s->n;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+uint64_t gw_store_evictions(gw_store *s)
+{
+    pthread_mutex_lock(&s->mu);
+    uint64_t n = s->evictions;
     pthread_mutex_unlock(&s->mu);
     return n;
 }

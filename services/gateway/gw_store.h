@@ -4,7 +4,9 @@
  * chain), a status, and a bounded ring of recent readings for charts.
  *
  * Memory is bounded: at most max_sensors sensors (a flood of invented
- * sensor ids cannot grow it further) and ring_len readings per sensor,
+ * sensor ids cannot grow it further: a new sensor beyond it replaces the
+ * least recently seen one, counted by gw_store_evictions()) and ring_len
+ * readings per sensor,
  * each stored compactly (timestamp + up to READING_MAX_METRICS values
  * against a per-sensor table of metric names). The ring is allocated when a
  * sensor first appears; adding a reading afterwards allocates nothing.
@@ -17,6 +19,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "bus/anomaly.h"
 #include "bus/reading.h"
@@ -34,13 +37,15 @@ typedef struct {
 int gw_store_create(gw_store **out, const gw_store_options *opt);
 void gw_store_destroy(gw_store *s);
 
-/** Record a reading (registering its sensor when new).
+/** Record a reading (registering its sensor when new, in place of the least
+ *  recently seen sensor when max_sensors are known).
  *  In: now: receipt time (Unix s), for the status.
- *  Returns: 0; -1 when the sensor is new and the table is full. */
+ *  Returns: 0; -1 when out of memory. */
 int gw_store_add_reading(gw_store *s, const reading *r, double now);
 
-/** Record an anomaly as its sensor's last anomaly.
- *  Returns: 0; -1 when the sensor is new and the table is full. */
+/** Record an anomaly as its sensor's last anomaly (registering the sensor
+ *  like gw_store_add_reading).
+ *  Returns: 0; -1 when out of memory. */
 int gw_store_add_anomaly(gw_store *s, const anomaly *a, double now);
 
 /** Mark the sensor's last anomaly confirmed when its id is `id`.
@@ -50,6 +55,10 @@ int gw_store_mark_logged(gw_store *s, const char *sensor_id, const char *id, con
 
 /** Number of known sensors. */
 size_t gw_store_count(gw_store *s);
+
+/** Sensors dropped so far to make room for new ones (least recently seen
+ *  first). */
+uint64_t gw_store_evictions(gw_store *s);
 
 /** {"sensors": [{"sensor_id", "status", "readings", "last_seen",
  *  "last_reading": {...}|null, "last_anomaly": {...}|null}, ...]},

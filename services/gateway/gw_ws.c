@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "gw_host.h"
 #include "gw_origin.h"
 #include "base/log.h"
 #include "base/clock.h"
@@ -285,6 +286,11 @@ static int accept_upgrade(gw_ws *w, struct lws *wsi)
         lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN);
     if (lws_hdr_total_length(wsi, WSI_TOKEN_HOST) > 0)
         lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST);
+    if (w->g->hosts && !gw_hosts_allowed(w->g->hosts, host)) {
+        gw_metrics_err(&w->g->metrics, GW_ERR_HOST);
+        log_rate(14, 10, LOG_WARN, "ws_refused reason=host host=\"%.80s\"", host);
+        return 0;
+    }
     if (!gw_origin_allowed(cfg->ws_origins, origin, host))
         goto refuse_origin;
     if ((long)w->n >= cfg->ws_max_clients) {

@@ -9,13 +9,16 @@
  * bus (gw_bus) and lws_cancel_service(); a one-second lws timer updates
  * rates and disconnects slow WebSocket clients.
  */
+#include <arpa/inet.h>
 #include <libwebsockets.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,7 +27,9 @@
 #include "base/config.h"
 #include "gw.h"
 #include "gw_feed.h"
+#include "gw_host.h"
 #include "gw_http.h"
+#include "gw_peers.h"
 #include "gw_ws.h"
 #include "base/log.h"
 #include "bus/status.h"
@@ -36,9 +41,12 @@ static const char *log_level_name;
 static volatile sig_atomic_t stop_flag;
 static lws_sorted_usec_list_t tick_sul;
 static long ws_ping_s, ws_hangup_s;
+static gw_peer *pending_peer; /* admitted, not yet attached to its wsi */
+static volatile sig_atomic_t fatal_chain_id;
 
 static const config_option opts[] = {
-    {"host", "GATEWAY_HOST", CONFIG_STR, "0.0.0.0", "address to listen on", &C.host},
+    {"host", "GATEWAY_HOST", CONFIG_STR, "127.0.0.1",
+     "address to listen on (beyond loopback, e.g. 0.0.0.0, needs GATEWAY_TOKEN)", &C.host},
     {"port", "GATEWAY_PORT", CONFIG_INT, "8080", "HTTP/WebSocket port", &C.port},
     {"www-dir", "WWW_DIR", CONFIG_STR, NULL,
      "dashboard files (default: services/gateway/www next to the build)", &C.www_dir},
@@ -46,7 +54,14 @@ static const config_option opts[] = {
      "uPlot dist directory served at /vendor/uplot/ (default: tools/node_modules/uplot/dist)",
      &C.vendor_dir},
     {"token", "GATEWAY_TOKEN", CONFIG_STR, NULL,
-     "bearer token required for POST /api/readings (unset = no token)", &C.token},
+     "bearer token required for every write (POST /api/readings); unset = no writes", &C.token},
+    {"allowed-hosts", "GATEWAY_ALLOWED_HOSTS", CONFIG_STR, "",
+     "Host names served besides localhost, IP literals, the machine's name and GATEWAY_HOST: "
+     "comma list "
+     "('.example.com' = with subdomains), '*' = any",
+     &C.allowed_hosts},
+    {"max-conn-per-ip", "GATEWAY_MAX_CONN_PER_IP", CONFIG_INT, "64",
+     "open connections per client address at most (more are closed at once)", &C.max_conn_per_ip},
     {"cors-origin", "CORS_ORIGIN", CONFIG_STR, "",
      "origins allowed cross-origin: '' same-origin only, '*' any, or a comma list", &C.cors_origin},
     {"ws-allowed-origins", "WS_ALLOWED_ORIGINS", CONFIG_STR, "",
@@ -118,8 +133,80 @@ static void wake_lws(void *arg)
         lws_cancel_service(G.lws);
 }
 
+/* A node on another chain than CHAIN_ID: everything the gateway would show
+ * (and verify) would come from the wrong chain, so it stops. */
+static int chain_id_wrong(void)
+{
+    gw_chain_status st;
+    memset(&st, 0, sizeof st);
+    st.chain_id_seen = -1;
+    if (G.chain)
+        gw_chain_status_get(G.chain, &st);
+    if (st.chain_id_seen < 0 || st.chain_id_seen == C.chain_id)
+        return 0;
+    log_error("chain_id_mismatch action=exit configured=%ld node=%ld msg=\"the node at RPC_URL "
+              "is on chain %ld, not CHAIN_ID=%ld: fix CHAIN_ID or RPC_URL\"",
+              C.chain_id, st.chain_id_seen, st.chain_id_seen, C.chain_id);
+    return 1;
+}
+
+/* Per-address connection limit (gw_peers): counted from accept, attached
+ * to the wsi once lws has adopted it (lws sets the opaque pointer itself
+ * on adoption, so not earlier), released when the wsi is freed. */
+static int peers_callback(struct lws *wsi, enum lws_callback_reasons reason, void *in)
+{
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION: {
+        struct sockaddr_storage sa;
+        socklen_t len = sizeof sa;
+        int fd = (int)(lws_intptr_t)in;
+        /* A connection admitted before whose adoption failed. */
+        gw_peers_release(G.peers, pending_peer);
+        pending_peer = NULL;
+        if (getpeername(fd, (struct sockaddr *)&sa, &len) != 0)
+            return 0;
+        pending_peer = gw_peers_admit(G.peers, (struct sockaddr *)&sa, len);
+        if (!pending_peer) {
+            char ip[INET6_ADDRSTRLEN] = "?";
+            if (sa.ss_family == AF_INET)
+                inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, ip, sizeof ip);
+            else if (sa.ss_family == AF_INET6) {
+                const struct in6_addr *a6 = &((struct sockaddr_in6 *)&sa)->sin6_addr;
+                if (IN6_IS_ADDR_V4MAPPED(a6))
+                    inet_ntop(AF_INET, a6->s6_addr + 12, ip, sizeof ip);
+                else
+                    inet_ntop(AF_INET6, a6, ip, sizeof ip);
+            }
+            gw_metrics_err(&G.metrics, GW_ERR_CONN_PER_IP);
+            log_rate(15, 10, LOG_WARN, "conn_refused reason=per_ip ip=%s max=%ld", ip,
+                     C.max_conn_per_ip);
+            return -1;
+        }
+        return 0;
+    }
+    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+        if (pending_peer && !lws_get_opaque_user_data(wsi)) {
+            lws_set_opaque_user_data(wsi, pending_peer);
+            pending_peer = NULL;
+        }
+        return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+        gw_peers_release(G.peers, lws_get_opaque_user_data(wsi));
+        lws_set_opaque_user_data(wsi, NULL);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
 static void tick(lws_sorted_usec_list_t *sul)
 {
+    if (chain_id_wrong()) {
+        fatal_chain_id = 1;
+        stop_flag = 1;
+        lws_cancel_service(G.lws); /* out of lws_service() now */
+        return;
+    }
     gw_metrics_tick(&G.metrics);
     gw_ws_tick(G.ws);
     lws_sul_schedule(G.lws, 0, sul, tick, LWS_US_PER_SEC);
@@ -132,6 +219,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_PROTOCOL_INIT:
         lws_sul_schedule(lws_get_context(wsi), 0, &tick_sul, tick, LWS_US_PER_SEC);
         return 0;
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+    case LWS_CALLBACK_WSI_DESTROY:
+        return peers_callback(wsi, reason, in);
+    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+        peers_callback(wsi, reason, in);
+        return gw_http_callback(&G, wsi, reason, user, in, len);
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         gw_ws_drain(G.ws);
         gw_http_drain_jobs(&G);
@@ -202,16 +295,31 @@ static int check_config(void)
         C.max_sensors < 1 || C.stale_s < 1 || C.poll_ms < 10 || C.cache_max < 0 ||
         C.cache_max > 100000000 || C.bus_max < 16 || C.bus_max > 10000000 ||
         C.proof_cache_max < 0 || C.proof_cache_max > 10000000 || C.proof_confirmations < 1 ||
-        C.proof_confirmations > 1000000) {
+        C.proof_confirmations > 1000000 || C.max_conn_per_ip < 1 || C.max_conn_per_ip > 1000000) {
         fprintf(stderr, "gateway: a numeric setting is out of range (see --help)\n");
+        return -1;
+    }
+    /* Anyone who can reach a non-loopback address could post readings:
+     * refuse to listen there without a token (#19). */
+    if (!gw_host_is_loopback(C.host) && !(C.token && *C.token)) {
+        fprintf(stderr,
+                "gateway: GATEWAY_HOST=%s listens beyond this machine, but GATEWAY_TOKEN is not "
+                "set, so anyone reaching it could post readings.\n"
+                "  Set GATEWAY_TOKEN to a long random secret (e.g. GATEWAY_TOKEN=$(head -c 32 "
+                "/dev/urandom | od -An -tx1 | tr -d ' \\n')),\n"
+                "  or listen on loopback only (GATEWAY_HOST=127.0.0.1).\n",
+                C.host && *C.host ? C.host : "(all addresses)");
         return -1;
     }
     return 0;
 }
 
-/* The shared context and the modules that only need memory. */
+/* The shared context and the modules that only need memory (and their
+ * configuration). Returns 0, -1 (out of memory, bad mapping), or -2 for a
+ * bad GATEWAY_ALLOWED_HOSTS (exit code 2, like other configuration errors). */
 static int create_modules(void)
 {
+    char herr[200];
     G.cfg = &C;
     G.started = clock_wall();
     gw_metrics_init(&G.metrics);
@@ -225,7 +333,17 @@ static int create_modules(void)
         log_error("startup_failed reason=no_memory");
         return -1;
     }
-    return ingest_create(&G.ig, C.mapping) != 0 ? -1 : 0;
+    if (ingest_create(&G.ig, C.mapping) != 0)
+        return -1;
+    if (gw_hosts_create(&G.hosts, C.allowed_hosts, C.host, herr, sizeof herr) != 0) {
+        log_error("bad_config %s", herr);
+        return -2;
+    }
+    if (gw_peers_create(&G.peers, C.max_conn_per_ip) != 0) {
+        log_error("startup_failed reason=no_memory");
+        return -1;
+    }
+    return 0;
 }
 
 /* The libwebsockets context: HTTP and WebSocket on one port. */
@@ -325,6 +443,8 @@ static void stop_all(void)
     gw_status_destroy(G.status);
     gw_store_destroy(G.store);
     ingest_destroy(G.ig);
+    gw_hosts_destroy(G.hosts);
+    gw_peers_destroy(G.peers);
 }
 
 int main(int argc, char **argv)
@@ -355,7 +475,12 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     raise_fd_limit();
 
-    if (create_modules() != 0 || start_lws() != 0 || start_chain() != 0 || start_mqtt() != 0)
+    int mrc = create_modules();
+    if (mrc != 0) {
+        rc = mrc == -2 ? 2 : 1; /* -2: a configuration error */
+        goto out;
+    }
+    if (start_lws() != 0 || start_chain() != 0 || start_mqtt() != 0)
         goto out;
 
     struct sigaction sa;
@@ -364,14 +489,15 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    log_info("listening host=%s port=%ld www=%s token=%s cors=\"%s\" ws_origins=\"%s\"", C.host,
-             C.port, C.www_dir, (C.token && *C.token) ? "set" : "none", C.cors_origin,
-             C.ws_origins);
+    log_info("listening host=%s port=%ld www=%s token=%s cors=\"%s\" ws_origins=\"%s\" "
+             "allowed_hosts=\"%s\" max_conn_per_ip=%ld",
+             C.host, C.port, C.www_dir, (C.token && *C.token) ? "set" : "none (writes refused)",
+             C.cors_origin, C.ws_origins, C.allowed_hosts, C.max_conn_per_ip);
     while (!stop_flag)
         if (lws_service(G.lws, 0) < 0)
             break;
     log_info("stopping");
-    rc = 0;
+    rc = fatal_chain_id ? 1 : 0;
 out:
     stop_all();
     return rc;

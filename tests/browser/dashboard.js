@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 // Browser test of the dashboard in real headless Chromium (playwright-core).
-// usage: dashboard.js GATEWAY_URL MQTT_PORT OUT_DIR
+// usage: dashboard.js GATEWAY_URL MQTT_PORT OUT_DIR TOKEN
 //   1. the page loads with no console error and the WebSocket goes live
 //   2. an anomaly published on MQTT appears in the feed within 2 s, marked
 //      pending, then shows its on-chain confirmation (tx + block); opened,
 //      it is verified against its receipt and shows the "verified on chain
 //      · batch N" badge (the contract's isLogged), with its Merkle proof in
 //      the badge's tooltip and an expandable section
-//   3. a manual reading sent with the form is accepted, goes through the
-//      broker and comes back to the page (sensor list + chart)
+//   3. a manual reading sent with the form is refused (401) without the
+//      gateway's token, then accepted with it, goes through the broker and
+//      comes back to the page (sensor list + chart)
 //   4. screenshots (desktop and phone size) are saved in OUT_DIR
 'use strict';
 const path = require('path');
@@ -18,7 +19,7 @@ const {execFileSync} = require('child_process');
 const {chromium} = require(path.join(__dirname, '../../tools/node_modules/playwright-core'));
 const {make} = require(path.join(__dirname, '../gateway/anomalies.js'));
 
-const [url, mqttPort, outDir] = process.argv.slice(2);
+const [url, mqttPort, outDir, token] = process.argv.slice(2);
 const fail = (m) => { console.error('FAIL: ' + m); process.exit(1); };
 
 async function main() {
@@ -87,6 +88,13 @@ async function main() {
     await page.fill('#f-sensor', manual);
     await page.fill('#f-temp', '23.25');
     await page.fill('#f-hum', '44');
+    await page.click('#reading-form details summary'); // "Access token"
+    await page.fill('#f-token', '');
+    await page.click('#f-send');
+    await page.waitForSelector('#f-result.err', {timeout: 5000});
+    const refused = await page.textContent('#f-result');
+    if (!refused.includes('401')) fail('form without token: ' + refused);
+    await page.fill('#f-token', token);
     await page.click('#f-send');
     await page.waitForSelector('#f-result.ok', {timeout: 5000});
     const res = await page.textContent('#f-result');
@@ -98,7 +106,7 @@ async function main() {
     const val = await page.textContent(`#sensor-list li[data-sensor="${manual}"] .sensor-val`);
     if (val.trim() !== '23.25') fail('sensor list value: ' + val);
     await page.selectOption('#filter-sensor', '');
-    if (errors.filter((e) => !e.includes('status of 404')).length) fail('console errors: ' + errors.join('; '));
+    if (errors.filter((e) => !e.includes('status of 404') && !e.includes('status of 401')).length) fail('console errors: ' + errors.join('; '));
     // a bad reading shows the gateway's error (Chromium logs the 400 itself)
     await page.fill('#f-sensor', 'bad/id');
     await page.evaluate(() => document.getElementById('f-sensor').removeAttribute('pattern'));
@@ -115,7 +123,8 @@ async function main() {
     if (overflow > 2) fail(`page overflows a phone screen by ${overflow}px`);
     await page.screenshot({path: path.join(outDir, 'dashboard-phone.png'), fullPage: false});
     // Allowed: the deliberate 400, and 404s of the proof polling above.
-    const bad = errors.filter((e) => !e.includes('status of 400') && !e.includes('status of 404'));
+    const bad = errors.filter((e) => !e.includes('status of 400') && !e.includes('status of 404') &&
+                                     !e.includes('status of 401'));
     if (bad.length) fail('console errors: ' + bad.join('; '));
     console.log('screenshots in ' + outDir);
   } finally {

@@ -109,6 +109,8 @@ stack_start() {
     deploy_contract
     export CONTRACT_ADDRESS
     export GATEWAY_PORT=${GATEWAY_PORT:-$(free_port)}
+    # The WebSocket clients all come from 127.0.0.1 (GATEWAY_MAX_CONN_PER_IP is 64).
+    export GATEWAY_MAX_CONN_PER_IP=${GATEWAY_MAX_CONN_PER_IP:-1000}
     capture_start
     # The session must exist before the first anomaly: wait for the subscription.
     wait_for 10 sh -c "mosquitto_pub -h 127.0.0.1 -p $MQTT_PORT -q 1 -t faults/ping -m x" ||

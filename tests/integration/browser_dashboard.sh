@@ -13,7 +13,8 @@ start_chain
 export STATE_DIR=$T/state
 deploy_contract
 bg chainlogger "$BIN/chainlogger"
-start_gateway
+TOKEN=browser-$RANDOM$RANDOM
+start_gateway GATEWAY_TOKEN="$TOKEN"
 wait_for 20 curl -sf "$G/readyz" || fail "/readyz never 200: $(curl -s "$G/readyz")"
 mkdir -p "$ROOT/tests/out"
-node "$ROOT/tests/browser/dashboard.js" "$G/" "$MQTT_PORT" "$ROOT/tests/out" || fail "browser test failed"
+node "$ROOT/tests/browser/dashboard.js" "$G/" "$MQTT_PORT" "$ROOT/tests/out" "$TOKEN" || fail "browser test failed"

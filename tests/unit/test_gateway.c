@@ -15,10 +15,13 @@
 #include <cmocka.h>
 // clang-format on
 
+#include <arpa/inet.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "eth/anomaly_log.h"
 #include "gateway/gw_api.h"
@@ -26,6 +29,8 @@
 #include "gateway/gw_cache.h"
 #include "gateway/gw_chain.h"
 #include "gateway/gw_feed.h"
+#include "gateway/gw_host.h"
+#include "gateway/gw_peers.h"
 #include "gateway/gw_origin.h"
 #include "gateway/gw_store.h"
 #include "gateway/gw_ws.h"
@@ -263,6 +268,96 @@ static void test_origin(void **st)
     assert_true(gw_origin_allowed("http://a, https://b", "https://b", "h"));
     assert_false(gw_origin_allowed("http://a, https://b", "https://bb", "h"));
     assert_false(gw_origin_allowed("http://a", "http://a.evil", "h"));
+}
+
+/* DNS rebinding (#19): Host names the gateway does not know are refused. */
+static void test_hosts(void **st)
+{
+    (void)st;
+    gw_hosts *h;
+    char err[200];
+    assert_int_equal(gw_hosts_create(&h, "", "127.0.0.1", err, sizeof err), 0);
+    const char *ok[] = {NULL,         "",          "localhost",     "LocalHost:8080",
+                        "localhost.", "127.0.0.1", "10.0.0.5:8080", "[::1]:8080",
+                        "[fe80::1]"};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        if (!gw_hosts_allowed(h, ok[i]))
+            fail_msg("Host '%s' refused", ok[i] ? ok[i] : "(null)");
+    const char *bad[] = {"evil.example",
+                         "evil.example:8080",
+                         "localhost.evil.example",
+                         "127.0.0.1.nip.io",
+                         "[::1",
+                         "a b",
+                         "x:80@evil",
+                         ":8080",
+                         "0x7f000001.evil"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (gw_hosts_allowed(h, bad[i]))
+            fail_msg("Host '%s' allowed", bad[i]);
+    gw_hosts_destroy(h);
+    /* GATEWAY_ALLOWED_HOSTS, and a name to listen on. */
+    assert_int_equal(
+        gw_hosts_create(&h, " dash.example , .corp.example", "gw.lan", err, sizeof err), 0);
+    assert_true(gw_hosts_allowed(h, "dash.example:443"));
+    assert_true(gw_hosts_allowed(h, "corp.example"));
+    assert_true(gw_hosts_allowed(h, "a.b.corp.example"));
+    assert_true(gw_hosts_allowed(h, "GW.LAN:8080"));
+    char self[256];
+    if (gethostname(self, sizeof self) == 0 && self[0])
+        assert_true(gw_hosts_allowed(h, self)); /* the machine's own name */
+    assert_false(gw_hosts_allowed(h, "xcorp.example"));
+    assert_false(gw_hosts_allowed(h, "dash.example.evil"));
+    gw_hosts_destroy(h);
+    assert_int_equal(gw_hosts_create(&h, "*", "0.0.0.0", err, sizeof err), 0);
+    assert_true(gw_hosts_allowed(h, "anything.example"));
+    gw_hosts_destroy(h);
+    assert_int_equal(gw_hosts_create(&h, "ok.example,bad/name", NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "bad/name"));
+    /* Loopback or not, for the token rule. */
+    assert_true(gw_host_is_loopback("127.0.0.1"));
+    assert_true(gw_host_is_loopback("127.1.2.3"));
+    assert_true(gw_host_is_loopback("::1"));
+    assert_true(gw_host_is_loopback("localhost"));
+    assert_false(gw_host_is_loopback("0.0.0.0"));
+    assert_false(gw_host_is_loopback("::"));
+    assert_false(gw_host_is_loopback(""));
+    assert_false(gw_host_is_loopback(NULL));
+    assert_false(gw_host_is_loopback("192.168.1.5"));
+    assert_false(gw_host_is_loopback("eth0"));
+}
+
+static void test_peers(void **st)
+{
+    (void)st;
+    gw_peers *p;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
+    struct sockaddr_in b = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x0a000001)};
+    struct sockaddr_in6 a6 = {.sin6_family = AF_INET6};
+    a6.sin6_addr.s6_addr[10] = a6.sin6_addr.s6_addr[11] = 0xff;
+    a6.sin6_addr.s6_addr[12] = 127;
+    a6.sin6_addr.s6_addr[15] = 1; /* ::ffff:127.0.0.1 is 127.0.0.1 */
+    assert_int_equal(gw_peers_create(&p, 3), 0);
+    gw_peer *h[4];
+    h[0] = gw_peers_admit(p, (struct sockaddr *)&a, sizeof a);
+    h[1] = gw_peers_admit(p, (struct sockaddr *)&a6, sizeof a6);
+    h[2] = gw_peers_admit(p, (struct sockaddr *)&a, sizeof a);
+    assert_non_null(h[0]);
+    assert_non_null(h[1]);
+    assert_non_null(h[2]);
+    assert_null(gw_peers_admit(p, (struct sockaddr *)&a, sizeof a)); /* the 4th */
+    h[3] = gw_peers_admit(p, (struct sockaddr *)&b, sizeof b);       /* another address */
+    assert_non_null(h[3]);
+    assert_int_equal(gw_peers_count(p, (struct sockaddr *)&a, sizeof a), 3);
+    assert_int_equal(gw_peers_addresses(p), 2);
+    gw_peers_release(p, h[1]);
+    assert_non_null(h[1] = gw_peers_admit(p, (struct sockaddr *)&a, sizeof a));
+    for (int i = 0; i < 4; i++)
+        gw_peers_release(p, h[i]);
+    assert_int_equal(gw_peers_count(p, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(gw_peers_addresses(p), 0);
+    gw_peers_release(p, NULL);
+    gw_peers_destroy(p);
 }
 
 static void test_static_path(void **st)
@@ -551,8 +646,6 @@ static void test_store(void **st)
     assert_int_equal(gw_store_add_anomaly(s, &a, 1000), 0);
     assert_int_equal(gw_store_mark_logged(s, "b", a.id, "0xabc", 7), 1);
     assert_int_equal(gw_store_mark_logged(s, "b", "ffff", "0xabc", 7), 0);
-    strcpy(r.sensor_id, "c");
-    assert_int_equal(gw_store_add_reading(s, &r, 1000), -1); /* table full */
     j = gw_store_sensors_json(s, 1010);
     json_t *list = json_object_get(j, "sensors");
     assert_int_equal(json_array_size(list), 2);
@@ -566,6 +659,81 @@ static void test_store(void **st)
     assert_string_equal(json_string_value(json_object_get(
                             json_array_get(json_object_get(j, "sensors"), 0), "status")),
                         "stale");
+    json_decref(j);
+    /* Full: a new sensor replaces the least recently seen one ("a"; "b"
+     * had an anomaly after a's last reading). */
+    strcpy(r.sensor_id, "c");
+    assert_int_equal(gw_store_add_reading(s, &r, 1000), 0);
+    assert_false(gw_store_known(s, "a"));
+    assert_true(gw_store_known(s, "b"));
+    assert_true(gw_store_known(s, "c"));
+    assert_int_equal(gw_store_count(s), 2);
+    assert_int_equal(gw_store_evictions(s), 1);
+    j = gw_store_readings_json(s, "c", 0, 0);
+    /* One reading: a's ring is not inherited. */
+    assert_int_equal(json_integer_value(json_object_get(j, "count")), 1);
+    json_decref(j);
+    gw_store_destroy(s);
+}
+
+/* #19 item 4: junk ids must not lock real sensors out. Against a model of
+ * least-recently-seen eviction, with many collisions (a small table), so
+ * the backward-shift deletion is exercised. */
+static void test_store_evict(void **st)
+{
+    (void)st;
+    enum { MAX = 64, REAL = 8, ROUNDS = 300, JUNK = 20 };
+    gw_store *s;
+    gw_store_options o = {.max_sensors = MAX, .ring_len = 3};
+    assert_int_equal(gw_store_create(&s, &o), 0);
+    static char model[MAX][SENSOR_ID_MAX]; /* model[0] = most recently seen */
+    int nmodel = 0;
+    uint64_t evicted = 0, rng = 12345;
+    reading r;
+    for (int round = 0; round < ROUNDS; round++) {
+        for (int k = 0; k < REAL + JUNK; k++) {
+            memset(&r, 0, sizeof r);
+            if (k < REAL)
+                snprintf(r.sensor_id, sizeof r.sensor_id, "real-%d", k);
+            else {
+                rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+                snprintf(r.sensor_id, sizeof r.sensor_id, "junk-%llu",
+                         (unsigned long long)(rng >> 40) % 5000);
+            }
+            r.ts = round;
+            reading_add(&r, "t", k);
+            assert_int_equal(gw_store_add_reading(s, &r, round), 0);
+            int at = -1;
+            for (int i = 0; i < nmodel; i++)
+                if (strcmp(model[i], r.sensor_id) == 0)
+                    at = i;
+            if (at < 0) {
+                if (nmodel == MAX)
+                    evicted++;
+                else
+                    nmodel++;
+                at = nmodel - 1;
+            }
+            memmove(model[1], model[0], (size_t)at * sizeof model[0]);
+            snprintf(model[0], sizeof model[0], "%s", r.sensor_id);
+        }
+        assert_int_equal(gw_store_count(s), nmodel);
+        for (int i = 0; i < nmodel; i++)
+            if (!gw_store_known(s, model[i]))
+                fail_msg("round %d: %s lost", round, model[i]);
+    }
+    assert_int_equal(gw_store_evictions(s), evicted);
+    assert_true(evicted > 1000);
+    for (int k = 0; k < REAL; k++) {
+        char id[32];
+        snprintf(id, sizeof id, "real-%d", k);
+        json_t *j = gw_store_readings_json(s, id, -1, 0);
+        assert_non_null(j);
+        assert_int_equal(json_integer_value(json_object_get(j, "count")), 3);
+        json_decref(j);
+    }
+    json_t *j = gw_store_sensors_json(s, ROUNDS);
+    assert_int_equal(json_array_size(json_object_get(j, "sensors")), MAX);
     json_decref(j);
     gw_store_destroy(s);
 }
@@ -631,10 +799,12 @@ static gw_response call(int method, const char *path, const char *body, const ch
     return rs;
 }
 
+static const char *test_auth; /* Authorization sent by expect_error */
+
 static void expect_error(int method, const char *path, const char *body, int status,
                          const char *code)
 {
-    gw_response rs = call(method, path, body, NULL);
+    gw_response rs = call(method, path, body, test_auth);
     assert_int_equal(rs.status, status);
     if (code) {
         json_t *j = json_loadb(rs.body, rs.len, 0, NULL);
@@ -650,6 +820,19 @@ static void expect_error(int method, const char *path, const char *body, int sta
 static void test_api_readings(void **st)
 {
     (void)st;
+    /* No token configured: no writes at all, whatever is sent (#19). */
+    gw_response rs = call(GW_M_POST, "/api/readings", "{\"sensor_id\":\"a\",\"t\":1}", NULL);
+    assert_int_equal(rs.status, 401);
+    assert_non_null(strstr(rs.body, "GATEWAY_TOKEN"));
+    gw_api_response_free(&rs);
+    rs = call(GW_M_POST, "/api/readings", "{\"sensor_id\":\"a\",\"t\":1}", "Bearer ");
+    assert_int_equal(rs.status, 401);
+    gw_api_response_free(&rs);
+    assert_false(gw_api_authorized(&G, "Bearer "));
+    assert_false(gw_api_authorized(&G, NULL));
+
+    cfg.token = "tok";
+    test_auth = "Bearer tok";
     expect_error(GW_M_POST, "/api/readings", "{\"sensor_id\":\"a\",\"t\":NaN}", 400, "json");
     expect_error(GW_M_POST, "/api/readings", "{\"sensor_id\":\"a\",\"t\":1e999}", 400, "json");
     expect_error(GW_M_POST, "/api/readings", "{\"t\":1}", 400, "sensor_id");
@@ -667,15 +850,13 @@ static void test_api_readings(void **st)
                  "{\"sensor_id\":\"a\",\"t\":1},{\"sensor_id\":\"a\",\"t\":1}]",
                  413, "too_many");
     expect_error(GW_M_GET, "/api/readings", NULL, 405, "method");
-    gw_response rs =
-        call(GW_M_POST, "/api/readings",
-             "[{\"sensor_id\":\"a\",\"t\":1},{\"sensor_id\":\"b\",\"ts\":5,\"t\":2}]", NULL);
+    rs = call(GW_M_POST, "/api/readings",
+              "[{\"sensor_id\":\"a\",\"t\":1},{\"sensor_id\":\"b\",\"ts\":5,\"t\":2}]", test_auth);
     assert_int_equal(rs.status, 202);
     assert_non_null(strstr(rs.body, "\"accepted\":2"));
     assert_non_null(strstr(rs.body, "sensors/b/readings"));
     gw_api_response_free(&rs);
 
-    cfg.token = "tok";
     rs = call(GW_M_POST, "/api/readings", "{\"sensor_id\":\"a\",\"t\":1}", NULL);
     assert_int_equal(rs.status, 401);
     assert_true(rs.auth_challenge);
@@ -687,6 +868,7 @@ static void test_api_readings(void **st)
     assert_int_equal(rs.status, 202);
     gw_api_response_free(&rs);
     cfg.token = NULL;
+    test_auth = NULL;
     assert_true(G.metrics.err[GW_ERR_HTTP_BAD_REQUEST] >= 10);
 }
 
@@ -758,11 +940,14 @@ int main(void)
         cmocka_unit_test(test_bus_take_n),
         cmocka_unit_test(test_filter),
         cmocka_unit_test(test_origin),
+        cmocka_unit_test(test_hosts),
+        cmocka_unit_test(test_peers),
         cmocka_unit_test(test_static_path),
         cmocka_unit_test(test_cache),
         cmocka_unit_test(test_cache_bounded),
         cmocka_unit_test(test_verify),
         cmocka_unit_test(test_store),
+        cmocka_unit_test(test_store_evict),
         cmocka_unit_test_setup_teardown(test_api_readings, setup_gw, teardown_gw),
         cmocka_unit_test_setup_teardown(test_api_get, setup_gw, teardown_gw),
         cmocka_unit_test(test_logged_parse),
