@@ -28,13 +28,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/config.h"
 #include "base/log.h"
+#include "bus/alarm_state.h"
 #include "bus/anomaly.h"
 #include "bus/mqtt.h"
 #include "bus/reading.h"
 #include "bus/status.h"
-#include "base/clock.h"
 #include "bus/topics.h"
 #include "det_engine.h"
 #include "det_replay.h"
@@ -165,20 +166,24 @@ static void on_signal(int sig)
  * anomalous state now. {"sensor_id","metric","in_alarm","ts"}. */
 static void publish_alarm(service *sv, const reading *r, const det_result *res)
 {
-    char tp[SENSOR_ID_MAX + READING_NAME_MAX + 32];
-    if (topics_detector_alarm(tp, sizeof(tp), r->sensor_id, res->metric) < 0)
-        return;
-    json_t *o = json_pack("{s:s, s:s, s:b, s:f}", "sensor_id", r->sensor_id, "metric", res->metric,
-                          "in_alarm", res->in_alarm, "ts", r->ts);
-    char *txt = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    if (!txt || mqtt_client_publish(sv->mqtt, tp, txt, strlen(txt), 1, 1) != 0) {
+    char tp[TOPICS_MAX + READING_NAME_MAX], buf[ALARM_STATE_MAX_PAYLOAD];
+    alarm_state st = {.in_alarm = res->in_alarm, .ts = r->ts};
+    size_t il = strnlen(r->sensor_id, sizeof(st.sensor_id)),
+           ml = strnlen(res->metric, sizeof(st.metric));
+    int n = -1;
+    if (il < sizeof(st.sensor_id) && ml < sizeof(st.metric)) {
+        memcpy(st.sensor_id, r->sensor_id, il + 1);
+        memcpy(st.metric, res->metric, ml + 1);
+        n = alarm_state_to_json(&st, buf, sizeof(buf));
+    }
+    if (n < 0 || topics_detector_alarm(tp, sizeof(tp), r->sensor_id, res->metric) < 0 ||
+        mqtt_client_publish(sv->mqtt, tp, buf, (size_t)n, 1, 1) != 0) {
         sv->publish_failed++;
-        log_rate(13, 10.0, LOG_ERROR, "publish_failed topic=%s", tp);
+        log_rate(13, 10.0, LOG_ERROR, "publish_failed kind=alarm_state sensor=%s metric=%s",
+                 r->sensor_id, res->metric);
     } else {
         sv->published++;
     }
-    free(txt);
-    json_decref(o);
 }
 
 static int on_message(void *user, const char *topic, const void *payload, size_t len)
