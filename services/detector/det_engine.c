@@ -1,8 +1,9 @@
 /*
  * det_engine — see det_engine.h for the model and the decision rules.
  *
- * Layout: sensors live in an open-addressing hash table of pointers
- * (allocated once per new sensor); each sensor holds a small array of
+ * Layout: sensors live in an array of pointers in arrival order
+ * (allocated once per new sensor), found by id through the common index
+ * (store/hashmap: id -> position); each sensor holds a small array of
  * streams, one per metric, each a fixed-size struct (features, event
  * state, the remembered reading of a pending alert). Models are a short
  * array, one per metric name.
@@ -19,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fnv1a.h"
 #include "base/log.h"
 #include "base/splitmix64.h"
 
@@ -192,6 +194,20 @@ int det_saturated(const char *unit, double v, const tsfeatures_state *fs)
 
 /* ---- lifecycle -------------------------------------------------------- */
 
+/* The sensor index's view of the records: the hash and id of the sensor
+ * at position v of e->sensors (store/hashmap.h). */
+static uint64_t index_hash(const void *ctx, uint64_t v)
+{
+    const det_engine *e = ctx;
+    return fnv1a_str(e->sensors[v]->id);
+}
+
+static int index_eq(const void *ctx, uint64_t v, const void *key)
+{
+    const det_engine *e = ctx;
+    return strcmp(e->sensors[v]->id, key) == 0;
+}
+
 int det_engine_create(det_engine **out, const det_config *cfg)
 {
     *out = NULL;
@@ -205,13 +221,14 @@ int det_engine_create(det_engine **out, const det_config *cfg)
     e->cfg = *cfg;
     e->dim = tsfeatures_dim(&cfg->feat);
     e->cap = 1024;
-    e->table = calloc(e->cap, sizeof(*e->table));
+    e->sensors = calloc(e->cap, sizeof(*e->sensors));
+    hashmap_init(&e->index, 2 * e->cap, index_hash, index_eq, e);
     e->train_buf = malloc((size_t)cfg->pool_cap * e->dim * sizeof(float));
     e->rng = cfg->forest.seed ^ 0x5deece66dULL;
     int shape = cfg->shape || cfg->nshape > 0;
     if (shape)
         e->shape_scratch = malloc((size_t)cfg->shape_p.history * sizeof(double));
-    if (!e->table || !e->train_buf || (shape && !e->shape_scratch)) {
+    if (!e->sensors || !e->train_buf || (shape && !e->shape_scratch)) {
         det_engine_destroy(e);
         return -1;
     }
@@ -223,15 +240,14 @@ void det_engine_destroy(det_engine *e)
 {
     if (!e)
         return;
-    for (size_t k = 0; k < e->cap && e->table; k++) {
-        if (e->table[k]) {
-            for (uint32_t j = 0; j < e->table[k]->nstreams; j++)
-                det_shape_destroy(e->table[k]->streams[j].shape);
-            free(e->table[k]->streams);
-            free(e->table[k]);
-        }
+    for (size_t k = 0; k < e->count; k++) {
+        for (uint32_t j = 0; j < e->sensors[k]->nstreams; j++)
+            det_shape_destroy(e->sensors[k]->streams[j].shape);
+        free(e->sensors[k]->streams);
+        free(e->sensors[k]);
     }
-    free(e->table);
+    free(e->sensors);
+    hashmap_free(&e->index);
     for (int m = 0; m < e->nmodels; m++) {
         iforest_destroy(e->models[m].forest);
         free(e->models[m].pool);
@@ -243,60 +259,33 @@ void det_engine_destroy(det_engine *e)
 
 /* ---- sensors and streams ---------------------------------------------- */
 
-static uint64_t hash_str(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
-static det_sensor **slot_of(det_sensor **table, size_t cap, const char *id)
-{
-    size_t i = hash_str(id) & (cap - 1);
-    while (table[i] && strcmp(table[i]->id, id) != 0)
-        i = (i + 1) & (cap - 1);
-    return &table[i];
-}
-
 static det_sensor *find_sensor(const det_engine *e, const char *id)
 {
-    return *slot_of(e->table, e->cap, id);
-}
-
-static int grow_table(det_engine *e)
-{
-    size_t ncap = e->cap * 2;
-    det_sensor **nt = calloc(ncap, sizeof(*nt));
-    if (!nt)
-        return -1;
-    for (size_t k = 0; k < e->cap; k++)
-        if (e->table[k])
-            *slot_of(nt, ncap, e->table[k]->id) = e->table[k];
-    free(e->table);
-    e->table = nt;
-    e->cap = ncap;
-    return 0;
+    uint64_t v;
+    return hashmap_find(&e->index, fnv1a_str(id), id, &v) ? e->sensors[v] : NULL;
 }
 
 det_sensor *det_sensor_get(det_engine *e, const char *id)
 {
-    det_sensor **slot = slot_of(e->table, e->cap, id);
-    if (*slot)
-        return *slot;
-    if ((e->count + 1) * 10 > e->cap * 7) {
-        if (grow_table(e) != 0)
+    det_sensor *s = find_sensor(e, id);
+    if (s)
+        return s;
+    if (e->count == e->cap) {
+        det_sensor **ns = realloc(e->sensors, 2 * e->cap * sizeof(*ns));
+        if (!ns)
             return NULL;
-        slot = slot_of(e->table, e->cap, id);
+        e->sensors = ns;
+        e->cap *= 2;
     }
-    det_sensor *s = calloc(1, sizeof(*s));
+    s = calloc(1, sizeof(*s));
     if (!s)
         return NULL;
     snprintf(s->id, sizeof(s->id), "%s", id);
-    *slot = s;
-    e->count++;
+    if (hashmap_insert(&e->index, fnv1a_str(s->id), e->count) != 0) {
+        free(s);
+        return NULL;
+    }
+    e->sensors[e->count++] = s;
     e->st.sensors = e->count;
     det_fleet_sensor_added(&e->fleet, id);
     return s;
@@ -626,12 +615,13 @@ void det_engine_stats(const det_engine *e, det_stats *out)
 size_t det_engine_bytes(const det_engine *e)
 {
     size_t b =
-        sizeof(*e) + e->cap * sizeof(*e->table) + (size_t)e->cfg.pool_cap * e->dim * sizeof(float);
-    for (size_t k = 0; k < e->cap; k++)
-        if (e->table[k]) {
-            b += sizeof(det_sensor) + e->table[k]->nstreams * sizeof(det_stream);
-            for (uint32_t j = 0; j < e->table[k]->nstreams; j++)
-                if (e->table[k]->streams[j].shape)
+        sizeof(*e) + e->cap * sizeof(*e->sensors) + hashmap_bytes(&e->index) +
+        (size_t)e->cfg.pool_cap * e->dim * sizeof(float);
+    for (size_t k = 0; k < e->count; k++)
+        if (e->sensors[k]) {
+            b += sizeof(det_sensor) + e->sensors[k]->nstreams * sizeof(det_stream);
+            for (uint32_t j = 0; j < e->sensors[k]->nstreams; j++)
+                if (e->sensors[k]->streams[j].shape)
                     b += det_shape_bytes(&e->cfg.shape_p);
         }
     for (int m = 0; m < e->nmodels; m++) {

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "det_engine.h"
+#include "store/hashmap.h"
 #include "det_multi.h"
 
 #define MAX_MODELS 32
@@ -122,8 +123,9 @@ struct det_engine {
     det_model models[MAX_MODELS];
     int nmodels;
     long version; /* last model version handed out */
-    det_sensor **table;
+    det_sensor **sensors; /* in arrival order; cap slots, count used */
     size_t cap, count;
+    hashmap index;        /* sensor id -> position in sensors (store/hashmap) */
     uint64_t rng;
     float *train_buf;
     double *shape_scratch; /* cfg.shape_p.history doubles, for det_shape_step */

@@ -162,10 +162,8 @@ static int save_sensors(const det_engine *e, const char *dir)
     wr_bytes(&w, &ss, 4);
     wr_bytes(&w, &dim, 4);
     wr_bytes(&w, &count, 8);
-    for (size_t k = 0; k < e->cap; k++) {
-        const det_sensor *s = e->table[k];
-        if (!s)
-            continue;
+    for (size_t k = 0; k < e->count; k++) {
+        const det_sensor *s = e->sensors[k];
         wr_bytes(&w, s->id, sizeof(s->id));
         wr_bytes(&w, &s->readings, 4);
         wr_bytes(&w, &s->nstreams, 4);

@@ -360,6 +360,46 @@ static void test_peers(void **st)
     gw_peers_destroy(p);
 }
 
+/* Many addresses coming and going in mixed order (releases move the last
+ * address into the freed place): every count matches a model throughout. */
+static void test_peers_many(void **st)
+{
+    (void)st;
+    enum { NA = 300, PER = 2 };
+    gw_peers *p;
+    assert_int_equal(gw_peers_create(&p, PER), 0);
+    static gw_peer *h[NA][PER];
+    long model[NA] = {0};
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    uint64_t rng = 12345;
+    for (int step = 0; step < 20000; step++) {
+        rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+        int i = (int)((rng >> 33) % NA);
+        a.sin_addr.s_addr = htonl(0x0a000000u + (uint32_t)i);
+        if ((rng >> 20) & 1) {
+            gw_peer *x = gw_peers_admit(p, (struct sockaddr *)&a, sizeof a);
+            if (model[i] < PER) {
+                assert_non_null(x);
+                h[i][model[i]++] = x;
+            } else {
+                assert_null(x);
+            }
+        } else if (model[i] > 0) {
+            gw_peers_release(p, h[i][--model[i]]);
+        }
+        if (step % 97 == 0) {
+            size_t live = 0;
+            for (int k = 0; k < NA; k++) {
+                a.sin_addr.s_addr = htonl(0x0a000000u + (uint32_t)k);
+                assert_int_equal(gw_peers_count(p, (struct sockaddr *)&a, sizeof a), model[k]);
+                live += model[k] > 0;
+            }
+            assert_int_equal(gw_peers_addresses(p), live);
+        }
+    }
+    gw_peers_destroy(p);
+}
+
 static void test_static_path(void **st)
 {
     (void)st;
@@ -942,6 +982,7 @@ int main(void)
         cmocka_unit_test(test_origin),
         cmocka_unit_test(test_hosts),
         cmocka_unit_test(test_peers),
+        cmocka_unit_test(test_peers_many),
         cmocka_unit_test(test_static_path),
         cmocka_unit_test(test_cache),
         cmocka_unit_test(test_cache_bounded),
