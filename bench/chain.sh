@@ -31,7 +31,7 @@
 build_chain_tools
 cc -O2 -std=gnu11 -Wall -Wextra -Werror -I"$ROOT/common" -I"$ROOT/services/chainlogger" \
     -o "$T/chain_bench" "$ROOT/bench/chain/chain_bench.c" \
-    "$ROOT/services/chainlogger/cl_time.c" "$ROOT/build/libcommon.a" \
+    "$ROOT/build/libcommon.a" \
     -ljansson -lcurl -lsecp256k1 -lpthread -lm || fail "build chain_bench"
 start_mosquitto
 start_chain

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "eth/abi.h"
 #include "eth/anomaly_log.h"
 #include "cl.h"
@@ -128,7 +129,7 @@ static int cmd_ref(int argc, char **argv)
             return 1;
         free(cd);
     }
-    double t0 = cl_now();
+    double t0 = clock_mono();
     uint64_t used = 0;
     long sent = 0;
     for (long t = 0; t < ntx; t++) { /* t: the oldest unconfirmed transaction */
@@ -154,7 +155,7 @@ static int cmd_ref(int argc, char **argv)
         json_decref(r);
         free(raw[t]);
     }
-    double dt = cl_now() - t0;
+    double dt = clock_mono() - t0;
     printf("rate %.1f gas %.0f expl_bytes %.0f\n", (double)(ntx * batch) / dt,
            (double)used / (double)(ntx * batch), expl_bytes / (double)(ntx * batch));
     free(raw);

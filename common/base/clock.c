@@ -21,3 +21,13 @@ double clock_mono(void)
 {
     return read_clock(CLOCK_MONOTONIC);
 }
+
+void clock_sleep_ms(int ms, volatile int *stop)
+{
+    while (ms > 0 && !(stop && *stop)) {
+        int step = ms > 50 ? 50 : ms;
+        struct timespec ts = {0, (long)step * 1000000L};
+        nanosleep(&ts, NULL);
+        ms -= step;
+    }
+}

@@ -19,4 +19,10 @@ double clock_wall(void);
  *  Thread-safe; does not block. */
 double clock_mono(void);
 
+/** Sleep ms milliseconds in steps of at most 50 ms, returning early once
+ *  *stop is non-zero (stop may be NULL), so a signal handler's flag ends
+ *  the wait within 50 ms.
+ *  Blocks; thread-safe. */
+void clock_sleep_ms(int ms, volatile int *stop);
+
 #endif

@@ -17,27 +17,11 @@
 #include <strings.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/hex.h"
 #include "base/log.h"
 #include "eth/abi.h"
 #include "eth/anomaly_log.h"
-
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(int ms, volatile int *stop)
-{
-    while (ms > 0 && !(stop && *stop)) {
-        int step = ms > 50 ? 50 : ms;
-        struct timespec ts = {0, (long)step * 1000000L};
-        nanosleep(&ts, NULL);
-        ms -= step;
-    }
-}
 
 static json_t *hexstr(const uint8_t *p, size_t n)
 {
@@ -88,7 +72,7 @@ static int chain_err(eth_client *e, const char *what)
 
 int eth_client_refresh_fees(eth_client *e, double max_age_s)
 {
-    double now = mono_now();
+    double now = clock_mono();
     if (e->fees_at > 0 && now - e->fees_at < max_age_s)
         return 0;
     json_t *blk = NULL;
@@ -285,17 +269,17 @@ int eth_client_receipt(eth_client *e, const uint8_t txhash[32], json_t **receipt
 int eth_client_wait_receipt(eth_client *e, const uint8_t txhash[32], int timeout_ms,
                             json_t **receipt, volatile int *stop)
 {
-    double end = mono_now() + timeout_ms / 1000.0;
+    double end = clock_mono() + timeout_ms / 1000.0;
     int wait = 0, rc = 0;
     for (;;) {
         rc = eth_client_receipt(e, txhash, receipt);
         if (rc == 1)
             return 1;
-        if (mono_now() >= end || (stop && *stop))
+        if (clock_mono() >= end || (stop && *stop))
             return rc < 0 ? rc : 0;
         /* Instamining dev chains answer at once; real chains take seconds. */
         wait = wait == 0 ? 5 : (wait * 2 > 500 ? 500 : wait * 2);
-        sleep_ms(wait, stop);
+        clock_sleep_ms(wait, stop);
     }
 }
 

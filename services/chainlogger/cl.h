@@ -144,11 +144,6 @@ int cl_verify(eth_client *e, const uint8_t contract[20], const uint8_t logger[20
 int cl_prove(eth_client *e, const uint8_t contract[20], const char *id_hex);
 
 /* ---- misc ---- */
-/* cl_time.c */
-/** Monotonic seconds. Thread-safe. */
-double cl_now(void);
-/** Sleep ms milliseconds in 50 ms steps, returning early once *stop (stop may be NULL). */
-void cl_sleep_ms(int ms, volatile int *stop);
 /** Journal path for this chain and contract under state_dir. */
 void cl_journal_path(char *out, size_t cap, const char *state_dir, uint64_t chain_id,
                      const uint8_t contract[20]);

@@ -27,6 +27,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "eth/abi.h"
 #include "eth/anomaly_log.h"
 #include "cl.h"
@@ -501,7 +502,7 @@ static int next_batch(sender_state *st, batch *b)
            b->ent[b->n].state == JOURNAL_ACCEPTED)
         b->n++;
     if (b->n < (uint32_t)s->batch_size && fp + b->n == cnt) {
-        double now = cl_now();
+        double now = clock_mono();
         if (st->seen_idx != fp + 1) {
             st->seen_idx = fp + 1;
             st->seen_at = now;
@@ -666,7 +667,7 @@ int cl_sender_run(cl_sender *s)
             if (rc == CL_ERR_FATAL)
                 goto out;
             if (rc < 0) {
-                cl_sleep_ms(backoff, s->stop);
+                clock_sleep_ms(backoff, s->stop);
                 backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
                 continue;
             }
@@ -718,7 +719,7 @@ int cl_sender_run(cl_sender *s)
         if (rc < 0) {
             /* Chain trouble: back off, then re-learn nonce and seq. */
             st.ready = 0;
-            cl_sleep_ms(backoff, s->stop);
+            clock_sleep_ms(backoff, s->stop);
             backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
             continue;
         }

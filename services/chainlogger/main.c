@@ -32,6 +32,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "base/clock.h"
 #include "eth/anomaly_log.h"
 #include "bus/anomaly.h"
 #include "cl.h"
@@ -240,7 +241,7 @@ static int cmd_deploy(eth_client *o, const eth_client *e)
             rc = cl_deploy(o, state_dir, contract_json, e->addr, addr, &deployed);
         if (rc == 0 || rc == CL_ERR_FATAL)
             break;
-        cl_sleep_ms(backoff, &stop);
+        clock_sleep_ms(backoff, &stop);
         backoff = backoff * 2 > 3000 ? 3000 : backoff * 2;
     }
     if (rc < 0)
@@ -473,13 +474,13 @@ static int cmd_run(eth_client *e)
                                                  status_interval, status_fill, &s) != 0)
         log_warn("status_disabled reason=\"client id is not a valid topic level\" client_id=%s",
                  mqtt_client_id);
-    double last = cl_now();
+    double last = clock_mono();
     while (!stop) {
-        cl_sleep_ms(200, &stop);
+        clock_sleep_ms(200, &stop);
         if (sp)
             status_pub_tick(sp);
-        if (cl_now() - last >= 10) {
-            last = cl_now();
+        if (clock_mono() - last >= 10) {
+            last = clock_mono();
             log_run_status(&s);
         }
     }
