@@ -45,6 +45,11 @@ $(BUILD)/obj/common/base/version.o $(ASAN_DIR)/obj/common/base/version.o: $(BUIL
 $(BUILD)/obj/common/base/version.o $(ASAN_DIR)/obj/common/base/version.o: \
 	CFLAGS += -DIOTAD_VERSION='"$(VERSION)"'
 
+# The gateway's OpenAPI document is embedded by the assembler (.incbin in
+# services/gateway/gw_openapi.c), which the -MMD dependencies do not see.
+$(BUILD)/obj/services/gateway/gw_openapi.o $(ASAN_DIR)/obj/services/gateway/gw_openapi.o: \
+	services/gateway/openapi.json
+
 deps:
 	scripts/install-deps.sh
 

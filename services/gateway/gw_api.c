@@ -15,11 +15,12 @@
 #include <strings.h>
 #include <time.h>
 
-#include "gw_buf.h"
-#include "gw_ws.h"
-#include "base/log.h"
 #include "base/clock.h"
+#include "base/log.h"
 #include "bus/topics.h"
+#include "gw_buf.h"
+#include "gw_openapi.h"
+#include "gw_ws.h"
 
 #define JSON_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
 #define PAGE_DEFAULT 100
@@ -614,6 +615,113 @@ out:
 
 /* ---- routing ---------------------------------------------------------- */
 
+static void route_healthz(gw *g, const gw_request *rq, const gw_params *pp, gw_response *rs)
+{
+    (void)rq, (void)pp;
+    handle_health(g, rs, 0);
+}
+
+static void route_readyz(gw *g, const gw_request *rq, const gw_params *pp, gw_response *rs)
+{
+    (void)rq, (void)pp;
+    handle_health(g, rs, 1);
+}
+
+static void route_metrics(gw *g, const gw_request *rq, const gw_params *pp, gw_response *rs)
+{
+    (void)rq, (void)pp;
+    handle_metrics(g, rs);
+}
+
+static void route_openapi(gw *g, const gw_request *rq, const gw_params *pp, gw_response *rs)
+{
+    (void)g, (void)rq, (void)pp;
+    json_t *doc = gw_openapi_document();
+    if (!doc) {
+        gw_api_error(rs, 500, "internal", "out of memory");
+        return;
+    }
+    json_response(rs, 200, doc);
+}
+
+static void route_chain(gw *g, const gw_request *rq, const gw_params *pp, gw_response *rs)
+{
+    (void)rq, (void)pp;
+    handle_chain(g, rs);
+}
+
+static void route_anomaly_one(gw *g, const gw_request *rq, const gw_params *pp, gw_response *rs)
+{
+    (void)rq;
+    handle_anomaly_one(g, pp->v[0], rs);
+}
+
+static void route_sensors(gw *g, const gw_request *rq, const gw_params *pp, gw_response *rs)
+{
+    (void)rq, (void)pp;
+    handle_sensors(g, rs);
+}
+
+static void route_sensor_readings(gw *g, const gw_request *rq, const gw_params *pp, gw_response *rs)
+{
+    if (strlen(pp->v[0]) >= SENSOR_ID_MAX) { /* no such sensor can exist */
+        error_counted(g, rs, 404, "not_found", "unknown sensor");
+        return;
+    }
+    handle_sensor_readings(g, rq, pp->v[0], rs);
+}
+
+static void route_post_readings(gw *g, const gw_request *rq, const gw_params *pp, gw_response *rs)
+{
+    (void)pp;
+    handle_post_readings(g, rq, rs);
+}
+
+static void route_anomalies(gw *g, const gw_request *rq, const gw_params *pp, gw_response *rs)
+{
+    (void)pp;
+    handle_anomalies(g, rq, rs);
+}
+
+/* Every API route, one line each. services/gateway/openapi.json describes
+ * each of them (tests/unit/test_gw_openapi.c checks both ways). */
+const gw_route gw_api_routes[] = {
+    {GW_M_GET, "/healthz", 0, route_healthz},
+    {GW_M_GET, "/readyz", 0, route_readyz},
+    {GW_M_GET, "/metrics", 0, route_metrics},
+    {GW_M_GET, "/api/openapi.json", 0, route_openapi},
+    {GW_M_GET, "/api/chain", 0, route_chain},
+    {GW_M_GET, "/api/anomalies", 0, route_anomalies},
+    {GW_M_GET, "/api/anomalies/{anomaly_id}", 0, route_anomaly_one},
+    {GW_M_GET, "/api/sensors", 0, route_sensors},
+    {GW_M_GET, "/api/sensors/{sensor_id}/readings", 0, route_sensor_readings},
+    {GW_M_POST, "/api/readings", 1, route_post_readings},
+    {0, NULL, 0, NULL},
+};
+
+int gw_api_route_match(const char *pattern, const char *path, gw_params *pp)
+{
+    const char *t = pattern, *p = path;
+    pp->n = 0;
+    while (*t) {
+        if (*t == '{') {
+            const char *close = strchr(t, '}');
+            size_t n = strcspn(p, "/");
+            if (!close || n == 0 || n >= GW_ROUTE_PARAM_MAX || pp->n >= GW_ROUTE_PARAMS)
+                return 0;
+            memcpy(pp->v[pp->n], p, n);
+            pp->v[pp->n++][n] = '\0';
+            t = close + 1;
+            p += n;
+            continue;
+        }
+        if (*t++ != *p++)
+            return 0;
+    }
+    /* One trailing slash is the same resource ("/api/anomalies/"). */
+    return *p == '\0' || (p[0] == '/' && p[1] == '\0');
+}
+
 void gw_api_handle(gw *g, const gw_request *rq, gw_response *rs)
 {
     const char *p = rq->path ? rq->path : "/";
@@ -622,69 +730,31 @@ void gw_api_handle(gw *g, const gw_request *rq, gw_response *rs)
         return;
     }
 
-    if (strcmp(p, "/api/readings") == 0) {
-        if (rq->method != GW_M_POST) {
-            gw_api_error(rs, 405, "method", "use POST");
-            return;
+    /* The method as routes list it: HEAD is answered as GET. */
+    int m = rq->method == GW_M_HEAD ? GW_M_GET : rq->method;
+    int allowed = 0; /* a route has this path with another method */
+    for (const gw_route *r = gw_api_routes; r->path; r++) {
+        gw_params pp;
+        if (!gw_api_route_match(r->path, p, &pp))
+            continue;
+        if (r->method != m) {
+            allowed = r->method;
+            continue;
         }
-        if (!gw_api_authorized(g, rq->authorization)) {
+        if (r->write && !gw_api_authorized(g, rq->authorization)) {
             gw_api_unauthorized(g, rs);
             return;
         }
-        {
-            handle_post_readings(g, rq, rs);
-            return;
-        }
+        r->handle(g, rq, &pp, rs);
+        return;
     }
-    if (rq->method != GW_M_GET && rq->method != GW_M_HEAD) {
+    if (allowed) {
+        gw_api_error(rs, 405, "method", allowed == GW_M_POST ? "use POST" : "use GET");
+        return;
+    }
+    if (m != GW_M_GET) {
         gw_api_error(rs, 405, "method", "method not allowed");
         return;
-    }
-
-    if (strcmp(p, "/healthz") == 0) {
-        handle_health(g, rs, 0);
-        return;
-    }
-    if (strcmp(p, "/readyz") == 0) {
-        handle_health(g, rs, 1);
-        return;
-    }
-    if (strcmp(p, "/metrics") == 0) {
-        handle_metrics(g, rs);
-        return;
-    }
-    if (strcmp(p, "/api/chain") == 0) {
-        handle_chain(g, rs);
-        return;
-    }
-    if (strcmp(p, "/api/anomalies") == 0 || strcmp(p, "/api/anomalies/") == 0) {
-        handle_anomalies(g, rq, rs);
-        return;
-    }
-    if (strncmp(p, "/api/anomalies/", 15) == 0) {
-        handle_anomaly_one(g, p + 15, rs);
-        return;
-    }
-    if (strcmp(p, "/api/sensors") == 0 || strcmp(p, "/api/sensors/") == 0) {
-        handle_sensors(g, rs);
-        return;
-    }
-    if (strncmp(p, "/api/sensors/", 13) == 0) {
-        const char *id = p + 13;
-        const char *slash = strchr(id, '/');
-        if (slash && strcmp(slash, "/readings") == 0 && slash - id < SENSOR_ID_MAX) {
-            char sid[SENSOR_ID_MAX];
-            memcpy(sid, id, (size_t)(slash - id));
-            sid[slash - id] = '\0';
-            {
-                handle_sensor_readings(g, rq, sid, rs);
-                return;
-            }
-        }
-        {
-            error_counted(g, rs, 404, "not_found", "no such endpoint");
-            return;
-        }
     }
     if (strncmp(p, "/api", 4) == 0 && (p[4] == '/' || p[4] == '\0')) {
         error_counted(g, rs, 404, "not_found", "no such endpoint");

@@ -4,10 +4,13 @@
  * to serve, or a pending chain verification) comes out. gw_http does the
  * lws side; unit tests call gw_api_handle() directly.
  *
- * Routes (all bodies JSON unless said otherwise):
+ * Routes (all bodies JSON unless said otherwise; gw_api_routes below is the
+ * table, services/gateway/openapi.json the description, served at
+ * GET /api/openapi.json):
  *   GET  /healthz                    200 when broker and chain are reachable, else 503
  *   GET  /readyz                     200 when connected and the chain cache is synced
  *   GET  /metrics                    Prometheus text format
+ *   GET  /api/openapi.json           the OpenAPI 3.1 description (gw_openapi.h)
  *   GET  /api/chain                  chain id, redacted RPC URL, contract, head, sync state
  *   GET  /api/anomalies              from the chain cache; sensor_id, type, since, until,
  *                                    limit (1..1000, default 100), cursor
@@ -56,6 +59,33 @@ typedef struct {
     const char *file_type; /* its MIME type */
     gw_verify_job *job;    /* set: the answer comes when this job completes */
 } gw_response;
+
+/* Path parameters of a matched route: the values of its "{name}"
+ * segments, in order. */
+#define GW_ROUTE_PARAMS 2
+#define GW_ROUTE_PARAM_MAX 256
+typedef struct {
+    int n;
+    char v[GW_ROUTE_PARAMS][GW_ROUTE_PARAM_MAX];
+} gw_params;
+
+/* One API route. Adding an endpoint is one row in gw_api_routes (gw_api.c)
+ * and its operation in services/gateway/openapi.json. */
+typedef struct {
+    int method;       /* GW_M_GET (HEAD is answered too) or GW_M_POST */
+    const char *path; /* an OpenAPI path template: "{name}" is one non-empty segment */
+    int write;        /* 1: needs the bearer token (gw_api_authorized) */
+    void (*handle)(gw *g, const gw_request *rq, const gw_params *pp, gw_response *rs);
+} gw_route;
+
+/** The route table, ended by a row whose path is NULL. Read-only. */
+extern const gw_route gw_api_routes[];
+
+/** Match a URL path against a route's path template.
+ *  Returns: 1 when it matches (one trailing '/' allowed), filling pp with
+ *  the parameters; 0 otherwise (also when a parameter is longer than
+ *  GW_ROUTE_PARAM_MAX - 1). Pure; thread-safe. */
+int gw_api_route_match(const char *pattern, const char *path, gw_params *pp);
 
 /** Handle one request. Fills *rs (zero it first). Never fails: errors are
  *  responses (4xx/5xx JSON {"error": "...", "code": "..."}). Call from the
