@@ -70,7 +70,7 @@ total=$((per * sensors))
 deadline=$((SECONDS + 600))
 n=0
 while [ $SECONDS -lt $deadline ]; do
-    n=$(metric gateway_chain_anomalies)
+    n=$(metric iotad_gateway_chain_anomalies)
     [ "$n" -ge "$total" ] && break
     sleep 2
 done

@@ -89,7 +89,10 @@ static void on_anomaly(gw *g, const char *topic, const void *payload, size_t len
         return;
     }
     gw_metrics_event(&g->metrics, GW_RATE_ANOMALIES, 1);
-    if (gw_store_add_anomaly(g->store, &a, clock_wall()) != 0)
+    double now = clock_wall();
+    gw_metrics_observe(&g->metrics, GW_LAT_READING_TO_ALERT,
+                       gw_store_reading_age(g->store, a.sensor_id, a.ts, now));
+    if (gw_store_add_anomaly(g->store, &a, now) != 0)
         gw_metrics_err(&g->metrics, GW_ERR_SENSOR_TABLE_FULL);
     int n = anomaly_to_json(&a, js, sizeof js);
     if (n > 0)
@@ -123,6 +126,10 @@ static void on_logged(gw *g, const char *topic, const void *payload, size_t len)
         return;
     }
     gw_metrics_event(&g->metrics, GW_RATE_LOGGED, 1);
+    gw_metrics_observe(&g->metrics, GW_LAT_ALERT_TO_ONCHAIN,
+                       gw_store_anomaly_age(g->store, sid,
+                                            json_string_value(json_object_get(o, "id")),
+                                            clock_wall()));
     gw_store_mark_logged(
         g->store, sid, json_string_value(json_object_get(o, "id")),
         json_string_value(json_object_get(o, "tx_hash")),

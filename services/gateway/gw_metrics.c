@@ -1,15 +1,28 @@
 /*
- * gw_metrics — see gw_metrics.h. The rate window is a ring of the last 11
- * cumulative snapshots taken one second apart; rate = (newest - oldest) /
- * seconds between them, so a burst shows up within a second and fades after
- * ten.
+ * gw_metrics — see gw_metrics.h. Histograms keep one counter per bucket
+ * and cumulate them when rendering (Prometheus buckets are cumulative), so
+ * an observation is two atomic adds and a sum in microseconds.
  */
 #include "gw_metrics.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <string.h>
 
+#include "base/version.h"
 #include "gw_buf.h"
+
+/* Bucket bounds, seconds. Reading to alert is the detector's scoring and
+ * two broker hops: milliseconds. Alert to on-chain is batching, signing,
+ * a block and a receipt poll: seconds, minutes during a chain outage. */
+static const double lat_bounds[GW_LAT__COUNT][GW_HIST_BOUNDS] = {
+    {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30},
+    {0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60, 120, 300, 600},
+};
+static const char *const lat_names[GW_LAT__COUNT] = {"reading_to_alert", "alert_to_onchain"};
+static const char *const lat_help[GW_LAT__COUNT] = {
+    "Seconds from a reading's arrival at the gateway to the arrival of the anomaly raised on it",
+    "Seconds from an anomaly's arrival at the gateway to its confirmation on chain"};
 
 static const char *const err_names[GW_ERR__COUNT] = {
     "reading_invalid",
@@ -69,50 +82,45 @@ const char *gw_metrics_err_name(gw_err_kind kind)
     return err_names[kind];
 }
 
-void gw_metrics_tick(gw_metrics *m)
+void gw_metrics_observe(gw_metrics *m, gw_latency_kind kind, double seconds)
 {
-    const int slots = 11;
-    for (int k = 0; k < GW_RATE__COUNT; k++)
-        m->hist[k][m->hist_pos] = gw_metrics_get(&m->events[k]);
-    if (m->hist_n < slots)
-        m->hist_n++;
-    int oldest = (m->hist_pos - (m->hist_n - 1) + slots) % slots;
-    for (int k = 0; k < GW_RATE__COUNT; k++) {
-        double secs = (double)(m->hist_n - 1);
-        m->rate[k] = secs > 0 ? (double)(m->hist[k][m->hist_pos] - m->hist[k][oldest]) / secs : 0.0;
-    }
-    m->hist_pos = (m->hist_pos + 1) % slots;
+    if ((int)kind < 0 || kind >= GW_LAT__COUNT || !isfinite(seconds) || seconds < 0)
+        return;
+    gw_histogram *h = &m->latency[kind];
+    int k = 0;
+    while (k < GW_HIST_BOUNDS && seconds > lat_bounds[kind][k])
+        k++;
+    gw_metrics_add(&h->bucket[k], 1);
+    gw_metrics_add(&h->count, 1);
+    gw_metrics_add(&h->sum_us, (uint64_t)llround(fmin(seconds, 1e9) * 1e6));
 }
 
 /* ---- rendering (GET /metrics) ---------------------------------------- */
 
-/* Event totals with their rates, errors by kind, HTTP answers by class. */
+/* Event totals, errors by kind, HTTP answers by class. */
 static void render_counters(gw_buf *b, const gw_metrics *m)
 {
-    static const char *const rate_names[GW_RATE__COUNT] = {"readings", "anomalies", "logged",
-                                                           "ws_messages"};
+    static const char *const event_names[GW_RATE__COUNT] = {"readings", "anomalies", "logged",
+                                                            "ws_messages"};
     static const char *const total_help[GW_RATE__COUNT] = {
         "Readings received from MQTT (all device formats)", "Anomalies received from MQTT",
         "Chain confirmations received from MQTT", "WebSocket messages sent to clients"};
     for (int k = 0; k < GW_RATE__COUNT; k++) {
-        gw_buf_printf(b, "# HELP gateway_%s_total %s.\n# TYPE gateway_%s_total counter\n",
-                      rate_names[k], total_help[k], rate_names[k]);
-        gw_buf_printf(b, "gateway_%s_total %" PRIu64 "\n", rate_names[k],
+        gw_buf_printf(b,
+                      "# HELP iotad_gateway_%s_total %s.\n# TYPE iotad_gateway_%s_total counter\n",
+                      event_names[k], total_help[k], event_names[k]);
+        gw_buf_printf(b, "iotad_gateway_%s_total %" PRIu64 "\n", event_names[k],
                       gw_metrics_get(&m->events[k]));
-        gw_buf_printf(b, "# HELP gateway_%s_per_second %s per second over the last 10 s.\n",
-                      rate_names[k], total_help[k]);
-        gw_buf_printf(b, "# TYPE gateway_%s_per_second gauge\ngateway_%s_per_second %.3f\n",
-                      rate_names[k], rate_names[k], m->rate[k]);
     }
-    gw_buf_printf(b, "# HELP gateway_errors_total Errors by kind.\n"
-                     "# TYPE gateway_errors_total counter\n");
+    gw_buf_printf(b, "# HELP iotad_gateway_errors_total Errors by kind.\n"
+                     "# TYPE iotad_gateway_errors_total counter\n");
     for (int k = 0; k < GW_ERR__COUNT; k++)
-        gw_buf_printf(b, "gateway_errors_total{kind=\"%s\"} %" PRIu64 "\n",
+        gw_buf_printf(b, "iotad_gateway_errors_total{kind=\"%s\"} %" PRIu64 "\n",
                       gw_metrics_err_name((gw_err_kind)k), gw_metrics_get(&m->err[k]));
-    gw_buf_printf(b, "# HELP gateway_http_requests_total HTTP requests by status class.\n"
-                     "# TYPE gateway_http_requests_total counter\n");
+    gw_buf_printf(b, "# HELP iotad_gateway_http_requests_total HTTP requests by status class.\n"
+                     "# TYPE iotad_gateway_http_requests_total counter\n");
     for (int k = 1; k <= 5; k++)
-        gw_buf_printf(b, "gateway_http_requests_total{code=\"%dxx\"} %" PRIu64 "\n", k,
+        gw_buf_printf(b, "iotad_gateway_http_requests_total{code=\"%dxx\"} %" PRIu64 "\n", k,
                       gw_metrics_get(&m->http_requests[k]));
 }
 
@@ -120,31 +128,35 @@ static void render_counters(gw_buf *b, const gw_metrics *m)
 static void render_ws(gw_buf *b, const gw_metrics *m, const gw_metrics_gauges *gz)
 {
     gw_buf_printf(b,
-                  "# HELP gateway_ws_clients Connected WebSocket clients.\n"
-                  "# TYPE gateway_ws_clients gauge\ngateway_ws_clients %zu\n",
+                  "# HELP iotad_gateway_ws_clients Connected WebSocket clients.\n"
+                  "# TYPE iotad_gateway_ws_clients gauge\niotad_gateway_ws_clients %zu\n",
                   gz->ws_clients);
-    gw_buf_printf(b,
-                  "# HELP gateway_ws_dropped_total Messages dropped for slow WebSocket clients.\n"
-                  "# TYPE gateway_ws_dropped_total counter\ngateway_ws_dropped_total %" PRIu64 "\n",
-                  gw_metrics_get(&m->ws_dropped));
-    gw_buf_printf(b,
-                  "# HELP gateway_ws_slow_disconnects_total Clients disconnected for being slow.\n"
-                  "# TYPE gateway_ws_slow_disconnects_total counter\n"
-                  "gateway_ws_slow_disconnects_total %" PRIu64 "\n",
-                  gw_metrics_get(&m->ws_slow_disconnects));
-    gw_buf_printf(b,
-                  "# HELP gateway_ws_rejected_total Connections refused at WS_MAX_CLIENTS.\n"
-                  "# TYPE gateway_ws_rejected_total counter\ngateway_ws_rejected_total %" PRIu64
-                  "\n",
-                  gw_metrics_get(&m->ws_rejected_clients));
+    gw_buf_printf(
+        b,
+        "# HELP iotad_gateway_ws_dropped_total Messages dropped for slow WebSocket clients.\n"
+        "# TYPE iotad_gateway_ws_dropped_total counter\niotad_gateway_ws_dropped_total %" PRIu64
+        "\n",
+        gw_metrics_get(&m->ws_dropped));
+    gw_buf_printf(
+        b,
+        "# HELP iotad_gateway_ws_slow_disconnects_total Clients disconnected for being slow.\n"
+        "# TYPE iotad_gateway_ws_slow_disconnects_total counter\n"
+        "iotad_gateway_ws_slow_disconnects_total %" PRIu64 "\n",
+        gw_metrics_get(&m->ws_slow_disconnects));
+    gw_buf_printf(
+        b,
+        "# HELP iotad_gateway_ws_rejected_total Connections refused at WS_MAX_CLIENTS.\n"
+        "# TYPE iotad_gateway_ws_rejected_total counter\niotad_gateway_ws_rejected_total %" PRIu64
+        "\n",
+        gw_metrics_get(&m->ws_rejected_clients));
 }
 
 /* Sensors, broker and chain connectivity, how far the chain was read. */
 static void render_links(gw_buf *b, const gw_metrics_gauges *gz)
 {
     gw_buf_printf(b,
-                  "# HELP gateway_sensors Sensors known to the gateway.\n"
-                  "# TYPE gateway_sensors gauge\ngateway_sensors %zu\n",
+                  "# HELP iotad_gateway_sensors Sensors known to the gateway.\n"
+                  "# TYPE iotad_gateway_sensors gauge\niotad_gateway_sensors %zu\n",
                   gz->sensors);
     gw_buf_printf(b,
                   "# HELP iotad_gateway_sensor_evictions_total Sensors dropped from the "
@@ -154,59 +166,65 @@ static void render_links(gw_buf *b, const gw_metrics_gauges *gz)
                   "iotad_gateway_sensor_evictions_total %" PRIu64 "\n",
                   gz->sensor_evictions);
     gw_buf_printf(b,
-                  "# HELP gateway_mqtt_connected 1 while connected to the broker.\n"
-                  "# TYPE gateway_mqtt_connected gauge\ngateway_mqtt_connected %d\n",
+                  "# HELP iotad_gateway_mqtt_connected 1 while connected to the broker.\n"
+                  "# TYPE iotad_gateway_mqtt_connected gauge\niotad_gateway_mqtt_connected %d\n",
                   gz->mqtt_connected);
     gw_buf_printf(b,
-                  "# HELP gateway_chain_reachable 1 while the JSON-RPC node answers.\n"
-                  "# TYPE gateway_chain_reachable gauge\ngateway_chain_reachable %d\n",
+                  "# HELP iotad_gateway_chain_reachable 1 while the JSON-RPC node answers.\n"
+                  "# TYPE iotad_gateway_chain_reachable gauge\niotad_gateway_chain_reachable %d\n",
                   gz->chain_reachable);
-    gw_buf_printf(b,
-                  "# HELP gateway_chain_head_block Latest block number of the chain.\n"
-                  "# TYPE gateway_chain_head_block gauge\ngateway_chain_head_block %" PRIu64 "\n",
-                  gz->chain_head);
-    gw_buf_printf(b,
-                  "# HELP gateway_chain_synced_block Events read up to this block.\n"
-                  "# TYPE gateway_chain_synced_block gauge\ngateway_chain_synced_block %" PRIu64
-                  "\n",
-                  gz->chain_synced);
-    gw_buf_printf(b,
-                  "# HELP gateway_chain_lag_blocks Blocks not yet read (head - synced).\n"
-                  "# TYPE gateway_chain_lag_blocks gauge\ngateway_chain_lag_blocks %" PRIu64 "\n",
-                  gz->chain_head > gz->chain_synced ? gz->chain_head - gz->chain_synced : 0);
+    gw_buf_printf(
+        b,
+        "# HELP iotad_gateway_chain_head_block Latest block number of the chain.\n"
+        "# TYPE iotad_gateway_chain_head_block gauge\niotad_gateway_chain_head_block %" PRIu64 "\n",
+        gz->chain_head);
+    gw_buf_printf(
+        b,
+        "# HELP iotad_gateway_chain_synced_block Events read up to this block.\n"
+        "# TYPE iotad_gateway_chain_synced_block gauge\niotad_gateway_chain_synced_block %" PRIu64
+        "\n",
+        gz->chain_synced);
+    gw_buf_printf(
+        b,
+        "# HELP iotad_gateway_chain_lag_blocks Blocks not yet read (head - synced).\n"
+        "# TYPE iotad_gateway_chain_lag_blocks gauge\niotad_gateway_chain_lag_blocks %" PRIu64 "\n",
+        gz->chain_head > gz->chain_synced ? gz->chain_head - gz->chain_synced : 0);
 }
 
 /* The chain cache and the isLogged answers. */
 static void render_cache(gw_buf *b, const gw_metrics *m, const gw_metrics_gauges *gz)
 {
     const gw_cache_stats *cs = &gz->cache;
-    gw_buf_printf(b,
-                  "# HELP gateway_chain_anomalies Anomalies read from the chain.\n"
-                  "# TYPE gateway_chain_anomalies gauge\ngateway_chain_anomalies %" PRIu64 "\n",
-                  cs->total);
     gw_buf_printf(
         b,
-        "# HELP gateway_cache_anomalies Anomalies held in full in the chain cache.\n"
-        "# TYPE gateway_cache_anomalies gauge\ngateway_cache_anomalies %zu\n"
-        "# HELP gateway_cache_capacity Bound of the chain cache (0 = none).\n"
-        "# TYPE gateway_cache_capacity gauge\ngateway_cache_capacity %zu\n"
-        "# HELP gateway_cache_evicted_total Anomalies evicted from the cache (served "
+        "# HELP iotad_gateway_chain_anomalies Anomalies read from the chain.\n"
+        "# TYPE iotad_gateway_chain_anomalies gauge\niotad_gateway_chain_anomalies %" PRIu64 "\n",
+        cs->total);
+    gw_buf_printf(
+        b,
+        "# HELP iotad_gateway_cache_anomalies Anomalies held in full in the chain cache.\n"
+        "# TYPE iotad_gateway_cache_anomalies gauge\niotad_gateway_cache_anomalies %zu\n"
+        "# HELP iotad_gateway_cache_capacity Bound of the chain cache (0 = none).\n"
+        "# TYPE iotad_gateway_cache_capacity gauge\niotad_gateway_cache_capacity %zu\n"
+        "# HELP iotad_gateway_cache_evicted_total Anomalies evicted from the cache (served "
         "from the chain).\n"
-        "# TYPE gateway_cache_evicted_total counter\ngateway_cache_evicted_total %" PRIu64 "\n"
-        "# HELP gateway_archive_reads_total Requests answered from the chain because "
+        "# TYPE iotad_gateway_cache_evicted_total counter\niotad_gateway_cache_evicted_total "
+        "%" PRIu64 "\n"
+        "# HELP iotad_gateway_archive_reads_total Requests answered from the chain because "
         "the cache had evicted what they asked for.\n"
-        "# TYPE gateway_archive_reads_total counter\ngateway_archive_reads_total %" PRIu64 "\n",
+        "# TYPE iotad_gateway_archive_reads_total counter\niotad_gateway_archive_reads_total "
+        "%" PRIu64 "\n",
         cs->cached, cs->max, cs->evicted, gw_metrics_get(&m->archive_reads));
-    gw_buf_printf(
-        b,
-        "# HELP gateway_onchain_checks_total isLogged answers obtained from the "
-        "contract for GET /api/anomalies/{id}.\n"
-        "# TYPE gateway_onchain_checks_total counter\ngateway_onchain_checks_total %" PRIu64 "\n"
-        "# HELP gateway_onchain_cache_hits_total isLogged answers served from the "
-        "gateway's cache.\n"
-        "# TYPE gateway_onchain_cache_hits_total counter\n"
-        "gateway_onchain_cache_hits_total %" PRIu64 "\n",
-        gw_metrics_get(&m->onchain_checks), gw_metrics_get(&m->onchain_cache_hits));
+    gw_buf_printf(b,
+                  "# HELP iotad_gateway_onchain_checks_total isLogged answers obtained from the "
+                  "contract for GET /api/anomalies/{id}.\n"
+                  "# TYPE iotad_gateway_onchain_checks_total "
+                  "counter\niotad_gateway_onchain_checks_total %" PRIu64 "\n"
+                  "# HELP iotad_gateway_onchain_cache_hits_total isLogged answers served from the "
+                  "gateway's cache.\n"
+                  "# TYPE iotad_gateway_onchain_cache_hits_total counter\n"
+                  "iotad_gateway_onchain_cache_hits_total %" PRIu64 "\n",
+                  gw_metrics_get(&m->onchain_checks), gw_metrics_get(&m->onchain_cache_hits));
 }
 
 /* Queues towards the WebSocket loop and inside it. */
@@ -216,24 +234,69 @@ static void render_queues(gw_buf *b, const gw_metrics_gauges *gz)
         const gw_bus_stats *bs = &gz->bus;
         gw_buf_printf(
             b,
-            "# HELP gateway_bus_queued Messages queued from the MQTT and chain threads "
+            "# HELP iotad_gateway_bus_queued Messages queued from the MQTT and chain threads "
             "to the WebSocket loop.\n"
-            "# TYPE gateway_bus_queued gauge\ngateway_bus_queued %zu\n"
-            "# HELP gateway_bus_queued_max Most messages ever queued on the bus at once.\n"
-            "# TYPE gateway_bus_queued_max gauge\ngateway_bus_queued_max %zu\n"
-            "# HELP gateway_bus_capacity Bound of the bus (GATEWAY_BUS_MESSAGES).\n"
-            "# TYPE gateway_bus_capacity gauge\ngateway_bus_capacity %zu\n"
-            "# HELP gateway_bus_dropped_total Messages dropped because the bus was full.\n"
-            "# TYPE gateway_bus_dropped_total counter\ngateway_bus_dropped_total %" PRIu64 "\n",
+            "# TYPE iotad_gateway_bus_queued gauge\niotad_gateway_bus_queued %zu\n"
+            "# HELP iotad_gateway_bus_queued_max Most messages ever queued on the bus at once.\n"
+            "# TYPE iotad_gateway_bus_queued_max gauge\niotad_gateway_bus_queued_max %zu\n"
+            "# HELP iotad_gateway_bus_capacity Bound of the bus (GATEWAY_BUS_MESSAGES).\n"
+            "# TYPE iotad_gateway_bus_capacity gauge\niotad_gateway_bus_capacity %zu\n"
+            "# HELP iotad_gateway_bus_dropped_total Messages dropped because the bus was full.\n"
+            "# TYPE iotad_gateway_bus_dropped_total counter\niotad_gateway_bus_dropped_total "
+            "%" PRIu64 "\n",
             bs->depth, bs->high, bs->capacity, bs->dropped);
     }
-    gw_buf_printf(b,
-                  "# HELP gateway_ws_queued Messages waiting in all WebSocket clients' queues.\n"
-                  "# TYPE gateway_ws_queued gauge\ngateway_ws_queued %zu\n"
-                  "# HELP gateway_ws_queued_max_client Messages waiting for the fullest client "
-                  "(bound: WS_QUEUE_MESSAGES).\n"
-                  "# TYPE gateway_ws_queued_max_client gauge\ngateway_ws_queued_max_client %zu\n",
-                  gz->ws_queued, gz->ws_queued_max);
+    gw_buf_printf(
+        b,
+        "# HELP iotad_gateway_ws_queued Messages waiting in all WebSocket clients' queues.\n"
+        "# TYPE iotad_gateway_ws_queued gauge\niotad_gateway_ws_queued %zu\n"
+        "# HELP iotad_gateway_ws_queued_max_client Messages waiting for the fullest client "
+        "(bound: WS_QUEUE_MESSAGES).\n"
+        "# TYPE iotad_gateway_ws_queued_max_client gauge\niotad_gateway_ws_queued_max_client %zu\n",
+        gz->ws_queued, gz->ws_queued_max);
+}
+
+/* The latency histograms: cumulative buckets, _sum, _count. */
+static void render_latency(gw_buf *b, const gw_metrics *m)
+{
+    for (int k = 0; k < GW_LAT__COUNT; k++) {
+        const gw_histogram *h = &m->latency[k];
+        const char *n = lat_names[k];
+        gw_buf_printf(b, "# HELP iotad_gateway_%s_seconds %s.\n", n, lat_help[k]);
+        gw_buf_printf(b, "# TYPE iotad_gateway_%s_seconds histogram\n", n);
+        uint64_t cum = 0;
+        for (int i = 0; i <= GW_HIST_BOUNDS; i++) {
+            cum += gw_metrics_get(&h->bucket[i]);
+            if (i < GW_HIST_BOUNDS)
+                gw_buf_printf(b, "iotad_gateway_%s_seconds_bucket{le=\"%g\"} %" PRIu64 "\n", n,
+                              lat_bounds[k][i], cum);
+            else
+                gw_buf_printf(b, "iotad_gateway_%s_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n", n,
+                              cum);
+        }
+        /* _count is the +Inf bucket's total, so the two always agree even
+         * while another thread observes. */
+        gw_buf_printf(b, "iotad_gateway_%s_seconds_sum %.6f\n", n,
+                      (double)gw_metrics_get(&h->sum_us) / 1e6);
+        gw_buf_printf(b, "iotad_gateway_%s_seconds_count %" PRIu64 "\n", n, cum);
+    }
+}
+
+/* iotad_build_info{version="..."} 1: the version as a label value, with
+ * the characters the text format escapes escaped. */
+static void render_build_info(gw_buf *b)
+{
+    gw_buf_printf(b, "# HELP iotad_build_info The build's version (--version); always 1.\n"
+                     "# TYPE iotad_build_info gauge\niotad_build_info{version=\"");
+    for (const char *p = version_string(); *p; p++) {
+        if (*p == '"' || *p == '\\')
+            gw_buf_printf(b, "\\%c", *p);
+        else if (*p == '\n')
+            gw_buf_printf(b, "\\n");
+        else
+            gw_buf_printf(b, "%c", *p);
+    }
+    gw_buf_printf(b, "\"} 1\n");
 }
 
 char *gw_metrics_render(const gw_metrics *m, const gw_metrics_gauges *gz, size_t *len)
@@ -244,11 +307,13 @@ char *gw_metrics_render(const gw_metrics *m, const gw_metrics_gauges *gz, size_t
     render_links(&b, gz);
     render_cache(&b, m, gz);
     render_queues(&b, gz);
+    render_latency(&b, m);
     if (gz->status)
         gw_status_render(gz->status, &b, gz->now);
     gw_buf_printf(&b,
-                  "# HELP gateway_uptime_seconds Seconds since the gateway started.\n"
-                  "# TYPE gateway_uptime_seconds gauge\ngateway_uptime_seconds %.0f\n",
+                  "# HELP iotad_gateway_uptime_seconds Seconds since the gateway started.\n"
+                  "# TYPE iotad_gateway_uptime_seconds gauge\niotad_gateway_uptime_seconds %.0f\n",
                   gz->uptime_s);
+    render_build_info(&b);
     return gw_buf_take(&b, len);
 }

@@ -4,8 +4,9 @@
  *
  * Counters are plain 64-bit integers updated with relaxed atomics, so any
  * thread (paho's callback thread, the lws thread, the chain thread) can
- * count without a lock. Per-second rates are computed by gw_metrics_tick(),
- * called once a second from the lws thread, over a sliding 10 s window.
+ * count without a lock. Every name has the prefix iotad_gateway_ and every
+ * counter ends in _total; rates are left to Prometheus (rate()). Two
+ * histograms time the pipeline as the gateway sees it (gw_metrics_observe).
  */
 #ifndef GW_METRICS_H
 #define GW_METRICS_H
@@ -17,7 +18,7 @@
 #include "gw_cache.h"
 #include "gw_status.h"
 
-/* Errors by kind: each has a stable label value in gateway_errors_total. */
+/* Errors by kind: each has a stable label value in iotad_gateway_errors_total. */
 typedef enum {
     GW_ERR_READING_INVALID = 0, /* a reading message that did not decode */
     GW_ERR_ANOMALY_INVALID,     /* anomalies/+ message that did not decode */
@@ -43,7 +44,7 @@ typedef enum {
     GW_ERR__COUNT
 } gw_err_kind;
 
-/* Counted events whose per-second rate is also exported. */
+/* Counted events (iotad_gateway_<name>_total). */
 typedef enum {
     GW_RATE_READINGS = 0, /* readings received from MQTT */
     GW_RATE_ANOMALIES,    /* anomalies received from MQTT */
@@ -52,20 +53,35 @@ typedef enum {
     GW_RATE__COUNT
 } gw_rate_kind;
 
+/* Latencies observed into histograms. */
+typedef enum {
+    /* a reading's arrival at the gateway -> the arrival of the anomaly the
+     * detector raised on it (same sensor and ts) */
+    GW_LAT_READING_TO_ALERT = 0,
+    /* an anomaly's arrival -> its confirmation on chain (chain/logged) */
+    GW_LAT_ALERT_TO_ONCHAIN,
+    GW_LAT__COUNT
+} gw_latency_kind;
+
+#define GW_HIST_BOUNDS 14 /* finite bucket bounds per histogram; +Inf is extra */
+
+typedef struct {
+    uint64_t bucket[GW_HIST_BOUNDS + 1]; /* observations per bucket (not cumulative) */
+    uint64_t count;
+    uint64_t sum_us; /* sum of observations, microseconds */
+} gw_histogram;
+
 typedef struct {
     uint64_t err[GW_ERR__COUNT];
     uint64_t events[GW_RATE__COUNT];
-    double rate[GW_RATE__COUNT]; /* per second over the last window; lws thread only */
-    uint64_t http_requests[6];   /* index = status / 100 (1..5) */
-    uint64_t ws_dropped;         /* messages dropped for slow clients */
+    gw_histogram latency[GW_LAT__COUNT];
+    uint64_t http_requests[6]; /* index = status / 100 (1..5) */
+    uint64_t ws_dropped;       /* messages dropped for slow clients */
     uint64_t ws_slow_disconnects;
     uint64_t ws_rejected_clients; /* connections refused above WS_MAX_CLIENTS */
     uint64_t archive_reads;       /* requests sent to the chain for evicted anomalies */
     uint64_t onchain_checks;      /* isLogged answers obtained from the contract */
     uint64_t onchain_cache_hits;  /* isLogged answers served from the gateway's cache */
-    /* Ring of per-second event counts for the rate window. */
-    uint64_t hist[GW_RATE__COUNT][11];
-    int hist_pos, hist_n;
 } gw_metrics;
 
 /** Zero all counters. */
@@ -83,8 +99,10 @@ void gw_metrics_add(uint64_t *counter, uint64_t n);
 /** Read a counter. Thread-safe. */
 uint64_t gw_metrics_get(const uint64_t *counter);
 
-/** Update the per-second rates; call once a second from one thread. */
-void gw_metrics_tick(gw_metrics *m);
+/** Observe one latency of `kind` in seconds (negative or non-finite
+ *  values are ignored: clocks of different machines may disagree).
+ *  Thread-safe (relaxed atomics). */
+void gw_metrics_observe(gw_metrics *m, gw_latency_kind kind, double seconds);
 
 /** Label value of an error kind ("reading_invalid", ...). */
 const char *gw_metrics_err_name(gw_err_kind kind);
@@ -107,8 +125,9 @@ typedef struct {
     double uptime_s;                   /* seconds since the gateway started */
 } gw_metrics_gauges;
 
-/** Render the counters of m and the gauges gz in the Prometheus text
- *  exposition format (version 0.0.4), then the status reports, then uptime.
+/** Render the counters and histograms of m and the gauges gz in the
+ *  Prometheus text exposition format (version 0.0.4), then the status
+ *  reports, uptime and iotad_build_info{version="<--version>"} 1.
  *  Returns: the text (malloc'd, owned by the caller, NUL-terminated), or
  *           NULL when out of memory.
  *  Out: len: its length in bytes.

@@ -26,6 +26,7 @@
 
 typedef struct {
     double ts;
+    double seen; /* receipt time (Unix s), for gw_store_reading_age */
     double v[READING_MAX_METRICS];
     uint8_t mask;
 } slot;
@@ -218,6 +219,7 @@ int gw_store_add_reading(gw_store *s, const reading *r, double now)
     touch(s, x);
     slot *sl = &x->ring[x->head];
     sl->ts = r->ts;
+    sl->seen = now;
     sl->mask = 0;
     for (int i = 0; i < r->n && i < READING_MAX_METRICS; i++) {
         int k = metric_slot(x, r->m[i].name);
@@ -276,6 +278,36 @@ int gw_store_mark_logged(gw_store *s, const char *sensor_id, const char *id, con
     }
     pthread_mutex_unlock(&s->mu);
     return hit;
+}
+
+double gw_store_reading_age(gw_store *s, const char *sensor_id, double ts, double now)
+{
+    double age = NAN;
+    pthread_mutex_lock(&s->mu);
+    sensor *x = find(s, sensor_id, 0);
+    size_t len = s->opt.ring_len;
+    /* Newest first: an anomaly is about a recent reading. Times match to
+     * the millisecond, the resolution of anomaly ids. */
+    for (size_t i = 0; x && i < x->count; i++) {
+        const slot *sl = &x->ring[(x->head + len - 1 - i) % len];
+        if (fabs(sl->ts - ts) < 0.0005) {
+            age = now - sl->seen;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return age;
+}
+
+double gw_store_anomaly_age(gw_store *s, const char *sensor_id, const char *id, double now)
+{
+    double age = NAN;
+    pthread_mutex_lock(&s->mu);
+    sensor *x = find(s, sensor_id, 0);
+    if (x && x->has_anom && !x->anom_logged && strcmp(x->anom.id, id) == 0)
+        age = now - x->anom_seen;
+    pthread_mutex_unlock(&s->mu);
+    return age;
 }
 
 size_t gw_store_count(gw_store *s)

@@ -48,6 +48,17 @@ int gw_store_add_reading(gw_store *s, const reading *r, double now);
  *  Returns: 0; -1 when out of memory. */
 int gw_store_add_anomaly(gw_store *s, const anomaly *a, double now);
 
+/** Seconds since the reading of `sensor_id` whose ts is `ts` (to the
+ *  millisecond) arrived, if it is still in the sensor's ring.
+ *  Returns: now - its receipt time, or NAN when not found. Thread-safe. */
+double gw_store_reading_age(gw_store *s, const char *sensor_id, double ts, double now);
+
+/** Seconds since the sensor's last anomaly arrived, when its id is `id`
+ *  and it is not yet marked logged (call before gw_store_mark_logged; an
+ *  anomaly followed by another on the same sensor before its confirmation
+ *  is not timed). Returns: now - its receipt time, or NAN. Thread-safe. */
+double gw_store_anomaly_age(gw_store *s, const char *sensor_id, const char *id, double now);
+
 /** Mark the sensor's last anomaly confirmed when its id is `id`.
  *  Returns: 1 when it matched, 0 otherwise. */
 int gw_store_mark_logged(gw_store *s, const char *sensor_id, const char *id, const char *tx_hash,

@@ -9,7 +9,7 @@
  * than one per message.
  *
  * A client that does not keep up (its socket is full, so its queue fills)
- * has further messages dropped and counted (gateway_ws_dropped_total); after
+ * has further messages dropped and counted (iotad_gateway_ws_dropped_total); after
  * WS_SLOW_CLIENT_S seconds of dropping it is disconnected. Nothing one
  * client does can block the others: the lws thread never waits on a socket.
  *

@@ -207,7 +207,6 @@ static void tick(lws_sorted_usec_list_t *sul)
         lws_cancel_service(G.lws); /* out of lws_service() now */
         return;
     }
-    gw_metrics_tick(&G.metrics);
     gw_ws_tick(G.ws);
     lws_sul_schedule(G.lws, 0, sul, tick, LWS_US_PER_SEC);
 }

@@ -84,5 +84,11 @@ if (a.sensor_id !== process.argv[3] || a.metric !== "temperature" || a.type !== 
 TX=$(node -e 'const r=JSON.parse(process.argv[1]);const i=(Array.isArray(r)?r:(r.items||r.anomalies)).find(x=>x.id===process.argv[2]);console.log(i.tx_hash)' "$api" "$ID")
 rpc eth_getTransactionReceipt "[\"$TX\"]" | grep -q '"status":"0x1"' || fail "receipt of $TX is not a success"
 
+# The gateway timed the spike: its reading to the anomaly, the anomaly to
+# its confirmation on chain (histograms in /metrics).
+for h in reading_to_alert alert_to_onchain; do
+    wait_for 20 sh -c "curl -sf 'http://127.0.0.1:$GATEWAY_PORT/metrics' | awk '\$1 == \"iotad_gateway_${h}_seconds_count\" && \$2 >= 1 { f = 1 } END { exit !f }'" ||
+        fail "iotad_gateway_${h}_seconds not observed: $(curl -s "http://127.0.0.1:$GATEWAY_PORT/metrics" | grep "${h}_seconds_count")"
+done
 "$BIN/chainlogger" verify >"$T/verify.out" 2>&1 || fail "chainlogger verify: $(tail -5 "$T/verify.out")"
 echo "e2e ok: anomaly $ID in tx $TX"

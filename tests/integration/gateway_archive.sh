@@ -42,11 +42,11 @@ while [ $ia -lt 17 ] || [ $ib -lt 6 ]; do
     fi
     sleep 0.2 # a few batches, a few blocks
 done
-wait_for 60 sh -c "[ \"\$(curl -sf '$G/metrics' | awk '\$1 == \"gateway_chain_anomalies\" { print \$2 }')\" = 23 ]" ||
-    fail "gateway read $(metric gateway_chain_anomalies) of 23 anomalies"
-[ "$(metric gateway_cache_anomalies)" = 5 ] || fail "cache holds $(metric gateway_cache_anomalies), want 5"
-[ "$(metric gateway_cache_capacity)" = 5 ] || fail "cache capacity $(metric gateway_cache_capacity)"
-[ "$(metric gateway_cache_evicted_total)" = 18 ] || fail "evicted $(metric gateway_cache_evicted_total), want 18"
+wait_for 60 sh -c "[ \"\$(curl -sf '$G/metrics' | awk '\$1 == \"iotad_gateway_chain_anomalies\" { print \$2 }')\" = 23 ]" ||
+    fail "gateway read $(metric iotad_gateway_chain_anomalies) of 23 anomalies"
+[ "$(metric iotad_gateway_cache_anomalies)" = 5 ] || fail "cache holds $(metric iotad_gateway_cache_anomalies), want 5"
+[ "$(metric iotad_gateway_cache_capacity)" = 5 ] || fail "cache capacity $(metric iotad_gateway_cache_capacity)"
+[ "$(metric iotad_gateway_cache_evicted_total)" = 18 ] || fail "evicted $(metric iotad_gateway_cache_evicted_total), want 18"
 
 # page_all QUERY LIMIT: every id by following next_cursor, one per line.
 page_all() {
@@ -75,10 +75,10 @@ const want = fs.readFileSync(process.argv[2], "utf8").trim().split("\n").map(JSO
 if (got.join() !== want.join()) { console.error("got", got.length, "want", want.length); process.exit(1); }' \
         "$T/ids" "$T/all.jsonl" "$1"
 }
-reads0=$(metric gateway_archive_reads_total)
+reads0=$(metric iotad_gateway_archive_reads_total)
 page_all "" 4
 expect_ids "" || fail "paging through cache and chain: ids differ"
-reads1=$(metric gateway_archive_reads_total)
+reads1=$(metric iotad_gateway_archive_reads_total)
 [ "$reads1" -gt "$reads0" ] || fail "no archive read counted"
 page_all "&sensor_id=$B" 2
 expect_ids "$B" || fail "paging with a sensor filter: ids differ"

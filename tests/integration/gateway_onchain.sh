@@ -81,13 +81,13 @@ multi=$(grep "^$(sed -n 5p "$T/ids") " "$T/onchain.out" | cut -d' ' -f2)
 [ "$(echo "$multi" | jq -r '.proof | length')" -ge 3 ] || fail "batch of 10: short proof $multi"
 
 # The answer is cached: the same again, without asking the contract.
-checks=$(metric gateway_onchain_checks_total); hits=$(metric gateway_onchain_cache_hits_total)
-[ "$checks" = 24 ] || fail "gateway_onchain_checks_total=$checks, want 24"
+checks=$(metric iotad_gateway_onchain_checks_total); hits=$(metric iotad_gateway_onchain_cache_hits_total)
+[ "$checks" = 24 ] || fail "iotad_gateway_onchain_checks_total=$checks, want 24"
 id=$(sed -n 3p "$T/ids")
 again=$(curl -sf "$G/api/anomalies/0x$id" | jq -c .onchain)
 [ "$again" = "$(grep "^$id " "$T/onchain.out" | cut -d' ' -f2)" ] || fail "cached answer differs: $again"
-[ "$(metric gateway_onchain_cache_hits_total)" = $((hits + 1)) ] || fail "no cache hit"
-[ "$(metric gateway_onchain_checks_total)" = "$checks" ] || fail "asked the contract again"
+[ "$(metric iotad_gateway_onchain_cache_hits_total)" = $((hits + 1)) ] || fail "no cache hit"
+[ "$(metric iotad_gateway_onchain_checks_total)" = "$checks" ] || fail "asked the contract again"
 
 # Not on chain: 404 (not 500), counted.
 unknown=$("$T/anomaly_gen" room-1 1 9999 | jq -r .id)
@@ -108,9 +108,9 @@ for n in 1 2; do
     [ "$(jq -r .verified "$T/body")" = true ] || fail "eth_call refused: receipt check $(cat "$T/body")"
     [ "$(jq -r '.onchain.logged' "$T/body")" = null ] || fail "eth_call refused: $(jq -c .onchain "$T/body")"
     jq -r '.onchain.error' "$T/body" | grep -q 'injected failure of eth_call' || fail "error text: $(jq -c .onchain "$T/body")"
-    [ "$(metric 'gateway_errors_total{kind="onchain_check"}')" = "$n" ] || fail "onchain_check errors not counted ($n)"
+    [ "$(metric 'iotad_gateway_errors_total{kind="onchain_check"}')" = "$n" ] || fail "onchain_check errors not counted ($n)"
 done
-[ "$(metric gateway_onchain_cache_hits_total)" = 0 ] || fail "a failed check was cached"
+[ "$(metric iotad_gateway_onchain_cache_hits_total)" = 0 ] || fail "a failed check was cached"
 kill "$LAST_PID" "$CL"
 G=$G1
 

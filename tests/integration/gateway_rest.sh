@@ -193,14 +193,23 @@ expect 404 not_found GET /api/nothing
 
 # --- metrics and secrets -----------------------------------------------------
 m=$(curl -sf "$G/metrics")
-for k in 'gateway_readings_total' 'gateway_anomalies_total 7' 'gateway_ws_clients 0' \
-    'gateway_chain_anomalies 7' 'gateway_mqtt_connected 1' 'gateway_chain_reachable 1' \
-    'gateway_chain_head_block' 'gateway_chain_lag_blocks' 'gateway_readings_per_second'; do
+for k in 'iotad_gateway_readings_total' 'iotad_gateway_anomalies_total 7' 'iotad_gateway_ws_clients 0' \
+    'iotad_gateway_chain_anomalies 7' 'iotad_gateway_mqtt_connected 1' 'iotad_gateway_chain_reachable 1' \
+    'iotad_gateway_chain_head_block' 'iotad_gateway_chain_lag_blocks' 'iotad_build_info{version="' \
+    'iotad_gateway_reading_to_alert_seconds_bucket{le="+Inf"}' \
+    'iotad_gateway_alert_to_onchain_seconds_count'; do
     echo "$m" | grep -q "^$k" || fail "/metrics lacks '$k'"
 done
-bad=$(echo "$m" | sed -n 's/^gateway_errors_total{kind="http_bad_request"} //p')
+# One prefix, counters end in _total, no rates (left to rate()).
+fams=$(echo "$m" | awk '$1 == "#" && $2 == "TYPE" { print $3, $4 }')
+echo "$fams" | awk '$1 !~ /^iotad_/' | grep . && fail "metrics without the iotad_ prefix"
+echo "$fams" | awk '$2 == "counter" && $1 !~ /_total$/' | grep . && fail "counters not ending in _total"
+echo "$fams" | grep -E '_per_second|_rate ' && fail "rate gauges in /metrics"
+echo "$m" | grep -q "^iotad_build_info{version=\"$("$BIN/gateway" --version | awk '{print $NF}')\"} 1\$" ||
+    fail "iotad_build_info does not carry --version: $(echo "$m" | grep build_info)"
+bad=$(echo "$m" | sed -n 's/^iotad_gateway_errors_total{kind="http_bad_request"} //p')
 [ "${bad:-0}" -ge 20 ] || fail "http_bad_request counter is $bad"
-too=$(echo "$m" | sed -n 's/^gateway_errors_total{kind="http_too_large"} //p')
+too=$(echo "$m" | sed -n 's/^iotad_gateway_errors_total{kind="http_too_large"} //p')
 [ "${too:-0}" -ge 2 ] || fail "http_too_large counter is $too"
 for p in /healthz /readyz /api/chain /metrics /api/sensors "/api/anomalies?limit=1000"; do
     body=$(curl -s "$G$p")

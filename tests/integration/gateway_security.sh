@@ -106,7 +106,7 @@ ws.on("close", () => process.exit(0));
 setTimeout(() => process.exit(2), 5000);
 ' "$ROOT/tools/node_modules/ws" "ws://127.0.0.1:$GW_PORT/ws" || fail "a WebSocket client with Host rebind.evil.example was accepted"
 m=$(curl -sf "$G/metrics")
-echo "$m" | grep -q '^gateway_errors_total{kind="host"} [1-9]' || fail "host refusals not counted: $(echo "$m" | grep kind=)"
+echo "$m" | grep -q '^iotad_gateway_errors_total{kind="host"} [1-9]' || fail "host refusals not counted: $(echo "$m" | grep kind=)"
 
 # --- connections per address --------------------------------------------------
 python3 - "$GW_PORT" <<'PY' || fail "per-address connection limit"
@@ -146,7 +146,7 @@ for i in (0, 63):
         sys.exit("after closing, connection %d does not answer: %r" % (i, r[:80]))
 print("per-ip ok")
 PY
-wait_for 5 sh -c "curl -sf '$G/metrics' | grep -q '^gateway_errors_total{kind=\"conn_per_ip\"} [1-9]'" ||
+wait_for 5 sh -c "curl -sf '$G/metrics' | grep -q '^iotad_gateway_errors_total{kind=\"conn_per_ip\"} [1-9]'" ||
     fail "conn_per_ip refusal not counted"
 
 # --- sensor list: least recently seen evicted (#19 item 4) ---------------------

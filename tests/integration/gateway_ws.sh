@@ -16,7 +16,7 @@ pub() { mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 "$@"; }
 start_gateway RPC_URL=http://127.0.0.1:9 WS_QUEUE_MESSAGES=2048 WS_SLOW_CLIENT_S=2 \
     WS_MAX_MESSAGE_BYTES=1024 WS_ALLOWED_ORIGINS=http://dash.example
 WS=ws://127.0.0.1:$GW_PORT/ws
-wait_for 10 sh -c "curl -sf $G/metrics | grep -q '^gateway_mqtt_connected 1'" || fail "gateway not connected to MQTT"
+wait_for 10 sh -c "curl -sf $G/metrics | grep -q '^iotad_gateway_mqtt_connected 1'" || fail "gateway not connected to MQTT"
 
 S=ws-$RANDOM
 node "$ROOT/tests/gateway/anomalies.js" "$S" 2 1764300000 >"$T/a.jsonl"
@@ -48,9 +48,9 @@ if (a.id !== id || a.sensor_id !== s || a.type !== "point" || a.metric !== "temp
 const c = l[2].data;
 if (c.id !== id || c.block_number !== 42 || c.log_index !== 3 || !/^0x(ab){32}$/.test(c.tx_hash) || c.sensor_id !== s) fail("logged");
 ' "$T/all.out" "$S" "$ID1" || fail "wrong messages"
-[ "$(metric 'gateway_errors_total{kind="anomaly_invalid"}')" -ge 2 ] || fail "anomaly_invalid not counted"
-[ "$(metric 'gateway_errors_total{kind="reading_invalid"}')" -ge 1 ] || fail "reading_invalid not counted"
-[ "$(metric 'gateway_errors_total{kind="logged_invalid"}')" -ge 1 ] || fail "logged_invalid not counted"
+[ "$(metric 'iotad_gateway_errors_total{kind="anomaly_invalid"}')" -ge 2 ] || fail "anomaly_invalid not counted"
+[ "$(metric 'iotad_gateway_errors_total{kind="reading_invalid"}')" -ge 1 ] || fail "reading_invalid not counted"
+[ "$(metric 'iotad_gateway_errors_total{kind="logged_invalid"}')" -ge 1 ] || fail "logged_invalid not counted"
 
 # --- subscriptions ----------------------------------------------------------
 $WSC collect "$WS" 2 15 '{"subscribe":{"sensors":["'"$S"'"],"types":["anomaly"]}}' "$T/sub.ready" >"$T/sub.out" 2>"$T/sub.err" &
@@ -73,13 +73,13 @@ r=$($WSC send "$WS" 'not json' 5)
 echo "$r" | grep -q '"type":"error"' || fail "bad command: $r"
 r=$($WSC send "$WS" "{\"x\":\"$(head -c 2000 /dev/zero | tr '\0' a)\"}" 5)
 [ "$r" = "close 1009" ] || fail "oversized message: $r"
-[ "$(metric 'gateway_errors_total{kind="ws_too_large"}')" -ge 1 ] || fail "ws_too_large not counted"
+[ "$(metric 'iotad_gateway_errors_total{kind="ws_too_large"}')" -ge 1 ] || fail "ws_too_large not counted"
 
 # --- Origin policy ----------------------------------------------------------
 [ "$($WSC open "$WS" http://evil.example)" = refused ] || fail "foreign origin accepted"
 [ "$($WSC open "$WS" http://dash.example)" = open ] || fail "listed origin refused"
 [ "$($WSC open "$WS" "http://127.0.0.1:$GW_PORT")" = open ] || fail "same origin refused"
-[ "$(metric 'gateway_errors_total{kind="ws_origin"}')" -ge 1 ] || fail "ws_origin not counted"
+[ "$(metric 'iotad_gateway_errors_total{kind="ws_origin"}')" -ge 1 ] || fail "ws_origin not counted"
 
 # --- a slow client never stalls the others -----------------------------------
 N=10000
@@ -109,10 +109,10 @@ const ids = require("fs").readFileSync(0, "utf8").trim().split("\n").map((l) => 
 const sent = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => JSON.parse(l).id);
 if (ids.join() !== sent.join()) { console.error("fast client: messages lost or reordered"); process.exit(1); }
 ' "$T/flood.jsonl" || fail "fast client stream differs from what was published"
-wait_for 15 sh -c "[ \$(curl -sf $G/metrics | awk '\$1==\"gateway_ws_slow_disconnects_total\"{print \$2}') -ge 1 ]" ||
+wait_for 15 sh -c "[ \$(curl -sf $G/metrics | awk '\$1==\"iotad_gateway_ws_slow_disconnects_total\"{print \$2}') -ge 1 ]" ||
     fail "slow client never disconnected"
-[ "$(metric gateway_ws_dropped_total)" -gt 0 ] || fail "no drops counted"
-wait_for 10 sh -c "[ \$(curl -sf $G/metrics | awk '\$1==\"gateway_ws_clients\"{print \$2}') -eq 0 ]" ||
-    fail "clients still connected: $(metric gateway_ws_clients)"
+[ "$(metric iotad_gateway_ws_dropped_total)" -gt 0 ] || fail "no drops counted"
+wait_for 10 sh -c "[ \$(curl -sf $G/metrics | awk '\$1==\"iotad_gateway_ws_clients\"{print \$2}') -eq 0 ]" ||
+    fail "clients still connected: $(metric iotad_gateway_ws_clients)"
 grep -q ws_slow_client "$T/gateway.log" || fail "slow client disconnect not logged"
-echo "gateway_ws ok: dropped=$(metric gateway_ws_dropped_total)"
+echo "gateway_ws ok: dropped=$(metric iotad_gateway_ws_dropped_total)"

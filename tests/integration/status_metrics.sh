@@ -68,16 +68,16 @@ want "${C}logged_total{instance=\"cl-test\"}" 2 30
 want "${C}pending{instance=\"cl-test\"}" 0
 want "${C}journal_errors_total{instance=\"cl-test\"}" 0
 want "${C}rpc_errors_total{instance=\"cl-test\",kind=\"transport\"}" 0
-M | grep -q '^# TYPE iotad_chainlogger_pending gauge$' || fail "pending is not typed as a gauge"
-M | grep -q '^# TYPE iotad_chainlogger_logged_total counter$' || fail "logged_total is not typed as a counter"
+grep -q '^# TYPE iotad_chainlogger_pending gauge$' <<<"$(M)" || fail "pending is not typed as a gauge"
+grep -q '^# TYPE iotad_chainlogger_logged_total counter$' <<<"$(M)" || fail "logged_total is not typed as a counter"
 [ "$(M | grep -c '^# TYPE iotad_detector_readings_invalid_total ')" = 1 ] || fail "one TYPE line per family"
 
 # --- a forged or malformed report is refused and counted ----------------------
 pubm status/detector/forged '{"service":"detector","instance":"other","ts":1,"interval_s":1,"metrics":[]}'
 pubm status/detector/forged2 '{"service":"detector","instance":"forged2","ts":1764000000,"interval_s":1,"metrics":[{"name":"x y","type":"counter","value":1}]}'
 pubm status/detector/forged3 'not json'
-want 'gateway_errors_total{kind="status_invalid"}' 3
-M | grep -q 'instance="forged' && fail "a refused report reached /metrics"
+want 'iotad_gateway_errors_total{kind="status_invalid"}' 3
+grep -q 'instance="forged' <<<"$(M)" && fail "a refused report reached /metrics"
 
 # --- stale and stopped services ----------------------------------------------
 kill -TERM "$DET_PID"

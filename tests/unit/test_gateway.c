@@ -23,19 +23,21 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/hex.h"
+#include "base/version.h"
 #include "eth/anomaly_log.h"
+#include "eth/keccak.h"
 #include "gateway/gw_api.h"
 #include "gateway/gw_bus.h"
 #include "gateway/gw_cache.h"
 #include "gateway/gw_chain.h"
 #include "gateway/gw_feed.h"
 #include "gateway/gw_host.h"
-#include "gateway/gw_peers.h"
+#include "gateway/gw_metrics.h"
 #include "gateway/gw_origin.h"
+#include "gateway/gw_peers.h"
 #include "gateway/gw_store.h"
 #include "gateway/gw_ws.h"
-#include "base/hex.h"
-#include "eth/keccak.h"
 
 /* ---- helpers --------------------------------------------------------- */
 
@@ -649,6 +651,78 @@ static void test_verify(void **st)
     assert_string_equal(out, "http://127.0.0.1:8545");
 }
 
+/* ---- latency histograms ------------------------------------------------------ */
+
+/* The two latencies from the store's receipt times, and their rendering:
+ * cumulative buckets, _count equal to the +Inf bucket, _sum, build_info. */
+static void test_latency(void **st)
+{
+    (void)st;
+    gw_store *s;
+    gw_store_options o = {.max_sensors = 4, .ring_len = 4, .stale_s = 30, .anomalous_s = 60};
+    assert_int_equal(gw_store_create(&s, &o), 0);
+    reading r;
+    memset(&r, 0, sizeof r);
+    strcpy(r.sensor_id, "a");
+    for (int i = 0; i < 6; i++) {
+        r.n = 0;
+        r.ts = 1764200000.25 + i;
+        reading_add(&r, "temperature", 20 + i);
+        assert_int_equal(gw_store_add_reading(s, &r, 5000 + i), 0);
+    }
+    /* Reading 5 arrived at 5005; its anomaly at 5005.5. */
+    assert_true(fabs(gw_store_reading_age(s, "a", 1764200005.25, 5005.5) - 0.5) < 1e-9);
+    assert_true(fabs(gw_store_reading_age(s, "a", 1764200002.2504, 5010) - 8) < 1e-9);
+    assert_true(isnan(gw_store_reading_age(s, "a", 1764200001.25, 5010))); /* left the ring */
+    assert_true(isnan(gw_store_reading_age(s, "a", 1764200005.26, 5010)));
+    assert_true(isnan(gw_store_reading_age(s, "nobody", 1764200005.25, 5010)));
+
+    anomaly a = make_anomaly("a", 1764200005.25, ANOMALY_POINT, 9);
+    assert_int_equal(gw_store_add_anomaly(s, &a, 6000), 0);
+    assert_true(fabs(gw_store_anomaly_age(s, "a", a.id, 6002.5) - 2.5) < 1e-9);
+    assert_true(isnan(gw_store_anomaly_age(s, "a", "ffff", 6002.5)));
+    assert_int_equal(gw_store_mark_logged(s, "a", a.id, "0xabc", 7), 1);
+    assert_true(isnan(gw_store_anomaly_age(s, "a", a.id, 6003))); /* timed once */
+    gw_store_destroy(s);
+
+    gw_metrics m;
+    gw_metrics_init(&m);
+    gw_metrics_observe(&m, GW_LAT_READING_TO_ALERT, 0.003);
+    gw_metrics_observe(&m, GW_LAT_READING_TO_ALERT, 0.004);
+    gw_metrics_observe(&m, GW_LAT_READING_TO_ALERT, 0.2);
+    gw_metrics_observe(&m, GW_LAT_READING_TO_ALERT, 1e6); /* +Inf bucket */
+    gw_metrics_observe(&m, GW_LAT_READING_TO_ALERT, -1);  /* ignored: clocks disagree */
+    gw_metrics_observe(&m, GW_LAT_READING_TO_ALERT, NAN); /* ignored: not found */
+    gw_metrics_observe(&m, GW_LAT_ALERT_TO_ONCHAIN, 2.5);
+    gw_metrics_gauges gz;
+    memset(&gz, 0, sizeof gz);
+    size_t len;
+    char *text = gw_metrics_render(&m, &gz, &len);
+    assert_non_null(text);
+    static const char *const want[] = {
+        "# TYPE iotad_gateway_reading_to_alert_seconds histogram\n",
+        "iotad_gateway_reading_to_alert_seconds_bucket{le=\"0.0025\"} 0\n",
+        "iotad_gateway_reading_to_alert_seconds_bucket{le=\"0.005\"} 2\n",
+        "iotad_gateway_reading_to_alert_seconds_bucket{le=\"0.25\"} 3\n",
+        "iotad_gateway_reading_to_alert_seconds_bucket{le=\"30\"} 3\n",
+        "iotad_gateway_reading_to_alert_seconds_bucket{le=\"+Inf\"} 4\n",
+        "iotad_gateway_reading_to_alert_seconds_count 4\n",
+        "iotad_gateway_reading_to_alert_seconds_sum 1000000.207000\n",
+        "iotad_gateway_alert_to_onchain_seconds_bucket{le=\"2\"} 0\n",
+        "iotad_gateway_alert_to_onchain_seconds_bucket{le=\"3\"} 1\n",
+        "iotad_gateway_alert_to_onchain_seconds_count 1\n",
+        "# TYPE iotad_build_info gauge\n",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        if (!strstr(text, want[i]))
+            fail_msg("/metrics lacks %s", want[i]);
+    char bi[160];
+    snprintf(bi, sizeof bi, "iotad_build_info{version=\"%s\"} 1\n", version_string());
+    assert_non_null(strstr(text, bi));
+    assert_null(strstr(text, "_per_second"));
+    free(text);
+}
+
 /* ---- sensor store ------------------------------------------------------------ */
 
 static void test_store(void **st)
@@ -946,8 +1020,8 @@ static void test_api_get(void **st)
     gw_api_response_free(&rs);
     rs = call(GW_M_GET, "/metrics", NULL, NULL);
     assert_int_equal(rs.status, 200);
-    assert_non_null(strstr(rs.body, "gateway_errors_total{kind=\"http_bad_request\"}"));
-    assert_non_null(strstr(rs.body, "gateway_chain_anomalies 1\n"));
+    assert_non_null(strstr(rs.body, "iotad_gateway_errors_total{kind=\"http_bad_request\"}"));
+    assert_non_null(strstr(rs.body, "iotad_gateway_chain_anomalies 1\n"));
     gw_api_response_free(&rs);
 }
 
@@ -992,6 +1066,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_api_readings, setup_gw, teardown_gw),
         cmocka_unit_test_setup_teardown(test_api_get, setup_gw, teardown_gw),
         cmocka_unit_test(test_logged_parse),
+        cmocka_unit_test(test_latency),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

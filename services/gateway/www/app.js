@@ -353,6 +353,9 @@
     } catch (e) { /* retried */ }
   }
 
+  // Rates from two scrapes of the counters (the gateway exports totals
+  // only, as Prometheus expects; rate() does the same).
+  let lastRates = null;
   async function loadRates() {
     try {
       const r = await fetch('/metrics', {cache: 'no-store'});
@@ -361,8 +364,14 @@
         const m = text.match(new RegExp('^' + name + ' ([0-9.eE+-]+)$', 'm'));
         return m ? +m[1] : 0;
       };
-      $('rates').textContent = get('gateway_readings_per_second').toFixed(1) + ' readings/s · ' +
-        get('gateway_anomalies_per_second').toFixed(2) + ' anomalies/s';
+      const now = {t: performance.now() / 1000, readings: get('iotad_gateway_readings_total'),
+        anomalies: get('iotad_gateway_anomalies_total')};
+      const prev = lastRates;
+      lastRates = now;
+      if (!prev || now.t <= prev.t || now.readings < prev.readings) return; // first scrape or restart
+      const dt = now.t - prev.t;
+      $('rates').textContent = ((now.readings - prev.readings) / dt).toFixed(1) + ' readings/s · ' +
+        ((now.anomalies - prev.anomalies) / dt).toFixed(2) + ' anomalies/s';
     } catch (e) { /* retried */ }
   }
 
@@ -493,6 +502,7 @@
     loadRates();
     setInterval(loadSensors, 5000);
     setInterval(loadChain, 5000);
+    setTimeout(loadRates, 1000); // a first rate after a second, then every 5 s
     setInterval(loadRates, 5000);
   }
 
