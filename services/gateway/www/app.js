@@ -86,7 +86,9 @@
         s.status = x.status;
         s.last = x.last_reading;
         renderSensor(s);
-        if (!state.series.has(x.sensor_id) && x.readings > 0) loadHistory(x.sensor_id);
+        // A series an anomaly created first (feed snapshot) has no history yet.
+        const sr = state.series.get(x.sensor_id);
+        if ((!sr || !sr.history) && x.readings > 0) loadHistory(x.sensor_id);
       }
     } catch (e) { /* the next refresh retries */ }
   }
@@ -104,6 +106,7 @@
 
   async function loadHistory(id) {
     const s = seriesOf(id);
+    s.history = true; // asked once; live readings keep it current
     try {
       const j = await getJSON('/api/sensors/' + encodeURIComponent(id) + '/readings?limit=' + MAX_POINTS);
       const names = Object.keys(j.metrics);
