@@ -459,6 +459,8 @@ GOOD_AUTH = "Bearer " + TOKEN
 api("healthz", "G /healthz", expect="status:503")
 api("metrics", "G /metrics", expect="status:200")
 api("chain", "G /api/chain", expect="status:200")
+api("openapi", "G /api/openapi.json", expect="status:200")
+api("openapi_post", "P /api/openapi.json", expect="status:405")
 api("sensors", "G /api/sensors", expect="status:200")
 api("anomalies", "G /api/anomalies?limit=10", expect="status:200")
 api("anomalies_limit_0", "G /api/anomalies?limit=0", expect="status:400")
