@@ -415,9 +415,14 @@ int det_engine_is_scored(const det_engine *e, const char *sensor_id, const char 
 
 /* ---- one reading ------------------------------------------------------- */
 
+int det_alert_is_end(const anomaly *a)
+{
+    return strstr(a->explanation, DET_END_MARK) != NULL;
+}
+
 void det_emit(det_engine *e, det_sink *out, anomaly *a)
 {
-    if (!strstr(a->explanation, "(change ended)"))
+    if (!det_alert_is_end(a))
         det_fleet_mark(&e->fleet, a, out->fleet_window);
     anomaly_make_id(a);
     e->st.anomalies++;
@@ -476,7 +481,7 @@ static void fold_burst(det_engine *e, det_stream *st, const det_model *md, det_s
     int keep = na_before;
     for (int k = na_before; k < out->n; k++) {
         anomaly *a = &out->alerts[k];
-        int end = strstr(a->explanation, "(change ended)") != NULL;
+        int end = det_alert_is_end(a);
         int fold;
         if (end) {
             fold = st->fold_event;

@@ -153,6 +153,13 @@ void det_engine_destroy(det_engine *e);
  *  is out of memory for a new sensor (the reading is then dropped). */
 int det_engine_process(det_engine *e, const reading *r, det_result *res, anomaly *alerts, int cap);
 
+/** The text every end-of-change alert's explanation carries. */
+#define DET_END_MARK "(change ended)"
+
+/** Whether a is the alert that closes a change (the stream is back),
+ *  rather than one that opens an event. Pure; thread-safe. */
+int det_alert_is_end(const anomaly *a);
+
 /** The forest score threshold for a sensor: the hook's value when it gives
  *  one, else the longest matching override, else the default. */
 double det_engine_threshold(const det_engine *e, const char *sensor_id);
