@@ -470,13 +470,13 @@ static void shape_alert(det_engine *e, const det_sensor *sen, const det_model *m
  * readings (a decaying count), further alerts are folded into it (not
  * published; the stream stays in alarm) until the count decays. A
  * change whose start was folded has its end folded too; a physically
- * absurd value is never folded. */
-static void fold_burst(det_engine *e, det_stream *st, const det_model *md, det_sink *out,
-                       int na_before)
+ * absurd value is never folded. Returns the alerts folded. */
+static int fold_burst(det_engine *e, det_stream *st, const det_model *md, det_sink *out,
+                      int na_before)
 {
     const det_config *c = &e->cfg;
     if (c->burst_n <= 0)
-        return;
+        return 0;
     st->burst *= (float)(1.0 - 1.0 / c->burst_n);
     int keep = na_before;
     for (int k = na_before; k < out->n; k++) {
@@ -499,7 +499,9 @@ static void fold_burst(det_engine *e, det_stream *st, const det_model *md, det_s
         }
         out->alerts[keep++] = *a;
     }
+    int folded = out->n - keep;
     out->n = keep;
+    return folded;
 }
 
 /* Learn a reading: features, the training pool, and (re)training. */
@@ -563,14 +565,14 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
                         st->state == ST_IDLE && st->since_alert >= (unsigned)c->shape_p.window;
     if (shape_alerted)
         shape_alert(e, sen, md, ts, x, vec, &info, score, scored, &shi, out);
-    fold_burst(e, st, md, out, na_before);
+    int folded = fold_burst(e, st, md, out, na_before);
     /* After an alert that opened no held state (a point, a new shape),
      * the stream stays in alarm until a reading is calm again. */
     int held = st->state == ST_POINT || st->state == ST_STUCK || st->state == ST_CHANGE ||
                st->state == ST_CONTEXT;
     if (held)
         st->hold = 0;
-    else if (out->n > na_before)
+    else if (out->n > na_before || folded)
         st->hold = 1;
     else if (scored && det_calm(c, vec))
         st->hold = 0;
