@@ -64,6 +64,7 @@ if want nab; then
             replay "$NAB_DIR/$key" "$T/nab/$key"
         done
         python3 $HERE/nab_score.py "${V[@]}" "$NAB_DIR" "$T/nab"
+        python3 $HERE/nab_score.py --with-end-alerts --prefix accuracy.nab_with_end_alerts "$NAB_DIR" "$T/nab" | grep -E 'score |false_positives'
         python3 $HERE/nab_score.py --alarm-rows --prefix accuracy.nab_alarm_rows "$NAB_DIR" "$T/nab"
     else
         echo "accuracy.sh: NAB skipped (no $NAB_DIR/windows.json)" >&2

@@ -12,10 +12,15 @@ usage: nab_score.py [--verbose] [--alarm-rows] [--prefix P] NAB_DIR RESULTS_DIR
                Only the series present in RESULTS_DIR are scored.
   --alarm-rows a detection is a row the engine alerted on OR held in
                alarm (in_alarm, or `flagged` for binaries without that
-               column); by default it is a row an alert refers to (type
-               set): NAB asks when a detector raises an alarm, and every
+               column); by default it is a row an alert that opens an
+               event refers to (type set, not a change's end alert, which
+               says the stream is back and detects nothing; sim_score.py
+               likewise counts a change's start and end as one detection):
+               NAB asks when a detector raises an alarm, and every
                detection outside a window is a false positive, so a held
                alarm state is scored on SKAB's row-level problem instead.
+  --with-end-alerts  count a change's end alert as a detection too (the
+               scoring before issue 16's second round; for comparison).
   --prefix P   figure names start with P (default accuracy.nab).
   --verbose    one line per series on stderr.
 
@@ -68,7 +73,7 @@ def norm_ts(s):
     return s.strip().replace("T", " ")[:19]
 
 
-def detections(path, alarm_rows):
+def detections(path, alarm_rows, with_ends=False):
     """Set of detected timestamps (normalised) in one results file."""
     with open(path, newline="") as f:
         header = f.readline()
@@ -79,7 +84,7 @@ def detections(path, alarm_rows):
                 det.add(norm_ts(r["timestamp"]))
         return det
     for r in replay_rows.read(path):
-        if r["type"] or (alarm_rows and r["in_alarm"]):
+        if (r["type"] and (with_ends or not r["end"])) or (alarm_rows and r["in_alarm"]):
             det.add(norm_ts(r["ts_text"]))
     return det
 
@@ -135,6 +140,7 @@ def main():
     ap.add_argument("nab_dir")
     ap.add_argument("results_dir")
     ap.add_argument("--alarm-rows", action="store_true")
+    ap.add_argument("--with-end-alerts", action="store_true")
     ap.add_argument("--prefix", default="accuracy.nab")
     ap.add_argument("--verbose", action="store_true")
     a = ap.parse_args()
@@ -148,7 +154,7 @@ def main():
         files += 1
         with open(os.path.join(a.nab_dir, key), newline="") as f:
             times = [norm_ts(r["timestamp"]) for r in csv.DictReader(f)]
-        tps, missed, fp, w = score_series(times, detections(path, a.alarm_rows), wins)
+        tps, missed, fp, w = score_series(times, detections(path, a.alarm_rows, a.with_end_alerts), wins)
         for p, (atp, afp, afn) in PROFILES.items():
             raw[p] += atp * sum(tps) - afn * missed + afp * sum(fp)
         nwin += w

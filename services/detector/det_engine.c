@@ -46,6 +46,9 @@ void det_config_default(det_config *c)
     c->shape = 1;
     c->multi = 0; /* experimental (docs/detector.md, "Multivariate state") */
     det_shape_params_default(&c->shape_p);
+    c->shape_calm_z = 8.0;
+    c->burst_n = 600;
+    c->burst_k = 4.0;
 }
 
 int det_config_load_thresholds(det_config *c, const char *path, char *err, size_t errlen)
@@ -212,7 +215,8 @@ int det_engine_create(det_engine **out, const det_config *cfg)
 {
     *out = NULL;
     if (cfg->warmup < 2 || cfg->pool_cap < MIN_TRAIN || cfg->feat.lags < 1 ||
-        cfg->feat.lags > TSFEATURES_MAX_LAGS || cfg->end_n < 1 ||
+        cfg->feat.lags > TSFEATURES_MAX_LAGS || cfg->end_n < 1 || cfg->burst_n < 0 ||
+        !(cfg->burst_k >= 1.0) || !(cfg->shape_calm_z > 0) ||
         ((cfg->shape || cfg->nshape > 0) && !det_shape_params_valid(&cfg->shape_p)))
         return -1;
     det_engine *e = calloc(1, sizeof(*e));
@@ -411,9 +415,14 @@ int det_engine_is_scored(const det_engine *e, const char *sensor_id, const char 
 
 /* ---- one reading ------------------------------------------------------- */
 
+int det_alert_is_end(const anomaly *a)
+{
+    return strstr(a->explanation, DET_END_MARK) != NULL;
+}
+
 void det_emit(det_engine *e, det_sink *out, anomaly *a)
 {
-    if (!strstr(a->explanation, "(change ended)"))
+    if (!det_alert_is_end(a))
         det_fleet_mark(&e->fleet, a, out->fleet_window);
     anomaly_make_id(a);
     e->st.anomalies++;
@@ -454,6 +463,45 @@ static void shape_alert(det_engine *e, const det_sensor *sen, const det_model *m
     det_alert_fill(&a, sen->id, md->metric, off ? ANOMALY_POINT : ANOMALY_CONTEXTUAL, &cur);
     det_explain_shape(&a, md->unit, &e->cfg.shape_p, shi);
     det_emit(e, out, &a);
+}
+
+/* A stream that keeps alerting is one disturbance, not a stream of news:
+ * once it has raised about burst_k alerts within the last burst_n
+ * readings (a decaying count), further alerts are folded into it (not
+ * published; the stream stays in alarm) until the count decays. A
+ * change whose start was folded has its end folded too; a physically
+ * absurd value is never folded. Returns the alerts folded. */
+static int fold_burst(det_engine *e, det_stream *st, const det_model *md, det_sink *out,
+                      int na_before)
+{
+    const det_config *c = &e->cfg;
+    if (c->burst_n <= 0)
+        return 0;
+    st->burst *= (float)(1.0 - 1.0 / c->burst_n);
+    int keep = na_before;
+    for (int k = na_before; k < out->n; k++) {
+        anomaly *a = &out->alerts[k];
+        int end = det_alert_is_end(a);
+        int fold;
+        if (end) {
+            fold = st->fold_event;
+            st->fold_event = 0;
+        } else {
+            fold = st->burst >= c->burst_k - 1 && !det_physically_absurd(md->unit, a->value);
+            st->burst += 1.0f;
+            st->fold_event = (uint8_t)(fold && st->state != ST_IDLE);
+        }
+        if (fold) { /* det_emit counted it as published */
+            e->st.folded++;
+            e->st.anomalies--;
+            e->st.by_type[a->type]--;
+            continue;
+        }
+        out->alerts[keep++] = *a;
+    }
+    int folded = out->n - keep;
+    out->n = keep;
+    return folded;
 }
 
 /* Learn a reading: features, the training pool, and (re)training. */
@@ -510,19 +558,21 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
     /* A new shape alerts when the reading is not calm by the criterion
      * that ends events (off what the daily profile expects, a shift, or a
      * noise change: a stream whose runs never repeat exactly, like the
-     * weather, is not anomalous for that alone), and its run holds no
-     * reading of an event already reported. */
-    int shape_alerted = shape_hit && scored && !det_calm(c, vec) && out->n == na_before &&
+     * weather, is not anomalous for that alone) or the shape stands out
+     * far more than a weather-like stream's new runs do (shape_calm_z),
+     * and its run holds no reading of an event already reported. */
+    int shape_alerted = shape_hit && scored && (!det_calm(c, vec) || shi.z >= c->shape_calm_z) && out->n == na_before &&
                         st->state == ST_IDLE && st->since_alert >= (unsigned)c->shape_p.window;
     if (shape_alerted)
         shape_alert(e, sen, md, ts, x, vec, &info, score, scored, &shi, out);
+    int folded = fold_burst(e, st, md, out, na_before);
     /* After an alert that opened no held state (a point, a new shape),
      * the stream stays in alarm until a reading is calm again. */
     int held = st->state == ST_POINT || st->state == ST_STUCK || st->state == ST_CHANGE ||
                st->state == ST_CONTEXT;
     if (held)
         st->hold = 0;
-    else if (out->n > na_before)
+    else if (out->n > na_before || folded)
         st->hold = 1;
     else if (scored && det_calm(c, vec))
         st->hold = 0;

@@ -85,6 +85,11 @@ typedef struct {
     double change_max_s; /* a change lasting longer becomes the new normal (1 day) */
     int shape;           /* 1: run the shape detector (det_shape.h) on every stream (1) */
     det_shape_params shape_p;
+    double shape_calm_z; /* a new shape on a calm reading alerts only at this z or more (8) */
+    int burst_n;         /* readings over which a stream's recent alerts are counted (600;
+                            0: never fold) */
+    double burst_k;      /* after about this many alerts within burst_n readings, a
+                            stream's further alerts are folded into the burst (4) */
     int multi;           /* 1: a multivariate state per sensor of 2..8 metrics (det_multi.h) (0) */
     int nshape; /* sensors (ids or prefixes) that get the shape detector when shape is 0 */
     char shape_prefixes[DET_MAX_OVERRIDES][SENSOR_ID_MAX];
@@ -121,6 +126,7 @@ typedef struct det_engine det_engine; /* opaque */
 
 typedef struct {
     uint64_t readings, scored, anomalies, sensors, streams, trainings;
+    uint64_t folded; /* alerts folded into a burst of their stream (not published) */
     uint64_t by_type[3];
 } det_stats;
 
@@ -146,6 +152,13 @@ void det_engine_destroy(det_engine *e);
  *  Returns the number of anomalies written (>= 0), or -1 when the engine
  *  is out of memory for a new sensor (the reading is then dropped). */
 int det_engine_process(det_engine *e, const reading *r, det_result *res, anomaly *alerts, int cap);
+
+/** The text every end-of-change alert's explanation carries. */
+#define DET_END_MARK "(change ended)"
+
+/** Whether a is the alert that closes a change (the stream is back),
+ *  rather than one that opens an event. Pure; thread-safe. */
+int det_alert_is_end(const anomaly *a);
 
 /** The forest score threshold for a sensor: the hook's value when it gives
  *  one, else the longest matching override, else the default. */

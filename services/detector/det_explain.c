@@ -161,12 +161,12 @@ void det_explain_change_end(anomaly *a, const char *unit, const det_pending *p, 
     if (settled)
         say(a,
             "%s change that began at %s has lasted %.1f h: accepted as the new normal, "
-            "this sensor is being re-learned (change ended)",
+            "this sensor is being re-learned " DET_END_MARK,
             a->metric, at, hours);
     else
         say(a,
             "%s change that began at %s ended after %.1f h: readings are back within the "
-            "expected %s-%s%s%s (change ended)",
+            "expected %s-%s%s%s " DET_END_MARK,
             a->metric, at, hours, lo, hi, sp, unit);
 }
 

@@ -69,6 +69,8 @@ typedef struct {
     uint8_t alarm;        /* in_alarm after the previous reading (det_result) */
     uint16_t since_alert; /* readings since the stream last alerted or was in alarm */
     uint8_t hold;         /* alerted outside a held state: in alarm until calm */
+    uint8_t fold_event;   /* the open event's start alert was folded into a burst */
+    float burst;          /* recent alerts, decaying by 1/burst_n per reading */
     int32_t rt_day;       /* day (ts / 86400) that rt_*[0] describe */
     uint64_t rt_start[2]; /* bins where an event started, [0] today, [1] yesterday */
     uint64_t rt_flag[2];  /* bins spent inside an event, today / yesterday */

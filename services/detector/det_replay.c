@@ -143,9 +143,10 @@ static void write_row(FILE *out, const row *r, int nab, int multi, const window 
         for (int k = 0; k < nw; k++)
             if (r->ts >= w[k].lo && r->ts <= w[k].hi)
                 label = 1;
-        /* A detection is a row on which the engine raised an alert (of
-         * any type, whichever row the alert is about: NAB judges when a
-         * detector knew); below it, the engine's forest score scaled into
+        /* A detection is a row on which the engine raised an alert that
+         * opens an event (of any type, whichever row the alert is about:
+         * NAB judges when a detector knew; a change's end alert says the
+         * stream is back, it detects nothing); below it, the engine's forest score scaled into
          * [0, 0.5) keeps a ranking for threshold sweeps. */
         double s = r->nab_hit ? 1.0 : 0.4999 * r->res[0].score;
         fprintf(out, "%s,%.17g,%.6f,%d\n", r->ts_text, r->res[0].value, s, label);
@@ -205,7 +206,7 @@ static void attach_alert(row *ring, long ringn, long head, long rows, const anom
         target->alarm[k0] = 0;
         target->n++;
     }
-    int end = strstr(al->explanation, "(change ended)") != NULL;
+    int end = det_alert_is_end(al);
     for (int k = 0; k < target->n; k++) {
         if (strcmp(target->res[k].metric, al->metric) == 0) {
             target->alert[k] = al->type;
@@ -376,7 +377,9 @@ long det_replay_run(det_engine *e, const char *csv_path, const det_replay_opts *
             snprintf(cur->res[0].metric, sizeof(cur->res[0].metric), "%s", names[0]);
             cur->res[0].value = NAN;
         }
-        cur->nab_hit = na > 0;
+        cur->nab_hit = 0; /* an alert that opens an event, not the one closing a change */
+        for (int a = 0; a < na; a++)
+            cur->nab_hit |= !det_alert_is_end(&alerts[a]);
         rows++;
         for (int k = 0; k < cur->n; k++)
             cur->alarm[k] = cur->res[k].in_alarm;

@@ -22,7 +22,7 @@
 #include "det_internal.h"
 
 #define DETM_VERSION 1
-#define DETS_VERSION 4
+#define DETS_VERSION 5 /* 5: det_stream.burst, fold_event */
 
 typedef struct {
     FILE *fp;

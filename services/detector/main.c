@@ -71,7 +71,8 @@ static const char *out_dir, *sensor_id_opt;
 static long warmup, trees, psi, seed, lags, retrain_every, save_interval, stats_interval;
 static double status_interval;
 static long partition, partitions, shape_window, shape_history, shape_gap, shape_every;
-static double threshold, z_min, shape_z, shape_confirm;
+static double threshold, z_min, shape_z, shape_confirm, shape_calm_z, burst_k;
+static long burst_n;
 static int nab, shape, multi;
 
 static const config_option opts[] = {
@@ -120,6 +121,16 @@ static const config_option opts[] = {
      &shape_confirm},
     {"shape-gap", "SHAPE_GAP", CONFIG_INT, "300", "shape: readings between two shape alerts",
      &shape_gap},
+    {"shape-calm-z", "SHAPE_CALM_Z", CONFIG_DBL, "8",
+     "shape: on a reading that is otherwise calm, a new shape alerts only at this z or more",
+     &shape_calm_z},
+    {"burst-readings", "BURST_READINGS", CONFIG_INT, "600",
+     "a stream's recent alerts are counted over about this many readings (0: never fold)",
+     &burst_n},
+    {"burst-alerts", "BURST_ALERTS", CONFIG_DBL, "4",
+     "after about this many alerts within BURST_READINGS, a stream's further alerts are "
+     "folded into one disturbance (in alarm, not published) until it quiets down",
+     &burst_k},
     {"save-interval", "SAVE_INTERVAL", CONFIG_INT, "30", "seconds between model saves",
      &save_interval},
     {"status-interval", "STATUS_INTERVAL", CONFIG_DBL, "5",
@@ -261,11 +272,12 @@ static void log_stats(service *sv)
         bad += sv->bad[k];
     pthread_mutex_unlock(&sv->lock);
     log_info("stats readings=%llu scored=%llu anomalies=%llu point=%llu contextual=%llu "
-             "change_point=%llu sensors=%llu streams=%llu trainings=%llu bad=%llu "
+             "change_point=%llu folded=%llu sensors=%llu streams=%llu trainings=%llu bad=%llu "
              "published=%llu publish_failed=%llu",
              (unsigned long long)st.readings, (unsigned long long)st.scored,
              (unsigned long long)st.anomalies, (unsigned long long)st.by_type[0],
              (unsigned long long)st.by_type[1], (unsigned long long)st.by_type[2],
+             (unsigned long long)st.folded,
              (unsigned long long)st.sensors, (unsigned long long)st.streams,
              (unsigned long long)st.trainings, (unsigned long long)bad,
              (unsigned long long)sv->published, (unsigned long long)sv->publish_failed);
@@ -286,6 +298,7 @@ static int status_fill(void *user, json_t *m)
              status_add(m, "published_total", 0, NULL, NULL, (double)sv->published) |
              status_add(m, "publish_failed_total", 0, NULL, NULL, (double)sv->publish_failed) |
              status_add(m, "trainings_total", 0, NULL, NULL, (double)st.trainings) |
+             status_add(m, "alerts_folded_total", 0, NULL, NULL, (double)st.folded) |
              status_add(m, "sensors", 1, NULL, NULL, (double)st.sensors) |
              status_add(m, "streams", 1, NULL, NULL, (double)st.streams);
     for (int t = 0; t < 3; t++)
@@ -479,6 +492,13 @@ static int build_config(det_config *cfg)
     cfg->shape_p.z = shape_z;
     cfg->shape_p.gap = (int)shape_gap;
     cfg->shape_p.confirm_z = shape_confirm;
+    cfg->shape_calm_z = shape_calm_z;
+    cfg->burst_n = (int)burst_n;
+    cfg->burst_k = burst_k;
+    if (!(shape_calm_z > 0) || burst_n < 0 || burst_n > 100000000 || !(burst_k >= 1 && burst_k < 1e6)) {
+        log_error("bad_config: check SHAPE_CALM_Z (>0), BURST_READINGS (>=0), BURST_ALERTS (>=1)");
+        return 2;
+    }
     if ((cfg->shape || thresholds_file) &&
         (shape_window > 256 || shape_history > 100000 || shape_every > 256 ||
          shape_gap > 100000000 || !det_shape_params_valid(&cfg->shape_p))) {

@@ -446,6 +446,59 @@ static void test_alarm_state_and_fleet(void **state)
     det_engine_destroy(e);
 }
 
+/* A stream that keeps alerting is one disturbance: after about burst_k
+ * alerts within burst_n readings, further ones are folded (counted, not
+ * published), except a physically absurd value. */
+static int spikes(int burst_n, uint64_t *folded, int *absurd_seen)
+{
+    det_config c;
+    det_config_default(&c);
+    c.warmup = 100;
+    c.burst_n = burst_n;
+    assert_int_equal(det_config_set_units(&c, "temperature=degC,humidity=%RH"), 0);
+    det_engine *e = NULL;
+    assert_int_equal(det_engine_create(&e, &c), 0);
+    sink s = {0};
+    double ts = warm(e, "b1", &s);
+    assert_int_equal(s.n, 0);
+    static const double size[] = {1.5, -2.2, 2.6, -1.4, 3.2, -2.9, 1.9, -3.5};
+    for (int k = 0; k < 8; k++) { /* a spike every 2 h, each of another size */
+        for (int j = 0; j < 24; j++, ts += STEP)
+            feed(e, "b1", ts, base(ts), hum(ts), &s);
+        feed(e, "b1", ts, base(ts) + size[k], hum(ts), &s);
+        ts += STEP;
+    }
+    for (int j = 0; j < 5; j++, ts += STEP)
+        feed(e, "b1", ts, base(ts), hum(ts), &s);
+    feed(e, "b1", ts, 1000.0, hum(ts), &s); /* absurd: never folded */
+    for (int j = 1; j <= 5; j++)
+        feed(e, "b1", ts + j * STEP, base(ts + j * STEP), hum(ts + j * STEP), &s);
+    det_stats st;
+    det_engine_stats(e, &st);
+    *folded = st.folded;
+    *absurd_seen = 0;
+    for (int k = 0; k < s.n; k++)
+        if (s.a[k].value >= 999.0)
+            *absurd_seen = 1;
+    assert_int_equal(st.anomalies, (uint64_t)s.n); /* folded alerts are not counted as published */
+    det_engine_destroy(e);
+    return s.n;
+}
+
+static void test_burst_folded(void **state)
+{
+    (void)state;
+    uint64_t folded_off, folded_on;
+    int abs_off, abs_on;
+    int off = spikes(0, &folded_off, &abs_off);
+    int on = spikes(600, &folded_on, &abs_on);
+    assert_true(off >= 7); /* every spike (and the absurd value) alerts without folding */
+    assert_int_equal(folded_off, 0);
+    assert_true(on <= 5);  /* about burst_k, plus the absurd value */
+    assert_int_equal((uint64_t)(off - on), folded_on);
+    assert_true(abs_off && abs_on);
+}
+
 int main(void)
 {
     log_init("test", LOG_WARN);
@@ -461,6 +514,7 @@ int main(void)
         cmocka_unit_test(test_load_skips_one_bad_sensor),
         cmocka_unit_test(test_units_from_config),
         cmocka_unit_test(test_alarm_state_and_fleet),
+        cmocka_unit_test(test_burst_folded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

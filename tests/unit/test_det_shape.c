@@ -92,6 +92,7 @@ static det_engine *engine(int shape_all, const char *prefix)
     c.shape = shape_all;
     c.shape_p.history = 500;
     c.shape_p.gap = 100;
+    c.burst_n = 0; /* what the shape detector does alone (bursts: test_det_engine) */
     if (prefix) {
         c.nshape = 1;
         snprintf(c.shape_prefixes[0], SENSOR_ID_MAX, "%s", prefix);
