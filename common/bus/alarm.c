@@ -110,7 +110,7 @@ int alarm_who_valid(const char *who)
     return 1;
 }
 
-void alarm_make_id(alarm *a)
+void alarm_make_id(alarm_obj *a)
 {
     keccak_ctx k;
     uint8_t d[32], be[8], zero = 0;
@@ -139,7 +139,7 @@ static json_t *ms_or_null(int64_t ms)
     return ms ? json_integer((json_int_t)ms) : json_null();
 }
 
-json_t *alarm_to_jobj(const alarm *a)
+json_t *alarm_to_jobj(const alarm_obj *a)
 {
     if (!a)
         return NULL;
@@ -215,7 +215,7 @@ static int anomaly_id_valid(const char *s)
     return strlen(s) == 64 && hex_decode(b, sizeof b, s) == 32;
 }
 
-int alarm_from_jobj(const json_t *o, alarm *out, char *err, size_t errlen)
+int alarm_from_jobj(const json_t *o, alarm_obj *out, char *err, size_t errlen)
 {
 #define FIELD(name) json_object_get(o, name)
 #define BAD(...)                                                                                   \
@@ -286,7 +286,7 @@ int alarm_from_jobj(const json_t *o, alarm *out, char *err, size_t errlen)
 #undef FIELD
 }
 
-int alarm_to_json(const alarm *a, char *buf, size_t cap)
+int alarm_to_json(const alarm_obj *a, char *buf, size_t cap)
 {
     json_t *o = alarm_to_jobj(a);
     int n = o && buf ? jsonbuf_dump(o, buf, cap) : -1;
@@ -294,7 +294,7 @@ int alarm_to_json(const alarm *a, char *buf, size_t cap)
     return n;
 }
 
-int alarm_from_json(const void *payload, size_t len, alarm *out, char *err, size_t errlen)
+int alarm_from_json(const void *payload, size_t len, alarm_obj *out, char *err, size_t errlen)
 {
     json_t *root = NULL;
     if (!payload || !out) {
@@ -359,8 +359,8 @@ int alarm_event_from_json(const void *payload, size_t len, alarm_event *out, cha
     return rc;
 }
 
-int alarm_sensor_to_json(const char *sensor_id, int64_t at, const alarm *list, size_t n, char *buf,
-                         size_t cap)
+int alarm_sensor_to_json(const char *sensor_id, int64_t at, const alarm_obj *list, size_t n,
+                         char *buf, size_t cap)
 {
     int rc = -1;
     if (!sensor_id || !buf || (n && !list) || at < 0)
@@ -383,7 +383,7 @@ out:
 }
 
 int alarm_sensor_from_json(const void *payload, size_t len, char *sensor_id, int64_t *at,
-                           alarm *list, size_t cap, size_t *n, size_t *total, char *err,
+                           alarm_obj *list, size_t cap, size_t *n, size_t *total, char *err,
                            size_t errlen)
 {
     json_t *root = NULL;

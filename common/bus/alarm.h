@@ -89,14 +89,14 @@ typedef struct {
     char last_anomaly_id[ANOMALY_ID_HEX]; /* "" = null */
     char explanation[ANOMALY_EXPLANATION_MAX];
     int false_positive; /* 0 or 1: a person marked it a false positive */
-} alarm;
+} alarm_obj;
 
 typedef struct {
     alarm_event_type event;
     int64_t at;                /* Unix ms of the change */
     char by[ALARM_WHO_MAX];    /* who acted; "" = null (the gateway itself) */
     char note[ALARM_NOTE_MAX]; /* "" = absent */
-    alarm alarm;
+    alarm_obj alarm;
 } alarm_event;
 
 /** Names: "critical", "major", "minor", "warning" / "active", "cleared" /
@@ -122,14 +122,14 @@ int alarm_who_valid(const char *who);
  *  metric 0x00 kind 0x00 opened_at(int64 BE)): the same alarm gets the
  *  same id after a restart, two alarms of one stream differ by their
  *  opening time. Thread-safe. */
-void alarm_make_id(alarm *a);
+void alarm_make_id(alarm_obj *a);
 
 /** The alarm object as a new jansson object (for callers that embed it
  *  in a larger document, e.g. a REST page).
  *  Returns: a new reference (caller json_decrefs), or NULL when a is NULL,
  *           a number is not finite, an enum is invalid or out of memory.
  *  Thread-safe. */
-json_t *alarm_to_jobj(const alarm *a);
+json_t *alarm_to_jobj(const alarm_obj *a);
 
 /** Decode and validate an alarm object held in a jansson value: the
  *  members listed at the top are required except `last_at` and
@@ -138,18 +138,18 @@ json_t *alarm_to_jobj(const alarm *a);
  *  an `explanation` longer than the buffer is cut on a UTF-8 boundary.
  *  Returns: 0, or -1 with a reason in err (out is then undefined).
  *  In: o: borrowed. Thread-safe. */
-int alarm_from_jobj(const json_t *o, alarm *out, char *err, size_t errlen);
+int alarm_from_jobj(const json_t *o, alarm_obj *out, char *err, size_t errlen);
 
 /** Encode the alarm object as compact JSON.
  *  Returns: the length written (without the NUL), or -1 (as alarm_to_jobj,
  *           or it does not fit in cap).
  *  Out: buf: caller-owned, cap bytes, NUL-terminated on success. */
-int alarm_to_json(const alarm *a, char *buf, size_t cap);
+int alarm_to_json(const alarm_obj *a, char *buf, size_t cap);
 
 /** Decode an alarm object from a payload (need not be NUL-terminated).
  *  Returns: 0, or -1 with a reason in err (over ALARM_MAX_PAYLOAD, not
  *           JSON, duplicate members, not an object, a field invalid). */
-int alarm_from_json(const void *payload, size_t len, alarm *out, char *err, size_t errlen);
+int alarm_from_json(const void *payload, size_t len, alarm_obj *out, char *err, size_t errlen);
 
 /** Encode a lifecycle event (`alarms/events/{sensor_id}`).
  *  Returns: the length, or -1 (invalid event type, alarm as alarm_to_json,
@@ -169,8 +169,8 @@ int alarm_event_from_json(const void *payload, size_t len, alarm_event *out, cha
  *      written; active_total is n); n may be 0 (nothing open).
  *  Returns: the length, or -1 (NULL argument, an alarm not encodable, or
  *           it does not fit in cap). Out: buf as alarm_to_json. */
-int alarm_sensor_to_json(const char *sensor_id, int64_t at, const alarm *list, size_t n, char *buf,
-                         size_t cap);
+int alarm_sensor_to_json(const char *sensor_id, int64_t at, const alarm_obj *list, size_t n,
+                         char *buf, size_t cap);
 
 /** Decode a sensor's current alarms.
  *  Out: sensor_id: SENSOR_ID_MAX bytes; at; list: up to cap alarms;
@@ -179,7 +179,7 @@ int alarm_sensor_to_json(const char *sensor_id, int64_t at, const alarm *list, s
  *  Returns: 0, or -1 with a reason in err (as alarm_from_json; every
  *           listed alarm must be valid and belong to sensor_id). */
 int alarm_sensor_from_json(const void *payload, size_t len, char *sensor_id, int64_t *at,
-                           alarm *list, size_t cap, size_t *n, size_t *total, char *err,
+                           alarm_obj *list, size_t cap, size_t *n, size_t *total, char *err,
                            size_t errlen);
 
 #endif

@@ -1,4 +1,4 @@
-/* common/bus/alarm: the alarm object, its lifecycle event and a sensor's
+/* common/bus/alarm: the alarm_obj object, its lifecycle event and a sensor's
  * retained alarms. The encoder writes the exact documented bytes; they
  * decode back field for field; the decoders refuse what the gateway could
  * not have written; and the two alarm topics are built and parsed here. */
@@ -17,9 +17,9 @@
 
 static const char AID[] = "8d1f5e3c4b2a69780f1e2d3c4b5a69788d1f5e3c4b2a69780f1e2d3c4b5a6978";
 
-static alarm sample(void)
+static alarm_obj sample(void)
 {
-    alarm a;
+    alarm_obj a;
     memset(&a, 0, sizeof a);
     strcpy(a.sensor_id, "room-1");
     strcpy(a.metric, "temperature");
@@ -40,7 +40,7 @@ static alarm sample(void)
 static void test_encode_exact(void **state)
 {
     (void)state;
-    alarm a = sample();
+    alarm_obj a = sample();
     char buf[2048], want[2048];
     assert_int_equal(strlen(a.id), 16);
     snprintf(
@@ -78,7 +78,7 @@ static void test_encode_exact(void **state)
 static void test_id(void **state)
 {
     (void)state;
-    alarm a = sample(), b = sample();
+    alarm_obj a = sample(), b = sample();
     assert_string_equal(a.id, b.id); /* deterministic */
     assert_true(alarm_id_valid(a.id));
     b.opened_at++;
@@ -99,7 +99,7 @@ static void test_id(void **state)
     assert_false(alarm_who_valid(""));
 }
 
-static void check_same(const alarm *a, const alarm *d)
+static void check_same(const alarm_obj *a, const alarm_obj *d)
 {
     assert_string_equal(d->id, a->id);
     assert_string_equal(d->sensor_id, a->sensor_id);
@@ -120,7 +120,7 @@ static void check_same(const alarm *a, const alarm *d)
 static void test_round_trip(void **state)
 {
     (void)state;
-    alarm a = sample(), d;
+    alarm_obj a = sample(), d;
     char buf[2048], err[128];
     int n = alarm_to_json(&a, buf, sizeof buf);
     assert_int_equal(alarm_from_json(buf, (size_t)n, &d, err, sizeof err), 0);
@@ -149,10 +149,10 @@ static void test_round_trip(void **state)
 static void test_bad_alarm(void **state)
 {
     (void)state;
-    alarm a = sample(), d;
+    alarm_obj a = sample(), d;
     char good[2048], bad[2300], err[160];
     assert_true(alarm_to_json(&a, good, sizeof good) > 0);
-    /* each line replaces one member of the good alarm */
+    /* each line replaces one member of the good alarm_obj */
     const char *subs[][2] = {
         {"\"id\":\"", "\"id\":\"a/"},
         {"\"sensor_id\":\"room-1\"", "\"sensor_id\":\"room 1\""},
@@ -256,7 +256,7 @@ static void test_event(void **state)
 static void test_sensor(void **state)
 {
     (void)state;
-    static alarm list[40], got[ALARM_SENSOR_MAX_LIST];
+    static alarm_obj list[40], got[ALARM_SENSOR_MAX_LIST];
     static char buf[65536];
     char sid[SENSOR_ID_MAX], err[128];
     int64_t at;
