@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "gw_alarms_api.h"
 #include "gw_buf.h"
 #include "gw_ws.h"
 #include "base/log.h"
@@ -622,6 +623,10 @@ void gw_api_handle(gw *g, const gw_request *rq, gw_response *rs)
         return;
     }
 
+    if (gw_alarms_api_match(p)) {
+        gw_alarms_api_handle(g, rq, rs);
+        return;
+    }
     if (strcmp(p, "/api/readings") == 0) {
         if (rq->method != GW_M_POST) {
             gw_api_error(rs, 405, "method", "use POST");

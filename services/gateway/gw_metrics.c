@@ -33,6 +33,8 @@ static const char *const err_names[GW_ERR__COUNT] = {
     "onchain_check",
     "host",
     "conn_per_ip",
+    "alarm_state_invalid",
+    "alarm_full",
 };
 
 void gw_metrics_init(gw_metrics *m)

@@ -40,6 +40,8 @@ typedef enum {
     GW_ERR_ONCHAIN_CHECK,       /* an isLogged check that could not read the chain */
     GW_ERR_HOST,                /* HTTP or WebSocket request for an unknown Host (403) */
     GW_ERR_CONN_PER_IP,         /* a connection refused at GATEWAY_MAX_CONN_PER_IP */
+    GW_ERR_ALARM_STATE_INVALID, /* a detector/alarm/+/+ message that did not validate */
+    GW_ERR_ALARM_FULL,          /* an alarm not opened: GATEWAY_ALARMS_MAX all active */
     GW_ERR__COUNT
 } gw_err_kind;
 

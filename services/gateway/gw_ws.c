@@ -91,7 +91,7 @@ int gw_ws_filter_parse(const char *msg, size_t len, gw_ws_filter *f, char *err, 
     f->kinds = GW_KIND_ALL;
     if (types) {
         if (!json_is_array(types) || json_array_size(types) == 0) {
-            snprintf(err, errlen, "types must be a non-empty list of anomaly, reading, logged");
+            snprintf(err, errlen, "types must be a non-empty list of anomaly, reading, logged, alarm");
             goto out;
         }
         f->kinds = 0;
@@ -101,7 +101,7 @@ int gw_ws_filter_parse(const char *msg, size_t len, gw_ws_filter *f, char *err, 
         {
             unsigned k = gw_kind_parse(json_string_value(t));
             if (!k) {
-                snprintf(err, errlen, "unknown type at index %zu (anomaly, reading, logged)", i);
+                snprintf(err, errlen, "unknown type at index %zu (anomaly, reading, logged, alarm)", i);
                 goto out;
             }
             f->kinds |= k;
@@ -150,7 +150,7 @@ out:
 static json_t *filter_json(const gw_ws_filter *f)
 {
     json_t *types = json_array(), *sensors = f->nsensors ? json_array() : json_null();
-    for (unsigned k = 1; k <= GW_KIND_LOGGED; k <<= 1)
+    for (unsigned k = 1; k <= GW_KIND_ALARM; k <<= 1)
         if (f->kinds & k)
             json_array_append_new(types, json_string(gw_kind_name(k)));
     for (int i = 0; i < f->nsensors; i++)
