@@ -261,6 +261,14 @@ static rec *take_slot(gw_alarms *a)
     return old;
 }
 
+/* silent and stuck come from det_silent, whose state says exactly when
+ * they end: cleared by that state (or, silent, by any reading), never by
+ * time. */
+static int state_driven(const char *kind)
+{
+    return strcmp(kind, "silent") == 0 || strcmp(kind, "stuck") == 0;
+}
+
 static const char *kind_of(const anomaly *an)
 {
     const char *k = anomaly_type_name(an->type);
@@ -374,7 +382,7 @@ void gw_alarms_on_state(gw_alarms *a, const alarm_state *st, int64_t now)
             continue;
         if (st->in_alarm) {
             r->calm_since = 0;
-        } else if (strcmp(r->a.kind, "silent") == 0) {
+        } else if (state_driven(r->a.kind)) {
             clear_rec(a, r, now, NULL);
         } else {
             r->calm_since = now;
@@ -402,7 +410,7 @@ void gw_alarms_tick(gw_alarms *a, int64_t now)
     pthread_mutex_lock(&a->mu);
     for (size_t i = 0; i < a->nslots; i++) {
         rec *r = &a->r[i];
-        if (!r->used || r->a.state != ALARM_ACTIVE || strcmp(r->a.kind, "silent") == 0)
+        if (!r->used || r->a.state != ALARM_ACTIVE || state_driven(r->a.kind))
             continue;
         double calm = strcmp(r->a.kind, "point") == 0 ? a->o.point_calm_s : a->o.calm_s;
         int64_t since = r->calm_since > r->a.last_at ? r->calm_since : r->a.last_at;

@@ -17,8 +17,9 @@
  *            anomaly and the moment the stream left its alarm state
  *            (hysteresis); `point` alarms use point_calm_s (so an isolated
  *            spike clears soon, a repeating one stays one alarm); `silent`
- *            alarms clear at once on the stream's in_alarm=false or on any
- *            reading of the sensor.
+ *            and `stuck` alarms clear at once on the stream's
+ *            in_alarm=false (silent also on any reading of the sensor),
+ *            never by time.
  *   people   ack, clear, mute (an alarm, or a sensor / sensor+metric for
  *            a time), false_positive (clears it and is reported to the
  *            caller for the detector feedback); each is recorded with who
