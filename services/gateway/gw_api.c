@@ -283,6 +283,10 @@ static void metrics_gauges(gw *g, gw_metrics_gauges *gz)
         gw_bus_stats_get(g->bus, &gz->bus);
     }
     gz->status = g->status;
+    if (g->alarms) {
+        gz->has_alarms = 1;
+        gw_alarms_stats_get(g->alarms, &gz->alarms);
+    }
     gz->now = clock_wall();
     gz->uptime_s = gz->now - g->started;
 }

@@ -29,7 +29,10 @@ enum {
     GW_KIND_READING = 2,
     GW_KIND_LOGGED = 4,
     GW_KIND_ALARM = 8, /* an alarm lifecycle event (gw_alarms.h) */
-    GW_KIND_ALL = 15
+    GW_KIND_ALL = 15,
+    /* what a client gets without naming types: alarm events only when
+     * asked for, so existing clients see the feed they always did */
+    GW_KIND_DEFAULT = 7
 };
 
 /* Largest frame header: 1 byte flags/opcode + 1 byte length + 8 bytes extended length. */

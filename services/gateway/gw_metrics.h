@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gw_alarms.h"
 #include "gw_bus.h"
 #include "gw_cache.h"
 #include "gw_status.h"
@@ -105,6 +106,8 @@ typedef struct {
     int has_bus;                       /* bus figures present */
     gw_bus_stats bus;                  /* the queue to the lws thread */
     gw_status *status;                 /* other services' reports; NULL: none */
+    int has_alarms;                    /* alarm figures present */
+    gw_alarms_stats alarms;            /* the alarm table (gw_alarms.h) */
     double now;                        /* Unix s, for the reports' ages */
     double uptime_s;                   /* seconds since the gateway started */
 } gw_metrics_gauges;

@@ -88,7 +88,7 @@ int gw_ws_filter_parse(const char *msg, size_t len, gw_ws_filter *f, char *err, 
         goto out;
     }
     json_t *sensors = json_object_get(sub, "sensors"), *types = json_object_get(sub, "types");
-    f->kinds = GW_KIND_ALL;
+    f->kinds = GW_KIND_DEFAULT;
     if (types) {
         if (!json_is_array(types) || json_array_size(types) == 0) {
             snprintf(err, errlen, "types must be a non-empty list of anomaly, reading, logged, alarm");
@@ -375,7 +375,7 @@ int gw_ws_callback(gw *g, struct lws *wsi, enum lws_callback_reasons reason, voi
         c->q = calloc(c->qcap, sizeof *c->q);
         if (!c->q)
             return -1;
-        c->f.kinds = GW_KIND_ALL;
+        c->f.kinds = GW_KIND_DEFAULT;
         c->next = w->head;
         if (w->head)
             w->head->prev = c;

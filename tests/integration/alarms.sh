@@ -162,6 +162,10 @@ assert fp["note"] == "calibration rig" and fp["alarm"]["false_positive"], fp
 print("events ok:", len(ws), "on the feed,", len(mq), "on MQTT")
 PY
 
+# --- counted on /metrics -----------------------------------------------------------
+[ "$(metric iotad_gateway_alarms_opened_total)" -ge 3 ] || fail "alarms_opened_total not counted"
+[ "$(metric 'iotad_gateway_alarms{state="cleared"}')" -ge 2 ] || fail "cleared alarms not counted"
+
 # --- a restart keeps them ----------------------------------------------------------
 # (sensors silent again may open new alarms meanwhile: compare those known before)
 snapshot() { alarms "state=all&limit=1000" | py 'json.dumps({a["id"]: [a["acked"], a["acked_by"], a["false_positive"], a["count"], a["opened_at"]] for a in x["alarms"]}, sort_keys=True)'; }
