@@ -77,8 +77,8 @@ typedef struct gw {
     mqtt_client *mqtt; /* NULL in unit tests */
     ingest *ig;
     gw_ws *ws;
-    gw_hosts *hosts; /* Host allow-list; NULL = any (unit tests) */
-    gw_peers *peers; /* connections per address; lws thread only */
+    gw_hosts *hosts;   /* Host allow-list; NULL = any (unit tests) */
+    gw_peers *peers;   /* connections per address; lws thread only */
     gw_alarms *alarms; /* alarm lifecycle; NULL when not created (unit tests) */
     struct lws_context *lws;
     double started; /* Unix s */

@@ -91,7 +91,8 @@ int gw_ws_filter_parse(const char *msg, size_t len, gw_ws_filter *f, char *err, 
     f->kinds = GW_KIND_DEFAULT;
     if (types) {
         if (!json_is_array(types) || json_array_size(types) == 0) {
-            snprintf(err, errlen, "types must be a non-empty list of anomaly, reading, logged, alarm");
+            snprintf(err, errlen,
+                     "types must be a non-empty list of anomaly, reading, logged, alarm");
             goto out;
         }
         f->kinds = 0;
@@ -101,7 +102,8 @@ int gw_ws_filter_parse(const char *msg, size_t len, gw_ws_filter *f, char *err, 
         {
             unsigned k = gw_kind_parse(json_string_value(t));
             if (!k) {
-                snprintf(err, errlen, "unknown type at index %zu (anomaly, reading, logged, alarm)", i);
+                snprintf(err, errlen, "unknown type at index %zu (anomaly, reading, logged, alarm)",
+                         i);
                 goto out;
             }
             f->kinds |= k;

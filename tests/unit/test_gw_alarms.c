@@ -96,8 +96,8 @@ static void test_one_alarm_per_fault(void **st)
     alarm_state s1 = state("room-1", "temperature", 1);
     gw_alarms_on_state(a, &s1, t0);
     for (int i = 0; i < 20; i++) {
-        anomaly x = an("room-1", "temperature", ANOMALY_CHANGE_POINT, 30 + i, 0.6 + i * 0.01,
-                       1000 + i);
+        anomaly x =
+            an("room-1", "temperature", ANOMALY_CHANGE_POINT, 30 + i, 0.6 + i * 0.01, 1000 + i);
         assert_int_equal(gw_alarms_on_anomaly(a, &x, t0 + i * 1000), 0);
         gw_alarms_tick(a, t0 + i * 1000 + 500);
     }
@@ -215,9 +215,8 @@ static void test_actions(void **st)
     assert_true(x.muted_until == 3000 + 30 * 60000);
     assert_int_equal(evs[nev - 1].event, ALARM_EV_MUTED);
 
-    assert_int_equal(gw_alarms_act(a, id, GW_ALARM_FALSE_POSITIVE, "carol", "door open", 0, 4000,
-                                   &x),
-                     0);
+    assert_int_equal(
+        gw_alarms_act(a, id, GW_ALARM_FALSE_POSITIVE, "carol", "door open", 0, 4000, &x), 0);
     assert_true(x.false_positive && x.state == ALARM_CLEARED);
     assert_int_equal(evs[nev - 2].event, ALARM_EV_FALSE_POSITIVE);
     assert_string_equal(evs[nev - 2].note, "door open");
@@ -320,10 +319,9 @@ static void test_persist_and_bound(void **st)
     gw_alarms_query q = {.state = -1, .severity = -1, .limit = 10};
     json_t *p1 = gw_alarms_list_json(a, &q);
     assert_int_equal(json_array_size(json_object_get(p1, "alarms")), 10);
-    assert_string_equal(
-        json_string_value(json_object_get(json_array_get(json_object_get(p1, "alarms"), 0),
-                                          "sensor_id")),
-        "s99");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(p1, "alarms"), 0), "sensor_id")),
+                        "s99");
     const char *cur = json_string_value(json_object_get(p1, "next_cursor"));
     assert_non_null(cur);
     q.cursor = strtoull(cur, NULL, 10);
@@ -457,8 +455,8 @@ static void test_rest(void **st)
     /* ack with a user name */
     snprintf(path, sizeof path, "/api/alarms/%s/ack", id);
     j = call_json(GW_M_POST, path, "{\"by\":\"alice\"}", 200);
-    assert_string_equal(
-        json_string_value(json_object_get(json_object_get(j, "alarm"), "acked_by")), "alice");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "alarm"), "acked_by")),
+                        "alice");
     json_decref(j);
     /* mute without a name: the token holder */
     snprintf(path, sizeof path, "/api/alarms/%s/mute", id);
@@ -474,11 +472,9 @@ static void test_rest(void **st)
     snprintf(path, sizeof path, "/api/alarms/%s", id);
     j = call_json(GW_M_GET, path, NULL, 200);
     json_t *acts = json_object_get(j, "actions");
-    assert_string_equal(json_string_value(json_object_get(json_array_get(acts, 2), "by")),
-                        "token");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(acts, 2), "by")), "token");
     json_decref(j);
-    j = call_json(GW_M_GET, "/api/alarms?state=cleared&severity=major&sensor_id=room-1", NULL,
-                  200);
+    j = call_json(GW_M_GET, "/api/alarms?state=cleared&severity=major&sensor_id=room-1", NULL, 200);
     assert_int_equal(json_array_size(json_object_get(j, "alarms")), 1);
     json_decref(j);
     j = call_json(GW_M_POST, "/api/alarms/mute",
@@ -512,9 +508,8 @@ static void test_rest(void **st)
     assert_string_equal(code_of(GW_M_POST, path, "{\"minutes\":-3}", "Bearer sekrit", 400),
                         "minutes");
     assert_string_equal(code_of(GW_M_POST, path, "[1]", "Bearer sekrit", 400), "json");
-    assert_string_equal(code_of(GW_M_POST, path, "{\"minutes\":1,\"by\":\"a\\nb\"}",
-                                "Bearer sekrit", 400),
-                        "by");
+    assert_string_equal(
+        code_of(GW_M_POST, path, "{\"minutes\":1,\"by\":\"a\\nb\"}", "Bearer sekrit", 400), "by");
     assert_string_equal(
         code_of(GW_M_POST, "/api/alarms/mute", "{\"minutes\":1}", "Bearer sekrit", 400),
         "sensor_id");
@@ -530,9 +525,12 @@ static void test_rest(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_one_alarm_per_fault), cmocka_unit_test(test_point_and_silent),
-        cmocka_unit_test(test_actions),             cmocka_unit_test(test_persist_and_bound),
-        cmocka_unit_test(test_severity_rule),       cmocka_unit_test(test_rest),
+        cmocka_unit_test(test_one_alarm_per_fault),
+        cmocka_unit_test(test_point_and_silent),
+        cmocka_unit_test(test_actions),
+        cmocka_unit_test(test_persist_and_bound),
+        cmocka_unit_test(test_severity_rule),
+        cmocka_unit_test(test_rest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
