@@ -707,7 +707,8 @@ out:
     return rc;
 }
 
-/* One saved record into a fresh slot. Returns 0 or -1 (err set). */
+/* One saved record into a fresh slot. Returns 0, -1 (invalid: err set)
+ * or -2 (no room: every slot holds an active alarm). */
 static int load_rec(gw_alarms *a, const json_t *o, char *err, size_t errlen)
 {
     json_t *seq = json_object_get(o, "seq"), *an = json_object_get(o, "anomalies"),
@@ -717,10 +718,8 @@ static int load_rec(gw_alarms *a, const json_t *o, char *err, size_t errlen)
         return -1;
     }
     rec *r = take_slot(a);
-    if (!r) {
-        snprintf(err, errlen, "more records than GATEWAY_ALARMS_MAX");
-        return -1;
-    }
+    if (!r)
+        return -2;
     memset(r, 0, sizeof *r);
     if (alarm_from_jobj(json_object_get(o, "alarm"), &r->a, err, errlen) != 0)
         return -1; /* the slot stays unused */
@@ -776,7 +775,14 @@ static int load(gw_alarms *a)
         a->seq = json_is_integer(seq) ? (uint64_t)json_integer_value(seq) : 0;
         json_array_foreach(alarms, i, v)
         {
-            if (load_rec(a, v, err, sizeof err) != 0)
+            int rc = load_rec(a, v, err, sizeof err);
+            if (rc == -2) {
+                /* GATEWAY_ALARMS_MAX lowered below what was saved: keep what fits */
+                log_warn("alarms_load_truncated path=%s kept=%zu of=%zu max=%zu", a->path,
+                         a->nslots, json_array_size(alarms), a->o.max_alarms);
+                break;
+            }
+            if (rc != 0)
                 break;
         }
     }

@@ -336,6 +336,15 @@ static void test_persist_and_bound(void **st)
     json_decref(p1);
     gw_alarms_destroy(a);
 
+    /* GATEWAY_ALARMS_MAX lowered below what was saved: what fits is kept */
+    o.max_alarms = 8;
+    assert_int_equal(gw_alarms_create(&a, &o), 0);
+    gw_alarms_stats_get(a, &s);
+    assert_int_equal(s.total, 8);
+    assert_int_equal(s.load_errors, 0);
+    gw_alarms_destroy(a);
+    o.max_alarms = 16;
+
     /* a damaged file: kept as .bad, the gateway starts empty */
     FILE *f = fopen(path, "w");
     assert_non_null(f);
