@@ -22,6 +22,9 @@ typedef struct {
     double usual;     /* longest run that ended, seconds */
     uint32_t runs;    /* runs that ended */
     uint8_t stuck;
+    uint8_t gone;     /* stopped being sent (silent metric) */
+    uint32_t present; /* consecutive readings of the sensor that carried it */
+    uint32_t missing; /* consecutive readings of the sensor without it */
 } metric_state;
 
 typedef struct {
@@ -146,6 +149,21 @@ static void see_metric(det_silent *d, sensor *x, const reading_metric *rm, doubl
         snprintf(m->name, sizeof m->name, "%s", rm->name);
         m->value = rm->value;
         m->run_start = now;
+        m->present = 1;
+        return;
+    }
+    m->present++;
+    m->missing = 0;
+    if (m->gone) {
+        m->gone = 0;
+        d->st.silent_now--;
+        m->value = rm->value;
+        m->run_start = now; /* the gap is not a steady run */
+        det_silent_event *e = next_event(ev, cap, n, x, m->name, DET_SILENT_KIND_SILENT, 0);
+        if (e) {
+            e->value = rm->value;
+            snprintf(e->explanation, sizeof e->explanation, "%s is sent again", m->name);
+        }
         return;
     }
     if (rm->value != m->value) {
@@ -191,6 +209,33 @@ static void see_metric(det_silent *d, sensor *x, const reading_metric *rm, doubl
              now - m->run_start, m->usual);
 }
 
+/* A metric the sensor always sent (DET_SILENT_MIN_RUN_PRESENT readings in
+ * a row) and that DET_SILENT_MISSING_READINGS readings in a row lacked. */
+static void missing_metrics(det_silent *d, sensor *x, const reading *r, det_silent_event *ev,
+                            int cap, int *n)
+{
+    for (int k = 0; k < x->nmetrics; k++) {
+        metric_state *m = &x->m[k];
+        if (reading_find(r, m->name) >= 0)
+            continue;
+        if (m->missing++ == 0 && m->present < DET_SILENT_MIN_PRESENT)
+            m->present = 0; /* not "always sent": start counting again */
+        if (m->gone || m->present < DET_SILENT_MIN_PRESENT || m->missing < DET_SILENT_MISSING)
+            continue;
+        det_silent_event *e = next_event(ev, cap, n, x, m->name, DET_SILENT_KIND_SILENT, 1);
+        if (!e)
+            return;
+        m->gone = 1;
+        m->present = 0;
+        d->st.silent_now++;
+        d->st.silent_total++;
+        e->value = m->missing;
+        snprintf(e->explanation, sizeof e->explanation,
+                 "%s stopped: missing from the last %u readings of %s, which always carried it",
+                 m->name, m->missing, x->id);
+    }
+}
+
 int det_silent_seen(det_silent *d, const reading *r, double now, det_silent_event *ev, int cap)
 {
     int n = 0;
@@ -221,6 +266,7 @@ int det_silent_seen(det_silent *d, const reading *r, double now, det_silent_even
     x->last_seen = now;
     for (int k = 0; k < r->n; k++)
         see_metric(d, x, &r->m[k], now, ev, cap, &n);
+    missing_metrics(d, x, r, ev, cap, &n);
     return n;
 }
 

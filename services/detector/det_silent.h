@@ -12,6 +12,11 @@
  * reading ends it (in_alarm 0). A sensor whose silence was marked a false
  * positive (det_silent_tolerate) doubles its own deadline each time.
  *
+ * A metric stopped. A metric carried by DET_SILENT_MIN_PRESENT readings
+ * of the sensor in a row and missing from the next DET_SILENT_MISSING
+ * while the sensor keeps sending is `silent` on that metric (in alarm);
+ * its next value ends it.
+ *
  * Stuck. Per metric, the run of identical values: the longest run that
  * ended so far is the usual one. Once DET_SILENT_MIN_RUNS runs ended, a
  * run lasting max(stuck_factor x usual, stuck_min_s) is `stuck` (one
@@ -31,12 +36,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bus/alarm.h"
 #include "bus/anomaly.h"
 #include "bus/reading.h"
 
-#define DET_SILENT_METRIC "all" /* the metric of a sensor-wide silent event */
-#define DET_SILENT_MIN_GAPS 3   /* gaps learned before silence is judged */
-#define DET_SILENT_MIN_RUNS 10  /* ended runs before stuck is judged */
+#define DET_SILENT_METRIC ALARM_METRIC_SENSOR /* the metric of a sensor-wide silent event */
+#define DET_SILENT_MIN_GAPS 3                 /* gaps learned before silence is judged */
+#define DET_SILENT_MIN_RUNS 10                /* ended runs before stuck is judged */
+#define DET_SILENT_MIN_PRESENT 20 /* readings in a row carrying a metric: "always sent" */
+#define DET_SILENT_MISSING 10     /* readings in a row without it: stopped */
 #define DET_SILENT_EXPLAIN 160
 
 typedef struct {

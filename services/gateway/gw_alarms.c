@@ -393,13 +393,14 @@ void gw_alarms_on_state(gw_alarms *a, const alarm_state *st, int64_t now)
     pthread_mutex_unlock(&a->mu);
 }
 
-void gw_alarms_on_reading(gw_alarms *a, const char *sensor_id, int64_t now)
+void gw_alarms_on_reading(gw_alarms *a, const reading *rd, int64_t now)
 {
     pthread_mutex_lock(&a->mu);
     for (size_t i = 0; a->nsilent && i < a->nslots; i++) {
         rec *r = &a->r[i];
         if (r->used && r->a.state == ALARM_ACTIVE && strcmp(r->a.kind, "silent") == 0 &&
-            strcmp(r->a.sensor_id, sensor_id) == 0)
+            strcmp(r->a.sensor_id, rd->sensor_id) == 0 &&
+            (strcmp(r->a.metric, ALARM_METRIC_SENSOR) == 0 || reading_find(rd, r->a.metric) >= 0))
             clear_rec(a, r, now, NULL);
     }
     pthread_mutex_unlock(&a->mu);

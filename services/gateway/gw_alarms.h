@@ -18,7 +18,8 @@
  *            (hysteresis); `point` alarms use point_calm_s (so an isolated
  *            spike clears soon, a repeating one stays one alarm); `silent`
  *            and `stuck` alarms clear at once on the stream's
- *            in_alarm=false (silent also on any reading of the sensor),
+ *            in_alarm=false (silent also on a reading that shows the
+ *            sensor, or the silent metric, is back),
  *            never by time.
  *   people   ack, clear, mute (an alarm, or a sensor / sensor+metric for
  *            a time), false_positive (clears it and is reported to the
@@ -122,8 +123,9 @@ int gw_alarms_on_anomaly(gw_alarms *a, const anomaly *an, int64_t now);
 /** The detector's alarm state of one stream (detector/alarm/...). */
 void gw_alarms_on_state(gw_alarms *a, const alarm_state *st, int64_t now);
 
-/** A reading of sensor_id arrived: its active `silent` alarms clear. */
-void gw_alarms_on_reading(gw_alarms *a, const char *sensor_id, int64_t now);
+/** A reading arrived: the sensor's active `silent` alarms clear when
+ *  sensor-wide (metric ALARM_METRIC_SENSOR) or on a metric r carries. */
+void gw_alarms_on_reading(gw_alarms *a, const reading *r, int64_t now);
 
 /** Time passes: clear calm alarms, raise long ones' severity, drop
  *  expired mutes, save when due. Call about once a second. */

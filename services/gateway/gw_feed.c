@@ -176,7 +176,7 @@ static void on_reading(gw *g, const char *topic, const void *payload, size_t len
             continue;
         }
         if (g->alarms)
-            gw_alarms_on_reading(g->alarms, r[i].sensor_id, (int64_t)(now * 1000));
+            gw_alarms_on_reading(g->alarms, &r[i], (int64_t)(now * 1000));
         json_t *o = json_pack("{s:s, s:f}", "sensor_id", r[i].sensor_id, "ts", r[i].ts);
         for (int k = 0; o && k < r[i].n; k++)
             json_object_set_new(o, r[i].m[k].name, json_real(r[i].m[k].value));

@@ -99,6 +99,37 @@ static void test_silent(void **st)
     assert_int_equal(det_silent_create(&d, &(det_silent_params){.factor = 0.5}), -1);
 }
 
+static void test_metric_stopped(void **st)
+{
+    (void)st;
+    det_silent *d;
+    det_silent_params p = {.factor = 5, .min_s = 1e9, .stuck_factor = 0, .stuck_min_s = 0};
+    det_silent_event ev[8];
+    assert_int_equal(det_silent_create(&d, &p), 0);
+    reading both = rd("s", 1), one = rd("s", 1);
+    both.n = 2;
+    strcpy(both.m[1].name, "humidity");
+    double t = 0;
+    for (int i = 0; i < 25; i++, t += 10) {
+        both.m[0].value = i;
+        assert_int_equal(det_silent_seen(d, &both, t, ev, 8), 0);
+    }
+    for (int i = 0; i < 9; i++, t += 10)
+        assert_int_equal(det_silent_seen(d, &one, t, ev, 8), 0);
+    assert_int_equal(det_silent_seen(d, &one, t, ev, 8), 1); /* the 10th without it */
+    assert_int_equal(ev[0].kind, DET_SILENT_KIND_SILENT);
+    assert_string_equal(ev[0].metric, "humidity");
+    assert_int_equal(ev[0].in_alarm, 1);
+    assert_int_equal(det_silent_seen(d, &one, t + 10, ev, 8), 0); /* once */
+    assert_int_equal(det_silent_seen(d, &both, t + 20, ev, 8), 1);
+    assert_string_equal(ev[0].metric, "humidity");
+    assert_int_equal(ev[0].in_alarm, 0);
+    /* a metric sent now and then is not "always sent" */
+    for (int i = 0; i < 40; i++)
+        assert_int_equal(det_silent_seen(d, i % 5 ? &one : &both, t + 30 + 10 * i, ev, 8), 0);
+    det_silent_destroy(d);
+}
+
 static void test_stuck(void **st)
 {
     (void)st;
@@ -206,6 +237,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_silent),
+        cmocka_unit_test(test_metric_stopped),
         cmocka_unit_test(test_stuck),
         cmocka_unit_test(test_feedback),
     };

@@ -173,17 +173,27 @@ static void test_point_and_silent(void **st)
     assert_int_equal(evs[0].alarm.severity, ALARM_CRITICAL);
     gw_alarms_tick(a, 30000 + 86400000LL);
     assert_int_equal(count_events(ALARM_EV_CLEARED), 0);
-    gw_alarms_on_reading(a, "s1", 40000); /* another sensor's reading */
+    reading r1 = {.sensor_id = "s1", .n = 1, .m = {{"t", 1}}};
+    reading r2 = {.sensor_id = "s2", .n = 1, .m = {{"t", 1}}};
+    gw_alarms_on_reading(a, &r1, 40000); /* another sensor's reading */
     assert_int_equal(count_events(ALARM_EV_CLEARED), 0);
-    gw_alarms_on_reading(a, "s2", 40000);
+    gw_alarms_on_reading(a, &r2, 40000);
     assert_int_equal(count_events(ALARM_EV_CLEARED), 1);
+    /* a metric that stopped: only a reading that carries it clears it */
+    anomaly hm = an("s2", "humidity", ANOMALY_SILENT, 10, 1, 5);
+    gw_alarms_on_anomaly(a, &hm, 41000);
+    gw_alarms_on_reading(a, &r2, 42000);
+    assert_int_equal(count_events(ALARM_EV_CLEARED), 1);
+    reading r3 = {.sensor_id = "s2", .n = 2, .m = {{"t", 1}, {"humidity", 40}}};
+    gw_alarms_on_reading(a, &r3, 43000);
+    assert_int_equal(count_events(ALARM_EV_CLEARED), 2);
     /* and by the detector's in_alarm=false */
     s.ts = 4;
     anomaly_make_id(&s);
     gw_alarms_on_anomaly(a, &s, 50000);
     alarm_state calm = state("s2", "all", 0);
     gw_alarms_on_state(a, &calm, 51000);
-    assert_int_equal(count_events(ALARM_EV_CLEARED), 2);
+    assert_int_equal(count_events(ALARM_EV_CLEARED), 3);
     gw_alarms_destroy(a);
 }
 
