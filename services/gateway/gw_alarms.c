@@ -58,8 +58,16 @@ typedef struct {
     char metric[READING_NAME_MAX];
 } stream_key;
 
+typedef struct {
+    char sensor[SENSOR_ID_MAX]; /* prefix; "" = every sensor */
+    char kind[ALARM_KIND_MAX];  /* "*" = every kind */
+    double calm_s;
+} calm_rule;
+
 struct gw_alarms {
     pthread_mutex_t mu;
+    calm_rule rules[GW_ALARMS_CALM_RULES];
+    size_t nrules;
     gw_alarms_options o;
     char *path;
     rec *r;
@@ -275,6 +283,82 @@ static const char *kind_of(const anomaly *an)
     return k ? k : "unknown";
 }
 
+/* ---- hysteresis rules --------------------------------------------------- */
+
+/* Parse rules into out (may be NULL: check only). Returns the count or -1. */
+static int parse_rules(const char *s, calm_rule *out, char *err, size_t errlen)
+{
+    int n = 0;
+    char item[160];
+    while (s && *s) {
+        size_t len = strcspn(s, ",");
+        if (len == 0 || len >= sizeof item) {
+            snprintf(err, errlen, "ALARM_CALM_RULES: empty or too long item");
+            return -1;
+        }
+        memcpy(item, s, len);
+        item[len] = '\0';
+        s += len + (s[len] == ',');
+        char *eq = strchr(item, '='), *slash = strchr(item, '/'), *end;
+        if (!eq || (slash && slash > eq)) {
+            snprintf(err, errlen, "ALARM_CALM_RULES: '%s' is not [SENSOR/]KIND=SECONDS", item);
+            return -1;
+        }
+        *eq = '\0';
+        const char *kind = slash ? slash + 1 : item, *sensor = "";
+        if (slash) {
+            *slash = '\0';
+            sensor = item;
+        }
+        double v = strtod(eq + 1, &end);
+        if (end == eq + 1 || *end || !isfinite(v) || v < 0 ||
+            (sensor[0] && !sensor_id_valid(sensor)) ||
+            (strcmp(kind, "*") != 0 && !alarm_kind_valid(kind))) {
+            snprintf(err, errlen, "ALARM_CALM_RULES: bad sensor, kind or seconds in '%s'", item);
+            return -1;
+        }
+        if (n == GW_ALARMS_CALM_RULES) {
+            snprintf(err, errlen, "ALARM_CALM_RULES: more than %d rules", GW_ALARMS_CALM_RULES);
+            return -1;
+        }
+        if (out) { /* lengths checked by sensor_id_valid / alarm_kind_valid */
+            memcpy(out[n].sensor, sensor, strlen(sensor) + 1);
+            memcpy(out[n].kind, kind, strlen(kind) + 1);
+            out[n].calm_s = v;
+        }
+        n++;
+    }
+    return n;
+}
+
+int gw_alarms_calm_rules_check(const char *rules, char *err, size_t errlen)
+{
+    return parse_rules(rules, NULL, err, errlen) < 0 ? -1 : 0;
+}
+
+/* The hysteresis of one alarm (see gw_alarms_calm_rules_check). */
+static double calm_of(const gw_alarms *a, const alarm_obj *x)
+{
+    const calm_rule *best = NULL;
+    size_t best_len = 0;
+    int best_exact = 0;
+    for (size_t i = 0; i < a->nrules; i++) {
+        const calm_rule *r = &a->rules[i];
+        size_t sl = strlen(r->sensor);
+        int exact = strcmp(r->kind, "*") != 0;
+        if (strncmp(x->sensor_id, r->sensor, sl) != 0 || (exact && strcmp(r->kind, x->kind) != 0))
+            continue;
+        if (!best || sl > best_len || (sl == best_len && exact > best_exact)) {
+            best = r;
+            best_len = sl;
+            best_exact = exact;
+        }
+    }
+    if (best)
+        return best->calm_s;
+    return strcmp(x->kind, "point") == 0 ? a->o.point_calm_s : a->o.calm_s;
+}
+
 /* ---- lifecycle --------------------------------------------------------- */
 
 int gw_alarms_on_anomaly(gw_alarms *a, const anomaly *an, int64_t now)
@@ -413,7 +497,7 @@ void gw_alarms_tick(gw_alarms *a, int64_t now)
         rec *r = &a->r[i];
         if (!r->used || r->a.state != ALARM_ACTIVE || state_driven(r->a.kind))
             continue;
-        double calm = strcmp(r->a.kind, "point") == 0 ? a->o.point_calm_s : a->o.calm_s;
+        double calm = calm_of(a, &r->a);
         int64_t since = r->calm_since > r->a.last_at ? r->calm_since : r->a.last_at;
         if (hot_find(a, r->a.sensor_id, r->a.metric) < 0 && (double)(now - since) >= calm * 1000) {
             clear_rec(a, r, now, NULL);
@@ -840,10 +924,16 @@ int gw_alarms_create(gw_alarms **out, const gw_alarms_options *opt)
     if (a->o.save_every_s <= 0)
         a->o.save_every_s = 2;
     a->o.path = NULL;
-    if (opt->path && !(a->path = strdup(opt->path))) {
+    a->o.calm_rules = NULL;
+    char err[200];
+    int nr = parse_rules(opt->calm_rules, a->rules, err, sizeof err);
+    if (nr < 0)
+        log_error("bad_config %s", err);
+    if (nr < 0 || (opt->path && !(a->path = strdup(opt->path)))) {
         free(a);
         return -1;
     }
+    a->nrules = (size_t)nr;
     pthread_mutex_init(&a->mu, NULL);
     if (a->path)
         load(a);
