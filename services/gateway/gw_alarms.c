@@ -367,6 +367,11 @@ int gw_alarms_on_anomaly(gw_alarms *a, const anomaly *an, int64_t now)
     const char *kind = kind_of(an);
     pthread_mutex_lock(&a->mu);
     rec *r = find_active(a, an->sensor_id, an->metric, kind);
+    for (int i = 0; r && i < r->nanom; i++)
+        if (strcmp(r->anom[i].id, an->id) == 0) {
+            a->st.duplicates++; /* redelivered (QoS 1, a detector restart): counted once */
+            goto out;
+        }
     if (r) {
         alarm_obj *x = &r->a;
         x->count++;

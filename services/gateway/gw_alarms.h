@@ -6,7 +6,8 @@
  *            alarm opens one (event "opened"); its severity comes from the
  *            rule below, its muted_until from a sensor / sensor+metric mute
  *            in force.
- *   repeat   a later anomaly of the same key folds into it: count,
+ *   repeat   a later anomaly of the same key folds into it (one whose id
+ *            is among the alarm's last anomalies is a redelivery: ignored): count,
  *            last_anomaly_id, last_at, explanation, peak value/score (the
  *            highest score's value); severity may rise, never fall
  *            (event "updated").
@@ -188,6 +189,7 @@ int gw_alarms_save(gw_alarms *a);
 typedef struct {
     size_t total, active, mutes;
     uint64_t opened, cleared, refused_full, evicted, load_errors, save_errors;
+    uint64_t duplicates; /* anomalies already folded into their alarm (same id) */
 } gw_alarms_stats;
 
 void gw_alarms_stats_get(gw_alarms *a, gw_alarms_stats *out);

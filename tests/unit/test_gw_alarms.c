@@ -101,6 +101,11 @@ static void test_one_alarm_per_fault(void **st)
         assert_int_equal(gw_alarms_on_anomaly(a, &x, t0 + i * 1000), 0);
         gw_alarms_tick(a, t0 + i * 1000 + 500);
     }
+    /* a redelivered anomaly (same id) changes nothing */
+    anomaly again = an("room-1", "temperature", ANOMALY_CHANGE_POINT, 49, 0.79, 1019);
+    size_t before_dup = nev;
+    gw_alarms_on_anomaly(a, &again, t0 + 20000);
+    assert_int_equal(nev, before_dup);
     /* one alarm: opened once, updated 19 times, count 20, peak = highest score */
     assert_int_equal(count_events(ALARM_EV_OPENED), 1);
     assert_int_equal(count_events(ALARM_EV_UPDATED), 19);
