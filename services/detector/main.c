@@ -414,6 +414,15 @@ static int save_models(service *sv, const char *dir)
     return rc;
 }
 
+static void save_silent(service *sv, const char *path)
+{
+    pthread_mutex_lock(&sv->lock);
+    int rc = det_silent_save(sv->silent, path);
+    pthread_mutex_unlock(&sv->lock);
+    if (rc != 0)
+        log_rate(15, 60.0, LOG_ERROR, "silent_state_save_failed path=%s", path);
+}
+
 static void free_topics(char **t, int n)
 {
     for (int i = 0; t && i < n; i++)
@@ -447,7 +456,7 @@ static int run_live(det_engine *engine)
     int rc = 1;
     service sv = {.engine = engine};
     status_pub *sp = NULL;
-    char models_dir[4096], persist_dir[4096], cid[64], fb_path[4096];
+    char models_dir[4096], persist_dir[4096], cid[64], fb_path[4096], silent_path[4096] = "";
     const char *const *topics;
     const char **all_topics = NULL; /* the readings' topics + detector/feedback/+/+ */
     char **part_topics = NULL;
@@ -472,6 +481,12 @@ static int run_live(det_engine *engine)
     if (restored < 0)
         goto out;
     log_info("models_restored dir=%s sensors=%d", models_dir, restored);
+    snprintf(silent_path, sizeof(silent_path), "%s/silent.txt", state_dir);
+    int nsil = det_silent_load(sv.silent, silent_path);
+    if (nsil < 0)
+        log_warn("silent_state_ignored path=%s reason=\"not a det_silent file\"", silent_path);
+    else
+        log_info("silent_state_restored path=%s sensors=%d", silent_path, nsil);
     snprintf(fb_path, sizeof(fb_path), "%s/feedback.json", state_dir);
     if (det_feedback_create(&sv.feedback, fb_path, feedback_margin) != 0) {
         log_error("bad_config: FEEDBACK_MARGIN must be 0..1");
@@ -550,6 +565,7 @@ static int run_live(det_engine *engine)
         time_t t = time(NULL);
         if (save_interval > 0 && t - last_save >= save_interval) {
             save_models(&sv, models_dir);
+            save_silent(&sv, silent_path);
             last_save = t;
         }
         if (stats_interval > 0 && t - last_stats >= stats_interval) {
@@ -584,6 +600,7 @@ out:
     if (rc == 0) {
         if (save_models(&sv, models_dir) != 0)
             rc = 1;
+        save_silent(&sv, silent_path);
         log_stats(&sv);
     }
     free_topics(part_topics, all_topics ? ntopics - 1 : ntopics);
