@@ -414,6 +414,8 @@ static int save_models(service *sv, const char *dir)
     return rc;
 }
 
+#define SILENT_GRACE_S 10.0 /* seconds after start before silence is judged */
+
 static void save_silent(service *sv, const char *path)
 {
     pthread_mutex_lock(&sv->lock);
@@ -560,6 +562,9 @@ static int run_live(det_engine *engine)
              warmup, trees, psi, threshold, models_dir);
 
     time_t last_save = time(NULL), last_stats = time(NULL);
+    /* Silence is judged once the broker had time to deliver what it queued
+     * for us while we were away, or every sensor would look silent. */
+    double silent_from = clock_wall() + SILENT_GRACE_S;
     while (!stop_flag) {
         usleep(200 * 1000);
         time_t t = time(NULL);
@@ -576,13 +581,15 @@ static int run_live(det_engine *engine)
             status_pub_tick(sp);
         det_silent_event sev[64];
         double now = clock_wall();
-        int ns;
-        do {
+        int ns = 0;
+        while (now >= silent_from) {
             pthread_mutex_lock(&sv.lock);
             ns = det_silent_check(sv.silent, now, sev, 64);
             pthread_mutex_unlock(&sv.lock);
             publish_silent(&sv, sev, ns, now);
-        } while (ns == 64);
+            if (ns < 64)
+                break;
+        }
     }
     log_info("stopping");
     rc = 0;
