@@ -355,9 +355,11 @@ static void test_mutations(void **state)
                 break;
             size_t at = (size_t)(r % n);
             switch ((r >> 32) % 3) {
-            case 0: /* flip to a JSON-ish byte */
-                buf[at] = "{}[]\",:0-9.eEtrufalsn \\x\x00\xff"[(r >> 40) % 30];
+            case 0: { /* flip to a JSON-ish byte */
+                static const char bytes[] = "{}[]\",:0-9.eEtrufalsn \\x\x00\xff";
+                buf[at] = bytes[(r >> 40) % (sizeof bytes - 1)];
                 break;
+            }
             case 1: /* cut */
                 n = at;
                 break;
