@@ -361,6 +361,64 @@ static double calm_of(const gw_alarms *a, const alarm_obj *x)
 
 /* ---- lifecycle --------------------------------------------------------- */
 
+/* A repeat of an active alarm: count, last, peak, severity (never down). */
+static void fold(gw_alarms *a, rec *r, const anomaly *an, const char *kind, int64_t now)
+{
+    alarm_obj *x = &r->a;
+    x->count++;
+    x->last_at = now;
+    r->calm_since = 0;
+    copy_cut(x->last_anomaly_id, sizeof x->last_anomaly_id, an->id);
+    copy_cut(x->explanation, sizeof x->explanation, an->explanation);
+    if (an->score > x->peak_score) {
+        x->peak_score = an->score;
+        x->peak_value = an->value;
+    }
+    alarm_severity s = gw_alarms_severity(&a->o, kind, an->score, an->value, an->expected_low,
+                                          an->expected_high, (double)(now - x->opened_at) / 1000.0);
+    if (s < x->severity)
+        x->severity = s;
+}
+
+/* A new alarm for an, or NULL when every slot is active (counted). */
+static rec *open_new(gw_alarms *a, const anomaly *an, const char *kind, int64_t now)
+{
+    rec *r = take_slot(a);
+    if (!r) {
+        a->st.refused_full++;
+        log_rate(29, 30, LOG_WARN,
+                 "alarm_refused reason=full max=%zu sensor_id=%s metric=%s kind=%s",
+                 a->o.max_alarms, an->sensor_id, an->metric, kind);
+        return NULL;
+    }
+    memset(r, 0, sizeof *r);
+    r->used = 1;
+    r->seq = ++a->seq;
+    alarm_obj *x = &r->a;
+    copy_cut(x->sensor_id, sizeof x->sensor_id, an->sensor_id);
+    copy_cut(x->metric, sizeof x->metric, an->metric);
+    copy_cut(x->kind, sizeof x->kind, kind);
+    x->state = ALARM_ACTIVE;
+    x->opened_at = x->last_at = now;
+    x->count = 1;
+    x->peak_value = an->value;
+    x->peak_score = an->score;
+    copy_cut(x->last_anomaly_id, sizeof x->last_anomaly_id, an->id);
+    copy_cut(x->explanation, sizeof x->explanation, an->explanation);
+    x->severity = gw_alarms_severity(&a->o, kind, an->score, an->value, an->expected_low,
+                                     an->expected_high, 0);
+    x->muted_until = mute_until(a, x->sensor_id, x->metric, now);
+    alarm_make_id(x);
+    /* the same key opened in the same ms (after a restart): keep ids unique */
+    while (find_id(a, x->id) != r) {
+        x->opened_at++;
+        alarm_make_id(x);
+    }
+    a->st.opened++;
+    a->nsilent += strcmp(kind, "silent") == 0;
+    return r;
+}
+
 int gw_alarms_on_anomaly(gw_alarms *a, const anomaly *an, int64_t now)
 {
     int rc = 0;
@@ -372,57 +430,11 @@ int gw_alarms_on_anomaly(gw_alarms *a, const anomaly *an, int64_t now)
             a->st.duplicates++; /* redelivered (QoS 1, a detector restart): counted once */
             goto out;
         }
-    if (r) {
-        alarm_obj *x = &r->a;
-        x->count++;
-        x->last_at = now;
-        r->calm_since = 0;
-        copy_cut(x->last_anomaly_id, sizeof x->last_anomaly_id, an->id);
-        copy_cut(x->explanation, sizeof x->explanation, an->explanation);
-        if (an->score > x->peak_score) {
-            x->peak_score = an->score;
-            x->peak_value = an->value;
-        }
-        alarm_severity s =
-            gw_alarms_severity(&a->o, kind, an->score, an->value, an->expected_low,
-                               an->expected_high, (double)(now - x->opened_at) / 1000.0);
-        if (s < x->severity)
-            x->severity = s;
-    } else {
-        r = take_slot(a);
-        if (!r) {
-            a->st.refused_full++;
-            log_rate(29, 30, LOG_WARN,
-                     "alarm_refused reason=full max=%zu sensor_id=%s metric=%s kind=%s",
-                     a->o.max_alarms, an->sensor_id, an->metric, kind);
-            rc = GW_ALARMS_ERR_FULL;
-            goto out;
-        }
-        memset(r, 0, sizeof *r);
-        r->used = 1;
-        r->seq = ++a->seq;
-        alarm_obj *x = &r->a;
-        copy_cut(x->sensor_id, sizeof x->sensor_id, an->sensor_id);
-        copy_cut(x->metric, sizeof x->metric, an->metric);
-        copy_cut(x->kind, sizeof x->kind, kind);
-        x->state = ALARM_ACTIVE;
-        x->opened_at = x->last_at = now;
-        x->count = 1;
-        x->peak_value = an->value;
-        x->peak_score = an->score;
-        copy_cut(x->last_anomaly_id, sizeof x->last_anomaly_id, an->id);
-        copy_cut(x->explanation, sizeof x->explanation, an->explanation);
-        x->severity = gw_alarms_severity(&a->o, kind, an->score, an->value, an->expected_low,
-                                         an->expected_high, 0);
-        x->muted_until = mute_until(a, x->sensor_id, x->metric, now);
-        alarm_make_id(x);
-        /* the same (key, ms) after a restart within the same ms: keep ids unique */
-        while (find_id(a, x->id) != r) {
-            x->opened_at++;
-            alarm_make_id(x);
-        }
-        a->st.opened++;
-        a->nsilent += strcmp(kind, "silent") == 0;
+    if (r)
+        fold(a, r, an, kind, now);
+    else if (!(r = open_new(a, an, kind, now))) {
+        rc = GW_ALARMS_ERR_FULL;
+        goto out;
     }
     if (r->nanom == GW_ALARMS_HISTORY) {
         memmove(&r->anom[0], &r->anom[1], sizeof r->anom[0] * (GW_ALARMS_HISTORY - 1));
