@@ -18,6 +18,9 @@
 #define AVAIL_SUF "/availability"
 #define LABELS_PRE "sim/labels/"
 #define ALARM_PRE "detector/alarm/"
+#define FEEDBACK_PRE "detector/feedback/"
+#define ALARMS_PRE "alarms/"
+#define ALARM_EVENTS_PRE "alarms/events/"
 #define PART_PRE "part/"
 #define APART_PRE "apart/"
 #define Z2M_DEFAULT "zigbee2mqtt/#"
@@ -107,6 +110,24 @@ int topics_detector_alarm(char *buf, size_t cap, const char *sensor_id, const ch
     return join(buf, cap, p, 4);
 }
 
+int topics_detector_feedback(char *buf, size_t cap, const char *sensor_id, const char *metric)
+{
+    const char *p[] = {FEEDBACK_PRE, sensor_id, "/", metric};
+    return join(buf, cap, p, 4);
+}
+
+int topics_alarm(char *buf, size_t cap, const char *sensor_id)
+{
+    const char *p[] = {ALARMS_PRE, sensor_id};
+    return join(buf, cap, p, 2);
+}
+
+int topics_alarm_event(char *buf, size_t cap, const char *sensor_id)
+{
+    const char *p[] = {ALARM_EVENTS_PRE, sensor_id};
+    return join(buf, cap, p, 2);
+}
+
 int topics_part_prefix(char *buf, size_t cap, long k)
 {
     if (k < 0)
@@ -159,6 +180,26 @@ const char *topics_filter_status(void)
     return STATUS_PRE "#";
 }
 
+const char *topics_filter_detector_alarms(void)
+{
+    return ALARM_PRE "+/+";
+}
+
+const char *topics_filter_detector_feedback(void)
+{
+    return FEEDBACK_PRE "+/+";
+}
+
+const char *topics_filter_alarms(void)
+{
+    return ALARMS_PRE "+";
+}
+
+const char *topics_filter_alarm_events(void)
+{
+    return ALARM_EVENTS_PRE "+";
+}
+
 const char *topics_default_zigbee2mqtt(void)
 {
     return Z2M_DEFAULT;
@@ -207,6 +248,39 @@ const char *topics_anomaly_sensor(const char *topic)
 const char *topics_chain_logged_sensor(const char *topic)
 {
     return after(topic, LOGGED_PRE);
+}
+
+/* One non-empty topic level: no '/', not "". */
+static const char *one_level(const char *s)
+{
+    return s && s[0] && !strchr(s, '/') ? s : NULL;
+}
+
+/* {a}/{b}: two non-empty levels. */
+static int two_levels(const char *s)
+{
+    const char *slash = s ? strchr(s, '/') : NULL;
+    return slash && slash > s && slash[1] && !strchr(slash + 1, '/');
+}
+
+int topics_is_detector_alarm(const char *topic)
+{
+    return two_levels(after(topic, ALARM_PRE));
+}
+
+int topics_is_detector_feedback(const char *topic)
+{
+    return two_levels(after(topic, FEEDBACK_PRE));
+}
+
+const char *topics_alarm_sensor(const char *topic)
+{
+    return one_level(after(topic, ALARMS_PRE));
+}
+
+const char *topics_alarm_event_sensor(const char *topic)
+{
+    return one_level(after(topic, ALARM_EVENTS_PRE));
 }
 
 int topics_is_status(const char *topic)
@@ -260,8 +334,19 @@ static const topics_info table[] = {
      "will (the broker's, on a crash)",
      "people and monitoring (the gateway skips it)", "1", 1, "`online` or `offline`"},
     {ALARM_PRE "{sensor_id}/{metric}", "detector, when a stream enters or leaves its alarm state",
-     "anyone who wants what is in alarm now", "1", 1,
+     "gateway (alarm lifecycle), anyone who wants what is in alarm now", "1", 1,
      "`{\"sensor_id\", \"metric\", \"in_alarm\", \"ts\"}`"},
+    {FEEDBACK_PRE "{sensor_id}/{metric}",
+     "gateway, when a person marks an alarm of the stream a false positive",
+     "detector (the stream learns to tolerate that kind)", "1", 0,
+     "`{\"sensor_id\", \"metric\", \"kind\", \"verdict\", \"value\", \"score\", \"at\", \"by\"}` "
+     "(`bus/alarm_feedback.h`)"},
+    {ALARMS_PRE "{sensor_id}", "gateway, on every change of the sensor's alarms",
+     "notifier, dashboards, anyone who wants the open alarms (`alarms/+`)", "1", 1,
+     "the sensor's active alarms (`bus/alarm.h`)"},
+    {ALARM_EVENTS_PRE "{sensor_id}",
+     "gateway: opened, updated, acknowledged, muted, false_positive, cleared, reminder",
+     "notifier (`alarms/events/+`)", "1", 0, "alarm lifecycle event (`bus/alarm.h`)"},
     {LABELS_PRE "{sensor_id}", "simulator", "evaluation (tests, bench)",
      "`SIM_QOS`, at least 1 with paho", 0, "ground truth of an injected anomaly"},
 };

@@ -18,6 +18,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "bus/topics.h"
+#include "gw_alarms_api.h"
 #include "gw_buf.h"
 #include "gw_openapi.h"
 #include "gw_ws.h"
@@ -283,6 +284,10 @@ static void metrics_gauges(gw *g, gw_metrics_gauges *gz)
         gw_bus_stats_get(g->bus, &gz->bus);
     }
     gz->status = g->status;
+    if (g->alarms) {
+        gz->has_alarms = 1;
+        gw_alarms_stats_get(g->alarms, &gz->alarms);
+    }
     gz->now = clock_wall();
     gz->uptime_s = gz->now - g->started;
 }
@@ -685,6 +690,13 @@ static void route_anomalies(gw *g, const gw_request *rq, const gw_params *pp, gw
 
 /* Every API route, one line each. services/gateway/openapi.json describes
  * each of them (tests/unit/test_gw_openapi.c checks both ways). */
+/* The alarm routes (gw_alarms_api.c parses the rest of the path). */
+static void route_alarms(gw *g, const gw_request *rq, const gw_params *pp, gw_response *rs)
+{
+    (void)pp;
+    gw_alarms_api_handle(g, rq, rs);
+}
+
 const gw_route gw_api_routes[] = {
     {GW_M_GET, "/healthz", 0, route_healthz},
     {GW_M_GET, "/readyz", 0, route_readyz},
@@ -696,6 +708,13 @@ const gw_route gw_api_routes[] = {
     {GW_M_GET, "/api/sensors", 0, route_sensors},
     {GW_M_GET, "/api/sensors/{sensor_id}/readings", 0, route_sensor_readings},
     {GW_M_POST, "/api/readings", 1, route_post_readings},
+    {GW_M_GET, "/api/alarms", 0, route_alarms},
+    {GW_M_POST, "/api/alarms/mute", 1, route_alarms},
+    {GW_M_GET, "/api/alarms/{alarm_id}", 0, route_alarms},
+    {GW_M_POST, "/api/alarms/{alarm_id}/ack", 1, route_alarms},
+    {GW_M_POST, "/api/alarms/{alarm_id}/clear", 1, route_alarms},
+    {GW_M_POST, "/api/alarms/{alarm_id}/mute", 1, route_alarms},
+    {GW_M_POST, "/api/alarms/{alarm_id}/false_positive", 1, route_alarms},
     {0, NULL, 0, NULL},
 };
 
