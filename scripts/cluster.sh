@@ -275,7 +275,7 @@ ENV
     fi
     echo "cluster: $n NATS nodes up in $dir, $parts partitions, $loggers chain logger partition(s)"
     for ((i = 1; i <= n; i++)); do
-        echo "  n$i  mqtt tcp://127.0.0.1:$((base + i - 1))  nats 127.0.0.1:$((base + 9 + i))  monitor http://127.0.0.1:$((base + 29 + i))/  log $dir/n$i.log"
+        echo "  n$i  mqtt $scheme://127.0.0.1:$((base + i - 1))  nats 127.0.0.1:$((base + 9 + i))  monitor http://127.0.0.1:$((base + 29 + i))/  log $dir/n$i.log"
     done
     echo "  MQTT_URL=$MQTT_URL"
 }

@@ -45,6 +45,7 @@ struct mqtt_client {
     int connected, connecting, stop;
     int uri;         /* index of the broker URI the next attempt uses */
     int resubscribe; /* a subscription failed: the monitor retries it */
+    int connects;    /* successful connects so far (paho's callback thread only) */
     long backoff_ms;
     /* Owned copies of the options' strings. */
     char *uris_buf;
@@ -129,8 +130,17 @@ static void subscribe_all(mqtt_client *c)
 static void on_connect_success(void *ctx, MQTTAsync_successData *resp)
 {
     mqtt_client *c = ctx;
-    log_info("mqtt_connected uri=%s",
-             resp && resp->alt.connect.serverURI ? resp->alt.connect.serverURI : "?");
+    const char *uri = resp && resp->alt.connect.serverURI ? resp->alt.connect.serverURI : "?";
+    int present = resp ? resp->alt.connect.sessionPresent : -1;
+    /* A persistent session the broker no longer has (MQTT 3.1.1 3.2.2.2):
+     * QoS 1 messages queued for it meanwhile are not coming. Say so. */
+    if (!c->opt.clean_session && present == 0 && c->connects > 0)
+        log_warn("mqtt_session_lost uri=%s client_id=%s (the broker started a new session: "
+                 "QoS 1 messages queued for the old one are not delivered)",
+                 uri, c->client_id);
+    else
+        log_info("mqtt_connected uri=%s session_present=%d", uri, present);
+    c->connects++;
     pthread_mutex_lock(&c->mu);
     c->resubscribe = 0;
     pthread_mutex_unlock(&c->mu);

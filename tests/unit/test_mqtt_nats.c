@@ -684,5 +684,8 @@ int main(void)
         cmocka_unit_test_teardown(test_overlapping_qos1, test_teardown),
         cmocka_unit_test_teardown(test_failover_qos1, test_teardown),
     };
+    /* TEST_FILTER=test_failover_qos1: one test only (e.g. run in a loop). */
+    if (getenv("TEST_FILTER"))
+        cmocka_set_test_filter(getenv("TEST_FILTER"));
     return cmocka_run_group_tests(tests, setup, teardown);
 }
