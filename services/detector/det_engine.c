@@ -291,6 +291,7 @@ det_sensor *det_sensor_get(det_engine *e, const char *id)
         return NULL;
     }
     e->sensors[e->count++] = s;
+    det_limits_touch(e, s);
     e->st.sensors = e->count;
     det_fleet_sensor_added(&e->fleet, id);
     return s;
@@ -577,7 +578,7 @@ int det_engine_process(det_engine *e, const reading *r, det_result *res, anomaly
         return -1;
     e->st.readings++;
     s->readings++;
-    s->seen = e->st.readings;
+    det_limits_touch(e, s);
     det_limits_stream_room(e, s, r);
     det_multi_obs ob[DET_MULTI_MAX];
     memset(ob, 0, sizeof(ob));

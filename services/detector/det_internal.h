@@ -78,14 +78,15 @@ typedef struct {
     det_shape *shape; /* owned; NULL unless cfg.shape (not persisted: re-learned) */
 } det_stream;
 
-typedef struct {
+typedef struct det_sensor det_sensor;
+struct det_sensor {
     char id[SENSOR_ID_MAX];
-    uint64_t seen; /* e->st.readings at its last reading: least recently seen goes first */
+    det_sensor *lru_prev, *lru_next; /* recency list, most recent first (det_limits.c) */
     uint32_t readings;
     uint32_t nstreams;
     det_stream *streams;
     det_multi multi; /* over the sensor's streams (det_multi.h; not persisted) */
-} det_sensor;
+};
 
 /* What det_multi_row needs of one stream's reading in this row. */
 typedef struct {
@@ -145,6 +146,7 @@ struct det_engine {
     det_stats st;
     det_fleet fleet;
     det_candidates cand; /* metric names waiting for a model slot (det_limits.c) */
+    det_sensor *lru_head, *lru_tail; /* every sensor, most recently seen first */
 };
 
 /* Where alerts of one det_engine_process call go. */
@@ -186,8 +188,11 @@ void det_emit(det_engine *e, det_sink *out, anomaly *a);
 
 /** Make room for one more sensor: at cfg.max_sensors, evict the least
  *  recently seen one (its streams and state are freed). Call before
- *  adding a sensor; no det_sensor pointer may be held across it. */
+ *  adding a sensor; no det_sensor pointer may be held across it. O(1). */
 void det_limits_sensor_room(det_engine *e);
+
+/** Mark s as the most recently seen sensor (a new one joins the list). O(1). */
+void det_limits_touch(det_engine *e, det_sensor *s);
 
 /** Make room in sensor s for the metrics of r it has no stream for yet:
  *  evict its least recently seen streams that r does not carry, down to
