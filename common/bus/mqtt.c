@@ -46,6 +46,7 @@ struct mqtt_client {
     int uri;         /* index of the broker URI the next attempt uses */
     int resubscribe; /* a subscription failed: the monitor retries it */
     int connects;    /* successful connects so far (paho's callback thread only) */
+    int sessions_lost; /* reconnects that found no session (guarded by mu) */
     long backoff_ms;
     /* Owned copies of the options' strings. */
     char *uris_buf;
@@ -134,11 +135,14 @@ static void on_connect_success(void *ctx, MQTTAsync_successData *resp)
     int present = resp ? resp->alt.connect.sessionPresent : -1;
     /* A persistent session the broker no longer has (MQTT 3.1.1 3.2.2.2):
      * QoS 1 messages queued for it meanwhile are not coming. Say so. */
-    if (!c->opt.clean_session && present == 0 && c->connects > 0)
+    if (!c->opt.clean_session && present == 0 && c->connects > 0) {
         log_warn("mqtt_session_lost uri=%s client_id=%s (the broker started a new session: "
                  "QoS 1 messages queued for the old one are not delivered)",
                  uri, c->client_id);
-    else
+        pthread_mutex_lock(&c->mu);
+        c->sessions_lost++;
+        pthread_mutex_unlock(&c->mu);
+    } else
         log_info("mqtt_connected uri=%s session_present=%d", uri, present);
     c->connects++;
     pthread_mutex_lock(&c->mu);
@@ -453,6 +457,14 @@ int mqtt_client_create(mqtt_client **out, const mqtt_options *opt)
 fail:
     free_client(c);
     return -1;
+}
+
+int mqtt_client_sessions_lost(mqtt_client *c)
+{
+    pthread_mutex_lock(&c->mu);
+    int n = c->sessions_lost;
+    pthread_mutex_unlock(&c->mu);
+    return n;
 }
 
 int mqtt_client_is_connected(mqtt_client *c)
