@@ -43,9 +43,9 @@ struct mqtt_client {
     pthread_t monitor;
     int monitor_started;
     int connected, connecting, stop;
-    int uri;         /* index of the broker URI the next attempt uses */
-    int resubscribe; /* a subscription failed: the monitor retries it */
-    int connects;    /* successful connects so far (paho's callback thread only) */
+    int uri;           /* index of the broker URI the next attempt uses */
+    int resubscribe;   /* a subscription failed: the monitor retries it */
+    int connects;      /* successful connects so far (paho's callback thread only) */
     int sessions_lost; /* reconnects that found no session (guarded by mu) */
     long backoff_ms;
     /* Owned copies of the options' strings. */

@@ -143,8 +143,8 @@ static uint32_t candidate_count(det_candidates *c, const char *metric, uint32_t 
 {
     for (int k = 0; k < c->n; k++)
         if (strcmp(c->c[k].metric, metric) == 0) {
-            c->c[k].count = c->c[k].count > UINT32_MAX - weight ? UINT32_MAX
-                                                                 : c->c[k].count + weight;
+            c->c[k].count =
+                c->c[k].count > UINT32_MAX - weight ? UINT32_MAX : c->c[k].count + weight;
             return c->c[k].count;
         }
     if (c->n < DET_CANDIDATES) {
