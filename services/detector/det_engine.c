@@ -300,13 +300,15 @@ det_sensor *det_sensor_get(det_engine *e, const char *id)
 int det_model_index(det_engine *e, const char *metric, int create)
 {
     int free_slot = -1;
+    if (!metric[0])
+        return -1; /* "" names a freed slot (det_limits_model_release), never a metric */
     for (int m = 0; m < e->nmodels; m++) {
         if (strcmp(e->models[m].metric, metric) == 0)
             return m;
         if (free_slot < 0 && !e->models[m].metric[0])
             free_slot = m; /* freed by det_limits_model_release; keeps its pool */
     }
-    if (!create || !metric[0] || (free_slot < 0 && e->nmodels >= MAX_MODELS))
+    if (!create || (free_slot < 0 && e->nmodels >= MAX_MODELS))
         return -1;
     int m = free_slot >= 0 ? free_slot : e->nmodels;
     det_model *md = &e->models[m];
