@@ -327,7 +327,7 @@ cmd_conf() {
 # mode (see `nats` above), one per line; nothing for a topic NATS's MQTT
 # cannot carry ('.' or ' ' in it, empty levels) or that is not plain text.
 nats_subjects() {
-    local t=$2 s root out=() bad=0
+    local t=$2 s root subj=() bad=0
     case "$t" in '' | *.* | *' '* | *'"'* | *\\* | /* | */ | *//*) bad=1 ;; esac
     [[ "$t" == *[[:cntrl:]]* ]] && bad=1
     if [ $bad = 1 ]; then
@@ -339,13 +339,13 @@ nats_subjects() {
     s=${s//+/*}
     s=${s//#/>}
     root=${s%%.*}
-    out+=("$s")
+    subj+=("$s")
     case "$root" in
-        anomalies) out+=("apart.*.$s") ;;
+        anomalies) subj+=("apart.*.$s") ;;
         chain | status | detector | sim | part | apart | alarms | '>') ;;
-        *) out+=("part.*.$s") ;;
+        *) subj+=("part.*.$s") ;;
     esac
-    for s in "${out[@]}"; do
+    for s in "${subj[@]}"; do
         echo "$s"
         # MQTT "a/#" matches "a" too; NATS "a.>" does not.
         [[ "$s" == *.\> ]] && echo "${s%.>}"
