@@ -217,7 +217,12 @@ static int on_message_arrived(void *ctx, char *topic, int topic_len, MQTTAsync_m
     int handled = 1;
     /* paho passes either 0 or the real length; a length other than strlen
      * means embedded NULs: not a topic of ours, drop it. */
-    if ((topic_len == 0 || (size_t)topic_len == strlen(topic)) && c->opt.on_message)
+    if (topic_len != 0 && (size_t)topic_len != strlen(topic))
+        /* Acknowledged and dropped: say so (a silent drop of a QoS 1
+         * message would look like a broker losing it). */
+        log_rate(30, 10.0, LOG_WARN, "mqtt_message_dropped reason=\"NUL in topic\" topic_len=%d",
+                 topic_len);
+    else if (c->opt.on_message)
         handled = c->opt.on_message(c->opt.user, topic, m->payload, (size_t)m->payloadlen);
     if (handled) {
         MQTTAsync_freeMessage(&m);
