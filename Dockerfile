@@ -34,5 +34,10 @@ COPY . .
 COPY --from=build /app/build/bin build/bin
 COPY --from=build /app/tools/node_modules tools/node_modules
 COPY --from=build /app/contracts/build contracts/build
+# Mount points of the per-service credential volumes (docker-compose.yml):
+# owned by app, so a new volume mounted there is too. After the COPYs, so
+# the dependency layer above stays cached.
+RUN mkdir -p /auth/broker /auth/nats /auth/simulator /auth/detector /auth/chainlogger \
+        /auth/gateway && chown -R app:app /auth
 USER app
 ENV STATE_DIR=/state

@@ -24,6 +24,14 @@
 # MQTT_MSGS_MAX_BYTES (the QoS 1 message stream's limits: start creates it
 # with limits retention before any MQTT client, scripts/nats-streams.sh;
 # MQTT_MSGS_RECREATE=1 converts an older store's interest-retention stream).
+# Login (issue #19): AUTH_DIR, a scripts/broker-auth.sh directory (init
+# done), gives the nodes one user per broker account with the ACL's topics
+# (broker-auth.sh nats; `make run-cluster` sets it); NATS_TLS_DIR
+# (server.crt, server.key, ca.crt: scripts/dev-certs.sh) puts TLS on the
+# MQTT listeners (MQTT_URL then says ssl://). Without both, BIND must be a
+# loopback address: a cluster with no login or no TLS is not offered to the
+# network. The NATS client, route and monitoring ports are always on
+# 127.0.0.1. DIR then holds passwords: it is made 0700, the configs 0600.
 # The nodes outlive this script (pid files DIR/nI.pid); callers stop them
 # with `stop`, which TERMs them and KILLs what is left after 10 s.
 set -euo pipefail
@@ -66,6 +74,13 @@ load() {
     read -r -a MQTT_PORTS <<<"$NATS_MQTT_PORTS"
     read -r -a HTTP_PORTS <<<"$NATS_HTTP_PORTS"
     read -r -a CLIENT_PORTS <<<"$NATS_CLIENT_PORTS"
+    # With login: mosquitto clients read DIR/mosq/mosquitto_{pub,sub}, the
+    # stream script NATS_USER/NATS_PASSWORD (both as nats-admin).
+    if [ -n "${NATS_AUTH_DIR:-}" ]; then
+        export XDG_CONFIG_HOME=$dir/mosq NATS_USER=nats-admin
+        NATS_PASSWORD=$(cat "$NATS_AUTH_DIR/nats-admin.password")
+        export NATS_PASSWORD
+    fi
 }
 
 node_pid() { # node_pid DIR I: the pid of node I if it runs, else nothing
@@ -156,6 +171,35 @@ cmd_start() {
     done
     [ -n "$base" ] || base=$(pick_base "$n")
     local replicas=$((n < 3 ? n : 3))
+    local auth=${AUTH_DIR:-} tls=${NATS_TLS_DIR:-} scheme=tcp tls_line=""
+    case "$bind" in
+        127.* | localhost | ::1) ;;
+        *)
+            [ -n "$auth" ] && [ -n "$tls" ] || {
+                echo "cluster: BIND=$bind would offer MQTT beyond this machine: that needs login (AUTH_DIR) and TLS (NATS_TLS_DIR); use BIND=127.0.0.1 otherwise" >&2
+                exit 2
+            } ;;
+    esac
+    chmod 700 "$dir"
+    if [ -n "$auth" ]; then
+        "$ROOT/scripts/broker-auth.sh" nats "$auth" "$dir/auth.conf" || { echo "cluster: cannot render the accounts of $auth" >&2; exit 1; }
+        # The readiness checks' MQTT clients log in as nats-admin, the
+        # password read from a 0600 options file, never a command line.
+        mkdir -p "$dir/mosq"
+        (umask 077 && printf -- '-u nats-admin\n-P %s\n%s' "$(cat "$auth/nats-admin.password")" \
+            "${tls:+--cafile $tls/ca.crt
+}" | tee "$dir/mosq/mosquitto_pub" >"$dir/mosq/mosquitto_sub")
+    else
+        rm -f "$dir/auth.conf"
+        rm -rf "$dir/mosq"
+    fi
+    if [ -n "$tls" ]; then
+        for f in ca.crt server.crt server.key; do
+            [ -f "$tls/$f" ] || { echo "cluster: $tls/$f missing (scripts/dev-certs.sh $tls)" >&2; exit 1; }
+        done
+        tls_line="  tls { cert_file: \"$tls/server.crt\", key_file: \"$tls/server.key\" }"
+        scheme=ssl
+    fi
     local mqtt_ports="" client_ports="" http_ports="" uris=""
     for ((i = 0; i < n; i++)); do
         local routes=""
@@ -173,7 +217,13 @@ cmd_start() {
             -e "s|@STORE_DIR@|$dir/js$((i + 1))|g" -e "s|@CLUSTER_NAME@|${CLUSTER_NAME:-iotac}|g" \
             -e "s|@MAX_FILE_STORE@|${MAX_FILE_STORE:-1G}|g" -e "s|@REPLICAS@|$replicas|g" \
             -e "s|@PARTITIONS@|$parts|g" "$TEMPLATE" |
-            awk -v r="$routes" -v a="$amap" '{ if ($0 == "@ROUTES@") print r; else if ($0 == "@ANOMALY_MAPPING@") { if (a != "") print a } else print }' >"$conf"
+            awk -v r="$routes" -v a="$amap" -v t="$tls_line" -v af="${auth:+$dir/auth.conf}" '
+                $0 == "@ROUTES@" { print r; next }
+                $0 == "@ANOMALY_MAPPING@" { if (a != "") print a; next }
+                $0 == "@MQTT_TLS@" { if (t != "") print t; next }
+                $0 == "@AUTH@" { if (af != "") while ((getline l < af) > 0) print l; next }
+                { print }' >"$conf"
+        chmod 600 "$conf"
         nats-server -t -c "$conf" >/dev/null 2>&1 || {
             echo "cluster: invalid config $conf:" >&2
             nats-server -t -c "$conf" >&2 || true
@@ -182,7 +232,7 @@ cmd_start() {
         mqtt_ports+="$((base + i)) "
         client_ports+="$((base + 10 + i)) "
         http_ports+="$((base + 30 + i)) "
-        uris+="tcp://127.0.0.1:$((base + i)),"
+        uris+="$scheme://127.0.0.1:$((base + i)),"
     done
     for ((i = 1; i <= n; i++)); do start_node "$dir" $i; done
     local pids=""
@@ -196,6 +246,7 @@ NATS_MQTT_PORTS="${mqtt_ports% }"
 NATS_CLIENT_PORTS="${client_ports% }"
 NATS_HTTP_PORTS="${http_ports% }"
 NATS_PIDS="${pids% }"
+NATS_AUTH_DIR=${auth:+$(cd "$auth" && pwd)}
 MQTT_URL=${uris%,}
 ENV
     load "$dir"
@@ -224,7 +275,7 @@ ENV
     fi
     echo "cluster: $n NATS nodes up in $dir, $parts partitions, $loggers chain logger partition(s)"
     for ((i = 1; i <= n; i++)); do
-        echo "  n$i  mqtt tcp://127.0.0.1:$((base + i - 1))  nats 127.0.0.1:$((base + 9 + i))  monitor http://127.0.0.1:$((base + 29 + i))/  log $dir/n$i.log"
+        echo "  n$i  mqtt $scheme://127.0.0.1:$((base + i - 1))  nats 127.0.0.1:$((base + 9 + i))  monitor http://127.0.0.1:$((base + 29 + i))/  log $dir/n$i.log"
     done
     echo "  MQTT_URL=$MQTT_URL"
 }

@@ -3,7 +3,7 @@
 # creating FILE with a new random one (32 bytes from /dev/urandom as 64 hex
 # digits, mode 0600) when it does not exist yet, so the token survives
 # restarts. Used by scripts/run.sh ($STATE_DIR/gateway.token) and
-# docker-compose.yml (/state/gateway.token; with "compose", how to use it is
+# docker-compose.yml (/auth/gateway/gateway.token; with "compose", how to use it is
 # printed on stderr, i.e. in the container's log).
 #   curl -H "Authorization: Bearer $(cat FILE)" -H 'Content-Type: application/json' \
 #        -d '{"sensor_id":"demo","temperature":21.5}' http://localhost:8080/api/readings

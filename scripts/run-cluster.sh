@@ -11,8 +11,9 @@
 # MQTT on 1883..1885, NATS clients 1893.., routes 1903.., monitoring 1913..),
 # NODES (3), PARTITIONS (4), CHAINLOGGERS (2), RPC_PORT (8545), GATEWAY_PORT
 # (8080), KEY_FILE (the first logger's key, also the contract owner),
-# SIMULATOR (1), BIND (127.0.0.1; 0.0.0.0 lets sensors on the network in:
-# the NATS listeners have no accounts, so only on a trusted network),
+# SIMULATOR (1), BIND (127.0.0.1; another address only with NATS_TLS_DIR:
+# scripts/cluster.sh offers MQTT beyond loopback only with login and TLS),
+# NATS_TLS_DIR (server.crt/server.key/ca.crt, scripts/dev-certs.sh),
 # MQTT_MSGS_MAX_AGE (24h) and MQTT_MSGS_MAX_BYTES (512 MiB): how long and how
 # much QoS 1 traffic the cluster keeps (scripts/nats-streams.sh), plus
 # every service setting in the README, passed through as is.
@@ -59,6 +60,21 @@ for off in 0 10 20 30; do
 done
 require_free_ports "set RPC_PORT or GATEWAY_PORT" "$RPC_PORT" "$GATEWAY_PORT"
 
+# Broker accounts (#19), as `make run`: one per service with only its
+# topics, devices added with scripts/broker-auth.sh add-device NAME --dir
+# $STATE_DIR/broker (then restart); the nodes get them (cluster.sh AUTH_DIR).
+AUTH_DIR=$STATE_DIR/broker
+scripts/broker-auth.sh init "$AUTH_DIR" "${INGEST_MAPPING:-}" >/dev/null
+export AUTH_DIR
+# with_account SVC CMD...: become CMD with SVC's broker account (see run.sh).
+with_account() {
+    local u=$1
+    shift
+    MQTT_USERNAME=$u MQTT_PASSWORD=$(cat "$AUTH_DIR/$u.password")
+    export MQTT_USERNAME MQTT_PASSWORD
+    exec "$@"
+}
+
 # The brokers: nodes keep running if this script is killed hard; WATCH_PID
 # stops them then too.
 WATCH_PID=$$ scripts/cluster.sh start "$NATS_DIR" "$MQTT_BASE_PORT" | tee -a "$LOGS/cluster.log"
@@ -76,7 +92,7 @@ chain_up
 # others: development keys, authorised with addLogger), its own journal
 # and MQTT session.
 if [ "$CHAINLOGGERS" = 1 ]; then
-    bg chainlogger build/bin/chainlogger
+    bg chainlogger with_account chainlogger build/bin/chainlogger
 else
     GANACHE_KEYS=(4f3edf983ac636a65a842ce7c78d9aa706d3b113bce9c46f30d7d21715b23b1d
         6cbed15c793ce57650b9877cf6fa156fbef513c4e6134f022a85b1ffdd59b2a1
@@ -91,7 +107,7 @@ else
             build/bin/chainlogger authorize "$addr" 2>>"$LOGS/deploy.log" >/dev/null
         fi
         mkdir -p "$STATE_DIR/chainlogger-p$j"
-        bg "chainlogger-p$j" env STATE_DIR="$STATE_DIR/chainlogger-p$j" KEY_FILE="$kf" \
+        bg "chainlogger-p$j" with_account chainlogger env STATE_DIR="$STATE_DIR/chainlogger-p$j" KEY_FILE="$kf" \
             build/bin/chainlogger --partition "$j" --partitions "$CHAINLOGGERS"
     done
 fi
@@ -101,16 +117,16 @@ fi
 # the directory) resumes without a new warm-up.
 for ((k = 0; k < PARTITIONS; k++)); do
     mkdir -p "$STATE_DIR/detector-p$k"
-    bg "detector-p$k" env STATE_DIR="$STATE_DIR/detector-p$k" \
+    bg "detector-p$k" with_account detector env STATE_DIR="$STATE_DIR/detector-p$k" \
         build/bin/detector --partition "$k" --partitions "$PARTITIONS"
 done
 # Writes need a token (#19), as with make run: $STATE_DIR/gateway.token.
 [ -n "${GATEWAY_TOKEN:-}" ] || GATEWAY_TOKEN=$(scripts/gateway-token.sh "$STATE_DIR/gateway.token")
 export GATEWAY_TOKEN
-bg gateway build/bin/gateway
+bg gateway with_account gateway build/bin/gateway
 need_port gateway "$GATEWAY_PORT" 20
 if [ "$SIMULATOR" = 1 ]; then
-    simulator_up
+    simulator_up with_account simulator
 fi
 
 read -r -a ports <<<"$NATS_MQTT_PORTS"
@@ -124,8 +140,9 @@ cat <<MSG
   Logs:       $LOGS/  (nodes: $NATS_DIR/n*.log)
   Writes:     Authorization: Bearer \$(cat $STATE_DIR/gateway.token)  (unless GATEWAY_TOKEN was set)
 
-  Try:  for i in \$(seq 300); do echo "{\"temperature\": 21.\$((RANDOM%10))}"; done | mosquitto_pub -p ${ports[0]} -q 1 -t sensors/demo/readings -l
-        mosquitto_pub -p ${ports[1]} -q 1 -t sensors/demo/readings -m '{"temperature": 1000}'
+  Accounts:   $AUTH_DIR/ (a device: scripts/broker-auth.sh add-device NAME --dir $AUTH_DIR, restart)
+  Try:  for i in \$(seq 300); do echo "{\"temperature\": 21.\$((RANDOM%10))}"; done | mosquitto_pub -p ${ports[0]} -u simulator -P "\$(cat $AUTH_DIR/simulator.password)" -q 1 -t sensors/demo/readings -l
+        mosquitto_pub -p ${ports[1]} -u simulator -P "\$(cat $AUTH_DIR/simulator.password)" -q 1 -t sensors/demo/readings -m '{"temperature": 1000}'
   Ctrl-C stops everything.
 
 MSG

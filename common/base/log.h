@@ -44,8 +44,11 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap);
 /** Like log_msg, but at most one line per `interval_s` seconds for the
  *  given `key` slot (0..LOG_RATE_SLOTS-1); suppressed lines are counted
  *  and reported as suppressed=N on the next line that gets through.
- *  Use for errors that a flood of bad input could repeat. Thread-safe. */
-#define LOG_RATE_SLOTS 32
+ *  Use for errors that a flood of bad input could repeat. Thread-safe.
+ *  Slots 0-39 belong to the services (each its own), 40-63 to common/
+ *  (bus/mqtt 41-44, eth/client 45-46), so a library's lines never share
+ *  a slot with a service's. */
+#define LOG_RATE_SLOTS 64
 void log_rate(int key, double interval_s, enum log_level level, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 

@@ -43,8 +43,10 @@ struct mqtt_client {
     pthread_t monitor;
     int monitor_started;
     int connected, connecting, stop;
-    int uri;         /* index of the broker URI the next attempt uses */
-    int resubscribe; /* a subscription failed: the monitor retries it */
+    int uri;           /* index of the broker URI the next attempt uses */
+    int resubscribe;   /* a subscription failed: the monitor retries it */
+    int connects;      /* successful connects so far (paho's callback thread only) */
+    int sessions_lost; /* reconnects that found no session (guarded by mu) */
     long backoff_ms;
     /* Owned copies of the options' strings. */
     char *uris_buf;
@@ -87,7 +89,7 @@ static void request_resubscribe(mqtt_client *c)
 static void on_subscribe_failure(void *ctx, MQTTAsync_failureData *resp)
 {
     mqtt_client *c = ctx;
-    log_rate(4, 10.0, LOG_ERROR, "mqtt_subscribe_failed code=%d retry_in=1s", resp ? resp->code : -1);
+    log_rate(43, 10.0, LOG_ERROR, "mqtt_subscribe_failed code=%d retry_in=1s", resp ? resp->code : -1);
     request_resubscribe(c);
 }
 
@@ -103,7 +105,7 @@ static void on_subscribe_success(void *ctx, MQTTAsync_successData *resp)
         for (int i = 0; i < c->ntopics; i++)
             refused |= resp->alt.qosList[i] == 0x80;
     if (refused) {
-        log_rate(4, 10.0, LOG_ERROR, "mqtt_subscribe_refused retry_in=1s");
+        log_rate(43, 10.0, LOG_ERROR, "mqtt_subscribe_refused retry_in=1s");
         request_resubscribe(c);
         return;
     }
@@ -121,7 +123,7 @@ static void subscribe_all(mqtt_client *c)
     ro.context = c;
     int rc = MQTTAsync_subscribeMany(c->h, c->ntopics, c->topics, c->qos, &ro);
     if (rc != MQTTASYNC_SUCCESS) {
-        log_rate(4, 10.0, LOG_ERROR, "mqtt_subscribe_failed rc=%d retry_in=1s", rc);
+        log_rate(43, 10.0, LOG_ERROR, "mqtt_subscribe_failed rc=%d retry_in=1s", rc);
         request_resubscribe(c);
     }
 }
@@ -129,8 +131,20 @@ static void subscribe_all(mqtt_client *c)
 static void on_connect_success(void *ctx, MQTTAsync_successData *resp)
 {
     mqtt_client *c = ctx;
-    log_info("mqtt_connected uri=%s",
-             resp && resp->alt.connect.serverURI ? resp->alt.connect.serverURI : "?");
+    const char *uri = resp && resp->alt.connect.serverURI ? resp->alt.connect.serverURI : "?";
+    int present = resp ? resp->alt.connect.sessionPresent : -1;
+    /* A persistent session the broker no longer has (MQTT 3.1.1 3.2.2.2):
+     * QoS 1 messages queued for it meanwhile are not coming. Say so. */
+    if (!c->opt.clean_session && present == 0 && c->connects > 0) {
+        log_warn("mqtt_session_lost uri=%s client_id=%s (the broker started a new session: "
+                 "QoS 1 messages queued for the old one are not delivered)",
+                 uri, c->client_id);
+        pthread_mutex_lock(&c->mu);
+        c->sessions_lost++;
+        pthread_mutex_unlock(&c->mu);
+    } else
+        log_info("mqtt_connected uri=%s session_present=%d", uri, present);
+    c->connects++;
     pthread_mutex_lock(&c->mu);
     c->resubscribe = 0;
     pthread_mutex_unlock(&c->mu);
@@ -203,7 +217,12 @@ static int on_message_arrived(void *ctx, char *topic, int topic_len, MQTTAsync_m
     int handled = 1;
     /* paho passes either 0 or the real length; a length other than strlen
      * means embedded NULs: not a topic of ours, drop it. */
-    if ((topic_len == 0 || (size_t)topic_len == strlen(topic)) && c->opt.on_message)
+    if (topic_len != 0 && (size_t)topic_len != strlen(topic))
+        /* Acknowledged and dropped: say so (a silent drop of a QoS 1
+         * message would look like a broker losing it). */
+        log_rate(44, 10.0, LOG_WARN, "mqtt_message_dropped reason=\"NUL in topic\" topic_len=%d",
+                 topic_len);
+    else if (c->opt.on_message)
         handled = c->opt.on_message(c->opt.user, topic, m->payload, (size_t)m->payloadlen);
     if (handled) {
         MQTTAsync_freeMessage(&m);
@@ -261,7 +280,7 @@ static void *monitor_main(void *arg)
             if (rc != MQTTASYNC_SUCCESS) {
                 /* -18 (command ignored): paho is still busy with the last
                  * attempt during a failover; not worth a warning. */
-                log_rate(2, 10.0, rc == MQTTASYNC_COMMAND_IGNORED ? LOG_DEBUG : LOG_WARN,
+                log_rate(41, 10.0, rc == MQTTASYNC_COMMAND_IGNORED ? LOG_DEBUG : LOG_WARN,
                          "mqtt_connect_call_failed rc=%d", rc);
                 c->connecting = 0;
             }
@@ -432,7 +451,7 @@ int mqtt_client_create(mqtt_client **out, const mqtt_options *opt)
     c->connecting = 1;
     rc = do_connect(c, 0);
     if (rc != MQTTASYNC_SUCCESS) {
-        log_rate(2, 10.0, LOG_WARN, "mqtt_connect_call_failed rc=%d", rc);
+        log_rate(41, 10.0, LOG_WARN, "mqtt_connect_call_failed rc=%d", rc);
         c->connecting = 0;
     }
     if (pthread_create(&c->monitor, NULL, monitor_main, c) != 0)
@@ -443,6 +462,14 @@ int mqtt_client_create(mqtt_client **out, const mqtt_options *opt)
 fail:
     free_client(c);
     return -1;
+}
+
+int mqtt_client_sessions_lost(mqtt_client *c)
+{
+    pthread_mutex_lock(&c->mu);
+    int n = c->sessions_lost;
+    pthread_mutex_unlock(&c->mu);
+    return n;
 }
 
 int mqtt_client_is_connected(mqtt_client *c)
@@ -477,7 +504,7 @@ int mqtt_client_publish(mqtt_client *c, const char *topic, const void *payload, 
     MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
     int rc = MQTTAsync_send(c->h, topic, (int)len, payload, qos, retain, &ro);
     if (rc != MQTTASYNC_SUCCESS) {
-        log_rate(3, 5.0, LOG_WARN, "mqtt_publish_failed rc=%d topic=%s", rc, topic);
+        log_rate(42, 5.0, LOG_WARN, "mqtt_publish_failed rc=%d topic=%s", rc, topic);
         return -1;
     }
     return 0;

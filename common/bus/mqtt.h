@@ -100,6 +100,13 @@ int mqtt_client_wait_connected(mqtt_client *c, int timeout_ms);
 /** 1 while connected, else 0. Thread-safe. */
 int mqtt_client_is_connected(mqtt_client *c);
 
+/** How many times a connection was made with a persistent session
+ *  (clean_session 0) that the broker no longer had (CONNACK session
+ *  present 0 on a reconnect): QoS 1 messages queued for the old session
+ *  are then not delivered. Each is also logged (mqtt_session_lost).
+ *  0 for clean sessions. Thread-safe. */
+int mqtt_client_sessions_lost(mqtt_client *c);
+
 /** Queue a message. Does not block on the network; while disconnected the
  *  message is buffered (up to max_buffered).
  *  Returns: 0 when queued, -1 when the buffer is full or the client failed. */

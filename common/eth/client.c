@@ -183,7 +183,7 @@ int eth_client_bump_fees(eth_client *e)
     uint64_t max_fee, prio;
     int at_ceiling = eth_client_fees(e, &max_fee, &prio) < 0 || max_fee >= e->max_fee_per_gas;
     if (e->fee_bump_pct + ETH_CLIENT_BUMP_STEP_PCT > ETH_CLIENT_MAX_BUMP_PCT || at_ceiling) {
-        log_rate(6, 30, LOG_WARN,
+        log_rate(45, 30, LOG_WARN,
                  "fee_bump_limit bump_pct=%d max_fee=%" PRIu64 " max_fee_per_gas=%" PRIu64,
                  e->fee_bump_pct, max_fee, e->max_fee_per_gas);
         return 0;
@@ -202,7 +202,7 @@ int eth_client_sign(eth_client *e, const uint8_t *to, const uint8_t *data, size_
         e->fees_at = 0; /* ask the node again on the next refresh */
         snprintf(e->err, sizeof e->err, "node fee %" PRIu64 " wei above MAX_FEE_PER_GAS %" PRIu64,
                  e->eip1559 ? e->base_fee : e->gas_price, e->max_fee_per_gas);
-        log_rate(7, 10, LOG_ERROR,
+        log_rate(46, 10, LOG_ERROR,
                  "fee_above_ceiling tx_type=%s node_fee=%" PRIu64 " max_fee_per_gas=%" PRIu64
                  " refusals=%" PRIu64 " action=wait",
                  e->eip1559 ? "eip1559" : "legacy", e->eip1559 ? e->base_fee : e->gas_price,

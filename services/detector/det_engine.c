@@ -45,6 +45,9 @@ void det_config_default(det_config *c)
     c->change_max_s = 86400.0;
     c->shape = 1;
     c->multi = 0; /* experimental (docs/detector.md, "Multivariate state") */
+    c->max_sensors = 100000;
+    c->max_metrics = 16;
+    c->metric_min_readings = 50;
     det_shape_params_default(&c->shape_p);
     c->shape_calm_z = 8.0;
     c->burst_n = 600;
@@ -216,7 +219,8 @@ int det_engine_create(det_engine **out, const det_config *cfg)
     *out = NULL;
     if (cfg->warmup < 2 || cfg->pool_cap < MIN_TRAIN || cfg->feat.lags < 1 ||
         cfg->feat.lags > TSFEATURES_MAX_LAGS || cfg->end_n < 1 || cfg->burst_n < 0 ||
-        !(cfg->burst_k >= 1.0) || !(cfg->shape_calm_z > 0) ||
+        !(cfg->burst_k >= 1.0) || !(cfg->shape_calm_z > 0) || cfg->max_sensors < 1 ||
+        cfg->max_metrics < READING_MAX_METRICS || cfg->max_metrics > MAX_MODELS ||
         ((cfg->shape || cfg->nshape > 0) && !det_shape_params_valid(&cfg->shape_p)))
         return -1;
     det_engine *e = calloc(1, sizeof(*e));
@@ -274,6 +278,7 @@ det_sensor *det_sensor_get(det_engine *e, const char *id)
     det_sensor *s = find_sensor(e, id);
     if (s)
         return s;
+    det_limits_sensor_room(e);
     if (e->count == e->cap) {
         det_sensor **ns = realloc(e->sensors, 2 * e->cap * sizeof(*ns));
         if (!ns)
@@ -290,6 +295,7 @@ det_sensor *det_sensor_get(det_engine *e, const char *id)
         return NULL;
     }
     e->sensors[e->count++] = s;
+    det_limits_touch(e, s);
     e->st.sensors = e->count;
     det_fleet_sensor_added(&e->fleet, id);
     return s;
@@ -297,20 +303,29 @@ det_sensor *det_sensor_get(det_engine *e, const char *id)
 
 int det_model_index(det_engine *e, const char *metric, int create)
 {
-    for (int m = 0; m < e->nmodels; m++)
+    int free_slot = -1;
+    if (!metric[0])
+        return -1; /* "" names a freed slot (det_limits_model_release), never a metric */
+    for (int m = 0; m < e->nmodels; m++) {
         if (strcmp(e->models[m].metric, metric) == 0)
             return m;
-    if (!create || e->nmodels >= MAX_MODELS)
+        if (free_slot < 0 && !e->models[m].metric[0])
+            free_slot = m; /* freed by det_limits_model_release; keeps its pool */
+    }
+    if (!create || (free_slot < 0 && e->nmodels >= MAX_MODELS))
         return -1;
-    det_model *md = &e->models[e->nmodels];
-    memset(md, 0, sizeof(*md));
-    md->pool = malloc((size_t)e->cfg.pool_cap * e->dim * sizeof(float));
-    if (!md->pool)
-        return -1;
+    int m = free_slot >= 0 ? free_slot : e->nmodels;
+    det_model *md = &e->models[m];
+    if (free_slot < 0) {
+        memset(md, 0, sizeof(*md));
+        md->pool = malloc((size_t)e->cfg.pool_cap * e->dim * sizeof(float));
+        if (!md->pool)
+            return -1;
+    }
     snprintf(md->metric, sizeof(md->metric), "%s", metric);
     snprintf(md->unit, sizeof(md->unit), "%s", det_engine_unit(e, metric));
     md->version = -1;
-    return e->nmodels++;
+    return free_slot >= 0 ? m : e->nmodels++;
 }
 
 static int wants_shape(const det_config *c, const char *sensor_id)
@@ -323,17 +338,25 @@ static int wants_shape(const det_config *c, const char *sensor_id)
     return 0;
 }
 
-det_stream *det_stream_get(det_engine *e, det_sensor *s, const char *metric)
+det_stream *det_stream_get(det_engine *e, det_sensor *s, const char *metric, uint32_t weight)
 {
     for (uint32_t k = 0; k < s->nstreams; k++)
         if (strcmp(e->models[s->streams[k].model].metric, metric) == 0)
             return &s->streams[k];
-    int m = det_model_index(e, metric, 1);
+    /* Room was made before the reading (det_limits_stream_room). */
+    if (s->nstreams >= (uint32_t)e->cfg.max_metrics) {
+        e->st.metrics_refused++;
+        return NULL;
+    }
+    int m = det_model_index(e, metric, 0);
+    if (m < 0 && det_limits_model_admit(e, metric, weight))
+        m = det_model_index(e, metric, 1);
     if (m < 0)
         return NULL;
     det_stream *ns = realloc(s->streams, (s->nstreams + 1) * sizeof(*ns));
     if (!ns)
         return NULL;
+    e->models[m].users++;
     s->streams = ns;
     det_stream *st = &ns[s->nstreams++];
     memset(st, 0, sizeof(*st));
@@ -607,6 +630,8 @@ int det_engine_process(det_engine *e, const reading *r, det_result *res, anomaly
         return -1;
     e->st.readings++;
     s->readings++;
+    det_limits_touch(e, s);
+    det_limits_stream_room(e, s, r);
     det_multi_obs ob[DET_MULTI_MAX];
     memset(ob, 0, sizeof(ob));
     int frozen = e->cfg.multi && (s->multi.alarm || s->multi.above > 0);
@@ -617,7 +642,7 @@ int det_engine_process(det_engine *e, const reading *r, det_result *res, anomaly
             snprintf(rk->metric, sizeof(rk->metric), "%s", r->m[k].name);
             rk->value = r->m[k].value;
         }
-        det_stream *st = det_stream_get(e, s, r->m[k].name);
+        det_stream *st = det_stream_get(e, s, r->m[k].name, 1);
         if (!st)
             continue; /* too many metric names or out of memory: skip this metric */
         if (st->present < UINT32_MAX)

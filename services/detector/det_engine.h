@@ -107,6 +107,11 @@ typedef struct {
      * the default, NAN means "not set". Called from the scoring thread. */
     double (*threshold_hook)(void *ctx, const char *sensor_id);
     void *threshold_ctx;
+    /* Limits against invented ids and names (det_limits.c). */
+    int max_sensors;         /* sensors kept; the least recently seen goes first (100000) */
+    int max_metrics;         /* streams per sensor, READING_MAX_METRICS..32; likewise (16) */
+    int metric_min_readings; /* readings a new metric name needs before it gets one of the
+                                upper half of the model slots (50) */
 } det_config;
 
 /* Per-metric outcome of one reading (for replay and tests). */
@@ -128,6 +133,8 @@ typedef struct {
     uint64_t readings, scored, anomalies, sensors, streams, trainings;
     uint64_t folded; /* alerts folded into a burst of their stream (not published) */
     uint64_t by_type[3];
+    uint64_t sensor_evictions, stream_evictions; /* least recently seen, to make room */
+    uint64_t metrics_refused; /* metric values dropped: no model slot yet, or no room */
 } det_stats;
 
 void det_config_default(det_config *c);

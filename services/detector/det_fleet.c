@@ -55,6 +55,14 @@ void det_fleet_sensor_added(det_fleet *f, const char *id)
         g->sensors++;
 }
 
+void det_fleet_sensor_removed(det_fleet *f, const char *id)
+{
+    int n = group_len(id);
+    det_fleet_group *g = n ? find_group(f, id, n, 0) : NULL;
+    if (g && g->sensors > 0)
+        g->sensors--;
+}
+
 static det_fleet_ring *find_ring(det_fleet *f, int group, const char *metric)
 {
     for (int k = 0; k < f->nrings; k++)

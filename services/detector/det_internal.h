@@ -39,6 +39,7 @@ typedef struct {
     uint32_t pool_n;
     uint64_t pool_seen;
     uint32_t since_train;
+    uint32_t users; /* streams referring to this slot; a slot with none and no forest is free */
 } det_model;
 
 /* The reading an alert is pending on, with what is needed to explain it. */
@@ -79,13 +80,15 @@ typedef struct {
     det_shape *shape; /* owned; NULL unless cfg.shape (not persisted: re-learned) */
 } det_stream;
 
-typedef struct {
+typedef struct det_sensor det_sensor;
+struct det_sensor {
     char id[SENSOR_ID_MAX];
+    det_sensor *lru_prev, *lru_next; /* recency list, most recent first (det_limits.c) */
     uint32_t readings;
     uint32_t nstreams;
     det_stream *streams;
     det_multi multi; /* over the sensor's streams (det_multi.h; not persisted) */
-} det_sensor;
+};
 
 /* What det_multi_row needs of one stream's reading in this row. */
 typedef struct {
@@ -119,6 +122,17 @@ typedef struct {
     det_fleet_ring rings[FLEET_SLOTS];
 } det_fleet;
 
+/* Metric names without a model slot yet, counted Misra-Gries style
+ * (det_limits.c): bounded, and a flood of distinct names cannot add up. */
+#define DET_CANDIDATES 64
+typedef struct {
+    int n;
+    struct {
+        char metric[READING_NAME_MAX];
+        uint32_t count;
+    } c[DET_CANDIDATES];
+} det_candidates;
+
 struct det_engine {
     det_config cfg;
     int dim;
@@ -133,6 +147,8 @@ struct det_engine {
     double *shape_scratch; /* cfg.shape_p.history doubles, for det_shape_step */
     det_stats st;
     det_fleet fleet;
+    det_candidates cand; /* metric names waiting for a model slot (det_limits.c) */
+    det_sensor *lru_head, *lru_tail; /* every sensor, most recently seen first */
 };
 
 /* Where alerts of one det_engine_process call go. */
@@ -148,9 +164,11 @@ typedef struct {
 /** The sensor with this id, created when new. Returns NULL on out of memory. */
 det_sensor *det_sensor_get(det_engine *e, const char *id);
 
-/** The stream of (s, metric), created when new (with its model). Returns
- *  NULL when there are too many metric names or on out of memory. */
-det_stream *det_stream_get(det_engine *e, det_sensor *s, const char *metric);
+/** The stream of (s, metric), created when new (with its model when the
+ *  name is admitted: det_limits_model_admit, counting `weight` readings).
+ *  Returns NULL when the name has no model slot (yet), the sensor has
+ *  cfg.max_metrics streams, or on out of memory. */
+det_stream *det_stream_get(det_engine *e, det_sensor *s, const char *metric, uint32_t weight);
 
 /** Index of the model of `metric`; with create, a new empty one when
  *  missing. Returns -1 when missing (or no room / memory). */
@@ -168,6 +186,37 @@ int det_saturated(const char *unit, double v, const tsfeatures_state *fs);
  *  silently when the sink is full: the count still says it happened). */
 void det_emit(det_engine *e, det_sink *out, anomaly *a);
 
+/* ---- det_limits.c ---- */
+
+/** Make room for one more sensor: at cfg.max_sensors, evict the least
+ *  recently seen one (its streams and state are freed). Call before
+ *  adding a sensor; no det_sensor pointer may be held across it. O(1). */
+void det_limits_sensor_room(det_engine *e);
+
+/** Mark s as the most recently seen sensor (a new one joins the list). O(1). */
+void det_limits_touch(det_engine *e, det_sensor *s);
+
+/** Make room in sensor s for the metrics of r it has no stream for yet:
+ *  evict its least recently seen streams that r does not carry, down to
+ *  cfg.max_metrics. Call before processing r (stream indices change). */
+void det_limits_stream_room(det_engine *e, det_sensor *s, const reading *r);
+
+/** Whether `metric` (no model yet) may have a model slot now. The lower
+ *  half of the slots go to the first names seen; the upper half only to a
+ *  name seen in cfg.metric_min_readings readings (`weight` readings are
+ *  counted for this call: 1 live, a restored stream's learned count).
+ *  Returns 1 when admitted, 0 when not (counted in metrics_refused). */
+int det_limits_model_admit(det_engine *e, const char *metric, uint32_t weight);
+
+/** A stream of `m` went away: a slot left with no stream and no forest is
+ *  freed for another name. */
+void det_limits_model_release(det_engine *e, int m);
+
+/** `metric` as a file-name part: bytes other than [A-Za-z0-9_-] as %XX,
+ *  so no name reaches outside the directory or collides with another.
+ *  Returns 0, or -1 when out (cap bytes) is too small. */
+int det_limits_file_name(const char *metric, char *out, size_t cap);
+
 /* ---- det_multi.c ---- */
 
 /** The multivariate judgement of one row of sensor s (after every metric
@@ -182,6 +231,9 @@ void det_multi_row(det_engine *e, det_sensor *s, const reading *r, const det_mul
 
 /** Count a new sensor in its group (id up to the last '-'). */
 void det_fleet_sensor_added(det_fleet *f, const char *id);
+
+/** Uncount a sensor that was evicted (det_limits.c). */
+void det_fleet_sensor_removed(det_fleet *f, const char *id);
 
 /** Mark an alert with how many other sensors of its group alerted on the
  *  same metric within `window` s (appended to its explanation when any),

@@ -71,8 +71,11 @@ static int finish_file(FILE *fp, const char *tmp, const char *path, int err)
 
 static int save_model(const det_engine *e, const det_model *md, const char *dir)
 {
-    char path[4096], tmp[4100];
-    snprintf(path, sizeof(path), "%s/forest-%s.bin", dir, md->metric);
+    char path[4096], tmp[4100], name[3 * READING_NAME_MAX];
+    /* Escaped: a metric name comes from the sensors (det_limits.c). */
+    if (det_limits_file_name(md->metric, name, sizeof name) != 0)
+        return -1;
+    snprintf(path, sizeof(path), "%s/forest-%s.bin", dir, name);
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     FILE *fp = fopen(tmp, "wb");
     if (!fp) {
@@ -119,6 +122,11 @@ static int load_model(det_engine *e, const char *path)
     if (m < 0)
         goto out;
     det_model *md = &e->models[m];
+    if (md->forest) { /* the same metric under an older file name: keep the one seen most */
+        log_warn("model_duplicate file=%s metric=%s (kept the one loaded first)", path, metric);
+        fclose(fp);
+        return -1;
+    }
     if (rd_bytes(&r, md->pool, (size_t)n * dim * sizeof(float)))
         goto out;
     h = r.h;
@@ -254,9 +262,16 @@ static int load_sensors(det_engine *e, const char *dir)
                          path, id, metric);
                 continue;
             }
-            det_stream *st = det_stream_get(e, s, metric);
-            if (!st)
-                goto out;
+            /* A stream that learned enough counts as that many readings of
+             * its metric; a junk name restored from an older file gets no
+             * model slot and is dropped here. */
+            det_stream *st = det_stream_get(e, s, metric, tmp.learned);
+            if (!st) {
+                log_warn("sensor_stream_dropped file=%s sensor=%s metric=%s (no model slot or "
+                         "metric limit)",
+                         path, id, metric);
+                continue;
+            }
             int16_t model = st->model;
             det_shape *shape = st->shape;
             *st = tmp;
@@ -294,23 +309,74 @@ int det_engine_save(det_engine *e, const char *dir)
     return rc;
 }
 
+/* A model file found on load, with how many vectors its metric has seen. */
+typedef struct {
+    char name[256];
+    uint64_t seen;
+} model_file;
+
+/* The pool_seen field of a model file's header, 0 when unreadable. */
+static uint64_t model_seen(const char *path)
+{
+    unsigned char hdr[4 + 4 + 8 + READING_NAME_MAX + 4 + 4 + 8];
+    uint64_t seen = 0;
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return 0;
+    if (fread(hdr, 1, sizeof hdr, fp) == sizeof hdr && memcmp(hdr, "DETM", 4) == 0)
+        memcpy(&seen, hdr + sizeof hdr - 8, 8);
+    fclose(fp);
+    return seen;
+}
+
+static int by_seen_desc(const void *a, const void *b)
+{
+    const model_file *x = a, *y = b;
+    return x->seen < y->seen ? 1 : x->seen > y->seen ? -1 : strcmp(x->name, y->name);
+}
+
 int det_engine_load(det_engine *e, const char *dir)
 {
     DIR *d = opendir(dir);
     if (!d)
         return 0; /* fresh start */
-    /* Models first: streams refer to them by metric name. */
+    /* Models first: streams refer to them by metric name. The most used
+     * first (pool_seen), so that when there are more files than slots the
+     * metrics seen least (junk) are the ones left out. */
+    model_file *files = NULL;
+    size_t nf = 0, cap = 0;
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
         size_t n = strlen(de->d_name);
-        if (n > 10 && strncmp(de->d_name, "forest-", 7) == 0 &&
+        if (n > 10 && n < sizeof files[0].name && strncmp(de->d_name, "forest-", 7) == 0 &&
             strcmp(de->d_name + n - 4, ".bin") == 0) {
+            if (nf == cap) {
+                model_file *nfiles = realloc(files, (cap ? 2 * cap : 64) * sizeof(*files));
+                if (!nfiles)
+                    break;
+                files = nfiles;
+                cap = cap ? 2 * cap : 64;
+            }
             char path[4096];
+            snprintf(files[nf].name, sizeof files[nf].name, "%s", de->d_name);
             snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-            if (load_model(e, path) == 0)
-                log_info("model_loaded file=%s version=%ld", path, e->version);
+            files[nf++].seen = model_seen(path);
         }
     }
     closedir(d);
+    if (nf > 0)
+        qsort(files, nf, sizeof(*files), by_seen_desc);
+    for (size_t k = 0; k < nf; k++) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s", dir, files[k].name);
+        if (e->nmodels >= MAX_MODELS) {
+            log_warn("model_skipped file=%s (all %d model slots used by metrics seen more)", path,
+                     MAX_MODELS);
+            continue;
+        }
+        if (load_model(e, path) == 0)
+            log_info("model_loaded file=%s version=%ld", path, e->version);
+    }
+    free(files);
     return load_sensors(e, dir);
 }

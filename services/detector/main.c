@@ -74,6 +74,7 @@ static const char *out_dir, *sensor_id_opt;
 static long warmup, trees, psi, seed, lags, retrain_every, save_interval, stats_interval;
 static double status_interval;
 static long partition, partitions, shape_window, shape_history, shape_gap, shape_every;
+static long max_sensors, max_metrics, metric_min_readings;
 static double threshold, z_min, shape_z, shape_confirm, shape_calm_z, burst_k;
 static long burst_n;
 static int nab, shape, multi;
@@ -135,6 +136,15 @@ static const config_option opts[] = {
      "after about this many alerts within BURST_READINGS, a stream's further alerts are "
      "folded into one disturbance (in alarm, not published) until it quiets down",
      &burst_k},
+    {"max-sensors", "DETECTOR_MAX_SENSORS", CONFIG_INT, "100000",
+     "sensors kept (~4.6 KB per metric each); a new one beyond evicts the least recently seen",
+     &max_sensors},
+    {"max-metrics", "DETECTOR_MAX_METRICS", CONFIG_INT, "16",
+     "metrics kept per sensor (8..32); a new one beyond evicts the sensor's least recently seen",
+     &max_metrics},
+    {"metric-min-readings", "DETECTOR_METRIC_MIN_READINGS", CONFIG_INT, "50",
+     "readings a new metric name needs before it gets a model slot, once half of the 32 are used",
+     &metric_min_readings},
     {"save-interval", "SAVE_INTERVAL", CONFIG_INT, "30", "seconds between model saves",
      &save_interval},
     {"status-interval", "STATUS_INTERVAL", CONFIG_DBL, "5",
@@ -401,7 +411,12 @@ static int status_fill(void *user, json_t *m)
              status_add(m, "trainings_total", 0, NULL, NULL, (double)st.trainings) |
              status_add(m, "alerts_folded_total", 0, NULL, NULL, (double)st.folded) |
              status_add(m, "sensors", 1, NULL, NULL, (double)st.sensors) |
-             status_add(m, "streams", 1, NULL, NULL, (double)st.streams);
+             status_add(m, "streams", 1, NULL, NULL, (double)st.streams) |
+             status_add(m, "max_sensors", 1, NULL, NULL, (double)max_sensors) |
+             status_add(m, "max_metrics", 1, NULL, NULL, (double)max_metrics) |
+             status_add(m, "evictions_total", 0, "kind", "sensor", (double)st.sensor_evictions) |
+             status_add(m, "evictions_total", 0, "kind", "metric", (double)st.stream_evictions) |
+             status_add(m, "metrics_refused_total", 0, NULL, NULL, (double)st.metrics_refused);
     for (int t = 0; t < 3; t++)
         rc |= status_add(m, "anomalies_total", 0, "type", anomaly_type_name((anomaly_type)t),
                          (double)st.by_type[t]);
@@ -668,6 +683,15 @@ static int build_config(det_config *cfg)
     cfg->burst_k = burst_k;
     if (!(shape_calm_z > 0) || burst_n < 0 || burst_n > 100000000 || !(burst_k >= 1 && burst_k < 1e6)) {
         log_error("bad_config: check SHAPE_CALM_Z (>0), BURST_READINGS (>=0), BURST_ALERTS (>=1)");
+        return 2;
+    }
+    cfg->max_sensors = (int)max_sensors;
+    cfg->max_metrics = (int)max_metrics;
+    cfg->metric_min_readings = (int)metric_min_readings;
+    if (max_sensors < 1 || max_sensors > 100000000 || max_metrics < READING_MAX_METRICS ||
+        max_metrics > 32 || metric_min_readings < 1 || metric_min_readings > 1000000000) {
+        log_error("bad_config: check DETECTOR_MAX_SENSORS (>=1), DETECTOR_MAX_METRICS (8..32), "
+                  "DETECTOR_METRIC_MIN_READINGS (>=1)");
         return 2;
     }
     if ((cfg->shape || thresholds_file) &&

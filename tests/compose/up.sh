@@ -155,10 +155,20 @@ up_healthy() {
 }
 up_healthy first
 
+# --- Secrets per service (#19) ----------------------------------------------
+# The gateway (the service facing browsers) sees its own account only: not
+# the other services' accounts, the broker's files or the logger's key.
+leak=$(dc exec -T gateway sh -c 'for f in /auth/*/*.env /auth/broker/* /state/broker/* /run/secrets/*; do [ -r "$f" ] && echo "$f"; done; true' | tr -d '\r')
+[ "$leak" = "/auth/gateway/gateway.env" ] || fail "the gateway container can read: $(echo "$leak" | tr '\n' ' ')"
+if $ENGINE inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$(dc ps -q chainlogger | head -1)" | grep -q '^PRIVATE_KEY='; then
+    fail "the chain logger's key is in its environment (docker inspect shows it)"
+fi
+dc exec -T chainlogger sh -c 'test -r /run/secrets/logger_key' || fail "the chain logger cannot read its key secret"
+
 # --- A device publishes through the published port ------------------------
-dc exec -T mosquitto sh -c '/app/scripts/broker-auth.sh add-device ctest --dir /state/broker >/dev/null && kill -HUP 1' ||
+dc exec -T mosquitto sh -c '/app/scripts/broker-auth.sh add-device ctest --dir /auth/broker >/dev/null && kill -HUP 1' ||
     fail "add-device in the mosquitto container failed"
-PW=$(dc exec -T mosquitto cat /state/broker/devices/ctest.password | tr -d '\r\n')
+PW=$(dc exec -T mosquitto cat /auth/broker/devices/ctest.password | tr -d '\r\n')
 [ -n "$PW" ] || fail "no password for the device"
 pub() { mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -u ctest -P "$PW" -i ctest-pub -t sensors/ctest/readings "$@"; }
 # The account is needed: anonymous publishing on the published port is refused.

@@ -44,8 +44,21 @@ done
 # broker-auth.sh, and every service sources its account before starting.
 grep -q 'broker-auth.sh init' docker-compose.yml || fail "compose does not generate broker accounts"
 for s in simulator detector chainlogger gateway; do
-    grep -q "/state/broker/$s.env && exec /app/build/bin/$s" docker-compose.yml || fail "$s does not use its broker account"
+    grep -q "/auth/$s/$s.env && exec /app/build/bin/$s" docker-compose.yml || fail "$s does not use its broker account"
 done
+# Secrets per service (#19): each service mounts only its own account
+# volume, the broker's files only broker-auth and mosquitto, and the chain
+# logger's key is a Compose secret, never an environment variable.
+for s in simulator detector chainlogger gateway mosquitto ganache deploy; do
+    vols=$(awk -v s="  $s:" '$0==s{f=1;next} /^  [a-z]/{f=0} f' "$T/resolved.yml" | { grep -o 'auth-[a-z]*\|broker:/auth' || true; } | sort -u | tr '\n' ' ')
+    case "$s" in
+        simulator | detector | chainlogger | gateway) [ "$vols" = "auth-$s " ] || fail "$s mounts other credentials: $vols" ;;
+        mosquitto) [ "$vols" = "broker:/auth " ] || fail "mosquitto mounts: $vols" ;;
+        *) [ -z "$vols" ] || fail "$s mounts credentials: $vols" ;;
+    esac
+done
+if grep -q 'PRIVATE_KEY:' "$T/resolved.yml"; then fail "a private key is passed in the environment"; fi
+grep -q 'PRIVATE_KEY_FILE: /run/secrets/logger_key' "$T/resolved.yml" || fail "the chain logger's key is not a Compose secret"
 # Every binary a service runs is one the Makefile builds.
 for b in $(grep -o '/app/build/bin/[a-z]*' docker-compose.yml | sort -u); do
     [ -x "$ROOT/${b#/app/}" ] || fail "compose runs $b but the build has no ${b#/app/}"

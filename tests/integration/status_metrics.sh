@@ -15,7 +15,7 @@ export STATE_DIR=$T/state STATUS_INTERVAL=1
 deploy_contract
 bg chainlogger env CHAINLOGGER_CLIENT_ID=cl-test "$BIN/chainlogger"
 CL_PID=$LAST_PID
-bg detector env STATE_DIR="$T/det" "$BIN/detector"
+bg detector env STATE_DIR="$T/det" DETECTOR_MAX_SENSORS=3 "$BIN/detector"
 DET_PID=$LAST_PID
 start_gateway
 wait_for 20 curl -sf "$G/healthz" || fail "/healthz never 200"
@@ -50,6 +50,13 @@ want "${D}\"timestamp\"}" 1
 want "${D}\"sensor_id\"}" 1
 want "${D}\"too_large\"}" 0
 want 'iotad_detector_readings_total{instance="detector"}' 5
+# The sensor limit (issue #19): 3 kept; 4 more new ids evict 2 (good1 and
+# the first of them), least recently seen first.
+want 'iotad_detector_max_sensors{instance="detector"}' 3
+for i in 1 2 3 4; do pubm "sensors/ev$i/readings" '{"temperature": 20.5}'; done
+want 'iotad_detector_evictions_total{instance="detector",kind="sensor"}' 2
+want 'iotad_detector_sensors{instance="detector"}' 3
+want 'iotad_detector_evictions_total{instance="detector",kind="metric"}' 0
 
 # --- chain logger: invalid, duplicate and logged anomalies --------------------
 A=st-$RANDOM

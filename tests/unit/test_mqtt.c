@@ -152,6 +152,38 @@ static void test_publish_reconnect(void **state)
     mqtt_client_destroy(sub);
 }
 
+/* A persistent session the broker lost (restarted without persistence):
+ * the reconnect's CONNACK says session present 0, and the wrapper counts
+ * it (mqtt_client_sessions_lost) where QoS 1 messages may have been lost;
+ * not on the first connect, never for a clean session. */
+static void test_session_lost(void **state)
+{
+    (void)state;
+    char uri[64];
+    snprintf(uri, sizeof uri, "tcp://127.0.0.1:%d", port);
+    const char *topics[] = {"t/+/x"};
+    sink s = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    mqtt_options po = {.uris = uri, .client_id = "test-persist", .clean_session = 0,
+                       .topics = topics, .ntopics = 1, .sub_qos = 1, .on_message = on_msg,
+                       .user = &s};
+    mqtt_options co = {.uris = uri, .client_id = "test-clean", .clean_session = 1};
+    mqtt_client *p = NULL, *c = NULL;
+    assert_int_equal(mqtt_client_create(&p, &po), 0);
+    assert_int_equal(mqtt_client_create(&c, &co), 0);
+    assert_int_equal(mqtt_client_wait_connected(p, 5000), 0);
+    assert_int_equal(mqtt_client_wait_connected(c, 5000), 0);
+    assert_int_equal(mqtt_client_sessions_lost(p), 0);
+    stop_broker();
+    usleep(500 * 1000);
+    start_broker();
+    assert_int_equal(mqtt_client_wait_connected(p, 15000), 0);
+    assert_int_equal(mqtt_client_wait_connected(c, 15000), 0);
+    assert_int_equal(mqtt_client_sessions_lost(p), 1);
+    assert_int_equal(mqtt_client_sessions_lost(c), 0);
+    mqtt_client_destroy(c);
+    mqtt_client_destroy(p);
+}
+
 static void test_invalid_options(void **state)
 {
     (void)state;
@@ -285,7 +317,8 @@ int main(int argc, char **argv)
         return persist_child(argv[2], argv[3]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_invalid_options),   cmocka_unit_test(test_connect_reason),
-        cmocka_unit_test(test_publish_reconnect), cmocka_unit_test(test_unreachable_then_up),
+        cmocka_unit_test(test_publish_reconnect),
+        cmocka_unit_test(test_session_lost), cmocka_unit_test(test_unreachable_then_up),
         cmocka_unit_test(test_persisted_publish),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
