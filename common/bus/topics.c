@@ -18,6 +18,8 @@
 #define AVAIL_SUF "/availability"
 #define LABELS_PRE "sim/labels/"
 #define ALARM_PRE "detector/alarm/"
+#define ALARMS_PRE "alarms/"
+#define ALARM_EVENTS_PRE "alarms/events/"
 #define PART_PRE "part/"
 #define APART_PRE "apart/"
 #define Z2M_DEFAULT "zigbee2mqtt/#"
@@ -107,6 +109,18 @@ int topics_detector_alarm(char *buf, size_t cap, const char *sensor_id, const ch
     return join(buf, cap, p, 4);
 }
 
+int topics_alarm(char *buf, size_t cap, const char *sensor_id)
+{
+    const char *p[] = {ALARMS_PRE, sensor_id};
+    return join(buf, cap, p, 2);
+}
+
+int topics_alarm_event(char *buf, size_t cap, const char *sensor_id)
+{
+    const char *p[] = {ALARM_EVENTS_PRE, sensor_id};
+    return join(buf, cap, p, 2);
+}
+
 int topics_part_prefix(char *buf, size_t cap, long k)
 {
     if (k < 0)
@@ -159,6 +173,16 @@ const char *topics_filter_status(void)
     return STATUS_PRE "#";
 }
 
+const char *topics_filter_alarms(void)
+{
+    return ALARMS_PRE "+";
+}
+
+const char *topics_filter_alarm_events(void)
+{
+    return ALARM_EVENTS_PRE "+";
+}
+
 const char *topics_default_zigbee2mqtt(void)
 {
     return Z2M_DEFAULT;
@@ -207,6 +231,22 @@ const char *topics_anomaly_sensor(const char *topic)
 const char *topics_chain_logged_sensor(const char *topic)
 {
     return after(topic, LOGGED_PRE);
+}
+
+/* One non-empty topic level: no '/', not "". */
+static const char *one_level(const char *s)
+{
+    return s && s[0] && !strchr(s, '/') ? s : NULL;
+}
+
+const char *topics_alarm_sensor(const char *topic)
+{
+    return one_level(after(topic, ALARMS_PRE));
+}
+
+const char *topics_alarm_event_sensor(const char *topic)
+{
+    return one_level(after(topic, ALARM_EVENTS_PRE));
 }
 
 int topics_is_status(const char *topic)
@@ -262,6 +302,12 @@ static const topics_info table[] = {
     {ALARM_PRE "{sensor_id}/{metric}", "detector, when a stream enters or leaves its alarm state",
      "anyone who wants what is in alarm now", "1", 1,
      "`{\"sensor_id\", \"metric\", \"in_alarm\", \"ts\"}`"},
+    {ALARMS_PRE "{sensor_id}", "gateway, on every change of the sensor's alarms",
+     "notifier, dashboards, anyone who wants the open alarms (`alarms/+`)", "1", 1,
+     "the sensor's active alarms (`bus/alarm.h`)"},
+    {ALARM_EVENTS_PRE "{sensor_id}",
+     "gateway: opened, updated, acknowledged, muted, false_positive, cleared, reminder",
+     "notifier (`alarms/events/+`)", "1", 0, "alarm lifecycle event (`bus/alarm.h`)"},
     {LABELS_PRE "{sensor_id}", "simulator", "evaluation (tests, bench)",
      "`SIM_QOS`, at least 1 with paho", 0, "ground truth of an injected anomaly"},
 };

@@ -10,6 +10,8 @@
  *   status/{service}/{instance}/availability  retained "online" / "offline"
  *                                    (the MQTT last will, bus/mqtt.h)
  *   sim/labels/{sensor_id}           the simulator's ground truth
+ *   alarms/{sensor_id}               a sensor's open alarms, retained (bus/alarm.h)
+ *   alarms/events/{sensor_id}        alarm lifecycle events (bus/alarm.h)
  *   part/{k}/<device topic>          a reading on partition k (NATS mapping)
  *   apart/{k}/anomalies/{sensor_id}  an anomaly on partition k (NATS mapping)
  *
@@ -65,6 +67,18 @@ int topics_status(char *buf, size_t cap, const char *service, const char *instan
  *  Returns and buffer as topics_reading. In: metric: not validated here. */
 int topics_detector_alarm(char *buf, size_t cap, const char *sensor_id, const char *metric);
 
+/** alarms/{sensor_id}: the sensor's open alarms (retained, QoS 1, the
+ *  gateway publishes on every change; bus/alarm.h).
+ *  Returns and buffer as topics_reading. */
+int topics_alarm(char *buf, size_t cap, const char *sensor_id);
+
+/** alarms/events/{sensor_id}: one alarm lifecycle event per message
+ *  (QoS 1, not retained; bus/alarm.h). Returns and buffer as
+ *  topics_reading. Note that a sensor named "events" has its retained
+ *  alarms on "alarms/events", which the filter "alarms/events/#" also
+ *  matches: subscribe to "alarms/events/+" (topics_filter_alarm_events). */
+int topics_alarm_event(char *buf, size_t cap, const char *sensor_id);
+
 /** status/{service}/{instance}/availability: "online" (retained, after
  *  every connect) or "offline" (the MQTT last will; also on a clean stop).
  *  Returns and buffer as topics_reading. */
@@ -96,6 +110,10 @@ const char *topics_filter_anomalies(void);
 const char *topics_filter_anomalies_any_partition(void);
 const char *topics_filter_chain_logged(void);
 const char *topics_filter_status(void);
+/** "alarms/+" (every sensor's retained alarms; does not match events) and
+ *  "alarms/events/+" (every lifecycle event). Static. */
+const char *topics_filter_alarms(void);
+const char *topics_filter_alarm_events(void);
 
 /** Compiled-in default filters of the device formats (ingest mapping
  *  defaults, docs/SENSORS.md): "zigbee2mqtt/#", "tele/+/SENSOR", "senml/#".
@@ -117,6 +135,15 @@ const char *topics_anomaly_sensor(const char *topic);
 
 /** The part of topic after "chain/logged/", or NULL. As above. */
 const char *topics_chain_logged_sensor(const char *topic);
+
+/** The sensor id of alarms/{sensor_id} (one level after "alarms/", not
+ *  empty), or NULL for any other topic (including alarms/events/{id}).
+ *  Points into topic. */
+const char *topics_alarm_sensor(const char *topic);
+
+/** The sensor id of alarms/events/{sensor_id} (one non-empty level), or
+ *  NULL. Points into topic. */
+const char *topics_alarm_event_sensor(const char *topic);
 
 /** 1 when topic is under "status/", else 0. */
 int topics_is_status(const char *topic);

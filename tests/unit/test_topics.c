@@ -242,10 +242,12 @@ static void test_table(void **state)
             found |= strcmp(t[i].pattern, must[k]) == 0;
         assert_true(found);
     }
-    /* status and the detector's alarm states are the retained topics */
+    /* status, the detector's alarm states and the gateway's per-sensor
+     * alarms are the retained topics */
     for (size_t i = 0; i < n; i++)
         assert_int_equal(t[i].retained, strncmp(t[i].pattern, "status/", 7) == 0 ||
-                                            strncmp(t[i].pattern, "detector/alarm/", 15) == 0);
+                                            strncmp(t[i].pattern, "detector/alarm/", 15) == 0 ||
+                                            strcmp(t[i].pattern, "alarms/{sensor_id}") == 0);
 
     /* markdown: header, separator, one line per row */
     FILE *f = tmpfile();
