@@ -207,6 +207,9 @@ static void deliver(chan *c, nt_sender *s, item **b, size_t k)
     json_t *body = NULL;
     char err[256] = "";
     int rc = NT_SEND_RETRY;
+    pthread_mutex_lock(&q->mu);
+    s->mqtt = q->mqtt; /* set once the client exists (nt_queue_set_mqtt) */
+    pthread_mutex_unlock(&q->mu);
     if (docs && keys) {
         for (size_t i = 0; i < k; i++) {
             docs[i] = b[i]->doc;
@@ -448,6 +451,13 @@ int nt_queue_fill_status(nt_queue *q, json_t *metrics)
     }
     pthread_mutex_unlock(&q->mu);
     return rc ? -1 : 0;
+}
+
+void nt_queue_set_mqtt(nt_queue *q, mqtt_client *m)
+{
+    pthread_mutex_lock(&q->mu);
+    q->mqtt = m;
+    pthread_mutex_unlock(&q->mu);
 }
 
 uint64_t nt_queue_pending(nt_queue *q)

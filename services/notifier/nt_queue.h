@@ -61,6 +61,10 @@ int nt_queue_submit(nt_queue *q, const nt_event *ev, uint64_t mask);
  *  each labelled channel=<name>. Returns 0 or -1. */
 int nt_queue_fill_status(nt_queue *q, json_t *metrics);
 
+/** Give the queue its MQTT client once it exists (mqtt channels wait,
+ *  retrying, until then). m is borrowed and must outlive the queue. */
+void nt_queue_set_mqtt(nt_queue *q, mqtt_client *m);
+
 /** Entries waiting in total (all channels). */
 uint64_t nt_queue_pending(nt_queue *q);
 
