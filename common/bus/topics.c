@@ -336,8 +336,8 @@ static const topics_info table[] = {
      "`{\"sensor_id\", \"state\", \"score\", \"kind\", ...}` (`notifier/nt_ha.c`)"},
     {NOTIFY_TEST, "people, the dashboard", "notifier", "1", 0,
      "`{\"channel\": name}` or empty: send a test message"},
-    {"(each mqtt channel's `topic`)", "notifier", "your automations", "the channel's `qos`",
-     0, "the webhook body (docs/notifier.md)"},
+    {"(each mqtt channel's `topic`)", "notifier", "your automations", "the channel's `qos`", 0,
+     "the webhook body (docs/notifier.md)"},
     {LABELS_PRE "{sensor_id}", "simulator", "evaluation (tests, bench)",
      "`SIM_QOS`, at least 1 with paho", 0, "ground truth of an injected anomaly"},
 };

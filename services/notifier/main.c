@@ -144,12 +144,12 @@ static void on_test(const void *payload, size_t len)
     if (req)
         want = json_string_value(json_object_get(req, "channel"));
     int64_t now = wall_ms();
-    json_t *doc = json_pack(
-        "{s:s, s:I, s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:n, s:I, s:s}}", "event", "test",
-        "at", (json_int_t)now, "by", "notify/test", "alarm", "id", "test", "sensor_id", "test",
-        "metric", "test", "kind", "test", "severity", "warning", "state", "cleared", "acked", 1,
-        "muted_until", "opened_at", (json_int_t)now, "explanation",
-        "a test message: this channel works");
+    json_t *doc =
+        json_pack("{s:s, s:I, s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:n, s:I, s:s}}", "event",
+                  "test", "at", (json_int_t)now, "by", "notify/test", "alarm", "id", "test",
+                  "sensor_id", "test", "metric", "test", "kind", "test", "severity", "warning",
+                  "state", "cleared", "acked", 1, "muted_until", "opened_at", (json_int_t)now,
+                  "explanation", "a test message: this channel works");
     nt_event ev;
     char err[200];
     if (doc && nt_event_from_doc(doc, &ev, err, sizeof err) == 0) {

@@ -63,12 +63,12 @@ typedef struct {
     char *topic;               /* mqtt: republish topic */
     int qos, retain;           /* mqtt */
     /* what */
-    int min_severity;   /* NT_SEV_*: events at least this severe */
-    char **sensors;     /* exact ids, or prefixes ending in '*'; NULL = all */
+    int min_severity; /* NT_SEV_*: events at least this severe */
+    char **sensors;   /* exact ids, or prefixes ending in '*'; NULL = all */
     int nsensors;
-    char **kinds;       /* alarm kinds; NULL = all */
+    char **kinds; /* alarm kinds; NULL = all */
     int nkinds;
-    unsigned events;    /* NT_EV_* mask */
+    unsigned events; /* NT_EV_* mask */
     /* when */
     int quiet_from, quiet_to; /* minutes of the day [from, to) (wraps midnight); -1 = none */
     int quiet_utc;            /* 1: quiet hours in UTC, 0: local time (TZ) */
@@ -89,7 +89,7 @@ typedef struct {
 /** A lifecycle event as the notifier routes it: the fields routing needs,
  *  plus the whole event document (what the bodies carry). */
 typedef struct {
-    unsigned type;   /* one NT_EV_* bit */
+    unsigned type;    /* one NT_EV_* bit */
     const char *name; /* "opened", ... (static) */
     int64_t at;       /* Unix ms */
     char id[65];      /* alarm id */

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 static const char *const type_names[] = {"webhook", "ntfy", "telegram", "email", "mqtt"};
 
 const char *nt_channel_type_name(nt_channel_type t)
@@ -25,7 +24,8 @@ typedef struct {
     int i; /* channel index */
 } ctx;
 
-static int fail(ctx *c, const char *member, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(ctx *c, const char *member, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int fail(ctx *c, const char *member, const char *fmt, ...)
 {
     char msg[256];
@@ -147,12 +147,33 @@ static int quiet_member(ctx *c, json_t *o, nt_channel *ch)
     return 0;
 }
 
-static const char *const known[] = {
-    "name",     "type",       "url",          "secret",      "token",          "base_url",
-    "chat_id",  "from",       "to",           "username",    "password",       "starttls",
-    "ca_file",  "topic",      "qos",          "retain",      "min_severity",   "sensors",
-    "kinds",    "events",     "quiet_hours",  "rate_per_minute", "group_seconds", "group_max",
-    "remind_minutes", "timeout_seconds", "backoff_max_seconds"};
+static const char *const known[] = {"name",
+                                    "type",
+                                    "url",
+                                    "secret",
+                                    "token",
+                                    "base_url",
+                                    "chat_id",
+                                    "from",
+                                    "to",
+                                    "username",
+                                    "password",
+                                    "starttls",
+                                    "ca_file",
+                                    "topic",
+                                    "qos",
+                                    "retain",
+                                    "min_severity",
+                                    "sensors",
+                                    "kinds",
+                                    "events",
+                                    "quiet_hours",
+                                    "rate_per_minute",
+                                    "group_seconds",
+                                    "group_max",
+                                    "remind_minutes",
+                                    "timeout_seconds",
+                                    "backoff_max_seconds"};
 
 static int name_ok(const char *s)
 {
@@ -187,8 +208,7 @@ static int check_type(ctx *c, nt_channel *ch)
         break;
     case NT_EMAIL:
         if (!ch->url || !ch->from || !ch->to)
-            return fail(c, !ch->url ? "url" : !ch->from ? "from" : "to",
-                        "required for type email");
+            return fail(c, !ch->url ? "url" : !ch->from ? "from" : "to", "required for type email");
         if (strncmp(ch->url, "smtp://", 7) && strncmp(ch->url, "smtps://", 8))
             return fail(c, "url", "must start with smtp:// (STARTTLS) or smtps://");
         break;
@@ -253,8 +273,8 @@ static int parse_channel(ctx *c, json_t *o, nt_channel *ch, const nt_config *sof
         str_member(c, o, "topic", &ch->topic) || list_member(c, o, "to", &ch->to, &ch->nto) ||
         list_member(c, o, "sensors", &ch->sensors, &ch->nsensors) ||
         list_member(c, o, "kinds", &ch->kinds, &ch->nkinds) ||
-        bool_member(c, o, "starttls", &ch->starttls) ||
-        bool_member(c, o, "retain", &ch->retain) || quiet_member(c, o, ch))
+        bool_member(c, o, "starttls", &ch->starttls) || bool_member(c, o, "retain", &ch->retain) ||
+        quiet_member(c, o, ch))
         return -1;
     /* a Telegram chat id is a number or "@channelname" */
     json_t *chat = json_object_get(o, "chat_id");

@@ -11,8 +11,8 @@
 #include "nt.h"
 
 static const char *const sev_names[] = {"critical", "major", "minor", "warning"};
-static const char *const ev_names[] = {"opened",  "updated", "acknowledged", "muted",
-                                       "false_positive", "cleared", "reminder", "test"};
+static const char *const ev_names[] = {"opened",         "updated", "acknowledged", "muted",
+                                       "false_positive", "cleared", "reminder",     "test"};
 
 const char *nt_severity_name(int sev)
 {

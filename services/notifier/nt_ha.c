@@ -76,8 +76,8 @@ static json_t *base(const nt_ha_opts *o, const char *sensor_id, const char *suff
         return NULL;
     snprintf(uid, sizeof uid, "iotad_%s_%s", o->node, obj);
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:o}", "name", name, "unique_id", uid,
-                     "availability_topic", avail, "payload_available",
-                     TOPICS_ONLINE, "payload_not_available", TOPICS_OFFLINE, "qos", 1, "device",
+                     "availability_topic", avail, "payload_available", TOPICS_ONLINE,
+                     "payload_not_available", TOPICS_OFFLINE, "qos", 1, "device",
                      device(sensor_id));
 }
 
@@ -95,8 +95,7 @@ json_t *nt_ha_binary_config(const nt_ha_opts *o, const char *sensor_id)
                          "state_topic", st, "value_template",
                          "{{ 'ON' if (value_json.active_total | int(0)) > 0 else 'OFF' }}",
                          "payload_on", "ON", "payload_off", "OFF", "json_attributes_topic", attr,
-                         "json_attributes_template",
-                         "{{ value_json.attributes | tojson }}"))) {
+                         "json_attributes_template", "{{ value_json.attributes | tojson }}"))) {
         json_decref(c);
         return NULL;
     }
@@ -108,10 +107,10 @@ json_t *nt_ha_score_config(const nt_ha_opts *o, const char *sensor_id)
     char st[TOPICS_MAX];
     json_t *c = base(o, sensor_id, "score", "Anomaly score");
     if (!c || topics_notify_ha(st, sizeof st, sensor_id) < 0 ||
-        json_object_update_new(c, json_pack("{s:s, s:s, s:s, s:s}", "state_topic", st,
-                                            "value_template", "{{ value_json.score }}",
-                                            "state_class", "measurement", "icon",
-                                            "mdi:chart-bell-curve"))) {
+        json_object_update_new(c,
+                               json_pack("{s:s, s:s, s:s, s:s}", "state_topic", st,
+                                         "value_template", "{{ value_json.score }}", "state_class",
+                                         "measurement", "icon", "mdi:chart-bell-curve"))) {
         json_decref(c);
         return NULL;
     }
@@ -220,8 +219,8 @@ static int publish_summary(nt_ha *h, sensor *x)
 {
     char topic[TOPICS_MAX], range[96] = "", proof[512] = "";
     const anomaly *a = x->have_anomaly ? &x->last : NULL;
-    const char *aid = x->alarm ? json_string_value(json_object_get(x->alarm, "last_anomaly_id"))
-                               : NULL;
+    const char *aid =
+        x->alarm ? json_string_value(json_object_get(x->alarm, "last_anomaly_id")) : NULL;
     if (!aid && a)
         aid = a->id;
     if (aid && *aid && *h->public_url)
@@ -229,20 +228,21 @@ static int publish_summary(nt_ha *h, sensor *x)
     if (a && isfinite(a->expected_low) && isfinite(a->expected_high))
         snprintf(range, sizeof range, "%g .. %g", a->expected_low, a->expected_high);
     json_t *al = x->alarm;
-    json_t *attrs = json_pack(
-        "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "alarm_id",
-        json_copy(json_object_get(al, "id") ? json_object_get(al, "id") : json_null()), "kind",
-        al ? json_copy(json_object_get(al, "kind")) : json_null(), "severity",
-        al ? json_copy(json_object_get(al, "severity")) : json_null(), "explanation",
-        al ? json_copy(json_object_get(al, "explanation"))
-           : (a ? json_string(a->explanation) : json_null()),
-        "metric", al ? json_copy(json_object_get(al, "metric")) : json_null(), "value",
-        al ? json_copy(json_object_get(al, "peak_value")) : (a ? num_or_null(a->value) : json_null()),
-        "expected_low", a ? num_or_null(a->expected_low) : json_null(), "expected_high",
-        a ? num_or_null(a->expected_high) : json_null(), "expected_range",
-        *range ? json_string(range) : json_null(), "proof_url",
-        *proof ? json_string(proof) : json_null(), "acked",
-        al ? json_copy(json_object_get(al, "acked")) : json_null());
+    json_t *attrs =
+        json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "alarm_id",
+                  json_copy(json_object_get(al, "id") ? json_object_get(al, "id") : json_null()),
+                  "kind", al ? json_copy(json_object_get(al, "kind")) : json_null(), "severity",
+                  al ? json_copy(json_object_get(al, "severity")) : json_null(), "explanation",
+                  al ? json_copy(json_object_get(al, "explanation"))
+                     : (a ? json_string(a->explanation) : json_null()),
+                  "metric", al ? json_copy(json_object_get(al, "metric")) : json_null(), "value",
+                  al ? json_copy(json_object_get(al, "peak_value"))
+                     : (a ? num_or_null(a->value) : json_null()),
+                  "expected_low", a ? num_or_null(a->expected_low) : json_null(), "expected_high",
+                  a ? num_or_null(a->expected_high) : json_null(), "expected_range",
+                  *range ? json_string(range) : json_null(), "proof_url",
+                  *proof ? json_string(proof) : json_null(), "acked",
+                  al ? json_copy(json_object_get(al, "acked")) : json_null());
     json_t *doc = attrs ? json_pack("{s:s, s:s, s:I, s:o, s:o}", "sensor_id", x->id, "state",
                                     x->active_total ? "ON" : "OFF", "active_total",
                                     (json_int_t)x->active_total, "score",

@@ -25,11 +25,11 @@ static void event_text(const json_t *doc, const char *channel, char *buf, size_t
         snprintf(buf, cap, "Test message from the iotad notifier (channel %s).", channel);
         return;
     }
-    const char *what = strcmp(ev, "opened") == 0         ? "alarm opened"
-                       : strcmp(ev, "cleared") == 0      ? "alarm cleared (recovered)"
-                       : strcmp(ev, "acknowledged") == 0 ? "alarm acknowledged"
-                       : strcmp(ev, "reminder") == 0     ? "alarm still active, not acknowledged"
-                       : strcmp(ev, "muted") == 0        ? "alarm muted"
+    const char *what = strcmp(ev, "opened") == 0           ? "alarm opened"
+                       : strcmp(ev, "cleared") == 0        ? "alarm cleared (recovered)"
+                       : strcmp(ev, "acknowledged") == 0   ? "alarm acknowledged"
+                       : strcmp(ev, "reminder") == 0       ? "alarm still active, not acknowledged"
+                       : strcmp(ev, "muted") == 0          ? "alarm muted"
                        : strcmp(ev, "false_positive") == 0 ? "alarm marked a false positive"
                                                            : "alarm updated";
     snprintf(buf, cap, "[%s] %s%s%s: %s %s%s%s%s%s", str(a, "severity"), str(a, "sensor_id"),
@@ -145,8 +145,8 @@ void nt_msg_title(const json_t *body, char *buf, size_t cap)
     const char *ev = str(body, "event");
     if (strcmp(ev, "group") == 0) {
         const json_t *c = json_object_get(body, "count"), *s = json_object_get(body, "sensors");
-        snprintf(buf, cap, "%lld alarm events on %lld sensors",
-                 (long long)json_integer_value(c), (long long)json_integer_value(s));
+        snprintf(buf, cap, "%lld alarm events on %lld sensors", (long long)json_integer_value(c),
+                 (long long)json_integer_value(s));
     } else if (strcmp(ev, "test") == 0) {
         snprintf(buf, cap, "iotad test message");
     } else {

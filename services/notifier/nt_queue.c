@@ -245,12 +245,14 @@ static void deliver(chan *c, nt_sender *s, item **b, size_t k)
     }
     pthread_mutex_unlock(&q->mu);
     if (rc == NT_SEND_RETRY) {
-        log_rate(20, 10, LOG_WARN, "notify_send_failed channel=%s type=%s events=%zu error=\"%s\" "
-                 "retry_in_s=%g", ch->name, nt_channel_type_name(ch->type), k, err, c->backoff_s);
+        log_rate(20, 10, LOG_WARN,
+                 "notify_send_failed channel=%s type=%s events=%zu error=\"%s\" "
+                 "retry_in_s=%g",
+                 ch->name, nt_channel_type_name(ch->type), k, err, c->backoff_s);
     } else {
         if (rc == NT_SEND_REJECT)
-            log_error("notify_send_rejected channel=%s events=%zu error=\"%s\" (dropped)",
-                      ch->name, k, err);
+            log_error("notify_send_rejected channel=%s events=%zu error=\"%s\" (dropped)", ch->name,
+                      k, err);
         else
             log_info("notify_sent channel=%s events=%zu key=%s", ch->name, k, b[0]->key);
         for (size_t i = 0; i < k; i++) {
@@ -332,8 +334,8 @@ int nt_queue_open(nt_queue **out, const char *path, const nt_config *cfg, mqtt_c
     }
     if (outbox_foreach(q->ob, load_one, q) < 0)
         goto fail;
-    log_info("notify_outbox_open path=%s pending=%zu torn_bytes=%zu", path,
-             outbox_pending(q->ob), dropped);
+    log_info("notify_outbox_open path=%s pending=%zu torn_bytes=%zu", path, outbox_pending(q->ob),
+             dropped);
     for (int i = 0; i < cfg->n; i++) {
         if (pthread_create(&q->c[i].thread, NULL, run, &q->c[i]))
             goto fail;

@@ -16,7 +16,7 @@
 typedef struct {
     char id[65];
     char sensor_id[65];
-    json_t *alarm;     /* the alarm object (owned) */
+    json_t *alarm;           /* the alarm object (owned) */
     int64_t last_due[MAXCH]; /* per channel: due time of the last reminder emitted (or skipped) */
 } followed;
 
@@ -135,8 +135,8 @@ int nt_remind_sensor(nt_remind *r, const char *sensor_id, const void *payload, s
     for (size_t k = 0; k < json_array_size(active); k++) {
         json_t *a = json_array_get(active, k);
         /* validate as an event would be: wrap it */
-        json_t *wrap = json_pack("{s:s, s:I, s:O}", "event", "updated", "at", (json_int_t)now_ms,
-                                 "alarm", a);
+        json_t *wrap =
+            json_pack("{s:s, s:I, s:O}", "event", "updated", "at", (json_int_t)now_ms, "alarm", a);
         nt_event ev;
         char err[128];
         if (wrap && nt_event_from_doc(wrap, &ev, err, sizeof err) == 0) {

@@ -116,8 +116,8 @@ static int send_webhook(nt_sender *s, const nt_channel *ch, const json_t *body, 
         return NT_SEND_RETRY;
     }
     struct curl_slist *h = add_header(NULL, "Content-Type", "application/json", &bad);
-    h = add_header(h, "Idempotency-Key", json_string_value(json_object_get(body, "idempotency_key")),
-                   &bad);
+    h = add_header(h, "Idempotency-Key",
+                   json_string_value(json_object_get(body, "idempotency_key")), &bad);
     h = add_header(h, "User-Agent", "iotad-notifier", &bad);
     if (ch->secret) {
         if (nt_sign_header(ch->secret, data, strlen(data), sig, sizeof sig))
@@ -155,7 +155,8 @@ static int send_ntfy(nt_sender *s, const nt_channel *ch, const json_t *body, cha
         snprintf(auth, sizeof auth, "Bearer %s", ch->token);
         h = add_header(h, "Authorization", auth, &bad);
     }
-    int rc = bad ? NT_SEND_RETRY : http_post(s, ch, ch->url, h, text, strlen(text), &r, err, errlen);
+    int rc =
+        bad ? NT_SEND_RETRY : http_post(s, ch, ch->url, h, text, strlen(text), &r, err, errlen);
     if (bad)
         snprintf(err, errlen, "out of memory");
     curl_slist_free_all(h);
@@ -260,10 +261,11 @@ static int send_email(nt_sender *s, const nt_channel *ch, const json_t *body, ch
             goto out;
         rcpt = n;
     }
-    snprintf(head, sizeof head,
-             "Date: %s\nFrom: %s\nTo: %s\nSubject: [iotad] %s\nMessage-ID: <%s@iotad.notifier>\n"
-             "X-Idempotency-Key: %s\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n",
-             date, from, to, title, key ? key : "none", key ? key : "none");
+    snprintf(
+        head, sizeof head,
+        "Date: %s\nFrom: %s\nTo: %s\nSubject: [iotad] %s\nMessage-ID: <%s@iotad.notifier>\n"
+        "X-Idempotency-Key: %s\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n",
+        date, from, to, title, key ? key : "none", key ? key : "none");
     if (!pretty || append_crlf(&msg, &len, &cap, head) ||
         append_crlf(&msg, &len, &cap, nt_msg_text(body)) ||
         append_crlf(&msg, &len, &cap, "\n\n-- \nThe event as JSON:\n") ||
