@@ -199,15 +199,15 @@ static int emit_reminder(void *user, const nt_event *ev, uint64_t mask)
 static int status_fill(void *user, json_t *m)
 {
     (void)user;
-    if (status_add(m, "iotad_notify_events_total", 0, NULL, NULL, (double)n_events) ||
-        status_add(m, "iotad_notify_events_invalid_total", 0, NULL, NULL, (double)n_invalid) ||
-        status_add(m, "iotad_notify_events_routed_total", 0, NULL, NULL, (double)n_routed) ||
-        status_add(m, "iotad_notify_events_unrouted_total", 0, NULL, NULL, (double)n_skipped) ||
-        status_add(m, "iotad_notify_tests_total", 0, NULL, NULL, (double)n_tests) ||
-        status_add(m, "iotad_notify_ha_invalid_total", 0, NULL, NULL, (double)n_ha_invalid) ||
-        status_add(m, "iotad_notify_reminders_followed", 1, NULL, NULL,
+    if (status_add(m, "events_total", 0, NULL, NULL, (double)n_events) ||
+        status_add(m, "events_invalid_total", 0, NULL, NULL, (double)n_invalid) ||
+        status_add(m, "events_routed_total", 0, NULL, NULL, (double)n_routed) ||
+        status_add(m, "events_unrouted_total", 0, NULL, NULL, (double)n_skipped) ||
+        status_add(m, "tests_total", 0, NULL, NULL, (double)n_tests) ||
+        status_add(m, "ha_invalid_total", 0, NULL, NULL, (double)n_ha_invalid) ||
+        status_add(m, "reminders_followed", 1, NULL, NULL,
                    (double)nt_remind_count(remind)) ||
-        status_add(m, "iotad_notify_ha_sensors", 1, NULL, NULL,
+        status_add(m, "ha_sensors", 1, NULL, NULL,
                    (double)(ha ? nt_ha_sensors(ha) : 0)))
         return -1;
     return nt_queue_fill_status(queue, m);

@@ -441,15 +441,15 @@ int nt_queue_fill_status(nt_queue *q, json_t *metrics)
     for (int i = 0; i < q->cfg->n && rc == 0; i++) {
         chan *c = &q->c[i];
         const char *n = c->ch->name;
-        rc = status_add(metrics, "iotad_notify_sent_total", 0, "channel", n, (double)c->sent) ||
-             status_add(metrics, "iotad_notify_events_sent_total", 0, "channel", n,
+        rc = status_add(metrics, "sent_total", 0, "channel", n, (double)c->sent) ||
+             status_add(metrics, "events_sent_total", 0, "channel", n,
                         (double)c->events_sent) ||
-             status_add(metrics, "iotad_notify_failed_total", 0, "channel", n, (double)c->failed) ||
-             status_add(metrics, "iotad_notify_retried_total", 0, "channel", n,
+             status_add(metrics, "failed_total", 0, "channel", n, (double)c->failed) ||
+             status_add(metrics, "retried_total", 0, "channel", n,
                         (double)c->retried) ||
-             status_add(metrics, "iotad_notify_rejected_total", 0, "channel", n,
+             status_add(metrics, "rejected_total", 0, "channel", n,
                         (double)c->rejected) ||
-             status_add(metrics, "iotad_notify_queued", 1, "channel", n, (double)c->n);
+             status_add(metrics, "queued", 1, "channel", n, (double)c->n);
     }
     pthread_mutex_unlock(&q->mu);
     return rc ? -1 : 0;

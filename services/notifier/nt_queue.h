@@ -55,10 +55,11 @@ void nt_queue_close(nt_queue *q);
 int nt_queue_submit(nt_queue *q, const nt_event *ev, uint64_t mask);
 
 /** Append the per-channel counters to a status report (bus/status.h):
- *  iotad_notify_sent_total, iotad_notify_events_sent_total,
- *  iotad_notify_failed_total, iotad_notify_retried_total,
- *  iotad_notify_rejected_total (counters) and iotad_notify_queued (gauge),
- *  each labelled channel=<name>. Returns 0 or -1. */
+ *  sent_total (messages), events_sent_total, failed_total (attempts),
+ *  retried_total (attempts after a failure), rejected_total (events
+ *  dropped for good) and queued (gauge), each labelled channel=<name>; the
+ *  gateway's /metrics shows them as iotad_notifier_<name>{channel=...}.
+ *  Returns 0 or -1. */
 int nt_queue_fill_status(nt_queue *q, json_t *metrics);
 
 /** Give the queue its MQTT client once it exists (mqtt channels wait,

@@ -205,8 +205,8 @@ python3 - "$T/status.json" <<'PY' || fail "status counters wrong"
 import json, sys
 m = {(x["name"], (x.get("labels") or {}).get("channel")): x["value"] for x in json.load(open(sys.argv[1]))["metrics"]}
 # counters start again with the process (the kill -9 above): ops sent its backlog since
-assert m[("iotad_notify_sent_total", "ops")] >= 1 and m[("iotad_notify_sent_total", "dur")] >= 1, m
-assert m[("iotad_notify_failed_total", "dur")] >= 1, m
-assert ("iotad_notify_retried_total", "dur") in m and ("iotad_notify_queued", "dur") in m, m
+assert m[("sent_total", "ops")] >= 1 and m[("sent_total", "dur")] >= 1, m
+assert m[("failed_total", "dur")] >= 1, m
+assert ("retried_total", "dur") in m and ("queued", "dur") in m, m
 PY
 echo "notify: ok"
