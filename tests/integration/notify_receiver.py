@@ -16,6 +16,7 @@ import hmac
 import json
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOCK = threading.Lock()
@@ -46,7 +47,7 @@ def http_main(port, out, secret):
             sig = self.headers.get("X-Signature-256")
             keep = ("X-Signature-256", "Idempotency-Key", "Title", "Priority", "Tags",
                     "X-Idempotency-Key", "Content-Type")
-            record(out, {"path": path, "kind": kind,
+            record(out, {"path": path, "kind": kind, "recv_ms": time.time() * 1000,
                          "sig_ok": sig is not None and hmac.compare_digest(sig, want),
                          "headers": {k: self.headers.get(k) for k in keep if self.headers.get(k)},
                          "body": body})
