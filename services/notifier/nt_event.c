@@ -1,7 +1,8 @@
 /*
  * nt_event — a lifecycle event (alarms/events/{sensor_id}) as the notifier
- * routes it. The payload is validated by the bus codec (bus/alarm.h) when
- * it is built in; the notifier then keeps the document itself, so the
+ * routes it. main.c first validates the payload with the bus codec
+ * (alarm_event_from_json, bus/alarm.h); this module takes out the fields
+ * routing needs and keeps the document itself, so the
  * bodies it sends carry the alarm object exactly as the gateway wrote it
  * (the REST API's object), members it does not know included.
  */
