@@ -158,7 +158,8 @@ static int publish_json(nt_ha *h, const char *topic, json_t *doc)
 {
     if (!h->m)
         return 0; /* not connected yet: nt_ha_set_client publishes everything */
-    char *s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    /* 10 digits: a score reads 0.83, not 0.82999999999999996 */
+    char *s = doc ? json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
     int rc = s ? mqtt_client_publish(h->m, topic, s, strlen(s), 1, 1) : -1;
     free(s);
     return rc;

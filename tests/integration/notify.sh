@@ -162,6 +162,16 @@ PY
 [ "$(mosquitto_sub -p "$MP" -t status/notifier/notifier/availability -C 1 -W 2)" = online ] || fail "availability is not online"
 wait_for 5 bash -c "mosquitto_sub -p $MP -t notify/ha/room-1 -C 1 -W 1 | grep -q '\"state\":\"ON\"'" || fail "no ON summary on notify/ha/room-1"
 
+# the last anomaly's score and expected range reach the summary
+AID=$(printf 'ab%.0s' $(seq 32))
+mosquitto_pub -p "$MP" -q 1 -t anomalies/room-1 -m "{\"id\":\"$AID\",\"sensor_id\":\"room-1\",\"ts\":1764100000.5,\"metric\":\"temperature\",\"value\":81.5,\"score\":0.83,\"type\":\"point\",\"explanation\":\"too hot\",\"expected_low\":19.1,\"expected_high\":24.3,\"model_version\":3}"
+wait_for 5 bash -c "mosquitto_sub -p $MP -t notify/ha/room-1 -C 1 -W 1 | grep -q '\"score\":0.83'" || fail "the anomaly score did not reach notify/ha/room-1"
+mosquitto_sub -p "$MP" -t notify/ha/room-1 -C 1 -W 1 | grep -q '"expected_range":"19.1 .. 24.3"' || fail "no expected range in the HA attributes"
+
+# a test message on request (notify/test), to one channel
+mosquitto_pub -p "$MP" -q 1 -t notify/test -m '{"channel": "rem"}'
+wait_for 5 bash -c "grep '\"/rem\"' '$T/http.jsonl' | grep -q '\"event\": \"test\"'" || fail "no test message on notify/test"
+
 # 6. never lost: receiver down, kill -9 with events waiting, more while dead
 stop_pid "$DUR_PID" 10
 for i in $(seq 1 10); do SEQ=$((100 + i)) pub opened "dur-$i" "d$i"; done
