@@ -205,10 +205,8 @@ static int status_fill(void *user, json_t *m)
         status_add(m, "events_unrouted_total", 0, NULL, NULL, (double)n_skipped) ||
         status_add(m, "tests_total", 0, NULL, NULL, (double)n_tests) ||
         status_add(m, "ha_invalid_total", 0, NULL, NULL, (double)n_ha_invalid) ||
-        status_add(m, "reminders_followed", 1, NULL, NULL,
-                   (double)nt_remind_count(remind)) ||
-        status_add(m, "ha_sensors", 1, NULL, NULL,
-                   (double)(ha ? nt_ha_sensors(ha) : 0)))
+        status_add(m, "reminders_followed", 1, NULL, NULL, (double)nt_remind_count(remind)) ||
+        status_add(m, "ha_sensors", 1, NULL, NULL, (double)(ha ? nt_ha_sensors(ha) : 0)))
         return -1;
     return nt_queue_fill_status(queue, m);
 }
@@ -283,7 +281,8 @@ static int run(void)
         status_pub_final(sp, 1000);
 out:
     status_pub_destroy(sp);
-    mqtt_client_destroy(mq); /* stop taking events before the queue goes */
+    nt_queue_stop(queue);    /* no delivery uses the client any more (mqtt channels) */
+    mqtt_client_destroy(mq); /* no callback submits any more */
     mq = NULL;
     nt_queue_close(queue);
     nt_ha_free(ha);

@@ -348,7 +348,7 @@ fail:
     return -1;
 }
 
-void nt_queue_close(nt_queue *q)
+void nt_queue_stop(nt_queue *q)
 {
     if (!q)
         return;
@@ -358,9 +358,19 @@ void nt_queue_close(nt_queue *q)
         pthread_cond_signal(&q->c[i].cv);
     pthread_mutex_unlock(&q->mu);
     for (int i = 0; q->c && i < q->cfg->n; i++) {
+        if (q->c[i].started)
+            pthread_join(q->c[i].thread, NULL);
+        q->c[i].started = 0;
+    }
+}
+
+void nt_queue_close(nt_queue *q)
+{
+    if (!q)
+        return;
+    nt_queue_stop(q);
+    for (int i = 0; q->c && i < q->cfg->n; i++) {
         chan *c = &q->c[i];
-        if (c->started)
-            pthread_join(c->thread, NULL);
         for (size_t j = 0; j < c->n; j++)
             item_free(c->items[j]);
         free(c->items);
@@ -442,13 +452,10 @@ int nt_queue_fill_status(nt_queue *q, json_t *metrics)
         chan *c = &q->c[i];
         const char *n = c->ch->name;
         rc = status_add(metrics, "sent_total", 0, "channel", n, (double)c->sent) ||
-             status_add(metrics, "events_sent_total", 0, "channel", n,
-                        (double)c->events_sent) ||
+             status_add(metrics, "events_sent_total", 0, "channel", n, (double)c->events_sent) ||
              status_add(metrics, "failed_total", 0, "channel", n, (double)c->failed) ||
-             status_add(metrics, "retried_total", 0, "channel", n,
-                        (double)c->retried) ||
-             status_add(metrics, "rejected_total", 0, "channel", n,
-                        (double)c->rejected) ||
+             status_add(metrics, "retried_total", 0, "channel", n, (double)c->retried) ||
+             status_add(metrics, "rejected_total", 0, "channel", n, (double)c->rejected) ||
              status_add(metrics, "queued", 1, "channel", n, (double)c->n);
     }
     pthread_mutex_unlock(&q->mu);

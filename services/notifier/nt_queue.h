@@ -43,8 +43,12 @@ typedef struct nt_queue nt_queue; /* opaque */
 int nt_queue_open(nt_queue **out, const char *path, const nt_config *cfg, mqtt_client *m,
                   int do_fsync);
 
-/** Stop the threads (an attempt in flight finishes first, up to its
- *  timeout), close the outbox and free. NULL is ok. */
+/** Stop the delivery threads (an attempt in flight finishes first, up to
+ *  its timeout); nt_queue_submit still works (entries wait in the outbox).
+ *  Call before destroying the MQTT client the mqtt channels use. NULL is ok. */
+void nt_queue_stop(nt_queue *q);
+
+/** nt_queue_stop, then close the outbox and free. NULL is ok. */
 void nt_queue_close(nt_queue *q);
 
 /** Accept ev for the channels whose bit is set in mask (bit i = cfg->ch[i]),
