@@ -5,6 +5,7 @@
  * The notifier (docs/notifier.md) turns the gateway's alarm lifecycle
  * events (alarms/events/{sensor_id}, bus/alarm.h) into messages on
  * channels: webhook, ntfy, Telegram, e-mail, MQTT. Files:
+ *   nt_event.c   a lifecycle event: the fields routing needs, the document
  *   nt_config.c  NOTIFY_CONFIG: parse and validate the routing file
  *   nt_route.c   which channels want an event; quiet hours
  *   nt_sign.c    HMAC-SHA256 of a webhook body (OpenSSL libcrypto)
