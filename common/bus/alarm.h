@@ -48,6 +48,7 @@
 #define ALARM_NOTE_MAX 256                  /* a person's note, including NUL; longer is cut */
 #define ALARM_SENSOR_MAX_LIST 32            /* alarms listed in one alarms/{sensor_id} message */
 #define ALARM_MAX_PAYLOAD JSONBUF_MAX_BYTES /* larger payloads are rejected unparsed */
+#define ALARM_METRIC_SENSOR "all" /* the metric of a sensor-wide alarm (a silent sensor) */
 
 typedef enum {
     ALARM_CRITICAL = 0,

@@ -17,18 +17,18 @@
 #include "base/jsonbuf.h"
 #include "eth/keccak.h"
 
-static const char *const type_names[] = {"point", "contextual", "change_point"};
+static const char *const type_names[] = {"point", "contextual", "change_point", "silent", "stuck"};
 
 const char *anomaly_type_name(anomaly_type t)
 {
-    if ((int)t < 0 || (int)t > ANOMALY_CHANGE_POINT)
+    if ((int)t < 0 || (int)t > ANOMALY_STUCK)
         return NULL;
     return type_names[t];
 }
 
 int anomaly_type_parse(const char *name, anomaly_type *out)
 {
-    for (int i = 0; i <= ANOMALY_CHANGE_POINT; i++) {
+    for (int i = 0; i <= ANOMALY_STUCK; i++) {
         if (name && strcmp(name, type_names[i]) == 0) {
             *out = (anomaly_type)i;
             return 0;

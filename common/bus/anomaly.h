@@ -26,7 +26,16 @@ typedef enum {
     ANOMALY_POINT = 0,
     ANOMALY_CONTEXTUAL = 1,
     ANOMALY_CHANGE_POINT = 2,
+    /* A sensor that stopped sending (the detector's det_silent): not a
+     * reading's score, so not written on chain (the contract takes 0..2). */
+    ANOMALY_SILENT = 3,
+    /* A stream stuck on one value far longer than usual (det_silent). Not
+     * on chain either. */
+    ANOMALY_STUCK = 4,
 } anomaly_type;
+
+/** 1 when the AnomalyLogger contract records this type (0..2), else 0. */
+#define ANOMALY_TYPE_ON_CHAIN(t) ((int)(t) >= 0 && (int)(t) <= ANOMALY_CHANGE_POINT)
 
 typedef struct {
     char id[ANOMALY_ID_HEX];
@@ -41,7 +50,7 @@ typedef struct {
     long model_version;                 /* -1 when unknown */
 } anomaly;
 
-/** "point", "contextual", "change_point"; NULL for an invalid value. */
+/** "point", "contextual", "change_point", "silent", "stuck"; NULL for an invalid value. */
 const char *anomaly_type_name(anomaly_type t);
 /** Returns 0 and sets *out, or -1 for an unknown name. */
 int anomaly_type_parse(const char *name, anomaly_type *out);

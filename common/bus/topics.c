@@ -18,6 +18,7 @@
 #define AVAIL_SUF "/availability"
 #define LABELS_PRE "sim/labels/"
 #define ALARM_PRE "detector/alarm/"
+#define FEEDBACK_PRE "detector/feedback/"
 #define ALARMS_PRE "alarms/"
 #define ALARM_EVENTS_PRE "alarms/events/"
 #define PART_PRE "part/"
@@ -109,6 +110,12 @@ int topics_detector_alarm(char *buf, size_t cap, const char *sensor_id, const ch
     return join(buf, cap, p, 4);
 }
 
+int topics_detector_feedback(char *buf, size_t cap, const char *sensor_id, const char *metric)
+{
+    const char *p[] = {FEEDBACK_PRE, sensor_id, "/", metric};
+    return join(buf, cap, p, 4);
+}
+
 int topics_alarm(char *buf, size_t cap, const char *sensor_id)
 {
     const char *p[] = {ALARMS_PRE, sensor_id};
@@ -171,6 +178,16 @@ const char *topics_filter_chain_logged(void)
 const char *topics_filter_status(void)
 {
     return STATUS_PRE "#";
+}
+
+const char *topics_filter_detector_alarms(void)
+{
+    return ALARM_PRE "+/+";
+}
+
+const char *topics_filter_detector_feedback(void)
+{
+    return FEEDBACK_PRE "+/+";
 }
 
 const char *topics_filter_alarms(void)
@@ -237,6 +254,23 @@ const char *topics_chain_logged_sensor(const char *topic)
 static const char *one_level(const char *s)
 {
     return s && s[0] && !strchr(s, '/') ? s : NULL;
+}
+
+/* {a}/{b}: two non-empty levels. */
+static int two_levels(const char *s)
+{
+    const char *slash = s ? strchr(s, '/') : NULL;
+    return slash && slash > s && slash[1] && !strchr(slash + 1, '/');
+}
+
+int topics_is_detector_alarm(const char *topic)
+{
+    return two_levels(after(topic, ALARM_PRE));
+}
+
+int topics_is_detector_feedback(const char *topic)
+{
+    return two_levels(after(topic, FEEDBACK_PRE));
 }
 
 const char *topics_alarm_sensor(const char *topic)
@@ -321,8 +355,13 @@ static const topics_info table[] = {
      "will (the broker's, on a crash)",
      "people and monitoring (the gateway skips it)", "1", 1, "`online` or `offline`"},
     {ALARM_PRE "{sensor_id}/{metric}", "detector, when a stream enters or leaves its alarm state",
-     "anyone who wants what is in alarm now", "1", 1,
+     "gateway (alarm lifecycle), anyone who wants what is in alarm now", "1", 1,
      "`{\"sensor_id\", \"metric\", \"in_alarm\", \"ts\"}`"},
+    {FEEDBACK_PRE "{sensor_id}/{metric}",
+     "gateway, when a person marks an alarm of the stream a false positive",
+     "detector (the stream learns to tolerate that kind)", "1", 0,
+     "`{\"sensor_id\", \"metric\", \"kind\", \"verdict\", \"value\", \"score\", \"at\", \"by\"}` "
+     "(`bus/alarm_feedback.h`)"},
     {ALARMS_PRE "{sensor_id}", "gateway, on every change of the sensor's alarms",
      "notifier, dashboards, anyone who wants the open alarms (`alarms/+`)", "1", 1,
      "the sensor's active alarms (`bus/alarm.h`)"},

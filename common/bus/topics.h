@@ -67,6 +67,21 @@ int topics_status(char *buf, size_t cap, const char *service, const char *instan
  *  Returns and buffer as topics_reading. In: metric: not validated here. */
 int topics_detector_alarm(char *buf, size_t cap, const char *sensor_id, const char *metric);
 
+/** "detector/alarm/+/+": every stream's alarm state (static). */
+const char *topics_filter_detector_alarms(void);
+/** 1 when topic is detector/alarm/{sensor_id}/{metric} (two non-empty
+ *  levels), else 0. The payload names both (bus/alarm_state.h). */
+int topics_is_detector_alarm(const char *topic);
+
+/** detector/feedback/{sensor_id}/{metric}: a person's verdict on one of
+ *  the stream's alarms, from the gateway to the detector (QoS 1, not
+ *  retained; bus/alarm_feedback.h). Returns and buffer as topics_reading. */
+int topics_detector_feedback(char *buf, size_t cap, const char *sensor_id, const char *metric);
+/** "detector/feedback/+/+" (static). */
+const char *topics_filter_detector_feedback(void);
+/** 1 when topic is detector/feedback/{sensor_id}/{metric}, else 0. */
+int topics_is_detector_feedback(const char *topic);
+
 /** alarms/{sensor_id}: the sensor's open alarms (retained, QoS 1, the
  *  gateway publishes on every change; bus/alarm.h).
  *  Returns and buffer as topics_reading. */

@@ -149,6 +149,8 @@ int cl_intake_message(void *user, const char *topic, const void *payload, size_t
                  topic, a.id);
         return 1;
     }
+    if (!ANOMALY_TYPE_ON_CHAIN(a.type))
+        return 1; /* a silent sensor: the gateway's alarm, not a chain record (#17) */
     int rl = anomaly_log_encode_record(&a, rec, sizeof rec);
     if (rl < 0) {
         in->n_invalid++;

@@ -31,6 +31,7 @@
 #include "base/clock.h"
 #include "base/config.h"
 #include "base/log.h"
+#include "bus/alarm_feedback.h"
 #include "bus/alarm_state.h"
 #include "bus/anomaly.h"
 #include "bus/mqtt.h"
@@ -38,7 +39,9 @@
 #include "bus/status.h"
 #include "bus/topics.h"
 #include "det_engine.h"
+#include "det_feedback.h"
 #include "det_replay.h"
+#include "det_silent.h"
 #include "ingest/ingest.h"
 
 /* Thresholds from the ingest mapping file (docs/SENSORS.md: "threshold" per
@@ -73,6 +76,7 @@ static double status_interval;
 static long partition, partitions, shape_window, shape_history, shape_gap, shape_every;
 static double threshold, z_min, shape_z, shape_confirm;
 static int nab, shape, multi;
+static double silent_factor, silent_min_s, stuck_factor, stuck_min_s, feedback_margin;
 
 static const config_option opts[] = {
     MQTT_CONFIG_ROWS(&mqtt_url, &mqtt_user, &mqtt_pass, &mqtt_ca),
@@ -127,6 +131,19 @@ static const config_option opts[] = {
      &status_interval},
     {"stats-interval", "STATS_INTERVAL", CONFIG_INT, "60", "seconds between stats log lines",
      &stats_interval},
+    {"silent-factor", "SILENT_FACTOR", CONFIG_DBL, "5",
+     "a sensor is silent after this many usual intervals without a reading", &silent_factor},
+    {"silent-min-s", "SILENT_MIN_S", CONFIG_DBL, "300", "... and at least this many seconds",
+     &silent_min_s},
+    {"stuck-factor", "STUCK_FACTOR", CONFIG_DBL, "20",
+     "a stream is stuck after this many of its longest usual steady runs on one value (0 = off)",
+     &stuck_factor},
+    {"stuck-min-s", "STUCK_MIN_S", CONFIG_DBL, "3600", "... and at least this many seconds",
+     &stuck_min_s},
+    {"feedback-margin", "FEEDBACK_MARGIN", CONFIG_DBL, "0.05",
+     "a false_positive verdict raises the stream's threshold for that kind to the alarm's "
+     "score plus this",
+     &feedback_margin},
     {"partition", "DETECTOR_PARTITION", CONFIG_INT, "-1",
      "serve only partition K (part/K/ + the ingest topics)", &partition},
     {"partitions", "DETECTOR_PARTITIONS", CONFIG_INT, "0", "number of partitions (0 = off)",
@@ -151,6 +168,10 @@ typedef struct {
     int prefix_len; /* bytes of "part/K/" to strip from topics */
     uint64_t bad[9];
     uint64_t published, publish_failed;
+    det_silent *silent;     /* silent sensors, stuck streams (det_silent.h) */
+    det_feedback *feedback; /* people's false_positive verdicts (det_feedback.h) */
+    uint64_t suppressed;    /* alerts not published: tolerated after feedback */
+    uint64_t feedback_in, feedback_bad;
 } service;
 
 static volatile sig_atomic_t stop_flag;
@@ -164,26 +185,80 @@ static void on_signal(int sig)
 /* Publish a stream's alarm state when it changed: retained, QoS 1, so a
  * subscriber that arrives later learns at once which streams are in an
  * anomalous state now. {"sensor_id","metric","in_alarm","ts"}. */
-static void publish_alarm(service *sv, const reading *r, const det_result *res)
+static void publish_state(service *sv, const char *sensor_id, const char *metric, int in_alarm,
+                          double ts)
 {
     char tp[TOPICS_MAX + READING_NAME_MAX], buf[ALARM_STATE_MAX_PAYLOAD];
-    alarm_state st = {.in_alarm = res->in_alarm, .ts = r->ts};
-    size_t il = strnlen(r->sensor_id, sizeof(st.sensor_id)),
-           ml = strnlen(res->metric, sizeof(st.metric));
+    alarm_state st = {.in_alarm = in_alarm, .ts = ts};
+    size_t il = strnlen(sensor_id, sizeof(st.sensor_id)), ml = strnlen(metric, sizeof(st.metric));
     int n = -1;
     if (il < sizeof(st.sensor_id) && ml < sizeof(st.metric)) {
-        memcpy(st.sensor_id, r->sensor_id, il + 1);
-        memcpy(st.metric, res->metric, ml + 1);
+        memcpy(st.sensor_id, sensor_id, il + 1);
+        memcpy(st.metric, metric, ml + 1);
         n = alarm_state_to_json(&st, buf, sizeof(buf));
     }
-    if (n < 0 || topics_detector_alarm(tp, sizeof(tp), r->sensor_id, res->metric) < 0 ||
+    if (n < 0 || topics_detector_alarm(tp, sizeof(tp), sensor_id, metric) < 0 ||
         mqtt_client_publish(sv->mqtt, tp, buf, (size_t)n, 1, 1) != 0) {
         sv->publish_failed++;
         log_rate(13, 10.0, LOG_ERROR, "publish_failed kind=alarm_state sensor=%s metric=%s",
-                 r->sensor_id, res->metric);
+                 sensor_id, metric);
     } else {
         sv->published++;
     }
+}
+
+static void publish_alarm(service *sv, const reading *r, const det_result *res)
+{
+    publish_state(sv, r->sensor_id, res->metric, res->in_alarm, r->ts);
+}
+
+static void publish_anomaly(service *sv, const anomaly *a);
+
+/* det_silent's state changes: the retained state always, and an anomaly
+ * when a silence or a stuck run starts. */
+static void publish_silent(service *sv, const det_silent_event *ev, int n, double now)
+{
+    for (int i = 0; i < n; i++) {
+        publish_state(sv, ev[i].sensor_id, ev[i].metric, ev[i].in_alarm, now);
+        log_info("%s sensor=%s metric=%s in_alarm=%d msg=\"%s\"",
+                 ev[i].kind == DET_SILENT_KIND_SILENT ? "silent" : "stuck", ev[i].sensor_id,
+                 ev[i].metric, ev[i].in_alarm, ev[i].explanation);
+        if (ev[i].in_alarm) {
+            anomaly a;
+            det_silent_to_anomaly(&ev[i], now, &a);
+            publish_anomaly(sv, &a);
+        }
+    }
+}
+
+/* detector/feedback/{sensor}/{metric}: a person's false_positive. */
+static void on_feedback(service *sv, const char *topic, const void *payload, size_t len)
+{
+    alarm_feedback fb;
+    char err[160], want[TOPICS_MAX + READING_NAME_MAX];
+    int rc = alarm_feedback_from_json(payload, len, &fb, err, sizeof(err));
+    if (rc == 0 && (topics_detector_feedback(want, sizeof(want), fb.sensor_id, fb.metric) < 0 ||
+                    strcmp(want, topic) != 0)) {
+        snprintf(err, sizeof(err), "sensor_id/metric do not match the topic");
+        rc = -1;
+    }
+    pthread_mutex_lock(&sv->lock);
+    double th = -1;
+    if (rc == 0) {
+        sv->feedback_in++;
+        th = det_feedback_add(sv->feedback, &fb);
+        if (strcmp(fb.kind, "silent") == 0)
+            det_silent_tolerate(sv->silent, fb.sensor_id);
+    } else {
+        sv->feedback_bad++;
+    }
+    pthread_mutex_unlock(&sv->lock);
+    if (rc != 0)
+        log_rate(14, 10.0, LOG_WARN, "feedback_invalid topic=%.80s reason=\"%s\"", topic, err);
+    else
+        log_info("feedback sensor=%s metric=%s kind=%s verdict=false_positive score=%.3f by=%s "
+                 "threshold=%.3f",
+                 fb.sensor_id, fb.metric, fb.kind, fb.score, fb.by[0] ? fb.by : "-", th);
 }
 
 static int on_message(void *user, const char *topic, const void *payload, size_t len)
@@ -191,8 +266,13 @@ static int on_message(void *user, const char *topic, const void *payload, size_t
     service *sv = user;
     reading rs[16];
     anomaly alerts[32];
+    det_silent_event sev[READING_MAX_METRICS + 1];
     char err[160];
     const char *t = topic;
+    if (topics_is_detector_feedback(topic)) {
+        on_feedback(sv, topic, payload, len);
+        return 1;
+    }
     if (sv->prefix_len > 0 && strlen(topic) > (size_t)sv->prefix_len)
         t = topic + sv->prefix_len;
     int n = ingest_decode(sv->ig, t, payload, len, clock_wall(), rs, 16, err, sizeof(err));
@@ -221,9 +301,21 @@ static int on_message(void *user, const char *topic, const void *payload, size_t
             continue;
         }
         det_result res[READING_MAX_METRICS];
+        double now = clock_wall();
         pthread_mutex_lock(&sv->lock);
         int na = det_engine_process(sv->engine, &rs[i], res, alerts, 32);
+        int ns = det_silent_seen(sv->silent, &rs[i], now, sev, READING_MAX_METRICS + 1);
+        for (int a = 0; a < na; a++)
+            if (det_feedback_suppress(sv->feedback, &alerts[a])) {
+                sv->suppressed++;
+                log_info("anomaly_tolerated sensor=%s metric=%s type=%s score=%.3f "
+                         "reason=false_positive_feedback",
+                         alerts[a].sensor_id, alerts[a].metric, anomaly_type_name(alerts[a].type),
+                         alerts[a].score);
+                alerts[a--] = alerts[--na];
+            }
         pthread_mutex_unlock(&sv->lock);
+        publish_silent(sv, sev, ns, now);
         if (na < 0) {
             log_rate(10, 10.0, LOG_ERROR, "sensor_dropped sensor=%s reason=out_of_memory",
                      rs[i].sensor_id);
@@ -232,23 +324,27 @@ static int on_message(void *user, const char *topic, const void *payload, size_t
         for (int k = 0; na >= 0 && k < rs[i].n; k++)
             if (res[k].alarm_changed)
                 publish_alarm(sv, &rs[i], &res[k]);
-        for (int a = 0; a < na; a++) {
-            char buf[2048], tp[SENSOR_ID_MAX + 16];
-            int blen = anomaly_to_json(&alerts[a], buf, sizeof(buf));
-            if (blen < 0 || topics_anomaly(tp, sizeof(tp), alerts[a].sensor_id) < 0 ||
-                mqtt_client_publish(sv->mqtt, tp, buf, (size_t)blen, 1, 0) != 0) {
-                sv->publish_failed++;
-                log_rate(11, 10.0, LOG_ERROR, "publish_failed topic=%s id=%s", tp, alerts[a].id);
-                continue;
-            }
-            sv->published++;
-            log_info("anomaly sensor=%s metric=%s type=%s score=%.3f value=%g model_version=%ld "
-                     "id=%.16s",
-                     alerts[a].sensor_id, alerts[a].metric, anomaly_type_name(alerts[a].type),
-                     alerts[a].score, alerts[a].value, alerts[a].model_version, alerts[a].id);
-        }
+        for (int a = 0; a < na; a++)
+            publish_anomaly(sv, &alerts[a]);
     }
     return 1;
+}
+
+static void publish_anomaly(service *sv, const anomaly *al)
+{
+    char buf[2048], tp[SENSOR_ID_MAX + 16];
+    int blen = anomaly_to_json(al, buf, sizeof(buf));
+    if (blen < 0 || topics_anomaly(tp, sizeof(tp), al->sensor_id) < 0 ||
+        mqtt_client_publish(sv->mqtt, tp, buf, (size_t)blen, 1, 0) != 0) {
+        sv->publish_failed++;
+        log_rate(11, 10.0, LOG_ERROR, "publish_failed topic=%s id=%s", tp, al->id);
+        return;
+    }
+    sv->published++;
+    log_info("anomaly sensor=%s metric=%s type=%s score=%.3f value=%g model_version=%ld "
+             "id=%.16s",
+             al->sensor_id, al->metric, anomaly_type_name(al->type), al->score, al->value,
+             al->model_version, al->id);
 }
 
 static void log_stats(service *sv)
@@ -291,6 +387,18 @@ static int status_fill(void *user, json_t *m)
     for (int t = 0; t < 3; t++)
         rc |= status_add(m, "anomalies_total", 0, "type", anomaly_type_name((anomaly_type)t),
                          (double)st.by_type[t]);
+    det_silent_stats ss;
+    pthread_mutex_lock(&sv->lock);
+    det_silent_stats_get(sv->silent, &ss);
+    uint64_t suppressed = sv->suppressed, fb_in = sv->feedback_in, fb_bad = sv->feedback_bad;
+    pthread_mutex_unlock(&sv->lock);
+    rc |= status_add(m, "anomalies_total", 0, "type", "silent", (double)ss.silent_total) |
+          status_add(m, "anomalies_total", 0, "type", "stuck", (double)ss.stuck_total) |
+          status_add(m, "sensors_silent", 1, NULL, NULL, (double)ss.silent_now) |
+          status_add(m, "streams_stuck", 1, NULL, NULL, (double)ss.stuck_now) |
+          status_add(m, "anomalies_tolerated_total", 0, NULL, NULL, (double)suppressed) |
+          status_add(m, "feedback_total", 0, NULL, NULL, (double)fb_in) |
+          status_add(m, "feedback_invalid_total", 0, NULL, NULL, (double)fb_bad);
     /* bad[0] collects codes reading.h does not name. */
     for (int k = 0; k < 9; k++)
         rc |= status_add(m, "readings_invalid_total", 0, "reason",
@@ -339,11 +447,21 @@ static int run_live(det_engine *engine)
     int rc = 1;
     service sv = {.engine = engine};
     status_pub *sp = NULL;
-    char models_dir[4096], persist_dir[4096], cid[64];
+    char models_dir[4096], persist_dir[4096], cid[64], fb_path[4096];
     const char *const *topics;
+    const char **all_topics = NULL; /* the readings' topics + detector/feedback/+/+ */
     char **part_topics = NULL;
     int ntopics;
     pthread_mutex_init(&sv.lock, NULL);
+    det_silent_params silp = {.factor = silent_factor,
+                              .min_s = silent_min_s,
+                              .stuck_factor = stuck_factor,
+                              .stuck_min_s = stuck_min_s};
+    if (det_silent_create(&sv.silent, &silp) != 0) {
+        log_error("bad_config: SILENT_FACTOR must be >= 1, SILENT_MIN_S, STUCK_FACTOR and "
+                  "STUCK_MIN_S >= 0");
+        goto out;
+    }
 
     if (mkdir(state_dir, 0755) != 0 && access(state_dir, W_OK) != 0) {
         log_error("state_dir_unusable dir=%s", state_dir);
@@ -354,6 +472,11 @@ static int run_live(det_engine *engine)
     if (restored < 0)
         goto out;
     log_info("models_restored dir=%s sensors=%d", models_dir, restored);
+    snprintf(fb_path, sizeof(fb_path), "%s/feedback.json", state_dir);
+    if (det_feedback_create(&sv.feedback, fb_path, feedback_margin) != 0) {
+        log_error("bad_config: FEEDBACK_MARGIN must be 0..1");
+        goto out;
+    }
 
     if (ingest_create(&sv.ig, ingest_map) != 0)
         goto out;
@@ -373,6 +496,13 @@ static int run_live(det_engine *engine)
         topics = (const char *const *)part_topics;
         sv.prefix_len = topics_part_prefix(cid, sizeof(cid), partition);
     }
+    if (!(all_topics = calloc((size_t)ntopics + 1, sizeof *all_topics))) {
+        log_error("out_of_memory");
+        goto out;
+    }
+    memcpy(all_topics, topics, (size_t)ntopics * sizeof *all_topics);
+    all_topics[ntopics++] = topics_filter_detector_feedback();
+    topics = all_topics;
     if (client_id)
         snprintf(cid, sizeof(cid), "%s", client_id);
     else if (partitions > 0)
@@ -428,6 +558,15 @@ static int run_live(det_engine *engine)
         }
         if (sp)
             status_pub_tick(sp);
+        det_silent_event sev[64];
+        double now = clock_wall();
+        int ns;
+        do {
+            pthread_mutex_lock(&sv.lock);
+            ns = det_silent_check(sv.silent, now, sev, 64);
+            pthread_mutex_unlock(&sv.lock);
+            publish_silent(&sv, sev, ns, now);
+        } while (ns == 64);
     }
     log_info("stopping");
     rc = 0;
@@ -447,7 +586,10 @@ out:
             rc = 1;
         log_stats(&sv);
     }
-    free_topics(part_topics, ntopics);
+    free_topics(part_topics, all_topics ? ntopics - 1 : ntopics);
+    free(all_topics);
+    det_silent_destroy(sv.silent);
+    det_feedback_destroy(sv.feedback);
     ingest_destroy(sv.ig);
     pthread_mutex_destroy(&sv.lock);
     return rc;

@@ -8,11 +8,13 @@
  *   paho thread         gw_feed (MQTT readings/anomalies/confirmations in)
  *   chain threads       gw_chain (follower + verifier)
  *   shared, locked      gw_store (sensors), gw_cache (chain anomalies),
- *                       gw_bus (messages to the lws thread), gw_metrics
+ *                       gw_bus (messages to the lws thread), gw_metrics,
+ *                       gw_alarms (alarm lifecycle; REST in gw_alarms_api)
  */
 #ifndef GW_H
 #define GW_H
 
+#include "gw_alarms.h"
 #include "gw_bus.h"
 #include "gw_cache.h"
 #include "gw_chain.h"
@@ -51,6 +53,8 @@ typedef struct {
     long bus_max;             /* messages queued to the lws thread at most */
     long proof_cache_max;     /* isLogged answers cached per anomaly id */
     long proof_confirmations; /* confirmations before such an answer is cached */
+    gw_alarms_options alarms; /* ALARM_* settings (emit and path filled by main) */
+    long alarms_max;          /* GATEWAY_ALARMS_MAX */
 } gw_config;
 
 typedef struct gw_ws gw_ws;       /* see gw_ws.h */
@@ -73,8 +77,9 @@ typedef struct gw {
     mqtt_client *mqtt; /* NULL in unit tests */
     ingest *ig;
     gw_ws *ws;
-    gw_hosts *hosts; /* Host allow-list; NULL = any (unit tests) */
-    gw_peers *peers; /* connections per address; lws thread only */
+    gw_hosts *hosts;   /* Host allow-list; NULL = any (unit tests) */
+    gw_peers *peers;   /* connections per address; lws thread only */
+    gw_alarms *alarms; /* alarm lifecycle; NULL when not created (unit tests) */
     struct lws_context *lws;
     double started; /* Unix s */
 } gw;

@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "gw_alarms_api.h"
 #include "gw_buf.h"
 #include "gw_ws.h"
 #include "base/log.h"
@@ -282,6 +283,10 @@ static void metrics_gauges(gw *g, gw_metrics_gauges *gz)
         gw_bus_stats_get(g->bus, &gz->bus);
     }
     gz->status = g->status;
+    if (g->alarms) {
+        gz->has_alarms = 1;
+        gw_alarms_stats_get(g->alarms, &gz->alarms);
+    }
     gz->now = clock_wall();
     gz->uptime_s = gz->now - g->started;
 }
@@ -622,6 +627,10 @@ void gw_api_handle(gw *g, const gw_request *rq, gw_response *rs)
         return;
     }
 
+    if (gw_alarms_api_match(p)) {
+        gw_alarms_api_handle(g, rq, rs);
+        return;
+    }
     if (strcmp(p, "/api/readings") == 0) {
         if (rq->method != GW_M_POST) {
             gw_api_error(rs, 405, "method", "use POST");

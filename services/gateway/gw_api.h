@@ -14,6 +14,7 @@
  *   GET  /api/anomalies/{id}         one anomaly with its proof, verified against its receipt
  *   GET  /api/sensors                every known sensor with last reading/anomaly and status
  *   GET  /api/sensors/{id}/readings  recent readings (since=, limit=) in columns
+ *   GET/POST /api/alarms...          the alarm lifecycle (gw_alarms_api.h)
  *   POST /api/readings               one reading object or an array of them, each with
  *                                    "sensor_id"; published to sensors/{id}/readings
  *   GET  /, /<file>                  the dashboard (WWW_DIR); /vendor/uplot/<file> (VENDOR_DIR)

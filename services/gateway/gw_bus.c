@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-static const char *const kind_names[] = {"anomaly", "reading", "logged"};
+static const char *const kind_names[] = {"anomaly", "reading", "logged", "alarm"};
 
 const char *gw_kind_name(unsigned kind)
 {
@@ -25,6 +25,8 @@ const char *gw_kind_name(unsigned kind)
         return kind_names[1];
     case GW_KIND_LOGGED:
         return kind_names[2];
+    case GW_KIND_ALARM:
+        return kind_names[3];
     default:
         return NULL;
     }
@@ -34,7 +36,7 @@ unsigned gw_kind_parse(const char *name)
 {
     if (!name)
         return 0;
-    for (unsigned i = 0; i < 3; i++)
+    for (unsigned i = 0; i < 4; i++)
         if (strcmp(name, kind_names[i]) == 0)
             return 1u << i;
     return 0;

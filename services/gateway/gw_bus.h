@@ -24,7 +24,16 @@
 #include "bus/reading.h"
 
 /* Kinds of message, as bits so a client filter is a mask. */
-enum { GW_KIND_ANOMALY = 1, GW_KIND_READING = 2, GW_KIND_LOGGED = 4, GW_KIND_ALL = 7 };
+enum {
+    GW_KIND_ANOMALY = 1,
+    GW_KIND_READING = 2,
+    GW_KIND_LOGGED = 4,
+    GW_KIND_ALARM = 8, /* an alarm lifecycle event (gw_alarms.h) */
+    GW_KIND_ALL = 15,
+    /* what a client gets without naming types: alarm events only when
+     * asked for, so existing clients see the feed they always did */
+    GW_KIND_DEFAULT = 7
+};
 
 /* Largest frame header: 1 byte flags/opcode + 1 byte length + 8 bytes extended length. */
 #define GW_FRAME_HDR_MAX 10
@@ -41,7 +50,7 @@ typedef struct gw_msg {
 } gw_msg;
 
 /** Name of a kind as sent in the "type" member: "anomaly", "reading",
- *  "logged"; NULL for anything else. */
+ *  "logged", "alarm"; NULL for anything else. */
 const char *gw_kind_name(unsigned kind);
 
 /** Parse a kind name. Returns the GW_KIND_* bit, or 0 when unknown. */

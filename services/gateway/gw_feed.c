@@ -15,6 +15,7 @@
 #include "base/clock.h"
 #include "base/hex.h"
 #include "base/log.h"
+#include "bus/alarm_state.h"
 #include "bus/chain_logged.h"
 #include "bus/topics.h"
 
@@ -37,6 +38,8 @@ int gw_feed_topics(gw *g, const char **out, int cap)
     out[n++] = topics_filter_chain_logged();
     if (g->status)
         out[n++] = topics_filter_status();
+    if (g->alarms)
+        out[n++] = topics_filter_detector_alarms();
     int fixed = n;
     for (int i = 0; i < ni && n < cap; i++)
         out[n++] = it[i];
@@ -94,6 +97,27 @@ static void on_anomaly(gw *g, const char *topic, const void *payload, size_t len
     int n = anomaly_to_json(&a, js, sizeof js);
     if (n > 0)
         push(g, gw_msg_wrap(GW_KIND_ANOMALY, a.sensor_id, js, (size_t)n));
+    if (g->alarms && gw_alarms_on_anomaly(g->alarms, &a, (int64_t)(clock_wall() * 1000)) != 0)
+        gw_metrics_err(&g->metrics, GW_ERR_ALARM_FULL);
+}
+
+/* detector/alarm/{sensor_id}/{metric}: the payload must name the topic's stream. */
+static void on_alarm_state(gw *g, const char *topic, const void *payload, size_t len)
+{
+    alarm_state st;
+    char err[160] = "", want[TOPICS_MAX + READING_NAME_MAX];
+    int rc = alarm_state_from_json(payload, len, &st, err, sizeof err);
+    if (rc == 0 && (topics_detector_alarm(want, sizeof want, st.sensor_id, st.metric) < 0 ||
+                    strcmp(want, topic) != 0)) {
+        snprintf(err, sizeof err, "sensor_id/metric do not match the topic");
+        rc = -1;
+    }
+    if (rc != 0) {
+        gw_metrics_err(&g->metrics, GW_ERR_ALARM_STATE_INVALID);
+        log_rate(7, 10, LOG_WARN, "alarm_state_invalid topic=%.80s reason=\"%s\"", topic, err);
+        return;
+    }
+    gw_alarms_on_state(g->alarms, &st, (int64_t)(clock_wall() * 1000));
 }
 
 json_t *gw_feed_logged_parse(const char *sensor_id, const void *payload, size_t len, char *err,
@@ -151,6 +175,8 @@ static void on_reading(gw *g, const char *topic, const void *payload, size_t len
                      r[i].sensor_id);
             continue;
         }
+        if (g->alarms)
+            gw_alarms_on_reading(g->alarms, &r[i], (int64_t)(now * 1000));
         json_t *o = json_pack("{s:s, s:f}", "sensor_id", r[i].sensor_id, "ts", r[i].ts);
         for (int k = 0; o && k < r[i].n; k++)
             json_object_set_new(o, r[i].m[k].name, json_real(r[i].m[k].value));
@@ -183,6 +209,11 @@ int gw_feed_on_message(void *user, const char *topic, const void *payload, size_
         /* status/+/+/availability is "online"/"offline", not a report. */
         if (g->status && !topics_is_availability(topic))
             on_status(g, topic, payload, len);
+        return 1;
+    }
+    if (topics_is_detector_alarm(topic)) {
+        if (g->alarms)
+            on_alarm_state(g, topic, payload, len);
         return 1;
     }
     topic = topics_strip_partition(topic);

@@ -2,7 +2,9 @@
  * gw_feed — the gateway's MQTT input. Readings in every device format
  * (through ingest), anomalies on anomalies/+ and chain confirmations on
  * chain/logged/+ update the sensor store and become WebSocket messages on
- * the bus. Runs on paho's callback thread.
+ * the bus; anomalies, the detector's stream states (detector/alarm/+/+)
+ * and readings also drive the alarm lifecycle (gw_alarms.h). Runs on
+ * paho's callback thread.
  */
 #ifndef GW_FEED_H
 #define GW_FEED_H

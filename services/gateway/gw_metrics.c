@@ -33,6 +33,8 @@ static const char *const err_names[GW_ERR__COUNT] = {
     "onchain_check",
     "host",
     "conn_per_ip",
+    "alarm_state_invalid",
+    "alarm_full",
 };
 
 void gw_metrics_init(gw_metrics *m)
@@ -139,6 +141,43 @@ static void render_ws(gw_buf *b, const gw_metrics *m, const gw_metrics_gauges *g
                   gw_metrics_get(&m->ws_rejected_clients));
 }
 
+/* The alarm lifecycle (gw_alarms.h). */
+static void render_alarms(gw_buf *b, const gw_alarms_stats *a)
+{
+    gw_buf_printf(b,
+                  "# HELP iotad_gateway_alarms Alarms held, by state (GATEWAY_ALARMS_MAX).\n"
+                  "# TYPE iotad_gateway_alarms gauge\n"
+                  "iotad_gateway_alarms{state=\"active\"} %zu\n"
+                  "iotad_gateway_alarms{state=\"cleared\"} %zu\n",
+                  a->active, a->total - a->active);
+    gw_buf_printf(b,
+                  "# HELP iotad_gateway_alarm_mutes Sensor and stream mutes in force.\n"
+                  "# TYPE iotad_gateway_alarm_mutes gauge\niotad_gateway_alarm_mutes %zu\n",
+                  a->mutes);
+    gw_buf_printf(b,
+                  "# HELP iotad_gateway_alarms_opened_total Alarms opened.\n"
+                  "# TYPE iotad_gateway_alarms_opened_total counter\n"
+                  "iotad_gateway_alarms_opened_total %" PRIu64 "\n"
+                  "# HELP iotad_gateway_alarms_cleared_total Alarms cleared (by calm, a reading "
+                  "or a person).\n"
+                  "# TYPE iotad_gateway_alarms_cleared_total counter\n"
+                  "iotad_gateway_alarms_cleared_total %" PRIu64 "\n"
+                  "# HELP iotad_gateway_alarms_evicted_total Cleared alarms dropped to make room.\n"
+                  "# TYPE iotad_gateway_alarms_evicted_total counter\n"
+                  "iotad_gateway_alarms_evicted_total %" PRIu64 "\n"
+                  "# HELP iotad_gateway_alarms_refused_total Alarms not opened: every slot "
+                  "active.\n"
+                  "# TYPE iotad_gateway_alarms_refused_total counter\n"
+                  "iotad_gateway_alarms_refused_total %" PRIu64 "\n"
+                  "# HELP iotad_gateway_alarm_state_errors_total Alarm state file loads and "
+                  "saves that failed.\n"
+                  "# TYPE iotad_gateway_alarm_state_errors_total counter\n"
+                  "iotad_gateway_alarm_state_errors_total{op=\"load\"} %" PRIu64 "\n"
+                  "iotad_gateway_alarm_state_errors_total{op=\"save\"} %" PRIu64 "\n",
+                  a->opened, a->cleared, a->evicted, a->refused_full, a->load_errors,
+                  a->save_errors);
+}
+
 /* Sensors, broker and chain connectivity, how far the chain was read. */
 static void render_links(gw_buf *b, const gw_metrics_gauges *gz)
 {
@@ -242,6 +281,8 @@ char *gw_metrics_render(const gw_metrics *m, const gw_metrics_gauges *gz, size_t
     render_counters(&b, m);
     render_ws(&b, m, gz);
     render_links(&b, gz);
+    if (gz->has_alarms)
+        render_alarms(&b, &gz->alarms);
     render_cache(&b, m, gz);
     render_queues(&b, gz);
     if (gz->status)

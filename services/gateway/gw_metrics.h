@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gw_alarms.h"
 #include "gw_bus.h"
 #include "gw_cache.h"
 #include "gw_status.h"
@@ -40,6 +41,8 @@ typedef enum {
     GW_ERR_ONCHAIN_CHECK,       /* an isLogged check that could not read the chain */
     GW_ERR_HOST,                /* HTTP or WebSocket request for an unknown Host (403) */
     GW_ERR_CONN_PER_IP,         /* a connection refused at GATEWAY_MAX_CONN_PER_IP */
+    GW_ERR_ALARM_STATE_INVALID, /* a detector/alarm/+/+ message that did not validate */
+    GW_ERR_ALARM_FULL,          /* an alarm not opened: GATEWAY_ALARMS_MAX all active */
     GW_ERR__COUNT
 } gw_err_kind;
 
@@ -103,6 +106,8 @@ typedef struct {
     int has_bus;                       /* bus figures present */
     gw_bus_stats bus;                  /* the queue to the lws thread */
     gw_status *status;                 /* other services' reports; NULL: none */
+    int has_alarms;                    /* alarm figures present */
+    gw_alarms_stats alarms;            /* the alarm table (gw_alarms.h) */
     double now;                        /* Unix s, for the reports' ages */
     double uptime_s;                   /* seconds since the gateway started */
 } gw_metrics_gauges;

@@ -88,10 +88,11 @@ int gw_ws_filter_parse(const char *msg, size_t len, gw_ws_filter *f, char *err, 
         goto out;
     }
     json_t *sensors = json_object_get(sub, "sensors"), *types = json_object_get(sub, "types");
-    f->kinds = GW_KIND_ALL;
+    f->kinds = GW_KIND_DEFAULT;
     if (types) {
         if (!json_is_array(types) || json_array_size(types) == 0) {
-            snprintf(err, errlen, "types must be a non-empty list of anomaly, reading, logged");
+            snprintf(err, errlen,
+                     "types must be a non-empty list of anomaly, reading, logged, alarm");
             goto out;
         }
         f->kinds = 0;
@@ -101,7 +102,8 @@ int gw_ws_filter_parse(const char *msg, size_t len, gw_ws_filter *f, char *err, 
         {
             unsigned k = gw_kind_parse(json_string_value(t));
             if (!k) {
-                snprintf(err, errlen, "unknown type at index %zu (anomaly, reading, logged)", i);
+                snprintf(err, errlen, "unknown type at index %zu (anomaly, reading, logged, alarm)",
+                         i);
                 goto out;
             }
             f->kinds |= k;
@@ -150,7 +152,7 @@ out:
 static json_t *filter_json(const gw_ws_filter *f)
 {
     json_t *types = json_array(), *sensors = f->nsensors ? json_array() : json_null();
-    for (unsigned k = 1; k <= GW_KIND_LOGGED; k <<= 1)
+    for (unsigned k = 1; k <= GW_KIND_ALARM; k <<= 1)
         if (f->kinds & k)
             json_array_append_new(types, json_string(gw_kind_name(k)));
     for (int i = 0; i < f->nsensors; i++)
@@ -375,7 +377,7 @@ int gw_ws_callback(gw *g, struct lws *wsi, enum lws_callback_reasons reason, voi
         c->q = calloc(c->qcap, sizeof *c->q);
         if (!c->q)
             return -1;
-        c->f.kinds = GW_KIND_ALL;
+        c->f.kinds = GW_KIND_DEFAULT;
         c->next = w->head;
         if (w->head)
             w->head->prev = c;

@@ -15,7 +15,8 @@
  *
  * Client -> server messages (at most WS_MAX_MESSAGE_BYTES):
  *   {"subscribe": {"sensors": ["a", "b"], "types": ["anomaly", "logged"]}}
- * ("sensors" null or absent = all sensors; "types" absent = all kinds),
+ * ("sensors" null or absent = all sensors; "types" absent = anomaly,
+ * reading and logged: "alarm" events only when named),
  * answered by {"type": "subscribed", "data": {...the filter...}}; anything
  * else gets {"type": "error", "data": {"error": "..."}}.
  *

@@ -26,6 +26,7 @@
 #include "base/clock.h"
 #include "base/config.h"
 #include "gw.h"
+#include "gw_alarms_api.h"
 #include "gw_feed.h"
 #include "gw_host.h"
 #include "gw_http.h"
@@ -115,6 +116,24 @@ static const config_option opts[] = {
      "confirmations an anomaly's block needs before its isLogged answer is cached",
      &C.proof_confirmations},
     {"chain-poll-ms", "CHAIN_POLL_MS", CONFIG_INT, "500", "new-block polling interval", &C.poll_ms},
+    {"alarms-max", "GATEWAY_ALARMS_MAX", CONFIG_INT, "10000",
+     "alarms kept at most (active and cleared; the oldest cleared is evicted first)",
+     &C.alarms_max},
+    {"alarm-calm-s", "ALARM_CALM_S", CONFIG_DBL, "300",
+     "an alarm clears after its stream has been calm this long (hysteresis)", &C.alarms.calm_s},
+    {"alarm-point-calm-s", "ALARM_POINT_CALM_S", CONFIG_DBL, "60",
+     "hysteresis of point alarms (0 = a point alarm clears at once)", &C.alarms.point_calm_s},
+    {"alarm-major-score", "ALARM_MAJOR_SCORE", CONFIG_DBL, "0.75",
+     "score from which an alarm is major", &C.alarms.sev_major_score},
+    {"alarm-minor-score", "ALARM_MINOR_SCORE", CONFIG_DBL, "0.65",
+     "score from which an alarm is minor (below: warning)", &C.alarms.sev_minor_score},
+    {"alarm-far-ranges", "ALARM_FAR_RANGES", CONFIG_DBL, "3",
+     "a value this many expected-range widths outside the range raises severity one step",
+     &C.alarms.sev_far},
+    {"alarm-absurd-ranges", "ALARM_ABSURD_RANGES", CONFIG_DBL, "10",
+     "a value this many expected-range widths outside the range is critical", &C.alarms.sev_absurd},
+    {"alarm-long-s", "ALARM_LONG_S", CONFIG_DBL, "3600",
+     "an alarm active this long is raised one step (0 = never)", &C.alarms.sev_long_s},
     LOG_CONFIG_ROW(&log_level_name),
 };
 
@@ -209,6 +228,7 @@ static void tick(lws_sorted_usec_list_t *sul)
     }
     gw_metrics_tick(&G.metrics);
     gw_ws_tick(G.ws);
+    gw_alarms_tick(G.alarms, (int64_t)(clock_wall() * 1000));
     lws_sul_schedule(G.lws, 0, sul, tick, LWS_US_PER_SEC);
 }
 
@@ -295,7 +315,10 @@ static int check_config(void)
         C.max_sensors < 1 || C.stale_s < 1 || C.poll_ms < 10 || C.cache_max < 0 ||
         C.cache_max > 100000000 || C.bus_max < 16 || C.bus_max > 10000000 ||
         C.proof_cache_max < 0 || C.proof_cache_max > 10000000 || C.proof_confirmations < 1 ||
-        C.proof_confirmations > 1000000 || C.max_conn_per_ip < 1 || C.max_conn_per_ip > 1000000) {
+        C.proof_confirmations > 1000000 || C.max_conn_per_ip < 1 || C.max_conn_per_ip > 1000000 ||
+        C.alarms_max < 16 || C.alarms_max > 10000000 || C.alarms.calm_s < 0 ||
+        C.alarms.point_calm_s < 0 || C.alarms.sev_long_s < 0 || C.alarms.sev_far < 0 ||
+        C.alarms.sev_absurd < 0) {
         fprintf(stderr, "gateway: a numeric setting is out of range (see --help)\n");
         return -1;
     }
@@ -338,6 +361,10 @@ static int create_modules(void)
     if (gw_hosts_create(&G.hosts, C.allowed_hosts, C.host, herr, sizeof herr) != 0) {
         log_error("bad_config %s", herr);
         return -2;
+    }
+    if (gw_alarms_api_create(&G) != 0) {
+        log_error("startup_failed reason=alarms");
+        return -1;
     }
     if (gw_peers_create(&G.peers, C.max_conn_per_ip) != 0) {
         log_error("startup_failed reason=no_memory");
@@ -442,6 +469,8 @@ static void stop_all(void)
     gw_cache_destroy(G.cache);
     gw_status_destroy(G.status);
     gw_store_destroy(G.store);
+    gw_alarms_destroy(G.alarms); /* after MQTT and lws: nothing feeds it any more */
+    G.alarms = NULL;
     ingest_destroy(G.ig);
     gw_hosts_destroy(G.hosts);
     gw_peers_destroy(G.peers);
