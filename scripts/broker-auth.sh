@@ -150,6 +150,7 @@ write_acl() {
         echo "topic read status/#"
         echo "topic write sensors/+/readings"
         echo "topic write status/gateway/+/availability" # online/offline (MQTT last will)
+        echo "topic write alarms/#" # alarm lifecycle (issue #17), read by the notifier
         if [ -d "$dir/devices" ]; then
             for f in "$dir"/devices/*.topics; do
                 [ -f "$f" ] || continue
