@@ -6,7 +6,8 @@
 #     the gateway's alarm object and an idempotency key;
 #   - acknowledging it through REST arrives as "acknowledged";
 #   - it clears by itself after calm and the recovery message arrives;
-#   - Home Assistant sees the sensor (discovery config, ON while active).
+#   - Home Assistant sees the sensor (discovery config, ON while active);
+#   - the gateway's /metrics shows the notifier's per-channel counters.
 . "$(dirname "$0")/../lib.sh"
 . "$ROOT/tests/gateway/lib.sh"
 for b in detector gateway notifier; do [ -x "$BIN/$b" ] || fail "missing $BIN/$b (make all)"; done
@@ -25,7 +26,7 @@ cat >"$T/notify.json" <<JSON
 {"channels": [{"name": "ops", "type": "webhook", "url": "http://127.0.0.1:$H/hook",
                "secret": "e2esecret", "min_severity": "warning", "rate_per_minute": 600}]}
 JSON
-bg notifier env NOTIFY_CONFIG="$T/notify.json" NOTIFY_OUTBOX="$T/outbox" "$BIN/notifier"
+bg notifier env NOTIFY_CONFIG="$T/notify.json" NOTIFY_OUTBOX="$T/outbox" NOTIFY_STATUS_INTERVAL=1 "$BIN/notifier"
 bg detector env STATE_DIR="$T/det" WARMUP=60 SAVE_INTERVAL=1 STATS_INTERVAL=1 "$BIN/detector"
 wait_for 15 grep -q "subscribed topic=sensors" "$T/detector.log" || fail "SLOW-START: detector did not subscribe"
 start_gateway RPC_URL=http://127.0.0.1:9 STATE_DIR="$T/gw" GATEWAY_TOKEN="$TOKEN" \
@@ -76,4 +77,7 @@ wait_for 5 sh -c "mosquitto_sub -h 127.0.0.1 -p $MQTT_PORT -t homeassistant/bina
 wait_for 25 grep -q '"event": "cleared"' "$T/rx.jsonl" || fail "LOST: no recovery message after the alarm cleared"
 grep '"cleared"' "$T/rx.jsonl" | grep -q recovered || fail "the recovery message does not say so"
 [ "$(grep -c '"event": "opened"' "$T/rx.jsonl")" = 1 ] || fail "DUP: the fault was notified $(grep -c '"event": "opened"' "$T/rx.jsonl") times"
+# the per-channel counters on the gateway's /metrics (via status/notifier/notifier)
+wait_for 5 sh -c "curl -sf $G/metrics | grep -q '^iotad_notifier_sent_total{instance=\"notifier\",channel=\"ops\"} [3-9]'" ||
+    fail "no iotad_notifier_sent_total for ops on /metrics: $(curl -sf "$G/metrics" | grep notifier | head -5)"
 echo "notify_e2e: ok"
