@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/fnv1a.h"
 #include "store/hashmap.h"
@@ -322,4 +323,69 @@ void det_silent_to_anomaly(const det_silent_event *e, double now, anomaly *out)
     out->expected_low = out->expected_high = NAN;
     out->model_version = -1;
     anomaly_make_id(out);
+}
+
+/* ---- persistence --------------------------------------------------------- */
+
+/* One line per sensor: id last_seen interval gaps silent tol (text: ids are
+ * [A-Za-z0-9_.:-], so a space separates safely). */
+#define SAVE_HEADER "det_silent 1"
+
+int det_silent_save(const det_silent *d, const char *path)
+{
+    char tmp[4200];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return -1;
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -1;
+    int bad = fprintf(f, SAVE_HEADER "\n") < 0;
+    for (size_t i = 0; i < d->n && !bad; i++) {
+        const sensor *x = &d->s[i];
+        bad = fprintf(f, "%s %.17g %.17g %u %u %.17g\n", x->id, x->last_seen, x->interval,
+                      (unsigned)x->gaps, (unsigned)x->silent, x->tol) < 0;
+    }
+    bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+int det_silent_load(det_silent *d, const char *path)
+{
+    char line[256], id[SENSOR_ID_MAX + 1];
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0; /* first start */
+    int n = 0;
+    if (!fgets(line, sizeof line, f) || strncmp(line, SAVE_HEADER, strlen(SAVE_HEADER)) != 0) {
+        fclose(f);
+        return -1;
+    }
+    while (fgets(line, sizeof line, f)) {
+        double last, interval, tol;
+        unsigned gaps, silent;
+        if (sscanf(line, "%65s %lf %lf %u %u %lf", id, &last, &interval, &gaps, &silent, &tol) !=
+                6 ||
+            !sensor_id_valid(id) || !isfinite(last) || !isfinite(interval) || interval < 0 ||
+            !(tol >= 1 && tol <= 1024))
+            continue; /* a damaged line loses one sensor's history, nothing else */
+        sensor *x = find(d, id, 1);
+        if (!x)
+            break;
+        x->last_seen = last;
+        x->interval = interval;
+        x->gaps = gaps;
+        x->tol = tol;
+        if (silent && !x->silent) {
+            x->silent = 1;
+            d->st.silent_now++;
+        }
+        n++;
+    }
+    fclose(f);
+    return n;
 }

@@ -25,6 +25,8 @@
  * Times are the detector's wall clock at receipt (Unix seconds), not the
  * readings' own ts: silence is about arrivals.
  *
+ * Persistence: det_silent_save / det_silent_load (the arrival history).
+ *
  * Memory: one record per sensor (~0.6 KB with 8 metrics), at most
  * max_sensors (beyond: not tracked, counted). Not thread-safe: the caller
  * serialises calls (the service's lock). No allocation per reading once a
@@ -96,6 +98,18 @@ int det_silent_check(det_silent *s, double now, det_silent_event *ev, int cap);
 int det_silent_tolerate(det_silent *s, const char *sensor_id);
 
 void det_silent_stats_get(const det_silent *s, det_silent_stats *out);
+
+/** Save each sensor's arrival history (last arrival, usual interval, gaps,
+ *  silent, tolerance) to path (temporary file, fsync, rename), so a
+ *  restarted detector judges silence at once, including of sensors that
+ *  stopped while it was down. Stuck runs and stopped metrics are not
+ *  saved (they are learned again). Returns 0 or -1. */
+int det_silent_save(const det_silent *s, const char *path);
+
+/** Load what det_silent_save wrote (a missing file is a first start).
+ *  Returns: the number of sensors restored, or -1 for a file that is not
+ *  a det_silent file (damaged lines are skipped). */
+int det_silent_load(det_silent *s, const char *path);
 
 /** The anomaly a starting event publishes on anomalies/{sensor_id}: type
  *  silent or stuck, ts = now (detection time, ms precision), value (the

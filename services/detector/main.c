@@ -414,6 +414,17 @@ static int save_models(service *sv, const char *dir)
     return rc;
 }
 
+#define SILENT_GRACE_S 10.0 /* seconds after start before silence is judged */
+
+static void save_silent(service *sv, const char *path)
+{
+    pthread_mutex_lock(&sv->lock);
+    int rc = det_silent_save(sv->silent, path);
+    pthread_mutex_unlock(&sv->lock);
+    if (rc != 0)
+        log_rate(15, 60.0, LOG_ERROR, "silent_state_save_failed path=%s", path);
+}
+
 static void free_topics(char **t, int n)
 {
     for (int i = 0; t && i < n; i++)
@@ -447,7 +458,7 @@ static int run_live(det_engine *engine)
     int rc = 1;
     service sv = {.engine = engine};
     status_pub *sp = NULL;
-    char models_dir[4096], persist_dir[4096], cid[64], fb_path[4096];
+    char models_dir[4096], persist_dir[4096], cid[64], fb_path[4096], silent_path[4096] = "";
     const char *const *topics;
     const char **all_topics = NULL; /* the readings' topics + detector/feedback/+/+ */
     char **part_topics = NULL;
@@ -472,6 +483,12 @@ static int run_live(det_engine *engine)
     if (restored < 0)
         goto out;
     log_info("models_restored dir=%s sensors=%d", models_dir, restored);
+    snprintf(silent_path, sizeof(silent_path), "%s/silent.txt", state_dir);
+    int nsil = det_silent_load(sv.silent, silent_path);
+    if (nsil < 0)
+        log_warn("silent_state_ignored path=%s reason=\"not a det_silent file\"", silent_path);
+    else
+        log_info("silent_state_restored path=%s sensors=%d", silent_path, nsil);
     snprintf(fb_path, sizeof(fb_path), "%s/feedback.json", state_dir);
     if (det_feedback_create(&sv.feedback, fb_path, feedback_margin) != 0) {
         log_error("bad_config: FEEDBACK_MARGIN must be 0..1");
@@ -545,11 +562,15 @@ static int run_live(det_engine *engine)
              warmup, trees, psi, threshold, models_dir);
 
     time_t last_save = time(NULL), last_stats = time(NULL);
+    /* Silence is judged once the broker had time to deliver what it queued
+     * for us while we were away, or every sensor would look silent. */
+    double silent_from = clock_wall() + SILENT_GRACE_S;
     while (!stop_flag) {
         usleep(200 * 1000);
         time_t t = time(NULL);
         if (save_interval > 0 && t - last_save >= save_interval) {
             save_models(&sv, models_dir);
+            save_silent(&sv, silent_path);
             last_save = t;
         }
         if (stats_interval > 0 && t - last_stats >= stats_interval) {
@@ -560,13 +581,15 @@ static int run_live(det_engine *engine)
             status_pub_tick(sp);
         det_silent_event sev[64];
         double now = clock_wall();
-        int ns;
-        do {
+        int ns = 0;
+        while (now >= silent_from) {
             pthread_mutex_lock(&sv.lock);
             ns = det_silent_check(sv.silent, now, sev, 64);
             pthread_mutex_unlock(&sv.lock);
             publish_silent(&sv, sev, ns, now);
-        } while (ns == 64);
+            if (ns < 64)
+                break;
+        }
     }
     log_info("stopping");
     rc = 0;
@@ -584,6 +607,7 @@ out:
     if (rc == 0) {
         if (save_models(&sv, models_dir) != 0)
             rc = 1;
+        save_silent(&sv, silent_path);
         log_stats(&sv);
     }
     free_topics(part_topics, all_topics ? ntopics - 1 : ntopics);

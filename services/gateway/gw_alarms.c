@@ -58,8 +58,16 @@ typedef struct {
     char metric[READING_NAME_MAX];
 } stream_key;
 
+typedef struct {
+    char sensor[SENSOR_ID_MAX]; /* prefix; "" = every sensor */
+    char kind[ALARM_KIND_MAX];  /* "*" = every kind */
+    double calm_s;
+} calm_rule;
+
 struct gw_alarms {
     pthread_mutex_t mu;
+    calm_rule rules[GW_ALARMS_CALM_RULES];
+    size_t nrules;
     gw_alarms_options o;
     char *path;
     rec *r;
@@ -275,7 +283,141 @@ static const char *kind_of(const anomaly *an)
     return k ? k : "unknown";
 }
 
+/* ---- hysteresis rules --------------------------------------------------- */
+
+/* Parse rules into out (may be NULL: check only). Returns the count or -1. */
+static int parse_rules(const char *s, calm_rule *out, char *err, size_t errlen)
+{
+    int n = 0;
+    char item[160];
+    while (s && *s) {
+        size_t len = strcspn(s, ",");
+        if (len == 0 || len >= sizeof item) {
+            snprintf(err, errlen, "ALARM_CALM_RULES: empty or too long item");
+            return -1;
+        }
+        memcpy(item, s, len);
+        item[len] = '\0';
+        s += len + (s[len] == ',');
+        char *eq = strchr(item, '='), *slash = strchr(item, '/'), *end;
+        if (!eq || (slash && slash > eq)) {
+            snprintf(err, errlen, "ALARM_CALM_RULES: '%s' is not [SENSOR/]KIND=SECONDS", item);
+            return -1;
+        }
+        *eq = '\0';
+        const char *kind = slash ? slash + 1 : item, *sensor = "";
+        if (slash) {
+            *slash = '\0';
+            sensor = item;
+        }
+        double v = strtod(eq + 1, &end);
+        if (end == eq + 1 || *end || !isfinite(v) || v < 0 ||
+            (sensor[0] && !sensor_id_valid(sensor)) ||
+            (strcmp(kind, "*") != 0 && !alarm_kind_valid(kind))) {
+            snprintf(err, errlen, "ALARM_CALM_RULES: bad sensor, kind or seconds in '%s'", item);
+            return -1;
+        }
+        if (n == GW_ALARMS_CALM_RULES) {
+            snprintf(err, errlen, "ALARM_CALM_RULES: more than %d rules", GW_ALARMS_CALM_RULES);
+            return -1;
+        }
+        if (out) { /* lengths checked by sensor_id_valid / alarm_kind_valid */
+            memcpy(out[n].sensor, sensor, strlen(sensor) + 1);
+            memcpy(out[n].kind, kind, strlen(kind) + 1);
+            out[n].calm_s = v;
+        }
+        n++;
+    }
+    return n;
+}
+
+int gw_alarms_calm_rules_check(const char *rules, char *err, size_t errlen)
+{
+    return parse_rules(rules, NULL, err, errlen) < 0 ? -1 : 0;
+}
+
+/* The hysteresis of one alarm (see gw_alarms_calm_rules_check). */
+static double calm_of(const gw_alarms *a, const alarm_obj *x)
+{
+    const calm_rule *best = NULL;
+    size_t best_len = 0;
+    int best_exact = 0;
+    for (size_t i = 0; i < a->nrules; i++) {
+        const calm_rule *r = &a->rules[i];
+        size_t sl = strlen(r->sensor);
+        int exact = strcmp(r->kind, "*") != 0;
+        if (strncmp(x->sensor_id, r->sensor, sl) != 0 || (exact && strcmp(r->kind, x->kind) != 0))
+            continue;
+        if (!best || sl > best_len || (sl == best_len && exact > best_exact)) {
+            best = r;
+            best_len = sl;
+            best_exact = exact;
+        }
+    }
+    if (best)
+        return best->calm_s;
+    return strcmp(x->kind, "point") == 0 ? a->o.point_calm_s : a->o.calm_s;
+}
+
 /* ---- lifecycle --------------------------------------------------------- */
+
+/* A repeat of an active alarm: count, last, peak, severity (never down). */
+static void fold(gw_alarms *a, rec *r, const anomaly *an, const char *kind, int64_t now)
+{
+    alarm_obj *x = &r->a;
+    x->count++;
+    x->last_at = now;
+    r->calm_since = 0;
+    copy_cut(x->last_anomaly_id, sizeof x->last_anomaly_id, an->id);
+    copy_cut(x->explanation, sizeof x->explanation, an->explanation);
+    if (an->score > x->peak_score) {
+        x->peak_score = an->score;
+        x->peak_value = an->value;
+    }
+    alarm_severity s = gw_alarms_severity(&a->o, kind, an->score, an->value, an->expected_low,
+                                          an->expected_high, (double)(now - x->opened_at) / 1000.0);
+    if (s < x->severity)
+        x->severity = s;
+}
+
+/* A new alarm for an, or NULL when every slot is active (counted). */
+static rec *open_new(gw_alarms *a, const anomaly *an, const char *kind, int64_t now)
+{
+    rec *r = take_slot(a);
+    if (!r) {
+        a->st.refused_full++;
+        log_rate(29, 30, LOG_WARN,
+                 "alarm_refused reason=full max=%zu sensor_id=%s metric=%s kind=%s",
+                 a->o.max_alarms, an->sensor_id, an->metric, kind);
+        return NULL;
+    }
+    memset(r, 0, sizeof *r);
+    r->used = 1;
+    r->seq = ++a->seq;
+    alarm_obj *x = &r->a;
+    copy_cut(x->sensor_id, sizeof x->sensor_id, an->sensor_id);
+    copy_cut(x->metric, sizeof x->metric, an->metric);
+    copy_cut(x->kind, sizeof x->kind, kind);
+    x->state = ALARM_ACTIVE;
+    x->opened_at = x->last_at = now;
+    x->count = 1;
+    x->peak_value = an->value;
+    x->peak_score = an->score;
+    copy_cut(x->last_anomaly_id, sizeof x->last_anomaly_id, an->id);
+    copy_cut(x->explanation, sizeof x->explanation, an->explanation);
+    x->severity = gw_alarms_severity(&a->o, kind, an->score, an->value, an->expected_low,
+                                     an->expected_high, 0);
+    x->muted_until = mute_until(a, x->sensor_id, x->metric, now);
+    alarm_make_id(x);
+    /* the same key opened in the same ms (after a restart): keep ids unique */
+    while (find_id(a, x->id) != r) {
+        x->opened_at++;
+        alarm_make_id(x);
+    }
+    a->st.opened++;
+    a->nsilent += strcmp(kind, "silent") == 0;
+    return r;
+}
 
 int gw_alarms_on_anomaly(gw_alarms *a, const anomaly *an, int64_t now)
 {
@@ -283,57 +425,16 @@ int gw_alarms_on_anomaly(gw_alarms *a, const anomaly *an, int64_t now)
     const char *kind = kind_of(an);
     pthread_mutex_lock(&a->mu);
     rec *r = find_active(a, an->sensor_id, an->metric, kind);
-    if (r) {
-        alarm_obj *x = &r->a;
-        x->count++;
-        x->last_at = now;
-        r->calm_since = 0;
-        copy_cut(x->last_anomaly_id, sizeof x->last_anomaly_id, an->id);
-        copy_cut(x->explanation, sizeof x->explanation, an->explanation);
-        if (an->score > x->peak_score) {
-            x->peak_score = an->score;
-            x->peak_value = an->value;
-        }
-        alarm_severity s =
-            gw_alarms_severity(&a->o, kind, an->score, an->value, an->expected_low,
-                               an->expected_high, (double)(now - x->opened_at) / 1000.0);
-        if (s < x->severity)
-            x->severity = s;
-    } else {
-        r = take_slot(a);
-        if (!r) {
-            a->st.refused_full++;
-            log_rate(29, 30, LOG_WARN,
-                     "alarm_refused reason=full max=%zu sensor_id=%s metric=%s kind=%s",
-                     a->o.max_alarms, an->sensor_id, an->metric, kind);
-            rc = GW_ALARMS_ERR_FULL;
+    for (int i = 0; r && i < r->nanom; i++)
+        if (strcmp(r->anom[i].id, an->id) == 0) {
+            a->st.duplicates++; /* redelivered (QoS 1, a detector restart): counted once */
             goto out;
         }
-        memset(r, 0, sizeof *r);
-        r->used = 1;
-        r->seq = ++a->seq;
-        alarm_obj *x = &r->a;
-        copy_cut(x->sensor_id, sizeof x->sensor_id, an->sensor_id);
-        copy_cut(x->metric, sizeof x->metric, an->metric);
-        copy_cut(x->kind, sizeof x->kind, kind);
-        x->state = ALARM_ACTIVE;
-        x->opened_at = x->last_at = now;
-        x->count = 1;
-        x->peak_value = an->value;
-        x->peak_score = an->score;
-        copy_cut(x->last_anomaly_id, sizeof x->last_anomaly_id, an->id);
-        copy_cut(x->explanation, sizeof x->explanation, an->explanation);
-        x->severity = gw_alarms_severity(&a->o, kind, an->score, an->value, an->expected_low,
-                                         an->expected_high, 0);
-        x->muted_until = mute_until(a, x->sensor_id, x->metric, now);
-        alarm_make_id(x);
-        /* the same (key, ms) after a restart within the same ms: keep ids unique */
-        while (find_id(a, x->id) != r) {
-            x->opened_at++;
-            alarm_make_id(x);
-        }
-        a->st.opened++;
-        a->nsilent += strcmp(kind, "silent") == 0;
+    if (r)
+        fold(a, r, an, kind, now);
+    else if (!(r = open_new(a, an, kind, now))) {
+        rc = GW_ALARMS_ERR_FULL;
+        goto out;
     }
     if (r->nanom == GW_ALARMS_HISTORY) {
         memmove(&r->anom[0], &r->anom[1], sizeof r->anom[0] * (GW_ALARMS_HISTORY - 1));
@@ -413,7 +514,7 @@ void gw_alarms_tick(gw_alarms *a, int64_t now)
         rec *r = &a->r[i];
         if (!r->used || r->a.state != ALARM_ACTIVE || state_driven(r->a.kind))
             continue;
-        double calm = strcmp(r->a.kind, "point") == 0 ? a->o.point_calm_s : a->o.calm_s;
+        double calm = calm_of(a, &r->a);
         int64_t since = r->calm_since > r->a.last_at ? r->calm_since : r->a.last_at;
         if (hot_find(a, r->a.sensor_id, r->a.metric) < 0 && (double)(now - since) >= calm * 1000) {
             clear_rec(a, r, now, NULL);
@@ -840,10 +941,16 @@ int gw_alarms_create(gw_alarms **out, const gw_alarms_options *opt)
     if (a->o.save_every_s <= 0)
         a->o.save_every_s = 2;
     a->o.path = NULL;
-    if (opt->path && !(a->path = strdup(opt->path))) {
+    a->o.calm_rules = NULL;
+    char err[200];
+    int nr = parse_rules(opt->calm_rules, a->rules, err, sizeof err);
+    if (nr < 0)
+        log_error("bad_config %s", err);
+    if (nr < 0 || (opt->path && !(a->path = strdup(opt->path)))) {
         free(a);
         return -1;
     }
+    a->nrules = (size_t)nr;
     pthread_mutex_init(&a->mu, NULL);
     if (a->path)
         load(a);

@@ -6,7 +6,8 @@
  *            alarm opens one (event "opened"); its severity comes from the
  *            rule below, its muted_until from a sensor / sensor+metric mute
  *            in force.
- *   repeat   a later anomaly of the same key folds into it: count,
+ *   repeat   a later anomaly of the same key folds into it (one whose id
+ *            is among the alarm's last anomalies is a redelivery: ignored): count,
  *            last_anomaly_id, last_at, explanation, peak value/score (the
  *            highest score's value); severity may rise, never fall
  *            (event "updated").
@@ -100,17 +101,30 @@ typedef struct {
     double sev_long_s;      /* active this long: one step up (3600); 0 = never */
     const char *path;       /* state file; NULL = not persisted */
     double save_every_s;    /* at most one save per this many seconds (2) */
+    const char *calm_rules; /* hysteresis per sensor / kind (see below); NULL = none */
     gw_alarms_emit_fn emit; /* may be NULL */
     void *emit_user;
 } gw_alarms_options;
 
 typedef struct gw_alarms gw_alarms; /* opaque */
 
+#define GW_ALARMS_CALM_RULES 64 /* rules in calm_rules at most */
+
+/** Check a hysteresis rule list: comma-separated `[SENSOR/]KIND=SECONDS`,
+ *  where SENSOR is a sensor id or the start of one (every sensor whose id
+ *  starts with it), KIND a kind or "*" (every kind), SECONDS >= 0; e.g.
+ *  "change_point=900,pump-7/point=0". For an alarm the rule
+ *  with the longest matching SENSOR wins, then an exact KIND over `*`;
+ *  without a match: point_calm_s for point alarms, calm_s for the rest.
+ *  Returns: 0, or -1 with the reason in err. Thread-safe. */
+int gw_alarms_calm_rules_check(const char *rules, char *err, size_t errlen);
+
 /** Create the table, loading opt->path when it exists (an unreadable or
  *  invalid file is logged, renamed to <path>.bad and the table starts
  *  empty: alarms are worth less than a gateway that starts).
  *  Out: *out, owned by the caller (gw_alarms_destroy).
- *  Returns: 0, or -1 (out of memory, invalid options). */
+ *  Returns: 0, or -1 (out of memory, invalid calm_rules: check them
+ *           first with gw_alarms_calm_rules_check). */
 int gw_alarms_create(gw_alarms **out, const gw_alarms_options *opt);
 
 /** Save (when persisted and changed) and free. NULL is fine. */
@@ -175,6 +189,7 @@ int gw_alarms_save(gw_alarms *a);
 typedef struct {
     size_t total, active, mutes;
     uint64_t opened, cleared, refused_full, evicted, load_errors, save_errors;
+    uint64_t duplicates; /* anomalies already folded into their alarm (same id) */
 } gw_alarms_stats;
 
 void gw_alarms_stats_get(gw_alarms *a, gw_alarms_stats *out);

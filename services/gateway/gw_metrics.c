@@ -169,12 +169,16 @@ static void render_alarms(gw_buf *b, const gw_alarms_stats *a)
                   "active.\n"
                   "# TYPE iotad_gateway_alarms_refused_total counter\n"
                   "iotad_gateway_alarms_refused_total %" PRIu64 "\n"
+                  "# HELP iotad_gateway_alarm_duplicates_total Anomalies already folded into "
+                  "their alarm (redelivered).\n"
+                  "# TYPE iotad_gateway_alarm_duplicates_total counter\n"
+                  "iotad_gateway_alarm_duplicates_total %" PRIu64 "\n"
                   "# HELP iotad_gateway_alarm_state_errors_total Alarm state file loads and "
                   "saves that failed.\n"
                   "# TYPE iotad_gateway_alarm_state_errors_total counter\n"
                   "iotad_gateway_alarm_state_errors_total{op=\"load\"} %" PRIu64 "\n"
                   "iotad_gateway_alarm_state_errors_total{op=\"save\"} %" PRIu64 "\n",
-                  a->opened, a->cleared, a->evicted, a->refused_full, a->load_errors,
+                  a->opened, a->cleared, a->evicted, a->refused_full, a->duplicates, a->load_errors,
                   a->save_errors);
 }
 

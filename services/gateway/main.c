@@ -123,6 +123,10 @@ static const config_option opts[] = {
      "an alarm clears after its stream has been calm this long (hysteresis)", &C.alarms.calm_s},
     {"alarm-point-calm-s", "ALARM_POINT_CALM_S", CONFIG_DBL, "60",
      "hysteresis of point alarms (0 = a point alarm clears at once)", &C.alarms.point_calm_s},
+    {"alarm-calm-rules", "ALARM_CALM_RULES", CONFIG_STR, "",
+     "hysteresis per sensor (id or id prefix) and kind: [SENSOR/]KIND=SECONDS,... (KIND may be "
+     "*; the longest SENSOR match wins)",
+     &C.alarms.calm_rules},
     {"alarm-major-score", "ALARM_MAJOR_SCORE", CONFIG_DBL, "0.75",
      "score from which an alarm is major", &C.alarms.sev_major_score},
     {"alarm-minor-score", "ALARM_MINOR_SCORE", CONFIG_DBL, "0.65",
@@ -320,6 +324,11 @@ static int check_config(void)
         C.alarms.point_calm_s < 0 || C.alarms.sev_long_s < 0 || C.alarms.sev_far < 0 ||
         C.alarms.sev_absurd < 0) {
         fprintf(stderr, "gateway: a numeric setting is out of range (see --help)\n");
+        return -1;
+    }
+    char rerr[200];
+    if (gw_alarms_calm_rules_check(C.alarms.calm_rules, rerr, sizeof rerr) != 0) {
+        fprintf(stderr, "gateway: %s\n", rerr);
         return -1;
     }
     /* Anyone who can reach a non-loopback address could post readings:

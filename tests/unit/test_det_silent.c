@@ -99,6 +99,49 @@ static void test_silent(void **st)
     assert_int_equal(det_silent_create(&d, &(det_silent_params){.factor = 0.5}), -1);
 }
 
+static void test_persist(void **st)
+{
+    (void)st;
+    char dir[] = "/tmp/test_det_silent_XXXXXX", path[128];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/silent.txt", dir);
+    det_silent *d;
+    det_silent_params p = {.factor = 5, .min_s = 10, .stuck_factor = 0, .stuck_min_s = 0};
+    det_silent_event ev[8];
+    assert_int_equal(det_silent_create(&d, &p), 0);
+    assert_int_equal(det_silent_load(d, path), 0); /* first start */
+    reading a = rd("a", 1), b = rd("b", 1);
+    for (int i = 0; i < 5; i++) {
+        det_silent_seen(d, &a, 100 + i, ev, 8);
+        det_silent_seen(d, &b, 100 + i, ev, 8);
+    }
+    assert_int_equal(det_silent_check(d, 104 + 11, ev, 8), 2); /* both silent */
+    det_silent_seen(d, &b, 200, ev, 8);                        /* b is back */
+    assert_int_equal(det_silent_save(d, path), 0);
+    det_silent_destroy(d);
+    /* a restarted detector: a stays silent (no second event), b, silent
+     * while the detector was down, is found at once */
+    assert_int_equal(det_silent_create(&d, &p), 0);
+    assert_int_equal(det_silent_load(d, path), 2);
+    assert_int_equal(det_silent_check(d, 300, ev, 8), 1);
+    assert_string_equal(ev[0].sensor_id, "b");
+    det_silent_stats s;
+    det_silent_stats_get(d, &s);
+    assert_int_equal(s.silent_now, 2);
+    assert_int_equal(det_silent_seen(d, &a, 301, ev, 8), 1); /* a's return ends its silence */
+    assert_int_equal(ev[0].in_alarm, 0);
+    det_silent_destroy(d);
+    /* not a det_silent file */
+    FILE *f = fopen(path, "w");
+    fputs("hello\n", f);
+    fclose(f);
+    assert_int_equal(det_silent_create(&d, &p), 0);
+    assert_int_equal(det_silent_load(d, path), -1);
+    det_silent_destroy(d);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_metric_stopped(void **st)
 {
     (void)st;
@@ -236,9 +279,8 @@ static void test_feedback(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_silent),
-        cmocka_unit_test(test_metric_stopped),
-        cmocka_unit_test(test_stuck),
+        cmocka_unit_test(test_silent),         cmocka_unit_test(test_persist),
+        cmocka_unit_test(test_metric_stopped), cmocka_unit_test(test_stuck),
         cmocka_unit_test(test_feedback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

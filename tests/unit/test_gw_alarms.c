@@ -101,6 +101,11 @@ static void test_one_alarm_per_fault(void **st)
         assert_int_equal(gw_alarms_on_anomaly(a, &x, t0 + i * 1000), 0);
         gw_alarms_tick(a, t0 + i * 1000 + 500);
     }
+    /* a redelivered anomaly (same id) changes nothing */
+    anomaly again = an("room-1", "temperature", ANOMALY_CHANGE_POINT, 49, 0.79, 1019);
+    size_t before_dup = nev;
+    gw_alarms_on_anomaly(a, &again, t0 + 20000);
+    assert_int_equal(nev, before_dup);
     /* one alarm: opened once, updated 19 times, count 20, peak = highest score */
     assert_int_equal(count_events(ALARM_EV_OPENED), 1);
     assert_int_equal(count_events(ALARM_EV_UPDATED), 19);
@@ -371,6 +376,62 @@ static void test_persist_and_bound(void **st)
     rmdir(dir);
 }
 
+static void test_calm_rules(void **st)
+{
+    (void)st;
+    char err[200];
+    assert_int_equal(gw_alarms_calm_rules_check(NULL, err, sizeof err), 0);
+    assert_int_equal(gw_alarms_calm_rules_check("", err, sizeof err), 0);
+    assert_int_equal(
+        gw_alarms_calm_rules_check("change_point=900,pump-/*=60,pump-7/point=0", err, sizeof err),
+        0);
+    const char *bad[] = {"point",       "point=-1", "point=x", "Point=1",
+                         "a b/point=1", ",point=1", "=1",      "pump/=1"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        err[0] = 0;
+        if (gw_alarms_calm_rules_check(bad[i], err, sizeof err) != -1)
+            fail_msg("accepted %s", bad[i]);
+        assert_non_null(strstr(err, "ALARM_CALM_RULES"));
+    }
+    gw_alarms *a;
+    gw_alarms_options o = opts(); /* calm 10 s, point 5 s */
+    o.calm_rules = "pump-/*=100,pump-7/change_point=2,contextual=30";
+    nev = 0;
+    assert_int_equal(gw_alarms_create(&a, &o), 0);
+    anomaly p1 = an("pump-1", "p", ANOMALY_POINT, 22, 0.7, 1);        /* 100: prefix, any kind */
+    anomaly p7 = an("pump-7", "p", ANOMALY_CHANGE_POINT, 22, 0.7, 1); /* 2: longest prefix */
+    anomaly f1 = an("fan-1", "p", ANOMALY_CONTEXTUAL, 22, 0.7, 1);    /* 30: kind, any sensor */
+    anomaly f2 = an("fan-2", "p", ANOMALY_POINT, 22, 0.7, 1);         /* 5: no rule */
+    gw_alarms_on_anomaly(a, &p1, 0);
+    gw_alarms_on_anomaly(a, &p7, 0);
+    gw_alarms_on_anomaly(a, &f1, 0);
+    gw_alarms_on_anomaly(a, &f2, 0);
+    int64_t when[4];
+    const char *who[4];
+    size_t k = 0;
+    for (int64_t t = 1000; t <= 101000 && k < 4; t += 1000) {
+        size_t before = nev;
+        gw_alarms_tick(a, t);
+        for (size_t i = before; i < nev && k < 4; i++)
+            if (evs[i].event == ALARM_EV_CLEARED) {
+                when[k] = t;
+                who[k++] = evs[i].alarm.sensor_id;
+            }
+    }
+    assert_int_equal(k, 4);
+    assert_string_equal(who[0], "pump-7");
+    assert_true(when[0] == 2000);
+    assert_string_equal(who[1], "fan-2");
+    assert_true(when[1] == 5000);
+    assert_string_equal(who[2], "fan-1");
+    assert_true(when[2] == 30000);
+    assert_string_equal(who[3], "pump-1");
+    assert_true(when[3] == 100000);
+    gw_alarms_destroy(a);
+    o.calm_rules = "nope";
+    assert_int_equal(gw_alarms_create(&a, &o), -1);
+}
+
 static void test_severity_rule(void **st)
 {
     (void)st;
@@ -550,6 +611,7 @@ int main(void)
         cmocka_unit_test(test_persist_and_bound),
         cmocka_unit_test(test_severity_rule),
         cmocka_unit_test(test_rest),
+        cmocka_unit_test(test_calm_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
