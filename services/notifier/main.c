@@ -27,6 +27,7 @@
 #include "bus/mqtt.h"
 #include "bus/status.h"
 #include "bus/topics.h"
+#include "ingest/ingest.h"
 #include "nt.h"
 #include "nt_config.h"
 #include "nt_ha.h"
@@ -35,7 +36,7 @@
 #include "nt_route.h"
 
 static const char *mqtt_url, *mqtt_user, *mqtt_pass, *mqtt_ca, *log_level, *config_path,
-    *outbox_path, *instance, *ha_prefix, *ha_node, *public_url;
+    *outbox_path, *instance, *ha_prefix, *ha_node, *public_url, *mapping_path;
 static int do_fsync = 1, ha_on = 1;
 static double status_interval = 5;
 
@@ -58,6 +59,10 @@ static const config_option opts[] = {
      "Home Assistant discovery prefix", &ha_prefix},
     {"ha-node", "NOTIFY_HA_NODE", CONFIG_STR, "iotad",
      "node id in the discovery topics ([A-Za-z0-9_-]+)", &ha_node},
+    {"ingest-mapping", INGEST_MAPPING_ENV, CONFIG_STR, NULL,
+     "sensor mapping file (docs/SENSORS.md): Home Assistant device names (label) and models "
+     "(profile)",
+     &mapping_path},
     {"public-url", "NOTIFY_PUBLIC_URL", CONFIG_STR, "http://localhost:8080",
      "the gateway's URL as people reach it (proof links); empty = none", &public_url},
     {"status-interval", "NOTIFY_STATUS_INTERVAL", CONFIG_DBL, "5",
@@ -70,6 +75,7 @@ static nt_config cfg;
 static nt_queue *queue;
 static nt_remind *remind;
 static nt_ha *ha;
+static ingest *mapping;
 static mqtt_client *mq;
 
 /* Counters of the status report (the MQTT thread writes, the main thread
@@ -231,8 +237,12 @@ static int run(void)
     if (!(remind = nt_remind_new(&cfg)) ||
         nt_queue_open(&queue, outbox_path, &cfg, NULL, do_fsync) < 0)
         goto out;
+    if (ha_on && mapping_path && *mapping_path && ingest_create(&mapping, mapping_path) < 0) {
+        rc = 2; /* the reason is logged */
+        goto out;
+    }
     if (ha_on) {
-        nt_ha_opts ho = {ha_prefix, ha_node, instance, public_url};
+        nt_ha_opts ho = {ha_prefix, ha_node, instance, public_url, mapping};
         if (!(ha = nt_ha_new(&ho, NULL))) {
             log_error("notify_ha_invalid reason=\"NOTIFY_HA_NODE must be [A-Za-z0-9_-]+\"");
             rc = 2;
@@ -286,6 +296,7 @@ out:
     mq = NULL;
     nt_queue_close(queue);
     nt_ha_free(ha);
+    ingest_destroy(mapping);
     nt_remind_free(remind);
     nt_config_free(&cfg);
     return rc;

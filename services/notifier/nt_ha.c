@@ -58,12 +58,19 @@ int nt_ha_object_id(const char *sensor_id, const char *suffix, char *out, size_t
     return (int)(n + (size_t)k);
 }
 
-static json_t *device(const char *sensor_id)
+/* The device: what the mapping knows of the sensor (docs/SENSORS.md). */
+static json_t *device(const nt_ha_opts *o, const char *sensor_id)
 {
-    char ident[SENSOR_ID_MAX + 8];
+    char ident[SENSOR_ID_MAX + 8], model[96] = "iotad sensor";
+    ingest_sensor_info info = {NULL, NULL, 0};
+    if (o->mapping)
+        ingest_sensor_profile(o->mapping, sensor_id, &info);
+    if (info.profile && *info.profile)
+        snprintf(model, sizeof model, "%s sensor", info.profile);
     snprintf(ident, sizeof ident, "iotad_%s", sensor_id);
-    return json_pack("{s:[s], s:s, s:s, s:s}", "identifiers", ident, "name", sensor_id, "model",
-                     "iotad sensor", "manufacturer", "iotad");
+    return json_pack("{s:[s], s:s, s:s, s:s}", "identifiers", ident, "name",
+                     info.label && *info.label ? info.label : sensor_id, "model", model,
+                     "manufacturer", "iotad");
 }
 
 /* The members both entities share. */
@@ -78,7 +85,7 @@ static json_t *base(const nt_ha_opts *o, const char *sensor_id, const char *suff
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:o}", "name", name, "unique_id", uid,
                      "availability_topic", avail, "payload_available", TOPICS_ONLINE,
                      "payload_not_available", TOPICS_OFFLINE, "qos", 1, "device",
-                     device(sensor_id));
+                     device(o, sensor_id));
 }
 
 json_t *nt_ha_binary_config(const nt_ha_opts *o, const char *sensor_id)
@@ -135,7 +142,7 @@ nt_ha *nt_ha_new(const nt_ha_opts *opts, mqtt_client *m)
         nt_ha_free(h);
         return NULL;
     }
-    h->o = (nt_ha_opts){h->prefix, h->node, h->instance, h->public_url};
+    h->o = (nt_ha_opts){h->prefix, h->node, h->instance, h->public_url, opts->mapping};
     return h;
 }
 

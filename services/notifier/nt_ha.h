@@ -3,8 +3,9 @@
  * sensor the notifier hears of (an alarm or an anomaly), and a retained
  * summary per sensor that the entities read.
  *
- * Per sensor, one device (identifiers ["iotad_<sensor>"], name the sensor
- * id, model and manufacturer "iotad") with two entities:
+ * Per sensor, one device (identifiers ["iotad_<sensor>"], name the
+ * mapping's label or else the sensor id, model "<profile> sensor" from the
+ * mapping or else "iotad sensor", manufacturer "iotad") with two entities:
  *   {prefix}/binary_sensor/{node}/{object}_anomaly/config   device_class
  *     "problem"; state from alarms/{sensor_id} (ON while active_total > 0);
  *     attributes (kind, severity, explanation, value, expected range,
@@ -26,12 +27,15 @@
 #include <stddef.h>
 
 #include "bus/mqtt.h"
+#include "ingest/ingest.h"
 
 typedef struct {
     const char *prefix;     /* discovery prefix, e.g. "homeassistant" */
     const char *node;       /* node id ([A-Za-z0-9_-]+), e.g. "iotad" */
     const char *instance;   /* the notifier's instance (availability topic) */
     const char *public_url; /* the gateway's URL for proof links, e.g. "http://localhost:8080" */
+    const ingest *mapping;  /* the sensor mapping (device name = its label, model from its
+                               profile), or NULL; borrowed, must outlive the users */
 } nt_ha_opts;
 
 typedef struct nt_ha nt_ha; /* opaque */

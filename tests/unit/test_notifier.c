@@ -538,7 +538,7 @@ static void check_ha(json_t *c, const char *const *extra)
 static void test_ha_payloads(void **state)
 {
     (void)state;
-    nt_ha_opts o = {"homeassistant", "iotad", "notifier", "http://localhost:8080"};
+    nt_ha_opts o = {"homeassistant", "iotad", "notifier", "http://localhost:8080", NULL};
     json_t *b = nt_ha_binary_config(&o, "cold.store/1");
     assert_non_null(b);
     check_ha(b, ha_binary_only);
@@ -565,8 +565,26 @@ static void test_ha_payloads(void **state)
     assert_string_equal(obj, "a_b_c_d_anomaly");
     assert_int_equal(nt_ha_object_id("", "x", obj, sizeof obj), -1);
     assert_int_equal(nt_ha_object_id("abcdef", "anomaly", obj, 8), -1);
+    /* the mapping names the device: its label, a model from its profile */
+    ingest *ig = NULL;
+    const char *map = "{\"sensors\": [{\"id\": \"living_room\", \"label\": \"Living room\", "
+                      "\"profile\": \"indoor\"}]}";
+    assert_int_equal(ingest_create_from_json(&ig, map, strlen(map), NULL, 0), 0);
+    nt_ha_opts om = {"homeassistant", "iotad", "notifier", "", ig};
+    b = nt_ha_binary_config(&om, "living_room");
+    check_ha(b, ha_binary_only);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(b, "device"), "name")),
+                        "Living room");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(b, "device"), "model")),
+                        "indoor sensor");
+    json_decref(b);
+    b = nt_ha_binary_config(&om, "elsewhere"); /* not in the mapping: its id */
+    assert_string_equal(json_string_value(json_object_get(json_object_get(b, "device"), "name")),
+                        "elsewhere");
+    json_decref(b);
+    ingest_destroy(ig);
     /* a node outside the rule is refused */
-    nt_ha_opts bad = {"homeassistant", "io tad", "notifier", ""};
+    nt_ha_opts bad = {"homeassistant", "io tad", "notifier", "", NULL};
     assert_null(nt_ha_new(&bad, NULL));
 }
 
