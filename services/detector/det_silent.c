@@ -24,6 +24,8 @@ typedef struct {
     uint32_t runs;    /* runs that ended */
     uint8_t stuck;
     uint8_t gone;     /* stopped being sent (silent metric) */
+    uint8_t optional; /* a person said its absence is fine: never judged */
+    float tol;        /* stuck limit multiplier (tolerate doubles it) */
     uint32_t present; /* consecutive readings of the sensor that carried it */
     uint32_t missing; /* consecutive readings of the sensor without it */
 } metric_state;
@@ -151,6 +153,7 @@ static void see_metric(det_silent *d, sensor *x, const reading_metric *rm, doubl
         m->value = rm->value;
         m->run_start = now;
         m->present = 1;
+        m->tol = 1;
         return;
     }
     m->present++;
@@ -194,6 +197,7 @@ static void see_metric(det_silent *d, sensor *x, const reading_metric *rm, doubl
     double limit = d->p.stuck_factor * m->usual;
     if (limit < d->p.stuck_min_s)
         limit = d->p.stuck_min_s;
+    limit *= m->tol;
     if (now - m->run_start < limit)
         return;
     det_silent_event *e = next_event(ev, cap, n, x, m->name, DET_SILENT_KIND_STUCK, 1);
@@ -221,7 +225,8 @@ static void missing_metrics(det_silent *d, sensor *x, const reading *r, det_sile
             continue;
         if (m->missing++ == 0 && m->present < DET_SILENT_MIN_PRESENT)
             m->present = 0; /* not "always sent": start counting again */
-        if (m->gone || m->present < DET_SILENT_MIN_PRESENT || m->missing < DET_SILENT_MISSING)
+        if (m->gone || m->optional || m->present < DET_SILENT_MIN_PRESENT ||
+            m->missing < DET_SILENT_MISSING)
             continue;
         det_silent_event *e = next_event(ev, cap, n, x, m->name, DET_SILENT_KIND_SILENT, 1);
         if (!e)
@@ -296,13 +301,27 @@ int det_silent_check(det_silent *d, double now, det_silent_event *ev, int cap)
     return n;
 }
 
-int det_silent_tolerate(det_silent *d, const char *sensor_id)
+int det_silent_tolerate(det_silent *d, const char *sensor_id, const char *metric,
+                        det_silent_kind kind)
 {
     sensor *x = find(d, sensor_id, 0);
     if (!x)
         return -1;
-    x->tol = x->tol * 2 > 1024 ? 1024 : x->tol * 2;
-    return 0;
+    if (kind == DET_SILENT_KIND_SILENT && strcmp(metric, DET_SILENT_METRIC) == 0) {
+        x->tol = x->tol * 2 > 1024 ? 1024 : x->tol * 2;
+        return 0;
+    }
+    for (int k = 0; k < x->nmetrics; k++) {
+        metric_state *m = &x->m[k];
+        if (strcmp(m->name, metric) != 0)
+            continue;
+        if (kind == DET_SILENT_KIND_SILENT)
+            m->optional = 1;
+        else
+            m->tol = m->tol * 2 > 1024 ? 1024 : m->tol * 2;
+        return 0;
+    }
+    return -1;
 }
 
 void det_silent_stats_get(const det_silent *d, det_silent_stats *out)

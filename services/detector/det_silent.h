@@ -9,8 +9,8 @@
  * DET_SILENT_MIN_GAPS gaps, a sensor with no reading for
  *     deadline = max(factor x interval, min_s)
  * becomes silent: one `silent` event (metric "all", in alarm). Its next
- * reading ends it (in_alarm 0). A sensor whose silence was marked a false
- * positive (det_silent_tolerate) doubles its own deadline each time.
+ * reading ends it (in_alarm 0). False positives (det_silent_tolerate)
+ * loosen the rule for that sensor or metric.
  *
  * A metric stopped. A metric carried by DET_SILENT_MIN_PRESENT readings
  * of the sensor in a row and missing from the next DET_SILENT_MISSING
@@ -92,10 +92,13 @@ int det_silent_seen(det_silent *s, const reading *r, double now, det_silent_even
  *  Returns the number of events written. */
 int det_silent_check(det_silent *s, double now, det_silent_event *ev, int cap);
 
-/** A person said a silence of sensor_id was a false positive: its
- *  deadline doubles (at most 1024 times the rule's). Returns 0, or -1 for
- *  an unknown sensor. */
-int det_silent_tolerate(det_silent *s, const char *sensor_id);
+/** A person said an alarm of ours was a false positive: a sensor-wide
+ *  silence (metric DET_SILENT_METRIC) doubles the sensor's deadline; a
+ *  metric that stopped is no longer judged (it is optional); a stuck
+ *  metric doubles its own stuck limit (each at most 1024 times the rule's).
+ *  Returns 0, or -1 for an unknown sensor or metric. */
+int det_silent_tolerate(det_silent *s, const char *sensor_id, const char *metric,
+                        det_silent_kind kind);
 
 void det_silent_stats_get(const det_silent *s, det_silent_stats *out);
 

@@ -246,9 +246,13 @@ static void on_feedback(service *sv, const char *topic, const void *payload, siz
     double th = -1;
     if (rc == 0) {
         sv->feedback_in++;
-        th = det_feedback_add(sv->feedback, &fb);
-        if (strcmp(fb.kind, "silent") == 0)
-            det_silent_tolerate(sv->silent, fb.sensor_id);
+        /* silent/stuck are det_silent's, the other kinds the engine's */
+        if (strcmp(fb.kind, "silent") == 0 || strcmp(fb.kind, "stuck") == 0)
+            det_silent_tolerate(sv->silent, fb.sensor_id, fb.metric,
+                                strcmp(fb.kind, "silent") == 0 ? DET_SILENT_KIND_SILENT
+                                                               : DET_SILENT_KIND_STUCK);
+        else
+            th = det_feedback_add(sv->feedback, &fb);
     } else {
         sv->feedback_bad++;
     }
@@ -257,8 +261,9 @@ static void on_feedback(service *sv, const char *topic, const void *payload, siz
         log_rate(14, 10.0, LOG_WARN, "feedback_invalid topic=%.80s reason=\"%s\"", topic, err);
     else
         log_info("feedback sensor=%s metric=%s kind=%s verdict=false_positive score=%.3f by=%s "
-                 "threshold=%.3f",
-                 fb.sensor_id, fb.metric, fb.kind, fb.score, fb.by[0] ? fb.by : "-", th);
+                 "effect=\"%s\" threshold=%.3f",
+                 fb.sensor_id, fb.metric, fb.kind, fb.score, fb.by[0] ? fb.by : "-",
+                 th > 0 ? "kind threshold raised" : "silence/stuck rule loosened", th);
 }
 
 static int on_message(void *user, const char *topic, const void *payload, size_t len)

@@ -40,7 +40,7 @@
  * Memory: at most max_alarms alarms. Opening one more evicts the cleared
  * alarm cleared longest ago; with every slot active the new alarm is
  * refused and counted (gw_alarms_stats). Each alarm keeps its last
- * GW_ALARMS_HISTORY anomalies and GW_ALARMS_ACTIONS actions (about 3 KB).
+ * GW_ALARMS_HISTORY anomalies and GW_ALARMS_ACTIONS actions (about 3.4 KB).
  *
  * Persistence: with a path, the alarms and mutes are loaded at create and
  * written (temporary file, fsync, rename: never a torn file) by

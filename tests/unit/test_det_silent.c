@@ -87,8 +87,9 @@ static void test_silent(void **st)
     assert_string_equal(ev[0].sensor_id, "fast");
     /* a false positive doubles the sensor's deadline */
     det_silent_seen(d, &b, last + 2000, ev, 8);
-    assert_int_equal(det_silent_tolerate(d, "fast"), 0);
-    assert_int_equal(det_silent_tolerate(d, "nobody"), -1);
+    assert_int_equal(det_silent_tolerate(d, "fast", DET_SILENT_METRIC, DET_SILENT_KIND_SILENT), 0);
+    assert_int_equal(det_silent_tolerate(d, "nobody", DET_SILENT_METRIC, DET_SILENT_KIND_SILENT),
+                     -1);
     assert_int_equal(det_silent_check(d, last + 2000 + 301, ev, 8), 0);
     assert_int_equal(det_silent_check(d, last + 2000 + 601, ev, 8), 1);
     /* too few gaps: never judged ("slow" and "fast" are silent already) */
@@ -167,6 +168,15 @@ static void test_metric_stopped(void **st)
     assert_int_equal(det_silent_seen(d, &both, t + 20, ev, 8), 1);
     assert_string_equal(ev[0].metric, "humidity");
     assert_int_equal(ev[0].in_alarm, 0);
+    /* told it was fine: humidity is optional from now on */
+    assert_int_equal(det_silent_tolerate(d, "s", "humidity", DET_SILENT_KIND_SILENT), 0);
+    assert_int_equal(det_silent_tolerate(d, "s", "pressure", DET_SILENT_KIND_SILENT), -1);
+    double t2 = t + 30;
+    for (int i = 0; i < 25; i++, t2 += 10)
+        det_silent_seen(d, &both, t2, ev, 8);
+    for (int i = 0; i < 15; i++, t2 += 10)
+        assert_int_equal(det_silent_seen(d, &one, t2, ev, 8), 0);
+    t = t2;
     /* a metric sent now and then is not "always sent" */
     for (int i = 0; i < 40; i++)
         assert_int_equal(det_silent_seen(d, i % 5 ? &one : &both, t + 30 + 10 * i, ev, 8), 0);
@@ -201,6 +211,13 @@ static void test_stuck(void **st)
     reading r2 = rd("s", 43);
     assert_int_equal(det_silent_seen(d, &r2, start + 220, ev, 8), 1);
     assert_int_equal(ev[0].in_alarm, 0);
+    /* a false positive doubles the stream's stuck limit: 400 s now */
+    assert_int_equal(det_silent_tolerate(d, "s", "temperature", DET_SILENT_KIND_STUCK), 0);
+    reading r3 = rd("s", 44);
+    det_silent_seen(d, &r3, start + 230, ev, 8);
+    assert_int_equal(det_silent_seen(d, &r3, start + 230 + 390, ev, 8), 0);
+    assert_int_equal(det_silent_seen(d, &r3, start + 230 + 400, ev, 8), 1);
+    assert_int_equal(ev[0].in_alarm, 1);
     det_silent_destroy(d);
 }
 
