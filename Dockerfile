@@ -38,6 +38,6 @@ COPY --from=build /app/contracts/build contracts/build
 # owned by app, so a new volume mounted there is too. After the COPYs, so
 # the dependency layer above stays cached.
 RUN mkdir -p /auth/broker /auth/nats /auth/simulator /auth/detector /auth/chainlogger \
-        /auth/gateway && chown -R app:app /auth
+        /auth/gateway /auth/notifier && chown -R app:app /auth
 USER app
 ENV STATE_DIR=/state

@@ -11,10 +11,10 @@ BUILD    ?= build
 OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Icommon -MMD -MP
-LDLIBS   += -lpaho-mqtt3as -ljansson -lcurl -lwebsockets -lsecp256k1 -lpthread -lm
+LDLIBS   += -lpaho-mqtt3as -ljansson -lcurl -lcrypto -lwebsockets -lsecp256k1 -lpthread -lm
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-SERVICES := simulator detector chainlogger gateway
+SERVICES := simulator detector chainlogger gateway notifier
 COMMON_SRC := $(wildcard common/*/*.c)
 SVC_LIB_SRC := $(filter-out %/main.c,$(foreach s,$(SERVICES),$(wildcard services/$(s)/*.c)))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)

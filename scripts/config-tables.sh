@@ -9,7 +9,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DOC=$ROOT/docs/CONFIGURATION.md
 tables() {
-    for s in simulator detector chainlogger gateway; do
+    for s in simulator detector chainlogger gateway notifier; do
         echo "#### $s"
         echo
         echo "| flag | environment | default | meaning |"

@@ -24,9 +24,10 @@ done
 
 pkgs=(build-essential pkg-config ca-certificates curl make
       libpaho-mqtt-dev libjansson-dev libcurl4-openssl-dev libwebsockets-dev
-      libsecp256k1-dev mosquitto mosquitto-clients nats-server openssl nodejs npm)
+      libsecp256k1-dev libssl-dev mosquitto mosquitto-clients nats-server openssl nodejs npm)
 if [ "$want_test" = 1 ]; then
-  pkgs+=(libcmocka-dev clang libclang-rt-14-dev docker-compose chromium procps python3-sklearn)
+  pkgs+=(libcmocka-dev clang libclang-rt-14-dev docker-compose chromium procps python3-sklearn
+        python3-aiosmtpd)
   # The real Compose run (tests/compose/up.sh): podman where no Docker daemon
   # runs, and debootstrap for a base image where no image registry is reachable.
   pkgs+=(podman podman-compose netavark aardvark-dns runc debootstrap)

@@ -105,7 +105,7 @@ step "Deploying the AnomalyLogger contract" "a few seconds the first time; kept 
     "$LOGS/deploy.log"
 contract_up
 
-step "Starting the services: chain logger, detector, gateway" "a few seconds" "$LOGS/"
+step "Starting the services: chain logger, detector, notifier, gateway" "a few seconds" "$LOGS/"
 bg chainlogger with_account chainlogger build/bin/chainlogger
 # The simulator's sensors report in these units (the detector guesses none from names).
 bg detector with_account detector env METRIC_UNITS="${METRIC_UNITS-temperature=degC,humidity=%RH,pressure=hPa}" build/bin/detector
@@ -120,6 +120,12 @@ else
 fi
 export GATEWAY_TOKEN GATEWAY_HOST=${GATEWAY_HOST:-0.0.0.0}
 bg gateway with_account gateway build/bin/gateway
+# Notifications (docs/notifier.md): the example routing file republishes
+# alarms on notify/events; NOTIFY_CONFIG points at your own channels.
+NOTIFY_CONFIG=${NOTIFY_CONFIG:-$ROOT/config/notify.example.json} \
+    NOTIFY_OUTBOX=${NOTIFY_OUTBOX:-$STATE_DIR/notifier.outbox} \
+    NOTIFY_PUBLIC_URL=${NOTIFY_PUBLIC_URL:-http://localhost:$GATEWAY_PORT} \
+    bg notifier with_account notifier build/bin/notifier
 need_port gateway "$GATEWAY_PORT" 20
 if [ "$SIMULATOR" = 1 ]; then
     step "Starting the simulator (a demo fleet, one simulated day per minute)" "a second" \

@@ -308,6 +308,27 @@ const char *topics_strip_partition(const char *topic)
     return *p == '/' ? p + 1 : topic;
 }
 
+#define NOTIFY_HA_PRE "notify/ha/"
+#define NOTIFY_TEST "notify/test"
+
+int topics_ha_config(char *buf, size_t cap, const char *prefix, const char *component,
+                     const char *node, const char *object_id)
+{
+    const char *p[] = {prefix, "/", component, "/", node, "/", object_id, "/config"};
+    return join(buf, cap, p, 8);
+}
+
+int topics_notify_ha(char *buf, size_t cap, const char *sensor_id)
+{
+    const char *p[] = {NOTIFY_HA_PRE, sensor_id};
+    return join(buf, cap, p, 2);
+}
+
+const char *topics_notify_test(void)
+{
+    return NOTIFY_TEST;
+}
+
 /* Who uses each topic. Keep in line with the services: the generated
  * table in docs/ARCHITECTURE.md is what a newcomer reads. */
 static const topics_info table[] = {
@@ -347,6 +368,17 @@ static const topics_info table[] = {
     {ALARM_EVENTS_PRE "{sensor_id}",
      "gateway: opened, updated, acknowledged, muted, false_positive, cleared, reminder",
      "notifier (`alarms/events/+`)", "1", 0, "alarm lifecycle event (`bus/alarm.h`)"},
+    {"homeassistant/binary_sensor/{node}/{sensor}_anomaly/config", "notifier",
+     "Home Assistant (MQTT discovery)", "1", 1, "discovery config (`notifier/nt_ha.c`)"},
+    {"homeassistant/sensor/{node}/{sensor}_score/config", "notifier",
+     "Home Assistant (MQTT discovery)", "1", 1, "discovery config (`notifier/nt_ha.c`)"},
+    {NOTIFY_HA_PRE "{sensor_id}", "notifier, on every alarm change and anomaly of the sensor",
+     "Home Assistant (the entities' state and attributes)", "1", 1,
+     "`{\"sensor_id\", \"state\", \"score\", \"kind\", ...}` (`notifier/nt_ha.c`)"},
+    {NOTIFY_TEST, "people, the dashboard", "notifier", "1", 0,
+     "`{\"channel\": name}` or empty: send a test message"},
+    {"(each mqtt channel's `topic`)", "notifier", "your automations", "the channel's `qos`", 0,
+     "the webhook body (docs/notifier.md)"},
     {LABELS_PRE "{sensor_id}", "simulator", "evaluation (tests, bench)",
      "`SIM_QOS`, at least 1 with paho", 0, "ground truth of an injected anomaly"},
 };

@@ -170,6 +170,23 @@ int topics_is_availability(const char *topic);
  *  any other topic (including a prefix without digits) is returned as is. */
 const char *topics_strip_partition(const char *topic);
 
+/** {prefix}/{component}/{node}/{object_id}/config: a Home Assistant MQTT
+ *  discovery message (retained, QoS 1, published by the notifier). prefix
+ *  is the discovery prefix ("homeassistant"), component "binary_sensor" or
+ *  "sensor"; node and object_id must already be [A-Za-z0-9_-]+ (Home
+ *  Assistant's rule). Returns and buffer as topics_reading. */
+int topics_ha_config(char *buf, size_t cap, const char *prefix, const char *component,
+                     const char *node, const char *object_id);
+
+/** notify/ha/{sensor_id}: the notifier's retained summary of a sensor for
+ *  Home Assistant (alarm on/off, its attributes, the last anomaly score).
+ *  Returns and buffer as topics_reading. */
+int topics_notify_ha(char *buf, size_t cap, const char *sensor_id);
+
+/** "notify/test": ask the notifier to send a test message (payload
+ *  optional: {"channel": "<name>"}; none = every channel). Static. */
+const char *topics_notify_test(void);
+
 /** One row of the topic table. Strings are static. */
 typedef struct {
     const char *pattern;     /* topic with {placeholders} */

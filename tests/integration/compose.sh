@@ -12,11 +12,11 @@ command -v docker-compose >/dev/null || fail "docker-compose is not installed (s
 docker-compose -f docker-compose.yml config -q || fail "docker-compose.yml is invalid"
 docker-compose -f docker-compose.yml config >"$T/resolved.yml"
 services=$(docker-compose -f docker-compose.yml config --services | sort | tr '\n' ' ')
-for s in mosquitto ganache simulator detector chainlogger gateway; do
+for s in mosquitto ganache simulator detector chainlogger gateway notifier; do
     [[ " $services " == *" $s "* ]] || fail "service $s missing from docker-compose.yml (have: $services)"
 done
 # Health checks on every long-running service; conditions on start order.
-for s in mosquitto ganache gateway detector chainlogger simulator; do
+for s in mosquitto ganache gateway detector chainlogger simulator notifier; do
     awk -v s="  $s:" '$0==s{f=1;next} /^  [a-z]/{f=0} f&&/healthcheck:/{found=1} END{exit !found}' "$T/resolved.yml" \
         || fail "service $s has no healthcheck"
 done
@@ -43,7 +43,7 @@ done
 # The broker takes accounts only: its configuration is rendered by
 # broker-auth.sh, and every service sources its account before starting.
 grep -q 'broker-auth.sh init' docker-compose.yml || fail "compose does not generate broker accounts"
-for s in simulator detector chainlogger gateway; do
+for s in simulator detector chainlogger gateway notifier; do
     grep -q "/auth/$s/$s.env && exec /app/build/bin/$s" docker-compose.yml || fail "$s does not use its broker account"
 done
 # Secrets per service (#19): each service mounts only its own account

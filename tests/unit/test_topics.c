@@ -226,12 +226,15 @@ static void test_table(void **state)
     const topics_info *t = topics_table(&n);
     assert_true(n >= 8);
     /* every row complete; every topic the builders make appears in it */
-    const char *must[] = {
-        "sensors/{sensor_id}/readings",    "anomalies/{sensor_id}",
-        "chain/logged/{sensor_id}",        "status/{service}/{instance}",
-        "sim/labels/{sensor_id}",          "part/{k}/{device topic}",
-        "apart/{k}/anomalies/{sensor_id}", "status/{service}/{instance}/availability",
-        "detector/alarm/{sensor_id}/{metric}"};
+    const char *must[] = {"sensors/{sensor_id}/readings",
+                          "anomalies/{sensor_id}",
+                          "chain/logged/{sensor_id}",
+                          "status/{service}/{instance}",
+                          "sim/labels/{sensor_id}",
+                          "part/{k}/{device topic}",
+                          "apart/{k}/anomalies/{sensor_id}",
+                          "status/{service}/{instance}/availability",
+                          "detector/alarm/{sensor_id}/{metric}"};
     for (size_t i = 0; i < n; i++)
         assert_true(t[i].pattern && t[i].publishers && t[i].subscribers && t[i].qos &&
                     t[i].payload && !strchr(t[i].publishers, '|') &&
@@ -247,7 +250,21 @@ static void test_table(void **state)
     for (size_t i = 0; i < n; i++)
         assert_int_equal(t[i].retained, strncmp(t[i].pattern, "status/", 7) == 0 ||
                                             strncmp(t[i].pattern, "detector/alarm/", 15) == 0 ||
-                                            strcmp(t[i].pattern, "alarms/{sensor_id}") == 0);
+                                            strcmp(t[i].pattern, "alarms/{sensor_id}") == 0 ||
+                                            strncmp(t[i].pattern, "homeassistant/", 14) == 0 ||
+                                            strncmp(t[i].pattern, "notify/ha/", 10) == 0);
+    /* the notifier's (Home Assistant discovery, its summaries, test trigger) */
+    char b[TOPICS_MAX];
+    assert_int_equal(
+        topics_ha_config(b, sizeof b, "homeassistant", "binary_sensor", "iotad", "room-1_anomaly"),
+        (int)strlen("homeassistant/binary_sensor/iotad/room-1_anomaly/config"));
+    assert_string_equal(b, "homeassistant/binary_sensor/iotad/room-1_anomaly/config");
+    assert_int_equal(topics_ha_config(b, 10, "homeassistant", "sensor", "n", "o"),
+                     TOPICS_ERR_TOOLONG);
+    assert_string_equal(b, "");
+    assert_int_equal(topics_notify_ha(b, sizeof b, "room-1"), 16);
+    assert_string_equal(b, "notify/ha/room-1");
+    assert_string_equal(topics_notify_test(), "notify/test");
 
     /* markdown: header, separator, one line per row */
     FILE *f = tmpfile();
