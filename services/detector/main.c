@@ -15,6 +15,14 @@
  * changes, retained on detector/alarm/{sensor_id}/{metric}. Models and sensor states are saved to
  * $STATE_DIR/models every SAVE_INTERVAL seconds and on exit, and loaded at
  * start, so a restarted detector resumes without a new warm-up.
+ *
+ * Intake (det_intake.h): paho's thread only copies each message into a
+ * ring; one scoring thread decodes, scores and publishes in batches, so
+ * receiving and scoring overlap (DETECTOR_INTAKE_BYTES=0: the old way, all
+ * on paho's thread). Several detectors on one broker: DETECTOR_SHARDS=N,
+ * DETECTOR_SHARD=K (0..N-1); each subscribes to everything and scores only
+ * the sensors whose id hashes (FNV-1a) to K, so each sensor's state lives in
+ * exactly one process (docs/SCALING.md).
  */
 #include <errno.h>
 #include <jansson.h>
@@ -37,7 +45,9 @@
 #include "bus/reading.h"
 #include "bus/status.h"
 #include "bus/topics.h"
+#include "base/fnv1a.h"
 #include "det_engine.h"
+#include "det_intake.h"
 #include "det_replay.h"
 #include "ingest/ingest.h"
 
@@ -71,6 +81,7 @@ static const char *out_dir, *sensor_id_opt;
 static long warmup, trees, psi, seed, lags, retrain_every, save_interval, stats_interval;
 static double status_interval;
 static long partition, partitions, shape_window, shape_history, shape_gap, shape_every;
+static long intake_bytes, intake_wait_ms, shard, shards;
 static double threshold, z_min, shape_z, shape_confirm;
 static int nab, shape, multi;
 
@@ -131,6 +142,19 @@ static const config_option opts[] = {
      "serve only partition K (part/K/ + the ingest topics)", &partition},
     {"partitions", "DETECTOR_PARTITIONS", CONFIG_INT, "0", "number of partitions (0 = off)",
      &partitions},
+    {"shard", "DETECTOR_SHARD", CONFIG_INT, "-1",
+     "with DETECTOR_SHARDS=N: score only the sensors whose id hashes to K (0..N-1); "
+     "N detectors on one broker, each sensor in exactly one",
+     &shard},
+    {"shards", "DETECTOR_SHARDS", CONFIG_INT, "0", "detector processes sharing the sensors (0 = off)",
+     &shards},
+    {"intake-bytes", "DETECTOR_INTAKE_BYTES", CONFIG_INT, "16777216",
+     "intake ring between the MQTT thread and the scoring thread, bytes (0 = score on the "
+     "MQTT thread)",
+     &intake_bytes},
+    {"intake-wait-ms", "DETECTOR_INTAKE_WAIT_MS", CONFIG_INT, "5000",
+     "how long a message waits for room in a full intake ring before it is dropped (counted)",
+     &intake_wait_ms},
     {"nab", NULL, CONFIG_BOOL, "0", "replay: write NAB results format", &nab},
     {"windows", NULL, CONFIG_STR, NULL, "replay --nab: NAB windows.json for the label column",
      &windows_file},
@@ -144,13 +168,16 @@ static const config_option opts[] = {
 /* ---- live service ------------------------------------------------------- */
 
 typedef struct {
-    pthread_mutex_t lock; /* guards engine and counters */
+    pthread_mutex_t lock; /* guards engine, gaps and counters */
     det_engine *engine;
     ingest *ig;
     mqtt_client *mqtt;
+    det_intake *intake;    /* NULL: scored on the MQTT thread */
+    det_gaps *gaps;        /* per-sensor sequence gaps (readings_missed) */
+    volatile int inline_now; /* stopping: score on the MQTT thread again */
     int prefix_len; /* bytes of "part/K/" to strip from topics */
     uint64_t bad[9];
-    uint64_t published, publish_failed;
+    uint64_t published, publish_failed, other_shard;
 } service;
 
 static volatile sig_atomic_t stop_flag;
@@ -186,9 +213,9 @@ static void publish_alarm(service *sv, const reading *r, const det_result *res)
     }
 }
 
-static int on_message(void *user, const char *topic, const void *payload, size_t len)
+/* Decode, score and publish one message. The caller holds sv->lock. */
+static void score_message(service *sv, const char *topic, const void *payload, size_t len)
 {
-    service *sv = user;
     reading rs[16];
     anomaly alerts[32];
     char err[160];
@@ -197,13 +224,11 @@ static int on_message(void *user, const char *topic, const void *payload, size_t
         t = topic + sv->prefix_len;
     int n = ingest_decode(sv->ig, t, payload, len, clock_wall(), rs, 16, err, sizeof(err));
     if (n < 0) {
-        pthread_mutex_lock(&sv->lock);
         int kind = -n < 9 ? -n : 0;
         sv->bad[kind]++;
-        pthread_mutex_unlock(&sv->lock);
         log_rate(kind, 10.0, LOG_WARN, "bad_reading topic=%s kind=%s reason=\"%s\"", topic,
                  reading_strerror(n), err);
-        return 1; /* bad input is dropped, never redelivered */
+        return; /* bad input is dropped, never redelivered */
     }
     for (int i = 0; i < n; i++) {
         /* NATS's MQTT closes the connection of a client publishing to a
@@ -211,19 +236,23 @@ static int on_message(void *user, const char *topic, const void *payload, size_t
          * anomaly on anomalies/{id} of such a sensor would stall the
          * detector, so the sensor is refused (rename it in the mapping). */
         if (sv->prefix_len > 0 && strchr(rs[i].sensor_id, '.')) {
-            pthread_mutex_lock(&sv->lock);
             sv->bad[-READING_ERR_SENSOR]++;
-            pthread_mutex_unlock(&sv->lock);
             log_rate(12, 10.0, LOG_WARN,
                      "bad_reading topic=%s kind=%s sensor=%s reason=\"'.' in a sensor id is "
                      "not allowed in cluster mode (rename it in the mapping's sensors[])\"",
                      topic, reading_strerror(READING_ERR_SENSOR), rs[i].sensor_id);
             continue;
         }
+        /* Several detectors on one broker: each keeps the sensors whose
+         * id hashes to its shard, so a sensor's state lives in one. */
+        if (shards > 0 && fnv1a_str(rs[i].sensor_id) % (uint64_t)shards != (uint64_t)shard) {
+            sv->other_shard++;
+            continue;
+        }
+        if (sv->gaps)
+            det_gaps_note(sv->gaps, rs[i].sensor_id, rs[i].ts);
         det_result res[READING_MAX_METRICS];
-        pthread_mutex_lock(&sv->lock);
         int na = det_engine_process(sv->engine, &rs[i], res, alerts, 32);
-        pthread_mutex_unlock(&sv->lock);
         if (na < 0) {
             log_rate(10, 10.0, LOG_ERROR, "sensor_dropped sensor=%s reason=out_of_memory",
                      rs[i].sensor_id);
@@ -248,27 +277,65 @@ static int on_message(void *user, const char *topic, const void *payload, size_t
                      alerts[a].score, alerts[a].value, alerts[a].model_version, alerts[a].id);
         }
     }
+}
+
+/* The intake's callbacks (scoring thread): one lock per batch. */
+static void intake_batch(void *user, int begin)
+{
+    service *sv = user;
+    if (begin)
+        pthread_mutex_lock(&sv->lock);
+    else
+        pthread_mutex_unlock(&sv->lock);
+}
+
+static void intake_message(void *user, const char *topic, const void *payload, size_t len)
+{
+    score_message(user, topic, payload, len);
+}
+
+/* MQTT callback: into the intake ring, or (no ring, or stopping) scored
+ * here, on paho's thread, before the acknowledgement. */
+static int on_message(void *user, const char *topic, const void *payload, size_t len)
+{
+    service *sv = user;
+    if (sv->intake && !sv->inline_now) {
+        if (det_intake_push(sv->intake, topic, payload, len) != 0)
+            log_rate(14, 10.0, LOG_ERROR, "intake_dropped topic=%s reason=\"ring full for %ld ms "
+                     "or message too large\"", topic, intake_wait_ms);
+        return 1;
+    }
+    pthread_mutex_lock(&sv->lock);
+    score_message(sv, topic, payload, len);
+    pthread_mutex_unlock(&sv->lock);
     return 1;
 }
 
 static void log_stats(service *sv)
 {
     det_stats st;
-    uint64_t bad = 0;
+    det_intake_stats is = {0};
+    uint64_t bad = 0, missed;
+    if (sv->intake)
+        det_intake_stats_get(sv->intake, &is);
     pthread_mutex_lock(&sv->lock);
     det_engine_stats(sv->engine, &st);
     for (int k = 0; k < 9; k++)
         bad += sv->bad[k];
+    missed = sv->gaps ? det_gaps_total(sv->gaps) : 0;
     pthread_mutex_unlock(&sv->lock);
     log_info("stats readings=%llu scored=%llu anomalies=%llu point=%llu contextual=%llu "
              "change_point=%llu sensors=%llu streams=%llu trainings=%llu bad=%llu "
-             "published=%llu publish_failed=%llu",
+             "published=%llu publish_failed=%llu other_shard=%llu intake_depth=%zu "
+             "intake_dropped=%llu missed=%llu",
              (unsigned long long)st.readings, (unsigned long long)st.scored,
              (unsigned long long)st.anomalies, (unsigned long long)st.by_type[0],
              (unsigned long long)st.by_type[1], (unsigned long long)st.by_type[2],
              (unsigned long long)st.sensors, (unsigned long long)st.streams,
              (unsigned long long)st.trainings, (unsigned long long)bad,
-             (unsigned long long)sv->published, (unsigned long long)sv->publish_failed);
+             (unsigned long long)sv->published, (unsigned long long)sv->publish_failed,
+             (unsigned long long)sv->other_shard, is.depth, (unsigned long long)is.dropped,
+             (unsigned long long)missed);
 }
 
 /* The counters as a status report (common/bus/status.h) for the gateway's /metrics. */
@@ -276,10 +343,15 @@ static int status_fill(void *user, json_t *m)
 {
     service *sv = user;
     det_stats st;
-    uint64_t bad[9];
+    det_intake_stats is = {0};
+    uint64_t bad[9], missed, other;
+    if (sv->intake)
+        det_intake_stats_get(sv->intake, &is);
     pthread_mutex_lock(&sv->lock);
     det_engine_stats(sv->engine, &st);
     memcpy(bad, sv->bad, sizeof bad);
+    missed = sv->gaps ? det_gaps_total(sv->gaps) : 0;
+    other = sv->other_shard;
     pthread_mutex_unlock(&sv->lock);
     int rc = status_add(m, "readings_total", 0, NULL, NULL, (double)st.readings) |
              status_add(m, "scored_total", 0, NULL, NULL, (double)st.scored) |
@@ -287,7 +359,15 @@ static int status_fill(void *user, json_t *m)
              status_add(m, "publish_failed_total", 0, NULL, NULL, (double)sv->publish_failed) |
              status_add(m, "trainings_total", 0, NULL, NULL, (double)st.trainings) |
              status_add(m, "sensors", 1, NULL, NULL, (double)st.sensors) |
-             status_add(m, "streams", 1, NULL, NULL, (double)st.streams);
+             status_add(m, "streams", 1, NULL, NULL, (double)st.streams) |
+             /* The gateway shows these as iotad_detector_<name> (gw_status). */
+             status_add(m, "readings_missed_total", 0, NULL, NULL, (double)missed) |
+             status_add(m, "readings_other_shard_total", 0, NULL, NULL, (double)other) |
+             status_add(m, "intake_depth", 1, NULL, NULL, (double)is.depth) |
+             status_add(m, "intake_depth_max", 1, NULL, NULL, (double)is.high) |
+             status_add(m, "intake_capacity_bytes", 1, NULL, NULL, (double)is.bytes) |
+             status_add(m, "intake_dropped_total", 0, NULL, NULL, (double)is.dropped) |
+             status_add(m, "intake_full_waits_total", 0, NULL, NULL, (double)is.full_waits);
     for (int t = 0; t < 3; t++)
         rc |= status_add(m, "anomalies_total", 0, "type", anomaly_type_name((anomaly_type)t),
                          (double)st.by_type[t]);
@@ -373,10 +453,27 @@ static int run_live(det_engine *engine)
         topics = (const char *const *)part_topics;
         sv.prefix_len = topics_part_prefix(cid, sizeof(cid), partition);
     }
+    if (shards < 0 || shards > 1024 || (shards > 0 && (shard < 0 || shard >= shards))) {
+        log_error("bad_shard shard=%ld shards=%ld (DETECTOR_SHARD must be 0..N-1)", shard, shards);
+        goto out;
+    }
+    if (intake_bytes != 0 && (intake_bytes < 65536 || intake_wait_ms < 0)) {
+        log_error("bad_config: DETECTOR_INTAKE_BYTES must be 0 or >= 65536, "
+                  "DETECTOR_INTAKE_WAIT_MS >= 0");
+        goto out;
+    }
+    if (det_gaps_create(&sv.gaps, 4000000) != 0 ||
+        (intake_bytes > 0 && det_intake_create(&sv.intake, (size_t)intake_bytes, (int)intake_wait_ms,
+                                               intake_message, intake_batch, &sv) != 0)) {
+        log_error("out_of_memory what=intake");
+        goto out;
+    }
     if (client_id)
         snprintf(cid, sizeof(cid), "%s", client_id);
     else if (partitions > 0)
         snprintf(cid, sizeof(cid), "detector-p%ld", partition);
+    else if (shards > 0)
+        snprintf(cid, sizeof(cid), "detector-s%ld", shard);
     else
         snprintf(cid, sizeof(cid), "detector");
 
@@ -411,8 +508,9 @@ static int run_live(det_engine *engine)
         status_pub_create(&sp, sv.mqtt, "detector", cid, status_interval, status_fill, &sv) != 0)
         log_warn("status_disabled reason=\"client id is not a valid topic level\" client_id=%s",
                  cid);
-    log_info("started client_id=%s warmup=%ld trees=%ld psi=%ld threshold=%.3f state=%s", cid,
-             warmup, trees, psi, threshold, models_dir);
+    log_info("started client_id=%s warmup=%ld trees=%ld psi=%ld threshold=%.3f state=%s "
+             "intake_bytes=%ld shard=%ld shards=%ld",
+             cid, warmup, trees, psi, threshold, models_dir, intake_bytes, shard, shards);
 
     time_t last_save = time(NULL), last_stats = time(NULL);
     while (!stop_flag) {
@@ -437,17 +535,27 @@ out:
     if (sp)
         status_pub_final(sp, 1000); /* "final": a clean stop, not a silent death */
     status_pub_destroy(sp);
+    if (sv.intake) {
+        /* Score what is queued while the client can still publish, then
+         * what arrives from now on on paho's thread, as without a ring. */
+        det_intake_drain(sv.intake, 5000);
+        sv.inline_now = 1;
+        det_intake_drain(sv.intake, 5000);
+    }
     if (sv.mqtt) {
         mqtt_client_flush(sv.mqtt, 2000);
         mqtt_client_destroy(sv.mqtt);
         sv.mqtt = NULL;
     }
+    det_intake_destroy(sv.intake);
+    sv.intake = NULL;
     if (rc == 0) {
         if (save_models(&sv, models_dir) != 0)
             rc = 1;
         log_stats(&sv);
     }
     free_topics(part_topics, ntopics);
+    det_gaps_destroy(sv.gaps);
     ingest_destroy(sv.ig);
     pthread_mutex_destroy(&sv.lock);
     return rc;

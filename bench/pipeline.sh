@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# End-to-end pipeline throughput through one mosquitto (docs/SCALING.md),
+# all figures from one run with one publisher (the simulator, 1,000
+# sensors, readings of 3 metrics, unpaced):
+#   pipeline.broker_rate    the reference: readings/s one subscriber
+#                           (mosquitto_sub, QoS 0) receives from mosquitto
+#                           alone while the simulator publishes for PIPE_SECONDS
+#   pipeline.e2e_rate       readings/s scored end to end (QoS 0): the
+#                           detector(s) consuming, the gateway subscribed and
+#                           one dashboard WebSocket client (parsing every
+#                           message) connected; from the first publish to
+#                           the moment the detectors' counters stop
+#   pipeline.e2e_dropped    readings published but not scored in a second
+#                           run paced at PIPE_PACED_PCT (90) % of e2e_rate
+#                           (broker drops, intake drops): 0 is the target
+#   pipeline.e2e_paced_rate the rate of that paced run (offered)
+#   pipeline.e2e_rate_qos1  as e2e_rate with the readings published and
+#                           consumed at QoS 1 (paho publisher)
+#   pipeline.broker_dropped mosquitto's $SYS/broker/publish/messages/dropped
+#                           over the whole run
+#   pipeline.dash_messages  messages the dashboard client received per
+#                           second of the e2e run (readings are coalesced)
+# The detectors first learn every sensor (WARMUP=60 readings per metric) so
+# the measured phases score. PIPE_DETECTORS (1) detector processes share
+# the sensors (DETECTOR_SHARDS, docs/SCALING.md). PIPE_PERF=1 records a
+# `perf` profile of the detector and the gateway during the e2e run
+# (build/bench/pipeline/*.perf.txt). Bounded: about 2 minutes.
+. "$(dirname "$0")/../tests/lib.sh"
+. "$ROOT/tests/gateway/lib.sh"
+SENSORS=${PIPE_SENSORS:-1000}
+SECS=${PIPE_SECONDS:-8}
+NDET=${PIPE_DETECTORS:-1}
+PACED=${PIPE_PACED_PCT:-90}
+OUT=$ROOT/build/bench/pipeline
+mkdir -p "$OUT"
+for b in detector gateway simulator; do [ -x "$BIN/$b" ] || fail "missing $BIN/$b (make all)"; done
+
+conf() {
+    cat <<CONF
+listener $1 127.0.0.1
+allow_anonymous true
+persistence false
+sys_interval 1
+max_queued_messages 100000
+CONF
+}
+MOSQ_NAME=pipe-mosquitto start_mosquitto conf
+PORT=$MQTT_PORT
+
+now() { date +%s.%N; }
+sysval() { mosquitto_sub -h 127.0.0.1 -p "$PORT" -t "\$SYS/broker/$1" -C 1 -W 4 2>/dev/null || echo 0; }
+# sim NAME START_UNIX [ARGS...]: one simulator run, prints "readings wall_s".
+sim() {
+    local name=$1 start=$2
+    shift 2
+    "$BIN/simulator" --mqtt-url "$MQTT_URL" --sensors "$SENSORS" --start "$start" \
+        --progress-interval 1000 --anomaly-warmup 0 "$@" >"$T/sim-$name.log" 2>&1 </dev/null ||
+        fail "simulator ($name) failed: $(tail -3 "$T/sim-$name.log")"
+    sed -n 's/.* done readings=\([0-9]*\) .*wall_s=\([0-9.]*\) .*/\1 \2/p' "$T/sim-$name.log"
+}
+T0=$(($(date +%s) - 30 * 86400)) # simulated time: each phase starts after the last one
+
+# --- the reference: mosquitto alone, one subscriber ------------------------
+mosquitto_sub -h 127.0.0.1 -p "$PORT" -t 'sensors/+/readings' -F '%U' >"$T/ref.txt" 2>/dev/null &
+SUB=$!
+PIDS+=("$SUB")
+sleep 0.5
+read -r n_ref _ < <(sim ref $T0 --speedup 0 --run-for "$SECS")
+sleep 1
+stop_pid "$SUB" 10
+read -r got first last < <(awk 'NR==1{f=$1} {l=$1} END{print NR, f, l}' "$T/ref.txt")
+awk -v n="$got" -v f="$first" -v l="$last" -v p="$n_ref" 'BEGIN {
+    printf "reference: published %d received %d in %.2f s\n", p, n, l - f > "/dev/stderr"
+    printf "bench: pipeline.broker_rate %.0f readings/s\n", n / (l - f) }'
+
+# --- the stack: gateway + dashboard client + detector(s) --------------------
+start_gateway
+# No chain here: the gateway is up once it has its broker.
+wait_for 20 sh -c "curl -s '$G/healthz' | grep -q '\"mqtt\":true'" || fail "gateway not connected"
+node "$ROOT/bench/pipeline/dashclient.js" "ws://127.0.0.1:$GW_PORT/ws" "$T/dash.ready" >"$T/dash.txt" 2>"$T/dash.err" &
+DASH=$!
+PIDS+=("$DASH")
+wait_for 10 test -f "$T/dash.ready" || fail "dashboard client did not connect"
+export WARMUP=60 STATUS_INTERVAL=1 STATS_INTERVAL=1 SAVE_INTERVAL=0
+declare -a DETS=()
+for k in $(seq 0 $((NDET - 1))); do
+    mkdir -p "$T/det$k"
+    shard=()
+    [ "$NDET" -gt 1 ] && shard=(DETECTOR_SHARD=$k DETECTOR_SHARDS=$NDET)
+    bg "detector$k" env STATE_DIR="$T/det$k" DETECTOR_CLIENT_ID="det$k" "${shard[@]}" "$BIN/detector"
+    DETS+=("$LAST_PID")
+done
+wait_for 10 grep -q ' stats readings=' "$T/detector$((NDET - 1)).log" || fail "detectors not up"
+
+# idle DEADLINE_S: wait until the detectors' counters (their stats log
+# lines, one a second) stop moving, or DEADLINE_S passes.
+idle() {
+    local end=$((SECONDS + $1)) a b=none
+    while [ $SECONDS -lt $end ]; do
+        sleep 2.1
+        a=$(for k in $(seq 0 $((NDET - 1))); do
+            sed -n 's/.* stats readings=\([0-9]*\) .*/\1/p' "$T/detector$k.log" | tail -n 1
+        done | awk '{s += $1} END {print s + 0}')
+        [ "$a" = "$b" ] && [ "$a" != 0 ] && return 0
+        b=$a
+    done
+    echo "detectors still busy after $1 s" >&2
+}
+phase() { # phase NAME START ARGS...: run, wait idle, print rate.py's line
+    local name=$1 t_start t_stop
+    t_start=$(now)
+    read -r n wall < <(sim "$@")
+    idle 60
+    t_stop=$(now)
+    set -- $(python3 "$ROOT/bench/pipeline/rate.py" "$t_start" "$t_stop" "$T"/detector*.log)
+    echo "$name: published $n in $wall s; detectors $*" >&2
+    P_PUB=$n P_DONE=$2 P_SECS=$4 P_RATE=$6 P_QDROP=${8:-0} P_MISS=${10:-0}
+}
+
+# Warm-up: every sensor learns (>= WARMUP readings per metric).
+phase warm $((T0 + 100000)) --speedup 0 --duration $((120 * 70))
+
+drop0=$(sysval publish/messages/dropped)
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+c_gw=$(cpu "$GW_PID") c_det=$(cpu "${DETS[0]}") tc=$(now)
+if [ "${PIPE_PERF:-0}" = 1 ] && command -v perf >/dev/null; then
+    perf record -F 499 -g -o "$OUT/detector.perf" -p "${DETS[0]}" -- sleep "$SECS" >/dev/null 2>&1 &
+    perf record -F 499 -g -o "$OUT/gateway.perf" -p "$GW_PID" -- sleep "$SECS" >/dev/null 2>&1 &
+fi
+phase e2e $((T0 + 300000)) --speedup 0 --run-for "$SECS"
+wait # perf, if any
+hz=$(getconf CLK_TCK)
+awk -v g="$(($(cpu "$GW_PID") - c_gw))" -v d="$(($(cpu "${DETS[0]}") - c_det))" -v hz="$hz" \
+    -v a="$tc" -v b="$(now)" 'BEGIN { printf "cpu over the e2e phase: gateway %.0f%% detector0 %.0f%%\n",
+    100 * g / hz / (b - a), 100 * d / hz / (b - a) > "/dev/stderr" }'
+E2E_RATE=$P_RATE
+echo "bench: pipeline.e2e_rate $E2E_RATE readings/s"
+echo "bench: pipeline.e2e_unpaced_dropped $((P_PUB - P_DONE)) readings"
+stop_pid "$DASH" 20
+awk -v s="$P_SECS" '$1=="reading"{r=$2} $1=="anomaly"{a=$2} $1=="closed"{c=$2}
+    END { printf "bench: pipeline.dash_messages %.0f msg/s\n", (r + a) / s;
+          if (c) print "dashboard client was cut off by the gateway" > "/dev/stderr" }' "$T/dash.txt"
+cat "$T/dash.txt" >&2
+
+paced=$((E2E_RATE * PACED / 100))
+phase paced $((T0 + 600000)) --speedup 0 --rate "$paced" --run-for "$SECS"
+echo "bench: pipeline.e2e_paced_rate $paced readings/s"
+echo "bench: pipeline.e2e_dropped $((P_PUB - P_DONE)) readings"
+echo "bench: pipeline.e2e_intake_dropped $P_QDROP readings"
+
+phase qos1 $((T0 + 900000)) --speedup 0 --qos 1 --publisher paho --run-for "$SECS"
+echo "bench: pipeline.e2e_rate_qos1 $P_RATE readings/s"
+echo "bench: pipeline.e2e_qos1_dropped $((P_PUB - P_DONE)) readings"
+drop1=$(sysval publish/messages/dropped)
+echo "bench: pipeline.broker_dropped $((drop1 - drop0)) messages"
+
+if [ "${PIPE_PERF:-0}" = 1 ]; then
+    for s in detector gateway; do
+        [ -f "$OUT/$s.perf" ] && perf report -i "$OUT/$s.perf" --no-children --percent-limit 1.5 \
+            --stdio 2>/dev/null | grep -v '^$' | head -80 >"$OUT/$s.perf.txt"
+    done
+    echo "profiles: $OUT/*.perf.txt" >&2
+fi
