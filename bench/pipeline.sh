@@ -58,14 +58,22 @@ sim() {
         fail "simulator ($name) failed: $(tail -3 "$T/sim-$name.log")"
     sed -n 's/.* done readings=\([0-9]*\) .*wall_s=\([0-9.]*\) .*/\1 \2/p' "$T/sim-$name.log"
 }
-T0=$(($(date +%s) - 30 * 86400)) # simulated time: each phase starts after the last one
+# Simulated time runs on from one phase to the next (a jump would make
+# every stream of the detector handle a gap at once): NEXT is where the
+# last run's simulated clock stopped.
+next_start() {
+    local t
+    t=$(sed -n 's/.*sim_time="\([^"]*\)".*/\1/p' "$T/sim-$1.log" | tail -n 1)
+    NEXT=$(($(date -u -d "$t" +%s) + 1))
+}
+T0=$(($(date +%s) - 30 * 86400))
 
 # --- the reference: mosquitto alone, one subscriber ------------------------
 mosquitto_sub -h 127.0.0.1 -p "$PORT" -t 'sensors/+/readings' -F '%U' >"$T/ref.txt" 2>/dev/null &
 SUB=$!
 PIDS+=("$SUB")
 sleep 0.5
-read -r n_ref _ < <(sim ref $T0 --speedup 0 --run-for "$SECS")
+read -r n_ref _ < <(sim ref $((T0 - 86400 * 10)) --speedup 0 --run-for "$SECS")
 sleep 1
 stop_pid "$SUB" 10
 read -r got first last < <(awk 'NR==1{f=$1} {l=$1} END{print NR, f, l}' "$T/ref.txt")
@@ -118,7 +126,8 @@ phase() { # phase NAME START ARGS...: run, wait idle, print rate.py's line
 }
 
 # Warm-up: every sensor learns (>= WARMUP readings per metric).
-phase warm $((T0 + 100000)) --speedup 0 --duration $((120 * 70))
+phase warm $T0 --speedup 0 --duration $((120 * 70))
+next_start warm
 
 drop0=$(sysval publish/messages/dropped)
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -127,7 +136,8 @@ if [ "${PIPE_PERF:-0}" = 1 ] && command -v perf >/dev/null; then
     perf record -F 499 -g -o "$OUT/detector.perf" -p "${DETS[0]}" -- sleep "$SECS" >/dev/null 2>&1 &
     perf record -F 499 -g -o "$OUT/gateway.perf" -p "$GW_PID" -- sleep "$SECS" >/dev/null 2>&1 &
 fi
-phase e2e $((T0 + 300000)) --speedup 0 --run-for "$SECS"
+phase e2e $NEXT --speedup 0 --run-for "$SECS"
+next_start e2e
 wait # perf, if any
 hz=$(getconf CLK_TCK)
 awk -v g="$(($(cpu "$GW_PID") - c_gw))" -v d="$(($(cpu "${DETS[0]}") - c_det))" -v hz="$hz" \
@@ -143,12 +153,13 @@ awk -v s="$P_SECS" '$1=="reading"{r=$2} $1=="anomaly"{a=$2} $1=="closed"{c=$2}
 cat "$T/dash.txt" >&2
 
 paced=$((E2E_RATE * PACED / 100))
-phase paced $((T0 + 600000)) --speedup 0 --rate "$paced" --run-for "$SECS"
+phase paced $NEXT --speedup 0 --rate "$paced" --run-for "$SECS"
+next_start paced
 echo "bench: pipeline.e2e_paced_rate $paced readings/s"
 echo "bench: pipeline.e2e_dropped $((P_PUB - P_DONE)) readings"
 echo "bench: pipeline.e2e_intake_dropped $P_QDROP readings"
 
-phase qos1 $((T0 + 900000)) --speedup 0 --qos 1 --publisher paho --run-for "$SECS"
+phase qos1 $NEXT --speedup 0 --qos 1 --publisher paho --run-for "$SECS"
 echo "bench: pipeline.e2e_rate_qos1 $P_RATE readings/s"
 echo "bench: pipeline.e2e_qos1_dropped $((P_PUB - P_DONE)) readings"
 drop1=$(sysval publish/messages/dropped)
