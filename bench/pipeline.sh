@@ -28,7 +28,7 @@
 . "$(dirname "$0")/../tests/lib.sh"
 . "$ROOT/tests/gateway/lib.sh"
 SENSORS=${PIPE_SENSORS:-1000}
-SECS=${PIPE_SECONDS:-8}
+SECS=${PIPE_SECONDS:-6}
 NDET=${PIPE_DETECTORS:-1}
 PACED=${PIPE_PACED_PCT:-90}
 OUT=$ROOT/build/bench/pipeline
@@ -89,7 +89,7 @@ node "$ROOT/bench/pipeline/dashclient.js" "ws://127.0.0.1:$GW_PORT/ws" "$T/dash.
 DASH=$!
 PIDS+=("$DASH")
 wait_for 10 test -f "$T/dash.ready" || fail "dashboard client did not connect"
-export WARMUP=60 STATUS_INTERVAL=1 STATS_INTERVAL=1 SAVE_INTERVAL=0
+export WARMUP=30 STATUS_INTERVAL=1 STATS_INTERVAL=1 SAVE_INTERVAL=0
 declare -a DETS=()
 for k in $(seq 0 $((NDET - 1))); do
     mkdir -p "$T/det$k"
@@ -118,7 +118,7 @@ phase() { # phase NAME START ARGS...: run, wait idle, print rate.py's line
     local name=$1 t_start t_stop
     t_start=$(now)
     read -r n wall < <(sim "$@")
-    idle 60
+    idle 40
     t_stop=$(now)
     set -- $(python3 "$ROOT/bench/pipeline/rate.py" "$t_start" "$t_stop" "$T"/detector*.log)
     echo "$name: published $n in $wall s; detectors $*" >&2
@@ -126,19 +126,26 @@ phase() { # phase NAME START ARGS...: run, wait idle, print rate.py's line
 }
 
 # Warm-up: every sensor learns (>= WARMUP readings per metric).
-phase warm $T0 --speedup 0 --duration $((120 * 70))
+phase warm $T0 --speedup 0 --duration $((120 * 35))
 next_start warm
 
 drop0=$(sysval publish/messages/dropped)
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 c_gw=$(cpu "$GW_PID") c_det=$(cpu "${DETS[0]}") tc=$(now)
+PERFS=()
 if [ "${PIPE_PERF:-0}" = 1 ] && command -v perf >/dev/null; then
-    perf record -F 499 -g -o "$OUT/detector.perf" -p "${DETS[0]}" -- sleep "$SECS" >/dev/null 2>&1 &
-    perf record -F 499 -g -o "$OUT/gateway.perf" -p "$GW_PID" -- sleep "$SECS" >/dev/null 2>&1 &
+    # The whole phase, publishing and draining: samples are CPU time, so a
+    # busy machine gives fewer of them, not a different picture.
+    perf record -F 1999 -g -o "$OUT/detector.perf" -p "${DETS[0]}" >/dev/null 2>&1 &
+    PERFS+=("$!")
+    perf record -F 1999 -g -o "$OUT/gateway.perf" -p "$GW_PID" >/dev/null 2>&1 &
+    PERFS+=("$!")
+    perf record -F 1999 -g -o "$OUT/mosquitto.perf" -p "$MOSQ_PID" >/dev/null 2>&1 &
+    PERFS+=("$!")
 fi
 phase e2e $NEXT --speedup 0 --run-for "$SECS"
 next_start e2e
-wait # perf, if any
+for p in "${PERFS[@]+"${PERFS[@]}"}"; do kill -INT "$p"; wait "$p" || true; done
 hz=$(getconf CLK_TCK)
 awk -v g="$(($(cpu "$GW_PID") - c_gw))" -v d="$(($(cpu "${DETS[0]}") - c_det))" -v hz="$hz" \
     -v a="$tc" -v b="$(now)" 'BEGIN { printf "cpu over the e2e phase: gateway %.0f%% detector0 %.0f%%\n",
@@ -166,9 +173,9 @@ drop1=$(sysval publish/messages/dropped)
 echo "bench: pipeline.broker_dropped $((drop1 - drop0)) messages"
 
 if [ "${PIPE_PERF:-0}" = 1 ]; then
-    for s in detector gateway; do
-        [ -f "$OUT/$s.perf" ] && perf report -i "$OUT/$s.perf" --no-children --percent-limit 1.5 \
-            --stdio 2>/dev/null | grep -v '^$' | head -80 >"$OUT/$s.perf.txt"
+    for s in detector gateway mosquitto; do
+        [ -f "$OUT/$s.perf" ] && perf report -i "$OUT/$s.perf" --no-children --percent-limit 1 \
+            --sort dso,symbol -g none --stdio 2>/dev/null | grep -v '^$' | head -60 >"$OUT/$s.perf.txt"
     done
     echo "profiles: $OUT/*.perf.txt" >&2
 fi

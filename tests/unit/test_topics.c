@@ -242,10 +242,23 @@ static void test_table(void **state)
             found |= strcmp(t[i].pattern, must[k]) == 0;
         assert_true(found);
     }
-    /* status and the detector's alarm states are the retained topics */
+    /* status, the detector's alarm states and the broker's $SYS figures
+     * are the retained topics */
     for (size_t i = 0; i < n; i++)
         assert_int_equal(t[i].retained, strncmp(t[i].pattern, "status/", 7) == 0 ||
-                                            strncmp(t[i].pattern, "detector/alarm/", 15) == 0);
+                                            strncmp(t[i].pattern, "detector/alarm/", 15) == 0 ||
+                                            strncmp(t[i].pattern, "$SYS/", 5) == 0);
+    /* the broker's figures: each found by its own index, nothing else */
+    int nb = 0;
+    const char *const *bs = topics_broker_stats(&nb);
+    assert_int_equal(nb, TOPICS_BROKER__COUNT);
+    for (int i = 0; i < nb; i++)
+        assert_int_equal(topics_broker_stat(bs[i]), i);
+    assert_int_equal(topics_broker_stat("$SYS/broker/publish/messages/dropped"),
+                     TOPICS_BROKER_DROPPED);
+    assert_int_equal(topics_broker_stat("$SYS/broker/uptime"), -1);
+    assert_int_equal(topics_broker_stat("sensors/$SYS/readings"), -1);
+    assert_int_equal(topics_broker_stat(NULL), -1);
 
     /* markdown: header, separator, one line per row */
     FILE *f = tmpfile();
