@@ -5,6 +5,8 @@
 #   pipeline.broker_rate    the reference: readings/s one subscriber
 #                           (mosquitto_sub, QoS 0) receives from mosquitto
 #                           alone while the simulator publishes for PIPE_SECONDS
+#   pipeline.paho_consumer_rate  the same with the services' MQTT client
+#                           (common/bus/mqtt.h over paho) counting only
 #   pipeline.e2e_rate       readings/s scored end to end (QoS 0): the
 #                           detector(s) consuming, the gateway subscribed and
 #                           one dashboard WebSocket client (parsing every
@@ -18,13 +20,19 @@
 #                           consumed at QoS 1 (paho publisher)
 #   pipeline.broker_dropped mosquitto's $SYS/broker/publish/messages/dropped
 #                           over the whole run
-#   pipeline.dash_messages  messages the dashboard client received per
-#                           second of the e2e run (readings are coalesced)
-# The detectors first learn every sensor (WARMUP=60 readings per metric) so
+#   pipeline.dash_reading_share  readings the dashboard client received, in %
+#                           of those published while it was connected
+#                           (coalesced per sensor: WS_READING_INTERVAL_MS)
+#   pipeline.{detector,gateway,broker}_cpu_us  CPU time per reading of
+#                           each process over the e2e run (all its threads):
+#                           on a machine shared with other work the rates
+#                           measure the machine, these measure the code
+# The detectors first learn every sensor (WARMUP=30 readings per metric) so
 # the measured phases score. PIPE_DETECTORS (1) detector processes share
 # the sensors (DETECTOR_SHARDS, docs/SCALING.md). PIPE_PERF=1 records a
-# `perf` profile of the detector and the gateway during the e2e run
-# (build/bench/pipeline/*.perf.txt). Bounded: about 2 minutes.
+# `perf` profile of detector, gateway and mosquitto over the e2e run
+# (build/bench/pipeline/*.perf.txt). Bounded: about 2 minutes on a quiet
+# machine (each phase waits at most 40 s for the detectors to drain).
 . "$(dirname "$0")/../tests/lib.sh"
 . "$ROOT/tests/gateway/lib.sh"
 SENSORS=${PIPE_SENSORS:-1000}
@@ -81,6 +89,21 @@ awk -v n="$got" -v f="$first" -v l="$last" -v p="$n_ref" 'BEGIN {
     printf "reference: published %d received %d in %.2f s\n", p, n, l - f > "/dev/stderr"
     printf "bench: pipeline.broker_rate %.0f readings/s\n", n / (l - f) }'
 
+# The same with the MQTT client the services use (common/bus/mqtt.h, paho),
+# counting only: the most any service consuming through it can take.
+cc -O2 -std=gnu11 -Wall -Wextra -Werror -I"$ROOT/common" -o "$OUT/count_sub" \
+    "$ROOT/bench/pipeline/count_sub.c" "$ROOT/build/libcommon.a" -lpaho-mqtt3as -ljansson -lpthread -lm
+"$OUT/count_sub" "$MQTT_URL" 0 2 >"$T/paho.txt" 2>"$T/paho.err" &
+SUB=$!
+PIDS+=("$SUB")
+wait_for 10 grep -q ready "$T/paho.txt" || fail "count_sub did not connect: $(cat "$T/paho.err")"
+read -r n_paho _ < <(sim paho $((T0 - 86400 * 5)) --speedup 0 --run-for "$SECS")
+wait "$SUB" || fail "count_sub failed"
+read -r got first last < <(tail -n 1 "$T/paho.txt")
+awk -v n="$got" -v f="$first" -v l="$last" -v p="$n_paho" 'BEGIN {
+    printf "paho consumer: published %d received %d in %.2f s\n", p, n, l - f > "/dev/stderr"
+    printf "bench: pipeline.paho_consumer_rate %.0f readings/s\n", n / (l - f) }'
+
 # --- the stack: gateway + dashboard client + detector(s) --------------------
 start_gateway
 # No chain here: the gateway is up once it has its broker.
@@ -128,10 +151,12 @@ phase() { # phase NAME START ARGS...: run, wait idle, print rate.py's line
 # Warm-up: every sensor learns (>= WARMUP readings per metric).
 phase warm $T0 --speedup 0 --duration $((120 * 35))
 next_start warm
+W_PUB=$P_PUB
 
 drop0=$(sysval publish/messages/dropped)
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-c_gw=$(cpu "$GW_PID") c_det=$(cpu "${DETS[0]}") tc=$(now)
+c_gw=$(cpu "$GW_PID") c_mq=$(cpu "$MOSQ_PID") c_det=0 tc=$(now)
+for d in "${DETS[@]}"; do c_det=$((c_det + $(cpu "$d"))); done
 PERFS=()
 if [ "${PIPE_PERF:-0}" = 1 ] && command -v perf >/dev/null; then
     # The whole phase, publishing and draining: samples are CPU time, so a
@@ -147,15 +172,23 @@ phase e2e $NEXT --speedup 0 --run-for "$SECS"
 next_start e2e
 for p in "${PERFS[@]+"${PERFS[@]}"}"; do kill -INT "$p"; wait "$p" || true; done
 hz=$(getconf CLK_TCK)
-awk -v g="$(($(cpu "$GW_PID") - c_gw))" -v d="$(($(cpu "${DETS[0]}") - c_det))" -v hz="$hz" \
-    -v a="$tc" -v b="$(now)" 'BEGIN { printf "cpu over the e2e phase: gateway %.0f%% detector0 %.0f%%\n",
-    100 * g / hz / (b - a), 100 * d / hz / (b - a) > "/dev/stderr" }'
+d_det=0
+for d in "${DETS[@]}"; do d_det=$((d_det + $(cpu "$d"))); done
+awk -v g="$(($(cpu "$GW_PID") - c_gw))" -v d="$((d_det - c_det))" -v m="$(($(cpu "$MOSQ_PID") - c_mq))" \
+    -v hz="$hz" -v a="$tc" -v b="$(now)" -v n="$P_DONE" 'BEGIN {
+    printf "cpu over the e2e phase: gateway %.0f%% detectors %.0f%% mosquitto %.0f%%\n",
+        100 * g / hz / (b - a), 100 * d / hz / (b - a), 100 * m / hz / (b - a) > "/dev/stderr"
+    if (n > 0) {
+        printf "bench: pipeline.detector_cpu_us %.1f us/reading\n", 1e6 * d / hz / n
+        printf "bench: pipeline.gateway_cpu_us %.1f us/reading\n", 1e6 * g / hz / n
+        printf "bench: pipeline.broker_cpu_us %.1f us/reading\n", 1e6 * m / hz / n
+    } }'
 E2E_RATE=$P_RATE
 echo "bench: pipeline.e2e_rate $E2E_RATE readings/s"
 echo "bench: pipeline.e2e_unpaced_dropped $((P_PUB - P_DONE)) readings"
 stop_pid "$DASH" 20
-awk -v s="$P_SECS" '$1=="reading"{r=$2} $1=="anomaly"{a=$2} $1=="closed"{c=$2}
-    END { printf "bench: pipeline.dash_messages %.0f msg/s\n", (r + a) / s;
+awk -v p="$((W_PUB + P_PUB))" '$1=="reading"{r=$2} $1=="closed"{c=$2}
+    END { printf "bench: pipeline.dash_reading_share %.1f %%\n", 100 * r / p;
           if (c) print "dashboard client was cut off by the gateway" > "/dev/stderr" }' "$T/dash.txt"
 cat "$T/dash.txt" >&2
 
