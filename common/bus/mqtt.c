@@ -203,7 +203,11 @@ static int on_message_arrived(void *ctx, char *topic, int topic_len, MQTTAsync_m
     int handled = 1;
     /* paho passes either 0 or the real length; a length other than strlen
      * means embedded NULs: not a topic of ours, drop it. */
-    if ((topic_len == 0 || (size_t)topic_len == strlen(topic)) && c->opt.on_message)
+    int topic_ok = topic_len == 0 || (size_t)topic_len == strlen(topic);
+    if (topic_ok && c->opt.on_message_qos)
+        handled = c->opt.on_message_qos(c->opt.user, topic, m->payload, (size_t)m->payloadlen,
+                                        m->qos);
+    else if (topic_ok && c->opt.on_message)
         handled = c->opt.on_message(c->opt.user, topic, m->payload, (size_t)m->payloadlen);
     if (handled) {
         MQTTAsync_freeMessage(&m);

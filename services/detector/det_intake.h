@@ -13,9 +13,11 @@
  * quarter of the ring, is dropped and counted (intake_dropped_total).
  *
  * Delivery: det_intake_push returns once the message is in the ring, so
- * the QoS 1 acknowledgement (sent when the MQTT callback returns) now means
- * "queued in memory", not "scored": a kill -9 loses at most the ring's
- * content (depth in the stats). docs/SCALING.md weighs this.
+ * a message acknowledged when the MQTT callback returns would be acked
+ * before it is scored. The detector therefore queues only QoS 0 messages
+ * (never acknowledged; a kill -9 loses at most the ring's content, depth
+ * in the stats) and scores QoS 1 ones on the MQTT thread after draining
+ * the ring (services/detector/main.c, docs/SCALING.md).
  *
  * Also here, because it is a fact about the input rather than a score: a
  * per-sensor gap counter (det_intake_gap) that learns each sensor's cadence

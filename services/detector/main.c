@@ -16,10 +16,11 @@
  * $STATE_DIR/models every SAVE_INTERVAL seconds and on exit, and loaded at
  * start, so a restarted detector resumes without a new warm-up.
  *
- * Intake (det_intake.h): paho's thread only copies each message into a
- * ring; one scoring thread decodes, scores and publishes in batches, so
- * receiving and scoring overlap (DETECTOR_INTAKE_BYTES=0: the old way, all
- * on paho's thread). Several detectors on one broker: DETECTOR_SHARDS=N,
+ * Intake (det_intake.h): for QoS 0 readings paho's thread only copies each
+ * message into a ring; one scoring thread decodes, scores and publishes in
+ * batches, so receiving and scoring overlap. QoS 1 readings are scored on
+ * paho's thread before their acknowledgement, as before
+ * (DETECTOR_INTAKE_BYTES=0: everything that way). Several detectors on one broker: DETECTOR_SHARDS=N,
  * DETECTOR_SHARD=K (0..N-1); each subscribes to everything and scores only
  * the sensors whose id hashes (FNV-1a) to K, so each sensor's state lives in
  * exactly one process (docs/SCALING.md).
@@ -294,12 +295,18 @@ static void intake_message(void *user, const char *topic, const void *payload, s
     score_message(user, topic, payload, len);
 }
 
-/* MQTT callback: into the intake ring, or (no ring, or stopping) scored
- * here, on paho's thread, before the acknowledgement. */
-static int on_message(void *user, const char *topic, const void *payload, size_t len)
+/* MQTT callback. QoS 0 readings (nothing is acknowledged) go into the
+ * intake ring and are scored on the scoring thread. QoS 1 ones are scored
+ * here, on paho's thread, before the acknowledgement, after whatever the
+ * ring still holds (a sensor's readings stay in order), so their PUBACK
+ * still means "scored": a kill -9 loses none. So are all messages with no
+ * ring, or while stopping. */
+static int on_message(void *user, const char *topic, const void *payload, size_t len, int qos)
 {
     service *sv = user;
-    if (sv->intake && !sv->inline_now) {
+    if (sv->intake && qos > 0)
+        det_intake_drain(sv->intake, 60000);
+    if (sv->intake && qos == 0 && !sv->inline_now) {
         if (det_intake_push(sv->intake, topic, payload, len) != 0)
             log_rate(14, 10.0, LOG_ERROR, "intake_dropped topic=%s reason=\"ring full for %ld ms "
                      "or message too large\"", topic, intake_wait_ms);
@@ -495,7 +502,7 @@ static int run_live(det_engine *engine)
                        .topics = topics,
                        .ntopics = ntopics,
                        .sub_qos = 1,
-                       .on_message = on_message,
+                       .on_message_qos = on_message,
                        .user = &sv};
     char avail[TOPICS_MAX];
     if (status_availability(&mo, avail, sizeof avail, "detector", cid) != 0)
