@@ -23,6 +23,9 @@
 #   pipeline.dash_reading_share  readings the dashboard client received, in %
 #                           of those published while it was connected
 #                           (coalesced per sensor: WS_READING_INTERVAL_MS)
+#   pipeline.consumer_cpu_us.{paho,libmosquitto}  CPU time per message of
+#                           a counting consumer on each client library
+#                           (bench/pipeline/consumers.sh)
 #   pipeline.{detector,gateway,broker}_cpu_us  CPU time per reading of
 #                           each process over the e2e run (all its threads):
 #                           on a machine shared with other work the rates
@@ -103,6 +106,9 @@ read -r got first last < <(tail -n 1 "$T/paho.txt")
 awk -v n="$got" -v f="$first" -v l="$last" -v p="$n_paho" 'BEGIN {
     printf "paho consumer: published %d received %d in %.2f s\n", p, n, l - f > "/dev/stderr"
     printf "bench: pipeline.paho_consumer_rate %.0f readings/s\n", n / (l - f) }'
+
+# The two MQTT client libraries as consumers, by CPU time per message.
+bash "$ROOT/bench/pipeline/consumers.sh" 127.0.0.1 "$PORT" "$OUT"
 
 # --- the stack: gateway + dashboard client + detector(s) --------------------
 start_gateway
