@@ -175,7 +175,7 @@ typedef struct {
     mqtt_client *mqtt;
     det_intake *intake;    /* NULL: scored on the MQTT thread */
     det_gaps *gaps;        /* per-sensor sequence gaps (readings_missed) */
-    volatile int inline_now; /* stopping: score on the MQTT thread again */
+    int inline_now; /* stopping: score on the MQTT thread again (atomic) */
     int prefix_len; /* bytes of "part/K/" to strip from topics */
     uint64_t bad[9];
     uint64_t published, publish_failed, other_shard;
@@ -306,7 +306,7 @@ static int on_message(void *user, const char *topic, const void *payload, size_t
     service *sv = user;
     if (sv->intake && qos > 0)
         det_intake_drain(sv->intake, 60000);
-    if (sv->intake && qos == 0 && !sv->inline_now) {
+    if (sv->intake && qos == 0 && !__atomic_load_n(&sv->inline_now, __ATOMIC_ACQUIRE)) {
         if (det_intake_push(sv->intake, topic, payload, len) != 0)
             log_rate(14, 10.0, LOG_ERROR, "intake_dropped topic=%s reason=\"ring full for %ld ms "
                      "or message too large\"", topic, intake_wait_ms);
@@ -546,7 +546,7 @@ out:
         /* Score what is queued while the client can still publish, then
          * what arrives from now on on paho's thread, as without a ring. */
         det_intake_drain(sv.intake, 5000);
-        sv.inline_now = 1;
+        __atomic_store_n(&sv.inline_now, 1, __ATOMIC_RELEASE);
         det_intake_drain(sv.intake, 5000);
     }
     if (sv.mqtt) {

@@ -70,7 +70,9 @@ int gw_feed_topics(gw *g, const char **out, int cap)
 
 /* ---- coalescing of readings for browsers ------------------------------ */
 
-#define COALESCE_MAX_SENSORS 200000 /* beyond: readings go out uncoalesced */
+/* Beyond this many sensors readings go out uncoalesced: a slot holds a
+ * whole reading (~430 bytes), 43 MB at the bound. */
+#define COALESCE_MAX_SENSORS 100000
 
 typedef struct {
     char id[SENSOR_ID_MAX];
