@@ -11,7 +11,7 @@
 #   gateway.cpu_percent         gateway CPU over the run (100 = one core)
 #   gateway.rss_mb              gateway resident memory after the run
 #
-# Capacity curve: the same fan-out at GW_CURVE_RATES (50 100 250 500 1000)
+# Capacity curve: the same fan-out at GW_CURVE_RATES (10 25 50 100 250 1000)
 # anomalies/s, GW_CURVE_SECONDS (5) each:
 #   gateway.ws.p99_ms.at_<offered msg/s>  p99 at each offered rate
 #   gateway.ws.capacity         the largest offered rate delivered complete
@@ -68,7 +68,7 @@ awk '/VmRSS/ { printf "bench: gateway.rss_mb %.1f MB\n", $2 / 1024 }' "/proc/$GW
 # capacity, the largest offered rate delivered complete with p99 <= 50 ms
 # (0 when none is). One figure on the cliff edge says little; the curve
 # says where the edge is.
-CURVE_RATES=${GW_CURVE_RATES:-50 100 250 500 1000}
+CURVE_RATES=${GW_CURVE_RATES:-10 25 50 100 250 1000}
 CURVE_SECS=${GW_CURVE_SECONDS:-5}
 cap=0
 for r in $CURVE_RATES; do
