@@ -41,8 +41,12 @@ int main(int argc, char **argv)
         return 2;
     log_init("count_sub", LOG_ERROR);
     const char *topics[] = {"sensors/+/readings"};
-    mqtt_options o = {.uris = argv[1], .client_id = "bench-count-sub", .clean_session = 1,
-                      .topics = topics, .ntopics = 1, .sub_qos = atoi(argv[2]),
+    mqtt_options o = {.uris = argv[1],
+                      .client_id = "bench-count-sub",
+                      .clean_session = 1,
+                      .topics = topics,
+                      .ntopics = 1,
+                      .sub_qos = atoi(argv[2]),
                       .on_message = on_msg};
     mqtt_client *c = NULL;
     if (mqtt_client_create(&c, &o) != 0 || mqtt_client_wait_connected(c, 10000) != 0)

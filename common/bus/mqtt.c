@@ -205,8 +205,8 @@ static int on_message_arrived(void *ctx, char *topic, int topic_len, MQTTAsync_m
      * means embedded NULs: not a topic of ours, drop it. */
     int topic_ok = topic_len == 0 || (size_t)topic_len == strlen(topic);
     if (topic_ok && c->opt.on_message_qos)
-        handled = c->opt.on_message_qos(c->opt.user, topic, m->payload, (size_t)m->payloadlen,
-                                        m->qos);
+        handled =
+            c->opt.on_message_qos(c->opt.user, topic, m->payload, (size_t)m->payloadlen, m->qos);
     else if (topic_ok && c->opt.on_message)
         handled = c->opt.on_message(c->opt.user, topic, m->payload, (size_t)m->payloadlen);
     if (handled) {

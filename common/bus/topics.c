@@ -210,9 +210,12 @@ const char *topics_chain_logged_sensor(const char *topic)
 }
 
 static const char *const broker_stats[TOPICS_BROKER__COUNT] = {
-    "$SYS/broker/publish/messages/dropped", "$SYS/broker/messages/received",
-    "$SYS/broker/messages/sent",            "$SYS/broker/store/messages/count",
-    "$SYS/broker/store/messages/bytes",     "$SYS/broker/clients/connected",
+    "$SYS/broker/publish/messages/dropped",
+    "$SYS/broker/messages/received",
+    "$SYS/broker/messages/sent",
+    "$SYS/broker/store/messages/count",
+    "$SYS/broker/store/messages/bytes",
+    "$SYS/broker/clients/connected",
 };
 
 const char *const *topics_broker_stats(int *n)

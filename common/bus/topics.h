@@ -129,12 +129,12 @@ int topics_is_availability(const char *topic);
  *  accepts the subscriptions and sends nothing). Indices of
  *  topics_broker_stats(). */
 enum {
-    TOPICS_BROKER_DROPPED = 0, /* $SYS/broker/publish/messages/dropped (counter) */
-    TOPICS_BROKER_RECEIVED,    /* $SYS/broker/messages/received (counter) */
-    TOPICS_BROKER_SENT,        /* $SYS/broker/messages/sent (counter) */
-    TOPICS_BROKER_STORED,      /* $SYS/broker/store/messages/count (queued + retained, gauge) */
+    TOPICS_BROKER_DROPPED = 0,  /* $SYS/broker/publish/messages/dropped (counter) */
+    TOPICS_BROKER_RECEIVED,     /* $SYS/broker/messages/received (counter) */
+    TOPICS_BROKER_SENT,         /* $SYS/broker/messages/sent (counter) */
+    TOPICS_BROKER_STORED,       /* $SYS/broker/store/messages/count (queued + retained, gauge) */
     TOPICS_BROKER_STORED_BYTES, /* $SYS/broker/store/messages/bytes (gauge) */
-    TOPICS_BROKER_CLIENTS,     /* $SYS/broker/clients/connected (gauge) */
+    TOPICS_BROKER_CLIENTS,      /* $SYS/broker/clients/connected (gauge) */
     TOPICS_BROKER__COUNT
 };
 

@@ -20,10 +20,10 @@
  * message into a ring; one scoring thread decodes, scores and publishes in
  * batches, so receiving and scoring overlap. QoS 1 readings are scored on
  * paho's thread before their acknowledgement, as before
- * (DETECTOR_INTAKE_BYTES=0: everything that way). Several detectors on one broker: DETECTOR_SHARDS=N,
- * DETECTOR_SHARD=K (0..N-1); each subscribes to everything and scores only
- * the sensors whose id hashes (FNV-1a) to K, so each sensor's state lives in
- * exactly one process (docs/SCALING.md).
+ * (DETECTOR_INTAKE_BYTES=0: everything that way). Several detectors on one broker:
+ * DETECTOR_SHARDS=N, DETECTOR_SHARD=K (0..N-1); each subscribes to everything and scores only the
+ * sensors whose id hashes (FNV-1a) to K, so each sensor's state lives in exactly one process
+ * (docs/SCALING.md).
  */
 #include <errno.h>
 #include <jansson.h>
@@ -39,6 +39,7 @@
 
 #include "base/clock.h"
 #include "base/config.h"
+#include "base/fnv1a.h"
 #include "base/log.h"
 #include "bus/alarm_state.h"
 #include "bus/anomaly.h"
@@ -46,7 +47,6 @@
 #include "bus/reading.h"
 #include "bus/status.h"
 #include "bus/topics.h"
-#include "base/fnv1a.h"
 #include "det_engine.h"
 #include "det_intake.h"
 #include "det_replay.h"
@@ -147,8 +147,8 @@ static const config_option opts[] = {
      "with DETECTOR_SHARDS=N: score only the sensors whose id hashes to K (0..N-1); "
      "N detectors on one broker, each sensor in exactly one",
      &shard},
-    {"shards", "DETECTOR_SHARDS", CONFIG_INT, "0", "detector processes sharing the sensors (0 = off)",
-     &shards},
+    {"shards", "DETECTOR_SHARDS", CONFIG_INT, "0",
+     "detector processes sharing the sensors (0 = off)", &shards},
     {"intake-bytes", "DETECTOR_INTAKE_BYTES", CONFIG_INT, "16777216",
      "intake ring between the MQTT thread and the scoring thread, bytes (0 = score on the "
      "MQTT thread)",
@@ -173,10 +173,10 @@ typedef struct {
     det_engine *engine;
     ingest *ig;
     mqtt_client *mqtt;
-    det_intake *intake;    /* NULL: scored on the MQTT thread */
-    det_gaps *gaps;        /* per-sensor sequence gaps (readings_missed) */
-    int inline_now; /* stopping: score on the MQTT thread again (atomic) */
-    int prefix_len; /* bytes of "part/K/" to strip from topics */
+    det_intake *intake; /* NULL: scored on the MQTT thread */
+    det_gaps *gaps;     /* per-sensor sequence gaps (readings_missed) */
+    int inline_now;     /* stopping: score on the MQTT thread again (atomic) */
+    int prefix_len;     /* bytes of "part/K/" to strip from topics */
     uint64_t bad[9];
     uint64_t published, publish_failed, other_shard;
 } service;
@@ -308,8 +308,10 @@ static int on_message(void *user, const char *topic, const void *payload, size_t
         det_intake_drain(sv->intake, 60000);
     if (sv->intake && qos == 0 && !__atomic_load_n(&sv->inline_now, __ATOMIC_ACQUIRE)) {
         if (det_intake_push(sv->intake, topic, payload, len) != 0)
-            log_rate(14, 10.0, LOG_ERROR, "intake_dropped topic=%s reason=\"ring full for %ld ms "
-                     "or message too large\"", topic, intake_wait_ms);
+            log_rate(14, 10.0, LOG_ERROR,
+                     "intake_dropped topic=%s reason=\"ring full for %ld ms "
+                     "or message too large\"",
+                     topic, intake_wait_ms);
         return 1;
     }
     pthread_mutex_lock(&sv->lock);
@@ -470,8 +472,9 @@ static int run_live(det_engine *engine)
         goto out;
     }
     if (det_gaps_create(&sv.gaps, 4000000) != 0 ||
-        (intake_bytes > 0 && det_intake_create(&sv.intake, (size_t)intake_bytes, (int)intake_wait_ms,
-                                               intake_message, intake_batch, &sv) != 0)) {
+        (intake_bytes > 0 &&
+         det_intake_create(&sv.intake, (size_t)intake_bytes, (int)intake_wait_ms, intake_message,
+                           intake_batch, &sv) != 0)) {
         log_error("out_of_memory what=intake");
         goto out;
     }

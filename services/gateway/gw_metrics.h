@@ -13,10 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bus/topics.h"
 #include "gw_bus.h"
 #include "gw_cache.h"
 #include "gw_status.h"
-#include "bus/topics.h"
 
 /* Errors by kind: each has a stable label value in gateway_errors_total. */
 typedef enum {

@@ -294,7 +294,8 @@ static void raise_fd_limit(void)
 
 static int check_config(void)
 {
-    if (C.port < 0 || C.port > 65535 || C.max_body < 2 || C.ws_max_msg < 16 || C.ws_queue < 4 || C.ws_reading_ms < 0 || C.ws_reading_ms > 60000 ||
+    if (C.port < 0 || C.port > 65535 || C.max_body < 2 || C.ws_max_msg < 16 || C.ws_queue < 4 ||
+        C.ws_reading_ms < 0 || C.ws_reading_ms > 60000 ||
         C.ws_queue > 1000000 || C.ws_slow_s < 1 || C.ws_max_clients < 1 || C.ws_snapshot < 0 ||
         C.ws_batch_ms < 0 || C.ws_batch_ms > 1000 || C.max_batch < 1 || C.ring_len < 1 ||
         C.max_sensors < 1 || C.stale_s < 1 || C.poll_ms < 10 || C.cache_max < 0 ||

@@ -30,14 +30,14 @@
 #include "gateway/gw_chain.h"
 #include "gateway/gw_feed.h"
 #include "gateway/gw_host.h"
+#include "gateway/gw_metrics.h"
 #include "gateway/gw_peers.h"
 #include "gateway/gw_origin.h"
 #include "gateway/gw_store.h"
 #include "gateway/gw_ws.h"
 #include "base/hex.h"
-#include "gateway/gw_metrics.h"
-#include "ingest/ingest.h"
 #include "eth/keccak.h"
+#include "ingest/ingest.h"
 
 /* ---- helpers --------------------------------------------------------- */
 
