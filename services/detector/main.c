@@ -20,10 +20,12 @@
  * message into a ring; one scoring thread decodes, scores and publishes in
  * batches, so receiving and scoring overlap. QoS 1 readings are scored on
  * paho's thread before their acknowledgement, as before
- * (DETECTOR_INTAKE_BYTES=0: everything that way). Several detectors on one broker:
- * DETECTOR_SHARDS=N, DETECTOR_SHARD=K (0..N-1); each subscribes to everything and scores only the
- * sensors whose id hashes (FNV-1a) to K, so each sensor's state lives in exactly one process
- * (docs/SCALING.md).
+ * (DETECTOR_INTAKE_BYTES=0: everything that way).
+ *
+ * Several detectors on one broker: DETECTOR_SHARDS=N, DETECTOR_SHARD=K
+ * (0..N-1); each subscribes to everything and scores only the sensors
+ * whose id hashes (FNV-1a) to K, so each sensor's state lives in exactly
+ * one process (docs/SCALING.md).
  */
 #include <errno.h>
 #include <jansson.h>
