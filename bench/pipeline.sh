@@ -34,7 +34,7 @@
 # the measured phases score. PIPE_DETECTORS (1) detector processes share
 # the sensors (DETECTOR_SHARDS, docs/SCALING.md). PIPE_PERF=1 records a
 # `perf` profile of detector, gateway and mosquitto over the e2e run
-# (build/bench/pipeline/*.perf.txt). Bounded: about 2 minutes on a quiet
+# (build/bench/pipeline/*.perf.txt). Bounded: about 2-3 minutes on a quiet
 # machine (each phase waits at most 40 s for the detectors to drain).
 . "$(dirname "$0")/../tests/lib.sh"
 . "$ROOT/tests/gateway/lib.sh"
