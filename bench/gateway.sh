@@ -11,6 +11,12 @@
 #   gateway.cpu_percent         gateway CPU over the run (100 = one core)
 #   gateway.rss_mb              gateway resident memory after the run
 #
+# Capacity curve: the same fan-out at GW_CURVE_RATES (10 25 50 100 250 1000)
+# anomalies/s, GW_CURVE_SECONDS (5) each:
+#   gateway.ws.p99_ms.at_<offered msg/s>  p99 at each offered rate
+#   gateway.ws.capacity         the largest offered rate delivered complete
+#                               with p99 <= 50 ms
+#
 # Chain reads: GW_BENCH_ANOMALIES (100000) anomalies logged on Ganache by the
 # real chain logger (batches of 200), then GET /api/anomalies?limit=100
 # timed (median of 200 requests) against GET /healthz on the same server
@@ -55,6 +61,29 @@ echo "bench: gateway.ws.p99_ms $(val p99_ms) ms"
 awk -v c="$((c1 - c0))" -v hz="$hz" -v a="$t0" -v b="$t1" \
     'BEGIN { printf "bench: gateway.cpu_percent %.0f %%\n", 100 * c / hz / (b - a) }'
 awk '/VmRSS/ { printf "bench: gateway.rss_mb %.1f MB\n", $2 / 1024 }' "/proc/$GW_PID/status"
+
+# --- capacity curve --------------------------------------------------------
+# The same fan-out at GW_CURVE_RATES anomalies/s (offered = rate x clients
+# messages/s), GW_CURVE_SECONDS (5) each: p99 per offered rate, and the
+# capacity, the largest offered rate delivered complete with p99 <= 50 ms
+# (0 when none is). One figure on the cliff edge says little; the curve
+# says where the edge is.
+CURVE_RATES=${GW_CURVE_RATES:-10 25 50 100 250 1000}
+CURVE_SECS=${GW_CURVE_SECONDS:-5}
+cap=0
+for r in $CURVE_RATES; do
+    "$ROOT/build/wsbench" 127.0.0.1 "$GW_PORT" "$MQTT_URL" "$CLIENTS" "$r" "$CURVE_SECS" \
+        >"$T/curve-$r.out" 2>"$T/curve-$r.err" || fail "wsbench at $r/s failed: $(cat "$T/curve-$r.err")"
+    cv() { awk -v k="$1" '$1 == k { print $2 }' "$T/curve-$r.out"; }
+    offered=$(cv expected_rate)
+    echo "bench: gateway.ws.p99_ms.at_$offered $(cv p99_ms) ms"
+    echo "curve: offered $offered msg/s delivered $(cv delivered_rate) lost $(cv lost) p99 $(cv p99_ms) ms" >&2
+    if awk -v p="$(cv p99_ms)" -v l="$(cv lost)" 'BEGIN { exit !(p <= 50 && l == 0) }'; then
+        [ "$offered" -gt "$cap" ] && cap=$offered
+    fi
+    sleep 1 # let the clients' queues empty between steps
+done
+echo "bench: gateway.ws.capacity $cap msg/s"
 
 # --- anomalies on chain, read back --------------------------------------------
 BATCH_SIZE=200 BATCH_MAX_DELAY_MS=50 bg chainlogger "$BIN/chainlogger"

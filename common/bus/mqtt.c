@@ -222,6 +222,9 @@ static int on_message_arrived(void *ctx, char *topic, int topic_len, MQTTAsync_m
          * message would look like a broker losing it). */
         log_rate(44, 10.0, LOG_WARN, "mqtt_message_dropped reason=\"NUL in topic\" topic_len=%d",
                  topic_len);
+    else if (c->opt.on_message_qos)
+        handled =
+            c->opt.on_message_qos(c->opt.user, topic, m->payload, (size_t)m->payloadlen, m->qos);
     else if (c->opt.on_message)
         handled = c->opt.on_message(c->opt.user, topic, m->payload, (size_t)m->payloadlen);
     if (handled) {

@@ -50,6 +50,14 @@ typedef struct mqtt_client mqtt_client; /* opaque */
  *           durable write is what makes the PUBACK mean "stored". */
 typedef int (*mqtt_message_cb)(void *user, const char *topic, const void *payload, size_t len);
 
+/** As mqtt_message_cb, with the QoS the message was delivered at (0..2:
+ *  the lower of the publisher's and the subscription's), for a service that
+ *  treats QoS 0 and QoS 1 messages differently (the detector queues QoS 0
+ *  readings for another thread but scores QoS 1 ones before returning, so
+ *  their acknowledgement still means "scored"). */
+typedef int (*mqtt_message_qos_cb)(void *user, const char *topic, const void *payload, size_t len,
+                                   int qos);
+
 /** Connection-state callback: connected = 1 on (re)connect, 0 on loss. */
 typedef void (*mqtt_state_cb)(void *user, int connected);
 
@@ -84,6 +92,7 @@ typedef struct {
     const char *will_payload;
     const char *birth_payload;
     mqtt_message_cb on_message; /* may be NULL for publish-only clients */
+    mqtt_message_qos_cb on_message_qos; /* used instead of on_message when set */
     mqtt_state_cb on_state;     /* may be NULL */
     void *user;
 } mqtt_options;

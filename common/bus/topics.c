@@ -283,6 +283,32 @@ const char *topics_alarm_event_sensor(const char *topic)
     return one_level(after(topic, ALARM_EVENTS_PRE));
 }
 
+static const char *const broker_stats[TOPICS_BROKER__COUNT] = {
+    "$SYS/broker/publish/messages/dropped",
+    "$SYS/broker/messages/received",
+    "$SYS/broker/messages/sent",
+    "$SYS/broker/store/messages/count",
+    "$SYS/broker/store/messages/bytes",
+    "$SYS/broker/clients/connected",
+};
+
+const char *const *topics_broker_stats(int *n)
+{
+    if (n)
+        *n = TOPICS_BROKER__COUNT;
+    return broker_stats;
+}
+
+int topics_broker_stat(const char *topic)
+{
+    if (!topic || strncmp(topic, "$SYS/", 5) != 0)
+        return -1;
+    for (int i = 0; i < TOPICS_BROKER__COUNT; i++)
+        if (strcmp(topic, broker_stats[i]) == 0)
+            return i;
+    return -1;
+}
+
 int topics_is_status(const char *topic)
 {
     return after(topic, STATUS_PRE) != NULL;
@@ -379,6 +405,10 @@ static const topics_info table[] = {
      "`{\"channel\": name}` or empty: send a test message"},
     {"(each mqtt channel's `topic`)", "notifier", "your automations", "the channel's `qos`", 0,
      "the webhook body (docs/notifier.md)"},
+    {"$SYS/broker/{publish/messages/dropped, messages/received, messages/sent, "
+     "store/messages/count, store/messages/bytes, clients/connected}",
+     "mosquitto (every `sys_interval`; NATS sends none)", "gateway (`iotad_broker_*` in /metrics)",
+     "0", 1, "a decimal number"},
     {LABELS_PRE "{sensor_id}", "simulator", "evaluation (tests, bench)",
      "`SIM_QOS`, at least 1 with paho", 0, "ground truth of an injected anomaly"},
 };

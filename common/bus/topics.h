@@ -166,6 +166,27 @@ int topics_is_status(const char *topic);
  *  non-empty levels), else 0. */
 int topics_is_availability(const char *topic);
 
+/** The broker's own counters that the gateway exports in /metrics
+ *  (mosquitto publishes them under $SYS/broker/ every sys_interval; NATS
+ *  accepts the subscriptions and sends nothing). Indices of
+ *  topics_broker_stats(). */
+enum {
+    TOPICS_BROKER_DROPPED = 0,  /* $SYS/broker/publish/messages/dropped (counter) */
+    TOPICS_BROKER_RECEIVED,     /* $SYS/broker/messages/received (counter) */
+    TOPICS_BROKER_SENT,         /* $SYS/broker/messages/sent (counter) */
+    TOPICS_BROKER_STORED,       /* $SYS/broker/store/messages/count (queued + retained, gauge) */
+    TOPICS_BROKER_STORED_BYTES, /* $SYS/broker/store/messages/bytes (gauge) */
+    TOPICS_BROKER_CLIENTS,      /* $SYS/broker/clients/connected (gauge) */
+    TOPICS_BROKER__COUNT
+};
+
+/** The $SYS topics above, in index order (static, never NULL).
+ *  Out: *n: TOPICS_BROKER__COUNT. */
+const char *const *topics_broker_stats(int *n);
+
+/** The index of a $SYS topic of topics_broker_stats(), or -1. */
+int topics_broker_stat(const char *topic);
+
 /** part/{digits}/X or apart/{digits}/X -> a pointer to X inside topic;
  *  any other topic (including a prefix without digits) is returned as is. */
 const char *topics_strip_partition(const char *topic);

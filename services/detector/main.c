@@ -15,6 +15,17 @@
  * changes, retained on detector/alarm/{sensor_id}/{metric}. Models and sensor states are saved to
  * $STATE_DIR/models every SAVE_INTERVAL seconds and on exit, and loaded at
  * start, so a restarted detector resumes without a new warm-up.
+ *
+ * Intake (det_intake.h): for QoS 0 readings paho's thread only copies each
+ * message into a ring; one scoring thread decodes, scores and publishes in
+ * batches, so receiving and scoring overlap. QoS 1 readings are scored on
+ * paho's thread before their acknowledgement, as before
+ * (DETECTOR_INTAKE_BYTES=0: everything that way).
+ *
+ * Several detectors on one broker: DETECTOR_SHARDS=N, DETECTOR_SHARD=K
+ * (0..N-1); each subscribes to everything and scores only the sensors
+ * whose id hashes (FNV-1a) to K, so each sensor's state lives in exactly
+ * one process (docs/SCALING.md).
  */
 #include <errno.h>
 #include <jansson.h>
@@ -30,6 +41,7 @@
 
 #include "base/clock.h"
 #include "base/config.h"
+#include "base/fnv1a.h"
 #include "base/log.h"
 #include "bus/alarm_feedback.h"
 #include "bus/alarm_state.h"
@@ -40,6 +52,7 @@
 #include "bus/topics.h"
 #include "det_engine.h"
 #include "det_feedback.h"
+#include "det_intake.h"
 #include "det_replay.h"
 #include "det_silent.h"
 #include "ingest/ingest.h"
@@ -75,6 +88,7 @@ static long warmup, trees, psi, seed, lags, retrain_every, save_interval, stats_
 static double status_interval;
 static long partition, partitions, shape_window, shape_history, shape_gap, shape_every;
 static long max_sensors, max_metrics, metric_min_readings;
+static long intake_bytes, intake_wait_ms, shard, shards;
 static double threshold, z_min, shape_z, shape_confirm, shape_calm_z, burst_k;
 static long burst_n;
 static int nab, shape, multi;
@@ -169,6 +183,19 @@ static const config_option opts[] = {
      "serve only partition K (part/K/ + the ingest topics)", &partition},
     {"partitions", "DETECTOR_PARTITIONS", CONFIG_INT, "0", "number of partitions (0 = off)",
      &partitions},
+    {"shard", "DETECTOR_SHARD", CONFIG_INT, "-1",
+     "with DETECTOR_SHARDS=N: score only the sensors whose id hashes to K (0..N-1); "
+     "N detectors on one broker, each sensor in exactly one",
+     &shard},
+    {"shards", "DETECTOR_SHARDS", CONFIG_INT, "0",
+     "detector processes sharing the sensors (0 = off)", &shards},
+    {"intake-bytes", "DETECTOR_INTAKE_BYTES", CONFIG_INT, "16777216",
+     "intake ring between the MQTT thread and the scoring thread, bytes (0 = score on the "
+     "MQTT thread)",
+     &intake_bytes},
+    {"intake-wait-ms", "DETECTOR_INTAKE_WAIT_MS", CONFIG_INT, "5000",
+     "how long a message waits for room in a full intake ring before it is dropped (counted)",
+     &intake_wait_ms},
     {"nab", NULL, CONFIG_BOOL, "0", "replay: write NAB results format", &nab},
     {"windows", NULL, CONFIG_STR, NULL, "replay --nab: NAB windows.json for the label column",
      &windows_file},
@@ -182,13 +209,16 @@ static const config_option opts[] = {
 /* ---- live service ------------------------------------------------------- */
 
 typedef struct {
-    pthread_mutex_t lock; /* guards engine and counters */
+    pthread_mutex_t lock; /* guards engine, gaps and counters */
     det_engine *engine;
     ingest *ig;
     mqtt_client *mqtt;
-    int prefix_len; /* bytes of "part/K/" to strip from topics */
+    det_intake *intake; /* NULL: scored on the MQTT thread */
+    det_gaps *gaps;     /* per-sensor sequence gaps (readings_missed) */
+    int inline_now;     /* stopping: score on the MQTT thread again (atomic) */
+    int prefix_len;     /* bytes of "part/K/" to strip from topics */
     uint64_t bad[9];
-    uint64_t published, publish_failed;
+    uint64_t published, publish_failed, other_shard;
     det_silent *silent;     /* silent sensors, stuck streams (det_silent.h) */
     det_feedback *feedback; /* people's false_positive verdicts (det_feedback.h) */
     uint64_t suppressed;    /* alerts not published: tolerated after feedback */
@@ -287,29 +317,23 @@ static void on_feedback(service *sv, const char *topic, const void *payload, siz
                  th > 0 ? "kind threshold raised" : "silence/stuck rule loosened", th);
 }
 
-static int on_message(void *user, const char *topic, const void *payload, size_t len)
+/* Decode, score and publish one message. The caller holds sv->lock. */
+static void score_message(service *sv, const char *topic, const void *payload, size_t len)
 {
-    service *sv = user;
     reading rs[16];
     anomaly alerts[32];
     det_silent_event sev[READING_MAX_METRICS + 1];
     char err[160];
     const char *t = topic;
-    if (topics_is_detector_feedback(topic)) {
-        on_feedback(sv, topic, payload, len);
-        return 1;
-    }
     if (sv->prefix_len > 0 && strlen(topic) > (size_t)sv->prefix_len)
         t = topic + sv->prefix_len;
     int n = ingest_decode(sv->ig, t, payload, len, clock_wall(), rs, 16, err, sizeof(err));
     if (n < 0) {
-        pthread_mutex_lock(&sv->lock);
         int kind = -n < 9 ? -n : 0;
         sv->bad[kind]++;
-        pthread_mutex_unlock(&sv->lock);
         log_rate(kind, 10.0, LOG_WARN, "bad_reading topic=%s kind=%s reason=\"%s\"", topic,
                  reading_strerror(n), err);
-        return 1; /* bad input is dropped, never redelivered */
+        return; /* bad input is dropped, never redelivered */
     }
     for (int i = 0; i < n; i++) {
         /* NATS's MQTT closes the connection of a client publishing to a
@@ -317,18 +341,23 @@ static int on_message(void *user, const char *topic, const void *payload, size_t
          * anomaly on anomalies/{id} of such a sensor would stall the
          * detector, so the sensor is refused (rename it in the mapping). */
         if (sv->prefix_len > 0 && strchr(rs[i].sensor_id, '.')) {
-            pthread_mutex_lock(&sv->lock);
             sv->bad[-READING_ERR_SENSOR]++;
-            pthread_mutex_unlock(&sv->lock);
             log_rate(12, 10.0, LOG_WARN,
                      "bad_reading topic=%s kind=%s sensor=%s reason=\"'.' in a sensor id is "
                      "not allowed in cluster mode (rename it in the mapping's sensors[])\"",
                      topic, reading_strerror(READING_ERR_SENSOR), rs[i].sensor_id);
             continue;
         }
+        /* Several detectors on one broker: each keeps the sensors whose
+         * id hashes to its shard, so a sensor's state lives in one. */
+        if (shards > 0 && fnv1a_str(rs[i].sensor_id) % (uint64_t)shards != (uint64_t)shard) {
+            sv->other_shard++;
+            continue;
+        }
+        if (sv->gaps)
+            det_gaps_note(sv->gaps, rs[i].sensor_id, rs[i].ts);
         det_result res[READING_MAX_METRICS];
         double now = clock_wall();
-        pthread_mutex_lock(&sv->lock);
         int na = det_engine_process(sv->engine, &rs[i], res, alerts, 32);
         int ns = det_silent_seen(sv->silent, &rs[i], now, sev, READING_MAX_METRICS + 1);
         for (int a = 0; a < na; a++)
@@ -340,7 +369,6 @@ static int on_message(void *user, const char *topic, const void *payload, size_t
                          alerts[a].score);
                 alerts[a--] = alerts[--na];
             }
-        pthread_mutex_unlock(&sv->lock);
         publish_silent(sv, sev, ns, now);
         if (na < 0) {
             log_rate(10, 10.0, LOG_ERROR, "sensor_dropped sensor=%s reason=out_of_memory",
@@ -353,6 +381,49 @@ static int on_message(void *user, const char *topic, const void *payload, size_t
         for (int a = 0; a < na; a++)
             publish_anomaly(sv, &alerts[a]);
     }
+}
+
+/* The intake's callbacks (scoring thread): one lock per batch. */
+static void intake_batch(void *user, int begin)
+{
+    service *sv = user;
+    if (begin)
+        pthread_mutex_lock(&sv->lock);
+    else
+        pthread_mutex_unlock(&sv->lock);
+}
+
+static void intake_message(void *user, const char *topic, const void *payload, size_t len)
+{
+    score_message(user, topic, payload, len);
+}
+
+/* MQTT callback. QoS 0 readings (nothing is acknowledged) go into the
+ * intake ring and are scored on the scoring thread. QoS 1 ones are scored
+ * here, on paho's thread, before the acknowledgement, after whatever the
+ * ring still holds (a sensor's readings stay in order), so their PUBACK
+ * still means "scored": a kill -9 loses none. So are all messages with no
+ * ring, or while stopping. */
+static int on_message(void *user, const char *topic, const void *payload, size_t len, int qos)
+{
+    service *sv = user;
+    if (topics_is_detector_feedback(topic)) { /* takes the lock itself */
+        on_feedback(sv, topic, payload, len);
+        return 1;
+    }
+    if (sv->intake && qos > 0)
+        det_intake_drain(sv->intake, 60000);
+    if (sv->intake && qos == 0 && !__atomic_load_n(&sv->inline_now, __ATOMIC_ACQUIRE)) {
+        if (det_intake_push(sv->intake, topic, payload, len) != 0)
+            log_rate(14, 10.0, LOG_ERROR,
+                     "intake_dropped topic=%s reason=\"ring full for %ld ms "
+                     "or message too large\"",
+                     topic, intake_wait_ms);
+        return 1;
+    }
+    pthread_mutex_lock(&sv->lock);
+    score_message(sv, topic, payload, len);
+    pthread_mutex_unlock(&sv->lock);
     return 1;
 }
 
@@ -376,22 +447,29 @@ static void publish_anomaly(service *sv, const anomaly *al)
 static void log_stats(service *sv)
 {
     det_stats st;
-    uint64_t bad = 0;
+    det_intake_stats is = {0};
+    uint64_t bad = 0, missed;
+    if (sv->intake)
+        det_intake_stats_get(sv->intake, &is);
     pthread_mutex_lock(&sv->lock);
     det_engine_stats(sv->engine, &st);
     for (int k = 0; k < 9; k++)
         bad += sv->bad[k];
+    missed = sv->gaps ? det_gaps_total(sv->gaps) : 0;
     pthread_mutex_unlock(&sv->lock);
     log_info("stats readings=%llu scored=%llu anomalies=%llu point=%llu contextual=%llu "
              "change_point=%llu folded=%llu sensors=%llu streams=%llu trainings=%llu bad=%llu "
-             "published=%llu publish_failed=%llu",
+             "published=%llu publish_failed=%llu other_shard=%llu intake_depth=%zu "
+             "intake_dropped=%llu missed=%llu",
              (unsigned long long)st.readings, (unsigned long long)st.scored,
              (unsigned long long)st.anomalies, (unsigned long long)st.by_type[0],
              (unsigned long long)st.by_type[1], (unsigned long long)st.by_type[2],
              (unsigned long long)st.folded,
              (unsigned long long)st.sensors, (unsigned long long)st.streams,
              (unsigned long long)st.trainings, (unsigned long long)bad,
-             (unsigned long long)sv->published, (unsigned long long)sv->publish_failed);
+             (unsigned long long)sv->published, (unsigned long long)sv->publish_failed,
+             (unsigned long long)sv->other_shard, is.depth, (unsigned long long)is.dropped,
+             (unsigned long long)missed);
 }
 
 /* The counters as a status report (common/bus/status.h) for the gateway's /metrics. */
@@ -399,10 +477,15 @@ static int status_fill(void *user, json_t *m)
 {
     service *sv = user;
     det_stats st;
-    uint64_t bad[9];
+    det_intake_stats is = {0};
+    uint64_t bad[9], missed, other;
+    if (sv->intake)
+        det_intake_stats_get(sv->intake, &is);
     pthread_mutex_lock(&sv->lock);
     det_engine_stats(sv->engine, &st);
     memcpy(bad, sv->bad, sizeof bad);
+    missed = sv->gaps ? det_gaps_total(sv->gaps) : 0;
+    other = sv->other_shard;
     pthread_mutex_unlock(&sv->lock);
     int rc = status_add(m, "readings_total", 0, NULL, NULL, (double)st.readings) |
              status_add(m, "scored_total", 0, NULL, NULL, (double)st.scored) |
@@ -416,7 +499,15 @@ static int status_fill(void *user, json_t *m)
              status_add(m, "max_metrics", 1, NULL, NULL, (double)max_metrics) |
              status_add(m, "evictions_total", 0, "kind", "sensor", (double)st.sensor_evictions) |
              status_add(m, "evictions_total", 0, "kind", "metric", (double)st.stream_evictions) |
-             status_add(m, "metrics_refused_total", 0, NULL, NULL, (double)st.metrics_refused);
+             status_add(m, "metrics_refused_total", 0, NULL, NULL, (double)st.metrics_refused) |
+             /* The gateway shows these as iotad_detector_<name> (gw_status). */
+             status_add(m, "readings_missed_total", 0, NULL, NULL, (double)missed) |
+             status_add(m, "readings_other_shard_total", 0, NULL, NULL, (double)other) |
+             status_add(m, "intake_depth", 1, NULL, NULL, (double)is.depth) |
+             status_add(m, "intake_depth_max", 1, NULL, NULL, (double)is.high) |
+             status_add(m, "intake_capacity_bytes", 1, NULL, NULL, (double)is.bytes) |
+             status_add(m, "intake_dropped_total", 0, NULL, NULL, (double)is.dropped) |
+             status_add(m, "intake_full_waits_total", 0, NULL, NULL, (double)is.full_waits);
     for (int t = 0; t < 3; t++)
         rc |= status_add(m, "anomalies_total", 0, "type", anomaly_type_name((anomaly_type)t),
                          (double)st.by_type[t]);
@@ -546,6 +637,22 @@ static int run_live(det_engine *engine)
         topics = (const char *const *)part_topics;
         sv.prefix_len = topics_part_prefix(cid, sizeof(cid), partition);
     }
+    if (shards < 0 || shards > 1024 || (shards > 0 && (shard < 0 || shard >= shards))) {
+        log_error("bad_shard shard=%ld shards=%ld (DETECTOR_SHARD must be 0..N-1)", shard, shards);
+        goto out;
+    }
+    if (intake_bytes != 0 && (intake_bytes < 65536 || intake_wait_ms < 0)) {
+        log_error("bad_config: DETECTOR_INTAKE_BYTES must be 0 or >= 65536, "
+                  "DETECTOR_INTAKE_WAIT_MS >= 0");
+        goto out;
+    }
+    if (det_gaps_create(&sv.gaps, 4000000) != 0 ||
+        (intake_bytes > 0 &&
+         det_intake_create(&sv.intake, (size_t)intake_bytes, (int)intake_wait_ms, intake_message,
+                           intake_batch, &sv) != 0)) {
+        log_error("out_of_memory what=intake");
+        goto out;
+    }
     if (!(all_topics = calloc((size_t)ntopics + 1, sizeof *all_topics))) {
         log_error("out_of_memory");
         goto out;
@@ -557,6 +664,8 @@ static int run_live(det_engine *engine)
         snprintf(cid, sizeof(cid), "%s", client_id);
     else if (partitions > 0)
         snprintf(cid, sizeof(cid), "detector-p%ld", partition);
+    else if (shards > 0)
+        snprintf(cid, sizeof(cid), "detector-s%ld", shard);
     else
         snprintf(cid, sizeof(cid), "detector");
 
@@ -578,7 +687,7 @@ static int run_live(det_engine *engine)
                        .topics = topics,
                        .ntopics = ntopics,
                        .sub_qos = 1,
-                       .on_message = on_message,
+                       .on_message_qos = on_message,
                        .user = &sv};
     char avail[TOPICS_MAX];
     if (status_availability(&mo, avail, sizeof avail, "detector", cid) != 0)
@@ -591,8 +700,9 @@ static int run_live(det_engine *engine)
         status_pub_create(&sp, sv.mqtt, "detector", cid, status_interval, status_fill, &sv) != 0)
         log_warn("status_disabled reason=\"client id is not a valid topic level\" client_id=%s",
                  cid);
-    log_info("started client_id=%s warmup=%ld trees=%ld psi=%ld threshold=%.3f state=%s", cid,
-             warmup, trees, psi, threshold, models_dir);
+    log_info("started client_id=%s warmup=%ld trees=%ld psi=%ld threshold=%.3f state=%s "
+             "intake_bytes=%ld shard=%ld shards=%ld",
+             cid, warmup, trees, psi, threshold, models_dir, intake_bytes, shard, shards);
 
     time_t last_save = time(NULL), last_stats = time(NULL);
     /* Silence is judged once the broker had time to deliver what it queued
@@ -632,11 +742,20 @@ out:
     if (sp)
         status_pub_final(sp, 1000); /* "final": a clean stop, not a silent death */
     status_pub_destroy(sp);
+    if (sv.intake) {
+        /* Score what is queued while the client can still publish, then
+         * what arrives from now on on paho's thread, as without a ring. */
+        det_intake_drain(sv.intake, 5000);
+        __atomic_store_n(&sv.inline_now, 1, __ATOMIC_RELEASE);
+        det_intake_drain(sv.intake, 5000);
+    }
     if (sv.mqtt) {
         mqtt_client_flush(sv.mqtt, 2000);
         mqtt_client_destroy(sv.mqtt);
         sv.mqtt = NULL;
     }
+    det_intake_destroy(sv.intake);
+    sv.intake = NULL;
     if (rc == 0) {
         if (save_models(&sv, models_dir) != 0)
             rc = 1;
@@ -647,6 +766,7 @@ out:
     free(all_topics);
     det_silent_destroy(sv.silent);
     det_feedback_destroy(sv.feedback);
+    det_gaps_destroy(sv.gaps);
     ingest_destroy(sv.ig);
     pthread_mutex_destroy(&sv.lock);
     return rc;

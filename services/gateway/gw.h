@@ -41,6 +41,7 @@ typedef struct {
     long ws_max_clients;
     long ws_snapshot; /* newest anomalies sent on connect */
     long ws_batch_ms; /* fan-out window: messages go out together at most this often */
+    long ws_reading_ms; /* readings of one sensor go to browsers at most this often (0 = all) */
     long max_batch;   /* readings per POST */
     const char *mqtt_url, *mqtt_username, *mqtt_password, *mqtt_ca_file, *mqtt_client_id;
     const char *rpc_url;

@@ -187,7 +187,10 @@ void gw_bus_set_wake(gw_bus *b, void (*wake)(void *), void *wake_arg)
 int gw_bus_push(gw_bus *b, gw_msg *m)
 {
     pthread_mutex_lock(&b->mu);
-    if (b->n >= b->max) {
+    /* Under load readings go first: past half the bound only anomalies,
+     * confirmations and alarms get in, so the stale readings are what is
+     * dropped. */
+    if (b->n >= b->max || (m->kind == GW_KIND_READING && b->n >= b->max / 2)) {
         b->dropped++;
         pthread_mutex_unlock(&b->mu);
         free(m);

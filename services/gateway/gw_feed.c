@@ -5,19 +5,33 @@
  * chain_logged_from_json (bus/chain_logged.h); topics come from
  * bus/topics.h. Invalid input is counted by kind and logged at a limited
  * rate, never forwarded.
+ *
+ * Readings reach browsers coalesced (WS_READING_INTERVAL_MS): a sensor's
+ * reading is sent at once when the sensor's last one went out at least an
+ * interval ago; otherwise it is held in the sensor's slot, replacing any
+ * reading held there (counted in iotad_gateway_readings_coalesced_total),
+ * and gw_feed_flush() sends what is held once the interval has passed. So
+ * a browser sees each sensor's newest value within about a second, at most
+ * 1000 / interval readings per second per sensor, whatever the sensors
+ * send. The sensor store (REST) still takes every reading. Anomalies,
+ * confirmations and status are never coalesced.
  */
 #include "gw_feed.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "base/clock.h"
+#include "base/fnv1a.h"
 #include "base/hex.h"
 #include "base/log.h"
 #include "bus/alarm_state.h"
 #include "bus/chain_logged.h"
 #include "bus/topics.h"
+#include "store/hashmap.h"
 
 #define READINGS_PER_MSG 16
 
@@ -40,6 +54,10 @@ int gw_feed_topics(gw *g, const char **out, int cap)
         out[n++] = topics_filter_status();
     if (g->alarms)
         out[n++] = topics_filter_detector_alarms();
+    int nb = 0;
+    const char *const *bs = topics_broker_stats(&nb);
+    for (int i = 0; i < nb && n < cap / 2; i++)
+        out[n++] = bs[i];
     int fixed = n;
     for (int i = 0; i < ni && n < cap; i++)
         out[n++] = it[i];
@@ -51,6 +69,83 @@ int gw_feed_topics(gw *g, const char **out, int cap)
     if (n - fixed < 2 * ni)
         log_warn("feed_topics_truncated ingest_topics=%d subscribed=%d max=%d", ni, n, cap);
     return n;
+}
+
+/* ---- coalescing of readings for browsers ------------------------------ */
+
+/* Beyond this many sensors readings go out uncoalesced: a slot holds a
+ * whole reading (~430 bytes), 43 MB at the bound. */
+#define COALESCE_MAX_SENSORS 100000
+
+typedef struct {
+    char id[SENSOR_ID_MAX];
+    double last_sent; /* monotonic s */
+    int held;         /* a reading waits in r */
+    reading r;
+} held_slot;
+
+static struct {
+    pthread_mutex_t mu;
+    hashmap index; /* sensor id -> position in slots */
+    held_slot *slots;
+    size_t n, cap, nheld;
+    int ready;
+} co = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static uint64_t co_hash(const void *ctx, uint64_t v)
+{
+    (void)ctx;
+    return fnv1a_str(co.slots[v].id);
+}
+
+static int co_eq(const void *ctx, uint64_t v, const void *key)
+{
+    (void)ctx;
+    return strcmp(co.slots[v].id, key) == 0;
+}
+
+/* The slot of sensor_id, created on first sight; NULL when the table is
+ * full or out of memory. Under co.mu. */
+static held_slot *co_slot(const char *sensor_id)
+{
+    uint64_t h = fnv1a_str(sensor_id), v;
+    if (!co.ready) {
+        hashmap_init(&co.index, 1024, co_hash, co_eq, NULL);
+        co.ready = 1;
+    }
+    if (hashmap_find(&co.index, h, sensor_id, &v))
+        return &co.slots[v];
+    size_t idlen = strlen(sensor_id);
+    if (co.n >= COALESCE_MAX_SENSORS || idlen >= SENSOR_ID_MAX)
+        return NULL;
+    if (co.n == co.cap) {
+        size_t nc = co.cap ? co.cap * 2 : 1024;
+        held_slot *ns = realloc(co.slots, nc * sizeof *ns);
+        if (!ns)
+            return NULL;
+        co.slots = ns;
+        co.cap = nc;
+    }
+    held_slot *sl = &co.slots[co.n];
+    memcpy(sl->id, sensor_id, idlen + 1);
+    sl->last_sent = -1e300;
+    sl->held = 0;
+    if (hashmap_insert(&co.index, h, co.n) != 0)
+        return NULL;
+    co.n++;
+    return sl;
+}
+
+void gw_feed_destroy(void)
+{
+    pthread_mutex_lock(&co.mu);
+    if (co.ready)
+        hashmap_free(&co.index);
+    free(co.slots);
+    co.slots = NULL;
+    co.n = co.cap = co.nheld = 0;
+    co.ready = 0;
+    pthread_mutex_unlock(&co.mu);
 }
 
 static void push(gw *g, gw_msg *m)
@@ -162,6 +257,64 @@ static void on_logged(gw *g, const char *topic, const void *payload, size_t len)
     json_decref(o);
 }
 
+/* The WebSocket "reading" message of r. */
+static gw_msg *reading_msg(const reading *r)
+{
+    json_t *o = json_pack("{s:s, s:f}", "sensor_id", r->sensor_id, "ts", r->ts);
+    for (int k = 0; o && k < r->n; k++)
+        json_object_set_new(o, r->m[k].name, json_real(r->m[k].value));
+    gw_msg *m = o ? gw_msg_from_json(GW_KIND_READING, r->sensor_id, o) : NULL;
+    json_decref(o);
+    return m;
+}
+
+/* 1 when r should go to browsers now; 0 when it was held (or replaced a
+ * held one) for gw_feed_flush. */
+static int coalesce(gw *g, const reading *r, double now)
+{
+    double every = g->cfg ? (double)g->cfg->ws_reading_ms / 1000.0 : 0;
+    if (every <= 0)
+        return 1;
+    int send = 1;
+    pthread_mutex_lock(&co.mu);
+    held_slot *sl = co_slot(r->sensor_id);
+    if (sl && now - sl->last_sent < every) {
+        if (sl->held)
+            gw_metrics_add(&g->metrics.readings_coalesced, 1);
+        else
+            co.nheld++;
+        sl->held = 1;
+        sl->r = *r;
+        send = 0;
+    } else if (sl) {
+        if (sl->held) { /* an older one waits: this one replaces it */
+            gw_metrics_add(&g->metrics.readings_coalesced, 1);
+            sl->held = 0;
+            co.nheld--;
+        }
+        sl->last_sent = now;
+    }
+    pthread_mutex_unlock(&co.mu);
+    return send;
+}
+
+void gw_feed_flush(gw *g)
+{
+    double now = clock_mono();
+    double every = g->cfg ? (double)g->cfg->ws_reading_ms / 1000.0 : 0;
+    pthread_mutex_lock(&co.mu);
+    for (size_t i = 0; co.nheld > 0 && i < co.n; i++) {
+        held_slot *sl = &co.slots[i];
+        if (!sl->held || now - sl->last_sent < every)
+            continue;
+        sl->held = 0;
+        sl->last_sent = now;
+        co.nheld--;
+        push(g, reading_msg(&sl->r));
+    }
+    pthread_mutex_unlock(&co.mu);
+}
+
 static void on_reading(gw *g, const char *topic, const void *payload, size_t len)
 {
     reading r[READINGS_PER_MSG];
@@ -184,12 +337,8 @@ static void on_reading(gw *g, const char *topic, const void *payload, size_t len
         }
         if (g->alarms)
             gw_alarms_on_reading(g->alarms, &r[i], (int64_t)(now * 1000));
-        json_t *o = json_pack("{s:s, s:f}", "sensor_id", r[i].sensor_id, "ts", r[i].ts);
-        for (int k = 0; o && k < r[i].n; k++)
-            json_object_set_new(o, r[i].m[k].name, json_real(r[i].m[k].value));
-        if (o)
-            push(g, gw_msg_from_json(GW_KIND_READING, r[i].sensor_id, o));
-        json_decref(o);
+        if (coalesce(g, &r[i], clock_mono()))
+            push(g, reading_msg(&r[i]));
     }
 }
 
@@ -212,6 +361,12 @@ static void on_status(gw *g, const char *topic, const void *payload, size_t len)
 int gw_feed_on_message(void *user, const char *topic, const void *payload, size_t len)
 {
     gw *g = user;
+    int stat = topics_broker_stat(topic);
+    if (stat >= 0) {
+        if (gw_metrics_broker_set(&g->metrics, stat, payload, len) != 0)
+            log_rate(10, 60, LOG_WARN, "broker_stat_invalid topic=%.80s", topic);
+        return 1;
+    }
     if (topics_is_status(topic)) {
         /* status/+/+/availability is "online"/"offline", not a report. */
         if (g->status && !topics_is_availability(topic))

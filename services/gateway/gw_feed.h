@@ -26,6 +26,14 @@ int gw_feed_topics(gw *g, const char **out, int cap);
  *  gateway keeps no durable state, so a redelivery would not help. */
 int gw_feed_on_message(void *user, const char *topic, const void *payload, size_t len);
 
+/** Send the readings held back by coalescing (WS_READING_INTERVAL_MS)
+ *  whose sensor's interval has passed. Call about once a second from any
+ *  one thread; thread-safe with gw_feed_on_message. */
+void gw_feed_flush(gw *g);
+
+/** Free the coalescing table (at exit, after the MQTT client is gone). */
+void gw_feed_destroy(void);
+
 /** Validate a chain/logged payload for `sensor_id` and build the
  *  WebSocket "logged" data object {"id","sensor_id","tx_hash","block_number"
  *  [,"log_index"],"source":"mqtt"}. Out: err/errlen on failure.

@@ -342,6 +342,55 @@ static void render_build_info(gw_buf *b)
     gw_buf_printf(b, "\"} 1\n");
 }
 
+int gw_metrics_broker_set(gw_metrics *m, int idx, const void *payload, size_t len)
+{
+    char buf[32];
+    if (idx < 0 || idx >= TOPICS_BROKER__COUNT || len == 0 || len >= sizeof buf)
+        return -1;
+    memcpy(buf, payload, len);
+    buf[len] = '\0';
+    uint64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (buf[i] < '0' || buf[i] > '9' || v > (UINT64_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (uint64_t)(buf[i] - '0');
+    }
+    __atomic_store_n(&m->broker[idx], v, __ATOMIC_RELAXED);
+    __atomic_fetch_or(&m->broker_seen, 1ull << idx, __ATOMIC_RELAXED);
+    return 0;
+}
+
+/* The broker's own figures ($SYS), once it has sent them: what it dropped
+ * (for slow subscribers, at its queue limits) is counted nowhere else. */
+static void render_broker(gw_buf *b, const gw_metrics *m)
+{
+    static const struct {
+        const char *name, *type, *help;
+    } rows[TOPICS_BROKER__COUNT] = {
+        {"iotad_broker_messages_dropped_total", "counter",
+         "Messages the broker dropped (queue limits, slow subscribers), from $SYS."},
+        {"iotad_broker_messages_received_total", "counter", "Messages the broker received."},
+        {"iotad_broker_messages_sent_total", "counter", "Messages the broker sent."},
+        {"iotad_broker_stored_messages", "gauge",
+         "Messages the broker holds (queued for clients and retained)."},
+        {"iotad_broker_stored_bytes", "gauge", "Bytes of the messages the broker holds."},
+        {"iotad_broker_clients_connected", "gauge", "Clients connected to the broker."},
+    };
+    uint64_t seen = __atomic_load_n(&m->broker_seen, __ATOMIC_RELAXED);
+    for (int i = 0; i < TOPICS_BROKER__COUNT; i++)
+        if (seen & (1ull << i))
+            gw_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %" PRIu64 "\n", rows[i].name,
+                          rows[i].help, rows[i].name, rows[i].type, rows[i].name,
+                          __atomic_load_n(&m->broker[i], __ATOMIC_RELAXED));
+    gw_buf_printf(b,
+                  "# HELP iotad_gateway_readings_coalesced_total Readings not sent to WebSocket "
+                  "clients because a newer reading of the same sensor replaced them "
+                  "(WS_READING_INTERVAL_MS).\n"
+                  "# TYPE iotad_gateway_readings_coalesced_total counter\n"
+                  "iotad_gateway_readings_coalesced_total %" PRIu64 "\n",
+                  gw_metrics_get(&m->readings_coalesced));
+}
+
 char *gw_metrics_render(const gw_metrics *m, const gw_metrics_gauges *gz, size_t *len)
 {
     gw_buf b = {0};
@@ -353,6 +402,7 @@ char *gw_metrics_render(const gw_metrics *m, const gw_metrics_gauges *gz, size_t
     render_cache(&b, m, gz);
     render_queues(&b, gz);
     render_latency(&b, m);
+    render_broker(&b, m);
     if (gz->status)
         gw_status_render(gz->status, &b, gz->now);
     gw_buf_printf(&b,

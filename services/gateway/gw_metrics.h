@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "gw_alarms.h"
+#include "bus/topics.h"
 #include "gw_bus.h"
 #include "gw_cache.h"
 #include "gw_status.h"
@@ -85,6 +86,11 @@ typedef struct {
     uint64_t archive_reads;       /* requests sent to the chain for evicted anomalies */
     uint64_t onchain_checks;      /* isLogged answers obtained from the contract */
     uint64_t onchain_cache_hits;  /* isLogged answers served from the gateway's cache */
+    /* The broker's $SYS figures (topics_broker_stats() order), as last
+     * published; broker_seen bit i set once figure i arrived. */
+    uint64_t broker[TOPICS_BROKER__COUNT];
+    uint64_t broker_seen;
+    uint64_t readings_coalesced; /* readings not sent to browsers: a newer one replaced them */
 } gw_metrics;
 
 /** Zero all counters. */
@@ -98,6 +104,11 @@ void gw_metrics_event(gw_metrics *m, gw_rate_kind kind, uint64_t n);
 
 /** Add n to a counter field of m (e.g. &m->ws_dropped). Thread-safe. */
 void gw_metrics_add(uint64_t *counter, uint64_t n);
+
+/** Record the broker's $SYS figure `idx` (topics_broker_stats() index)
+ *  from its payload (a decimal number). Returns 0, or -1 when idx or the
+ *  payload is not valid. Thread-safe. */
+int gw_metrics_broker_set(gw_metrics *m, int idx, const void *payload, size_t len);
 
 /** Read a counter. Thread-safe. */
 uint64_t gw_metrics_get(const uint64_t *counter);

@@ -71,6 +71,10 @@ static const config_option opts[] = {
      &C.max_body},
     {"ws-max-message-bytes", "WS_MAX_MESSAGE_BYTES", CONFIG_INT, "4096",
      "client WebSocket message limit (closed with 1009 above)", &C.ws_max_msg},
+    {"ws-reading-interval-ms", "WS_READING_INTERVAL_MS", CONFIG_INT, "250",
+     "a sensor's readings go to WebSocket clients at most this often, the newest kept "
+     "(anomalies always in full; 0 = every reading)",
+     &C.ws_reading_ms},
     {"ws-queue", "WS_QUEUE_MESSAGES", CONFIG_INT, "1024",
      "messages queued per WebSocket client before dropping", &C.ws_queue},
     {"ws-slow-client-s", "WS_SLOW_CLIENT_S", CONFIG_INT, "5",
@@ -230,6 +234,7 @@ static void tick(lws_sorted_usec_list_t *sul)
         lws_cancel_service(G.lws); /* out of lws_service() now */
         return;
     }
+    gw_feed_flush(&G);
     gw_ws_tick(G.ws);
     gw_alarms_tick(G.alarms, (int64_t)(clock_wall() * 1000));
     lws_sul_schedule(G.lws, 0, sul, tick, LWS_US_PER_SEC);
@@ -313,6 +318,7 @@ static void raise_fd_limit(void)
 static int check_config(void)
 {
     if (C.port < 0 || C.port > 65535 || C.max_body < 2 || C.ws_max_msg < 16 || C.ws_queue < 4 ||
+        C.ws_reading_ms < 0 || C.ws_reading_ms > 60000 ||
         C.ws_queue > 1000000 || C.ws_slow_s < 1 || C.ws_max_clients < 1 || C.ws_snapshot < 0 ||
         C.ws_batch_ms < 0 || C.ws_batch_ms > 1000 || C.max_batch < 1 || C.ring_len < 1 ||
         C.max_sensors < 1 || C.stale_s < 1 || C.poll_ms < 10 || C.cache_max < 0 ||
@@ -464,6 +470,7 @@ static int start_mqtt(void)
 static void stop_all(void)
 {
     mqtt_client_destroy(G.mqtt);
+    gw_feed_destroy();
     G.mqtt = NULL;
     if (G.lws) {
         lws_sul_cancel(&tick_sul);

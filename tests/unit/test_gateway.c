@@ -34,10 +34,14 @@
 #include "gateway/gw_feed.h"
 #include "gateway/gw_host.h"
 #include "gateway/gw_metrics.h"
+#include "gateway/gw_peers.h"
 #include "gateway/gw_origin.h"
 #include "gateway/gw_peers.h"
 #include "gateway/gw_store.h"
 #include "gateway/gw_ws.h"
+#include "base/hex.h"
+#include "eth/keccak.h"
+#include "ingest/ingest.h"
 
 /* ---- helpers --------------------------------------------------------- */
 
@@ -177,6 +181,26 @@ static void test_bus(void **st)
     gw_bus_destroy(b); /* frees the queued message */
 }
 
+/* Under load readings are dropped first: past half the bound a reading is
+ * refused (counted) while anomalies still get in, up to the bound. */
+static void test_bus_readings_first(void **st)
+{
+    (void)st;
+    gw_bus *b;
+    gw_bus_stats bs;
+    assert_int_equal(gw_bus_create(&b, 6, NULL, NULL), 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(gw_bus_push(b, gw_msg_wrap(GW_KIND_READING, "s", "1", 1)), 0);
+    assert_int_equal(gw_bus_push(b, gw_msg_wrap(GW_KIND_READING, "s", "1", 1)), -1);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(gw_bus_push(b, gw_msg_wrap(GW_KIND_ANOMALY, "s", "1", 1)), 0);
+    assert_int_equal(gw_bus_push(b, gw_msg_wrap(GW_KIND_ANOMALY, "s", "1", 1)), -1);
+    gw_bus_stats_get(b, &bs);
+    assert_int_equal(bs.depth, 6);
+    assert_int_equal(bs.dropped, 2);
+    gw_bus_destroy(b);
+}
+
 /* take_n leaves the rest queued, where it still counts against the bound
  * (the drop happens at the producer, counted), and the stats say so. */
 static void test_bus_take_n(void **st)
@@ -189,7 +213,7 @@ static void test_bus_take_n(void **st)
     assert_null(gw_bus_take_n(b, 3, &left));
     assert_int_equal(left, 0);
     for (int i = 0; i < 7; i++)
-        gw_bus_push(b, gw_msg_wrap(GW_KIND_READING, "s", "1", 1));
+        gw_bus_push(b, gw_msg_wrap(GW_KIND_ANOMALY, "s", "1", 1));
     gw_bus_stats_get(b, &bs);
     assert_int_equal(bs.depth, 5);
     assert_int_equal(bs.high, 5);
@@ -205,7 +229,7 @@ static void test_bus_take_n(void **st)
     assert_int_equal(n, 3);
     /* Two left: only three more fit. */
     for (int i = 0; i < 4; i++)
-        gw_bus_push(b, gw_msg_wrap(GW_KIND_READING, "s", "1", 1));
+        gw_bus_push(b, gw_msg_wrap(GW_KIND_ANOMALY, "s", "1", 1));
     gw_bus_stats_get(b, &bs);
     assert_int_equal(bs.depth, 5);
     assert_int_equal(bs.dropped, 3);
@@ -883,6 +907,70 @@ static int teardown_gw(void **st)
     return 0;
 }
 
+/* 1 when the frame of m contains s. */
+static int frame_has(const gw_msg *m, const char *s)
+{
+    char buf[512];
+    size_t n = m->len < sizeof buf - 1 ? m->len : sizeof buf - 1;
+    memcpy(buf, m->frame, n);
+    buf[n] = '\0';
+    return strstr(buf, s) != NULL;
+}
+
+/* Readings reach browsers coalesced per sensor (WS_READING_INTERVAL_MS):
+ * the first at once, the newest of the rest once the interval has passed,
+ * those in between counted; anomalies are never held back; and the
+ * broker's $SYS figures land in the metrics, a bad one refused. */
+static void test_feed_coalesce(void **st)
+{
+    (void)st;
+    char p[128];
+    cfg.ws_reading_ms = 300;
+    assert_int_equal(gw_bus_create(&G.bus, 100, NULL, NULL), 0);
+    assert_int_equal(ingest_create(&G.ig, NULL), 0);
+    for (int i = 0; i < 5; i++) {
+        snprintf(p, sizeof p, "{\"ts\":%d,\"temperature\":%d}", 1764000000 + 60 * i, 20 + i);
+        gw_feed_on_message(&G, "sensors/co-1/readings", p, strlen(p));
+    }
+    gw_msg *l = gw_bus_take(G.bus);
+    assert_non_null(l);
+    assert_null(l->next);
+    assert_true(frame_has(l, "\"temperature\":20"));
+    gw_msg_unref(l);
+    gw_feed_flush(&G); /* the interval has not passed */
+    assert_null(gw_bus_take(G.bus));
+    const char *an = "{\"id\":\"x\"}"; /* invalid anomaly: counted, not coalesced away */
+    gw_feed_on_message(&G, "anomalies/co-1", an, strlen(an));
+    usleep(350 * 1000);
+    gw_feed_flush(&G);
+    l = gw_bus_take(G.bus);
+    assert_non_null(l);
+    assert_null(l->next);
+    assert_true(frame_has(l, "\"temperature\":24"));
+    gw_msg_unref(l);
+    assert_int_equal(gw_metrics_get(&G.metrics.readings_coalesced), 3);
+    assert_int_equal(gw_metrics_get(&G.metrics.events[GW_RATE_READINGS]), 5);
+
+    gw_feed_on_message(&G, "$SYS/broker/publish/messages/dropped", "1234", 4);
+    gw_feed_on_message(&G, "$SYS/broker/messages/sent", "12x", 3);
+    assert_int_equal(G.metrics.broker[TOPICS_BROKER_DROPPED], 1234);
+    assert_int_equal(G.metrics.broker_seen, 1u << TOPICS_BROKER_DROPPED);
+    size_t len;
+    gw_metrics_gauges gz = {0};
+    char *txt = gw_metrics_render(&G.metrics, &gz, &len);
+    assert_non_null(strstr(txt, "\niotad_broker_messages_dropped_total 1234\n"));
+    assert_null(strstr(txt, "iotad_broker_messages_sent_total"));
+    assert_non_null(strstr(txt, "\niotad_gateway_readings_coalesced_total 3\n"));
+    free(txt);
+
+    gw_feed_destroy();
+    ingest_destroy(G.ig);
+    gw_bus_destroy(G.bus);
+    G.ig = NULL;
+    G.bus = NULL;
+    cfg.ws_reading_ms = 0;
+}
+
 static gw_response call(int method, const char *path, const char *body, const char *auth)
 {
     gw_request rq;
@@ -1052,6 +1140,7 @@ int main(void)
         cmocka_unit_test(test_msg_wrap),
         cmocka_unit_test(test_bus),
         cmocka_unit_test(test_bus_take_n),
+        cmocka_unit_test(test_bus_readings_first),
         cmocka_unit_test(test_filter),
         cmocka_unit_test(test_origin),
         cmocka_unit_test(test_hosts),
@@ -1064,6 +1153,7 @@ int main(void)
         cmocka_unit_test(test_store),
         cmocka_unit_test(test_store_evict),
         cmocka_unit_test_setup_teardown(test_api_readings, setup_gw, teardown_gw),
+        cmocka_unit_test_setup_teardown(test_feed_coalesce, setup_gw, teardown_gw),
         cmocka_unit_test_setup_teardown(test_api_get, setup_gw, teardown_gw),
         cmocka_unit_test(test_logged_parse),
         cmocka_unit_test(test_latency),

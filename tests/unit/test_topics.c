@@ -252,7 +252,8 @@ static void test_table(void **state)
                                             strncmp(t[i].pattern, "detector/alarm/", 15) == 0 ||
                                             strcmp(t[i].pattern, "alarms/{sensor_id}") == 0 ||
                                             strncmp(t[i].pattern, "homeassistant/", 14) == 0 ||
-                                            strncmp(t[i].pattern, "notify/ha/", 10) == 0);
+                                            strncmp(t[i].pattern, "notify/ha/", 10) == 0 ||
+                                            strncmp(t[i].pattern, "$SYS/", 5) == 0);
     /* the notifier's (Home Assistant discovery, its summaries, test trigger) */
     char b[TOPICS_MAX];
     assert_int_equal(
@@ -265,6 +266,17 @@ static void test_table(void **state)
     assert_int_equal(topics_notify_ha(b, sizeof b, "room-1"), 16);
     assert_string_equal(b, "notify/ha/room-1");
     assert_string_equal(topics_notify_test(), "notify/test");
+    /* the broker's figures: each found by its own index, nothing else */
+    int nb = 0;
+    const char *const *bs = topics_broker_stats(&nb);
+    assert_int_equal(nb, TOPICS_BROKER__COUNT);
+    for (int i = 0; i < nb; i++)
+        assert_int_equal(topics_broker_stat(bs[i]), i);
+    assert_int_equal(topics_broker_stat("$SYS/broker/publish/messages/dropped"),
+                     TOPICS_BROKER_DROPPED);
+    assert_int_equal(topics_broker_stat("$SYS/broker/uptime"), -1);
+    assert_int_equal(topics_broker_stat("sensors/$SYS/readings"), -1);
+    assert_int_equal(topics_broker_stat(NULL), -1);
 
     /* markdown: header, separator, one line per row */
     FILE *f = tmpfile();
