@@ -28,7 +28,7 @@ bg detector env LOG_LEVEL=debug STATE_DIR="$T/det" WARMUP=60 SAVE_INTERVAL=1 STA
 wait_for 15 grep -q mqtt_subscribed "$T/detector.log" || fail "detector did not subscribe"
 start_gateway RPC_URL=http://127.0.0.1:9 STATE_DIR="$T/gw" GATEWAY_TOKEN="$TOKEN" \
     ALARM_CALM_S=3 ALARM_POINT_CALM_S=8
-wait_for 10 sh -c "curl -sf $G/metrics | grep -q '^gateway_mqtt_connected 1'" ||
+wait_for 10 sh -c "curl -sf $G/metrics | grep -q '^iotad_gateway_mqtt_connected 1'" ||
     fail "gateway not connected to MQTT"
 
 # Everything the alarm side says, from now on: MQTT and the WebSocket feed.

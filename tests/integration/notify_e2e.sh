@@ -31,7 +31,7 @@ bg detector env STATE_DIR="$T/det" WARMUP=60 SAVE_INTERVAL=1 STATS_INTERVAL=1 "$
 wait_for 15 grep -q "subscribed topic=sensors" "$T/detector.log" || fail "SLOW-START: detector did not subscribe"
 start_gateway RPC_URL=http://127.0.0.1:9 STATE_DIR="$T/gw" GATEWAY_TOKEN="$TOKEN" \
     ALARM_CALM_S=3 ALARM_POINT_CALM_S=8
-wait_for 10 sh -c "curl -sf $G/metrics | grep -q '^gateway_mqtt_connected 1'" ||
+wait_for 10 sh -c "curl -sf $G/metrics | grep -q '^iotad_gateway_mqtt_connected 1'" ||
     fail "SLOW-START: gateway not connected to MQTT"
 wait_for 10 grep -q notify_started "$T/notifier.log" || fail "SLOW-START: notifier did not start"
 

@@ -574,6 +574,8 @@ static void test_rest(void **st)
     assert_int_equal(n, 5); /* opened, acknowledged, muted, false_positive, cleared */
 
     /* errors: no token, bad verbs, ids, queries, bodies */
+    assert_string_equal(code_of(GW_M_POST, path, NULL, NULL, 405), "method"); /* GET only */
+    snprintf(path, sizeof path, "/api/alarms/%s/ack", id);
     assert_string_equal(code_of(GW_M_POST, path, NULL, NULL, 401), "unauthorized");
     assert_string_equal(code_of(GW_M_GET, "/api/alarms/0123456789abcdef", NULL, NULL, 404),
                         "not_found");
