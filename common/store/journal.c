@@ -51,6 +51,7 @@
 #include <unistd.h>
 
 #include "base/bytes.h"
+#include "base/crc32c.h"
 #include "base/deadline.h"
 #include "base/log.h"
 #include "store/hashmap.h"
@@ -109,25 +110,6 @@ struct journal {
     size_t iocap;
 };
 
-/* CRC-32C (Castagnoli), reflected, table-driven. */
-static uint32_t crc_table[256];
-static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
-static void crc_init(void)
-{
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++)
-            c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-        crc_table[i] = c;
-    }
-}
-static uint32_t crc32c(const uint8_t *p, size_t n)
-{
-    uint32_t c = 0xffffffffu;
-    while (n--)
-        c = crc_table[(c ^ *p++) & 0xff] ^ (c >> 8);
-    return c ^ 0xffffffffu;
-}
 
 static uint64_t id_hash(const uint8_t id[32])
 {
@@ -651,7 +633,6 @@ static int open_mode(journal **out, const char *path, const journal_opts *o, siz
     *out = NULL;
     if (dropped)
         *dropped = 0;
-    pthread_once(&crc_once, crc_init);
     j = calloc(1, sizeof(*j));
     if (j)
         hashmap_init(&j->index, 1024, index_hash, index_eq, j);

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "base/bytes.h"
+#include "base/crc32c.h"
 #include "base/fnv1a.h"
 #include "base/log.h"
 #include "store/hashmap.h"
@@ -54,26 +55,6 @@ struct outbox {
     hashmap by_key; /* live entries: value = seq */
 };
 
-/* CRC-32C (Castagnoli), reflected, bitwise with a table built once. The
- * same checksum as store/journal (kept file-local there too). */
-static uint32_t crc_table[256];
-static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
-static void crc_init(void)
-{
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++)
-            c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-        crc_table[i] = c;
-    }
-}
-static uint32_t crc32c(const uint8_t *p, size_t n)
-{
-    uint32_t c = 0xffffffffu;
-    while (n--)
-        c = crc_table[(c ^ *p++) & 0xff] ^ (c >> 8);
-    return c ^ 0xffffffffu;
-}
 
 /* Index of the entry with seq (dead or not) by binary search, or -1. */
 static long find_seq(const outbox *o, uint64_t seq)
@@ -308,7 +289,6 @@ int outbox_open(outbox **out, const char *path, int do_fsync, size_t *dropped)
     *out = NULL;
     if (dropped)
         *dropped = 0;
-    pthread_once(&crc_once, crc_init);
     outbox *o = calloc(1, sizeof *o);
     if (!o)
         return OUTBOX_ERR_NOMEM;

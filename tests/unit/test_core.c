@@ -11,6 +11,7 @@
 
 #include "bus/anomaly.h"
 #include "base/config.h"
+#include "base/crc32c.h"
 #include "base/version.h"
 #include "base/hex.h"
 #include "eth/keccak.h"
@@ -300,10 +301,19 @@ static void test_anomaly(void **state)
     assert_null(anomaly_type_name((anomaly_type)7));
 }
 
+/* CRC-32C: the standard check value, and the empty input. */
+static void test_crc32c(void **st)
+{
+    (void)st;
+    assert_int_equal(crc32c((const uint8_t *)"123456789", 9), 0xE3069283u);
+    assert_int_equal(crc32c((const uint8_t *)"", 0), 0u);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keccak_vectors), cmocka_unit_test(test_hex),
+        cmocka_unit_test(test_crc32c),
         cmocka_unit_test(test_config),         cmocka_unit_test(test_reading_decode),
         cmocka_unit_test(test_reading_roundtrip), cmocka_unit_test(test_anomaly),
     };
