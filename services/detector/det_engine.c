@@ -52,6 +52,7 @@ void det_config_default(det_config *c)
     c->shape_calm_z = 8.0;
     c->burst_n = 600;
     c->burst_k = 4.0;
+    c->disp_k = 1.5;
 }
 
 int det_config_load_thresholds(det_config *c, const char *path, char *err, size_t errlen)
@@ -527,6 +528,38 @@ static int fold_burst(det_engine *e, det_stream *st, const det_model *md, det_si
     return folded;
 }
 
+/* A stream that alerted stays in alarm while it stays displaced: its
+ * short average (deseasonalised: minus the daily shape) is more than
+ * disp_k of its sds away from the level it had when the first alert came,
+ * for at most change_max_s (then the new level is normal). A valve half
+ * closed keeps a pump's flow low for as long as it is closed; its alert
+ * came once, at the start. Returns 1 while displaced. */
+static int displaced(const det_config *c, det_stream *st, double ts, double x,
+                     const tsfeatures_info *info, int alerted)
+{
+    if (c->disp_k <= 0)
+        return 0;
+    double shape = st->fs.phase == 1 ? info->expected - st->fs.level : 0.0;
+    double v = x - shape;
+    if (!st->disp) {
+        if (!alerted)
+            return 0;
+        st->disp = 1;
+        /* The slow baseline: in the first day the mean of all readings
+         * learned, later the deseasonalised level of about a day. */
+        st->disp_ref = (float)st->fs.level;
+        st->disp_sd = (float)info->expected_sd;
+        st->disp_ew = (float)v;
+        st->disp_ts = ts;
+        return 1;
+    }
+    st->disp_ew += (float)(2.0 / (c->feat.short_n + 1.0) * (v - st->disp_ew));
+    if (fabs(st->disp_ew - st->disp_ref) <= c->disp_k * st->disp_sd ||
+        ts - st->disp_ts > c->change_max_s)
+        st->disp = 0;
+    return st->disp;
+}
+
 /* Learn a reading: features, the training pool, and (re)training. */
 static void learn_reading(det_engine *e, det_stream *st, det_model *md, const float *vec)
 {
@@ -599,7 +632,11 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
         st->hold = 1;
     else if (scored && det_calm(c, vec))
         st->hold = 0;
-    int alarm = held || st->hold;
+    int opened = folded > 0;
+    for (int k = na_before; k < out->n; k++)
+        opened = opened || !det_alert_is_end(&out->alerts[k]);
+    int disp = displaced(c, st, ts, x, &info, opened);
+    int alarm = held || st->hold || disp;
 
     st->was_absurd = (uint8_t)det_physically_absurd(md->unit, x);
     if (res) {
@@ -611,7 +648,7 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
         res->alarm_changed = alarm != st->alarm;
     }
     st->alarm = (uint8_t)alarm;
-    if (alarm || out->n > na_before || st->state != ST_IDLE)
+    if (held || st->hold || out->n > na_before || st->state != ST_IDLE)
         st->since_alert = 0;
     else if (st->since_alert < UINT16_MAX)
         st->since_alert++;

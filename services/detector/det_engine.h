@@ -90,6 +90,9 @@ typedef struct {
                             0: never fold) */
     double burst_k;      /* after about this many alerts within burst_n readings, a
                             stream's further alerts are folded into the burst (4) */
+    double disp_k;       /* after an alert, the stream stays in alarm while its short
+                            average is more than this many of its sds away from the
+                            level it left (1.5; 0: off) */
     int multi;           /* 1: a multivariate state per sensor of 2..8 metrics (det_multi.h) (0) */
     int nshape; /* sensors (ids or prefixes) that get the shape detector when shape is 0 */
     char shape_prefixes[DET_MAX_OVERRIDES][SENSOR_ID_MAX];
@@ -123,7 +126,8 @@ typedef struct {
     int flagged;       /* 1 when the reading is part of an anomalous event */
     int in_alarm;      /* 1 while the stream is in an anomalous state: from the start
                           of a change or contextual event until it ends, during an
-                          absurd or stuck run, on a shape alert's reading */
+                          absurd or stuck run, and after any alert while the
+                          stream stays away from the level it left (disp_k) */
     int alarm_changed; /* 1 when in_alarm differs from the stream's previous reading */
 } det_result;
 

@@ -72,6 +72,11 @@ typedef struct {
     uint8_t hold;         /* alerted outside a held state: in alarm until calm */
     uint8_t fold_event;   /* the open event's start alert was folded into a burst */
     float burst;          /* recent alerts, decaying by 1/burst_n per reading */
+    uint8_t disp;         /* displaced: held in alarm until back at the level it left */
+    float disp_ref;       /* that level, deseasonalised (x minus the daily shape) */
+    float disp_sd;        /* the stream's spread then */
+    float disp_ew;        /* short EWMA of the deseasonalised value since */
+    double disp_ts;       /* when the displacement began */
     int32_t rt_day;       /* day (ts / 86400) that rt_*[0] describe */
     uint64_t rt_start[2]; /* bins where an event started, [0] today, [1] yesterday */
     uint64_t rt_flag[2];  /* bins spent inside an event, today / yesterday */

@@ -22,7 +22,7 @@
 #include "det_internal.h"
 
 #define DETM_VERSION 1
-#define DETS_VERSION 5 /* 5: det_stream.burst, fold_event */
+#define DETS_VERSION 6 /* 5: det_stream.burst, fold_event; 6: disp_* */
 
 typedef struct {
     FILE *fp;

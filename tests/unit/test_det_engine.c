@@ -499,6 +499,67 @@ static void test_burst_folded(void **state)
     assert_true(abs_off && abs_on);
 }
 
+/* After an alert, a stream stays in alarm while it stays away from the
+ * level it left (disp_k), and leaves the alarm once back: a pump's flow
+ * in its first hour (1 s readings, no daily profile yet) drops by a
+ * ramp that alerts once, stays low for 300 s, then comes back. */
+static double flow(int i)
+{
+    double noise = 0.4 * sin(i * 1.7) + 0.25 * sin(i * 0.61 + 1.0);
+    if (i < 600)
+        return 32.0 + noise;
+    if (i < 620)
+        return 32.0 - 0.4 * (i - 600) + noise; /* the valve closes: down 8 */
+    if (i < 920)
+        return 24.0 + noise;
+    if (i < 940)
+        return 24.0 + 0.4 * (i - 920) + noise; /* and opens again */
+    return 32.0 + noise;
+}
+
+static int flow_alarm(double disp_k, int *alerts, int *held_low, int *after)
+{
+    det_config c;
+    det_config_default(&c);
+    c.disp_k = disp_k;
+    det_engine *e = NULL;
+    assert_int_equal(det_engine_create(&e, &c), 0);
+    int rows = 0;
+    *alerts = *held_low = *after = 0;
+    for (int i = 0; i < 1200; i++) {
+        reading r;
+        memset(&r, 0, sizeof(r));
+        snprintf(r.sensor_id, sizeof(r.sensor_id), "pump");
+        r.ts = T0 + i;
+        reading_add(&r, "flow", flow(i));
+        det_result res[1];
+        anomaly a[8];
+        int n = det_engine_process(e, &r, res, a, 8);
+        assert_true(n >= 0);
+        *alerts += n;
+        rows += res[0].in_alarm;
+        if (i >= 700 && i < 900)
+            *held_low += res[0].in_alarm;
+        if (i >= 1000)
+            *after += res[0].in_alarm;
+    }
+    det_engine_destroy(e);
+    return rows;
+}
+
+static void test_displaced_stays_in_alarm(void **state)
+{
+    (void)state;
+    int a_off, low_off, after_off, a_on, low_on, after_on;
+    flow_alarm(0.0, &a_off, &low_off, &after_off);
+    flow_alarm(1.5, &a_on, &low_on, &after_on);
+    assert_true(a_on >= 1);
+    assert_int_equal(a_on, a_off); /* the alerts are the same; only the state lasts */
+    assert_int_equal(low_on, 200); /* in alarm all the time the flow stays low */
+    assert_true(low_off < 50);
+    assert_int_equal(after_on, 0); /* and out of it once back */
+}
+
 int main(void)
 {
     log_init("test", LOG_WARN);
@@ -515,6 +576,7 @@ int main(void)
         cmocka_unit_test(test_units_from_config),
         cmocka_unit_test(test_alarm_state_and_fleet),
         cmocka_unit_test(test_burst_folded),
+        cmocka_unit_test(test_displaced_stays_in_alarm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
