@@ -23,6 +23,7 @@ void tsfeatures_params_default(tsfeatures_params *p)
 {
     p->lags = 3;
     p->recent_n = 60;
+    p->recent_s = 300;
     p->short_n = 6;
     p->level_days = 1;
     p->profile_days = 7;
@@ -196,7 +197,14 @@ static void learn_moments(const tsfeatures_params *p, tsfeatures_state *s, doubl
 {
     s->n++;
     double n = s->n;
-    double ar = 1.0 / n > 2.0 / (p->recent_n + 1.0) ? 1.0 / n : 2.0 / (p->recent_n + 1.0);
+    /* At least recent_s seconds of readings: at 1 Hz, 60 readings are a
+     * minute, and a fault that ramps over a minute would soon be its
+     * own expectation (before the daily profile exists, the recent mean
+     * is what a reading is judged against). */
+    double rn = p->recent_n;
+    if (s->interval > 0 && p->recent_s / s->interval > rn)
+        rn = p->recent_s / s->interval;
+    double ar = 1.0 / n > 2.0 / (rn + 1.0) ? 1.0 / n : 2.0 / (rn + 1.0);
     double d = x - s->mean;
     if (s->n == 1) {
         s->mean = x;

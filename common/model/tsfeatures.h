@@ -4,7 +4,8 @@
  *
  * Per stream the state holds (fixed size, no allocation per reading):
  *   - the last TSFEATURES_MAX_LAGS values (lags, for lagged deltas);
- *   - the recent mean and spread (EWMA over `recent_n` readings);
+ *   - the recent mean and spread (EWMA over `recent_n` readings, and over
+ *     at least `recent_s` seconds of them);
  *   - a learned daily profile: TSFEATURES_BINS bins of the time of day, each
  *     an EWMA of the value's deviation from a slow baseline `level`; the
  *     baseline is an EWMA over `level_days` days of the deseasonalised
@@ -51,6 +52,7 @@ enum {
 typedef struct {
     int lags;            /* lagged deltas, 1..TSFEATURES_MAX_LAGS (default 3) */
     double recent_n;     /* readings in the recent mean/spread EWMA (default 60) */
+    double recent_s;     /* ... but at least this many seconds of readings (default 300) */
     double short_n;      /* readings in the short shift/spread EWMA (default 6) */
     double level_days;   /* time constant of the slow baseline, days (default 1) */
     double profile_days; /* memory of the daily profile, days (default 7) */
@@ -95,7 +97,7 @@ typedef struct {
                               * usual): a noise change, unlike a level shift, raises it */
 } tsfeatures_info;
 
-/** Fill p with the defaults (lags 3, recent_n 60, short_n 6, level_days 1,
+/** Fill p with the defaults (lags 3, recent_n 60, recent_s 300, short_n 6, level_days 1,
  *  profile_days 7).
  *  Out: p: caller-owned; every field is set. */
 void tsfeatures_params_default(tsfeatures_params *p);

@@ -14,7 +14,7 @@
 # Measured 2026-12-07 at 08f64cc (default engine), in brackets.
 FLOOR_NAB_SCORE=35           # accuracy.nab.score, standard profile, detections = alerts (42.8; 40.0 with one engine)
 FLOOR_NAB_WINDOWS=4          # windows found of 9 (5)
-FLOOR_SKAB_F1=0.70           # accuracy.skab.f1 (0.564; 0.828 with the displacement hold, DISPLACE_SD)
+FLOOR_SKAB_F1=0.70           # accuracy.skab.f1 (0.564; 0.828 with the displacement hold, 0.851 with RECENT_MIN_S)
 CEIL_SKAB_FAR=5              # accuracy.skab.far, % of normal rows in alarm (0.0)
 FLOOR_SKAB_CPD=25            # accuracy.skab.cpd_nab (34.6)
 FLOOR_SIM_POINT=0.85         # accuracy.sim.recall_point.seed23, typed (0.923)

@@ -150,12 +150,41 @@ static void test_first_readings(void **state)
     assert_true(f[TSFEATURE_SPREAD] == -1.0f); /* quieter than usual: log2(1/2) */
 }
 
+/* The recent mean covers at least recent_s seconds: a 1 Hz stream's
+ * expectation does not follow a new level within a minute, a 60 s
+ * stream's still follows it within its 60 readings. */
+static double recent_after_step(double step_s)
+{
+    tsfeatures_params p;
+    tsfeatures_params_default(&p);
+    tsfeatures_state s;
+    tsfeatures_init(&s);
+    double ts = T0;
+    for (int i = 0; i < 600; i++, ts += step_s)
+        tsfeatures_update(&p, &s, ts, 0.0, 1);
+    for (int i = 0; i < 60; i++, ts += step_s)
+        tsfeatures_update(&p, &s, ts, 10.0, 1);
+    float v[TSFEATURES_MAX_DIM];
+    tsfeatures_info info;
+    assert_int_equal(tsfeatures_compute(&p, &s, ts, 10.0, v, &info), 0);
+    return info.recent_mean;
+}
+
+static void test_recent_covers_seconds(void **state)
+{
+    (void)state;
+    double fast = recent_after_step(1.0), slow = recent_after_step(60.0);
+    assert_true(fast > 2.5 && fast < 4.5); /* 1 - (1 - 2/301)^60 = 0.33 */
+    assert_true(slow > 8.0);               /* 1 - (1 - 2/61)^60 = 0.86 */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_profile_learned), cmocka_unit_test(test_compute_is_pure_and_spike),
         cmocka_unit_test(test_contextual),      cmocka_unit_test(test_level_shift),
         cmocka_unit_test(test_first_readings),
+        cmocka_unit_test(test_recent_covers_seconds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
