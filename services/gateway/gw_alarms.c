@@ -799,8 +799,8 @@ out:
     if (rc != 0) {
         a->st.save_errors++;
         a->dirty |= (int)was_dirty; /* try again at the next tick */
-        log_rate(30, 60, LOG_ERROR, "alarms_save_failed path=%s errno=%d reason=\"%s\"", a->path,
-                 errno, strerror(errno));
+        log_rate(30, 60, LOG_ERROR, "alarms_save_failed path=%s errno=%d reason=\"%s\"", a->path, errno,
+                 strerror(errno));
         if (tmp)
             unlink(tmp);
     }

@@ -71,8 +71,7 @@ int gw_alarms_api_create(gw *g)
     o.emit_user = g;
     o.path = NULL;
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        log_warn("alarms_not_persisted state_dir=%s errno=%d reason=\"%s\"", dir, errno,
-                 strerror(errno));
+        log_warn("alarms_not_persisted state_dir=%s errno=%d reason=\"%s\"", dir, errno, strerror(errno));
     else if (snprintf(path, sizeof path, "%s/alarms.json", dir) < (int)sizeof path)
         o.path = path;
     return gw_alarms_create(&g->alarms, &o);

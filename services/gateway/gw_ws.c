@@ -15,10 +15,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "base/clock.h"
-#include "base/log.h"
 #include "gw_host.h"
 #include "gw_origin.h"
+#include "base/log.h"
+#include "base/clock.h"
 
 #define WRITE_CHUNK (64 * 1024)
 #define MAX_SNAPSHOT 1000
