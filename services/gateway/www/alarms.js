@@ -452,6 +452,34 @@ window.__alarms = (() => {
     st.drawn[sensor] = {spans, bands};
   }
 
+  // The chart's x range (s) widened to the alarm spans that overlap the
+  // data or lie within 10 minutes of it: an alarm opened after the last
+  // reading (the gateway's clock) still shows.
+  function xRange(sensor, metric, min, max) {
+    if (min === null || max === null || !Number.isFinite(min) || !Number.isFinite(max)) return [min, max];
+    let lo = min, hi = max;
+    for (const a of st.alarms.values()) {
+      if (a.sensor_id !== sensor || (a.metric !== metric && a.metric !== 'all') || !a.opened_at) continue;
+      const s0 = a.opened_at / 1000, s1 = (a.cleared_at || Date.now()) / 1000;
+      if (s1 < min - 600 || s0 > max + 600) continue;
+      lo = Math.min(lo, s0);
+      hi = Math.max(hi, s1);
+    }
+    return [lo, hi];
+  }
+
+  // The chart's y range widened to the expected bands drawn on it.
+  function yRange(sensor, metric, min, max) {
+    const ser = app.state.series.get(sensor);
+    if (!ser || min === null || max === null) return [min, max];
+    for (const x of ser.anomalies) {
+      if (x.metric !== metric || !Number.isFinite(x.lo) || !Number.isFinite(x.hi)) continue;
+      min = Math.min(min, x.lo);
+      max = Math.max(max, x.hi);
+    }
+    return [min, max];
+  }
+
   /* ---- CSV -------------------------------------------------------------- */
 
   // RFC 4180: quote fields with a comma, quote or line break, doubling
@@ -524,5 +552,5 @@ window.__alarms = (() => {
     queueRender();
   }
 
-  return {attach, onAlarm, drawChart, loadActive, state: st};
+  return {attach, onAlarm, drawChart, xRange, yRange, loadActive, state: st};
 })();

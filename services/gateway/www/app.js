@@ -165,7 +165,18 @@
       cursor: {drag: {x: false, y: false}},
       legend: {show: true},
       // One point would span years: give it a minute either side.
-      scales: {x: {time: true, range: (u, min, max) => (min === max ? [min - 60, max + 60] : [min, max])}},
+      // An alarm span near the data widens it (alarms.js xRange).
+      scales: {x: {time: true, range: (u, min, max) => {
+        if (u.data[0].length === 1) max = min; // uPlot makes one point 86400 / 1e-3 s wide
+        if (window.__alarms) [min, max] = window.__alarms.xRange(id, state.metric, min, max);
+        return min === max ? [min - 60, max + 60] : [min, max];
+      }},
+      // ... and the y range to the expected band of its anomalies.
+      y: {range: (u, min, max) => {
+        if (window.__alarms) [min, max] = window.__alarms.yRange(id, state.metric, min, max);
+        const pad = (max - min) * 0.08 || Math.abs(max) * 0.05 || 1;
+        return [min - pad, max + pad];
+      }}},
       axes: [
         {stroke: '#8a9ab5', grid: {stroke: '#23314f'}, ticks: {stroke: '#23314f'}},
         {stroke: '#8a9ab5', grid: {stroke: '#23314f'}, ticks: {stroke: '#23314f'}, size: 50},
