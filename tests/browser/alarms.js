@@ -13,7 +13,8 @@
 //   4. a silent sensor is marked silent in the sensor list
 //   5. a WebSocket client subscribing to alarms gets the active ones first
 //   6. CSV export of alarms and anomalies: files with a header row and the rows
-//   7. history: cleared alarms, 50 a page, "load older" fetches the next
+//   7. an alarm storm: 50 rows, grouped by severity with counts, "show more"
+//   8. history: cleared alarms, 50 a page, "load older" fetches the next
 //      page; a time range after every alarm shows none
 'use strict';
 const path = require('path');
@@ -171,7 +172,21 @@ async function main() {
     if (!ncsv.includes(fa[0].id + ',' + F + ',temperature,contextual,')) fail('anomalies CSV lacks the fault:\n' + ncsv.slice(0, 400));
     console.log(`CSV: ${alines.length - 1} alarm row(s), ${ncsv.trim().split('\r\n').length - 1} anomaly row(s)`);
 
-    // 7. history: 60 point alarms that cleared at once, plus the false positive
+    // 7. a storm: 55 more active alarms show 50 rows, "show more", counts per severity
+    for (let i = 0; i < 55; i++) pub(`anomalies/c${i}-${process.pid}`, make(`c${i}-${process.pid}`, 0, Date.now() / 1000, 0, ['contextual']));
+    await until('56 active alarms counted', async () =>
+      (await page.getAttribute('#al-counts [data-sev="major"]', 'data-count')) === '55');
+    if ((await page.getAttribute('#al-counts [data-sev="critical"]', 'data-count')) !== '1') fail('critical count');
+    await until('50 rows', async () => (await page.$$('#al-body tr.al-row')).length === 50);
+    const groups = await page.$$eval('#al-body tr.al-group', (g) => g.map((x) => x.textContent));
+    if (groups.join('|') !== 'critical · 1|major · 55') fail('severity groups: ' + groups.join('|'));
+    const more = await page.textContent('#al-more');
+    if (!more.includes('6 more')) fail('show more: ' + more);
+    await page.click('#al-more');
+    await until('56 rows', async () => (await page.$$('#al-body tr.al-row')).length === 56);
+    console.log('storm: 50 rows then "show more" (56), critical 1 / major 55');
+
+    // 8. history: 60 point alarms that cleared at once, plus the false positive
     const t0 = Date.now() / 1000 - 30;
     for (let i = 0; i < 60; i++) pub(`anomalies/p${i}-${process.pid}`, make(`p${i}-${process.pid}`, 0, t0 + i, 0, ['point']));
     await until('60 cleared point alarms', async () =>

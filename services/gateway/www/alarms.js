@@ -123,6 +123,12 @@ window.__alarms = (() => {
     return q;
   }
 
+  // The history's From/To, as GET /api/alarms?since=&until= applies them.
+  function inRange(a) {
+    const q = histQuery(), since = +q.get('since') || 0, until = +q.get('until') || 0;
+    return !(until && a.opened_at >= until) && !(since && a.cleared_at && a.cleared_at < since);
+  }
+
   async function loadHistory(older) {
     if (st.histBusy) return;
     st.histBusy = true;
@@ -169,7 +175,8 @@ window.__alarms = (() => {
     st.alarms.set(a.id, a);
     markSilent(a);
     // A live change the history view asked for: newest at the top.
-    if (st.view !== 'active' && !st.hist.includes(a.id) && (st.view === 'all' || a.state === st.view))
+    if (st.view !== 'active' && !st.hist.includes(a.id) && (st.view === 'all' || a.state === st.view) &&
+        inRange(a))
       st.hist.unshift(a.id);
     if (app.state.series.has(a.sensor_id)) app.markDirty(a.sensor_id);
     prune();

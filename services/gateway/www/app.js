@@ -35,7 +35,12 @@
   };
   window.__dashboard = state; // for tests and the curious
 
-  const fmtTime = (ts) => new Date(ts * 1000).toLocaleTimeString([], {hour12: false});
+  // Local date and time (an anomaly from yesterday must not read as today's).
+  const fmtTime = (ts) => {
+    const d = new Date(ts * 1000), p = (n) => String(n).padStart(2, '0');
+    return d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate()) + ' ' +
+      p(d.getHours()) + ':' + p(d.getMinutes()) + ':' + p(d.getSeconds());
+  };
   const fmtNum = (v) => (typeof v === 'number' ? (Math.abs(v) >= 1000 ? v.toFixed(0) : +v.toFixed(2)) : '–');
   const short = (h) => (h && h.length > 14 ? h.slice(0, 8) + '…' + h.slice(-4) : h || '');
 
