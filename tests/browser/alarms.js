@@ -205,6 +205,18 @@ async function main() {
       if (!det.includes(want)) fail(`detail view lacks ${want}: ${det.slice(0, 400)}`);
     const proofs = await page.$$eval('#al-detail .al-actions-table tbody tr td:last-child', (tds) => tds.map((t) => t.textContent));
     if (!proofs.length || !proofs.every((p) => p === 'pending' || p === '–' || /^tx 0x/.test(p))) fail('proof column: ' + proofs);
+    // the proof column once the gateway reports proofs (branch chain): tx and block, or pending
+    const cells = await page.evaluate(() => {
+      const p = window.__alarms.proofCell;
+      const c = p({tx_hash: '0x' + 'ab'.repeat(32), block_number: 42, seq: 7, batch: 3});
+      return [c.textContent, c.title, p(null).textContent, p(undefined).textContent];
+    });
+    if (!/^tx 0xabababab.*· block 42$/.test(cells[0]) || !cells[1].includes('0x' + 'ab'.repeat(32)) ||
+        !cells[1].includes('batch 3') || cells[2] !== 'pending' || cells[3] !== '–') fail('proof cells: ' + JSON.stringify(cells));
+    // CSV quoting (RFC 4180) and the formula guard
+    const q = await page.evaluate(() => ['a,b', 'say "hi"', 'two\nlines', '=1+1', -3, null].map(window.__alarms.csvField));
+    if (JSON.stringify(q) !== JSON.stringify(['"a,b"', '"say ""hi"""', '"two\nlines"', "'=1+1", '-3', '']))
+      fail('CSV fields: ' + JSON.stringify(q));
     await page.screenshot({path: path.join(outDir, 'alarms-detail.png')});
     await page.click('#al-detail-close');
     // a range after every alarm: none

@@ -559,5 +559,5 @@ window.__alarms = (() => {
     queueRender();
   }
 
-  return {attach, onAlarm, drawChart, xRange, yRange, loadActive, state: st};
+  return {attach, onAlarm, drawChart, xRange, yRange, loadActive, proofCell, csvField, state: st};
 })();
