@@ -661,7 +661,8 @@ json_t *gw_alarms_list_json(gw_alarms *a, const gw_alarms_query *q)
         if ((q->state >= 0 && (int)r->a.state != q->state) ||
             (q->sensor_id && strcmp(q->sensor_id, r->a.sensor_id)) ||
             (q->severity >= 0 && (int)r->a.severity != q->severity) ||
-            (q->cursor && r->seq >= q->cursor))
+            (q->cursor && r->seq >= q->cursor) || (q->until && r->a.opened_at >= q->until) ||
+            (q->since && r->a.cleared_at && r->a.cleared_at < q->since))
             continue;
         pick[n++] = r;
     }

@@ -169,6 +169,8 @@ typedef struct {
     int severity;          /* -1 any, else an alarm_severity */
     size_t limit;          /* 1.. */
     uint64_t cursor;       /* 0 = first page; else next_cursor of the previous page */
+    int64_t since, until;  /* Unix ms, 0 = unbounded: only alarms active at some time in
+                              [since, until) (opened before until, not cleared before since) */
 } gw_alarms_query;
 
 /** One page, newest opened first:

@@ -128,6 +128,19 @@ static int parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
+/* A time filter: absent or empty = 0 (unbounded), else 1..INT64_MAX ms. */
+static int parse_ms(const char *s, int64_t *out)
+{
+    uint64_t u;
+    *out = 0;
+    if (!s || !*s)
+        return 0;
+    if (parse_u64(s, &u) != 0 || u == 0 || u > INT64_MAX)
+        return -1;
+    *out = (int64_t)u;
+    return 0;
+}
+
 static void handle_list(gw *g, const gw_request *rq, gw_response *rs)
 {
     gw_alarms_query q = {.state = -1, .severity = -1, .limit = PAGE_DEFAULT};
@@ -161,6 +174,12 @@ static void handle_list(gw *g, const gw_request *rq, gw_response *rs)
     v = qarg(rq, "cursor");
     if (v && *v && (parse_u64(v, &q.cursor) != 0 || q.cursor == 0))
         return fail(g, rs, 400, "cursor", "cursor must be a next_cursor of a previous page");
+    if (parse_ms(qarg(rq, "since"), &q.since) != 0)
+        return fail(g, rs, 400, "since", "since must be a time in Unix milliseconds");
+    if (parse_ms(qarg(rq, "until"), &q.until) != 0)
+        return fail(g, rs, 400, "until", "until must be a time in Unix milliseconds");
+    if (q.since && q.until && q.until <= q.since)
+        return fail(g, rs, 400, "until", "until must be after since");
     json_t *j = gw_alarms_list_json(g->alarms, &q);
     if (!j)
         return gw_api_error(rs, 500, "internal", "out of memory");

@@ -307,6 +307,32 @@ refuse_origin:
     return 0;
 }
 
+/* A client that starts following alarms first gets the active ones (its
+ * sensors only), as events "snapshot", so a page opened mid-incident sees
+ * them without polling. At most half its queue: the newest opened. */
+static void send_active_alarms(gw_ws *w, client *c)
+{
+    gw_alarms_query q = {.state = ALARM_ACTIVE, .severity = -1, .limit = c->qcap / 2};
+    json_t *page = w->g->alarms && q.limit ? gw_alarms_list_json(w->g->alarms, &q) : NULL;
+    json_int_t now = (json_int_t)(clock_wall() * 1000);
+    size_t i;
+    json_t *x;
+    json_array_foreach(json_object_get(page, "alarms"), i, x)
+    {
+        const char *sid = json_string_value(json_object_get(x, "sensor_id"));
+        if (!sid || !gw_ws_filter_match(&c->f, GW_KIND_ALARM, sid))
+            continue;
+        json_t *ev =
+            json_pack("{s:s, s:I, s:n, s:O}", "event", "snapshot", "at", now, "by", "alarm", x);
+        gw_msg *m = ev ? gw_msg_from_json(GW_KIND_ALARM, sid, ev) : NULL;
+        json_decref(ev);
+        if (m)
+            enqueue(w, c, m);
+        gw_msg_unref(m);
+    }
+    json_decref(page);
+}
+
 static void handle_command(gw_ws *w, client *c)
 {
     char err[200];
@@ -316,9 +342,12 @@ static void handle_command(gw_ws *w, client *c)
         send_control(w, c, "error", json_pack("{s:s}", "error", err));
         return;
     }
+    int had_alarms = (c->f.kinds & GW_KIND_ALARM) != 0;
     gw_ws_filter_free(&c->f);
     c->f = f;
     send_control(w, c, "subscribed", filter_json(&c->f));
+    if (!had_alarms && (c->f.kinds & GW_KIND_ALARM))
+        send_active_alarms(w, c);
 }
 
 static int on_writable(gw_ws *w, client *c, struct lws *wsi)

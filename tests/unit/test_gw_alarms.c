@@ -349,6 +349,11 @@ static void test_persist_and_bound(void **st)
     p1 = gw_alarms_list_json(a, &q);
     assert_int_equal(json_array_size(json_object_get(p1, "alarms")), 1);
     json_decref(p1);
+    /* a time range: opened before until (s1..s4 at 1001..1004; s0 was evicted) */
+    q = (gw_alarms_query){.state = -1, .severity = -1, .limit = 100, .until = 1005};
+    p1 = gw_alarms_list_json(a, &q);
+    assert_int_equal(json_array_size(json_object_get(p1, "alarms")), 4);
+    json_decref(p1);
     gw_alarms_destroy(a);
 
     /* GATEWAY_ALARMS_MAX lowered below what was saved: what fits is kept */
@@ -557,6 +562,16 @@ static void test_rest(void **st)
     j = call_json(GW_M_GET, "/api/alarms?state=cleared&severity=major&sensor_id=room-1", NULL, 200);
     assert_int_equal(json_array_size(json_object_get(j, "alarms")), 1);
     json_decref(j);
+    /* time range: active at some time in [since, until) (opened at 1000, cleared now) */
+    j = call_json(GW_M_GET, "/api/alarms?state=cleared&since=1&until=1000", NULL, 200);
+    assert_int_equal(json_array_size(json_object_get(j, "alarms")), 0);
+    json_decref(j);
+    j = call_json(GW_M_GET, "/api/alarms?state=cleared&since=1&until=1001", NULL, 200);
+    assert_int_equal(json_array_size(json_object_get(j, "alarms")), 1);
+    json_decref(j);
+    j = call_json(GW_M_GET, "/api/alarms?state=cleared&since=4102444800000", NULL, 200);
+    assert_int_equal(json_array_size(json_object_get(j, "alarms")), 0); /* cleared before */
+    json_decref(j);
     j = call_json(GW_M_POST, "/api/alarms/mute",
                   "{\"sensor_id\":\"room-1\",\"metric\":\"temperature\",\"minutes\":5}", 200);
     assert_int_equal(json_integer_value(json_object_get(j, "muted")), 0);
@@ -584,6 +599,9 @@ static void test_rest(void **st)
     assert_string_equal(code_of(GW_M_GET, "/api/alarms?severity=high", NULL, NULL, 400),
                         "severity");
     assert_string_equal(code_of(GW_M_GET, "/api/alarms?cursor=x", NULL, NULL, 400), "cursor");
+    assert_string_equal(code_of(GW_M_GET, "/api/alarms?since=yesterday", NULL, NULL, 400), "since");
+    assert_string_equal(code_of(GW_M_GET, "/api/alarms?since=10&until=5", NULL, NULL, 400),
+                        "until");
     snprintf(path, sizeof path, "/api/alarms/%s/explode", id); /* no such route: the router's 405 */
     assert_string_equal(code_of(GW_M_POST, path, NULL, "Bearer sekrit", 405), "method");
     snprintf(path, sizeof path, "/api/alarms/%s/mute", id);

@@ -2,7 +2,8 @@
  * Dashboard: live anomaly feed, per-sensor charts (uPlot), sensor list,
  * filters, manual reading form. Data comes from the gateway only:
  *   REST  /api/sensors, /api/sensors/{id}/readings, /api/anomalies, /api/chain, /metrics
- *   WS    /ws  {"type": "anomaly" | "reading" | "logged", "data": {...}}
+ *   WS    /ws  {"type": "anomaly" | "reading" | "logged" | "alarm", "data": {...}}
+ * The alarms panel lives in alarms.js (window.__alarms), attached in init().
  * Every value from the network is put in the page with textContent, never
  * as HTML, so a sensor id or an explanation cannot inject markup.
  */
@@ -34,7 +35,12 @@
   };
   window.__dashboard = state; // for tests and the curious
 
-  const fmtTime = (ts) => new Date(ts * 1000).toLocaleTimeString([], {hour12: false});
+  // Local date and time (an anomaly from yesterday must not read as today's).
+  const fmtTime = (ts) => {
+    const d = new Date(ts * 1000), p = (n) => String(n).padStart(2, '0');
+    return d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate()) + ' ' +
+      p(d.getHours()) + ':' + p(d.getMinutes()) + ':' + p(d.getSeconds());
+  };
   const fmtNum = (v) => (typeof v === 'number' ? (Math.abs(v) >= 1000 ? v.toFixed(0) : +v.toFixed(2)) : '–');
   const short = (h) => (h && h.length > 14 ? h.slice(0, 8) + '…' + h.slice(-4) : h || '');
 
@@ -54,9 +60,11 @@
     const dot = el('span', 'dot');
     const name = el('span', 'sensor-name', id);
     const val = el('span', 'sensor-val', '');
-    li.append(dot, name, val);
+    const tag = el('span', 'sensor-tag', 'silent');
+    tag.hidden = true;
+    li.append(dot, name, tag, val);
     li.addEventListener('click', () => setSensorFilter(state.filterSensor === id ? '' : id));
-    s = {id, status: 'unknown', last: null, li, dot, val};
+    s = {id, status: 'unknown', last: null, li, dot, val, tag, silent: false};
     state.sensors.set(id, s);
     const list = $('sensor-list');
     const after = [...list.children].find((c) => c.dataset.sensor > id);
@@ -71,8 +79,10 @@
   }
 
   function renderSensor(s) {
-    s.dot.className = 'dot ' + s.status;
-    s.li.title = s.status;
+    s.dot.className = 'dot ' + (s.silent ? 'silent' : s.status);
+    s.li.title = s.silent ? 'silent: an active silent alarm (no readings when expected)' : s.status;
+    s.li.classList.toggle('silent', !!s.silent);
+    s.tag.hidden = !s.silent;
     const v = s.last && s.last[state.metric];
     s.val.textContent = typeof v === 'number' ? fmtNum(v) : '';
     s.li.classList.toggle('selected', state.filterSensor === s.id);
@@ -160,7 +170,18 @@
       cursor: {drag: {x: false, y: false}},
       legend: {show: true},
       // One point would span years: give it a minute either side.
-      scales: {x: {time: true, range: (u, min, max) => (min === max ? [min - 60, max + 60] : [min, max])}},
+      // An alarm span near the data widens it (alarms.js xRange).
+      scales: {x: {time: true, range: (u, min, max) => {
+        if (u.data[0].length === 1) max = min; // uPlot makes one point 86400 / 1e-3 s wide
+        if (window.__alarms) [min, max] = window.__alarms.xRange(id, state.metric, min, max);
+        return min === max ? [min - 60, max + 60] : [min, max];
+      }},
+      // ... and the y range to the expected band of its anomalies.
+      y: {range: (u, min, max) => {
+        if (window.__alarms) [min, max] = window.__alarms.yRange(id, state.metric, min, max);
+        const pad = (max - min) * 0.08 || Math.abs(max) * 0.05 || 1;
+        return [min - pad, max + pad];
+      }}},
       axes: [
         {stroke: '#8a9ab5', grid: {stroke: '#23314f'}, ticks: {stroke: '#23314f'}},
         {stroke: '#8a9ab5', grid: {stroke: '#23314f'}, ticks: {stroke: '#23314f'}, size: 50},
@@ -174,6 +195,8 @@
          points: {show: true, size: 9, fill: '#ef4444', stroke: '#fecaca'}},
       ],
     };
+    // Alarm spans and expected bands (alarms.js), under the series.
+    opts.hooks = {drawAxes: [(u) => { if (window.__alarms) window.__alarms.drawChart(u, id, state.metric); }]};
     s.chart = new uPlot(opts, chartData(s), card);
     s.card = card;
     return card;
@@ -290,7 +313,7 @@
       }
       $('feed-empty').hidden = true;
       const ser = seriesOf(a.sensor_id);
-      ser.anomalies.push({ts: a.ts, metric: a.metric, value: a.value});
+      ser.anomalies.push({ts: a.ts, metric: a.metric, value: a.value, lo: a.expected_low, hi: a.expected_high});
       if (ser.anomalies.length > 200) ser.anomalies.shift();
       markDirty(a.sensor_id);
       const s = sensorEntry(a.sensor_id);
@@ -325,7 +348,13 @@
     let ws;
     try { ws = new WebSocket(url); } catch (e) { scheduleReconnect(); return; }
     state.ws = ws;
-    ws.onopen = () => { state.retry = 0; setConn(true, 'live'); };
+    ws.onopen = () => {
+      state.retry = 0;
+      setConn(true, 'live');
+      // Alarms too; subscribing to them sends the active ones first.
+      ws.send(JSON.stringify({subscribe: {sensors: null, types: ['anomaly', 'reading', 'logged', 'alarm']}}));
+      if (window.__alarms) window.__alarms.loadActive();
+    };
     ws.onmessage = (ev) => {
       let msg;
       try { msg = JSON.parse(ev.data); } catch (e) { return; }
@@ -333,6 +362,7 @@
       if (msg.type === 'reading') onReading(msg.data);
       else if (msg.type === 'anomaly') onAnomaly(msg.data);
       else if (msg.type === 'logged') onLogged(msg.data);
+      else if (msg.type === 'alarm' && window.__alarms) window.__alarms.onAlarm(msg.data);
     };
     ws.onclose = () => { state.ws = null; scheduleReconnect(); };
     ws.onerror = () => { /* onclose follows */ };
@@ -480,15 +510,19 @@
     }
   }
 
+  function setMetric(m) {
+    if (![...$('metric').options].some((o) => o.value === m)) return;
+    state.metric = m;
+    $('metric').value = m;
+    for (const s of state.sensors.values()) renderSensor(s);
+    rebuildCharts();
+    for (const id of visibleSensors()) markDirty(id);
+  }
+
   function init() {
     $('f-token').value = sessionStorage.getItem('gw-token') || '';
     $('reading-form').addEventListener('submit', submitReading);
-    $('metric').addEventListener('change', (e) => {
-      state.metric = e.target.value;
-      for (const s of state.sensors.values()) renderSensor(s);
-      rebuildCharts();
-      for (const id of visibleSensors()) markDirty(id);
-    });
+    $('metric').addEventListener('change', (e) => setMetric(e.target.value));
     $('filter-sensor').addEventListener('change', (e) => setSensorFilter(e.target.value));
     $('filter-type').addEventListener('change', (e) => {
       state.filterType = e.target.value;
@@ -498,6 +532,7 @@
     $('proof').addEventListener('click', (e) => { if (e.target === $('proof')) $('proof').hidden = true; });
     let rt;
     window.addEventListener('resize', () => { clearTimeout(rt); rt = setTimeout(resizeCharts, 150); });
+    if (window.__alarms) window.__alarms.attach({state, markDirty, sensorEntry, renderSensor, setSensorFilter, setMetric});
     connect();
     loadSensors();
     loadAnomalies();
