@@ -82,13 +82,13 @@ static json_t *opt_ms(int64_t ms)
 
 static json_t *row_doc(const notify_channel_stat *r)
 {
-    return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o}", "name", r->name,
-                     "type", r->type, "sent_total", (json_int_t)r->sent, "events_sent_total",
-                     (json_int_t)r->events_sent, "failed_total", (json_int_t)r->failed,
-                     "retried_total", (json_int_t)r->retried, "rejected_total",
-                     (json_int_t)r->rejected, "queued", (json_int_t)r->queued, "last_sent_at",
-                     opt_ms(r->last_sent_at), "last_failure_at", opt_ms(r->last_failure_at),
-                     "last_failure", r->last_failure[0] ? json_string(r->last_failure) : json_null());
+    return json_pack(
+        "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o}", "name", r->name, "type", r->type,
+        "sent_total", (json_int_t)r->sent, "events_sent_total", (json_int_t)r->events_sent,
+        "failed_total", (json_int_t)r->failed, "retried_total", (json_int_t)r->retried,
+        "rejected_total", (json_int_t)r->rejected, "queued", (json_int_t)r->queued, "last_sent_at",
+        opt_ms(r->last_sent_at), "last_failure_at", opt_ms(r->last_failure_at), "last_failure",
+        r->last_failure[0] ? json_string(r->last_failure) : json_null());
 }
 
 json_t *notify_channels_to_doc(const char *instance, int64_t ts, const notify_channel_stat *v,
@@ -154,7 +154,8 @@ static int parse_row(const json_t *o, notify_channel_stat *r, char *err, size_t 
         errbuf_set(err, errlen, "channel %s: type missing or too long", name);
         return -1;
     }
-    if (get_count(o, "sent_total", &r->sent) || get_count(o, "events_sent_total", &r->events_sent) ||
+    if (get_count(o, "sent_total", &r->sent) ||
+        get_count(o, "events_sent_total", &r->events_sent) ||
         get_count(o, "failed_total", &r->failed) || get_count(o, "retried_total", &r->retried) ||
         get_count(o, "rejected_total", &r->rejected) || get_count(o, "queued", &r->queued)) {
         errbuf_set(err, errlen, "channel %s: a counter missing or not an integer >= 0", name);
@@ -218,8 +219,8 @@ int notify_channels_parse(const void *payload, size_t len, json_t **out, char *e
         if (parse_row(row, &v[i], err, errlen))
             goto out;
     }
-    *out = notify_channels_to_doc(instance, (int64_t)json_integer_value(ts), v,
-                                  json_array_size(rows));
+    *out =
+        notify_channels_to_doc(instance, (int64_t)json_integer_value(ts), v, json_array_size(rows));
     if (!*out)
         errbuf_set(err, errlen, "out of memory");
     else

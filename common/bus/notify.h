@@ -61,8 +61,8 @@ typedef struct {
     char name[NOTIFY_NAME_MAX];
     char type[NOTIFY_TYPE_MAX]; /* "webhook", "ntfy", "telegram", "email", "mqtt" */
     uint64_t sent, events_sent, failed, retried, rejected, queued;
-    int64_t last_sent_at;    /* Unix ms, 0 = never */
-    int64_t last_failure_at; /* Unix ms, 0 = never */
+    int64_t last_sent_at;                 /* Unix ms, 0 = never */
+    int64_t last_failure_at;              /* Unix ms, 0 = never */
     char last_failure[NOTIFY_REASON_MAX]; /* "" = never */
 } notify_channel_stat;
 
@@ -81,7 +81,6 @@ json_t *notify_channels_to_doc(const char *instance, int64_t ts, const notify_ch
  *  Out: *out: the report rebuilt from what was validated (unknown members
  *       dropped), a new reference.
  *  Returns: 0, or -1 with a reason in err. */
-int notify_channels_parse(const void *payload, size_t len, json_t **out, char *err,
-                          size_t errlen);
+int notify_channels_parse(const void *payload, size_t len, json_t **out, char *err, size_t errlen);
 
 #endif

@@ -19,8 +19,8 @@
 #include "base/log.h"
 #include "bus/topics.h"
 #include "gw_alarms_api.h"
-#include "gw_notify.h"
 #include "gw_buf.h"
+#include "gw_notify.h"
 #include "gw_openapi.h"
 #include "gw_ws.h"
 
@@ -699,8 +699,7 @@ static void route_alarms(gw *g, const gw_request *rq, const gw_params *pp, gw_re
 }
 
 /* The notifier's channels and test message (gw_notify.h). */
-static void route_notify_channels(gw *g, const gw_request *rq, const gw_params *pp,
-                                  gw_response *rs)
+static void route_notify_channels(gw *g, const gw_request *rq, const gw_params *pp, gw_response *rs)
 {
     (void)pp;
     gw_notify_api_channels(g, rq, rs);

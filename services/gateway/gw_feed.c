@@ -31,8 +31,8 @@
 #include "bus/alarm_state.h"
 #include "bus/chain_logged.h"
 #include "bus/topics.h"
-#include "store/hashmap.h"
 #include "gw_notify.h"
+#include "store/hashmap.h"
 
 #define READINGS_PER_MSG 16
 

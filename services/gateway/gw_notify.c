@@ -216,6 +216,7 @@ void gw_notify_api_test(gw *g, const gw_request *rq, gw_response *rs)
         return;
     }
     log_info("notify_test_requested channel=%s", name[0] ? name : "(all)");
-    answer(rs, 202, json_pack("{s:b, s:o}", "published", 1, "channel",
-                              name[0] ? json_string(name) : json_null()));
+    answer(rs, 202,
+           json_pack("{s:b, s:o}", "published", 1, "channel",
+                     name[0] ? json_string(name) : json_null()));
 }

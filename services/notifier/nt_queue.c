@@ -50,7 +50,7 @@ typedef struct {
     double backoff_s; /* current backoff (0 after a success) */
     uint64_t sent, events_sent, failed, retried, rejected;
     int64_t last_sent_at, last_failure_at; /* Unix ms, 0 = never */
-    char last_failure[NOTIFY_REASON_MAX];   /* the last failed attempt's reason */
+    char last_failure[NOTIFY_REASON_MAX];  /* the last failed attempt's reason */
 } chan;
 
 struct nt_queue {

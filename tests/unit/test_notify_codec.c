@@ -61,8 +61,8 @@ static void test_test_request(void **state)
                          "not json"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         err[0] = '\0';
-        assert_int_equal(notify_test_from_json(bad[i], strlen(bad[i]), ch, sizeof ch, err, sizeof err),
-                         -1);
+        assert_int_equal(
+            notify_test_from_json(bad[i], strlen(bad[i]), ch, sizeof ch, err, sizeof err), -1);
         assert_true(err[0] != '\0');
     }
 }
@@ -97,8 +97,8 @@ static void test_report_round_trip(void **state)
     notify_channel_stat v[2] = {row("ops", 3, 0, NULL), row("down", 0, 1733580000500, "HTTP 503")};
     json_t *doc = notify_channels_to_doc("notifier", 1733580001000, v, 2);
     assert_non_null(doc);
-    assert_true(json_is_null(json_object_get(json_array_get(json_object_get(doc, "channels"), 0),
-                                             "last_failure")));
+    assert_true(json_is_null(
+        json_object_get(json_array_get(json_object_get(doc, "channels"), 0), "last_failure")));
     char *s = json_dumps(doc, JSON_COMPACT), *want = dump(doc), *got;
     json_t *back = NULL;
     char err[160];
@@ -139,7 +139,8 @@ static void test_report_refused(void **state)
         "{\"instance\":\"n\",\"ts\":1,\"channels\":[{\"name\":\"a b\",%s}]}",
         "{\"instance\":\"n\",\"ts\":-5,\"channels\":[{\"name\":\"a\",%s}]}",
         "{\"instance\":\"n/x\",\"ts\":1,\"channels\":[{\"name\":\"a\",%s}]}",
-        "{\"instance\":\"n\",\"ts\":1,\"channels\":[{\"name\":\"a\",%s,\"last_failure\":\"a\\nb\"}]}",
+        "{\"instance\":\"n\",\"ts\":1,\"channels\":[{\"name\":\"a\",%s,\"last_failure\":\"a\\nb\"}]"
+        "}",
         "{\"instance\":\"n\",\"ts\":1,\"channels\":[{\"name\":\"a\",%s,\"last_failure\":5}]}",
         "{\"instance\":\"n\",\"ts\":1,\"channels\":[{\"name\":\"a\",%s,\"queued\":1.5}]}",
         "{\"instance\":\"n\",\"ts\":1,\"channels\":{}}%s",
