@@ -60,7 +60,7 @@ struct nt_queue {
     mqtt_client *mqtt;
     chan *c;
     int stop;
-    uint64_t changes; /* deliveries and failures so far (nt_queue_changes) */
+    uint64_t changes; /* accepted events, deliveries and failures so far (nt_queue_changes) */
 };
 
 static int64_t now_ms(void)
@@ -246,7 +246,9 @@ static void deliver(chan *c, nt_sender *s, item **b, size_t k)
     } else {
         c->failed++;
         c->last_failure_at = wall;
-        snprintf(c->last_failure, sizeof c->last_failure, "%s", err[0] ? err : "unknown error");
+        /* a reason longer than the report allows is cut (the log has it whole) */
+        snprintf(c->last_failure, sizeof c->last_failure, "%.*s", (int)sizeof c->last_failure - 1,
+                 err[0] ? err : "unknown error");
     }
     if (rc == NT_SEND_RETRY) {
         c->backoff_s = c->backoff_s <= 0 ? 1 : c->backoff_s * 2;
@@ -444,6 +446,7 @@ int nt_queue_submit(nt_queue *q, const nt_event *ev, uint64_t mask)
         rc = -1;
     int64_t t = now_ms();
     pthread_mutex_lock(&q->mu);
+    q->changes += added > 0;
     for (int i = 0; i < q->cfg->n && i < 64; i++) {
         if (!its[i])
             continue;

@@ -73,8 +73,9 @@ int nt_queue_fill_status(nt_queue *q, json_t *metrics);
  *  Out: out: caller-owned, cap rows. Returns: the number of rows filled. */
 size_t nt_queue_channels(nt_queue *q, notify_channel_stat *out, size_t cap);
 
-/** A number that grows with every delivery attempt's outcome (sent,
- *  failed, refused): the channel report is due again when it changed. */
+/** A number that grows with every accepted event and every delivery
+ *  attempt's outcome (sent, failed, refused): the channel report is due
+ *  again when it changed. */
 uint64_t nt_queue_changes(nt_queue *q);
 
 /** Give the queue its MQTT client once it exists (mqtt channels wait,
