@@ -150,6 +150,7 @@ write_acl() {
         echo "topic read alarms/#"
         echo "topic read anomalies/#"
         echo "topic read notify/test"
+        echo "topic read homeassistant/status" # HA's birth: discovery configs published again
         echo "topic write notify/#"        # HA summaries, mqtt channels (keep their topics here)
         echo "topic write homeassistant/#" # Home Assistant discovery
         echo "topic write status/notifier/#"
@@ -166,6 +167,8 @@ write_acl() {
         echo "topic write status/gateway/+/availability" # online/offline (MQTT last will)
         echo "topic write alarms/#" # alarm lifecycle (issue #17), read by the notifier
         echo "topic write detector/feedback/#" # false_positive verdicts, read by the detector
+        echo "topic read notify/channels/+" # the notifier's channel reports (GET /api/notify/channels)
+        echo "topic write notify/test"      # POST /api/notify/test
         if [ -d "$dir/devices" ]; then
             for f in "$dir"/devices/*.topics; do
                 [ -f "$f" ] || continue

@@ -336,6 +336,8 @@ const char *topics_strip_partition(const char *topic)
 
 #define NOTIFY_HA_PRE "notify/ha/"
 #define NOTIFY_TEST "notify/test"
+#define NOTIFY_CHANNELS_PRE "notify/channels/"
+#define HA_STATUS_SUF "/status"
 
 int topics_ha_config(char *buf, size_t cap, const char *prefix, const char *component,
                      const char *node, const char *object_id)
@@ -353,6 +355,29 @@ int topics_notify_ha(char *buf, size_t cap, const char *sensor_id)
 const char *topics_notify_test(void)
 {
     return NOTIFY_TEST;
+}
+
+int topics_notify_channels(char *buf, size_t cap, const char *instance)
+{
+    const char *p[] = {NOTIFY_CHANNELS_PRE, instance};
+    return join(buf, cap, p, 2);
+}
+
+const char *topics_filter_notify_channels(void)
+{
+    return NOTIFY_CHANNELS_PRE "+";
+}
+
+const char *topics_notify_channels_instance(const char *topic)
+{
+    const char *p = after(topic, NOTIFY_CHANNELS_PRE);
+    return p && *p && !strchr(p, '/') ? p : NULL;
+}
+
+int topics_ha_status(char *buf, size_t cap, const char *prefix)
+{
+    const char *p[] = {prefix, HA_STATUS_SUF};
+    return join(buf, cap, p, 2);
 }
 
 /* Who uses each topic. Keep in line with the services: the generated
@@ -401,8 +426,15 @@ static const topics_info table[] = {
     {NOTIFY_HA_PRE "{sensor_id}", "notifier, on every alarm change and anomaly of the sensor",
      "Home Assistant (the entities' state and attributes)", "1", 1,
      "`{\"sensor_id\", \"state\", \"score\", \"kind\", ...}` (`notifier/nt_ha.c`)"},
-    {NOTIFY_TEST, "people, the dashboard", "notifier", "1", 0,
-     "`{\"channel\": name}` or empty: send a test message"},
+    {NOTIFY_TEST, "people, the gateway (`POST /api/notify/test`)", "notifier", "1", 0,
+     "`{\"channel\": name}` or empty: send a test message (`bus/notify.h`)"},
+    {NOTIFY_CHANNELS_PRE "{instance}",
+     "notifier, when a delivery succeeds or fails (at most once a second) and with its status",
+     "gateway (`GET /api/notify/channels`, the dashboard)", "1", 1,
+     "per channel: counters, last delivery, last failure and its reason (`bus/notify.h`)"},
+    {"homeassistant" HA_STATUS_SUF, "Home Assistant: `online` when it starts",
+     "notifier (publishes its discovery configs again)", "as Home Assistant's", 0,
+     "`online` or `offline`"},
     {"(each mqtt channel's `topic`)", "notifier", "your automations", "the channel's `qos`", 0,
      "the webhook body (docs/notifier.md)"},
     {"$SYS/broker/{publish/messages/dropped, messages/received, messages/sent, "

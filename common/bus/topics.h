@@ -208,6 +208,21 @@ int topics_notify_ha(char *buf, size_t cap, const char *sensor_id);
  *  optional: {"channel": "<name>"}; none = every channel). Static. */
 const char *topics_notify_test(void);
 
+/** notify/channels/{instance}: the notifier's retained per-channel report
+ *  (QoS 1; bus/notify.h). Returns and buffer as topics_reading. */
+int topics_notify_channels(char *buf, size_t cap, const char *instance);
+/** "notify/channels/+" (static). */
+const char *topics_filter_notify_channels(void);
+/** The instance of notify/channels/{instance} (one non-empty level), or
+ *  NULL. Points into topic. */
+const char *topics_notify_channels_instance(const char *topic);
+
+/** {prefix}/status: Home Assistant's birth and last will ("online" when it
+ *  starts, "offline"), on which discovery configs are published again
+ *  (Home Assistant's MQTT discovery documentation). prefix is the
+ *  discovery prefix. Returns and buffer as topics_reading. */
+int topics_ha_status(char *buf, size_t cap, const char *prefix);
+
 /** One row of the topic table. Strings are static. */
 typedef struct {
     const char *pattern;     /* topic with {placeholders} */

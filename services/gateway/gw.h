@@ -61,6 +61,7 @@ typedef struct {
 typedef struct gw_ws gw_ws;       /* see gw_ws.h */
 typedef struct gw_hosts gw_hosts; /* see gw_host.h */
 typedef struct gw_peers gw_peers; /* see gw_peers.h */
+typedef struct gw_notify gw_notify; /* see gw_notify.h */
 
 /* lws gives each connection one block of per-session memory, used first by
  * gw_http (plain requests) or gw_ws (after an upgrade); its first int says
@@ -81,6 +82,7 @@ typedef struct gw {
     gw_hosts *hosts;   /* Host allow-list; NULL = any (unit tests) */
     gw_peers *peers;   /* connections per address; lws thread only */
     gw_alarms *alarms; /* alarm lifecycle; NULL when not created (unit tests) */
+    gw_notify *notify; /* the notifier's channel reports; NULL in unit tests */
     struct lws_context *lws;
     double started; /* Unix s */
 } gw;

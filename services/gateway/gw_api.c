@@ -20,6 +20,7 @@
 #include "bus/topics.h"
 #include "gw_alarms_api.h"
 #include "gw_buf.h"
+#include "gw_notify.h"
 #include "gw_openapi.h"
 #include "gw_ws.h"
 
@@ -697,6 +698,19 @@ static void route_alarms(gw *g, const gw_request *rq, const gw_params *pp, gw_re
     gw_alarms_api_handle(g, rq, rs);
 }
 
+/* The notifier's channels and test message (gw_notify.h). */
+static void route_notify_channels(gw *g, const gw_request *rq, const gw_params *pp, gw_response *rs)
+{
+    (void)pp;
+    gw_notify_api_channels(g, rq, rs);
+}
+
+static void route_notify_test(gw *g, const gw_request *rq, const gw_params *pp, gw_response *rs)
+{
+    (void)pp;
+    gw_notify_api_test(g, rq, rs);
+}
+
 const gw_route gw_api_routes[] = {
     {GW_M_GET, "/healthz", 0, route_healthz},
     {GW_M_GET, "/readyz", 0, route_readyz},
@@ -715,6 +729,8 @@ const gw_route gw_api_routes[] = {
     {GW_M_POST, "/api/alarms/{alarm_id}/clear", 1, route_alarms},
     {GW_M_POST, "/api/alarms/{alarm_id}/mute", 1, route_alarms},
     {GW_M_POST, "/api/alarms/{alarm_id}/false_positive", 1, route_alarms},
+    {GW_M_GET, "/api/notify/channels", 0, route_notify_channels},
+    {GW_M_POST, "/api/notify/test", 1, route_notify_test},
     {0, NULL, 0, NULL},
 };
 

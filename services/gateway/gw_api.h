@@ -18,6 +18,8 @@
  *   GET  /api/sensors                every known sensor with last reading/anomaly and status
  *   GET  /api/sensors/{id}/readings  recent readings (since=, limit=) in columns
  *   GET/POST /api/alarms...          the alarm lifecycle (gw_alarms_api.h)
+ *   GET  /api/notify/channels        the notifier's channels (gw_notify.h)
+ *   POST /api/notify/test            a test message on one channel or all (gw_notify.h)
  *   POST /api/readings               one reading object or an array of them, each with
  *                                    "sensor_id"; published to sensors/{id}/readings
  *   GET  /, /<file>                  the dashboard (WWW_DIR); /vendor/uplot/<file> (VENDOR_DIR)

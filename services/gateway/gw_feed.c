@@ -31,6 +31,7 @@
 #include "bus/alarm_state.h"
 #include "bus/chain_logged.h"
 #include "bus/topics.h"
+#include "gw_notify.h"
 #include "store/hashmap.h"
 
 #define READINGS_PER_MSG 16
@@ -54,6 +55,8 @@ int gw_feed_topics(gw *g, const char **out, int cap)
         out[n++] = topics_filter_status();
     if (g->alarms)
         out[n++] = topics_filter_detector_alarms();
+    if (g->notify)
+        out[n++] = topics_filter_notify_channels();
     int nb = 0;
     const char *const *bs = topics_broker_stats(&nb);
     for (int i = 0; i < nb && n < cap / 2; i++)
@@ -371,6 +374,16 @@ int gw_feed_on_message(void *user, const char *topic, const void *payload, size_
         /* status/+/+/availability is "online"/"offline", not a report. */
         if (g->status && !topics_is_availability(topic))
             on_status(g, topic, payload, len);
+        return 1;
+    }
+    if (topics_notify_channels_instance(topic)) {
+        char err[160] = "";
+        if (g->notify && gw_notify_put(g->notify, topic, payload, len,
+                                       (int64_t)(clock_wall() * 1000), err, sizeof err) != 0) {
+            gw_metrics_err(&g->metrics, GW_ERR_NOTIFY_INVALID);
+            log_rate(36, 30, LOG_WARN, "notify_channels_invalid topic=%.80s reason=\"%s\"", topic,
+                     err);
+        }
         return 1;
     }
     if (topics_is_detector_alarm(topic)) {

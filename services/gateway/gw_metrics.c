@@ -48,6 +48,7 @@ static const char *const err_names[GW_ERR__COUNT] = {
     "conn_per_ip",
     "alarm_state_invalid",
     "alarm_full",
+    "notify_invalid",
 };
 
 void gw_metrics_init(gw_metrics *m)

@@ -30,6 +30,7 @@
 #include "gw_feed.h"
 #include "gw_host.h"
 #include "gw_http.h"
+#include "gw_notify.h"
 #include "gw_peers.h"
 #include "gw_ws.h"
 #include "base/log.h"
@@ -380,7 +381,7 @@ static int create_modules(void)
         log_error("startup_failed reason=alarms");
         return -1;
     }
-    if (gw_peers_create(&G.peers, C.max_conn_per_ip) != 0) {
+    if (gw_peers_create(&G.peers, C.max_conn_per_ip) != 0 || gw_notify_create(&G.notify) != 0) {
         log_error("startup_failed reason=no_memory");
         return -1;
     }
@@ -489,6 +490,8 @@ static void stop_all(void)
     ingest_destroy(G.ig);
     gw_hosts_destroy(G.hosts);
     gw_peers_destroy(G.peers);
+    gw_notify_destroy(G.notify);
+    G.notify = NULL;
 }
 
 int main(int argc, char **argv)

@@ -8,6 +8,15 @@
  *   notifier [run]          subscribe and deliver (default)
  *   notifier check-config   validate NOTIFY_CONFIG and exit (0 valid, 2 not)
  *
+ * Besides the status report it publishes, retained, a channel report on
+ * notify/channels/{instance} (bus/notify.h: each channel's counters, last
+ * delivery and last failure with its reason) when a delivery succeeded or
+ * failed (at most once a second) and with every status report; the
+ * gateway's GET /api/notify/channels and the dashboard show it. Home
+ * Assistant's configs are published again after every reconnect (the
+ * broker may have restarted without its retained messages) and when Home
+ * Assistant says "online" on {prefix}/status (its birth message).
+ *
  * This file parses the configuration and wires the modules (nt.h lists
  * them); the MQTT callback routes each message to them.
  */
@@ -25,6 +34,7 @@
 #include "base/log.h"
 #include "bus/alarm.h"
 #include "bus/mqtt.h"
+#include "bus/notify.h"
 #include "bus/status.h"
 #include "bus/topics.h"
 #include "ingest/ingest.h"
@@ -80,7 +90,13 @@ static mqtt_client *mq;
 
 /* Counters of the status report (the MQTT thread writes, the main thread
  * reads: approximate reads are fine for counters). */
-static volatile unsigned long n_events, n_invalid, n_routed, n_skipped, n_tests, n_ha_invalid;
+static volatile unsigned long n_events, n_invalid, n_routed, n_skipped, n_tests, n_ha_invalid,
+    n_ha_republished;
+/* Set by the MQTT thread (a connect, Home Assistant's birth), acted on by
+ * the main loop: publishing every sensor's configs is not done on the
+ * MQTT thread. */
+static volatile int ha_due;
+static char ha_status_topic[TOPICS_MAX];
 
 static void on_signal(int sig)
 {
@@ -142,13 +158,16 @@ static void on_event(const void *payload, size_t len)
     nt_event_free(&ev);
 }
 
-/* notify/test: {"channel": name} or empty for every channel. */
+/* notify/test: {"channel": name} or empty for every channel (bus/notify.h). */
 static void on_test(const void *payload, size_t len)
 {
-    const char *want = NULL;
-    json_t *req = len ? json_loadb(payload, len, 0, NULL) : NULL;
-    if (req)
-        want = json_string_value(json_object_get(req, "channel"));
+    char name[NOTIFY_NAME_MAX], err[200];
+    if (notify_test_from_json(payload, len, name, sizeof name, err, sizeof err)) {
+        n_invalid++;
+        log_rate(3, 10, LOG_WARN, "notify_test_invalid error=\"%s\"", err);
+        return;
+    }
+    const char *want = name[0] ? name : NULL;
     int64_t now = wall_ms();
     json_t *doc =
         json_pack("{s:s, s:I, s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:n, s:I, s:s}}", "event",
@@ -157,7 +176,6 @@ static void on_test(const void *payload, size_t len)
                   "state", "cleared", "acked", 1, "muted_until", "opened_at", (json_int_t)now,
                   "explanation", "a test message: this channel works");
     nt_event ev;
-    char err[200];
     if (doc && nt_event_from_doc(doc, &ev, err, sizeof err) == 0) {
         uint64_t mask = 0;
         for (int i = 0; i < cfg.n && i < 64; i++)
@@ -166,11 +184,11 @@ static void on_test(const void *payload, size_t len)
         if (mask && nt_queue_submit(queue, &ev, mask) < 0)
             die_unstored("test");
         n_tests++;
-        log_info("notify_test channel=%s", want ? want : "(all)");
+        log_info("notify_test channel=%s channels=%d", want ? want : "(all)",
+                 __builtin_popcountll(mask));
         nt_event_free(&ev);
     }
     json_decref(doc);
-    json_decref(req);
 }
 
 static int on_message(void *user, const char *topic, const void *payload, size_t len)
@@ -189,8 +207,63 @@ static int on_message(void *user, const char *topic, const void *payload, size_t
             n_ha_invalid++;
     } else if (strcmp(topic, topics_notify_test()) == 0) {
         on_test(payload, len);
+    } else if (ha && strcmp(topic, ha_status_topic) == 0) {
+        /* Home Assistant's birth message: it (re)started and reads discovery now */
+        if (len == strlen(TOPICS_ONLINE) && memcmp(payload, TOPICS_ONLINE, len) == 0)
+            ha_due = 1;
     }
     return 1;
+}
+
+static void on_state(void *user, int connected)
+{
+    (void)user;
+    if (connected && ha)
+        ha_due = 1; /* the broker may have come back without its retained messages */
+}
+
+/* The channel report (bus/notify.h), retained on notify/channels/{instance}. */
+static int publish_channels(void)
+{
+    static notify_channel_stat rows[NOTIFY_CHANNELS_MAX];
+    char topic[TOPICS_MAX];
+    size_t n = nt_queue_channels(queue, rows, NOTIFY_CHANNELS_MAX);
+    json_t *doc = notify_channels_to_doc(instance, wall_ms(), rows, n);
+    char *s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    int rc = -1;
+    if (s && topics_notify_channels(topic, sizeof topic, instance) > 0)
+        rc = mqtt_client_publish(mq, topic, s, strlen(s), 1, 1);
+    free(s);
+    json_decref(doc);
+    return rc;
+}
+
+/* Main-loop duties besides reminders and status: Home Assistant's configs
+ * when due, the channel report when a delivery changed something (at most
+ * once a second) or with the status interval. */
+static void tick(int64_t now)
+{
+    static int64_t chan_at;
+    static uint64_t chan_seen = (uint64_t)-1;
+    if (ha && ha_due && mqtt_client_is_connected(mq)) {
+        ha_due = 0;
+        int n = nt_ha_republish(ha);
+        if (n < 0)
+            ha_due = 1; /* try again on the next tick */
+        else if (n > 0) {
+            n_ha_republished++;
+            log_info("notify_ha_republished sensors=%d", n);
+        }
+    }
+    uint64_t ch = nt_queue_changes(queue);
+    double every = status_interval > 0 ? status_interval * 1000 : 60000;
+    if (mqtt_client_is_connected(mq) &&
+        ((ch != chan_seen && now - chan_at >= 1000) || now - chan_at >= every)) {
+        if (publish_channels() == 0) {
+            chan_seen = ch;
+            chan_at = now;
+        }
+    }
 }
 
 static int emit_reminder(void *user, const nt_event *ev, uint64_t mask)
@@ -211,6 +284,7 @@ static int status_fill(void *user, json_t *m)
         status_add(m, "events_unrouted_total", 0, NULL, NULL, (double)n_skipped) ||
         status_add(m, "tests_total", 0, NULL, NULL, (double)n_tests) ||
         status_add(m, "ha_invalid_total", 0, NULL, NULL, (double)n_ha_invalid) ||
+        status_add(m, "ha_republished_total", 0, NULL, NULL, (double)n_ha_republished) ||
         status_add(m, "reminders_followed", 1, NULL, NULL, (double)nt_remind_count(remind)) ||
         status_add(m, "ha_sensors", 1, NULL, NULL, (double)(ha ? nt_ha_sensors(ha) : 0)))
         return -1;
@@ -222,7 +296,7 @@ static int run(void)
     int rc = 1;
     status_pub *sp = NULL;
     char err[512];
-    const char *topics[5];
+    const char *topics[6];
     int ntopics = 0;
     if (nt_config_load(config_path, &cfg, err, sizeof err)) {
         log_error("notify_config_invalid error=\"%s\"", err);
@@ -252,8 +326,15 @@ static int run(void)
     topics[ntopics++] = topics_filter_alarm_events();
     topics[ntopics++] = topics_filter_alarms();
     topics[ntopics++] = topics_notify_test();
-    if (ha_on)
+    if (ha_on) {
         topics[ntopics++] = topics_filter_anomalies();
+        if (topics_ha_status(ha_status_topic, sizeof ha_status_topic, ha_prefix) < 0) {
+            log_error("notify_ha_invalid reason=\"NOTIFY_HA_PREFIX too long\"");
+            rc = 2;
+            goto out;
+        }
+        topics[ntopics++] = ha_status_topic;
+    }
     mqtt_options mo = {.uris = mqtt_url,
                        .client_id = instance,
                        .username = mqtt_user,
@@ -263,7 +344,8 @@ static int run(void)
                        .topics = topics,
                        .ntopics = ntopics,
                        .sub_qos = 1,
-                       .on_message = on_message};
+                       .on_message = on_message,
+                       .on_state = on_state};
     char avail[TOPICS_MAX];
     if (status_availability(&mo, avail, sizeof avail, "notifier", instance) != 0) {
         log_error("notify_instance_invalid instance=%s (1..63 of [A-Za-z0-9_.:-])", instance);
@@ -283,6 +365,7 @@ static int run(void)
     while (!stop) {
         clock_sleep_ms(200, &stop);
         nt_remind_tick(remind, wall_ms(), emit_reminder, NULL);
+        tick(wall_ms());
         if (sp)
             status_pub_tick(sp);
     }

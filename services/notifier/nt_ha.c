@@ -321,6 +321,18 @@ void nt_ha_set_client(nt_ha *h, mqtt_client *m)
     pthread_mutex_unlock(&h->mu);
 }
 
+int nt_ha_republish(nt_ha *h)
+{
+    int n = 0;
+    pthread_mutex_lock(&h->mu);
+    for (size_t i = 0; h->m && i < h->n; i++)
+        if (announce(h, &h->s[i]) == 0 && publish_summary(h, &h->s[i]) == 0)
+            n++;
+    int rc = h->m && (size_t)n < h->n ? -1 : n;
+    pthread_mutex_unlock(&h->mu);
+    return rc;
+}
+
 size_t nt_ha_sensors(nt_ha *h)
 {
     pthread_mutex_lock(&h->mu);

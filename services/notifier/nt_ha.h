@@ -67,6 +67,15 @@ int nt_ha_on_anomaly(nt_ha *h, const char *sensor_id, const void *payload, size_
  *  far. m is borrowed. */
 void nt_ha_set_client(nt_ha *h, mqtt_client *m);
 
+/** Publish every known sensor's discovery configs and summary again: the
+ *  broker may have lost its retained messages (restarted without
+ *  persistence), or Home Assistant restarted and asks for them ("online"
+ *  on {prefix}/status, its birth message). Publishing is queued (does not
+ *  block on the network).
+ *  Returns: the number of sensors published, or -1 when one failed (the
+ *  caller tries again later); 0 before nt_ha_set_client. */
+int nt_ha_republish(nt_ha *h);
+
 /** Sensors announced so far. */
 size_t nt_ha_sensors(nt_ha *h);
 

@@ -49,6 +49,8 @@ typedef struct {
     int64_t retry_ms; /* backoff: no attempt before this */
     double backoff_s; /* current backoff (0 after a success) */
     uint64_t sent, events_sent, failed, retried, rejected;
+    int64_t last_sent_at, last_failure_at; /* Unix ms, 0 = never */
+    char last_failure[NOTIFY_REASON_MAX];  /* the last failed attempt's reason */
 } chan;
 
 struct nt_queue {
@@ -58,12 +60,20 @@ struct nt_queue {
     mqtt_client *mqtt;
     chan *c;
     int stop;
+    uint64_t changes; /* accepted events, deliveries and failures so far (nt_queue_changes) */
 };
 
 static int64_t now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -221,11 +231,13 @@ static void deliver(chan *c, nt_sender *s, item **b, size_t k)
         snprintf(err, sizeof err, "out of memory");
     else
         rc = nt_send(s, ch, body, err, sizeof err);
-    int64_t t = now_ms();
+    int64_t t = now_ms(), wall = wall_ms();
     pthread_mutex_lock(&q->mu);
+    q->changes++;
     if (c->backoff_s > 0)
         c->retried++;
     if (rc == NT_SEND_OK) {
+        c->last_sent_at = wall;
         c->sent++;
         c->events_sent += k;
         c->backoff_s = 0;
@@ -233,6 +245,10 @@ static void deliver(chan *c, nt_sender *s, item **b, size_t k)
         c->next_ms = t + (int64_t)(60000.0 / ch->rate_per_min);
     } else {
         c->failed++;
+        c->last_failure_at = wall;
+        /* a reason longer than the report allows is cut (the log has it whole) */
+        snprintf(c->last_failure, sizeof c->last_failure, "%.*s", (int)sizeof c->last_failure - 1,
+                 err[0] ? err : "unknown error");
     }
     if (rc == NT_SEND_RETRY) {
         c->backoff_s = c->backoff_s <= 0 ? 1 : c->backoff_s * 2;
@@ -430,6 +446,7 @@ int nt_queue_submit(nt_queue *q, const nt_event *ev, uint64_t mask)
         rc = -1;
     int64_t t = now_ms();
     pthread_mutex_lock(&q->mu);
+    q->changes += added > 0;
     for (int i = 0; i < q->cfg->n && i < 64; i++) {
         if (!its[i])
             continue;
@@ -460,6 +477,38 @@ int nt_queue_fill_status(nt_queue *q, json_t *metrics)
     }
     pthread_mutex_unlock(&q->mu);
     return rc ? -1 : 0;
+}
+
+size_t nt_queue_channels(nt_queue *q, notify_channel_stat *out, size_t cap)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&q->mu);
+    for (int i = 0; i < q->cfg->n && n < cap; i++, n++) {
+        const chan *c = &q->c[i];
+        notify_channel_stat *r = &out[n];
+        memset(r, 0, sizeof *r);
+        snprintf(r->name, sizeof r->name, "%s", c->ch->name);
+        snprintf(r->type, sizeof r->type, "%s", nt_channel_type_name(c->ch->type));
+        r->sent = c->sent;
+        r->events_sent = c->events_sent;
+        r->failed = c->failed;
+        r->retried = c->retried;
+        r->rejected = c->rejected;
+        r->queued = c->n;
+        r->last_sent_at = c->last_sent_at;
+        r->last_failure_at = c->last_failure_at;
+        memcpy(r->last_failure, c->last_failure, sizeof r->last_failure);
+    }
+    pthread_mutex_unlock(&q->mu);
+    return n;
+}
+
+uint64_t nt_queue_changes(nt_queue *q)
+{
+    pthread_mutex_lock(&q->mu);
+    uint64_t n = q->changes;
+    pthread_mutex_unlock(&q->mu);
+    return n;
 }
 
 void nt_queue_set_mqtt(nt_queue *q, mqtt_client *m)

@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "bus/mqtt.h"
+#include "bus/notify.h"
 #include "nt.h"
 
 typedef struct nt_queue nt_queue; /* opaque */
@@ -65,6 +66,17 @@ int nt_queue_submit(nt_queue *q, const nt_event *ev, uint64_t mask);
  *  gateway's /metrics shows them as iotad_notifier_<name>{channel=...}.
  *  Returns 0 or -1. */
 int nt_queue_fill_status(nt_queue *q, json_t *metrics);
+
+/** Each channel's counters, last delivery and last failure (time and
+ *  reason), in the configuration's order, for the channel report
+ *  (bus/notify.h).
+ *  Out: out: caller-owned, cap rows. Returns: the number of rows filled. */
+size_t nt_queue_channels(nt_queue *q, notify_channel_stat *out, size_t cap);
+
+/** A number that grows with every accepted event and every delivery
+ *  attempt's outcome (sent, failed, refused): the channel report is due
+ *  again when it changed. */
+uint64_t nt_queue_changes(nt_queue *q);
 
 /** Give the queue its MQTT client once it exists (mqtt channels wait,
  *  retrying, until then). m is borrowed and must outlive the queue. */

@@ -251,8 +251,10 @@ static void test_table(void **state)
         assert_int_equal(t[i].retained, strncmp(t[i].pattern, "status/", 7) == 0 ||
                                             strncmp(t[i].pattern, "detector/alarm/", 15) == 0 ||
                                             strcmp(t[i].pattern, "alarms/{sensor_id}") == 0 ||
-                                            strncmp(t[i].pattern, "homeassistant/", 14) == 0 ||
+                                            (strncmp(t[i].pattern, "homeassistant/", 14) == 0 &&
+                                             strcmp(t[i].pattern, "homeassistant/status") != 0) ||
                                             strncmp(t[i].pattern, "notify/ha/", 10) == 0 ||
+                                            strncmp(t[i].pattern, "notify/channels/", 16) == 0 ||
                                             strncmp(t[i].pattern, "$SYS/", 5) == 0);
     /* the notifier's (Home Assistant discovery, its summaries, test trigger) */
     char b[TOPICS_MAX];
@@ -266,6 +268,17 @@ static void test_table(void **state)
     assert_int_equal(topics_notify_ha(b, sizeof b, "room-1"), 16);
     assert_string_equal(b, "notify/ha/room-1");
     assert_string_equal(topics_notify_test(), "notify/test");
+    /* the channel report and Home Assistant's birth topic */
+    assert_int_equal(topics_notify_channels(b, sizeof b, "notifier"), 24);
+    assert_string_equal(b, "notify/channels/notifier");
+    assert_string_equal(topics_filter_notify_channels(), "notify/channels/+");
+    assert_string_equal(topics_notify_channels_instance("notify/channels/n-1"), "n-1");
+    assert_null(topics_notify_channels_instance("notify/channels/"));
+    assert_null(topics_notify_channels_instance("notify/channels/a/b"));
+    assert_null(topics_notify_channels_instance("notify/test"));
+    assert_int_equal(topics_ha_status(b, sizeof b, "homeassistant"), 20);
+    assert_string_equal(b, "homeassistant/status");
+    assert_int_equal(topics_ha_status(b, 5, "homeassistant"), TOPICS_ERR_TOOLONG);
     /* the broker's figures: each found by its own index, nothing else */
     int nb = 0;
     const char *const *bs = topics_broker_stats(&nb);
