@@ -28,7 +28,9 @@ typedef struct {
     det_stream *st;
     det_model *md;
     det_sink *out;
-    double ts, x, score;
+    double ts, x, score; /* score: NAN until step_score computes it */
+    const iforest *forest;
+    double *score_p; /* the caller's copy of score */
     const float *vec;
     const tsfeatures_info *info;
     const det_shape_info *shi;
@@ -137,6 +139,20 @@ int det_calm(const det_config *c, const float *vec)
            vec[TSFEATURE_SPREAD] < c->spread_min / 2;
 }
 
+/* The forest's score of this reading, computed on first use: a reading
+ * that is neither material, absurd nor stuck cannot alert, whatever its
+ * score, so most readings never need one. */
+static double step_score(step *s)
+{
+    if (isnan(s->score)) {
+        s->score = iforest_score(s->forest, s->vec);
+        *s->score_p = s->score;
+    }
+    return s->score;
+}
+
+static int stuck_now(const step *s);
+
 static void step_init(step *s)
 {
     const det_config *c = s->c;
@@ -162,15 +178,18 @@ static void step_init(step *s)
     /* With the shape detector on, a run shaped like one seen before
      * (a stream that spikes every hour, a square wave) is this
      * stream's normal, however the forest scores the reading. */
-    s->candidate = s->absurd || (s->score >= det_engine_threshold(s->e, s->sen->id) &&
-                                 s->material && !seen_shape(s));
-    s->calm_now = det_calm(c, vec);
     s->stuck_need = (unsigned)c->stuck_min;
     if (s->stuck_need < 2u * st->max_run + 2u)
         s->stuck_need = 2u * st->max_run + 2u;
+    if (s->absurd || stuck_now(s))
+        step_score(s); /* an alert from it carries the score */
+    s->candidate = s->absurd || (s->material &&
+                                 step_score(s) >= det_engine_threshold(s->e, s->sen->id) &&
+                                 !seen_shape(s));
+    s->calm_now = det_calm(c, vec);
     det_pending cur = {.ts = s->ts,
                        .value = s->x,
-                       .score = s->score,
+                       .score = isnan(s->score) ? 0.0 : s->score,
                        .expected = s->info->expected,
                        .sd = s->info->expected_sd,
                        .prev = st->fs.nlag > 0 ? st->fs.lag[0] : s->x,
@@ -414,6 +433,7 @@ static void decide_open(step *s)
             anomaly a;
             s->cur.ts = st->calm_ts;
             s->cur.value = st->calm_v;
+            s->cur.score = step_score(s); /* the end alert carries this reading's score */
             alert(s, ANOMALY_CHANGE_POINT, &s->cur, &a);
             det_explain_change_end(&a, s->md->unit, &s->cur, st->ev_ts, 0);
             det_emit(s->e, s->out, &a);
@@ -432,8 +452,8 @@ static void decide_open(step *s)
 }
 
 int det_decide(det_engine *e, det_sensor *sen, det_stream *st, double ts, double x,
-               const float *vec, const tsfeatures_info *info, double score,
-               const det_shape_info *shi, det_sink *out)
+               const float *vec, const tsfeatures_info *info, const iforest *forest,
+               double *score, const det_shape_info *shi, det_sink *out)
 {
     step s = {.e = e,
               .c = &e->cfg,
@@ -443,7 +463,9 @@ int det_decide(det_engine *e, det_sensor *sen, det_stream *st, double ts, double
               .out = out,
               .ts = ts,
               .x = x,
-              .score = score,
+              .score = *score,
+              .forest = forest,
+              .score_p = score,
               .vec = vec,
               .info = info,
               .shi = shi};

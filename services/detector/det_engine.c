@@ -603,12 +603,14 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
     int na_before = out->n;
 
     int scored = md->forest && st->learned >= (uint32_t)c->warmup;
-    double score = scored ? iforest_score(md->forest, vec) : 0.0;
+    /* Scored by the forest only when the decision needs it (det_decide),
+     * or when every score is wanted (score_all: replay prints them). */
+    double score = scored && c->score_all ? iforest_score(md->forest, vec) : NAN;
     track_runs(st, md, x);
     int learn = 1;
     if (scored) {
         e->st.scored++;
-        learn = det_decide(e, sen, st, ts, x, vec, &info, score, &shi, out);
+        learn = det_decide(e, sen, st, ts, x, vec, &info, md->forest, &score, &shi, out);
     }
     /* Its readings are still learned: a new shape is not a new level. */
     /* A new shape alerts when the reading is not calm by the criterion
@@ -619,6 +621,10 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
      * and its run holds no reading of an event already reported. */
     int shape_alerted = shape_hit && scored && (!det_calm(c, vec) || shi.z >= c->shape_calm_z) && out->n == na_before &&
                         st->state == ST_IDLE && st->since_alert >= (unsigned)c->shape_p.window;
+    if (shape_alerted && isnan(score))
+        score = iforest_score(md->forest, vec);
+    if (isnan(score))
+        score = 0.0; /* not needed: calm, or not scored yet */
     if (shape_alerted)
         shape_alert(e, sen, md, ts, x, vec, &info, score, scored, &shi, out);
     int folded = fold_burst(e, st, md, out, na_before);

@@ -90,6 +90,9 @@ typedef struct {
                             0: never fold) */
     double burst_k;      /* after about this many alerts within burst_n readings, a
                             stream's further alerts are folded into the burst (4) */
+    int score_all;       /* 1: score every reading with the forest, even those that
+                            cannot alert (det_result.score of each; replay sets it);
+                            0: only when the decision needs it (0) */
     double disp_k;       /* after an alert, the stream stays in alarm while its short
                             average is more than this many of its sds away from the
                             level it left (1.5; 0: off) */
@@ -121,7 +124,8 @@ typedef struct {
 typedef struct {
     char metric[READING_NAME_MAX];
     double value;
-    double score;      /* forest score, 0 when not scored */
+    double score;      /* forest score, 0 when not scored (and, unless cfg.score_all,
+                          when the reading was calm enough not to need one) */
     int scored;        /* 1 when past warm-up and a forest exists */
     int flagged;       /* 1 when the reading is part of an anomalous event */
     int in_alarm;      /* 1 while the stream is in an anomalous state: from the start

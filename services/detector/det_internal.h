@@ -248,12 +248,17 @@ int det_fleet_mark(det_fleet *f, anomaly *a, double window);
 /* ---- det_decide.c ---- */
 
 /** Decide one scored reading of a stream: state transitions and alerts.
- *  In: vec/info from tsfeatures_compute, score from the forest, shi from
- *      the shape detector (when st->shape). Returns 1 when the reading is
- *      to be learned, 0 when it is part of an event (flagged). */
+ *  In: vec/info from tsfeatures_compute, forest the stream's model, shi
+ *      from the shape detector (when st->shape).
+ *  In/out: *score, the forest's score of vec, or NAN when not computed
+ *      yet: it is computed (and stored) only when the decision needs it
+ *      (a material, absurd or stuck reading); a calm reading is decided
+ *      without it, with the same outcome.
+ *  Returns 1 when the reading is to be learned, 0 when it is part of an
+ *  event (flagged). */
 int det_decide(det_engine *e, det_sensor *sen, det_stream *st, double ts, double x,
-               const float *vec, const tsfeatures_info *info, double score,
-               const det_shape_info *shi, det_sink *out);
+               const float *vec, const tsfeatures_info *info, const iforest *forest,
+               double *score, const det_shape_info *shi, det_sink *out);
 
 /** Whether a feature vector is calm: residual, shift and noise all within
  *  half of what makes them material. */

@@ -926,12 +926,15 @@ int main(int argc, char **argv)
     log_init("detector", lvl);
     if ((rc = build_config(&cfg)) != 0)
         return rc;
+    const char *cmd = npos > 0 ? pos[0] : "run";
+    /* replay prints every reading's score; the decisions are the same
+     * either way (the live service scores only what can alert). */
+    cfg.score_all = strcmp(cmd, "replay") == 0;
     if (det_engine_create(&engine, &cfg) != 0) {
         log_error("engine_create_failed");
         return 1;
     }
 
-    const char *cmd = npos > 0 ? pos[0] : "run";
     if (strcmp(cmd, "run") == 0 && npos <= 1) {
         struct sigaction sa;
         memset(&sa, 0, sizeof(sa));

@@ -564,6 +564,64 @@ static void test_displaced_stays_in_alarm(void **state)
     assert_int_equal(after_on, 0); /* and out of it once back */
 }
 
+/* The live engine scores only readings that can alert (cfg.score_all 0);
+ * replay scores every one. The decisions must be the same: the same
+ * alerts, flags and alarm state on days of readings with events. */
+static void test_lazy_scoring_same_decisions(void **state)
+{
+    (void)state;
+    det_engine *e[2];
+    for (int k = 0; k < 2; k++) {
+        det_config c;
+        det_config_default(&c);
+        c.warmup = 100;
+        c.score_all = k;
+        assert_int_equal(det_config_set_units(&c, "temperature=degC,humidity=%RH"), 0);
+        assert_int_equal(det_engine_create(&e[k], &c), 0);
+    }
+    int alerts = 0, scored_lazy = 0, scored_all = 0;
+    for (int i = 0; i < 6 * 288; i++) {
+        double ts = T0 + i * STEP;
+        double t = base(ts), h = hum(ts);
+        if (i % 397 == 200)
+            t += 1.5 + (i % 3); /* spikes */
+        if (i >= 1000 && i < 1040)
+            h -= 4.0; /* a shift that ends */
+        if (i >= 1300 && i < 1320)
+            t = 21.0; /* stuck */
+        reading r;
+        memset(&r, 0, sizeof(r));
+        snprintf(r.sensor_id, sizeof(r.sensor_id), "lazy");
+        r.ts = ts;
+        reading_add(&r, "temperature", t);
+        reading_add(&r, "humidity", h);
+        det_result res[2][2];
+        anomaly a[2][8];
+        int n[2];
+        for (int k = 0; k < 2; k++) {
+            n[k] = det_engine_process(e[k], &r, res[k], a[k], 8);
+            assert_true(n[k] >= 0);
+        }
+        assert_int_equal(n[0], n[1]);
+        for (int j = 0; j < n[0]; j++) {
+            assert_string_equal(a[0][j].id, a[1][j].id);
+            assert_string_equal(a[0][j].explanation, a[1][j].explanation);
+            assert_true(a[0][j].score == a[1][j].score);
+        }
+        alerts += n[0];
+        for (int m = 0; m < 2; m++) {
+            assert_int_equal(res[0][m].flagged, res[1][m].flagged);
+            assert_int_equal(res[0][m].in_alarm, res[1][m].in_alarm);
+            scored_lazy += res[0][m].score > 0;
+            scored_all += res[1][m].score > 0;
+        }
+    }
+    assert_true(alerts >= 3);
+    assert_true(scored_lazy < scored_all / 2); /* most readings needed no score */
+    det_engine_destroy(e[0]);
+    det_engine_destroy(e[1]);
+}
+
 int main(void)
 {
     log_init("test", LOG_WARN);
@@ -581,6 +639,7 @@ int main(void)
         cmocka_unit_test(test_alarm_state_and_fleet),
         cmocka_unit_test(test_burst_folded),
         cmocka_unit_test(test_displaced_stays_in_alarm),
+        cmocka_unit_test(test_lazy_scoring_same_decisions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
