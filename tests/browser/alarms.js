@@ -20,14 +20,20 @@
 const path = require('path');
 const fs = require('fs');
 const os = require('os');
-const {execFileSync} = require('child_process');
+const {execFile, execFileSync} = require('child_process');
 const {chromium} = require(path.join(__dirname, '../../tools/node_modules/playwright-core'));
 const {make} = require(path.join(__dirname, '../gateway/anomalies.js'));
 const {keccak256} = require(path.join(__dirname, '../../tools/node_modules/js-sha3'));
 
 const [url, mqttPort, outDir, token] = process.argv.slice(2);
 const fail = (m) => { console.error('FAIL: ' + m); process.exit(1); };
-const pub = (topic, msg) => execFileSync('mosquitto_pub', ['-h', '127.0.0.1', '-p', mqttPort, '-q', '1', '-t', topic, '-m', JSON.stringify(msg)]);
+const pubArgs = (topic, msg) => ['-h', '127.0.0.1', '-p', mqttPort, '-q', '1', '-t', topic, '-m', JSON.stringify(msg)];
+const pub = (topic, msg) => execFileSync('mosquitto_pub', pubArgs(topic, msg));
+// Many messages without blocking the event loop: a blocked loop cannot see
+// the gateway close an idle keep-alive socket, and fetch then reuses the
+// dead socket ("other side closed").
+const pubMany = (list) => Promise.all(list.map(([topic, msg]) => new Promise((ok, no) =>
+  execFile('mosquitto_pub', pubArgs(topic, msg), (e) => (e ? no(e) : ok())))));
 const api = async (p) => { const r = await fetch(url.replace(/\/$/, '') + p); if (!r.ok) fail(p + ': ' + r.status); return r.json(); };
 
 async function until(what, fn, ms = 8000) {
@@ -173,7 +179,8 @@ async function main() {
     console.log(`CSV: ${alines.length - 1} alarm row(s), ${ncsv.trim().split('\r\n').length - 1} anomaly row(s)`);
 
     // 7. a storm: 55 more active alarms show 50 rows, "show more", counts per severity
-    for (let i = 0; i < 55; i++) pub(`anomalies/c${i}-${process.pid}`, make(`c${i}-${process.pid}`, 0, Date.now() / 1000, 0, ['contextual']));
+    await pubMany(Array.from({length: 55}, (_, i) =>
+      [`anomalies/c${i}-${process.pid}`, make(`c${i}-${process.pid}`, 0, Date.now() / 1000, 0, ['contextual'])]));
     await until('56 active alarms counted', async () =>
       (await page.getAttribute('#al-counts [data-sev="major"]', 'data-count')) === '55');
     if ((await page.getAttribute('#al-counts [data-sev="critical"]', 'data-count')) !== '1') fail('critical count');
@@ -188,7 +195,8 @@ async function main() {
 
     // 8. history: 60 point alarms that cleared at once, plus the false positive
     const t0 = Date.now() / 1000 - 30;
-    for (let i = 0; i < 60; i++) pub(`anomalies/p${i}-${process.pid}`, make(`p${i}-${process.pid}`, 0, t0 + i, 0, ['point']));
+    await pubMany(Array.from({length: 60}, (_, i) =>
+      [`anomalies/p${i}-${process.pid}`, make(`p${i}-${process.pid}`, 0, t0 + i, 0, ['point'])]));
     await until('60 cleared point alarms', async () =>
       (await api('/api/alarms?state=cleared&limit=1000')).alarms.length >= 61);
     await page.selectOption('#al-view', 'cleared');
