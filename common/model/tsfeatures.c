@@ -24,6 +24,7 @@ void tsfeatures_params_default(tsfeatures_params *p)
     p->lags = 3;
     p->recent_n = 60;
     p->recent_s = 300;
+    p->hold_z = 3.0;
     p->short_n = 6;
     p->level_days = 1;
     p->profile_days = 7;
@@ -354,7 +355,14 @@ void tsfeatures_update(const tsfeatures_params *p, tsfeatures_state *s, double t
         return;
 
     learn_moments(p, s, x, prev, had_prev, prev_ok);
-    learn_residual(s, r, dt);
+    /* A sustained excursion to values outside the range seen (a machine
+     * cooling down over hours) would otherwise teach the residual spread
+     * its own size within the hour and never stand out: while the short
+     * shift is at least hold_z sds and the value is beyond the range seen,
+     * the spread is not learned (the level and profile still are). */
+    if (!(p->hold_z > 0 && s->phase == 1 && fabs(s->rshort) >= p->hold_z &&
+          (x < s->lo || x > s->hi)))
+        learn_residual(s, r, dt);
     learn_profile(p, s, ts, x, dt);
     learn_range(s, x, dt);
 }

@@ -53,6 +53,9 @@ typedef struct {
     int lags;            /* lagged deltas, 1..TSFEATURES_MAX_LAGS (default 3) */
     double recent_n;     /* readings in the recent mean/spread EWMA (default 60) */
     double recent_s;     /* ... but at least this many seconds of readings (default 300) */
+    double hold_z;       /* the residual spread is not learned while the short shift is
+                            at least this many sds and the value is outside the range
+                            seen (default 3; 0: always learned) */
     double short_n;      /* readings in the short shift/spread EWMA (default 6) */
     double level_days;   /* time constant of the slow baseline, days (default 1) */
     double profile_days; /* memory of the daily profile, days (default 7) */
@@ -97,7 +100,7 @@ typedef struct {
                               * usual): a noise change, unlike a level shift, raises it */
 } tsfeatures_info;
 
-/** Fill p with the defaults (lags 3, recent_n 60, recent_s 300, short_n 6, level_days 1,
+/** Fill p with the defaults (lags 3, recent_n 60, recent_s 300, hold_z 3, short_n 6, level_days 1,
  *  profile_days 7).
  *  Out: p: caller-owned; every field is set. */
 void tsfeatures_params_default(tsfeatures_params *p);

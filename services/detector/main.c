@@ -89,7 +89,7 @@ static double status_interval;
 static long partition, partitions, shape_window, shape_history, shape_gap, shape_every;
 static long max_sensors, max_metrics, metric_min_readings;
 static long intake_bytes, intake_wait_ms, shard, shards;
-static double threshold, z_min, shape_z, shape_confirm, shape_calm_z, burst_k, displace_sd, recent_s;
+static double threshold, z_min, shape_z, shape_confirm, shape_calm_z, burst_k, displace_sd, recent_s, spread_hold_z;
 static long burst_n;
 static int nab, shape, multi;
 static double silent_factor, silent_min_s, stuck_factor, stuck_min_s, feedback_margin;
@@ -154,6 +154,10 @@ static const config_option opts[] = {
      "a stream's recent mean (its expectation before a daily profile exists) covers at least "
      "60 readings and at least this many seconds of them",
      &recent_s},
+    {"spread-hold-z", "SPREAD_HOLD_Z", CONFIG_DBL, "3",
+     "a stream's residual spread is not learned while its short shift is at least this many "
+     "sds and the value is outside the range seen (0: always learned)",
+     &spread_hold_z},
     {"displace-sd", "DISPLACE_SD", CONFIG_DBL, "1.5",
      "after an alert, a stream stays in alarm while its short average is more than this many "
      "of its sds from the level it left (0: off)",
@@ -811,10 +815,12 @@ static int build_config(det_config *cfg)
     cfg->burst_k = burst_k;
     cfg->disp_k = displace_sd;
     cfg->feat.recent_s = recent_s;
+    cfg->feat.hold_z = spread_hold_z;
     if (!(shape_calm_z > 0) || burst_n < 0 || burst_n > 100000000 || !(burst_k >= 1 && burst_k < 1e6) ||
-        !(displace_sd >= 0 && displace_sd < 1e6) || !(recent_s >= 0 && recent_s < 1e9)) {
+        !(displace_sd >= 0 && displace_sd < 1e6) || !(recent_s >= 0 && recent_s < 1e9) ||
+        !(spread_hold_z >= 0 && spread_hold_z < 1e6)) {
         log_error("bad_config: check SHAPE_CALM_Z (>0), BURST_READINGS (>=0), BURST_ALERTS (>=1), "
-                  "DISPLACE_SD (>=0), RECENT_MIN_S (>=0)");
+                  "DISPLACE_SD (>=0), RECENT_MIN_S (>=0), SPREAD_HOLD_Z (>=0)");
         return 2;
     }
     cfg->max_sensors = (int)max_sensors;
