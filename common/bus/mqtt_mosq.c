@@ -39,6 +39,7 @@
 #include "base/log.h"
 
 #define MOSQ_MAX_URIS 16
+#define CONNACK_TIMEOUT_S 5
 
 enum { MID_NONE, MID_WAIT_ACK, MID_DONE_EARLY, MID_QOS0_SENT };
 
@@ -380,16 +381,28 @@ static void *loop_main(void *arg)
     while (!stopping(c)) {
         int u = c->uri; /* written by this thread only */
         int rc = mosquitto_connect(c->m, c->hosts[u], c->ports[u], c->keepalive_s);
+        double since = clock_mono();
         if (rc == MOSQ_ERR_SUCCESS) {
             while ((rc = mosquitto_loop(c->m, 100, 1)) == MOSQ_ERR_SUCCESS) {
                 pthread_mutex_lock(&c->mu);
-                int stop = c->stop;
-                int resub = c->connected && c->resubscribe && clock_mono() >= c->resubscribe_at;
+                int stop = c->stop, connected = c->connected;
+                int resub = connected && c->resubscribe && clock_mono() >= c->resubscribe_at;
                 if (resub)
                     c->resubscribe = 0;
                 pthread_mutex_unlock(&c->mu);
                 if (stop) {
                     close_connection(c);
+                    break;
+                }
+                /* A broker that takes the connection but never answers
+                 * (seen with a dying NATS node): give up after
+                 * CONNACK_TIMEOUT_S, as paho's connectTimeout does, and try
+                 * the next URI. */
+                if (!connected && clock_mono() - since > CONNACK_TIMEOUT_S) {
+                    log_warn("mqtt_connect_stalled uri=tcp://%s:%d waited_s=%d action=next_uri",
+                             c->hosts[u], c->ports[u], CONNACK_TIMEOUT_S);
+                    mosquitto_disconnect(c->m);
+                    rc = MOSQ_ERR_CONN_REFUSED; /* logged here; the next URI below */
                     break;
                 }
                 if (resub)

@@ -277,7 +277,8 @@ static void test_persisted_publish(void **state)
  * promises: failover past a dead URI, QoS 0 delivery, birth and will on the
  * availability topic (the will at an orderly stop too), reconnect and
  * re-subscription after the broker restarts, a message published while it
- * is down sent after, flush. A paho client watches. */
+ * is down sent after, flush, failover past a broker that never answers.
+ * A paho client watches. */
 static void test_libmosquitto_backend(void **state)
 {
     (void)state;
@@ -340,6 +341,26 @@ static void test_libmosquitto_backend(void **state)
     assert_string_equal(w.last, "offline");
     mqtt_client_destroy(pub);
     mqtt_client_destroy(watch);
+
+    /* A broker that accepts the connection and never answers (a listening
+     * socket nobody accepts on: the kernel completes the handshake) is
+     * given up after 5 s for the next URI. */
+    int mute = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    assert_true(mute >= 0);
+    assert_int_equal(bind(mute, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(mute, 8), 0);
+    assert_int_equal(getsockname(mute, (struct sockaddr *)&a, &al), 0);
+    snprintf(uris, sizeof uris, "tcp://127.0.0.1:%d,%s", ntohs(a.sin_port), uri);
+    mqtt_options mo = {.uris = uris, .client_id = "m-mute", .clean_session = 1,
+                       .library = MQTT_LIBRARY_MOSQUITTO};
+    mqtt_client *mc = NULL;
+    assert_int_equal(mqtt_client_create(&mc, &mo), 0);
+    assert_int_equal(mqtt_client_wait_connected(mc, 3000), -1);
+    assert_int_equal(mqtt_client_wait_connected(mc, 10000), 0);
+    mqtt_client_destroy(mc);
+    close(mute);
 
     /* Options libmosquitto cannot serve are refused, not half served. */
     mqtt_options bad = {.uris = "ssl://127.0.0.1:8883", .client_id = "x",
