@@ -43,8 +43,9 @@ typedef struct mqtt_client mqtt_client; /* opaque */
  * MQTT_LIBRARY_AUTO picks libmosquitto for a subscriber that loses nothing
  * by it: clean session, sub_qos 0, at least one topic, and options
  * libmosquitto serves (bus/mqtt_mosq.h: tcp:// URIs, no ca_file, no
- * persist_dir). As a QoS 0 consumer it was measured at about 1.5x paho's
- * rate for 60 % of the CPU per message. Every other client gets paho.
+ * persist_dir). As a consumer it was measured at about two thirds of
+ * paho's CPU per message (bench/mqtt_consumer.sh). Every other client gets
+ * paho.
  * MQTT_LIBRARY_MOSQUITTO with options it cannot serve fails at create. */
 enum { MQTT_LIBRARY_AUTO = 0, MQTT_LIBRARY_PAHO, MQTT_LIBRARY_MOSQUITTO };
 
