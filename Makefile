@@ -11,7 +11,7 @@ BUILD    ?= build
 OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Icommon -MMD -MP
-LDLIBS   += -lpaho-mqtt3as -ljansson -lcurl -lcrypto -lwebsockets -lsecp256k1 -lpthread -lm
+LDLIBS   += -lpaho-mqtt3as -lmosquitto -ljansson -lcurl -lcrypto -lwebsockets -lsecp256k1 -lpthread -lm
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 SERVICES := simulator detector chainlogger gateway notifier
@@ -119,9 +119,14 @@ test-compose:
 	scripts/install-deps.sh --test
 	SUITE=compose TEST_TIMEOUT=2700 tests/run.sh
 
+# The MQTT client libraries as consumers (bench/mqtt_consumer.sh).
+$(BUILD)/bench/mqtt_consumer: bench/mqtt_consumer.c $(BUILD)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
+
 bench:
 	scripts/install-deps.sh --test
-	$(MAKE) -j$$(nproc) all
+	$(MAKE) -j$$(nproc) all $(BUILD)/bench/mqtt_consumer
 	bench/run.sh
 
 format:

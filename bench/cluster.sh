@@ -67,7 +67,7 @@ int main(int argc, char **argv) /* pub URIS CLIENT_ID < "topic payload" lines */
     return rc;
 }
 C
-cc -std=gnu11 -O2 -Icommon -o "$T/pub" "$T/pub.c" build/libcommon.a -lpaho-mqtt3as -ljansson -lpthread -lm
+cc -std=gnu11 -O2 -Icommon -o "$T/pub" "$T/pub.c" build/libcommon.a -lpaho-mqtt3as -lmosquitto -ljansson -lpthread -lm
 
 awk -v ns="$NS" -v nr="$NR" 'BEGIN {
     for (i = 0; i < nr; i++) for (s = 0; s < ns; s++)

@@ -32,7 +32,7 @@ NANOM=${GW_BENCH_ANOMALIES:-100000}
 mkdir -p "$ROOT/build"
 cc -O2 -std=gnu11 -Wall -Wextra -I"$ROOT/common" -o "$ROOT/build/wsbench" \
     "$ROOT/bench/gateway/wsbench.c" "$ROOT/build/libcommon.a" \
-    -lpaho-mqtt3as -ljansson -lcurl -lpthread -lm
+    -lpaho-mqtt3as -lmosquitto -ljansson -lcurl -lpthread -lm
 
 start_mosquitto
 start_chain

@@ -95,7 +95,7 @@ awk -v n="$got" -v f="$first" -v l="$last" -v p="$n_ref" 'BEGIN {
 # The same with the MQTT client the services use (common/bus/mqtt.h, paho),
 # counting only: the most any service consuming through it can take.
 cc -O2 -std=gnu11 -Wall -Wextra -Werror -I"$ROOT/common" -o "$OUT/count_sub" \
-    "$ROOT/bench/pipeline/count_sub.c" "$ROOT/build/libcommon.a" -lpaho-mqtt3as -ljansson -lpthread -lm
+    "$ROOT/bench/pipeline/count_sub.c" "$ROOT/build/libcommon.a" -lpaho-mqtt3as -lmosquitto -ljansson -lpthread -lm
 "$OUT/count_sub" "$MQTT_URL" 0 2 >"$T/paho.txt" 2>"$T/paho.err" &
 SUB=$!
 PIDS+=("$SUB")

@@ -28,7 +28,7 @@ CC=${FUZZ_CC:-clang}
 CFLAGS="-std=gnu11 -g -O1 -fno-omit-frame-pointer -Icommon -Iservices -Wall -Wextra -Werror"
 CFLAGS+=" -Wno-unused-command-line-argument"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
-LIBS="-lpaho-mqtt3as -ljansson -lcurl -lwebsockets -lsecp256k1 -lpthread -lm"
+LIBS="-lpaho-mqtt3as -lmosquitto -ljansson -lcurl -lwebsockets -lsecp256k1 -lpthread -lm"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 

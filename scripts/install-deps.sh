@@ -23,7 +23,7 @@ for a in "$@"; do
 done
 
 pkgs=(build-essential pkg-config ca-certificates curl make
-      libpaho-mqtt-dev libjansson-dev libcurl4-openssl-dev libwebsockets-dev
+      libpaho-mqtt-dev libmosquitto-dev libjansson-dev libcurl4-openssl-dev libwebsockets-dev
       libsecp256k1-dev libssl-dev mosquitto mosquitto-clients nats-server openssl nodejs npm)
 if [ "$want_test" = 1 ]; then
   pkgs+=(libcmocka-dev clang libclang-rt-14-dev docker-compose chromium procps python3-sklearn
@@ -35,7 +35,7 @@ fi
 # --runtime: the shared libraries of build/bin/*, the broker, the dev chain's
 # Node and the tools the scripts and health checks call.
 if [ "$want_runtime" = 1 ]; then
-  pkgs=(ca-certificates curl openssl procps libpaho-mqtt1.3 libjansson4 libcurl4
+  pkgs=(ca-certificates curl openssl procps libpaho-mqtt1.3 libmosquitto1 libjansson4 libcurl4
         libwebsockets17 libsecp256k1-1 mosquitto mosquitto-clients nats-server nodejs)
 fi
 

@@ -13,7 +13,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 RATE=${PIPE_CONSUMER_RATE:-8000}
 SECS=${PIPE_SECONDS:-6}
 cc -O2 -std=gnu11 -Wall -Wextra -Werror -I"$ROOT/common" -o "$OUT/count_sub" \
-    "$ROOT/bench/pipeline/count_sub.c" "$ROOT/build/libcommon.a" -lpaho-mqtt3as -ljansson -lpthread -lm
+    "$ROOT/bench/pipeline/count_sub.c" "$ROOT/build/libcommon.a" -lpaho-mqtt3as -lmosquitto -ljansson -lpthread -lm
 clients=(paho)
 if [ -f /usr/include/mosquitto.h ]; then
     cc -O2 -std=gnu11 -Wall -Wextra -Werror -o "$OUT/count_sub_mosq" \

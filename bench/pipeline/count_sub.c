@@ -47,7 +47,8 @@ int main(int argc, char **argv)
                       .topics = topics,
                       .ntopics = 1,
                       .sub_qos = atoi(argv[2]),
-                      .on_message = on_msg};
+                      .on_message = on_msg,
+                      .library = MQTT_LIBRARY_PAHO}; /* what this bench line names */
     mqtt_client *c = NULL;
     if (mqtt_client_create(&c, &o) != 0 || mqtt_client_wait_connected(c, 10000) != 0)
         return 1;

@@ -1,6 +1,8 @@
 /*
- * mqtt — see mqtt.h. paho's MQTTAsync does the protocol; this module adds
- * what every service needs around it and would otherwise repeat:
+ * mqtt — see mqtt.h. paho's MQTTAsync does the protocol (the libmosquitto
+ * backend, chosen per client by mqtt_client_create, is bus/mqtt_mosq.c and
+ * does the same things its own way); this module adds what every service
+ * needs around paho and would otherwise repeat:
  *
  *  - Reconnection is ours, not paho's automaticReconnect: paho does not
  *    retry a first connection that fails, and a broker that is down when a
@@ -33,10 +35,12 @@
 #include "base/clock.h"
 #include "base/deadline.h"
 #include "base/log.h"
+#include "bus/mqtt_mosq.h"
 
 #define MQTT_MAX_URIS 16
 
 struct mqtt_client {
+    mqtt_mosq *mq; /* the libmosquitto backend, when chosen; else paho below */
     MQTTAsync h;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -89,7 +93,8 @@ static void request_resubscribe(mqtt_client *c)
 static void on_subscribe_failure(void *ctx, MQTTAsync_failureData *resp)
 {
     mqtt_client *c = ctx;
-    log_rate(43, 10.0, LOG_ERROR, "mqtt_subscribe_failed code=%d retry_in=1s", resp ? resp->code : -1);
+    log_rate(43, 10.0, LOG_ERROR, "mqtt_subscribe_failed code=%d retry_in=1s",
+             resp ? resp->code : -1);
     request_resubscribe(c);
 }
 
@@ -342,6 +347,7 @@ static void free_client(mqtt_client *c)
 {
     if (!c)
         return;
+    mqtt_mosq_destroy(c->mq);
     if (c->h)
         MQTTAsync_destroy(&c->h);
     for (int i = 0; i < c->ntopics; i++)
@@ -362,12 +368,22 @@ static void free_client(mqtt_client *c)
     free(c);
 }
 
+/* MQTT_LIBRARY_AUTO's rule (mqtt.h). */
+static int use_libmosquitto(const mqtt_options *opt)
+{
+    if (opt->library == MQTT_LIBRARY_MOSQUITTO)
+        return 1;
+    return opt->library == MQTT_LIBRARY_AUTO && opt->clean_session && opt->sub_qos == 0 &&
+           opt->ntopics > 0 && mqtt_mosq_usable(opt, NULL);
+}
+
 int mqtt_client_create(mqtt_client **out, const mqtt_options *opt)
 {
     mqtt_client *c = NULL;
     *out = NULL;
     if (!opt || !opt->uris || !opt->client_id || opt->ntopics < 0 ||
-        (opt->ntopics > 0 && !opt->topics)) {
+        (opt->ntopics > 0 && !opt->topics) || opt->library < MQTT_LIBRARY_AUTO ||
+        opt->library > MQTT_LIBRARY_MOSQUITTO) {
         log_error("mqtt_invalid_options");
         return -1;
     }
@@ -376,6 +392,12 @@ int mqtt_client_create(mqtt_client **out, const mqtt_options *opt)
         return -1;
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
+    if (use_libmosquitto(opt)) {
+        if (mqtt_mosq_create(&c->mq, opt) != 0)
+            goto fail;
+        *out = c;
+        return 0;
+    }
     c->opt = *opt;
     c->backoff_ms = 250;
     c->uris_buf = strdup(opt->uris);
@@ -436,10 +458,10 @@ int mqtt_client_create(mqtt_client **out, const mqtt_options *opt)
     /* With a persistence directory, paho writes each QoS 1/2 message to it
      * before MQTTAsync_send returns and deletes it once acknowledged; a
      * restarted client with the same id sends what is left. */
-    int rc = MQTTAsync_createWithOptions(
-        &c->h, c->uris[0], c->client_id,
-        c->persist_dir ? MQTTCLIENT_PERSISTENCE_DEFAULT : MQTTCLIENT_PERSISTENCE_NONE,
-        c->persist_dir, &cro);
+    int rc = MQTTAsync_createWithOptions(&c->h, c->uris[0], c->client_id,
+                                         c->persist_dir ? MQTTCLIENT_PERSISTENCE_DEFAULT
+                                                        : MQTTCLIENT_PERSISTENCE_NONE,
+                                         c->persist_dir, &cro);
     if (rc != MQTTASYNC_SUCCESS) {
         log_error("mqtt_create_failed rc=%d uri=%s", rc, c->uris[0]);
         c->h = NULL;
@@ -469,6 +491,8 @@ fail:
 
 int mqtt_client_sessions_lost(mqtt_client *c)
 {
+    if (c->mq)
+        return mqtt_mosq_sessions_lost(c->mq);
     pthread_mutex_lock(&c->mu);
     int n = c->sessions_lost;
     pthread_mutex_unlock(&c->mu);
@@ -477,6 +501,8 @@ int mqtt_client_sessions_lost(mqtt_client *c)
 
 int mqtt_client_is_connected(mqtt_client *c)
 {
+    if (c->mq)
+        return mqtt_mosq_is_connected(c->mq);
     pthread_mutex_lock(&c->mu);
     int v = c->connected;
     pthread_mutex_unlock(&c->mu);
@@ -485,6 +511,8 @@ int mqtt_client_is_connected(mqtt_client *c)
 
 int mqtt_client_wait_connected(mqtt_client *c, int timeout_ms)
 {
+    if (c->mq)
+        return mqtt_mosq_wait_connected(c->mq, timeout_ms);
     if (timeout_ms < 0)
         timeout_ms = 0;
     struct timespec until;
@@ -499,9 +527,11 @@ int mqtt_client_wait_connected(mqtt_client *c, int timeout_ms)
     return ok ? 0 : -1;
 }
 
-int mqtt_client_publish(mqtt_client *c, const char *topic, const void *payload, size_t len,
-                        int qos, int retain)
+int mqtt_client_publish(mqtt_client *c, const char *topic, const void *payload, size_t len, int qos,
+                        int retain)
 {
+    if (c->mq)
+        return mqtt_mosq_publish(c->mq, topic, payload, len, qos, retain);
     if (len > 256u * 1024 * 1024)
         return -1;
     MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
@@ -515,6 +545,8 @@ int mqtt_client_publish(mqtt_client *c, const char *topic, const void *payload, 
 
 int mqtt_client_flush(mqtt_client *c, int timeout_ms)
 {
+    if (c->mq)
+        return mqtt_mosq_flush(c->mq, timeout_ms);
     double start = clock_mono();
     for (;;) {
         MQTTAsync_token *tokens = NULL;

@@ -1,12 +1,13 @@
 /*
  * mqtt — the one MQTT client wrapper every service uses, over paho's
- * MQTTAsync. It owns connection, automatic reconnect (with backoff, across a
- * list of broker URIs), re-subscription after every reconnect, and the
- * message callback contract. Services say which topics and what to do with
- * a message; nothing else.
+ * MQTTAsync or libmosquitto (mqtt_options.library). It owns connection,
+ * automatic reconnect (with backoff, across a list of broker URIs),
+ * re-subscription after every reconnect, and the message callback
+ * contract. Services say which topics and what to do with a message;
+ * nothing else.
  *
- * Threads: paho runs callbacks on its own thread, one at a time. The
- * message callback may call mqtt_client_publish().
+ * Threads: the library runs callbacks on its own thread, one at a time.
+ * The message callback may call mqtt_client_publish().
  *
  * Subscriptions that fail (or that the broker refuses in its SUBACK) are
  * retried every second while connected.
@@ -38,10 +39,22 @@
 
 typedef struct mqtt_client mqtt_client; /* opaque */
 
+/* The client library behind a client (docs/SCALING.md has the figures).
+ * MQTT_LIBRARY_AUTO picks libmosquitto for a subscriber that loses nothing
+ * by it: clean session, sub_qos 0, at least one topic, and options
+ * libmosquitto serves (bus/mqtt_mosq.h: tcp:// URIs, no ca_file, no
+ * persist_dir). As a consumer it was measured at about two thirds of
+ * paho's CPU per message (bench/mqtt_consumer.sh). Every other client gets
+ * paho.
+ * MQTT_LIBRARY_MOSQUITTO with options it cannot serve fails at create. */
+enum { MQTT_LIBRARY_AUTO = 0, MQTT_LIBRARY_PAHO, MQTT_LIBRARY_MOSQUITTO };
+
 /** Message callback. topic is NUL-terminated; payload is not (len bytes).
  *  Both are valid only during the call.
  *  Returns: 1 when the message is handled, 0 to have paho deliver it again
- *           later. Either way paho (1.3.11, the installed library) sends the
+ *           later (with libmosquitto a 0 is logged and the message is gone:
+ *           MQTT_LIBRARY_AUTO picks it for QoS 0 subscribers only).
+ *           Either way paho (1.3.11, the installed library) sends the
  *           QoS 1 PUBACK right after the callback returns: a message whose
  *           callback returned 0 is held by paho alone, in memory (and in
  *           persist_dir when set, without fsync). A service that must not
@@ -69,17 +82,17 @@ typedef struct {
     const char *ca_file;   /* TLS CA file for ssl:// URIs, or NULL; the broker certificate
                               must be signed by it and name the URI's host */
     int clean_session;     /* 0 = persistent session (QoS 1 messages kept while away) */
-    const char *persist_dir; /* NULL: outgoing QoS 1/2 messages live in memory only. A
-                                directory (must exist): paho stores each one there before
-                                mqtt_client_publish returns, until the broker acknowledges
-                                it, so a killed process resends them on restart (use with
-                                clean_session = 0 and a stable client_id). */
-    int keepalive_s;       /* 0 = 20 s */
+    const char *persist_dir;   /* NULL: outgoing QoS 1/2 messages live in memory only. A
+                                  directory (must exist): paho stores each one there before
+                                  mqtt_client_publish returns, until the broker acknowledges
+                                  it, so a killed process resends them on restart (use with
+                                  clean_session = 0 and a stable client_id). */
+    int keepalive_s;           /* 0 = 20 s */
     const char *const *topics; /* subscriptions, re-made on every connect; may be NULL */
     int ntopics;
-    int sub_qos;             /* QoS for all subscriptions */
-    int max_buffered;        /* messages buffered while disconnected (0 = 10000) */
-    int max_inflight;        /* outstanding QoS>0 messages (0 = 1000) */
+    int sub_qos;      /* QoS for all subscriptions */
+    int max_buffered; /* messages buffered while disconnected (0 = 10000) */
+    int max_inflight; /* outstanding QoS>0 messages (0 = 1000) */
     /* Availability (optional): with will_topic set, the broker publishes
      * will_payload there (QoS 1, retained) when the client vanishes without
      * disconnecting (kill -9, crash: at once; network loss: after 1.5 x
@@ -91,10 +104,11 @@ typedef struct {
     const char *will_topic;
     const char *will_payload;
     const char *birth_payload;
-    mqtt_message_cb on_message; /* may be NULL for publish-only clients */
+    mqtt_message_cb on_message;         /* may be NULL for publish-only clients */
     mqtt_message_qos_cb on_message_qos; /* used instead of on_message when set */
-    mqtt_state_cb on_state;     /* may be NULL */
+    mqtt_state_cb on_state;             /* may be NULL */
     void *user;
+    int library; /* MQTT_LIBRARY_AUTO (0), _PAHO or _MOSQUITTO: see above */
 } mqtt_options;
 
 /** Create a client and start connecting in the background; it keeps
@@ -119,8 +133,8 @@ int mqtt_client_sessions_lost(mqtt_client *c);
 /** Queue a message. Does not block on the network; while disconnected the
  *  message is buffered (up to max_buffered).
  *  Returns: 0 when queued, -1 when the buffer is full or the client failed. */
-int mqtt_client_publish(mqtt_client *c, const char *topic, const void *payload, size_t len,
-                        int qos, int retain);
+int mqtt_client_publish(mqtt_client *c, const char *topic, const void *payload, size_t len, int qos,
+                        int retain);
 
 /** Wait until every queued message has been handed to the broker (QoS 0)
  *  or acknowledged (QoS 1/2), at most timeout_ms. Returns 0 or -1 on timeout. */

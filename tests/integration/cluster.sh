@@ -109,7 +109,7 @@ int main(int argc, char **argv)
 }
 C
 cc -std=gnu11 -O1 -Icommon -o "$T/helper" "$T/helper.c" build/libcommon.a \
-    -lpaho-mqtt3as -ljansson -lpthread -lm || fail "helper did not build"
+    -lpaho-mqtt3as -lmosquitto -ljansson -lpthread -lm || fail "helper did not build"
 
 # ---- the stack ----------------------------------------------------------
 PARTS=2

@@ -2,7 +2,8 @@
  * The MQTT wrapper against a real mosquitto, started by the test itself on a
  * free loopback port: delivery at QoS 1, reconnect and re-subscription after
  * the broker restarts, messages published while it is down delivered after,
- * and redelivery when the callback returns 0.
+ * and redelivery when the callback returns 0; the same promises of the
+ * libmosquitto backend.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -272,6 +273,106 @@ static void test_persisted_publish(void **state)
     mqtt_client_destroy(sub);
 }
 
+/* The libmosquitto backend (mqtt_options.library) keeps the wrapper's
+ * promises: failover past a dead URI, QoS 0 delivery, birth and will on the
+ * availability topic (the will at an orderly stop too), reconnect and
+ * re-subscription after the broker restarts, a message published while it
+ * is down sent after, flush, failover past a broker that never answers.
+ * A paho client watches. */
+static void test_libmosquitto_backend(void **state)
+{
+    (void)state;
+    char uri[64], uris[128];
+    snprintf(uri, sizeof uri, "tcp://127.0.0.1:%d", port);
+    snprintf(uris, sizeof uris, "tcp://127.0.0.1:%d,%s", pick_port(), uri); /* first: nobody */
+    sink s = {.mu = PTHREAD_MUTEX_INITIALIZER}, w = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    const char *topics[] = {"m/+/x"}, *wtopics[] = {"avail/m-sub"};
+    mqtt_options so = {.uris = uris, .client_id = "m-sub", .clean_session = 1, .topics = topics,
+                       .ntopics = 1, .sub_qos = 0, .on_message = on_msg, .user = &s,
+                       .will_topic = "avail/m-sub", .will_payload = "offline",
+                       .birth_payload = "online", .library = MQTT_LIBRARY_MOSQUITTO};
+    mqtt_options wo = {.uris = uri, .client_id = "m-watch", .clean_session = 1, .topics = wtopics,
+                       .ntopics = 1, .sub_qos = 1, .on_message = on_msg, .user = &w,
+                       .library = MQTT_LIBRARY_PAHO};
+    mqtt_options po = {.uris = uri, .client_id = "m-pub", .clean_session = 1,
+                       .library = MQTT_LIBRARY_MOSQUITTO};
+    mqtt_client *sub = NULL, *pub = NULL, *watch = NULL;
+    assert_int_equal(mqtt_client_create(&watch, &wo), 0);
+    assert_int_equal(mqtt_client_wait_connected(watch, 5000), 0);
+    usleep(200 * 1000);
+    assert_int_equal(mqtt_client_create(&sub, &so), 0);
+    assert_int_equal(mqtt_client_create(&pub, &po), 0);
+    assert_int_equal(mqtt_client_wait_connected(sub, 10000), 0);
+    assert_int_equal(mqtt_client_wait_connected(pub, 5000), 0);
+    assert_int_equal(wait_count(&w, 1, 5000), 1);
+    assert_string_equal(w.last, "online");
+    usleep(200 * 1000); /* subscription settles */
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(mqtt_client_publish(pub, "m/a/x", "q0", 2, 0, 0), 0);
+    assert_int_equal(mqtt_client_publish(pub, "m/a/y", "nope", 4, 1, 0), 0); /* not subscribed */
+    assert_int_equal(mqtt_client_publish(pub, "m/a/x", "q1", 2, 1, 0), 0);
+    assert_int_equal(mqtt_client_flush(pub, 2000), 0);
+    assert_int_equal(wait_count(&s, 101, 5000), 101);
+    assert_string_equal(s.last, "q1");
+
+    /* Broker goes away: a publish meanwhile is buffered, sent after. */
+    stop_broker();
+    usleep(500 * 1000);
+    assert_false(mqtt_client_is_connected(pub));
+    assert_false(mqtt_client_is_connected(sub));
+    assert_int_equal(mqtt_client_publish(pub, "m/b/x", "buffered", 8, 0, 0), 0);
+    assert_int_equal(mqtt_client_flush(pub, 100), -1); /* still held */
+    start_broker();
+    assert_int_equal(mqtt_client_wait_connected(sub, 15000), 0);
+    assert_int_equal(mqtt_client_wait_connected(pub, 15000), 0);
+    assert_int_equal(mqtt_client_wait_connected(watch, 15000), 0);
+    assert_int_equal(mqtt_client_flush(pub, 2000), 0);
+    usleep(300 * 1000); /* re-subscribed (the buffered one may have raced it) */
+    assert_int_equal(mqtt_client_publish(pub, "m/c/x", "after", 5, 0, 0), 0);
+    assert_true(wait_count(&s, 102, 5000) >= 102);
+    assert_string_equal(s.last, "after");
+    assert_int_equal(mqtt_client_sessions_lost(sub), 0);
+
+    /* An orderly stop publishes the will. */
+    usleep(300 * 1000); /* the watcher re-subscribed too */
+    int seen = wait_count(&w, 1, 100);
+    mqtt_client_destroy(sub);
+    assert_true(wait_count(&w, seen + 1, 5000) >= seen + 1);
+    assert_string_equal(w.last, "offline");
+    mqtt_client_destroy(pub);
+    mqtt_client_destroy(watch);
+
+    /* A broker that accepts the connection and never answers (a listening
+     * socket nobody accepts on: the kernel completes the handshake) is
+     * given up after 5 s for the next URI. */
+    int mute = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    assert_true(mute >= 0);
+    assert_int_equal(bind(mute, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(mute, 8), 0);
+    assert_int_equal(getsockname(mute, (struct sockaddr *)&a, &al), 0);
+    snprintf(uris, sizeof uris, "tcp://127.0.0.1:%d,%s", ntohs(a.sin_port), uri);
+    mqtt_options mo = {.uris = uris, .client_id = "m-mute", .clean_session = 1,
+                       .library = MQTT_LIBRARY_MOSQUITTO};
+    mqtt_client *mc = NULL;
+    assert_int_equal(mqtt_client_create(&mc, &mo), 0);
+    assert_int_equal(mqtt_client_wait_connected(mc, 3000), -1);
+    assert_int_equal(mqtt_client_wait_connected(mc, 10000), 0);
+    mqtt_client_destroy(mc);
+    close(mute);
+
+    /* Options libmosquitto cannot serve are refused, not half served. */
+    mqtt_options bad = {.uris = "ssl://127.0.0.1:8883", .client_id = "x",
+                        .library = MQTT_LIBRARY_MOSQUITTO};
+    mqtt_client *c = (mqtt_client *)0x1;
+    assert_int_equal(mqtt_client_create(&c, &bad), -1);
+    assert_null(c);
+    bad.uris = uri;
+    bad.persist_dir = dir;
+    assert_int_equal(mqtt_client_create(&c, &bad), -1);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -319,7 +420,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_invalid_options),   cmocka_unit_test(test_connect_reason),
         cmocka_unit_test(test_publish_reconnect),
         cmocka_unit_test(test_session_lost), cmocka_unit_test(test_unreachable_then_up),
-        cmocka_unit_test(test_persisted_publish),
+        cmocka_unit_test(test_persisted_publish), cmocka_unit_test(test_libmosquitto_backend),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
