@@ -7,7 +7,12 @@ pragma solidity ^0.8.20;
 ///         indexed by anomaly id, sensor and logger).
 /// @dev Gas design (see docs/chain.md):
 ///      - A batch is one `bytes` argument of packed records (layout in
-///        common/alog.h), parsed in assembly: no ABI decoding of string arrays.
+///        common/eth/anomaly_log.h), parsed in assembly: no ABI decoding of
+///        string arrays. Two record kinds: an anomaly (first byte, the
+///        sensor length, 1..64) and an alarm lifecycle event (first bytes
+///        0x00 0x01; its id preimage ends in an event code 0x10..0x1f).
+///        Both are emitted as AnomalyLogged (the name is historical) and
+///        are leaves of the batch tree alike.
 ///      - The anomaly id is computed here, keccak256 of the record's id
 ///        preimage (sensor 0x00 metric 0x00 ts_ms type), so an id on chain
 ///        always matches its content and costs no calldata.
@@ -33,8 +38,9 @@ pragma solidity ^0.8.20;
 ///                 node is promoted unchanged to the next level
 ///        root     the single node left; for one record, the id itself
 ///      The trailing 0xff byte keeps nodes and ids apart: an id is the
-///      keccak256 of a preimage whose last byte is the anomaly type (0..2, see
-///      the record check below), a node's preimage ends in 0xff, so no inner
+///      keccak256 of a preimage whose last byte is the anomaly type (0..2) or
+///      an alarm event code (0x10..0x1f, see the record checks below), a
+///      node's preimage ends in 0xff, so no inner
 ///      node can pass for the id of a well-formed record (barring a Keccak
 ///      collision), and a proof cannot be shortened by starting from one.
 contract AnomalyLogger {
@@ -207,26 +213,65 @@ contract AnomalyLogger {
                     mstore(0, tooLarge)
                     revert(0, 4)
                 }
-                let hdr := shr(224, calldataload(p))
-                let sl := shr(24, hdr)
-                let ml := and(shr(16, hdr), 0xff)
-                let el := and(hdr, 0xffff)
-                let prelen := add(add(sl, ml), 11)
-                let rlen := add(add(20, prelen), el)
-                // bounds: 1 <= sl <= 64, 1 <= ml <= 31, el <= 511, record inside the batch
-                if or(or(or(iszero(sl), gt(sl, 64)), or(iszero(ml), gt(ml, 31))), or(gt(el, 511), gt(rlen, sub(end, p)))) {
-                    mstore(0, badRecord)
-                    mstore(4, n)
-                    revert(0, 0x24)
+                let sl := byte(0, calldataload(p))
+                let pre
+                let prelen
+                let rlen
+                switch sl
+                case 0 {
+                    // Record kind 0x01, an alarm lifecycle event:
+                    // 0x00 0x01 sl ml al bl | sensor 0 metric 0 alarmId 0 at(8) code | by
+                    let hdr := shr(208, calldataload(p))
+                    sl := and(shr(24, hdr), 0xff)
+                    let ml := and(shr(16, hdr), 0xff)
+                    let al := and(shr(8, hdr), 0xff)
+                    prelen := add(add(add(sl, ml), al), 12)
+                    rlen := add(add(6, prelen), and(hdr, 0xff))
+                    // bounds: kind 1, 1 <= sl <= 64, 1 <= ml <= 31, 1 <= al <= 64, bl <= 64, inside the batch
+                    if or(
+                        or(iszero(eq(shr(32, hdr), 1)), or(iszero(sl), gt(sl, 64))),
+                        or(or(or(iszero(ml), gt(ml, 31)), or(iszero(al), gt(al, 64))), or(gt(and(hdr, 0xff), 64), gt(rlen, sub(end, p))))
+                    ) {
+                        mstore(0, badRecord)
+                        mstore(4, n)
+                        revert(0, 0x24)
+                    }
+                    calldatacopy(rec, p, rlen)
+                    mstore(add(rec, rlen), 0)
+                    pre := add(rec, 6)
+                    // separators are zero and the event code is 0x10..0x1f
+                    let code := byte(0, mload(add(pre, sub(prelen, 1))))
+                    if or(
+                        or(byte(0, mload(add(pre, sl))), byte(0, mload(add(pre, add(add(sl, ml), 1))))),
+                        or(byte(0, mload(add(pre, add(add(add(sl, ml), al), 2)))), or(lt(code, 0x10), gt(code, 0x1f)))
+                    ) {
+                        mstore(0, badRecord)
+                        mstore(4, n)
+                        revert(0, 0x24)
+                    }
                 }
-                calldatacopy(rec, p, rlen)
-                mstore(add(rec, rlen), 0)
-                let pre := add(rec, 4)
-                // separators are zero and the type is 0..2
-                if or(or(byte(0, mload(add(pre, sl))), byte(0, mload(add(pre, add(add(sl, ml), 1))))), gt(byte(0, mload(add(pre, sub(prelen, 1)))), 2)) {
-                    mstore(0, badRecord)
-                    mstore(4, n)
-                    revert(0, 0x24)
+                default {
+                    // An anomaly record: sl ml el(2) | sensor 0 metric 0 ts(8) type | value score expl
+                    let hdr := shr(224, calldataload(p))
+                    let ml := and(shr(16, hdr), 0xff)
+                    let el := and(hdr, 0xffff)
+                    prelen := add(add(sl, ml), 11)
+                    rlen := add(add(20, prelen), el)
+                    // bounds: 1 <= sl <= 64, 1 <= ml <= 31, el <= 511, record inside the batch
+                    if or(or(gt(sl, 64), or(iszero(ml), gt(ml, 31))), or(gt(el, 511), gt(rlen, sub(end, p)))) {
+                        mstore(0, badRecord)
+                        mstore(4, n)
+                        revert(0, 0x24)
+                    }
+                    calldatacopy(rec, p, rlen)
+                    mstore(add(rec, rlen), 0)
+                    pre := add(rec, 4)
+                    // separators are zero and the type is 0..2
+                    if or(or(byte(0, mload(add(pre, sl))), byte(0, mload(add(pre, add(add(sl, ml), 1))))), gt(byte(0, mload(add(pre, sub(prelen, 1)))), 2)) {
+                        mstore(0, badRecord)
+                        mstore(4, n)
+                        revert(0, 0x24)
+                    }
                 }
                 if iszero(lt(n, skip)) {
                     let id := keccak256(pre, prelen)

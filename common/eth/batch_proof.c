@@ -40,21 +40,27 @@ int batch_proof_leaves(const anomaly_log_batch *b, const json_t *logs, uint8_t (
     uint8_t *have = calloc(b->count ? b->count : 1, 1);
     if (!have)
         return -1;
+    anomaly_log_rec *r = malloc(sizeof(*r));
+    if (!r) {
+        free(have);
+        return -1;
+    }
     json_array_foreach(logs, k, lg)
     {
-        anomaly a;
         anomaly_log_proof p;
-        if (anomaly_log_decode_log(lg, &a, &p) < 0 || strcasecmp(p.logger, b->logger) != 0 ||
+        /* any record kind: alarm events are leaves of the batch tree too */
+        if (anomaly_log_decode_log_any(lg, r, &p) < 0 || strcasecmp(p.logger, b->logger) != 0 ||
             strcasecmp(p.tx_hash, b->tx_hash) != 0 || p.seq < b->first_seq ||
             p.seq - b->first_seq >= b->count)
             continue;
         uint64_t i = p.seq - b->first_seq;
-        if (have[i] || hex_decode(leaves[i], 32, a.id) != 32)
+        if (have[i] || hex_decode(leaves[i], 32, anomaly_log_rec_id(r)) != 32)
             continue; /* (logger, seq) is unique on chain: a second one is not ours */
         have[i] = 1;
         found++;
     }
     free(have);
+    free(r);
     return (int)found;
 }
 

@@ -189,7 +189,10 @@ static void add_page(gw_chain *c, json_t *logs, uint64_t from, int announce_new)
     {
         anomaly a;
         anomaly_log_proof p;
-        if (anomaly_log_decode_log(lg, &a, &p) != 0) {
+        int drc = anomaly_log_decode_log(lg, &a, &p);
+        if (drc == ANOMALY_LOG_OTHER_KIND)
+            continue; /* an alarm lifecycle record: not an anomaly for the feed */
+        if (drc != 0) {
             gw_metrics_err(c->opt.metrics, GW_ERR_CHAIN_LOG_INVALID);
             log_rate(22, 10, LOG_WARN, "chain_log_invalid block_from=%" PRIu64, from);
             continue;
@@ -532,8 +535,10 @@ static void archive_page(gw_chain *c, rpc_client *rpc, gw_verify_job *j)
         json_t *lg;
         json_array_foreach(logs, i, lg)
         {
-            if (anomaly_log_decode_log(lg, &recs[nrec].a, &recs[nrec].p) != 0) {
-                gw_metrics_err(c->opt.metrics, GW_ERR_CHAIN_LOG_INVALID);
+            int drc = anomaly_log_decode_log(lg, &recs[nrec].a, &recs[nrec].p);
+            if (drc != 0) {
+                if (drc != ANOMALY_LOG_OTHER_KIND) /* alarm records are skipped, not errors */
+                    gw_metrics_err(c->opt.metrics, GW_ERR_CHAIN_LOG_INVALID);
                 continue;
             }
             nrec++;
