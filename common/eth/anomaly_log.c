@@ -181,6 +181,8 @@ int anomaly_log_decode_alarm(const uint8_t *rec, size_t len, alarm_log_event *ou
         *p > ANOMALY_LOG_ALARM_CODE + ALARM_EV_REMINDER)
         return -1;
     out->event = (alarm_event_type)(*p++ - ANOMALY_LOG_ALARM_CODE);
+    if (memchr(p, 0, bl))
+        return -1;
     memcpy(out->by, p, bl);
     out->by[bl] = 0;
     if (bl && !alarm_who_valid(out->by))

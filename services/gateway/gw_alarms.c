@@ -211,7 +211,7 @@ int gw_alarms_mark_logged(gw_alarms *a, const char *sensor_id, const char *id_he
 {
     uint8_t id[32];
     int found = 0;
-    if (!sensor_id || !tx_hash || !id_hex || hex_decode(id, 32, id_hex) != 32)
+    if (!a || !sensor_id || !tx_hash || !id_hex || hex_decode(id, 32, id_hex) != 32)
         return 0;
     pthread_mutex_lock(&a->mu);
     for (size_t i = 0; i < a->nslots && !found; i++) {
