@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "eth/abi.h"
+#include "eth/expl_codec.h"
 #include "base/hex.h"
 #include "eth/keccak.h"
 #include "base/bytes.h"
@@ -36,14 +37,20 @@ int anomaly_log_encode_record(const anomaly *a, uint8_t *out, size_t cap)
 {
     size_t sl = strnlen(a->sensor_id, sizeof a->sensor_id);
     size_t ml = strnlen(a->metric, sizeof a->metric);
-    size_t el = strnlen(a->explanation, sizeof a->explanation);
     size_t n, p = 4;
+    uint8_t ex[511];
 
-    if (sl < 1 || sl > 64 || ml < 1 || ml > 31 || el > 511)
+    if (sl < 1 || sl > 64 || ml < 1 || ml > 31)
         return -1;
     if (!isfinite(a->ts) || !isfinite(a->value) || !isfinite(a->score) || fabs(a->ts) > 9.0e15 ||
         (int)a->type < 0 || (int)a->type > ANOMALY_CHANGE_POINT)
         return -1;
+    int64_t ts_ms = (int64_t)llround(a->ts * 1000.0);
+    /* the explanation as its template and parameters where one matches (eth/expl_codec.h) */
+    int exl = expl_codec_encode(a->explanation, a->metric, ts_ms, ex, sizeof ex);
+    if (exl < 0)
+        return -1;
+    size_t el = (size_t)exl;
     n = 4 + sl + 1 + ml + 1 + 9 + 16 + el;
     if (n > cap)
         return -1;
@@ -56,14 +63,14 @@ int anomaly_log_encode_record(const anomaly *a, uint8_t *out, size_t cap)
     memcpy(out + p, a->metric, ml);
     p += ml;
     out[p++] = 0;
-    bytes_put_be64(out + p, (uint64_t)(int64_t)llround(a->ts * 1000.0));
+    bytes_put_be64(out + p, (uint64_t)ts_ms);
     p += 8;
     out[p++] = (uint8_t)a->type;
     bytes_put_be64(out + p, dbl_bits(a->value));
     p += 8;
     bytes_put_be64(out + p, dbl_bits(a->score));
     p += 8;
-    memcpy(out + p, a->explanation, el);
+    memcpy(out + p, ex, el);
     return (int)n;
 }
 
@@ -302,7 +309,8 @@ int anomaly_log_decode_record(const uint8_t *rec, size_t len, anomaly *out)
         return -1;
     memcpy(out->metric, p, ml);
     p += ml + 1;
-    out->ts = (double)(int64_t)bytes_get_be64(p) / 1000.0;
+    int64_t ts_ms = (int64_t)bytes_get_be64(p);
+    out->ts = (double)ts_ms / 1000.0;
     p += 8;
     if (*p > ANOMALY_CHANGE_POINT)
         return -1;
@@ -313,9 +321,9 @@ int anomaly_log_decode_record(const uint8_t *rec, size_t len, anomaly *out)
     p += 8;
     if (!isfinite(out->value) || !isfinite(out->score))
         return -1;
-    if (memchr(p, 0, el))
+    if (expl_codec_decode(p, el, out->metric, ts_ms, out->explanation,
+                          sizeof out->explanation) < 0)
         return -1;
-    memcpy(out->explanation, p, el);
     out->expected_low = out->expected_high = NAN;
     out->model_version = -1;
     keccak256(pre, prelen, id);

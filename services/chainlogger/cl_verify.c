@@ -134,7 +134,7 @@ typedef struct {
     uint64_t onchain, missing, extra, dup, altered, matched, pending, moved;
     uint64_t batches, bad_batches;
     uint64_t alarm_events; /* alarm lifecycle records found on chain */
-    anomaly_log_rec *rec;  /* scratch for check_record */
+    anomaly_log_rec *rec, *jrec; /* scratch for check_record: chain, journal */
 } verify_run;
 
 /* Keep (seq, id, tx) of a decoded record for the batch root check.
@@ -195,11 +195,18 @@ static int check_record(verify_run *v, json_t *lg)
     journal_entry *je = v->je;
     if (journal_get(v->j, (uint64_t)idx, je) < 0)
         return 0;
-    /* Byte equality of the re-encoded record covers both kinds; the
+    /* The same bytes, or the same content: a journal written before the
+     * compact explanations (eth/expl_codec.h) holds raw text the encoder
+     * would now store as a template, for the very record on chain. The
      * field-by-field report is for anomalies (an alarm event's fields are
      * printed whole). */
     int rl = anomaly_log_encode_any(r, rec, sizeof rec);
-    if (rl < 0 || (size_t)rl != je->len || memcmp(rec, je->data, je->len) != 0) {
+    int same = rl >= 0 && (size_t)rl == je->len && memcmp(rec, je->data, je->len) == 0;
+    if (!same && anomaly_log_decode_any(je->data, je->len, v->jrec) == 0 &&
+        v->jrec->kind == r->kind)
+        same = r->kind == 0 ? memcmp(&v->jrec->a, &r->a, sizeof r->a) == 0
+                            : memcmp(&v->jrec->e, &r->e, sizeof r->e) == 0;
+    if (!same) {
         if (!sv->altered)
             v->altered++;
         sv->altered = 1;
@@ -319,7 +326,8 @@ int cl_verify(eth_client *e, const uint8_t contract[20], const uint8_t logger[20
     v.sv = calloc(v.n ? v.n : 1, sizeof(*v.sv));
     v.je = malloc(sizeof(*v.je));
     v.rec = malloc(sizeof(*v.rec));
-    if (!v.sv || !v.je || !v.rec)
+    v.jrec = malloc(sizeof(*v.jrec));
+    if (!v.sv || !v.je || !v.rec || !v.jrec)
         goto out;
     if ((rc = eth_client_block_number(e, &v.head)) < 0)
         goto out;
@@ -347,5 +355,6 @@ out:
     free(v.sv);
     free(v.je);
     free(v.rec);
+    free(v.jrec);
     return rc;
 }
