@@ -3,7 +3,7 @@ pragma solidity ^0.8.20;
 
 /// @title AnomalyLogger — a tamper-evident, append-only log of IoT anomalies.
 /// @notice Authorised logger accounts log batches of anomalies; each anomaly
-///         becomes one `AnomalyLogged` event (cheap, readable with eth_getLogs,
+///         becomes one `RecordLogged` event (cheap, readable with eth_getLogs,
 ///         indexed by anomaly id, sensor and logger).
 /// @dev Gas design (see docs/chain.md):
 ///      - A batch is one `bytes` argument of packed records (layout in
@@ -11,8 +11,14 @@ pragma solidity ^0.8.20;
 ///        string arrays. Two record kinds: an anomaly (first byte, the
 ///        sensor length, 1..64) and an alarm lifecycle event (first bytes
 ///        0x00 0x01; its id preimage ends in an event code 0x10..0x1f).
-///        Both are emitted as AnomalyLogged (the name is historical) and
-///        are leaves of the batch tree alike.
+///        Both are emitted as RecordLogged and are leaves of the batch tree
+///        alike.
+///      - RecordLogged's data is packed, not ABI-encoded: seq (8 bytes,
+///        big-endian) then the record as sent. ABI framing (seq word, offset,
+///        length, padding) cost ~100 bytes of log data per record at 8 gas
+///        a byte. Earlier versions emitted AnomalyLogged(id, sensorHash,
+///        logger, uint64 seq, bytes record); common/eth/anomaly_log.c reads
+///        both.
 ///      - The anomaly id is computed here, keccak256 of the record's id
 ///        preimage (sensor 0x00 metric 0x00 ts_ms type), so an id on chain
 ///        always matches its content and costs no calldata.
@@ -26,7 +32,7 @@ pragma solidity ^0.8.20;
 ///      - "Is id X logged?" on chain: each batch stores one Merkle root over
 ///        the ids it logged (one 20,000-gas slot per batch, not per id), and
 ///        `isLogged(id, batch, proof)` checks a proof against it. The batch of
-///        an id is found from events (`AnomalyLogged` by id, then the
+///        an id is found from events (`RecordLogged` by id, then the
 ///        `BatchLogged` of the same transaction).
 ///
 ///      The batch tree (mirrored by common/merkle.c):
@@ -44,9 +50,9 @@ pragma solidity ^0.8.20;
 ///      node can pass for the id of a well-formed record (barring a Keccak
 ///      collision), and a proof cannot be shortened by starting from one.
 contract AnomalyLogger {
-    event AnomalyLogged(
-        bytes32 indexed id, bytes32 indexed sensorHash, address indexed logger, uint64 seq, bytes record
-    );
+    /// One per fresh record. Data (not in the ABI: packed): seq (uint64,
+    /// 8 bytes big-endian) followed by the record (common/eth/anomaly_log.h).
+    event RecordLogged(bytes32 indexed id, bytes32 indexed sensorHash, address indexed logger);
     /// One per logBatch: batch number, the logger, the seq of its first fresh
     /// record, how many records it logged and the Merkle root over their ids.
     event BatchLogged(uint256 indexed batch, address indexed logger, uint64 firstSeq, uint32 count, bytes32 root);
@@ -185,7 +191,7 @@ contract AnomalyLogger {
     }
 
     /// Log the packed records; record i carries sequence number firstSeq + i.
-    /// Emits one AnomalyLogged per fresh record, then BatchLogged with the
+    /// Emits one RecordLogged per fresh record, then BatchLogged with the
     /// Merkle root over the fresh ids, which it stores as the next batch.
     function logBatch(uint64 firstSeq, bytes calldata packed) external {
         Logger memory s = loggers[msg.sender];
@@ -193,7 +199,7 @@ contract AnomalyLogger {
         if (firstSeq > s.nextSeq) revert SeqGap(s.nextSeq, firstSeq);
         if (packed.length > MAX_PACKED) revert BatchTooLarge();
         uint256 skip = s.nextSeq - firstSeq;
-        bytes32 sig = AnomalyLogged.selector;
+        bytes32 sig = RecordLogged.selector;
         bytes4 badRecord = BadRecord.selector;
         bytes4 tooLarge = BatchTooLarge.selector;
         uint256 n;
@@ -201,11 +207,12 @@ contract AnomalyLogger {
         assembly ("memory-safe") {
             let p := packed.offset
             let end := add(p, packed.length)
-            // Scratch beyond the free memory pointer: [seq][0x40][len][record, zero padded]
-            // is exactly the ABI encoding of the event's (uint64 seq, bytes record) data.
-            // The fresh ids follow at ids (record <= 646 bytes + 32 zero bytes < 0x320 - 0x60).
+            // Scratch beyond the free memory pointer: [seq, 8 bytes][record] is the
+            // RecordLogged event's data, packed (no ABI framing: 96 bytes and the
+            // padding less per record, 8 gas a byte). The fresh ids follow at ids
+            // (8 + record <= 654 bytes < 0x320).
             let mem := mload(0x40)
-            let rec := add(mem, 0x60)
+            let rec := add(mem, 8)
             let ids := add(mem, 0x320)
             let fresh := 0
             for {} lt(p, end) {} {
@@ -213,6 +220,7 @@ contract AnomalyLogger {
                     mstore(0, tooLarge)
                     revert(0, 4)
                 }
+                mstore(mem, shl(192, add(firstSeq, n))) // seq, then the record over the rest
                 let sl := byte(0, calldataload(p))
                 let pre
                 let prelen
@@ -237,7 +245,6 @@ contract AnomalyLogger {
                         revert(0, 0x24)
                     }
                     calldatacopy(rec, p, rlen)
-                    mstore(add(rec, rlen), 0)
                     pre := add(rec, 6)
                     // separators are zero and the event code is 0x10..0x1f
                     let code := byte(0, mload(add(pre, sub(prelen, 1))))
@@ -264,7 +271,6 @@ contract AnomalyLogger {
                         revert(0, 0x24)
                     }
                     calldatacopy(rec, p, rlen)
-                    mstore(add(rec, rlen), 0)
                     pre := add(rec, 4)
                     // separators are zero and the type is 0..2
                     if or(or(byte(0, mload(add(pre, sl))), byte(0, mload(add(pre, add(add(sl, ml), 1))))), gt(byte(0, mload(add(pre, sub(prelen, 1)))), 2)) {
@@ -277,10 +283,7 @@ contract AnomalyLogger {
                     let id := keccak256(pre, prelen)
                     mstore(add(ids, shl(5, fresh)), id)
                     fresh := add(fresh, 1)
-                    mstore(mem, add(firstSeq, n))
-                    mstore(add(mem, 0x20), 0x40)
-                    mstore(add(mem, 0x40), rlen)
-                    log4(mem, add(0x60, and(add(rlen, 31), not(31))), sig, id, keccak256(pre, sl), caller())
+                    log4(mem, add(8, rlen), sig, id, keccak256(pre, sl), caller())
                 }
                 p := add(p, rlen)
                 n := add(n, 1)

@@ -33,7 +33,19 @@ static double bits_dbl(uint64_t u)
     return d;
 }
 
+static int encode_record(const anomaly *a, uint8_t *out, size_t cap, int raw);
+
 int anomaly_log_encode_record(const anomaly *a, uint8_t *out, size_t cap)
+{
+    return encode_record(a, out, cap, 0);
+}
+
+int anomaly_log_encode_record_raw(const anomaly *a, uint8_t *out, size_t cap)
+{
+    return encode_record(a, out, cap, 1);
+}
+
+static int encode_record(const anomaly *a, uint8_t *out, size_t cap, int raw)
 {
     size_t sl = strnlen(a->sensor_id, sizeof a->sensor_id);
     size_t ml = strnlen(a->metric, sizeof a->metric);
@@ -47,9 +59,12 @@ int anomaly_log_encode_record(const anomaly *a, uint8_t *out, size_t cap)
         return -1;
     int64_t ts_ms = (int64_t)llround(a->ts * 1000.0);
     /* the explanation as its template and parameters where one matches (eth/expl_codec.h) */
-    int exl = expl_codec_encode(a->explanation, a->metric, ts_ms, ex, sizeof ex);
-    if (exl < 0)
+    int exl = raw ? (int)strnlen(a->explanation, sizeof a->explanation)
+                  : expl_codec_encode(a->explanation, a->metric, ts_ms, ex, sizeof ex);
+    if (exl < 0 || exl > 511)
         return -1;
+    if (raw)
+        memcpy(ex, a->explanation, (size_t)exl);
     size_t el = (size_t)exl;
     n = 4 + sl + 1 + ml + 1 + 9 + 16 + el;
     if (n > cap)
@@ -361,7 +376,7 @@ out:
     return rc;
 }
 
-static char topic_hex[67], batch_topic_hex[67];
+static char topic_hex[67], batch_topic_hex[67], record_topic_hex[67];
 static pthread_once_t topic_once = PTHREAD_ONCE_INIT;
 static void topic_init(void)
 {
@@ -370,6 +385,19 @@ static void topic_init(void)
     hex_encode(topic_hex, t, 32, 1);
     abi_topic(ANOMALY_LOG_BATCH_EVENT_SIG, t);
     hex_encode(batch_topic_hex, t, 32, 1);
+    abi_topic(ANOMALY_LOG_RECORD_EVENT_SIG, t);
+    hex_encode(record_topic_hex, t, 32, 1);
+}
+
+const char *anomaly_log_record_topic(void)
+{
+    pthread_once(&topic_once, topic_init);
+    return record_topic_hex;
+}
+
+json_t *anomaly_log_event_topic0(void)
+{
+    return json_pack("[s, s]", anomaly_log_record_topic(), anomaly_log_event_topic());
 }
 
 const char *anomaly_log_event_topic(void)
@@ -435,8 +463,9 @@ int anomaly_log_decode_log_any(const json_t *log, anomaly_log_rec *out, anomaly_
     for (size_t i = 0; i < 4; i++)
         if (get_b32(json_array_get(topics, i), t[i]) < 0)
             return -1;
-    const char *want = anomaly_log_event_topic();
-    if (strcasecmp(json_string_value(json_array_get(topics, 0)), want) != 0)
+    const char *t0 = json_string_value(json_array_get(topics, 0));
+    int packed = strcasecmp(t0, anomaly_log_record_topic()) == 0;
+    if (!packed && strcasecmp(t0, anomaly_log_event_topic()) != 0)
         return -1;
     if (abi_get_address(t[3], addr) < 0)
         return -1;
@@ -451,12 +480,17 @@ int anomaly_log_decode_log_any(const json_t *log, anomaly_log_rec *out, anomaly_
     if (!data)
         return -1;
     dl = hex_decode(data, dslen / 2 + 1, ds);
-    if (dl < 96)
+    if (packed) {
+        /* seq (8 bytes) ++ record */
+        if (dl < 8 + 2)
+            goto out;
+        seq = bytes_get_be64(data);
+        rec = data + 8;
+        reclen = (size_t)dl - 8;
+    } else if (dl < 96 || abi_get_u64(data, &seq) < 0 ||
+               abi_get_bytes(data, (size_t)dl, 1, &rec, &reclen) < 0) {
         goto out;
-    if (abi_get_u64(data, &seq) < 0)
-        goto out;
-    if (abi_get_bytes(data, (size_t)dl, 1, &rec, &reclen) < 0)
-        goto out;
+    }
     if (anomaly_log_decode_any(rec, reclen, out) < 0)
         goto out;
     /* The contract derives both topics from the record; check they agree. */

@@ -18,14 +18,20 @@
  *        1     type (0..2)          /
  *        8     value  (IEEE-754 binary64 bits, exact)
  *        8     score  (IEEE-754 binary64 bits, exact)
- *        el    explanation (UTF-8 as received)
+ *        el    explanation: its detector template and parameters, or
+ *              the raw UTF-8 text when no template fits (eth/expl_codec.h;
+ *              records written before that hold raw text and still decode)
  *
  * logBatch(uint64 firstSeq, bytes packed) takes the records concatenated;
  * record i carries the logger's sequence number firstSeq + i. For each it
  * emits
- *   AnomalyLogged(bytes32 indexed id, bytes32 indexed sensorHash,
- *                 address indexed logger, uint64 seq, bytes record)
- * with sensorHash = keccak256(sensor_id). Timestamps are kept to the
+ *   RecordLogged(bytes32 indexed id, bytes32 indexed sensorHash,
+ *                address indexed logger)
+ * with sensorHash = keccak256(sensor_id) and as data, packed (not ABI):
+ * seq (8 bytes, big-endian) then the record. Contracts deployed before
+ * emitted AnomalyLogged(bytes32 indexed id, bytes32 indexed sensorHash,
+ * address indexed logger, uint64 seq, bytes record) with ABI data; the
+ * decoder reads both. Timestamps are kept to the
  * millisecond (ts decodes as ts_ms / 1000.0); value and score are exact.
  * expected_low/high and model_version are not stored (NaN / -1 on decode).
  *
@@ -84,7 +90,8 @@
 
 #define ANOMALY_LOG_MAX_BATCH 200 /* records per logBatch (the contract enforces it) */
 #define ANOMALY_LOG_RECORD_MAX (4 + 64 + 1 + 31 + 1 + 9 + 16 + 511)
-#define ANOMALY_LOG_EVENT_SIG "AnomalyLogged(bytes32,bytes32,address,uint64,bytes)"
+#define ANOMALY_LOG_EVENT_SIG "AnomalyLogged(bytes32,bytes32,address,uint64,bytes)" /* before packed events */
+#define ANOMALY_LOG_RECORD_EVENT_SIG "RecordLogged(bytes32,bytes32,address)"
 #define ANOMALY_LOG_BATCH_SIG "logBatch(uint64,bytes)"
 #define ANOMALY_LOG_BATCH_EVENT_SIG "BatchLogged(uint256,address,uint64,uint32,bytes32)"
 #define ANOMALY_LOG_IS_LOGGED_SIG "isLogged(bytes32,uint256,bytes32[])"
@@ -137,6 +144,11 @@ typedef struct {
  *  Returns: the record length, or -1 when a field is out of range (empty or
  *  over-long sensor/metric, non-finite value/score/ts, bad type) or cap is too small. */
 int anomaly_log_encode_record(const anomaly *a, uint8_t *out, size_t cap);
+
+/** anomaly_log_encode_record with the explanation as raw text, the layout
+ *  before compact explanations (eth/expl_codec.h): for the gas benchmark's
+ *  reference figure. Returns as anomaly_log_encode_record. */
+int anomaly_log_encode_record_raw(const anomaly *a, uint8_t *out, size_t cap);
 
 /** Decode one record from rec[0..len-1] (the whole buffer must be exactly one record).
  *  Out: *out (id is computed from the preimage). Returns 0 or -1 when malformed. */
@@ -191,8 +203,15 @@ const char *anomaly_log_rec_sensor(const anomaly_log_rec *r);
  *  Returns: 0, or -1 on invalid input (n == 0, too many, over-long strings) or no memory. */
 int anomaly_log_encode_batch(const anomaly *a, size_t n, uint64_t first_seq, uint8_t **out, size_t *len);
 
-/** topic0 of the per-anomaly event, as "0x" + 64 hex (static string). Thread-safe. */
+/** topic0 of the per-record events, as "0x" + 64 hex (static strings):
+ *  anomaly_log_record_topic() of RecordLogged (packed data, what the
+ *  contract emits now), anomaly_log_event_topic() of AnomalyLogged (ABI
+ *  data, contracts deployed before). Thread-safe. */
 const char *anomaly_log_event_topic(void);
+const char *anomaly_log_record_topic(void);
+/** The topic0 filter matching both per-record events (a JSON array: either
+ *  of them), for eth_getLogs. Returns a new reference, NULL when out of memory. */
+json_t *anomaly_log_event_topic0(void);
 
 /** Decode one log object as returned by eth_getLogs or in a receipt's "logs".
  *  Returns: 0 and fills *out (and *proof when not NULL), or -1 when the log

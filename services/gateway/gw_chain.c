@@ -221,7 +221,7 @@ static void *follower_main(void *arg)
     uint64_t next = 0; /* first block not read yet */
     uint64_t range = RANGE_START;
     int chain_id_checked = 0;
-    json_t *topics = json_pack("[s]", anomaly_log_event_topic());
+    json_t *topics = json_pack("[o]", anomaly_log_event_topic0());
 
     if (!topics || rpc_client_create(&rpc, c->rpc_url, c->opt.timeout_ms) != 0) {
         log_error("chain_rpc_create_failed");
@@ -409,7 +409,7 @@ static void contract_copy(gw_chain *c, char out[43])
  * a new reference (caller frees) or NULL. */
 static json_t *event_topics(const char *t1, const char *t2)
 {
-    return json_pack("[s, o, o]", anomaly_log_event_topic(), t1 ? json_string(t1) : json_null(),
+    return json_pack("[o, o, o]", anomaly_log_event_topic0(), t1 ? json_string(t1) : json_null(),
                      t2 ? json_string(t2) : json_null());
 }
 
