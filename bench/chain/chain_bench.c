@@ -110,7 +110,7 @@ static anomaly mk(long i, const char *sensor)
          * day, so the same explanation; a distinct id) */
         const expl_row *r = &rows[(size_t)i % nexpl];
         snprintf(a.metric, sizeof a.metric, "%s", r->metric);
-        a.ts = r->ts + 86400.0 * (double)(i / (long)nexpl + 1);
+        a.ts = r->ts + 86400.0 * (double)(i + 1) + (double)(i % 1000) / 1000.0;
         a.value = r->value;
         a.score = r->score;
         a.type = (anomaly_type)r->type;

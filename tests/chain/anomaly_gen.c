@@ -111,7 +111,10 @@ int main(int argc, char **argv)
         if (nexpl && rows[(size_t)i % nexpl].whole) {
             const row *r = &rows[(size_t)i % nexpl];
             snprintf(a.metric, sizeof a.metric, "%s", r->metric);
-            a.ts = r->ts + 86400.0 * (double)(i / (long)nexpl + 1);
+            /* i whole days later, plus i ms: the same minute of the day (so
+             * the same explanation) and a distinct id for every i (rows of
+             * different sensors or days may share a metric and a time) */
+            a.ts = r->ts + 86400.0 * (double)(i + 1) + (double)(i % 1000) / 1000.0;
             a.value = r->value;
             a.score = r->score;
             a.type = (anomaly_type)r->type;

@@ -109,9 +109,9 @@ for lg in json.loads(open(sys.argv[2]).read())["result"]:
     if len(lg["topics"]) != 4:
         continue  # BatchLogged
     d = bytes.fromhex(lg["data"][2:])
-    seq = int.from_bytes(d[0:32], "big")
-    ln = int.from_bytes(d[64:96], "big")
-    r = d[96:96 + ln]
+    # RecordLogged's data: seq (8 bytes) ++ record (docs/chain.md)
+    seq = int.from_bytes(d[0:8], "big")
+    r = d[8:]
     if r[0] != 0 or r[1] != 1:
         continue  # an anomaly
     sl, ml, al, bl = r[2], r[3], r[4], r[5]

@@ -304,6 +304,74 @@ static void test_log_and_batch(void **state)
     json_decref(log);
 }
 
+/* RecordLogged, the event the contract emits now: data = seq (8 bytes) ++
+ * the record, no ABI framing; both kinds decode, and a short or garbled
+ * data field is refused. */
+static void test_packed_event(void **state)
+{
+    (void)state;
+    uint8_t logger[20], t[32], data[8 + ANOMALY_LOG_RECORD_MAX];
+    char hex[2 * sizeof data + 3], h[67];
+    memset(logger, 0x90, 20);
+    anomaly an;
+    memset(&an, 0, sizeof an);
+    strcpy(an.sensor_id, "room-1");
+    strcpy(an.metric, "temperature");
+    an.ts = 1733580000.5;
+    an.value = 81.5;
+    an.score = 0.9;
+    strcpy(an.explanation, "temperature 81.5 degC is far above this sensor's usual 19.1-24.3 "
+                           "degC at 14:00 UTC");
+    anomaly_make_id(&an);
+    alarm_log_event e = sample_event(ALARM_EV_CLEARED, "dave");
+    for (int kind = 0; kind < 2; kind++) {
+        int n = kind == 0 ? anomaly_log_encode_record(&an, data + 8, sizeof data - 8)
+                          : anomaly_log_encode_alarm(&e, data + 8, sizeof data - 8);
+        assert_true(n > 0);
+        bytes_put_be64(data, 123456);
+        hex_encode(hex, data, 8 + (size_t)n, 1);
+        const char *id = kind == 0 ? an.id : e.id;
+        json_t *topics = json_array();
+        json_array_append_new(topics, json_string(anomaly_log_record_topic()));
+        json_array_append_new(topics, json_sprintf("0x%s", id));
+        keccak256("room-1", 6, t);
+        hex_encode(h, t, 32, 1);
+        json_array_append_new(topics, json_string(h));
+        abi_put_address(t, logger);
+        hex_encode(h, t, 32, 1);
+        json_array_append_new(topics, json_string(h));
+        json_t *log = json_pack("{s:o, s:s, s:s, s:s, s:s}", "topics", topics, "data", hex,
+                                "transactionHash",
+                                "0x1111111111111111111111111111111111111111111111111111111111111111",
+                                "blockNumber", "0x2a", "logIndex", "0x3");
+        anomaly_log_rec r;
+        anomaly_log_proof pr;
+        assert_int_equal(anomaly_log_decode_log_any(log, &r, &pr), 0);
+        assert_int_equal(r.kind, kind == 0 ? 0 : ANOMALY_LOG_KIND_ALARM);
+        assert_string_equal(anomaly_log_rec_id(&r), id);
+        assert_int_equal(pr.seq, 123456);
+        if (kind == 0)
+            assert_string_equal(r.a.explanation, an.explanation); /* stored as a template */
+        anomaly a;
+        assert_int_equal(anomaly_log_decode_log(log, &a, &pr), kind == 0 ? 0 : ANOMALY_LOG_OTHER_KIND);
+        /* one byte short, no record at all, not hex */
+        hex[strlen(hex) - 2] = 0;
+        json_object_set_new(log, "data", json_string(hex));
+        assert_int_equal(anomaly_log_decode_log_any(log, &r, &pr), -1);
+        json_object_set_new(log, "data", json_string("0x0000000000000001"));
+        assert_int_equal(anomaly_log_decode_log_any(log, &r, &pr), -1);
+        json_object_set_new(log, "data", json_string("0xzz"));
+        assert_int_equal(anomaly_log_decode_log_any(log, &r, &pr), -1);
+        json_decref(log);
+    }
+    /* the filter matches both events */
+    json_t *t0 = anomaly_log_event_topic0();
+    assert_int_equal(json_array_size(t0), 2);
+    assert_string_equal(json_string_value(json_array_get(t0, 0)), anomaly_log_record_topic());
+    assert_string_equal(json_string_value(json_array_get(t0, 1)), anomaly_log_event_topic());
+    json_decref(t0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -312,6 +380,7 @@ int main(void)
         cmocka_unit_test(test_from_event),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_log_and_batch),
+        cmocka_unit_test(test_packed_event),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
