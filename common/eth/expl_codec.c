@@ -68,9 +68,15 @@ static const char fleet[] = "; %N of the other %N %S- sensors alerted on %M with
 
 /* %W: the words a template chooses between (append only). */
 static const char *const words[] = {
-    "above", "below", "up", "down",
-    "its recent average", "its usual value for this time of day", "a sustained shift",
-    "its usual noise", "the previous readings",
+    "above",
+    "below",
+    "up",
+    "down",
+    "its recent average",
+    "its usual value for this time of day",
+    "a sustained shift",
+    "its usual noise",
+    "the previous readings",
 };
 #define NWORDS ((int)(sizeof words / sizeof words[0]))
 
@@ -204,10 +210,10 @@ static int render(render_ctx *r, const char *tp)
                     return -1;
                 r->unit_len = r->in[r->i++];
                 r->unit_set = 1;
-                if (r->unit_len && (emit(r, " ", 1) < 0 || render_bytes(r, r->unit_len, &r->unit) < 0))
+                if (r->unit_len &&
+                    (emit(r, " ", 1) < 0 || render_bytes(r, r->unit_len, &r->unit) < 0))
                     return -1;
-            } else if (r->unit_len &&
-                       (emit(r, " ", 1) < 0 || emit(r, r->unit, r->unit_len) < 0)) {
+            } else if (r->unit_len && (emit(r, " ", 1) < 0 || emit(r, r->unit, r->unit_len) < 0)) {
                 return -1;
             }
             break;
@@ -268,8 +274,8 @@ static int render(render_ctx *r, const char *tp)
     return 0;
 }
 
-int expl_codec_decode(const uint8_t *in, size_t len, const char *metric, int64_t ts_ms,
-                      char *text, size_t cap)
+int expl_codec_decode(const uint8_t *in, size_t len, const char *metric, int64_t ts_ms, char *text,
+                      size_t cap)
 {
     if (cap == 0)
         return -1;
@@ -287,8 +293,8 @@ int expl_codec_decode(const uint8_t *in, size_t len, const char *metric, int64_t
     }
     if (len < 2 || in[1] >= NTEMPLATES)
         return -1;
-    render_ctx r = {.in = in, .len = len, .i = 2, .text = text, .cap = cap,
-                    .metric = metric, .ts_ms = ts_ms};
+    render_ctx r = {
+        .in = in, .len = len, .i = 2, .text = text, .cap = cap, .metric = metric, .ts_ms = ts_ms};
     if (render(&r, templates[in[1]]) < 0 || r.i != len) {
         text[0] = 0;
         return -1;
@@ -465,8 +471,7 @@ static int match(match_ctx *c, const char *tp, size_t ti, size_t o)
     }
 }
 
-int expl_codec_encode(const char *text, const char *metric, int64_t ts_ms, uint8_t *out,
-                      size_t cap)
+int expl_codec_encode(const char *text, const char *metric, int64_t ts_ms, uint8_t *out, size_t cap)
 {
     size_t n = strnlen(text, MAX_TEXT);
     uint8_t tmp[MAX_TEXT + 2];
@@ -474,8 +479,8 @@ int expl_codec_encode(const char *text, const char *metric, int64_t ts_ms, uint8
     if (n == 0)
         return 0;
     for (int k = 0; k < NTEMPLATES && n < MAX_TEXT; k++) {
-        match_ctx c = {.t = text, .tlen = n, .metric = metric, .ts_ms = ts_ms, .out = tmp,
-                       .cap = sizeof tmp};
+        match_ctx c = {
+            .t = text, .tlen = n, .metric = metric, .ts_ms = ts_ms, .out = tmp, .cap = sizeof tmp};
         tmp[0] = EXPL_CODEC_TEMPLATE;
         tmp[1] = (uint8_t)k;
         int len = match(&c, templates[k], 0, 2);

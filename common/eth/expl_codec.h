@@ -52,8 +52,8 @@ int expl_codec_encode(const char *text, const char *metric, int64_t ts_ms, uint8
  *  Returns: the text length, or -1 when the encoding is malformed (unknown
  *  template, truncated or over-long parameters, a NUL in the result, a
  *  text of cap bytes or more). Never crashes on bad input. Thread-safe. */
-int expl_codec_decode(const uint8_t *in, size_t len, const char *metric, int64_t ts_ms,
-                      char *text, size_t cap);
+int expl_codec_decode(const uint8_t *in, size_t len, const char *metric, int64_t ts_ms, char *text,
+                      size_t cap);
 
 /** Number of templates (for tests). */
 int expl_codec_templates(void);

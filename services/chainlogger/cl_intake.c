@@ -36,6 +36,11 @@
  *          broadcasts a batch covers every earlier record, so nothing can
  *          reach the chain that the journal could forget.
  *
+ * Alarm lifecycle events (`alarms/events/{sensor_id}`, issue #17) take the
+ * same path (cl_intake_alarm_event): one journal entry per audited event
+ * under its deterministic id (eth/anomaly_log.h, record kind 0x01), so a
+ * re-delivery is a duplicate and the sender batches them with anomalies.
+ *
  * Duplicates: the journal keeps the ids of its newest DEDUP_WINDOW entries
  * in memory. An anomaly not found there whose ts is not above the newest
  * ts evicted from the window (journal_horizon) may be an old duplicate: the

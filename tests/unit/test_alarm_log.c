@@ -52,7 +52,10 @@ static void test_layout_and_id(void **state)
     want[p++] = 16; /* alarm id */
     want[p++] = 5;  /* "alice" */
     size_t pre = p;
-    memcpy(want + p, "room-1\0temperature\0" "3f2a9c0d11e84b27\0", 6 + 1 + 11 + 1 + 16 + 1);
+    memcpy(want + p,
+           "room-1\0temperature\0"
+           "3f2a9c0d11e84b27\0",
+           6 + 1 + 11 + 1 + 16 + 1);
     p += 6 + 1 + 11 + 1 + 16 + 1;
     bytes_put_be64(want + p, 1733580000500ULL);
     p += 8;
@@ -79,10 +82,9 @@ static void test_layout_and_id(void **state)
 static void test_round_trip_and_ids(void **state)
 {
     (void)state;
-    static const alarm_event_type evs[] = {ALARM_EV_OPENED, ALARM_EV_UPDATED,
-                                           ALARM_EV_ACKNOWLEDGED, ALARM_EV_MUTED,
-                                           ALARM_EV_FALSE_POSITIVE, ALARM_EV_CLEARED,
-                                           ALARM_EV_REMINDER};
+    static const alarm_event_type evs[] = {
+        ALARM_EV_OPENED,         ALARM_EV_UPDATED, ALARM_EV_ACKNOWLEDGED, ALARM_EV_MUTED,
+        ALARM_EV_FALSE_POSITIVE, ALARM_EV_CLEARED, ALARM_EV_REMINDER};
     char ids[7][65];
     for (size_t i = 0; i < 7; i++) {
         alarm_log_event e = sample_event(evs[i], i % 2 ? "bob" : ""), d;
@@ -267,10 +269,10 @@ static void test_log_and_batch(void **state)
     abi_put_address(t, logger);
     hex_encode(h, t, 32, 1);
     json_array_append_new(topics, json_string(h));
-    json_t *log = json_pack("{s:o, s:s, s:s, s:s, s:s}", "topics", topics, "data", hex,
-                            "transactionHash",
-                            "0x1111111111111111111111111111111111111111111111111111111111111111",
-                            "blockNumber", "0x2a", "logIndex", "0x3");
+    json_t *log =
+        json_pack("{s:o, s:s, s:s, s:s, s:s}", "topics", topics, "data", hex, "transactionHash",
+                  "0x1111111111111111111111111111111111111111111111111111111111111111",
+                  "blockNumber", "0x2a", "logIndex", "0x3");
     anomaly_log_rec r;
     anomaly_log_proof pr;
     assert_int_equal(anomaly_log_decode_log_any(log, &r, &pr), 0);
@@ -282,7 +284,9 @@ static void test_log_and_batch(void **state)
     anomaly a;
     assert_int_equal(anomaly_log_decode_log(log, &a, &pr), ANOMALY_LOG_OTHER_KIND);
     /* the sensor topic must match the record */
-    json_array_set_new(topics, 2, json_string("0x2222222222222222222222222222222222222222222222222222222222222222"));
+    json_array_set_new(
+        topics, 2,
+        json_string("0x2222222222222222222222222222222222222222222222222222222222222222"));
     assert_int_equal(anomaly_log_decode_log_any(log, &r, &pr), -1);
     json_decref(log);
 
@@ -296,7 +300,8 @@ static void test_log_and_batch(void **state)
     an.score = 0.9;
     strcpy(an.explanation, "x");
     anomaly_make_id(&an);
-    log = anomaly_log_fixture_log(&an, 8, logger, "0x1111111111111111111111111111111111111111111111111111111111111111");
+    log = anomaly_log_fixture_log(
+        &an, 8, logger, "0x1111111111111111111111111111111111111111111111111111111111111111");
     assert_int_equal(anomaly_log_decode_log_any(log, &r, &pr), 0);
     assert_int_equal(r.kind, 0);
     assert_string_equal(anomaly_log_rec_id(&r), an.id);
@@ -340,10 +345,10 @@ static void test_packed_event(void **state)
         abi_put_address(t, logger);
         hex_encode(h, t, 32, 1);
         json_array_append_new(topics, json_string(h));
-        json_t *log = json_pack("{s:o, s:s, s:s, s:s, s:s}", "topics", topics, "data", hex,
-                                "transactionHash",
-                                "0x1111111111111111111111111111111111111111111111111111111111111111",
-                                "blockNumber", "0x2a", "logIndex", "0x3");
+        json_t *log =
+            json_pack("{s:o, s:s, s:s, s:s, s:s}", "topics", topics, "data", hex, "transactionHash",
+                      "0x1111111111111111111111111111111111111111111111111111111111111111",
+                      "blockNumber", "0x2a", "logIndex", "0x3");
         anomaly_log_rec r;
         anomaly_log_proof pr;
         assert_int_equal(anomaly_log_decode_log_any(log, &r, &pr), 0);
@@ -353,7 +358,8 @@ static void test_packed_event(void **state)
         if (kind == 0)
             assert_string_equal(r.a.explanation, an.explanation); /* stored as a template */
         anomaly a;
-        assert_int_equal(anomaly_log_decode_log(log, &a, &pr), kind == 0 ? 0 : ANOMALY_LOG_OTHER_KIND);
+        assert_int_equal(anomaly_log_decode_log(log, &a, &pr),
+                         kind == 0 ? 0 : ANOMALY_LOG_OTHER_KIND);
         /* one byte short, no record at all, not hex */
         hex[strlen(hex) - 2] = 0;
         json_object_set_new(log, "data", json_string(hex));
@@ -375,12 +381,9 @@ static void test_packed_event(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_layout_and_id),
-        cmocka_unit_test(test_round_trip_and_ids),
-        cmocka_unit_test(test_from_event),
-        cmocka_unit_test(test_bad_input),
-        cmocka_unit_test(test_log_and_batch),
-        cmocka_unit_test(test_packed_event),
+        cmocka_unit_test(test_layout_and_id), cmocka_unit_test(test_round_trip_and_ids),
+        cmocka_unit_test(test_from_event),    cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_log_and_batch), cmocka_unit_test(test_packed_event),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

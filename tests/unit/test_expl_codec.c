@@ -19,11 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/splitmix64.h"
 #include "detector/det_internal.h"
 #include "eth/anomaly_log.h"
 #include "eth/expl_codec.h"
 #include "model/iforest.h"
-#include "base/splitmix64.h"
 
 static uint64_t rng = 42;
 static double uni(void)
@@ -74,7 +74,8 @@ static void check(const anomaly *a, int must_be_template)
     for (int k = 1; k < n; k++)
         (void)expl_codec_decode(enc, (size_t)k, a->metric, ts_ms, back, sizeof back);
     if (n > 2 && enc[0] == EXPL_CODEC_TEMPLATE)
-        assert_int_equal(expl_codec_decode(enc, (size_t)n - 1, a->metric, ts_ms, back, sizeof back), -1);
+        assert_int_equal(expl_codec_decode(enc, (size_t)n - 1, a->metric, ts_ms, back, sizeof back),
+                         -1);
 }
 
 static det_engine *engine(void)
@@ -173,8 +174,8 @@ static void test_det_explain_round_trip(void **state)
         iforest_destroy(md.forest);
     }
     det_engine_destroy(e);
-    printf("explanations: %d, as templates: %d, %zu bytes of text -> %zu coded (%.1f%%)\n",
-           n_total, n_template, bytes_text, bytes_coded, 100.0 * (double)bytes_coded / (double)bytes_text);
+    printf("explanations: %d, as templates: %d, %zu bytes of text -> %zu coded (%.1f%%)\n", n_total,
+           n_template, bytes_text, bytes_coded, 100.0 * (double)bytes_coded / (double)bytes_text);
 }
 
 /* det_fleet.c's suffix on a point explanation: the fleet tail. */
@@ -213,8 +214,10 @@ static void test_raw_fallback(void **state)
     (void)state;
     uint8_t enc[600];
     char back[512];
-    const char *texts[] = {"anything at all", "temperature 1e-05 degC is far above this sensor's usual 1-2 degC at 10:00 UTC",
-                           "\x01starts with a control byte", "\x02 too", "x"};
+    const char *texts[] = {
+        "anything at all",
+        "temperature 1e-05 degC is far above this sensor's usual 1-2 degC at 10:00 UTC",
+        "\x01starts with a control byte", "\x02 too", "x"};
     for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
         int n = expl_codec_encode(texts[i], "temperature", 0, enc, sizeof enc);
         assert_true(n > 0);
@@ -237,8 +240,9 @@ static void test_garbage(void **state)
     uint8_t g[64];
     char back[512], small[8];
     /* unknown template, truncated varint, over-long varint, bad word, bad tail */
-    const uint8_t bad[][6] = {{0x01, 0xff}, {0x01, 0x0c, 0x80}, {0x01, 0x0c, 0xff, 0xff, 0xff, 0xff},
-                              {0x01, 0x07, 0x40}, {0x02, 0x41}, {0x01}};
+    const uint8_t bad[][6] = {
+        {0x01, 0xff},       {0x01, 0x0c, 0x80}, {0x01, 0x0c, 0xff, 0xff, 0xff, 0xff},
+        {0x01, 0x07, 0x40}, {0x02, 0x41},       {0x01}};
     const size_t blen[] = {2, 3, 6, 3, 2, 1};
     for (size_t i = 0; i < sizeof blen / sizeof *blen; i++)
         assert_int_equal(expl_codec_decode(bad[i], blen[i], "t", 0, back, sizeof back), -1);
