@@ -336,8 +336,7 @@ int anomaly_log_decode_record(const uint8_t *rec, size_t len, anomaly *out)
     p += 8;
     if (!isfinite(out->value) || !isfinite(out->score))
         return -1;
-    if (expl_codec_decode(p, el, out->metric, ts_ms, out->explanation,
-                          sizeof out->explanation) < 0)
+    if (expl_codec_decode(p, el, out->metric, ts_ms, out->explanation, sizeof out->explanation) < 0)
         return -1;
     out->expected_low = out->expected_high = NAN;
     out->model_version = -1;

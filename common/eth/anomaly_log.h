@@ -90,14 +90,15 @@
 
 #define ANOMALY_LOG_MAX_BATCH 200 /* records per logBatch (the contract enforces it) */
 #define ANOMALY_LOG_RECORD_MAX (4 + 64 + 1 + 31 + 1 + 9 + 16 + 511)
-#define ANOMALY_LOG_EVENT_SIG "AnomalyLogged(bytes32,bytes32,address,uint64,bytes)" /* before packed events */
+#define ANOMALY_LOG_EVENT_SIG                                                                      \
+    "AnomalyLogged(bytes32,bytes32,address,uint64,bytes)" /* before packed events */
 #define ANOMALY_LOG_RECORD_EVENT_SIG "RecordLogged(bytes32,bytes32,address)"
 #define ANOMALY_LOG_BATCH_SIG "logBatch(uint64,bytes)"
 #define ANOMALY_LOG_BATCH_EVENT_SIG "BatchLogged(uint256,address,uint64,uint32,bytes32)"
 #define ANOMALY_LOG_IS_LOGGED_SIG "isLogged(bytes32,uint256,bytes32[])"
 
-#define ANOMALY_LOG_KIND_ALARM 0x01   /* the kind byte of an alarm event record */
-#define ANOMALY_LOG_ALARM_CODE 0x10   /* event code = this + alarm_event_type */
+#define ANOMALY_LOG_KIND_ALARM 0x01 /* the kind byte of an alarm event record */
+#define ANOMALY_LOG_ALARM_CODE 0x10 /* event code = this + alarm_event_type */
 #define ANOMALY_LOG_ALARM_RECORD_MAX (6 + 64 + 1 + 31 + 1 + 64 + 1 + 9 + 64)
 #define ANOMALY_LOG_OTHER_KIND (-2) /* decode_log: a valid record, not an anomaly */
 
@@ -114,8 +115,8 @@ typedef struct {
 
 /** Any on-chain record: an anomaly or an alarm event. */
 typedef struct {
-    int kind;         /* 0: anomaly; ANOMALY_LOG_KIND_ALARM: alarm event */
-    anomaly a;        /* kind 0 */
+    int kind;          /* 0: anomaly; ANOMALY_LOG_KIND_ALARM: alarm event */
+    anomaly a;         /* kind 0 */
     alarm_log_event e; /* kind ANOMALY_LOG_KIND_ALARM */
 } anomaly_log_rec;
 
@@ -154,8 +155,9 @@ int anomaly_log_encode_record_raw(const anomaly *a, uint8_t *out, size_t cap);
  *  Out: *out (id is computed from the preimage). Returns 0 or -1 when malformed. */
 int anomaly_log_decode_record(const uint8_t *rec, size_t len, anomaly *out);
 
-/** The timestamp of a record of either kind (an alarm event's `at`), in ms, without decoding the rest (the chain
- *  logger's journal orders its duplicate window by it).
+/** The timestamp of a record of either kind (an alarm event's `at`), in
+ *  ms, without decoding the rest (the chain logger's journal orders its
+ *  duplicate window by it).
  *  Returns: 0 and *ts_ms, or -1 when rec[0..len-1] is not one record. */
 int anomaly_log_record_ts_ms(const uint8_t *rec, size_t len, int64_t *ts_ms);
 

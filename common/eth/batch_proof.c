@@ -178,8 +178,8 @@ int batch_proof_check(rpc_client *rpc, const char *contract, const uint8_t id[32
     memset(out, 0, sizeof *out);
     out->block = block;
     /* 1. the batch: BatchLogged(uint256 indexed batch, address indexed logger, ...) */
-    if ((rc = block_logs(rpc, contract, where->block_number, json_string(anomaly_log_batch_topic()), 2, where->logger,
-                         &logs, err, errlen)) < 0)
+    if ((rc = block_logs(rpc, contract, where->block_number, json_string(anomaly_log_batch_topic()),
+                         2, where->logger, &logs, err, errlen)) < 0)
         goto out;
     out->have_batch = batch_proof_find_batch(logs, where, &out->batch);
     json_decref(logs);

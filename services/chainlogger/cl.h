@@ -147,10 +147,11 @@ int cl_verify(eth_client *e, const uint8_t contract[20], const uint8_t logger[20
 
 /* ---- cl_prove.c ---- */
 
-/** `chainlogger prove ID`: find the anomaly's batch from events, rebuild its
+/** `chainlogger prove ID`: find the record's batch from events, rebuild its
  *  Merkle proof and ask the contract's isLogged; print the JSON result
  *  {"id","kind","logger","seq","tx_hash","block_number","batch","index",
- *  "proof","root","logged"} (kind "anomaly" or "alarm_event") (plus "reason" when not logged) on stdout.
+ *  "proof","root","logged"} (kind "anomaly" or "alarm_event"; plus
+ *  "reason" when not logged) on stdout.
  *  Returns 0 logged, 1 not logged, CL_ERR_CHAIN or CL_ERR_FATAL (bad id). */
 int cl_prove(eth_client *e, const uint8_t contract[20], const char *id_hex);
 

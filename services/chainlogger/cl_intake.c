@@ -237,9 +237,10 @@ int cl_intake_alarm_event(void *user, const char *topic, const void *payload, si
     if (anomaly_log_alarm_from_event(ev, &le) < 0 || hex_decode(id, 32, le.id) != 32 ||
         (rl = anomaly_log_encode_alarm(&le, rec, sizeof rec)) < 0) {
         in->n_invalid++;
-        log_rate(17, 5, LOG_WARN,
-                 "alarm_event_invalid topic=%.80s alarm=%s reason=\"out of range for the contract\"",
-                 topic, ev->alarm.id);
+        log_rate(
+            17, 5, LOG_WARN,
+            "alarm_event_invalid topic=%.80s alarm=%s reason=\"out of range for the contract\"",
+            topic, ev->alarm.id);
         goto out;
     }
     uint64_t before = in->n_accepted;

@@ -101,8 +101,8 @@ int cl_prove(eth_client *e, const uint8_t contract[20], const char *id_hex)
             anomaly_log_proof where;
             if (anomaly_log_decode_log_any(lg, rec, &where) < 0)
                 continue;
-            json_object_set_new(res, "kind", json_string(rec->kind == 0 ? "anomaly"
-                                                                        : "alarm_event"));
+            json_object_set_new(res, "kind",
+                                json_string(rec->kind == 0 ? "anomaly" : "alarm_event"));
             /* The same anomaly may be logged by more than one logger: the first that proves wins.
              */
             if ((rc = prove_at(e, contract, id, &where, res)) < 0) {

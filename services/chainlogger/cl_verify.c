@@ -133,7 +133,7 @@ typedef struct {
     size_t nrecs, caprecs;
     uint64_t onchain, missing, extra, dup, altered, matched, pending, moved;
     uint64_t batches, bad_batches;
-    uint64_t alarm_events; /* alarm lifecycle records found on chain */
+    uint64_t alarm_events;       /* alarm lifecycle records found on chain */
     anomaly_log_rec *rec, *jrec; /* scratch for check_record: chain, journal */
 } verify_run;
 
@@ -177,8 +177,7 @@ static int check_record(verify_run *v, json_t *lg)
     if (idx < 0) {
         if (v->verbose)
             printf("extra id=%s sensor=%s block=%llu tx=%s\n", anomaly_log_rec_id(r),
-                   anomaly_log_rec_sensor(r),
-                   (unsigned long long)pr.block_number, pr.tx_hash);
+                   anomaly_log_rec_sensor(r), (unsigned long long)pr.block_number, pr.tx_hash);
         v->extra++;
         return 0;
     }
@@ -189,8 +188,7 @@ static int check_record(verify_run *v, json_t *lg)
         v->dup++;
         if (v->verbose)
             printf("duplicated id=%s block=%llu tx=%s\n", anomaly_log_rec_id(r),
-                   (unsigned long long)pr.block_number,
-                   pr.tx_hash);
+                   (unsigned long long)pr.block_number, pr.tx_hash);
     }
     journal_entry *je = v->je;
     if (journal_get(v->j, (uint64_t)idx, je) < 0)
@@ -213,9 +211,8 @@ static int check_record(verify_run *v, json_t *lg)
         if (r->kind == 0)
             diff_fields(je, &r->a, (uint64_t)idx, v->verbose);
         else
-            printf("altered id=%s kind=alarm_event alarm=%s event=%s at=%lld by=\"%s\"\n",
-                   r->e.id, r->e.alarm_id, alarm_event_name(r->e.event), (long long)r->e.at,
-                   r->e.by);
+            printf("altered id=%s kind=alarm_event alarm=%s event=%s at=%lld by=\"%s\"\n", r->e.id,
+                   r->e.alarm_id, alarm_event_name(r->e.event), (long long)r->e.at, r->e.by);
     }
     if (je->state == JOURNAL_CONFIRMED) {
         char txh[67];
@@ -304,10 +301,9 @@ static int report(const verify_run *v)
     printf("verify: journal=%llu chain=%llu matched=%llu missing=%llu (pending=%llu) extra=%llu "
            "duplicated=%llu altered=%llu proof_mismatch=%llu batches=%llu bad_batch_roots=%llu "
            "alarm_events=%llu\n",
-           (unsigned long long)v->n, (unsigned long long)v->onchain,
-           (unsigned long long)v->matched, (unsigned long long)v->missing,
-           (unsigned long long)v->pending, (unsigned long long)v->extra,
-           (unsigned long long)v->dup, (unsigned long long)v->altered,
+           (unsigned long long)v->n, (unsigned long long)v->onchain, (unsigned long long)v->matched,
+           (unsigned long long)v->missing, (unsigned long long)v->pending,
+           (unsigned long long)v->extra, (unsigned long long)v->dup, (unsigned long long)v->altered,
            (unsigned long long)v->moved, (unsigned long long)v->batches,
            (unsigned long long)v->bad_batches, (unsigned long long)v->alarm_events);
     int rc = (v->missing || v->extra || v->dup || v->altered) ? 1 : 0;

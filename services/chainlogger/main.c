@@ -159,10 +159,8 @@ static int status_fill(void *user, json_t *m)
         status_add(m, "anomalies_accepted_total", 0, NULL, NULL, (double)intake.n_accepted) |
         status_add(m, "anomalies_invalid_total", 0, NULL, NULL, (double)intake.n_invalid) |
         status_add(m, "duplicates_total", 0, NULL, NULL, (double)intake.n_dups) |
-        status_add(m, "alarm_events_accepted_total", 0, NULL, NULL,
-                   (double)intake.n_alarm_events) |
-        status_add(m, "alarm_events_skipped_total", 0, NULL, NULL,
-                   (double)intake.n_alarm_skipped) |
+        status_add(m, "alarm_events_accepted_total", 0, NULL, NULL, (double)intake.n_alarm_events) |
+        status_add(m, "alarm_events_skipped_total", 0, NULL, NULL, (double)intake.n_alarm_skipped) |
         status_add(m, "dedup_scans_total", 0, NULL, NULL, (double)intake.n_scans) |
         status_add(m, "journal_errors_total", 0, NULL, NULL, 0.0) |
         status_add(m, "journal_ids_in_memory", 1, NULL, NULL, (double)(jm.entries - jm.evicted)) |

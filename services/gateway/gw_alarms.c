@@ -38,9 +38,9 @@ typedef struct {
     char by[ALARM_WHO_MAX];
     char note[NOTE_KEPT];
     /* the on-chain audit record of this action (eth/anomaly_log.h, kind 0x01) */
-    int audited;               /* 1: the chain logger logs it; eid is its id */
+    int audited; /* 1: the chain logger logs it; eid is its id */
     uint8_t eid[32];
-    int logged;                /* 1: chain/logged confirmed it (the fields below) */
+    int logged; /* 1: chain/logged confirmed it (the fields below) */
     char tx[CHAIN_LOGGED_TX_HEX];
     int64_t block, seq, batch; /* seq, batch: -1 when the confirmation lacked them */
 } hist_action;
@@ -746,8 +746,8 @@ static json_t *action_json(const hist_action *h)
     /* proof: where the chain logger logged this action, null while pending
      * (and for actions that do not go on chain) */
     json_t *pr = h->logged ? json_pack("{s:s, s:I, s:o, s:o}", "tx_hash", h->tx, "block_number",
-                                       (json_int_t)h->block, "seq", int_or_null(h->seq),
-                                       "batch", int_or_null(h->batch))
+                                       (json_int_t)h->block, "seq", int_or_null(h->seq), "batch",
+                                       int_or_null(h->batch))
                            : json_null();
     if (o)
         json_object_set_new(o, "proof", pr ? pr : json_null());

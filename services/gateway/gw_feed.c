@@ -249,7 +249,8 @@ static void on_logged(gw *g, const char *topic, const void *payload, size_t len)
         return;
     }
     json_t *sq = json_object_get(o, "seq"), *ba = json_object_get(o, "batch");
-    if (g->alarms && gw_alarms_mark_logged(g->alarms, sid, json_string_value(json_object_get(o, "id")),
+    if (g->alarms &&
+        gw_alarms_mark_logged(g->alarms, sid, json_string_value(json_object_get(o, "id")),
                               json_string_value(json_object_get(o, "tx_hash")),
                               (int64_t)json_integer_value(json_object_get(o, "block_number")),
                               sq ? (int64_t)json_integer_value(sq) : -1,

@@ -82,9 +82,11 @@ static void test_round_trip(void **state)
         assert_int_equal(chain_logged_from_json(buf, (size_t)n, &d, err, sizeof err), 0);
         assert_int_equal(d.seq, 41);
         assert_int_equal(d.batch, 7);
-        const char *neg = "{\"id\":\"" ID "\",\"tx_hash\":\"" TX "\",\"block_number\":1,\"seq\":-1}";
+        const char *neg =
+            "{\"id\":\"" ID "\",\"tx_hash\":\"" TX "\",\"block_number\":1,\"seq\":-1}";
         assert_int_equal(chain_logged_from_json(neg, strlen(neg), &d, err, sizeof err), -1);
-        const char *str = "{\"id\":\"" ID "\",\"tx_hash\":\"" TX "\",\"block_number\":1,\"batch\":\"1\"}";
+        const char *str =
+            "{\"id\":\"" ID "\",\"tx_hash\":\"" TX "\",\"block_number\":1,\"batch\":\"1\"}";
         assert_int_equal(chain_logged_from_json(str, strlen(str), &d, err, sizeof err), -1);
     }
     /* upper-case hex and 0X are accepted and kept as sent; extra members ignored */
