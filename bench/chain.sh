@@ -12,15 +12,18 @@
 # account, keeping K transactions in flight (K = 1, 2, 4, 8: the logger
 # keeps 2), each K measured in the same run: what the chain itself accepts.
 # The reference is the best K; the ratio is against it.
-# Every anomaly carries a real explanation (the engine's own texts: a
+# Every anomaly is one the engine really raised, explanation included (a
 # detector replay of a simulated dataset, `simulator --csv` + `detector
-# replay`; EXPLANATIONS_FILE=FILE uses FILE's lines instead).
+# replay`, tests/chain/lib.sh real_explanations; EXPLANATIONS_FILE=FILE
+# uses FILE's lines instead).
 #   bench: chain.rate.batchB         anomalies/s   (chain logger)
 #   bench: chain.gas.batchB          gas/anomaly   (chain logger)
 #   bench: chain.ref_rate.kK.batchB  anomalies/s   (presigned reference, K in flight)
 #   bench: chain.reference.batchB    anomalies/s   (the best K)
 #   bench: chain.ratio.batch50       chain logger / best reference
 #   bench: chain.explanation_bytes   mean explanation length of the anomalies sent
+#   bench: chain.gas_previous.batch50  gas/anomaly of the same anomalies in the
+#                                    previous record format (raw explanations)
 # Settings: REPS (3, runs per figure, median), REF_K ("1 2 4 8"), N1, N10,
 # N50, NA50 (anomalies per run), EXPLANATIONS_FILE.
 # then batch 50 again with group commit (JOURNAL_SYNC=group) as chain.group.*,
@@ -42,19 +45,12 @@ REF_KEY=$GANACHE_KEY1
 "$BIN/chainlogger" authorize "$(PRIVATE_KEY=$REF_KEY "$BIN/chainlogger" address)" 2>>"$T/deploy.log" ||
     fail "authorize the reference account"
 
-# Real explanations: the detector's replay of 14 simulated days (8 sensors).
+# Real anomalies: the detector's replay of 14 simulated days (8 sensors),
+# each with its metric, value, score, type and explanation.
 EXPL=${EXPLANATIONS_FILE:-$T/explanations.txt}
-if [ -z "${EXPLANATIONS_FILE:-}" ]; then
-    "$BIN/simulator" --csv "$T/simds" --days 14 --anomaly-rate 20 2>"$T/simds.log" || fail "simulator --csv"
-    for f in "$T"/simds/*-*.csv; do
-        LOG_LEVEL=warn "$BIN/detector" replay --sensor-id "$(basename "$f" .csv)" "$f" || fail "replay $f"
-    done | python3 -c 'import csv, sys
-for r in csv.DictReader(sys.stdin):
-    if r.get("explanation") and r["explanation"] != "explanation": print(r["explanation"])' >"$EXPL"
-fi
-[ "$(grep -c . "$EXPL")" -ge 50 ] || fail "fewer than 50 explanations in $EXPL"
-printf 'bench: chain.explanation_bytes %.0f bytes (mean of %d real explanations)\n' \
-    "$(awk '{ s += length($0) } END { print s / NR }' "$EXPL")" "$(grep -c . "$EXPL")"
+[ -n "${EXPLANATIONS_FILE:-}" ] || real_explanations "$EXPL"
+printf 'bench: chain.explanation_bytes %s bytes (mean of %d real explanations)\n' \
+    "$(mean_explanation_bytes "$EXPL")" "$(grep -c . "$EXPL")"
 block() { local r; r=$(rpc eth_blockNumber '[]'); r=${r#*\"result\":\"}; echo $((${r%%\"*})); }
 
 # Create the persistent session once, so messages queue while the logger is down.
@@ -125,6 +121,16 @@ measure 1 "${N1:-200}"
 measure 10 "${N10:-1000}"
 measure 50 "${N50:-3000}"
 printf 'bench: chain.ratio.batch50 %.3f ratio\n' "$(ratio)"
+# The reference of chain.gas.batch50: the same anomalies in the previous
+# record format (explanations as raw text instead of template + parameters,
+# eth/expl_codec.h), sent by the presigned client in this run.
+prev=$(CHAIN_BENCH_RAW_EXPL=1 "$T/chain_bench" ref "$RPC_URL" "$CONTRACT" "$REF_KEY" 50 "${N50:-3000}" 1 "$EXPL") ||
+    fail "reference client (previous format)"
+now=$("$T/chain_bench" ref "$RPC_URL" "$CONTRACT" "$REF_KEY" 50 "${N50:-3000}" 1 "$EXPL") ||
+    fail "reference client"
+printf 'bench: chain.gas_previous.batch50 %s gas/anomaly (records with raw explanations, %s bytes; this format: %s gas, %s bytes)\n' \
+    "$(echo "$prev" | awk '{print $4}')" "$(echo "$prev" | awk '{print $8}')" \
+    "$(echo "$now" | awk '{print $4}')" "$(echo "$now" | awk '{print $8}')"
 # Group commit (JOURNAL_SYNC=group): chain.group.*
 export JOURNAL_SYNC=group; PREFIX=group.
 measure 50 "${N50:-3000}"

@@ -3,11 +3,22 @@ pragma solidity ^0.8.20;
 
 /// @title AnomalyLogger — a tamper-evident, append-only log of IoT anomalies.
 /// @notice Authorised logger accounts log batches of anomalies; each anomaly
-///         becomes one `AnomalyLogged` event (cheap, readable with eth_getLogs,
+///         becomes one `RecordLogged` event (cheap, readable with eth_getLogs,
 ///         indexed by anomaly id, sensor and logger).
 /// @dev Gas design (see docs/chain.md):
 ///      - A batch is one `bytes` argument of packed records (layout in
-///        common/alog.h), parsed in assembly: no ABI decoding of string arrays.
+///        common/eth/anomaly_log.h), parsed in assembly: no ABI decoding of
+///        string arrays. Two record kinds: an anomaly (first byte, the
+///        sensor length, 1..64) and an alarm lifecycle event (first bytes
+///        0x00 0x01; its id preimage ends in an event code 0x10..0x1f).
+///        Both are emitted as RecordLogged and are leaves of the batch tree
+///        alike.
+///      - RecordLogged's data is packed, not ABI-encoded: seq (8 bytes,
+///        big-endian) then the record as sent. ABI framing (seq word, offset,
+///        length, padding) cost ~100 bytes of log data per record at 8 gas
+///        a byte. Earlier versions emitted AnomalyLogged(id, sensorHash,
+///        logger, uint64 seq, bytes record); common/eth/anomaly_log.c reads
+///        both.
 ///      - The anomaly id is computed here, keccak256 of the record's id
 ///        preimage (sensor 0x00 metric 0x00 ts_ms type), so an id on chain
 ///        always matches its content and costs no calldata.
@@ -21,7 +32,7 @@ pragma solidity ^0.8.20;
 ///      - "Is id X logged?" on chain: each batch stores one Merkle root over
 ///        the ids it logged (one 20,000-gas slot per batch, not per id), and
 ///        `isLogged(id, batch, proof)` checks a proof against it. The batch of
-///        an id is found from events (`AnomalyLogged` by id, then the
+///        an id is found from events (`RecordLogged` by id, then the
 ///        `BatchLogged` of the same transaction).
 ///
 ///      The batch tree (mirrored by common/merkle.c):
@@ -33,14 +44,15 @@ pragma solidity ^0.8.20;
 ///                 node is promoted unchanged to the next level
 ///        root     the single node left; for one record, the id itself
 ///      The trailing 0xff byte keeps nodes and ids apart: an id is the
-///      keccak256 of a preimage whose last byte is the anomaly type (0..2, see
-///      the record check below), a node's preimage ends in 0xff, so no inner
+///      keccak256 of a preimage whose last byte is the anomaly type (0..2) or
+///      an alarm event code (0x10..0x1f, see the record checks below), a
+///      node's preimage ends in 0xff, so no inner
 ///      node can pass for the id of a well-formed record (barring a Keccak
 ///      collision), and a proof cannot be shortened by starting from one.
 contract AnomalyLogger {
-    event AnomalyLogged(
-        bytes32 indexed id, bytes32 indexed sensorHash, address indexed logger, uint64 seq, bytes record
-    );
+    /// One per fresh record. Data (not in the ABI: packed): seq (uint64,
+    /// 8 bytes big-endian) followed by the record (common/eth/anomaly_log.h).
+    event RecordLogged(bytes32 indexed id, bytes32 indexed sensorHash, address indexed logger);
     /// One per logBatch: batch number, the logger, the seq of its first fresh
     /// record, how many records it logged and the Merkle root over their ids.
     event BatchLogged(uint256 indexed batch, address indexed logger, uint64 firstSeq, uint32 count, bytes32 root);
@@ -179,7 +191,7 @@ contract AnomalyLogger {
     }
 
     /// Log the packed records; record i carries sequence number firstSeq + i.
-    /// Emits one AnomalyLogged per fresh record, then BatchLogged with the
+    /// Emits one RecordLogged per fresh record, then BatchLogged with the
     /// Merkle root over the fresh ids, which it stores as the next batch.
     function logBatch(uint64 firstSeq, bytes calldata packed) external {
         Logger memory s = loggers[msg.sender];
@@ -187,7 +199,7 @@ contract AnomalyLogger {
         if (firstSeq > s.nextSeq) revert SeqGap(s.nextSeq, firstSeq);
         if (packed.length > MAX_PACKED) revert BatchTooLarge();
         uint256 skip = s.nextSeq - firstSeq;
-        bytes32 sig = AnomalyLogged.selector;
+        bytes32 sig = RecordLogged.selector;
         bytes4 badRecord = BadRecord.selector;
         bytes4 tooLarge = BatchTooLarge.selector;
         uint256 n;
@@ -195,11 +207,12 @@ contract AnomalyLogger {
         assembly ("memory-safe") {
             let p := packed.offset
             let end := add(p, packed.length)
-            // Scratch beyond the free memory pointer: [seq][0x40][len][record, zero padded]
-            // is exactly the ABI encoding of the event's (uint64 seq, bytes record) data.
-            // The fresh ids follow at ids (record <= 646 bytes + 32 zero bytes < 0x320 - 0x60).
+            // Scratch beyond the free memory pointer: [seq, 8 bytes][record] is the
+            // RecordLogged event's data, packed (no ABI framing: 96 bytes and the
+            // padding less per record, 8 gas a byte). The fresh ids follow at ids
+            // (8 + record <= 654 bytes < 0x320).
             let mem := mload(0x40)
-            let rec := add(mem, 0x60)
+            let rec := add(mem, 8)
             let ids := add(mem, 0x320)
             let fresh := 0
             for {} lt(p, end) {} {
@@ -207,35 +220,70 @@ contract AnomalyLogger {
                     mstore(0, tooLarge)
                     revert(0, 4)
                 }
-                let hdr := shr(224, calldataload(p))
-                let sl := shr(24, hdr)
-                let ml := and(shr(16, hdr), 0xff)
-                let el := and(hdr, 0xffff)
-                let prelen := add(add(sl, ml), 11)
-                let rlen := add(add(20, prelen), el)
-                // bounds: 1 <= sl <= 64, 1 <= ml <= 31, el <= 511, record inside the batch
-                if or(or(or(iszero(sl), gt(sl, 64)), or(iszero(ml), gt(ml, 31))), or(gt(el, 511), gt(rlen, sub(end, p)))) {
-                    mstore(0, badRecord)
-                    mstore(4, n)
-                    revert(0, 0x24)
+                mstore(mem, shl(192, add(firstSeq, n))) // seq, then the record over the rest
+                let sl := byte(0, calldataload(p))
+                let pre
+                let prelen
+                let rlen
+                switch sl
+                case 0 {
+                    // Record kind 0x01, an alarm lifecycle event:
+                    // 0x00 0x01 sl ml al bl | sensor 0 metric 0 alarmId 0 at(8) code | by
+                    let hdr := shr(208, calldataload(p))
+                    sl := and(shr(24, hdr), 0xff)
+                    let ml := and(shr(16, hdr), 0xff)
+                    let al := and(shr(8, hdr), 0xff)
+                    prelen := add(add(add(sl, ml), al), 12)
+                    rlen := add(add(6, prelen), and(hdr, 0xff))
+                    // bounds: kind 1, 1 <= sl <= 64, 1 <= ml <= 31, 1 <= al <= 64, bl <= 64, inside the batch
+                    if or(
+                        or(iszero(eq(shr(32, hdr), 1)), or(iszero(sl), gt(sl, 64))),
+                        or(or(or(iszero(ml), gt(ml, 31)), or(iszero(al), gt(al, 64))), or(gt(and(hdr, 0xff), 64), gt(rlen, sub(end, p))))
+                    ) {
+                        mstore(0, badRecord)
+                        mstore(4, n)
+                        revert(0, 0x24)
+                    }
+                    calldatacopy(rec, p, rlen)
+                    pre := add(rec, 6)
+                    // separators are zero and the event code is 0x10..0x1f
+                    let code := byte(0, mload(add(pre, sub(prelen, 1))))
+                    if or(
+                        or(byte(0, mload(add(pre, sl))), byte(0, mload(add(pre, add(add(sl, ml), 1))))),
+                        or(byte(0, mload(add(pre, add(add(add(sl, ml), al), 2)))), or(lt(code, 0x10), gt(code, 0x1f)))
+                    ) {
+                        mstore(0, badRecord)
+                        mstore(4, n)
+                        revert(0, 0x24)
+                    }
                 }
-                calldatacopy(rec, p, rlen)
-                mstore(add(rec, rlen), 0)
-                let pre := add(rec, 4)
-                // separators are zero and the type is 0..2
-                if or(or(byte(0, mload(add(pre, sl))), byte(0, mload(add(pre, add(add(sl, ml), 1))))), gt(byte(0, mload(add(pre, sub(prelen, 1)))), 2)) {
-                    mstore(0, badRecord)
-                    mstore(4, n)
-                    revert(0, 0x24)
+                default {
+                    // An anomaly record: sl ml el(2) | sensor 0 metric 0 ts(8) type | value score expl
+                    let hdr := shr(224, calldataload(p))
+                    let ml := and(shr(16, hdr), 0xff)
+                    let el := and(hdr, 0xffff)
+                    prelen := add(add(sl, ml), 11)
+                    rlen := add(add(20, prelen), el)
+                    // bounds: 1 <= sl <= 64, 1 <= ml <= 31, el <= 511, record inside the batch
+                    if or(or(gt(sl, 64), or(iszero(ml), gt(ml, 31))), or(gt(el, 511), gt(rlen, sub(end, p)))) {
+                        mstore(0, badRecord)
+                        mstore(4, n)
+                        revert(0, 0x24)
+                    }
+                    calldatacopy(rec, p, rlen)
+                    pre := add(rec, 4)
+                    // separators are zero and the type is 0..2
+                    if or(or(byte(0, mload(add(pre, sl))), byte(0, mload(add(pre, add(add(sl, ml), 1))))), gt(byte(0, mload(add(pre, sub(prelen, 1)))), 2)) {
+                        mstore(0, badRecord)
+                        mstore(4, n)
+                        revert(0, 0x24)
+                    }
                 }
                 if iszero(lt(n, skip)) {
                     let id := keccak256(pre, prelen)
                     mstore(add(ids, shl(5, fresh)), id)
                     fresh := add(fresh, 1)
-                    mstore(mem, add(firstSeq, n))
-                    mstore(add(mem, 0x20), 0x40)
-                    mstore(add(mem, 0x40), rlen)
-                    log4(mem, add(0x60, and(add(rlen, 31), not(31))), sig, id, keccak256(pre, sl), caller())
+                    log4(mem, add(8, rlen), sig, id, keccak256(pre, sl), caller())
                 }
                 p := add(p, rlen)
                 n := add(n, 1)

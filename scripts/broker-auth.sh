@@ -143,6 +143,7 @@ write_acl() {
         echo
         echo "user chainlogger"
         echo "topic read anomalies/#"
+        echo "topic read alarms/events/#" # the audit trail of alarm lifecycles (issue #17)
         echo "topic write chain/#"
         echo "topic write status/chainlogger/#"
         echo

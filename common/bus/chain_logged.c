@@ -17,11 +17,14 @@ int chain_logged_to_json(const chain_logged *c, char *buf, size_t cap)
         return -1;
     json_t *o = json_pack("{s:s, s:s, s:I}", "id", c->id, "tx_hash", c->tx_hash, "block_number",
                           (json_int_t)c->block_number);
-    if (o && c->log_index >= 0 &&
-        json_object_set_new(o, "log_index", json_integer((json_int_t)c->log_index)) != 0) {
-        json_decref(o);
-        return -1;
-    }
+    const char *opt_name[3] = {"log_index", "seq", "batch"};
+    int64_t opt_val[3] = {c->log_index, c->seq, c->batch};
+    for (int i = 0; o && i < 3; i++)
+        if (opt_val[i] >= 0 &&
+            json_object_set_new(o, opt_name[i], json_integer((json_int_t)opt_val[i])) != 0) {
+            json_decref(o);
+            return -1;
+        }
     int n = o ? jsonbuf_dump(o, buf, cap) : -1;
     json_decref(o);
     return n;
@@ -68,6 +71,7 @@ int chain_logged_from_json(const void *payload, size_t len, chain_logged *out, c
     const char *tx = json_string_value(json_object_get(root, "tx_hash"));
     json_t *bn = json_object_get(root, "block_number");
     json_t *li = json_object_get(root, "log_index");
+    json_t *sq = json_object_get(root, "seq"), *ba = json_object_get(root, "batch");
     if (!json_is_object(root))
         errbuf_set(err, errlen, "not a JSON object");
     else if (!is_hex(id, 64, 0))
@@ -78,11 +82,16 @@ int chain_logged_from_json(const void *payload, size_t len, chain_logged *out, c
         errbuf_set(err, errlen, "block_number must be a non-negative integer");
     else if (li && !(json_is_integer(li) && json_integer_value(li) >= 0))
         errbuf_set(err, errlen, "log_index must be a non-negative integer");
+    else if ((sq && !(json_is_integer(sq) && json_integer_value(sq) >= 0)) ||
+             (ba && !(json_is_integer(ba) && json_integer_value(ba) >= 0)))
+        errbuf_set(err, errlen, "seq and batch must be non-negative integers");
     else {
         memcpy(out->id, id, 65);
         memcpy(out->tx_hash, tx, 67);
         out->block_number = (int64_t)json_integer_value(bn);
         out->log_index = li ? (int64_t)json_integer_value(li) : -1;
+        out->seq = sq ? (int64_t)json_integer_value(sq) : -1;
+        out->batch = ba ? (int64_t)json_integer_value(ba) : -1;
         rc = 0;
     }
     json_decref(root);

@@ -4,11 +4,17 @@
  * receipt shows it on chain, and the gateway reads to mark the anomaly
  * logged:
  *
- *   {"id":"<64 hex>","tx_hash":"0x<64 hex>","block_number":12,"log_index":0}
+ *   {"id":"<64 hex>","tx_hash":"0x<64 hex>","block_number":12,"log_index":0,
+ *    "seq":41,"batch":7}
  *
- * Compact, members in this order. `id` is the anomaly's id (bus/anomaly.h);
- * the sensor id is the topic's last level, not a member. `log_index` is
- * optional on input (older loggers did not send it).
+ * Compact, members in this order. `id` is the anomaly's id (bus/anomaly.h),
+ * or an alarm lifecycle event's on-chain id (eth/anomaly_log.h, record
+ * kind 0x01); the sensor id is the topic's last level, not a member.
+ * `log_index` is optional on input (older loggers did not send it); `seq`
+ * (the logger's sequence number of the record) and `batch` (the contract's
+ * batch number, whose Merkle root covers it) are optional too: the logger
+ * leaves `batch` out when it confirmed the record from eth_getLogs rather
+ * than from its own receipt.
  */
 #ifndef COMMON_CHAIN_LOGGED_H
 #define COMMON_CHAIN_LOGGED_H
@@ -26,9 +32,11 @@ typedef struct {
     char tx_hash[CHAIN_LOGGED_TX_HEX]; /* "0x" + 64 hex digits, case as received */
     int64_t block_number;              /* >= 0 */
     int64_t log_index;                 /* >= 0, or -1 when absent */
+    int64_t seq;                       /* >= 0, or -1 when absent */
+    int64_t batch;                     /* >= 0, or -1 when absent */
 } chain_logged;
 
-/** Encode as the compact JSON above (log_index omitted when negative).
+/** Encode as the compact JSON above (log_index, seq, batch omitted when negative).
  *  Returns: the length written (without the NUL), or -1 when an argument
  *           is NULL or the text does not fit in cap bytes.
  *  Out: buf: caller-owned, cap bytes, NUL-terminated on success.

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "eth/abi.h"
+#include "eth/expl_codec.h"
 #include "base/hex.h"
 #include "eth/keccak.h"
 #include "base/bytes.h"
@@ -32,18 +33,39 @@ static double bits_dbl(uint64_t u)
     return d;
 }
 
+static int encode_record(const anomaly *a, uint8_t *out, size_t cap, int raw);
+
 int anomaly_log_encode_record(const anomaly *a, uint8_t *out, size_t cap)
+{
+    return encode_record(a, out, cap, 0);
+}
+
+int anomaly_log_encode_record_raw(const anomaly *a, uint8_t *out, size_t cap)
+{
+    return encode_record(a, out, cap, 1);
+}
+
+static int encode_record(const anomaly *a, uint8_t *out, size_t cap, int raw)
 {
     size_t sl = strnlen(a->sensor_id, sizeof a->sensor_id);
     size_t ml = strnlen(a->metric, sizeof a->metric);
-    size_t el = strnlen(a->explanation, sizeof a->explanation);
     size_t n, p = 4;
+    uint8_t ex[511];
 
-    if (sl < 1 || sl > 64 || ml < 1 || ml > 31 || el > 511)
+    if (sl < 1 || sl > 64 || ml < 1 || ml > 31)
         return -1;
     if (!isfinite(a->ts) || !isfinite(a->value) || !isfinite(a->score) || fabs(a->ts) > 9.0e15 ||
         (int)a->type < 0 || (int)a->type > ANOMALY_CHANGE_POINT)
         return -1;
+    int64_t ts_ms = (int64_t)llround(a->ts * 1000.0);
+    /* the explanation as its template and parameters where one matches (eth/expl_codec.h) */
+    int exl = raw ? (int)strnlen(a->explanation, sizeof a->explanation)
+                  : expl_codec_encode(a->explanation, a->metric, ts_ms, ex, sizeof ex);
+    if (exl < 0 || exl > 511)
+        return -1;
+    if (raw)
+        memcpy(ex, a->explanation, (size_t)exl);
+    size_t el = (size_t)exl;
     n = 4 + sl + 1 + ml + 1 + 9 + 16 + el;
     if (n > cap)
         return -1;
@@ -56,14 +78,14 @@ int anomaly_log_encode_record(const anomaly *a, uint8_t *out, size_t cap)
     memcpy(out + p, a->metric, ml);
     p += ml;
     out[p++] = 0;
-    bytes_put_be64(out + p, (uint64_t)(int64_t)llround(a->ts * 1000.0));
+    bytes_put_be64(out + p, (uint64_t)ts_ms);
     p += 8;
     out[p++] = (uint8_t)a->type;
     bytes_put_be64(out + p, dbl_bits(a->value));
     p += 8;
     bytes_put_be64(out + p, dbl_bits(a->score));
     p += 8;
-    memcpy(out + p, a->explanation, el);
+    memcpy(out + p, ex, el);
     return (int)n;
 }
 
@@ -79,8 +101,203 @@ static size_t record_len(const uint8_t *rec, size_t avail)
     return n <= avail ? n : 0;
 }
 
+/* ---- alarm event records (kind 0x01) ---------------------------------- */
+
+int anomaly_log_alarm_event_logged(alarm_event_type ev)
+{
+    return ev == ALARM_EV_OPENED || ev == ALARM_EV_ACKNOWLEDGED || ev == ALARM_EV_MUTED ||
+           ev == ALARM_EV_FALSE_POSITIVE || ev == ALARM_EV_CLEARED;
+}
+
+/* Lengths of an alarm event's fields; 0 when one is out of range. */
+static int alarm_lens(const alarm_log_event *ev, size_t *sl, size_t *ml, size_t *al, size_t *bl)
+{
+    *sl = strnlen(ev->sensor_id, sizeof ev->sensor_id);
+    *ml = strnlen(ev->metric, sizeof ev->metric);
+    *al = strnlen(ev->alarm_id, sizeof ev->alarm_id);
+    *bl = strnlen(ev->by, sizeof ev->by);
+    if (*sl < 1 || *sl > 64 || *ml < 1 || *ml > 31 || *al < 1 || *al > 64 || *bl > 64 ||
+        ev->at < 0 || (int)ev->event < 0 || ev->event > ALARM_EV_REMINDER)
+        return 0;
+    if (*bl && !alarm_who_valid(ev->by))
+        return 0;
+    return 1;
+}
+
+int anomaly_log_encode_alarm(const alarm_log_event *ev, uint8_t *out, size_t cap)
+{
+    size_t sl, ml, al, bl, p = 6;
+    if (!alarm_lens(ev, &sl, &ml, &al, &bl))
+        return -1;
+    size_t n = 6 + sl + 1 + ml + 1 + al + 1 + 9 + bl;
+    if (n > cap)
+        return -1;
+    out[0] = 0;
+    out[1] = ANOMALY_LOG_KIND_ALARM;
+    out[2] = (uint8_t)sl;
+    out[3] = (uint8_t)ml;
+    out[4] = (uint8_t)al;
+    out[5] = (uint8_t)bl;
+    memcpy(out + p, ev->sensor_id, sl);
+    p += sl;
+    out[p++] = 0;
+    memcpy(out + p, ev->metric, ml);
+    p += ml;
+    out[p++] = 0;
+    memcpy(out + p, ev->alarm_id, al);
+    p += al;
+    out[p++] = 0;
+    bytes_put_be64(out + p, (uint64_t)ev->at);
+    p += 8;
+    out[p++] = (uint8_t)(ANOMALY_LOG_ALARM_CODE + ev->event);
+    memcpy(out + p, ev->by, bl);
+    return (int)n;
+}
+
+/* Length of the alarm record at rec (header only), or 0 if malformed. */
+static size_t alarm_record_len(const uint8_t *rec, size_t avail)
+{
+    if (avail < 6 || rec[0] != 0 || rec[1] != ANOMALY_LOG_KIND_ALARM)
+        return 0;
+    size_t sl = rec[2], ml = rec[3], al = rec[4], bl = rec[5];
+    if (sl < 1 || sl > 64 || ml < 1 || ml > 31 || al < 1 || al > 64 || bl > 64)
+        return 0;
+    size_t n = 6 + sl + 1 + ml + 1 + al + 1 + 9 + bl;
+    return n <= avail ? n : 0;
+}
+
+/* Copy a NUL-terminated field of length n from p (which must hold no NUL
+ * and be followed by one). Returns 0 or -1. */
+static int take_field(char *dst, const uint8_t *p, size_t n)
+{
+    if (memchr(p, 0, n) || p[n] != 0)
+        return -1;
+    memcpy(dst, p, n);
+    dst[n] = 0;
+    return 0;
+}
+
+int anomaly_log_decode_alarm(const uint8_t *rec, size_t len, alarm_log_event *out)
+{
+    size_t n = alarm_record_len(rec, len);
+    if (n == 0 || n != len)
+        return -1;
+    size_t sl = rec[2], ml = rec[3], al = rec[4], bl = rec[5];
+    const uint8_t *pre = rec + 6, *p = pre;
+    size_t prelen = sl + 1 + ml + 1 + al + 1 + 9;
+    uint8_t id[32];
+
+    memset(out, 0, sizeof(*out));
+    if (take_field(out->sensor_id, p, sl) < 0)
+        return -1;
+    p += sl + 1;
+    if (take_field(out->metric, p, ml) < 0)
+        return -1;
+    p += ml + 1;
+    if (take_field(out->alarm_id, p, al) < 0)
+        return -1;
+    p += al + 1;
+    out->at = (int64_t)bytes_get_be64(p);
+    p += 8;
+    if (out->at < 0 || *p < ANOMALY_LOG_ALARM_CODE ||
+        *p > ANOMALY_LOG_ALARM_CODE + ALARM_EV_REMINDER)
+        return -1;
+    out->event = (alarm_event_type)(*p++ - ANOMALY_LOG_ALARM_CODE);
+    if (memchr(p, 0, bl))
+        return -1;
+    memcpy(out->by, p, bl);
+    out->by[bl] = 0;
+    if (bl && !alarm_who_valid(out->by))
+        return -1;
+    keccak256(pre, prelen, id);
+    hex_encode(out->id, id, 32, 0);
+    return 0;
+}
+
+int anomaly_log_alarm_make_id(alarm_log_event *ev)
+{
+    uint8_t rec[ANOMALY_LOG_ALARM_RECORD_MAX], id[32];
+    int n = anomaly_log_encode_alarm(ev, rec, sizeof rec);
+    if (n < 0)
+        return -1;
+    keccak256(rec + 6, (size_t)n - 6 - rec[5], id);
+    hex_encode(ev->id, id, 32, 0);
+    return 0;
+}
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+    size_t n = strnlen(src, cap);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, src, n);
+    dst[n] = 0;
+}
+
+int anomaly_log_alarm_from_event(const alarm_event *in, alarm_log_event *ev)
+{
+    memset(ev, 0, sizeof(*ev));
+    if (!anomaly_log_alarm_event_logged(in->event))
+        return -1;
+    copy_str(ev->sensor_id, sizeof ev->sensor_id, in->alarm.sensor_id);
+    copy_str(ev->metric, sizeof ev->metric, in->alarm.metric);
+    copy_str(ev->alarm_id, sizeof ev->alarm_id, in->alarm.id);
+    copy_str(ev->by, sizeof ev->by, in->by);
+    ev->event = in->event;
+    ev->at = in->at;
+    return anomaly_log_alarm_make_id(ev);
+}
+
+/* ---- any kind ---------------------------------------------------------- */
+
+int anomaly_log_record_kind(const uint8_t *rec, size_t len)
+{
+    if (len < 2)
+        return -1;
+    if (rec[0] != 0)
+        return 0;
+    return rec[1] == ANOMALY_LOG_KIND_ALARM ? ANOMALY_LOG_KIND_ALARM : -1;
+}
+
+int anomaly_log_decode_any(const uint8_t *rec, size_t len, anomaly_log_rec *out)
+{
+    int k = anomaly_log_record_kind(rec, len);
+    out->kind = k;
+    if (k == 0)
+        return anomaly_log_decode_record(rec, len, &out->a);
+    if (k == ANOMALY_LOG_KIND_ALARM)
+        return anomaly_log_decode_alarm(rec, len, &out->e);
+    return -1;
+}
+
+int anomaly_log_encode_any(const anomaly_log_rec *r, uint8_t *out, size_t cap)
+{
+    if (r->kind == 0)
+        return anomaly_log_encode_record(&r->a, out, cap);
+    if (r->kind == ANOMALY_LOG_KIND_ALARM)
+        return anomaly_log_encode_alarm(&r->e, out, cap);
+    return -1;
+}
+
+const char *anomaly_log_rec_id(const anomaly_log_rec *r)
+{
+    return r->kind == 0 ? r->a.id : r->e.id;
+}
+
+const char *anomaly_log_rec_sensor(const anomaly_log_rec *r)
+{
+    return r->kind == 0 ? r->a.sensor_id : r->e.sensor_id;
+}
+
 int anomaly_log_record_ts_ms(const uint8_t *rec, size_t len, int64_t *ts_ms)
 {
+    if (anomaly_log_record_kind(rec, len) == ANOMALY_LOG_KIND_ALARM) {
+        size_t an = alarm_record_len(rec, len);
+        if (an == 0 || an != len)
+            return -1;
+        *ts_ms = (int64_t)bytes_get_be64(rec + 6 + rec[2] + 1 + rec[3] + 1 + rec[4] + 1);
+        return 0;
+    }
     size_t n = record_len(rec, len);
     if (n == 0 || n != len)
         return -1;
@@ -107,7 +324,8 @@ int anomaly_log_decode_record(const uint8_t *rec, size_t len, anomaly *out)
         return -1;
     memcpy(out->metric, p, ml);
     p += ml + 1;
-    out->ts = (double)(int64_t)bytes_get_be64(p) / 1000.0;
+    int64_t ts_ms = (int64_t)bytes_get_be64(p);
+    out->ts = (double)ts_ms / 1000.0;
     p += 8;
     if (*p > ANOMALY_CHANGE_POINT)
         return -1;
@@ -118,9 +336,8 @@ int anomaly_log_decode_record(const uint8_t *rec, size_t len, anomaly *out)
     p += 8;
     if (!isfinite(out->value) || !isfinite(out->score))
         return -1;
-    if (memchr(p, 0, el))
+    if (expl_codec_decode(p, el, out->metric, ts_ms, out->explanation, sizeof out->explanation) < 0)
         return -1;
-    memcpy(out->explanation, p, el);
     out->expected_low = out->expected_high = NAN;
     out->model_version = -1;
     keccak256(pre, prelen, id);
@@ -158,7 +375,7 @@ out:
     return rc;
 }
 
-static char topic_hex[67], batch_topic_hex[67];
+static char topic_hex[67], batch_topic_hex[67], record_topic_hex[67];
 static pthread_once_t topic_once = PTHREAD_ONCE_INIT;
 static void topic_init(void)
 {
@@ -167,6 +384,19 @@ static void topic_init(void)
     hex_encode(topic_hex, t, 32, 1);
     abi_topic(ANOMALY_LOG_BATCH_EVENT_SIG, t);
     hex_encode(batch_topic_hex, t, 32, 1);
+    abi_topic(ANOMALY_LOG_RECORD_EVENT_SIG, t);
+    hex_encode(record_topic_hex, t, 32, 1);
+}
+
+const char *anomaly_log_record_topic(void)
+{
+    pthread_once(&topic_once, topic_init);
+    return record_topic_hex;
+}
+
+json_t *anomaly_log_event_topic0(void)
+{
+    return json_pack("[s, s]", anomaly_log_record_topic(), anomaly_log_event_topic());
 }
 
 const char *anomaly_log_event_topic(void)
@@ -198,6 +428,20 @@ static int get_b32(const json_t *j, uint8_t out[32])
 
 int anomaly_log_decode_log(const json_t *log, anomaly *out, anomaly_log_proof *proof)
 {
+    anomaly_log_rec *r = malloc(sizeof(*r));
+    if (!r)
+        return -1;
+    int rc = anomaly_log_decode_log_any(log, r, proof);
+    if (rc == 0 && r->kind != 0)
+        rc = ANOMALY_LOG_OTHER_KIND;
+    if (rc == 0)
+        *out = r->a;
+    free(r);
+    return rc;
+}
+
+int anomaly_log_decode_log_any(const json_t *log, anomaly_log_rec *out, anomaly_log_proof *proof)
+{
     int rc = -1;
     uint8_t t[4][32], addr[20], h[32], *data = NULL;
     const uint8_t *rec;
@@ -218,8 +462,9 @@ int anomaly_log_decode_log(const json_t *log, anomaly *out, anomaly_log_proof *p
     for (size_t i = 0; i < 4; i++)
         if (get_b32(json_array_get(topics, i), t[i]) < 0)
             return -1;
-    const char *want = anomaly_log_event_topic();
-    if (strcasecmp(json_string_value(json_array_get(topics, 0)), want) != 0)
+    const char *t0 = json_string_value(json_array_get(topics, 0));
+    int packed = strcasecmp(t0, anomaly_log_record_topic()) == 0;
+    if (!packed && strcasecmp(t0, anomaly_log_event_topic()) != 0)
         return -1;
     if (abi_get_address(t[3], addr) < 0)
         return -1;
@@ -234,19 +479,25 @@ int anomaly_log_decode_log(const json_t *log, anomaly *out, anomaly_log_proof *p
     if (!data)
         return -1;
     dl = hex_decode(data, dslen / 2 + 1, ds);
-    if (dl < 96)
+    if (packed) {
+        /* seq (8 bytes) ++ record */
+        if (dl < 8 + 2)
+            goto out;
+        seq = bytes_get_be64(data);
+        rec = data + 8;
+        reclen = (size_t)dl - 8;
+    } else if (dl < 96 || abi_get_u64(data, &seq) < 0 ||
+               abi_get_bytes(data, (size_t)dl, 1, &rec, &reclen) < 0) {
         goto out;
-    if (abi_get_u64(data, &seq) < 0)
-        goto out;
-    if (abi_get_bytes(data, (size_t)dl, 1, &rec, &reclen) < 0)
-        goto out;
-    if (anomaly_log_decode_record(rec, reclen, out) < 0)
+    }
+    if (anomaly_log_decode_any(rec, reclen, out) < 0)
         goto out;
     /* The contract derives both topics from the record; check they agree. */
     uint8_t idb[32];
-    if (hex_decode(idb, 32, out->id) != 32 || memcmp(idb, t[1], 32) != 0)
+    const char *sensor = anomaly_log_rec_sensor(out);
+    if (hex_decode(idb, 32, anomaly_log_rec_id(out)) != 32 || memcmp(idb, t[1], 32) != 0)
         goto out;
-    keccak256(out->sensor_id, strlen(out->sensor_id), h);
+    keccak256(sensor, strlen(sensor), h);
     if (memcmp(h, t[2], 32) != 0)
         goto out;
     if (proof) {

@@ -40,21 +40,27 @@ int batch_proof_leaves(const anomaly_log_batch *b, const json_t *logs, uint8_t (
     uint8_t *have = calloc(b->count ? b->count : 1, 1);
     if (!have)
         return -1;
+    anomaly_log_rec *r = malloc(sizeof(*r));
+    if (!r) {
+        free(have);
+        return -1;
+    }
     json_array_foreach(logs, k, lg)
     {
-        anomaly a;
         anomaly_log_proof p;
-        if (anomaly_log_decode_log(lg, &a, &p) < 0 || strcasecmp(p.logger, b->logger) != 0 ||
+        /* any record kind: alarm events are leaves of the batch tree too */
+        if (anomaly_log_decode_log_any(lg, r, &p) < 0 || strcasecmp(p.logger, b->logger) != 0 ||
             strcasecmp(p.tx_hash, b->tx_hash) != 0 || p.seq < b->first_seq ||
             p.seq - b->first_seq >= b->count)
             continue;
         uint64_t i = p.seq - b->first_seq;
-        if (have[i] || hex_decode(leaves[i], 32, a.id) != 32)
+        if (have[i] || hex_decode(leaves[i], 32, anomaly_log_rec_id(r)) != 32)
             continue; /* (logger, seq) is unique on chain: a second one is not ours */
         have[i] = 1;
         found++;
     }
     free(have);
+    free(r);
     return (int)found;
 }
 
@@ -127,8 +133,9 @@ static json_t *qty(uint64_t v)
 
 /* eth_getLogs of `contract` in one block with topics [topic0, null, logger
  * (indexed address)] for BatchLogged, or [topic0, null, null, logger] for
- * AnomalyLogged (its logger is the third indexed argument). */
-static int block_logs(rpc_client *rpc, const char *contract, uint64_t block, const char *topic0,
+ * the per-record events (their logger is the third indexed argument).
+ * topic0 (a string, or an array of alternatives) is stolen. */
+static int block_logs(rpc_client *rpc, const char *contract, uint64_t block, json_t *topic0,
                       int logger_pos, const char *logger_hex, json_t **out, char *err,
                       size_t errlen)
 {
@@ -137,15 +144,19 @@ static int block_logs(rpc_client *rpc, const char *contract, uint64_t block, con
     eth_log_filter f;
     *out = NULL;
     if (hex_decode(addr, 20, logger_hex) != 20) {
+        json_decref(topic0);
         snprintf(err, errlen, "bad logger address in the event");
         return RPC_ERR_PARSE;
     }
     abi_put_address(w, addr);
     hex_encode(wt, w, 32, 1);
     json_t *topics = json_array();
-    if (!topics)
+    if (!topics || !topic0) {
+        json_decref(topics);
+        json_decref(topic0);
         return RPC_ERR_NOMEM;
-    json_array_append_new(topics, json_string(topic0));
+    }
+    json_array_append_new(topics, topic0);
     for (int i = 1; i < logger_pos; i++)
         json_array_append_new(topics, json_null());
     json_array_append_new(topics, json_string(wt));
@@ -167,8 +178,8 @@ int batch_proof_check(rpc_client *rpc, const char *contract, const uint8_t id[32
     memset(out, 0, sizeof *out);
     out->block = block;
     /* 1. the batch: BatchLogged(uint256 indexed batch, address indexed logger, ...) */
-    if ((rc = block_logs(rpc, contract, where->block_number, anomaly_log_batch_topic(), 2, where->logger,
-                         &logs, err, errlen)) < 0)
+    if ((rc = block_logs(rpc, contract, where->block_number, json_string(anomaly_log_batch_topic()),
+                         2, where->logger, &logs, err, errlen)) < 0)
         goto out;
     out->have_batch = batch_proof_find_batch(logs, where, &out->batch);
     json_decref(logs);
@@ -180,7 +191,7 @@ int batch_proof_check(rpc_client *rpc, const char *contract, const uint8_t id[32
     }
     out->index = where->seq - out->batch.first_seq;
     /* 2-3. the leaves: AnomalyLogged(id, sensorHash, address indexed logger, ...) */
-    if ((rc = block_logs(rpc, contract, out->batch.block_number, anomaly_log_event_topic(), 3,
+    if ((rc = block_logs(rpc, contract, out->batch.block_number, anomaly_log_event_topic0(), 3,
                          out->batch.logger, &logs, err, errlen)) < 0)
         goto out;
     if ((rc = batch_proof_build(&out->batch, logs, where->seq, out)) <= 0) {

@@ -519,7 +519,7 @@ json_t *eth_client_anomaly_topics(json_t *ids, const uint8_t *logger)
     json_t *t = json_array();
     if (!t)
         return NULL;
-    json_array_append_new(t, json_string(anomaly_log_event_topic()));
+    json_array_append_new(t, anomaly_log_event_topic0()); /* either per-record event */
     json_array_append_new(t, ids ? json_incref(ids) : json_null());
     if (logger) {
         uint8_t w[32];

@@ -94,8 +94,10 @@ typedef struct {
  *  Returns 0 on stop, or CL_ERR_FATAL (journal I/O failure, contract gone). */
 int cl_sender_run(cl_sender *s);
 
-/** Publish chain/logged/{sensor} for a confirmed journal entry. Returns 0 or -1. */
-int cl_publish_logged(mqtt_client *m, const journal_entry *e);
+/** Publish chain/logged/{sensor} for a confirmed journal entry (an anomaly
+ *  or an alarm event), with its seq and, when batch_no >= 0, its batch.
+ *  Returns 0 or -1. */
+int cl_publish_logged(mqtt_client *m, const journal_entry *e, int64_t batch_no);
 
 /* ---- cl_intake.c: MQTT messages -> journal (see the file comment) ---- */
 
@@ -107,6 +109,7 @@ typedef struct {
     volatile int *stop;
     /* counters (written by the MQTT thread, read by the status logger) */
     volatile uint64_t n_messages, n_accepted, n_invalid, n_dups, n_scans, n_commits;
+    volatile uint64_t n_alarm_events, n_alarm_skipped; /* journalled / not for the chain */
     /* internal */
     long fault_stall, fault_fail;
     pthread_t committer;
@@ -119,7 +122,15 @@ int cl_intake_init(cl_intake *in);
  *  the anomaly and journals it; returns 1 (never 0: it exits the process
  *  when the journal fails, before paho acknowledges). Runs on paho's thread. */
 int cl_intake_message(void *user, const char *topic, const void *payload, size_t len);
-/** The journal key of a record: its anomaly's ts in ms (INT64_MIN when malformed). */
+/** The mqtt_message_cb for `alarms/events/{sensor_id}` (user = the
+ *  cl_intake): a lifecycle event that goes on chain (opened, acknowledged,
+ *  muted, false_positive, cleared) is journalled as an alarm event record
+ *  under its deterministic id, so a re-delivery is a duplicate; "updated"
+ *  and "reminder" are counted and dropped. Returns 1 (exits as
+ *  cl_intake_message when the journal fails). Runs on paho's thread. */
+int cl_intake_alarm_event(void *user, const char *topic, const void *payload, size_t len);
+/** The journal key of a record: its anomaly's ts (or alarm event's at) in
+ *  ms (INT64_MIN when malformed). */
 int64_t cl_intake_key(const uint8_t *data, size_t len);
 /** Start the group-commit thread (nothing with sync_each). Returns 0 or -1. */
 int cl_intake_start(cl_intake *in);
@@ -136,10 +147,11 @@ int cl_verify(eth_client *e, const uint8_t contract[20], const uint8_t logger[20
 
 /* ---- cl_prove.c ---- */
 
-/** `chainlogger prove ID`: find the anomaly's batch from events, rebuild its
+/** `chainlogger prove ID`: find the record's batch from events, rebuild its
  *  Merkle proof and ask the contract's isLogged; print the JSON result
- *  {"id","logger","seq","tx_hash","block_number","batch","index","proof",
- *  "root","logged"} (plus "reason" when not logged) on stdout.
+ *  {"id","kind","logger","seq","tx_hash","block_number","batch","index",
+ *  "proof","root","logged"} (kind "anomaly" or "alarm_event"; plus
+ *  "reason" when not logged) on stdout.
  *  Returns 0 logged, 1 not logged, CL_ERR_CHAIN or CL_ERR_FATAL (bad id). */
 int cl_prove(eth_client *e, const uint8_t contract[20], const char *id_hex);
 

@@ -36,6 +36,11 @@
  *          broadcasts a batch covers every earlier record, so nothing can
  *          reach the chain that the journal could forget.
  *
+ * Alarm lifecycle events (`alarms/events/{sensor_id}`, issue #17) take the
+ * same path (cl_intake_alarm_event): one journal entry per audited event
+ * under its deterministic id (eth/anomaly_log.h, record kind 0x01), so a
+ * re-delivery is a duplicate and the sender batches them with anomalies.
+ *
  * Duplicates: the journal keeps the ids of its newest DEDUP_WINDOW entries
  * in memory. An anomaly not found there whose ts is not above the newest
  * ts evicted from the window (journal_horizon) may be an old duplicate: the
@@ -50,6 +55,7 @@
 #include <unistd.h>
 
 #include "eth/anomaly_log.h"
+#include "bus/alarm.h"
 #include "bus/anomaly.h"
 #include "bus/topics.h"
 #include "cl.h"
@@ -97,7 +103,8 @@ static void give_up(int rc)
 
 /* Not in the window, and no newer than what left it: it may be in the
  * journal already. Returns 1 duplicate, 0 new (or exits). */
-static int old_duplicate(cl_intake *in, const uint8_t id[32], const anomaly *a)
+static int old_duplicate(cl_intake *in, const uint8_t id[32], const char *id_hex,
+                         const char *sensor)
 {
     uint64_t idx;
     double t0 = clock_mono();
@@ -109,8 +116,44 @@ static int old_duplicate(cl_intake *in, const uint8_t id[32], const anomaly *a)
     log_rate(15, 5, LOG_INFO,
              "dedup_scan id=%.16s sensor=%s found=%d entry=%lld ms=%.1f reason=\"older than "
              "the duplicate window\"",
-             a->id, a->sensor_id, rc, rc == 1 ? (long long)idx : -1LL, (t1 - t0) * 1e3);
+             id_hex, sensor, rc, rc == 1 ? (long long)idx : -1LL, (t1 - t0) * 1e3);
     return rc;
+}
+
+/* Journal one record under its id, unless it is a duplicate (then its
+ * confirmation is published again when it has one). Exits when the journal
+ * fails (see give_up). */
+static void journal_record(cl_intake *in, const uint8_t id[32], const uint8_t *rec, size_t rl,
+                           const char *id_hex, const char *sensor)
+{
+    uint64_t idx;
+    int flags = in->sync_each ? JOURNAL_APPEND_SYNC : 0;
+    int rc = in->fault_fail && (long)in->n_messages >= in->fault_fail
+                 ? JOURNAL_ERR_IO
+                 : journal_append_mode(in->j, id, rec, rl, &idx, flags);
+    if (rc == 2) {
+        /* Not in memory, and no newer than what left it: it may be in the
+         * journal already. Only this thread appends, so "not in the file"
+         * stays true until the append below. */
+        if (old_duplicate(in, id, id_hex, sensor) == 1) {
+            /* Logged long ago: its confirmation is no longer in memory to
+             * publish again (the chain has it: `verify`, eth_getLogs by id). */
+            in->n_dups++;
+            return;
+        }
+        rc = journal_append_mode(in->j, id, rec, rl, &idx, flags | JOURNAL_APPEND_CHECKED);
+    }
+    if (rc < 0)
+        give_up(rc);
+    if (rc == 1) {
+        in->n_dups++;
+        journal_entry *e = malloc(sizeof(*e));
+        if (e && journal_get(in->j, idx, e) == 0 && e->state == JOURNAL_CONFIRMED)
+            (void)cl_publish_logged(in->mqtt, e, -1); /* the publisher may have missed it */
+        free(e);
+        return;
+    }
+    in->n_accepted++;
 }
 
 int cl_intake_message(void *user, const char *topic, const void *payload, size_t len)
@@ -119,7 +162,6 @@ int cl_intake_message(void *user, const char *topic, const void *payload, size_t
     anomaly a, chk;
     char err[160];
     uint8_t id[32], rec[ANOMALY_LOG_RECORD_MAX];
-    uint64_t idx;
 
     in->n_messages++;
     if (in->fault_stall && (long)in->n_messages == in->fault_stall) {
@@ -160,33 +202,53 @@ int cl_intake_message(void *user, const char *topic, const void *payload, size_t
                  topic, a.id);
         return 1;
     }
-    int flags = in->sync_each ? JOURNAL_APPEND_SYNC : 0;
-    int rc = in->fault_fail && (long)in->n_messages >= in->fault_fail
-                 ? JOURNAL_ERR_IO
-                 : journal_append_mode(in->j, id, rec, (size_t)rl, &idx, flags);
-    if (rc == 2) {
-        /* Not in memory, and no newer than what left it: it may be in the
-         * journal already. Only this thread appends, so "not in the file"
-         * stays true until the append below. */
-        if (old_duplicate(in, id, &a) == 1) {
-            /* Logged long ago: its confirmation is no longer in memory to
-             * publish again (the chain has it: `verify`, eth_getLogs by id). */
-            in->n_dups++;
-            return 1;
-        }
-        rc = journal_append_mode(in->j, id, rec, (size_t)rl, &idx, flags | JOURNAL_APPEND_CHECKED);
+    journal_record(in, id, rec, (size_t)rl, a.id, a.sensor_id);
+    return 1;
+}
+
+int cl_intake_alarm_event(void *user, const char *topic, const void *payload, size_t len)
+{
+    cl_intake *in = user;
+    alarm_event *ev = malloc(sizeof(*ev));
+    alarm_log_event le;
+    char err[160];
+    uint8_t id[32], rec[ANOMALY_LOG_ALARM_RECORD_MAX];
+
+    in->n_messages++;
+    if (!ev)
+        give_up(JOURNAL_ERR_NOMEM); /* redelivered after the restart */
+    if (alarm_event_from_json(payload, len, ev, err, sizeof err) < 0) {
+        in->n_invalid++;
+        log_rate(16, 5, LOG_WARN, "alarm_event_invalid topic=%.80s reason=\"%s\"", topic, err);
+        goto out;
     }
-    if (rc < 0)
-        give_up(rc);
-    if (rc == 1) {
-        in->n_dups++;
-        journal_entry *e = malloc(sizeof(*e));
-        if (e && journal_get(in->j, idx, e) == 0 && e->state == JOURNAL_CONFIRMED)
-            (void)cl_publish_logged(in->mqtt, e); /* the publisher may have missed it */
-        free(e);
-        return 1;
+    const char *tsensor = topics_alarm_event_sensor(topic);
+    if (!tsensor || strcmp(tsensor, ev->alarm.sensor_id) != 0) {
+        in->n_invalid++;
+        log_rate(16, 5, LOG_WARN,
+                 "alarm_event_invalid topic=%.80s reason=\"sensor_id differs from topic\"", topic);
+        goto out;
     }
-    in->n_accepted++;
+    if (!anomaly_log_alarm_event_logged(ev->event)) {
+        in->n_alarm_skipped++; /* "updated" repeats and reminders are not audited */
+        goto out;
+    }
+    int rl;
+    if (anomaly_log_alarm_from_event(ev, &le) < 0 || hex_decode(id, 32, le.id) != 32 ||
+        (rl = anomaly_log_encode_alarm(&le, rec, sizeof rec)) < 0) {
+        in->n_invalid++;
+        log_rate(
+            17, 5, LOG_WARN,
+            "alarm_event_invalid topic=%.80s alarm=%s reason=\"out of range for the contract\"",
+            topic, ev->alarm.id);
+        goto out;
+    }
+    uint64_t before = in->n_accepted;
+    journal_record(in, id, rec, (size_t)rl, le.id, le.sensor_id);
+    if (in->n_accepted != before)
+        in->n_alarm_events++;
+out:
+    free(ev);
     return 1;
 }
 

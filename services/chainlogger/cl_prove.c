@@ -72,6 +72,7 @@ int cl_prove(eth_client *e, const uint8_t contract[20], const char *id_hex)
     char addr[43];
     eth_log_filter f;
     eth_log_pager pg;
+    anomaly_log_rec *rec = NULL;
 
     if (!id_hex || strlen(id_hex) != (strncasecmp(id_hex, "0x", 2) == 0 ? 66 : 64) ||
         hex_decode(id, 32, id_hex) != 32) {
@@ -87,16 +88,21 @@ int cl_prove(eth_client *e, const uint8_t contract[20], const char *id_hex)
     eth_log_filter_init(&f, addr, topics);
     eth_client_pager(e, &pg, &f, 0, head, RANGE);
     res = json_object();
+    if (!(rec = malloc(sizeof(*rec)))) {
+        rc = CL_ERR_FATAL;
+        goto out;
+    }
     json_object_set_new(res, "id", json_string(idn));
     while (!logged && (rc = eth_client_pager_next(e, &pg, &logs)) == 1) {
         json_t *lg;
         size_t k;
         json_array_foreach(logs, k, lg)
         {
-            anomaly a;
             anomaly_log_proof where;
-            if (anomaly_log_decode_log(lg, &a, &where) < 0)
+            if (anomaly_log_decode_log_any(lg, rec, &where) < 0)
                 continue;
+            json_object_set_new(res, "kind",
+                                json_string(rec->kind == 0 ? "anomaly" : "alarm_event"));
             /* The same anomaly may be logged by more than one logger: the first that proves wins.
              */
             if ((rc = prove_at(e, contract, id, &where, res)) < 0) {
@@ -113,7 +119,7 @@ int cl_prove(eth_client *e, const uint8_t contract[20], const char *id_hex)
     if (rc < 0)
         goto out;
     if (!logged && !json_object_get(res, "reason"))
-        json_object_set_new(res, "reason", json_string("no AnomalyLogged event with this id"));
+        json_object_set_new(res, "reason", json_string("no RecordLogged or AnomalyLogged event with this id"));
     if (logged)
         json_object_del(res, "reason");
     json_object_set_new(res, "logged", json_boolean(logged));
@@ -129,5 +135,6 @@ out:
     json_decref(topics);
     json_decref(ids);
     json_decref(res);
+    free(rec);
     return rc;
 }

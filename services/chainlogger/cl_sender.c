@@ -48,6 +48,7 @@ typedef struct {
     uint8_t *raw;
     size_t rawlen;
     int bc_done, bc_rc;
+    int64_t batch_no; /* the contract's batch number from our receipt's BatchLogged; -1 unknown */
 } batch;
 
 typedef struct {
@@ -61,21 +62,29 @@ typedef struct {
     double seen_at;    /* ...and when */
 } sender_state;
 
-int cl_publish_logged(mqtt_client *m, const journal_entry *e)
+int cl_publish_logged(mqtt_client *m, const journal_entry *e, int64_t batch_no)
 {
-    anomaly a;
+    anomaly_log_rec *r;
     chain_logged c;
     char text[512], topic[TOPICS_MAX];
-    if (!m || anomaly_log_decode_record(e->data, e->len, &a) < 0)
+    int rc = -1;
+    if (!m || !(r = malloc(sizeof(*r))))
         return -1;
-    memcpy(c.id, a.id, sizeof c.id);
+    if (anomaly_log_decode_any(e->data, e->len, r) < 0)
+        goto out;
+    memcpy(c.id, anomaly_log_rec_id(r), sizeof c.id);
     hex_encode(c.tx_hash, e->tx_hash, 32, 1);
     c.block_number = (int64_t)e->block;
     c.log_index = e->log_index;
+    c.seq = (int64_t)e->seq;
+    c.batch = batch_no;
     int n = chain_logged_to_json(&c, text, sizeof text);
-    if (n < 0 || topics_chain_logged(topic, sizeof topic, a.sensor_id) < 0)
-        return -1;
-    return mqtt_client_publish(m, topic, text, (size_t)n, 1, 0);
+    if (n < 0 || topics_chain_logged(topic, sizeof topic, anomaly_log_rec_sensor(r)) < 0)
+        goto out;
+    rc = mqtt_client_publish(m, topic, text, (size_t)n, 1, 0);
+out:
+    free(r);
+    return rc;
 }
 
 /* Connect, check the contract, and learn nonce and next seq. */
@@ -127,35 +136,45 @@ static int confirm(sender_state *st, const batch *b, uint32_t i, uint64_t seq, c
 }
 
 /* Apply decoded logs of ours to the batch. */
-static int apply_logs(sender_state *st, const batch *b, json_t *logs)
+static int apply_logs(sender_state *st, batch *b, json_t *logs)
 {
     size_t k;
     json_t *lg;
+    anomaly_log_rec *r = malloc(sizeof(*r));
+    if (!r)
+        return CL_ERR_FATAL;
     json_array_foreach(logs, k, lg)
     {
-        anomaly a;
         anomaly_log_proof pr;
+        anomaly_log_batch bl;
         uint8_t id[32], tx[32];
-        if (anomaly_log_decode_log(lg, &a, &pr) < 0)
+        if (b->batch_no < 0 && anomaly_log_decode_batch_log(lg, &bl) == 0 &&
+            strcasecmp(bl.logger, st->s->eth->addr_hex) == 0 && bl.first_seq <= b->seq + b->n &&
+            bl.first_seq + bl.count >= b->seq + b->n)
+            b->batch_no = (int64_t)bl.batch; /* the BatchLogged of our transaction */
+        if (anomaly_log_decode_log_any(lg, r, &pr) < 0)
             continue;
         if (strcasecmp(pr.logger, st->s->eth->addr_hex) != 0)
             continue;
-        if (hex_decode(id, 32, a.id) != 32 || hex_decode(tx, 32, pr.tx_hash) != 32)
+        if (hex_decode(id, 32, anomaly_log_rec_id(r)) != 32 || hex_decode(tx, 32, pr.tx_hash) != 32)
             continue;
         for (uint32_t i = 0; i < b->n; i++) {
             if (memcmp(b->ent[i].id, id, 32) == 0 && pr.seq == b->seq + i) {
                 int rc = confirm(st, b, i, pr.seq, tx, pr.block_number, pr.log_index);
-                if (rc < 0)
+                if (rc < 0) {
+                    free(r);
                     return rc;
+                }
             }
         }
     }
+    free(r);
     return 0;
 }
 
 /* Find, by id, the logs of entries that a transaction other than the one we
  * hold logged (a re-send after a crash, or a skip inside a later batch). */
-static int confirm_from_logs(sender_state *st, const batch *b)
+static int confirm_from_logs(sender_state *st, batch *b)
 {
     cl_sender *s = st->s;
     json_t *ids = json_array(), *logs = NULL;
@@ -194,7 +213,9 @@ static int all_confirmed(const batch *b)
 static void publish_batch(sender_state *st, const batch *b)
 {
     for (uint32_t i = 0; i < b->n; i++)
-        if (cl_publish_logged(st->s->mqtt, &b->ent[i]) < 0 && st->s->mqtt)
+        if (cl_publish_logged(st->s->mqtt, &b->ent[i],
+                              memcmp(b->ent[i].tx_hash, b->tx, 32) == 0 ? b->batch_no : -1) < 0 &&
+            st->s->mqtt)
             log_rate(2, 5, LOG_WARN, "publish_logged_failed");
 }
 
@@ -225,7 +246,7 @@ static int build_calldata(sender_state *st, const batch *b, uint8_t **cd, size_t
 }
 
 /* The receipt of our transaction is in: confirm what it logged. */
-static int handle_receipt(sender_state *st, const batch *b, json_t *receipt, uint64_t gas_limit)
+static int handle_receipt(sender_state *st, batch *b, json_t *receipt, uint64_t gas_limit)
 {
     cl_sender *s = st->s;
     const char *status = json_string_value(json_object_get(receipt, "status"));
@@ -480,6 +501,7 @@ static int next_batch(sender_state *st, batch *b)
     free(b->raw); /* the last transaction signed in this slot (found by the soak: ~1 KB a batch) */
     memset(b, 0, sizeof(*b));
     b->ent = ent;
+    b->batch_no = -1;
     b->first = fp;
     if (journal_get(s->j, fp, &b->ent[0]) < 0)
         return 0;
@@ -591,6 +613,7 @@ static int next_full_batch(sender_state *st, batch *b, uint64_t from)
     b->first = from;
     b->n = 0;
     b->resend = 0;
+    b->batch_no = -1;
     while (b->n < (uint32_t)s->batch_size) {
         if (journal_get(s->j, from + b->n, &b->ent[b->n]) < 0 ||
             b->ent[b->n].state != JOURNAL_ACCEPTED)

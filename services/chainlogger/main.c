@@ -2,7 +2,8 @@
  * chainlogger — writes every anomaly to the AnomalyLogger contract, exactly
  * once. main() parses the configuration and dispatches the subcommand:
  *
- *   chainlogger [run]          consume anomalies/+ (QoS 1, persistent session),
+ *   chainlogger [run]          consume anomalies/+ and alarms/events/+ (QoS 1,
+ *                              persistent session),
  *                              journal each before acknowledging it (cl_intake.c),
  *                              and let the sender thread log them on chain; with
  *                              --partition K --partitions M (cluster mode) only
@@ -158,6 +159,8 @@ static int status_fill(void *user, json_t *m)
         status_add(m, "anomalies_accepted_total", 0, NULL, NULL, (double)intake.n_accepted) |
         status_add(m, "anomalies_invalid_total", 0, NULL, NULL, (double)intake.n_invalid) |
         status_add(m, "duplicates_total", 0, NULL, NULL, (double)intake.n_dups) |
+        status_add(m, "alarm_events_accepted_total", 0, NULL, NULL, (double)intake.n_alarm_events) |
+        status_add(m, "alarm_events_skipped_total", 0, NULL, NULL, (double)intake.n_alarm_skipped) |
         status_add(m, "dedup_scans_total", 0, NULL, NULL, (double)intake.n_scans) |
         status_add(m, "journal_errors_total", 0, NULL, NULL, 0.0) |
         status_add(m, "journal_ids_in_memory", 1, NULL, NULL, (double)(jm.entries - jm.evicted)) |
@@ -178,7 +181,17 @@ static int status_fill(void *user, json_t *m)
  * same topic in every mode; anything else fails its topic check there. */
 static int on_message_part(void *user, const char *topic, const void *payload, size_t len)
 {
+    if (topics_alarm_event_sensor(topic))
+        return cl_intake_alarm_event(user, topic, payload, len);
     return cl_intake_message(user, topics_strip_partition(topic), payload, len);
+}
+
+/* One logger: anomalies/+ and the gateway's alarms/events/+ (issue #17). */
+static int on_message(void *user, const char *topic, const void *payload, size_t len)
+{
+    if (topics_alarm_event_sensor(topic))
+        return cl_intake_alarm_event(user, topic, payload, len);
+    return cl_intake_message(user, topic, payload, len);
 }
 
 static void *sender_main(void *arg)
@@ -423,19 +436,24 @@ static int cmd_run(eth_client *e)
         return 1;
 
     char part_topic[64], part_cid[64];
-    const char *topics[] = {topics_filter_anomalies()};
+    const char *topics[] = {topics_filter_anomalies(), topics_filter_alarm_events()};
+    int ntopics = 2;
     const char *cid = mqtt_client_id;
     if (partitions > 1) {
         /* Each logger takes one anomaly partition: the contract deduplicates
          * per logger, so two loggers must never receive the same anomaly. */
         topics_apart_anomaly_filter(part_topic, sizeof part_topic, partition);
         topics[0] = part_topic;
+        /* Alarm events are not partitioned: partition 0 logs them all (two
+         * loggers would log each twice, under different seqs). */
+        ntopics = partition == 0 ? 2 : 1;
         if (strcmp(mqtt_client_id, "chainlogger") == 0) {
             snprintf(part_cid, sizeof part_cid, "chainlogger-p%ld", partition);
             cid = part_cid;
         }
     }
-    log_info("subscribing topic=%s client_id=%s", topics[0], cid);
+    log_info("subscribing topic=%s%s%s client_id=%s", topics[0], ntopics > 1 ? "," : "",
+             ntopics > 1 ? topics[1] : "", cid);
     mqtt_options mo = {.uris = mqtt_url,
                        .client_id = cid,
                        .username = mqtt_user,
@@ -443,9 +461,9 @@ static int cmd_run(eth_client *e)
                        .ca_file = mqtt_ca,
                        .clean_session = 0,
                        .topics = topics,
-                       .ntopics = 1,
+                       .ntopics = ntopics,
                        .sub_qos = 1,
-                       .on_message = partitions > 1 ? on_message_part : cl_intake_message,
+                       .on_message = partitions > 1 ? on_message_part : on_message,
                        .user = &intake};
     char avail[TOPICS_MAX];
     if (status_availability(&mo, avail, sizeof avail, "chainlogger", cid) != 0)
@@ -497,9 +515,11 @@ static int cmd_run(eth_client *e)
     thread_started = 0;
     s.mqtt = NULL;
     rc = fatal ? 1 : 0;
-    log_info("stopped logged=%llu accepted=%llu duplicates=%llu dedup_scans=%llu",
+    log_info("stopped logged=%llu accepted=%llu duplicates=%llu dedup_scans=%llu "
+             "alarm_events=%llu alarm_events_skipped=%llu",
              (unsigned long long)s.logged, (unsigned long long)intake.n_accepted,
-             (unsigned long long)intake.n_dups, (unsigned long long)intake.n_scans);
+             (unsigned long long)intake.n_dups, (unsigned long long)intake.n_scans,
+             (unsigned long long)intake.n_alarm_events, (unsigned long long)intake.n_alarm_skipped);
 out:
     stop = stop ? stop : 1;
     mqtt_client_destroy(mq);

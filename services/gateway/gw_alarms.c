@@ -18,7 +18,10 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/hex.h"
 #include "base/log.h"
+#include "bus/chain_logged.h"
+#include "eth/anomaly_log.h"
 
 #define NOTE_KEPT 128 /* bytes of a note kept in an alarm's history */
 #define STATE_VERSION 1
@@ -34,6 +37,12 @@ typedef struct {
     int64_t at;
     char by[ALARM_WHO_MAX];
     char note[NOTE_KEPT];
+    /* the on-chain audit record of this action (eth/anomaly_log.h, kind 0x01) */
+    int audited; /* 1: the chain logger logs it; eid is its id */
+    uint8_t eid[32];
+    int logged; /* 1: chain/logged confirmed it (the fields below) */
+    char tx[CHAIN_LOGGED_TX_HEX];
+    int64_t block, seq, batch; /* seq, batch: -1 when the confirmation lacked them */
 } hist_action;
 
 typedef struct {
@@ -184,6 +193,47 @@ static void record_action(rec *r, alarm_event_type ev, int64_t at, const char *b
     h->at = at;
     copy_cut(h->by, sizeof h->by, by);
     copy_cut(h->note, sizeof h->note, note);
+    /* The id the chain logger gives this event's record: the proof is
+     * matched by it when chain/logged confirms it (gw_alarms_mark_logged). */
+    alarm_log_event le;
+    memset(&le, 0, sizeof le);
+    le.event = ev;
+    le.at = at;
+    copy_cut(le.sensor_id, sizeof le.sensor_id, r->a.sensor_id);
+    copy_cut(le.metric, sizeof le.metric, r->a.metric);
+    copy_cut(le.alarm_id, sizeof le.alarm_id, r->a.id);
+    h->audited = anomaly_log_alarm_event_logged(ev) && anomaly_log_alarm_make_id(&le) == 0 &&
+                 hex_decode(h->eid, 32, le.id) == 32;
+}
+
+int gw_alarms_mark_logged(gw_alarms *a, const char *sensor_id, const char *id_hex,
+                          const char *tx_hash, int64_t block, int64_t seq, int64_t batch)
+{
+    uint8_t id[32];
+    int found = 0;
+    if (!a || !sensor_id || !tx_hash || !id_hex || hex_decode(id, 32, id_hex) != 32)
+        return 0;
+    pthread_mutex_lock(&a->mu);
+    for (size_t i = 0; i < a->nslots && !found; i++) {
+        rec *r = &a->r[i];
+        if (!r->used || strcmp(r->a.sensor_id, sensor_id) != 0)
+            continue;
+        for (int k = 0; k < r->nact; k++) {
+            hist_action *h = &r->act[k];
+            if (!h->audited || memcmp(h->eid, id, 32) != 0)
+                continue;
+            h->logged = 1;
+            copy_cut(h->tx, sizeof h->tx, tx_hash);
+            h->block = block;
+            h->seq = seq;
+            h->batch = batch;
+            a->dirty = 1;
+            found = 1;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&a->mu);
+    return found;
 }
 
 /* Tell the world: history, then the callback with the sensor's active
@@ -682,13 +732,42 @@ out:
     return out;
 }
 
+/* null, or -1 as null */
+static json_t *int_or_null(int64_t v)
+{
+    return v >= 0 ? json_integer((json_int_t)v) : json_null();
+}
+
 static json_t *action_json(const hist_action *h)
 {
     json_t *o = json_pack("{s:s, s:I, s:o}", "event", alarm_event_name(h->event), "at",
                           (json_int_t)h->at, "by", h->by[0] ? json_string(h->by) : json_null());
     if (o && h->note[0])
         json_object_set_new(o, "note", json_string(h->note));
+    /* proof: where the chain logger logged this action, null while pending
+     * (and for actions that do not go on chain) */
+    json_t *pr = h->logged ? json_pack("{s:s, s:I, s:o, s:o}", "tx_hash", h->tx, "block_number",
+                                       (json_int_t)h->block, "seq", int_or_null(h->seq), "batch",
+                                       int_or_null(h->batch))
+                           : json_null();
+    if (o)
+        json_object_set_new(o, "proof", pr ? pr : json_null());
     return o;
+}
+
+/* A saved action's proof back into h (nothing when null or malformed). */
+static void load_proof(hist_action *h, const json_t *pr)
+{
+    const char *tx = json_string_value(json_object_get(pr, "tx_hash"));
+    json_t *bn = json_object_get(pr, "block_number"), *sq = json_object_get(pr, "seq"),
+           *ba = json_object_get(pr, "batch");
+    if (!h->audited || !tx || strlen(tx) != CHAIN_LOGGED_TX_HEX - 1 || !json_is_integer(bn))
+        return;
+    h->logged = 1;
+    copy_cut(h->tx, sizeof h->tx, tx);
+    h->block = (int64_t)json_integer_value(bn);
+    h->seq = json_is_integer(sq) ? (int64_t)json_integer_value(sq) : -1;
+    h->batch = json_is_integer(ba) ? (int64_t)json_integer_value(ba) : -1;
 }
 
 static json_t *anomaly_hist_json(const hist_anomaly *h)
@@ -851,6 +930,7 @@ static int load_rec(gw_alarms *a, const json_t *o, char *err, size_t errlen)
         record_action(r, ev, (int64_t)json_integer_value(json_object_get(v, "at")),
                       json_string_value(json_object_get(v, "by")),
                       json_string_value(json_object_get(v, "note")));
+        load_proof(&r->act[r->nact - 1], json_object_get(v, "proof"));
     }
     r->used = 1;
     if (r->seq > a->seq)

@@ -180,10 +180,22 @@ json_t *gw_alarms_list_json(gw_alarms *a, const gw_alarms_query *q);
 
 /** One alarm with its history:
  *  {"alarm":{...}, "anomalies":[{"id","at","value","score"}...],
- *   "actions":[{"event","at","by"[,"note"]}...]}.
+ *   "actions":[{"event","at","by"[,"note"],"proof"}...]}
+ *  where proof is null while the chain logger has not confirmed the
+ *  action (and for actions that do not go on chain), else
+ *  {"tx_hash","block_number","seq","batch"} (seq, batch null when the
+ *  confirmation lacked them).
  *  Returns: a new reference, or NULL when there is no such alarm (or no
  *  memory: *found says which). */
 json_t *gw_alarms_get_json(gw_alarms *a, const char *id, int *found);
+
+/** A chain/logged confirmation (bus/chain_logged.h) for sensor_id: when
+ *  id_hex is the on-chain id of one of that sensor's alarm actions
+ *  (eth/anomaly_log.h, alarm event records), attach the proof to it.
+ *  Returns: 1 when an action matched, 0 otherwise (an anomaly's id, an
+ *  action no longer held, invalid arguments). Thread-safe. */
+int gw_alarms_mark_logged(gw_alarms *a, const char *sensor_id, const char *id_hex,
+                          const char *tx_hash, int64_t block, int64_t seq, int64_t batch);
 
 /** Write the state file now (when persisted). Returns 0 or -1 (logged). */
 int gw_alarms_save(gw_alarms *a);

@@ -189,7 +189,10 @@ static void add_page(gw_chain *c, json_t *logs, uint64_t from, int announce_new)
     {
         anomaly a;
         anomaly_log_proof p;
-        if (anomaly_log_decode_log(lg, &a, &p) != 0) {
+        int drc = anomaly_log_decode_log(lg, &a, &p);
+        if (drc == ANOMALY_LOG_OTHER_KIND)
+            continue; /* an alarm lifecycle record: not an anomaly for the feed */
+        if (drc != 0) {
             gw_metrics_err(c->opt.metrics, GW_ERR_CHAIN_LOG_INVALID);
             log_rate(22, 10, LOG_WARN, "chain_log_invalid block_from=%" PRIu64, from);
             continue;
@@ -218,7 +221,7 @@ static void *follower_main(void *arg)
     uint64_t next = 0; /* first block not read yet */
     uint64_t range = RANGE_START;
     int chain_id_checked = 0;
-    json_t *topics = json_pack("[s]", anomaly_log_event_topic());
+    json_t *topics = json_pack("[o]", anomaly_log_event_topic0());
 
     if (!topics || rpc_client_create(&rpc, c->rpc_url, c->opt.timeout_ms) != 0) {
         log_error("chain_rpc_create_failed");
@@ -406,7 +409,7 @@ static void contract_copy(gw_chain *c, char out[43])
  * a new reference (caller frees) or NULL. */
 static json_t *event_topics(const char *t1, const char *t2)
 {
-    return json_pack("[s, o, o]", anomaly_log_event_topic(), t1 ? json_string(t1) : json_null(),
+    return json_pack("[o, o, o]", anomaly_log_event_topic0(), t1 ? json_string(t1) : json_null(),
                      t2 ? json_string(t2) : json_null());
 }
 
@@ -532,8 +535,10 @@ static void archive_page(gw_chain *c, rpc_client *rpc, gw_verify_job *j)
         json_t *lg;
         json_array_foreach(logs, i, lg)
         {
-            if (anomaly_log_decode_log(lg, &recs[nrec].a, &recs[nrec].p) != 0) {
-                gw_metrics_err(c->opt.metrics, GW_ERR_CHAIN_LOG_INVALID);
+            int drc = anomaly_log_decode_log(lg, &recs[nrec].a, &recs[nrec].p);
+            if (drc != 0) {
+                if (drc != ANOMALY_LOG_OTHER_KIND) /* alarm records are skipped, not errors */
+                    gw_metrics_err(c->opt.metrics, GW_ERR_CHAIN_LOG_INVALID);
                 continue;
             }
             nrec++;

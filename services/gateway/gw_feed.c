@@ -231,6 +231,10 @@ json_t *gw_feed_logged_parse(const char *sensor_id, const void *payload, size_t 
                             c.tx_hash, "block_number", (json_int_t)c.block_number);
     if (out && c.log_index >= 0)
         json_object_set_new(out, "log_index", json_integer((json_int_t)c.log_index));
+    if (out && c.seq >= 0)
+        json_object_set_new(out, "seq", json_integer((json_int_t)c.seq));
+    if (out && c.batch >= 0)
+        json_object_set_new(out, "batch", json_integer((json_int_t)c.batch));
     if (out)
         json_object_set_new(out, "source", json_string("mqtt"));
     return out;
@@ -245,6 +249,16 @@ static void on_logged(gw *g, const char *topic, const void *payload, size_t len)
     if (!o) {
         gw_metrics_err(&g->metrics, GW_ERR_LOGGED_INVALID);
         log_rate(3, 10, LOG_WARN, "logged_invalid topic=%.80s reason=\"%s\"", topic, err);
+        return;
+    }
+    json_t *sq = json_object_get(o, "seq"), *ba = json_object_get(o, "batch");
+    if (g->alarms &&
+        gw_alarms_mark_logged(g->alarms, sid, json_string_value(json_object_get(o, "id")),
+                              json_string_value(json_object_get(o, "tx_hash")),
+                              (int64_t)json_integer_value(json_object_get(o, "block_number")),
+                              sq ? (int64_t)json_integer_value(sq) : -1,
+                              ba ? (int64_t)json_integer_value(ba) : -1) == 1) {
+        json_decref(o); /* an alarm action's audit record, not an anomaly */
         return;
     }
     gw_metrics_event(&g->metrics, GW_RATE_LOGGED, 1);

@@ -6,6 +6,11 @@
  * so different START values give different ids. EXPLANATION_LEN: an
  * explanation of that many 'x'; @FILE: explanations taken in turn from the
  * non-empty lines of FILE (e.g. bench/chain/explanations.txt, real ones).
+ * A line "metric TAB ts TAB value TAB score TAB type TAB explanation" (a
+ * detector replay's anomaly, tests/chain/lib.sh real_explanations) gives
+ * the whole anomaly: its metric, value, score and type, and its ts moved by
+ * whole days (the same time of day, so the explanation still fits; ids
+ * stay distinct).
  */
 #include <math.h>
 #include <stdio.h>
@@ -16,6 +21,33 @@
 
 /* The non-empty lines of path, at most max, each cut to the explanation size.
  * Returns how many were read (0 when the file is unreadable or empty). */
+typedef struct {
+    int whole;
+    char metric[READING_NAME_MAX];
+    double ts, value, score;
+    int type;
+} row;
+static row rows[4096];
+
+/* Split a tab-separated line into rows[k]; the explanation is left in line. */
+static void parse_row(char *line, size_t k)
+{
+    char *f[6], *save = NULL;
+    int n = 0;
+    for (char *t = strtok_r(line, "\t", &save); t && n < 6; t = strtok_r(NULL, "\t", &save))
+        f[n++] = t;
+    if (n != 6 || strlen(f[0]) >= READING_NAME_MAX)
+        return;
+    row *r = &rows[k];
+    snprintf(r->metric, sizeof r->metric, "%s", f[0]);
+    r->ts = atof(f[1]);
+    r->value = strtod(f[2], NULL);
+    r->score = strtod(f[3], NULL);
+    r->type = atoi(f[4]);
+    r->whole = r->type >= 0 && r->type <= ANOMALY_CHANGE_POINT && isfinite(r->value);
+    memmove(line, f[5], strlen(f[5]) + 1);
+}
+
 static size_t read_lines(const char *path, char (*out)[ANOMALY_EXPLANATION_MAX], size_t max)
 {
     FILE *f = fopen(path, "r");
@@ -25,6 +57,8 @@ static size_t read_lines(const char *path, char (*out)[ANOMALY_EXPLANATION_MAX],
         return 0;
     while (n < max && fgets(line, sizeof line, f)) {
         line[strcspn(line, "\r\n")] = 0;
+        if (strchr(line, '\t'))
+            parse_row(line, n);
         size_t len = strlen(line);
         if (!len)
             continue;
@@ -73,6 +107,17 @@ int main(int argc, char **argv)
             snprintf(a.explanation, sizeof a.explanation,
                      "%s %.2f is far outside the expected range 19.10..24.30 (n=%ld)", a.metric,
                      a.value, i);
+        }
+        if (nexpl && rows[(size_t)i % nexpl].whole) {
+            const row *r = &rows[(size_t)i % nexpl];
+            snprintf(a.metric, sizeof a.metric, "%s", r->metric);
+            /* i whole days later, plus i ms: the same minute of the day (so
+             * the same explanation) and a distinct id for every i (rows of
+             * different sensors or days may share a metric and a time) */
+            a.ts = r->ts + 86400.0 * (double)(i + 1) + (double)(i % 1000) / 1000.0;
+            a.value = r->value;
+            a.score = r->score;
+            a.type = (anomaly_type)r->type;
         }
         a.expected_low = 19.1;
         a.expected_high = 24.3;

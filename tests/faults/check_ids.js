@@ -20,8 +20,10 @@
 //    "must":N,"must_missing":K,"killed_logged":N2,"killed_not_captured":K2}
 // published = distinct captured ids (a detector restarted from an older
 // save may publish the same anomaly, with the same id, twice: the chain
-// logger must then log it once); events = AnomalyLogged events read;
-// on_chain = distinct ids among them; duplicates = events - on_chain (ids
+// logger must then log it once); events = RecordLogged (or AnomalyLogged)
+// events read, alarm_events among them the audited alarm actions (issue #17);
+// on_chain = distinct anomaly ids among them; duplicates = events -
+// alarm_events - on_chain (ids
 // that appear more than once, counted per extra copy); total_logged = the
 // contract's totalLogged(), which must equal events (else the reader missed
 // some); bad_events = events whose record does not decode or whose id /
@@ -89,9 +91,18 @@ function decodeData(inputs, hex) {
 }
 
 // The record layout of common/eth/anomaly_log.h: returns { id, sensorHash }
-// computed from the record's own bytes, or throws when it is malformed.
+// computed from the record's own bytes (alarm: true for an alarm lifecycle
+// record, kind 0x01), or throws when it is malformed.
 function recordIds(rec) {
   if (rec.length < 4) throw new Error('record too short');
+  if (rec[0] === 0) {
+    // kind 0x01: 0x00 0x01 sl ml al bl | sensor 0 metric 0 alarm 0 at(8) code | by
+    const sl = rec[2], ml = rec[3], al = rec[4], bl = rec[5];
+    const prelen = sl + ml + al + 12;
+    if (rec[1] !== 1 || rec.length !== 6 + prelen + bl) throw new Error('alarm record lengths');
+    const pre = rec.subarray(6, 6 + prelen);
+    return { id: '0x' + keccak256(pre), sensorHash: '0x' + keccak256(pre.subarray(0, sl)), alarm: true };
+  }
   const sl = rec[0], ml = rec[1], el = rec.readUInt16BE(2);
   const prelen = sl + ml + 11;
   if (!sl || sl > 64 || !ml || ml > 31 || el > 511 || rec.length !== 4 + prelen + 16 + el)
@@ -108,7 +119,15 @@ async function main() {
     process.exit(2);
   }
   const abiFile = process.env.ABI_FILE || path.join(__dirname, '../../contracts/build/AnomalyLogger.json');
-  const ev = eventFromAbi(abiFile, 'AnomalyLogged');
+  // RecordLogged (data packed: seq, 8 bytes, then the record); contracts
+  // deployed before emit AnomalyLogged (ABI data: uint64 seq, bytes record).
+  let ev, packed = true;
+  try {
+    ev = eventFromAbi(abiFile, 'RecordLogged');
+  } catch (e) {
+    ev = eventFromAbi(abiFile, 'AnomalyLogged');
+    packed = false;
+  }
 
   const published = new Set();
   let messages = 0, bad = 0;
@@ -126,7 +145,7 @@ async function main() {
 
   const head = Number(BigInt(await rpc(url, 'eth_blockNumber', [])));
   const onChain = new Map();
-  let events = 0, badEvents = 0;
+  let events = 0, badEvents = 0, alarmEvents = 0;
   for (let from = 0; from <= head; from += RANGE) {
     const to = Math.min(head, from + RANGE - 1);
     const logs = await rpc(url, 'eth_getLogs', [{
@@ -137,11 +156,16 @@ async function main() {
       if (log.removed) continue;
       events++;
       try {
-        const d = decodeData(ev.data, log.data);
-        const want = recordIds(d.record);
+        const raw = Buffer.from(String(log.data).replace(/^0x/, ''), 'hex');
+        if (packed && raw.length < 10) throw new Error('data too short');
+        const want = recordIds(packed ? raw.subarray(8) : decodeData(ev.data, log.data).record);
         const id = String(log.topics[1]).toLowerCase();
         if (id !== want.id || String(log.topics[2]).toLowerCase() !== want.sensorHash)
           throw new Error('topics do not match the record');
+        if (want.alarm) {
+          alarmEvents++; // an audited alarm action: counted by totalLogged, not an anomaly
+          continue;
+        }
         onChain.set(id.slice(2), (onChain.get(id.slice(2)) || 0) + 1);
       } catch (e) {
         badEvents++;
@@ -153,7 +177,7 @@ async function main() {
   }, 'latest'])));
 
   const dupIds = [...onChain].filter(([, c]) => c > 1).map(([id]) => id);
-  const duplicates = events - badEvents - onChain.size;
+  const duplicates = events - badEvents - alarmEvents - onChain.size;
   const lost = [...published].filter((id) => !onChain.has(id));
   const extra = [...onChain.keys()].filter((id) => !published.has(id)).length;
   const prefixes = new Set([...published].map((id) => id.slice(0, 16)));
@@ -172,6 +196,7 @@ async function main() {
     events,
     total_logged: totalLogged,
     bad_events: badEvents,
+    alarm_events: alarmEvents,
     duplicates,
     duplicate_ids: dupIds.slice(0, 20),
     lost: lost.length,

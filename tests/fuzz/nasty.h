@@ -459,7 +459,7 @@ static inline const char *nasty_anomaly_log(const uint8_t *data, size_t size)
             NASTY_CHECK(strlen(p.logger) == 42);
         }
         int rc2 = anomaly_log_decode_log(log, &b, NULL);
-        NASTY_CHECK(rc2 == 0 || rc2 == -1);
+        NASTY_CHECK(rc2 == 0 || rc2 == -1 || rc2 == ANOMALY_LOG_OTHER_KIND);
         if (rc2 == 0)
             nasty_check_chain_anomaly(&b);
         json_decref(log);
@@ -481,12 +481,17 @@ static inline const char *nasty_anomaly_log(const uint8_t *data, size_t size)
         NASTY_CHECK(p.seq == 7 && p.block_number == 42 && p.log_index == 3);
         json_decref(log);
         free(abi);
-        /* Re-encoding gives the same bytes wherever ts_ms survives the double
-         * it is decoded into (well inside 2^53) and the encoder's range. */
+        /* Re-encoding gives the same content wherever ts_ms survives the
+         * double it is decoded into (well inside 2^53) and the encoder's
+         * range; the same bytes too, unless the record held as raw text an
+         * explanation the encoder now stores as a template (eth/expl_codec.h). */
         if (fabs(a.ts) <= 1.0e11) {
             int m = anomaly_log_encode_record(&a, again, sizeof again);
-            NASTY_CHECK(m == (int)n);
-            NASTY_CHECK(memcmp(again, d, n) == 0);
+            NASTY_CHECK(m > 0);
+            NASTY_CHECK(anomaly_log_decode_record(again, (size_t)m, &b) == 0);
+            NASTY_CHECK(strcmp(a.explanation, b.explanation) == 0 && strcmp(a.id, b.id) == 0 &&
+                        memcmp(&a.value, &b.value, 8) == 0 && memcmp(&a.score, &b.score, 8) == 0);
+            NASTY_CHECK(m <= (int)n || d[4 + d[0] + 1 + d[1] + 1 + 9 + 16] < 0x20);
         }
         return "ok";
     }

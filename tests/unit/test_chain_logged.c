@@ -24,6 +24,7 @@ static chain_logged sample(void)
     strcpy(c.tx_hash, TX);
     c.block_number = 1234567;
     c.log_index = 3;
+    c.seq = c.batch = -1;
     return c;
 }
 
@@ -66,7 +67,28 @@ static void test_round_trip(void **state)
             assert_string_equal(d.tx_hash, c.tx_hash);
             assert_int_equal(d.block_number, c.block_number);
             assert_int_equal(d.log_index, c.log_index);
+            assert_int_equal(d.seq, -1);
+            assert_int_equal(d.batch, -1);
         }
+    /* seq and batch (the on-chain proof of an alarm event) round-trip */
+    {
+        chain_logged c = sample(), d;
+        c.seq = 41;
+        c.batch = 7;
+        int n = chain_logged_to_json(&c, buf, sizeof buf);
+        assert_string_equal(buf, "{\"id\":\"" ID "\",\"tx_hash\":\"" TX
+                                 "\",\"block_number\":1234567,\"log_index\":3,\"seq\":41,"
+                                 "\"batch\":7}");
+        assert_int_equal(chain_logged_from_json(buf, (size_t)n, &d, err, sizeof err), 0);
+        assert_int_equal(d.seq, 41);
+        assert_int_equal(d.batch, 7);
+        const char *neg =
+            "{\"id\":\"" ID "\",\"tx_hash\":\"" TX "\",\"block_number\":1,\"seq\":-1}";
+        assert_int_equal(chain_logged_from_json(neg, strlen(neg), &d, err, sizeof err), -1);
+        const char *str =
+            "{\"id\":\"" ID "\",\"tx_hash\":\"" TX "\",\"block_number\":1,\"batch\":\"1\"}";
+        assert_int_equal(chain_logged_from_json(str, strlen(str), &d, err, sizeof err), -1);
+    }
     /* upper-case hex and 0X are accepted and kept as sent; extra members ignored */
     const char *up = "{\"id\":\"3F1C5A0B9E7D2C4F6A8B0C1D2E3F405162738495A6B7C8D9E0F1A2B3C4D5E6F7\","
                      "\"tx_hash\":\"0X9A8B7C6D5E4F30211203F4E5D6C7B8A99A8B7C6D5E4F30211203F4E5D6C7B"

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "gateway/gw_alarms.h"
+#include "eth/anomaly_log.h"
 #include "gateway/gw_alarms_api.h"
 #include "gateway/gw_api.h"
 
@@ -622,12 +623,76 @@ static void test_rest(void **st)
     rmdir(dir);
 }
 
+/* Each action's on-chain proof: null until chain/logged confirms the
+ * event id the chain logger computes from the gateway's own event
+ * (eth/anomaly_log.h), then {tx_hash, block_number, seq, batch}; kept
+ * across a restart; an anomaly's id or another sensor matches nothing. */
+static void test_action_proofs(void **st)
+{
+    (void)st;
+    char dir[] = "/tmp/test_gw_alarms_XXXXXX", path[128];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/alarms.json", dir);
+    gw_alarms *a;
+    gw_alarms_options o = opts();
+    o.path = path;
+    nev = 0;
+    assert_int_equal(gw_alarms_create(&a, &o), 0);
+    anomaly x = an("p1", "t", ANOMALY_POINT, 99, 0.9, 10);
+    assert_int_equal(gw_alarms_on_anomaly(a, &x, 1000), 0);
+    char id[ALARM_ID_MAX];
+    strcpy(id, evs[0].alarm.id);
+    assert_int_equal(gw_alarms_act(a, id, GW_ALARM_ACK, "alice", NULL, 0, 2000, NULL), 0);
+    assert_int_equal(nev, 2);
+    /* the ids the chain logger gives the two events it receives */
+    alarm_log_event le[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(anomaly_log_alarm_from_event(&evs[i], &le[i]), 0);
+    const char *tx = "0x1111111111111111111111111111111111111111111111111111111111111111";
+    int found;
+    json_t *j = gw_alarms_get_json(a, id, &found);
+    json_t *acts = json_object_get(j, "actions");
+    assert_int_equal(json_array_size(acts), 2);
+    assert_true(json_is_null(json_object_get(json_array_get(acts, 0), "proof")));
+    assert_true(json_is_null(json_object_get(json_array_get(acts, 1), "proof")));
+    json_decref(j);
+    /* no match: an anomaly's id, the right id for another sensor, garbage */
+    assert_int_equal(gw_alarms_mark_logged(a, "p1", x.id, tx, 5, 0, 0), 0);
+    assert_int_equal(gw_alarms_mark_logged(a, "p2", le[1].id, tx, 5, 1, 0), 0);
+    assert_int_equal(gw_alarms_mark_logged(a, "p1", "zz", tx, 5, 1, 0), 0);
+    /* the acknowledgement is confirmed (seq 7, batch 3); opened is pending */
+    assert_int_equal(gw_alarms_mark_logged(a, "p1", le[1].id, tx, 12, 7, 3), 1);
+    assert_int_equal(gw_alarms_save(a), 0);
+    gw_alarms_destroy(a);
+    assert_int_equal(gw_alarms_create(&a, &o), 0);
+    j = gw_alarms_get_json(a, id, &found);
+    acts = json_object_get(j, "actions");
+    assert_true(json_is_null(json_object_get(json_array_get(acts, 0), "proof")));
+    json_t *pr = json_object_get(json_array_get(acts, 1), "proof");
+    assert_string_equal(json_string_value(json_object_get(pr, "tx_hash")), tx);
+    assert_int_equal(json_integer_value(json_object_get(pr, "block_number")), 12);
+    assert_int_equal(json_integer_value(json_object_get(pr, "seq")), 7);
+    assert_int_equal(json_integer_value(json_object_get(pr, "batch")), 3);
+    json_decref(j);
+    /* opened, confirmed without a batch number: batch null */
+    assert_int_equal(gw_alarms_mark_logged(a, "p1", le[0].id, tx, 11, 6, -1), 1);
+    j = gw_alarms_get_json(a, id, &found);
+    pr = json_object_get(json_array_get(json_object_get(j, "actions"), 0), "proof");
+    assert_int_equal(json_integer_value(json_object_get(pr, "seq")), 6);
+    assert_true(json_is_null(json_object_get(pr, "batch")));
+    json_decref(j);
+    gw_alarms_destroy(a);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_alarm_per_fault),
         cmocka_unit_test(test_point_and_silent),
         cmocka_unit_test(test_actions),
+        cmocka_unit_test(test_action_proofs),
         cmocka_unit_test(test_persist_and_bound),
         cmocka_unit_test(test_severity_rule),
         cmocka_unit_test(test_rest),
