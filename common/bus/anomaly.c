@@ -62,8 +62,13 @@ int anomaly_to_json(const anomaly *a, char *buf, size_t cap)
     const char *tname = anomaly_type_name(a->type);
     if (!tname || !isfinite(a->ts) || !isfinite(a->value) || !isfinite(a->score))
         return -1;
+    /* ts goes out in whole milliseconds, what the id commits to (anomaly_make_id):
+     * with more digits the wire's 15 significant ones could round a time
+     * just below half a millisecond up, and the receiver's recomputed id
+     * would no longer match. */
+    double ts_ms = (double)llround(a->ts * 1000.0) / 1000.0;
     o = json_pack("{s:s, s:s, s:f, s:s, s:f, s:f, s:s, s:s}", "id", a->id, "sensor_id",
-                  a->sensor_id, "ts", a->ts, "metric", a->metric, "value", a->value, "score",
+                  a->sensor_id, "ts", ts_ms, "metric", a->metric, "value", a->value, "score",
                   a->score, "type", tname, "explanation", a->explanation);
     if (!o)
         goto out;

@@ -262,6 +262,18 @@ static void test_anomaly(void **state)
     assert_true(b.expected_low == 19.1);
     assert_true(isnan(b.expected_high));
     assert_int_equal(b.model_version, 3);
+    /* A time just below half a millisecond: on the wire in whole
+     * milliseconds, so a receiver recomputes the same id (15 significant
+     * digits of the raw time would round it up to the next one). */
+    a.ts = 1796682732.1234995;
+    anomaly_make_id(&a);
+    n = anomaly_to_json(&a, buf, sizeof buf);
+    assert_true(n > 0);
+    assert_int_equal(anomaly_from_json(buf, (size_t)n, &b, err, sizeof err), 0);
+    strcpy(id1, b.id);
+    anomaly_make_id(&b);
+    assert_string_equal(b.id, id1);
+    assert_true(fabs(b.ts - 1796682732.123) < 1e-6);
     const char *bad[] = {
         "{}",
         "{\"id\":\"zz\",\"sensor_id\":\"d\",\"ts\":1,\"metric\":\"t\",\"value\":1,\"score\":0.5,\"type\":\"point\"}",
