@@ -549,11 +549,17 @@ static int displaced(const det_config *c, det_stream *st, double ts, double x,
          * learned, later the deseasonalised level of about a day. */
         st->disp_ref = (float)st->fs.level;
         st->disp_sd = (float)info->expected_sd;
-        st->disp_ew = (float)v;
+        double cap0 = 3.0 * c->disp_k * st->disp_sd, d0 = v - st->disp_ref;
+        st->disp_ew = (float)(st->disp_ref + (d0 > cap0 ? cap0 : d0 < -cap0 ? -cap0 : d0));
         st->disp_ts = ts;
         return 1;
     }
-    st->disp_ew += (float)(2.0 / (c->feat.short_n + 1.0) * (v - st->disp_ew));
+    /* Each reading counts at most 3 x disp_k sds away: a single spike (the
+     * alert itself) fades in a few readings, a level that stays away
+     * keeps the average beyond disp_k. */
+    double cap = 3.0 * c->disp_k * st->disp_sd, dv = v - st->disp_ref;
+    dv = dv > cap ? cap : dv < -cap ? -cap : dv;
+    st->disp_ew += (float)(2.0 / (c->feat.short_n + 1.0) * (st->disp_ref + dv - st->disp_ew));
     if (fabs(st->disp_ew - st->disp_ref) <= c->disp_k * st->disp_sd ||
         ts - st->disp_ts > c->change_max_s)
         st->disp = 0;
@@ -638,9 +644,13 @@ static void process_metric(det_engine *e, det_sensor *sen, det_stream *st, doubl
         st->hold = 1;
     else if (scored && det_calm(c, vec))
         st->hold = 0;
-    int opened = folded > 0;
+    /* A level can be left by a change, a contextual event or a new shape;
+     * a point alert is a reading that stood out and came back (or an
+     * absurd one), not a level. */
+    int opened = 0;
     for (int k = na_before; k < out->n; k++)
-        opened = opened || !det_alert_is_end(&out->alerts[k]);
+        opened = opened || (!det_alert_is_end(&out->alerts[k]) &&
+                            out->alerts[k].type != ANOMALY_POINT);
     int disp = displaced(c, st, ts, x, &info, opened);
     int alarm = held || st->hold || disp;
 
