@@ -156,7 +156,9 @@ static int status_fill(void *user, json_t *m)
     /* journal_errors_total stays 0 while running: a journal error ends the
      * process (cl_intake.c), which the status shows as a silent death. */
     int rc =
-        status_add(m, "anomalies_accepted_total", 0, NULL, NULL, (double)intake.n_accepted) |
+        /* n_accepted counts every journaled record; alarm events have their own */
+        status_add(m, "anomalies_accepted_total", 0, NULL, NULL,
+                   (double)(intake.n_accepted - intake.n_alarm_events)) |
         status_add(m, "anomalies_invalid_total", 0, NULL, NULL, (double)intake.n_invalid) |
         status_add(m, "duplicates_total", 0, NULL, NULL, (double)intake.n_dups) |
         status_add(m, "alarm_events_accepted_total", 0, NULL, NULL, (double)intake.n_alarm_events) |

@@ -269,8 +269,9 @@ chain_logs() { # every AnomalyLogged event (4 topics: sig, id, sensorHash, logge
     rpc eth_getLogs "[{\"address\":\"$CONTRACT_ADDRESS\",\"fromBlock\":\"0x0\",\"toBlock\":\"latest\"}]" |
         jq -c '.result[] | select(.topics | length == 4)'
 }
-chain_ids() { # every anomaly id logged on chain, one per line
-    chain_logs | jq -r '.topics[1]' | sed 's/^0x//'
+chain_ids() { # every anomaly id logged on chain, one per line (not the alarm
+    # events: their record, after the 8-byte seq, starts with 0x00; anomaly_log.h)
+    chain_logs | jq -r 'select(.data[18:20] != "00") | .topics[1]' | sed 's/^0x//'
 }
 ws_missing() { # ws_missing G FILE: ids in FILE gateway G's WebSocket client has not received
     grep -cvxFf <(sort -u "$T/ws$1.ids" 2>/dev/null) "$2" || true
