@@ -10,6 +10,15 @@
 # The deadline is shortened to 5 s (1 s readings, SILENT_MIN_S=3) so the
 # bench takes seconds; the delay is the detector's own lag (it judges
 # silence every 200 ms), which does not depend on the deadline's length.
+#   alarms.storm_seconds: STORM_SENSORS (10,000) sensors alarm within
+#     STORM_SECONDS (60): one change_point anomaly each, published as the
+#     detector does (bench/alarms/storm_pub.c). The time from the first
+#     until every alarm is active in the gateway's API (`GET /api/alarms`
+#     counts them: alarms.storm_api_seconds) and every anomaly and every
+#     `opened` event is on chain (the chain logger's logged total, via the
+#     gateway's /metrics: alarms.storm_chain_seconds); the larger of the two.
+#     The reference: alarms.storm_publish_seconds, the storm itself.
+#     Ganache, the chain logger and the gateway with their defaults.
 # Prints `bench: <name> <value> <unit>` lines.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,7 +28,7 @@ T=$(mktemp -d /tmp/iotac-bench-alarms.XXXXXX)
 chmod 755 "$T"
 STACK_DIR=$T
 . "$ROOT/scripts/lib/stack.sh"
-trap 'stop_started 2; rm -rf "$T"' EXIT
+trap 'stop_started 2; [ -n "${ALARMS_BENCH_DEBUG:-}" ] || rm -rf "$T"' EXIT
 SENSORS=${ALARMS_BENCH_SENSORS:-20}
 
 
@@ -27,13 +36,15 @@ start_mosquitto
 MP=$MQTT_PORT
 MQTT_URL=tcp://127.0.0.1:$MP STATE_DIR=$T/det MODELS_DIR=$T/det SILENT_MIN_S=3 SILENT_FACTOR=5 \
     bg detector "$BIN/detector"
+DET_PID=$LAST_PID
 for _ in $(seq 100); do grep -q "started client_id" "$T/detector.log" 2>/dev/null && break; sleep 0.1; done
 bg sub mosquitto_sub -p "$MP" -q 1 -F '%U %t %p' -t 'detector/alarm/+/all'
 sleep 0.5
 # 15 readings a second apart (past the detector's 10 s start-up grace,
 # and enough gaps to learn the interval), then silence.
 for i in $(seq 1 15); do
-    now=$(date +%s)
+    start=$(date +%s.%N)
+    now=${start%.*}
     for s in $(seq 1 "$SENSORS"); do
         printf '{"sensor_id":"quiet-%d","ts":%d,"temperature":%d.5}\n' "$s" "$now" "$((20 + i % 3))"
     done | while read -r line; do
@@ -41,14 +52,14 @@ for i in $(seq 1 15); do
         mosquitto_pub -p "$MP" -q 1 -t "sensors/$id/readings" -m "$line"
         echo "$id $(date +%s.%N)" >>"$T/sent.txt"
     done
-    sleep "$(python3 -c "import time; print(max(0.0, 1.0 - (time.time() - $now)))")"
+    sleep "$(python3 -c "import time; print(max(0.0, 1.0 - (time.time() - $start)))")"
 done
 for _ in $(seq 150); do
     n=$(grep -c '"in_alarm":true' "$T/sub.log" 2>/dev/null || true)
     [ "${n:-0}" -ge "$SENSORS" ] && break
     sleep 0.1
 done
-python3 - "$T/sub.log" "$T/sent.txt" "$SENSORS" <<'PY'
+python3 - "$T/sub.log" "$T/sent.txt" "$SENSORS" <<'PY' || exit 1
 import sys
 log, sent, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 times = {}
@@ -74,4 +85,52 @@ v = sorted(d.values())
 print("bench: alarms.silent_delay_s %.2f s" % v[len(v) // 2])
 print("bench: alarms.silent_delay_max_s %.2f s" % v[-1])
 print("bench: alarms.silent_deadline_s %.2f s" % (sum(dl.values()) / len(dl)))
+PY
+
+# ---- the storm ----
+kill "$DET_PID" 2>/dev/null || true # its silent anomalies are not part of the storm
+wait "$DET_PID" 2>/dev/null || true
+STORM_N=${STORM_SENSORS:-10000}
+STORM_S=${STORM_SECONDS:-60}
+cc -O2 -std=gnu11 -Wall -Wextra -Werror -I"$ROOT/common" -o "$T/storm_pub" \
+    "$ROOT/bench/alarms/storm_pub.c" "$ROOT/build/libcommon.a" \
+    -lpaho-mqtt3as -lmosquitto -ljansson -lpthread -lm
+start_chain
+export STATE_DIR=$T/cl PRIVATE_KEY=$GANACHE_KEY0
+deploy_contract >/dev/null
+STATUS_INTERVAL=1 LOG_LEVEL=$([ -n "${ALARMS_BENCH_DEBUG:-}" ] && echo info || echo warn) bg chainlogger "$BIN/chainlogger"
+for _ in $(seq 150); do grep -q sender_ready "$T/chainlogger.log" 2>/dev/null && break; sleep 0.1; done
+GW_PORT=$(free_port)
+STATE_DIR=$T/gw GATEWAY_PORT=$GW_PORT GATEWAY_HOST=127.0.0.1 LOG_LEVEL=warn bg gateway "$BIN/gateway"
+wait_port "$GW_PORT" 10 || { echo "gateway did not start" >&2; exit 1; }
+G=http://127.0.0.1:$GW_PORT
+sleep 1
+"$T/storm_pub" "$MQTT_URL" "$STORM_N" "$STORM_S" >"$T/storm.t0" || { echo "storm_pub failed" >&2; exit 1; }
+pub_end=$(date +%s.%N)
+t0=$(cat "$T/storm.t0")
+api_t=""; chain_t=""
+end=$((SECONDS + 300))
+while [ $SECONDS -lt $end ] && { [ -z "$api_t" ] || [ -z "$chain_t" ]; }; do
+    if [ -z "$api_t" ]; then
+        a=$(curl -sf "$G/api/alarms?state=active&limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["active"])' 2>/dev/null || echo 0)
+        [ "$a" -ge "$STORM_N" ] && api_t=$(date +%s.%N)
+    fi
+    if [ -z "$chain_t" ]; then
+        l=$(curl -sf "$G/metrics" | awk '/^iotad_chainlogger_logged_total/ {s += $2} END {print s + 0}')
+        [ "${l%.*}" -ge $((2 * STORM_N)) ] && chain_t=$(date +%s.%N)
+    fi
+    [ -n "${ALARMS_BENCH_DEBUG:-}" ] && { echo "api ${a:-} chain ${l:-}" >&2; curl -sf "$G/metrics" | grep -E "^iotad_chainlogger_(alarm|logged|anomal|dup|received)" >&2; curl -sf "$G/metrics" | grep -E "^iotad_gateway_alarms" >&2; }
+    sleep 0.5
+done
+[ -n "$api_t" ] && [ -n "$chain_t" ] || {
+    echo "storm not complete within 300 s: api ${a:-?}/$STORM_N, chain ${l:-?}/$((2 * STORM_N))" >&2
+    exit 1
+}
+python3 - "$t0" "$pub_end" "$api_t" "$chain_t" "$STORM_N" <<'PY'
+import sys
+t0, pub, api, chain = (float(x) for x in sys.argv[1:5])
+print("bench: alarms.storm_seconds %.1f s (%s sensors)" % (max(api, chain) - t0, sys.argv[5]))
+print("bench: alarms.storm_api_seconds %.1f s" % (api - t0))
+print("bench: alarms.storm_chain_seconds %.1f s" % (chain - t0))
+print("bench: alarms.storm_publish_seconds %.1f s" % (pub - t0))
 PY
