@@ -16,7 +16,6 @@
 #include "bus/alarm_feedback.h"
 #include "bus/topics.h"
 
-#define JSON_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
 #define PAGE_DEFAULT 100
 #define PAGE_MAX 1000
 #define DEFAULT_WHO "token"
@@ -84,29 +83,6 @@ int gw_alarms_api_match(const char *path)
 
 /* ---- answers ----------------------------------------------------------- */
 
-static void answer(gw_response *rs, int status, json_t *j)
-{
-    rs->status = status;
-    rs->content_type = "application/json";
-    rs->no_store = 1;
-    rs->body = j ? json_dumps(j, JSON_FLAGS) : NULL;
-    json_decref(j);
-    if (!rs->body) {
-        gw_api_error(rs, 500, "internal", "out of memory");
-        return;
-    }
-    rs->len = strlen(rs->body);
-}
-
-static void fail(gw *g, gw_response *rs, int status, const char *code, const char *msg)
-{
-    if (status == 400)
-        gw_metrics_err(&g->metrics, GW_ERR_HTTP_BAD_REQUEST);
-    else if (status == 404)
-        gw_metrics_err(&g->metrics, GW_ERR_HTTP_NOT_FOUND);
-    gw_api_error(rs, status, code, msg);
-}
-
 static const char *qarg(const gw_request *rq, const char *name)
 {
     for (int i = 0; i < rq->nargs; i++)
@@ -150,40 +126,40 @@ static void handle_list(gw *g, const gw_request *rq, gw_response *rs)
     uint64_t u;
     if (v && strcmp(v, "all") != 0) {
         if (alarm_status_parse(v, &st) != 0)
-            return fail(g, rs, 400, "state", "state must be active, cleared or all");
+            return gw_api_error_counted(g, rs, 400, "state", "state must be active, cleared or all");
         q.state = (int)st;
     }
     v = qarg(rq, "severity");
     if (v && *v) {
         if (alarm_severity_parse(v, &sev) != 0)
-            return fail(g, rs, 400, "severity",
+            return gw_api_error_counted(g, rs, 400, "severity",
                         "severity must be critical, major, minor or warning");
         q.severity = (int)sev;
     }
     v = qarg(rq, "sensor_id");
     if (v && *v) {
         if (!sensor_id_valid(v))
-            return fail(g, rs, 400, "sensor_id", "not a valid sensor id");
+            return gw_api_error_counted(g, rs, 400, "sensor_id", "not a valid sensor id");
         q.sensor_id = v;
     }
     v = qarg(rq, "limit");
     if (v && (parse_u64(v, &u) != 0 || u < 1 || u > PAGE_MAX))
-        return fail(g, rs, 400, "limit", "limit must be 1..1000");
+        return gw_api_error_counted(g, rs, 400, "limit", "limit must be 1..1000");
     if (v)
         q.limit = (size_t)u;
     v = qarg(rq, "cursor");
     if (v && *v && (parse_u64(v, &q.cursor) != 0 || q.cursor == 0))
-        return fail(g, rs, 400, "cursor", "cursor must be a next_cursor of a previous page");
+        return gw_api_error_counted(g, rs, 400, "cursor", "cursor must be a next_cursor of a previous page");
     if (parse_ms(qarg(rq, "since"), &q.since) != 0)
-        return fail(g, rs, 400, "since", "since must be a time in Unix milliseconds");
+        return gw_api_error_counted(g, rs, 400, "since", "since must be a time in Unix milliseconds");
     if (parse_ms(qarg(rq, "until"), &q.until) != 0)
-        return fail(g, rs, 400, "until", "until must be a time in Unix milliseconds");
+        return gw_api_error_counted(g, rs, 400, "until", "until must be a time in Unix milliseconds");
     if (q.since && q.until && q.until <= q.since)
-        return fail(g, rs, 400, "until", "until must be after since");
+        return gw_api_error_counted(g, rs, 400, "until", "until must be after since");
     json_t *j = gw_alarms_list_json(g->alarms, &q);
     if (!j)
         return gw_api_error(rs, 500, "internal", "out of memory");
-    answer(rs, 200, j);
+    gw_api_json(rs, 200, j);
 }
 
 static void handle_one(gw *g, const char *id, gw_response *rs)
@@ -193,8 +169,8 @@ static void handle_one(gw *g, const char *id, gw_response *rs)
     if (!j && found)
         return gw_api_error(rs, 500, "internal", "out of memory");
     if (!j)
-        return fail(g, rs, 404, "not_found", "no alarm with this id");
-    answer(rs, 200, j);
+        return gw_api_error_counted(g, rs, 404, "not_found", "no alarm with this id");
+    gw_api_json(rs, 200, j);
 }
 
 /* The JSON body (may be empty: {}), and who acted. Returns the body (new
@@ -207,7 +183,7 @@ static json_t *read_body(gw *g, const gw_request *rq, gw_response *rs, const cha
                     : json_object();
     if (!json_is_object(b)) {
         json_decref(b);
-        fail(g, rs, 400, "json", "the body must be a JSON object (or empty)");
+        gw_api_error_counted(g, rs, 400, "json", "the body must be a JSON object (or empty)");
         return NULL;
     }
     json_t *by = json_object_get(b, "by");
@@ -220,7 +196,7 @@ static json_t *read_body(gw *g, const gw_request *rq, gw_response *rs, const cha
     }
     if (!alarm_who_valid(*who)) {
         json_decref(b);
-        fail(g, rs, 400, "by", "by must be a name of 1..64 printable characters");
+        gw_api_error_counted(g, rs, 400, "by", "by must be a name of 1..64 printable characters");
         return NULL;
     }
     return b;
@@ -270,17 +246,17 @@ static void handle_action(gw *g, const gw_request *rq, const char *id, const cha
         if (strcmp(verb, verbs[i].verb) == 0)
             act = (int)verbs[i].act;
     if (act < 0)
-        return fail(g, rs, 404, "not_found", "actions are ack, clear, mute, false_positive");
+        return gw_api_error_counted(g, rs, 404, "not_found", "actions are ack, clear, mute, false_positive");
     json_t *b = read_body(g, rq, rs, &who);
     if (!b)
         return;
     json_t *note = json_object_get(b, "note");
     if (act == GW_ALARM_MUTE && get_minutes(b, &minutes) != 0) {
-        fail(g, rs, 400, "minutes", "minutes must be an integer 0..525600 (0 lifts the mute)");
+        gw_api_error_counted(g, rs, 400, "minutes", "minutes must be an integer 0..525600 (0 lifts the mute)");
         goto out;
     }
     if (note && !json_is_string(note)) {
-        fail(g, rs, 400, "note", "note must be a string");
+        gw_api_error_counted(g, rs, 400, "note", "note must be a string");
         goto out;
     }
     alarm_obj x;
@@ -289,16 +265,16 @@ static void handle_action(gw *g, const gw_request *rq, const char *id, const cha
                                                 json_string_value(note), minutes, now, &x)
                                 : GW_ALARMS_ERR_NOT_FOUND;
     if (rc == GW_ALARMS_ERR_NOT_FOUND) {
-        fail(g, rs, 404, "not_found", "no alarm with this id");
+        gw_api_error_counted(g, rs, 404, "not_found", "no alarm with this id");
         goto out;
     }
     if (rc != 0) {
-        fail(g, rs, 400, "invalid", "invalid action arguments");
+        gw_api_error_counted(g, rs, 400, "invalid", "invalid action arguments");
         goto out;
     }
     if (act == GW_ALARM_FALSE_POSITIVE)
         feedback(g, &x, who, now);
-    answer(rs, 200, json_pack("{s:o}", "alarm", alarm_to_jobj(&x)));
+    gw_api_json(rs, 200, json_pack("{s:o}", "alarm", alarm_to_jobj(&x)));
 out:
     json_decref(b);
 }
@@ -314,15 +290,15 @@ static void handle_mute_scope(gw *g, const gw_request *rq, gw_response *rs)
     json_t *metric = json_object_get(b, "metric");
     const char *m = json_string_value(metric);
     if (!sid || !sensor_id_valid(sid)) {
-        fail(g, rs, 400, "sensor_id", "sensor_id is required: a valid sensor id");
+        gw_api_error_counted(g, rs, 400, "sensor_id", "sensor_id is required: a valid sensor id");
         goto out;
     }
     if ((metric && !json_is_null(metric) && !m) || (m && strlen(m) >= READING_NAME_MAX)) {
-        fail(g, rs, 400, "metric", "metric must be null or a metric name");
+        gw_api_error_counted(g, rs, 400, "metric", "metric must be null or a metric name");
         goto out;
     }
     if (get_minutes(b, &minutes) != 0) {
-        fail(g, rs, 400, "minutes", "minutes must be an integer 0..525600 (0 lifts the mute)");
+        gw_api_error_counted(g, rs, 400, "minutes", "minutes must be an integer 0..525600 (0 lifts the mute)");
         goto out;
     }
     int64_t now = now_ms();
@@ -332,12 +308,12 @@ static void handle_mute_scope(gw *g, const gw_request *rq, gw_response *rs)
         goto out;
     }
     if (n < 0) {
-        fail(g, rs, 400, "invalid", "invalid mute");
+        gw_api_error_counted(g, rs, 400, "invalid", "invalid mute");
         goto out;
     }
     log_info("alarm_mute sensor_id=%s metric=%s minutes=%ld by=%s muted=%d", sid, m ? m : "*",
              minutes, who, n);
-    answer(rs, 200,
+    gw_api_json(rs, 200,
            json_pack("{s:i, s:s, s:o, s:o}", "muted", n, "sensor_id", sid, "metric",
                      m ? json_string(m) : json_null(), "until",
                      minutes ? json_integer((json_int_t)(now + minutes * 60000)) : json_null()));
@@ -356,7 +332,7 @@ void gw_alarms_api_handle(gw *g, const gw_request *rq, gw_response *rs)
     const char *slash = strchr(p, '/');
     size_t il = slash ? (size_t)(slash - p) : strlen(p);
     if (il >= sizeof id)
-        return fail(g, rs, 404, "not_found", "no alarm with this id");
+        return gw_api_error_counted(g, rs, 404, "not_found", "no alarm with this id");
     memcpy(id, p, il);
     id[il] = '\0';
 
@@ -366,7 +342,7 @@ void gw_alarms_api_handle(gw *g, const gw_request *rq, gw_response *rs)
         if (!slash && strcmp(id, "mute") == 0)
             return handle_mute_scope(g, rq, rs);
         if (!slash || il == 0 || strchr(slash + 1, '/'))
-            return fail(g, rs, 404, "not_found", "POST /api/alarms/{id}/{action}");
+            return gw_api_error_counted(g, rs, 404, "not_found", "POST /api/alarms/{id}/{action}");
         return handle_action(g, rq, id, slash + 1, rs);
     }
     if (rq->method != GW_M_GET && rq->method != GW_M_HEAD)
@@ -374,6 +350,6 @@ void gw_alarms_api_handle(gw *g, const gw_request *rq, gw_response *rs)
     if (il == 0 && !slash)
         return handle_list(g, rq, rs);
     if (slash)
-        return fail(g, rs, 404, "not_found", "no such endpoint");
+        return gw_api_error_counted(g, rs, 404, "not_found", "no such endpoint");
     handle_one(g, id, rs);
 }

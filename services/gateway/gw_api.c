@@ -36,8 +36,7 @@ void gw_api_response_free(gw_response *rs)
     rs->file = NULL;
 }
 
-/* Take ownership of j and make it the response body. */
-static void json_response(gw_response *rs, int status, json_t *j)
+void gw_api_json(gw_response *rs, int status, json_t *j)
 {
     rs->status = status;
     rs->content_type = "application/json";
@@ -56,10 +55,10 @@ void gw_api_error(gw_response *rs, int status, const char *code, const char *mes
 {
     free(rs->body);
     rs->body = NULL;
-    json_response(rs, status, json_pack("{s:s, s:s}", "error", message, "code", code));
+    gw_api_json(rs, status, json_pack("{s:s, s:s}", "error", message, "code", code));
 }
 
-static void error_counted(gw *g, gw_response *rs, int status, const char *code, const char *message)
+void gw_api_error_counted(gw *g, gw_response *rs, int status, const char *code, const char *message)
 {
     gw_err_kind k = status == 400   ? GW_ERR_HTTP_BAD_REQUEST
                     : status == 401 ? GW_ERR_HTTP_UNAUTHORIZED
@@ -140,7 +139,7 @@ void gw_api_unauthorized(gw *g, gw_response *rs)
     const char *token = g->cfg->token;
     gw_api_response_free(rs);
     memset(rs, 0, sizeof *rs);
-    error_counted(g, rs, 401, "unauthorized",
+    gw_api_error_counted(g, rs, 401, "unauthorized",
                   token && *token
                       ? "a valid bearer token is required (Authorization: Bearer ...)"
                       : "this gateway accepts no writes: it was started without GATEWAY_TOKEN");
@@ -235,7 +234,7 @@ static void handle_health(gw *g, gw_response *rs, int ready)
         json_object_set_new(j, "synced", json_boolean(st.caught_up));
     }
     json_object_set_new(j, "status", json_string(ok ? "ok" : "unavailable"));
-    json_response(rs, ok ? 200 : 503, j);
+    gw_api_json(rs, ok ? 200 : 503, j);
 }
 
 static uint64_t cache_total(gw *g)
@@ -258,7 +257,7 @@ static void handle_chain(gw *g, gw_response *rs)
         (json_int_t)st.synced, "synced", st.caught_up, "anomalies", (json_int_t)cache_total(g));
     if (j && st.chain_id_seen >= 0)
         json_object_set_new(j, "node_chain_id", json_integer(st.chain_id_seen));
-    json_response(rs, 200, j);
+    gw_api_json(rs, 200, j);
 }
 
 /* ---- metrics ---------------------------------------------------------- */
@@ -315,7 +314,7 @@ static void handle_anomalies(gw *g, const gw_request *rq, gw_response *rs)
     const char *v;
     if ((v = arg(rq, "sensor_id")) && *v) {
         if (!sensor_id_valid(v)) {
-            error_counted(g, rs, 400, "sensor_id", "sensor_id is not a valid sensor id");
+            gw_api_error_counted(g, rs, 400, "sensor_id", "sensor_id is not a valid sensor id");
             return;
         }
         q.sensor_id = v;
@@ -323,25 +322,25 @@ static void handle_anomalies(gw *g, const gw_request *rq, gw_response *rs)
     if ((v = arg(rq, "type")) && *v) {
         anomaly_type t;
         if (anomaly_type_parse(v, &t) != 0) {
-            error_counted(g, rs, 400, "type", "type must be point, contextual or change_point");
+            gw_api_error_counted(g, rs, 400, "type", "type must be point, contextual or change_point");
             return;
         }
         q.type = (int)t;
     }
     if ((v = arg(rq, "since")) && *v && parse_double(v, &q.since) != 0) {
-        error_counted(g, rs, 400, "since", "since must be a number of Unix seconds");
+        gw_api_error_counted(g, rs, 400, "since", "since must be a number of Unix seconds");
         return;
     }
     if ((v = arg(rq, "until")) && *v && parse_double(v, &q.until) != 0) {
-        error_counted(g, rs, 400, "until", "until must be a number of Unix seconds");
+        gw_api_error_counted(g, rs, 400, "until", "until must be a number of Unix seconds");
         return;
     }
     if (parse_limit(arg(rq, "limit"), PAGE_DEFAULT, PAGE_MAX, &q.limit) != 0) {
-        error_counted(g, rs, 400, "limit", "limit must be an integer from 1 to 1000");
+        gw_api_error_counted(g, rs, 400, "limit", "limit must be an integer from 1 to 1000");
         return;
     }
     if ((v = arg(rq, "cursor")) && *v && gw_cache_cursor_parse(v, &q) != 0) {
-        error_counted(g, rs, 400, "cursor", "cursor is malformed");
+        gw_api_error_counted(g, rs, 400, "cursor", "cursor is malformed");
         return;
     }
 
@@ -396,7 +395,7 @@ static void handle_anomaly_one(gw *g, const char *id_in, gw_response *rs)
         n -= 2;
     }
     if (n != ANOMALY_ID_HEX - 1) {
-        error_counted(g, rs, 400, "id", "an anomaly id is 64 hex digits");
+        gw_api_error_counted(g, rs, 400, "id", "an anomaly id is 64 hex digits");
         return;
     }
     for (size_t i = 0; i < n; i++) {
@@ -404,7 +403,7 @@ static void handle_anomaly_one(gw *g, const char *id_in, gw_response *rs)
         if (c >= 'A' && c <= 'F')
             c = (char)(c - 'A' + 'a');
         if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-            error_counted(g, rs, 400, "id", "an anomaly id is 64 hex digits");
+            gw_api_error_counted(g, rs, 400, "id", "an anomaly id is 64 hex digits");
             return;
         }
         id[i] = c;
@@ -421,7 +420,7 @@ static void handle_anomaly_one(gw *g, const char *id_in, gw_response *rs)
         if (!g->chain || cs.evicted == 0) {
             /* Nothing was evicted: the cache holds the whole chain read so far. */
             free(job);
-            error_counted(g, rs, 404, "not_found", "no anomaly with this id on chain");
+            gw_api_error_counted(g, rs, 404, "not_found", "no anomaly with this id on chain");
             return;
         }
         /* Possibly evicted: the verifier looks it up on chain first. */
@@ -436,7 +435,7 @@ static void handle_anomaly_one(gw *g, const char *id_in, gw_response *rs)
             json_object_set_new(j, "verified", json_false());
         gw_verify_job_free(job);
         {
-            json_response(rs, 200, j);
+            gw_api_json(rs, 200, j);
             return;
         }
     }
@@ -459,30 +458,30 @@ static void handle_sensors(gw *g, gw_response *rs)
         gw_api_error(rs, 500, "internal", "out of memory");
         return;
     }
-    json_response(rs, 200, j);
+    gw_api_json(rs, 200, j);
 }
 
 static void handle_sensor_readings(gw *g, const gw_request *rq, const char *id, gw_response *rs)
 {
     if (!sensor_id_valid(id)) {
-        error_counted(g, rs, 400, "sensor_id", "not a valid sensor id");
+        gw_api_error_counted(g, rs, 400, "sensor_id", "not a valid sensor id");
         return;
     }
     double since = -INFINITY;
     const char *v = arg(rq, "since");
     if (v && *v && parse_double(v, &since) != 0) {
-        error_counted(g, rs, 400, "since", "since must be a number of Unix seconds");
+        gw_api_error_counted(g, rs, 400, "since", "since must be a number of Unix seconds");
         return;
     }
     size_t limit;
     if (parse_limit(arg(rq, "limit"), 100000, 100000, &limit) != 0) {
-        error_counted(g, rs, 400, "limit", "limit must be a positive integer");
+        gw_api_error_counted(g, rs, 400, "limit", "limit must be a positive integer");
         return;
     }
     json_t *j = gw_store_readings_json(g->store, id, since, limit);
     if (!j) {
         if (!gw_store_known(g->store, id)) {
-            error_counted(g, rs, 404, "not_found", "unknown sensor");
+            gw_api_error_counted(g, rs, 404, "not_found", "unknown sensor");
             return;
         }
         {
@@ -490,7 +489,7 @@ static void handle_sensor_readings(gw *g, const gw_request *rq, const char *id, 
             return;
         }
     }
-    json_response(rs, 200, j);
+    gw_api_json(rs, 200, j);
 }
 
 /* ---- manual readings -------------------------------------------------- */
@@ -504,14 +503,14 @@ static int validate_reading(gw *g, const json_t *el, size_t index, int is_list, 
         snprintf(where, sizeof where, "reading %zu: ", index);
     if (!json_is_object(el)) {
         snprintf(msg, sizeof msg, "%sa reading must be a JSON object", where);
-        error_counted(g, rs, 400, "type", msg);
+        gw_api_error_counted(g, rs, 400, "type", msg);
         return -1;
     }
     const char *sid = json_string_value(json_object_get(el, "sensor_id"));
     if (!sid || !sensor_id_valid(sid)) {
         snprintf(msg, sizeof msg,
                  "%ssensor_id is required: 1-64 characters of letters, digits, _ . : -", where);
-        error_counted(g, rs, 400, "sensor_id", msg);
+        gw_api_error_counted(g, rs, 400, "sensor_id", msg);
         return -1;
     }
     /* Stricter than the MQTT path: a manual reading is typed by a person,
@@ -524,7 +523,7 @@ static int validate_reading(gw *g, const json_t *el, size_t index, int is_list, 
             continue;
         if (!json_is_number(val)) {
             snprintf(msg, sizeof msg, "%smember '%.40s' must be a number", where, key);
-            error_counted(g, rs, 400, "type", msg);
+            gw_api_error_counted(g, rs, 400, "type", msg);
             return -1;
         }
     }
@@ -532,13 +531,13 @@ static int validate_reading(gw *g, const json_t *el, size_t index, int is_list, 
     size_t n = json_dumpb(el, buf, sizeof buf, JSON_COMPACT);
     if (n == 0 || n > sizeof buf) {
         snprintf(msg, sizeof msg, "%sreading too large", where);
-        error_counted(g, rs, 413, "too_large", msg);
+        gw_api_error_counted(g, rs, 413, "too_large", msg);
         return -1;
     }
     int rc = reading_decode_json(sid, buf, n, now, r, err, sizeof err);
     if (rc != 0) {
         snprintf(msg, sizeof msg, "%s%s", where, err);
-        error_counted(g, rs, 400, reading_strerror(rc), msg);
+        gw_api_error_counted(g, rs, 400, reading_strerror(rc), msg);
         return -1;
     }
     return 0;
@@ -552,11 +551,11 @@ static void handle_post_readings(gw *g, const gw_request *rq, gw_response *rs)
     char msg[300];
 
     if (!rq->body || rq->body_len == 0) {
-        error_counted(g, rs, 400, "empty", "the request body is empty: send a JSON reading");
+        gw_api_error_counted(g, rs, 400, "empty", "the request body is empty: send a JSON reading");
         return;
     }
     if (rq->body_len > (size_t)g->cfg->max_body) {
-        error_counted(g, rs, 413, "too_large", "request body too large");
+        gw_api_error_counted(g, rs, 413, "too_large", "request body too large");
         return;
     }
     root = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
@@ -564,19 +563,19 @@ static void handle_post_readings(gw *g, const gw_request *rq, gw_response *rs)
         snprintf(msg, sizeof msg, "invalid JSON at line %d column %d: %s", jerr.line, jerr.column,
                  jerr.text);
         {
-            error_counted(g, rs, 400, "json", msg);
+            gw_api_error_counted(g, rs, 400, "json", msg);
             return;
         }
     }
     int is_list = json_is_array(root);
     size_t n = is_list ? json_array_size(root) : 1;
     if (is_list && n == 0) {
-        error_counted(g, rs, 400, "empty", "the list of readings is empty");
+        gw_api_error_counted(g, rs, 400, "empty", "the list of readings is empty");
         goto out;
     }
     if (n > (size_t)g->cfg->max_batch) {
         snprintf(msg, sizeof msg, "at most %ld readings per request", g->cfg->max_batch);
-        error_counted(g, rs, 413, "too_many", msg);
+        gw_api_error_counted(g, rs, 413, "too_many", msg);
         goto out;
     }
     rd = calloc(n, sizeof *rd);
@@ -613,7 +612,7 @@ static void handle_post_readings(gw *g, const gw_request *rq, gw_response *rs)
     }
     log_info("manual_readings accepted=%zu", n);
     out = json_pack("{s:I, s:o}", "accepted", (json_int_t)n, "readings", items);
-    json_response(rs, 202, out);
+    gw_api_json(rs, 202, out);
 out:
     free(rd);
     json_decref(root);
@@ -647,7 +646,7 @@ static void route_openapi(gw *g, const gw_request *rq, const gw_params *pp, gw_r
         gw_api_error(rs, 500, "internal", "out of memory");
         return;
     }
-    json_response(rs, 200, doc);
+    gw_api_json(rs, 200, doc);
 }
 
 static void route_chain(gw *g, const gw_request *rq, const gw_params *pp, gw_response *rs)
@@ -671,7 +670,7 @@ static void route_sensors(gw *g, const gw_request *rq, const gw_params *pp, gw_r
 static void route_sensor_readings(gw *g, const gw_request *rq, const gw_params *pp, gw_response *rs)
 {
     if (strlen(pp->v[0]) >= SENSOR_ID_MAX) { /* no such sensor can exist */
-        error_counted(g, rs, 404, "not_found", "unknown sensor");
+        gw_api_error_counted(g, rs, 404, "not_found", "unknown sensor");
         return;
     }
     handle_sensor_readings(g, rq, pp->v[0], rs);
@@ -761,7 +760,7 @@ void gw_api_handle(gw *g, const gw_request *rq, gw_response *rs)
 {
     const char *p = rq->path ? rq->path : "/";
     if (rq->args_overflow) {
-        error_counted(g, rs, 400, "query", "too many or too long query arguments");
+        gw_api_error_counted(g, rs, 400, "query", "too many or too long query arguments");
         return;
     }
 
@@ -792,7 +791,7 @@ void gw_api_handle(gw *g, const gw_request *rq, gw_response *rs)
         return;
     }
     if (strncmp(p, "/api", 4) == 0 && (p[4] == '/' || p[4] == '\0')) {
-        error_counted(g, rs, 404, "not_found", "no such endpoint");
+        gw_api_error_counted(g, rs, 404, "not_found", "no such endpoint");
         return;
     }
 
@@ -800,5 +799,5 @@ void gw_api_handle(gw *g, const gw_request *rq, gw_response *rs)
         rs->status = 200;
         return;
     }
-    error_counted(g, rs, 404, "not_found", "not found");
+    gw_api_error_counted(g, rs, 404, "not_found", "not found");
 }

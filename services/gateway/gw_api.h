@@ -27,6 +27,7 @@
 #ifndef GW_API_H
 #define GW_API_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 #include "gw.h"
@@ -100,6 +101,15 @@ void gw_api_response_free(gw_response *rs);
 
 /** Fill rs with a JSON error {"error": message, "code": code}. */
 void gw_api_error(gw_response *rs, int status, const char *code, const char *message);
+
+/** Make j the JSON body of rs with this status (no-store); takes ownership
+ *  of j (NULL, or a failed encoding, gives a 500 "out of memory" body). */
+void gw_api_json(gw_response *rs, int status, json_t *j);
+
+/** gw_api_error, counted in g's error metrics by status (400, 401, 403,
+ *  404, 413; other statuses are not counted). */
+void gw_api_error_counted(gw *g, gw_response *rs, int status, const char *code,
+                          const char *message);
 
 /** 1 when the Authorization header carries the configured bearer token
  *  (compared in constant time); else 0, always 0 when no token is

@@ -15,7 +15,6 @@
 #include "bus/notify.h"
 #include "bus/topics.h"
 
-#define JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(10))
 
 typedef struct {
     char instance[NOTIFY_NAME_MAX];
@@ -118,29 +117,6 @@ static json_t *row(const report *r, const json_t *ch)
     return o;
 }
 
-static void answer(gw_response *rs, int status, json_t *j)
-{
-    rs->status = status;
-    rs->content_type = "application/json";
-    rs->no_store = 1;
-    rs->body = j ? json_dumps(j, JSON_FLAGS) : NULL;
-    json_decref(j);
-    if (!rs->body) {
-        gw_api_error(rs, 500, "internal", "out of memory");
-        return;
-    }
-    rs->len = strlen(rs->body);
-}
-
-static void fail(gw *g, gw_response *rs, int status, const char *code, const char *msg)
-{
-    if (status == 400)
-        gw_metrics_err(&g->metrics, GW_ERR_HTTP_BAD_REQUEST);
-    else if (status == 404)
-        gw_metrics_err(&g->metrics, GW_ERR_HTTP_NOT_FOUND);
-    gw_api_error(rs, status, code, msg);
-}
-
 void gw_notify_api_channels(gw *g, const gw_request *rq, gw_response *rs)
 {
     (void)rq;
@@ -172,7 +148,7 @@ void gw_notify_api_channels(gw *g, const gw_request *rq, gw_response *rs)
         gw_api_error(rs, 500, "internal", "out of memory");
         return;
     }
-    answer(rs, 200, json_pack("{s:o, s:o}", "channels", rows, "notifiers", who));
+    gw_api_json(rs, 200, json_pack("{s:o, s:o}", "channels", rows, "notifiers", who));
 }
 
 /* 1 when some notifier reported a channel of that name, 0 when none has
@@ -201,11 +177,11 @@ void gw_notify_api_test(gw *g, const gw_request *rq, gw_response *rs)
 {
     char name[NOTIFY_NAME_MAX], err[160], buf[128];
     if (notify_test_from_json(rq->body, rq->body_len, name, sizeof name, err, sizeof err)) {
-        fail(g, rs, 400, "body", err);
+        gw_api_error_counted(g, rs, 400, "body", err);
         return;
     }
     if (name[0] && known_channel(g->notify, name) == 0) {
-        fail(g, rs, 404, "not_found", "no notifier reports a channel of that name");
+        gw_api_error_counted(g, rs, 404, "not_found", "no notifier reports a channel of that name");
         return;
     }
     int len = notify_test_to_json(name, buf, sizeof buf);
@@ -216,7 +192,7 @@ void gw_notify_api_test(gw *g, const gw_request *rq, gw_response *rs)
         return;
     }
     log_info("notify_test_requested channel=%s", name[0] ? name : "(all)");
-    answer(rs, 202,
+    gw_api_json(rs, 202,
            json_pack("{s:b, s:o}", "published", 1, "channel",
                      name[0] ? json_string(name) : json_null()));
 }
