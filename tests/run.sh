@@ -80,6 +80,9 @@ run_one() {
     else
         failn=$((failn + 1)); failed+=("$name")
         printf 'FAIL %-50s %3ds (rc=%d)%s\n' "$name" "$dt" "$rc" "$note"
+        # The assertion that failed first, then the end of the log (the
+        # servers' logs dumped on failure can push it out of the tail).
+        grep -a -m3 -E '^(FAIL|TIMEOUT|ERROR|==[0-9]+==ERROR)' "$log" | sed 's/^/    > /'
         tail -n 40 "$log" | sed 's/^/    | /'
     fi
 }
