@@ -30,4 +30,7 @@ http.createServer((req, res) => {
     fwd.on('error', () => { res.writeHead(502); res.end(); });
     fwd.end(body);
   });
-}).listen(+port, '127.0.0.1');
+}).on('error', (e) => {
+  console.error('rpcproxy: ' + e.message);
+  process.exit(1);
+}).listen(+port, '127.0.0.1', () => console.log('rpcproxy listening on ' + port));

@@ -96,9 +96,18 @@ st=$(curl -s -o "$T/body" -w '%{http_code}' "$G/api/anomalies/$unknown")
 
 # A node that refuses eth_call: the receipt still verifies; onchain says it
 # could not check; counted; not cached (asked again next time).
-PROXY_PORT=$(free_port)
-bg rpcproxy node "$ROOT/tests/gateway/rpcproxy.js" "$PROXY_PORT" "$RPC_URL" eth_call
-wait_port "$PROXY_PORT" 10 || fail "rpc proxy did not start"
+# (A CI run once saw the proxy not listening within 10 s, log empty: it
+# now says when it listens or why it cannot, and a port taken meanwhile
+# gets another.)
+for try in 1 2 3; do
+    PROXY_PORT=$(free_port)
+    bg rpcproxy node "$ROOT/tests/gateway/rpcproxy.js" "$PROXY_PORT" "$RPC_URL" eth_call
+    wait_for 30 grep -q -e 'rpcproxy listening' -e 'rpcproxy: ' "$T/rpcproxy.log"
+    grep -q 'rpcproxy listening' "$T/rpcproxy.log" && break
+    cp "$T/rpcproxy.log" "$T/rpcproxy-$try.txt"
+done
+grep -q 'rpcproxy listening' "$T/rpcproxy.log" ||
+    fail "SLOW-START: rpc proxy did not start: $(cat "$T/rpcproxy.log")"
 G1=$G
 start_gateway RPC_URL="http://127.0.0.1:$PROXY_PORT"
 wait_for 20 curl -sf "$G/readyz" || fail "proxied gateway never ready: $(curl -s "$G/readyz")"
