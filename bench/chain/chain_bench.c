@@ -28,61 +28,21 @@
 #include "cl.h"
 #include "base/hex.h"
 #include "base/log.h"
+#include "expl_rows.h"
 
 static char (*texts)[ANOMALY_EXPLANATION_MAX]; /* explanations to use in turn, or NULL */
 static size_t nexpl;
 /* Lines "metric TAB ts TAB value TAB score TAB type TAB explanation" (what
  * the detector replay wrote) give whole anomalies: these per line. */
-typedef struct {
-    int whole;
-    char metric[READING_NAME_MAX];
-    double ts, value, score;
-    int type;
-} expl_row;
 static expl_row *rows;
-
-static void parse_row(char *line, size_t k)
-{
-    char *f[6], *save = NULL;
-    int n = 0;
-    for (char *t = strtok_r(line, "\t", &save); t && n < 6; t = strtok_r(NULL, "\t", &save))
-        f[n++] = t;
-    if (n != 6 || strlen(f[0]) >= READING_NAME_MAX)
-        return;
-    expl_row *r = &rows[k];
-    snprintf(r->metric, sizeof r->metric, "%s", f[0]);
-    r->ts = atof(f[1]);
-    r->value = strtod(f[2], NULL);
-    r->score = strtod(f[3], NULL);
-    r->type = atoi(f[4]);
-    r->whole = r->type >= 0 && r->type <= ANOMALY_CHANGE_POINT;
-    memmove(line, f[5], strlen(f[5]) + 1);
-}
 
 /* Read the non-empty lines of path (at most 4096) into texts.
  * Returns 0, or -1 when the file is unreadable, empty or memory runs out. */
 static int load_explanations(const char *path)
 {
-    FILE *f = fopen(path, "r");
-    char line[4096];
-    if (!f || !(texts = calloc(4096, sizeof(*texts))) || !(rows = calloc(4096, sizeof(*rows)))) {
-        if (f)
-            fclose(f);
+    if (!(texts = calloc(4096, sizeof(*texts))) || !(rows = calloc(4096, sizeof(*rows))))
         return -1;
-    }
-    while (nexpl < 4096 && fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = 0;
-        if (strchr(line, '\t'))
-            parse_row(line, nexpl);
-        size_t len = strlen(line);
-        if (!len)
-            continue;
-        if (len >= ANOMALY_EXPLANATION_MAX)
-            len = ANOMALY_EXPLANATION_MAX - 1;
-        memcpy(texts[nexpl], line, len);
-        texts[nexpl++][len] = 0;
-    }
-    fclose(f);
+    nexpl = expl_rows_read(path, texts, rows, 4096);
     return nexpl ? 0 : -1;
 }
 
