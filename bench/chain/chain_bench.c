@@ -49,32 +49,7 @@ static int load_explanations(const char *path)
 static anomaly mk(long i, const char *sensor)
 {
     anomaly a;
-    memset(&a, 0, sizeof a);
-    snprintf(a.sensor_id, sizeof a.sensor_id, "%s", sensor);
-    snprintf(a.metric, sizeof a.metric, "%s",
-             i % 3 == 0   ? "temperature"
-             : i % 3 == 1 ? "humidity"
-                          : "pressure");
-    a.ts = 1764100000.0 + (double)i + 0.125;
-    a.value = 20.0 + (double)(i % 1000) * 0.37 + 1000.0;
-    a.score = 0.6 + (double)(i % 97) / 300.0;
-    a.type = (anomaly_type)(i % 3);
-    if (nexpl)
-        memcpy(a.explanation, texts[(size_t)i % nexpl], sizeof a.explanation);
-    else
-        snprintf(a.explanation, sizeof a.explanation,
-                 "%s %.2f is far outside the expected range 19.10..24.30 (n=%ld)", a.metric,
-                 a.value, i);
-    if (nexpl && rows[(size_t)i % nexpl].whole) {
-        /* the replayed anomaly itself, moved by whole days (same time of
-         * day, so the same explanation; a distinct id) */
-        const expl_row *r = &rows[(size_t)i % nexpl];
-        snprintf(a.metric, sizeof a.metric, "%s", r->metric);
-        a.ts = r->ts + 86400.0 * (double)(i + 1) + (double)(i % 1000) / 1000.0;
-        a.value = r->value;
-        a.score = r->score;
-        a.type = (anomaly_type)r->type;
-    }
+    expl_rows_anomaly(&a, i, sensor, texts, rows, nexpl, -1);
     a.expected_low = a.expected_high = NAN;
     a.model_version = -1;
     anomaly_make_id(&a);

@@ -43,37 +43,7 @@ int main(int argc, char **argv)
     char buf[4096];
     for (long i = start; i < start + n; i++) {
         anomaly a;
-        memset(&a, 0, sizeof a);
-        snprintf(a.sensor_id, sizeof a.sensor_id, "%s", argv[1]);
-        snprintf(a.metric, sizeof a.metric, "%s",
-                 i % 3 == 0   ? "temperature"
-                 : i % 3 == 1 ? "humidity"
-                              : "pressure");
-        a.ts = 1764100000.0 + (double)i + 0.125;
-        a.value = 20.0 + (double)(i % 1000) * 0.37 + 1000.0;
-        a.score = 0.6 + (double)(i % 97) / 300.0;
-        a.type = (anomaly_type)(i % 3);
-        if (nexpl) {
-            memcpy(a.explanation, texts[(size_t)i % nexpl], sizeof a.explanation);
-        } else if (elen >= 0) {
-            long k = elen < (long)sizeof a.explanation - 1 ? elen : (long)sizeof a.explanation - 1;
-            memset(a.explanation, 'x', (size_t)k);
-        } else {
-            snprintf(a.explanation, sizeof a.explanation,
-                     "%s %.2f is far outside the expected range 19.10..24.30 (n=%ld)", a.metric,
-                     a.value, i);
-        }
-        if (nexpl && rows[(size_t)i % nexpl].whole) {
-            const expl_row *r = &rows[(size_t)i % nexpl];
-            snprintf(a.metric, sizeof a.metric, "%s", r->metric);
-            /* i whole days later, plus i ms: the same minute of the day (so
-             * the same explanation) and a distinct id for every i (rows of
-             * different sensors or days may share a metric and a time) */
-            a.ts = r->ts + 86400.0 * (double)(i + 1) + (double)(i % 1000) / 1000.0;
-            a.value = r->value;
-            a.score = r->score;
-            a.type = (anomaly_type)r->type;
-        }
+        expl_rows_anomaly(&a, i, argv[1], texts, rows, nexpl, elen);
         a.expected_low = 19.1;
         a.expected_high = 24.3;
         a.model_version = 1;

@@ -49,3 +49,40 @@ size_t expl_rows_read(const char *path, char (*texts)[ANOMALY_EXPLANATION_MAX], 
     fclose(f);
     return n;
 }
+
+void expl_rows_anomaly(anomaly *a, long i, const char *sensor,
+                       const char (*texts)[ANOMALY_EXPLANATION_MAX], const expl_row *rows,
+                       size_t n, long elen)
+{
+    memset(a, 0, sizeof *a);
+    snprintf(a->sensor_id, sizeof a->sensor_id, "%s", sensor);
+    snprintf(a->metric, sizeof a->metric, "%s",
+             i % 3 == 0   ? "temperature"
+             : i % 3 == 1 ? "humidity"
+                          : "pressure");
+    a->ts = 1764100000.0 + (double)i + 0.125;
+    a->value = 20.0 + (double)(i % 1000) * 0.37 + 1000.0;
+    a->score = 0.6 + (double)(i % 97) / 300.0;
+    a->type = (anomaly_type)(i % 3);
+    if (n) {
+        memcpy(a->explanation, texts[(size_t)i % n], sizeof a->explanation);
+    } else if (elen >= 0) {
+        long k = elen < (long)sizeof a->explanation - 1 ? elen : (long)sizeof a->explanation - 1;
+        memset(a->explanation, 'x', (size_t)k);
+    } else {
+        snprintf(a->explanation, sizeof a->explanation,
+                 "%s %.2f is far outside the expected range 19.10..24.30 (n=%ld)", a->metric,
+                 a->value, i);
+    }
+    if (n && rows[(size_t)i % n].whole) {
+        const expl_row *r = &rows[(size_t)i % n];
+        snprintf(a->metric, sizeof a->metric, "%s", r->metric);
+        /* i whole days later, plus i ms: the same minute of the day (so
+         * the same explanation) and a distinct id for every i (rows of
+         * different sensors or days may share a metric and a time) */
+        a->ts = r->ts + 86400.0 * (double)(i + 1) + (double)(i % 1000) / 1000.0;
+        a->value = r->value;
+        a->score = r->score;
+        a->type = (anomaly_type)r->type;
+    }
+}

@@ -32,4 +32,18 @@ typedef struct {
 size_t expl_rows_read(const char *path, char (*texts)[ANOMALY_EXPLANATION_MAX], expl_row *rows,
                       size_t max);
 
+/* Anomaly i of the generated sequence (what anomaly_gen prints and
+ * chain_bench signs): sensor_id sensor; metric, ts, value, score and type
+ * from i; the explanation texts[i % n] when n > 0, else elen 'x' when
+ * elen >= 0, else a sentence with the metric, value and i. A whole row
+ * rows[i % n] gives its metric, value, score and type and its ts moved by
+ * i + 1 days plus i % 1000 ms (the same time of day, so the same
+ * explanation; a distinct id for every i).
+ * Out: a: zeroed first; expected_low/high, model_version and the id are left
+ *      to the caller.
+ * In:  texts, rows: n entries (both may be NULL when n is 0). */
+void expl_rows_anomaly(anomaly *a, long i, const char *sensor,
+                       const char (*texts)[ANOMALY_EXPLANATION_MAX], const expl_row *rows,
+                       size_t n, long elen);
+
 #endif
