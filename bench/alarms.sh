@@ -21,13 +21,7 @@
 #     Ganache, the chain logger and the gateway with their defaults.
 # Prints `bench: <name> <value> <unit>` lines.
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BIN=$ROOT/build/bin
-[ -x "$BIN/detector" ] || { echo "missing $BIN/detector (make all)" >&2; exit 1; }
-T=$(mktemp -d /tmp/iotac-bench-alarms.XXXXXX)
-chmod 755 "$T"
-STACK_DIR=$T
-. "$ROOT/scripts/lib/stack.sh"
+. "$(dirname "$0")/lib.sh" alarms detector
 trap 'stop_started 2; [ -n "${ALARMS_BENCH_DEBUG:-}" ] || rm -rf "$T"' EXIT
 SENSORS=${ALARMS_BENCH_SENSORS:-20}
 

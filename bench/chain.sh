@@ -32,8 +32,8 @@
 . "$(dirname "$0")/../tests/lib.sh"
 . "$ROOT/tests/chain/lib.sh"
 build_chain_tools
-cc -O2 -std=gnu11 -Wall -Wextra -Werror -I"$ROOT/common" -I"$ROOT/services/chainlogger" \
-    -o "$T/chain_bench" "$ROOT/bench/chain/chain_bench.c" \
+cc -O2 -std=gnu11 -Wall -Wextra -Werror -I"$ROOT/common" -I"$ROOT/services/chainlogger" -I"$ROOT/tests/chain" \
+    -o "$T/chain_bench" "$ROOT/bench/chain/chain_bench.c" "$ROOT/tests/chain/expl_rows.c" \
     "$ROOT/build/libcommon.a" \
     -ljansson -lcurl -lsecp256k1 -lpthread -lm || fail "build chain_bench"
 start_mosquitto

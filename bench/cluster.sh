@@ -2,8 +2,12 @@
 # Cluster mode throughput and loss (docs/SCALING.md), all in one run:
 #   cluster.rate         readings/s processed end to end (published at QoS 1
 #                        through the 3 NATS nodes, consumed by 2 detectors
-#                        each serving one of 2 partitions)
+#                        each serving one of 2 partitions, no other
+#                        consumer, as in single_rate; before 2026-12-08 the
+#                        independent subscriber below ran here too)
 #   cluster.single_rate  the same load through one mosquitto and one detector
+#   cluster.pack_rate    as cluster.rate, the same readings published as SenML
+#                        packs of BENCH_PACK (10) readings of one sensor each
 #   cluster.lost         readings published (acknowledged at QoS 1) that never
 #                        came out of the cluster when a NATS node is killed
 #                        with kill -9 while they flow (must be 0): N minus the
@@ -74,6 +78,21 @@ awk -v ns="$NS" -v nr="$NR" 'BEGIN {
         printf "sensors/b%04d/readings {\"ts\":%d,\"temperature\":%.2f}\n", s, 1764000000 + i * 60, 21 + ((s * 7 + i * 13) % 10) / 20.0
 }' >"$T/load"
 for k in 0 1 2; do awk -v k=$k 'NR % 3 == k' "$T/load" >"$T/load$k"; done
+# The same readings as SenML packs (docs/SENSORS.md), BENCH_PACK (10)
+# consecutive readings of one sensor per message: cluster.pack_rate.
+PACK=${BENCH_PACK:-10}
+awk -v ns="$NS" -v nr="$NR" -v p="$PACK" 'BEGIN {
+    for (i = 0; i < nr; i += p) for (s = 0; s < ns; s++) {
+        printf "senml/b%04d [", s
+        for (j = i; j < i + p && j < nr; j++)
+            printf "%s{%s\"n\":\"temperature\",\"t\":%d,\"v\":%.2f}", (j > i ? "," : ""),
+                (j == i ? sprintf("\"bn\":\"b%04d\",\"bt\":1764000000,", s) : ""), j * 60,
+                21 + ((s * 7 + j * 13) % 10) / 20.0
+        printf "]\n"
+    }
+}' >"$T/pload"
+for k in 0 1 2; do awk -v k=$k 'NR % 3 == k' "$T/pload" >"$T/pload$k"; done
+echo '{"adapters": {"senml": {"topics": ["senml/#"]}}}' >"$T/senml.json"
 
 now() { date +%s.%N; }
 count() { # count LOG...: sum of the last `readings=` of each detector log
@@ -100,13 +119,13 @@ wait_count() {
     done
     count "$@"
 }
-# run_load NAME URIS0 URIS1 URIS2 [KILL_CMD]: publish the load; its start
-# time in LOAD_T0.
+# run_load NAME URIS0 URIS1 URIS2 [KILL_CMD]: publish the load ($T/load0..2,
+# or with LOAD=pload the packs); its start time in LOAD_T0.
 run_load() {
     local name=$1 t0 pids=() k
     t0=$(now)
     for k in 0 1 2; do
-        "$T/pub" "${@:$((k + 2)):1}" "$name-pub$k" <"$T/load$k" >"$T/$name-pub$k.log" 2>&1 &
+        "$T/pub" "${@:$((k + 2)):1}" "$name-pub$k" <"$T/${LOAD:-load}$k" >"$T/$name-pub$k.log" 2>&1 &
         pids+=($!)
         PIDS+=($!)
     done
@@ -135,8 +154,12 @@ wait_sub() { # wait_sub HTTP_PORTS SUBJECT...: the subjects have subscribers
     return 1
 }
 
-# cluster_run NAME KILL(0/1): a fresh 3-node cluster, 2 detectors; sets
-# RES_C (readings processed), RES_T0, RES_T1.
+# cluster_run NAME KILL(0/1) [pack]: a fresh 3-node cluster, 2 detectors
+# (with pack: taking SenML, fed the packs); sets
+# RES_C (readings processed), RES_T0, RES_T1. With KILL=1 also the
+# independent subscriber (RES_S, RES_SR); without, no consumer but the
+# detectors, as in the single-broker run (docs/SCALING.md: each QoS 1
+# consumer costs the cluster about as much CPU as the publish itself).
 cluster_run() {
     local name=$1 kill=$2 d=$T/nats-$1
     WATCH_PID=$$ NODES=3 PARTITIONS=2 scripts/cluster.sh start "$d" >"$T/$name-cluster.log" 2>&1
@@ -146,25 +169,34 @@ cluster_run() {
     local u1="tcp://127.0.0.1:${mp[0]},tcp://127.0.0.1:${mp[1]},tcp://127.0.0.1:${mp[2]}"
     local u2="tcp://127.0.0.1:${mp[1]},tcp://127.0.0.1:${mp[2]},tcp://127.0.0.1:${mp[0]}"
     local u3="tcp://127.0.0.1:${mp[2]},tcp://127.0.0.1:${mp[0]},tcp://127.0.0.1:${mp[1]}"
+    local mapping=()
+    [ "${3:-}" = pack ] && mapping=("INGEST_MAPPING=$T/senml.json")
     for k in 0 1; do
         mkdir -p "$T/$name-d$k"
-        STATE_DIR=$T/$name-d$k MQTT_URL=$([ $k = 0 ] && echo "$u2" || echo "$u3") \
+        env "${mapping[@]}" STATE_DIR=$T/$name-d$k MQTT_URL=$([ $k = 0 ] && echo "$u2" || echo "$u3") \
             build/bin/detector --partition $k --partitions 2 >"$T/$name-det$k.log" 2>&1 &
         PIDS+=($!)
     done
-    # The independent count: a QoS 1 subscriber to every partition's readings,
-    # on node 3 (the kill hits node 1), one "topic payload" line per copy.
-    mosquitto_sub -h 127.0.0.1 -p "${mp[2]}" -c -i "bench-count-$name" -q 1 \
-        -t 'part/+/sensors/+/readings' -v >"$T/$name-sub.txt" 2>"$T/$name-sub.log" &
-    local sub=$!
-    PIDS+=($sub)
-    wait_sub "$NATS_HTTP_PORTS" 'part.0.sensors.*.readings' 'part.1.sensors.*.readings' 'part.*.sensors.*.readings'
+    # The independent count (KILL=1 only): a QoS 1 subscriber to every
+    # partition's readings, on node 3 (the kill hits node 1), one "topic
+    # payload" line per copy.
+    local sub="" subjects=('part.0.sensors.*.readings' 'part.1.sensors.*.readings')
+    if [ "$kill" = 1 ]; then
+        mosquitto_sub -h 127.0.0.1 -p "${mp[2]}" -c -i "bench-count-$name" -q 1 \
+            -t 'part/+/sensors/+/readings' -v >"$T/$name-sub.txt" 2>"$T/$name-sub.log" &
+        sub=$!
+        PIDS+=($sub)
+        subjects+=('part.*.sensors.*.readings')
+    fi
+    [ "${3:-}" = pack ] && subjects+=('part.0.senml.>' 'part.1.senml.>')
+    wait_sub "$NATS_HTTP_PORTS" "${subjects[@]}"
     local killcmd=""
     [ "$kill" = 1 ] && killcmd="scripts/cluster.sh kill $d 1"
-    run_load "$name" "$u1" "$u2" "$u3" "$killcmd"
+    LOAD=$([ "${3:-}" = pack ] && echo pload || echo load) run_load "$name" "$u1" "$u2" "$u3" "$killcmd"
     RES_T0=$LOAD_T0
     RES_C=$(wait_count 180 "$T/$name-det0.log" "$T/$name-det1.log")
     RES_T1=$(now)
+    [ -n "$sub" ] || return 0
     # The subscriber's count: until it has N distinct readings or it stops
     # moving for 10 s. RES_S distinct readings, RES_SR copies received.
     local prev=-1 still=0 end=$((SECONDS + 120))
@@ -202,6 +234,11 @@ c=$(wait_count 180 "$T/single-det.log")
 t1=$(now)
 [ "$c" -ge "$N" ] || echo "bench: single processed only $c of $N readings" >&2
 echo "bench: cluster.single_rate $(rate "$c" "$t0" "$t1") readings/s"
+
+# -- the cluster, the same readings in packs of $PACK (fewer, larger messages)
+cluster_run pack 0 pack
+[ "$RES_C" -ge "$N" ] || echo "bench: cluster (packs) processed only $RES_C of $N readings" >&2
+echo "bench: cluster.pack_rate $(rate "$RES_C" "$RES_T0" "$RES_T1") readings/s (SenML packs of $PACK readings)"
 
 # -- the cluster with a node killed 2 s into the load
 cluster_run kill 1

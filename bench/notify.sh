@@ -9,13 +9,7 @@
 #     with 10,000 events queued (sent in groups of group_max = 100).
 # Prints `bench: <name> <value> <unit>` lines.
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BIN=$ROOT/build/bin
-[ -x "$BIN/notifier" ] || { echo "missing $BIN/notifier (make all)" >&2; exit 1; }
-T=$(mktemp -d /tmp/iotac-bench-notify.XXXXXX)
-chmod 755 "$T"
-STACK_DIR=$T
-. "$ROOT/scripts/lib/stack.sh"
+. "$(dirname "$0")/lib.sh" notify notifier
 trap 'stop_started 2; rm -rf "$T"' EXIT
 RX=$ROOT/tests/integration/notify_receiver.py
 N_LAT=${NOTIFY_BENCH_EVENTS:-300}

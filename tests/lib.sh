@@ -50,6 +50,21 @@ rpc() {
         --data "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":$2}" "$RPC_URL"
 }
 
+# start_auth_mosquitto DIR: mosquitto with the configuration
+# `scripts/broker-auth.sh conf` renders from DIR (an `init` directory; store
+# under $STATE_DIR): the authenticated listener on 127.0.0.1 and the
+# anonymous loopback one, on free ports (start_mosquitto's retries). Sets P
+# (authenticated), L (loopback) and exports MQTT_URL=tcp://127.0.0.1:P.
+start_auth_mosquitto() {
+    AUTH_CONF_DIR=$1 start_mosquitto auth_mosquitto_conf 2
+    read -r P L <<<"$MQTT_PORTS"
+}
+auth_mosquitto_conf() { # PORT LOCAL_PORT: start_auth_mosquitto's CONF_FN
+    MQTT_PORT=$1 MQTT_BIND=127.0.0.1 MQTT_LOCAL_PORT=$2 STATE_DIR=$STATE_DIR \
+        "$ROOT/scripts/broker-auth.sh" conf "$AUTH_CONF_DIR" "$T/auth-rendered.conf" &&
+        cat "$T/auth-rendered.conf"
+}
+
 # start_ganache [DBDIR]: the old name of `start_chain ganache [DBDIR]`, for
 # tests written before scripts/lib/stack.sh (new code: start_chain).
 start_ganache() { start_chain ganache "$@"; }

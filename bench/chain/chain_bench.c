@@ -28,93 +28,28 @@
 #include "cl.h"
 #include "base/hex.h"
 #include "base/log.h"
+#include "expl_rows.h"
 
 static char (*texts)[ANOMALY_EXPLANATION_MAX]; /* explanations to use in turn, or NULL */
 static size_t nexpl;
 /* Lines "metric TAB ts TAB value TAB score TAB type TAB explanation" (what
  * the detector replay wrote) give whole anomalies: these per line. */
-typedef struct {
-    int whole;
-    char metric[READING_NAME_MAX];
-    double ts, value, score;
-    int type;
-} expl_row;
 static expl_row *rows;
-
-static void parse_row(char *line, size_t k)
-{
-    char *f[6], *save = NULL;
-    int n = 0;
-    for (char *t = strtok_r(line, "\t", &save); t && n < 6; t = strtok_r(NULL, "\t", &save))
-        f[n++] = t;
-    if (n != 6 || strlen(f[0]) >= READING_NAME_MAX)
-        return;
-    expl_row *r = &rows[k];
-    snprintf(r->metric, sizeof r->metric, "%s", f[0]);
-    r->ts = atof(f[1]);
-    r->value = strtod(f[2], NULL);
-    r->score = strtod(f[3], NULL);
-    r->type = atoi(f[4]);
-    r->whole = r->type >= 0 && r->type <= ANOMALY_CHANGE_POINT;
-    memmove(line, f[5], strlen(f[5]) + 1);
-}
 
 /* Read the non-empty lines of path (at most 4096) into texts.
  * Returns 0, or -1 when the file is unreadable, empty or memory runs out. */
 static int load_explanations(const char *path)
 {
-    FILE *f = fopen(path, "r");
-    char line[4096];
-    if (!f || !(texts = calloc(4096, sizeof(*texts))) || !(rows = calloc(4096, sizeof(*rows)))) {
-        if (f)
-            fclose(f);
+    if (!(texts = calloc(4096, sizeof(*texts))) || !(rows = calloc(4096, sizeof(*rows))))
         return -1;
-    }
-    while (nexpl < 4096 && fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = 0;
-        if (strchr(line, '\t'))
-            parse_row(line, nexpl);
-        size_t len = strlen(line);
-        if (!len)
-            continue;
-        if (len >= ANOMALY_EXPLANATION_MAX)
-            len = ANOMALY_EXPLANATION_MAX - 1;
-        memcpy(texts[nexpl], line, len);
-        texts[nexpl++][len] = 0;
-    }
-    fclose(f);
+    nexpl = expl_rows_read(path, texts, rows, 4096);
     return nexpl ? 0 : -1;
 }
 
 static anomaly mk(long i, const char *sensor)
 {
     anomaly a;
-    memset(&a, 0, sizeof a);
-    snprintf(a.sensor_id, sizeof a.sensor_id, "%s", sensor);
-    snprintf(a.metric, sizeof a.metric, "%s",
-             i % 3 == 0   ? "temperature"
-             : i % 3 == 1 ? "humidity"
-                          : "pressure");
-    a.ts = 1764100000.0 + (double)i + 0.125;
-    a.value = 20.0 + (double)(i % 1000) * 0.37 + 1000.0;
-    a.score = 0.6 + (double)(i % 97) / 300.0;
-    a.type = (anomaly_type)(i % 3);
-    if (nexpl)
-        memcpy(a.explanation, texts[(size_t)i % nexpl], sizeof a.explanation);
-    else
-        snprintf(a.explanation, sizeof a.explanation,
-                 "%s %.2f is far outside the expected range 19.10..24.30 (n=%ld)", a.metric,
-                 a.value, i);
-    if (nexpl && rows[(size_t)i % nexpl].whole) {
-        /* the replayed anomaly itself, moved by whole days (same time of
-         * day, so the same explanation; a distinct id) */
-        const expl_row *r = &rows[(size_t)i % nexpl];
-        snprintf(a.metric, sizeof a.metric, "%s", r->metric);
-        a.ts = r->ts + 86400.0 * (double)(i + 1) + (double)(i % 1000) / 1000.0;
-        a.value = r->value;
-        a.score = r->score;
-        a.type = (anomaly_type)r->type;
-    }
+    expl_rows_anomaly(&a, i, sensor, texts, rows, nexpl, -1);
     a.expected_low = a.expected_high = NAN;
     a.model_version = -1;
     anomaly_make_id(&a);

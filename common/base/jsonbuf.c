@@ -39,3 +39,20 @@ int jsonbuf_parse(const void *payload, size_t len, json_type type, const char *t
     *out = root;
     return 0;
 }
+
+int jsonbuf_load(const void *payload, size_t len, size_t max, json_t **out, char *err,
+                 size_t errlen)
+{
+    json_error_t jerr;
+    *out = NULL;
+    if (len > max) {
+        errbuf_set(err, errlen, "payload too large");
+        return JSONBUF_ERR_TOO_LARGE;
+    }
+    *out = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!*out) {
+        errbuf_set(err, errlen, "invalid JSON: %s", jerr.text);
+        return JSONBUF_ERR_JSON;
+    }
+    return 0;
+}

@@ -49,4 +49,17 @@ int jsonbuf_dump(const json_t *o, char *buf, size_t cap);
 int jsonbuf_parse(const void *payload, size_t len, json_type type, const char *type_msg,
                   json_t **out, char *err, size_t errlen);
 
+/** Parse a message payload (not NUL-terminated) of at most max bytes into a
+ *  JSON value of any type, duplicate members rejected: the decoders that
+ *  check the top-level type themselves, among their other checks.
+ *  Returns: 0, or JSONBUF_ERR_TOO_LARGE (len > max; the reason is then
+ *           "payload too large") or JSONBUF_ERR_JSON (not JSON, or a
+ *           duplicate member; "invalid JSON: " and jansson's reason).
+ *  Out: out: on 0, a new reference the caller must json_decref; else NULL.
+ *       err: the reason on failure (errlen bytes, may be NULL).
+ *  In:  payload, len: the message; max: the decoder's size limit.
+ *  No allocation beyond jansson's own; thread-safe. */
+int jsonbuf_load(const void *payload, size_t len, size_t max, json_t **out, char *err,
+                 size_t errlen);
+
 #endif

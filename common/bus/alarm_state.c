@@ -26,21 +26,14 @@ int alarm_state_to_json(const alarm_state *s, char *buf, size_t cap)
 int alarm_state_from_json(const void *payload, size_t len, alarm_state *out, char *err,
                           size_t errlen)
 {
-    json_error_t jerr;
     int rc = -1;
     if (!out || !payload) {
         errbuf_set(err, errlen, "no input or output");
         return -1;
     }
-    if (len > ALARM_STATE_MAX_PAYLOAD) {
-        errbuf_set(err, errlen, "payload too large");
+    json_t *root;
+    if (jsonbuf_load(payload, len, ALARM_STATE_MAX_PAYLOAD, &root, err, errlen) != 0)
         return -1;
-    }
-    json_t *root = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        errbuf_set(err, errlen, "invalid JSON: %s", jerr.text);
-        return -1;
-    }
     const char *id = json_string_value(json_object_get(root, "sensor_id"));
     const char *metric = json_string_value(json_object_get(root, "metric"));
     json_t *al = json_object_get(root, "in_alarm");

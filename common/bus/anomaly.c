@@ -119,15 +119,10 @@ int anomaly_from_json(const void *payload, size_t len, anomaly *out, char *err, 
     double ts, value, score;
     json_t *lo = NULL, *hi = NULL, *ver = NULL;
 
-    if (len > READING_MAX_PAYLOAD) {
-        errbuf_set(err, errlen, "payload too large");
-        return READING_ERR_TOO_LARGE;
-    }
-    root = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        errbuf_set(err, errlen, "invalid JSON: %s", jerr.text);
-        return READING_ERR_JSON;
-    }
+    /* READING_ERR_TOO_LARGE and READING_ERR_JSON are jsonbuf's codes */
+    if ((rc = jsonbuf_load(payload, len, READING_MAX_PAYLOAD, &root, err, errlen)) != 0)
+        return rc;
+    rc = READING_ERR_FORMAT;
     if (json_unpack_ex(root, &jerr, 0, "{s:s, s:s, s:F, s:s, s:F, s:F, s:s, s?s, s?o, s?o, s?o}",
                        "id", &id, "sensor_id", &sensor, "ts", &ts, "metric", &metric, "value",
                        &value, "score", &score, "type", &type, "explanation", &expl,

@@ -52,21 +52,14 @@ static int is_hex(const char *s, size_t digits, int prefix)
 int chain_logged_from_json(const void *payload, size_t len, chain_logged *out, char *err,
                            size_t errlen)
 {
-    json_error_t jerr;
     int rc = -1;
     if (!out) {
         errbuf_set(err, errlen, "no output");
         return -1;
     }
-    if (len > CHAIN_LOGGED_MAX_PAYLOAD) {
-        errbuf_set(err, errlen, "payload too large");
+    json_t *root;
+    if (jsonbuf_load(payload, len, CHAIN_LOGGED_MAX_PAYLOAD, &root, err, errlen) != 0)
         return -1;
-    }
-    json_t *root = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        errbuf_set(err, errlen, "invalid JSON: %s", jerr.text);
-        return -1;
-    }
     const char *id = json_string_value(json_object_get(root, "id"));
     const char *tx = json_string_value(json_object_get(root, "tx_hash"));
     json_t *bn = json_object_get(root, "block_number");

@@ -14,6 +14,7 @@
 
 #include "base/clock.h"
 #include "base/errbuf.h"
+#include "base/jsonbuf.h"
 #include "bus/topics.h"
 
 struct status_pub {
@@ -226,7 +227,6 @@ static json_t *metric_clean(const json_t *m, char *err, size_t errlen)
 int status_parse(const char *topic, const void *payload, size_t len, status_report *out, char *err,
                  size_t errlen)
 {
-    json_error_t jerr;
     json_t *doc = NULL, *metrics = NULL, *clean = NULL;
     const char *service = NULL, *instance = NULL;
     double ts = 0, interval = 0;
@@ -234,15 +234,8 @@ int status_parse(const char *topic, const void *payload, size_t len, status_repo
     char want[8 + 2 * STATUS_NAME_MAX];
 
     memset(out, 0, sizeof *out);
-    if (len > STATUS_MAX_PAYLOAD) {
-        errbuf_set(err, errlen, "%s", "payload too large");
+    if (jsonbuf_load(payload, len, STATUS_MAX_PAYLOAD, &doc, err, errlen) != 0)
         return -1;
-    }
-    doc = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!doc) {
-        errbuf_set(err, errlen, "invalid JSON: %s", jerr.text);
-        goto fail;
-    }
     if (json_unpack(doc, "{s:s, s:s, s:F, s:F, s?b, s:o}", "service", &service, "instance",
                     &instance, "ts", &ts, "interval_s", &interval, "final", &final, "metrics",
                     &metrics) != 0) {

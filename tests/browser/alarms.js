@@ -19,9 +19,8 @@
 'use strict';
 const path = require('path');
 const fs = require('fs');
-const os = require('os');
 const {execFile, execFileSync} = require('child_process');
-const {chromium} = require(path.join(__dirname, '../../tools/node_modules/playwright-core'));
+const {launch, watchedPage} = require(path.join(__dirname, 'lib.js'));
 const {make} = require(path.join(__dirname, '../gateway/anomalies.js'));
 const {keccak256} = require(path.join(__dirname, '../../tools/node_modules/js-sha3'));
 
@@ -48,19 +47,8 @@ async function until(what, fn, ms = 8000) {
 
 async function main() {
   fs.mkdirSync(outDir, {recursive: true});
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-chromium-'));
-  const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    acceptDownloads: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: {width: 1400, height: 1000},
-  });
-  const errors = [];
-  const page = browser.pages()[0] || await browser.newPage();
-  page.on('console', (m) => { if (m.type() === 'error') errors.push('console: ' + m.text()); });
-  page.on('pageerror', (e) => errors.push('page: ' + e.message));
+  const {browser, close} = await launch({height: 1000, acceptDownloads: true});
+  const {page, errors} = await watchedPage(browser);
   try {
     await page.goto(url, {waitUntil: 'load'});
     await page.waitForSelector('#conn[data-state="live"]', {timeout: 10000});
@@ -241,8 +229,7 @@ async function main() {
     const bad = errors.filter((e) => !/status of (40[0134]|503)/.test(e));
     if (bad.length) fail('console errors: ' + bad.join('; '));
   } finally {
-    await browser.close();
-    fs.rmSync(profile, {recursive: true, force: true});
+    await close();
   }
 }
 

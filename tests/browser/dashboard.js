@@ -14,9 +14,8 @@
 'use strict';
 const path = require('path');
 const fs = require('fs');
-const os = require('os');
 const {execFileSync} = require('child_process');
-const {chromium} = require(path.join(__dirname, '../../tools/node_modules/playwright-core'));
+const {launch, watchedPage} = require(path.join(__dirname, 'lib.js'));
 const {make} = require(path.join(__dirname, '../gateway/anomalies.js'));
 
 const [url, mqttPort, outDir, token] = process.argv.slice(2);
@@ -24,18 +23,8 @@ const fail = (m) => { console.error('FAIL: ' + m); process.exit(1); };
 
 async function main() {
   fs.mkdirSync(outDir, {recursive: true});
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-chromium-'));
-  const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: {width: 1400, height: 900},
-  });
-  const errors = [];
-  const page = browser.pages()[0] || await browser.newPage();
-  page.on('console', (m) => { if (m.type() === 'error') errors.push('console: ' + m.text()); });
-  page.on('pageerror', (e) => errors.push('page: ' + e.message));
+  const {browser, close} = await launch();
+  const {page, errors} = await watchedPage(browser);
   page.on('requestfailed', (r) => errors.push('request failed: ' + r.url()));
   try {
     // 1. load
@@ -128,8 +117,7 @@ async function main() {
     if (bad.length) fail('console errors: ' + bad.join('; '));
     console.log('screenshots in ' + outDir);
   } finally {
-    await browser.close();
-    fs.rmSync(profile, {recursive: true, force: true});
+    await close();
   }
 }
 

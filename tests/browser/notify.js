@@ -14,8 +14,7 @@
 'use strict';
 const path = require('path');
 const fs = require('fs');
-const os = require('os');
-const {chromium} = require(path.join(__dirname, '../../tools/node_modules/playwright-core'));
+const {launch, watchedPage} = require(path.join(__dirname, 'lib.js'));
 
 const [url, token, rxFile, outDir] = process.argv.slice(2);
 const fail = (m) => { console.error('FAIL: ' + m); process.exit(1); };
@@ -43,21 +42,9 @@ function testDelivered() {
 
 async function main() {
   fs.mkdirSync(outDir, {recursive: true});
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'nt-chromium-'));
-  const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: {width: 1400, height: 1000},
-  });
-  const errors = [];
-  const page = browser.pages()[0] || await browser.newPage();
-  page.on('console', (m) => {
-    // the 401 of step 2 is logged by Chromium as a failed resource: expected
-    if (m.type() === 'error' && !/401/.test(m.text())) errors.push('console: ' + m.text());
-  });
-  page.on('pageerror', (e) => errors.push('page: ' + e.message));
+  const {browser, close} = await launch({prefix: 'nt-chromium-', height: 1000});
+  // the 401 of step 2 is logged by Chromium as a failed resource: expected
+  const {page, errors} = await watchedPage(browser, (text) => /401/.test(text));
   try {
     // 1. both channels listed
     await page.goto(url, {waitUntil: 'load'});
@@ -103,8 +90,7 @@ async function main() {
     await page.screenshot({path: path.join(outDir, 'notify-panel.png'), fullPage: true});
     if (errors.length) fail('page errors: ' + errors.join('; '));
   } finally {
-    await browser.close();
-    fs.rmSync(profile, {recursive: true, force: true});
+    await close();
   }
 }
 

@@ -13,9 +13,8 @@
 'use strict';
 const path = require('path');
 const fs = require('fs');
-const os = require('os');
 const {execFileSync} = require('child_process');
-const {chromium} = require(path.join(__dirname, '../../tools/node_modules/playwright-core'));
+const {launch} = require(path.join(__dirname, 'lib.js'));
 const {make} = require(path.join(__dirname, '../gateway/anomalies.js'));
 
 const [url, mqttPort, outPng, token] = process.argv.slice(2);
@@ -63,14 +62,7 @@ async function main() {
     execFileSync('mosquitto_pub', ['-h', '127.0.0.1', '-p', mqttPort, '-q', '1', '-t', 'anomalies/' + a.sensor_id, '-m', JSON.stringify(a)]);
   }
 
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-chromium-'));
-  const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: {width: 1400, height: 900},
-  });
+  const {browser, close} = await launch();
   try {
     const page = browser.pages()[0] || await browser.newPage();
     await page.goto(url, {waitUntil: 'load'});
@@ -96,8 +88,7 @@ async function main() {
     await page.screenshot({path: outPng, fullPage: false});
     console.log('dashboard screenshot: ' + outPng);
   } finally {
-    await browser.close();
-    fs.rmSync(profile, {recursive: true, force: true});
+    await close();
   }
 }
 

@@ -18,58 +18,9 @@
 #include <string.h>
 
 #include "bus/anomaly.h"
+#include "expl_rows.h"
 
-/* The non-empty lines of path, at most max, each cut to the explanation size.
- * Returns how many were read (0 when the file is unreadable or empty). */
-typedef struct {
-    int whole;
-    char metric[READING_NAME_MAX];
-    double ts, value, score;
-    int type;
-} row;
-static row rows[4096];
-
-/* Split a tab-separated line into rows[k]; the explanation is left in line. */
-static void parse_row(char *line, size_t k)
-{
-    char *f[6], *save = NULL;
-    int n = 0;
-    for (char *t = strtok_r(line, "\t", &save); t && n < 6; t = strtok_r(NULL, "\t", &save))
-        f[n++] = t;
-    if (n != 6 || strlen(f[0]) >= READING_NAME_MAX)
-        return;
-    row *r = &rows[k];
-    snprintf(r->metric, sizeof r->metric, "%s", f[0]);
-    r->ts = atof(f[1]);
-    r->value = strtod(f[2], NULL);
-    r->score = strtod(f[3], NULL);
-    r->type = atoi(f[4]);
-    r->whole = r->type >= 0 && r->type <= ANOMALY_CHANGE_POINT && isfinite(r->value);
-    memmove(line, f[5], strlen(f[5]) + 1);
-}
-
-static size_t read_lines(const char *path, char (*out)[ANOMALY_EXPLANATION_MAX], size_t max)
-{
-    FILE *f = fopen(path, "r");
-    char line[4096];
-    size_t n = 0;
-    if (!f)
-        return 0;
-    while (n < max && fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = 0;
-        if (strchr(line, '\t'))
-            parse_row(line, n);
-        size_t len = strlen(line);
-        if (!len)
-            continue;
-        if (len >= ANOMALY_EXPLANATION_MAX)
-            len = ANOMALY_EXPLANATION_MAX - 1;
-        memcpy(out[n], line, len);
-        out[n++][len] = 0;
-    }
-    fclose(f);
-    return n;
-}
+static expl_row rows[4096];
 
 int main(int argc, char **argv)
 {
@@ -81,44 +32,18 @@ int main(int argc, char **argv)
     long elen = argc > 4 && argv[4][0] != '@' ? atol(argv[4]) : -1;
     static char texts[4096][ANOMALY_EXPLANATION_MAX];
     size_t nexpl = 0;
-    if (argc > 4 && argv[4][0] == '@' && !(nexpl = read_lines(argv[4] + 1, texts, 4096))) {
+    if (argc > 4 && argv[4][0] == '@' &&
+        !(nexpl = expl_rows_read(argv[4] + 1, texts, rows, 4096))) {
         fprintf(stderr, "anomaly_gen: no explanations in %s\n", argv[4] + 1);
         return 2;
     }
+    /* a replayed anomaly is used whole only with a finite value */
+    for (size_t k = 0; k < nexpl; k++)
+        rows[k].whole = rows[k].whole && isfinite(rows[k].value);
     char buf[4096];
     for (long i = start; i < start + n; i++) {
         anomaly a;
-        memset(&a, 0, sizeof a);
-        snprintf(a.sensor_id, sizeof a.sensor_id, "%s", argv[1]);
-        snprintf(a.metric, sizeof a.metric, "%s",
-                 i % 3 == 0   ? "temperature"
-                 : i % 3 == 1 ? "humidity"
-                              : "pressure");
-        a.ts = 1764100000.0 + (double)i + 0.125;
-        a.value = 20.0 + (double)(i % 1000) * 0.37 + 1000.0;
-        a.score = 0.6 + (double)(i % 97) / 300.0;
-        a.type = (anomaly_type)(i % 3);
-        if (nexpl) {
-            memcpy(a.explanation, texts[(size_t)i % nexpl], sizeof a.explanation);
-        } else if (elen >= 0) {
-            long k = elen < (long)sizeof a.explanation - 1 ? elen : (long)sizeof a.explanation - 1;
-            memset(a.explanation, 'x', (size_t)k);
-        } else {
-            snprintf(a.explanation, sizeof a.explanation,
-                     "%s %.2f is far outside the expected range 19.10..24.30 (n=%ld)", a.metric,
-                     a.value, i);
-        }
-        if (nexpl && rows[(size_t)i % nexpl].whole) {
-            const row *r = &rows[(size_t)i % nexpl];
-            snprintf(a.metric, sizeof a.metric, "%s", r->metric);
-            /* i whole days later, plus i ms: the same minute of the day (so
-             * the same explanation) and a distinct id for every i (rows of
-             * different sensors or days may share a metric and a time) */
-            a.ts = r->ts + 86400.0 * (double)(i + 1) + (double)(i % 1000) / 1000.0;
-            a.value = r->value;
-            a.score = r->score;
-            a.type = (anomaly_type)r->type;
-        }
+        expl_rows_anomaly(&a, i, argv[1], texts, rows, nexpl, elen);
         a.expected_low = 19.1;
         a.expected_high = 24.3;
         a.model_version = 1;

@@ -4,7 +4,7 @@
 # build_chain_tools: compile the anomaly generator into $T/anomaly_gen.
 build_chain_tools() {
     cc -O2 -std=gnu11 -Wall -Wextra -Werror -I"$ROOT/common" -o "$T/anomaly_gen" \
-        "$ROOT/tests/chain/anomaly_gen.c" "$ROOT/build/libcommon.a" -ljansson -lpthread -lm \
+        "$ROOT/tests/chain/anomaly_gen.c" "$ROOT/tests/chain/expl_rows.c" "$ROOT/build/libcommon.a" -ljansson -lpthread -lm \
         || fail "build anomaly_gen"
 }
 

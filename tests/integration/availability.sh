@@ -16,19 +16,7 @@ export STATE_DIR=$T/state
 mkdir -p "$STATE_DIR"
 D=$T/auth
 "$ROOT/scripts/broker-auth.sh" init "$D" >/dev/null
-started=0
-for attempt in 1 2 3; do
-    P=$(free_port)
-    L=$(free_port)
-    while [ "$L" = "$P" ]; do L=$(free_port); done
-    MQTT_PORT=$P MQTT_BIND=127.0.0.1 MQTT_LOCAL_PORT=$L STATE_DIR=$STATE_DIR \
-        "$ROOT/scripts/broker-auth.sh" conf "$D" "$T/mosquitto.conf"
-    bg "mosquitto$attempt" mosquitto -c "$T/mosquitto.conf"
-    if wait_port "$P" 10 && wait_port "$L" 5; then started=1; break; fi
-    kill "$LAST_PID" 2>/dev/null || true
-done
-[ $started = 1 ] || fail "mosquitto did not start"
-export MQTT_URL=tcp://127.0.0.1:$P
+start_auth_mosquitto "$D"
 account() { (set -a && . "$D/$1.env" && shift && exec "$@"); }
 # retained TOPIC: the retained payload on TOPIC now ("" when none).
 retained() { mosquitto_sub -h 127.0.0.1 -p "$L" -t "$1" -C 1 -W 1 2>/dev/null || true; }

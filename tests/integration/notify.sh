@@ -183,21 +183,12 @@ start_notifier
 sleep 2
 start_dur_rx
 wait_port "$D" 10 || fail "SLOW-START: dur receiver restart"
-python3 - "$T/dur.jsonl" <<'PY' || fail "events lost across the outage and the kill -9"
-import json, sys, time
+PYTHONPATH=$(dirname "$RX") python3 - "$T/dur.jsonl" <<'PY' || fail "events lost across the outage and the kill -9"
+import sys, time
+from notify_receiver import deliveries
 want = {"d%d" % i for i in range(1, 21)}
 for _ in range(100):
-    got, seen = set(), []
-    try:
-        for l in open(sys.argv[1]):
-            r = json.loads(l)
-            assert r["sig_ok"], "bad signature"
-            b = r["body"]
-            for e in (b["events"] if b["event"] == "group" else [b]):
-                got.add(e["alarm"]["id"])
-                seen.append(e["idempotency_key"])
-    except FileNotFoundError:
-        pass
+    got, seen, _keys = deliveries(sys.argv[1])
     if want <= got:
         break
     time.sleep(0.2)

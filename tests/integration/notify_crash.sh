@@ -81,23 +81,13 @@ wait "$PUB" || fail "mosquitto_pub failed"
 # check KIND FILE IDPREFIX COUNT WAIT_TENTHS: every key arrived, signed; no
 # event under two keys
 check() {
-    python3 - "$@" <<'PY'
-import json, sys, time
+    PYTHONPATH=$(dirname "$RX") python3 - "$@" <<'PY'
+import sys, time
+from notify_receiver import deliveries
 kind, path, prefix, n, tenths = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 want = {"%s%d" % (prefix, i) for i in range(1, n + 1)}
 for _ in range(tenths // 2):
-    got, seen, keys = set(), [], {}
-    try:
-        for l in open(path):
-            r = json.loads(l)
-            assert r["sig_ok"], "bad signature"
-            b = r["body"]
-            for e in (b["events"] if b["event"] == "group" else [b]):
-                got.add(e["alarm"]["id"])
-                seen.append(e["idempotency_key"])
-                keys.setdefault(e["alarm"]["id"], set()).add(e["idempotency_key"])
-    except FileNotFoundError:
-        pass
+    got, seen, keys = deliveries(path)
     if want <= got:
         break
     time.sleep(0.2)

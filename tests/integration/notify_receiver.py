@@ -28,6 +28,26 @@ def record(out, obj):
         f.flush()
 
 
+def deliveries(path):
+    """The webhook events recorded in path so far, a group's events one by
+    one: (the alarm ids, the idempotency keys in arrival order, {alarm id:
+    its set of keys}); all empty while path does not exist. Asserts that
+    every request was signed. The tests' scripts import it (PYTHONPATH)."""
+    got, seen, keys = set(), [], {}
+    try:
+        for line in open(path, encoding="utf-8"):
+            r = json.loads(line)
+            assert r["sig_ok"], "bad signature"
+            b = r["body"]
+            for e in (b["events"] if b["event"] == "group" else [b]):
+                got.add(e["alarm"]["id"])
+                seen.append(e["idempotency_key"])
+                keys.setdefault(e["alarm"]["id"], set()).add(e["idempotency_key"])
+    except FileNotFoundError:
+        pass
+    return got, seen, keys
+
+
 def http_main(port, out, secret):
     class H(BaseHTTPRequestHandler):
         def log_message(self, *a):

@@ -247,12 +247,50 @@ static void test_bad_input(void **state)
 
 /* The log object the contract emits for an alarm record (ABI data and
  * topics built here), and its batch next to anomalies. */
+/* A log as eth_getLogs returns it: topics [topic0, 0x{id}, keccak(sensor),
+ * the logger's address as a word], data_hex as data, fixed transaction
+ * hash, block 0x2a, index 0x3. Returns a new reference. */
+static json_t *log_fixture(const char *topic0, const char *id, const char *sensor,
+                           const uint8_t logger[20], const char *data_hex)
+{
+    uint8_t t[32];
+    char h[67];
+    json_t *topics = json_array();
+    json_array_append_new(topics, json_string(topic0));
+    json_array_append_new(topics, json_sprintf("0x%s", id));
+    keccak256(sensor, strlen(sensor), t);
+    hex_encode(h, t, 32, 1);
+    json_array_append_new(topics, json_string(h));
+    abi_put_address(t, logger);
+    hex_encode(h, t, 32, 1);
+    json_array_append_new(topics, json_string(h));
+    return json_pack("{s:o, s:s, s:s, s:s, s:s}", "topics", topics, "data", data_hex,
+                     "transactionHash",
+                     "0x1111111111111111111111111111111111111111111111111111111111111111",
+                     "blockNumber", "0x2a", "logIndex", "0x3");
+}
+
+/* The anomaly of room-1 the log tests decode, with explanation expl. */
+static anomaly sample_anomaly(const char *expl)
+{
+    anomaly an;
+    memset(&an, 0, sizeof an);
+    strcpy(an.sensor_id, "room-1");
+    strcpy(an.metric, "temperature");
+    an.ts = 1733580000.5;
+    an.value = 81.5;
+    an.score = 0.9;
+    snprintf(an.explanation, sizeof an.explanation, "%s", expl);
+    anomaly_make_id(&an);
+    return an;
+}
+
 static void test_log_and_batch(void **state)
 {
     (void)state;
     alarm_log_event e = sample_event(ALARM_EV_FALSE_POSITIVE, "bob");
-    uint8_t rec[ANOMALY_LOG_ALARM_RECORD_MAX], t[32], logger[20], *data;
-    char hex[1024], h[67];
+    uint8_t rec[ANOMALY_LOG_ALARM_RECORD_MAX], logger[20], *data;
+    char hex[1024];
     size_t dlen;
     int n = anomaly_log_encode_alarm(&e, rec, sizeof rec);
     abi_arg args[2] = {{.type = ABI_UINT, .u = 9}, {.type = ABI_BYTES, .p = rec, .len = (size_t)n}};
@@ -260,19 +298,7 @@ static void test_log_and_batch(void **state)
     hex_encode(hex, data, dlen, 1);
     free(data);
     memset(logger, 0x90, 20);
-    json_t *topics = json_array();
-    json_array_append_new(topics, json_string(anomaly_log_event_topic()));
-    json_array_append_new(topics, json_sprintf("0x%s", e.id));
-    keccak256(e.sensor_id, strlen(e.sensor_id), t);
-    hex_encode(h, t, 32, 1);
-    json_array_append_new(topics, json_string(h));
-    abi_put_address(t, logger);
-    hex_encode(h, t, 32, 1);
-    json_array_append_new(topics, json_string(h));
-    json_t *log =
-        json_pack("{s:o, s:s, s:s, s:s, s:s}", "topics", topics, "data", hex, "transactionHash",
-                  "0x1111111111111111111111111111111111111111111111111111111111111111",
-                  "blockNumber", "0x2a", "logIndex", "0x3");
+    json_t *log = log_fixture(anomaly_log_event_topic(), e.id, e.sensor_id, logger, hex);
     anomaly_log_rec r;
     anomaly_log_proof pr;
     assert_int_equal(anomaly_log_decode_log_any(log, &r, &pr), 0);
@@ -285,21 +311,13 @@ static void test_log_and_batch(void **state)
     assert_int_equal(anomaly_log_decode_log(log, &a, &pr), ANOMALY_LOG_OTHER_KIND);
     /* the sensor topic must match the record */
     json_array_set_new(
-        topics, 2,
+        json_object_get(log, "topics"), 2,
         json_string("0x2222222222222222222222222222222222222222222222222222222222222222"));
     assert_int_equal(anomaly_log_decode_log_any(log, &r, &pr), -1);
     json_decref(log);
 
     /* An anomaly log still decodes through both functions. */
-    anomaly an;
-    memset(&an, 0, sizeof an);
-    strcpy(an.sensor_id, "room-1");
-    strcpy(an.metric, "temperature");
-    an.ts = 1733580000.5;
-    an.value = 81.5;
-    an.score = 0.9;
-    strcpy(an.explanation, "x");
-    anomaly_make_id(&an);
+    anomaly an = sample_anomaly("x");
     log = anomaly_log_fixture_log(
         &an, 8, logger, "0x1111111111111111111111111111111111111111111111111111111111111111");
     assert_int_equal(anomaly_log_decode_log_any(log, &r, &pr), 0);
@@ -315,19 +333,11 @@ static void test_log_and_batch(void **state)
 static void test_packed_event(void **state)
 {
     (void)state;
-    uint8_t logger[20], t[32], data[8 + ANOMALY_LOG_RECORD_MAX];
-    char hex[2 * sizeof data + 3], h[67];
+    uint8_t logger[20], data[8 + ANOMALY_LOG_RECORD_MAX];
+    char hex[2 * sizeof data + 3];
     memset(logger, 0x90, 20);
-    anomaly an;
-    memset(&an, 0, sizeof an);
-    strcpy(an.sensor_id, "room-1");
-    strcpy(an.metric, "temperature");
-    an.ts = 1733580000.5;
-    an.value = 81.5;
-    an.score = 0.9;
-    strcpy(an.explanation, "temperature 81.5 degC is far above this sensor's usual 19.1-24.3 "
-                           "degC at 14:00 UTC");
-    anomaly_make_id(&an);
+    anomaly an = sample_anomaly("temperature 81.5 degC is far above this sensor's usual 19.1-24.3 "
+                                "degC at 14:00 UTC");
     alarm_log_event e = sample_event(ALARM_EV_CLEARED, "dave");
     for (int kind = 0; kind < 2; kind++) {
         int n = kind == 0 ? anomaly_log_encode_record(&an, data + 8, sizeof data - 8)
@@ -336,19 +346,7 @@ static void test_packed_event(void **state)
         bytes_put_be64(data, 123456);
         hex_encode(hex, data, 8 + (size_t)n, 1);
         const char *id = kind == 0 ? an.id : e.id;
-        json_t *topics = json_array();
-        json_array_append_new(topics, json_string(anomaly_log_record_topic()));
-        json_array_append_new(topics, json_sprintf("0x%s", id));
-        keccak256("room-1", 6, t);
-        hex_encode(h, t, 32, 1);
-        json_array_append_new(topics, json_string(h));
-        abi_put_address(t, logger);
-        hex_encode(h, t, 32, 1);
-        json_array_append_new(topics, json_string(h));
-        json_t *log =
-            json_pack("{s:o, s:s, s:s, s:s, s:s}", "topics", topics, "data", hex, "transactionHash",
-                      "0x1111111111111111111111111111111111111111111111111111111111111111",
-                      "blockNumber", "0x2a", "logIndex", "0x3");
+        json_t *log = log_fixture(anomaly_log_record_topic(), id, "room-1", logger, hex);
         anomaly_log_rec r;
         anomaly_log_proof pr;
         assert_int_equal(anomaly_log_decode_log_any(log, &r, &pr), 0);
