@@ -46,7 +46,6 @@ struct mqtt_client {
     int connecting;    /* guarded by life.mu, as the fields below */
     int uri;           /* index of the broker URI the next attempt uses */
     int resubscribe;   /* a subscription failed: the monitor retries it */
-    int connects;      /* successful connects so far (paho's callback thread only) */
     long backoff_ms;
     /* Owned copies of the options' strings. */
     char *uris_buf;
@@ -134,16 +133,7 @@ static void on_connect_success(void *ctx, MQTTAsync_successData *resp)
     mqtt_client *c = ctx;
     const char *uri = resp && resp->alt.connect.serverURI ? resp->alt.connect.serverURI : "?";
     int present = resp ? resp->alt.connect.sessionPresent : -1;
-    /* A persistent session the broker no longer has (MQTT 3.1.1 3.2.2.2):
-     * QoS 1 messages queued for it meanwhile are not coming. Say so. */
-    if (!c->opt.clean_session && present == 0 && c->connects > 0) {
-        log_warn("mqtt_session_lost uri=%s client_id=%s (the broker started a new session: "
-                 "QoS 1 messages queued for the old one are not delivered)",
-                 uri, c->client_id);
-        mqtt_life_session_lost(&c->life);
-    } else
-        log_info("mqtt_connected uri=%s session_present=%d", uri, present);
-    c->connects++;
+    mqtt_life_connack(&c->life, c->opt.clean_session, present, uri, c->client_id, "");
     pthread_mutex_lock(&c->life.mu);
     c->resubscribe = 0;
     pthread_mutex_unlock(&c->life.mu);
@@ -175,19 +165,6 @@ const char *mqtt_connect_reason(int code)
     return s ? s : "unknown error";
 }
 
-/* What a person can do about a refusal, or "" (then the reason says it).
- * mosquitto answers a wrong password with 5, not 4. */
-static const char *connect_hint(int code)
-{
-    switch (code) {
-    case 4:
-    case 5:
-        return " hint=\"check MQTT_USERNAME and MQTT_PASSWORD (scripts/broker-auth.sh)\"";
-    default:
-        return "";
-    }
-}
-
 static void on_connect_failure(void *ctx, MQTTAsync_failureData *resp)
 {
     mqtt_client *c = ctx;
@@ -199,7 +176,7 @@ static void on_connect_failure(void *ctx, MQTTAsync_failureData *resp)
      * "CONNACK return code", anything else as a negative MQTTASYNC_ code. */
     int code = resp ? resp->code : MQTTASYNC_FAILURE;
     log_rate(1, 10.0, LOG_WARN, "mqtt_connect_failed uri=%s code=%d reason=\"%s\"%s", c->uris[uri],
-             code, mqtt_connect_reason(code), connect_hint(code));
+             code, mqtt_connect_reason(code), mqtt_life_connect_hint(code));
     set_state(c, 0);
 }
 

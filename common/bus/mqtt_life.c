@@ -10,6 +10,7 @@
 
 #include "base/clock.h"
 #include "base/deadline.h"
+#include "base/log.h"
 
 void mqtt_life_init(mqtt_life *l)
 {
@@ -95,5 +96,29 @@ int mqtt_life_flush(int timeout_ms, mqtt_life_pending_fn pending, void *arg)
             return -1;
         struct timespec d = {0, 5 * 1000000L};
         nanosleep(&d, NULL);
+    }
+}
+
+void mqtt_life_connack(mqtt_life *l, int clean_session, int present, const char *uri,
+                       const char *client_id, const char *note)
+{
+    if (!clean_session && present == 0 && l->connects > 0) {
+        log_warn("mqtt_session_lost uri=%s client_id=%s (the broker started a new session: "
+                 "QoS 1 messages queued for the old one are not delivered)",
+                 uri, client_id);
+        mqtt_life_session_lost(l);
+    } else
+        log_info("mqtt_connected uri=%s session_present=%d%s", uri, present, note);
+    l->connects++;
+}
+
+const char *mqtt_life_connect_hint(int code)
+{
+    switch (code) {
+    case 4:
+    case 5:
+        return " hint=\"check MQTT_USERNAME and MQTT_PASSWORD (scripts/broker-auth.sh)\"";
+    default:
+        return "";
     }
 }

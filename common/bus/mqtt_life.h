@@ -22,6 +22,7 @@ typedef struct {
     int thread_started;
     int connected, stop; /* guarded by mu */
     int sessions_lost;   /* guarded by mu */
+    int connects;        /* accepted connects so far (the backend's callback thread only) */
 } mqtt_life;
 
 /** Initialise the lock and condition variable (nothing started).
@@ -54,6 +55,22 @@ void mqtt_life_session_lost(mqtt_life *l);
 
 /** Lost persistent sessions so far. Thread-safe. */
 int mqtt_life_sessions_lost(mqtt_life *l);
+
+/** Note an accepted connect (CONNACK 0) on the backend's callback thread:
+ *  a persistent session (clean_session 0) the broker no longer had on a
+ *  reconnect (session present 0, MQTT 3.1.1 section 3.2.2.2) is counted and
+ *  logged as mqtt_session_lost (its queued QoS 1 messages are not coming),
+ *  any other connect logged as mqtt_connected.
+ *  In: uri, client_id: for the log; note: appended to mqtt_connected
+ *      ("" or e.g. " library=libmosquitto"). Not thread-safe (one
+ *      callback thread per client). */
+void mqtt_life_connack(mqtt_life *l, int clean_session, int present, const char *uri,
+                       const char *client_id, const char *note);
+
+/** What a person can do about a CONNACK refusal code (1..5), as a log
+ *  suffix, or "" (then the reason says it). mosquitto answers a wrong
+ *  password with 5, not 4. Returns: a static string. Thread-safe. */
+const char *mqtt_life_connect_hint(int code);
 
 /** How many messages a backend still has to hand over or see
  *  acknowledged: 0 when idle, > 0 when busy, < 0 when it cannot tell now

@@ -30,6 +30,7 @@
 #include <mosquitto.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -55,7 +56,7 @@ typedef struct buffered {
 struct mqtt_mosq {
     struct mosquitto *m;
     mqtt_life life; /* lock, loop thread, connected, stop, sessions lost */
-    int connects, resubscribe;
+    int resubscribe;
     double resubscribe_at; /* clock_mono() of the next subscription retry */
     int uri;
     long backoff_ms;
@@ -253,21 +254,14 @@ static void on_connect(struct mosquitto *m, void *obj, int rc, int flags)
         /* CONNACK refused (MQTT 3.1.1 table 3.1); libmosquitto closes. */
         log_rate(1, 10.0, LOG_WARN, "mqtt_connect_failed uri=tcp://%s:%d code=%d reason=\"%s\"%s",
                  c->hosts[c->uri], c->ports[c->uri], rc, mqtt_connect_reason(rc),
-                 rc == 4 || rc == 5
-                     ? " hint=\"check MQTT_USERNAME and MQTT_PASSWORD (scripts/broker-auth.sh)\""
-                     : "");
+                 mqtt_life_connect_hint(rc));
         return;
     }
     int present = flags & 1;
-    if (!c->clean_session && present == 0 && c->connects > 0) {
-        log_warn("mqtt_session_lost uri=tcp://%s:%d client_id=%s (the broker started a new "
-                 "session: QoS 1 messages queued for the old one are not delivered)",
-                 c->hosts[c->uri], c->ports[c->uri], c->client_id);
-        mqtt_life_session_lost(&c->life);
-    } else
-        log_info("mqtt_connected uri=tcp://%s:%d session_present=%d library=libmosquitto",
-                 c->hosts[c->uri], c->ports[c->uri], present);
-    c->connects++;
+    char uri[300];
+    snprintf(uri, sizeof uri, "tcp://%s:%d", c->hosts[c->uri], c->ports[c->uri]);
+    mqtt_life_connack(&c->life, c->clean_session, present, uri, c->client_id,
+                      " library=libmosquitto");
     pthread_mutex_lock(&c->life.mu);
     c->resubscribe = 0;
     pthread_mutex_unlock(&c->life.mu);
