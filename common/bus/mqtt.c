@@ -42,10 +42,10 @@
 struct mqtt_client {
     mqtt_mosq *mq; /* the libmosquitto backend, when chosen; else paho below */
     MQTTAsync h;
-    mqtt_life life; /* lock, monitor thread, connected, stop, sessions lost */
-    int connecting;    /* guarded by life.mu, as the fields below */
-    int uri;           /* index of the broker URI the next attempt uses */
-    int resubscribe;   /* a subscription failed: the monitor retries it */
+    mqtt_life life;  /* lock, monitor thread, connected, stop, sessions lost */
+    int connecting;  /* guarded by life.mu, as the fields below */
+    int uri;         /* index of the broker URI the next attempt uses */
+    int resubscribe; /* a subscription failed: the monitor retries it */
     long backoff_ms;
     /* Owned copies of the options' strings. */
     char *uris_buf;

@@ -518,7 +518,8 @@ int mqtt_mosq_create(mqtt_mosq **out, const mqtt_options *opt)
     }
     c->m = mosquitto_new(c->client_id, c->clean_session != 0, c);
     if (!c->m) {
-        log_error("mqtt_create_failed library=libmosquitto errno=%d error=\"%s\"", errno, strerror(errno));
+        log_error("mqtt_create_failed library=libmosquitto errno=%d error=\"%s\"", errno,
+                  strerror(errno));
         goto fail;
     }
     mosquitto_threaded_set(c->m, true);

@@ -39,7 +39,8 @@
 #define LOAD(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
 #define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
 /* A counter only its own thread writes: readers may see it a little late. */
-#define BUMP(p, n) __atomic_store_n((p), __atomic_load_n((p), __ATOMIC_RELAXED) + (n), __ATOMIC_RELAXED)
+#define BUMP(p, n)                                                                                 \
+    __atomic_store_n((p), __atomic_load_n((p), __ATOMIC_RELAXED) + (n), __ATOMIC_RELAXED)
 #define PEEK(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 
 struct det_intake {
@@ -49,7 +50,7 @@ struct det_intake {
     pthread_t thread;
     unsigned char *buf;
     size_t cap;
-    uint64_t head, tail;                     /* atomics: see the top of this file */
+    uint64_t head, tail;                      /* atomics: see the top of this file */
     int stop, consumer_waiting, room_waiters; /* atomics, written under mu */
     int wait_ms;
     det_intake_fn fn;
