@@ -92,7 +92,9 @@
 #define ANOMALY_LOG_RECORD_MAX (4 + 64 + 1 + 31 + 1 + 9 + 16 + 511)
 #define ANOMALY_LOG_EVENT_SIG                                                                      \
     "AnomalyLogged(bytes32,bytes32,address,uint64,bytes)" /* before packed events */
-#define ANOMALY_LOG_RECORD_EVENT_SIG "RecordLogged(bytes32,bytes32,address)"
+#define ANOMALY_LOG_RECORD_EVENT_SIG                                                               \
+    "RecordLogged(bytes32,bytes32,address)" /* before Recorded (with a sensor topic) */
+#define ANOMALY_LOG_RECORDED_EVENT_SIG "Recorded(bytes32,address)"
 #define ANOMALY_LOG_BATCH_SIG "logBatch(uint64,bytes)"
 #define ANOMALY_LOG_BATCH_EVENT_SIG "BatchLogged(uint256,address,uint64,uint32,bytes32)"
 #define ANOMALY_LOG_IS_LOGGED_SIG "isLogged(bytes32,uint256,bytes32[])"
@@ -206,13 +208,19 @@ const char *anomaly_log_rec_sensor(const anomaly_log_rec *r);
 int anomaly_log_encode_batch(const anomaly *a, size_t n, uint64_t first_seq, uint8_t **out, size_t *len);
 
 /** topic0 of the per-record events, as "0x" + 64 hex (static strings):
- *  anomaly_log_record_topic() of RecordLogged (packed data, what the
- *  contract emits now), anomaly_log_event_topic() of AnomalyLogged (ABI
- *  data, contracts deployed before). Thread-safe. */
+ *  anomaly_log_recorded_topic() of Recorded (id and logger topics, packed
+ *  data: what the contract emits now), anomaly_log_record_topic() of
+ *  RecordLogged (id, sensor hash and logger topics, packed data),
+ *  anomaly_log_event_topic() of AnomalyLogged (ABI data; both from
+ *  contracts deployed before). Thread-safe. */
 const char *anomaly_log_event_topic(void);
 const char *anomaly_log_record_topic(void);
-/** The topic0 filter matching both per-record events (a JSON array: either
- *  of them), for eth_getLogs. Returns a new reference, NULL when out of memory. */
+const char *anomaly_log_recorded_topic(void);
+/** The topic0 filter matching every per-record event (a JSON array: any of
+ *  them), for eth_getLogs. Topic 1 is the id in all of them; the logger is
+ *  topic 2 of Recorded but topic 3 of the others, so readers filter by
+ *  logger (and by sensor) on the decoded record, not on the node.
+ *  Returns a new reference, NULL when out of memory. */
 json_t *anomaly_log_event_topic0(void);
 
 /** Decode one log object as returned by eth_getLogs or in a receipt's "logs".
