@@ -171,7 +171,7 @@ static int encode_record(const anomaly *a, uint8_t *out, size_t cap, int raw)
     int64_t ts_ms = (int64_t)llround(a->ts * 1000.0);
     /* the explanation as its template and parameters where one matches (eth/expl_codec.h) */
     int exl = raw ? (int)strnlen(a->explanation, sizeof a->explanation)
-                  : expl_codec_encode(a->explanation, a->metric, ts_ms, ex, sizeof ex);
+                  : expl_codec_encode_v(a->explanation, a->metric, ts_ms, a->value, ex, sizeof ex);
     if (exl < 0 || exl > 511)
         return -1;
     if (raw)
@@ -486,7 +486,8 @@ int anomaly_log_decode_record(const uint8_t *rec, size_t len, anomaly *out)
     size_t el = (size_t)(end - p);
     if (!isfinite(out->value) || !isfinite(out->score) || el > 511)
         return -1;
-    if (expl_codec_decode(p, el, out->metric, ts_ms, out->explanation, sizeof out->explanation) < 0)
+    if (expl_codec_decode_v(p, el, out->metric, ts_ms, out->value, out->explanation,
+                            sizeof out->explanation) < 0)
         return -1;
     out->expected_low = out->expected_high = NAN;
     out->model_version = -1;
