@@ -52,7 +52,7 @@ int anomaly_log_encode_record_raw(const anomaly *a, uint8_t *out, size_t cap)
 #define W_SCORE_DEC 0x2000
 #define W_RESERVED 0x1c00
 #define W_TAIL 0x03ff
-#define DEC_MAX 15 /* decimals of a decimal number */
+#define DEC_MAX 7 /* decimals of a decimal number: 3 bits */
 
 static int put_uvarint(uint8_t *out, uint64_t v)
 {
@@ -85,8 +85,8 @@ static int get_uvarint(const uint8_t *in, size_t len, uint64_t *v)
 static int dec_value(uint64_t v, double *out)
 {
     char digits[32], buf[40];
-    unsigned d = (unsigned)(v & 15);
-    uint64_t zz = v >> 4, m = (zz >> 1) + (zz & 1);
+    unsigned d = (unsigned)(v & 7);
+    uint64_t zz = v >> 3, m = (zz >> 1) + (zz & 1);
     if (d > DEC_MAX)
         return -1;
     int n = snprintf(digits, sizeof digits, "%0*llu", (int)d + 1, (unsigned long long)m);
@@ -97,7 +97,7 @@ static int dec_value(uint64_t v, double *out)
     return isfinite(*out) ? 0 : -1;
 }
 
-/* x as a decimal varint (zigzag(m) * 16 + d for the shortest decimal
+/* x as a decimal varint (zigzag(m) * 8 + d for the shortest decimal
  * m / 10^d that reads back as x, bit for bit) when that is shorter than
  * its 8 raw bytes. Returns the length (1..7), or 0: store x raw. */
 static int dec_encode(double x, uint8_t out[10])
@@ -128,10 +128,10 @@ static int dec_encode(double x, uint8_t out[10])
         if (d > DEC_MAX || (neg && m == 0))
             return 0;
         uint64_t zz = neg ? ((m - 1) << 1) | 1 : m << 1;
-        if (zz >> 59)
+        if (zz >> 60)
             return 0;
         double back;
-        int n = put_uvarint(out, zz * 16 + d);
+        int n = put_uvarint(out, zz * 8 + d);
         if (n >= 8 || get_uvarint(out, (size_t)n, &zz) != n || dec_value(zz, &back) < 0 ||
             memcmp(&back, &x, 8) != 0)
             return 0;

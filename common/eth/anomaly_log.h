@@ -9,29 +9,38 @@
  *   off  size  field
  *   0    1     sensor_len  (1..64)
  *   1    1     metric_len  (1..31)
- *   2    2     expl_len    (0..511)
+ *   2    2     w: expl_len (0..511; value and score raw), or compact numbers:
+ *              0x8000 | v << 14 | s << 13 | tail_len (bits 0..9, <= 527;
+ *              bits 10..12 zero), tail_len the bytes after the preimage
  *   4    sl    sensor_id            \
  *        1     0x00                  |  the id preimage of anomaly_make_id():
  *        ml    metric                |  the contract hashes these bytes itself,
  *        1     0x00                  |  so an on-chain id always matches its
  *        8     ts_ms (int64)         |  content
  *        1     type (0..2)          /
- *        8     value  (IEEE-754 binary64 bits, exact)
- *        8     score  (IEEE-754 binary64 bits, exact)
- *        el    explanation: its detector template and parameters, or
- *              the raw UTF-8 text when no template fits (eth/expl_codec.h;
- *              records written before that hold raw text and still decode)
+ *        8     value  (IEEE-754 binary64 bits, exact); compact with v set:
+ *              1..7 bytes, the LEB128 varint of zigzag(m) * 8 + d for the
+ *              shortest decimal m / 10^d (d <= 7) that strtod reads back
+ *              as the same binary64 (only when shorter than 8 bytes)
+ *        8     score  (the same, with s)
+ *        el    explanation (the rest of the tail): its detector template
+ *              and parameters, or the raw UTF-8 text when no template fits
+ *              (eth/expl_codec.h; records written before that hold raw
+ *              text and still decode)
  *
  * logBatch(uint64 firstSeq, bytes packed) takes the records concatenated;
  * record i carries the logger's sequence number firstSeq + i. For each it
  * emits
- *   RecordLogged(bytes32 indexed id, bytes32 indexed sensorHash,
- *                address indexed logger)
- * with sensorHash = keccak256(sensor_id) and as data, packed (not ABI):
- * seq (8 bytes, big-endian) then the record. Contracts deployed before
- * emitted AnomalyLogged(bytes32 indexed id, bytes32 indexed sensorHash,
+ *   Recorded(bytes32 indexed id, address indexed logger)
+ * with as data, packed (not ABI): the record, then its seq big-endian in
+ * the fewest bytes (1..8) holding firstSeq + 200 (so readers take the
+ * record's length from its header; the rest is the seq). Contracts
+ * deployed before emitted RecordLogged(bytes32 indexed id, bytes32 indexed
+ * sensorHash, address indexed logger) with data seq (8 bytes) then the
+ * record, or AnomalyLogged(bytes32 indexed id, bytes32 indexed sensorHash,
  * address indexed logger, uint64 seq, bytes record) with ABI data; the
- * decoder reads both. Timestamps are kept to the
+ * decoder reads all three (sensorHash = keccak256(sensor_id) checked where
+ * present). Timestamps are kept to the
  * millisecond (ts decodes as ts_ms / 1000.0); value and score are exact.
  * expected_low/high and model_version are not stored (NaN / -1 on decode).
  *
@@ -63,8 +72,8 @@
  *
  * So an event's id is keccak256(sensor 0x00 metric 0x00 alarm_id 0x00 at
  * code): deterministic, a re-delivered event has the same id and the
- * journal logs it once. The contract emits the same AnomalyLogged event for
- * every kind (its name is historical) and puts alarm events in the batch
+ * journal logs it once. The contract emits the same per-record event for
+ * every kind and puts alarm events in the batch
  * Merkle tree like anomalies, so `chainlogger prove` and `verify` work on
  * both. Alarm events do not carry the alarm's note, severity nor
  * muted_until (the gateway's history has them).
