@@ -268,7 +268,7 @@ contract AnomalyLogger {
                     // An anomaly record: sl ml w(2) | sensor 0 metric 0 ts(8) type | tail.
                     // w < 0x8000: el, the tail is value(8) score(8) expl(el <= 511);
                     // w >= 0x8000 (compact numbers): bits 0..9 the tail's length
-                    // (<= 527), bits 10..12 zero; its content is checked by readers.
+                    // (<= 527), bit 10 zero; its content is checked by readers.
                     let hdr := shr(224, calldataload(p))
                     let ml := and(shr(16, hdr), 0xff)
                     let w := and(hdr, 0xffff)
@@ -276,7 +276,7 @@ contract AnomalyLogger {
                     let badw := gt(w, 511)
                     if shr(15, w) {
                         tl := and(w, 0x3ff)
-                        badw := or(and(w, 0x1c00), gt(tl, 527))
+                        badw := or(and(w, 0x0400), gt(tl, 527))
                     }
                     prelen := add(add(sl, ml), 11)
                     rlen := add(add(4, prelen), tl)

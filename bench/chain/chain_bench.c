@@ -116,7 +116,8 @@ static anomaly mk(long i, const char *sensor)
          * digit and go on the wire with 15 significant ones (bus/anomaly.h),
          * so the record holds such a score: digits added below the 6th */
         char sc[32];
-        snprintf(sc, sizeof sc, "%.15g", r->score + (double)((i * 7919) % 999983) * 1e-12);
+        snprintf(sc, sizeof sc, "%.15g",
+                 r->score + (double)((i * 7919 + 13) % 999999937) * 1e-15);
         a.score = strtod(sc, NULL);
         a.type = (anomaly_type)r->type;
     }

@@ -48,11 +48,15 @@ int anomaly_log_encode_record_raw(const anomaly *a, uint8_t *out, size_t cap)
 /* ---- compact numbers (layout in anomaly_log.h) ------------------------- */
 
 #define W_COMPACT 0x8000 /* the header word: compact numbers, bits 0..9 the tail length */
-#define W_VALUE_DEC 0x4000
-#define W_SCORE_DEC 0x2000
-#define W_RESERVED 0x1c00
+#define W_VALUE_VAR 0x4000 /* the value as a decimal varint */
+#define W_SCORE_VAR 0x2000
+#define W_VALUE_F7 0x1000 /* the value as a 7-byte decimal */
+#define W_SCORE_F7 0x0800
+#define W_RESERVED 0x0400
 #define W_TAIL 0x03ff
-#define DEC_MAX 7 /* decimals of a decimal number: 3 bits */
+
+/* How a number of a compact tail is stored. */
+enum { NUM_RAW, NUM_VAR, NUM_F7 };
 
 static int put_uvarint(uint8_t *out, uint64_t v)
 {
@@ -79,16 +83,13 @@ static int get_uvarint(const uint8_t *in, size_t len, uint64_t *v)
     return -1;
 }
 
-/* The double a decimal varint stands for: its digits printed and read back
- * (strtod rounds correctly, so every reader gets the same bits).
- * Returns 0, or -1 when malformed. */
-static int dec_value(uint64_t v, double *out)
+/* The double of the decimal zz / 10^d (zz: zigzag of the digits m): the
+ * digits printed and read back (strtod rounds correctly, so every reader
+ * gets the same bits). Returns 0, or -1 when malformed. */
+static int dec_value(uint64_t zz, unsigned d, double *out)
 {
-    char digits[32], buf[40];
-    unsigned d = (unsigned)(v & 7);
-    uint64_t zz = v >> 3, m = (zz >> 1) + (zz & 1);
-    if (d > DEC_MAX)
-        return -1;
+    char digits[32], buf[48];
+    uint64_t m = (zz >> 1) + (zz & 1);
     int n = snprintf(digits, sizeof digits, "%0*llu", (int)d + 1, (unsigned long long)m);
     if (n < 0 || n >= (int)sizeof digits)
         return -1;
@@ -97,62 +98,104 @@ static int dec_value(uint64_t v, double *out)
     return isfinite(*out) ? 0 : -1;
 }
 
-/* x as a decimal varint (zigzag(m) * 8 + d for the shortest decimal
- * m / 10^d that reads back as x, bit for bit) when that is shorter than
- * its 8 raw bytes. Returns the length (1..7), or 0: store x raw. */
-static int dec_encode(double x, uint8_t out[10])
+/* The shortest decimal -?m/10^d that strtod reads back as x, as zigzag(m)
+ * and d. Returns 0, or -1 when there is none without an exponent. */
+static int dec_parse(double x, uint64_t *zz, unsigned *d)
 {
     char buf[40];
     if (!isfinite(x) || (x == 0 && signbit(x)))
-        return 0;
+        return -1;
     for (int prec = 1; prec <= 17; prec++) {
         snprintf(buf, sizeof buf, "%.*g", prec, x);
         if (strtod(buf, NULL) != x)
             continue;
-        /* -?D+(.D+)? without an exponent */
         const char *c = buf;
         int neg = *c == '-', point = 0;
-        unsigned d = 0, nd = 0;
+        unsigned nd = 0;
         uint64_t m = 0;
+        *d = 0;
         for (c += neg; *c; c++) {
             if (*c == '.' && !point) {
                 point = 1;
             } else if (*c >= '0' && *c <= '9' && nd < 18) {
                 m = m * 10 + (uint64_t)(*c - '0');
                 nd++;
-                d += (unsigned)point;
+                *d += (unsigned)point;
             } else {
-                return 0;
+                return -1; /* an exponent */
             }
         }
-        if (d > DEC_MAX || (neg && m == 0))
-            return 0;
-        uint64_t zz = neg ? ((m - 1) << 1) | 1 : m << 1;
-        if (zz >> 60)
-            return 0;
-        double back;
+        if (neg && m == 0)
+            return -1;
+        *zz = neg ? ((m - 1) << 1) | 1 : m << 1;
+        return 0;
+    }
+    return -1;
+}
+
+/* x in its shortest exact form: a varint of zigzag(m) * 8 + d (d <= 7)
+ * when under 8 bytes, else 7 bytes big-endian of zigzag(m) * 16 + d
+ * (d <= 15) when that fits, else raw. Out: *form. Returns the length
+ * (1..7), or 0 (NUM_RAW). The round trip is checked bit for bit. */
+static int dec_encode(double x, uint8_t out[10], int *form)
+{
+    uint64_t zz;
+    unsigned d;
+    double back;
+    *form = NUM_RAW;
+    if (dec_parse(x, &zz, &d) < 0)
+        return 0;
+    if (d <= 7 && zz < (1ULL << 49)) {
         int n = put_uvarint(out, zz * 8 + d);
-        if (n >= 8 || get_uvarint(out, (size_t)n, &zz) != n || dec_value(zz, &back) < 0 ||
-            memcmp(&back, &x, 8) != 0)
-            return 0;
-        return n;
+        if (n < 8 && dec_value(zz, d, &back) == 0 && memcmp(&back, &x, 8) == 0) {
+            *form = NUM_VAR;
+            return n;
+        }
+    }
+    if (d <= 15 && zz < (1ULL << 52) && dec_value(zz, d, &back) == 0 &&
+        memcmp(&back, &x, 8) == 0) {
+        uint64_t v = zz * 16 + d;
+        for (int i = 0; i < 7; i++)
+            out[i] = (uint8_t)(v >> (8 * (6 - i)));
+        *form = NUM_F7;
+        return 7;
     }
     return 0;
 }
 
-/* One number of a compact tail at in[0..len-1]; dec: a decimal varint,
- * else 8 raw bytes. Returns the bytes read, or -1. */
-static int get_number(const uint8_t *in, size_t len, int dec, double *x)
+/* One number of a compact tail at in[0..len-1] in its form.
+ * Returns the bytes read, or -1. */
+static int get_number(const uint8_t *in, size_t len, int form, double *x)
 {
-    if (!dec) {
+    uint64_t v = 0;
+    int n;
+    switch (form) {
+    case NUM_RAW:
         if (len < 8)
             return -1;
         *x = bits_dbl(bytes_get_be64(in));
         return 8;
+    case NUM_VAR:
+        n = get_uvarint(in, len, &v);
+        return n > 0 && dec_value(v >> 3, (unsigned)(v & 7), x) == 0 ? n : -1;
+    default:
+        if (len < 7)
+            return -1;
+        for (int i = 0; i < 7; i++)
+            v = v << 8 | in[i];
+        return dec_value(v >> 4, (unsigned)(v & 15), x) == 0 ? 7 : -1;
     }
-    uint64_t v;
-    int n = get_uvarint(in, len, &v);
-    return n > 0 && dec_value(v, x) == 0 ? n : -1;
+}
+
+/* The form of the value (k 0) or score (k 1) in header word w. */
+static int num_form(unsigned w, int k)
+{
+    if (!(w & W_COMPACT))
+        return NUM_RAW;
+    unsigned var = k ? W_SCORE_VAR : W_VALUE_VAR, f7 = k ? W_SCORE_F7 : W_VALUE_F7;
+    if ((w & var) && (w & f7))
+        return -1;
+    return (w & var) ? NUM_VAR : (w & f7) ? NUM_F7 : NUM_RAW;
 }
 
 static int encode_record(const anomaly *a, uint8_t *out, size_t cap, int raw)
@@ -161,7 +204,7 @@ static int encode_record(const anomaly *a, uint8_t *out, size_t cap, int raw)
     size_t ml = strnlen(a->metric, sizeof a->metric);
     size_t n, p = 4;
     uint8_t ex[511], num[2][10];
-    int nl[2] = {0, 0};
+    int nl[2] = {0, 0}, form[2] = {NUM_RAW, NUM_RAW};
 
     if (sl < 1 || sl > 64 || ml < 1 || ml > 31)
         return -1;
@@ -178,8 +221,8 @@ static int encode_record(const anomaly *a, uint8_t *out, size_t cap, int raw)
         memcpy(ex, a->explanation, (size_t)exl);
     size_t el = (size_t)exl;
     if (!raw) {
-        nl[0] = dec_encode(a->value, num[0]);
-        nl[1] = dec_encode(a->score, num[1]);
+        nl[0] = dec_encode(a->value, num[0], &form[0]);
+        nl[1] = dec_encode(a->score, num[1], &form[1]);
     }
     size_t tl = (size_t)(nl[0] ? nl[0] : 8) + (size_t)(nl[1] ? nl[1] : 8) + el;
     n = 4 + sl + 1 + ml + 1 + 9 + tl;
@@ -188,8 +231,10 @@ static int encode_record(const anomaly *a, uint8_t *out, size_t cap, int raw)
     out[0] = (uint8_t)sl;
     out[1] = (uint8_t)ml;
     bytes_put_be16(out + 2, raw ? (uint16_t)el
-                                : (uint16_t)(W_COMPACT | (nl[0] ? W_VALUE_DEC : 0) |
-                                             (nl[1] ? W_SCORE_DEC : 0) | tl));
+                                : (uint16_t)(W_COMPACT | (form[0] == NUM_VAR ? W_VALUE_VAR : 0) |
+                                             (form[0] == NUM_F7 ? W_VALUE_F7 : 0) |
+                                             (form[1] == NUM_VAR ? W_SCORE_VAR : 0) |
+                                             (form[1] == NUM_F7 ? W_SCORE_F7 : 0) | tl));
     memcpy(out + p, a->sensor_id, sl);
     p += sl;
     out[p++] = 0;
@@ -475,11 +520,12 @@ int anomaly_log_decode_record(const uint8_t *rec, size_t len, anomaly *out)
         return -1;
     out->type = (anomaly_type)*p++;
     const uint8_t *end = rec + n;
-    int vn = get_number(p, (size_t)(end - p), (w & W_COMPACT) && (w & W_VALUE_DEC), &out->value);
+    int vf = num_form(w, 0), sf = num_form(w, 1);
+    int vn = vf < 0 ? -1 : get_number(p, (size_t)(end - p), vf, &out->value);
     if (vn < 0)
         return -1;
     p += vn;
-    int sn = get_number(p, (size_t)(end - p), (w & W_COMPACT) && (w & W_SCORE_DEC), &out->score);
+    int sn = sf < 0 ? -1 : get_number(p, (size_t)(end - p), sf, &out->score);
     if (sn < 0)
         return -1;
     p += sn;

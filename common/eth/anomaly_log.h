@@ -10,19 +10,22 @@
  *   0    1     sensor_len  (1..64)
  *   1    1     metric_len  (1..31)
  *   2    2     w: expl_len (0..511; value and score raw), or compact numbers:
- *              0x8000 | v << 14 | s << 13 | tail_len (bits 0..9, <= 527;
- *              bits 10..12 zero), tail_len the bytes after the preimage
+ *              0x8000 | vv << 14 | sv << 13 | vf << 12 | sf << 11 |
+ *              tail_len (bits 0..9, <= 527; bit 10 zero), tail_len the
+ *              bytes after the preimage
  *   4    sl    sensor_id            \
  *        1     0x00                  |  the id preimage of anomaly_make_id():
  *        ml    metric                |  the contract hashes these bytes itself,
  *        1     0x00                  |  so an on-chain id always matches its
  *        8     ts_ms (int64)         |  content
  *        1     type (0..2)          /
- *        8     value  (IEEE-754 binary64 bits, exact); compact with v set:
+ *        8     value  (IEEE-754 binary64 bits, exact); compact with vv:
  *              1..7 bytes, the LEB128 varint of zigzag(m) * 8 + d for the
  *              shortest decimal m / 10^d (d <= 7) that strtod reads back
- *              as the same binary64 (only when shorter than 8 bytes)
- *        8     score  (the same, with s)
+ *              as the same binary64 (only when shorter than 8 bytes);
+ *              with vf: 7 bytes, big-endian zigzag(m) * 16 + d (d <= 15;
+ *              a score of 15 significant digits); never both
+ *        8     score  (the same, with sv / sf)
  *        el    explanation (the rest of the tail): its detector template
  *              and parameters, or the raw UTF-8 text when no template fits
  *              (eth/expl_codec.h; records written before that hold raw

@@ -407,20 +407,28 @@ static void test_anomaly_log_numbers(void **state)
         assert_memory_equal(&b.value, &a.value, 8);
         assert_memory_equal(&b.score, &a.score, 8);
     }
-    /* 998.59 takes 3 bytes instead of 8; a 15-digit score stays raw */
+    /* 998.59 takes 3 bytes instead of 8 (a varint), a score with the wire's
+     * 15 significant digits 7 (fixed), 1e300 stays raw */
     anomaly a = sample(3);
     a.value = 998.59;
     a.score = 0.693163251234567;
     int n = anomaly_log_encode_record(&a, rec, sizeof rec);
-    assert_int_equal(rec[2] & 0x60, 0x40);
+    assert_int_equal(rec[2] & 0x78, 0x48); /* value varint, score 7 bytes */
     int rn = anomaly_log_encode_record_raw(&a, raw, sizeof raw);
-    assert_true(n < rn);
-    /* reserved bits, an over-long tail, a truncated number are refused */
+    assert_int_equal(rn - n, 5 + 1);
+    a.value = 1e300;
+    n = anomaly_log_encode_record(&a, rec, sizeof rec);
+    assert_int_equal(rec[2] & 0x78, 0x08);
+    /* the reserved bit, both forms for one number: refused; other flips never crash */
     anomaly b;
-    rec[2] |= 0x10;
+    rec[2] |= 0x04;
     assert_int_equal(anomaly_log_decode_record(rec, (size_t)n, &b), -1);
-    rec[2] &= (uint8_t)~0x10;
-    rec[2] |= 0x20; /* the raw score read as a decimal varint: garbage, never a crash */
+    rec[2] &= (uint8_t)~0x04;
+    rec[2] |= 0x20;
+    assert_int_equal(anomaly_log_decode_record(rec, (size_t)n, &b), -1);
+    rec[2] &= (uint8_t)~0x28;
+    (void)anomaly_log_decode_record(rec, (size_t)n, &b);
+    rec[2] |= 0x50;
     (void)anomaly_log_decode_record(rec, (size_t)n, &b);
 }
 
