@@ -14,8 +14,8 @@
  * thread also answers what it evicted. A lookup by id is one eth_getLogs
  * over the whole chain with the id as topic1 (the event indexes it, so the
  * node answers from its index). A page below the cache walks backwards
- * from its cursor in block ranges (sensorHash as topic2 when the page is
- * for one sensor), growing the range while it finds few logs, at most
+ * from its cursor in block ranges (the sensor matched after decoding: the
+ * current event has no sensor topic), growing the range while it finds few logs, at most
  * GW_ARCHIVE_MAX_CALLS calls; a page that has not filled up by then (a
  * rare filter over a long chain) ends with a cursor at the last block
  * read, so the client pages on rather than the gateway scanning the whole
