@@ -115,7 +115,7 @@ function recordIds(rec) {
   const prelen = sl + ml + 11;
   // w: el (< 0x8000, value and score raw) or compact numbers with the tail's length in bits 0..9
   const tl = w & 0x8000 ? w & 0x3ff : w + 16;
-  const badw = w & 0x8000 ? (w & 0x1c00) !== 0 || tl > 527 : w > 511;
+  const badw = w & 0x8000 ? (w & 0x0400) !== 0 || tl > 527 : w > 511;
   if (!sl || sl > 64 || !ml || ml > 31 || badw || rec.length !== 4 + prelen + tl)
     throw new Error('record lengths');
   const pre = rec.subarray(4, 4 + prelen);
@@ -196,6 +196,7 @@ async function main() {
         onChain.set(id.slice(2), (onChain.get(id.slice(2)) || 0) + 1);
       } catch (e) {
         badEvents++;
+        if (process.env.CHECK_IDS_DEBUG) console.error(`bad event: ${e.message}`);
       }
     }
   }
