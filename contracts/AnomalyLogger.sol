@@ -3,22 +3,23 @@ pragma solidity ^0.8.20;
 
 /// @title AnomalyLogger — a tamper-evident, append-only log of IoT anomalies.
 /// @notice Authorised logger accounts log batches of anomalies; each anomaly
-///         becomes one `RecordLogged` event (cheap, readable with eth_getLogs,
-///         indexed by anomaly id, sensor and logger).
+///         becomes one `Recorded` event (cheap, readable with eth_getLogs,
+///         indexed by anomaly id and logger).
 /// @dev Gas design (see docs/chain.md):
 ///      - A batch is one `bytes` argument of packed records (layout in
 ///        common/eth/anomaly_log.h), parsed in assembly: no ABI decoding of
 ///        string arrays. Two record kinds: an anomaly (first byte, the
 ///        sensor length, 1..64) and an alarm lifecycle event (first bytes
 ///        0x00 0x01; its id preimage ends in an event code 0x10..0x1f).
-///        Both are emitted as RecordLogged and are leaves of the batch tree
+///        Both are emitted as Recorded and are leaves of the batch tree
 ///        alike.
-///      - RecordLogged's data is packed, not ABI-encoded: seq (8 bytes,
-///        big-endian) then the record as sent. ABI framing (seq word, offset,
+///      - Recorded's data is packed, not ABI-encoded: the record as sent,
+///        then its seq big-endian in as few bytes as the batch needs. ABI framing (seq word, offset,
 ///        length, padding) cost ~100 bytes of log data per record at 8 gas
 ///        a byte. Earlier versions emitted AnomalyLogged(id, sensorHash,
-///        logger, uint64 seq, bytes record); common/eth/anomaly_log.c reads
-///        both.
+///        logger, uint64 seq, bytes record), then RecordLogged(id,
+///        sensorHash, logger) with packed data; common/eth/anomaly_log.c
+///        reads all three.
 ///      - The anomaly id is computed here, keccak256 of the record's id
 ///        preimage (sensor 0x00 metric 0x00 ts_ms type), so an id on chain
 ///        always matches its content and costs no calldata.
@@ -32,7 +33,7 @@ pragma solidity ^0.8.20;
 ///      - "Is id X logged?" on chain: each batch stores one Merkle root over
 ///        the ids it logged (one 20,000-gas slot per batch, not per id), and
 ///        `isLogged(id, batch, proof)` checks a proof against it. The batch of
-///        an id is found from events (`RecordLogged` by id, then the
+///        an id is found from events (`Recorded` by id, then the
 ///        `BatchLogged` of the same transaction).
 ///
 ///      The batch tree (mirrored by common/merkle.c):
@@ -50,9 +51,12 @@ pragma solidity ^0.8.20;
 ///      node can pass for the id of a well-formed record (barring a Keccak
 ///      collision), and a proof cannot be shortened by starting from one.
 contract AnomalyLogger {
-    /// One per fresh record. Data (not in the ABI: packed): seq (uint64,
-    /// 8 bytes big-endian) followed by the record (common/eth/anomaly_log.h).
-    event RecordLogged(bytes32 indexed id, bytes32 indexed sensorHash, address indexed logger);
+    /// One per fresh record. Data (not in the ABI: packed): the record
+    /// (common/eth/anomaly_log.h) followed by its seq, big-endian in the
+    /// fewest bytes (1..8) that hold every seq of its batch. No sensor topic (375 gas a record): readers filter by sensor from the
+    /// record itself. Earlier versions emitted RecordLogged(id, sensorHash,
+    /// logger) with the same data; common/eth/anomaly_log.c reads both.
+    event Recorded(bytes32 indexed id, address indexed logger);
     /// One per logBatch: batch number, the logger, the seq of its first fresh
     /// record, how many records it logged and the Merkle root over their ids.
     event BatchLogged(uint256 indexed batch, address indexed logger, uint64 firstSeq, uint32 count, bytes32 root);
@@ -191,7 +195,7 @@ contract AnomalyLogger {
     }
 
     /// Log the packed records; record i carries sequence number firstSeq + i.
-    /// Emits one RecordLogged per fresh record, then BatchLogged with the
+    /// Emits one Recorded per fresh record, then BatchLogged with the
     /// Merkle root over the fresh ids, which it stores as the next batch.
     function logBatch(uint64 firstSeq, bytes calldata packed) external {
         Logger memory s = loggers[msg.sender];
@@ -199,7 +203,7 @@ contract AnomalyLogger {
         if (firstSeq > s.nextSeq) revert SeqGap(s.nextSeq, firstSeq);
         if (packed.length > MAX_PACKED) revert BatchTooLarge();
         uint256 skip = s.nextSeq - firstSeq;
-        bytes32 sig = RecordLogged.selector;
+        bytes32 sig = Recorded.selector;
         bytes4 badRecord = BadRecord.selector;
         bytes4 tooLarge = BatchTooLarge.selector;
         uint256 n;
@@ -207,20 +211,23 @@ contract AnomalyLogger {
         assembly ("memory-safe") {
             let p := packed.offset
             let end := add(p, packed.length)
-            // Scratch beyond the free memory pointer: [seq, 8 bytes][record] is the
-            // RecordLogged event's data, packed (no ABI framing: 96 bytes and the
-            // padding less per record, 8 gas a byte). The fresh ids follow at ids
-            // (8 + record <= 654 bytes < 0x320).
+            // Scratch beyond the free memory pointer: [record][seq, k bytes] is the
+            // Recorded event's data, packed (no ABI framing, 8 gas a byte): the seq
+            // big-endian in the fewest bytes seqLen (1..8) that hold every seq of this
+            // batch, so readers find it after the record (whose header gives its
+            // length). The fresh ids follow at ids (record + 32 <= 678 bytes < 0x320).
             let mem := mload(0x40)
-            let rec := add(mem, 8)
+            let rec := mem
             let ids := add(mem, 0x320)
             let fresh := 0
+            let seqLen := 1
+            for { let top := shr(8, add(firstSeq, MAX_BATCH)) } top { top := shr(8, top) } { seqLen := add(seqLen, 1) }
+            let seqShift := sub(256, shl(3, seqLen))
             for {} lt(p, end) {} {
                 if eq(n, MAX_BATCH) {
                     mstore(0, tooLarge)
                     revert(0, 4)
                 }
-                mstore(mem, shl(192, add(firstSeq, n))) // seq, then the record over the rest
                 let sl := byte(0, calldataload(p))
                 let pre
                 let prelen
@@ -258,14 +265,23 @@ contract AnomalyLogger {
                     }
                 }
                 default {
-                    // An anomaly record: sl ml el(2) | sensor 0 metric 0 ts(8) type | value score expl
+                    // An anomaly record: sl ml w(2) | sensor 0 metric 0 ts(8) type | tail.
+                    // w < 0x8000: el, the tail is value(8) score(8) expl(el <= 511);
+                    // w >= 0x8000 (compact numbers): bits 0..9 the tail's length
+                    // (<= 527), bit 10 zero; its content is checked by readers.
                     let hdr := shr(224, calldataload(p))
                     let ml := and(shr(16, hdr), 0xff)
-                    let el := and(hdr, 0xffff)
+                    let w := and(hdr, 0xffff)
+                    let tl := add(w, 16)
+                    let badw := gt(w, 511)
+                    if shr(15, w) {
+                        tl := and(w, 0x3ff)
+                        badw := or(and(w, 0x0400), gt(tl, 527))
+                    }
                     prelen := add(add(sl, ml), 11)
-                    rlen := add(add(20, prelen), el)
-                    // bounds: 1 <= sl <= 64, 1 <= ml <= 31, el <= 511, record inside the batch
-                    if or(or(gt(sl, 64), or(iszero(ml), gt(ml, 31))), or(gt(el, 511), gt(rlen, sub(end, p)))) {
+                    rlen := add(add(4, prelen), tl)
+                    // bounds: 1 <= sl <= 64, 1 <= ml <= 31, w as above, record inside the batch
+                    if or(or(gt(sl, 64), or(iszero(ml), gt(ml, 31))), or(badw, gt(rlen, sub(end, p)))) {
                         mstore(0, badRecord)
                         mstore(4, n)
                         revert(0, 0x24)
@@ -283,7 +299,8 @@ contract AnomalyLogger {
                     let id := keccak256(pre, prelen)
                     mstore(add(ids, shl(5, fresh)), id)
                     fresh := add(fresh, 1)
-                    log4(mem, add(8, rlen), sig, id, keccak256(pre, sl), caller())
+                    mstore(add(rec, rlen), shl(seqShift, add(firstSeq, n))) // the seq after the record
+                    log3(mem, add(rlen, seqLen), sig, id, caller())
                 }
                 p := add(p, rlen)
                 n := add(n, 1)

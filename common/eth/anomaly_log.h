@@ -9,29 +9,41 @@
  *   off  size  field
  *   0    1     sensor_len  (1..64)
  *   1    1     metric_len  (1..31)
- *   2    2     expl_len    (0..511)
+ *   2    2     w: expl_len (0..511; value and score raw), or compact numbers:
+ *              0x8000 | vv << 14 | sv << 13 | vf << 12 | sf << 11 |
+ *              tail_len (bits 0..9, <= 527; bit 10 zero), tail_len the
+ *              bytes after the preimage
  *   4    sl    sensor_id            \
  *        1     0x00                  |  the id preimage of anomaly_make_id():
  *        ml    metric                |  the contract hashes these bytes itself,
  *        1     0x00                  |  so an on-chain id always matches its
  *        8     ts_ms (int64)         |  content
  *        1     type (0..2)          /
- *        8     value  (IEEE-754 binary64 bits, exact)
- *        8     score  (IEEE-754 binary64 bits, exact)
- *        el    explanation: its detector template and parameters, or
- *              the raw UTF-8 text when no template fits (eth/expl_codec.h;
- *              records written before that hold raw text and still decode)
+ *        8     value  (IEEE-754 binary64 bits, exact); compact with vv:
+ *              1..7 bytes, the LEB128 varint of zigzag(m) * 8 + d for the
+ *              shortest decimal m / 10^d (d <= 7) that strtod reads back
+ *              as the same binary64 (only when shorter than 8 bytes);
+ *              with vf: 7 bytes, big-endian zigzag(m) * 16 + d (d <= 15;
+ *              a score of 15 significant digits); never both
+ *        8     score  (the same, with sv / sf)
+ *        el    explanation (the rest of the tail): its detector template
+ *              and parameters, or the raw UTF-8 text when no template fits
+ *              (eth/expl_codec.h; records written before that hold raw
+ *              text and still decode)
  *
  * logBatch(uint64 firstSeq, bytes packed) takes the records concatenated;
  * record i carries the logger's sequence number firstSeq + i. For each it
  * emits
- *   RecordLogged(bytes32 indexed id, bytes32 indexed sensorHash,
- *                address indexed logger)
- * with sensorHash = keccak256(sensor_id) and as data, packed (not ABI):
- * seq (8 bytes, big-endian) then the record. Contracts deployed before
- * emitted AnomalyLogged(bytes32 indexed id, bytes32 indexed sensorHash,
+ *   Recorded(bytes32 indexed id, address indexed logger)
+ * with as data, packed (not ABI): the record, then its seq big-endian in
+ * the fewest bytes (1..8) holding firstSeq + 200 (so readers take the
+ * record's length from its header; the rest is the seq). Contracts
+ * deployed before emitted RecordLogged(bytes32 indexed id, bytes32 indexed
+ * sensorHash, address indexed logger) with data seq (8 bytes) then the
+ * record, or AnomalyLogged(bytes32 indexed id, bytes32 indexed sensorHash,
  * address indexed logger, uint64 seq, bytes record) with ABI data; the
- * decoder reads both. Timestamps are kept to the
+ * decoder reads all three (sensorHash = keccak256(sensor_id) checked where
+ * present). Timestamps are kept to the
  * millisecond (ts decodes as ts_ms / 1000.0); value and score are exact.
  * expected_low/high and model_version are not stored (NaN / -1 on decode).
  *
@@ -63,8 +75,8 @@
  *
  * So an event's id is keccak256(sensor 0x00 metric 0x00 alarm_id 0x00 at
  * code): deterministic, a re-delivered event has the same id and the
- * journal logs it once. The contract emits the same AnomalyLogged event for
- * every kind (its name is historical) and puts alarm events in the batch
+ * journal logs it once. The contract emits the same per-record event for
+ * every kind and puts alarm events in the batch
  * Merkle tree like anomalies, so `chainlogger prove` and `verify` work on
  * both. Alarm events do not carry the alarm's note, severity nor
  * muted_until (the gateway's history has them).
@@ -92,7 +104,9 @@
 #define ANOMALY_LOG_RECORD_MAX (4 + 64 + 1 + 31 + 1 + 9 + 16 + 511)
 #define ANOMALY_LOG_EVENT_SIG                                                                      \
     "AnomalyLogged(bytes32,bytes32,address,uint64,bytes)" /* before packed events */
-#define ANOMALY_LOG_RECORD_EVENT_SIG "RecordLogged(bytes32,bytes32,address)"
+#define ANOMALY_LOG_RECORD_EVENT_SIG                                                               \
+    "RecordLogged(bytes32,bytes32,address)" /* before Recorded (with a sensor topic) */
+#define ANOMALY_LOG_RECORDED_EVENT_SIG "Recorded(bytes32,address)"
 #define ANOMALY_LOG_BATCH_SIG "logBatch(uint64,bytes)"
 #define ANOMALY_LOG_BATCH_EVENT_SIG "BatchLogged(uint256,address,uint64,uint32,bytes32)"
 #define ANOMALY_LOG_IS_LOGGED_SIG "isLogged(bytes32,uint256,bytes32[])"
@@ -206,13 +220,19 @@ const char *anomaly_log_rec_sensor(const anomaly_log_rec *r);
 int anomaly_log_encode_batch(const anomaly *a, size_t n, uint64_t first_seq, uint8_t **out, size_t *len);
 
 /** topic0 of the per-record events, as "0x" + 64 hex (static strings):
- *  anomaly_log_record_topic() of RecordLogged (packed data, what the
- *  contract emits now), anomaly_log_event_topic() of AnomalyLogged (ABI
- *  data, contracts deployed before). Thread-safe. */
+ *  anomaly_log_recorded_topic() of Recorded (id and logger topics, packed
+ *  data: what the contract emits now), anomaly_log_record_topic() of
+ *  RecordLogged (id, sensor hash and logger topics, packed data),
+ *  anomaly_log_event_topic() of AnomalyLogged (ABI data; both from
+ *  contracts deployed before). Thread-safe. */
 const char *anomaly_log_event_topic(void);
 const char *anomaly_log_record_topic(void);
-/** The topic0 filter matching both per-record events (a JSON array: either
- *  of them), for eth_getLogs. Returns a new reference, NULL when out of memory. */
+const char *anomaly_log_recorded_topic(void);
+/** The topic0 filter matching every per-record event (a JSON array: any of
+ *  them), for eth_getLogs. Topic 1 is the id in all of them; the logger is
+ *  topic 2 of Recorded but topic 3 of the others, so readers filter by
+ *  logger (and by sensor) on the decoded record, not on the node.
+ *  Returns a new reference, NULL when out of memory. */
 json_t *anomaly_log_event_topic0(void);
 
 /** Decode one log object as returned by eth_getLogs or in a receipt's "logs".

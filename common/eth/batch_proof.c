@@ -132,8 +132,9 @@ static json_t *qty(uint64_t v)
 }
 
 /* eth_getLogs of `contract` in one block with topics [topic0, null, logger
- * (indexed address)] for BatchLogged, or [topic0, null, null, logger] for
- * the per-record events (their logger is the third indexed argument).
+ * (indexed address)] for BatchLogged (logger_pos 2), or [topic0] for the
+ * per-record events (logger_pos 0: the logger is topic 2 of Recorded but 3
+ * of the older events, so batch_proof_build checks it on the decoded log).
  * topic0 (a string, or an array of alternatives) is stolen. */
 static int block_logs(rpc_client *rpc, const char *contract, uint64_t block, json_t *topic0,
                       int logger_pos, const char *logger_hex, json_t **out, char *err,
@@ -159,7 +160,8 @@ static int block_logs(rpc_client *rpc, const char *contract, uint64_t block, jso
     json_array_append_new(topics, topic0);
     for (int i = 1; i < logger_pos; i++)
         json_array_append_new(topics, json_null());
-    json_array_append_new(topics, json_string(wt));
+    if (logger_pos > 0)
+        json_array_append_new(topics, json_string(wt));
     eth_log_filter_init(&f, contract, topics);
     int rc = eth_logs_get(rpc, &f, block, block, out, err, errlen);
     json_decref(topics);
@@ -190,8 +192,8 @@ int batch_proof_check(rpc_client *rpc, const char *contract, const uint8_t id[32
         goto out;
     }
     out->index = where->seq - out->batch.first_seq;
-    /* 2-3. the leaves: AnomalyLogged(id, sensorHash, address indexed logger, ...) */
-    if ((rc = block_logs(rpc, contract, out->batch.block_number, anomaly_log_event_topic0(), 3,
+    /* 2-3. the leaves: the per-record events of the block (batch_proof_build keeps this logger's) */
+    if ((rc = block_logs(rpc, contract, out->batch.block_number, anomaly_log_event_topic0(), 0,
                          out->batch.logger, &logs, err, errlen)) < 0)
         goto out;
     if ((rc = batch_proof_build(&out->batch, logs, where->seq, out)) <= 0) {

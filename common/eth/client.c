@@ -514,19 +514,13 @@ int eth_log_pager_next(eth_log_pager *p, json_t **logs, char *err, size_t errlen
 
 /* ---- event logs through an eth_client -------------------------------- */
 
-json_t *eth_client_anomaly_topics(json_t *ids, const uint8_t *logger)
+json_t *eth_client_anomaly_topics(json_t *ids)
 {
     json_t *t = json_array();
     if (!t)
         return NULL;
-    json_array_append_new(t, anomaly_log_event_topic0()); /* either per-record event */
+    json_array_append_new(t, anomaly_log_event_topic0()); /* any per-record event */
     json_array_append_new(t, ids ? json_incref(ids) : json_null());
-    if (logger) {
-        uint8_t w[32];
-        abi_put_address(w, logger);
-        json_array_append_new(t, json_null()); /* any sensor */
-        json_array_append_new(t, hexstr(w, 32));
-    }
     return t;
 }
 
@@ -563,9 +557,9 @@ static int client_logs(eth_client *e, const uint8_t contract[20], uint64_t from,
 }
 
 int eth_client_logs(eth_client *e, const uint8_t contract[20], uint64_t from, uint64_t to,
-                    json_t *ids, const uint8_t *logger, json_t **logs)
+                    json_t *ids, json_t **logs)
 {
-    return client_logs(e, contract, from, to, eth_client_anomaly_topics(ids, logger), logs);
+    return client_logs(e, contract, from, to, eth_client_anomaly_topics(ids), logs);
 }
 
 int eth_client_batch_logs(eth_client *e, const uint8_t contract[20], uint64_t from, uint64_t to,

@@ -213,21 +213,23 @@ int eth_client_code_size(eth_client *e, const uint8_t addr[20], size_t *size);
 /** eth_blockNumber. Blocks. Returns 0 or ETH_ERR_CHAIN. */
 int eth_client_block_number(eth_client *e, uint64_t *bn);
 
-/** The topics of AnomalyLogged(id, sensorHash, logger) events: [topic0,
- *  ids or null] and, with a logger (20 bytes), [.., null, logger word].
+/** The topics of the per-record events (Recorded, RecordLogged,
+ *  AnomalyLogged: anomaly_log_event_topic0): [topic0s, ids or null].
  *  ids: a JSON array of "0x" + 64 hex ids (any of them), borrowed; NULL = any.
+ *  No logger filter: its topic position differs between the events, so
+ *  callers check the decoded logger (anomaly_log_proof.logger).
  *  Returns a new reference (caller frees), NULL when out of memory. */
-json_t *eth_client_anomaly_topics(json_t *ids, const uint8_t *logger);
+json_t *eth_client_anomaly_topics(json_t *ids);
 /** The topics of BatchLogged(batch, logger) events: [topic0, null] and,
  *  with a logger (20 bytes), [.., logger word]. Returns a new reference. */
 json_t *eth_client_batch_topics(const uint8_t *logger);
 
-/** eth_getLogs for the AnomalyLogged events of `contract` in [from, to] in
- *  one call, with ids / logger as eth_client_anomaly_topics. Blocks.
+/** eth_getLogs for the per-record events of `contract` in [from, to] in
+ *  one call, with ids as eth_client_anomaly_topics (every logger's). Blocks.
  *  Out: *logs (new reference, a JSON array; caller frees).
  *  Returns 0 or ETH_ERR_CHAIN (logged as chain_error). */
 int eth_client_logs(eth_client *e, const uint8_t contract[20], uint64_t from, uint64_t to,
-                    json_t *ids, const uint8_t *logger, json_t **logs);
+                    json_t *ids, json_t **logs);
 /** The same for BatchLogged events of one logger (20 bytes) or all (NULL). */
 int eth_client_batch_logs(eth_client *e, const uint8_t contract[20], uint64_t from, uint64_t to,
                           const uint8_t *logger, json_t **logs);

@@ -133,6 +133,8 @@ typedef struct {
     size_t cap, o;
     const char *metric;
     int64_t ts_ms;
+    double value;   /* the record's value */
+    int value_slot; /* 1 until the first %N, which is the value (0x03 form) */
     int unit_set;
     size_t unit_len;
     const uint8_t *unit; /* points into in */
@@ -147,10 +149,28 @@ static int emit(render_ctx *r, const void *p, size_t n)
     return 0;
 }
 
+/* The detector's words for a reading's value (det_explain.c, det_num).
+ * Returns the length, or -1 when v is not finite. */
+static int value_words(char *buf, size_t n, double v)
+{
+    double a = fabs(v);
+    if (!isfinite(v))
+        return -1;
+    int k = a >= 10 ? snprintf(buf, n, "%.1f", v)
+            : a >= 1 || a == 0 ? snprintf(buf, n, "%.2f", v)
+                               : snprintf(buf, n, "%.3g", v);
+    return k > 0 && (size_t)k < n ? k : -1;
+}
+
 static int render_number(render_ctx *r)
 {
     uint64_t v;
     char digits[24], buf[32];
+    if (r->value_slot) {
+        r->value_slot = 0;
+        int k = value_words(buf, sizeof buf, r->value);
+        return k < 0 ? -1 : emit(r, buf, (size_t)k);
+    }
     if (get_varint(r->in, r->len, &r->i, &v) < 0)
         return -1;
     unsigned d = (unsigned)(v & 7);
@@ -277,12 +297,21 @@ static int render(render_ctx *r, const char *tp)
 int expl_codec_decode(const uint8_t *in, size_t len, const char *metric, int64_t ts_ms, char *text,
                       size_t cap)
 {
+    return expl_codec_decode_v(in, len, metric, ts_ms, NAN, text, cap);
+}
+
+int expl_codec_decode_v(const uint8_t *in, size_t len, const char *metric, int64_t ts_ms,
+                        double value, char *text, size_t cap)
+{
     if (cap == 0)
         return -1;
     text[0] = 0;
     if (len == 0)
         return 0;
-    if (in[0] != EXPL_CODEC_TEMPLATE) {
+    int vs = in[0] == EXPL_CODEC_TEMPLATE_VALUE;
+    if (vs && !isfinite(value))
+        return -1;
+    if (in[0] != EXPL_CODEC_TEMPLATE && !vs) {
         size_t skip = in[0] == EXPL_CODEC_ESCAPED;
         size_t n = len - skip;
         if (n >= cap || memchr(in + skip, 0, n) || (skip && (n == 0 || in[1] >= 0x20)))
@@ -293,9 +322,16 @@ int expl_codec_decode(const uint8_t *in, size_t len, const char *metric, int64_t
     }
     if (len < 2 || in[1] >= NTEMPLATES)
         return -1;
-    render_ctx r = {
-        .in = in, .len = len, .i = 2, .text = text, .cap = cap, .metric = metric, .ts_ms = ts_ms};
-    if (render(&r, templates[in[1]]) < 0 || r.i != len) {
+    render_ctx r = {.in = in,
+                    .len = len,
+                    .i = 2,
+                    .text = text,
+                    .cap = cap,
+                    .metric = metric,
+                    .ts_ms = ts_ms,
+                    .value = value,
+                    .value_slot = vs};
+    if (render(&r, templates[in[1]]) < 0 || r.i != len || r.value_slot) {
         text[0] = 0;
         return -1;
     }
@@ -312,6 +348,7 @@ typedef struct {
     int64_t ts_ms;
     uint8_t *out;
     size_t cap;
+    const char *vtext; /* the value's words for the first %N (0x03 form), or NULL */
     int unit_set;
     size_t unit_at, unit_len; /* the unit's bytes in t (after the space) */
 } match_ctx;
@@ -321,6 +358,16 @@ static int match(match_ctx *c, const char *tp, size_t ti, size_t o);
 /* A decimal token at t[ti]: -?D+(.D+)? with at most 18 digits and 7 decimals. */
 static int match_number(match_ctx *c, const char *tp, size_t ti, size_t o)
 {
+    if (c->vtext) { /* the record's value: no parameter */
+        const char *v = c->vtext;
+        size_t n = strlen(v);
+        if (ti + n > c->tlen || memcmp(c->t + ti, v, n) != 0)
+            return -1;
+        c->vtext = NULL;
+        int r = match(c, tp, ti + n, o);
+        c->vtext = v;
+        return r;
+    }
     size_t k = ti, nd = 0, dec = 0;
     int neg = 0, point = 0;
     uint64_t m = 0;
@@ -473,20 +520,37 @@ static int match(match_ctx *c, const char *tp, size_t ti, size_t o)
 
 int expl_codec_encode(const char *text, const char *metric, int64_t ts_ms, uint8_t *out, size_t cap)
 {
+    return expl_codec_encode_v(text, metric, ts_ms, NAN, out, cap);
+}
+
+int expl_codec_encode_v(const char *text, const char *metric, int64_t ts_ms, double value,
+                        uint8_t *out, size_t cap)
+{
     size_t n = strnlen(text, MAX_TEXT);
     uint8_t tmp[MAX_TEXT + 2];
-    char back[MAX_TEXT];
+    char back[MAX_TEXT], vtext[32];
+    int has_value = value_words(vtext, sizeof vtext, value) > 0;
     if (n == 0)
         return 0;
-    for (int k = 0; k < NTEMPLATES && n < MAX_TEXT; k++) {
-        match_ctx c = {
-            .t = text, .tlen = n, .metric = metric, .ts_ms = ts_ms, .out = tmp, .cap = sizeof tmp};
-        tmp[0] = EXPL_CODEC_TEMPLATE;
+    /* each template with its first number as the value (0x03), then without (0x01) */
+    for (int t = 0; t < 2 * NTEMPLATES && n < MAX_TEXT; t++) {
+        int k = t / 2, vs = !(t & 1);
+        if (vs && !has_value)
+            continue;
+        match_ctx c = {.t = text,
+                       .tlen = n,
+                       .metric = metric,
+                       .ts_ms = ts_ms,
+                       .out = tmp,
+                       .cap = sizeof tmp,
+                       .vtext = vs ? vtext : NULL};
+        tmp[0] = vs ? EXPL_CODEC_TEMPLATE_VALUE : EXPL_CODEC_TEMPLATE;
         tmp[1] = (uint8_t)k;
         int len = match(&c, templates[k], 0, 2);
         /* kept only when it renders back to the very text (and is shorter) */
         if (len < 0 || (size_t)len >= n ||
-            expl_codec_decode(tmp, (size_t)len, metric, ts_ms, back, sizeof back) != (int)n ||
+            expl_codec_decode_v(tmp, (size_t)len, metric, ts_ms, value, back, sizeof back) !=
+                (int)n ||
             memcmp(back, text, n) != 0)
             continue;
         if ((size_t)len > cap)

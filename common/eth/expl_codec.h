@@ -12,6 +12,9 @@
  *   0x01 T params    template T (EXPL_TEMPLATES below, in expl_codec.c),
  *                    its slots' parameters in order
  *   0x02 text        raw text that itself starts with a byte < 0x20
+ *   0x03 T params    as 0x01, but the template's first number is the
+ *                    record's value as the detector prints it: no parameter
+ *                    (expl_codec_encode_v; records before it never use 0x03)
  *   anything else    raw text (UTF-8 as received): records written before
  *                    this codec decode unchanged
  *
@@ -40,6 +43,7 @@
 
 #define EXPL_CODEC_TEMPLATE 0x01 /* first byte of a template encoding */
 #define EXPL_CODEC_ESCAPED 0x02  /* first byte of raw text starting with a control byte */
+#define EXPL_CODEC_TEMPLATE_VALUE 0x03 /* a template whose first number is the record's value */
 
 /** Encode the explanation `text` of an anomaly of `metric` at ts_ms (Unix
  *  ms, as the record stores it) into out[0..cap-1].
@@ -54,6 +58,19 @@ int expl_codec_encode(const char *text, const char *metric, int64_t ts_ms, uint8
  *  text of cap bytes or more). Never crashes on bad input. Thread-safe. */
 int expl_codec_decode(const uint8_t *in, size_t len, const char *metric, int64_t ts_ms, char *text,
                       size_t cap);
+
+/** expl_codec_encode knowing the record's value: a template whose first
+ *  number is the value as the detector prints it (det_explain.c, det_num:
+ *  one decimal from 10, two from 1, else 3 significant digits) is stored
+ *  as 0x03 T params without that number. value NaN: as expl_codec_encode.
+ *  Returns as expl_codec_encode. Thread-safe; no allocation. */
+int expl_codec_encode_v(const char *text, const char *metric, int64_t ts_ms, double value,
+                        uint8_t *out, size_t cap);
+
+/** expl_codec_decode of a record with this value (needed by the 0x03
+ *  form; expl_codec_decode fails on it). Returns as expl_codec_decode. */
+int expl_codec_decode_v(const uint8_t *in, size_t len, const char *metric, int64_t ts_ms,
+                        double value, char *text, size_t cap);
 
 /** Number of templates (for tests). */
 int expl_codec_templates(void);

@@ -83,7 +83,7 @@ int cl_prove(eth_client *e, const uint8_t contract[20], const char *id_hex)
     if ((rc = eth_client_block_number(e, &head)) < 0)
         return rc;
     ids = json_pack("[s]", idn);
-    topics = eth_client_anomaly_topics(ids, NULL);
+    topics = eth_client_anomaly_topics(ids);
     hex_encode(addr, contract, 20, 1);
     eth_log_filter_init(&f, addr, topics);
     eth_client_pager(e, &pg, &f, 0, head, RANGE);
@@ -119,7 +119,7 @@ int cl_prove(eth_client *e, const uint8_t contract[20], const char *id_hex)
     if (rc < 0)
         goto out;
     if (!logged && !json_object_get(res, "reason"))
-        json_object_set_new(res, "reason", json_string("no RecordLogged or AnomalyLogged event with this id"));
+        json_object_set_new(res, "reason", json_string("no per-record event (Recorded, RecordLogged, AnomalyLogged) with this id"));
     if (logged)
         json_object_del(res, "reason");
     json_object_set_new(res, "logged", json_boolean(logged));

@@ -192,7 +192,7 @@ static int confirm_from_logs(sender_state *st, batch *b)
         return 0;
     }
     if ((rc = eth_client_block_number(s->eth, &head)) < 0 ||
-        (rc = eth_client_logs(s->eth, s->contract, 0, head, ids, s->eth->addr, &logs)) < 0) {
+        (rc = eth_client_logs(s->eth, s->contract, 0, head, ids, &logs)) < 0) {
         json_decref(ids);
         return rc;
     }

@@ -14,8 +14,8 @@
  * thread also answers what it evicted. A lookup by id is one eth_getLogs
  * over the whole chain with the id as topic1 (the event indexes it, so the
  * node answers from its index). A page below the cache walks backwards
- * from its cursor in block ranges (sensorHash as topic2 when the page is
- * for one sensor), growing the range while it finds few logs, at most
+ * from its cursor in block ranges (the sensor matched after decoding: the
+ * current event has no sensor topic), growing the range while it finds few logs, at most
  * GW_ARCHIVE_MAX_CALLS calls; a page that has not filled up by then (a
  * rare filter over a long chain) ends with a cursor at the last block
  * read, so the client pages on rather than the gateway scanning the whole
@@ -405,12 +405,13 @@ static void contract_copy(gw_chain *c, char out[43])
     pthread_mutex_unlock(&c->mu);
 }
 
-/* The contract's events with topics [topic0, t1, t2] (NULL = any). Returns
- * a new reference (caller frees) or NULL. */
-static json_t *event_topics(const char *t1, const char *t2)
+/* The contract's per-record events with id t1 (NULL = any). No sensor
+ * filter on the node: the current event (Recorded) has no sensor topic,
+ * so the records are matched by sensor after decoding. Returns a new
+ * reference (caller frees) or NULL. */
+static json_t *event_topics(const char *t1)
 {
-    return json_pack("[o, o, o]", anomaly_log_event_topic0(), t1 ? json_string(t1) : json_null(),
-                     t2 ? json_string(t2) : json_null());
+    return json_pack("[o, o]", anomaly_log_event_topic0(), t1 ? json_string(t1) : json_null());
 }
 
 /* GW_JOB_VERIFY_ID: fill item_json and proof from the chain. Returns 0,
@@ -420,7 +421,7 @@ static int lookup_id(gw_chain *c, rpc_client *rpc, gw_verify_job *j)
     char topic[67] = "0x";
     memcpy(topic + 2, j->id, sizeof j->id);
     char err[256], contract[43];
-    json_t *logs = NULL, *topics = event_topics(topic, NULL);
+    json_t *logs = NULL, *topics = event_topics(topic);
     eth_log_filter f;
     contract_copy(c, contract);
     eth_log_filter_init(&f, contract, topics);
@@ -479,8 +480,7 @@ static int rec_newest_first(const void *x, const void *y)
 static void archive_page(gw_chain *c, rpc_client *rpc, gw_verify_job *j)
 {
     const gw_cache_query *q = &j->q;
-    char sensor_topic[67], cursor[48] = "";
-    const char *t2 = NULL;
+    char cursor[48] = "";
     json_t *items = json_array(), *doc = NULL;
     arch_rec *recs = NULL;
     char err[256], contract[43];
@@ -493,13 +493,7 @@ static void archive_page(gw_chain *c, rpc_client *rpc, gw_verify_job *j)
 
     if (!items)
         goto fail;
-    if (q->sensor_id) {
-        uint8_t h[32];
-        keccak256(q->sensor_id, strlen(q->sensor_id), h);
-        hex_encode(sensor_topic, h, sizeof h, 1);
-        t2 = sensor_topic;
-    }
-    if (!(topics = event_topics(NULL, t2)))
+    if (!(topics = event_topics(NULL))) /* the sensor is matched below */
         goto fail;
     contract_copy(c, contract);
     eth_log_filter_init(&f, contract, topics);

@@ -550,7 +550,7 @@ int main(int argc, char **argv)
     json_array_append_new(ids, json_sprintf("0x%s", a[10].id));
     uint64_t head;
     CHECK(eth_client_block_number(&e0, &head) == 0 &&
-              eth_client_logs(&e0, contract, 0, head, ids, NULL, &logs) == 0,
+              eth_client_logs(&e0, contract, 0, head, ids, &logs) == 0,
           "getLogs failed");
     CHECK(json_array_size(logs) == 1, "id lookup found %zu logs", json_array_size(logs));
     json_decref(logs);

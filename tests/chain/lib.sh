@@ -1,6 +1,11 @@
 # tests/chain/lib.sh — helpers for the chain logger's integration tests and
 # benchmark, on top of tests/lib.sh (source that first).
 
+# topic0 of the contract's per-record event, Recorded(bytes32,address):
+# LOG3 [topic0, id, logger], data = record ++ seq in 1..8 bytes
+# (common/eth/anomaly_log.h; keccak256 of the signature).
+RECORDED_TOPIC=0xdca60c2087041cbb12d9a57628c6cad28ecbd0437e47c7ab6c3aa6e162bf4497
+
 # build_chain_tools: compile the anomaly generator into $T/anomaly_gen.
 build_chain_tools() {
     cc -O2 -std=gnu11 -Wall -Wextra -Werror -I"$ROOT/common" -o "$T/anomaly_gen" \

@@ -20,7 +20,7 @@
 //    "must":N,"must_missing":K,"killed_logged":N2,"killed_not_captured":K2}
 // published = distinct captured ids (a detector restarted from an older
 // save may publish the same anomaly, with the same id, twice: the chain
-// logger must then log it once); events = RecordLogged (or AnomalyLogged)
+// logger must then log it once); events = Recorded (or RecordLogged, AnomalyLogged)
 // events read, alarm_events among them the audited alarm actions (issue #17);
 // on_chain = distinct anomaly ids among them; duplicates = events -
 // alarm_events - on_chain (ids
@@ -90,6 +90,14 @@ function decodeData(inputs, hex) {
   return out;
 }
 
+// The length of the record at the start of buf (either kind), from its header.
+function recordLen(buf) {
+  if (buf.length < 6) throw new Error('record too short');
+  if (buf[0] === 0) return 6 + buf[2] + buf[3] + buf[4] + 12 + buf[5];
+  const w = buf.readUInt16BE(2);
+  return 4 + buf[0] + buf[1] + 11 + (w & 0x8000 ? w & 0x3ff : w + 16);
+}
+
 // The record layout of common/eth/anomaly_log.h: returns { id, sensorHash }
 // computed from the record's own bytes (alarm: true for an alarm lifecycle
 // record, kind 0x01), or throws when it is malformed.
@@ -103,9 +111,12 @@ function recordIds(rec) {
     const pre = rec.subarray(6, 6 + prelen);
     return { id: '0x' + keccak256(pre), sensorHash: '0x' + keccak256(pre.subarray(0, sl)), alarm: true };
   }
-  const sl = rec[0], ml = rec[1], el = rec.readUInt16BE(2);
+  const sl = rec[0], ml = rec[1], w = rec.readUInt16BE(2);
   const prelen = sl + ml + 11;
-  if (!sl || sl > 64 || !ml || ml > 31 || el > 511 || rec.length !== 4 + prelen + 16 + el)
+  // w: el (< 0x8000, value and score raw) or compact numbers with the tail's length in bits 0..9
+  const tl = w & 0x8000 ? w & 0x3ff : w + 16;
+  const badw = w & 0x8000 ? (w & 0x0400) !== 0 || tl > 527 : w > 511;
+  if (!sl || sl > 64 || !ml || ml > 31 || badw || rec.length !== 4 + prelen + tl)
     throw new Error('record lengths');
   const pre = rec.subarray(4, 4 + prelen);
   if (pre[sl] !== 0 || pre[sl + 1 + ml] !== 0 || pre[prelen - 1] > 2) throw new Error('record fields');
@@ -119,14 +130,21 @@ async function main() {
     process.exit(2);
   }
   const abiFile = process.env.ABI_FILE || path.join(__dirname, '../../contracts/build/AnomalyLogger.json');
-  // RecordLogged (data packed: seq, 8 bytes, then the record); contracts
-  // deployed before emit AnomalyLogged (ABI data: uint64 seq, bytes record).
-  let ev, packed = true;
+  // Recorded(id, logger) (data packed: the record, then its seq in 1..8
+  // bytes); contracts deployed before emit RecordLogged(id, sensorHash,
+  // logger) (packed: seq, 8 bytes, then the record) or AnomalyLogged (ABI
+  // data: uint64 seq, bytes record).
+  let ev, mode = 'recorded';
   try {
-    ev = eventFromAbi(abiFile, 'RecordLogged');
+    ev = eventFromAbi(abiFile, 'Recorded');
   } catch (e) {
-    ev = eventFromAbi(abiFile, 'AnomalyLogged');
-    packed = false;
+    try {
+      ev = eventFromAbi(abiFile, 'RecordLogged');
+      mode = 'packed';
+    } catch (e2) {
+      ev = eventFromAbi(abiFile, 'AnomalyLogged');
+      mode = 'abi';
+    }
   }
 
   const published = new Set();
@@ -157,10 +175,19 @@ async function main() {
       events++;
       try {
         const raw = Buffer.from(String(log.data).replace(/^0x/, ''), 'hex');
-        if (packed && raw.length < 10) throw new Error('data too short');
-        const want = recordIds(packed ? raw.subarray(8) : decodeData(ev.data, log.data).record);
+        if (mode === 'packed' && raw.length < 10) throw new Error('data too short');
+        let rec;
+        if (mode === 'recorded') {
+          const rl = recordLen(raw);
+          if (raw.length - rl < 1 || raw.length - rl > 8) throw new Error('seq length');
+          rec = raw.subarray(0, rl);
+        } else {
+          rec = mode === 'packed' ? raw.subarray(8) : decodeData(ev.data, log.data).record;
+        }
+        const want = recordIds(rec);
         const id = String(log.topics[1]).toLowerCase();
-        if (id !== want.id || String(log.topics[2]).toLowerCase() !== want.sensorHash)
+        if (id !== want.id ||
+            (mode !== 'recorded' && String(log.topics[2]).toLowerCase() !== want.sensorHash))
           throw new Error('topics do not match the record');
         if (want.alarm) {
           alarmEvents++; // an audited alarm action: counted by totalLogged, not an anomaly
@@ -169,6 +196,7 @@ async function main() {
         onChain.set(id.slice(2), (onChain.get(id.slice(2)) || 0) + 1);
       } catch (e) {
         badEvents++;
+        if (process.env.CHECK_IDS_DEBUG) console.error(`bad event: ${e.message}`);
       }
     }
   }

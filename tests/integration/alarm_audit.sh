@@ -95,7 +95,7 @@ wait_verified 40 >/dev/null
 # --- exactly once on chain, with by and at as sent -------------------------------------
 curl -sf "$G/api/alarms/$ID" >"$T/alarm.json"
 rpc eth_getLogs "[{\"address\":\"$CONTRACT\",\"fromBlock\":\"0x0\",\"toBlock\":\"latest\"}]" >"$T/logs.json"
-$PY - "$T/events.out" "$T/logs.json" "$T/alarm.json" "$ID" >"$T/check.out" <<'PY' || { cat "$T/check.out"; fail "audit trail wrong"; }
+$PY - "$T/events.out" "$T/logs.json" "$T/alarm.json" "$ID" "$RECORDED_TOPIC" >"$T/check.out" <<'PY' || { cat "$T/check.out"; fail "audit trail wrong"; }
 import json, struct, sys
 events = []
 for line in open(sys.argv[1]):
@@ -106,15 +106,16 @@ for line in open(sys.argv[1]):
 codes = {"opened": 0x10, "acknowledged": 0x12, "muted": 0x13, "false_positive": 0x14, "cleared": 0x15}
 onchain = []
 for lg in json.loads(open(sys.argv[2]).read())["result"]:
-    if len(lg["topics"]) != 4:
-        continue  # BatchLogged
+    if lg["topics"][0] != sys.argv[5]:
+        continue  # BatchLogged, deployment events
     d = bytes.fromhex(lg["data"][2:])
-    # RecordLogged's data: seq (8 bytes) ++ record (docs/chain.md)
-    seq = int.from_bytes(d[0:8], "big")
-    r = d[8:]
-    if r[0] != 0 or r[1] != 1:
+    # Recorded's data: record ++ seq in 1..8 bytes (docs/chain.md)
+    if d[0] != 0 or d[1] != 1:
         continue  # an anomaly
-    sl, ml, al, bl = r[2], r[3], r[4], r[5]
+    sl, ml, al, bl = d[2], d[3], d[4], d[5]
+    n = 6 + sl + ml + al + 12 + bl
+    r, seq = d[:n], int.from_bytes(d[n:], "big")
+    assert 1 <= len(d) - n <= 8, "seq length"
     p = 6
     sensor = r[p:p + sl].decode(); p += sl + 1
     metric = r[p:p + ml].decode(); p += ml + 1

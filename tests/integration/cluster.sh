@@ -265,13 +265,15 @@ wait_publishers() {
         fail "publisher $k failed (see $T/$1-$k.log)"
     done
 }
-chain_logs() { # every AnomalyLogged event (4 topics: sig, id, sensorHash, logger)
-    rpc eth_getLogs "[{\"address\":\"$CONTRACT_ADDRESS\",\"fromBlock\":\"0x0\",\"toBlock\":\"latest\"}]" |
-        jq -c '.result[] | select(.topics | length == 4)'
+# topic0 of Recorded(bytes32,address), the per-record event (tests/chain/lib.sh)
+RECORDED_TOPIC=0xdca60c2087041cbb12d9a57628c6cad28ecbd0437e47c7ab6c3aa6e162bf4497
+chain_logs() { # every Recorded event (3 topics: sig, id, logger)
+    rpc eth_getLogs "[{\"address\":\"$CONTRACT_ADDRESS\",\"fromBlock\":\"0x0\",\"toBlock\":\"latest\",\"topics\":[\"$RECORDED_TOPIC\"]}]" |
+        jq -c '.result[]'
 }
 chain_ids() { # every anomaly id logged on chain, one per line (not the alarm
-    # events: their record, after the 8-byte seq, starts with 0x00; anomaly_log.h)
-    chain_logs | jq -r 'select(.data[18:20] != "00") | .topics[1]' | sed 's/^0x//'
+    # events: their record, the data's start, begins with 0x00; anomaly_log.h)
+    chain_logs | jq -r 'select(.data[2:4] != "00") | .topics[1]' | sed 's/^0x//'
 }
 ws_missing() { # ws_missing G FILE: ids in FILE gateway G's WebSocket client has not received
     grep -cvxFf <(sort -u "$T/ws$1.ids" 2>/dev/null) "$2" || true
@@ -334,11 +336,11 @@ both=$(comm -12 <(grep -o 'anomaly sensor=[a-z0-9]*' "$T/det0.log" | sort -u) \
 sml=$(cat "$T/det0.log" "$T/det1.log" | grep -o 'anomaly sensor=sml[0-9]*' | sort -u | wc -l)
 [ "$sml" = $NSML ] || fail "only $sml of $NSML SenML devices alerted through the cluster"
 # Both chain loggers took a share (anomaly partition = hash(sensor) mod 2).
-per_logger=$(chain_logs | jq -r '.topics[3]' | sort | uniq -c | wc -l)
+per_logger=$(chain_logs | jq -r '.topics[2]' | sort | uniq -c | wc -l)
 [ "$per_logger" = 2 ] || fail "anomalies were logged by $per_logger chain logger(s), not 2"
 wait_ws "$T/expect-a.ids" 20 ||
     fail "phase 1: WebSocket clients missing anomalies: gateway A $(ws_missing A "$T/expect-a.ids"), B $(ws_missing B "$T/expect-a.ids")"
-echo "phase 1: $(wc -l <"$T/expect-a.ids") anomalies on chain from 2 loggers ($(chain_logs | jq -r '.topics[3]' | sort | uniq -c | awk '{printf "%s ", $1}')), all on both gateways' WebSocket feeds"
+echo "phase 1: $(wc -l <"$T/expect-a.ids") anomalies on chain from 2 loggers ($(chain_logs | jq -r '.topics[2]' | sort | uniq -c | awk '{printf "%s ", $1}')), all on both gateways' WebSocket feeds"
 
 # ---- 3. failures mid-stream --------------------------------------------
 # 7920 readings at 1100/s: index i every 0.12 s. Node 1 (first choice of

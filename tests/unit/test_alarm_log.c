@@ -368,12 +368,77 @@ static void test_packed_event(void **state)
         assert_int_equal(anomaly_log_decode_log_any(log, &r, &pr), -1);
         json_decref(log);
     }
-    /* the filter matches both events */
+    /* the filter matches every per-record event */
     json_t *t0 = anomaly_log_event_topic0();
-    assert_int_equal(json_array_size(t0), 2);
-    assert_string_equal(json_string_value(json_array_get(t0, 0)), anomaly_log_record_topic());
-    assert_string_equal(json_string_value(json_array_get(t0, 1)), anomaly_log_event_topic());
+    assert_int_equal(json_array_size(t0), 3);
+    assert_string_equal(json_string_value(json_array_get(t0, 0)), anomaly_log_recorded_topic());
+    assert_string_equal(json_string_value(json_array_get(t0, 1)), anomaly_log_record_topic());
+    assert_string_equal(json_string_value(json_array_get(t0, 2)), anomaly_log_event_topic());
     json_decref(t0);
+}
+
+/* Recorded(id, logger): no sensor topic, data = record ++ seq in 1..8 bytes. */
+static void test_recorded_event(void **state)
+{
+    (void)state;
+    uint8_t data[ANOMALY_LOG_RECORD_MAX + 16], t[32], logger[20];
+    char hex[2 * sizeof data + 3], h[67];
+    memset(logger, 0x5a, sizeof logger);
+    anomaly an;
+    memset(&an, 0, sizeof an);
+    snprintf(an.sensor_id, sizeof an.sensor_id, "room-1");
+    snprintf(an.metric, sizeof an.metric, "temperature");
+    an.ts = 1764100000.5;
+    an.value = 31.5;
+    an.score = 0.912345678901234;
+    snprintf(an.explanation, sizeof an.explanation, "temperature 31.5 is far above");
+    anomaly_make_id(&an);
+    alarm_log_event e = sample_event(ALARM_EV_OPENED, "");
+    for (int kind = 0; kind < 2; kind++) {
+        int n = kind == 0 ? anomaly_log_encode_record(&an, data, sizeof data)
+                          : anomaly_log_encode_alarm(&e, data, sizeof data);
+        assert_true(n > 0);
+        const char *id = kind == 0 ? an.id : e.id;
+        for (size_t k = 0; k <= 9; k++) {
+            for (size_t i = 0; i < k; i++)
+                data[(size_t)n + i] = (uint8_t)(i == k - 1 ? 0x42 : 0x01);
+            hex_encode(hex, data, (size_t)n + k, 1);
+            json_t *topics = json_array();
+            json_array_append_new(topics, json_string(anomaly_log_recorded_topic()));
+            json_array_append_new(topics, json_sprintf("0x%s", id));
+            abi_put_address(t, logger);
+            hex_encode(h, t, 32, 1);
+            json_array_append_new(topics, json_string(h));
+            json_t *log = json_pack(
+                "{s:o, s:s, s:s, s:s, s:s}", "topics", topics, "data", hex, "transactionHash",
+                "0x2222222222222222222222222222222222222222222222222222222222222222",
+                "blockNumber", "0x7", "logIndex", "0x0");
+            anomaly_log_rec r;
+            anomaly_log_proof pr;
+            int rc = anomaly_log_decode_log_any(log, &r, &pr);
+            if (k == 0 || k > 8) { /* no seq, or more than 64 bits */
+                assert_int_equal(rc, -1);
+                json_decref(log);
+                continue;
+            }
+            assert_int_equal(rc, 0);
+            uint64_t want = 0;
+            for (size_t i = 0; i < k; i++)
+                want = want << 8 | data[(size_t)n + i];
+            assert_int_equal(pr.seq, want);
+            assert_string_equal(anomaly_log_rec_id(&r), id);
+            assert_string_equal(pr.logger, "0x5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a");
+            if (kind == 0) {
+                assert_string_equal(r.a.explanation, an.explanation);
+                assert_memory_equal(&r.a.value, &an.value, 8);
+                assert_memory_equal(&r.a.score, &an.score, 8);
+            }
+            /* a wrong id topic is refused */
+            json_array_set_new(topics, 1, json_string(h));
+            assert_int_equal(anomaly_log_decode_log_any(log, &r, &pr), -1);
+            json_decref(log);
+        }
+    }
 }
 
 int main(void)
@@ -382,6 +447,7 @@ int main(void)
         cmocka_unit_test(test_layout_and_id), cmocka_unit_test(test_round_trip_and_ids),
         cmocka_unit_test(test_from_event),    cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_log_and_batch), cmocka_unit_test(test_packed_event),
+        cmocka_unit_test(test_recorded_event),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -381,6 +381,57 @@ static void test_anomaly_log_record(void **state)
     assert_int_equal(anomaly_log_encode_record(&bad, rec, 10), -1);
 }
 
+/* Values and scores are stored as exact decimals when that is shorter
+ * than 8 bytes, raw otherwise; every one decodes bit for bit. */
+static void test_anomaly_log_numbers(void **state)
+{
+    (void)state;
+    const double xs[] = {998.59,  25,  0, -4.11, 1000.25, 0.693163, 0.693163251234567, 1e300,
+                         -0.0,    5e-324, 123456789.125, -0.001, 0.1 + 0.2, 71.2};
+    uint8_t rec[ANOMALY_LOG_RECORD_MAX], raw[ANOMALY_LOG_RECORD_MAX];
+    for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++) {
+        anomaly a = sample(3), b;
+        a.value = xs[i];
+        a.score = xs[(i + 5) % (sizeof xs / sizeof xs[0])];
+        int n = anomaly_log_encode_record(&a, rec, sizeof rec);
+        int rn = anomaly_log_encode_record_raw(&a, raw, sizeof raw);
+        assert_true(n > 0 && rn > 0);
+        assert_true(rec[2] & 0x80); /* compact layout */
+        assert_int_equal(anomaly_log_decode_record(rec, (size_t)n, &b), 0);
+        assert_memory_equal(&b.value, &a.value, 8);
+        assert_memory_equal(&b.score, &a.score, 8);
+        assert_string_equal(b.explanation, a.explanation);
+        /* the layout before compact numbers still decodes */
+        assert_false(raw[2] & 0x80);
+        assert_int_equal(anomaly_log_decode_record(raw, (size_t)rn, &b), 0);
+        assert_memory_equal(&b.value, &a.value, 8);
+        assert_memory_equal(&b.score, &a.score, 8);
+    }
+    /* 998.59 takes 3 bytes instead of 8 (a varint), a score with the wire's
+     * 15 significant digits 7 (fixed), 1e300 stays raw */
+    anomaly a = sample(3);
+    a.value = 998.59;
+    a.score = 0.693163251234567;
+    int n = anomaly_log_encode_record(&a, rec, sizeof rec);
+    assert_int_equal(rec[2] & 0x78, 0x48); /* value varint, score 7 bytes */
+    int rn = anomaly_log_encode_record_raw(&a, raw, sizeof raw);
+    assert_int_equal(rn - n, 5 + 1);
+    a.value = 1e300;
+    n = anomaly_log_encode_record(&a, rec, sizeof rec);
+    assert_int_equal(rec[2] & 0x78, 0x08);
+    /* the reserved bit, both forms for one number: refused; other flips never crash */
+    anomaly b;
+    rec[2] |= 0x04;
+    assert_int_equal(anomaly_log_decode_record(rec, (size_t)n, &b), -1);
+    rec[2] &= (uint8_t)~0x04;
+    rec[2] |= 0x20;
+    assert_int_equal(anomaly_log_decode_record(rec, (size_t)n, &b), -1);
+    rec[2] &= (uint8_t)~0x28;
+    (void)anomaly_log_decode_record(rec, (size_t)n, &b);
+    rec[2] |= 0x50;
+    (void)anomaly_log_decode_record(rec, (size_t)n, &b);
+}
+
 /* Build the log object the contract emits for (a, seq, logger), as a node
  * returns it (with "removed": false). */
 static json_t *make_log(const anomaly *a, uint64_t seq, const uint8_t logger[20])
@@ -462,8 +513,9 @@ static void test_anomaly_log_batch(void **state)
     assert_int_equal(abi_get_bytes(cd + 4, len - 4, 1, &packed, &plen), 0);
     for (int i = 0; i < 50; i++) {
         anomaly b;
-        size_t rl = 4 + packed[off] + packed[off + 1] + 11 + 16 +
-                    (((size_t)packed[off + 2] << 8) | packed[off + 3]);
+        size_t w = ((size_t)packed[off + 2] << 8) | packed[off + 3];
+        /* compact numbers: the word's low 10 bits are the tail (numbers, explanation) */
+        size_t rl = 4 + packed[off] + packed[off + 1] + 11 + ((w & 0x8000) ? (w & 0x3ff) : 16 + w);
         assert_int_equal(anomaly_log_decode_record(packed + off, rl, &b), 0);
         assert_string_equal(b.id, a[i].id);
         off += rl;
@@ -586,6 +638,7 @@ int main(void)
         cmocka_unit_test(test_rlp_wiki),          cmocka_unit_test(test_abi),
         cmocka_unit_test(test_addresses),         cmocka_unit_test(test_eip155),
         cmocka_unit_test(test_eip1559),           cmocka_unit_test(test_anomaly_log_record),
+        cmocka_unit_test(test_anomaly_log_numbers),
         cmocka_unit_test(test_anomaly_log_log),          cmocka_unit_test(test_anomaly_log_batch),
         cmocka_unit_test(test_abi_bytes32_array), cmocka_unit_test(test_anomaly_log_batch_log),
     };

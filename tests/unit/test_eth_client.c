@@ -292,13 +292,12 @@ static void test_client_pager_error_is_chain_error(void **state)
     start(s, 2, &th, url);
     eth_client e;
     assert_int_equal(eth_client_init(&e, url, NULL, 1337, 5000), 0);
-    uint8_t logger[20];
-    memset(logger, 0x42, sizeof logger);
-    json_t *topics = eth_client_anomaly_topics(NULL, logger);
-    assert_int_equal(json_array_size(topics), 4);
+    /* [topic0s, any id]: no logger topic (its position differs between
+     * Recorded and the older events; readers check the decoded logger) */
+    json_t *topics = eth_client_anomaly_topics(NULL);
+    assert_int_equal(json_array_size(topics), 2);
+    assert_int_equal(json_array_size(json_array_get(topics, 0)), 3);
     assert_true(json_is_null(json_array_get(topics, 1)));
-    assert_string_equal(json_string_value(json_array_get(topics, 3)),
-                        "0x0000000000000000000000004242424242424242424242424242424242424242");
     eth_log_filter f;
     eth_log_filter_init(&f, CONTRACT, topics);
     eth_log_pager pg;

@@ -233,6 +233,41 @@ static void test_raw_fallback(void **state)
     assert_int_equal(expl_codec_encode("anything at all", "t", 0, enc, 4), -1);
 }
 
+/* 0x03: the first number is the record's value as the detector prints it. */
+static void test_value_form(void **state)
+{
+    (void)state;
+    const char *t = "temperature 31.5 degC is far above this sensor's usual 20.1-24.3 degC at "
+                    "10:12 UTC";
+    uint8_t v[600], o[600];
+    char back[512];
+    int64_t ts = 1764000000000;
+    int n = expl_codec_encode_v(t, "temperature", ts, 31.46, v, sizeof v);
+    int m = expl_codec_encode(t, "temperature", ts, o, sizeof o);
+    assert_true(n > 0 && m > 0 && n < m);
+    assert_int_equal(v[0], EXPL_CODEC_TEMPLATE_VALUE);
+    assert_int_equal(o[0], EXPL_CODEC_TEMPLATE);
+    assert_int_equal(expl_codec_decode_v(v, (size_t)n, "temperature", ts, 31.46, back, sizeof back),
+                     (int)strlen(t));
+    assert_string_equal(back, t);
+    /* without the value, or with another one, not this text */
+    assert_int_equal(expl_codec_decode(v, (size_t)n, "temperature", ts, back, sizeof back), -1);
+    assert_int_equal(expl_codec_decode_v(v, (size_t)n, "temperature", ts, NAN, back, sizeof back),
+                     -1);
+    assert_true(expl_codec_decode_v(v, (size_t)n, "temperature", ts, 40, back, sizeof back) > 0);
+    assert_string_not_equal(back, t);
+    /* a value printed otherwise than in the text: the 0x01 form */
+    n = expl_codec_encode_v(t, "temperature", ts, 3.0, v, sizeof v);
+    assert_int_equal(n, m);
+    assert_memory_equal(v, o, (size_t)m);
+    /* small values: two decimals from 1, three significant digits below */
+    const char *u = "humidity 0.123 is far below this sensor's usual 20.1-24.3 at 10:12 UTC";
+    n = expl_codec_encode_v(u, "humidity", ts, 0.12345, v, sizeof v);
+    assert_int_equal(v[0], EXPL_CODEC_TEMPLATE_VALUE);
+    assert_true(expl_codec_decode_v(v, (size_t)n, "humidity", ts, 0.12345, back, sizeof back) > 0);
+    assert_string_equal(back, u);
+}
+
 /* Garbage: a clear error, never a crash. */
 static void test_garbage(void **state)
 {
@@ -272,6 +307,7 @@ int main(void)
         cmocka_unit_test(test_fleet_suffix),
         cmocka_unit_test(test_raw_fallback),
         cmocka_unit_test(test_garbage),
+        cmocka_unit_test(test_value_form),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
