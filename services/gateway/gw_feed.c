@@ -29,6 +29,7 @@
 #include "base/hex.h"
 #include "base/log.h"
 #include "bus/alarm_state.h"
+#include "bus/alert_repeat.h"
 #include "bus/chain_logged.h"
 #include "bus/topics.h"
 #include "gw_notify.h"
@@ -53,8 +54,10 @@ int gw_feed_topics(gw *g, const char **out, int cap)
     out[n++] = topics_filter_chain_logged();
     if (g->status)
         out[n++] = topics_filter_status();
-    if (g->alarms)
+    if (g->alarms) {
         out[n++] = topics_filter_detector_alarms();
+        out[n++] = topics_filter_detector_repeats();
+    }
     if (g->notify)
         out[n++] = topics_filter_notify_channels();
     int nb = 0;
@@ -219,6 +222,27 @@ static void on_alarm_state(gw *g, const char *topic, const void *payload, size_t
         return;
     }
     gw_alarms_on_state(g->alarms, &st, (int64_t)(clock_wall() * 1000));
+}
+
+/* detector/repeat/{sensor_id}/{metric}: folded alerts, summed; the
+ * payload must name the topic's stream. */
+static void on_repeat(gw *g, const char *topic, const void *payload, size_t len)
+{
+    alert_repeat rp;
+    char err[160] = "", want[TOPICS_MAX + READING_NAME_MAX];
+    int rc = alert_repeat_from_json(payload, len, &rp, err, sizeof err);
+    if (rc == 0 && (topics_detector_repeat(want, sizeof want, rp.sensor_id, rp.metric) < 0 ||
+                    strcmp(want, topic) != 0)) {
+        snprintf(err, sizeof err, "sensor_id/metric do not match the topic");
+        rc = -1;
+    }
+    if (rc != 0) {
+        gw_metrics_err(&g->metrics, GW_ERR_REPEAT_INVALID);
+        log_rate(37, 10, LOG_WARN, "repeat_invalid topic=%.80s reason=\"%s\"", topic, err);
+        return;
+    }
+    if (gw_alarms_on_repeat(g->alarms, &rp, (int64_t)(clock_wall() * 1000)) != 0)
+        gw_metrics_err(&g->metrics, GW_ERR_ALARM_FULL);
 }
 
 json_t *gw_feed_logged_parse(const char *sensor_id, const void *payload, size_t len, char *err,
@@ -403,6 +427,11 @@ int gw_feed_on_message(void *user, const char *topic, const void *payload, size_
     if (topics_is_detector_alarm(topic)) {
         if (g->alarms)
             on_alarm_state(g, topic, payload, len);
+        return 1;
+    }
+    if (topics_is_detector_repeat(topic)) {
+        if (g->alarms)
+            on_repeat(g, topic, payload, len);
         return 1;
     }
     topic = topics_strip_partition(topic);
