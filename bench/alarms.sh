@@ -124,7 +124,7 @@ cc -O2 -std=gnu11 -Wall -Wextra -Werror -I"$ROOT/common" -o "$T/fleet_pub" \
 MQTT_URL=$MQTT_URL STATE_DIR=$T/memdet WARMUP=$MEM_WARM STATS_INTERVAL=1 SAVE_INTERVAL=0 \
     bg memdet "$BIN/detector"
 MEMDET_PID=$LAST_PID
-for _ in $(seq 100); do grep -q mqtt_subscribed "$T/memdet.log" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 100); do grep -q "subscribed topic=detector/feedback" "$T/memdet.log" 2>/dev/null && break; sleep 0.1; done
 MEMGW_PORT=$(free_port)
 MQTT_URL=$MQTT_URL RPC_URL=http://127.0.0.1:9 STATE_DIR=$T/memgw GATEWAY_PORT=$MEMGW_PORT \
     GATEWAY_HOST=127.0.0.1 LOG_LEVEL=warn bg memgw "$BIN/gateway"

@@ -58,9 +58,16 @@ static int send_one(pacer *p, long s, long r, double ts, double dt)
         reading_add(&rd, "pressure", 1013.0 + 0.5 * noise(s, r, 3)) != 0)
         return -1;
     int len = reading_encode_json(&rd, js, sizeof js);
-    if (len < 0 || topics_reading(topic, sizeof topic, rd.sensor_id) < 0 ||
-        mqtt_client_publish(p->c, topic, js, (size_t)len, 0, 0) != 0)
+    if (len < 0 || topics_reading(topic, sizeof topic, rd.sensor_id) < 0)
         return -1;
+    /* the client's queue may be full for a moment (the machine is shared):
+     * wait for it rather than lose a reading, for up to 30 s */
+    for (int tries = 0; mqtt_client_publish(p->c, topic, js, (size_t)len, 0, 0) != 0; tries++) {
+        if (tries == 3000)
+            return -1;
+        struct timespec w = {0, 10000000};
+        nanosleep(&w, NULL);
+    }
     p->sent++;
     return 0;
 }
