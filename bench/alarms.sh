@@ -166,6 +166,7 @@ mib = lambda kb: kb / 1024.0
 bound = mib(gi) + (2048 * 600 * 88 + 10000 * 3400 + 10000 * 1200) / 1048576.0
 print("bench: alarms.detector_rss_mib_100k %.1f MiB (%d sensors x 3 metrics, %d in alarm; target <= 1536 MiB)" % (mib(dh), n, k))
 print("bench: alarms.detector_rss_mib_idle %.1f MiB" % mib(di))
+print("bench: alarms.detector_bytes_per_sensor_100k %d B (peak minus idle, over the sensors)" % ((dh - di) * 1024 // n))
 print("bench: alarms.gateway_rss_mib_100k %.1f MiB (target: its bounds, %.1f MiB)" % (mib(gh), bound))
 print("bench: alarms.gateway_rss_mib_idle %.1f MiB" % mib(gi))
 print("bench: alarms.mem_readings %d readings (%d published)" % (done, sent))
