@@ -79,15 +79,18 @@ int gw_feed_topics(gw *g, const char **out, int cap)
 
 /* ---- coalescing of readings for browsers ------------------------------ */
 
-/* Beyond this many sensors readings go out uncoalesced: a slot holds a
- * whole reading (~430 bytes), 43 MB at the bound. */
+/* Beyond this many sensors readings go out uncoalesced: 8 MB of slots
+ * at the bound, plus the pool of readings waiting (~410 bytes each). */
 #define COALESCE_MAX_SENSORS 100000
 
+/* A sensor's slot is small (~80 bytes): the reading it holds, if any,
+ * lives in a shared pool sized by how many wait at once (the sensors
+ * that sent twice within an interval), not by how many sensors were ever
+ * seen: 100,000 sensors sending now and then cost 8 MB, not 50. */
 typedef struct {
     char id[SENSOR_ID_MAX];
+    int32_t held;     /* index in co.pool of the reading waiting, -1 = none */
     double last_sent; /* monotonic s */
-    int held;         /* a reading waits in r */
-    reading r;
 } held_slot;
 
 static struct {
@@ -95,8 +98,40 @@ static struct {
     hashmap index; /* sensor id -> position in slots */
     held_slot *slots;
     size_t n, cap, nheld;
+    reading *pool;   /* held readings; entries free[0..nfree-1] unused */
+    int32_t *free_;  /* free pool entries (a stack) */
+    size_t pool_used, pool_cap, nfree;
     int ready;
 } co = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* A pool entry for a held reading; -1 when out of memory (then the
+ * reading goes out uncoalesced). Under co.mu. */
+static int32_t pool_take(void)
+{
+    if (co.nfree > 0)
+        return co.free_[--co.nfree];
+    if (co.pool_used == co.pool_cap) {
+        size_t nc = co.pool_cap ? co.pool_cap * 2 : 256;
+        reading *np = realloc(co.pool, nc * sizeof *np);
+        if (!np)
+            return -1;
+        co.pool = np;
+        int32_t *nf = realloc(co.free_, nc * sizeof *nf);
+        if (!nf)
+            return -1;
+        co.free_ = nf;
+        co.pool_cap = nc;
+    }
+    return (int32_t)co.pool_used++;
+}
+
+/* Give a held reading's entry back. Under co.mu. */
+static void pool_give(held_slot *sl)
+{
+    co.free_[co.nfree++] = sl->held;
+    sl->held = -1;
+    co.nheld--;
+}
 
 static uint64_t co_hash(const void *ctx, uint64_t v)
 {
@@ -135,7 +170,7 @@ static held_slot *co_slot(const char *sensor_id)
     held_slot *sl = &co.slots[co.n];
     memcpy(sl->id, sensor_id, idlen + 1);
     sl->last_sent = -1e300;
-    sl->held = 0;
+    sl->held = -1;
     if (hashmap_insert(&co.index, h, co.n) != 0)
         return NULL;
     co.n++;
@@ -148,8 +183,13 @@ void gw_feed_destroy(void)
     if (co.ready)
         hashmap_free(&co.index);
     free(co.slots);
+    free(co.pool);
+    free(co.free_);
     co.slots = NULL;
+    co.pool = NULL;
+    co.free_ = NULL;
     co.n = co.cap = co.nheld = 0;
+    co.pool_used = co.pool_cap = co.nfree = 0;
     co.ready = 0;
     pthread_mutex_unlock(&co.mu);
 }
@@ -319,19 +359,18 @@ static int coalesce(gw *g, const reading *r, double now)
     int send = 1;
     pthread_mutex_lock(&co.mu);
     held_slot *sl = co_slot(r->sensor_id);
-    if (sl && now - sl->last_sent < every) {
-        if (sl->held)
+    int was_held = sl && sl->held >= 0;
+    if (sl && now - sl->last_sent < every && (was_held || (sl->held = pool_take()) >= 0)) {
+        if (was_held)
             gw_metrics_add(&g->metrics.readings_coalesced, 1);
         else
             co.nheld++;
-        sl->held = 1;
-        sl->r = *r;
+        co.pool[sl->held] = *r;
         send = 0;
     } else if (sl) {
-        if (sl->held) { /* an older one waits: this one replaces it */
+        if (sl->held >= 0) { /* an older one waits: this one replaces it */
             gw_metrics_add(&g->metrics.readings_coalesced, 1);
-            sl->held = 0;
-            co.nheld--;
+            pool_give(sl);
         }
         sl->last_sent = now;
     }
@@ -346,12 +385,11 @@ void gw_feed_flush(gw *g)
     pthread_mutex_lock(&co.mu);
     for (size_t i = 0; co.nheld > 0 && i < co.n; i++) {
         held_slot *sl = &co.slots[i];
-        if (!sl->held || now - sl->last_sent < every)
+        if (sl->held < 0 || now - sl->last_sent < every)
             continue;
-        sl->held = 0;
         sl->last_sent = now;
-        co.nheld--;
-        push(g, reading_msg(&sl->r));
+        push(g, reading_msg(&co.pool[sl->held]));
+        pool_give(sl);
     }
     pthread_mutex_unlock(&co.mu);
 }
