@@ -82,8 +82,11 @@ int main(int argc, char **argv)
     long n = atol(argv[2]), rounds = atol(argv[3]), k = atol(argv[4]);
     long warm = atol(argv[5]), fault = atol(argv[6]);
     pacer p = {.rate = atof(argv[7])};
-    mqtt_options o = {.uris = argv[1], .client_id = "fleet-pub", .clean_session = 1,
-                      .max_inflight = 1000, .max_buffered = 100000};
+    mqtt_options o = {.uris = argv[1],
+                      .client_id = "fleet-pub",
+                      .clean_session = 1,
+                      .max_inflight = 1000,
+                      .max_buffered = 100000};
     if (n < 1 || rounds < 1 || k < 0 || k > n || warm < 0 || fault < 0 || !(p.rate > 0) ||
         mqtt_client_create(&p.c, &o) != 0 || mqtt_client_wait_connected(p.c, 10000) != 0) {
         fprintf(stderr, "fleet_pub: bad arguments or no broker at %s\n", argv[1]);
@@ -101,8 +104,8 @@ int main(int argc, char **argv)
         for (long s = 0; s < k; s++)
             if (send_one(&p, s, r, base + 60.0 * (double)r, r >= rounds + warm ? 30.0 : 0.0) != 0)
                 goto fail;
-    if (mqtt_client_flush(p.c, 60000) != 0) {
-        fprintf(stderr, "fleet_pub: not all sent within 60 s\n");
+    if (mqtt_client_flush(p.c, 180000) != 0) {
+        fprintf(stderr, "fleet_pub: not all sent within 180 s\n");
         goto out;
     }
     printf("%ld\n", p.sent);

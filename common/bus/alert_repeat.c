@@ -104,7 +104,8 @@ int alert_repeat_from_json(const void *payload, size_t len, alert_repeat *out, c
     json_t *count = json_object_get(root, "count");
     double pv = opt_number(root, "peak_value", &bad), ps = opt_number(root, "peak_score", &bad);
     double ts = opt_number(root, "ts", &bad);
-    double lo = opt_number(root, "expected_low", &bad), hi = opt_number(root, "expected_high", &bad);
+    double lo = opt_number(root, "expected_low", &bad),
+           hi = opt_number(root, "expected_high", &bad);
     if (!json_is_object(root))
         errbuf_set(err, errlen, "not a JSON object");
     else if (!id || !sensor_id_valid(id))
@@ -119,8 +120,7 @@ int alert_repeat_from_json(const void *payload, size_t len, alert_repeat *out, c
     else if (bad || isnan(pv) || isnan(ps) || isnan(ts))
         errbuf_set(err, errlen, "peak_value, peak_score and ts must be finite numbers");
     else if (!last || !last[0] || strlen(last) >= ANOMALY_ID_HEX)
-        errbuf_set(err, errlen, "last_id missing or longer than %d characters",
-                   ANOMALY_ID_HEX - 1);
+        errbuf_set(err, errlen, "last_id missing or longer than %d characters", ANOMALY_ID_HEX - 1);
     else {
         snprintf(out->sensor_id, sizeof out->sensor_id, "%s", id);
         snprintf(out->metric, sizeof out->metric, "%s", metric);

@@ -237,7 +237,7 @@ typedef struct {
     det_feedback *feedback; /* people's false_positive verdicts (det_feedback.h) */
     uint64_t suppressed;    /* alerts not published: tolerated after feedback */
     uint64_t feedback_in, feedback_bad;
-    det_repeat *repeats;     /* folded alerts since the last summary (det_repeat.h) */
+    det_repeat *repeats;        /* folded alerts since the last summary (det_repeat.h) */
     uint64_t repeats_published; /* summaries on detector/repeat/... */
 } service;
 
@@ -537,8 +537,6 @@ static int status_fill(void *user, json_t *m)
              status_add(m, "publish_failed_total", 0, NULL, NULL, (double)sv->publish_failed) |
              status_add(m, "trainings_total", 0, NULL, NULL, (double)st.trainings) |
              status_add(m, "alerts_folded_total", 0, NULL, NULL, (double)st.folded) |
-             status_add(m, "repeats_published_total", 0, NULL, NULL,
-                        (double)sv->repeats_published) |
              status_add(m, "sensors", 1, NULL, NULL, (double)st.sensors) |
              status_add(m, "streams", 1, NULL, NULL, (double)st.streams) |
              status_add(m, "max_sensors", 1, NULL, NULL, (double)max_sensors) |
@@ -554,6 +552,7 @@ static int status_fill(void *user, json_t *m)
              status_add(m, "intake_capacity_bytes", 1, NULL, NULL, (double)is.bytes) |
              status_add(m, "intake_dropped_total", 0, NULL, NULL, (double)is.dropped) |
              status_add(m, "intake_full_waits_total", 0, NULL, NULL, (double)is.full_waits);
+    rc |= status_add(m, "repeats_published_total", 0, NULL, NULL, (double)sv->repeats_published);
     for (int t = 0; t < 3; t++)
         rc |= status_add(m, "anomalies_total", 0, "type", anomaly_type_name((anomaly_type)t),
                          (double)st.by_type[t]);

@@ -98,8 +98,8 @@ static struct {
     hashmap index; /* sensor id -> position in slots */
     held_slot *slots;
     size_t n, cap, nheld;
-    reading *pool;   /* held readings; entries free[0..nfree-1] unused */
-    int32_t *free_;  /* free pool entries (a stack) */
+    reading *pool;  /* held readings; entries free[0..nfree-1] unused */
+    int32_t *free_; /* free pool entries (a stack) */
     size_t pool_used, pool_cap, nfree;
     int ready;
 } co = {.mu = PTHREAD_MUTEX_INITIALIZER};

@@ -134,8 +134,10 @@ static void test_det_repeat(void **state)
     det_repeat *r;
     assert_int_equal(det_repeat_create(&r, 0), -1);
     assert_int_equal(det_repeat_create(&r, 2), 0);
-    anomaly p1 = alert("s1", ANOMALY_POINT, 30, 0.7, 1), p2 = alert("s1", ANOMALY_POINT, 40, 0.9, 2);
-    anomaly c1 = alert("s1", ANOMALY_CONTEXTUAL, 25, 0.6, 3), o1 = alert("s2", ANOMALY_POINT, 1, 0.6, 4);
+    anomaly p1 = alert("s1", ANOMALY_POINT, 30, 0.7, 1),
+            p2 = alert("s1", ANOMALY_POINT, 40, 0.9, 2);
+    anomaly c1 = alert("s1", ANOMALY_CONTEXTUAL, 25, 0.6, 3),
+            o1 = alert("s2", ANOMALY_POINT, 1, 0.6, 4);
     assert_int_equal(det_repeat_add(r, &p1), 0);
     assert_int_equal(det_repeat_add(r, &c1), 0);
     assert_int_equal(det_repeat_add(r, &p2), 0); /* same stream and type: summed */
@@ -169,16 +171,23 @@ static void capture(void *user, const alarm_event *ev, const alarm_obj *active, 
 static void test_gw_on_repeat(void **state)
 {
     (void)state;
-    gw_alarms_options o = {.max_alarms = 10, .calm_s = 10, .point_calm_s = 5,
-                           .sev_major_score = 0.75, .sev_minor_score = 0.65, .sev_far = 3,
-                           .sev_absurd = 10, .sev_long_s = 3600, .emit = capture};
+    gw_alarms_options o = {.max_alarms = 10,
+                           .calm_s = 10,
+                           .point_calm_s = 5,
+                           .sev_major_score = 0.75,
+                           .sev_minor_score = 0.65,
+                           .sev_far = 3,
+                           .sev_absurd = 10,
+                           .sev_long_s = 3600,
+                           .emit = capture};
     gw_alarms *a;
     nev = 0;
     assert_int_equal(gw_alarms_create(&a, &o), 0);
     const int64_t t0 = 1000000;
     anomaly x = alert("pump-3", ANOMALY_POINT, 30, 0.6, 100);
     assert_int_equal(gw_alarms_on_anomaly(a, &x, t0), 0);
-    anomaly f1 = alert("pump-3", ANOMALY_POINT, 31, 0.8, 160), f2 = alert("pump-3", ANOMALY_POINT, 29, 0.7, 220);
+    anomaly f1 = alert("pump-3", ANOMALY_POINT, 31, 0.8, 160),
+            f2 = alert("pump-3", ANOMALY_POINT, 29, 0.7, 220);
     alert_repeat rp;
     alert_repeat_start(&rp, &f1);
     alert_repeat_add(&rp, &f2);
