@@ -153,11 +153,12 @@ for _ in $(seq 60); do
     sleep 0.5
 done
 sleep 2
+det_sensors=$(grep -o ' sensors=[0-9]*' "$T/memdet.log" | tail -1 | cut -d= -f2)
 det_hwm=$(vm "$MEMDET_PID" VmHWM)
 gw_hwm=$(vm "$MEMGW_PID" VmHWM)
-python3 - "$det_hwm" "$det_idle" "$gw_hwm" "$gw_idle" "$MEM_N" "$MEM_K" "$sent" "${done_n:-0}" "$active" <<'PY'
+python3 - "$det_hwm" "$det_idle" "$gw_hwm" "$gw_idle" "$MEM_N" "$MEM_K" "$sent" "${done_n:-0}" "$active" "${det_sensors:-0}" <<'PY'
 import sys
-dh, di, gh, gi, n, k, sent, done, active = (int(x) for x in sys.argv[1:10])
+dh, di, gh, gi, n, k, sent, done, active, dsens = (int(x) for x in sys.argv[1:11])
 mib = lambda kb: kb / 1024.0
 # the gateway's documented bounds at its defaults (docs/gateway.md):
 # GATEWAY_MAX_SENSORS 2048 rings of GATEWAY_RING_SIZE 600 slots of 88 B,
@@ -169,7 +170,8 @@ print("bench: alarms.detector_rss_mib_idle %.1f MiB" % mib(di))
 print("bench: alarms.detector_bytes_per_sensor_100k %d B (peak minus idle, over the sensors)" % ((dh - di) * 1024 // n))
 print("bench: alarms.gateway_rss_mib_100k %.1f MiB (target: its bounds, %.1f MiB)" % (mib(gh), bound))
 print("bench: alarms.gateway_rss_mib_idle %.1f MiB" % mib(gi))
-print("bench: alarms.mem_readings %d readings (%d published)" % (done, sent))
+print("bench: alarms.mem_readings %d readings (%d published; QoS 0, a busy machine drops some)" % (done, sent))
+print("bench: alarms.mem_detector_sensors %d sensors (of %d)" % (dsens, n))
 print("bench: alarms.mem_alarms_active %d alarms (of %d sensors in a fault)" % (active, k))
 PY
 kill "$MEMDET_PID" "$MEMGW_PID" 2>/dev/null || true
