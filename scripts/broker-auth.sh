@@ -138,6 +138,7 @@ write_acl() {
         echo "topic read part/#"
         echo "topic write anomalies/#"
         echo "topic write detector/alarm/#"
+        echo "topic write detector/repeat/#" # folded alerts, summed (bus/alert_repeat.h)
         echo "topic read detector/feedback/#" # people's false_positive verdicts (issue #17)
         echo "topic write status/detector/#"
         echo
@@ -161,6 +162,7 @@ write_acl() {
         echo "topic read sensors/#"
         echo "topic read anomalies/#"
         echo "topic read detector/alarm/#"
+        echo "topic read detector/repeat/#"
         echo "topic read chain/#"
         echo "topic read sim/#"
         echo "topic read status/#"

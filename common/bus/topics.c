@@ -19,6 +19,7 @@
 #define LABELS_PRE "sim/labels/"
 #define ALARM_PRE "detector/alarm/"
 #define FEEDBACK_PRE "detector/feedback/"
+#define REPEAT_PRE "detector/repeat/"
 #define ALARMS_PRE "alarms/"
 #define ALARM_EVENTS_PRE "alarms/events/"
 #define PART_PRE "part/"
@@ -116,6 +117,12 @@ int topics_detector_feedback(char *buf, size_t cap, const char *sensor_id, const
     return join(buf, cap, p, 4);
 }
 
+int topics_detector_repeat(char *buf, size_t cap, const char *sensor_id, const char *metric)
+{
+    const char *p[] = {REPEAT_PRE, sensor_id, "/", metric};
+    return join(buf, cap, p, 4);
+}
+
 int topics_alarm(char *buf, size_t cap, const char *sensor_id)
 {
     const char *p[] = {ALARMS_PRE, sensor_id};
@@ -188,6 +195,11 @@ const char *topics_filter_detector_alarms(void)
 const char *topics_filter_detector_feedback(void)
 {
     return FEEDBACK_PRE "+/+";
+}
+
+const char *topics_filter_detector_repeats(void)
+{
+    return REPEAT_PRE "+/+";
 }
 
 const char *topics_filter_alarms(void)
@@ -271,6 +283,11 @@ int topics_is_detector_alarm(const char *topic)
 int topics_is_detector_feedback(const char *topic)
 {
     return two_levels(after(topic, FEEDBACK_PRE));
+}
+
+int topics_is_detector_repeat(const char *topic)
+{
+    return two_levels(after(topic, REPEAT_PRE));
 }
 
 const char *topics_alarm_sensor(const char *topic)
@@ -414,6 +431,12 @@ static const topics_info table[] = {
      "detector (the stream learns to tolerate that kind)", "1", 0,
      "`{\"sensor_id\", \"metric\", \"kind\", \"verdict\", \"value\", \"score\", \"at\", \"by\"}` "
      "(`bus/alarm_feedback.h`)"},
+    {REPEAT_PRE "{sensor_id}/{metric}",
+     "detector: alerts folded into a burst of the stream (not published, not on chain), "
+     "at most one summary per stream and kind a second",
+     "gateway (adds them to the alarm's `count` and peak)", "1", 0,
+     "`{\"sensor_id\", \"metric\", \"type\", \"count\", \"peak_value\", \"peak_score\", "
+     "\"expected_low\", \"expected_high\", \"last_id\", \"ts\"}` (`bus/alert_repeat.h`)"},
     {ALARMS_PRE "{sensor_id}", "gateway, on every change of the sensor's alarms",
      "notifier, dashboards, anyone who wants the open alarms (`alarms/+`)", "1", 1,
      "the sensor's active alarms (`bus/alarm.h`)"},

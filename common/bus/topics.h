@@ -82,6 +82,16 @@ const char *topics_filter_detector_feedback(void);
 /** 1 when topic is detector/feedback/{sensor_id}/{metric}, else 0. */
 int topics_is_detector_feedback(const char *topic);
 
+/** detector/repeat/{sensor_id}/{metric}: the alerts the detector folded
+ *  into a burst of the stream (not published as anomalies), summed over at
+ *  most a second (QoS 1, not retained; bus/alert_repeat.h).
+ *  Returns and buffer as topics_reading. In: metric: not validated here. */
+int topics_detector_repeat(char *buf, size_t cap, const char *sensor_id, const char *metric);
+/** "detector/repeat/+/+" (static). */
+const char *topics_filter_detector_repeats(void);
+/** 1 when topic is detector/repeat/{sensor_id}/{metric}, else 0. */
+int topics_is_detector_repeat(const char *topic);
+
 /** alarms/{sensor_id}: the sensor's open alarms (retained, QoS 1, the
  *  gateway publishes on every change; bus/alarm.h).
  *  Returns and buffer as topics_reading. */

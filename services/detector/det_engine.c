@@ -516,6 +516,8 @@ static int fold_burst(det_engine *e, det_stream *st, const det_model *md, det_si
             st->fold_event = (uint8_t)(fold && st->state != ST_IDLE);
         }
         if (fold) { /* det_emit counted it as published */
+            if (e->fold_fn)
+                e->fold_fn(e->fold_ctx, a);
             e->st.folded++;
             e->st.anomalies--;
             e->st.by_type[a->type]--;
@@ -733,6 +735,12 @@ int det_engine_process(det_engine *e, const reading *r, det_result *res, anomaly
         st->present = 0;
     }
     return out.n;
+}
+
+void det_engine_set_fold_hook(det_engine *e, void (*fn)(void *ctx, const anomaly *a), void *ctx)
+{
+    e->fold_fn = fn;
+    e->fold_ctx = ctx;
 }
 
 void det_engine_stats(const det_engine *e, det_stats *out)

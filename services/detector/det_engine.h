@@ -181,6 +181,13 @@ double det_engine_threshold(const det_engine *e, const char *sensor_id);
 
 void det_engine_stats(const det_engine *e, det_stats *out);
 
+/** Be told of every alert folded into a burst of its stream (counted in
+ *  det_stats.folded, not returned by det_engine_process): fn(ctx, a) is
+ *  called inside det_engine_process, on its thread, with the alert as it
+ *  would have been published (id set); a is valid only during the call.
+ *  fn NULL: no longer told. Not thread-safe: set it before processing. */
+void det_engine_set_fold_hook(det_engine *e, void (*fn)(void *ctx, const anomaly *a), void *ctx);
+
 /** Bytes of heap held per live sensor on average (state + index), for
  *  the memory benchmark, and in total (forests included). */
 size_t det_engine_bytes(const det_engine *e);

@@ -154,6 +154,8 @@ struct det_engine {
     det_fleet fleet;
     det_candidates cand; /* metric names waiting for a model slot (det_limits.c) */
     det_sensor *lru_head, *lru_tail; /* every sensor, most recently seen first */
+    void (*fold_fn)(void *ctx, const anomaly *a); /* det_engine_set_fold_hook; may be NULL */
+    void *fold_ctx;
 };
 
 /* Where alerts of one det_engine_process call go. */

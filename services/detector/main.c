@@ -45,6 +45,7 @@
 #include "base/log.h"
 #include "bus/alarm_feedback.h"
 #include "bus/alarm_state.h"
+#include "bus/alert_repeat.h"
 #include "bus/anomaly.h"
 #include "bus/mqtt.h"
 #include "bus/reading.h"
@@ -53,6 +54,7 @@
 #include "det_engine.h"
 #include "det_feedback.h"
 #include "det_intake.h"
+#include "det_repeat.h"
 #include "det_replay.h"
 #include "det_silent.h"
 #include "ingest/ingest.h"
@@ -235,6 +237,8 @@ typedef struct {
     det_feedback *feedback; /* people's false_positive verdicts (det_feedback.h) */
     uint64_t suppressed;    /* alerts not published: tolerated after feedback */
     uint64_t feedback_in, feedback_bad;
+    det_repeat *repeats;        /* folded alerts since the last summary (det_repeat.h) */
+    uint64_t repeats_published; /* summaries on detector/repeat/... */
 } service;
 
 static volatile sig_atomic_t stop_flag;
@@ -276,6 +280,34 @@ static void publish_alarm(service *sv, const reading *r, const det_result *res)
 }
 
 static void publish_anomaly(service *sv, const anomaly *a);
+
+/* One summary of a stream's folded alerts on detector/repeat/{sensor}/{metric}
+ * (QoS 1, not retained; bus/alert_repeat.h). Called with sv->lock held. */
+static void publish_repeat(void *user, const alert_repeat *r)
+{
+    service *sv = user;
+    char tp[TOPICS_MAX + READING_NAME_MAX], buf[ALERT_REPEAT_MAX_PAYLOAD];
+    int n = alert_repeat_to_json(r, buf, sizeof buf);
+    if (n < 0 || topics_detector_repeat(tp, sizeof tp, r->sensor_id, r->metric) < 0 ||
+        mqtt_client_publish(sv->mqtt, tp, buf, (size_t)n, 1, 0) != 0) {
+        sv->publish_failed++;
+        log_rate(40, 10.0, LOG_ERROR, "publish_failed kind=repeat sensor=%s metric=%s count=%u",
+                 r->sensor_id, r->metric, (unsigned)r->count);
+        return;
+    }
+    sv->repeats_published++;
+}
+
+/* The engine's fold hook (scoring thread, sv->lock held): sum the alert;
+ * a full table is published at once rather than lose a count. */
+static void on_folded(void *user, const anomaly *a)
+{
+    service *sv = user;
+    if (det_repeat_add(sv->repeats, a) == 1) {
+        det_repeat_flush(sv->repeats, publish_repeat, sv);
+        det_repeat_add(sv->repeats, a);
+    }
+}
 
 /* det_silent's state changes: the retained state always, and an anomaly
  * when a silence or a stuck run starts. */
@@ -520,6 +552,7 @@ static int status_fill(void *user, json_t *m)
              status_add(m, "intake_capacity_bytes", 1, NULL, NULL, (double)is.bytes) |
              status_add(m, "intake_dropped_total", 0, NULL, NULL, (double)is.dropped) |
              status_add(m, "intake_full_waits_total", 0, NULL, NULL, (double)is.full_waits);
+    rc |= status_add(m, "repeats_published_total", 0, NULL, NULL, (double)sv->repeats_published);
     for (int t = 0; t < 3; t++)
         rc |= status_add(m, "anomalies_total", 0, "type", anomaly_type_name((anomaly_type)t),
                          (double)st.by_type[t]);
@@ -630,6 +663,11 @@ static int run_live(det_engine *engine)
         log_error("bad_config: FEEDBACK_MARGIN must be 0..1");
         goto out;
     }
+    if (det_repeat_create(&sv.repeats, 4096) != 0) {
+        log_error("out_of_memory what=repeats");
+        goto out;
+    }
+    det_engine_set_fold_hook(engine, on_folded, &sv);
 
     if (ingest_create(&sv.ig, ingest_map) != 0)
         goto out;
@@ -720,6 +758,7 @@ static int run_live(det_engine *engine)
     /* Silence is judged once the broker had time to deliver what it queued
      * for us while we were away, or every sensor would look silent. */
     double silent_from = clock_wall() + SILENT_GRACE_S;
+    double last_repeats = clock_wall();
     while (!stop_flag) {
         usleep(200 * 1000);
         time_t t = time(NULL);
@@ -737,6 +776,12 @@ static int run_live(det_engine *engine)
         det_silent_event sev[64];
         double now = clock_wall();
         int ns = 0;
+        if (now - last_repeats >= 1.0) { /* at most one summary per stream and type a second */
+            pthread_mutex_lock(&sv.lock);
+            det_repeat_flush(sv.repeats, publish_repeat, &sv);
+            pthread_mutex_unlock(&sv.lock);
+            last_repeats = now;
+        }
         while (now >= silent_from) {
             pthread_mutex_lock(&sv.lock);
             ns = det_silent_check(sv.silent, now, sev, 64);
@@ -762,6 +807,11 @@ out:
         det_intake_drain(sv.intake, 5000);
     }
     if (sv.mqtt) {
+        if (sv.repeats) { /* what was folded since the last second */
+            pthread_mutex_lock(&sv.lock);
+            det_repeat_flush(sv.repeats, publish_repeat, &sv);
+            pthread_mutex_unlock(&sv.lock);
+        }
         mqtt_client_flush(sv.mqtt, 2000);
         mqtt_client_destroy(sv.mqtt);
         sv.mqtt = NULL;
@@ -776,6 +826,8 @@ out:
     }
     free_topics(part_topics, all_topics ? ntopics - 1 : ntopics);
     free(all_topics);
+    det_engine_set_fold_hook(engine, NULL, NULL);
+    det_repeat_destroy(sv.repeats);
     det_silent_destroy(sv.silent);
     det_feedback_destroy(sv.feedback);
     det_gaps_destroy(sv.gaps);

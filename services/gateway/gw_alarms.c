@@ -50,6 +50,7 @@ typedef struct {
     uint64_t seq;       /* order of opening, for pages */
     int64_t calm_since; /* when the stream last left its alarm state (ms), 0 = not seen */
     int long_bumped;    /* severity already raised for lasting sev_long_s */
+    char last_repeat[ANOMALY_ID_HEX]; /* last_id of the detector's last repeat summary */
     alarm_obj a;
     int nanom, nact; /* entries held (ring order: oldest overwritten) */
     hist_anomaly anom[GW_ALARMS_HISTORY];
@@ -499,6 +500,61 @@ int gw_alarms_on_anomaly(gw_alarms *a, const anomaly *an, int64_t now)
     /* point_calm_s = 0: a point alert opens and clears at once */
     if (strcmp(kind, "point") == 0 && a->o.point_calm_s <= 0 &&
         hot_find(a, an->sensor_id, an->metric) < 0)
+        clear_rec(a, r, now, NULL);
+out:
+    pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
+int gw_alarms_on_repeat(gw_alarms *a, const alert_repeat *rp, int64_t now)
+{
+    int rc = 0, opened = 0;
+    const char *k = anomaly_type_name(rp->type);
+    const char *kind = k ? k : "unknown";
+    /* the summary as the anomaly it stands for: its peak */
+    anomaly an;
+    memset(&an, 0, sizeof an);
+    copy_cut(an.sensor_id, sizeof an.sensor_id, rp->sensor_id);
+    copy_cut(an.metric, sizeof an.metric, rp->metric);
+    an.type = rp->type;
+    an.value = rp->peak_value;
+    an.score = rp->peak_score;
+    an.expected_low = rp->expected_low;
+    an.expected_high = rp->expected_high;
+    pthread_mutex_lock(&a->mu);
+    rec *r = find_active(a, rp->sensor_id, rp->metric, kind);
+    if (r && strcmp(r->last_repeat, rp->last_id) == 0) {
+        a->st.duplicates++; /* redelivered (QoS 1): counted once */
+        goto out;
+    }
+    if (r) {
+        /* fold() without the anomaly's own fields: id and explanation stay
+         * those of the last published anomaly */
+        alarm_obj *x = &r->a;
+        char id[sizeof x->last_anomaly_id], ex[sizeof x->explanation];
+        memcpy(id, x->last_anomaly_id, sizeof id);
+        memcpy(ex, x->explanation, sizeof ex);
+        copy_cut(an.id, sizeof an.id, id);
+        fold(a, r, &an, kind, now);
+        memcpy(x->last_anomaly_id, id, sizeof id);
+        memcpy(x->explanation, ex, sizeof ex);
+        x->count += rp->count - 1; /* fold counted one */
+    } else {
+        snprintf(an.explanation, sizeof an.explanation,
+                 "%u further %s alerts of a burst, folded by the detector (not published)",
+                 (unsigned)rp->count, kind);
+        if (!(r = open_new(a, &an, kind, now))) {
+            rc = GW_ALARMS_ERR_FULL;
+            goto out;
+        }
+        r->a.count = rp->count;
+        opened = 1;
+    }
+    copy_cut(r->last_repeat, sizeof r->last_repeat, rp->last_id);
+    a->st.repeats += rp->count;
+    emit(a, r, opened ? ALARM_EV_OPENED : ALARM_EV_UPDATED, now, NULL, NULL);
+    if (strcmp(kind, "point") == 0 && a->o.point_calm_s <= 0 &&
+        hot_find(a, rp->sensor_id, rp->metric) < 0)
         clear_rec(a, r, now, NULL);
 out:
     pthread_mutex_unlock(&a->mu);

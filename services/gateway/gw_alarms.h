@@ -64,6 +64,7 @@
 
 #include "bus/alarm.h"
 #include "bus/alarm_state.h"
+#include "bus/alert_repeat.h"
 #include "bus/anomaly.h"
 
 #define GW_ALARMS_HISTORY 8 /* anomalies kept per alarm_obj */
@@ -133,6 +134,19 @@ void gw_alarms_destroy(gw_alarms *a);
 /** Fold one anomaly in (open or update), now = receipt time in Unix ms.
  *  Returns: 0, or GW_ALARMS_ERR_FULL (every slot active; counted). */
 int gw_alarms_on_anomaly(gw_alarms *a, const anomaly *an, int64_t now);
+
+/** Alerts the detector folded into a burst of their stream (not published
+ *  as anomalies; bus/alert_repeat.h), now = receipt time in Unix ms. They
+ *  count like anomalies: the active alarm of (sensor, metric, kind) adds
+ *  r->count to `count`, takes the peak when higher, may rise in severity
+ *  and is no longer calm (an `updated` event); with none active one is
+ *  opened with that count (the fault goes on after a person cleared its
+ *  alarm, or the gateway lost it), as the next anomaly would. Neither
+ *  last_anomaly_id nor the alarm's anomaly list change: those are the
+ *  published anomalies, on chain. A summary redelivered (same last_id as
+ *  the alarm's previous one) is counted once.
+ *  Returns: 0, or GW_ALARMS_ERR_FULL (every slot active; counted). */
+int gw_alarms_on_repeat(gw_alarms *a, const alert_repeat *r, int64_t now);
 
 /** The detector's alarm state of one stream (detector/alarm/...). */
 void gw_alarms_on_state(gw_alarms *a, const alarm_state *st, int64_t now);
@@ -204,6 +218,7 @@ typedef struct {
     size_t total, active, mutes;
     uint64_t opened, cleared, refused_full, evicted, load_errors, save_errors;
     uint64_t duplicates; /* anomalies already folded into their alarm (same id) */
+    uint64_t repeats;    /* alerts the detector folded, added from its summaries */
 } gw_alarms_stats;
 
 void gw_alarms_stats_get(gw_alarms *a, gw_alarms_stats *out);

@@ -29,6 +29,7 @@
 #include "base/hex.h"
 #include "base/log.h"
 #include "bus/alarm_state.h"
+#include "bus/alert_repeat.h"
 #include "bus/chain_logged.h"
 #include "bus/topics.h"
 #include "gw_notify.h"
@@ -53,8 +54,10 @@ int gw_feed_topics(gw *g, const char **out, int cap)
     out[n++] = topics_filter_chain_logged();
     if (g->status)
         out[n++] = topics_filter_status();
-    if (g->alarms)
+    if (g->alarms) {
         out[n++] = topics_filter_detector_alarms();
+        out[n++] = topics_filter_detector_repeats();
+    }
     if (g->notify)
         out[n++] = topics_filter_notify_channels();
     int nb = 0;
@@ -76,15 +79,18 @@ int gw_feed_topics(gw *g, const char **out, int cap)
 
 /* ---- coalescing of readings for browsers ------------------------------ */
 
-/* Beyond this many sensors readings go out uncoalesced: a slot holds a
- * whole reading (~430 bytes), 43 MB at the bound. */
+/* Beyond this many sensors readings go out uncoalesced: 8 MB of slots
+ * at the bound, plus the pool of readings waiting (~410 bytes each). */
 #define COALESCE_MAX_SENSORS 100000
 
+/* A sensor's slot is small (~80 bytes): the reading it holds, if any,
+ * lives in a shared pool sized by how many wait at once (the sensors
+ * that sent twice within an interval), not by how many sensors were ever
+ * seen: 100,000 sensors sending now and then cost 8 MB, not 50. */
 typedef struct {
     char id[SENSOR_ID_MAX];
+    int32_t held;     /* index in co.pool of the reading waiting, -1 = none */
     double last_sent; /* monotonic s */
-    int held;         /* a reading waits in r */
-    reading r;
 } held_slot;
 
 static struct {
@@ -92,8 +98,40 @@ static struct {
     hashmap index; /* sensor id -> position in slots */
     held_slot *slots;
     size_t n, cap, nheld;
+    reading *pool;  /* held readings; entries free[0..nfree-1] unused */
+    int32_t *free_; /* free pool entries (a stack) */
+    size_t pool_used, pool_cap, nfree;
     int ready;
 } co = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* A pool entry for a held reading; -1 when out of memory (then the
+ * reading goes out uncoalesced). Under co.mu. */
+static int32_t pool_take(void)
+{
+    if (co.nfree > 0)
+        return co.free_[--co.nfree];
+    if (co.pool_used == co.pool_cap) {
+        size_t nc = co.pool_cap ? co.pool_cap * 2 : 256;
+        reading *np = realloc(co.pool, nc * sizeof *np);
+        if (!np)
+            return -1;
+        co.pool = np;
+        int32_t *nf = realloc(co.free_, nc * sizeof *nf);
+        if (!nf)
+            return -1;
+        co.free_ = nf;
+        co.pool_cap = nc;
+    }
+    return (int32_t)co.pool_used++;
+}
+
+/* Give a held reading's entry back. Under co.mu. */
+static void pool_give(held_slot *sl)
+{
+    co.free_[co.nfree++] = sl->held;
+    sl->held = -1;
+    co.nheld--;
+}
 
 static uint64_t co_hash(const void *ctx, uint64_t v)
 {
@@ -132,7 +170,7 @@ static held_slot *co_slot(const char *sensor_id)
     held_slot *sl = &co.slots[co.n];
     memcpy(sl->id, sensor_id, idlen + 1);
     sl->last_sent = -1e300;
-    sl->held = 0;
+    sl->held = -1;
     if (hashmap_insert(&co.index, h, co.n) != 0)
         return NULL;
     co.n++;
@@ -145,8 +183,13 @@ void gw_feed_destroy(void)
     if (co.ready)
         hashmap_free(&co.index);
     free(co.slots);
+    free(co.pool);
+    free(co.free_);
     co.slots = NULL;
+    co.pool = NULL;
+    co.free_ = NULL;
     co.n = co.cap = co.nheld = 0;
+    co.pool_used = co.pool_cap = co.nfree = 0;
     co.ready = 0;
     pthread_mutex_unlock(&co.mu);
 }
@@ -219,6 +262,27 @@ static void on_alarm_state(gw *g, const char *topic, const void *payload, size_t
         return;
     }
     gw_alarms_on_state(g->alarms, &st, (int64_t)(clock_wall() * 1000));
+}
+
+/* detector/repeat/{sensor_id}/{metric}: folded alerts, summed; the
+ * payload must name the topic's stream. */
+static void on_repeat(gw *g, const char *topic, const void *payload, size_t len)
+{
+    alert_repeat rp;
+    char err[160] = "", want[TOPICS_MAX + READING_NAME_MAX];
+    int rc = alert_repeat_from_json(payload, len, &rp, err, sizeof err);
+    if (rc == 0 && (topics_detector_repeat(want, sizeof want, rp.sensor_id, rp.metric) < 0 ||
+                    strcmp(want, topic) != 0)) {
+        snprintf(err, sizeof err, "sensor_id/metric do not match the topic");
+        rc = -1;
+    }
+    if (rc != 0) {
+        gw_metrics_err(&g->metrics, GW_ERR_REPEAT_INVALID);
+        log_rate(37, 10, LOG_WARN, "repeat_invalid topic=%.80s reason=\"%s\"", topic, err);
+        return;
+    }
+    if (gw_alarms_on_repeat(g->alarms, &rp, (int64_t)(clock_wall() * 1000)) != 0)
+        gw_metrics_err(&g->metrics, GW_ERR_ALARM_FULL);
 }
 
 json_t *gw_feed_logged_parse(const char *sensor_id, const void *payload, size_t len, char *err,
@@ -295,19 +359,18 @@ static int coalesce(gw *g, const reading *r, double now)
     int send = 1;
     pthread_mutex_lock(&co.mu);
     held_slot *sl = co_slot(r->sensor_id);
-    if (sl && now - sl->last_sent < every) {
-        if (sl->held)
+    int was_held = sl && sl->held >= 0;
+    if (sl && now - sl->last_sent < every && (was_held || (sl->held = pool_take()) >= 0)) {
+        if (was_held)
             gw_metrics_add(&g->metrics.readings_coalesced, 1);
         else
             co.nheld++;
-        sl->held = 1;
-        sl->r = *r;
+        co.pool[sl->held] = *r;
         send = 0;
     } else if (sl) {
-        if (sl->held) { /* an older one waits: this one replaces it */
+        if (sl->held >= 0) { /* an older one waits: this one replaces it */
             gw_metrics_add(&g->metrics.readings_coalesced, 1);
-            sl->held = 0;
-            co.nheld--;
+            pool_give(sl);
         }
         sl->last_sent = now;
     }
@@ -322,12 +385,11 @@ void gw_feed_flush(gw *g)
     pthread_mutex_lock(&co.mu);
     for (size_t i = 0; co.nheld > 0 && i < co.n; i++) {
         held_slot *sl = &co.slots[i];
-        if (!sl->held || now - sl->last_sent < every)
+        if (sl->held < 0 || now - sl->last_sent < every)
             continue;
-        sl->held = 0;
         sl->last_sent = now;
-        co.nheld--;
-        push(g, reading_msg(&sl->r));
+        push(g, reading_msg(&co.pool[sl->held]));
+        pool_give(sl);
     }
     pthread_mutex_unlock(&co.mu);
 }
@@ -403,6 +465,11 @@ int gw_feed_on_message(void *user, const char *topic, const void *payload, size_
     if (topics_is_detector_alarm(topic)) {
         if (g->alarms)
             on_alarm_state(g, topic, payload, len);
+        return 1;
+    }
+    if (topics_is_detector_repeat(topic)) {
+        if (g->alarms)
+            on_repeat(g, topic, payload, len);
         return 1;
     }
     topic = topics_strip_partition(topic);

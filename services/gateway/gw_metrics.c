@@ -49,6 +49,7 @@ static const char *const err_names[GW_ERR__COUNT] = {
     "alarm_state_invalid",
     "alarm_full",
     "notify_invalid",
+    "repeat_invalid",
 };
 
 void gw_metrics_init(gw_metrics *m)
@@ -186,13 +187,17 @@ static void render_alarms(gw_buf *b, const gw_alarms_stats *a)
                   "their alarm (redelivered).\n"
                   "# TYPE iotad_gateway_alarm_duplicates_total counter\n"
                   "iotad_gateway_alarm_duplicates_total %" PRIu64 "\n"
+                  "# HELP iotad_gateway_alarm_repeats_total Alerts the detector folded into "
+                  "a burst, added to their alarms' counts.\n"
+                  "# TYPE iotad_gateway_alarm_repeats_total counter\n"
+                  "iotad_gateway_alarm_repeats_total %" PRIu64 "\n"
                   "# HELP iotad_gateway_alarm_state_errors_total Alarm state file loads and "
                   "saves that failed.\n"
                   "# TYPE iotad_gateway_alarm_state_errors_total counter\n"
                   "iotad_gateway_alarm_state_errors_total{op=\"load\"} %" PRIu64 "\n"
                   "iotad_gateway_alarm_state_errors_total{op=\"save\"} %" PRIu64 "\n",
-                  a->opened, a->cleared, a->evicted, a->refused_full, a->duplicates, a->load_errors,
-                  a->save_errors);
+                  a->opened, a->cleared, a->evicted, a->refused_full, a->duplicates, a->repeats,
+                  a->load_errors, a->save_errors);
 }
 
 /* Sensors, broker and chain connectivity, how far the chain was read. */

@@ -46,6 +46,7 @@ typedef enum {
     GW_ERR_ALARM_STATE_INVALID, /* a detector/alarm/+/+ message that did not validate */
     GW_ERR_ALARM_FULL,          /* an alarm not opened: GATEWAY_ALARMS_MAX all active */
     GW_ERR_NOTIFY_INVALID,      /* a notify/channels/+ report that did not validate */
+    GW_ERR_REPEAT_INVALID,      /* a detector/repeat/+/+ summary that did not validate */
     GW_ERR__COUNT
 } gw_err_kind;
 
