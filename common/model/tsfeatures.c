@@ -79,6 +79,22 @@ static double tod(double ts)
     return t < 0 ? t + DAY : t;
 }
 
+/* Day type of ts: 1 on Saturday and Sunday (UTC), else 0. Day 0 of the
+ * epoch was a Thursday. */
+static int day_type(double ts)
+{
+    long d = (long)floor(ts / DAY);
+    int dow = (int)(((d + 4) % 7 + 7) % 7); /* 0 = Sunday */
+    return dow == 0 || dow == 6;
+}
+
+/* Shape of bin b on day type t: the daily profile, plus the week's offset
+ * while the weekly rhythm is on. */
+static double shape_of(const tsfeatures_state *s, int b, int t)
+{
+    return s->wk_on ? s->prof[b] + s->wk[t][b] : s->prof[b];
+}
+
 /* Profile deviation at ts interpolated between the two nearest bin centres.
  * Returns 1 and sets *dev when both (or the single relevant) bins are ready. */
 static int profile_at(const tsfeatures_state *s, double ts, double *dev)
@@ -86,13 +102,13 @@ static int profile_at(const tsfeatures_state *s, double ts, double *dev)
     double u = tod(ts) / BIN_S - 0.5; /* position relative to bin centres */
     double j = floor(u), frac = u - j;
     int b0 = ((int)j + TSFEATURES_BINS) % TSFEATURES_BINS, b1 = (b0 + 1) % TSFEATURES_BINS;
-    int r0 = bin_ready(s, b0), r1 = bin_ready(s, b1);
+    int r0 = bin_ready(s, b0), r1 = bin_ready(s, b1), t = day_type(ts);
     if (r0 && r1)
-        *dev = (1.0 - frac) * s->prof[b0] + frac * s->prof[b1];
+        *dev = (1.0 - frac) * shape_of(s, b0, t) + frac * shape_of(s, b1, t);
     else if (r0 && frac < 0.5)
-        *dev = s->prof[b0];
+        *dev = shape_of(s, b0, t);
     else if (r1 && frac >= 0.5)
-        *dev = s->prof[b1];
+        *dev = shape_of(s, b1, t);
     else
         return 0;
     return 1;
@@ -271,6 +287,54 @@ static void split_profile(tsfeatures_state *s)
     s->rvshort = s->rvar;
 }
 
+/* The week: day type t's mean residual in bin b against the daily model,
+ * remembered over profile_days days of that type. While the weekly rhythm
+ * is on, the common part of the two offsets moves into the profile (the
+ * weekday and weekend offsets weigh 5:2), so the pair stays a deviation
+ * from the profile rather than drifting along with it. */
+static void learn_week(const tsfeatures_params *p, tsfeatures_state *s, int t, int b, double r,
+                       double per_bin_day)
+{
+    double a = 1.0 / (s->wk_n[t][b] + 1.0), amin = 1.0 / (per_bin_day * p->profile_days);
+    if (a < amin)
+        a = amin;
+    s->wk[t][b] = (float)(s->wk[t][b] + a * (r - s->wk[t][b]));
+    if (s->wk_n[t][b] < UINT16_MAX)
+        s->wk_n[t][b]++;
+    if (s->wk_on) {
+        double c = (5.0 * s->wk[0][b] + 2.0 * s->wk[1][b]) / 7.0;
+        s->wk[0][b] = (float)(s->wk[0][b] - c);
+        s->wk[1][b] = (float)(s->wk[1][b] - c);
+        s->prof[b] = (float)(s->prof[b] + c);
+    }
+}
+
+/* Once a day: is there a weekly rhythm? On when, after two weeks, the
+ * weekend and weekday offsets differ by more than WEEK_ON residual sds in
+ * mean square over the bins both have learned (most of the day); off
+ * again below a quarter of that. */
+#define WEEK_ON 1.0
+static void judge_week(tsfeatures_state *s, double ts)
+{
+    if (s->phase != 1 || ts - s->first_ts < 14 * DAY || !(s->rvar > 0))
+        return;
+    double sum = 0;
+    int nb = 0;
+    for (int b = 0; b < TSFEATURES_BINS; b++)
+        if (s->wk_n[0][b] > 0 && s->wk_n[1][b] > 0) {
+            double d = s->wk[1][b] - s->wk[0][b];
+            sum += d * d;
+            nb++;
+        }
+    if (nb < TSFEATURES_BINS * 3 / 4)
+        return;
+    double ratio = sum / nb / s->rvar;
+    if (!s->wk_on && ratio >= WEEK_ON)
+        s->wk_on = 1;
+    else if (s->wk_on && ratio < WEEK_ON / 4)
+        s->wk_on = 0;
+}
+
 /* Learn the daily profile's bin for ts and the slow baseline level. */
 static void learn_profile(const tsfeatures_params *p, tsfeatures_state *s, double ts, double x,
                           double dt)
@@ -296,9 +360,12 @@ static void learn_profile(const tsfeatures_params *p, tsfeatures_state *s, doubl
         if (ts - s->first_ts >= DAY)
             split_profile(s);
     } else {
+        int t = day_type(ts);
+        double off = s->wk_on ? s->wk[t][b] : 0.0;
         double shape = s->prof_n[b] > 0 ? s->prof[b] : 0.0;
-        s->level += al * ((x - shape) - s->level);
-        s->prof[b] = (float)(s->prof[b] + ap * ((x - s->level) - s->prof[b]));
+        learn_week(p, s, t, b, x - s->level - shape, per_bin_day);
+        s->level += al * ((x - shape - off) - s->level);
+        s->prof[b] = (float)(s->prof[b] + ap * ((x - s->level - off) - s->prof[b]));
     }
     if (s->prof_n[b] < UINT16_MAX)
         s->prof_n[b]++;
@@ -332,6 +399,8 @@ void tsfeatures_update(const tsfeatures_params *p, tsfeatures_state *s, double t
         s->nlag++;
     if (dt > 0)
         s->interval = s->interval > 0 ? s->interval + 0.05 * (dt - s->interval) : dt;
+    if (s->last_ts > 0 && floor(ts / DAY) > floor(s->last_ts / DAY))
+        judge_week(s, ts);
     if (ts > s->last_ts)
         s->last_ts = ts;
 
@@ -376,13 +445,13 @@ int tsfeatures_state_valid(const tsfeatures_state *s)
         if (!isfinite(v[k]))
             return 0;
     if (s->var < 0 || s->dvar < 0 || s->rvar < 0 || s->rvshort < 0 || s->interval < 0 ||
-        s->nlag > TSFEATURES_MAX_LAGS || s->phase > 1)
+        s->nlag > TSFEATURES_MAX_LAGS || s->phase > 1 || s->wk_on > 1)
         return 0;
     for (int k = 0; k < TSFEATURES_MAX_LAGS; k++)
         if (!isfinite(s->lag[k]))
             return 0;
     for (int b = 0; b < TSFEATURES_BINS; b++)
-        if (!isfinite(s->prof[b]))
+        if (!isfinite(s->prof[b]) || !isfinite(s->wk[0][b]) || !isfinite(s->wk[1][b]))
             return 0;
     return 1;
 }
@@ -398,11 +467,13 @@ void tsfeatures_day_range(const tsfeatures_state *s, double *lo_out, double *hi_
     for (int b = 0; b < TSFEATURES_BINS; b++) {
         if (!bin_ready(s, b))
             continue;
-        double v = s->level + s->prof[b];
-        if (v < lo)
-            lo = v;
-        if (v > hi)
-            hi = v;
+        for (int t = 0; t <= (int)s->wk_on; t++) { /* both day types while the week is on */
+            double v = s->level + shape_of(s, b, t);
+            if (v < lo)
+                lo = v;
+            if (v > hi)
+                hi = v;
+        }
     }
     if (lo > hi) { /* no profile yet: recent mean +- 2 sd */
         lo = hi = s->mean;

@@ -14,6 +14,11 @@
  *     expected value at time t is level + profile interpolated between bin
  *     centres. During the first day the bins learn plain means; after a
  *     day they are split into level + shape;
+ *   - the week: the mean residual per bin of weekdays and of weekend days.
+ *     Once two weeks are seen and the two differ by more than the
+ *     residual spread (a city's traffic, an office's load), the
+ *     expectation adds the offset of the reading's day type; streams
+ *     without a weekly rhythm never switch it on;
  *   - the spread of residuals against that expectation, and a short EWMA
  *     of the residual (a level-shift detector).
  *
@@ -84,6 +89,13 @@ typedef struct {
     float lag[TSFEATURES_MAX_LAGS]; /* lag[0] = previous value */
     float prof[TSFEATURES_BINS];    /* mean deviation from level per bin */
     uint16_t prof_n[TSFEATURES_BINS]; /* readings seen per bin (saturates) */
+    /* The week: per bin, the mean residual of weekdays [0] and of weekend
+     * days [1] (Saturday, Sunday, UTC) against the daily profile. Used in
+     * the expectation only while wk_on (the two differ by more than the
+     * residual spread, tested once a day after two weeks). */
+    float wk[2][TSFEATURES_BINS];
+    uint16_t wk_n[2][TSFEATURES_BINS]; /* readings learned (saturates) */
+    uint32_t wk_on;                 /* 1: the expectation includes wk[day type] */
 } tsfeatures_state;
 
 /* What the features mean in the metric's own units, for explanations and
