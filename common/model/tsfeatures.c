@@ -88,11 +88,18 @@ static int day_type(double ts)
     return dow == 0 || dow == 6;
 }
 
+/* The week's offset of bin b on day type t from the daily profile, which
+ * averages five weekdays and two weekend days. */
+static double week_off(const tsfeatures_state *s, int b, int t)
+{
+    return (t ? 5.0 / 7.0 : -2.0 / 7.0) * s->wk[b / 2];
+}
+
 /* Shape of bin b on day type t: the daily profile, plus the week's offset
  * while the weekly rhythm is on. */
 static double shape_of(const tsfeatures_state *s, int b, int t)
 {
-    return s->wk_on ? s->prof[b] + s->wk[t][b] : s->prof[b];
+    return s->wk_on ? s->prof[b] + week_off(s, b, t) : s->prof[b];
 }
 
 /* Profile deviation at ts interpolated between the two nearest bin centres.
@@ -287,31 +294,25 @@ static void split_profile(tsfeatures_state *s)
     s->rvshort = s->rvar;
 }
 
-/* The week: day type t's mean residual in bin b against the daily model,
- * remembered over profile_days days of that type. While the weekly rhythm
- * is on, the common part of the two offsets moves into the profile (the
- * weekday and weekend offsets weigh 5:2), so the pair stays a deviation
- * from the profile rather than drifting along with it. */
-static void learn_week(const tsfeatures_params *p, tsfeatures_state *s, int t, int b, double r,
+/* The week, on a weekend day: r is the reading's residual against the
+ * daily model without the week; the weekend's difference from weekdays is
+ * 7/5 of it (the profile averages 5 weekdays and 2 weekend days),
+ * remembered over profile_days weekend days. */
+static void learn_week(const tsfeatures_params *p, tsfeatures_state *s, int b, double r,
                        double per_bin_day)
 {
-    double a = 1.0 / (s->wk_n[t][b] + 1.0), amin = 1.0 / (per_bin_day * p->profile_days);
+    int h = b / 2;
+    /* Weekend readings in this hour so far, from the profile's counts. */
+    double n = (s->prof_n[2 * h] + s->prof_n[2 * h + 1]) * (2.0 / 7.0);
+    double a = 1.0 / (n + 1.0), amin = 1.0 / (2.0 * per_bin_day * p->profile_days);
     if (a < amin)
         a = amin;
-    s->wk[t][b] = (float)(s->wk[t][b] + a * (r - s->wk[t][b]));
-    if (s->wk_n[t][b] < UINT16_MAX)
-        s->wk_n[t][b]++;
-    if (s->wk_on) {
-        double c = (5.0 * s->wk[0][b] + 2.0 * s->wk[1][b]) / 7.0;
-        s->wk[0][b] = (float)(s->wk[0][b] - c);
-        s->wk[1][b] = (float)(s->wk[1][b] - c);
-        s->prof[b] = (float)(s->prof[b] + c);
-    }
+    s->wk[h] = (float)(s->wk[h] + a * (r * 7.0 / 5.0 - s->wk[h]));
 }
 
 /* Once a day: is there a weekly rhythm? On when, after two weeks, the
- * weekend and weekday offsets differ by more than WEEK_ON residual sds in
- * mean square over the bins both have learned (most of the day); off
+ * weekend's difference from weekdays exceeds WEEK_ON residual sds in mean
+ * square over the hours the profile has learned (most of the day); off
  * again below a quarter of that. */
 #define WEEK_ON 1.0
 static void judge_week(tsfeatures_state *s, double ts)
@@ -320,13 +321,12 @@ static void judge_week(tsfeatures_state *s, double ts)
         return;
     double sum = 0;
     int nb = 0;
-    for (int b = 0; b < TSFEATURES_BINS; b++)
-        if (s->wk_n[0][b] > 0 && s->wk_n[1][b] > 0) {
-            double d = s->wk[1][b] - s->wk[0][b];
-            sum += d * d;
+    for (int h = 0; h < TSFEATURES_WEEK_BINS; h++)
+        if (s->prof_n[2 * h] > 0 && s->prof_n[2 * h + 1] > 0) {
+            sum += (double)s->wk[h] * s->wk[h];
             nb++;
         }
-    if (nb < TSFEATURES_BINS * 3 / 4)
+    if (nb < TSFEATURES_WEEK_BINS * 3 / 4)
         return;
     double ratio = sum / nb / s->rvar;
     if (!s->wk_on && ratio >= WEEK_ON)
@@ -361,9 +361,10 @@ static void learn_profile(const tsfeatures_params *p, tsfeatures_state *s, doubl
             split_profile(s);
     } else {
         int t = day_type(ts);
-        double off = s->wk_on ? s->wk[t][b] : 0.0;
+        double off = s->wk_on ? week_off(s, b, t) : 0.0;
         double shape = s->prof_n[b] > 0 ? s->prof[b] : 0.0;
-        learn_week(p, s, t, b, x - s->level - shape, per_bin_day);
+        if (t)
+            learn_week(p, s, b, x - s->level - shape, per_bin_day);
         s->level += al * ((x - shape - off) - s->level);
         s->prof[b] = (float)(s->prof[b] + ap * ((x - s->level - off) - s->prof[b]));
     }
@@ -451,7 +452,7 @@ int tsfeatures_state_valid(const tsfeatures_state *s)
         if (!isfinite(s->lag[k]))
             return 0;
     for (int b = 0; b < TSFEATURES_BINS; b++)
-        if (!isfinite(s->prof[b]) || !isfinite(s->wk[0][b]) || !isfinite(s->wk[1][b]))
+        if (!isfinite(s->prof[b]) || !isfinite(s->wk[b / 2]))
             return 0;
     return 1;
 }

@@ -243,6 +243,7 @@ static double week_error(int weekend, uint32_t *on)
             worst = fabs(info.expected - office(ts, weekend));
         tsfeatures_update(&p, &s, ts, office(ts, weekend), 1);
     }
+    print_message("week rhythm %d: on %u, worst error %.3f\n", weekend, *on, worst);
     return worst;
 }
 
