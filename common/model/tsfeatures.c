@@ -79,6 +79,29 @@ static double tod(double ts)
     return t < 0 ? t + DAY : t;
 }
 
+/* Day type of ts: 1 on Saturday and Sunday (UTC), else 0. Day 0 of the
+ * epoch was a Thursday. */
+static int day_type(double ts)
+{
+    long d = (long)floor(ts / DAY);
+    int dow = (int)(((d + 4) % 7 + 7) % 7); /* 0 = Sunday */
+    return dow == 0 || dow == 6;
+}
+
+/* The week's offset of bin b on day type t from the daily profile, which
+ * averages five weekdays and two weekend days. */
+static double week_off(const tsfeatures_state *s, int b, int t)
+{
+    return (t ? 5.0 / 7.0 : -2.0 / 7.0) * s->wk[b / 2];
+}
+
+/* Shape of bin b on day type t: the daily profile, plus the week's offset
+ * while the weekly rhythm is on. */
+static double shape_of(const tsfeatures_state *s, int b, int t)
+{
+    return s->wk_on ? s->prof[b] + week_off(s, b, t) : s->prof[b];
+}
+
 /* Profile deviation at ts interpolated between the two nearest bin centres.
  * Returns 1 and sets *dev when both (or the single relevant) bins are ready. */
 static int profile_at(const tsfeatures_state *s, double ts, double *dev)
@@ -86,13 +109,13 @@ static int profile_at(const tsfeatures_state *s, double ts, double *dev)
     double u = tod(ts) / BIN_S - 0.5; /* position relative to bin centres */
     double j = floor(u), frac = u - j;
     int b0 = ((int)j + TSFEATURES_BINS) % TSFEATURES_BINS, b1 = (b0 + 1) % TSFEATURES_BINS;
-    int r0 = bin_ready(s, b0), r1 = bin_ready(s, b1);
+    int r0 = bin_ready(s, b0), r1 = bin_ready(s, b1), t = day_type(ts);
     if (r0 && r1)
-        *dev = (1.0 - frac) * s->prof[b0] + frac * s->prof[b1];
+        *dev = (1.0 - frac) * shape_of(s, b0, t) + frac * shape_of(s, b1, t);
     else if (r0 && frac < 0.5)
-        *dev = s->prof[b0];
+        *dev = shape_of(s, b0, t);
     else if (r1 && frac >= 0.5)
-        *dev = s->prof[b1];
+        *dev = shape_of(s, b1, t);
     else
         return 0;
     return 1;
@@ -271,6 +294,47 @@ static void split_profile(tsfeatures_state *s)
     s->rvshort = s->rvar;
 }
 
+/* The week, on a weekend day: r is the reading's residual against the
+ * daily model without the week; the weekend's difference from weekdays is
+ * 7/5 of it (the profile averages 5 weekdays and 2 weekend days),
+ * remembered over profile_days weekend days. */
+static void learn_week(const tsfeatures_params *p, tsfeatures_state *s, int b, double r,
+                       double per_bin_day)
+{
+    int h = b / 2;
+    /* Weekend readings in this hour so far, from the profile's counts. */
+    double n = (s->prof_n[2 * h] + s->prof_n[2 * h + 1]) * (2.0 / 7.0);
+    double a = 1.0 / (n + 1.0), amin = 1.0 / (2.0 * per_bin_day * p->profile_days);
+    if (a < amin)
+        a = amin;
+    s->wk[h] = (float)(s->wk[h] + a * (r * 7.0 / 5.0 - s->wk[h]));
+}
+
+/* Once a day: is there a weekly rhythm? On when, after two weeks, the
+ * weekend's difference from weekdays exceeds WEEK_ON residual sds in mean
+ * square over the hours the profile has learned (most of the day); off
+ * again below a quarter of that. */
+#define WEEK_ON 1.0
+static void judge_week(tsfeatures_state *s, double ts)
+{
+    if (s->phase != 1 || ts - s->first_ts < 14 * DAY || !(s->rvar > 0))
+        return;
+    double sum = 0;
+    int nb = 0;
+    for (int h = 0; h < TSFEATURES_WEEK_BINS; h++)
+        if (s->prof_n[2 * h] > 0 && s->prof_n[2 * h + 1] > 0) {
+            sum += (double)s->wk[h] * s->wk[h];
+            nb++;
+        }
+    if (nb < TSFEATURES_WEEK_BINS * 3 / 4)
+        return;
+    double ratio = sum / nb / s->rvar;
+    if (!s->wk_on && ratio >= WEEK_ON)
+        s->wk_on = 1;
+    else if (s->wk_on && ratio < WEEK_ON / 4)
+        s->wk_on = 0;
+}
+
 /* Learn the daily profile's bin for ts and the slow baseline level. */
 static void learn_profile(const tsfeatures_params *p, tsfeatures_state *s, double ts, double x,
                           double dt)
@@ -296,9 +360,13 @@ static void learn_profile(const tsfeatures_params *p, tsfeatures_state *s, doubl
         if (ts - s->first_ts >= DAY)
             split_profile(s);
     } else {
+        int t = day_type(ts);
+        double off = s->wk_on ? week_off(s, b, t) : 0.0;
         double shape = s->prof_n[b] > 0 ? s->prof[b] : 0.0;
-        s->level += al * ((x - shape) - s->level);
-        s->prof[b] = (float)(s->prof[b] + ap * ((x - s->level) - s->prof[b]));
+        if (t)
+            learn_week(p, s, b, x - s->level - shape, per_bin_day);
+        s->level += al * ((x - shape - off) - s->level);
+        s->prof[b] = (float)(s->prof[b] + ap * ((x - s->level - off) - s->prof[b]));
     }
     if (s->prof_n[b] < UINT16_MAX)
         s->prof_n[b]++;
@@ -332,6 +400,8 @@ void tsfeatures_update(const tsfeatures_params *p, tsfeatures_state *s, double t
         s->nlag++;
     if (dt > 0)
         s->interval = s->interval > 0 ? s->interval + 0.05 * (dt - s->interval) : dt;
+    if (s->last_ts > 0 && floor(ts / DAY) > floor(s->last_ts / DAY))
+        judge_week(s, ts);
     if (ts > s->last_ts)
         s->last_ts = ts;
 
@@ -376,13 +446,13 @@ int tsfeatures_state_valid(const tsfeatures_state *s)
         if (!isfinite(v[k]))
             return 0;
     if (s->var < 0 || s->dvar < 0 || s->rvar < 0 || s->rvshort < 0 || s->interval < 0 ||
-        s->nlag > TSFEATURES_MAX_LAGS || s->phase > 1)
+        s->nlag > TSFEATURES_MAX_LAGS || s->phase > 1 || s->wk_on > 1)
         return 0;
     for (int k = 0; k < TSFEATURES_MAX_LAGS; k++)
         if (!isfinite(s->lag[k]))
             return 0;
     for (int b = 0; b < TSFEATURES_BINS; b++)
-        if (!isfinite(s->prof[b]))
+        if (!isfinite(s->prof[b]) || !isfinite(s->wk[b / 2]))
             return 0;
     return 1;
 }
@@ -398,11 +468,13 @@ void tsfeatures_day_range(const tsfeatures_state *s, double *lo_out, double *hi_
     for (int b = 0; b < TSFEATURES_BINS; b++) {
         if (!bin_ready(s, b))
             continue;
-        double v = s->level + s->prof[b];
-        if (v < lo)
-            lo = v;
-        if (v > hi)
-            hi = v;
+        for (int t = 0; t <= (int)s->wk_on; t++) { /* both day types while the week is on */
+            double v = s->level + shape_of(s, b, t);
+            if (v < lo)
+                lo = v;
+            if (v > hi)
+                hi = v;
+        }
     }
     if (lo > hi) { /* no profile yet: recent mean +- 2 sd */
         lo = hi = s->mean;

@@ -14,6 +14,11 @@
  *     expected value at time t is level + profile interpolated between bin
  *     centres. During the first day the bins learn plain means; after a
  *     day they are split into level + shape;
+ *   - the week: the mean residual per hour of weekdays and of weekend days.
+ *     Once two weeks are seen and the two differ by more than the
+ *     residual spread (a city's traffic, an office's load), the
+ *     expectation adds the offset of the reading's day type; streams
+ *     without a weekly rhythm never switch it on;
  *   - the spread of residuals against that expectation, and a short EWMA
  *     of the residual (a level-shift detector).
  *
@@ -38,6 +43,7 @@
 
 #define TSFEATURES_MAX_LAGS 6
 #define TSFEATURES_BINS 48 /* 30-minute bins */
+#define TSFEATURES_WEEK_BINS 24 /* hours, for the week's offsets */
 #define TSFEATURES_FIXED 4
 #define TSFEATURES_MAX_DIM (TSFEATURES_FIXED + TSFEATURES_MAX_LAGS)
 
@@ -84,6 +90,14 @@ typedef struct {
     float lag[TSFEATURES_MAX_LAGS]; /* lag[0] = previous value */
     float prof[TSFEATURES_BINS];    /* mean deviation from level per bin */
     uint16_t prof_n[TSFEATURES_BINS]; /* readings seen per bin (saturates) */
+    /* The week: per hour of the day, how much weekend days (Saturday,
+     * Sunday, UTC) differ from weekdays, learned on weekend days from
+     * their residual against the daily profile. While wk_on (the
+     * difference exceeds the residual spread, tested once a day after two
+     * weeks) the expectation adds 5/7 of it on weekend days and takes
+     * 2/7 of it away on weekdays. */
+    float wk[TSFEATURES_WEEK_BINS];
+    uint32_t wk_on;                 /* 1: the expectation includes the week */
 } tsfeatures_state;
 
 /* What the features mean in the metric's own units, for explanations and

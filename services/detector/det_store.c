@@ -22,7 +22,7 @@
 #include "det_internal.h"
 
 #define DETM_VERSION 1
-#define DETS_VERSION 6 /* 5: det_stream.burst, fold_event; 6: disp_* */
+#define DETS_VERSION 7 /* 5: det_stream.burst, fold_event; 6: disp_*; 7: tsfeatures week */
 
 typedef struct {
     FILE *fp;

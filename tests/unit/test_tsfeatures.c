@@ -208,6 +208,60 @@ static void test_spread_held_in_excursion(void **state)
     assert_true(held < 0.6 * learned);
 }
 
+/* An office: the daily cycle, and 4 units less from 07:00 to 19:00 on
+ * Saturdays and Sundays (UTC); noise of about 0.3 so the weekly rhythm is
+ * many residual sds. weekend = 0 gives the same stream without it. */
+static double office(double ts, int weekend)
+{
+    long d = (long)floor(ts / 86400.0);
+    int dow = (int)((d + 4) % 7); /* 0 = Sunday */
+    double h = fmod(ts, 86400.0) / 3600.0;
+    double v = daily(ts) + 0.3 * sin(ts * 0.0123) * cos(ts * 0.0071);
+    if (weekend && (dow == 0 || dow == 6) && h >= 7 && h < 19)
+        v -= 4.0;
+    return v;
+}
+
+static double week_error(int weekend, uint32_t *on)
+{
+    tsfeatures_params p;
+    tsfeatures_params_default(&p);
+    tsfeatures_state s;
+    tsfeatures_init(&s);
+    double end = T0 + 22 * 86400; /* 2021-01-23, a Saturday */
+    for (double ts = T0; ts < end; ts += STEP)
+        tsfeatures_update(&p, &s, ts, office(ts, weekend), 1);
+    *on = s.wk_on;
+    double worst = 0;
+    for (double ts = end; ts < end + 3 * 86400; ts += 3600) { /* Sat, Sun, Mon */
+        float f[TSFEATURES_MAX_DIM];
+        tsfeatures_info info;
+        assert_int_equal(tsfeatures_compute(&p, &s, ts, office(ts, weekend), f, &info), 0);
+        double h = fmod(ts, 86400.0) / 3600.0;
+        if ((h < 6 || h > 8) && (h < 18 || h > 20) && /* away from the weekend's edges */
+            fabs(info.expected - office(ts, weekend)) > worst)
+            worst = fabs(info.expected - office(ts, weekend));
+        tsfeatures_update(&p, &s, ts, office(ts, weekend), 1);
+    }
+    print_message("week rhythm %d: on %u, worst error %.3f\n", weekend, *on, worst);
+    return worst;
+}
+
+static void test_week(void **state)
+{
+    (void)state;
+    uint32_t on;
+    /* A weekly rhythm is learned: weekend and Monday are both expected
+     * (measured worst error 0.91; 3.3 with the week never switched on). */
+    double err = week_error(1, &on);
+    assert_int_equal(on, 1);
+    assert_true(err < 1.5);
+    /* No weekly rhythm: the week stays off. */
+    err = week_error(0, &on);
+    assert_int_equal(on, 0);
+    assert_true(err < 0.6); /* measured 0.34 */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -216,6 +270,7 @@ int main(void)
         cmocka_unit_test(test_first_readings),
         cmocka_unit_test(test_recent_covers_seconds),
         cmocka_unit_test(test_spread_held_in_excursion),
+        cmocka_unit_test(test_week),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
