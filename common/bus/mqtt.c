@@ -32,9 +32,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/deadline.h"
 #include "base/log.h"
-#include "bus/mqtt_life.h"
 #include "bus/mqtt_mosq.h"
 
 #define MQTT_MAX_URIS 16
@@ -42,10 +42,15 @@
 struct mqtt_client {
     mqtt_mosq *mq; /* the libmosquitto backend, when chosen; else paho below */
     MQTTAsync h;
-    mqtt_life life;  /* lock, monitor thread, connected, stop, sessions lost */
-    int connecting;  /* guarded by life.mu, as the fields below */
-    int uri;         /* index of the broker URI the next attempt uses */
-    int resubscribe; /* a subscription failed: the monitor retries it */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t monitor;
+    int monitor_started;
+    int connected, connecting, stop;
+    int uri;           /* index of the broker URI the next attempt uses */
+    int resubscribe;   /* a subscription failed: the monitor retries it */
+    int connects;      /* successful connects so far (paho's callback thread only) */
+    int sessions_lost; /* reconnects that found no session (guarded by mu) */
     long backoff_ms;
     /* Owned copies of the options' strings. */
     char *uris_buf;
@@ -66,23 +71,23 @@ static char *dup_or_null(const char *s)
 
 static void set_state(mqtt_client *c, int connected)
 {
-    pthread_mutex_lock(&c->life.mu);
-    c->life.connected = connected;
+    pthread_mutex_lock(&c->mu);
+    c->connected = connected;
     c->connecting = 0;
     if (connected)
         c->backoff_ms = 250;
-    pthread_cond_broadcast(&c->life.cv);
-    pthread_mutex_unlock(&c->life.mu);
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
     if (c->opt.on_state)
         c->opt.on_state(c->opt.user, connected);
 }
 
 static void request_resubscribe(mqtt_client *c)
 {
-    pthread_mutex_lock(&c->life.mu);
+    pthread_mutex_lock(&c->mu);
     c->resubscribe = 1;
-    pthread_cond_broadcast(&c->life.cv);
-    pthread_mutex_unlock(&c->life.mu);
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
 }
 
 static void on_subscribe_failure(void *ctx, MQTTAsync_failureData *resp)
@@ -133,10 +138,21 @@ static void on_connect_success(void *ctx, MQTTAsync_successData *resp)
     mqtt_client *c = ctx;
     const char *uri = resp && resp->alt.connect.serverURI ? resp->alt.connect.serverURI : "?";
     int present = resp ? resp->alt.connect.sessionPresent : -1;
-    mqtt_life_connack(&c->life, c->opt.clean_session, present, uri, c->client_id, "");
-    pthread_mutex_lock(&c->life.mu);
+    /* A persistent session the broker no longer has (MQTT 3.1.1 3.2.2.2):
+     * QoS 1 messages queued for it meanwhile are not coming. Say so. */
+    if (!c->opt.clean_session && present == 0 && c->connects > 0) {
+        log_warn("mqtt_session_lost uri=%s client_id=%s (the broker started a new session: "
+                 "QoS 1 messages queued for the old one are not delivered)",
+                 uri, c->client_id);
+        pthread_mutex_lock(&c->mu);
+        c->sessions_lost++;
+        pthread_mutex_unlock(&c->mu);
+    } else
+        log_info("mqtt_connected uri=%s session_present=%d", uri, present);
+    c->connects++;
+    pthread_mutex_lock(&c->mu);
     c->resubscribe = 0;
-    pthread_mutex_unlock(&c->life.mu);
+    pthread_mutex_unlock(&c->mu);
     subscribe_all(c);
     if (c->will_topic && c->birth_payload)
         mqtt_client_publish(c, c->will_topic, c->birth_payload, strlen(c->birth_payload), 1, 1);
@@ -165,18 +181,31 @@ const char *mqtt_connect_reason(int code)
     return s ? s : "unknown error";
 }
 
+/* What a person can do about a refusal, or "" (then the reason says it).
+ * mosquitto answers a wrong password with 5, not 4. */
+static const char *connect_hint(int code)
+{
+    switch (code) {
+    case 4:
+    case 5:
+        return " hint=\"check MQTT_USERNAME and MQTT_PASSWORD (scripts/broker-auth.sh)\"";
+    default:
+        return "";
+    }
+}
+
 static void on_connect_failure(void *ctx, MQTTAsync_failureData *resp)
 {
     mqtt_client *c = ctx;
-    pthread_mutex_lock(&c->life.mu);
+    pthread_mutex_lock(&c->mu);
     int uri = c->uri;
     c->uri = (c->uri + 1) % c->nuris; /* the next attempt tries the next broker */
-    pthread_mutex_unlock(&c->life.mu);
+    pthread_mutex_unlock(&c->mu);
     /* paho reports a refusal as the CONNACK code with the message
      * "CONNACK return code", anything else as a negative MQTTASYNC_ code. */
     int code = resp ? resp->code : MQTTASYNC_FAILURE;
     log_rate(1, 10.0, LOG_WARN, "mqtt_connect_failed uri=%s code=%d reason=\"%s\"%s", c->uris[uri],
-             code, mqtt_connect_reason(code), mqtt_life_connect_hint(code));
+             code, mqtt_connect_reason(code), connect_hint(code));
     set_state(c, 0);
 }
 
@@ -248,14 +277,14 @@ static int do_connect(mqtt_client *c, int uri)
 static void *monitor_main(void *arg)
 {
     mqtt_client *c = arg;
-    pthread_mutex_lock(&c->life.mu);
-    while (!c->life.stop) {
-        if (!c->life.connected && !c->connecting) {
+    pthread_mutex_lock(&c->mu);
+    while (!c->stop) {
+        if (!c->connected && !c->connecting) {
             c->connecting = 1;
             int uri = c->uri;
-            pthread_mutex_unlock(&c->life.mu);
+            pthread_mutex_unlock(&c->mu);
             int rc = do_connect(c, uri);
-            pthread_mutex_lock(&c->life.mu);
+            pthread_mutex_lock(&c->mu);
             if (rc != MQTTASYNC_SUCCESS) {
                 /* -18 (command ignored): paho is still busy with the last
                  * attempt during a failover; not worth a warning. */
@@ -266,28 +295,28 @@ static void *monitor_main(void *arg)
             /* Back off before the next attempt, whatever this one does. */
             struct timespec until;
             deadline_after_ms(&until, c->backoff_ms);
-            while (!c->life.stop && (c->connecting || !c->life.connected)) {
-                if (pthread_cond_timedwait(&c->life.cv, &c->life.mu, &until) == ETIMEDOUT)
+            while (!c->stop && (c->connecting || !c->connected)) {
+                if (pthread_cond_timedwait(&c->cv, &c->mu, &until) == ETIMEDOUT)
                     break;
             }
-            if (!c->life.connected && c->backoff_ms < 8000)
+            if (!c->connected && c->backoff_ms < 8000)
                 c->backoff_ms *= 2;
             continue;
         }
-        if (c->life.connected && c->resubscribe) {
+        if (c->connected && c->resubscribe) {
             /* A failed subscription leaves a clean-session client deaf
              * until its next reconnect: retry it after a pause. */
             c->resubscribe = 0;
             struct timespec until;
             deadline_after_ms(&until, 1000);
-            while (!c->life.stop && c->life.connected)
-                if (pthread_cond_timedwait(&c->life.cv, &c->life.mu, &until) == ETIMEDOUT)
+            while (!c->stop && c->connected)
+                if (pthread_cond_timedwait(&c->cv, &c->mu, &until) == ETIMEDOUT)
                     break;
-            if (c->life.stop || !c->life.connected)
+            if (c->stop || !c->connected)
                 continue; /* a reconnect subscribes anyway */
-            pthread_mutex_unlock(&c->life.mu);
+            pthread_mutex_unlock(&c->mu);
             subscribe_all(c);
-            pthread_mutex_lock(&c->life.mu);
+            pthread_mutex_lock(&c->mu);
             continue;
         }
         if (c->connecting) {
@@ -298,8 +327,8 @@ static void *monitor_main(void *arg)
             struct timespec until;
             int wrc = 0;
             deadline_after_ms(&until, 30000L);
-            while (!c->life.stop && c->connecting && wrc != ETIMEDOUT)
-                wrc = pthread_cond_timedwait(&c->life.cv, &c->life.mu, &until);
+            while (!c->stop && c->connecting && wrc != ETIMEDOUT)
+                wrc = pthread_cond_timedwait(&c->cv, &c->mu, &until);
             if (c->connecting && wrc == ETIMEDOUT) {
                 log_warn("mqtt_connect_stalled uri=%s waited_ms=30000 action=next_uri",
                          c->uris[c->uri]);
@@ -308,9 +337,9 @@ static void *monitor_main(void *arg)
             }
             continue;
         }
-        pthread_cond_wait(&c->life.cv, &c->life.mu);
+        pthread_cond_wait(&c->cv, &c->mu);
     }
-    pthread_mutex_unlock(&c->life.mu);
+    pthread_mutex_unlock(&c->mu);
     return NULL;
 }
 
@@ -334,7 +363,8 @@ static void free_client(mqtt_client *c)
     free(c->will_topic);
     free(c->will_payload);
     free(c->birth_payload);
-    mqtt_life_fini(&c->life);
+    pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->cv);
     free(c);
 }
 
@@ -360,7 +390,8 @@ int mqtt_client_create(mqtt_client **out, const mqtt_options *opt)
     c = calloc(1, sizeof *c);
     if (!c)
         return -1;
-    mqtt_life_init(&c->life);
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
     if (use_libmosquitto(opt)) {
         if (mqtt_mosq_create(&c->mq, opt) != 0)
             goto fail;
@@ -448,8 +479,9 @@ int mqtt_client_create(mqtt_client **out, const mqtt_options *opt)
         log_rate(41, 10.0, LOG_WARN, "mqtt_connect_call_failed rc=%d", rc);
         c->connecting = 0;
     }
-    if (mqtt_life_start(&c->life, monitor_main, c) != 0)
+    if (pthread_create(&c->monitor, NULL, monitor_main, c) != 0)
         goto fail;
+    c->monitor_started = 1;
     *out = c;
     return 0;
 fail:
@@ -461,21 +493,38 @@ int mqtt_client_sessions_lost(mqtt_client *c)
 {
     if (c->mq)
         return mqtt_mosq_sessions_lost(c->mq);
-    return mqtt_life_sessions_lost(&c->life);
+    pthread_mutex_lock(&c->mu);
+    int n = c->sessions_lost;
+    pthread_mutex_unlock(&c->mu);
+    return n;
 }
 
 int mqtt_client_is_connected(mqtt_client *c)
 {
     if (c->mq)
         return mqtt_mosq_is_connected(c->mq);
-    return mqtt_life_is_connected(&c->life);
+    pthread_mutex_lock(&c->mu);
+    int v = c->connected;
+    pthread_mutex_unlock(&c->mu);
+    return v;
 }
 
 int mqtt_client_wait_connected(mqtt_client *c, int timeout_ms)
 {
     if (c->mq)
         return mqtt_mosq_wait_connected(c->mq, timeout_ms);
-    return mqtt_life_wait_connected(&c->life, timeout_ms);
+    if (timeout_ms < 0)
+        timeout_ms = 0;
+    struct timespec until;
+    deadline_after_ms(&until, timeout_ms);
+    pthread_mutex_lock(&c->mu);
+    while (!c->connected) {
+        if (pthread_cond_timedwait(&c->cv, &c->mu, &until) == ETIMEDOUT)
+            break;
+    }
+    int ok = c->connected;
+    pthread_mutex_unlock(&c->mu);
+    return ok ? 0 : -1;
 }
 
 int mqtt_client_publish(mqtt_client *c, const char *topic, const void *payload, size_t len, int qos,
@@ -494,34 +543,39 @@ int mqtt_client_publish(mqtt_client *c, const char *topic, const void *payload, 
     return 0;
 }
 
-/* mqtt_life_pending_fn over paho's pending tokens. */
-static int paho_pending(void *arg)
-{
-    mqtt_client *c = arg;
-    MQTTAsync_token *tokens = NULL;
-    int pending = 0;
-    if (MQTTAsync_getPendingTokens(c->h, &tokens) != MQTTASYNC_SUCCESS)
-        return -1;
-    if (tokens) {
-        while (tokens[pending] != -1)
-            pending++;
-        MQTTAsync_free(tokens);
-    }
-    return pending;
-}
-
 int mqtt_client_flush(mqtt_client *c, int timeout_ms)
 {
     if (c->mq)
         return mqtt_mosq_flush(c->mq, timeout_ms);
-    return mqtt_life_flush(timeout_ms, paho_pending, c);
+    double start = clock_mono();
+    for (;;) {
+        MQTTAsync_token *tokens = NULL;
+        int rc = MQTTAsync_getPendingTokens(c->h, &tokens);
+        int pending = 0;
+        if (rc == MQTTASYNC_SUCCESS && tokens) {
+            while (tokens[pending] != -1)
+                pending++;
+            MQTTAsync_free(tokens);
+        }
+        if (rc == MQTTASYNC_SUCCESS && pending == 0)
+            return 0;
+        if ((clock_mono() - start) * 1000.0 >= timeout_ms)
+            return -1;
+        struct timespec d = {0, 5 * 1000000L};
+        nanosleep(&d, NULL);
+    }
 }
 
 void mqtt_client_destroy(mqtt_client *c)
 {
     if (!c)
         return;
-    mqtt_life_stop(&c->life);
+    pthread_mutex_lock(&c->mu);
+    c->stop = 1;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    if (c->monitor_started)
+        pthread_join(c->monitor, NULL);
     if (c->h && c->will_topic && MQTTAsync_isConnected(c->h) &&
         mqtt_client_publish(c, c->will_topic, c->will_payload, strlen(c->will_payload), 1, 1) == 0)
         mqtt_client_flush(c, 1000);

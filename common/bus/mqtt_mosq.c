@@ -30,7 +30,6 @@
 #include <mosquitto.h>
 #include <pthread.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -38,7 +37,6 @@
 #include "base/clock.h"
 #include "base/deadline.h"
 #include "base/log.h"
-#include "bus/mqtt_life.h"
 
 #define MOSQ_MAX_URIS 16
 #define CONNACK_TIMEOUT_S 5
@@ -55,8 +53,11 @@ typedef struct buffered {
 
 struct mqtt_mosq {
     struct mosquitto *m;
-    mqtt_life life; /* lock, loop thread, connected, stop, sessions lost */
-    int resubscribe;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t thread;
+    int thread_started;
+    int connected, stop, sessions_lost, connects, resubscribe;
     double resubscribe_at; /* clock_mono() of the next subscription retry */
     int uri;
     long backoff_ms;
@@ -67,7 +68,7 @@ struct mqtt_mosq {
     char *client_id, *username, *password, *will_topic, *will_payload, *birth_payload;
     char **topics;
     int ntopics, sub_qos, clean_session, keepalive_s;
-    /* Guarded by life.mu: the FIFO of messages published while disconnected,
+    /* Guarded by mu: the FIFO of messages published while disconnected,
      * QoS>0 messages not yet acknowledged, and each mid's state. */
     buffered *head, *tail;
     int nbuffered, max_buffered;
@@ -140,17 +141,17 @@ int mqtt_mosq_usable(const mqtt_options *opt, const char **why)
 
 static void set_connected(mqtt_mosq *c, int connected)
 {
-    pthread_mutex_lock(&c->life.mu);
-    int was = c->life.connected;
-    c->life.connected = connected;
+    pthread_mutex_lock(&c->mu);
+    int was = c->connected;
+    c->connected = connected;
     if (connected)
         c->backoff_ms = 250;
     else /* QoS 0 messages not yet written went with the connection */
         for (size_t i = 0; i < sizeof c->mid_state; i++)
             if (c->mid_state[i] == MID_QOS0_SENT)
                 c->mid_state[i] = MID_NONE;
-    pthread_cond_broadcast(&c->life.cv);
-    pthread_mutex_unlock(&c->life.mu);
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
     if (c->on_state && was != connected)
         c->on_state(c->user, connected);
 }
@@ -163,10 +164,10 @@ static void subscribe_all(mqtt_mosq *c)
     if (rc != MOSQ_ERR_SUCCESS) {
         log_rate(47, 10.0, LOG_ERROR, "mqtt_subscribe_failed rc=%d reason=\"%s\" retry_in=1s", rc,
                  mosquitto_strerror(rc));
-        pthread_mutex_lock(&c->life.mu);
+        pthread_mutex_lock(&c->mu);
         c->resubscribe = 1;
         c->resubscribe_at = clock_mono() + 1.0;
-        pthread_mutex_unlock(&c->life.mu);
+        pthread_mutex_unlock(&c->mu);
     }
 }
 
@@ -177,7 +178,7 @@ static void subscribe_all(mqtt_mosq *c)
  * message with the same mid overwrites (and set_connected clears). */
 static void note_published(mqtt_mosq *c, int mid, int qos)
 {
-    pthread_mutex_lock(&c->life.mu);
+    pthread_mutex_lock(&c->mu);
     uint8_t *s = &c->mid_state[(uint16_t)mid];
     if (*s == MID_DONE_EARLY)
         *s = MID_NONE;
@@ -186,19 +187,19 @@ static void note_published(mqtt_mosq *c, int mid, int qos)
         c->unacked++;
     } else
         *s = MID_QOS0_SENT;
-    pthread_mutex_unlock(&c->life.mu);
+    pthread_mutex_unlock(&c->mu);
 }
 
 static void on_publish(struct mosquitto *m, void *obj, int mid)
 {
     (void)m;
     mqtt_mosq *c = obj;
-    pthread_mutex_lock(&c->life.mu);
+    pthread_mutex_lock(&c->mu);
     uint8_t *s = &c->mid_state[(uint16_t)mid];
     if (*s == MID_WAIT_ACK)
         c->unacked--;
     *s = *s == MID_NONE ? MID_DONE_EARLY : MID_NONE;
-    pthread_mutex_unlock(&c->life.mu);
+    pthread_mutex_unlock(&c->mu);
 }
 
 /* Hand one message to libmosquitto (connected). Returns 0 or a MOSQ_ERR_. */
@@ -254,26 +255,35 @@ static void on_connect(struct mosquitto *m, void *obj, int rc, int flags)
         /* CONNACK refused (MQTT 3.1.1 table 3.1); libmosquitto closes. */
         log_rate(1, 10.0, LOG_WARN, "mqtt_connect_failed uri=tcp://%s:%d code=%d reason=\"%s\"%s",
                  c->hosts[c->uri], c->ports[c->uri], rc, mqtt_connect_reason(rc),
-                 mqtt_life_connect_hint(rc));
+                 rc == 4 || rc == 5
+                     ? " hint=\"check MQTT_USERNAME and MQTT_PASSWORD (scripts/broker-auth.sh)\""
+                     : "");
         return;
     }
     int present = flags & 1;
-    char uri[300];
-    snprintf(uri, sizeof uri, "tcp://%s:%d", c->hosts[c->uri], c->ports[c->uri]);
-    mqtt_life_connack(&c->life, c->clean_session, present, uri, c->client_id,
-                      " library=libmosquitto");
-    pthread_mutex_lock(&c->life.mu);
+    if (!c->clean_session && present == 0 && c->connects > 0) {
+        log_warn("mqtt_session_lost uri=tcp://%s:%d client_id=%s (the broker started a new "
+                 "session: QoS 1 messages queued for the old one are not delivered)",
+                 c->hosts[c->uri], c->ports[c->uri], c->client_id);
+        pthread_mutex_lock(&c->mu);
+        c->sessions_lost++;
+        pthread_mutex_unlock(&c->mu);
+    } else
+        log_info("mqtt_connected uri=tcp://%s:%d session_present=%d library=libmosquitto",
+                 c->hosts[c->uri], c->ports[c->uri], present);
+    c->connects++;
+    pthread_mutex_lock(&c->mu);
     c->resubscribe = 0;
-    pthread_mutex_unlock(&c->life.mu);
+    pthread_mutex_unlock(&c->mu);
     subscribe_all(c);
     if (c->will_topic && c->birth_payload)
         send_now(c, c->will_topic, c->birth_payload, strlen(c->birth_payload), 1, 1);
     /* Take what was published while away, and from now on publish directly. */
-    pthread_mutex_lock(&c->life.mu);
+    pthread_mutex_lock(&c->mu);
     buffered *b = c->head;
     c->head = c->tail = NULL;
     c->nbuffered = 0;
-    pthread_mutex_unlock(&c->life.mu);
+    pthread_mutex_unlock(&c->mu);
     set_connected(c, 1);
     while (b) {
         buffered *next = b->next;
@@ -300,10 +310,10 @@ static void on_subscribe(struct mosquitto *m, void *obj, int mid, int n, const i
         return;
     }
     log_rate(47, 10.0, LOG_ERROR, "mqtt_subscribe_refused retry_in=1s");
-    pthread_mutex_lock(&c->life.mu);
+    pthread_mutex_lock(&c->mu);
     c->resubscribe = 1;
     c->resubscribe_at = clock_mono() + 1.0;
-    pthread_mutex_unlock(&c->life.mu);
+    pthread_mutex_unlock(&c->mu);
 }
 
 static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg)
@@ -329,11 +339,19 @@ static void pause_ms(mqtt_mosq *c, long ms)
 {
     struct timespec until;
     deadline_after_ms(&until, ms);
-    pthread_mutex_lock(&c->life.mu);
-    while (!c->life.stop)
-        if (pthread_cond_timedwait(&c->life.cv, &c->life.mu, &until) == ETIMEDOUT)
+    pthread_mutex_lock(&c->mu);
+    while (!c->stop)
+        if (pthread_cond_timedwait(&c->cv, &c->mu, &until) == ETIMEDOUT)
             break;
-    pthread_mutex_unlock(&c->life.mu);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static int stopping(mqtt_mosq *c)
+{
+    pthread_mutex_lock(&c->mu);
+    int s = c->stop;
+    pthread_mutex_unlock(&c->mu);
+    return s;
 }
 
 /* The orderly end of a connection: the will (an orderly stop is not a
@@ -344,9 +362,9 @@ static void close_connection(mqtt_mosq *c)
         send_now(c, c->will_topic, c->will_payload, strlen(c->will_payload), 1, 1);
     double end = clock_mono() + 1.0;
     while (clock_mono() < end) {
-        pthread_mutex_lock(&c->life.mu);
+        pthread_mutex_lock(&c->mu);
         long unacked = c->unacked;
-        pthread_mutex_unlock(&c->life.mu);
+        pthread_mutex_unlock(&c->mu);
         if (unacked == 0 && !mosquitto_want_write(c->m))
             break;
         if (mosquitto_loop(c->m, 20, 1) != MOSQ_ERR_SUCCESS)
@@ -360,18 +378,18 @@ static void close_connection(mqtt_mosq *c)
 static void *loop_main(void *arg)
 {
     mqtt_mosq *c = arg;
-    while (!mqtt_life_stopping(&c->life)) {
+    while (!stopping(c)) {
         int u = c->uri; /* written by this thread only */
         int rc = mosquitto_connect(c->m, c->hosts[u], c->ports[u], c->keepalive_s);
         double since = clock_mono();
         if (rc == MOSQ_ERR_SUCCESS) {
             while ((rc = mosquitto_loop(c->m, 100, 1)) == MOSQ_ERR_SUCCESS) {
-                pthread_mutex_lock(&c->life.mu);
-                int stop = c->life.stop, connected = c->life.connected;
+                pthread_mutex_lock(&c->mu);
+                int stop = c->stop, connected = c->connected;
                 int resub = connected && c->resubscribe && clock_mono() >= c->resubscribe_at;
                 if (resub)
                     c->resubscribe = 0;
-                pthread_mutex_unlock(&c->life.mu);
+                pthread_mutex_unlock(&c->mu);
                 if (stop) {
                     close_connection(c);
                     break;
@@ -391,9 +409,9 @@ static void *loop_main(void *arg)
                     subscribe_all(c);
             }
         }
-        pthread_mutex_lock(&c->life.mu);
-        int was = c->life.connected, stop = c->life.stop;
-        pthread_mutex_unlock(&c->life.mu);
+        pthread_mutex_lock(&c->mu);
+        int was = c->connected, stop = c->stop;
+        pthread_mutex_unlock(&c->mu);
         if (was) {
             if (!stop)
                 log_warn("mqtt_connection_lost cause=\"%s\"", mosquitto_strerror(rc));
@@ -411,10 +429,10 @@ static void *loop_main(void *arg)
         if (stop)
             break;
         pause_ms(c, c->backoff_ms);
-        pthread_mutex_lock(&c->life.mu);
+        pthread_mutex_lock(&c->mu);
         if (c->backoff_ms < 8000)
             c->backoff_ms *= 2;
-        pthread_mutex_unlock(&c->life.mu);
+        pthread_mutex_unlock(&c->mu);
     }
     return NULL;
 }
@@ -442,7 +460,8 @@ static void free_client(mqtt_mosq *c)
     free(c->will_topic);
     free(c->will_payload);
     free(c->birth_payload);
-    mqtt_life_fini(&c->life);
+    pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->cv);
     free(c);
 }
 
@@ -510,7 +529,8 @@ int mqtt_mosq_create(mqtt_mosq **out, const mqtt_options *opt)
     mqtt_mosq *c = calloc(1, sizeof *c);
     if (!c)
         return -1;
-    mqtt_life_init(&c->life);
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
     c->backoff_ms = 250;
     if (copy_options(c, opt) != 0) {
         log_error("mqtt_invalid_options library=libmosquitto reason=\"out of memory or bad URI\"");
@@ -518,8 +538,7 @@ int mqtt_mosq_create(mqtt_mosq **out, const mqtt_options *opt)
     }
     c->m = mosquitto_new(c->client_id, c->clean_session != 0, c);
     if (!c->m) {
-        log_error("mqtt_create_failed library=libmosquitto errno=%d error=\"%s\"", errno,
-                  strerror(errno));
+        log_error("mqtt_create_failed library=libmosquitto errno=%d error=\"%s\"", errno, strerror(errno));
         goto fail;
     }
     mosquitto_threaded_set(c->m, true);
@@ -536,8 +555,9 @@ int mqtt_mosq_create(mqtt_mosq **out, const mqtt_options *opt)
     mosquitto_message_callback_set(c->m, on_message);
     mosquitto_publish_callback_set(c->m, on_publish);
     mosquitto_subscribe_callback_set(c->m, on_subscribe);
-    if (mqtt_life_start(&c->life, loop_main, c) != 0)
+    if (pthread_create(&c->thread, NULL, loop_main, c) != 0)
         goto fail;
+    c->thread_started = 1;
     *out = c;
     return 0;
 fail:
@@ -547,17 +567,31 @@ fail:
 
 int mqtt_mosq_wait_connected(mqtt_mosq *c, int timeout_ms)
 {
-    return mqtt_life_wait_connected(&c->life, timeout_ms);
+    struct timespec until;
+    deadline_after_ms(&until, timeout_ms < 0 ? 0 : timeout_ms);
+    pthread_mutex_lock(&c->mu);
+    while (!c->connected)
+        if (pthread_cond_timedwait(&c->cv, &c->mu, &until) == ETIMEDOUT)
+            break;
+    int ok = c->connected;
+    pthread_mutex_unlock(&c->mu);
+    return ok ? 0 : -1;
 }
 
 int mqtt_mosq_is_connected(mqtt_mosq *c)
 {
-    return mqtt_life_is_connected(&c->life);
+    pthread_mutex_lock(&c->mu);
+    int v = c->connected;
+    pthread_mutex_unlock(&c->mu);
+    return v;
 }
 
 int mqtt_mosq_sessions_lost(mqtt_mosq *c)
 {
-    return mqtt_life_sessions_lost(&c->life);
+    pthread_mutex_lock(&c->mu);
+    int n = c->sessions_lost;
+    pthread_mutex_unlock(&c->mu);
+    return n;
 }
 
 int mqtt_mosq_publish(mqtt_mosq *c, const char *topic, const void *payload, size_t len, int qos,
@@ -565,21 +599,21 @@ int mqtt_mosq_publish(mqtt_mosq *c, const char *topic, const void *payload, size
 {
     if (len > 256u * 1024 * 1024 || !topic)
         return -1;
-    pthread_mutex_lock(&c->life.mu);
-    if (!c->life.connected) {
+    pthread_mutex_lock(&c->mu);
+    if (!c->connected) {
         int rc = buffer_locked(c, topic, payload, len, qos, retain);
-        pthread_mutex_unlock(&c->life.mu);
+        pthread_mutex_unlock(&c->mu);
         if (rc != 0)
             log_rate(48, 5.0, LOG_WARN, "mqtt_publish_failed reason=\"buffer full\" topic=%s",
                      topic);
         return rc;
     }
-    pthread_mutex_unlock(&c->life.mu);
+    pthread_mutex_unlock(&c->mu);
     int rc = send_now(c, topic, payload, len, qos, retain);
     if (rc == MOSQ_ERR_NO_CONN) { /* QoS 0 and the connection just went */
-        pthread_mutex_lock(&c->life.mu);
+        pthread_mutex_lock(&c->mu);
         rc = buffer_locked(c, topic, payload, len, qos, retain);
-        pthread_mutex_unlock(&c->life.mu);
+        pthread_mutex_unlock(&c->mu);
         rc = rc == 0 ? MOSQ_ERR_SUCCESS : MOSQ_ERR_NOMEM;
     }
     if (rc != MOSQ_ERR_SUCCESS) {
@@ -590,27 +624,31 @@ int mqtt_mosq_publish(mqtt_mosq *c, const char *topic, const void *payload, size
     return 0;
 }
 
-/* mqtt_life_pending_fn: unacknowledged, buffered, or not yet written. */
-static int mosq_pending(void *arg)
-{
-    mqtt_mosq *c = arg;
-    pthread_mutex_lock(&c->life.mu);
-    long n = c->unacked + c->nbuffered;
-    pthread_mutex_unlock(&c->life.mu);
-    if (n == 0 && mosquitto_want_write(c->m))
-        n = 1;
-    return n > 0 ? 1 : 0;
-}
-
 int mqtt_mosq_flush(mqtt_mosq *c, int timeout_ms)
 {
-    return mqtt_life_flush(timeout_ms, mosq_pending, c);
+    double end = clock_mono() + timeout_ms / 1000.0;
+    for (;;) {
+        pthread_mutex_lock(&c->mu);
+        int idle = c->unacked == 0 && c->nbuffered == 0;
+        pthread_mutex_unlock(&c->mu);
+        if (idle && !mosquitto_want_write(c->m))
+            return 0;
+        if (clock_mono() >= end)
+            return -1;
+        struct timespec d = {0, 5 * 1000000L};
+        nanosleep(&d, NULL);
+    }
 }
 
 void mqtt_mosq_destroy(mqtt_mosq *c)
 {
     if (!c)
         return;
-    mqtt_life_stop(&c->life);
+    pthread_mutex_lock(&c->mu);
+    c->stop = 1;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    if (c->thread_started)
+        pthread_join(c->thread, NULL);
     free_client(c);
 }

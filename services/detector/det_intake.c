@@ -7,19 +7,10 @@
  * at offset 0, and the skipped bytes count as used until the consumer
  * passes them.
  *
- * No lock per message: head and tail are atomics, each written by one
- * thread (the producer copies into [head, tail + cap) and then publishes
- * head with release order; the consumer reads [tail, head) and then
- * publishes tail), and the counters are single-writer atomics too. The
- * mutex and condition variables serve only the waits: the consumer when
- * the ring is empty, the producer when it is full, drain() until empty.
- * A sleeper announces itself (consumer_waiting, room_waiters) and then
- * re-reads the position; the other side moves the position and then reads
- * the announcement, both sequentially consistent, so at least one of them
- * sees the other (no lost wake-up), and the waker takes the mutex before
- * signalling, so the sleeper is either already waiting or has not yet
- * re-read. The consumer takes up to INTAKE_BATCH records per wake-up and
- * calls the callbacks without any lock of ours.
+ * The producer copies into the free region without the lock (only it
+ * writes there, and the consumer reads only [tail, head)); the lock covers
+ * the counters. The consumer takes up to INTAKE_BATCH records per wake-up,
+ * calls the callbacks without the lock, then frees their room at once.
  */
 #include "det_intake.h"
 
@@ -36,13 +27,6 @@
 #define INTAKE_BATCH 512
 #define WRAP_MARK UINT32_MAX
 
-#define LOAD(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
-#define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
-/* A counter only its own thread writes: readers may see it a little late. */
-#define BUMP(p, n)                                                                                 \
-    __atomic_store_n((p), __atomic_load_n((p), __ATOMIC_RELAXED) + (n), __ATOMIC_RELAXED)
-#define PEEK(p) __atomic_load_n((p), __ATOMIC_RELAXED)
-
 struct det_intake {
     pthread_mutex_t mu;
     pthread_cond_t data; /* consumer waits for records */
@@ -50,16 +34,13 @@ struct det_intake {
     pthread_t thread;
     unsigned char *buf;
     size_t cap;
-    uint64_t head, tail;                      /* atomics: see the top of this file */
-    int stop, consumer_waiting, room_waiters; /* atomics, written under mu */
+    uint64_t head, tail;
+    int stop, consumer_waiting, room_waiters;
     int wait_ms;
     det_intake_fn fn;
     det_intake_batch_fn batch;
     void *user;
-    /* Single-writer counters: producer (pushed, dropped, full_waits, high)
-     * and consumer (processed, batches). */
-    uint64_t pushed, processed, dropped, full_waits, batches;
-    size_t high;
+    det_intake_stats st;
 };
 
 static size_t align8(size_t n)
@@ -67,29 +48,22 @@ static size_t align8(size_t n)
     return (n + 7) & ~(size_t)7;
 }
 
-/* Consumer: wait until head moves past t or stop. Returns head (== t: stop). */
-static uint64_t wait_data(det_intake *q, uint64_t t)
-{
-    uint64_t h = LOAD(&q->head);
-    if (h != t)
-        return h;
-    pthread_mutex_lock(&q->mu);
-    STORE(&q->consumer_waiting, 1);
-    while ((h = LOAD(&q->head)) == t && !LOAD(&q->stop))
-        pthread_cond_wait(&q->data, &q->mu);
-    STORE(&q->consumer_waiting, 0);
-    pthread_mutex_unlock(&q->mu);
-    return h;
-}
-
 static void *consumer_main(void *arg)
 {
     det_intake *q = arg;
-    uint64_t t = LOAD(&q->tail);
+    pthread_mutex_lock(&q->mu);
     for (;;) {
-        uint64_t h = wait_data(q, t);
-        if (h == t)
-            break; /* stopped, and nothing left */
+        while (q->head == q->tail && !q->stop) {
+            q->consumer_waiting = 1;
+            pthread_cond_wait(&q->data, &q->mu);
+            q->consumer_waiting = 0;
+        }
+        if (q->head == q->tail && q->stop)
+            break;
+        uint64_t h = q->head, t = q->tail;
+        q->st.batches++;
+        pthread_mutex_unlock(&q->mu);
+
         size_t n = 0;
         if (q->batch)
             q->batch(q->user, 1);
@@ -109,15 +83,15 @@ static void *consumer_main(void *arg)
         }
         if (q->batch)
             q->batch(q->user, 0);
-        BUMP(&q->processed, n);
-        BUMP(&q->batches, 1);
-        STORE(&q->tail, t);
-        if (LOAD(&q->room_waiters)) {
-            pthread_mutex_lock(&q->mu);
+
+        pthread_mutex_lock(&q->mu);
+        q->tail = t;
+        q->st.processed += n;
+        q->st.depth -= n;
+        if (q->room_waiters)
             pthread_cond_broadcast(&q->room);
-            pthread_mutex_unlock(&q->mu);
-        }
     }
+    pthread_mutex_unlock(&q->mu);
     return NULL;
 }
 
@@ -143,6 +117,7 @@ int det_intake_create(det_intake **out, size_t bytes, int wait_ms, det_intake_fn
     q->fn = fn;
     q->batch = batch;
     q->user = user;
+    q->st.bytes = q->cap;
     if (pthread_create(&q->thread, NULL, consumer_main, q) != 0) {
         pthread_mutex_destroy(&q->mu);
         pthread_cond_destroy(&q->data);
@@ -155,39 +130,35 @@ int det_intake_create(det_intake **out, size_t bytes, int wait_ms, det_intake_fn
     return 0;
 }
 
-/* Producer: wait until `want` bytes are free, at most wait_ms. Returns 0 or -1. */
-static int wait_room(det_intake *q, uint64_t head, size_t want)
-{
-    struct timespec until;
-    int rc = 0;
-    deadline_after_ms(&until, q->wait_ms);
-    BUMP(&q->full_waits, 1);
-    pthread_mutex_lock(&q->mu);
-    STORE(&q->room_waiters, LOAD(&q->room_waiters) + 1);
-    while (q->cap - (size_t)(head - LOAD(&q->tail)) < want && rc != ETIMEDOUT)
-        rc = pthread_cond_timedwait(&q->room, &q->mu, &until);
-    STORE(&q->room_waiters, LOAD(&q->room_waiters) - 1);
-    int ok = q->cap - (size_t)(head - LOAD(&q->tail)) >= want;
-    pthread_mutex_unlock(&q->mu);
-    return ok ? 0 : -1;
-}
-
 int det_intake_push(det_intake *q, const char *topic, const void *payload, size_t len)
 {
     size_t tl = strlen(topic);
     size_t need = align8(8 + tl + 1 + len);
-    uint64_t head = PEEK(&q->head); /* ours */
-    if (need > q->cap / 4 || tl >= WRAP_MARK || LOAD(&q->stop)) {
-        BUMP(&q->dropped, 1);
+    pthread_mutex_lock(&q->mu);
+    if (need > q->cap / 4 || tl >= WRAP_MARK || q->stop) {
+        q->st.dropped++;
+        pthread_mutex_unlock(&q->mu);
         return -1;
     }
-    size_t off = (size_t)(head % q->cap), to_end = q->cap - off;
+    size_t off = (size_t)(q->head % q->cap), to_end = q->cap - off;
     size_t skip = need > to_end ? to_end : 0;
-    if (q->cap - (size_t)(head - LOAD(&q->tail)) < skip + need &&
-        wait_room(q, head, skip + need) != 0) {
-        BUMP(&q->dropped, 1);
-        return -1;
+    if (q->cap - (size_t)(q->head - q->tail) < skip + need) {
+        struct timespec until;
+        deadline_after_ms(&until, q->wait_ms);
+        q->st.full_waits++;
+        q->room_waiters++;
+        while (q->cap - (size_t)(q->head - q->tail) < skip + need) {
+            if (pthread_cond_timedwait(&q->room, &q->mu, &until) == ETIMEDOUT &&
+                q->cap - (size_t)(q->head - q->tail) < skip + need) {
+                q->room_waiters--;
+                q->st.dropped++;
+                pthread_mutex_unlock(&q->mu);
+                return -1;
+            }
+        }
+        q->room_waiters--;
     }
+    pthread_mutex_unlock(&q->mu);
 
     /* The room [head, head + skip + need) is ours until head moves. */
     if (skip) {
@@ -202,16 +173,14 @@ int det_intake_push(det_intake *q, const char *topic, const void *payload, size_
     if (len)
         memcpy(q->buf + off + 8 + tl + 1, payload, len);
 
-    BUMP(&q->pushed, 1);
-    size_t depth = (size_t)(PEEK(&q->pushed) - PEEK(&q->processed));
-    if (depth > PEEK(&q->high))
-        __atomic_store_n(&q->high, depth, __ATOMIC_RELAXED);
-    STORE(&q->head, head + skip + need);
-    if (LOAD(&q->consumer_waiting)) {
-        pthread_mutex_lock(&q->mu);
+    pthread_mutex_lock(&q->mu);
+    q->head += skip + need;
+    q->st.pushed++;
+    if (++q->st.depth > q->st.high)
+        q->st.high = q->st.depth;
+    if (q->consumer_waiting)
         pthread_cond_signal(&q->data);
-        pthread_mutex_unlock(&q->mu);
-    }
+    pthread_mutex_unlock(&q->mu);
     return 0;
 }
 
@@ -221,27 +190,20 @@ int det_intake_drain(det_intake *q, int timeout_ms)
     deadline_after_ms(&until, timeout_ms < 0 ? 0 : timeout_ms);
     int rc = 0;
     pthread_mutex_lock(&q->mu);
-    STORE(&q->room_waiters, LOAD(&q->room_waiters) + 1);
-    while (LOAD(&q->head) != LOAD(&q->tail) && rc != ETIMEDOUT)
+    q->room_waiters++;
+    while (q->head != q->tail && rc != ETIMEDOUT)
         rc = pthread_cond_timedwait(&q->room, &q->mu, &until);
-    STORE(&q->room_waiters, LOAD(&q->room_waiters) - 1);
-    int empty = LOAD(&q->head) == LOAD(&q->tail);
+    q->room_waiters--;
+    int empty = q->head == q->tail;
     pthread_mutex_unlock(&q->mu);
     return empty ? 0 : -1;
 }
 
 void det_intake_stats_get(det_intake *q, det_intake_stats *out)
 {
-    memset(out, 0, sizeof *out);
-    /* processed before pushed: depth never comes out negative. */
-    out->processed = __atomic_load_n(&q->processed, __ATOMIC_ACQUIRE);
-    out->pushed = __atomic_load_n(&q->pushed, __ATOMIC_ACQUIRE);
-    out->dropped = PEEK(&q->dropped);
-    out->full_waits = PEEK(&q->full_waits);
-    out->batches = PEEK(&q->batches);
-    out->depth = out->pushed > out->processed ? (size_t)(out->pushed - out->processed) : 0;
-    out->high = PEEK(&q->high);
-    out->bytes = q->cap;
+    pthread_mutex_lock(&q->mu);
+    *out = q->st;
+    pthread_mutex_unlock(&q->mu);
 }
 
 void det_intake_destroy(det_intake *q)
@@ -249,7 +211,7 @@ void det_intake_destroy(det_intake *q)
     if (!q)
         return;
     pthread_mutex_lock(&q->mu);
-    STORE(&q->stop, 1);
+    q->stop = 1;
     pthread_cond_signal(&q->data);
     pthread_mutex_unlock(&q->mu);
     pthread_join(q->thread, NULL);

@@ -2,9 +2,8 @@
  * det_intake — the detector's MQTT intake: a byte ring between the MQTT
  * client's callback thread (one producer) and one scoring thread (the
  * consumer), so receiving the next messages and scoring the last ones run
- * at the same time, and the scorer takes a whole batch per wake-up. No
- * lock is taken per message: the positions are atomics, and the mutex is
- * only for a side that has to sleep (ring empty or full).
+ * at the same time, and the scorer takes a whole batch per wake-up (one
+ * lock round trip per batch, not per message).
  *
  * Records are [topic_len u32][payload_len u32][topic NUL][payload], padded
  * to 8 bytes, written in place: pushing allocates nothing. A full ring makes

@@ -12,7 +12,6 @@
 #include <cmocka.h>
 
 #include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,36 +91,6 @@ static void test_ring_order_and_wraps(void **state)
     assert_int_equal(s.outside, 0);
 }
 
-/* The consumer falls asleep on an empty ring again and again and each
- * push must wake it (no lock per message: a lost wake-up would leave
- * messages in the ring, and the drain would time out). */
-static void test_ring_wakeups(void **state)
-{
-    (void)state;
-    sink s = {.nap = 0};
-    det_intake *q = NULL;
-    assert_int_equal(det_intake_create(&q, 65536, 10000, on_msg, on_batch, &s), 0);
-    const long N = 30000;
-    for (long i = 0; i < N; i++) {
-        push_seq(q, i);
-        if (i % 3 == 0)
-            sched_yield();
-        if (i % 500 == 0)
-            usleep(200); /* the consumer empties the ring and sleeps */
-        if (i % 2000 == 0)
-            assert_int_equal(det_intake_drain(q, 5000), 0);
-    }
-    assert_int_equal(det_intake_drain(q, 5000), 0);
-    det_intake_stats st;
-    det_intake_stats_get(q, &st);
-    assert_int_equal(st.processed, N);
-    assert_int_equal(st.depth, 0);
-    det_intake_destroy(q);
-    assert_int_equal(s.next, N);
-    assert_int_equal(s.bad, 0);
-    assert_int_equal(s.outside, 0);
-}
-
 static void test_ring_drops_counted(void **state)
 {
     (void)state;
@@ -185,7 +154,6 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ring_order_and_wraps),
-        cmocka_unit_test(test_ring_wakeups),
         cmocka_unit_test(test_ring_drops_counted),
         cmocka_unit_test(test_gaps),
     };
