@@ -122,7 +122,7 @@ static const config_option opts[] = {
      "a unit in explanations; none is guessed from a metric's name",
      &metric_units},
     {"shape", "SHAPE_DETECT", CONFIG_BOOL, "1",
-     "also alert on runs of readings shaped like nothing seen before (~2.5 KB per stream at "
+     "also alert on runs of readings shaped like nothing seen before (~3.8 KB per stream at "
      "the defaults); 0 turns it off except for the THRESHOLDS_FILE \"shape\" list",
      &shape},
     {"multi", "MULTI_DETECT", CONFIG_BOOL, "0",
