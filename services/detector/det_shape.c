@@ -217,6 +217,81 @@ static int64_t run_dist(const det_shape *d, long s, const int16_t *cur, int64_t 
     return sum;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define CAP 65535 /* distances at or above this saturate in the vector search */
+
+/* The vector search (AVX2): the L1 distances of 16 neighbouring
+ * candidates at once, column by column, in saturating 16-bit sums; the
+ * first minimum of each 8 from vphminposuw. Exact for every distance
+ * below CAP (a saturated one is >= CAP); the caller falls back to the
+ * scalar search when nothing below CAP is found. Candidates j in
+ * [lo, hi] in order, so the first run at the minimum wins as in the
+ * scalar search. Returns the best distance (CAP when none below it),
+ * its start in *at. */
+__attribute__((target("avx2"))) static int64_t search_avx2(const det_shape *d, const int16_t *cur,
+                                                           long lo, long hi, long skip, long *at)
+{
+    const long m = d->p.window, h = d->p.history;
+    __m256i bc[256];
+    for (long k = 0; k < m; k++)
+        bc[k] = _mm256_set1_epi16(cur[k]);
+    const __m256i lane = _mm256_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    int64_t best = CAP;
+    long j = lo;
+    while (j <= hi) {
+        long s = j % h;
+        /* a whole block of 16 whose every run lies inside the ring */
+        if (j + 15 <= hi && s + 15 + m <= h) {
+            const int16_t *p = d->x + s;
+            __m256i acc = _mm256_setzero_si256();
+            for (long k = 0; k < m; k++) {
+                __m256i v = _mm256_loadu_si256((const __m256i *)(p + k));
+                __m256i df = _mm256_sub_epi16(_mm256_max_epi16(v, bc[k]), _mm256_min_epi16(v, bc[k]));
+                acc = _mm256_adds_epu16(acc, df);
+            }
+            if (skip >= 0 && skip - m < j + 15 && skip + m > j) {
+                /* lanes i with |j + i - skip| < m do not count */
+                __m256i rel = _mm256_add_epi16(lane, _mm256_set1_epi16((int16_t)(j - skip)));
+                __m256i lim = _mm256_set1_epi16((int16_t)m);
+                __m256i in = _mm256_and_si256(_mm256_cmpgt_epi16(lim, rel),
+                                              _mm256_cmpgt_epi16(rel, _mm256_sub_epi16(_mm256_setzero_si256(), lim)));
+                acc = _mm256_or_si256(acc, in); /* saturated: never the minimum */
+            }
+            __m128i r0 = _mm_minpos_epu16(_mm256_castsi256_si128(acc));
+            __m128i r1 = _mm_minpos_epu16(_mm256_extracti128_si256(acc, 1));
+            int v0 = _mm_extract_epi16(r0, 0), v1 = _mm_extract_epi16(r1, 0);
+            if (v0 < best) {
+                best = v0;
+                *at = j + _mm_extract_epi16(r0, 1);
+            }
+            if (v1 < best) {
+                best = v1;
+                *at = j + 8 + _mm_extract_epi16(r1, 1);
+            }
+            j += 16;
+            continue;
+        }
+        if (!(skip >= 0 && labs(j - skip) < m)) {
+            int64_t sum = run_dist(d, s, cur, best);
+            if (sum < best) {
+                best = sum;
+                *at = j;
+            }
+        }
+        j++;
+    }
+    return best;
+}
+
+static int force_scalar;
+
+static int have_avx2(void)
+{
+    return !force_scalar && __builtin_cpu_supports("avx2");
+}
+#endif
+
 static double nearest_from(const det_shape *d, long skip, long hint, long *at)
 {
     const long m = d->p.window, h = d->p.history, t = d->t;
@@ -240,6 +315,14 @@ static double nearest_from(const det_shape *d, long skip, long hint, long *at)
      * hint) bounds the search from the start, so far fewer candidates are
      * measured in full. best starts one above its distance: the first run
      * at the minimum still wins, as in a search without the hint. */
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (have_avx2()) {
+        int64_t vb = search_avx2(d, cur, lo, hi, skip, at);
+        if (vb < CAP && *at >= 0)
+            return (double)vb * d->q / (double)m / d->scale;
+        *at = -1; /* every run at CAP or beyond: the exact scalar search */
+    }
+#endif
     int64_t best = INT64_MAX;
     if (hint >= lo && hint <= hi && !(skip >= 0 && labs(hint - skip) < m))
         best = run_dist(d, hint % h, cur, INT64_MAX) + 1;
@@ -356,6 +439,18 @@ int det_shape_step(det_shape *d, double value, double *scratch, det_shape_info *
     }
     push_base(d, raw);
     return hit;
+}
+
+int det_shape_force_scalar(int on)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    int was = force_scalar;
+    force_scalar = on;
+    return was;
+#else
+    (void)on;
+    return 1;
+#endif
 }
 
 double det_shape_baseline(const det_shape *d)
