@@ -104,57 +104,69 @@ static long kept(const det_shape *d)
     return d->t < d->p.history ? d->t : d->p.history;
 }
 
-/* k-th smallest of v[0..n) (Hoare's selection, average O(n); reorders v). */
-static double select_kth(double *v, long n, long k)
+/* The codes of the kept values in ascending order, into out (n values;
+ * tmp: n more as scratch). Two passes of a byte-wise radix sort: no
+ * comparisons, no branch per value. */
+static void sort_codes(const det_shape *d, long n, int16_t *out, uint16_t *tmp)
 {
-    long lo = 0, hi = n - 1;
-    while (lo < hi) {
-        double pivot = v[lo + (hi - lo) / 2];
-        long i = lo, j = hi;
-        while (i <= j) {
-            while (v[i] < pivot)
-                i++;
-            while (v[j] > pivot)
-                j--;
-            if (i <= j) {
-                double t = v[i];
-                v[i++] = v[j];
-                v[j--] = t;
-            }
-        }
-        if (k <= j)
-            hi = j;
-        else if (k >= i)
-            lo = i;
-        else
-            return v[k];
+    long cnt[256];
+    uint16_t *o = (uint16_t *)out;
+    memset(cnt, 0, sizeof(cnt));
+    for (long k = 0; k < n; k++)
+        cnt[((uint16_t)d->x[k] ^ 0x8000u) & 0xff]++;
+    for (long b = 0, at = 0; b < 256; b++) {
+        long c = cnt[b];
+        cnt[b] = at;
+        at += c;
     }
-    return v[k];
-}
-
-static double median_of(double *v, long n) /* reorders v */
-{
-    double hi = select_kth(v, n, n / 2);
-    if (n % 2)
-        return hi;
-    double lo = v[0]; /* the largest of v[0..n/2) after the selection */
-    for (long k = 1; k < n / 2; k++)
-        if (v[k] > lo)
-            lo = v[k];
-    return 0.5 * (lo + hi);
+    for (long k = 0; k < n; k++) {
+        uint16_t key = (uint16_t)d->x[k] ^ 0x8000u;
+        tmp[cnt[key & 0xff]++] = key;
+    }
+    memset(cnt, 0, sizeof(cnt));
+    for (long k = 0; k < n; k++)
+        cnt[tmp[k] >> 8]++;
+    for (long b = 0, at = 0; b < 256; b++) {
+        long c = cnt[b];
+        cnt[b] = at;
+        at += c;
+    }
+    for (long k = 0; k < n; k++)
+        o[cnt[tmp[k] >> 8]++] = tmp[k] ^ 0x8000u;
 }
 
 /* Robust spread (1.4826 MAD) of the kept values, never 0; their median
- * in *med. */
+ * in *med. The values decode monotonically from their codes, so the
+ * sorted codes give the median, and the absolute deviations, smallest
+ * first, are a merge of the two sides walked outward from it: the same
+ * doubles, bit for bit, as selecting over the decoded values. tmp: at
+ * least history doubles of scratch. */
 static double spread(const det_shape *d, double *tmp, double *med)
 {
     long n = kept(d);
-    for (long k = 0; k < n; k++)
-        tmp[k] = dec(d, d->x[k]);
-    *med = median_of(tmp, n);
-    for (long k = 0; k < n; k++)
-        tmp[k] = fabs(dec(d, d->x[k]) - *med);
-    double sc = 1.4826 * median_of(tmp, n);
+    int16_t *c = (int16_t *)tmp;
+    sort_codes(d, n, c, (uint16_t *)(c + n));
+    *med = n % 2 ? dec(d, c[n / 2]) : 0.5 * (dec(d, c[n / 2 - 1]) + dec(d, c[n / 2]));
+    /* deviations in ascending order: from the first value at or above the
+     * median outward; dev[k] for k up to n / 2 is all the median needs */
+    long hi = 0;
+    while (hi < n && dec(d, c[hi]) - *med < 0)
+        hi++;
+    long lo = hi - 1, want = n / 2;
+    double dev_prev = 0, dev = 0;
+    for (long k = 0; k <= want; k++) {
+        double dl = lo >= 0 ? fabs(dec(d, c[lo]) - *med) : INFINITY;
+        double dh = hi < n ? fabs(dec(d, c[hi]) - *med) : INFINITY;
+        dev_prev = dev;
+        if (dl < dh) {
+            dev = dl;
+            lo--;
+        } else {
+            dev = dh;
+            hi++;
+        }
+    }
+    double sc = 1.4826 * (n % 2 ? dev : 0.5 * (dev_prev + dev));
     if (sc <= 1e-9) { /* flat most of the time: fall back to the sd */
         double m = 0, v = 0;
         for (long k = 0; k < n; k++)
