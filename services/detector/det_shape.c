@@ -149,21 +149,28 @@ static double spread(const det_shape *d, double *tmp, double *med)
     *med = n % 2 ? dec(d, c[n / 2]) : 0.5 * (dec(d, c[n / 2 - 1]) + dec(d, c[n / 2]));
     /* deviations in ascending order: from the first value at or above the
      * median outward; dev[k] for k up to n / 2 is all the median needs */
-    long hi = 0;
-    while (hi < n && dec(d, c[hi]) - *med < 0)
-        hi++;
-    long lo = hi - 1, want = n / 2;
+    long a = 0, b = n; /* first index whose value is at or above the median */
+    while (a < b) {
+        long mid = a + (b - a) / 2;
+        if (dec(d, c[mid]) - *med < 0)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    long hi = a, lo = hi - 1, want = n / 2;
     double dev_prev = 0, dev = 0;
+    double dl = lo >= 0 ? fabs(dec(d, c[lo]) - *med) : INFINITY;
+    double dh = hi < n ? fabs(dec(d, c[hi]) - *med) : INFINITY;
     for (long k = 0; k <= want; k++) {
-        double dl = lo >= 0 ? fabs(dec(d, c[lo]) - *med) : INFINITY;
-        double dh = hi < n ? fabs(dec(d, c[hi]) - *med) : INFINITY;
         dev_prev = dev;
         if (dl < dh) {
             dev = dl;
             lo--;
+            dl = lo >= 0 ? fabs(dec(d, c[lo]) - *med) : INFINITY;
         } else {
             dev = dh;
             hi++;
+            dh = hi < n ? fabs(dec(d, c[hi]) - *med) : INFINITY;
         }
     }
     double sc = 1.4826 * (n % 2 ? dev : 0.5 * (dev_prev + dev));
@@ -231,7 +238,8 @@ static int64_t run_dist(const det_shape *d, long s, const int16_t *cur, int64_t 
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
-#define CAP 65535 /* distances at or above this saturate in the vector search */
+#define CAP 65535     /* distances at or above this saturate in the vector search */
+#define LIN_MAX 4096  /* histories up to this many values are searched in a linear copy */
 
 /* The vector search (AVX2): the L1 distances of 16 neighbouring
  * candidates at once, column by column, in saturating 16-bit sums; the
@@ -251,6 +259,47 @@ __attribute__((target("avx2"))) static int64_t search_avx2(const det_shape *d, c
     const __m256i lane = _mm256_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     int64_t best = CAP;
     long j = lo;
+    /* The default history fits a copy on the stack, in logical order: the
+     * blocks then run over it without a ring wrap, the last one masked. */
+    int16_t lin[LIN_MAX + 32];
+    long nlin = d->t - lo;
+    if (nlin <= LIN_MAX) {
+        long s0 = lo % h, first = h - s0 < nlin ? h - s0 : nlin;
+        memcpy(lin, d->x + s0, (size_t)first * sizeof(int16_t));
+        memcpy(lin + first, d->x, (size_t)(nlin - first) * sizeof(int16_t));
+        memset(lin + nlin, 0, 32 * sizeof(int16_t));
+        for (long o = 0; o <= hi - lo; o += 16) {
+            const int16_t *p = lin + o;
+            __m256i acc = _mm256_setzero_si256();
+            for (long k = 0; k < m; k++) {
+                __m256i v = _mm256_loadu_si256((const __m256i *)(p + k));
+                __m256i df = _mm256_sub_epi16(_mm256_max_epi16(v, bc[k]), _mm256_min_epi16(v, bc[k]));
+                acc = _mm256_adds_epu16(acc, df);
+            }
+            long jb = lo + o;
+            if (hi - jb < 15) /* lanes past the last candidate do not count */
+                acc = _mm256_or_si256(acc, _mm256_cmpgt_epi16(lane, _mm256_set1_epi16((int16_t)(hi - jb))));
+            if (skip >= 0 && skip - m < jb + 15 && skip + m > jb) {
+                __m256i rel = _mm256_add_epi16(lane, _mm256_set1_epi16((int16_t)(jb - skip)));
+                __m256i lim = _mm256_set1_epi16((int16_t)m);
+                __m256i in = _mm256_and_si256(_mm256_cmpgt_epi16(lim, rel),
+                                              _mm256_cmpgt_epi16(rel, _mm256_sub_epi16(_mm256_setzero_si256(), lim)));
+                acc = _mm256_or_si256(acc, in);
+            }
+            __m128i r0 = _mm_minpos_epu16(_mm256_castsi256_si128(acc));
+            __m128i r1 = _mm_minpos_epu16(_mm256_extracti128_si256(acc, 1));
+            int v0 = _mm_extract_epi16(r0, 0), v1 = _mm_extract_epi16(r1, 0);
+            if (v0 < best) {
+                best = v0;
+                *at = jb + _mm_extract_epi16(r0, 1);
+            }
+            if (v1 < best) {
+                best = v1;
+                *at = jb + 8 + _mm_extract_epi16(r1, 1);
+            }
+        }
+        return best;
+    }
     while (j <= hi) {
         long s = j % h;
         /* a whole block of 16 whose every run lies inside the ring */
