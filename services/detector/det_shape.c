@@ -502,6 +502,14 @@ int det_shape_step(det_shape *d, double value, double *scratch, det_shape_info *
     return hit;
 }
 
+void det_shape_prefetch(const det_shape *d)
+{
+    if (d) {
+        __builtin_prefetch(d, 1);
+        __builtin_prefetch((const char *)d + 64, 1);
+    }
+}
+
 int det_shape_force_scalar(int on)
 {
 #if defined(__x86_64__) && defined(__GNUC__)

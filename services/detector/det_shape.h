@@ -95,6 +95,10 @@ double det_shape_spread(const det_shape *d);
  *  nothing. */
 int det_shape_step(det_shape *d, double value, double *scratch, det_shape_info *info);
 
+/** A hint to the CPU that d is about to be stepped: loads the state's
+ *  first cache lines ahead of use (d may be NULL). Changes nothing. */
+void det_shape_prefetch(const det_shape *d);
+
 /** For tests and benchmarks: 1 makes every search take the portable
  *  scalar loop instead of the vector one (AVX2, when the CPU has it); both
  *  give the same answers. Process-wide and not thread-safe: set it before
