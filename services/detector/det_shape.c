@@ -9,8 +9,9 @@
  *   - the runs' nearest-neighbour distances of the last `history` values,
  *     one every `every` values, as uint16 (1/1024 spread units), with
  *     exact integer running sums for their mean and variance.
- * The discord search (history x window operations, with early abandon)
- * runs once every `every` values; det_shape_now runs it at any value, for
+ * The discord search (history x window operations: 16 runs at a time in
+ * AVX2 registers, or scalar with early abandon) runs once every `every`
+ * values; det_shape_now runs it at any value, for
  * the engine's question "has this stream shown this run before?". */
 #include "det_shape.h"
 
@@ -213,8 +214,9 @@ static void refresh(det_shape *d, double *tmp)
  * from `skip` (-1: none), or -1 when there is none yet. The index of the
  * run found goes to *at.
  *
- * The detector's hot loop (most of its time per reading): ring positions
- * advance by increment and wrap, no division per candidate. (A bound from
+ * The portable search (the AVX2 one, search_avx2 below, answers the same
+ * on CPUs that have it): ring positions advance by increment and wrap,
+ * no division per candidate. (A bound from
  * the sums of the runs' quarters instead of their whole sums skips more
  * candidates but costs more per candidate than it saves: measured 30 %
  * slower on NAB's machine_temperature.) */
