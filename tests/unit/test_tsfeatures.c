@@ -262,6 +262,8 @@ static void test_week(void **state)
     err = week_error(0, &on);
     assert_int_equal(on, 0);
     assert_true(err < 0.6); /* measured 0.34 */
+}
+
 /* The day of year the features report is gmtime_r's, to the second:
  * year ends, leap days (2000, 2024, 2100 is none), before 1970, far
  * future, and random instants in between. */
