@@ -121,6 +121,27 @@ static int profile_at(const tsfeatures_state *s, double ts, double *dev)
     return 1;
 }
 
+/* Day of the UTC year (1..366) of tt, as gmtime_r's tm_yday + 1 (0 when
+ * gmtime_r fails), from the civil calendar's arithmetic for 1970..9999
+ * (no time-zone machinery per reading); gmtime_r outside that range. */
+static int day_of_year(time_t tt)
+{
+    if (tt < 0 || tt > (time_t)253402300799) { /* 9999-12-31T23:59:59Z */
+        struct tm tm;
+        return gmtime_r(&tt, &tm) ? tm.tm_yday + 1 : 0;
+    }
+    /* days since 0000-03-01, 400-year eras (H. Hinnant's civil_from_days) */
+    long z = (long)(tt / 86400) + 719468;
+    long era = z / 146097, doe = z - era * 146097;
+    long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long doy = doe - (365 * yoe + yoe / 4 - yoe / 100); /* 0 = March 1st */
+    if (doy >= 306)                                     /* January, February */
+        return (int)(doy - 306) + 1;
+    long y = yoe + era * 400; /* the calendar year of March..December */
+    int leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    return (int)doy + 59 + leap + 1;
+}
+
 /* Expected value and its spread at ts, before this reading. */
 static int expected_at(const tsfeatures_state *s, double ts, double *exp_v, double *exp_sd)
 {
@@ -203,11 +224,7 @@ int tsfeatures_compute(const tsfeatures_params *p, const tsfeatures_state *s, do
         info->recent_sd = rsd;
         info->profile_ready = ready;
         info->hour = tod(ts) / 3600.0;
-        /* Day of year, the season context (gmtime_r neither allocates nor
-         * reads the time zone). */
-        time_t tt = (time_t)ts;
-        struct tm tm;
-        info->day_of_year = gmtime_r(&tt, &tm) ? tm.tm_yday + 1 : 0;
+        info->day_of_year = day_of_year((time_t)ts);
         info->seen_lo = s->n > 0 ? s->lo : x;
         info->seen_hi = s->n > 0 ? s->hi : x;
     }

@@ -690,6 +690,10 @@ int det_engine_process(det_engine *e, const reading *r, det_result *res, anomaly
     det_multi_obs ob[DET_MULTI_MAX];
     memset(ob, 0, sizeof(ob));
     int frozen = e->cfg.multi && (s->multi.alarm || s->multi.above > 0);
+    /* The shape states are one heap block each, rarely in cache: ask for
+     * them now, so they arrive while the first metric is featurised. */
+    for (uint32_t k = 0; k < s->nstreams; k++)
+        det_shape_prefetch(s->streams[k].shape);
     for (int k = 0; k < r->n; k++) {
         det_result *rk = res ? &res[k] : NULL;
         if (rk) {

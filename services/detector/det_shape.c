@@ -9,8 +9,9 @@
  *   - the runs' nearest-neighbour distances of the last `history` values,
  *     one every `every` values, as uint16 (1/1024 spread units), with
  *     exact integer running sums for their mean and variance.
- * The discord search (history x window operations, with early abandon)
- * runs once every `every` values; det_shape_now runs it at any value, for
+ * The discord search (history x window operations: 16 runs at a time in
+ * AVX2 registers, or scalar with early abandon) runs once every `every`
+ * values; det_shape_now runs it at any value, for
  * the engine's question "has this stream shown this run before?". */
 #include "det_shape.h"
 
@@ -104,57 +105,76 @@ static long kept(const det_shape *d)
     return d->t < d->p.history ? d->t : d->p.history;
 }
 
-/* k-th smallest of v[0..n) (Hoare's selection, average O(n); reorders v). */
-static double select_kth(double *v, long n, long k)
+/* The codes of the kept values in ascending order, into out (n values;
+ * tmp: n more as scratch). Two passes of a byte-wise radix sort: no
+ * comparisons, no branch per value. */
+static void sort_codes(const det_shape *d, long n, int16_t *out, uint16_t *tmp)
 {
-    long lo = 0, hi = n - 1;
-    while (lo < hi) {
-        double pivot = v[lo + (hi - lo) / 2];
-        long i = lo, j = hi;
-        while (i <= j) {
-            while (v[i] < pivot)
-                i++;
-            while (v[j] > pivot)
-                j--;
-            if (i <= j) {
-                double t = v[i];
-                v[i++] = v[j];
-                v[j--] = t;
-            }
-        }
-        if (k <= j)
-            hi = j;
-        else if (k >= i)
-            lo = i;
-        else
-            return v[k];
+    long cnt[256];
+    uint16_t *o = (uint16_t *)out;
+    memset(cnt, 0, sizeof(cnt));
+    for (long k = 0; k < n; k++)
+        cnt[((uint16_t)d->x[k] ^ 0x8000u) & 0xff]++;
+    for (long b = 0, at = 0; b < 256; b++) {
+        long c = cnt[b];
+        cnt[b] = at;
+        at += c;
     }
-    return v[k];
-}
-
-static double median_of(double *v, long n) /* reorders v */
-{
-    double hi = select_kth(v, n, n / 2);
-    if (n % 2)
-        return hi;
-    double lo = v[0]; /* the largest of v[0..n/2) after the selection */
-    for (long k = 1; k < n / 2; k++)
-        if (v[k] > lo)
-            lo = v[k];
-    return 0.5 * (lo + hi);
+    for (long k = 0; k < n; k++) {
+        uint16_t key = (uint16_t)d->x[k] ^ 0x8000u;
+        tmp[cnt[key & 0xff]++] = key;
+    }
+    memset(cnt, 0, sizeof(cnt));
+    for (long k = 0; k < n; k++)
+        cnt[tmp[k] >> 8]++;
+    for (long b = 0, at = 0; b < 256; b++) {
+        long c = cnt[b];
+        cnt[b] = at;
+        at += c;
+    }
+    for (long k = 0; k < n; k++)
+        o[cnt[tmp[k] >> 8]++] = tmp[k] ^ 0x8000u;
 }
 
 /* Robust spread (1.4826 MAD) of the kept values, never 0; their median
- * in *med. */
+ * in *med. The values decode monotonically from their codes, so the
+ * sorted codes give the median, and the absolute deviations, smallest
+ * first, are a merge of the two sides walked outward from it: the same
+ * doubles, bit for bit, as selecting over the decoded values. tmp: at
+ * least history doubles of scratch. */
 static double spread(const det_shape *d, double *tmp, double *med)
 {
     long n = kept(d);
-    for (long k = 0; k < n; k++)
-        tmp[k] = dec(d, d->x[k]);
-    *med = median_of(tmp, n);
-    for (long k = 0; k < n; k++)
-        tmp[k] = fabs(dec(d, d->x[k]) - *med);
-    double sc = 1.4826 * median_of(tmp, n);
+    int16_t *c = (int16_t *)tmp;
+    sort_codes(d, n, c, (uint16_t *)(c + n));
+    *med = n % 2 ? dec(d, c[n / 2]) : 0.5 * (dec(d, c[n / 2 - 1]) + dec(d, c[n / 2]));
+    /* deviations in ascending order: from the first value at or above the
+     * median outward; dev[k] for k up to n / 2 is all the median needs */
+    long a = 0, b = n; /* first index whose value is at or above the median */
+    while (a < b) {
+        long mid = a + (b - a) / 2;
+        if (dec(d, c[mid]) - *med < 0)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    long hi = a, lo = hi - 1, want = n / 2;
+    double dev_prev = 0, dev = 0;
+    double dl = lo >= 0 ? fabs(dec(d, c[lo]) - *med) : INFINITY;
+    double dh = hi < n ? fabs(dec(d, c[hi]) - *med) : INFINITY;
+    for (long k = 0; k <= want; k++) {
+        dev_prev = dev;
+        if (dl < dh) {
+            dev = dl;
+            lo--;
+            dl = lo >= 0 ? fabs(dec(d, c[lo]) - *med) : INFINITY;
+        } else {
+            dev = dh;
+            hi++;
+            dh = hi < n ? fabs(dec(d, c[hi]) - *med) : INFINITY;
+        }
+    }
+    double sc = 1.4826 * (n % 2 ? dev : 0.5 * (dev_prev + dev));
     if (sc <= 1e-9) { /* flat most of the time: fall back to the sd */
         double m = 0, v = 0;
         for (long k = 0; k < n; k++)
@@ -194,8 +214,9 @@ static void refresh(det_shape *d, double *tmp)
  * from `skip` (-1: none), or -1 when there is none yet. The index of the
  * run found goes to *at.
  *
- * The detector's hot loop (most of its time per reading): ring positions
- * advance by increment and wrap, no division per candidate. (A bound from
+ * The portable search (the AVX2 one, search_avx2 below, answers the same
+ * on CPUs that have it): ring positions advance by increment and wrap,
+ * no division per candidate. (A bound from
  * the sums of the runs' quarters instead of their whole sums skips more
  * candidates but costs more per candidate than it saves: measured 30 %
  * slower on NAB's machine_temperature.) */
@@ -216,6 +237,123 @@ static int64_t run_dist(const det_shape *d, long s, const int16_t *cur, int64_t 
     }
     return sum;
 }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define CAP 65535     /* distances at or above this saturate in the vector search */
+#define LIN_MAX 4096  /* histories up to this many values are searched in a linear copy */
+
+/* The vector search (AVX2): the L1 distances of 16 neighbouring
+ * candidates at once, column by column, in saturating 16-bit sums; the
+ * first minimum of each 8 from vphminposuw. Exact for every distance
+ * below CAP (a saturated one is >= CAP); the caller falls back to the
+ * scalar search when nothing below CAP is found. Candidates j in
+ * [lo, hi] in order, so the first run at the minimum wins as in the
+ * scalar search. Returns the best distance (CAP when none below it),
+ * its start in *at. */
+__attribute__((target("avx2"))) static int64_t search_avx2(const det_shape *d, const int16_t *cur,
+                                                           long lo, long hi, long skip, long *at)
+{
+    const long m = d->p.window, h = d->p.history;
+    __m256i bc[256];
+    for (long k = 0; k < m; k++)
+        bc[k] = _mm256_set1_epi16(cur[k]);
+    const __m256i lane = _mm256_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    int64_t best = CAP;
+    long j = lo;
+    /* The default history fits a copy on the stack, in logical order: the
+     * blocks then run over it without a ring wrap, the last one masked. */
+    int16_t lin[LIN_MAX + 32];
+    long nlin = d->t - lo;
+    if (nlin <= LIN_MAX) {
+        long s0 = lo % h, first = h - s0 < nlin ? h - s0 : nlin;
+        memcpy(lin, d->x + s0, (size_t)first * sizeof(int16_t));
+        memcpy(lin + first, d->x, (size_t)(nlin - first) * sizeof(int16_t));
+        memset(lin + nlin, 0, 32 * sizeof(int16_t));
+        for (long o = 0; o <= hi - lo; o += 16) {
+            const int16_t *p = lin + o;
+            __m256i acc = _mm256_setzero_si256();
+            for (long k = 0; k < m; k++) {
+                __m256i v = _mm256_loadu_si256((const __m256i *)(p + k));
+                __m256i df = _mm256_sub_epi16(_mm256_max_epi16(v, bc[k]), _mm256_min_epi16(v, bc[k]));
+                acc = _mm256_adds_epu16(acc, df);
+            }
+            long jb = lo + o;
+            if (hi - jb < 15) /* lanes past the last candidate do not count */
+                acc = _mm256_or_si256(acc, _mm256_cmpgt_epi16(lane, _mm256_set1_epi16((int16_t)(hi - jb))));
+            if (skip >= 0 && skip - m < jb + 15 && skip + m > jb) {
+                __m256i rel = _mm256_add_epi16(lane, _mm256_set1_epi16((int16_t)(jb - skip)));
+                __m256i lim = _mm256_set1_epi16((int16_t)m);
+                __m256i in = _mm256_and_si256(_mm256_cmpgt_epi16(lim, rel),
+                                              _mm256_cmpgt_epi16(rel, _mm256_sub_epi16(_mm256_setzero_si256(), lim)));
+                acc = _mm256_or_si256(acc, in);
+            }
+            __m128i r0 = _mm_minpos_epu16(_mm256_castsi256_si128(acc));
+            __m128i r1 = _mm_minpos_epu16(_mm256_extracti128_si256(acc, 1));
+            int v0 = _mm_extract_epi16(r0, 0), v1 = _mm_extract_epi16(r1, 0);
+            if (v0 < best) {
+                best = v0;
+                *at = jb + _mm_extract_epi16(r0, 1);
+            }
+            if (v1 < best) {
+                best = v1;
+                *at = jb + 8 + _mm_extract_epi16(r1, 1);
+            }
+        }
+        return best;
+    }
+    while (j <= hi) {
+        long s = j % h;
+        /* a whole block of 16 whose every run lies inside the ring */
+        if (j + 15 <= hi && s + 15 + m <= h) {
+            const int16_t *p = d->x + s;
+            __m256i acc = _mm256_setzero_si256();
+            for (long k = 0; k < m; k++) {
+                __m256i v = _mm256_loadu_si256((const __m256i *)(p + k));
+                __m256i df = _mm256_sub_epi16(_mm256_max_epi16(v, bc[k]), _mm256_min_epi16(v, bc[k]));
+                acc = _mm256_adds_epu16(acc, df);
+            }
+            if (skip >= 0 && skip - m < j + 15 && skip + m > j) {
+                /* lanes i with |j + i - skip| < m do not count */
+                __m256i rel = _mm256_add_epi16(lane, _mm256_set1_epi16((int16_t)(j - skip)));
+                __m256i lim = _mm256_set1_epi16((int16_t)m);
+                __m256i in = _mm256_and_si256(_mm256_cmpgt_epi16(lim, rel),
+                                              _mm256_cmpgt_epi16(rel, _mm256_sub_epi16(_mm256_setzero_si256(), lim)));
+                acc = _mm256_or_si256(acc, in); /* saturated: never the minimum */
+            }
+            __m128i r0 = _mm_minpos_epu16(_mm256_castsi256_si128(acc));
+            __m128i r1 = _mm_minpos_epu16(_mm256_extracti128_si256(acc, 1));
+            int v0 = _mm_extract_epi16(r0, 0), v1 = _mm_extract_epi16(r1, 0);
+            if (v0 < best) {
+                best = v0;
+                *at = j + _mm_extract_epi16(r0, 1);
+            }
+            if (v1 < best) {
+                best = v1;
+                *at = j + 8 + _mm_extract_epi16(r1, 1);
+            }
+            j += 16;
+            continue;
+        }
+        if (!(skip >= 0 && labs(j - skip) < m)) {
+            int64_t sum = run_dist(d, s, cur, best);
+            if (sum < best) {
+                best = sum;
+                *at = j;
+            }
+        }
+        j++;
+    }
+    return best;
+}
+
+static int force_scalar;
+
+static int have_avx2(void)
+{
+    return !force_scalar && __builtin_cpu_supports("avx2");
+}
+#endif
 
 static double nearest_from(const det_shape *d, long skip, long hint, long *at)
 {
@@ -240,6 +378,14 @@ static double nearest_from(const det_shape *d, long skip, long hint, long *at)
      * hint) bounds the search from the start, so far fewer candidates are
      * measured in full. best starts one above its distance: the first run
      * at the minimum still wins, as in a search without the hint. */
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (have_avx2()) {
+        int64_t vb = search_avx2(d, cur, lo, hi, skip, at);
+        if (vb < CAP && *at >= 0)
+            return (double)vb * d->q / (double)m / d->scale;
+        *at = -1; /* every run at CAP or beyond: the exact scalar search */
+    }
+#endif
     int64_t best = INT64_MAX;
     if (hint >= lo && hint <= hi && !(skip >= 0 && labs(hint - skip) < m))
         best = run_dist(d, hint % h, cur, INT64_MAX) + 1;
@@ -356,6 +502,26 @@ int det_shape_step(det_shape *d, double value, double *scratch, det_shape_info *
     }
     push_base(d, raw);
     return hit;
+}
+
+void det_shape_prefetch(const det_shape *d)
+{
+    if (d) {
+        __builtin_prefetch(d, 1);
+        __builtin_prefetch((const char *)d + 64, 1);
+    }
+}
+
+int det_shape_force_scalar(int on)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    int was = force_scalar;
+    force_scalar = on;
+    return was;
+#else
+    (void)on;
+    return 1;
+#endif
 }
 
 double det_shape_baseline(const det_shape *d)

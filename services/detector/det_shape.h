@@ -16,8 +16,9 @@
  *            values over the last `history`; at least 100 values' worth,
  *            the first 50 values not counted), at most once per `gap`.
  *
- * Cost: history x window / every operations per value (fewer with the
- * early abandon of the search), and history x 2 + history / every x 2
+ * Cost: history x window / every operations per value (on x86-64 CPUs
+ * with AVX2, 16 runs at a time in vector registers; elsewhere fewer with
+ * the early abandon of the scalar search), and history x 2 + history / every x 2
  * bytes of state per stream (values as int16 codes of 1/256 robust
  * spread, distances as uint16): about 3.9 KB at the defaults, which is
  * why it runs on every stream by default. Online and causal: a value is
@@ -93,5 +94,15 @@ double det_shape_spread(const det_shape *d);
  *  Returns 1 when this value completes a new shape, else 0. Allocates
  *  nothing. */
 int det_shape_step(det_shape *d, double value, double *scratch, det_shape_info *info);
+
+/** A hint to the CPU that d is about to be stepped: loads the state's
+ *  first cache lines ahead of use (d may be NULL). Changes nothing. */
+void det_shape_prefetch(const det_shape *d);
+
+/** For tests and benchmarks: 1 makes every search take the portable
+ *  scalar loop instead of the vector one (AVX2, when the CPU has it); both
+ *  give the same answers. Process-wide and not thread-safe: set it before
+ *  any state is stepped. Returns the previous setting. */
+int det_shape_force_scalar(int on);
 
 #endif

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,60 @@ static void test_periodic_silent_novel_found(void **state)
     assert_int_equal(hits, 0);
     free(scratch);
     det_shape_destroy(d);
+}
+
+/* The vector search and the portable scalar one give the same answers,
+ * bit for bit, on every value: a noisy wave with level shifts, spikes far
+ * beyond the saturating vector sums (the scalar fallback), a repeated odd
+ * run (det_shape_now's second-nearest search, with its skipped zone), a
+ * window that is no multiple of 16 and a ring that wraps mid-block. */
+static void test_vector_same_as_scalar(void **state)
+{
+    (void)state;
+    /* the last: a history too long for the stack copy (the ring blocks) */
+    int windows[] = {16, 7, 23, 16}, histories[] = {499, 499, 499, 4500};
+    for (size_t w = 0; w < sizeof(windows) / sizeof(windows[0]); w++) {
+        det_shape_params p;
+        det_shape_params_default(&p);
+        p.window = windows[w];
+        p.history = histories[w];
+        p.every = w == 1 ? 1 : 4;
+        det_shape *a = NULL, *b = NULL;
+        assert_int_equal(det_shape_create(&a, &p), 0);
+        assert_int_equal(det_shape_create(&b, &p), 0);
+        double *scratch = malloc((size_t)p.history * sizeof(double));
+        assert_non_null(scratch);
+        uint64_t rs = 12345;
+        int saturated = 0;
+        long steps = p.history > 1000 ? 7000 : 4000;
+        for (long t = 0; t < steps; t++) {
+            rs = rs * 6364136223846793005ULL + 1442695040888963407ULL;
+            double noise = (double)(rs >> 11) * 0x1.0p-53 - 0.5;
+            double v = wave(t) + noise + (t / 700 % 2 ? 30.0 : 0.0);
+            if (t % 911 == 500)
+                v += 1e5; /* far beyond the vector sums' cap */
+            if (t >= steps / 2 && t < steps / 2 + 400)
+                v = 1e6 * (t % 2); /* every run at the cap: the scalar fallback */
+            if (t % 333 < 12)
+                v = 100.0 - (double)(t % 333); /* an odd run that comes back */
+            det_shape_info sa, sb, na, nb;
+            det_shape_force_scalar(1);
+            int ha = det_shape_step(a, v, scratch, &sa);
+            det_shape_now(a, &na);
+            det_shape_force_scalar(0);
+            int hb = det_shape_step(b, v, scratch, &sb);
+            det_shape_now(b, &nb);
+            assert_int_equal(ha, hb);
+            assert_memory_equal(&sa, &sb, sizeof(sa));
+            assert_memory_equal(&na, &nb, sizeof(na));
+            /* a distance the vector sums cannot hold: the fallback ran */
+            saturated += sa.raw * 256.0 * p.window >= 65535.0;
+        }
+        assert_true(saturated > 0);
+        free(scratch);
+        det_shape_destroy(a);
+        det_shape_destroy(b);
+    }
 }
 
 static det_engine *engine(int shape_all, const char *prefix)
@@ -189,6 +244,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_params),
         cmocka_unit_test(test_periodic_silent_novel_found),
+        cmocka_unit_test(test_vector_same_as_scalar),
         cmocka_unit_test(test_engine_selected_sensors),
         cmocka_unit_test(test_recurring_spikes_learned),
     };

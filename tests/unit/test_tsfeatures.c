@@ -10,6 +10,8 @@
 // clang-format on
 
 #include <math.h>
+#include <stdint.h>
+#include <time.h>
 #include <string.h>
 
 #include "model/tsfeatures.h"
@@ -262,6 +264,39 @@ static void test_week(void **state)
     assert_true(err < 0.6); /* measured 0.34 */
 }
 
+/* The day of year the features report is gmtime_r's, to the second:
+ * year ends, leap days (2000, 2024, 2100 is none), before 1970, far
+ * future, and random instants in between. */
+static void test_day_of_year_as_gmtime(void **state)
+{
+    (void)state;
+    tsfeatures_params p;
+    tsfeatures_params_default(&p);
+    tsfeatures_state st;
+    tsfeatures_init(&st);
+    float v[TSFEATURES_MAX_DIM];
+    double fixed[] = {0, 86399, 86400, 951782399, 951782400, 951868800, 978307199, 978307200,
+                      1709164800, 1735689599, 1735689600, 4107542399, 4107542400, 4107628800,
+                      253402300799.0, 253402300800.0, -1, -86400, -86401, -2208988800.0, 1e12};
+    uint64_t rs = 99;
+    for (int k = 0; k < 200000; k++) {
+        double ts;
+        if (k < (int)(sizeof(fixed) / sizeof(fixed[0]))) {
+            ts = fixed[k];
+        } else {
+            rs = rs * 6364136223846793005ULL + 1442695040888963407ULL;
+            ts = (double)(rs >> 11) * 0x1.0p-53 * 2.6e11 - 1e10;
+        }
+        tsfeatures_info info;
+        assert_int_equal(tsfeatures_compute(&p, &st, ts, 1.0, v, &info), 0);
+        time_t tt = (time_t)ts;
+        struct tm tm;
+        int want = gmtime_r(&tt, &tm) ? tm.tm_yday + 1 : 0;
+        if (info.day_of_year != want)
+            fail_msg("ts %.0f: day %d, gmtime_r %d", ts, info.day_of_year, want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -271,6 +306,7 @@ int main(void)
         cmocka_unit_test(test_recent_covers_seconds),
         cmocka_unit_test(test_spread_held_in_excursion),
         cmocka_unit_test(test_week),
+        cmocka_unit_test(test_day_of_year_as_gmtime),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
