@@ -61,3 +61,10 @@ size_t det_repeat_flush(det_repeat *r, void (*fn)(void *ctx, const alert_repeat 
     r->n = 0;
     return n;
 }
+
+void det_repeat_swap(det_repeat *a, det_repeat *b)
+{
+    det_repeat t = *a;
+    *a = *b;
+    *b = t;
+}

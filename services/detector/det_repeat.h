@@ -30,6 +30,11 @@ void det_repeat_destroy(det_repeat *r);
  *  then add it again. */
 int det_repeat_add(det_repeat *r, const anomaly *a);
 
+/** Exchange the contents of a and b (O(1)): under the service's lock, swap
+ *  the live table with an empty spare, then flush the spare after the lock
+ *  is released, so nothing is published while the lock is held. */
+void det_repeat_swap(det_repeat *a, det_repeat *b);
+
 /** Hand each entry to fn, in the order they were started, then empty the
  *  table. Returns the number handed. fn must not call into r. */
 size_t det_repeat_flush(det_repeat *r, void (*fn)(void *ctx, const alert_repeat *s), void *ctx);

@@ -239,6 +239,7 @@ typedef struct {
     uint64_t feedback_in, feedback_bad;
     det_repeat *repeats;        /* folded alerts since the last summary (det_repeat.h) */
     uint64_t repeats_published; /* summaries on detector/repeat/... */
+    uint64_t repeats_dropped;   /* folded alerts not counted: the table was full */
 } service;
 
 static volatile sig_atomic_t stop_flag;
@@ -281,32 +282,57 @@ static void publish_alarm(service *sv, const reading *r, const det_result *res)
 
 static void publish_anomaly(service *sv, const anomaly *a);
 
+/* Summaries published by one flush, added to the service's counters
+ * under its lock afterwards. */
+typedef struct {
+    service *sv;
+    uint64_t published, failed;
+} repeat_flush;
+
 /* One summary of a stream's folded alerts on detector/repeat/{sensor}/{metric}
- * (QoS 1, not retained; bus/alert_repeat.h). Called with sv->lock held. */
+ * (QoS 1, not retained; bus/alert_repeat.h). Called WITHOUT sv->lock:
+ * paho holds its own mutex while it delivers a QoS 1 reading to
+ * on_message, which takes sv->lock, so publishing under sv->lock from
+ * another thread deadlocks (seen in faults.sh). */
 static void publish_repeat(void *user, const alert_repeat *r)
 {
-    service *sv = user;
+    repeat_flush *f = user;
     char tp[TOPICS_MAX + READING_NAME_MAX], buf[ALERT_REPEAT_MAX_PAYLOAD];
     int n = alert_repeat_to_json(r, buf, sizeof buf);
     if (n < 0 || topics_detector_repeat(tp, sizeof tp, r->sensor_id, r->metric) < 0 ||
-        mqtt_client_publish(sv->mqtt, tp, buf, (size_t)n, 1, 0) != 0) {
-        sv->publish_failed++;
+        mqtt_client_publish(f->sv->mqtt, tp, buf, (size_t)n, 1, 0) != 0) {
+        f->failed++;
         log_rate(40, 10.0, LOG_ERROR, "publish_failed kind=repeat sensor=%s metric=%s count=%u",
                  r->sensor_id, r->metric, (unsigned)r->count);
         return;
     }
-    sv->repeats_published++;
+    f->published++;
 }
 
-/* The engine's fold hook (scoring thread, sv->lock held): sum the alert;
- * a full table is published at once rather than lose a count. */
+/* Publish what was folded since the last call: the table is swapped with
+ * the empty spare under the lock and published after it (main thread). */
+static void flush_repeats(service *sv, det_repeat *spare)
+{
+    repeat_flush f = {.sv = sv};
+    pthread_mutex_lock(&sv->lock);
+    det_repeat_swap(sv->repeats, spare);
+    pthread_mutex_unlock(&sv->lock);
+    det_repeat_flush(spare, publish_repeat, &f);
+    pthread_mutex_lock(&sv->lock);
+    sv->repeats_published += f.published;
+    sv->publish_failed += f.failed;
+    pthread_mutex_unlock(&sv->lock);
+}
+
+/* The engine's fold hook (scoring thread, sv->lock held): sum the alert.
+ * Nothing is published here (see publish_repeat); a table full within one
+ * second (4096 streams and types folding at once) drops the alert from
+ * the count, counted in repeats_dropped. */
 static void on_folded(void *user, const anomaly *a)
 {
     service *sv = user;
-    if (det_repeat_add(sv->repeats, a) == 1) {
-        det_repeat_flush(sv->repeats, publish_repeat, sv);
-        det_repeat_add(sv->repeats, a);
-    }
+    if (det_repeat_add(sv->repeats, a) != 0)
+        sv->repeats_dropped++;
 }
 
 /* det_silent's state changes: the retained state always, and an anomaly
@@ -553,6 +579,7 @@ static int status_fill(void *user, json_t *m)
              status_add(m, "intake_dropped_total", 0, NULL, NULL, (double)is.dropped) |
              status_add(m, "intake_full_waits_total", 0, NULL, NULL, (double)is.full_waits);
     rc |= status_add(m, "repeats_published_total", 0, NULL, NULL, (double)sv->repeats_published);
+    rc |= status_add(m, "repeats_dropped_total", 0, NULL, NULL, (double)sv->repeats_dropped);
     for (int t = 0; t < 3; t++)
         rc |= status_add(m, "anomalies_total", 0, "type", anomaly_type_name((anomaly_type)t),
                          (double)st.by_type[t]);
@@ -626,6 +653,7 @@ static int run_live(det_engine *engine)
 {
     int rc = 1;
     service sv = {.engine = engine};
+    det_repeat *repeats_spare = NULL; /* the table being published (flush_repeats) */
     status_pub *sp = NULL;
     char models_dir[4096], persist_dir[4096], cid[64], fb_path[4096], silent_path[4096] = "";
     const char *const *topics;
@@ -663,7 +691,8 @@ static int run_live(det_engine *engine)
         log_error("bad_config: FEEDBACK_MARGIN must be 0..1");
         goto out;
     }
-    if (det_repeat_create(&sv.repeats, 4096) != 0) {
+    if (det_repeat_create(&sv.repeats, 4096) != 0 ||
+        det_repeat_create(&repeats_spare, 4096) != 0) {
         log_error("out_of_memory what=repeats");
         goto out;
     }
@@ -777,9 +806,7 @@ static int run_live(det_engine *engine)
         double now = clock_wall();
         int ns = 0;
         if (now - last_repeats >= 1.0) { /* at most one summary per stream and type a second */
-            pthread_mutex_lock(&sv.lock);
-            det_repeat_flush(sv.repeats, publish_repeat, &sv);
-            pthread_mutex_unlock(&sv.lock);
+            flush_repeats(&sv, repeats_spare);
             last_repeats = now;
         }
         while (now >= silent_from) {
@@ -807,11 +834,8 @@ out:
         det_intake_drain(sv.intake, 5000);
     }
     if (sv.mqtt) {
-        if (sv.repeats) { /* what was folded since the last second */
-            pthread_mutex_lock(&sv.lock);
-            det_repeat_flush(sv.repeats, publish_repeat, &sv);
-            pthread_mutex_unlock(&sv.lock);
-        }
+        if (sv.repeats && repeats_spare) /* what was folded since the last second */
+            flush_repeats(&sv, repeats_spare);
         mqtt_client_flush(sv.mqtt, 2000);
         mqtt_client_destroy(sv.mqtt);
         sv.mqtt = NULL;
@@ -828,6 +852,7 @@ out:
     free(all_topics);
     det_engine_set_fold_hook(engine, NULL, NULL);
     det_repeat_destroy(sv.repeats);
+    det_repeat_destroy(repeats_spare);
     det_silent_destroy(sv.silent);
     det_feedback_destroy(sv.feedback);
     det_gaps_destroy(sv.gaps);

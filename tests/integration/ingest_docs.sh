@@ -27,7 +27,10 @@ start_ganache
 (umask 077 && echo "$GANACHE_KEY0" >"$T/logger.key")
 export KEY_FILE=$T/logger.key
 # account SVC CMD...: run CMD with SVC's broker account, as run.sh does.
-account() { (set -a && . "$D/$1.env" && shift && exec "$@"); }
+# It execs CMD: call it only in a subshell ($(...) or bg, whose job is one),
+# so the pid bg records is CMD's own and the cleanup stops it (a subshell
+# of its own here left the services running after the test).
+account() { set -a && . "$D/$1.env" && set +a && shift && exec "$@"; }
 CONTRACT_ADDRESS=$(account chainlogger "$BIN/chainlogger" deploy 2>"$T/deploy.log") || fail "deploy failed"
 export CONTRACT_ADDRESS
 bg chainlogger account chainlogger "$BIN/chainlogger"

@@ -152,6 +152,20 @@ static void test_det_repeat(void **state)
     assert_int_equal(det_repeat_add(r, &o1), 0); /* room again */
     assert_int_equal(det_repeat_flush(r, take, NULL), 1);
     assert_int_equal(det_repeat_flush(r, take, NULL), 0); /* emptied */
+    /* Swapped with an empty spare: the live table is empty at once, the
+     * spare holds what was summed (published after the lock is released). */
+    det_repeat *spare;
+    assert_int_equal(det_repeat_create(&spare, 2), 0);
+    assert_int_equal(det_repeat_add(r, &p1), 0);
+    assert_int_equal(det_repeat_add(r, &p2), 0);
+    det_repeat_swap(r, spare);
+    assert_int_equal(det_repeat_add(r, &c1), 0); /* summing goes on meanwhile */
+    ngot = 0;
+    assert_int_equal(det_repeat_flush(spare, take, NULL), 1);
+    assert_int_equal(got[0].count, 2);
+    assert_int_equal(det_repeat_flush(r, take, NULL), 1);
+    assert_int_equal(got[1].type, ANOMALY_CONTEXTUAL);
+    det_repeat_destroy(spare);
     det_repeat_destroy(r);
 }
 
